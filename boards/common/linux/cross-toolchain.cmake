@@ -1,0 +1,15 @@
+# Shared body of the ARM Linux toolchain files. Expects WARD_CROSS_TRIPLET and WARD_QEMU_USER.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_C_COMPILER ${WARD_CROSS_TRIPLET}-gcc)
+set(CMAKE_ASM_COMPILER ${WARD_CROSS_TRIPLET}-gcc)
+set(CMAKE_FIND_ROOT_PATH /usr/${WARD_CROSS_TRIPLET})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+find_program(_qemu ${WARD_QEMU_USER})
+if(NOT _qemu)
+    message(FATAL_ERROR "${WARD_QEMU_USER} not found; run tools/bootstrap (package qemu-user-static)")
+endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR ${_qemu})
+# Test-only libraries (cmocka) come from Debian multiarch packages (libcmocka-dev:<arch>).
+set(WARD_MULTIARCH_LIBDIR /usr/lib/${WARD_CROSS_TRIPLET})

@@ -1,0 +1,51 @@
+/*
+ * ward-agent: dispatch to a subcommand. Each command parses its own options and prints
+ * one clear line on stderr for any error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command s_commands[] = {
+    { "version", cmd_version, "print the banner (--json for machines)" },
+    { "selftest", cmd_selftest, "run the portable core's self-tests on this machine" },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ward-agent COMMAND [OPTIONS]\n       ward-agent --version\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(s_commands) / sizeof(s_commands[0]); i++) {
+        fprintf(f, "  %-12s %s\n", s_commands[i].name, s_commands[i].summary);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        return cmd_version(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(s_commands) / sizeof(s_commands[0]); i++) {
+        if (strcmp(argv[1], s_commands[i].name) == 0) {
+            return s_commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "ward-agent: unknown command '%s'; run 'ward-agent --help' for the list\n",
+            argv[1]);
+    return 2;
+}

@@ -1,0 +1,46 @@
+#include <errno.h>
+#include <string.h>
+
+#include <mbedtls/sha256.h>
+
+#include "ward/digest.h"
+#include "config_digest.h"
+
+int ward_sha256(const void *data, size_t len, uint8_t out[WARD_DIGEST_LEN])
+{
+    if ((data == NULL && len != 0) || out == NULL) {
+        return -EINVAL;
+    }
+    /* is224 = 0: SHA-256 proper. */
+    return mbedtls_sha256_ret(data, len, out, 0) == 0 ? 0 : -EIO;
+}
+
+const char *ward_config_text(void)
+{
+    return WARD_CONFIG_TEXT;
+}
+
+int ward_config_digest(uint8_t out[WARD_DIGEST_LEN])
+{
+    const char *text = ward_config_text();
+
+    return ward_sha256(text, strlen(text), out);
+}
+
+int ward_digest_hex(const uint8_t digest[WARD_DIGEST_LEN], size_t n, char *out, size_t out_len)
+{
+    static const char hexdigits[] = "0123456789abcdef";
+
+    if (digest == NULL || out == NULL || n > WARD_DIGEST_LEN) {
+        return -EINVAL;
+    }
+    if (out_len < 2 * n + 1) {
+        return -ENOSPC;
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hexdigits[digest[i] >> 4];
+        out[2 * i + 1] = hexdigits[digest[i] & 0x0f];
+    }
+    out[2 * n] = '\0';
+    return 0;
+}
