@@ -1,0 +1,28 @@
+/*
+ * The sim backend: sensors of every class played from a scenario (JSON), deterministic for
+ * a given seed, driven by virtual time so tests and replays are exact.
+ */
+#ifndef WARD_HAL_SIM_H_
+#define WARD_HAL_SIM_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ward/hal/hal.h"
+
+struct ward_sim; /* defined by hal/sim/ (its public header lives beside it) */
+
+/**
+ * Parse a scenario and add its devices to hal.
+ * @param text   scenario JSON (need not be NUL-terminated)
+ * @param len    bytes of text
+ * @param err    on failure, a one-line message naming the problem; may be NULL
+ * @return 0, -EINVAL for a malformed scenario, -ENOSPC when a fixed pool is exhausted.
+ */
+int ward_sim_init(struct ward_sim *sim, struct ward_hal *hal, const char *text, size_t len,
+                  char *err, size_t err_len);
+
+/** Move the scenario's clock; every later read reflects time now_ms since start. */
+void ward_sim_set_time(struct ward_sim *sim, uint64_t now_ms);
+
+#endif /* WARD_HAL_SIM_H_ */
