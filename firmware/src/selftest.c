@@ -165,6 +165,10 @@ int ward_selftest_run(ward_line_fn out, void *ctx, struct ward_selftest_summary 
     if (out == NULL) {
         return -EINVAL;
     }
+    if (!IS_ENABLED(CONFIG_WARD_SELFTEST)) {
+        out(ctx, "self-tests are not built into this image (CONFIG_WARD_SELFTEST=n)");
+        return -ENOTSUP;
+    }
     for (size_t i = 0; i < sizeof(s_tests) / sizeof(s_tests[0]); i++) {
         const char *why = s_tests[i].fn();
 

@@ -18,7 +18,8 @@ struct ward_selftest_summary {
 /**
  * Run every self-test, printing "PASS name" / "FAIL name: reason" and a final
  * "N passed, M failed" line.
- * @return 0 when all passed, -EFAULT when any failed, -EINVAL for a NULL out function.
+ * @return 0 when all passed, -EFAULT when any failed, -EINVAL for a NULL out function,
+ *         -ENOTSUP when the image was built without CONFIG_WARD_SELFTEST.
  */
 int ward_selftest_run(ward_line_fn out, void *ctx, struct ward_selftest_summary *summary);
 
