@@ -1,0 +1,94 @@
+/*
+ * lwIP options for the AN385: NO_SYS=1 (one main loop, no RTOS), raw API only, IPv4 over
+ * Ethernet (the board's LAN9118) plus the loopback interface. Pools are small and static:
+ * lwIP allocates from its own arrays (MEM_SIZE, the MEMP pools), never from the C heap.
+ *
+ * Only what differs from lwIP's opt.h defaults, or matters enough to state, is listed.
+ */
+#ifndef WARD_BOARDS_MPS2_AN385_LWIP_LWIPOPTS_H_
+#define WARD_BOARDS_MPS2_AN385_LWIP_LWIPOPTS_H_
+
+/* No OS: the main loop calls lwIP; the SysTick handler only counts milliseconds. */
+#define NO_SYS               1
+#define SYS_LIGHTWEIGHT_PROT 0
+#define LWIP_TIMERS          1
+
+/* Raw API only */
+#define LWIP_SOCKET    0
+#define LWIP_NETCONN   0
+#define LWIP_NETIF_API 0
+
+/* Memory: lwIP's static heap (PBUF_RAM) and pools; MEM_LIBC_MALLOC stays 0. */
+#define MEM_LIBC_MALLOC         0
+#define MEMP_MEM_MALLOC         0
+#define MEM_ALIGNMENT           4
+#define MEM_SIZE                (8 * 1024)
+#define MEMP_NUM_PBUF           8
+#define MEMP_NUM_UDP_PCB        4
+#define MEMP_NUM_TCP_PCB        4
+#define MEMP_NUM_TCP_PCB_LISTEN 1
+#define MEMP_NUM_TCP_SEG        16
+#define MEMP_NUM_ARP_QUEUE      4
+#define PBUF_POOL_SIZE          8
+#define ARP_TABLE_SIZE          4
+
+/* Protocols: IPv4, ARP, ICMP, UDP, TCP. No reassembly: the agent talks TCP with an MSS. */
+#define LWIP_IPV4     1
+#define LWIP_IPV6     0
+#define LWIP_ARP      1
+#define LWIP_ETHERNET 1
+#define LWIP_ICMP     1
+#define LWIP_RAW      0
+#define LWIP_UDP      1
+#define LWIP_TCP      1
+#define LWIP_DHCP     0
+#define LWIP_AUTOIP   0
+#define LWIP_IGMP     0
+#define LWIP_DNS      0
+#define IP_REASSEMBLY 0
+#define IP_FRAG       0
+
+/* TCP: full-size segments, two of them in flight each way (a 4 KiB TLS record fits). */
+#define TCP_MSS     1460
+#define TCP_WND     (2 * TCP_MSS)
+#define TCP_SND_BUF (2 * TCP_MSS)
+
+/* Loopback interface (lo0, 127.0.0.1), polled from the main loop with netif_poll_all(). */
+#define LWIP_NETIF_LOOPBACK     1
+#define LWIP_HAVE_LOOPIF        1
+#define LWIP_LOOPBACK_MAX_PBUFS 4
+
+/* Checksums in software both ways: the LAN9118 has no checksum offload. */
+#define CHECKSUM_GEN_IP              1
+#define CHECKSUM_GEN_UDP             1
+#define CHECKSUM_GEN_TCP             1
+#define CHECKSUM_GEN_ICMP            1
+#define CHECKSUM_CHECK_IP            1
+#define CHECKSUM_CHECK_UDP           1
+#define CHECKSUM_CHECK_TCP           1
+#define CHECKSUM_CHECK_ICMP          1
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 0
+#define LWIP_CHECKSUM_ON_COPY        0
+#define LWIP_CHKSUM_ALGORITHM        3 /* 32-bit accumulation, suits the M3 */
+
+/*
+ * Statistics. The agent will report interface counters, so link, IP and TCP statistics
+ * stay on, and MIB2_STATS adds per-netif octet and packet counters
+ * (netif->mib2_counters). LWIP_STATS_LARGE makes every counter 32 bits (16 would wrap
+ * between two reports on a busy link); the core computes deltas and handles the wrap.
+ */
+#define LWIP_STATS         1
+#define LWIP_STATS_LARGE   1
+#define LWIP_STATS_DISPLAY 0
+#define LINK_STATS         1
+#define ETHARP_STATS       1
+#define IP_STATS           1
+#define ICMP_STATS         1
+#define UDP_STATS          1
+#define TCP_STATS          1
+#define MEM_STATS          1
+#define MEMP_STATS         1
+#define SYS_STATS          0
+#define MIB2_STATS         1
+
+#endif /* WARD_BOARDS_MPS2_AN385_LWIP_LWIPOPTS_H_ */

@@ -1,0 +1,91 @@
+/*
+ * mbedTLS configuration for mps2-an385: the same TLS 1.2 client as the Linux boards
+ * (boards/common/linux/mbedtls_config.h: mutual authentication, ECDHE-ECDSA on P-256,
+ * AES-GCM or ChaCha20-Poly1305, session tickets, SHA-256/512, X.509), adapted to bare
+ * metal:
+ *
+ * - No OS entropy (MBEDTLS_NO_PLATFORM_ENTROPY). Entropy comes only from the board's
+ *   mbedtls_hardware_poll() (boards/mps2-an385/entropy.c), which fails closed because the
+ *   AN385 has no TRNG: seeding a DRBG, and so every handshake, fails on this board.
+ * - No clock: neither MBEDTLS_HAVE_TIME nor MBEDTLS_HAVE_TIME_DATE. The AN385 has no RTC,
+ *   so certificate validity periods are NOT checked until a trusted time source exists.
+ * - No C heap (CONFIG_WARD_HEAP_AT_START_SIZE=0): mbedtls_calloc() takes memory from a
+ *   static arena the board hands to mbedtls_memory_buffer_alloc_init() at start-up.
+ * - MBEDTLS_HAVE_ASM stays: the Thumb-2 multiply-accumulate in bn_mul.h builds for the
+ *   M3 (it needs no DSP extension), and the board's bignum check runs it against known
+ *   answers on every boot.
+ */
+#ifndef WARD_BOARDS_MPS2_AN385_MBEDTLS_CONFIG_H_
+#define WARD_BOARDS_MPS2_AN385_MBEDTLS_CONFIG_H_
+
+/* Platform */
+#define MBEDTLS_HAVE_ASM
+#define MBEDTLS_PLATFORM_C
+#define MBEDTLS_PLATFORM_MEMORY
+#define MBEDTLS_MEMORY_BUFFER_ALLOC_C
+#define MBEDTLS_NO_PLATFORM_ENTROPY
+#define MBEDTLS_ENTROPY_HARDWARE_ALT
+#define MBEDTLS_DEPRECATED_REMOVED
+
+/* Hashes and symmetric crypto */
+#define MBEDTLS_MD_C
+#define MBEDTLS_SHA256_C
+#define MBEDTLS_SHA512_C
+#define MBEDTLS_AES_C
+#define MBEDTLS_AES_ROM_TABLES
+#define MBEDTLS_GCM_C
+#define MBEDTLS_CHACHA20_C
+#define MBEDTLS_POLY1305_C
+#define MBEDTLS_CHACHAPOLY_C
+#define MBEDTLS_CIPHER_C
+
+/* Randomness: CTR-DRBG over the board's hardware source (see above) */
+#define MBEDTLS_ENTROPY_C
+#define MBEDTLS_CTR_DRBG_C
+#define MBEDTLS_HMAC_DRBG_C
+
+/* Public key: ECDSA on P-256 */
+#define MBEDTLS_BIGNUM_C
+#define MBEDTLS_ECP_C
+#define MBEDTLS_ECP_DP_SECP256R1_ENABLED
+#define MBEDTLS_ECP_NIST_OPTIM
+#define MBEDTLS_ECDH_C
+#define MBEDTLS_ECDSA_C
+#define MBEDTLS_ECDSA_DETERMINISTIC
+#define MBEDTLS_ASN1_PARSE_C
+#define MBEDTLS_ASN1_WRITE_C
+#define MBEDTLS_OID_C
+#define MBEDTLS_PK_C
+#define MBEDTLS_PK_PARSE_C
+#define MBEDTLS_BASE64_C
+#define MBEDTLS_PEM_PARSE_C
+
+/* Certificates */
+#define MBEDTLS_X509_USE_C
+#define MBEDTLS_X509_CRT_PARSE_C
+#define MBEDTLS_X509_CRL_PARSE_C
+
+/* TLS 1.2 client, mutual auth, tickets */
+#define MBEDTLS_SSL_TLS_C
+#define MBEDTLS_SSL_CLI_C
+#define MBEDTLS_SSL_PROTO_TLS1_2
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
+#define MBEDTLS_SSL_SESSION_TICKETS
+#define MBEDTLS_SSL_SERVER_NAME_INDICATION
+#define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+#define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
+#define MBEDTLS_SSL_ENCRYPT_THEN_MAC
+#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE
+
+/* Small record buffers, as on the Linux boards. */
+#define MBEDTLS_SSL_IN_CONTENT_LEN  4096
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
+
+#define MBEDTLS_SSL_CIPHERSUITES                                                                   \
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,                                               \
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,                                     \
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+
+#include "mbedtls/check_config.h"
+
+#endif /* WARD_BOARDS_MPS2_AN385_MBEDTLS_CONFIG_H_ */

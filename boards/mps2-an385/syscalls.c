@@ -1,0 +1,160 @@
+/*
+ * The system calls newlib-nano expects from a bare-metal port. Only three do anything:
+ * _write sends stdout and stderr to UART0, _sbrk hands out at most
+ * CONFIG_WARD_HEAP_AT_START_SIZE bytes (0 on this board, so every malloc fails and is
+ * counted), and _exit ends the run. Everything else fails with an errno, because there
+ * are no files, processes or clocks behind them.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "board.h"
+#include "uart.h"
+
+/* newlib declares these only while compiling itself. */
+int _close(int fd);
+int _fstat(int fd, struct stat *st);
+int _getpid(void);
+int _gettimeofday(struct timeval *tv, void *tz);
+int _isatty(int fd);
+int _kill(int pid, int sig);
+off_t _lseek(int fd, off_t offset, int whence);
+int _open(const char *path, int flags, ...);
+int _read(int fd, void *buf, size_t len);
+int _write(int fd, const void *buf, size_t len);
+void *_sbrk(ptrdiff_t incr);
+void __assert_func(const char *file, int line, const char *func, const char *expr);
+
+/* From an385.ld: the heap region, CONFIG_WARD_HEAP_AT_START_SIZE bytes long. */
+extern char __ward_heap_start[];
+extern char __ward_heap_end[];
+
+static char *s_brk = __ward_heap_start;
+static uint32_t s_refusals;
+
+void *_sbrk(ptrdiff_t incr)
+{
+    char *prev = s_brk;
+    ptrdiff_t room = __ward_heap_end - s_brk;
+    ptrdiff_t used = s_brk - __ward_heap_start;
+
+    if (incr > room || -incr > used) {
+        s_refusals++;
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    s_brk += incr;
+    return prev;
+}
+
+size_t an385_heap_used(void)
+{
+    return (size_t)(s_brk - __ward_heap_start);
+}
+
+uint32_t an385_heap_refusals(void)
+{
+    return s_refusals;
+}
+
+int _write(int fd, const void *buf, size_t len)
+{
+    if (fd != STDOUT_FILENO && fd != STDERR_FILENO) {
+        errno = EBADF;
+        return -1;
+    }
+    an385_uart_write(buf, len);
+    return (int)len;
+}
+
+void _exit(int status)
+{
+    an385_exit(status);
+}
+
+/* assert() in the libraries: report it like any other crash, not as a test failure. */
+void __assert_func(const char *file, int line, const char *func, const char *expr)
+{
+    an385_panic("assertion \"%s\" failed in %s at %s:%d", expr, func != NULL ? func : "?", file,
+                line);
+}
+
+int _read(int fd, void *buf, size_t len)
+{
+    (void)fd;
+    (void)buf;
+    (void)len;
+    errno = ENOSYS;
+    return -1;
+}
+
+int _close(int fd)
+{
+    (void)fd;
+    errno = EBADF;
+    return -1;
+}
+
+int _fstat(int fd, struct stat *st)
+{
+    (void)fd;
+    (void)st;
+    errno = ENOSYS;
+    return -1;
+}
+
+int _isatty(int fd)
+{
+    /* The UART is a terminal; newlib asks to choose line buffering for stdout. */
+    if (fd == STDOUT_FILENO || fd == STDERR_FILENO) {
+        return 1;
+    }
+    errno = EBADF;
+    return 0;
+}
+
+off_t _lseek(int fd, off_t offset, int whence)
+{
+    (void)fd;
+    (void)offset;
+    (void)whence;
+    errno = ESPIPE;
+    return -1;
+}
+
+int _open(const char *path, int flags, ...)
+{
+    (void)path;
+    (void)flags;
+    errno = ENOSYS;
+    return -1;
+}
+
+int _getpid(void)
+{
+    return 1;
+}
+
+int _kill(int pid, int sig)
+{
+    /* Only raise() gets here (abort() among them); the default action ends the program. */
+    if (pid == _getpid()) {
+        an385_panic("signal %d raised (abort?)", sig);
+    }
+    errno = ESRCH;
+    return -1;
+}
+
+int _gettimeofday(struct timeval *tv, void *tz)
+{
+    /* The AN385 has no real-time clock; wall-clock time must come from the network. */
+    (void)tv;
+    (void)tz;
+    errno = ENOSYS;
+    return -1;
+}
