@@ -48,7 +48,10 @@ struct ward_ata_attr {
     uint64_t raw;    /* the 48-bit raw field, little-endian */
     int64_t decoded; /* raw decoded for the attribute's meaning (e.g. 194: milli-deg C) */
     bool has_decoded;
-    enum ward_smart_verdict verdict;
+    bool has_temp_range; /* 190/194: the raw field also holds the drive's min/max */
+    int8_t temp_min_c;
+    int8_t temp_max_c;
+    enum ward_smart_verdict verdict; /* UNKNOWN when the thresholds hold no entry for id */
 };
 
 struct ward_ata_smart {
@@ -58,6 +61,8 @@ struct ward_ata_smart {
     uint8_t selftest_last_status; /* high nibble of the newest self-test log entry, 0 = ok */
     uint16_t selftest_count;      /* self-test log entries */
     uint16_t error_count;         /* ATA error log count */
+    bool has_selftest_log;        /* the two log fields above were read (else unknown) */
+    bool has_error_log;
 };
 
 /* NVMe SMART / Health Information log (page 0x02); 128-bit counters as lo/hi halves. */
@@ -67,11 +72,14 @@ struct ward_nvme_health {
     int64_t composite_temp_mdeg_c;
     uint8_t avail_spare_pct;
     uint8_t spare_threshold_pct;
-    uint8_t percent_used;        /* may exceed 100 */
-    uint64_t data_units_read[2]; /* units of 512000 bytes; [0] low 64 bits, [1] high */
+    uint8_t percent_used;            /* may exceed 100 */
+    uint8_t endurance_group_warning; /* byte 6 (NVMe 1.4): endurance group warning summary */
+    bool has_composite_temp;         /* false when the drive reports 0 K */
+    uint64_t data_units_read[2];     /* units of 512000 bytes; [0] low 64 bits, [1] high */
     uint64_t data_units_written[2];
     uint64_t host_reads[2];
     uint64_t host_writes[2];
+    uint64_t busy_minutes[2]; /* controller busy time */
     uint64_t power_cycles[2];
     uint64_t power_on_hours[2];
     uint64_t unsafe_shutdowns[2];
@@ -79,6 +87,8 @@ struct ward_nvme_health {
     uint64_t error_log_entries[2];
     uint32_t warning_temp_minutes;
     uint32_t critical_temp_minutes;
+    uint32_t tmt_transitions[2]; /* thermal management temperature 1/2 transition counts */
+    uint32_t tmt_seconds[2];     /* total time spent throttled at TMT1/TMT2 */
     struct ward_reading temp_sensor_mdeg_c[WARD_NVME_TEMP_SENSORS]; /* unavailable if 0 */
     int64_t warning_temp_mdeg_c;  /* WCTEMP from Identify Controller, 0 when not reported */
     int64_t critical_temp_mdeg_c; /* CCTEMP */
