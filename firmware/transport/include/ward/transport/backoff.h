@@ -1,0 +1,37 @@
+/*
+ * Reconnect delays: exponential backoff with full jitter. Attempt n waits a uniformly random
+ * time in [0, min(max, min * 2^n)], so a fleet that lost its collector does not come back in
+ * lockstep. The generator is deterministic for a seed (one per agent), so tests can pin the
+ * sequence and a load generator's agents spread out reproducibly.
+ */
+#ifndef WARD_TRANSPORT_BACKOFF_H_
+#define WARD_TRANSPORT_BACKOFF_H_
+
+#include <stdint.h>
+
+struct ward_backoff {
+    uint32_t min_ms;
+    uint32_t max_ms;
+    uint32_t attempt; /* failures since the last success */
+    uint64_t rng;     /* splitmix64 state */
+};
+
+/** @return 0, -EINVAL when min_ms is 0 or above max_ms. */
+int ward_backoff_init(struct ward_backoff *b, uint32_t min_ms, uint32_t max_ms, uint64_t seed);
+
+/** The ceiling of the next delay: min(max, min * 2^attempt). */
+uint32_t ward_backoff_ceiling(const struct ward_backoff *b);
+
+/** The delay before the next attempt (in [0, ceiling]); counts one more failure. */
+uint32_t ward_backoff_next(struct ward_backoff *b);
+
+/** A success: the next failure starts from min again. */
+void ward_backoff_reset(struct ward_backoff *b);
+
+/** Next value of the agent's deterministic generator (splitmix64). */
+uint64_t ward_prng_next(uint64_t *state);
+
+/** A well-mixed 64-bit seed from bytes (FNV-1a then a splitmix64 finaliser). */
+uint64_t ward_prng_seed(const void *data, uint32_t len);
+
+#endif /* WARD_TRANSPORT_BACKOFF_H_ */

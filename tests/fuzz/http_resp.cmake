@@ -1,0 +1,12 @@
+# The agent's HTTP response parser (firmware/transport/src/http.c).
+if(TARGET ward_transport)
+    ward_fuzz_target(http_resp
+        SOURCES ${CMAKE_SOURCE_DIR}/firmware/transport/src/http.c
+        LIBS ward_fmt)
+    target_include_directories(fuzz_http_resp_replay PRIVATE
+        ${CMAKE_SOURCE_DIR}/firmware/transport/include)
+    if(TARGET fuzz_http_resp_lf)
+        target_include_directories(fuzz_http_resp_lf PRIVATE
+            ${CMAKE_SOURCE_DIR}/firmware/transport/include)
+    endif()
+endif()
