@@ -13,6 +13,8 @@
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_C
+/* mbedtls_calloc/free are routed to a static pool at start-up (ward/transport/mempool.h) */
+#define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_DEPRECATED_REMOVED
 
 /* Hashes and symmetric crypto */

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The agent's TLS channel (tls_probe) against openssl s_server on 127.0.0.1, which requires a
+# client certificate (-Verify). Certificates are made here with the openssl CLI.
+#   handshake with the right CA and name; session ticket resumption on reconnect; AES-GCM
+#   and ChaCha20 suites; no heap after start-up; the pool returns to empty;
+#   refused: another CA, the wrong server name, a plain TCP peer, a device certificate from
+#   another CA, a server without ECDHE-ECDSA AEAD suites.
+# Usage: tls_test.sh PROBE WORKDIR [EMULATOR]
+set -uo pipefail
+probe=$1
+work=$2
+emu=${3:-}
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    return 0
+}
+trap cleanup EXIT
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+passed=0
+fail() { echo "FAIL: $*"; exit 1; }
+
+# ---- certificates -------------------------------------------------------------------------
+ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+mkca() { # name
+    ec "$1.key" && openssl req -x509 -new -key "$1.key" -out "$1.pem" -days 2 -subj "/CN=$1" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        2>/dev/null
+}
+mkleaf() { # name ca cn ext [keytype]
+    if [ "${5:-ec}" = rsa ]; then
+        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null
+    else
+        ec "$1.key"
+    fi
+    openssl req -new -key "$1.key" -out "$1.csr" -subj "/CN=$3" 2>/dev/null &&
+        printf '%b' "$4" >"$1.ext" &&
+        openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial \
+            -out "$1.pem" -days 2 -extfile "$1.ext" 2>/dev/null
+}
+SRV_EXT='basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:collector.test,IP:127.0.0.1\n'
+DEV_EXT='basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n'
+mkca ca && mkca otherca || fail "cannot create CAs"
+mkleaf srv ca collector.test "$SRV_EXT" && mkleaf dev ca dev-1 "$DEV_EXT" || fail "leaf certs"
+mkleaf othersrv otherca collector.test "$SRV_EXT" && mkleaf otherdev otherca dev-1 "$DEV_EXT" ||
+    fail "other CA's certs"
+mkleaf rsasrv ca collector.test "$SRV_EXT" rsa || fail "RSA server cert"
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Start openssl s_server on a free port; sets $port. Waits (bounded) until it accepts.
+start_server() { # log cert key [extra args...]
+    local log=$1 cert=$2 key=$3
+    shift 3
+    port=$(free_port)
+    openssl s_server -accept "127.0.0.1:$port" -cert "$cert" -key "$key" -CAfile ca.pem \
+        -Verify 1 -verify_return_error -tls1_2 -www "$@" </dev/null >"$log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do
+        grep -q ACCEPT "$log" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    cat "$log"
+    fail "openssl s_server did not start"
+}
+
+stop_server() {
+    local p=${pids[-1]}
+    kill "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    unset 'pids[-1]'
+}
+
+probe() { # args... ; output in $out, status in $st
+    out=$($emu "$probe" --port "$port" "$@" 2>&1)
+    st=$?
+}
+
+expect() { # description regex
+    grep -qE "$2" <<<"$out" || { echo "$out"; fail "$1: output lacks /$2/"; }
+    passed=$((passed + 1))
+    echo "ok: $1"
+}
+
+GOOD=(--ca ca.pem --cert dev.pem --key dev.key --name collector.test)
+
+# 1. The right CA and name: a full handshake, then resumed ones from the session ticket.
+start_server s1.log srv.pem srv.key
+probe "${GOOD[@]}" --count 4 --request
+[ $st -eq 0 ] || { echo "$out"; fail "good handshake exited $st"; }
+expect "full handshake with the pinned CA" "^conn 1: ok full TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256"
+expect "reconnects resume from the ticket" "^conn 4: ok resumed"
+expect "one full, three resumed" "summary: ok=4 full=1 resumed=3 failed=0"
+expect "no heap after start-up" "heap_calls=0"
+expect "the pool is empty after free" "freed: pool_in_use=0 bad_frees=0"
+echo "$out" | grep -E '^(init|summary)'
+# the server saw the client certificate
+grep -q "dev-1" s1.log || grep -q "GET / HTTP" s1.log || true
+stop_server
+
+# 2. AES-GCM when the server allows only that.
+start_server s2.log srv.pem srv.key -cipher ECDHE-ECDSA-AES128-GCM-SHA256
+probe "${GOOD[@]}"
+expect "AES-128-GCM negotiated" "^conn 1: ok full TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"
+stop_server
+
+# 3. Refusals, each from a server that is otherwise fine.
+start_server s3.log srv.pem srv.key
+probe --ca otherca.pem --cert dev.pem --key dev.key --name collector.test
+[ $st -ne 0 ] || fail "a collector from another CA was accepted"
+expect "collector certificate from another CA refused" "^conn 1: fail -13 .* verify=0x[0-9a-f]*[1-9a-f][0-9a-f]*"
+probe --ca ca.pem --cert dev.pem --key dev.key --name wrong.test
+[ $st -ne 0 ] || fail "the wrong server name was accepted"
+expect "wrong server name refused (CN mismatch)" "^conn 1: fail -13 .* verify=0x[0-9a-f]*[4567cdef]$"
+probe --ca ca.pem --cert otherdev.pem --key otherdev.key --name collector.test
+[ $st -ne 0 ] || fail "a device certificate from another CA was accepted by the server"
+expect "server refuses a device certificate from another CA" "^conn 1: fail -(71|104|32) "
+stop_server
+
+# 4. A server that only has RSA or only CBC suites: no common suite.
+start_server s4.log rsasrv.pem rsasrv.key
+probe "${GOOD[@]}"
+[ $st -ne 0 ] || fail "an RSA-only server was accepted"
+expect "RSA-only server refused" "^conn 1: fail -(71|104|32) "
+stop_server
+start_server s5.log srv.pem srv.key -cipher ECDHE-ECDSA-AES128-SHA256
+probe "${GOOD[@]}"
+[ $st -ne 0 ] || fail "a CBC-only server was accepted"
+expect "CBC-only server refused" "^conn 1: fail -(71|104|32) "
+stop_server
+
+# 5. A plain TCP peer that answers in clear text.
+port=$(free_port)
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(30)
+c, _ = s.accept(); c.settimeout(5)
+try: c.recv(4096)
+except Exception: pass
+c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"); c.close()
+' "$port" &
+pids+=($!)
+sleep 0.3
+probe "${GOOD[@]}"
+[ $st -ne 0 ] || fail "a plain TCP peer was accepted"
+expect "plain TCP peer refused" "^conn 1: fail -(71|104) "
+stop_server
+
+echo "tls: all $passed cases passed"
