@@ -5,6 +5,8 @@ if(TARGET ward_transport)
         LIBS ward_fmt)
     target_include_directories(fuzz_http_resp_replay PRIVATE
         ${CMAKE_SOURCE_DIR}/firmware/transport/include)
+    # 32-bit readdir() fails with EOVERFLOW on 64-bit directory cookies under qemu-user.
+    target_compile_definitions(fuzz_http_resp_replay PRIVATE _FILE_OFFSET_BITS=64)
     if(TARGET fuzz_http_resp_lf)
         target_include_directories(fuzz_http_resp_lf PRIVATE
             ${CMAKE_SOURCE_DIR}/firmware/transport/include)

@@ -208,6 +208,9 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("tls_probe: pool %u bytes\n", (unsigned)sizeof(s_pool_mem));
 
+    /* Certificate validity checks call gmtime_r(), which loads the time zone once, with
+     * malloc, the first time: do that during start-up. */
+    tzset();
     /* Start-up ends here: from now on, no heap. */
     s_counting = 1;
     if (ward_mempool_init(&pool, s_pool_mem, sizeof(s_pool_mem)) != 0 ||
