@@ -228,12 +228,14 @@ int main(int argc, char **argv)
     printf("init: pool in use %u after loading credentials\n", (unsigned)pool.stats.used);
     for (unsigned c = 1; c <= count; c++) {
         uint32_t full = tls.stats.full_handshakes;
+        uint64_t t0 = now_ms();
 
         rc = one_connection(&tls, &net, &np, host, (uint16_t)port, request);
         if (rc == 0) {
             ok++;
-            printf("conn %u: ok %s %s\n", c, tls.stats.full_handshakes > full ? "full" : "resumed",
-                   mbedtls_ssl_get_ciphersuite(&tls.ssl));
+            printf("conn %u: ok %s %s (%u ms)\n", c,
+                   tls.stats.full_handshakes > full ? "full" : "resumed",
+                   mbedtls_ssl_get_ciphersuite(&tls.ssl), (unsigned)(now_ms() - t0));
         } else {
             char err[32];
 
