@@ -4,7 +4,8 @@
 
 #include "ward/transport/backoff.h"
 
-uint64_t ward_prng_next(uint64_t *state)
+/* splitmix64 */
+static uint64_t next_random(uint64_t *state)
 {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
 
@@ -13,7 +14,7 @@ uint64_t ward_prng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-uint64_t ward_prng_seed(const void *data, uint32_t len)
+uint64_t ward_backoff_seed(const void *data, uint32_t len)
 {
     const uint8_t *p = data;
     uint64_t h = 0xcbf29ce484222325ull;
@@ -21,7 +22,7 @@ uint64_t ward_prng_seed(const void *data, uint32_t len)
     for (uint32_t i = 0; i < len; i++) {
         h = (h ^ p[i]) * 0x100000001b3ull;
     }
-    return ward_prng_next(&h);
+    return next_random(&h);
 }
 
 int ward_backoff_init(struct ward_backoff *b, uint32_t min_ms, uint32_t max_ms, uint64_t seed)
@@ -50,7 +51,7 @@ uint32_t ward_backoff_ceiling(const struct ward_backoff *b)
 uint32_t ward_backoff_next(struct ward_backoff *b)
 {
     uint64_t span = (uint64_t)ward_backoff_ceiling(b) + 1u;
-    uint32_t r = (uint32_t)(ward_prng_next(&b->rng) >> 32);
+    uint32_t r = (uint32_t)(next_random(&b->rng) >> 32);
 
     if (b->attempt < UINT32_MAX) {
         b->attempt++;

@@ -28,10 +28,7 @@ uint32_t ward_backoff_next(struct ward_backoff *b);
 /** A success: the next failure starts from min again. */
 void ward_backoff_reset(struct ward_backoff *b);
 
-/** Next value of the agent's deterministic generator (splitmix64). */
-uint64_t ward_prng_next(uint64_t *state);
-
-/** A well-mixed 64-bit seed from bytes (FNV-1a then a splitmix64 finaliser). */
-uint64_t ward_prng_seed(const void *data, uint32_t len);
+/** A well-mixed 64-bit seed from bytes, e.g. the device id (FNV-1a, splitmix64 finaliser). */
+uint64_t ward_backoff_seed(const void *data, uint32_t len);
 
 #endif /* WARD_TRANSPORT_BACKOFF_H_ */

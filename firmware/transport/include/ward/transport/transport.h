@@ -54,7 +54,7 @@ struct ward_transport_config {
     uint32_t idle_close_ms; /* 0: keep an idle connection until the collector closes it */
     uint32_t backoff_min_ms;
     uint32_t backoff_max_ms;
-    uint64_t seed; /* per agent (e.g. ward_prng_seed(device id)) */
+    uint64_t seed; /* per agent (e.g. ward_backoff_seed(device id)) */
 };
 
 struct ward_transport_stats {
