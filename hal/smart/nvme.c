@@ -8,11 +8,11 @@
 
 #include "smart_internal.h"
 
-#define KELVIN_0C 273 /* as smartctl and nvme-cli convert */
+#define MDEG_0C_IN_MK 273150 /* 0 C = 273.15 K, as the kernel's nvme hwmon converts */
 
 static int64_t kelvin_to_mdeg(uint16_t k)
 {
-    return ((int64_t)k - KELVIN_0C) * 1000;
+    return (int64_t)k * 1000 - MDEG_0C_IN_MK;
 }
 
 static void le128(uint64_t v[2], const uint8_t *p)

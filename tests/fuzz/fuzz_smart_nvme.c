@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (unsigned i = 0; i < WARD_NVME_TEMP_SENSORS; i++) {
         if (h.temp_sensor_mdeg_c[i].status == WARD_STATUS_OK &&
-            h.temp_sensor_mdeg_c[i].value < -273000) {
+            h.temp_sensor_mdeg_c[i].value < -273150) {
             abort();
         }
     }

@@ -170,7 +170,7 @@ static void test_discovery(void **state)
     assert_int_equal(info.kind, WARD_DISK_NVME);
     assert_string_equal(info.sensor.id, "disk:Samsung_SSD_970_EVO_Plus_1TB_S4EWNX0R123456A");
     assert_int_equal(info.capacity_bytes, 1000204886016ull); /* TNVMCAP */
-    assert_int_equal(info.sensor.thresholds.value[WARD_THR_UPPER_CAUTION], 85000);
+    assert_int_equal(info.sensor.thresholds.value[WARD_THR_UPPER_CAUTION], 84850);
     /* nvme1n1 hangs off nvme-subsys1 (native multipath): its controller is nvme1. */
     assert_int_equal(ward_disk_info(dev, 3, &info), 0);
     assert_string_equal(info.dev_name, "nvme1");
@@ -407,9 +407,9 @@ static void test_nvme(void **state)
     assert_int_equal(s.status, WARD_STATUS_OK);
     assert_int_equal(s.kind, WARD_DISK_NVME);
     assert_int_equal(s.verdict, WARD_SMART_PASSED);
-    assert_int_equal(s.u.nvme.composite_temp_mdeg_c, 38000);
-    assert_int_equal(s.u.nvme.warning_temp_mdeg_c, 85000);
-    assert_int_equal(s.u.nvme.critical_temp_mdeg_c, 85000);
+    assert_int_equal(s.u.nvme.composite_temp_mdeg_c, 37850);
+    assert_int_equal(s.u.nvme.warning_temp_mdeg_c, 84850);
+    assert_int_equal(s.u.nvme.critical_temp_mdeg_c, 84850);
     assert_int_equal(s.u.nvme.power_on_hours[0], 5678);
     n = fake_disk_log(&c);
     assert_int_equal(n, 1);
@@ -420,8 +420,8 @@ static void test_nvme(void **state)
     assert_int_equal(c[0].data_len, 512);
 
     assert_int_equal(ward_disk_smart(dev, 3, &s), 0);
-    assert_int_equal(s.u.nvme.composite_temp_mdeg_c, 50000); /* QEMU's 323 K */
-    assert_int_equal(s.u.nvme.warning_temp_mdeg_c, 70000);
+    assert_int_equal(s.u.nvme.composite_temp_mdeg_c, 49850); /* QEMU's 323 K */
+    assert_int_equal(s.u.nvme.warning_temp_mdeg_c, 69850);
     assert_int_equal(s.verdict, WARD_SMART_PASSED);
     /* A Critical Warning bit set at run time (QEMU: qom-set smart_critical_warning). */
     s_nvme1->nvme_log[0] = WARD_NVME_CW_RELIABILITY;

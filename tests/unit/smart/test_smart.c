@@ -406,7 +406,7 @@ static void test_nvme_healthy(void **state)
     assert_int_equal(decode_nvme("nvme-healthy.bin"), 0);
     assert_int_equal(s_nvme.critical_warning, 0);
     assert_true(s_nvme.has_composite_temp);
-    assert_int_equal(s_nvme.composite_temp_mdeg_c, 38000);
+    assert_int_equal(s_nvme.composite_temp_mdeg_c, 37850);
     assert_int_equal(s_nvme.avail_spare_pct, 100);
     assert_int_equal(s_nvme.spare_threshold_pct, 10);
     assert_int_equal(s_nvme.percent_used, 2);
@@ -422,8 +422,8 @@ static void test_nvme_healthy(void **state)
     assert_int_equal(s_nvme.media_errors[0], 0);
     assert_int_equal(s_nvme.error_log_entries[0], 789);
     assert_int_equal(s_nvme.temp_sensor_mdeg_c[0].status, WARD_STATUS_OK);
-    assert_int_equal(s_nvme.temp_sensor_mdeg_c[0].value, 38000);
-    assert_int_equal(s_nvme.temp_sensor_mdeg_c[1].value, 43000);
+    assert_int_equal(s_nvme.temp_sensor_mdeg_c[0].value, 37850);
+    assert_int_equal(s_nvme.temp_sensor_mdeg_c[1].value, 42850);
     for (unsigned i = 2; i < WARD_NVME_TEMP_SENSORS; i++) {
         assert_int_equal(s_nvme.temp_sensor_mdeg_c[i].status, WARD_STATUS_UNAVAILABLE);
         assert_int_equal(s_nvme.temp_sensor_mdeg_c[i].reason, WARD_REASON_NOT_SUPPORTED);
@@ -440,7 +440,7 @@ static void test_nvme_qemu(void **state)
 {
     (void)state;
     assert_int_equal(decode_nvme("nvme-qemu.bin"), 0);
-    assert_int_equal(s_nvme.composite_temp_mdeg_c, 50000); /* 323 K */
+    assert_int_equal(s_nvme.composite_temp_mdeg_c, 49850); /* 323 K */
     assert_int_equal(s_nvme.avail_spare_pct, 0);
     assert_int_equal(s_nvme.spare_threshold_pct, 0);
     assert_int_equal(ward_smart_nvme_verdict(&s_nvme), WARD_SMART_PASSED);
@@ -461,7 +461,7 @@ static void test_nvme_critical_warning_bits(void **state)
     }
     assert_int_equal(decode_nvme("nvme-cw-temperature.bin"), 0);
     assert_int_equal(s_nvme.critical_warning, WARD_NVME_CW_TEMPERATURE);
-    assert_int_equal(s_nvme.composite_temp_mdeg_c, 86000);
+    assert_int_equal(s_nvme.composite_temp_mdeg_c, 85850);
     assert_int_equal(s_nvme.warning_temp_minutes, 123);
     assert_int_equal(s_nvme.critical_temp_minutes, 4);
     assert_int_equal(decode_nvme("nvme-cw-spare.bin"), 0);
@@ -482,7 +482,7 @@ static void test_nvme_max(void **state)
 
     (void)state;
     assert_int_equal(decode_nvme("nvme-max.bin"), 0);
-    assert_int_equal(s_nvme.composite_temp_mdeg_c, (65535 - 273) * 1000ll);
+    assert_int_equal(s_nvme.composite_temp_mdeg_c, 65535 * 1000ll - 273150);
     assert_int_equal(s_nvme.percent_used, 255);
     assert_int_equal(s_nvme.endurance_group_warning, 255);
     assert_int_equal(s_nvme.warning_temp_minutes, UINT32_MAX);
@@ -500,7 +500,7 @@ static void test_nvme_max(void **state)
         assert_int_equal(ward_smart_u128_dec(dec, sizeof(dec), counters[i]), 39);
         assert_string_equal(dec, "340282366920938463463374607431768211455");
     }
-    assert_int_equal(s_nvme.temp_sensor_mdeg_c[7].value, (65535 - 273) * 1000ll);
+    assert_int_equal(s_nvme.temp_sensor_mdeg_c[7].value, 65535 * 1000ll - 273150);
     assert_false(ward_smart_u128_mul(bytes, s_nvme.data_units_read, 512000));
 }
 
@@ -508,13 +508,13 @@ static void test_nvme_negative_temperatures(void **state)
 {
     (void)state;
     assert_int_equal(decode_nvme("nvme-cold.bin"), 0);
-    assert_int_equal(s_nvme.composite_temp_mdeg_c, -10000);
-    assert_int_equal(s_nvme.temp_sensor_mdeg_c[0].value, -20000);
-    assert_int_equal(s_nvme.temp_sensor_mdeg_c[1].value, 0);
+    assert_int_equal(s_nvme.composite_temp_mdeg_c, -10150);
+    assert_int_equal(s_nvme.temp_sensor_mdeg_c[0].value, -20150);
+    assert_int_equal(s_nvme.temp_sensor_mdeg_c[1].value, -150); /* 273 K is below 0 C */
     assert_int_equal(s_nvme.temp_sensor_mdeg_c[1].status, WARD_STATUS_OK);
-    assert_int_equal(s_nvme.temp_sensor_mdeg_c[2].value, -1000);
+    assert_int_equal(s_nvme.temp_sensor_mdeg_c[2].value, -1150);
     assert_int_equal(s_nvme.temp_sensor_mdeg_c[3].status, WARD_STATUS_UNAVAILABLE);
-    assert_int_equal(s_nvme.temp_sensor_mdeg_c[4].value, -272000);
+    assert_int_equal(s_nvme.temp_sensor_mdeg_c[4].value, -272150);
 }
 
 static void test_nvme_bad_input(void **state)
@@ -549,8 +549,8 @@ static void test_nvme_identify(void **state)
     assert_int_equal(info.capacity_bytes, 1000204886016ull);
     assert_string_equal(info.sensor.id, "disk:Samsung_SSD_970_EVO_Plus_1TB_S4EWNX0R123456A");
     assert_true(info.sensor.thresholds.present & (1u << WARD_THR_UPPER_CAUTION));
-    assert_int_equal(info.sensor.thresholds.value[WARD_THR_UPPER_CAUTION], 85000);
-    assert_int_equal(info.sensor.thresholds.value[WARD_THR_UPPER_CRITICAL], 85000);
+    assert_int_equal(info.sensor.thresholds.value[WARD_THR_UPPER_CAUTION], 84850);
+    assert_int_equal(info.sensor.thresholds.value[WARD_THR_UPPER_CRITICAL], 84850);
 
     n = load("nvme-identify-qemu.bin", s_data, sizeof(s_data));
     assert_int_equal(ward_smart_nvme_identify_decode(s_data, n, &info), 0);
@@ -561,11 +561,11 @@ static void test_nvme_identify(void **state)
     assert_string_equal(info.sensor.id, "disk:QEMU_NVMe_Ctrl_WARDNVME0001");
     memset(&s_nvme, 0, sizeof(s_nvme));
     ward_smart_nvme_apply_limits(&s_nvme, &info);
-    assert_int_equal(s_nvme.warning_temp_mdeg_c, 70000);
-    assert_int_equal(s_nvme.critical_temp_mdeg_c, 100000);
+    assert_int_equal(s_nvme.warning_temp_mdeg_c, 69850);
+    assert_int_equal(s_nvme.critical_temp_mdeg_c, 99850);
     /* The limits survive the next health decode. */
     assert_int_equal(decode_nvme("nvme-qemu.bin"), 0);
-    assert_int_equal(s_nvme.warning_temp_mdeg_c, 70000);
+    assert_int_equal(s_nvme.warning_temp_mdeg_c, 69850);
 
     /* WCTEMP 0: not reported, no threshold. */
     n = load("nvme-identify-qemu.bin", s_data, sizeof(s_data));

@@ -137,10 +137,11 @@ int ward_ata_identify_decode(const uint8_t *id, size_t len, struct ward_disk_inf
 /**
  * Decode the NVMe SMART / Health log (page 0x02, 512 bytes) into out (cleared first, except
  * warning_temp_mdeg_c and critical_temp_mdeg_c, which come from Identify Controller).
- * Temperatures are integer Kelvin on the wire and become milli-degrees Celsius as
- * (K - 273) * 1000, the conversion smartctl and nvme-cli print (the kernel's nvme hwmon uses
- * 273.15, so it reads 150 lower). Kelvin below 273 gives a negative temperature. A sensor
- * reporting 0 is not implemented: UNAVAILABLE / NOT_SUPPORTED.
+ * Temperatures are integer Kelvin on the wire and become milli-degrees Celsius exactly,
+ * K * 1000 - 273150, as the kernel's nvme hwmon reports the same sensor (323 K -> 49850), so
+ * the two readings agree; smartctl and nvme-cli print K - 273 (323 K -> "50 Celsius").
+ * Kelvin below 274 gives a negative temperature. A sensor reporting 0 is not implemented:
+ * UNAVAILABLE / NOT_SUPPORTED.
  * @return 0, -EINVAL, -EMSGSIZE.
  */
 int ward_smart_nvme_decode(const uint8_t *log, size_t len, struct ward_nvme_health *out);
