@@ -1,0 +1,71 @@
+/*
+ * The agent's JSON documents (docs/protocol.md, schemas in docs/schemas/): heartbeat,
+ * health snapshot, event, the ingest batch that carries them, and the collector's
+ * acknowledgement.
+ *
+ * Built with cJSON on a caller's fixed arena (ward/json_arena.h) and printed into the
+ * caller's buffer: nothing touches the heap. Every number is an integer printed exactly
+ * (ward/fmt.h, cJSON raw values), so no board needs float printf. Keys and fixed strings
+ * are referenced, not copied, to keep arena use small.
+ *
+ * The ward_report_*() functions enter and leave the arena themselves and return the
+ * printed length, or -EINVAL, -ENOMEM (the arena is too small: raise
+ * CONFIG_WARD_JSON_ARENA_SIZE), -ENOSPC (the buffer is too small).
+ */
+#ifndef WARD_REPORT_H_
+#define WARD_REPORT_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ward/agent.h"
+#include "ward/json_arena.h"
+
+/* Version of every document's shape ("v"); docs/protocol.md says what changes it. */
+#define WARD_PROTOCOL_VERSION 1
+
+/** Heartbeat document; numbers it (the agent's heartbeat sequence grows by one). */
+int ward_report_heartbeat(struct ward_agent *a, int64_t now_ms, struct ward_json_arena *arena,
+                          char *buf, size_t len);
+
+/** Health snapshot of sensors [first, first + max) (max 0: all). */
+int ward_report_health(struct ward_agent *a, int64_t now_ms, unsigned first, unsigned max,
+                       struct ward_json_arena *arena, char *buf, size_t len);
+
+/** One event as the protocol's event object. */
+int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
+                      struct ward_json_arena *arena, char *buf, size_t len);
+
+/**
+ * An ingest batch: a heartbeat, the oldest pending events from index `from` (as many as
+ * fit in the arena and buffer, at most max_events), and optionally the health snapshot.
+ * @param n_events  receives how many events went in (the transport acks them later)
+ */
+int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsigned max_events,
+                      bool with_health, struct ward_json_arena *arena, char *buf, size_t len,
+                      unsigned *n_events);
+
+/**
+ * Apply a collector acknowledgement: {"v":1,"acks":[{"boot":"<hex>","seq":N},...]}.
+ * Unknown boot ids are ignored (already freed). Never allocates (ward/jscan.h).
+ * @return events freed (>= 0), -EPROTO/-EINVAL/-ERANGE for a malformed document (nothing
+ *         is freed then).
+ */
+int ward_report_apply_ack(struct ward_agent *a, const char *text, size_t len);
+
+/**
+ * One `ward-agent replay` output line (no newline):
+ * {"t_ms":..,"seq":..,"sensor":..,"from":..,"to":..,"severity":..,"value":..}
+ * with "value":null for a reading without value and "reason" after it when there is one.
+ */
+int ward_report_replay_line(struct ward_agent *a, const struct ward_event *ev,
+                            struct ward_json_arena *arena, char *buf, size_t len);
+
+/** Lower-case hex of a boot id into out (WARD_BOOT_ID_HEX_LEN + 1 bytes). */
+void ward_boot_id_hex(const uint8_t id[WARD_BOOT_ID_LEN], char out[WARD_BOOT_ID_HEX_LEN + 1]);
+
+/** Parse 32 hex digits. @return 0 or -EINVAL. */
+int ward_boot_id_parse(const char *hex, uint8_t id[WARD_BOOT_ID_LEN]);
+
+#endif /* WARD_REPORT_H_ */
