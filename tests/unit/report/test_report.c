@@ -1,0 +1,339 @@
+/*
+ * The JSON documents: heartbeat, health snapshot, event, batch, replay line and the
+ * acknowledgement, built on a fixed arena into caller buffers with exact integers.
+ *
+ * With WARD_REPORT_SAMPLES=<dir> in the environment the test also writes one document of
+ * each kind there, which tests/unit/report/validate.py checks against docs/schemas/.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+
+#include "heap_count.h"
+#include "ward/report.h"
+
+static struct ward_agent s_agent;
+static uint8_t s_storage[WARD_JSON_ARENA_SIZE];
+static uint8_t s_parse_storage[64 * 1024];
+static struct ward_json_arena s_arena;
+static struct ward_json_arena s_parse_arena;
+static char s_buf[32 * 1024];
+static const uint8_t s_boot[WARD_BOOT_ID_LEN] = { 0xde, 0xad, 0xbe, 0xef, 1, 2,  3,  4,
+                                                  5,    6,    7,    8,    9, 10, 11, 12 };
+
+static void save(const char *name, const char *text)
+{
+    const char *dir = getenv("WARD_REPORT_SAMPLES");
+    char path[512];
+    FILE *f;
+
+    if (dir == NULL) {
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void feed(const char *id, int64_t v, int64_t t)
+{
+    struct ward_reading r;
+
+    ward_reading_ok(&r, v);
+    assert_true(ward_agent_feed(&s_agent, id, &r, t) >= 0);
+}
+
+static int setup(void **state)
+{
+    static const char rules[] = "{\"rules\":[{\"sensor\":\"temp:*\",\"upper_caution\":80000},"
+                                "{\"sensor\":\"c\",\"kind\":\"rate\",\"upper_caution\":0}]}";
+    struct ward_agent_config cfg = { .boot_id = s_boot, .device_id = "bmc-rack4-u12", .seed = 5 };
+    struct ward_reading gone;
+
+    (void)state;
+    assert_int_equal(ward_agent_init(&s_agent, &cfg, 1000), 0);
+    assert_int_equal(ward_agent_load_rules(&s_agent, rules, strlen(rules), NULL, 1000), 2);
+    assert_int_equal(ward_json_arena_init(&s_arena, s_storage, sizeof(s_storage)), 0);
+    assert_int_equal(ward_json_arena_init(&s_parse_arena, s_parse_storage, sizeof(s_parse_storage)),
+                     0);
+    ward_agent_set_wall_clock(&s_agent, 2000, 1700000000000LL);
+    feed("temp:cpu0", 70000, 2000);
+    feed("temp:cpu0", 85000, 3000);
+    feed("temp:inlet", -40500, 3000);
+    feed("c", (int64_t)(UINT64_MAX - 5u), 3000);
+    ward_reading_unavailable(&gone, WARD_REASON_PERMISSION);
+    assert_int_equal(ward_agent_feed(&s_agent, "disk:sda:smart", &gone, 4000), 1);
+    return 0;
+}
+
+/* Parse a printed document back with cJSON (on its own arena). */
+static cJSON *parse(const char *text)
+{
+    cJSON *doc;
+
+    ward_json_arena_enter(&s_parse_arena);
+    doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    return doc;
+}
+
+static void done(void)
+{
+    ward_json_arena_leave(&s_parse_arena);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    assert_true(cJSON_IsString(it));
+    return it->valuestring;
+}
+
+/* Numbers as int64 (a negative double converted to an unsigned type is undefined). */
+static int64_t num(const cJSON *o, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    assert_true(cJSON_IsNumber(it));
+    return (int64_t)it->valuedouble;
+}
+
+static void test_heartbeat(void **state)
+{
+    int n;
+
+    (void)state;
+    n = ward_report_heartbeat(&s_agent, 61000, &s_arena, s_buf, sizeof(s_buf));
+    assert_true(n > 0);
+    assert_int_equal((size_t)n, strlen(s_buf));
+    save("heartbeat.json", s_buf);
+    cJSON *d = parse(s_buf);
+
+    assert_int_equal(num(d, "v"), 1);
+    assert_string_equal(str(d, "type"), "heartbeat");
+    assert_string_equal(str(d, "device"), "bmc-rack4-u12");
+    assert_string_equal(str(d, "boot"), "deadbeef0102030405060708090a0b0c");
+    assert_int_equal(num(d, "seq"), 1);
+    assert_int_equal(num(d, "uptime_ms"), 60000);
+    assert_true(num(d, "wall_ms") == 1700000059000LL);
+    assert_int_equal(strlen(str(d, "config_sha256")), 64);
+    assert_int_equal(strlen(str(d, "rules_sha256")), 64);
+    const cJSON *health = cJSON_GetObjectItem(d, "health");
+
+    assert_string_equal(str(health, "state"), "unavailable");
+    assert_string_equal(str(health, "severity"), "medium");
+    assert_int_equal(num(health, "not_ok"), 2);
+    const cJSON *ev = cJSON_GetObjectItem(d, "events");
+
+    assert_int_equal(num(ev, "pending"), 2);
+    assert_int_equal(num(ev, "last_seq"), 2);
+    assert_int_equal(num(ev, "dropped"), 0);
+    const cJSON *mem = cJSON_GetObjectItem(d, "memory");
+
+    assert_int_equal(num(mem, "context_bytes"), sizeof(struct ward_agent));
+    assert_int_equal(num(mem, "sensors_used"), 4);
+    assert_int_equal(num(mem, "json_arena_bytes"), s_arena.size);
+    assert_true(num(mem, "json_arena_high_water") > 0);
+    done();
+    /* The next heartbeat is numbered 2. */
+    assert_true(ward_report_heartbeat(&s_agent, 121000, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    assert_non_null(strstr(s_buf, "\"seq\":2,"));
+}
+
+static void test_health_snapshot(void **state)
+{
+    (void)state;
+    assert_true(ward_report_health(&s_agent, 5000, 0, 0, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    save("health.json", s_buf);
+    cJSON *d = parse(s_buf);
+    const cJSON *sensors = cJSON_GetObjectItem(d, "sensors");
+
+    assert_int_equal(num(d, "sensors_total"), 4);
+    assert_int_equal(cJSON_GetArraySize(sensors), 4);
+    const cJSON *cpu = cJSON_GetArrayItem(sensors, 0);
+
+    assert_string_equal(str(cpu, "id"), "temp:cpu0");
+    assert_string_equal(str(cpu, "state"), "caution");
+    assert_string_equal(str(cpu, "severity"), "low");
+    assert_string_equal(str(cpu, "kind"), "threshold");
+    assert_int_equal(num(cpu, "value"), 85000);
+    assert_int_equal(num(cpu, "since_ms"), 3000);
+    assert_int_equal(num(cJSON_GetArrayItem(sensors, 1), "value"), -40500);
+    const cJSON *disk = cJSON_GetArrayItem(sensors, 3);
+
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(disk, "value")));
+    assert_string_equal(str(disk, "reason"), "permission");
+    done();
+    /* Paging: sensors 1 and 2 only. */
+    assert_true(ward_report_health(&s_agent, 5000, 1, 2, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    d = parse(s_buf);
+    assert_int_equal(num(d, "first"), 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "sensors")), 2);
+    done();
+}
+
+static void test_event_and_replay_line(void **state)
+{
+    const struct ward_event *e = ward_evlog_at(&s_agent.log, 0);
+
+    (void)state;
+    assert_true(ward_report_event(&s_agent, e, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    save("event.json", s_buf);
+    assert_string_equal(s_buf, "{\"boot\":\"deadbeef0102030405060708090a0b0c\",\"seq\":1,"
+                               "\"t_ms\":3000,\"wall_ms\":1700000001000,\"sensor\":\"temp:cpu0\","
+                               "\"from\":\"ok\",\"to\":\"caution\",\"severity\":\"low\","
+                               "\"value\":85000,\"count\":1}");
+    assert_true(ward_report_replay_line(&s_agent, e, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    assert_string_equal(s_buf, "{\"t_ms\":3000,\"seq\":1,\"sensor\":\"temp:cpu0\",\"from\":\"ok\","
+                               "\"to\":\"caution\",\"severity\":\"low\",\"value\":85000}");
+    char lines[512];
+
+    lines[0] = '\0';
+    strncat(lines, s_buf, sizeof(lines) - 2);
+    strcat(lines, "\n");
+    e = ward_evlog_at(&s_agent.log, 1);
+    assert_true(ward_report_replay_line(&s_agent, e, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    strncat(lines, s_buf, sizeof(lines) - strlen(lines) - 1);
+    save("replay-line.jsonl", lines);
+    assert_string_equal(s_buf, "{\"t_ms\":4000,\"seq\":2,\"sensor\":\"disk:sda:smart\","
+                               "\"from\":\"ok\",\"to\":\"unavailable\",\"severity\":\"medium\","
+                               "\"value\":null,\"reason\":\"permission\"}");
+}
+
+static void test_exact_64bit_numbers(void **state)
+{
+    struct ward_event e;
+
+    (void)state;
+    memset(&e, 0, sizeof(e));
+    e.value = INT64_MIN;
+    e.t_ms = INT64_MAX;
+    e.seq = UINT32_MAX;
+    e.count = 3;
+    e.first_t_ms = -1;
+    e.flags = WARD_EVENT_HAS_VALUE;
+    e.severity = WARD_SEV_HIGH;
+    e.to = WARD_STATE_FAILED;
+    assert_true(ward_report_event(&s_agent, &e, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    assert_non_null(strstr(s_buf, "\"seq\":4294967295,"));
+    assert_non_null(strstr(s_buf, "\"t_ms\":9223372036854775807,"));
+    assert_non_null(strstr(s_buf, "\"value\":-9223372036854775808,"));
+    assert_non_null(strstr(s_buf, "\"count\":3,\"first_t_ms\":-1}"));
+}
+
+static void test_limits(void **state)
+{
+    static uint8_t tiny_storage[256];
+    struct ward_json_arena tiny;
+    char small[40];
+
+    (void)state;
+    assert_int_equal(ward_json_arena_init(&tiny, tiny_storage, sizeof(tiny_storage)), 0);
+    assert_int_equal(ward_report_heartbeat(&s_agent, 1, &tiny, s_buf, sizeof(s_buf)), -ENOMEM);
+    assert_true(tiny.failures > 0);
+    assert_int_equal(ward_report_heartbeat(&s_agent, 1, &s_arena, small, sizeof(small)), -ENOSPC);
+    assert_string_equal(small, "");
+    assert_int_equal(ward_report_heartbeat(NULL, 1, &s_arena, small, sizeof(small)), -EINVAL);
+    assert_true(s_agent.json_failures > 0);
+}
+
+static void test_batch_and_ack(void **state)
+{
+    unsigned n = 0;
+    char ack[256];
+
+    (void)state;
+    /* Fill the log with more events than one batch holds. */
+    for (int i = 0; i < 60; i++) {
+        feed("temp:cpu0", i % 2 ? 85000 : 70000, 10000 + i);
+    }
+    unsigned pending = ward_evlog_pending(&s_agent.log);
+
+    assert_true(pending > 20);
+    int len = ward_report_batch(&s_agent, 20000, 0, 1000, true, &s_arena, s_buf, sizeof(s_buf), &n);
+
+    assert_true(len > 0);
+    assert_true(n > 0 && n <= pending);
+    save("batch.json", s_buf);
+    cJSON *d = parse(s_buf);
+
+    assert_string_equal(str(d, "type"), "batch");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "events")), (int)n);
+    assert_non_null(cJSON_GetObjectItem(d, "heartbeat"));
+    assert_non_null(cJSON_GetObjectItem(d, "health"));
+    done();
+    /* A small buffer takes fewer events rather than failing. */
+    unsigned n_all = 0;
+    unsigned n_small = 0;
+
+    assert_true(ward_report_batch(&s_agent, 20000, 0, 1000, false, &s_arena, s_buf, sizeof(s_buf),
+                                  &n_all) > 0);
+    assert_true(
+        ward_report_batch(&s_agent, 20000, 0, 1000, false, &s_arena, s_buf, 1500, &n_small) > 0);
+    assert_true(n_small > 0 && n_small < n_all);
+    assert_true(strlen(s_buf) < 1500);
+    /* The collector stored the first n_small: acknowledge them. */
+    const struct ward_event *last = ward_evlog_at(&s_agent.log, n_small - 1);
+
+    snprintf(ack, sizeof(ack),
+             "{\"v\":1,\"acks\":[{\"boot\":\"deadbeef0102030405060708090a0b0c\","
+             "\"seq\":%u},{\"boot\":\"00000000000000000000000000000000\",\"seq\":9}]}",
+             (unsigned)last->seq);
+    save("ack.json", ack);
+    assert_int_equal(ward_report_apply_ack(&s_agent, ack, strlen(ack)), (int)n_small);
+    assert_int_equal(ward_evlog_pending(&s_agent.log), pending - n_small);
+    /* Malformed acknowledgements free nothing. */
+    static const char *const bad[] = {
+        "{\"v\":1,\"acks\":[{\"boot\":\"deadbeef0102030405060708090a0b0c\",\"seq\":99},{}]}",
+        "{\"v\":2,\"acks\":[]}",
+        "{\"v\":1,\"acks\":[{\"boot\":\"xyz\",\"seq\":1}]}",
+        "{\"v\":1,\"acks\":[{\"boot\":\"deadbeef0102030405060708090a0b0c\",\"seq\":-1}]}",
+        "{\"v\":1}",
+        "{\"v\":1,\"acks\":[],\"extra\":1}",
+        "not json",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_true(ward_report_apply_ack(&s_agent, bad[i], strlen(bad[i])) < 0);
+        assert_int_equal(ward_evlog_pending(&s_agent.log), pending - n_small);
+    }
+}
+
+static void test_documents_use_no_heap(void **state)
+{
+    unsigned n;
+
+    (void)state;
+    heap_count_start();
+    assert_true(ward_report_heartbeat(&s_agent, 1, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    assert_true(ward_report_health(&s_agent, 1, 0, 0, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    assert_true(ward_report_batch(&s_agent, 1, 0, 10, true, &s_arena, s_buf, sizeof(s_buf), &n) >
+                0);
+    assert_int_equal(ward_report_apply_ack(&s_agent, "{\"v\":1,\"acks\":[]}", 17), 0);
+    assert_int_equal(heap_count_stop(), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_heartbeat),
+        cmocka_unit_test(test_health_snapshot),
+        cmocka_unit_test(test_event_and_replay_line),
+        cmocka_unit_test(test_exact_64bit_numbers),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_batch_and_ack),
+        cmocka_unit_test(test_documents_use_no_heap),
+    };
+
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
