@@ -107,6 +107,12 @@ static bool add_u64(cJSON *obj, const char *key, uint64_t v)
     return add(obj, key, cJSON_CreateRaw(num));
 }
 
+/* A time, or null for a sensor never read (known only from a restored event). */
+static bool add_time(cJSON *obj, const char *key, int64_t t)
+{
+    return t == WARD_TIME_NONE ? add(obj, key, cJSON_CreateNull()) : add_i64(obj, key, t);
+}
+
 static cJSON *header(const struct doc *d, const char *type)
 {
     cJSON *o = cJSON_CreateObject();
@@ -267,8 +273,8 @@ static cJSON *doc_sensor(const struct ward_agent *a, unsigned i)
     } else {
         ok = ok && add(o, "value", cJSON_CreateNull());
     }
-    ok = ok && add_i64(o, "since_ms", s->since_ms);
-    ok = ok && add_i64(o, "last_ms", s->last_ms);
+    ok = ok && add_time(o, "since_ms", s->since_ms);
+    ok = ok && add_time(o, "last_ms", s->last_ms);
     if (s != NULL && s->reason != WARD_REASON_NONE) {
         ok = ok && add_ref(o, "reason", ward_reason_name((enum ward_reason)s->reason));
     }

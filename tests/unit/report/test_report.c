@@ -175,6 +175,21 @@ static void test_health_snapshot(void **state)
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(disk, "value")));
     assert_string_equal(str(disk, "reason"), "permission");
     done();
+    /* A sensor known only from a restored event has never been read: null times. */
+    struct ward_event restored;
+
+    memset(&restored, 0, sizeof(restored));
+    restored.seq = 7;
+    restored.to = WARD_STATE_CRITICAL;
+    restored.severity = WARD_SEV_MEDIUM;
+    assert_int_equal(ward_agent_restore_event(&s_agent, (const uint8_t *)"0123456789abcdef",
+                                              "temp:restored", &restored),
+                     1);
+    assert_true(ward_report_health(&s_agent, 5000, 4, 1, &s_arena, s_buf, sizeof(s_buf)) > 0);
+    assert_non_null(strstr(s_buf, "\"id\":\"temp:restored\",\"state\":\"ok\""));
+    assert_non_null(strstr(s_buf, "\"since_ms\":null,\"last_ms\":null"));
+    save("health.restored.json", s_buf);
+    assert_int_equal(ward_evlog_ack(&s_agent.log, (const uint8_t *)"0123456789abcdef", 7), 1);
     /* Paging: sensors 1 and 2 only. */
     assert_true(ward_report_health(&s_agent, 5000, 1, 2, &s_arena, s_buf, sizeof(s_buf)) > 0);
     d = parse(s_buf);

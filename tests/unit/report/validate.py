@@ -3,8 +3,8 @@
 
 usage: validate.py SCHEMA_DIR SAMPLE_DIR
 
-Each SAMPLE_DIR/<name>.json is checked against SCHEMA_DIR/<name>.json; <name>.jsonl files
-line by line. A broken copy of every document must be rejected, so the check can fail.
+Each SAMPLE_DIR/<name>[.<variant>].json is checked against SCHEMA_DIR/<name>.json;
+<name>.jsonl files line by line. A broken copy of every document must be rejected, so the check can fail.
 """
 import copy
 import json
@@ -52,7 +52,7 @@ def main():
     failed = 0
     samples = sorted(sample_dir.glob("*.json")) + sorted(sample_dir.glob("*.jsonl"))
     for sample in samples:
-        name = sample.name.rsplit(".", 1)[0] + ".json"
+        name = sample.name.split(".", 1)[0] + ".json"  # health.restored.json: health.json
         schema = next((s for s in store.values() if s["$id"].endswith("/" + name)), None)
         if schema is None:
             print(f"{sample}: no schema {name} in {schema_dir}")
