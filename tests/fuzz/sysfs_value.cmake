@@ -1,0 +1,10 @@
+# The Linux backend's sysfs value and /proc line parsers (hal/linux/src/parse.c).
+if(NOT CONFIG_WARD_HAL_LINUX)
+    return()
+endif()
+ward_fuzz_target(sysfs_value SOURCES ${CMAKE_SOURCE_DIR}/hal/linux/src/parse.c LIBS ward_hal)
+foreach(_t fuzz_sysfs_value_replay fuzz_sysfs_value_lf)
+    if(TARGET ${_t})
+        target_include_directories(${_t} PRIVATE ${CMAKE_SOURCE_DIR}/hal/linux/include)
+    endif()
+endforeach()
