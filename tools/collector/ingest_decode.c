@@ -1,0 +1,607 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ward/jscan.h"
+#include "ward/state.h"
+
+#include "ingest_decode.h"
+
+#define KEY_MAX 64
+
+struct dec {
+    struct ward_jscan s;
+    char *scratch;
+    size_t scratch_len;
+    const char *why; /* a schema error (the scanner's own errors carry their text) */
+};
+
+static int schema(struct dec *d, const char *why)
+{
+    if (d->s.err == 0) {
+        d->why = why;
+    }
+    return ward_jscan_fail(&d->s, -EPROTO, why);
+}
+
+bool ward_utf8_valid(const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1fu;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0fu;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07u;
+        } else {
+            return false;
+        }
+        if (len - i <= n) {
+            return false;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (p[i + k] & 0x3fu);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff)) {
+            return false;
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
+/* Skip one value of any type, validating it. */
+static int skip_value(struct dec *d)
+{
+    struct ward_jscan *s = &d->s;
+    char key[KEY_MAX];
+    int64_t n;
+    bool b;
+    int rc;
+
+    switch (ward_jscan_peek(s)) {
+    case '{':
+        if (ward_jscan_object(s) != 0) {
+            return s->err;
+        }
+        while ((rc = ward_jscan_member(s, key, sizeof(key))) > 0) {
+            if (skip_value(d) != 0) {
+                return s->err;
+            }
+        }
+        return rc;
+    case '[':
+        if (ward_jscan_array(s) != 0) {
+            return s->err;
+        }
+        while ((rc = ward_jscan_element(s)) > 0) {
+            if (skip_value(d) != 0) {
+                return s->err;
+            }
+        }
+        return rc;
+    case '"':
+        return ward_jscan_string(s, d->scratch, d->scratch_len) < 0 ? s->err : 0;
+    case 't':
+    case 'f':
+        return ward_jscan_bool(s, &b);
+    case 'n':
+        return ward_jscan_null(s) ? 0 : schema(d, "expected a value");
+    default:
+        return ward_jscan_counter(s, &n);
+    }
+}
+
+/* Start of the next value (after whitespace), for keeping a document's span. */
+static const char *value_start(struct dec *d)
+{
+    (void)ward_jscan_peek(&d->s);
+    return d->s.p;
+}
+
+static int read_string(struct dec *d, char *buf, size_t len, const char *too_long)
+{
+    int rc = ward_jscan_string(&d->s, buf, len);
+
+    if (rc == -ENAMETOOLONG) {
+        d->s.err = 0; /* replace the scanner's generic text with the member's */
+        return schema(d, too_long);
+    }
+    return rc < 0 ? d->s.err : 0;
+}
+
+static int read_int(struct dec *d, int64_t *v, int64_t min, int64_t max, const char *why)
+{
+    if (ward_jscan_int64(&d->s, v) != 0) {
+        return d->s.err;
+    }
+    return *v < min || *v > max ? schema(d, why) : 0;
+}
+
+static bool sensor_valid(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n == 0 || n > WARD_INGEST_SENSOR_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (id[i] < 0x20 || id[i] > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool boot_valid(const char *b)
+{
+    if (strlen(b) != WARD_INGEST_BOOT_LEN) {
+        return false;
+    }
+    for (const char *p = b; *p != '\0'; p++) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int read_boot(struct dec *d, char out[WARD_INGEST_BOOT_LEN + 1])
+{
+    if (read_string(d, out, WARD_INGEST_BOOT_LEN + 1, "boot must be 32 lower-case hex digits") !=
+        0) {
+        return d->s.err;
+    }
+    return boot_valid(out) ? 0 : schema(d, "boot must be 32 lower-case hex digits");
+}
+
+/* Mark a member seen; a second occurrence is refused. */
+static int seen(struct dec *d, unsigned *mask, unsigned bit)
+{
+    if (*mask & bit) {
+        return schema(d, "duplicate member");
+    }
+    *mask |= bit;
+    return 0;
+}
+
+/* The members every document starts with: "v", "type", "device", "boot". */
+static int common_member(struct dec *d, const char *key, unsigned *mask, const char *type,
+                         const char *device, const char *boot, bool *handled)
+{
+    char buf[WARD_INGEST_DEVICE_MAX + 1];
+    int64_t v;
+
+    *handled = true;
+    if (strcmp(key, "v") == 0) {
+        if (seen(d, mask, 1u << 0) != 0 || read_int(d, &v, 1, 1, "unsupported version") != 0) {
+            return d->s.err;
+        }
+    } else if (strcmp(key, "type") == 0) {
+        if (seen(d, mask, 1u << 1) != 0 || read_string(d, buf, sizeof(buf), "bad type") != 0) {
+            return d->s.err;
+        }
+        if (strcmp(buf, type) != 0) {
+            return schema(d, "document has the wrong type");
+        }
+    } else if (strcmp(key, "device") == 0 && device != NULL) {
+        if (seen(d, mask, 1u << 2) != 0 ||
+            read_string(d, buf, sizeof(buf), "device id too long") != 0) {
+            return d->s.err;
+        }
+        if (strcmp(buf, device) != 0) {
+            return schema(d, "document names another device than the batch");
+        }
+    } else if (strcmp(key, "boot") == 0 && boot != NULL) {
+        char b[WARD_INGEST_BOOT_LEN + 1];
+
+        if (seen(d, mask, 1u << 3) != 0 || read_boot(d, b) != 0) {
+            return d->s.err;
+        }
+        if (strcmp(b, boot) != 0) {
+            return schema(d, "document names another boot than the batch");
+        }
+    } else {
+        *handled = false;
+    }
+    return 0;
+}
+
+static int read_hb_health(struct dec *d, struct ward_ingest_batch *b)
+{
+    char key[KEY_MAX];
+    unsigned mask = 0;
+    int rc;
+
+    if (ward_jscan_object(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+        if (strcmp(key, "state") == 0) {
+            if (seen(d, &mask, 1) != 0 ||
+                read_string(d, b->health, sizeof(b->health), "unknown health state") != 0) {
+                return d->s.err;
+            }
+            if (ward_state_parse(b->health) < 0) {
+                return schema(d, "unknown health state");
+            }
+        } else if (skip_value(d) != 0) {
+            return d->s.err;
+        }
+    }
+    return rc;
+}
+
+#define HB_REQUIRED (1u << 0 | 1u << 4 | 1u << 5 | 1u << 7) /* v seq t_ms health */
+
+static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
+{
+    char key[KEY_MAX];
+    unsigned mask = 0;
+    bool handled;
+    int rc;
+
+    b->heartbeat = value_start(d);
+    if (ward_jscan_object(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+        if (common_member(d, key, &mask, "heartbeat", b->device, b->boot, &handled) != 0) {
+            return d->s.err;
+        }
+        if (handled) {
+            continue;
+        }
+        if (strcmp(key, "seq") == 0) {
+            rc = seen(d, &mask, 1u << 4);
+            rc =
+                rc ?: read_int(d, &b->hb_seq, 1, UINT32_MAX, "heartbeat seq must be 1..4294967295");
+        } else if (strcmp(key, "t_ms") == 0) {
+            rc = seen(d, &mask, 1u << 5);
+            rc = rc ?: read_int(d, &b->hb_t_ms, INT64_MIN, INT64_MAX, "bad t_ms");
+        } else if (strcmp(key, "interval_ms") == 0) {
+            rc = seen(d, &mask, 1u << 6);
+            rc = rc
+                     ?: read_int(d, &b->interval_ms, 1, 86400000LL * 7,
+                                 "interval_ms must be 1 ms .. 7 days");
+        } else if (strcmp(key, "health") == 0) {
+            rc = seen(d, &mask, 1u << 7);
+            rc = rc ?: read_hb_health(d, b);
+        } else {
+            rc = skip_value(d);
+        }
+        if (rc != 0) {
+            return d->s.err;
+        }
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    if ((mask & HB_REQUIRED) != HB_REQUIRED) {
+        return schema(d, "a heartbeat needs v, seq, t_ms and health");
+    }
+    b->heartbeat_len = (size_t)(d->s.p - b->heartbeat);
+    b->has_heartbeat = true;
+    return 0;
+}
+
+static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
+{
+    char key[KEY_MAX];
+    unsigned mask = 0;
+    bool handled;
+    int rc;
+
+    b->snapshot = value_start(d);
+    if (ward_jscan_object(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+        if (common_member(d, key, &mask, "health", b->device, b->boot, &handled) != 0) {
+            return d->s.err;
+        }
+        if (handled) {
+            continue;
+        }
+        if (strcmp(key, "sensors") == 0) {
+            if (seen(d, &mask, 1u << 4) != 0 || ward_jscan_peek(&d->s) != '[') {
+                return schema(d, "sensors must be an array");
+            }
+        }
+        if (skip_value(d) != 0) {
+            return d->s.err;
+        }
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    b->snapshot_len = (size_t)(d->s.p - b->snapshot);
+    return 0;
+}
+
+static int read_state_name(struct dec *d, char *out, bool severity)
+{
+    const char *why = severity ? "unknown severity" : "unknown state";
+
+    if (read_string(d, out, WARD_INGEST_NAME_MAX + 1, why) != 0) {
+        return d->s.err;
+    }
+    int v = severity ? ward_severity_parse(out) : ward_state_parse(out);
+
+    return v < 0 ? schema(d, why) : 0;
+}
+
+static int event_member(struct dec *d, const char *key, struct ward_ingest_event *e, unsigned *mask)
+{
+    int64_t v;
+    int rc;
+
+    if (strcmp(key, "boot") == 0) {
+        rc = seen(d, mask, 1u << 0);
+        return rc ?: read_boot(d, e->boot);
+    }
+    if (strcmp(key, "seq") == 0) {
+        rc = seen(d, mask, 1u << 1);
+        return rc ?: read_int(d, &e->seq, 1, UINT32_MAX, "event seq must be 1..4294967295");
+    }
+    if (strcmp(key, "t_ms") == 0) {
+        rc = seen(d, mask, 1u << 2);
+        return rc ?: read_int(d, &e->t_ms, INT64_MIN, INT64_MAX, "bad t_ms");
+    }
+    if (strcmp(key, "wall_ms") == 0) {
+        rc = seen(d, mask, 1u << 3);
+        return rc ?: read_int(d, &e->wall_ms, 1, INT64_MAX, "wall_ms must be positive");
+    }
+    if (strcmp(key, "sensor") == 0) {
+        rc = seen(d, mask, 1u << 4);
+        rc = rc ?: read_string(d, e->sensor, sizeof(e->sensor), "sensor id too long");
+        return rc ?: (sensor_valid(e->sensor) ? 0 : schema(d, "sensor id: 1-63 printable ASCII"));
+    }
+    if (strcmp(key, "from") == 0) {
+        rc = seen(d, mask, 1u << 5);
+        return rc ?: read_state_name(d, e->from, false);
+    }
+    if (strcmp(key, "to") == 0) {
+        rc = seen(d, mask, 1u << 6);
+        return rc ?: read_state_name(d, e->to, false);
+    }
+    if (strcmp(key, "severity") == 0) {
+        rc = seen(d, mask, 1u << 7);
+        rc = rc ?: read_state_name(d, e->severity, true);
+        return rc
+                   ?: (strcmp(e->severity, "none") != 0 ? 0
+                                                        : schema(d, "an event's severity is "
+                                                                    "low, medium or high"));
+    }
+    if (strcmp(key, "count") == 0) {
+        rc = seen(d, mask, 1u << 8);
+        return rc ?: read_int(d, &v, 1, UINT32_MAX, "count must be 1..4294967295");
+    }
+    if (strcmp(key, "value") == 0) {
+        rc = seen(d, mask, 1u << 9);
+        if (rc != 0 || ward_jscan_null(&d->s)) {
+            return rc;
+        }
+        return read_int(d, &v, INT64_MIN, INT64_MAX, "value must be an integer or null");
+    }
+    return skip_value(d);
+}
+
+/* boot seq t_ms sensor from to severity count value (wall_ms is optional) */
+#define EVENT_REQUIRED 0x3f7u
+
+static int read_event(struct dec *d, struct ward_ingest_event *e)
+{
+    char key[KEY_MAX];
+    unsigned mask = 0;
+    int rc;
+
+    memset(e, 0, sizeof(*e));
+    e->doc = value_start(d);
+    if (ward_jscan_object(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+        if (event_member(d, key, e, &mask) != 0) {
+            return d->s.err;
+        }
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    if ((mask & EVENT_REQUIRED) != EVENT_REQUIRED) {
+        return schema(d, "an event needs boot, seq, t_ms, sensor, from, to, severity, value and "
+                         "count");
+    }
+    e->doc_len = (size_t)(d->s.p - e->doc);
+    return 0;
+}
+
+static int read_events(struct dec *d, struct ward_ingest_batch *b, bool *too_many)
+{
+    int rc;
+
+    if (ward_jscan_array(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_element(&d->s)) > 0) {
+        if (b->n_events >= b->max_events) {
+            *too_many = true;
+            return schema(d, "too many events in one batch");
+        }
+        if (read_event(d, &b->events[b->n_events]) != 0) {
+            return d->s.err;
+        }
+        b->n_events++;
+    }
+    return rc;
+}
+
+/*
+ * The documents inside a batch must name the batch's device and boot, but JSON members come
+ * in any order: read "device" and "boot" of the batch in a first, shallow pass.
+ */
+static int read_identity(struct dec *d, const char *body, size_t len, struct ward_ingest_batch *b)
+{
+    char key[KEY_MAX];
+    unsigned mask = 0;
+    int rc;
+
+    ward_jscan_init(&d->s, body, len);
+    if (ward_jscan_object(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+        if (strcmp(key, "device") == 0) {
+            rc = seen(d, &mask, 1);
+            rc = rc ?: read_string(d, b->device, sizeof(b->device), "device id too long");
+        } else if (strcmp(key, "boot") == 0) {
+            rc = seen(d, &mask, 2);
+            rc = rc ?: read_boot(d, b->boot);
+        } else {
+            rc = skip_value(d);
+        }
+        if (rc != 0) {
+            return d->s.err;
+        }
+    }
+    if (rc < 0 || ward_jscan_end(&d->s) != 0) {
+        return d->s.err;
+    }
+    return mask == 3u ? 0 : schema(d, "a batch needs device and boot");
+}
+
+#define BATCH_REQUIRED (1u << 0 | 1u << 1 | 1u << 4 | 1u << 6) /* v type heartbeat events */
+
+static int read_batch(struct dec *d, const char *body, size_t len, struct ward_ingest_batch *b,
+                      bool *too_many)
+{
+    char key[KEY_MAX];
+    unsigned mask = 0;
+    bool handled;
+    int rc;
+
+    ward_jscan_init(&d->s, body, len);
+    if (ward_jscan_object(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+        if (common_member(d, key, &mask, "batch", b->device, b->boot, &handled) != 0) {
+            return d->s.err;
+        }
+        if (handled) {
+            continue;
+        }
+        if (strcmp(key, "heartbeat") == 0) {
+            rc = seen(d, &mask, 1u << 4);
+            rc = rc ?: read_heartbeat(d, b);
+        } else if (strcmp(key, "health") == 0) {
+            rc = seen(d, &mask, 1u << 5);
+            rc = rc ?: read_snapshot(d, b);
+        } else if (strcmp(key, "events") == 0) {
+            rc = seen(d, &mask, 1u << 6);
+            rc = rc ?: read_events(d, b, too_many);
+        } else {
+            rc = skip_value(d);
+        }
+        if (rc != 0) {
+            return d->s.err;
+        }
+    }
+    if (rc < 0 || ward_jscan_end(&d->s) != 0) {
+        return d->s.err;
+    }
+    if ((mask & BATCH_REQUIRED) != BATCH_REQUIRED) {
+        return schema(d, "a batch needs v, type, device, boot, heartbeat and events");
+    }
+    return 0;
+}
+
+int ward_ingest_decode(const char *body, size_t len, struct ward_ingest_batch *b, char *scratch,
+                       size_t scratch_len, const char **why)
+{
+    struct dec d;
+    bool too_many = false;
+    struct ward_ingest_event *events;
+    unsigned max_events;
+
+    if (body == NULL || b == NULL || scratch == NULL || scratch_len == 0 || why == NULL) {
+        return -EINVAL;
+    }
+    events = b->events;
+    max_events = b->max_events;
+    memset(b, 0, sizeof(*b));
+    b->events = events;
+    b->max_events = max_events;
+    memset(&d, 0, sizeof(d));
+    d.scratch = scratch;
+    d.scratch_len = scratch_len;
+    *why = NULL;
+    if (!ward_utf8_valid(body, len)) {
+        *why = "body is not valid UTF-8";
+        return -EPROTO;
+    }
+    int rc = read_identity(&d, body, len, b);
+
+    if (rc == 0) {
+        rc = read_batch(&d, body, len, b, &too_many);
+    }
+    if (rc != 0) {
+        *why = d.why != NULL ? d.why : (d.s.why != NULL ? d.s.why : "malformed JSON");
+        b->n_events = 0;
+        return too_many ? -E2BIG : -EPROTO;
+    }
+    return 0;
+}
+
+int ward_ingest_format_ack(char *out, size_t cap, const struct ward_ingest_ack *acks, unsigned n)
+{
+    size_t len = 0;
+    unsigned k = 0;
+    int w;
+
+    if (out == NULL || (acks == NULL && n > 0)) {
+        return -EINVAL;
+    }
+    w = snprintf(out, cap, "{\"v\":1,\"acks\":[");
+    if (w < 0 || (size_t)w >= cap) {
+        return -ENOSPC;
+    }
+    len = (size_t)w;
+    for (unsigned i = 0; i < n; i++) {
+        if (acks[i].seq < 0) {
+            continue;
+        }
+        w = snprintf(out + len, cap - len, "%s{\"boot\":\"%s\",\"seq\":%" PRId64 "}",
+                     k++ ? "," : "", acks[i].boot, acks[i].seq);
+        if (w < 0 || (size_t)w >= cap - len) {
+            return -ENOSPC;
+        }
+        len += (size_t)w;
+    }
+    w = snprintf(out + len, cap - len, "]}");
+    if (w < 0 || (size_t)w >= cap - len) {
+        return -ENOSPC;
+    }
+    return (int)(len + (size_t)w);
+}

@@ -1,0 +1,86 @@
+/*
+ * Decoder of the agent's ingest batch (docs/protocol.md): the collector's side of the
+ * documents that firmware/src/report.c writes.
+ *
+ * It reads with the firmware's own pull scanner (ward/jscan.h, which the agent also uses for
+ * the collector's acknowledgements), so one fuzzer exercises the scanner from both ends, and
+ * 64-bit integers are read exactly. Nothing is allocated: strings are copied into the
+ * caller's structures, and each document (heartbeat, health snapshot, event) is also kept as
+ * the exact span of the body it came from, so the collector stores what the agent sent,
+ * including fields this collector does not know yet (unknown members are skipped, not
+ * refused).
+ *
+ * Refused (-EPROTO, with a one-line reason): invalid UTF-8, malformed JSON, a fraction or
+ * exponent anywhere, a version other than 1, a missing or ill-typed required member, a
+ * duplicate member, a boot id that is not 32 lower-case hex digits, an unknown state or
+ * severity, a sequence outside 1..2^32-1, a heartbeat or snapshot naming another device or
+ * boot than the batch. Too many events: -E2BIG.
+ */
+#ifndef WARD_TOOLS_COLLECTOR_INGEST_DECODE_H_
+#define WARD_TOOLS_COLLECTOR_INGEST_DECODE_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WARD_INGEST_DEVICE_MAX 63
+#define WARD_INGEST_BOOT_LEN   32
+#define WARD_INGEST_SENSOR_MAX 63
+#define WARD_INGEST_NAME_MAX   16
+
+struct ward_ingest_event {
+    char boot[WARD_INGEST_BOOT_LEN + 1];
+    int64_t seq;
+    int64_t t_ms;
+    int64_t wall_ms; /* 0 when the agent did not know the wall clock */
+    char sensor[WARD_INGEST_SENSOR_MAX + 1];
+    char from[WARD_INGEST_NAME_MAX + 1];
+    char to[WARD_INGEST_NAME_MAX + 1];
+    char severity[WARD_INGEST_NAME_MAX + 1];
+    const char *doc; /* the event object as received (a span of the body) */
+    size_t doc_len;
+};
+
+struct ward_ingest_batch {
+    char device[WARD_INGEST_DEVICE_MAX + 1];
+    char boot[WARD_INGEST_BOOT_LEN + 1];
+    bool has_heartbeat;
+    int64_t hb_seq;
+    int64_t hb_t_ms;
+    int64_t interval_ms;                   /* announced heartbeat interval, 0 when absent */
+    char health[WARD_INGEST_NAME_MAX + 1]; /* heartbeat.health.state, "" when absent */
+    const char *heartbeat;                 /* spans of the body, NULL when absent */
+    size_t heartbeat_len;
+    const char *snapshot;
+    size_t snapshot_len;
+    struct ward_ingest_event *events; /* caller's array */
+    unsigned max_events;
+    unsigned n_events;
+};
+
+/* One entry of the acknowledgement: the highest stored sequence of a boot. */
+struct ward_ingest_ack {
+    char boot[WARD_INGEST_BOOT_LEN + 1];
+    int64_t seq; /* < 0: nothing stored for this boot; left out of the document */
+};
+
+/**
+ * Write the acknowledgement (docs/schemas/ack.json), the body of the answer to a batch:
+ * {"v":1,"acks":[{"boot":"<hex>","seq":N},...]}, entries with seq < 0 left out.
+ * @return its length (no NUL counted), -ENOSPC when it does not fit, -EINVAL.
+ */
+int ward_ingest_format_ack(char *out, size_t cap, const struct ward_ingest_ack *acks, unsigned n);
+
+/**
+ * Decode one batch. `scratch` holds strings being skipped (unknown members); give it at least
+ * as many bytes as the body.
+ * @return 0; -EPROTO (*why says what is wrong); -E2BIG (more than max_events events);
+ *         -EINVAL for NULL arguments.
+ */
+int ward_ingest_decode(const char *body, size_t len, struct ward_ingest_batch *b, char *scratch,
+                       size_t scratch_len, const char **why);
+
+/** Is text[0..len) valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF)? */
+bool ward_utf8_valid(const char *text, size_t len);
+
+#endif /* WARD_TOOLS_COLLECTOR_INGEST_DECODE_H_ */
