@@ -1,0 +1,526 @@
+/*
+ * The operator API (its own TLS listener, bearer tokens):
+ *   GET /v1/health                                    the collector itself
+ *   GET /v1/devices                                   the fleet, sorted by id
+ *   GET /v1/devices/{id}                              one device, its last heartbeat and
+ *                                                     health snapshot, its recent events
+ *   GET /v1/events?device=&since=&severity=&limit=    events, oldest first; `since` is the
+ *                                                     `next` cursor of an earlier answer
+ * Device state comes from memory; documents and events from storage, committed data only.
+ * Every answer is bounded (limits on rows and bytes).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "jw.h"
+
+#define RESPONSE_LIMIT  (16u * 1024u * 1024u)
+#define EVENTS_DEFAULT  100u
+#define EVENTS_MAX      1000u
+#define DEVICES_MAX     100000u
+#define RECENT_EVENTS   10u
+#define QUERY_VALUE_MAX 128u
+
+struct query {
+    char device[WARD_DEVICE_ID_MAX + 1];
+    bool has_device;
+    int64_t since;
+    bool has_since;
+    int min_rank;
+    unsigned limit;
+};
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Percent-decode into out (NUL-terminated). @return length, -1 when malformed or too long. */
+static int pct_decode(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+
+        if (ch == '%') {
+            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+
+            if (hi < 0 || lo < 0) {
+                return -1;
+            }
+            ch = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (ch == '+') {
+            ch = ' ';
+        }
+        if (ch == '\0' || o + 1 >= cap) {
+            return -1;
+        }
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    return (int)o;
+}
+
+static int parse_int(const char *s, int64_t *out)
+{
+    char *end;
+
+    if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ') {
+        return -1;
+    }
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+
+    if (*end != '\0' || errno != 0) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* @return NULL, or the reason the query string is refused. */
+static const char *parse_query(const char *q, size_t len, struct query *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->limit = EVENTS_DEFAULT;
+    while (len > 0) {
+        const char *amp = memchr(q, '&', len);
+        size_t plen = amp != NULL ? (size_t)(amp - q) : len;
+        const char *eq = memchr(q, '=', plen);
+        char key[16], val[QUERY_VALUE_MAX + 1];
+        int64_t n;
+
+        if (eq == NULL || pct_decode(q, (size_t)(eq - q), key, sizeof(key)) < 0 ||
+            pct_decode(eq + 1, plen - (size_t)(eq - q) - 1, val, sizeof(val)) < 0) {
+            return "malformed query string";
+        }
+        if (strcmp(key, "device") == 0) {
+            if (!ward_device_id_valid(val, strlen(val))) {
+                return "device must be a device id";
+            }
+            memcpy(out->device, val, strlen(val) + 1); /* valid ids fit */
+            out->has_device = true;
+        } else if (strcmp(key, "since") == 0) {
+            if (parse_int(val, &out->since) != 0) {
+                return "since must be an event id (the 'next' of an earlier answer)";
+            }
+            out->has_since = true;
+        } else if (strcmp(key, "severity") == 0) {
+            out->min_rank = ward_store_severity_rank(val);
+            if (out->min_rank < 0) {
+                return "severity must be one of none, low, medium, high";
+            }
+        } else if (strcmp(key, "limit") == 0) {
+            if (parse_int(val, &n) != 0 || n < 1 || n > EVENTS_MAX) {
+                return "limit must be 1..1000";
+            }
+            out->limit = (unsigned)n;
+        } else {
+            return "unknown query parameter (device, since, severity, limit)";
+        }
+        q += plen + (amp != NULL);
+        len -= plen + (amp != NULL);
+    }
+    return NULL;
+}
+
+static void send_doc(struct ward_conn *conn, struct ward_jw *w)
+{
+    size_t len;
+
+    if (w->failed) {
+        ward_jw_free(w);
+        ward_conn_error(conn, 500, "response too large");
+        return;
+    }
+    char *body = ward_jw_take(w, &len);
+
+    ward_conn_respond(conn, 200, body, len, NULL, !conn->req.keep_alive);
+    free(body);
+}
+
+static long rss_kib(void)
+{
+    char buf[4096];
+    long kib = -1;
+    FILE *f = fopen("/proc/self/status", "re");
+
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        if (sscanf(buf, "VmRSS: %ld kB", &kib) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+static void get_health(struct ward_conn *conn)
+{
+    struct ward_collector *c = conn->c;
+    const struct ward_collector_stats *s = &c->stats;
+    struct ward_store_stats ss;
+    struct ward_jw w;
+
+    c->store.ops->stats(c->store.impl, &ss);
+    ward_jw_init(&w, RESPONSE_LIMIT);
+    ward_jw_obj_begin(&w);
+    ward_jw_kstr(&w, "status", "ok");
+    ward_jw_kstr(&w, "version", WARD_COLLECTOR_VERSION);
+    ward_jw_kint(&w, "uptime_s", (int64_t)((ward_now_mono() - c->start_mono) / 1000u));
+    ward_jw_kint(&w, "rss_kib", rss_kib());
+    ward_jw_key(&w, "connections");
+    ward_jw_obj_begin(&w);
+    ward_jw_kuint(&w, "devices", c->n_device_conns);
+    ward_jw_kuint(&w, "operators", c->n_api_conns);
+    ward_jw_kuint(&w, "accepted", s->accepted);
+    ward_jw_kuint(&w, "refused_capacity", s->refused_capacity);
+    ward_jw_obj_end(&w);
+    ward_jw_key(&w, "fleet");
+    ward_jw_obj_begin(&w);
+    ward_jw_kuint(&w, "devices", c->fleet.count);
+    ward_jw_kuint(&w, "up", c->fleet.up);
+    ward_jw_kuint(&w, "silent", c->fleet.silent);
+    ward_jw_kuint(&w, "transitions", c->fleet.transitions);
+    ward_jw_obj_end(&w);
+    ward_jw_key(&w, "tls");
+    ward_jw_obj_begin(&w);
+    ward_jw_kuint(&w, "handshakes", s->handshakes);
+    ward_jw_kuint(&w, "resumed", s->handshakes_resumed);
+    ward_jw_kuint(&w, "tickets_issued", c->tls.device_tickets.issued + c->tls.api_tickets.issued);
+    ward_jw_kuint(&w, "rejected", s->rejected_tls);
+    ward_jw_kuint(&w, "plain_text_refused", s->rejected_plain);
+    ward_jw_obj_end(&w);
+    ward_jw_key(&w, "ingest");
+    ward_jw_obj_begin(&w);
+    ward_jw_kuint(&w, "requests", s->requests);
+    ward_jw_kuint(&w, "events_stored", s->events_stored);
+    ward_jw_kuint(&w, "events_duplicate", s->events_duplicate);
+    ward_jw_kuint(&w, "refused_http", s->rejected_http);
+    ward_jw_kuint(&w, "forbidden", s->forbidden);
+    ward_jw_kuint(&w, "timeouts", s->timeouts);
+    ward_jw_kuint(&w, "stage_failures", s->stage_failures);
+    ward_jw_kuint(&w, "commits", s->commits);
+    ward_jw_kuint(&w, "commit_failures", s->commit_failures);
+    ward_jw_kuint(&w, "commit_us_last", s->commit_us_last);
+    ward_jw_kuint(&w, "commit_us_max", s->commit_us_max);
+    ward_jw_kuint(&w, "bytes_in", s->bytes_in);
+    ward_jw_kuint(&w, "bytes_out", s->bytes_out);
+    ward_jw_obj_end(&w);
+    ward_jw_key(&w, "storage");
+    ward_jw_obj_begin(&w);
+    ward_jw_kstr(&w, "backend", c->store.ops->name);
+    ward_jw_kint(&w, "last_event_id", ss.events); /* events ever stored */
+    ward_jw_kuint(&w, "events_expired", s->events_expired);
+    ward_jw_kint(&w, "devices", ss.devices);
+    ward_jw_kint(&w, "bytes", ss.db_bytes);
+    ward_jw_obj_end(&w);
+    ward_jw_obj_end(&w);
+    send_doc(conn, &w);
+}
+
+static void device_fields(struct ward_collector *c, struct ward_jw *w,
+                          const struct ward_fleet_device *d, int64_t now_ms)
+{
+    uint64_t now_mono = ward_now_mono();
+
+    ward_jw_kstr(w, "id", d->id);
+    ward_jw_kstr(w, "state", ward_fleet_state_name(d->state));
+    ward_jw_kstr(w, "health", d->health[0] ? d->health : NULL);
+    ward_jw_kstr(w, "boot_id", d->boot_id[0] ? d->boot_id : NULL);
+    ward_jw_kint(w, "last_heartbeat_ms", d->last_hb_ms);
+    ward_jw_key(w, "heartbeat_age_ms");
+    if (d->last_hb_ms > 0) {
+        ward_jw_int(w, now_ms - d->last_hb_ms);
+    } else {
+        ward_jw_null(w);
+    }
+    ward_jw_kint(w, "interval_ms",
+                 d->interval_ms > 0 ? d->interval_ms : c->fleet.default_interval_ms);
+    ward_jw_kint(w, "silent_after_ms",
+                 (d->interval_ms > 0 ? d->interval_ms : c->fleet.default_interval_ms) *
+                     (int64_t)c->fleet.silent_factor);
+    ward_jw_kint(w, "state_since_ms", d->state_since_ms);
+    ward_jw_kint(w, "first_seen_ms", d->first_seen_ms);
+    ward_jw_kint(w, "last_seen_ms", d->last_seen_ms);
+    (void)now_mono;
+}
+
+static void get_devices(struct ward_conn *conn)
+{
+    struct ward_collector *c = conn->c;
+    size_t cap = c->fleet.count < DEVICES_MAX ? c->fleet.count : DEVICES_MAX;
+    struct ward_fleet_device **list = calloc(cap ? cap : 1, sizeof(*list));
+    int64_t now_ms = ward_now_wall_ms();
+    struct ward_jw w;
+
+    if (list == NULL) {
+        ward_conn_error(conn, 503, "out of memory");
+        return;
+    }
+    size_t n = ward_fleet_sorted(&c->fleet, list, cap);
+
+    ward_jw_init(&w, RESPONSE_LIMIT);
+    ward_jw_obj_begin(&w);
+    ward_jw_kuint(&w, "count", n);
+    ward_jw_kuint(&w, "up", c->fleet.up);
+    ward_jw_kuint(&w, "silent", c->fleet.silent);
+    ward_jw_kint(&w, "now_ms", now_ms);
+    ward_jw_key(&w, "devices");
+    ward_jw_arr_begin(&w);
+    for (size_t i = 0; i < n && !w.failed; i++) {
+        ward_jw_obj_begin(&w);
+        device_fields(c, &w, list[i], now_ms);
+        ward_jw_obj_end(&w);
+    }
+    ward_jw_arr_end(&w);
+    ward_jw_obj_end(&w);
+    free(list);
+    send_doc(conn, &w);
+}
+
+static void event_json(struct ward_jw *w, const struct ward_store_event *ev)
+{
+    ward_jw_obj_begin(w);
+    ward_jw_kint(w, "id", ev->id);
+    ward_jw_kstr(w, "device", ev->device);
+    ward_jw_kstr(w, "source", ev->seq >= 0 ? "device" : "collector");
+    if (ev->seq >= 0) {
+        ward_jw_kstr(w, "boot_id", ev->boot_id);
+        ward_jw_kint(w, "seq", ev->seq);
+    }
+    ward_jw_kint(w, "received_ms", ev->received_ms);
+    ward_jw_key(w, "time_ms");
+    if (ev->time_ms > 0) {
+        ward_jw_int(w, ev->time_ms);
+    } else {
+        ward_jw_null(w);
+    }
+    ward_jw_kstr(w, "sensor", ev->sensor);
+    ward_jw_kstr(w, "from", ev->from_state);
+    ward_jw_kstr(w, "to", ev->to_state);
+    ward_jw_kstr(w, "severity", ev->severity);
+    ward_jw_key(w, "event");
+    ward_jw_raw(w, ev->doc, ev->doc_len);
+    ward_jw_obj_end(w);
+}
+
+struct event_walk {
+    struct ward_jw *w;
+    int64_t last_id;
+    unsigned n;
+};
+
+static int on_event(void *ctx, const struct ward_store_event *ev)
+{
+    struct event_walk *ew = ctx;
+
+    event_json(ew->w, ev);
+    if (ev->id > ew->last_id) {
+        ew->last_id = ev->id;
+    }
+    ew->n++;
+    return ew->w->failed ? 1 : 0;
+}
+
+/* Newest events come back newest first; collect their ids to print them oldest first. */
+struct id_walk {
+    int64_t min_id;
+    unsigned n;
+};
+
+static int on_newest(void *ctx, const struct ward_store_event *ev)
+{
+    struct id_walk *iw = ctx;
+
+    iw->min_id = ev->id;
+    iw->n++;
+    return 0;
+}
+
+static int events_into(struct ward_collector *c, struct ward_jw *w, const char *device,
+                       int64_t since, bool has_since, int min_rank, unsigned limit, int64_t *next)
+{
+    struct ward_store_event_query q = {
+        .device = device, .after_id = since, .min_rank = min_rank, .limit = limit
+    };
+    struct event_walk ew = { .w = w, .last_id = since };
+
+    if (!has_since) {
+        /* No cursor: the latest `limit` events, still printed oldest first. */
+        struct id_walk iw = { .min_id = 0 };
+        struct ward_store_event_query nq = q;
+
+        nq.after_id = 0;
+        nq.newest_first = true;
+        if (c->store.ops->query_events(c->store.impl, &nq, on_newest, &iw) != 0) {
+            return -EIO;
+        }
+        q.after_id = iw.n > 0 ? iw.min_id - 1 : 0;
+        ew.last_id = q.after_id;
+    }
+    ward_jw_arr_begin(w);
+    int rc = c->store.ops->query_events(c->store.impl, &q, on_event, &ew);
+
+    ward_jw_arr_end(w);
+    *next = ew.last_id;
+    return rc;
+}
+
+static void get_events(struct ward_conn *conn, const char *qs, size_t qlen)
+{
+    struct ward_collector *c = conn->c;
+    struct query q;
+    const char *why = parse_query(qs, qlen, &q);
+    struct ward_jw w;
+    int64_t next = 0;
+
+    if (why != NULL) {
+        ward_conn_error(conn, 400, why);
+        return;
+    }
+    ward_jw_init(&w, RESPONSE_LIMIT);
+    ward_jw_obj_begin(&w);
+    ward_jw_key(&w, "events");
+    if (events_into(c, &w, q.has_device ? q.device : NULL, q.since, q.has_since, q.min_rank,
+                    q.limit, &next) != 0) {
+        ward_jw_free(&w);
+        ward_conn_error(conn, 503, "storage unavailable");
+        return;
+    }
+    ward_jw_kint(&w, "next", next);
+    ward_jw_obj_end(&w);
+    send_doc(conn, &w);
+}
+
+struct device_doc {
+    struct ward_jw *w;
+    bool found;
+};
+
+static int on_device_row(void *ctx, const struct ward_store_device *d)
+{
+    struct device_doc *dd = ctx;
+
+    dd->found = true;
+    ward_jw_key(dd->w, "heartbeat");
+    if (d->heartbeat != NULL) {
+        ward_jw_raw(dd->w, d->heartbeat, d->heartbeat_len);
+    } else {
+        ward_jw_null(dd->w);
+    }
+    ward_jw_key(dd->w, "snapshot");
+    if (d->snapshot != NULL) {
+        ward_jw_raw(dd->w, d->snapshot, d->snapshot_len);
+    } else {
+        ward_jw_null(dd->w);
+    }
+    return 0;
+}
+
+static void get_device(struct ward_conn *conn, const char *id_raw, size_t id_len)
+{
+    struct ward_collector *c = conn->c;
+    char id[WARD_DEVICE_ID_MAX + 1];
+    struct ward_jw w;
+    int64_t next;
+
+    if (pct_decode(id_raw, id_len, id, sizeof(id)) < 0 || !ward_device_id_valid(id, strlen(id))) {
+        ward_conn_error(conn, 400, "not a device id");
+        return;
+    }
+    const struct ward_fleet_device *d = ward_fleet_find(&c->fleet, id);
+
+    if (d == NULL) {
+        ward_conn_error(conn, 404, "no such device");
+        return;
+    }
+    struct device_doc dd = { .w = &w };
+
+    ward_jw_init(&w, RESPONSE_LIMIT);
+    ward_jw_obj_begin(&w);
+    device_fields(c, &w, d, ward_now_wall_ms());
+    if (c->store.ops->get_device(c->store.impl, id, on_device_row, &dd) != 0) {
+        ward_jw_free(&w);
+        ward_conn_error(conn, 503, "storage unavailable");
+        return;
+    }
+    if (!dd.found) { /* known in memory, not committed yet */
+        ward_jw_key(&w, "heartbeat");
+        ward_jw_null(&w);
+        ward_jw_key(&w, "snapshot");
+        ward_jw_null(&w);
+    }
+    ward_jw_key(&w, "recent_events");
+    if (events_into(c, &w, id, 0, false, 0, RECENT_EVENTS, &next) != 0) {
+        ward_jw_free(&w);
+        ward_conn_error(conn, 503, "storage unavailable");
+        return;
+    }
+    ward_jw_obj_end(&w);
+    send_doc(conn, &w);
+}
+
+static bool authorized(struct ward_conn *conn)
+{
+    struct ward_collector *c = conn->c;
+    const char *who =
+        ward_tokens_check(&c->tokens, conn->req.authorization, conn->req.authorization_len);
+
+    if (who != NULL) {
+        return true;
+    }
+    c->stats.unauthorized++;
+    ward_log_warn("%s: operator request without a valid bearer token", conn->addr);
+    return false;
+}
+
+void ward_api_request(struct ward_conn *conn, const char *body, size_t len)
+{
+    const char *t = conn->req.target;
+    size_t tlen = conn->req.target_len;
+    const char *qmark = memchr(t, '?', tlen);
+    size_t plen = qmark != NULL ? (size_t)(qmark - t) : tlen;
+    const char *qs = qmark != NULL ? qmark + 1 : "";
+    size_t qlen = qmark != NULL ? tlen - plen - 1 : 0;
+
+    (void)body;
+    (void)len;
+    if (!authorized(conn)) {
+        ward_conn_error(conn, 401, "a valid bearer token is required (wardctl --token-file)");
+        return;
+    }
+    if (conn->req.method != WARD_HTTP_GET) {
+        ward_conn_respond(conn, 405, "{\"error\":\"use GET\"}", 19, "Allow: GET\r\n", true);
+        return;
+    }
+    if (plen == 10 && memcmp(t, "/v1/health", 10) == 0 && qlen == 0) {
+        get_health(conn);
+    } else if (plen == 11 && memcmp(t, "/v1/devices", 11) == 0 && qlen == 0) {
+        get_devices(conn);
+    } else if (plen > 12 && memcmp(t, "/v1/devices/", 12) == 0 && qlen == 0) {
+        get_device(conn, t + 12, plen - 12);
+    } else if (plen == 10 && memcmp(t, "/v1/events", 10) == 0) {
+        get_events(conn, qs, qlen);
+    } else {
+        ward_conn_error(conn, 404, "no such resource (/v1/health, /v1/devices, /v1/events)");
+    }
+}

@@ -1,0 +1,334 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet.h"
+#include "log.h"
+
+static uint32_t hash_id(const char *id)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *id != '\0'; id++) {
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    }
+    return h;
+}
+
+const char *ward_fleet_state_name(uint8_t state)
+{
+    return state == WARD_FLEET_SILENT ? "silent" : "up";
+}
+
+int ward_fleet_init(struct ward_fleet *f, size_t max_devices, unsigned silent_factor,
+                    int64_t default_interval_ms)
+{
+    memset(f, 0, sizeof(*f));
+    if (max_devices == 0 || silent_factor == 0 || default_interval_ms <= 0) {
+        return -EINVAL;
+    }
+    f->nbuckets = 64;
+    while (f->nbuckets < max_devices / 2 && f->nbuckets < (1u << 24)) {
+        f->nbuckets *= 2;
+    }
+    f->buckets = calloc(f->nbuckets, sizeof(*f->buckets));
+    if (f->buckets == NULL) {
+        return -ENOMEM;
+    }
+    f->max = max_devices;
+    f->silent_factor = silent_factor;
+    f->default_interval_ms = default_interval_ms;
+    return 0;
+}
+
+void ward_fleet_free(struct ward_fleet *f)
+{
+    for (size_t b = 0; b < f->nbuckets; b++) {
+        struct ward_fleet_device *d = f->buckets[b];
+
+        while (d != NULL) {
+            struct ward_fleet_device *next = d->hnext;
+
+            free(d);
+            d = next;
+        }
+    }
+    free(f->buckets);
+    memset(f, 0, sizeof(*f));
+}
+
+struct ward_fleet_device *ward_fleet_find(struct ward_fleet *f, const char *id)
+{
+    struct ward_fleet_device *d = f->buckets[hash_id(id) & (f->nbuckets - 1)];
+
+    while (d != NULL && strcmp(d->id, id) != 0) {
+        d = d->hnext;
+    }
+    return d;
+}
+
+static struct ward_fleet_device *add(struct ward_fleet *f, const char *id)
+{
+    struct ward_fleet_device *d;
+
+    if (f->count >= f->max || strlen(id) > WARD_DEVICE_ID_MAX) {
+        return NULL;
+    }
+    d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        return NULL;
+    }
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    uint32_t b = hash_id(id) & (f->nbuckets - 1);
+
+    d->hnext = f->buckets[b];
+    f->buckets[b] = d;
+    f->count++;
+    return d;
+}
+
+int ward_fleet_reserve(struct ward_fleet *f, const char *id)
+{
+    if (ward_fleet_find(f, id) == NULL && f->count + f->reserved >= f->max) {
+        return -ENOSPC;
+    }
+    f->reserved++;
+    return 0;
+}
+
+void ward_fleet_unreserve(struct ward_fleet *f)
+{
+    if (f->reserved > 0) {
+        f->reserved--;
+    }
+}
+
+static void count_state(struct ward_fleet *f, uint8_t state, int delta)
+{
+    size_t *n = state == WARD_FLEET_SILENT ? &f->silent : &f->up;
+
+    *n = delta > 0 ? *n + 1 : *n - 1;
+}
+
+struct load_ctx {
+    struct ward_fleet *f;
+    uint64_t now_mono;
+    int err;
+};
+
+static int load_one(void *ctx, const struct ward_store_device *sd)
+{
+    struct load_ctx *lc = ctx;
+    struct ward_fleet_device *d = add(lc->f, sd->id);
+
+    if (d == NULL) {
+        ward_log_error("fleet: more devices stored than --max-devices allows (%zu); raise it",
+                       lc->f->max);
+        lc->err = -ENOSPC;
+        return 1;
+    }
+    d->state =
+        sd->state != NULL && strcmp(sd->state, "silent") == 0 ? WARD_FLEET_SILENT : WARD_FLEET_UP;
+    d->stored_state = d->state;
+    d->first_seen_ms = sd->first_seen_ms;
+    d->last_seen_ms = sd->last_seen_ms;
+    d->last_hb_ms = sd->last_heartbeat_ms;
+    d->heard = sd->last_heartbeat_ms > 0;
+    d->last_hb_mono = lc->now_mono; /* a fresh window: see fleet.h */
+    d->interval_ms = sd->interval_ms;
+    snprintf(d->boot_id, sizeof(d->boot_id), "%s", sd->boot_id ? sd->boot_id : "");
+    snprintf(d->health, sizeof(d->health), "%s", sd->health ? sd->health : "");
+    count_state(lc->f, d->state, 1);
+    return 0;
+}
+
+int ward_fleet_load(struct ward_fleet *f, struct ward_store *st, uint64_t now_mono)
+{
+    struct load_ctx lc = { .f = f, .now_mono = now_mono, .err = 0 };
+    int rc = st->ops->load_devices(st->impl, load_one, &lc);
+
+    return rc != 0 ? rc : lc.err;
+}
+
+static void mark_dirty(struct ward_fleet *f, struct ward_fleet_device *d)
+{
+    if (!d->dirty) {
+        d->dirty = true;
+        d->dnext = f->dirty;
+        f->dirty = d;
+    }
+}
+
+static void set_state(struct ward_fleet *f, struct ward_fleet_device *d, uint8_t state,
+                      int64_t now_ms)
+{
+    count_state(f, d->state, -1);
+    d->state = state;
+    d->state_since_ms = now_ms;
+    count_state(f, d->state, 1);
+    f->transitions++;
+    mark_dirty(f, d);
+}
+
+struct ward_fleet_device *ward_fleet_heard(struct ward_fleet *f, const char *id,
+                                           const struct ward_fleet_report *r, int64_t now_ms,
+                                           uint64_t now_mono)
+{
+    struct ward_fleet_device *d = ward_fleet_find(f, id);
+
+    if (d == NULL) {
+        d = add(f, id);
+        if (d == NULL) {
+            return NULL;
+        }
+        d->first_seen_ms = now_ms;
+        d->state = WARD_FLEET_UP; /* stored as up by the request's own report row */
+        d->stored_state = WARD_FLEET_UP;
+        d->state_since_ms = now_ms;
+        d->last_hb_mono = now_mono;
+        count_state(f, d->state, 1);
+        ward_log_info("fleet: new device %s", id);
+    }
+    d->last_seen_ms = now_ms;
+    d->requests++;
+    d->events_stored += r->events_stored;
+    if (!r->has_heartbeat) {
+        return d;
+    }
+    d->heard = true;
+    d->last_hb_ms = now_ms;
+    d->last_hb_mono = now_mono;
+    if (r->interval_ms > 0) {
+        d->interval_ms = r->interval_ms;
+    }
+    if (r->boot_id[0] != '\0') {
+        memcpy(d->boot_id, r->boot_id, sizeof(d->boot_id));
+    }
+    if (r->health[0] != '\0') {
+        memcpy(d->health, r->health, sizeof(d->health));
+    }
+    if (d->state == WARD_FLEET_SILENT) {
+        set_state(f, d, WARD_FLEET_UP, now_ms);
+        ward_log_info("fleet: device %s is up again", id);
+    }
+    return d;
+}
+
+static int64_t interval_of(const struct ward_fleet *f, const struct ward_fleet_device *d)
+{
+    return d->interval_ms > 0 ? d->interval_ms : f->default_interval_ms;
+}
+
+unsigned ward_fleet_check(struct ward_fleet *f, int64_t now_ms, uint64_t now_mono)
+{
+    unsigned changed = 0;
+
+    for (size_t b = 0; b < f->nbuckets; b++) {
+        for (struct ward_fleet_device *d = f->buckets[b]; d != NULL; d = d->hnext) {
+            uint64_t limit = (uint64_t)interval_of(f, d) * f->silent_factor;
+
+            if (d->state != WARD_FLEET_UP || now_mono - d->last_hb_mono <= limit) {
+                continue;
+            }
+            set_state(f, d, WARD_FLEET_SILENT, now_ms);
+            ward_log_warn("fleet: device %s is silent (no heartbeat for %llu ms, %u x %lld ms)",
+                          d->id, (unsigned long long)(now_mono - d->last_hb_mono), f->silent_factor,
+                          (long long)interval_of(f, d));
+            changed++;
+        }
+    }
+    return changed;
+}
+
+bool ward_fleet_dirty(const struct ward_fleet *f)
+{
+    return f->dirty != NULL;
+}
+
+static int stage_one(struct ward_store *st, struct ward_fleet_device *d, int64_t now_ms)
+{
+    const char *from = ward_fleet_state_name(d->stored_state);
+    const char *to = ward_fleet_state_name(d->state);
+    char doc[256];
+    int n = snprintf(doc, sizeof(doc),
+                     "{\"sensor\":\"device\",\"from\":\"%s\",\"to\":\"%s\",\"severity\":\"high\","
+                     "\"source\":\"collector\",\"last_heartbeat_ms\":%lld}",
+                     from, to, (long long)d->last_hb_ms);
+    struct ward_store_event ev = {
+        .device = d->id,
+        .boot_id = "",
+        .seq = -1,
+        .received_ms = now_ms,
+        .time_ms = now_ms,
+        .sensor = "device",
+        .from_state = from,
+        .to_state = to,
+        .severity = "high",
+        .severity_rank = 3,
+        .doc = doc,
+        .doc_len = (size_t)n,
+    };
+    bool inserted;
+    int rc = st->ops->put_state(st->impl, d->id, to, d->state_since_ms);
+
+    if (rc == 0) {
+        rc = st->ops->put_event(st->impl, &ev, &inserted);
+    }
+    return rc;
+}
+
+int ward_fleet_stage(struct ward_fleet *f, struct ward_store *st, int64_t now_ms)
+{
+    while (f->dirty != NULL) {
+        struct ward_fleet_device *d = f->dirty;
+
+        if (d->state != d->stored_state) {
+            int rc = stage_one(st, d, now_ms);
+
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        f->dirty = d->dnext;
+        d->dnext = f->inflight;
+        f->inflight = d;
+    }
+    return 0;
+}
+
+void ward_fleet_committed(struct ward_fleet *f, bool ok)
+{
+    while (f->inflight != NULL) {
+        struct ward_fleet_device *d = f->inflight;
+
+        f->inflight = d->dnext;
+        d->dirty = false;
+        if (ok) {
+            d->stored_state = d->state;
+        } else {
+            mark_dirty(f, d); /* retried with the next commit */
+        }
+    }
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const struct ward_fleet_device *const *x = a;
+    const struct ward_fleet_device *const *y = b;
+
+    return strcmp((*x)->id, (*y)->id);
+}
+
+size_t ward_fleet_sorted(struct ward_fleet *f, struct ward_fleet_device **out, size_t cap)
+{
+    size_t n = 0;
+
+    for (size_t b = 0; b < f->nbuckets; b++) {
+        for (struct ward_fleet_device *d = f->buckets[b]; d != NULL && n < cap; d = d->hnext) {
+            out[n++] = d;
+        }
+    }
+    qsort(out, n, sizeof(*out), by_id);
+    return n;
+}

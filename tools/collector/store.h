@@ -1,0 +1,130 @@
+/*
+ * The collector's storage interface. SQLite (store_sqlite.c) is the embedded default; a
+ * server database is another ops table behind the same calls.
+ *
+ * Write model: the collector stages many requests into one transaction (group commit) and
+ * answers none of them until commit() returned 0. Each request is wrapped in a savepoint, so
+ * one request that fails to stage does not spoil the others in the group.
+ *   begin()  -> { savepoint(); put_*()...; max_seq(); release(ok) } * N -> commit()
+ * Reads (queries from the operator API) see committed data only.
+ *
+ * Deduplication: an event is identified by (device, boot id, sequence); put_event() of an
+ * identity already stored changes nothing and says so.
+ */
+#ifndef WARD_TOOLS_COLLECTOR_STORE_H_
+#define WARD_TOOLS_COLLECTOR_STORE_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One event: from a device (seq >= 0) or raised by the collector itself (seq < 0). */
+struct ward_store_event {
+    int64_t id; /* collector-assigned, increasing: the cursor of GET /v1/events */
+    const char *device;
+    const char *boot_id; /* "" for collector events */
+    int64_t seq;
+    int64_t received_ms; /* collector's wall clock */
+    int64_t time_ms;     /* device's wall clock when it knew it, else 0 */
+    const char *sensor;
+    const char *from_state;
+    const char *to_state;
+    const char *severity;
+    int severity_rank; /* none 0, low 1, medium 2, high 3 */
+    const char *doc;   /* the event as JSON */
+    size_t doc_len;
+};
+
+/* What one request tells about its device (the row of GET /v1/devices/{id}). */
+struct ward_store_report {
+    const char *device;
+    int64_t received_ms;
+    const char *peer;
+    bool has_heartbeat;
+    const char *boot_id;
+    const char *health;    /* overall state */
+    int64_t interval_ms;   /* heartbeat interval, 0 unknown */
+    const char *heartbeat; /* JSON, NULL when the request carried none */
+    size_t heartbeat_len;
+    const char *snapshot; /* JSON of the health snapshot, NULL when absent */
+    size_t snapshot_len;
+};
+
+/* A device row as loaded at start-up and listed by the API. */
+struct ward_store_device {
+    const char *id;
+    const char *state; /* "up" or "silent" */
+    int64_t first_seen_ms;
+    int64_t last_seen_ms;
+    int64_t last_heartbeat_ms; /* 0 never */
+    int64_t interval_ms;
+    const char *boot_id;
+    const char *health;
+    const char *heartbeat; /* JSON or NULL */
+    size_t heartbeat_len;
+    const char *snapshot; /* JSON or NULL */
+    size_t snapshot_len;
+};
+
+struct ward_store_event_query {
+    const char *device; /* NULL: every device */
+    int64_t after_id;   /* events with id > after_id */
+    int min_rank;       /* severity rank at least this */
+    unsigned limit;
+    bool newest_first; /* false: oldest first (cursor order) */
+};
+
+struct ward_store_stats {
+    int64_t events;
+    int64_t devices;
+    int64_t db_bytes;
+};
+
+typedef int (*ward_store_event_cb)(void *ctx, const struct ward_store_event *ev);
+typedef int (*ward_store_device_cb)(void *ctx, const struct ward_store_device *dev);
+
+struct ward_store_ops {
+    const char *name;
+    int (*begin)(void *impl);
+    int (*savepoint)(void *impl);
+    /** keep = true: keep the request's rows; false: undo them. */
+    int (*release)(void *impl, bool keep);
+    int (*commit)(void *impl);
+    int (*rollback)(void *impl);
+    /** @return 0; *inserted = false when (device, boot, seq) was already stored. */
+    int (*put_event)(void *impl, const struct ward_store_event *ev, bool *inserted);
+    /** Highest stored seq of (device, boot), seen from inside the open transaction. */
+    int (*max_seq)(void *impl, const char *device, const char *boot_id, int64_t *seq, bool *found);
+    int (*put_report)(void *impl, const struct ward_store_report *r);
+    int (*put_state)(void *impl, const char *device, const char *state, int64_t at_ms);
+    /** Delete up to `max` of the oldest events received before cutoff_ms. */
+    int (*expire)(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted);
+    /* Reads: committed data only. A callback returning non-zero stops the walk. */
+    int (*load_devices)(void *impl, ward_store_device_cb cb, void *ctx);
+    int (*get_device)(void *impl, const char *id, ward_store_device_cb cb, void *ctx);
+    int (*query_events)(void *impl, const struct ward_store_event_query *q, ward_store_event_cb cb,
+                        void *ctx);
+    int (*stats)(void *impl, struct ward_store_stats *out);
+    void (*close)(void *impl);
+};
+
+struct ward_store {
+    const struct ward_store_ops *ops;
+    void *impl;
+};
+
+struct ward_store_sqlite_opts {
+    const char *path;
+    unsigned busy_timeout_ms; /* how long a write waits for another process's lock */
+};
+
+/**
+ * Open (creating when absent) a SQLite database in WAL mode with full fsync on commit.
+ * @return 0, -EIO with one log line saying what failed on which file.
+ */
+int ward_store_sqlite_open(struct ward_store *st, const struct ward_store_sqlite_opts *opts);
+
+/** Severity rank of a wire name: none 0, low 1, medium 2, high 3; -1 for anything else. */
+int ward_store_severity_rank(const char *name);
+
+#endif /* WARD_TOOLS_COLLECTOR_STORE_H_ */
