@@ -25,4 +25,10 @@ int ward_sim_init(struct ward_sim *sim, struct ward_hal *hal, const char *text, 
 /** Move the scenario's clock; every later read reflects time now_ms since start. */
 void ward_sim_set_time(struct ward_sim *sim, uint64_t now_ms);
 
+/** The scenario's "name" ("" when it gives none). */
+const char *ward_sim_name(const struct ward_sim *sim);
+
+/** Virtual ms the scenario's story takes ("duration_ms"; 0 when not stated). */
+uint64_t ward_sim_duration_ms(const struct ward_sim *sim);
+
 #endif /* WARD_HAL_SIM_H_ */
