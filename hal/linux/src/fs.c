@@ -156,8 +156,11 @@ static void fixture_statvfs(const struct ward_linux_hal *lh, const char *dir,
         if (len == 0 || line[0] == '#') {
             continue;
         }
+        if (ward_lx_parse_statvfs_line(line, len, d, sizeof(d), NULL) != 0 || strcmp(d, dir) != 0) {
+            continue;
+        }
         rc = ward_lx_parse_statvfs_line(line, len, d, sizeof(d), &v);
-        if (rc == 0 && strcmp(d, dir) == 0) {
+        if (rc == 0) {
             *out = v;
             out->status = WARD_STATUS_OK;
             out->reason = WARD_REASON_NONE;

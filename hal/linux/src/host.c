@@ -205,18 +205,22 @@ int lx_host_mem(struct ward_linux_hal *lh, struct ward_host_mem *out)
     }
     lx_lines_begin(&l, fd);
     while (seen < LX_MEM_KEYS && (rc = lx_lines_next(&l, &line, &len)) == 1) {
+        size_t kl = ward_lx_meminfo_key(line, len);
         char key[32];
         uint64_t v;
 
-        if (ward_lx_parse_meminfo(line, len, key, sizeof(key), &v) != 0) {
-            continue;
-        }
         for (unsigned k = 0; k < LX_MEM_KEYS; k++) {
-            if (!(found & (1u << k)) && strcmp(key, s_mem_keys[k].key) == 0) {
+            /* Only the wanted keys' numbers are parsed. */
+            if ((found & (1u << k)) || kl != strlen(s_mem_keys[k].key) ||
+                memcmp(line, s_mem_keys[k].key, kl) != 0) {
+                continue;
+            }
+            if (ward_lx_parse_meminfo(line, len, key, sizeof(key), &v) == 0) {
                 memcpy((char *)out + s_mem_keys[k].offset, &v, sizeof(v));
                 found |= 1u << k;
-                seen++;
             }
+            seen++;
+            break;
         }
     }
     proc_done(tmp);
@@ -254,14 +258,19 @@ static void blk_refresh(struct ward_linux_hal *lh)
         lx_lines_begin(&l, fd);
         while ((rc = lx_lines_next(&l, &line, &len)) == 1) {
             struct ward_lx_diskstat ds;
+            const char *name;
+            size_t nl;
 
-            if (ward_lx_parse_diskstats(line, len, &ds) != 0) {
+            /* Match the name first: partitions and loop devices are most of the lines. */
+            if (ward_lx_diskstats_name(line, len, &name, &nl) != 0) {
                 continue;
             }
             for (unsigned i = 0; i < lh->n_blk; i++) {
                 struct ward_host_blk *s = &lh->blk[i].snap;
 
-                if (strcmp(lh->blk[i].info.name, ds.name) != 0) {
+                if (strncmp(lh->blk[i].info.name, name, nl) != 0 ||
+                    lh->blk[i].info.name[nl] != '\0' ||
+                    ward_lx_parse_diskstats(line, len, &ds) != 0) {
                     continue;
                 }
                 s->reads = ds.reads;

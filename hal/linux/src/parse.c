@@ -24,6 +24,7 @@ static int parse_magnitude(const char *buf, size_t len, size_t *pos, uint64_t ma
 {
     size_t i = *pos;
     uint64_t v = 0;
+    const uint64_t lim = max / 10u, last = max % 10u; /* v * 10 + d <= max, without dividing */
 
     if (i >= len || !is_digit(buf[i])) {
         return -EBADMSG;
@@ -31,7 +32,7 @@ static int parse_magnitude(const char *buf, size_t len, size_t *pos, uint64_t ma
     for (; i < len && is_digit(buf[i]); i++) {
         uint64_t d = (uint64_t)(buf[i] - '0');
 
-        if (v > (max - d) / 10u) {
+        if (v >= lim && (v > lim || d > last)) {
             return -ERANGE;
         }
         v = v * 10u + d;
@@ -278,25 +279,28 @@ int ward_lx_is_stat_cpun(const char *line, size_t len)
     return len > 3 && memcmp(line, "cpu", 3) == 0 && is_digit(line[3]);
 }
 
-int ward_lx_parse_meminfo(const char *line, size_t len, char *key, size_t key_len, uint64_t *bytes)
+size_t ward_lx_meminfo_key(const char *line, size_t len)
 {
     const char *colon = memchr(line, ':', len);
-    size_t pos, klen, flen;
+    size_t klen = colon != NULL ? (size_t)(colon - line) : 0;
+
+    for (size_t i = 0; i < klen; i++) {
+        if (line[i] == '\0' || is_blank(line[i])) {
+            return 0;
+        }
+    }
+    return klen;
+}
+
+int ward_lx_parse_meminfo(const char *line, size_t len, char *key, size_t key_len, uint64_t *bytes)
+{
+    size_t klen = ward_lx_meminfo_key(line, len), pos, flen;
     const char *f;
     uint64_t v;
     int rc;
 
-    if (colon == NULL || colon == line || key_len == 0) {
+    if (klen == 0 || klen >= key_len) {
         return -EBADMSG;
-    }
-    klen = (size_t)(colon - line);
-    if (klen >= key_len) {
-        return -EBADMSG;
-    }
-    for (size_t i = 0; i < klen; i++) {
-        if (line[i] == '\0' || is_blank(line[i])) {
-            return -EBADMSG;
-        }
     }
     pos = klen + 1;
     if (!next_field(line, len, &pos, &f, &flen)) {
@@ -321,6 +325,21 @@ int ward_lx_parse_meminfo(const char *line, size_t len, char *key, size_t key_le
     memcpy(key, line, klen);
     key[klen] = '\0';
     *bytes = v;
+    return 0;
+}
+
+int ward_lx_diskstats_name(const char *line, size_t len, const char **name, size_t *name_len)
+{
+    size_t pos = 0, flen = 0;
+    const char *f = line;
+
+    for (int i = 0; i < 3; i++) {
+        if (!next_field(line, len, &pos, &f, &flen)) {
+            return -EBADMSG;
+        }
+    }
+    *name = f;
+    *name_len = flen;
     return 0;
 }
 
@@ -631,7 +650,7 @@ int ward_lx_parse_statvfs_line(const char *line, size_t len, char *dir, size_t d
         return -EBADMSG;
     }
     rc = copy_unescaped(dir, dir_len, f, flen);
-    if (rc != 0) {
+    if (rc != 0 || out == NULL) {
         return rc;
     }
     for (size_t i = 0; i < 6; i++) {

@@ -57,6 +57,9 @@ int ward_lx_parse_stat_cpu(const char *line, size_t len, uint64_t ticks[WARD_CPU
 /** true when the line is one CPU's line ("cpu0 ...", "cpu17 ..."). */
 int ward_lx_is_stat_cpun(const char *line, size_t len);
 
+/** The key of a /proc/meminfo line ("MemTotal"). @return its length, 0 when there is none. */
+size_t ward_lx_meminfo_key(const char *line, size_t len);
+
 /**
  * One /proc/meminfo line, "MemTotal:       16318412 kB", into its key and value in bytes.
  * @return 0, -EBADMSG for a malformed line, -ERANGE on overflow.
@@ -72,6 +75,12 @@ struct ward_lx_diskstat {
     uint64_t in_flight;
     uint64_t io_ms;
 };
+
+/**
+ * The device name of a /proc/diskstats line (third field), without parsing the counters, so a
+ * reader can skip the lines it does not want. @return 0, -EBADMSG.
+ */
+int ward_lx_diskstats_name(const char *line, size_t len, const char **name, size_t *name_len);
 
 /** One /proc/diskstats line (14 or more fields). @return 0, -EBADMSG, -ERANGE. */
 int ward_lx_parse_diskstats(const char *line, size_t len, struct ward_lx_diskstat *out);
@@ -126,6 +135,7 @@ size_t ward_lx_make_id(char *id, const char *cls, const char *source, const char
  * One line of the filesystem-size fixture that replaces statvfs() under --root
  * (ROOT/ward-statvfs, see docs/probe.md): "<mount point> <frsize> <blocks> <bfree> <bavail>
  * <files> <ffree>", the mount point escaped as in /proc/self/mounts. Sizes become bytes.
+ * With out NULL only the mount point is decoded, to find a line cheaply.
  * @return 0, -EBADMSG, -ERANGE, -ENAMETOOLONG.
  */
 int ward_lx_parse_statvfs_line(const char *line, size_t len, char *dir, size_t dir_len,
