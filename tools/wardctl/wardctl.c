@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -30,6 +31,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/asn1.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
@@ -39,7 +41,7 @@
 #define RESPONSE_MAX    (32u * 1024u * 1024u)
 #define HEAD_MAX        8192u
 #define WATCH_EVENTS    12
-#define DEFAULT_URL     "https://127.0.0.1:8444"
+#define DEFAULT_URL     "https://localhost:8444"
 #define DEFAULT_TIMEOUT 10000
 
 static const char s_usage[] =
@@ -92,6 +94,8 @@ struct client {
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
     char err[1024]; /* why the last request failed */
+    uint8_t ip[16]; /* the URL's host when it is an address literal */
+    size_t ip_len;  /* 4 or 16; 0 for a name */
 };
 
 static volatile sig_atomic_t s_stop;
@@ -204,6 +208,11 @@ static int parse_url(const char *url, struct client *c)
         snprintf(c->host, sizeof(c->host), "%s", buf);
     }
     snprintf(c->port, sizeof(c->port), "%s", colon != NULL ? colon + 1 : "443");
+    if (inet_pton(AF_INET, c->host, c->ip) == 1) {
+        c->ip_len = 4;
+    } else if (inet_pton(AF_INET6, c->host, c->ip) == 1) {
+        c->ip_len = 16;
+    }
     return 0;
 }
 
@@ -257,6 +266,28 @@ static const char *tls_err(int rc)
     return buf;
 }
 
+/*
+ * mbedTLS 2.28 matches the server name against dNSName entries and the CN only. For a URL
+ * with an address literal, check the certificate's iPAddress entries ourselves (ward-pki
+ * puts 127.0.0.1 and ::1 there).
+ */
+static int verify_ip_san(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    const struct client *c = ctx;
+
+    if (depth != 0 || c->ip_len == 0) {
+        return 0;
+    }
+    for (const mbedtls_x509_sequence *san = &crt->subject_alt_names; san != NULL; san = san->next) {
+        if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == c->ip_len &&
+            memcmp(san->buf.p, c->ip, c->ip_len) == 0) {
+            return 0;
+        }
+    }
+    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    return 0;
+}
+
 static int client_init(struct client *c, const char *ca, const char *token_file)
 {
     static const char pers[] = "wardctl";
@@ -289,6 +320,7 @@ static int client_init(struct client *c, const char *ca, const char *token_file)
                                  MBEDTLS_SSL_MINOR_VERSION_3);
     mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+    mbedtls_ssl_conf_verify(&c->conf, verify_ip_san, c);
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
     return 0;
 }
@@ -365,7 +397,7 @@ static int client_connect(struct client *c)
         return -1;
     }
     if ((rc = mbedtls_ssl_setup(&c->ssl, &c->conf)) != 0 ||
-        (rc = mbedtls_ssl_set_hostname(&c->ssl, c->host)) != 0) {
+        (rc = mbedtls_ssl_set_hostname(&c->ssl, c->ip_len ? NULL : c->host)) != 0) {
         snprintf(c->err, sizeof(c->err), "TLS setup: %s", tls_err(rc));
         client_drop(c);
         return -1;

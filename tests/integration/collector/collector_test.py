@@ -682,6 +682,50 @@ def case_api(env):
              == 0, 10, "the new token to work after SIGHUP")
 
 
+def case_wardctl_verify(env):
+    """wardctl verifies the collector: by DNS name or by IP address (iPAddress SAN), and
+    refuses a certificate that names neither or comes from another CA."""
+    env.make_pki()
+    col = env.start()
+    for host in ("localhost", "127.0.0.1"):
+        p = env.wardctl(col, "devices", check_rc=False)
+        check(p.returncode == 0, "localhost refused: %s" % p.stderr)
+        cmd = [env.wardctl_bin, "--url", "https://%s:%d" % (host, col.api_port), "--ca",
+               env.ca(), "--token-file", env.token_file, "devices"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        check(p.returncode == 0, "%s refused: %s" % (host, p.stderr))
+    col.stop()
+    # A collector certificate for another name only (signed by the same CA).
+    key = os.path.join(env.dir, "other.key")
+    crt = os.path.join(env.dir, "other.crt")
+    ext = os.path.join(env.dir, "other.ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+                "subjectAltName=DNS:other.test,IP:10.1.2.3\n")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", key], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    subprocess.run(["openssl", "req", "-new", "-key", key, "-subj", "/CN=other.test", "-out",
+                    key + ".csr"], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", key + ".csr", "-CA", env.ca(), "-CAkey",
+                    os.path.join(env.pki, "ca.key"), "-CAcreateserial", "-days", "2",
+                    "-extfile", ext, "-out", crt], check=True, capture_output=True)
+    col2 = env.start("--cert", crt, "--key", key)
+    for host in ("localhost", "127.0.0.1"):
+        cmd = [env.wardctl_bin, "--url", "https://%s:%d" % (host, col2.api_port), "--ca",
+               env.ca(), "--token-file", env.token_file, "devices"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        check(p.returncode == 1 and "not trusted" in p.stderr,
+              "%s accepted a certificate for other.test: %r" % (host, p.stderr))
+    # A collector key readable by others is refused at start with one line.
+    os.chmod(key, 0o644)
+    try:
+        env.start("--cert", crt, "--key", key)
+        raise Fail("the collector started with a world-readable key")
+    except Fail as e:
+        check("accessible to group or others" in str(e), "start failure: %s" % e)
+
+
 def case_watch(env):
     env.make_pki()
     col = env.start()
