@@ -1,0 +1,15 @@
+# The agent's acknowledgement parser and journal event records (firmware/transport).
+if(TARGET ward_transport)
+    set(_t ${CMAKE_SOURCE_DIR}/firmware/transport)
+    ward_fuzz_target(ack SOURCES ${_t}/src/ack.c LIBS ward_core)
+    ward_fuzz_target(outbox_record
+        SOURCES ${_t}/src/outbox.c ${_t}/src/ack.c ${_t}/src/journal.c ${_t}/src/crc32.c
+        LIBS ward_core)
+    foreach(_h ack outbox_record)
+        foreach(_exe fuzz_${_h}_replay fuzz_${_h}_lf)
+            if(TARGET ${_exe})
+                target_include_directories(${_exe} PRIVATE ${_t}/include)
+            endif()
+        endforeach()
+    endforeach()
+endif()
