@@ -1,0 +1,192 @@
+/*
+ * ward-agent probe [--root DIR] [--json]
+ * ward-agent probe --scenario FILE [--at MS] [--json]    (boards with the sim backend)
+ *
+ * Discovers and prints everything the HAL can see. Exit status 0 when the inventory was read,
+ * even if some sources were unavailable (they are listed, and each gets one line on stderr);
+ * 1 when the backend could not start; 2 for a usage error.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "probe.h"
+#include "ward/config.h"
+
+static const char s_usage[] =
+    "usage: ward-agent probe [--root DIR] [--json]\n"
+    "       ward-agent probe --scenario FILE [--at MS] [--json]   (sim backend)\n";
+
+const char *probe_status_name(enum ward_status s)
+{
+    switch (s) {
+    case WARD_STATUS_OK:
+        return "ok";
+    case WARD_STATUS_UNAVAILABLE:
+        return "unavailable";
+    case WARD_STATUS_FAULT:
+        return "fault";
+    }
+    return "unknown";
+}
+
+const char *probe_oper_name(enum ward_nic_oper o)
+{
+    static const char *const names[] = {
+        [WARD_NIC_OPER_UNKNOWN] = "unknown",
+        [WARD_NIC_OPER_UP] = "up",
+        [WARD_NIC_OPER_DOWN] = "down",
+        [WARD_NIC_OPER_DORMANT] = "dormant",
+        [WARD_NIC_OPER_LOWER_DOWN] = "lowerlayerdown",
+        [WARD_NIC_OPER_NOT_PRESENT] = "notpresent",
+        [WARD_NIC_OPER_TESTING] = "testing",
+    };
+
+    return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "unknown";
+}
+
+const char *probe_duplex_name(enum ward_nic_duplex d)
+{
+    return d == WARD_NIC_DUPLEX_FULL ? "full" : d == WARD_NIC_DUPLEX_HALF ? "half" : "unknown";
+}
+
+const char *probe_threshold_name(enum ward_threshold_kind k)
+{
+    static const char *const names[WARD_THR_COUNT] = {
+        [WARD_THR_LOWER_CAUTION] = "lower_caution",   [WARD_THR_UPPER_CAUTION] = "upper_caution",
+        [WARD_THR_LOWER_CRITICAL] = "lower_critical", [WARD_THR_UPPER_CRITICAL] = "upper_critical",
+        [WARD_THR_LOWER_FATAL] = "lower_fatal",       [WARD_THR_UPPER_FATAL] = "upper_fatal",
+    };
+
+    return (unsigned)k < WARD_THR_COUNT ? names[k] : "unknown";
+}
+
+const char *probe_cpu_state_name(enum ward_cpu_state s)
+{
+    static const char *const names[WARD_CPU_STATE_COUNT] = {
+        [WARD_CPU_USER] = "user",       [WARD_CPU_NICE] = "nice",     [WARD_CPU_SYSTEM] = "system",
+        [WARD_CPU_IDLE] = "idle",       [WARD_CPU_IOWAIT] = "iowait", [WARD_CPU_IRQ] = "irq",
+        [WARD_CPU_SOFTIRQ] = "softirq", [WARD_CPU_STEAL] = "steal",
+    };
+
+    return (unsigned)s < WARD_CPU_STATE_COUNT ? names[s] : "unknown";
+}
+
+/* --at MS: a decimal number of milliseconds. */
+static int parse_ms(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (*s == '\0') {
+        return -EINVAL;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9u) / 10u) {
+            return -EINVAL;
+        }
+        v = v * 10u + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct probe_args *a)
+{
+    bool have_at = false;
+
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        bool takes_value = strcmp(opt, "--root") == 0 || strcmp(opt, "--scenario") == 0 ||
+                           strcmp(opt, "--at") == 0;
+
+        if (takes_value && i + 1 >= argc) {
+            fprintf(stderr, "probe: %s needs a value\n%s", opt, s_usage);
+            return -EINVAL;
+        }
+        if (strcmp(opt, "--json") == 0) {
+            a->json = true;
+        } else if (strcmp(opt, "--root") == 0) {
+            a->root = argv[++i];
+        } else if (strcmp(opt, "--scenario") == 0) {
+            a->scenario = argv[++i];
+        } else if (strcmp(opt, "--at") == 0) {
+            if (parse_ms(argv[++i], &a->at_ms) != 0) {
+                fprintf(stderr, "probe: --at wants milliseconds (a whole number), not '%s'\n",
+                        argv[i]);
+                return -EINVAL;
+            }
+            have_at = true;
+        } else {
+            fprintf(stderr, "probe: unknown option '%s'\n%s", opt, s_usage);
+            return -EINVAL;
+        }
+    }
+    if (a->scenario != NULL && a->root != NULL) {
+        fprintf(stderr, "probe: --root reads a Linux tree and --scenario plays a scenario: give "
+                        "one of them\n");
+        return -EINVAL;
+    }
+    if (have_at && a->scenario == NULL) {
+        fprintf(stderr, "probe: --at is a time in a scenario: it needs --scenario FILE\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int open_backend(const struct probe_args *a, struct probe_report *rep)
+{
+    /* Calls sit inside if (IS_ENABLED(...)): a disabled backend is not even referenced. */
+    if (a->scenario != NULL) {
+        if (IS_ENABLED(CONFIG_WARD_HAL_SIM)) {
+            return probe_sim_open(a, rep);
+        }
+        fprintf(stderr, "probe: --scenario needs the sim backend; this build has none "
+                        "(CONFIG_WARD_HAL_SIM)\n");
+        return -ENOTSUP;
+    }
+    if (IS_ENABLED(CONFIG_WARD_HAL_LINUX)) {
+        return probe_linux_open(a, rep);
+    }
+    fprintf(stderr, "probe: this build reads no hardware (no CONFIG_WARD_HAL_LINUX); give "
+                    "--scenario FILE\n");
+    return -ENOTSUP;
+}
+
+int cmd_probe(int argc, char **argv)
+{
+    static struct probe_report rep; /* large: static, like all of the agent's state */
+    struct probe_args a = { 0 };
+    int rc;
+
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(s_usage, stdout);
+        return 0;
+    }
+    if (parse_args(argc, argv, &a) != 0) {
+        return 2;
+    }
+    memset(&rep, 0, sizeof(rep));
+    rc = open_backend(&a, &rep);
+    if (rc == -ENOTSUP) {
+        return 2;
+    }
+    if (rc != 0) {
+        return 1;
+    }
+    if (a.json) {
+        probe_print_json(stdout, &rep);
+    } else {
+        probe_print_text(stdout, &rep);
+    }
+    for (unsigned i = 0; i < rep.n_problems; i++) {
+        fprintf(stderr, "probe: %s\n", rep.problem[i].message);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "probe: cannot write the output: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}

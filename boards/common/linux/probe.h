@@ -1,0 +1,60 @@
+/*
+ * `ward-agent probe`: what the HAL can see, grouped by class, as text for people or JSON for
+ * machines (schema: docs/probe.md). A backend opener fills a struct probe_report; the
+ * renderers only walk its struct ward_hal, so every backend prints the same way.
+ */
+#ifndef WARD_BOARDS_COMMON_LINUX_PROBE_H_
+#define WARD_BOARDS_COMMON_LINUX_PROBE_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ward/hal/hal.h"
+
+#define PROBE_MAX_PROBLEMS 48
+#define PROBE_SCHEMA       1
+
+struct probe_args {
+    const char *root;     /* --root DIR, or NULL for the real system */
+    const char *scenario; /* --scenario FILE (sim backend) */
+    uint64_t at_ms;       /* --at MS */
+    bool json;
+};
+
+/* A source that could not be read: listed in the output and once on stderr. */
+struct probe_problem {
+    char path[240];
+    char message[400]; /* one line, without the "probe: " prefix */
+    int err;           /* positive errno */
+    unsigned count;
+};
+
+struct probe_report {
+    struct ward_hal hal;
+    const char *backend;  /* "linux" or "sim" */
+    const char *root;     /* the tree read ("/" for the real system), NULL for sim */
+    const char *scenario; /* sim: the scenario file, and its name and time */
+    const char *scenario_name;
+    uint64_t at_ms;
+    unsigned n_problems;
+    struct probe_problem problem[PROBE_MAX_PROBLEMS];
+};
+
+/** Discover the Linux backend (and disks) under a->root. @return 0 or a negative errno. */
+int probe_linux_open(const struct probe_args *a, struct probe_report *rep);
+
+/** Load a->scenario into the sim backend at time a->at_ms. @return 0 or a negative errno. */
+int probe_sim_open(const struct probe_args *a, struct probe_report *rep);
+
+void probe_print_text(FILE *f, const struct probe_report *rep);
+void probe_print_json(FILE *f, const struct probe_report *rep);
+
+/* Names shared by both renderers. */
+const char *probe_status_name(enum ward_status s);
+const char *probe_oper_name(enum ward_nic_oper o);
+const char *probe_duplex_name(enum ward_nic_duplex d);
+const char *probe_threshold_name(enum ward_threshold_kind k);
+const char *probe_cpu_state_name(enum ward_cpu_state s);
+
+#endif /* WARD_BOARDS_COMMON_LINUX_PROBE_H_ */
