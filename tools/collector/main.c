@@ -421,7 +421,7 @@ int main(int argc, char **argv)
     }
     rc = ward_collector_open(&c, &cfg);
     if (rc != 0) {
-        ward_log_error("not started (%s)", strerror(rc < 0 ? -rc : rc));
+        ward_log_error("not started (see above)");
         ward_collector_close(&c);
         return 1;
     }

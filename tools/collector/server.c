@@ -258,6 +258,18 @@ int ward_collector_open(struct ward_collector *c, const struct ward_collector_co
     c->start_mono = ward_now_mono();
     c->start_wall_ms = ward_now_wall_ms();
 
+    struct sockaddr_storage ss;
+    socklen_t sl;
+
+    for (int i = 0; i < 2; i++) {
+        const char *spec = i == 0 ? cfg->listen : cfg->api_listen;
+
+        if (parse_listen(spec, &ss, &sl) != 0) {
+            ward_log_error("cannot parse listen address '%s' (want ADDR:PORT or [ADDR6]:PORT)",
+                           spec);
+            return -EINVAL;
+        }
+    }
     rc = open_state(c);
     if (rc != 0) {
         return rc;
