@@ -5,6 +5,7 @@
 /* Each returns the process exit status: 0 success, 1 failure, 2 usage error. */
 int cmd_version(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_smart_decode(int argc, char **argv);

@@ -16,6 +16,7 @@ struct command {
 static const struct command s_commands[] = {
     { "version", cmd_version, "print the banner (--json for machines)" },
     { "selftest", cmd_selftest, "run the portable core's self-tests on this machine" },
+    { "run", cmd_run, "sample, evaluate and report to a collector over mutual TLS" },
     { "probe", cmd_probe, "list every sensor, disk, NIC and host load the HAL sees (--json)" },
     { "replay", cmd_replay, "feed a recorded trace through the health engine (--rules R T)" },
     { "smart-decode", cmd_smart_decode,

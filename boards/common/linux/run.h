@@ -1,0 +1,95 @@
+/*
+ * ward-agent run: what the command owns (struct run, in .bss like on a board) and its start-up
+ * (run_setup.c). The loop is in cmd_run.c.
+ */
+#ifndef WARD_BOARDS_COMMON_LINUX_RUN_H_
+#define WARD_BOARDS_COMMON_LINUX_RUN_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "journal_posix.h"
+#include "net_posix.h"
+#include "ward/agent.h"
+#include "ward/json_arena.h"
+#include "ward/transport/config.h"
+#include "ward/transport/mempool.h"
+#include "ward/transport/outbox.h"
+#include "ward/transport/tls.h"
+#include "ward/transport/transport.h"
+#if IS_ENABLED(CONFIG_WARD_HAL_LINUX)
+#include "ward/hal/linux.h"
+#include "ward/hal/linux_impl.h"
+#endif
+#if IS_ENABLED(CONFIG_WARD_HAL_SIM)
+#include "ward/hal/sim.h"
+#include "ward/hal/sim_impl.h"
+#endif
+
+#define RUN_PEM_MAX (16u * 1024u)
+
+struct opts {
+    const char *collector;
+    const char *ca;
+    const char *cert;
+    const char *key;
+    const char *state_dir;
+    const char *device_id;
+    const char *server_name;
+    const char *scenario;
+    const char *root;
+    const char *rules;
+    long run_for_s;
+};
+
+/* Everything the agent owns, in .bss like on a board. */
+struct run {
+    struct ward_agent agent;
+    struct ward_hal hal;
+#if IS_ENABLED(CONFIG_WARD_HAL_LINUX)
+    struct ward_linux_hal linux_hal;
+#endif
+#if IS_ENABLED(CONFIG_WARD_HAL_SIM)
+    struct ward_sim sim;
+#endif
+    struct ward_mempool pool;
+    struct ward_net_posix np;
+    struct ward_net net;
+    struct ward_tls tls;
+    struct ward_transport tp;
+    struct ward_store_posix store;
+    struct ward_journal journal;
+    struct ward_outbox outbox;
+    struct ward_json_arena arena;
+    char host[256];
+    char server_name[256];
+    uint16_t port;
+    int64_t start_ms;
+    int64_t last_send_ms;
+    int64_t sync_at_ms; /* INT64_MAX: nothing to sync */
+    uint32_t heartbeats_sent;
+    bool hb_due;
+    bool events_new;
+    bool health_due;
+    uint8_t pem_ca[RUN_PEM_MAX];
+    uint8_t pem_cert[RUN_PEM_MAX];
+    uint8_t pem_key[RUN_PEM_MAX];
+    uint8_t pool_mem[WARD_TLS_POOL_SIZE];
+    uint8_t tx[WARD_TRANSPORT_TX_BUF_SIZE];
+    uint8_t rx[WARD_TRANSPORT_RX_BUF_SIZE];
+    uint8_t arena_mem[WARD_JSON_ARENA_SIZE];
+    struct ward_journal_entry idx[WARD_JOURNAL_MAX_RECORDS];
+};
+
+/** Monotonic milliseconds (CLOCK_MONOTONIC). */
+int64_t run_mono_ms(void);
+
+/**
+ * Everything before the loop: credentials (key mode checked), TLS with mbedTLS on its static
+ * pool, the HAL backend, the agent (boot id, rules), the journal (recovered and restored into
+ * the event log) and the transport. Prints one line for any failure.
+ * @return 0 or a negative errno.
+ */
+int run_startup(const struct opts *o, struct run *r, int64_t now);
+
+#endif /* WARD_BOARDS_COMMON_LINUX_RUN_H_ */

@@ -1,0 +1,491 @@
+/*
+ * ward-agent run, start-up: credentials, TLS, the HAL backend, the agent context, the
+ * journal and the transport (see run.h). Start-up may use the heap (reading the rules and
+ * the scenario); the loop that follows does not.
+ */
+#include "ward/config.h"
+
+#if IS_ENABLED(CONFIG_WARD_TRANSPORT)
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/oid.h>
+#include <mbedtls/x509_crt.h>
+
+#include "run.h"
+
+#define INPUT_MAX (1024u * 1024u) /* rules and scenario files */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* HOST:PORT or [V6]:PORT */
+static int parse_collector(const char *arg, struct run *r)
+{
+    const char *colon = strrchr(arg, ':');
+    const char *host = arg;
+    size_t hlen;
+    char *end;
+    long port;
+
+    if (colon == NULL) {
+        return -EINVAL;
+    }
+    hlen = (size_t)(colon - arg);
+    if (hlen >= 2 && arg[0] == '[' && arg[hlen - 1] == ']') {
+        host++;
+        hlen -= 2;
+    }
+    port = strtol(colon + 1, &end, 10);
+    if (hlen == 0 || hlen >= sizeof(r->host) || *end != '\0' || port < 1 || port > 65535) {
+        return -EINVAL;
+    }
+    memcpy(r->host, host, hlen);
+    r->host[hlen] = '\0';
+    r->port = (uint16_t)port;
+    return 0;
+}
+
+static bool is_numeric_host(const char *h)
+{
+    return strspn(h, "0123456789.") == strlen(h) || strchr(h, ':') != NULL;
+}
+
+/* Read a whole small file into buf, NUL-terminated; *len counts the NUL (PEM wants it). */
+static int read_small(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t n = 0;
+
+    if (fd < 0) {
+        return -errno;
+    }
+    for (;;) {
+        ssize_t got = read(fd, buf + n, cap - 1 - n);
+
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            int e = -errno;
+
+            close(fd);
+            return e;
+        }
+        if (got == 0) {
+            break;
+        }
+        n += (size_t)got;
+        if (n == cap - 1) {
+            close(fd);
+            return -EFBIG;
+        }
+    }
+    close(fd);
+    buf[n] = '\0';
+    *len = n + 1;
+    return 0;
+}
+
+/* A private key must not be readable by anyone else: refuse it, as ssh does. */
+static int check_key_mode(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        return -errno;
+    }
+    if ((st.st_mode & 077) != 0) {
+        fprintf(stderr,
+                "ward-agent: %s is accessible to group or others (mode %03o); run: chmod 600 "
+                "'%s'\n",
+                path, (unsigned)(st.st_mode & 0777), path);
+        return -EPERM;
+    }
+    return 0;
+}
+
+static int load_creds(const struct opts *o, struct run *r, struct ward_tls_creds *c)
+{
+    const char *paths[3] = { o->ca, o->cert, o->key };
+    uint8_t *bufs[3] = { r->pem_ca, r->pem_cert, r->pem_key };
+    size_t lens[3];
+
+    if (check_key_mode(o->key) == -EPERM) {
+        return -EPERM;
+    }
+    for (int i = 0; i < 3; i++) {
+        int rc = read_small(paths[i], bufs[i], RUN_PEM_MAX, &lens[i]);
+
+        if (rc != 0) {
+            fprintf(stderr, "ward-agent: cannot read %s: %s\n", paths[i], strerror(-rc));
+            return rc;
+        }
+    }
+    memset(c, 0, sizeof(*c));
+    c->ca = r->pem_ca;
+    c->ca_len = lens[0];
+    c->cert = r->pem_cert;
+    c->cert_len = lens[1];
+    c->key = r->pem_key;
+    c->key_len = lens[2];
+    c->server_name = r->server_name;
+    return 0;
+}
+
+/* The certificate's subject CN: the identity the collector checks the device id against. */
+static int cert_cn(const mbedtls_x509_crt *crt, char *out, size_t len)
+{
+    for (const mbedtls_x509_name *n = &crt->subject; n != NULL; n = n->next) {
+        if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 && n->val.len < len) {
+            memcpy(out, n->val.p, n->val.len);
+            out[n->val.len] = '\0';
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+static int read_input(const char *path, char **text, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+
+    if (f == NULL) {
+        return -errno;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return -EIO;
+    }
+    if ((unsigned long)n > INPUT_MAX) {
+        fclose(f);
+        return -EFBIG;
+    }
+    *text = malloc((size_t)n + 1); /* start-up only; freed before the loop */
+    if (*text == NULL || fread(*text, 1, (size_t)n, f) != (size_t)n) {
+        free(*text);
+        fclose(f);
+        return -EIO;
+    }
+    fclose(f);
+    (*text)[n] = '\0';
+    *len = (size_t)n;
+    return 0;
+}
+
+static int setup_hal(const struct opts *o, struct run *r)
+{
+    memset(&r->hal, 0, sizeof(r->hal));
+#if IS_ENABLED(CONFIG_WARD_HAL_SIM)
+    {
+        char err[160] = "";
+        char *text = NULL;
+        size_t len = 0;
+        int rc;
+
+        if (o->scenario == NULL) {
+            fprintf(stderr, "ward-agent: the sim board needs --scenario FILE "
+                            "(scenarios ship in boards/sim/scenarios/)\n");
+            return -EINVAL;
+        }
+        rc = read_input(o->scenario, &text, &len);
+        if (rc != 0) {
+            fprintf(stderr, "ward-agent: cannot read scenario %s: %s\n", o->scenario,
+                    strerror(-rc));
+            return rc;
+        }
+        rc = ward_sim_init(&r->sim, &r->hal, text, len, err, sizeof(err));
+        free(text);
+        if (rc != 0) {
+            fprintf(stderr, "ward-agent: scenario %s: %s\n", o->scenario,
+                    err[0] ? err : strerror(-rc));
+            return rc;
+        }
+    }
+#else
+    if (o->scenario != NULL) {
+        fprintf(stderr, "ward-agent: --scenario needs the sim board (this is %s)\n",
+                WARD_BOARD_NAME);
+        return -EINVAL;
+    }
+#endif
+#if IS_ENABLED(CONFIG_WARD_HAL_LINUX)
+    {
+        int rc = ward_linux_hal_init(&r->linux_hal, &r->hal, o->root);
+
+        if (rc != 0) {
+            fprintf(stderr, "ward-agent: cannot set up the Linux sensors under %s: %s\n",
+                    o->root != NULL ? o->root : "/", strerror(-rc));
+            return rc;
+        }
+        (void)ward_linux_disk_attach(&r->hal, o->root);
+    }
+#else
+    if (o->root != NULL) {
+        fprintf(stderr, "ward-agent: --root needs a board with the Linux sensor backend\n");
+        return -EINVAL;
+    }
+#endif
+    return 0;
+}
+
+static void on_heartbeat(struct ward_agent *a, int64_t now_ms, void *user)
+{
+    struct run *r = user;
+
+    (void)a;
+    (void)now_ms;
+    r->hb_due = true;
+}
+
+static int setup_agent(const struct opts *o, struct run *r, const char *device_id, int64_t now)
+{
+    struct ward_agent_config cfg;
+    uint8_t boot_id[WARD_BOOT_ID_LEN];
+    int rc;
+
+    if (getrandom(boot_id, sizeof(boot_id), 0) != (ssize_t)sizeof(boot_id)) {
+        fprintf(stderr, "ward-agent: cannot draw a boot id from getrandom: %s\n", strerror(errno));
+        return -EIO;
+    }
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.device_id = device_id;
+    cfg.boot_id = boot_id;
+    cfg.seed = ward_backoff_seed(device_id, (uint32_t)strlen(device_id));
+    cfg.hal = &r->hal;
+    cfg.hooks.heartbeat = on_heartbeat;
+    cfg.hooks.user = r;
+    rc = ward_agent_init(&r->agent, &cfg, now);
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: device id '%s' is not usable (1..%d characters)\n", device_id,
+                WARD_DEVICE_ID_MAX - 1);
+        return rc;
+    }
+    ward_agent_set_wall_clock(&r->agent, now, wall_ms());
+    if (o->rules != NULL) {
+        struct ward_rules_error err;
+        char *text = NULL;
+        size_t len = 0;
+
+        rc = read_input(o->rules, &text, &len);
+        if (rc != 0) {
+            fprintf(stderr, "ward-agent: cannot read rules %s: %s\n", o->rules, strerror(-rc));
+            return rc;
+        }
+        memset(&err, 0, sizeof(err));
+        rc = ward_agent_load_rules(&r->agent, text, len, &err, now);
+        free(text);
+        if (rc < 0) {
+            fprintf(stderr, "ward-agent: %s:%u: %s\n", o->rules, err.line, err.msg);
+            return rc;
+        }
+    }
+    return ward_json_arena_init(&r->arena, r->arena_mem, sizeof(r->arena_mem));
+}
+
+static int setup_journal(const struct opts *o, struct run *r)
+{
+    int rc = ward_store_posix_open(&r->store, o->state_dir);
+
+    if (rc == -EBUSY) {
+        fprintf(stderr, "ward-agent: state directory %s is in use by another ward-agent\n",
+                o->state_dir);
+        return rc;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: cannot open the journal in %s: %s\n", o->state_dir,
+                strerror(-rc));
+        return rc;
+    }
+    rc = ward_journal_open(&r->journal, ward_store_posix(&r->store), r->idx,
+                           WARD_JOURNAL_MAX_RECORDS, WARD_JOURNAL_MAX_BYTES);
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: cannot recover the journal in %s: %s\n", o->state_dir,
+                strerror(-rc));
+        return rc;
+    }
+    return ward_outbox_init(&r->outbox, &r->journal);
+}
+
+static void log_journal_recovery(const struct opts *o, struct run *r, int restored)
+{
+    const struct ward_journal_stats *js = &r->journal.stats;
+
+    if (js->torn_bytes != 0 || js->corrupt_bytes != 0) {
+        fprintf(stderr,
+                "ward-agent: journal %s/journal: cut %" PRIu64
+                " torn bytes at the end, skipped %" PRIu64 " damaged bytes\n",
+                o->state_dir, js->torn_bytes, js->corrupt_bytes);
+    }
+    if (restored > 0 || r->outbox.stats.restore_deferred > 0) {
+        fprintf(
+            stderr, "ward-agent: journal: %d unacknowledged events restored from earlier runs%s\n",
+            restored,
+            r->outbox.stats.restore_deferred > 0 ? " (some kept for later: the event log is full)"
+                                                 : "");
+    }
+}
+
+/* ---- transport ---- */
+
+static void on_link(void *user, enum ward_link from, enum ward_link to, int err)
+{
+    struct run *r = user;
+    char why[200] = "";
+
+    if (to == WARD_LINK_BACKOFF) {
+        int64_t wait = (int64_t)r->tp.deadline - run_mono_ms();
+
+        if (err == -EACCES) {
+            char info[160];
+
+            mbedtls_x509_crt_verify_info(info, sizeof(info), "", r->tls.verify_flags);
+            info[strcspn(info, "\n")] = '\0';
+            snprintf(why, sizeof(why), ": collector certificate rejected (%s)", info);
+        } else if (err == -EPROTO && r->tls.last_error != 0 && from == WARD_LINK_HANDSHAKING) {
+            char e[32];
+
+            snprintf(why, sizeof(why), ": TLS handshake failed (%s)",
+                     ward_tls_strerror(&r->tls, e, sizeof(e)));
+        } else if (from == WARD_LINK_UP && r->tp.resp.phase == WARD_HTTP_DONE &&
+                   (r->tp.resp.status < 200 || r->tp.resp.status > 299)) {
+            snprintf(why, sizeof(why), ": collector answered HTTP %u, events kept",
+                     r->tp.resp.status);
+        } else if (err != 0) {
+            snprintf(why, sizeof(why), ": %s", strerror(-err));
+        }
+        fprintf(stderr, "ward-agent: collector %s:%u: %s -> backoff%s; retry in %.1f s\n", r->host,
+                r->port, ward_link_name(from), why, wait > 0 ? (double)wait / 1000.0 : 0.0);
+        return;
+    }
+    if (to == WARD_LINK_UP) {
+        snprintf(why, sizeof(why), " (%s handshake, %s)", r->tls.resumed ? "resumed" : "full",
+                 mbedtls_ssl_get_ciphersuite(&r->tls.ssl));
+    } else if (err != 0) {
+        snprintf(why, sizeof(why), ": %s", strerror(-err));
+    }
+    fprintf(stderr, "ward-agent: collector %s:%u: %s -> %s%s\n", r->host, r->port,
+            ward_link_name(from), ward_link_name(to), why);
+}
+
+static int setup_transport(struct run *r, const char *device_id)
+{
+    struct ward_transport_config cfg;
+    int rc;
+
+    ward_transport_config_defaults(&cfg);
+    cfg.host = r->host;
+    cfg.port = r->port;
+    cfg.seed = ward_backoff_seed(device_id, (uint32_t)strlen(device_id)) ^ 0x7472616e73706f72ull;
+    rc = ward_transport_init(&r->tp, &cfg, &r->net, ward_tls_chan(&r->tls), r->tx, sizeof(r->tx),
+                             r->rx, sizeof(r->rx));
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: collector address '%s' is not usable\n", r->host);
+        return rc;
+    }
+    r->tp.on_link = on_link;
+    r->tp.user = r;
+    return 0;
+}
+
+static int setup_tls(const struct opts *o, struct run *r, const char **device_id)
+{
+    static char cn[WARD_DEVICE_ID_MAX];
+    struct ward_tls_creds creds;
+    int rc = load_creds(o, r, &creds);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = ward_tls_init(&r->tls, &creds, &r->net, "ward-agent");
+    if (rc == -EBADMSG) {
+        fprintf(stderr,
+                "ward-agent: %s, %s or %s does not parse, or the key is not ECDSA P-256, or it "
+                "does not match the certificate\n",
+                o->ca, o->cert, o->key);
+        return rc;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: cannot set up TLS: %s (pool of %u bytes)\n", strerror(-rc),
+                (unsigned)sizeof(r->pool_mem));
+        return rc;
+    }
+    if (cert_cn(&r->tls.cert, cn, sizeof(cn)) != 0) {
+        fprintf(stderr, "ward-agent: %s has no subject CN (the device id)\n", o->cert);
+        return -EINVAL;
+    }
+    if (*device_id == NULL) {
+        *device_id = cn;
+    } else if (strcmp(*device_id, cn) != 0) {
+        fprintf(stderr,
+                "ward-agent: --device-id %s does not match the certificate's CN %s (%s); the "
+                "collector would refuse it\n",
+                *device_id, cn, o->cert);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int run_startup(const struct opts *o, struct run *r, int64_t now)
+{
+    const char *device_id = o->device_id;
+    int restored;
+    int rc;
+
+    if (parse_collector(o->collector, r) != 0) {
+        fprintf(stderr, "ward-agent: --collector wants HOST:PORT or [ADDRESS]:PORT, not '%s'\n",
+                o->collector);
+        return -EINVAL;
+    }
+    if (o->server_name == NULL && is_numeric_host(r->host)) {
+        fprintf(stderr,
+                "ward-agent: --collector %s is an address; give the name its certificate holds "
+                "with --server-name (e.g. localhost)\n",
+                r->host);
+        return -EINVAL;
+    }
+    snprintf(r->server_name, sizeof(r->server_name), "%s",
+             o->server_name != NULL ? o->server_name : r->host);
+    /* Certificate checks call gmtime_r(), which reads the time zone (with malloc) once. */
+    tzset();
+    if (ward_mempool_init(&r->pool, r->pool_mem, sizeof(r->pool_mem)) != 0 ||
+        ward_mempool_install_mbedtls(&r->pool) != 0) {
+        fprintf(stderr, "ward-agent: cannot route mbedTLS to its static pool\n");
+        return -EIO;
+    }
+    ward_net_posix_init(&r->np);
+    r->net = ward_net_posix(&r->np);
+    if ((rc = setup_tls(o, r, &device_id)) != 0 || (rc = setup_hal(o, r)) != 0 ||
+        (rc = setup_agent(o, r, device_id, now)) != 0 || (rc = setup_journal(o, r)) != 0 ||
+        (rc = setup_transport(r, device_id)) != 0) {
+        return rc;
+    }
+    restored = ward_outbox_restore(&r->outbox, &r->agent);
+    if (restored < 0) {
+        fprintf(stderr, "ward-agent: cannot read the journal in %s\n", o->state_dir);
+        return restored;
+    }
+    log_journal_recovery(o, r, restored);
+    fprintf(stderr, "ward-agent: %s (board %s) reporting to %s:%u as %s, state in %s\n",
+            WARD_BOARD_NAME, WARD_ARCH, r->host, r->port, device_id, o->state_dir);
+    return 0;
+}
+
+#endif /* CONFIG_WARD_TRANSPORT */
