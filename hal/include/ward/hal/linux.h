@@ -13,7 +13,8 @@ struct ward_linux_hal; /* defined by hal/linux/ (hal/linux/include/...) */
 /**
  * Discover hwmon chips, thermal zones, NICs and host-load sources under root and add
  * their devices to hal.
- * @return 0 (sources that cannot be read are listed as unavailable), -EINVAL, -ENAMETOOLONG.
+ * @return 0 (sources that cannot be read are listed as unavailable), -EINVAL, -ENAMETOOLONG,
+ *         -ENOSPC when hal has no free temperature, fan or NIC slot or already has a host source.
  */
 int ward_linux_hal_init(struct ward_linux_hal *lh, struct ward_hal *hal, const char *root);
 
