@@ -22,6 +22,7 @@
 #if IS_ENABLED(CONFIG_WARD_TRANSPORT)
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -128,18 +129,28 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 /* ---- the loop ---- */
 
+/* Resident pages from /proc/self/statm, read without stdio (fopen would allocate). */
+static long resident_pages(void)
+{
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    char *p;
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    p = strchr(buf, ' ');
+    return p != NULL ? strtol(p + 1, NULL, 10) : 0;
+}
+
 static void print_stats(struct run *r)
 {
-    long pages = 0;
-    long rss = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-
-    if (f != NULL) {
-        if (fscanf(f, "%ld %ld", &pages, &rss) != 2) {
-            rss = 0;
-        }
-        fclose(f);
-    }
+    long rss = resident_pages();
     fprintf(stderr,
             "ward-agent: stats {\"uptime_ms\":%" PRId64 ",\"heartbeats\":%" PRIu32
             ",\"requests\":%" PRIu32 ",\"responses\":%" PRIu32 ",\"failures\":%" PRIu32

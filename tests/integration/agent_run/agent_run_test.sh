@@ -5,14 +5,16 @@
 #    journal; killed with SIGKILL and restarted, it sends every one of them once the collector
 #    accepts; no sequence of any boot is missing;
 #  - a second agent on the same state directory is refused;
-#  - reconnects resume the TLS session; SIGTERM stops it cleanly.
-# Usage: agent_run_test.sh AGENT WORKDIR SCENARIO RULES [EMULATOR]
+#  - reconnects resume the TLS session; SIGTERM stops it cleanly;
+#  - with HEAP_SHIM (an LD_PRELOAD counting allocator), no heap call while it runs.
+# Usage: agent_run_test.sh AGENT WORKDIR SCENARIO RULES [EMULATOR [HEAP_SHIM]]
 set -uo pipefail
 agent=$1
 work=$2
 scenario=$3
 rules=$4
 emu=${5:-}
+shim=${6:-}
 here=$(cd "$(dirname "$0")" && pwd)
 pids=()
 cleanup() {
@@ -178,4 +180,27 @@ for b in boots[:-1]:
 PY
 ok "every boot's events 1..last_seq are stored"
 grep -E "stats" a4.log | tail -1
+
+# ---- 5. no heap while running: heartbeats, events, journal syncs, acks -------------------
+if [ -n "$shim" ]; then
+    agent_cmd heap
+    LD_PRELOAD=$shim "${cmd[@]}" 2>a5.log &
+    a5=$!
+    pids+=($a5)
+    for _ in $(seq 100); do grep -q "reporting to" a5.log && break; sleep 0.1; done
+    grep -q "reporting to" a5.log || { cat a5.log; fail "agent with the heap shim did not start"; }
+    sleep 0.5
+    kill -USR2 $a5 # arm
+    sleep 4
+    kill -USR2 $a5 # report
+    sleep 0.3
+    kill -USR1 $a5
+    sleep 0.3
+    kill -TERM $a5
+    wait $a5
+    grep -q "heap_shim: 0 calls" a5.log || { cat a5.log; fail "heap used while running"; }
+    grep -E '"heartbeats":([5-9]|[1-9][0-9])' a5.log | grep -qE '"journal_syncs":[1-9]' ||
+        { cat a5.log; fail "the heap window saw no heartbeats or journal syncs"; }
+    ok "no heap call in 4 s of running (heartbeats, events, journal syncs, acks)"
+fi
 echo "agent_run: all $passed cases passed"
