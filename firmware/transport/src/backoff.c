@@ -4,25 +4,17 @@
 
 #include "ward/transport/backoff.h"
 
-/* splitmix64 */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 uint64_t ward_backoff_seed(const void *data, uint32_t len)
 {
     const uint8_t *p = data;
+    struct ward_prng mix;
     uint64_t h = 0xcbf29ce484222325ull;
 
     for (uint32_t i = 0; i < len; i++) {
         h = (h ^ p[i]) * 0x100000001b3ull;
     }
-    return next_random(&h);
+    ward_prng_seed(&mix, h); /* one splitmix64 round spreads FNV-1a's weak low bits */
+    return ward_prng_next(&mix);
 }
 
 int ward_backoff_init(struct ward_backoff *b, uint32_t min_ms, uint32_t max_ms, uint64_t seed)
@@ -33,7 +25,7 @@ int ward_backoff_init(struct ward_backoff *b, uint32_t min_ms, uint32_t max_ms, 
     b->min_ms = min_ms;
     b->max_ms = max_ms;
     b->attempt = 0;
-    b->rng = seed;
+    ward_prng_seed(&b->rng, seed);
     return 0;
 }
 
@@ -50,14 +42,14 @@ uint32_t ward_backoff_ceiling(const struct ward_backoff *b)
 
 uint32_t ward_backoff_next(struct ward_backoff *b)
 {
-    uint64_t span = (uint64_t)ward_backoff_ceiling(b) + 1u;
-    uint32_t r = (uint32_t)(next_random(&b->rng) >> 32);
+    uint32_t ceil = ward_backoff_ceiling(b);
+    uint32_t delay = ceil == UINT32_MAX ? (uint32_t)(ward_prng_next(&b->rng) >> 32)
+                                        : ward_prng_below(&b->rng, ceil + 1u);
 
     if (b->attempt < UINT32_MAX) {
         b->attempt++;
     }
-    /* Multiply-shift maps r uniformly onto [0, span) without a division. */
-    return (uint32_t)(((uint64_t)r * span) >> 32);
+    return delay; /* uniform in [0, ceil]: "full jitter" */
 }
 
 void ward_backoff_reset(struct ward_backoff *b)

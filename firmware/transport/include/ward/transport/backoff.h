@@ -9,11 +9,13 @@
 
 #include <stdint.h>
 
+#include "ward/sched.h" /* struct ward_prng: the agent's splitmix64 */
+
 struct ward_backoff {
     uint32_t min_ms;
     uint32_t max_ms;
     uint32_t attempt; /* failures since the last success */
-    uint64_t rng;     /* splitmix64 state */
+    struct ward_prng rng;
 };
 
 /** @return 0, -EINVAL when min_ms is 0 or above max_ms. */
