@@ -9,36 +9,8 @@
 
 #include <cJSON.h>
 
+#include "heap_count.h"
 #include "ward/json_arena.h"
-
-/* The test links with -Wl,--wrap=malloc etc.: count heap calls while a document is built. */
-static int s_counting;
-static unsigned s_heap_calls;
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-
-void *__wrap_malloc(size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_realloc(p, size);
-}
 
 static void test_init_rejects_bad_storage(void **state)
 {
@@ -60,8 +32,7 @@ static void test_document_without_heap(void **state)
     (void)state;
     /* Misaligned storage on purpose: every block must still be 8-byte aligned. */
     assert_int_equal(ward_json_arena_init(&a, storage + 3, sizeof(storage) - 3), 0);
-    s_heap_calls = 0;
-    s_counting = 1;
+    heap_count_start();
     ward_json_arena_enter(&a);
     cJSON *doc = cJSON_Parse("{\"a\":[1,2,{\"b\":\"c\"}],\"t\":-40500}");
 
@@ -73,8 +44,7 @@ static void test_document_without_heap(void **state)
     size_t used = a.used;
 
     ward_json_arena_leave(&a);
-    s_counting = 0;
-    assert_int_equal(s_heap_calls, 0);
+    assert_int_equal(heap_count_stop(), 0);
     assert_true(used > 0);
     assert_int_equal(a.used, 0);
     assert_int_equal(a.high_water, used);
@@ -127,12 +97,10 @@ static void test_nested_arenas_restore(void **state)
 static void test_outside_arena_refuses(void **state)
 {
     (void)state;
-    s_heap_calls = 0;
-    s_counting = 1;
+    heap_count_start();
     /* Hooks are installed (earlier tests entered an arena): no arena means no memory. */
     assert_null(cJSON_CreateObject());
-    s_counting = 0;
-    assert_int_equal(s_heap_calls, 0);
+    assert_int_equal(heap_count_stop(), 0);
 }
 
 int main(void)

@@ -13,47 +13,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "heap_count.h"
 #include "ward/hal/sim.h"
 #include "ward/hal/sim_impl.h"
 #include "ward/hal/smart.h"
 #include "ward_scenario_healthy_server.h"
-
-/* The test links with -Wl,--wrap=malloc,...: count heap calls while the sim runs. */
-static int s_counting;
-static unsigned s_heap_calls;
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void __real_free(void *p);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-void __wrap_free(void *p);
-
-void *__wrap_malloc(size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_realloc(p, size);
-}
-
-void __wrap_free(void *p)
-{
-    s_heap_calls += (unsigned)(s_counting && p != NULL);
-    __real_free(p);
-}
 
 static struct ward_sim s_sim;
 static struct ward_sim s_sim2;
@@ -1224,8 +1188,7 @@ static void test_no_heap(void **state)
     for (int i = 0; i < 5; i++) {
         len[i] = read_scenario(s_shipped[i], bufs[i], sizeof(bufs[i]));
     }
-    s_heap_calls = 0;
-    s_counting = 1;
+    heap_count_start();
     for (int i = 0; i < 5; i++) {
         struct ward_host_cpu c;
 
@@ -1248,8 +1211,7 @@ static void test_no_heap(void **state)
     /* and the error paths */
     (void)ward_sim_init(&s_sim, &s_hal, "{\"temps\": [{\"id\": 1}]}", 22, s_err, sizeof(s_err));
     (void)ward_sim_init(&s_sim, &s_hal, "{\"temps\": [", 11, s_err, sizeof(s_err));
-    s_counting = 0;
-    assert_int_equal(s_heap_calls, 0);
+    assert_int_equal(heap_count_stop(), 0);
 }
 
 int main(void)
