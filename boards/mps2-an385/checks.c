@@ -18,6 +18,7 @@
 #include "board.h"
 #include "checks.h"
 #include "clock.h"
+#include "crypto_check.h"
 
 typedef const char *(*check_fn)(void);
 
@@ -211,6 +212,7 @@ static const struct {
     { "entropy_fails_closed", check_entropy_fails_closed },
     { "bignum_known_answer", check_bignum },
     { "lwip_loopback_udp", check_lwip_loopback },
+    { "handshake_crypto_p256", an385_check_handshake_crypto },
     { "heap_bounded", check_heap_bounded },
 };
 

@@ -10,26 +10,17 @@
 #include <lwip/init.h>
 #include <lwip/netif.h>
 #include <lwip/timeouts.h>
-#include <mbedtls/memory_buffer_alloc.h>
 
 #include "ward/config.h"
 #include "ward/selftest.h"
 #include "ward/version.h"
+#include "app.h"
 #include "board.h"
 #include "checks.h"
 #include "clock.h"
 #include "uart.h"
 
 #define CONSOLE_BAUD 115200u
-
-/*
- * Every mbedTLS allocation (bignums, parsed certificates, TLS record buffers) comes from
- * this arena, never from the C heap. A TLS 1.2 client with 4 KiB records, P-256 and a
- * short certificate chain needs roughly 20-25 KiB at its peak.
- */
-#define TLS_ARENA_SIZE (32u * 1024u)
-
-static unsigned char s_tls_arena[TLS_ARENA_SIZE];
 
 static void print_selftest_line(void *ctx, const char *line)
 {
@@ -61,11 +52,24 @@ static int run_tests(void)
     return failed ? AN385_EXIT_FAIL : AN385_EXIT_PASS;
 }
 
+/* The SysTick clock is 32 bits of milliseconds; the agent's clock must not wrap. */
+static int64_t now_ms(void)
+{
+    static uint32_t s_last;
+    static int64_t s_total;
+    uint32_t ms = an385_clock_ms();
+
+    s_total += (int64_t)(uint32_t)(ms - s_last);
+    s_last = ms;
+    return s_total;
+}
+
 __attribute__((noreturn)) static void main_loop(void)
 {
     for (;;) {
         sys_check_timeouts();
         netif_poll_all();
+        an385_app_poll(now_ms());
         __asm__ volatile("wfi"); /* SysTick wakes the core every millisecond */
     }
 }
@@ -87,12 +91,18 @@ int main(void)
     }
     an385_puts(banner);
 
-    mbedtls_memory_buffer_alloc_init(s_tls_arena, sizeof(s_tls_arena));
+    /* Every mbedTLS allocation comes from the transport's static pool, never the C heap. */
+    if (an385_tls_pool_init() != 0) {
+        an385_printf("ward: cannot route mbedTLS to its static pool\n");
+        return AN385_EXIT_FAIL;
+    }
     lwip_init(); /* also brings up lo0 (LWIP_HAVE_LOOPIF) */
 
     if (IS_ENABLED(CONFIG_WARD_SELFTEST)) {
         status = run_tests();
     }
+    /* No LAN9118 driver yet: the NIC device exposes lwIP's netifs as they are (lo0). */
+    (void)an385_app_start(NULL, now_ms());
     if (IS_ENABLED(CONFIG_WARD_SEMIHOSTING)) {
         return status;
     }

@@ -9,8 +9,15 @@
  *   AN385 has no TRNG: seeding a DRBG, and so every handshake, fails on this board.
  * - No clock: neither MBEDTLS_HAVE_TIME nor MBEDTLS_HAVE_TIME_DATE. The AN385 has no RTC,
  *   so certificate validity periods are NOT checked until a trusted time source exists.
- * - No C heap (CONFIG_WARD_HEAP_AT_START_SIZE=0): mbedtls_calloc() takes memory from a
- *   static arena the board hands to mbedtls_memory_buffer_alloc_init() at start-up.
+ * - No C heap (CONFIG_WARD_HEAP_AT_START_SIZE=0): mbedtls_calloc() takes memory from the
+ *   transport's static pool (firmware/transport/src/mempool.c, CONFIG_WARD_TLS_POOL_SIZE),
+ *   installed at start-up as on every board.
+ * - The memory trims of the Linux boards (ECP window 2, no fixed-point tables, the peer
+ *   certificate not kept), so their measured pool peak applies here.
+ * - Flash budget (128 KiB for the whole image): credentials are DER (no PEM/Base64 parser),
+ *   no CRL parser (the collector's CA is pinned), no SHA-512, so no AES-256-GCM-SHA384 suite
+ *   and no SHA-384 signatures: ward-pki issues P-256/SHA-256 only. AES tables: the
+ *   "fewer tables" variant (2 KiB instead of 8).
  * - MBEDTLS_HAVE_ASM stays: the Thumb-2 multiply-accumulate in bn_mul.h builds for the
  *   M3 (it needs no DSP extension), and the board's bignum check runs it against known
  *   answers on every boot.
@@ -22,7 +29,6 @@
 #define MBEDTLS_HAVE_ASM
 #define MBEDTLS_PLATFORM_C
 #define MBEDTLS_PLATFORM_MEMORY
-#define MBEDTLS_MEMORY_BUFFER_ALLOC_C
 #define MBEDTLS_NO_PLATFORM_ENTROPY
 #define MBEDTLS_ENTROPY_HARDWARE_ALT
 #define MBEDTLS_DEPRECATED_REMOVED
@@ -30,9 +36,9 @@
 /* Hashes and symmetric crypto */
 #define MBEDTLS_MD_C
 #define MBEDTLS_SHA256_C
-#define MBEDTLS_SHA512_C
 #define MBEDTLS_AES_C
 #define MBEDTLS_AES_ROM_TABLES
+#define MBEDTLS_AES_FEWER_TABLES /* 2 KiB of tables instead of 8: flash budget */
 #define MBEDTLS_GCM_C
 #define MBEDTLS_CHACHA20_C
 #define MBEDTLS_POLY1305_C
@@ -49,6 +55,9 @@
 #define MBEDTLS_ECP_C
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 #define MBEDTLS_ECP_NIST_OPTIM
+/* Smaller ECP working set (the Linux boards' trim): the pool peak, not speed, is the limit. */
+#define MBEDTLS_ECP_WINDOW_SIZE       2
+#define MBEDTLS_ECP_FIXED_POINT_OPTIM 0
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECDSA_C
 #define MBEDTLS_ECDSA_DETERMINISTIC
@@ -57,13 +66,10 @@
 #define MBEDTLS_OID_C
 #define MBEDTLS_PK_C
 #define MBEDTLS_PK_PARSE_C
-#define MBEDTLS_BASE64_C
-#define MBEDTLS_PEM_PARSE_C
 
 /* Certificates */
 #define MBEDTLS_X509_USE_C
 #define MBEDTLS_X509_CRT_PARSE_C
-#define MBEDTLS_X509_CRL_PARSE_C
 
 /* TLS 1.2 client, mutual auth, tickets */
 #define MBEDTLS_SSL_TLS_C
@@ -74,8 +80,6 @@
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
 #define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
-#define MBEDTLS_SSL_ENCRYPT_THEN_MAC
-#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE
 
 /* Small record buffers, as on the Linux boards. */
 #define MBEDTLS_SSL_IN_CONTENT_LEN  4096
@@ -83,8 +87,7 @@
 
 #define MBEDTLS_SSL_CIPHERSUITES                                                                   \
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,                                               \
-        MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,                                     \
-        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
 
 #include "mbedtls/check_config.h"
 

@@ -22,14 +22,14 @@
 #define MEM_LIBC_MALLOC         0
 #define MEMP_MEM_MALLOC         0
 #define MEM_ALIGNMENT           4
-#define MEM_SIZE                (8 * 1024)
-#define MEMP_NUM_PBUF           8
-#define MEMP_NUM_UDP_PCB        4
-#define MEMP_NUM_TCP_PCB        4
+#define MEM_SIZE                (4 * 1024) /* tcp_write copies: TCP_SND_BUF + headers */
+#define MEMP_NUM_PBUF           4
+#define MEMP_NUM_UDP_PCB        2
+#define MEMP_NUM_TCP_PCB        2 /* the collector connection, one closing */
 #define MEMP_NUM_TCP_PCB_LISTEN 1
-#define MEMP_NUM_TCP_SEG        16
-#define MEMP_NUM_ARP_QUEUE      4
-#define PBUF_POOL_SIZE          8
+#define MEMP_NUM_TCP_SEG        8
+#define MEMP_NUM_ARP_QUEUE      2
+#define PBUF_POOL_SIZE          3 /* the receive window (2 segments) + 1 */
 #define ARP_TABLE_SIZE          4
 
 /* Protocols: IPv4, ARP, ICMP, UDP, TCP. No reassembly: the agent talks TCP with an MSS. */
@@ -48,7 +48,13 @@
 #define IP_REASSEMBLY 0
 #define IP_FRAG       0
 
-/* TCP: full-size segments, two of them in flight each way (a 4 KiB TLS record fits). */
+/*
+ * TCP for one TLS connection with 4 KiB records (max_fragment_length 4096). mbedTLS copies
+ * each record into its own input buffer (in the TLS pool) as bytes arrive and the port
+ * opens the window for what it copied, so the window need not hold a whole record: two
+ * full-size segments. The send buffer holds one request (CONFIG_WARD_TRANSPORT_TX_BUF_SIZE,
+ * 2 KiB, plus the record overhead).
+ */
 #define TCP_MSS     1460
 #define TCP_WND     (2 * TCP_MSS)
 #define TCP_SND_BUF (2 * TCP_MSS)
@@ -56,7 +62,7 @@
 /* Loopback interface (lo0, 127.0.0.1), polled from the main loop with netif_poll_all(). */
 #define LWIP_NETIF_LOOPBACK     1
 #define LWIP_HAVE_LOOPIF        1
-#define LWIP_LOOPBACK_MAX_PBUFS 4
+#define LWIP_LOOPBACK_MAX_PBUFS 2
 
 /* Checksums in software both ways: the LAN9118 has no checksum offload. */
 #define CHECKSUM_GEN_IP              1

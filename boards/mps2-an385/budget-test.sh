@@ -1,0 +1,27 @@
+#!/bin/sh
+# ctest driver: build the mps2-an385 PRODUCT image (defconfig + product.conf: no self-tests,
+# no semihosting) in BUILD/product and fail unless
+#   - it links the reporting path: transport, TLS client, the static TLS pool, lwIP NIC
+#     counters (so the figure is not that of an image the linker emptied), and
+#   - tools/size-report --check finds it within 128 KiB flash and 48 KiB RAM.
+# RAM is static: .data + .bss (the TLS pool, lwIP's pools and heap, every agent buffer)
+# + the reserved stack (CONFIG_WARD_STACK_SIZE) + heap (CONFIG_WARD_HEAP_AT_START_SIZE=0).
+#
+# usage: budget-test.sh SOURCE_DIR BUILD_DIR
+set -eu
+src=$1
+out=$2/product
+cmake -S "$src" -B "$out" -G Ninja -DBOARD=mps2-an385 \
+    -DWARD_PRODUCT_IMAGE=ON -DWARD_CONF_FILES="$src/boards/mps2-an385/product.conf" >"$out.log" 2>&1 ||
+    { cat "$out.log"; echo "budget: FAIL: cannot configure the product image"; exit 1; }
+cmake --build "$out" -j2 --target ward-agent.elf >>"$out.log" 2>&1 ||
+    { tail -40 "$out.log"; echo "budget: FAIL: the product image does not build"; exit 1; }
+elf=$out/board/ward-agent.elf
+grep -q '^CONFIG_WARD_SELFTEST=y' "$out/.config" && { echo "budget: FAIL: self-tests in the product image"; exit 1; }
+syms=$(arm-none-eabi-nm "$elf")
+for s in ward_transport_poll mbedtls_ssl_handshake_client_step ward_mempool_calloc s_pool_mem \
+    ward_lwip_nic_poll an385_app_poll; do
+    echo "$syms" | grep -q " $s\$" || { echo "budget: FAIL: $s is not in the product image"; exit 1; }
+done
+echo "budget: the product image links the transport, the TLS client, its pool and the NIC device"
+"$src/tools/size-report" --check --image "mps2-an385=$elf"
