@@ -1,0 +1,675 @@
+/*
+ * loadgen: many agents in one process against a collector on loopback.
+ *
+ *   loadgen --pki DIR --certs DIR --agents N --port P [--ramp S] [--hold S] [--interval-ms MS]
+ *           [--restart] [--no-tickets] [--server-name NAME] -- SERVER-COMMAND...
+ *
+ * Every agent is the firmware's own reporting path: a ward_agent context building its
+ * heartbeat batch with ward_report_batch(), ward_transport (keep-alive HTTP, timeouts,
+ * backoff), ward_tls (mutual TLS with the agent's mbedTLS configuration) and the Linux net
+ * port (net_posix.c), each agent with its own device certificate (CERTS/lg-NNNNN.crt/.key,
+ * tools/bench/mkcerts.py). Only the event loop is the load generator's: one epoll over all
+ * sockets instead of one ppoll per agent. mbedTLS allocates from the libc heap here (its
+ * hooks are process-wide, and one 32 KiB ward_mempool per agent would only hide the figure).
+ *
+ * The generator starts SERVER-COMMAND itself (the collector, or nginx for the TLS baseline)
+ * so it knows its PID, reads its RSS and can restart it. Phases, each bounded in time:
+ *   ramp     agents connect at a uniform rate over --ramp seconds, then up to 120 s settle;
+ *   hold     each agent sends a heartbeat every --interval-ms (0: the next one as soon as
+ *            the previous is acknowledged); heartbeats/s, ack latency, wire bytes;
+ *   restart  (--restart) the server is stopped (SIGTERM) and started again; every agent sends
+ *            one heartbeat; the time until all are acknowledged, first with the saved TLS
+ *            sessions (tickets), then again with every session forgotten (full handshakes).
+ * One JSON line of results goes to stdout.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "net_posix.h"
+#include "ward/agent.h"
+#include "ward/json_arena.h"
+#include "ward/report.h"
+#include "ward/transport/backoff.h"
+#include "ward/transport/tls.h"
+#include "ward/transport/transport.h"
+
+#define MAX_AGENTS    20000u
+#define PEM_MAX       4096u
+#define LAT_BUCKET_US 20u
+#define LAT_BUCKETS   150000u /* 3 s in 20 us steps; slower acks land in the last bucket */
+#define SCAN_MS       10
+#define SETTLE_MS     180000
+#define RESTART_MS    180000
+
+struct lg_agent {
+    struct ward_agent agent;
+    struct ward_net_posix np;
+    struct ward_net net;
+    struct ward_tls tls;
+    struct ward_transport tp;
+    int reg_fd;
+    uint32_t reg_events;
+    uint32_t reg_connects;
+    bool started;
+    bool up;
+    bool acked; /* got a 2xx since the last phase reset */
+    int64_t next_ms;
+    int64_t sent_us;
+    uint8_t tx[4096];
+    uint8_t rx[1024];
+};
+
+struct lg_opts {
+    const char *pki;
+    const char *certs;
+    const char *server_name;
+    unsigned agents;
+    unsigned port;
+    unsigned ramp_s;
+    unsigned hold_s;
+    unsigned interval_ms;
+    bool restart;
+    char **server_argv;
+};
+
+static struct lg_agent *s_agents;
+static unsigned s_n;
+static int s_ep = -1;
+static pid_t s_server = -1;
+static bool s_sending;
+static struct lg_opts s_o;
+static uint32_t *s_lat;
+static uint64_t s_acks, s_non2xx, s_failed;
+static unsigned s_up;
+static uint8_t s_arena_mem[WARD_JSON_ARENA_SIZE];
+static struct ward_json_arena s_arena;
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_ms(void)
+{
+    return now_us() / 1000;
+}
+
+static int read_file(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0) {
+        return -errno;
+    }
+    n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0 || (size_t)n >= cap - 1) {
+        return -EFBIG;
+    }
+    buf[n] = 0;
+    *len = (size_t)n + 1; /* PEM lengths include the NUL */
+    return 0;
+}
+
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+/* CPU seconds (user + system) a process has used, from /proc/PID/stat. */
+static double cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    unsigned long ut = 0, st = 0;
+    char *p;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return 0.0;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    p = strrchr(buf, ')'); /* fields 14 and 15 after the command name */
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) {
+        return 0.0;
+    }
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void on_link(void *user, enum ward_link from, enum ward_link to, int err)
+{
+    struct lg_agent *a = user;
+
+    (void)from;
+    (void)err;
+    if (to == WARD_LINK_UP && !a->up) {
+        a->up = true;
+        s_up++;
+    } else if (to != WARD_LINK_UP && a->up) {
+        a->up = false;
+        s_up--;
+    }
+}
+
+static int agent_init(struct lg_agent *a, unsigned i, const uint8_t *ca, size_t ca_len)
+{
+    static uint8_t cert[PEM_MAX], key[PEM_MAX];
+    struct ward_agent_config acfg = { 0 };
+    struct ward_transport_config tcfg;
+    struct ward_tls_creds creds = { 0 };
+    char id[32], path[512];
+    uint8_t boot[WARD_BOOT_ID_LEN];
+    size_t cert_len, key_len;
+    int rc;
+
+    snprintf(id, sizeof(id), "lg-%05u", i);
+    snprintf(path, sizeof(path), "%s/%s.crt", s_o.certs, id);
+    rc = read_file(path, cert, sizeof(cert), &cert_len);
+    snprintf(path, sizeof(path), "%s/%s.key", s_o.certs, id);
+    rc = rc == 0 ? read_file(path, key, sizeof(key), &key_len) : rc;
+    if (rc != 0) {
+        fprintf(stderr, "loadgen: cannot read %s (%s); run tools/bench/mkcerts.py\n", path,
+                strerror(-rc));
+        return rc;
+    }
+    for (size_t k = 0; k < sizeof(boot); k++) {
+        boot[k] = (uint8_t)(i >> (8 * (k % 4)) ^ k * 37u);
+    }
+    acfg.device_id = id;
+    acfg.boot_id = boot;
+    acfg.seed = ward_backoff_seed(id, (uint32_t)strlen(id));
+    rc = ward_agent_init(&a->agent, &acfg, now_ms());
+    ward_net_posix_init(&a->np);
+    a->net = ward_net_posix(&a->np);
+    creds = (struct ward_tls_creds){ ca, ca_len, cert, cert_len, key, key_len, s_o.server_name };
+    rc = rc == 0 ? ward_tls_init(&a->tls, &creds, &a->net, id) : rc;
+    ward_transport_config_defaults(&tcfg);
+    tcfg.host = "127.0.0.1";
+    tcfg.port = (uint16_t)s_o.port;
+    tcfg.path = "/v1/ingest";
+    tcfg.seed = acfg.seed ^ 0x6c6f616467656eull;
+    rc = rc == 0 ? ward_transport_init(&a->tp, &tcfg, &a->net, ward_tls_chan(&a->tls), a->tx,
+                                       sizeof(a->tx), a->rx, sizeof(a->rx))
+                 : rc;
+    if (rc != 0) {
+        fprintf(stderr, "loadgen: agent %s: set-up failed (%s)\n", id, strerror(-rc));
+        return rc;
+    }
+    a->tp.on_link = on_link;
+    a->tp.user = a;
+    a->reg_fd = -1;
+    return 0;
+}
+
+static void lat_add(int64_t us)
+{
+    uint64_t b = us < 0 ? 0 : (uint64_t)us / LAT_BUCKET_US;
+
+    s_lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
+}
+
+static double lat_pct(double p)
+{
+    uint64_t total = 0, seen = 0;
+
+    for (unsigned b = 0; b < LAT_BUCKETS; b++) {
+        total += s_lat[b];
+    }
+    for (unsigned b = 0; b < LAT_BUCKETS; b++) {
+        seen += s_lat[b];
+        if (total > 0 && (double)seen >= p * (double)total) {
+            return (b + 1) * (double)LAT_BUCKET_US / 1000.0;
+        }
+    }
+    return 0.0;
+}
+
+static void submit(struct lg_agent *a, int64_t ms)
+{
+    size_t cap;
+    uint8_t *body = ward_transport_body(&a->tp, &cap);
+    int len = ward_report_batch(&a->agent, ms, 0, 0, false, &s_arena, (char *)body, cap, NULL);
+
+    if (len > 0 && ward_transport_submit(&a->tp, (size_t)len, (uint64_t)ms) == 0) {
+        a->sent_us = now_us();
+        a->started = true;
+    }
+}
+
+static void rearm(struct lg_agent *a)
+{
+    int fd = ward_net_posix_fd(&a->np);
+    unsigned w = ward_transport_wants(&a->tp);
+    uint32_t ev =
+        ((w & WARD_CHAN_WANT_READ) ? EPOLLIN : 0u) | ((w & WARD_CHAN_WANT_WRITE) ? EPOLLOUT : 0u);
+    struct epoll_event e = { .events = ev, .data.u32 = (uint32_t)(a - s_agents) };
+
+    if (fd < 0) {
+        a->reg_fd = -1;
+        return;
+    }
+    if (fd != a->reg_fd || a->net.stats.connects != a->reg_connects) {
+        if (epoll_ctl(s_ep, EPOLL_CTL_ADD, fd, &e) != 0 && errno == EEXIST) {
+            (void)epoll_ctl(s_ep, EPOLL_CTL_MOD, fd, &e);
+        }
+        a->reg_fd = fd;
+        a->reg_connects = a->net.stats.connects;
+        a->reg_events = ev;
+    } else if (ev != a->reg_events) {
+        (void)epoll_ctl(s_ep, EPOLL_CTL_MOD, fd, &e);
+        a->reg_events = ev;
+    }
+}
+
+static void step(struct lg_agent *a, int64_t ms)
+{
+    for (int round = 0; round < 4; round++) {
+        enum ward_transport_event ev = ward_transport_poll(&a->tp, (uint64_t)ms);
+        const uint8_t *body;
+        size_t len;
+
+        if (ev == WARD_TRANSPORT_NONE) {
+            break;
+        }
+        if (ev == WARD_TRANSPORT_RESPONSE) {
+            uint16_t st = ward_transport_response(&a->tp, &body, &len);
+
+            if (st >= 200 && st <= 299) {
+                s_acks++;
+                a->acked = true;
+                lat_add(now_us() - a->sent_us);
+            } else {
+                s_non2xx++;
+            }
+        } else {
+            s_failed++;
+        }
+        a->next_ms = ms + (int64_t)s_o.interval_ms;
+        if (s_sending && s_o.interval_ms == 0) {
+            submit(a, ms);
+        }
+    }
+    rearm(a);
+}
+
+/* Run the loop until `until_ms`, or until done() says so. */
+static void run_until(int64_t until_ms, bool (*done)(void))
+{
+    static struct epoll_event evs[1024];
+    int64_t last_scan = 0;
+
+    for (;;) {
+        int64_t ms = now_ms();
+        int n;
+
+        if (ms >= until_ms || (done != NULL && done())) {
+            return;
+        }
+        n = epoll_wait(s_ep, evs, 1024, SCAN_MS);
+        ms = now_ms();
+        for (int k = 0; k < n; k++) {
+            step(&s_agents[evs[k].data.u32], ms);
+        }
+        if (ms - last_scan < SCAN_MS) {
+            continue;
+        }
+        last_scan = ms;
+        for (unsigned i = 0; i < s_n; i++) {
+            struct lg_agent *a = &s_agents[i];
+
+            if (!a->started) {
+                continue;
+            }
+            if (s_sending && s_o.interval_ms > 0 && ms >= a->next_ms &&
+                !ward_transport_busy(&a->tp) && ward_transport_can_send(&a->tp, (uint64_t)ms)) {
+                submit(a, ms);
+                a->next_ms = ms + (int64_t)s_o.interval_ms;
+            }
+            if (ward_transport_deadline(&a->tp, (uint64_t)ms) <= (uint64_t)ms) {
+                step(a, ms);
+            }
+        }
+    }
+}
+
+static bool all_up(void)
+{
+    return s_up == s_n;
+}
+
+static bool none_busy(void)
+{
+    for (unsigned i = 0; i < s_n; i++) {
+        if (ward_transport_busy(&s_agents[i].tp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool all_acked(void)
+{
+    for (unsigned i = 0; i < s_n; i++) {
+        if (!s_agents[i].acked) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool port_open(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s_o.port) };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+static int server_start(void)
+{
+    int64_t end = now_ms() + 15000;
+
+    s_server = fork();
+    if (s_server < 0) {
+        return -errno;
+    }
+    if (s_server == 0) {
+        execvp(s_o.server_argv[0], s_o.server_argv);
+        fprintf(stderr, "loadgen: cannot run %s: %s\n", s_o.server_argv[0], strerror(errno));
+        _exit(127);
+    }
+    while (now_ms() < end) {
+        if (waitpid(s_server, NULL, WNOHANG) == s_server) {
+            fprintf(stderr, "loadgen: the server exited at start\n");
+            s_server = -1;
+            return -ECHILD;
+        }
+        if (port_open()) {
+            return 0;
+        }
+        usleep(10000);
+    }
+    fprintf(stderr, "loadgen: the server does not listen on 127.0.0.1:%u after 15 s\n", s_o.port);
+    return -ETIMEDOUT;
+}
+
+static void server_stop(void)
+{
+    int64_t end = now_ms() + 10000;
+
+    if (s_server <= 0) {
+        return;
+    }
+    kill(s_server, SIGTERM);
+    while (now_ms() < end && waitpid(s_server, NULL, WNOHANG) != s_server) {
+        usleep(10000);
+    }
+    if (now_ms() >= end) {
+        kill(s_server, SIGKILL);
+        waitpid(s_server, NULL, 0);
+    }
+    s_server = -1;
+}
+
+static void totals(uint64_t *tx, uint64_t *rx, uint32_t *full, uint32_t *resumed)
+{
+    *tx = *rx = 0;
+    *full = *resumed = 0;
+    for (unsigned i = 0; i < s_n; i++) {
+        *tx += s_agents[i].net.stats.tx_bytes;
+        *rx += s_agents[i].net.stats.rx_bytes;
+        *full += s_agents[i].tls.stats.full_handshakes;
+        *resumed += s_agents[i].tls.stats.resumed_handshakes;
+    }
+}
+
+/* Restart the server and time until every agent has one heartbeat acknowledged. */
+static double restart_round(bool tickets, uint32_t *full, uint32_t *resumed, unsigned *done_n)
+{
+    uint64_t tx, rx;
+    uint32_t f0, r0;
+    int64_t t0;
+
+    s_sending = false;
+    run_until(now_ms() + 5000, none_busy);
+    server_stop();
+    run_until(now_ms() + 500, NULL); /* agents see the close: DOWN, no penalty */
+    if (server_start() != 0) {
+        return -1.0;
+    }
+    for (unsigned i = 0; i < s_n; i++) {
+        if (!tickets) {
+            ward_tls_forget_session(&s_agents[i].tls);
+        }
+        s_agents[i].acked = false;
+    }
+    totals(&tx, &rx, &f0, &r0);
+    t0 = now_us();
+    for (unsigned i = 0; i < s_n; i++) {
+        submit(&s_agents[i], now_ms());
+        step(&s_agents[i], now_ms());
+    }
+    run_until(now_ms() + RESTART_MS, all_acked);
+    *done_n = 0;
+    for (unsigned i = 0; i < s_n; i++) {
+        *done_n += s_agents[i].acked ? 1u : 0u;
+    }
+    totals(&tx, &rx, full, resumed);
+    *full -= f0;
+    *resumed -= r0;
+    return (double)(now_us() - t0) / 1e6;
+}
+
+static int parse_args(int argc, char **argv)
+{
+    s_o = (struct lg_opts){ .server_name = "localhost", .ramp_s = 10, .hold_s = 10 };
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (strcmp(argv[i], "--") == 0) {
+            s_o.server_argv = &argv[i + 1];
+            break;
+        } else if (strcmp(argv[i], "--restart") == 0) {
+            s_o.restart = true;
+        } else if (v == NULL) {
+            fprintf(stderr, "loadgen: %s needs a value\n", argv[i]);
+            return -EINVAL;
+        } else if (strcmp(argv[i], "--pki") == 0) {
+            s_o.pki = argv[++i];
+        } else if (strcmp(argv[i], "--certs") == 0) {
+            s_o.certs = argv[++i];
+        } else if (strcmp(argv[i], "--server-name") == 0) {
+            s_o.server_name = argv[++i];
+        } else {
+            char *end;
+            unsigned long n = strtoul(v, &end, 10);
+            unsigned *dst = strcmp(argv[i], "--agents") == 0        ? &s_o.agents
+                            : strcmp(argv[i], "--port") == 0        ? &s_o.port
+                            : strcmp(argv[i], "--ramp") == 0        ? &s_o.ramp_s
+                            : strcmp(argv[i], "--hold") == 0        ? &s_o.hold_s
+                            : strcmp(argv[i], "--interval-ms") == 0 ? &s_o.interval_ms
+                                                                    : NULL;
+            if (dst == NULL || *end != '\0' || n > 3600000ul) {
+                fprintf(stderr, "loadgen: bad option or value: %s %s\n", argv[i], v);
+                return -EINVAL;
+            }
+            *dst = (unsigned)n;
+            i++;
+        }
+    }
+    if (s_o.pki == NULL || s_o.certs == NULL || s_o.agents == 0 || s_o.agents > MAX_AGENTS ||
+        s_o.port == 0 || s_o.port > 65535 || s_o.server_argv == NULL ||
+        s_o.server_argv[0] == NULL || s_o.ramp_s > 600 || s_o.hold_s > 600) {
+        fprintf(stderr,
+                "loadgen: usage: loadgen --pki DIR --certs DIR --agents N (1..%u) --port P "
+                "[--ramp S] [--hold S] [--interval-ms MS] [--restart] "
+                "[--server-name NAME] -- SERVER-COMMAND...\n",
+                MAX_AGENTS);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void ramp(int64_t t0)
+{
+    unsigned next = 0;
+    int64_t ramp_ms = (int64_t)s_o.ramp_s * 1000;
+
+    s_sending = true;
+    while (next < s_n) {
+        int64_t ms = now_ms();
+        unsigned due = ramp_ms == 0 ? s_n : (unsigned)((ms - t0) * (int64_t)s_n / ramp_ms) + 1u;
+
+        for (; next < s_n && next < due; next++) {
+            submit(&s_agents[next], ms);
+            s_agents[next].next_ms = ms + (int64_t)s_o.interval_ms;
+            step(&s_agents[next], ms);
+        }
+        run_until(ms + 5, NULL);
+    }
+    run_until(now_ms() + SETTLE_MS, all_up);
+}
+
+int main(int argc, char **argv)
+{
+    static uint8_t ca[PEM_MAX];
+    char path[512];
+    size_t ca_len;
+    long rss0, rss1;
+    uint64_t tx0, rx0, tx1, rx1, acks0;
+    uint32_t full, resumed;
+    int64_t t0, t_hold;
+    double hold_s, cpu_srv, cpu_own;
+    unsigned held;
+
+    signal(SIGPIPE, SIG_IGN);
+    if (parse_args(argc, argv) != 0) {
+        return 2;
+    }
+    snprintf(path, sizeof(path), "%s/ca.crt", s_o.pki);
+    if (read_file(path, ca, sizeof(ca), &ca_len) != 0) {
+        fprintf(stderr, "loadgen: cannot read %s\n", path);
+        return 1;
+    }
+    s_n = s_o.agents;
+    s_agents = calloc(s_n, sizeof(*s_agents));
+    s_lat = calloc(LAT_BUCKETS, sizeof(*s_lat));
+    s_ep = epoll_create1(EPOLL_CLOEXEC);
+    if (s_agents == NULL || s_lat == NULL || s_ep < 0 ||
+        ward_json_arena_init(&s_arena, s_arena_mem, sizeof(s_arena_mem)) != 0) {
+        fprintf(stderr, "loadgen: out of memory for %u agents\n", s_n);
+        return 1;
+    }
+    for (unsigned i = 0; i < s_n; i++) {
+        if (agent_init(&s_agents[i], i, ca, ca_len) != 0) {
+            return 1;
+        }
+    }
+    if (server_start() != 0) {
+        return 1;
+    }
+    usleep(300000);
+    rss0 = rss_kib(s_server);
+    t0 = now_ms();
+    ramp(t0);
+    held = s_up;
+    rss1 = rss_kib(s_server);
+    fprintf(stderr,
+            "loadgen: %u of %u agents up after %.1f s; server RSS %ld -> %ld KiB; loadgen RSS %ld "
+            "KiB (%zu bytes of context per agent)\n",
+            held, s_n, (double)(now_ms() - t0) / 1000.0, rss0, rss1, rss_kib(getpid()),
+            sizeof(struct lg_agent));
+
+    memset(s_lat, 0, LAT_BUCKETS * sizeof(*s_lat));
+    totals(&tx0, &rx0, &full, &resumed);
+    acks0 = s_acks;
+    cpu_srv = cpu_s(s_server);
+    cpu_own = cpu_s(getpid());
+    t_hold = now_us();
+    run_until(now_ms() + (int64_t)s_o.hold_s * 1000, NULL);
+    hold_s = (double)(now_us() - t_hold) / 1e6;
+    cpu_srv = cpu_s(s_server) - cpu_srv;
+    cpu_own = cpu_s(getpid()) - cpu_own;
+    totals(&tx1, &rx1, &full, &resumed);
+    {
+        uint64_t acks = s_acks - acks0;
+        double per = acks > 0 ? 1.0 / (double)acks : 0.0;
+
+        printf("{\"agents\":%u,\"held\":%u,\"server_rss_kib_idle\":%ld,\"server_rss_kib_held\":%ld,"
+               "\"rss_per_conn_kib\":%.1f,\"hold_s\":%.2f,\"acks\":%" PRIu64
+               ",\"hb_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"tx_per_hb\":%.0f,"
+               "\"rx_per_hb\":%.0f,\"non2xx\":%" PRIu64 ",\"failed\":%" PRIu64
+               ",\"full_handshakes\":%" PRIu32 ",\"resumed_handshakes\":%" PRIu32
+               ",\"server_cpu_s\":%.2f,\"server_cpu_us_per_hb\":%.1f,\"loadgen_cpu_s\":%.2f",
+               s_n, held, rss0, rss1, held > 0 ? (double)(rss1 - rss0) / held : 0.0, hold_s, acks,
+               (double)acks / hold_s, lat_pct(0.50), lat_pct(0.99), (double)(tx1 - tx0) * per,
+               (double)(rx1 - rx0) * per, s_non2xx, s_failed, full, resumed, cpu_srv,
+               cpu_srv * 1e6 * per, cpu_own);
+    }
+    if (s_o.restart) {
+        unsigned n1, n2;
+        uint32_t f1, r1, f2, r2;
+        double t1 = restart_round(true, &f1, &r1, &n1);
+        double t2 = restart_round(false, &f2, &r2, &n2);
+
+        printf(",\"reconnect_tickets_s\":%.2f,\"reconnect_tickets_done\":%u,"
+               "\"reconnect_tickets_full\":%" PRIu32 ",\"reconnect_tickets_resumed\":%" PRIu32
+               ",\"reconnect_full_s\":%.2f,\"reconnect_full_done\":%u,"
+               "\"reconnect_full_full\":%" PRIu32 ",\"reconnect_full_resumed\":%" PRIu32,
+               t1, n1, f1, r1, t2, n2, f2, r2);
+    }
+    printf("}\n");
+    fflush(stdout);
+    s_sending = false;
+    for (unsigned i = 0; i < s_n; i++) {
+        ward_transport_shutdown(&s_agents[i].tp);
+    }
+    server_stop();
+    return s_acks > 0 ? 0 : 1;
+}
