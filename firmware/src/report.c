@@ -18,6 +18,15 @@ struct doc {
     char boot_hex[WARD_EVLOG_BOOTS][WARD_BOOT_ID_HEX_LEN + 1];
     char config_hex[WARD_DIGEST_HEX_LEN + 1];
     char rules_hex[WARD_DIGEST_HEX_LEN + 1];
+    char config_short[WARD_REPORT_DIGEST_SHORT + 1]; /* prefixes of the two above */
+    char rules_short[WARD_REPORT_DIGEST_SHORT + 1];
+};
+
+/* Which heartbeat to build: a document of its own, or a batch's (full or compact). */
+enum hb_kind {
+    HB_STANDALONE,
+    HB_FULL,
+    HB_COMPACT,
 };
 
 void ward_boot_id_hex(const uint8_t id[WARD_BOOT_ID_LEN], char out[WARD_BOOT_ID_HEX_LEN + 1])
@@ -78,6 +87,10 @@ static void doc_init(struct doc *d, struct ward_agent *a)
                                             sizeof(d->rules_hex)) != 0) {
         d->rules_hex[0] = '\0';
     }
+    memcpy(d->config_short, d->config_hex, WARD_REPORT_DIGEST_SHORT);
+    d->config_short[d->config_hex[0] != '\0' ? WARD_REPORT_DIGEST_SHORT : 0] = '\0';
+    memcpy(d->rules_short, d->rules_hex, WARD_REPORT_DIGEST_SHORT);
+    d->rules_short[d->rules_hex[0] != '\0' ? WARD_REPORT_DIGEST_SHORT : 0] = '\0';
 }
 
 /* Each helper returns false when the arena is exhausted; callers AND the results. */
@@ -113,15 +126,36 @@ static bool add_time(cJSON *obj, const char *key, int64_t t)
     return t == WARD_TIME_NONE ? add(obj, key, cJSON_CreateNull()) : add_i64(obj, key, t);
 }
 
-static cJSON *header(const struct doc *d, const char *type)
+/* A counter that only matters once it is not 0: absent means 0 (protocol v2). */
+static bool add_nz(cJSON *obj, const char *key, uint64_t v)
+{
+    return v == 0 || add_u64(obj, key, v);
+}
+
+/* Attach obj under key unless it has no member ("no empty objects"). */
+static bool add_unless_empty(cJSON *parent, const char *key, cJSON *obj)
+{
+    if (obj != NULL && obj->child == NULL) {
+        cJSON_Delete(obj);
+        return true;
+    }
+    return add(parent, key, obj);
+}
+
+static cJSON *header_v(const struct doc *d, const char *type, int64_t version)
 {
     cJSON *o = cJSON_CreateObject();
-    bool ok = add_i64(o, "v", WARD_PROTOCOL_VERSION);
+    bool ok = add_i64(o, "v", version);
 
     ok = ok && add_ref(o, "type", type);
     ok = ok && add_ref(o, "device", d->a->device_id);
     ok = ok && add_ref(o, "boot", d->boot_hex[0]);
     return ok ? o : NULL;
+}
+
+static cJSON *header(const struct doc *d, const char *type)
+{
+    return header_v(d, type, WARD_PROTOCOL_VERSION);
 }
 
 static const char *sensor_id(const struct ward_agent *a, unsigned idx)
@@ -171,9 +205,11 @@ static cJSON *health_summary(const struct ward_agent *a)
     bool ok = o != NULL;
 
     ok = ok && add_ref(o, "state", ward_state_name(st));
-    ok = ok && add_ref(o, "severity", ward_severity_name(sev));
+    if (sev != WARD_SEV_NONE) {
+        ok = ok && add_ref(o, "severity", ward_severity_name(sev));
+    }
     ok = ok && add_u64(o, "sensors", ward_health_count(&a->health));
-    ok = ok && add_u64(o, "not_ok", not_ok);
+    ok = ok && add_nz(o, "not_ok", not_ok);
     return ok ? o : NULL;
 }
 
@@ -182,29 +218,40 @@ static cJSON *events_summary(const struct ward_evlog *log)
     cJSON *o = cJSON_CreateObject();
     bool ok = o != NULL;
 
-    ok = ok && add_u64(o, "pending", ward_evlog_pending(log));
-    ok = ok && add_u64(o, "last_seq", ward_evlog_last_seq(log));
-    ok = ok && add_u64(o, "dropped", ward_evlog_dropped_total(log));
-    ok = ok && add_u64(o, "dropped_low", log->dropped[WARD_SEV_LOW]);
-    ok = ok && add_u64(o, "dropped_medium", log->dropped[WARD_SEV_MEDIUM]);
-    ok = ok && add_u64(o, "dropped_high", log->dropped[WARD_SEV_HIGH]);
-    ok = ok && add_u64(o, "folded", log->folded);
-    ok = ok && add_u64(o, "acked", log->acked);
+    ok = ok && add_nz(o, "pending", ward_evlog_pending(log));
+    ok = ok && add_nz(o, "last_seq", ward_evlog_last_seq(log));
+    ok = ok && add_nz(o, "dropped", ward_evlog_dropped_total(log));
+    ok = ok && add_nz(o, "dropped_low", log->dropped[WARD_SEV_LOW]);
+    ok = ok && add_nz(o, "dropped_medium", log->dropped[WARD_SEV_MEDIUM]);
+    ok = ok && add_nz(o, "dropped_high", log->dropped[WARD_SEV_HIGH]);
+    ok = ok && add_nz(o, "folded", log->folded);
+    ok = ok && add_nz(o, "acked", log->acked);
     return ok ? o : NULL;
 }
 
-static cJSON *loop_summary(const struct ward_agent *a)
+static uint64_t loop_skipped(const struct ward_agent *a)
 {
-    cJSON *o = cJSON_CreateObject();
     uint64_t skipped = 0;
-    bool ok = o != NULL;
 
     for (unsigned c = 0; c < WARD_CLASS_COUNT; c++) {
         skipped += a->sched.task[c].skipped;
     }
-    ok = ok && add_i64(o, "lag_ms", a->lag_hb_ms);
-    ok = ok && add_i64(o, "lag_max_ms", a->sched.lag_ever_ms);
-    ok = ok && add_u64(o, "skipped", skipped);
+    return skipped;
+}
+
+/* lag_max_ms is sticky (a high-water mark): only in full heartbeats. */
+static cJSON *loop_summary(const struct ward_agent *a, bool full)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o != NULL;
+
+    if (a->lag_hb_ms != 0) {
+        ok = ok && add_i64(o, "lag_ms", a->lag_hb_ms);
+    }
+    if (full) {
+        ok = ok && add_i64(o, "lag_max_ms", a->sched.lag_ever_ms);
+    }
+    ok = ok && add_nz(o, "skipped", loop_skipped(a));
     return ok ? o : NULL;
 }
 
@@ -231,30 +278,101 @@ static cJSON *memory_summary(const struct ward_agent *a, const struct ward_json_
     return ok ? o : NULL;
 }
 
-static cJSON *doc_heartbeat(const struct doc *d, int64_t now, const struct ward_json_arena *arena)
+static cJSON *doc_heartbeat(const struct doc *d, int64_t now, const struct ward_json_arena *arena,
+                            enum hb_kind kind)
 {
     const struct ward_agent *a = d->a;
-    cJSON *o = header(d, "heartbeat");
+    bool full = kind != HB_COMPACT;
+    uint32_t interval = a->sched.task[WARD_CLASS_HEARTBEAT].interval_ms;
+    /* In a batch, type, device and boot are the batch's. */
+    cJSON *o = kind == HB_STANDALONE ? header_v(d, "heartbeat", WARD_HEARTBEAT_VERSION)
+                                     : cJSON_CreateObject();
     bool ok = o != NULL;
 
+    if (kind != HB_STANDALONE) {
+        ok = ok && add_i64(o, "v", WARD_HEARTBEAT_VERSION);
+    }
     ok = ok && add_u64(o, "seq", a->hb_seq + 1u);
     ok = ok && add_i64(o, "t_ms", now);
-    ok = ok && add_i64(o, "uptime_ms", now - a->start_ms);
     if (a->wall_known) {
         ok = ok && add_i64(o, "wall_ms", now + a->wall_offset_ms);
     }
-    ok = ok && add_ref(o, "firmware", ward_version());
-    ok = ok && add_ref(o, "board", WARD_BOARD_NAME);
-    ok = ok && add_ref(o, "arch", WARD_ARCH);
-    ok = ok && add_ref(o, "config_sha256", d->config_hex);
-    if (d->rules_hex[0] != '\0') {
-        ok = ok && add_ref(o, "rules_sha256", d->rules_hex);
+    ok = ok && add_ref(o, "config", d->config_short);
+    if (d->rules_short[0] != '\0') {
+        ok = ok && add_ref(o, "rules", d->rules_short);
+    }
+    if (full) {
+        ok = ok && add_i64(o, "uptime_ms", now - a->start_ms);
+        if (interval > 0) {
+            ok = ok && add_u64(o, "interval_ms", interval);
+        }
+        ok = ok && add_ref(o, "firmware", ward_version());
+        ok = ok && add_ref(o, "board", WARD_BOARD_NAME);
+        ok = ok && add_ref(o, "arch", WARD_ARCH);
+        ok = ok && add_ref(o, "config_sha256", d->config_hex);
+        if (d->rules_hex[0] != '\0') {
+            ok = ok && add_ref(o, "rules_sha256", d->rules_hex);
+        }
     }
     ok = ok && add(o, "health", health_summary(a));
-    ok = ok && add(o, "events", events_summary(&a->log));
-    ok = ok && add(o, "loop", loop_summary(a));
-    ok = ok && add(o, "memory", memory_summary(a, arena));
+    ok = ok && add_unless_empty(o, "events", events_summary(&a->log));
+    ok = ok && add_unless_empty(o, "loop", loop_summary(a, full));
+    if (full) {
+        ok = ok && add(o, "memory", memory_summary(a, arena));
+    }
     return ok ? o : NULL;
+}
+
+static uint32_t fnv1a(uint32_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 16777619u;
+    }
+    return h;
+}
+
+static uint32_t fnv1a_u64(uint32_t h, uint64_t v)
+{
+    uint8_t b[8];
+
+    for (unsigned i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(v >> (8 * i));
+    }
+    return fnv1a(h, b, sizeof(b));
+}
+
+/* Hash of every sticky value a full heartbeat carries (uptime_ms aside: it is derived). */
+static uint32_t sticky_hash(const struct doc *d, const struct ward_json_arena *arena)
+{
+    const struct ward_agent *a = d->a;
+    const uint64_t v[] = {
+        a->sched.task[WARD_CLASS_HEARTBEAT].interval_ms,
+        ward_health_count(&a->health),
+        a->health.rates_high_water,
+        a->log.high_water,
+        a->json_high_water,
+        arena->size,
+        a->json_failures,
+        a->feed_errors,
+        a->hal_errors,
+        (uint64_t)a->sched.lag_ever_ms,
+    };
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        h = fnv1a_u64(h, v[i]);
+    }
+    h = fnv1a(h, d->config_hex, strlen(d->config_hex));
+    return fnv1a(h, d->rules_hex, strlen(d->rules_hex) + 1u);
+}
+
+void ward_report_sticky_reset(struct ward_agent *a)
+{
+    if (a != NULL) {
+        a->sticky_sent = false;
+    }
 }
 
 static cJSON *doc_sensor(const struct ward_agent *a, unsigned i)
@@ -357,7 +475,7 @@ int ward_report_heartbeat(struct ward_agent *a, int64_t now_ms, struct ward_json
     doc_init(&d, a);
     failures = arena->failures;
     ward_json_arena_enter(arena);
-    rc = finish(a, arena, failures, doc_heartbeat(&d, now_ms, arena), buf, len);
+    rc = finish(a, arena, failures, doc_heartbeat(&d, now_ms, arena, HB_STANDALONE), buf, len);
     if (rc >= 0) {
         a->hb_seq++;
         a->lag_hb_ms = 0;
@@ -397,19 +515,19 @@ int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
 
 /* A batch with at most `want` events; *got receives how many fitted in the arena. */
 static cJSON *doc_batch(const struct doc *d, int64_t now, unsigned from, unsigned want,
-                        bool with_health, struct ward_json_arena *arena, unsigned *got)
+                        bool with_health, enum hb_kind hb, struct ward_json_arena *arena,
+                        unsigned *got)
 {
-    cJSON *o = header(d, "batch");
-    cJSON *events = cJSON_CreateArray();
-    bool ok = o != NULL && events != NULL;
+    cJSON *o = header_v(d, "batch", WARD_HEARTBEAT_VERSION);
+    cJSON *events = want > 0 ? cJSON_CreateArray() : NULL;
+    bool ok = o != NULL && (want == 0 || events != NULL);
     uint32_t failures;
 
     *got = 0;
-    ok = ok && add(o, "heartbeat", doc_heartbeat(d, now, arena));
+    ok = ok && add(o, "heartbeat", doc_heartbeat(d, now, arena, hb));
     if (with_health) {
         ok = ok && add(o, "health", doc_health(d, now, 0, 0));
     }
-    ok = ok && add(o, "events", events);
     failures = arena->failures;
     for (unsigned i = 0; ok && i < want; i++) {
         const struct ward_event *ev = ward_evlog_at(&d->a->log, from + i);
@@ -422,6 +540,8 @@ static cJSON *doc_batch(const struct doc *d, int64_t now, unsigned from, unsigne
         }
         (*got)++;
     }
+    /* No empty array: a batch without events leaves the member out. */
+    ok = ok && (events == NULL || add_unless_empty(o, "events", events));
     return ok ? o : NULL;
 }
 
@@ -433,12 +553,16 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
     unsigned pending;
     unsigned want;
     unsigned got = 0;
+    uint32_t hash;
+    enum hb_kind hb;
     int rc;
 
     if (!args_ok(a, arena, buf)) {
         return -EINVAL;
     }
     doc_init(&d, a);
+    hash = sticky_hash(&d, arena);
+    hb = !a->sticky_sent || hash != a->sticky_hash ? HB_FULL : HB_COMPACT;
     pending = ward_evlog_pending(&a->log);
     want = from >= pending ? 0 : pending - from;
     want = want > max_events ? max_events : want;
@@ -447,8 +571,8 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
         uint32_t failures = arena->failures;
 
         ward_json_arena_enter(arena);
-        rc = finish(a, arena, failures, doc_batch(&d, now_ms, from, want, with_health, arena, &got),
-                    buf, len);
+        rc = finish(a, arena, failures,
+                    doc_batch(&d, now_ms, from, want, with_health, hb, arena, &got), buf, len);
         if (rc != -ENOSPC || got == 0) {
             break;
         }
@@ -457,6 +581,10 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
     if (rc >= 0) {
         a->hb_seq++;
         a->lag_hb_ms = 0;
+        if (hb == HB_FULL) {
+            a->sticky_sent = true;
+            a->sticky_hash = hash;
+        }
     }
     if (n_events != NULL) {
         *n_events = rc >= 0 ? got : 0;

@@ -318,7 +318,7 @@ static const char *st_agent_documents(void)
     if (ward_report_heartbeat(&s_core, 60000, &arena, s_doc, sizeof(s_doc)) <= 0 ||
         strstr(s_doc, "\"boot\":\"abcd0000000000000000000000000000\",\"seq\":1,\"t_ms\":60000,") ==
             NULL ||
-        strstr(s_doc, "\"pending\":1,\"last_seq\":1,") == NULL) {
+        strstr(s_doc, "\"pending\":1,\"last_seq\":1}") == NULL) {
         return "heartbeat";
     }
     snprintf(ack, sizeof(ack), "{\"v\":1,\"acks\":[{\"boot\":\"abcd%028u\",\"seq\":1}]}", 0u);

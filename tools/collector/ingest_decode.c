@@ -194,7 +194,8 @@ static int common_member(struct dec *d, const char *key, unsigned *mask, const c
 
     *handled = true;
     if (strcmp(key, "v") == 0) {
-        if (seen(d, mask, 1u << 0) != 0 || read_int(d, &v, 1, 1, "unsupported version") != 0) {
+        if (seen(d, mask, 1u << 0) != 0 ||
+            read_int(d, &v, 1, 2, "unsupported version (1 or 2)") != 0) {
             return d->s.err;
         }
     } else if (strcmp(key, "type") == 0) {
@@ -491,7 +492,8 @@ static int read_identity(struct dec *d, const char *body, size_t len, struct war
     return mask == 3u ? 0 : schema(d, "a batch needs device and boot");
 }
 
-#define BATCH_REQUIRED (1u << 0 | 1u << 1 | 1u << 4 | 1u << 6) /* v type heartbeat events */
+/* v type heartbeat; "events" may be left out when there are none (protocol 2) */
+#define BATCH_REQUIRED (1u << 0 | 1u << 1 | 1u << 4)
 
 static int read_batch(struct dec *d, const char *body, size_t len, struct ward_ingest_batch *b,
                       bool *too_many)
@@ -532,7 +534,7 @@ static int read_batch(struct dec *d, const char *body, size_t len, struct ward_i
         return d->s.err;
     }
     if ((mask & BATCH_REQUIRED) != BATCH_REQUIRED) {
-        return schema(d, "a batch needs v, type, device, boot, heartbeat and events");
+        return schema(d, "a batch needs v, type, device, boot and heartbeat");
     }
     return 0;
 }

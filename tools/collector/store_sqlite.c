@@ -32,6 +32,29 @@ struct sq {
     sqlite3_stmt *events[2][2]; /* [by device][newest first] */
 };
 
+/*
+ * The stored heartbeat is the latest one with the sticky fields (docs/protocol.md) of the
+ * last full one put back when it is compact (no config_sha256): a null in a JSON merge
+ * patch removes the member, so a sticky field the full heartbeat lacked stays absent.
+ * uptime_ms is derived: t_ms - uptime_ms is constant for a boot.
+ */
+/* clang-format off */
+#define HB_OLD(path) "json_extract(heartbeat, '$." path "')"
+#define HB_NEW(path) "json_extract(excluded.heartbeat, '$." path "')"
+#define HEARTBEAT_MERGE                                                                            \
+    "CASE WHEN excluded.heartbeat IS NULL THEN heartbeat "                                         \
+    "WHEN heartbeat IS NULL OR " HB_NEW("config_sha256") " IS NOT NULL "                           \
+    "OR json_valid(heartbeat) = 0 THEN excluded.heartbeat "                                        \
+    "ELSE json_patch(excluded.heartbeat, json_object("                                             \
+    "'uptime_ms', " HB_NEW("t_ms") " - " HB_OLD("t_ms") " + " HB_OLD("uptime_ms") ", "             \
+    "'interval_ms', " HB_OLD("interval_ms") ", 'firmware', " HB_OLD("firmware") ", "               \
+    "'board', " HB_OLD("board") ", 'arch', " HB_OLD("arch") ", "                                   \
+    "'config_sha256', " HB_OLD("config_sha256") ", "                                               \
+    "'rules_sha256', " HB_OLD("rules_sha256") ", "                                                 \
+    "'loop', json_object('lag_max_ms', " HB_OLD("loop.lag_max_ms") "), "                           \
+    "'memory', json(" HB_OLD("memory") "))) END"
+/* clang-format on */
+
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS devices ("
     "  id TEXT PRIMARY KEY,"
@@ -485,7 +508,7 @@ static int prepare_all(struct sq *q)
                      "interval_ms = coalesce(excluded.interval_ms, interval_ms), "
                      "boot_id = coalesce(excluded.boot_id, boot_id), "
                      "health = coalesce(excluded.health, health), "
-                     "heartbeat = coalesce(excluded.heartbeat, heartbeat), "
+                     "heartbeat = " HEARTBEAT_MERGE ", "
                      "snapshot = coalesce(excluded.snapshot, snapshot), peer = excluded.peer");
     rc = rc
              ?: prep(q, q->w, &q->put_state,

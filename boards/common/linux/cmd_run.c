@@ -189,12 +189,34 @@ static void maybe_send(struct run *r, int64_t now)
     if (!(r->hb_due || events) || !ward_transport_can_send(&r->tp, (uint64_t)now)) {
         return;
     }
+    /* A new connection may reach a collector that lost the sticky heartbeat fields
+     * (restarted, or another instance): the first batch on it carries them all. */
+    if (r->tp.phase != WARD_TP_READY || r->tp.stats.connects != r->sticky_connects) {
+        ward_report_sticky_reset(&r->agent);
+        /* Built while down: it opens the next connection (counted when it connects). */
+        r->sticky_connects = r->tp.stats.connects + (r->tp.phase != WARD_TP_READY ? 1u : 0u);
+    }
     body = ward_transport_body(&r->tp, &cap);
     len = ward_report_batch(&r->agent, now, 0, BATCH_EVENTS, r->health_due, &r->arena, (char *)body,
                             cap, &n);
+    if (len < 0 && r->health_due) {
+        /* The snapshot of a machine with many sensors may not fit the JSON arena or the
+         * request buffer (it is all or nothing): the heartbeat and the events go without it. */
+        if (!r->health_too_big) {
+            fprintf(stderr,
+                    "ward-agent: the health snapshot does not fit one batch (%s); "
+                    "heartbeats and events are sent without it\n",
+                    strerror(-len));
+            r->health_too_big = true;
+        }
+        r->health_due = false;
+        len = ward_report_batch(&r->agent, now, 0, BATCH_EVENTS, false, &r->arena, (char *)body,
+                                cap, &n);
+    }
     if (len < 0) {
         fprintf(stderr, "ward-agent: cannot build the report batch: %s\n", strerror(-len));
         r->hb_due = false;
+        r->last_send_ms = now; /* the next try waits the batch gap: no busy loop */
         return;
     }
     /* What is about to be sent is on disk first: an ack can never outrun the journal. */

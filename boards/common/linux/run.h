@@ -68,9 +68,11 @@ struct run {
     int64_t last_send_ms;
     int64_t sync_at_ms; /* INT64_MAX: nothing to sync */
     uint32_t heartbeats_sent;
+    uint32_t sticky_connects; /* tp.stats.connects when the last batch was built */
     bool hb_due;
     bool events_new;
     bool health_due;
+    bool health_too_big; /* said once: the snapshot does not fit a batch */
     uint8_t pem_ca[RUN_PEM_MAX];
     uint8_t pem_cert[RUN_PEM_MAX];
     uint8_t pem_key[RUN_PEM_MAX];

@@ -76,6 +76,9 @@ struct ward_agent {
     uint32_t json_failures;
     uint32_t feed_errors; /* readings the engine refused (table full, bad id) */
     uint32_t hal_errors;  /* HAL calls that returned an error */
+    /* Sticky heartbeat fields (docs/protocol.md): hash of the values last sent in full. */
+    uint32_t sticky_hash;
+    bool sticky_sent; /* false: the next batch's heartbeat carries them all */
 };
 
 /**

@@ -22,10 +22,21 @@
 #include "ward/agent.h"
 #include "ward/json_arena.h"
 
-/* Version of every document's shape ("v"); docs/protocol.md says what changes it. */
-#define WARD_PROTOCOL_VERSION 1
+/*
+ * Shape versions ("v"); docs/protocol.md says what changes them. The heartbeat and the
+ * batch are at 2 (sticky fields, protocol 2.0); the health snapshot and the
+ * acknowledgement are unchanged at 1.
+ */
+#define WARD_PROTOCOL_VERSION  1
+#define WARD_HEARTBEAT_VERSION 2
 
-/** Heartbeat document; numbers it (the agent's heartbeat sequence grows by one). */
+/* Hex digits of the digest prefixes ("config", "rules") every heartbeat carries. */
+#define WARD_REPORT_DIGEST_SHORT 16
+
+/**
+ * Heartbeat document, always with every sticky field; numbers it (the agent's heartbeat
+ * sequence grows by one).
+ */
 int ward_report_heartbeat(struct ward_agent *a, int64_t now_ms, struct ward_json_arena *arena,
                           char *buf, size_t len);
 
@@ -40,11 +51,19 @@ int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
 /**
  * An ingest batch: a heartbeat, the oldest pending events from index `from` (as many as
  * fit in the arena and buffer, at most max_events), and optionally the health snapshot.
+ * The heartbeat is full (every sticky field, docs/protocol.md) the first time, after
+ * ward_report_sticky_reset() and whenever a sticky value changed; compact otherwise.
  * @param n_events  receives how many events went in (the transport acks them later)
  */
 int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsigned max_events,
                       bool with_health, struct ward_json_arena *arena, char *buf, size_t len,
                       unsigned *n_events);
+
+/**
+ * Make the next batch's heartbeat full: call it whenever the receiver may have lost the
+ * sticky values, i.e. before the first request of every new connection.
+ */
+void ward_report_sticky_reset(struct ward_agent *a);
 
 /**
  * Apply a collector acknowledgement: {"v":1,"acks":[{"boot":"<hex>","seq":N},...]}.

@@ -304,7 +304,7 @@ def case_reject_malformed(env):
          b'{"boot":"' + BOOT_A.encode() + b'","seq":1,"t_ms":1.5,"sensor":"s","from":"ok",'
          b'"to":"caution","severity":"low"}]}', b"integer"),
         (batch("dev-a", seqs=[1]).replace(b'"caution"', b'"purple"'), b"unknown state"),
-        (batch("dev-a", seqs=[1]).replace(b'"v":1', b'"v":2', 1), b"version"),
+        (batch("dev-a", seqs=[1]).replace(b'"v":1', b'"v":3', 1), b"version"),
         (batch("dev-a", seqs=[0]), b"seq"),
         (b'{"v":1,"type":"batch","device":"dev-a","boot":"XYZ"}', b"hex"),
         (b'{"v":1,"type":"batch","device":"dev-a","boot":"' + BOOT_A.encode() + b'","v":1}',
@@ -602,6 +602,36 @@ def case_silent(env):
     rows = env.query("SELECT from_state, to_state FROM events WHERE device = 'dev-a' "
                      "AND seq IS NULL ORDER BY id")
     check(rows == [("up", "silent"), ("silent", "up"), ("up", "silent")], "transitions %r" % rows)
+
+
+def case_silent_per_device(env):
+    """Each device is judged by the interval its own heartbeat announced, not the flag: with
+    --heartbeat-interval 200 a device announcing 60 s stays up while one announcing 300 ms
+    goes silent after 3 x 300 ms; a compact (protocol 2) heartbeat without interval_ms
+    keeps the announced one."""
+    env.make_pki()
+    col = env.start("--check-interval", "100", "--silent-factor", "3",
+                    "--heartbeat-interval", "200")
+    t0 = time.monotonic()
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[], interval_ms=300))
+    post_ok(env, col, "dev-b", batch("dev-b", seqs=[], interval_ms=60000))
+    compact = json.loads(batch("dev-b", seqs=[], hb_seq=2))
+    compact["v"] = 2
+    compact["heartbeat"] = {"v": 2, "seq": 2, "t_ms": 2000, "config": "0" * 16,
+                            "health": {"state": "ok", "sensors": 1}}
+    del compact["events"]
+    post_ok(env, col, "dev-b", json.dumps(compact).encode())
+    wait_for(lambda: env.wardctl_json(col, "device", "dev-a")["state"] == "silent", 10,
+             "dev-a to go silent")
+    waited = time.monotonic() - t0
+    check(waited >= 0.9, "dev-a silent after %.2f s, before 3 x 300 ms" % waited)
+    time.sleep(1.0)  # well past 3 x the flag's 200 ms
+    d = env.wardctl_json(col, "device", "dev-b")
+    check(d["state"] == "up" and d["interval_ms"] == 60000,
+          "dev-b: %r" % {k: d[k] for k in ("state", "interval_ms")})
+    check(d["heartbeat"].get("firmware") == "0.1.0" and d["heartbeat"]["seq"] == 2,
+          "sticky fields of the full heartbeat kept: %r" % d["heartbeat"])
+    col.stop()
 
 
 def case_api(env):

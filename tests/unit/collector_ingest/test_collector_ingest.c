@@ -99,6 +99,25 @@ static void test_members_any_order_and_unknown_skipped(void **state)
     assert_int_equal(b.interval_ms, 0);
 }
 
+/* Protocol 2: a compact heartbeat inherits device and boot from the batch; no events. */
+static void test_v2_compact_batch(void **state)
+{
+    static const char text[] =
+        "{\"v\":2,\"type\":\"batch\",\"device\":\"dev-a\",\"boot\":\"" A "\","
+        "\"heartbeat\":{\"v\":2,\"seq\":9,\"t_ms\":70000,\"config\":\"0123456789abcdef\","
+        "\"health\":{\"state\":\"ok\",\"sensors\":2}}}";
+    struct ward_ingest_batch b;
+    const char *why = NULL;
+
+    (void)state;
+    assert_int_equal(decode(text, &b, &why), 0);
+    assert_true(b.has_heartbeat);
+    assert_int_equal(b.hb_seq, 9);
+    assert_string_equal(b.health, "ok");
+    assert_int_equal(b.interval_ms, 0); /* sticky: the collector keeps the last one */
+    assert_int_equal(b.n_events, 0);
+}
+
 #define BATCH(members)                                                                             \
     "{\"v\":1,\"type\":\"batch\",\"device\":\"dev-a\",\"boot\":\"" A "\"" members "}"
 
@@ -108,8 +127,8 @@ static void test_refusals(void **state)
     expect_refused("", "expected an object");
     expect_refused("[]", "expected an object");
     expect_refused(BATCH(""), "needs");
-    expect_refused(BATCH(",\"heartbeat\":" HB), "needs"); /* no events */
-    expect_refused("{\"v\":2,\"type\":\"batch\",\"device\":\"dev-a\",\"boot\":\"" A
+    expect_refused(BATCH(",\"events\":[]"), "needs"); /* no heartbeat */
+    expect_refused("{\"v\":3,\"type\":\"batch\",\"device\":\"dev-a\",\"boot\":\"" A
                    "\",\"heartbeat\":" HB ",\"events\":[]}",
                    "version");
     expect_refused("{\"v\":1,\"type\":\"heartbeat\",\"device\":\"dev-a\",\"boot\":\"" A
@@ -190,6 +209,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_batch),
         cmocka_unit_test(test_members_any_order_and_unknown_skipped),
+        cmocka_unit_test(test_v2_compact_batch),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_too_many_events),
         cmocka_unit_test(test_utf8),

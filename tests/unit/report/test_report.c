@@ -120,7 +120,7 @@ static void test_heartbeat(void **state)
     save("heartbeat.json", s_buf);
     cJSON *d = parse(s_buf);
 
-    assert_int_equal(num(d, "v"), 1);
+    assert_int_equal(num(d, "v"), 2);
     assert_string_equal(str(d, "type"), "heartbeat");
     assert_string_equal(str(d, "device"), "bmc-rack4-u12");
     assert_string_equal(str(d, "boot"), "deadbeef0102030405060708090a0b0c");
@@ -129,6 +129,9 @@ static void test_heartbeat(void **state)
     assert_true(num(d, "wall_ms") == 1700000059000LL);
     assert_int_equal(strlen(str(d, "config_sha256")), 64);
     assert_int_equal(strlen(str(d, "rules_sha256")), 64);
+    assert_int_equal(strncmp(str(d, "config"), str(d, "config_sha256"), 16), 0);
+    assert_int_equal(strlen(str(d, "config")), 16);
+    assert_int_equal(num(d, "interval_ms"), WARD_INTERVAL_HEARTBEAT_MS);
     const cJSON *health = cJSON_GetObjectItem(d, "health");
 
     assert_string_equal(str(health, "state"), "unavailable");
@@ -138,7 +141,7 @@ static void test_heartbeat(void **state)
 
     assert_int_equal(num(ev, "pending"), 2);
     assert_int_equal(num(ev, "last_seq"), 2);
-    assert_int_equal(num(ev, "dropped"), 0);
+    assert_null(cJSON_GetObjectItem(ev, "dropped")); /* a zero counter is left out */
     const cJSON *mem = cJSON_GetObjectItem(d, "memory");
 
     assert_int_equal(num(mem, "context_bytes"), sizeof(struct ward_agent));
@@ -149,6 +152,57 @@ static void test_heartbeat(void **state)
     /* The next heartbeat is numbered 2. */
     assert_true(ward_report_heartbeat(&s_agent, 121000, &s_arena, s_buf, sizeof(s_buf)) > 0);
     assert_non_null(strstr(s_buf, "\"seq\":2,"));
+}
+
+/* The first batch carries every sticky field, the next ones only the per-beat fields and
+ * the digest prefixes; a reset or a changed sticky value brings the full heartbeat back. */
+static void test_batch_sticky(void **state)
+{
+    unsigned n;
+    const cJSON *hb;
+    cJSON *d;
+
+    (void)state;
+    ward_report_sticky_reset(&s_agent); /* earlier tests built batches already */
+    assert_true(
+        ward_report_batch(&s_agent, 20000, 0, 0, false, &s_arena, s_buf, sizeof(s_buf), &n) > 0);
+    d = parse(s_buf);
+    assert_int_equal(num(d, "v"), 2);
+    assert_null(cJSON_GetObjectItem(d, "events")); /* none asked for: no empty array */
+    hb = cJSON_GetObjectItem(d, "heartbeat");
+    assert_null(cJSON_GetObjectItem(hb, "device")); /* the batch's */
+    assert_non_null(cJSON_GetObjectItem(hb, "memory"));
+    assert_int_equal(num(hb, "interval_ms"), WARD_INTERVAL_HEARTBEAT_MS);
+    assert_int_equal(strlen(str(hb, "config_sha256")), 64);
+    done();
+    /* The arena high-water mark of the full one may still rise once: settle. */
+    for (int i = 0; i < 3; i++) {
+        assert_true(ward_report_batch(&s_agent, 21000 + i, 0, 0, false, &s_arena, s_buf,
+                                      sizeof(s_buf), &n) > 0);
+    }
+    size_t full_len = 0;
+    d = parse(s_buf);
+    hb = cJSON_GetObjectItem(d, "heartbeat");
+    assert_null(cJSON_GetObjectItem(hb, "memory"));
+    assert_null(cJSON_GetObjectItem(hb, "firmware"));
+    assert_null(cJSON_GetObjectItem(hb, "interval_ms"));
+    assert_null(cJSON_GetObjectItem(hb, "config_sha256"));
+    assert_int_equal(strlen(str(hb, "config")), 16);
+    assert_non_null(cJSON_GetObjectItem(hb, "health"));
+    done();
+    size_t compact_len = strlen(s_buf);
+    ward_report_sticky_reset(&s_agent);
+    assert_true(
+        ward_report_batch(&s_agent, 25000, 0, 0, false, &s_arena, s_buf, sizeof(s_buf), &n) > 0);
+    full_len = strlen(s_buf);
+    assert_true(full_len > compact_len + 300);
+    /* A sticky value changes (the heartbeat interval): full again, with the new value. */
+    assert_int_equal(ward_sched_set_interval(&s_agent.sched, WARD_CLASS_HEARTBEAT, 5000, 26000), 0);
+    assert_true(
+        ward_report_batch(&s_agent, 26000, 0, 0, false, &s_arena, s_buf, sizeof(s_buf), &n) > 0);
+    d = parse(s_buf);
+    assert_int_equal(num(cJSON_GetObjectItem(d, "heartbeat"), "interval_ms"), 5000);
+    done();
 }
 
 static void test_health_snapshot(void **state)
@@ -348,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_batch_and_ack),
         cmocka_unit_test(test_documents_use_no_heap),
+        cmocka_unit_test(test_batch_sticky),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
