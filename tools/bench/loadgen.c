@@ -2,7 +2,7 @@
  * loadgen: many agents in one process against a collector on loopback.
  *
  *   loadgen --pki DIR --certs DIR --agents N --port P [--ramp S] [--hold S] [--interval-ms MS]
- *           [--restart] [--no-tickets] [--server-name NAME] -- SERVER-COMMAND...
+ *           [--restart | --restart-tickets] [--server-name NAME] -- SERVER-COMMAND...
  *
  * Every agent is the firmware's own reporting path: a ward_agent context building its
  * heartbeat batch with ward_report_batch(), ward_transport (keep-alive HTTP, timeouts,
@@ -19,7 +19,8 @@
  *            the previous is acknowledged); heartbeats/s, ack latency, wire bytes;
  *   restart  (--restart) the server is stopped (SIGTERM) and started again; every agent sends
  *            one heartbeat; the time until all are acknowledged, first with the saved TLS
- *            sessions (tickets), then again with every session forgotten (full handshakes).
+ *            sessions (tickets), then (not with --restart-tickets) again with every session
+ *            forgotten (full handshakes: the agent-side way to disable tickets).
  * One JSON line of results goes to stdout.
  */
 #define _GNU_SOURCE
@@ -55,7 +56,7 @@
 #define LAT_BUCKETS   150000u /* 3 s in 20 us steps; slower acks land in the last bucket */
 #define SCAN_MS       10
 #define SETTLE_MS     180000
-#define RESTART_MS    180000
+#define RESTART_MS    120000
 
 struct lg_agent {
     struct ward_agent agent;
@@ -85,6 +86,7 @@ struct lg_opts {
     unsigned hold_s;
     unsigned interval_ms;
     bool restart;
+    bool tickets_only; /* --restart-tickets: skip the round without tickets */
     char **server_argv;
 };
 
@@ -470,10 +472,22 @@ static void totals(uint64_t *tx, uint64_t *rx, uint32_t *full, uint32_t *resumed
 }
 
 /* Restart the server and time until every agent has one heartbeat acknowledged. */
-static double restart_round(bool tickets, uint32_t *full, uint32_t *resumed, unsigned *done_n)
+/* Transport failures summed over every agent: connect, handshake, timeouts. */
+static void failures(uint32_t out[3])
+{
+    out[0] = out[1] = out[2] = 0;
+    for (unsigned i = 0; i < s_n; i++) {
+        out[0] += s_agents[i].tp.stats.connect_failures;
+        out[1] += s_agents[i].tp.stats.handshake_failures;
+        out[2] += s_agents[i].tp.stats.timeouts;
+    }
+}
+
+static double restart_round(bool tickets, uint32_t *full, uint32_t *resumed, unsigned *done_n,
+                            double *srv_cpu)
 {
     uint64_t tx, rx;
-    uint32_t f0, r0;
+    uint32_t f0, r0, fail0[3], fail1[3];
     int64_t t0;
 
     s_sending = false;
@@ -490,6 +504,7 @@ static double restart_round(bool tickets, uint32_t *full, uint32_t *resumed, uns
         s_agents[i].acked = false;
     }
     totals(&tx, &rx, &f0, &r0);
+    failures(fail0);
     t0 = now_us();
     for (unsigned i = 0; i < s_n; i++) {
         submit(&s_agents[i], now_ms());
@@ -503,6 +518,15 @@ static double restart_round(bool tickets, uint32_t *full, uint32_t *resumed, uns
     totals(&tx, &rx, full, resumed);
     *full -= f0;
     *resumed -= r0;
+    *srv_cpu = cpu_s(s_server);
+    failures(fail1);
+    fprintf(stderr,
+            "loadgen: restart (%s): %u of %u acknowledged in %.2f s; %" PRIu32 " full, %" PRIu32
+            " resumed handshakes; failures: %" PRIu32 " connect, %" PRIu32 " handshake, %" PRIu32
+            " timeouts; server CPU %.2f s\n",
+            tickets ? "tickets" : "no tickets", *done_n, s_n, (double)(now_us() - t0) / 1e6, *full,
+            *resumed, fail1[0] - fail0[0], fail1[1] - fail0[1], fail1[2] - fail0[2],
+            *srv_cpu); /* a new process: all of it went into start-up and reconnects */
     return (double)(now_us() - t0) / 1e6;
 }
 
@@ -517,6 +541,8 @@ static int parse_args(int argc, char **argv)
             break;
         } else if (strcmp(argv[i], "--restart") == 0) {
             s_o.restart = true;
+        } else if (strcmp(argv[i], "--restart-tickets") == 0) {
+            s_o.restart = s_o.tickets_only = true;
         } else if (v == NULL) {
             fprintf(stderr, "loadgen: %s needs a value\n", argv[i]);
             return -EINVAL;
@@ -548,7 +574,7 @@ static int parse_args(int argc, char **argv)
         s_o.server_argv[0] == NULL || s_o.ramp_s > 600 || s_o.hold_s > 600) {
         fprintf(stderr,
                 "loadgen: usage: loadgen --pki DIR --certs DIR --agents N (1..%u) --port P "
-                "[--ramp S] [--hold S] [--interval-ms MS] [--restart] "
+                "[--ramp S] [--hold S] [--interval-ms MS] [--restart | --restart-tickets] "
                 "[--server-name NAME] -- SERVER-COMMAND...\n",
                 MAX_AGENTS);
         return -EINVAL;
@@ -655,14 +681,22 @@ int main(int argc, char **argv)
     if (s_o.restart) {
         unsigned n1, n2;
         uint32_t f1, r1, f2, r2;
-        double t1 = restart_round(true, &f1, &r1, &n1);
-        double t2 = restart_round(false, &f2, &r2, &n2);
+        double c1, c2;
+        double t1 = restart_round(true, &f1, &r1, &n1, &c1);
+        double t2 = -1.0;
+
+        f2 = r2 = n2 = 0;
+        c2 = 0.0;
+        if (!s_o.tickets_only) {
+            t2 = restart_round(false, &f2, &r2, &n2, &c2);
+        }
 
         printf(",\"reconnect_tickets_s\":%.2f,\"reconnect_tickets_done\":%u,"
                "\"reconnect_tickets_full\":%" PRIu32 ",\"reconnect_tickets_resumed\":%" PRIu32
                ",\"reconnect_full_s\":%.2f,\"reconnect_full_done\":%u,"
-               "\"reconnect_full_full\":%" PRIu32 ",\"reconnect_full_resumed\":%" PRIu32,
-               t1, n1, f1, r1, t2, n2, f2, r2);
+               "\"reconnect_full_full\":%" PRIu32 ",\"reconnect_full_resumed\":%" PRIu32
+               ",\"reconnect_tickets_server_cpu_s\":%.2f,\"reconnect_full_server_cpu_s\":%.2f",
+               t1, n1, f1, r1, t2, n2, f2, r2, c1, c2);
     }
     printf("}\n");
     fflush(stdout);

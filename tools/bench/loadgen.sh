@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The collector load benchmark and its TLS baseline (docs/benchmarks.md, "Collector load").
 #
-#   tools/bench/loadgen.sh BUILD N [INTERVAL_MS] [RAMP_S] [HOLD_S] [--restart] [--no-nginx]
+#   tools/bench/loadgen.sh BUILD N [INTERVAL_MS] [RAMP_S] [HOLD_S] [--restart | --restart-tickets] [--no-nginx]
 #
 # BUILD is a linux-x86_64 build directory (ward-collector, tools/bench/loadgen). N agents,
 # each with its own device certificate (tools/bench/mkcerts.py, cached in $WORK/certs), report
@@ -12,7 +12,7 @@
 # by the load generator (by PID) before it exits.
 set -euo pipefail
 
-[ $# -ge 2 ] || { echo "usage: $0 BUILD N [INTERVAL_MS] [RAMP_S] [HOLD_S] [--restart] [--no-nginx]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: $0 BUILD N [INTERVAL_MS] [RAMP_S] [HOLD_S] [--restart | --restart-tickets] [--no-nginx]" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "$1" && pwd)
@@ -26,6 +26,7 @@ NGINX=1
 for a in "$@"; do
     case $a in
     --restart) RESTART=(--restart) ;;
+    --restart-tickets) RESTART=(--restart-tickets) ;;
     --no-nginx) NGINX=0 ;;
     *) echo "loadgen.sh: unknown argument '$a'" >&2; exit 2 ;;
     esac
