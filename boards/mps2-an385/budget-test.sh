@@ -2,7 +2,8 @@
 # ctest driver: build the mps2-an385 PRODUCT image (defconfig + product.conf: no self-tests,
 # no semihosting) in BUILD/product and fail unless
 #   - it links the reporting path: transport, TLS client, the static TLS pool, lwIP NIC
-#     counters (so the figure is not that of an image the linker emptied), and
+#     counters (so the figure is not that of an image the linker emptied), and not the sim
+#     backend (test image ward-sim.elf only), and
 #   - tools/size-report --check finds it within 128 KiB flash and 48 KiB RAM.
 # RAM is static: .data + .bss (the TLS pool, lwIP's pools and heap, every agent buffer)
 # + the reserved stack (CONFIG_WARD_STACK_SIZE) + heap (CONFIG_WARD_HEAP_AT_START_SIZE=0).
@@ -19,6 +20,8 @@ cmake --build "$out" -j2 --target ward-agent.elf >>"$out.log" 2>&1 ||
 elf=$out/board/ward-agent.elf
 grep -q '^CONFIG_WARD_SELFTEST=y' "$out/.config" && { echo "budget: FAIL: self-tests in the product image"; exit 1; }
 syms=$(arm-none-eabi-nm "$elf")
+# The sim backend's pools and parse arena belong to the ward-sim.elf test image only.
+echo "$syms" | grep -q " ward_sim_init\$" && { echo "budget: FAIL: the sim backend is in the product image"; exit 1; }
 for s in ward_transport_poll mbedtls_ssl_handshake_client_step ward_mempool_calloc s_pool_mem \
     ward_lwip_nic_poll an385_app_poll; do
     echo "$syms" | grep -q " $s\$" || { echo "budget: FAIL: $s is not in the product image"; exit 1; }

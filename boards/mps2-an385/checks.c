@@ -4,13 +4,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <string.h>
 
-#include <lwip/ip_addr.h>
 #include <lwip/netif.h>
-#include <lwip/pbuf.h>
 #include <lwip/stats.h>
-#include <lwip/udp.h>
 #include <mbedtls/bignum.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -19,6 +15,7 @@
 #include "checks.h"
 #include "clock.h"
 #include "crypto_check.h"
+#include "loopback.h"
 
 typedef const char *(*check_fn)(void);
 
@@ -106,86 +103,26 @@ free_mpis:
     return why;
 }
 
-struct loop_rx {
-    unsigned count;
-    u16_t len;
-    char data[32];
-};
-
-static void loop_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
-                      u16_t port)
-{
-    struct loop_rx *rx = arg;
-
-    (void)pcb;
-    (void)addr;
-    (void)port;
-    rx->count++;
-    rx->len = pbuf_copy_partial(p, rx->data, sizeof(rx->data), 0);
-    pbuf_free(p);
-}
-
-/* Send one datagram through lwIP's lo0 and take it back; the UDP PCBs are freed on return. */
-static const char *loopback_roundtrip(struct udp_pcb *server, struct udp_pcb *client,
-                                      struct loop_rx *rx, const char *msg, u16_t len)
-{
-    ip_addr_t lo_addr;
-    struct pbuf *p;
-    err_t err;
-
-    IP_ADDR4(&lo_addr, 127, 0, 0, 1);
-    if (udp_bind(server, &lo_addr, 7) != ERR_OK) {
-        return "cannot bind 127.0.0.1:7";
-    }
-    udp_recv(server, loop_recv, rx);
-    p = pbuf_alloc(PBUF_TRANSPORT, len, PBUF_RAM);
-    if (p == NULL) {
-        return "no pbuf";
-    }
-    pbuf_take(p, msg, len);
-    err = udp_sendto(client, p, &lo_addr, 7);
-    pbuf_free(p);
-    if (err != ERR_OK) {
-        return "udp_sendto failed";
-    }
-    netif_poll_all(); /* NO_SYS: looped packets are delivered from the main loop */
-    if (rx->count != 1 || rx->len != len || memcmp(rx->data, msg, len) != 0) {
-        return "datagram not received back";
-    }
-    return NULL;
-}
-
 /* lwIP is linked and working: a UDP datagram round trip through lo0, counted. */
 static const char *check_lwip_loopback(void)
 {
     static const char msg[] = "ward loopback";
-    struct loop_rx rx = { 0 };
     struct netif *lo = netif_find("lo0");
-    struct udp_pcb *server = udp_new();
-    struct udp_pcb *client = udp_new();
     const char *why;
 
     if (lo == NULL) {
         why = "no loopback interface lo0";
-    } else if (server == NULL || client == NULL) {
-        why = "no UDP PCB";
     } else {
         u32_t out0 = lo->mib2_counters.ifoutucastpkts;
         u32_t in0 = lo->mib2_counters.ifinucastpkts;
         STAT_COUNTER xmit0 = lwip_stats.link.xmit;
 
-        why = loopback_roundtrip(server, client, &rx, msg, (u16_t)(sizeof(msg) - 1));
+        why = an385_udp_loopback(msg, (uint16_t)(sizeof(msg) - 1));
         if (why == NULL &&
             (lo->mib2_counters.ifoutucastpkts != out0 + 1 ||
              lo->mib2_counters.ifinucastpkts != in0 + 1 || lwip_stats.link.xmit != xmit0 + 1)) {
             why = "interface counters did not count the datagram";
         }
-    }
-    if (client != NULL) {
-        udp_remove(client);
-    }
-    if (server != NULL) {
-        udp_remove(server);
     }
     if (why == NULL && (lwip_stats.mem.used != 0 || lwip_stats.memp[MEMP_UDP_PCB]->used != 0)) {
         why = "lwIP memory still in use afterwards";
