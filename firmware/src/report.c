@@ -22,6 +22,8 @@ struct doc {
     char rules_short[WARD_REPORT_DIGEST_SHORT + 1];
 };
 
+_Static_assert(WARD_HEALTH_MAX_SENSORS <= UINT16_MAX, "the health page cursor is 16 bits");
+
 /* Which heartbeat to build: a document of its own, or a batch's (full or compact). */
 enum hb_kind {
     HB_STANDALONE,
@@ -513,9 +515,12 @@ int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
     return finish(a, arena, failures, doc_event(&d, ev), buf, len);
 }
 
-/* A batch with at most `want` events; *got receives how many fitted in the arena. */
+/*
+ * A batch with at most `want` events and, unless page is 0, the health page of `page`
+ * sensors from the agent's cursor; *got receives how many events fitted in the arena.
+ */
 static cJSON *doc_batch(const struct doc *d, int64_t now, unsigned from, unsigned want,
-                        bool with_health, enum hb_kind hb, struct ward_json_arena *arena,
+                        unsigned page, enum hb_kind hb, struct ward_json_arena *arena,
                         unsigned *got)
 {
     cJSON *o = header_v(d, "batch", WARD_HEARTBEAT_VERSION);
@@ -525,8 +530,8 @@ static cJSON *doc_batch(const struct doc *d, int64_t now, unsigned from, unsigne
 
     *got = 0;
     ok = ok && add(o, "heartbeat", doc_heartbeat(d, now, arena, hb));
-    if (with_health) {
-        ok = ok && add(o, "health", doc_health(d, now, 0, 0));
+    if (page > 0) {
+        ok = ok && add(o, "health", doc_health(d, now, d->a->health_cursor, page));
     }
     failures = arena->failures;
     for (unsigned i = 0; ok && i < want; i++) {
@@ -545,6 +550,11 @@ static cJSON *doc_batch(const struct doc *d, int64_t now, unsigned from, unsigne
     return ok ? o : NULL;
 }
 
+bool ward_report_health_done(const struct ward_agent *a)
+{
+    return a != NULL && a->health_done;
+}
+
 int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsigned max_events,
                       bool with_health, struct ward_json_arena *arena, char *buf, size_t len,
                       unsigned *n_events)
@@ -553,6 +563,8 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
     unsigned pending;
     unsigned want;
     unsigned got = 0;
+    unsigned total;
+    unsigned page = 0; /* sensors in the health page, 0: no health member */
     uint32_t hash;
     enum hb_kind hb;
     int rc;
@@ -566,17 +578,47 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
     pending = ward_evlog_pending(&a->log);
     want = from >= pending ? 0 : pending - from;
     want = want > max_events ? max_events : want;
-    /* Fewer events until the text fits the buffer: at most log2(want) + 1 rounds. */
+    total = ward_health_count(&a->health);
+    a->health_done = false;
+    if (a->health_cursor >= total) {
+        a->health_cursor = 0; /* a new cycle (or the sensor table shrank) */
+    }
+    if (with_health) {
+        /* Every sensor left in the cycle; an agent without sensors sends an empty page. */
+        page = total > 0 ? total - a->health_cursor : 1u;
+    }
+    /*
+     * Shrink until the text fits the arena and the buffer: the page first, then the
+     * events, then the page goes, then the last event. Each round halves one count or
+     * drops a member: at most log2(page) + log2(want) + 3 rounds.
+     */
     for (;;) {
         uint32_t failures = arena->failures;
+        uint32_t json_failures = a->json_failures;
+        bool crowded;
 
         ward_json_arena_enter(arena);
-        rc = finish(a, arena, failures,
-                    doc_batch(&d, now_ms, from, want, with_health, hb, arena, &got), buf, len);
-        if (rc != -ENOSPC || got == 0) {
+        rc = finish(a, arena, failures, doc_batch(&d, now_ms, from, want, page, hb, arena, &got),
+                    buf, len);
+        /* The page took the whole arena: events must make progress too. */
+        crowded = rc >= 0 && page > 0 && want > 0 && got == 0;
+        if (rc != -ENOMEM && rc != -ENOSPC && !crowded) {
             break;
         }
-        want = got / 2u;
+        /* A round that is retried smaller is paging by design, not an arena failure. */
+        a->json_failures = json_failures;
+        if (page > 1) {
+            page /= 2u;
+        } else if (rc == -ENOSPC && got > 1) {
+            want = got / 2u;
+        } else if (page > 0 && (crowded || rc == -ENOMEM || rc == -ENOSPC)) {
+            page = 0;
+        } else if (rc == -ENOSPC && got > 0) {
+            want = 0;
+        } else {
+            a->json_failures += arena->failures - failures;
+            break;
+        }
     }
     if (rc >= 0) {
         a->hb_seq++;
@@ -584,6 +626,13 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
         if (hb == HB_FULL) {
             a->sticky_sent = true;
             a->sticky_hash = hash;
+        }
+        if (page > 0) {
+            unsigned next = a->health_cursor + page;
+
+            /* Advanced when built, not acked: a lost page waits for the next cycle. */
+            a->health_done = next >= total;
+            a->health_cursor = (uint16_t)(next >= total ? 0u : next);
         }
     }
     if (n_events != NULL) {

@@ -53,6 +53,30 @@ struct sq {
     "'rules_sha256', " HB_OLD("rules_sha256") ", "                                                 \
     "'loop', json_object('lag_max_ms', " HB_OLD("loop.lag_max_ms") "), "                           \
     "'memory', json(" HB_OLD("memory") "))) END"
+
+/*
+ * The stored snapshot is the device's current sensor state, merged from the pages of the
+ * health snapshot (docs/protocol.md): each page's sensors replace the stored ones with the
+ * same id (upsert), the others stay, in the agent's order (a sensor's place is the page's
+ * "first" plus its index). The header (t_ms, state, sensors_total) is the latest page's and
+ * "first" becomes 0. A page of another boot, or one holding the whole snapshot, replaces
+ * it: that is when sensors the agent no longer has are pruned; otherwise upsert only.
+ */
+#define SN_NEW(path) "json_extract(excluded.snapshot, '$." path "')"
+#define SNAPSHOT_MERGE                                                                             \
+    "CASE WHEN excluded.snapshot IS NULL THEN snapshot "                                           \
+    "WHEN snapshot IS NULL OR json_valid(snapshot) = 0 "                                           \
+    "OR json_extract(snapshot, '$.boot') IS NOT " SN_NEW("boot") " "                               \
+    "OR (coalesce(" SN_NEW("first") ", 0) = 0 AND json_array_length(excluded.snapshot, "           \
+    "'$.sensors') >= " SN_NEW("sensors_total") ") THEN excluded.snapshot "                         \
+    "ELSE json_set(excluded.snapshot, '$.first', 0, '$.sensors', json(("                           \
+    "SELECT json_group_array(json(m.v)) FROM ("                                                    \
+    "SELECT o.value AS v, o.key AS k, 1 AS n FROM json_each(snapshot, '$.sensors') AS o "          \
+    "WHERE json_extract(o.value, '$.id') NOT IN (SELECT json_extract(p.value, '$.id') "            \
+    "FROM json_each(excluded.snapshot, '$.sensors') AS p "                                         \
+    "WHERE json_extract(p.value, '$.id') IS NOT NULL) "                                            \
+    "UNION ALL SELECT p.value, coalesce(" SN_NEW("first") ", 0) + p.key, 0 "                       \
+    "FROM json_each(excluded.snapshot, '$.sensors') AS p ORDER BY 2, 3) AS m))) END"
 /* clang-format on */
 
 static const char s_schema[] =
@@ -509,7 +533,7 @@ static int prepare_all(struct sq *q)
                      "boot_id = coalesce(excluded.boot_id, boot_id), "
                      "health = coalesce(excluded.health, health), "
                      "heartbeat = " HEARTBEAT_MERGE ", "
-                     "snapshot = coalesce(excluded.snapshot, snapshot), peer = excluded.peer");
+                     "snapshot = " SNAPSHOT_MERGE ", peer = excluded.peer");
     rc = rc
              ?: prep(q, q->w, &q->put_state,
                      "UPDATE devices SET state = ?2, state_since_ms = ?3 WHERE id = ?1");

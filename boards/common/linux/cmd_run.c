@@ -177,10 +177,10 @@ static void sync_journal(struct run *r)
     r->sync_at_ms = INT64_MAX;
 }
 
-/* Build a batch (heartbeat, pending events, sometimes the health snapshot) and send it. */
+/* Build a batch (heartbeat, pending events, sometimes a health snapshot page) and send it. */
 static void maybe_send(struct run *r, int64_t now)
 {
-    bool events = r->events_new && now - r->last_send_ms >= MIN_BATCH_GAP;
+    bool events = (r->events_new || r->pages_left) && now - r->last_send_ms >= MIN_BATCH_GAP;
     size_t cap;
     uint8_t *body;
     unsigned n = 0;
@@ -199,20 +199,6 @@ static void maybe_send(struct run *r, int64_t now)
     body = ward_transport_body(&r->tp, &cap);
     len = ward_report_batch(&r->agent, now, 0, BATCH_EVENTS, r->health_due, &r->arena, (char *)body,
                             cap, &n);
-    if (len < 0 && r->health_due) {
-        /* The snapshot of a machine with many sensors may not fit the JSON arena or the
-         * request buffer (it is all or nothing): the heartbeat and the events go without it. */
-        if (!r->health_too_big) {
-            fprintf(stderr,
-                    "ward-agent: the health snapshot does not fit one batch (%s); "
-                    "heartbeats and events are sent without it\n",
-                    strerror(-len));
-            r->health_too_big = true;
-        }
-        r->health_due = false;
-        len = ward_report_batch(&r->agent, now, 0, BATCH_EVENTS, false, &r->arena, (char *)body,
-                                cap, &n);
-    }
     if (len < 0) {
         fprintf(stderr, "ward-agent: cannot build the report batch: %s\n", strerror(-len));
         r->hb_due = false;
@@ -225,7 +211,10 @@ static void maybe_send(struct run *r, int64_t now)
         r->heartbeats_sent++;
         r->hb_due = false;
         r->events_new = false;
-        r->health_due = r->heartbeats_sent % HEALTH_EVERY == 0;
+        /* A snapshot cycle spans as many batches as it has pages (ward_report_batch()):
+         * the next page goes after the batch gap, not a heartbeat interval later. */
+        r->pages_left = r->health_due && !ward_report_health_done(&r->agent);
+        r->health_due = r->pages_left || r->heartbeats_sent % HEALTH_EVERY == 0;
         r->last_send_ms = now;
     }
 }
@@ -289,10 +278,10 @@ static int64_t next_wake(struct run *r, int64_t now, int64_t end_ms)
     if (td != WARD_TRANSPORT_NO_DEADLINE && (int64_t)td < next) {
         next = (int64_t)td;
     }
-    /* New events go out after the batch gap, but only if the transport can take them now:
-     * during a backoff its deadline (above) is the wake-up, and a request in flight wakes
-     * us with its response. */
-    if (r->events_new && ward_transport_can_send(&r->tp, (uint64_t)now) &&
+    /* New events (and a snapshot's next page) go out after the batch gap, but only if the
+     * transport can take them now: during a backoff its deadline (above) is the wake-up, and
+     * a request in flight wakes us with its response. */
+    if ((r->events_new || r->pages_left) && ward_transport_can_send(&r->tp, (uint64_t)now) &&
         r->last_send_ms + MIN_BATCH_GAP < next) {
         next = r->last_send_ms + MIN_BATCH_GAP;
     }

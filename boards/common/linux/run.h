@@ -72,7 +72,7 @@ struct run {
     bool hb_due;
     bool events_new;
     bool health_due;
-    bool health_too_big; /* said once: the snapshot does not fit a batch */
+    bool pages_left; /* a snapshot cycle is under way: its next page follows the batch gap */
     uint8_t pem_ca[RUN_PEM_MAX];
     uint8_t pem_cert[RUN_PEM_MAX];
     uint8_t pem_key[RUN_PEM_MAX];

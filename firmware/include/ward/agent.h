@@ -79,6 +79,10 @@ struct ward_agent {
     /* Sticky heartbeat fields (docs/protocol.md): hash of the values last sent in full. */
     uint32_t sticky_hash;
     bool sticky_sent; /* false: the next batch's heartbeat carries them all */
+    /* Health snapshot paging (ward_report_batch()): index of the next page's first sensor,
+     * and whether the last batch built carried the last page of a snapshot cycle. */
+    bool health_done;
+    uint16_t health_cursor;
 };
 
 /**

@@ -50,14 +50,30 @@ int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
 
 /**
  * An ingest batch: a heartbeat, the oldest pending events from index `from` (as many as
- * fit in the arena and buffer, at most max_events), and optionally the health snapshot.
- * The heartbeat is full (every sticky field, docs/protocol.md) the first time, after
- * ward_report_sticky_reset() and whenever a sticky value changed; compact otherwise.
+ * fit in the arena and buffer, at most max_events), and optionally a page of the health
+ * snapshot. The heartbeat is full (every sticky field, docs/protocol.md) the first time,
+ * after ward_report_sticky_reset() and whenever a sticky value changed; compact otherwise.
+ *
+ * With with_health, the page starts at the agent's cursor and holds every sensor left in
+ * the cycle, halved until the batch fits the arena and the buffer. When it does not fit,
+ * in this order: the page halves down to one sensor, then the events halve down to one,
+ * then the page is left out, then the last event: the heartbeat always goes. A page that
+ * leaves no room for any pending event halves too. The cursor advances when the batch is
+ * built (not acknowledged): a lost batch only delays that page to the next cycle, the
+ * snapshot being state, not events. ward_report_health_done() says whether this batch
+ * carried the last page of the cycle.
  * @param n_events  receives how many events went in (the transport acks them later)
  */
 int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsigned max_events,
                       bool with_health, struct ward_json_arena *arena, char *buf, size_t len,
                       unsigned *n_events);
+
+/**
+ * Whether the last batch built carried the last page of a health snapshot cycle (every
+ * sensor went out since the cycle began at sensor 0). False after a batch without health
+ * or whose page was left out. Keep asking for health until it is true.
+ */
+bool ward_report_health_done(const struct ward_agent *a);
 
 /**
  * Make the next batch's heartbeat full: call it whenever the receiver may have lost the

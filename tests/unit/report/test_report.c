@@ -378,6 +378,141 @@ static void test_batch_and_ack(void **state)
     }
 }
 
+/* A machine with 40 sensors (the sim scenarios' size) and some pending events. */
+static struct ward_agent s_many;
+static uint8_t s_small_storage[WARD_JSON_ARENA_SIZE * 3 / 4];
+
+static void many_setup(void)
+{
+    struct ward_agent_config cfg = { .boot_id = s_boot, .device_id = "sim-many", .seed = 3 };
+    struct ward_reading r;
+    char id[48];
+
+    assert_int_equal(ward_agent_init(&s_many, &cfg, 1000), 0);
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof(id), "temp:board%02d_sensor_with_a_long_name", i);
+        ward_reading_ok(&r, 40000 + i);
+        assert_true(ward_agent_feed(&s_many, id, &r, 2000) >= 0);
+    }
+    ward_reading_unavailable(&r, WARD_REASON_PERMISSION);
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof(id), "temp:board%02d_sensor_with_a_long_name", i);
+        assert_int_equal(ward_agent_feed(&s_many, id, &r, 3000 + i), 1);
+    }
+    assert_int_equal(ward_health_count(&s_many.health), 40);
+}
+
+/*
+ * One snapshot cycle of batches: every page starts where the last ended, every sensor goes
+ * out exactly once, events go with every page. @return pages.
+ */
+static unsigned cycle(struct ward_json_arena *arena, size_t cap, unsigned *largest)
+{
+    unsigned seen[40] = { 0 };
+    unsigned pages = 0;
+    unsigned expect_first = 0;
+
+    *largest = 0;
+    while (pages < 64) {
+        unsigned n = 0;
+        int len = ward_report_batch(&s_many, 5000, 0, 100, true, arena, s_buf, cap, &n);
+
+        assert_true(len > 0 && (size_t)len < cap);
+        if (n == 0) {
+            fail_msg("no event (cap %zu, arena %zu, pending %u): %s", cap, arena->size,
+                     ward_evlog_pending(&s_many.log), s_buf);
+        }
+        cJSON *d = parse(s_buf);
+        const cJSON *h = cJSON_GetObjectItem(d, "health");
+        const cJSON *sensors = cJSON_GetObjectItem(h, "sensors");
+        const cJSON *it;
+
+        if (h == NULL) {
+            fail_msg("no page (cap %zu, arena %zu, len %d): %s", cap, arena->size, len, s_buf);
+        }
+        assert_int_equal(num(h, "sensors_total"), 40);
+        assert_int_equal(num(h, "first"), expect_first);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "events")), (int)n);
+        cJSON_ArrayForEach(it, sensors)
+        {
+            unsigned k = 0;
+
+            assert_int_equal(sscanf(str(it, "id"), "temp:board%2u", &k), 1);
+            assert_true(k < 40);
+            assert_int_equal(k, expect_first); /* in the agent's order */
+            seen[k]++;
+            expect_first++;
+        }
+        unsigned size = (unsigned)cJSON_GetArraySize(sensors);
+
+        assert_true(size > 0);
+        *largest = size > *largest ? size : *largest;
+        done();
+        pages++;
+        if (ward_report_health_done(&s_many)) {
+            break;
+        }
+        assert_true(expect_first < 40);
+    }
+    assert_int_equal(expect_first, 40);
+    for (unsigned k = 0; k < 40; k++) {
+        assert_int_equal(seen[k], 1);
+    }
+    return pages;
+}
+
+static void test_health_pages(void **state)
+{
+    struct ward_json_arena small;
+    unsigned n = 0;
+    unsigned largest_big;
+    unsigned largest_small;
+    unsigned largest_buf;
+
+    (void)state;
+    many_setup();
+    assert_int_equal(ward_json_arena_init(&small, s_small_storage, sizeof(s_small_storage)), 0);
+    /* The whole snapshot does not fit the arena: that is why it pages. */
+    assert_int_equal(ward_report_health(&s_many, 5000, 0, 0, &s_arena, s_buf, sizeof(s_buf)),
+                     -ENOMEM);
+    heap_count_start();
+    unsigned big = cycle(&s_arena, sizeof(s_buf), &largest_big);
+    /* A second cycle starts over at sensor 0. */
+    unsigned again = cycle(&s_arena, sizeof(s_buf), &largest_big);
+    /* A smaller arena, or a smaller buffer, makes smaller pages and more of them. */
+    unsigned more = cycle(&small, sizeof(s_buf), &largest_small);
+    unsigned buf_pages = cycle(&s_arena, 1800, &largest_buf);
+
+    assert_int_equal(heap_count_stop(), 0);
+    print_message("pages: arena %u (largest %u), small arena %u (%u), buffer 1800: %u (%u)\n", big,
+                  largest_big, more, largest_small, buf_pages, largest_buf);
+    assert_true(big >= 2);
+    assert_int_equal(again, big);
+    assert_true(more > big && largest_small < largest_big);
+    assert_true(buf_pages > big && largest_buf < largest_big);
+    /* Without health: no page, the cycle does not move on. */
+    assert_true(
+        ward_report_batch(&s_many, 5000, 0, 100, false, &s_arena, s_buf, sizeof(s_buf), &n) > 0);
+    assert_null(strstr(s_buf, "\"health\":{\"v\""));
+    assert_false(ward_report_health_done(&s_many));
+    assert_int_equal(s_many.health_cursor, 0);
+    /* A buffer that holds the heartbeat and one event but no sensor: the page goes first. */
+    int hb_only = ward_report_batch(&s_many, 5000, 0, 0, false, &s_arena, s_buf, sizeof(s_buf), &n);
+    int one = ward_report_batch(&s_many, 5000, 0, 1, false, &s_arena, s_buf, sizeof(s_buf), &n);
+
+    assert_true(hb_only > 0 && one > hb_only);
+    assert_true(
+        ward_report_batch(&s_many, 5000, 0, 100, true, &s_arena, s_buf, (size_t)one + 60, &n) > 0);
+    assert_int_equal(n, 1);
+    assert_null(strstr(s_buf, "\"sensors\":["));
+    assert_false(ward_report_health_done(&s_many));
+    assert_int_equal(s_many.health_cursor, 0);
+    /* Only room for the heartbeat: the last event goes too, the heartbeat always goes. */
+    assert_true(ward_report_batch(&s_many, 5000, 0, 100, true, &s_arena, s_buf, (size_t)hb_only + 8,
+                                  &n) > 0);
+    assert_int_equal(n, 0);
+}
+
 static void test_documents_use_no_heap(void **state)
 {
     unsigned n;
@@ -403,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_batch_and_ack),
         cmocka_unit_test(test_documents_use_no_heap),
         cmocka_unit_test(test_batch_sticky),
+        cmocka_unit_test(test_health_pages),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -1,0 +1,201 @@
+/*
+ * The health snapshot in pages, agent to collector store: an agent with 40 sensors (more
+ * than one batch's JSON arena holds) sends its snapshot over several batches; the
+ * collector merges every page into the device's stored sensor state, which ends with all
+ * 40 sensors in the agent's order and their latest values. A page of a new boot replaces
+ * the state (sensors the agent no longer has go).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <cJSON.h>
+
+#include "ward/report.h"
+
+#include "../../../tools/collector/ingest_decode.h"
+#include "../../../tools/collector/store.h"
+
+#define SENSORS 40
+
+static struct ward_agent s_agent;
+static uint8_t s_arena_mem[WARD_JSON_ARENA_SIZE];
+static struct ward_json_arena s_arena;
+static char s_buf[16 * 1024];
+static char s_scratch[sizeof(s_buf)];
+static struct ward_ingest_event s_events[256];
+static struct ward_store s_store;
+static char s_db[64];
+static char *s_snapshot; /* the stored snapshot, copied out of get_device */
+static uint8_t s_parse_mem[64 * 1024];
+static struct ward_json_arena s_parse_arena; /* cJSON allocates from an entered arena */
+static const uint8_t s_boot[WARD_BOOT_ID_LEN] = { 0xde, 0xad, 0xbe, 0xef, 1, 2,  3,  4,
+                                                  5,    6,    7,    8,    9, 10, 11, 12 };
+static const uint8_t s_boot2[WARD_BOOT_ID_LEN] = { 0xde, 0xad, 0xbe, 0xef, 1, 2,  3,  4,
+                                                   5,    6,    7,    8,    9, 10, 11, 13 };
+
+static void init_agent(const uint8_t *boot, int sensors, int64_t base)
+{
+    struct ward_agent_config cfg = { .boot_id = boot, .device_id = "sim-fleet-07", .seed = 4 };
+    char id[48];
+
+    assert_int_equal(ward_agent_init(&s_agent, &cfg, 1000), 0);
+    for (int i = 0; i < sensors; i++) {
+        struct ward_reading r;
+
+        snprintf(id, sizeof(id), "temp:board%02d_sensor_with_a_long_name", i);
+        ward_reading_ok(&r, base + i);
+        assert_true(ward_agent_feed(&s_agent, id, &r, 2000) >= 0);
+    }
+}
+
+static int setup(void **state)
+{
+    struct ward_store_sqlite_opts opts = { .path = s_db, .busy_timeout_ms = 1000 };
+
+    (void)state;
+    snprintf(s_db, sizeof(s_db), "/tmp/ward-pages-%ld.db", (long)getpid());
+    assert_int_equal(ward_json_arena_init(&s_arena, s_arena_mem, sizeof(s_arena_mem)), 0);
+    assert_int_equal(ward_json_arena_init(&s_parse_arena, s_parse_mem, sizeof(s_parse_mem)), 0);
+    assert_int_equal(ward_store_sqlite_open(&s_store, &opts), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char path[80];
+
+    (void)state;
+    s_store.ops->close(s_store.impl);
+    free(s_snapshot);
+    unlink(s_db);
+    snprintf(path, sizeof(path), "%s-wal", s_db);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s-shm", s_db);
+    unlink(path);
+    return 0;
+}
+
+/* Build one batch with health, decode it and store it as the collector's ingest does. */
+static void send_batch(int64_t now)
+{
+    struct ward_ingest_batch b;
+    const char *why = NULL;
+    unsigned n = 0;
+    int len = ward_report_batch(&s_agent, now, 0, 64, true, &s_arena, s_buf, sizeof(s_buf), &n);
+
+    assert_true(len > 0);
+    memset(&b, 0, sizeof(b));
+    b.events = s_events;
+    b.max_events = 256;
+    if (ward_ingest_decode(s_buf, (size_t)len, &b, s_scratch, sizeof(s_scratch), &why) != 0) {
+        fail_msg("the collector refused the agent's batch: %s", why);
+    }
+    assert_non_null(b.snapshot);
+    const struct ward_store_report r = {
+        .device = b.device,
+        .received_ms = now,
+        .peer = "127.0.0.1",
+        .has_heartbeat = b.has_heartbeat,
+        .boot_id = b.boot,
+        .health = b.health,
+        .heartbeat = b.heartbeat,
+        .heartbeat_len = b.heartbeat_len,
+        .snapshot = b.snapshot,
+        .snapshot_len = b.snapshot_len,
+    };
+
+    assert_int_equal(s_store.ops->begin(s_store.impl), 0);
+    assert_int_equal(s_store.ops->put_report(s_store.impl, &r), 0);
+    assert_int_equal(s_store.ops->commit(s_store.impl), 0);
+}
+
+static int got_device(void *ctx, const struct ward_store_device *dev)
+{
+    (void)ctx;
+    free(s_snapshot);
+    s_snapshot = dev->snapshot != NULL ? strndup(dev->snapshot, dev->snapshot_len) : NULL;
+    return 0;
+}
+
+/* The stored sensors must be exactly sensors [0, count) in order, with value base + i. */
+static void check_stored(int count, int64_t base)
+{
+    char id[48];
+
+    assert_int_equal(s_store.ops->get_device(s_store.impl, "sim-fleet-07", got_device, NULL), 0);
+    assert_non_null(s_snapshot);
+    ward_json_arena_enter(&s_parse_arena);
+    cJSON *d = cJSON_Parse(s_snapshot);
+
+    assert_non_null(d);
+    const cJSON *sensors = cJSON_GetObjectItem(d, "sensors");
+
+    assert_int_equal(cJSON_GetArraySize(sensors), count);
+    assert_int_equal(cJSON_GetObjectItem(d, "first")->valueint, 0);
+    assert_int_equal(cJSON_GetObjectItem(d, "sensors_total")->valueint, count);
+    for (int i = 0; i < count; i++) {
+        const cJSON *s = cJSON_GetArrayItem(sensors, i);
+
+        snprintf(id, sizeof(id), "temp:board%02d_sensor_with_a_long_name", i);
+        assert_string_equal(cJSON_GetObjectItem(s, "id")->valuestring, id);
+        assert_int_equal((int64_t)cJSON_GetObjectItem(s, "value")->valuedouble, base + i);
+    }
+    ward_json_arena_leave(&s_parse_arena);
+}
+
+static void test_pages_merge(void **state)
+{
+    unsigned pages = 0;
+
+    (void)state;
+    init_agent(s_boot, SENSORS, 40000);
+    do {
+        send_batch(5000 + pages);
+        pages++;
+        assert_true(pages < 40);
+    } while (!ward_report_health_done(&s_agent));
+    assert_true(pages >= 2);
+    check_stored(SENSORS, 40000);
+    /* New readings: the next cycle updates every sensor in place, none is duplicated. */
+    for (int i = 0; i < SENSORS; i++) {
+        char id[48];
+        struct ward_reading r;
+
+        snprintf(id, sizeof(id), "temp:board%02d_sensor_with_a_long_name", i);
+        ward_reading_ok(&r, 50000 + i);
+        assert_true(ward_agent_feed(&s_agent, id, &r, 6000) >= 0);
+    }
+    send_batch(7000); /* the first page only: the rest keeps its older values */
+    assert_false(ward_report_health_done(&s_agent));
+    assert_int_equal(s_store.ops->get_device(s_store.impl, "sim-fleet-07", got_device, NULL), 0);
+    assert_non_null(strstr(s_snapshot, "\"value\":50000"));
+    assert_non_null(strstr(s_snapshot, "\"value\":40039"));
+    while (!ward_report_health_done(&s_agent)) {
+        send_batch(7001);
+        assert_true(++pages < 80);
+    }
+    check_stored(SENSORS, 50000);
+    /* A new boot with fewer sensors: its snapshot replaces the old boot's. */
+    init_agent(s_boot2, 5, 1000);
+    send_batch(9000);
+    assert_true(ward_report_health_done(&s_agent));
+    check_stored(5, 1000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pages_merge),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
