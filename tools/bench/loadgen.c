@@ -326,7 +326,8 @@ static void step(struct lg_agent *a, int64_t ms)
         } else {
             s_failed++;
         }
-        a->next_ms = ms + (int64_t)s_o.interval_ms;
+        /* With an interval the schedule stays fixed (open loop): the next heartbeat is due
+         * interval_ms after the previous one was submitted, not after its answer. */
         if (s_sending && s_o.interval_ms == 0) {
             submit(a, ms);
         }
@@ -365,7 +366,8 @@ static void run_until(int64_t until_ms, bool (*done)(void))
             if (s_sending && s_o.interval_ms > 0 && ms >= a->next_ms &&
                 !ward_transport_busy(&a->tp) && ward_transport_can_send(&a->tp, (uint64_t)ms)) {
                 submit(a, ms);
-                a->next_ms = ms + (int64_t)s_o.interval_ms;
+                a->next_ms += (int64_t)s_o.interval_ms;
+                a->next_ms = a->next_ms < ms ? ms + (int64_t)s_o.interval_ms : a->next_ms;
             }
             if (ward_transport_deadline(&a->tp, (uint64_t)ms) <= (uint64_t)ms) {
                 step(a, ms);
