@@ -22,8 +22,11 @@ static bool json_content_type(const struct ward_http_request *r)
     static const char want[] = "application/json";
     size_t n = sizeof(want) - 1;
 
-    if (r->content_type == NULL || r->content_type_len < n ||
-        strncasecmp(r->content_type, want, n) != 0) {
+    /* Absent is JSON: agents leave the header out to save wire bytes (docs/protocol.md). */
+    if (r->content_type == NULL) {
+        return true;
+    }
+    if (r->content_type_len < n || strncasecmp(r->content_type, want, n) != 0) {
         return false;
     }
     return r->content_type_len == n || r->content_type[n] == ';' || r->content_type[n] == ' ';

@@ -73,7 +73,11 @@ int ward_http_format_post(char *out, size_t cap, const char *host, uint16_t port
         puts_(&o, ":");
         putu(&o, port);
     }
-    puts_(&o, "\r\nContent-Type: application/json\r\nContent-Length: ");
+    /*
+     * No Content-Type: the ingest body is JSON by protocol (docs/protocol.md), and the
+     * 32 bytes are a tenth of a heartbeat on the wire.
+     */
+    puts_(&o, "\r\nContent-Length: ");
     putu(&o, content_length);
     puts_(&o, "\r\n\r\n");
     if (o.overflow || o.len > (size_t)INT32_MAX) {

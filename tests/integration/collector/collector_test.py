@@ -326,6 +326,11 @@ def case_reject_malformed(env):
     status, _, _ = c.post(batch("dev-a", seqs=[1]), content_type="text/plain")
     check(status == 415, "text/plain got %d" % status)
     c.close()
+    # No Content-Type at all is JSON by protocol (the agent leaves it out to save bytes).
+    c = DeviceClient(env, col, "dev-a")
+    status, _, _ = c.post(batch("dev-a"), content_type=None)
+    check(status == 200, "batch without Content-Type got %d (want 200)" % status)
+    c.close()
     # Malformed HTTP heads: each 4xx and closed.
     heads = [(b"POST /v1/ingest HTTP/1.1\nHost: x\n\n", 400),
              (b"POST /v1/ingest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 501),

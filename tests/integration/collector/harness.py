@@ -253,7 +253,8 @@ class DeviceClient:
     def post(self, body, content_type="application/json", path="/v1/ingest"):
         if self.conn is None:
             self.connect()
-        self.conn.request("POST", path, body=body, headers={"Content-Type": content_type})
+        headers = {"Content-Type": content_type} if content_type is not None else {}
+        self.conn.request("POST", path, body=body, headers=headers)
         r = self.conn.getresponse()
         data = r.read()
         return r.status, dict(r.getheaders()), data

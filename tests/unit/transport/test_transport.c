@@ -147,7 +147,7 @@ static void run_until_sent(struct rig *r, size_t req_len, unsigned rounds)
 }
 
 static const char *k_head = "POST /v1/ingest HTTP/1.1\r\nHost: collector.test:8443\r\n"
-                            "Content-Type: application/json\r\nContent-Length: 13\r\n\r\n";
+                            "Content-Length: 13\r\n\r\n";
 
 /* Bytes of the whole request for a body of len bytes. */
 static size_t req_len(size_t len)
@@ -546,7 +546,7 @@ static void test_chaos_eagain_everywhere(void **state)
                             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
         int elen = snprintf(expect, sizeof(expect),
                             "POST /v1/ingest HTTP/1.1\r\nHost: collector.test:8443\r\n"
-                            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                            "Content-Length: %d\r\n\r\n%s",
                             blen, body);
         char resp[128];
         enum ward_transport_event ev = WARD_TRANSPORT_NONE;
