@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$1"
 fail=0
-# Copyright lines and identifiers that only the real projects' files carry.
-marks='The Mbed TLS Contributors|ARM Limited, All Rights Reserved|Adam Dunkels <adam@sics.se>|Copyright \(c\) 2009-2017 Dave Gamble|Swedish Institute of Computer Science'
-if hits=$(git ls-files -z | xargs -0 grep -lE "$marks" -- 2>/dev/null | grep -v '^tests/repo/'); then
+# Copyright lines and identifiers that only the real projects' files carry. Spelled in pieces
+# so that this script does not itself match them (nor any other scan for them).
+marks="The Mbed TLS""[ ]Contributors|ARM Limited,""[ ]All Rights Reserved|Adam Dunkels""[ ]<adam@sics.se>"
+marks="$marks|Copyright \\(c\\) 2009-2017""[ ]Dave Gamble|Swedish Institute""[ ]of Computer Science"
+if hits=$(git ls-files -z | xargs -0 grep -lE "$marks" -- 2>/dev/null); then
     echo "third-party source committed (copyright marks):"; echo "$hits"; fail=1
 fi
 if names=$(git ls-files | grep -E '(^|/)(cJSON\.[ch]|ssl_tls\.c|mbedtls/[a-z_]+\.h|lwip/(opt|tcp|pbuf)\.h|tcp_in\.c|etharp\.c)$'); then
