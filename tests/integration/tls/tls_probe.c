@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "heap_count.h"
 
 #include <mbedtls/ssl.h>
 
@@ -27,33 +28,6 @@
 #include "ward/transport/config.h"
 #include "ward/transport/mempool.h"
 #include "ward/transport/tls.h"
-
-static int s_counting;
-static unsigned s_heap_calls;
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-
-void *__wrap_malloc(size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_realloc(p, size);
-}
 
 static uint8_t s_pool_mem[WARD_TLS_POOL_SIZE];
 
@@ -212,7 +186,7 @@ int main(int argc, char **argv)
      * malloc, the first time: do that during start-up. */
     tzset();
     /* Start-up ends here: from now on, no heap. */
-    s_counting = 1;
+    heap_count_start();
     if (ward_mempool_init(&pool, s_pool_mem, sizeof(s_pool_mem)) != 0 ||
         ward_mempool_install_mbedtls(&pool) != 0) {
         fprintf(stderr, "tls_probe: cannot install the mbedTLS pool\n");
@@ -243,14 +217,14 @@ int main(int argc, char **argv)
                    ward_tls_strerror(&tls, err, sizeof(err)), (unsigned)tls.verify_flags);
         }
     }
-    s_counting = 0;
+    (void)heap_count_stop();
     printf("summary: ok=%u full=%u resumed=%u failed=%u pool_peak=%u pool_in_use=%u "
            "pool_failures=%u tx=%llu rx=%llu heap_calls=%u\n",
            ok, (unsigned)tls.stats.full_handshakes, (unsigned)tls.stats.resumed_handshakes,
            (unsigned)tls.stats.failed_handshakes, (unsigned)pool.stats.peak,
            (unsigned)pool.stats.used, (unsigned)pool.stats.failures,
            (unsigned long long)net.stats.tx_bytes, (unsigned long long)net.stats.rx_bytes,
-           s_heap_calls);
+           heap_count_calls());
     ward_tls_free(&tls);
     printf("freed: pool_in_use=%u bad_frees=%u\n", (unsigned)pool.stats.used,
            (unsigned)pool.stats.bad_frees);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "heap_count.h"
 
 #include "fake_chan.h"
 #include "fake_net.h"
@@ -26,34 +27,6 @@ static uint64_t test_rand(uint64_t *state)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
-}
-
-/* Linked with -Wl,--wrap=malloc,...: any heap call while counting fails the test. */
-static int s_counting;
-static unsigned s_heap_calls;
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-
-void *__wrap_malloc(size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t size)
-{
-    s_heap_calls += (unsigned)s_counting;
-    return __real_realloc(p, size);
 }
 
 #define MIN_MS 1000u
@@ -171,7 +144,7 @@ static void test_request_bytes_and_response(void **state)
     r->fnet.send_max = 7; /* partial writes */
     r->fnet.recv_max = 1; /* one byte per read */
     r->fnet.eagain_every = 2;
-    s_counting = 1;
+    heap_count_start();
     assert_int_equal(ward_transport_submit(&r->t, len, r->now), 0);
     assert_int_equal(ward_transport_submit(&r->t, len, r->now), -EBUSY);
     run_until_sent(r, strlen(k_head) + len, 200);
@@ -179,14 +152,14 @@ static void test_request_bytes_and_response(void **state)
     assert_memory_equal(r->fnet.tx + strlen(k_head), "{\"batch\":123}", len);
     fake_net_push_str(&r->fnet, k_ok);
     assert_int_equal(run(r, 1, 400), WARD_TRANSPORT_RESPONSE);
-    s_counting = 0;
+    (void)heap_count_stop();
     assert_int_equal(ward_transport_response(&r->t, &resp, &resp_len), 200);
     assert_int_equal(resp_len, 11);
     assert_memory_equal(resp, "{\"acks\":[]}", 11);
     assert_int_equal(r->t.link, WARD_LINK_UP);
     assert_int_equal(r->fnet.connects, 1);
     assert_int_equal(r->t.stats.full_handshakes, 1);
-    assert_int_equal(s_heap_calls, 0);
+    assert_int_equal(heap_count_calls(), 0);
     assert_int_equal(r->fnet.host[0], 'c');
     assert_int_equal(r->fnet.port, 8443);
     free(r);
@@ -539,7 +512,7 @@ static void test_chaos_eagain_everywhere(void **state)
     (void)state;
     r->fnet.chaos_seed = 12345;
     r->fnet.connect_pending = 3;
-    s_counting = 1;
+    heap_count_start();
     for (int i = 0; i < 50; i++) {
         int blen = snprintf(body, sizeof(body), "{\"batch\":%d,\"pad\":\"%.*s\"}", i, i * 2,
                             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -575,8 +548,8 @@ static void test_chaos_eagain_everywhere(void **state)
         assert_int_equal(rl, 9);
         assert_memory_equal(rb, resp, 9);
     }
-    s_counting = 0;
-    assert_int_equal(s_heap_calls, 0);
+    (void)heap_count_stop();
+    assert_int_equal(heap_count_calls(), 0);
     assert_int_equal(r->fnet.connects, 1);
     assert_int_equal(r->t.stats.failures, 0);
     free(r);
