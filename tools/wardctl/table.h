@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #define WARD_TABLE_MAX_COLS 8
-#define WARD_TABLE_CELL_MAX 48
+#define WARD_TABLE_CELL_MAX 63 /* a whole sensor id (WARD_SENSOR_ID_MAX - 1) */
 
 struct ward_table {
     unsigned ncols;
