@@ -19,8 +19,8 @@
 int ward_sha256(const void *data, size_t len, uint8_t out[WARD_DIGEST_LEN]);
 
 /**
- * Digest of the configuration built into this image.
- * @return 0, or an error from ward_sha256().
+ * Digest of the configuration built into this image, computed on first use and kept.
+ * @return 0, -EINVAL for a NULL out, or an error from ward_sha256().
  */
 int ward_config_digest(uint8_t out[WARD_DIGEST_LEN]);
 
