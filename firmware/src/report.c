@@ -705,13 +705,13 @@ static int read_ack(struct ward_jscan *s, uint8_t boot[WARD_BOOT_ID_LEN], uint32
     return seen == 3u ? 0 : ward_jscan_fail(s, -EINVAL, "an ack needs boot and seq");
 }
 
-/* Walk the document; apply the acks only when `apply` (after a clean first pass). */
-static int walk_ack(struct ward_agent *a, const char *text, size_t len, bool apply)
+/* Walk the document, calling fn (when not NULL) for each pair. @return pairs, or errno. */
+static int walk_ack(const char *text, size_t len, ward_ack_fn fn, void *ctx)
 {
     struct ward_jscan s;
     char key[8];
     unsigned seen = 0;
-    int freed = 0;
+    int pairs = 0;
     int rc;
 
     ward_jscan_init(&s, text, len);
@@ -738,9 +738,12 @@ static int walk_ack(struct ward_agent *a, const char *text, size_t len, bool app
                 if (read_ack(&s, boot, &seq) != 0) {
                     return s.err;
                 }
-                int n = apply ? ward_evlog_ack(&a->log, boot, seq) : 0;
+                int frc = fn != NULL ? fn(ctx, boot, seq) : 0;
 
-                freed += n > 0 ? n : 0; /* an unknown boot was already freed */
+                if (frc < 0) {
+                    return frc;
+                }
+                pairs++;
             }
             if (rc < 0) {
                 return rc;
@@ -750,18 +753,45 @@ static int walk_ack(struct ward_agent *a, const char *text, size_t len, bool app
         }
     }
     if (rc < 0 || ward_jscan_end(&s) != 0) {
-        return s.err;
+        return s.err != 0 ? s.err : rc;
     }
-    return seen == 3u ? freed : -EINVAL;
+    return seen == 3u ? pairs : -EINVAL;
+}
+
+int ward_report_ack_each(const char *text, size_t len, ward_ack_fn fn, void *ctx)
+{
+    int rc;
+
+    if (text == NULL) {
+        return -EINVAL;
+    }
+    /* A clean first pass before any callback: a malformed document changes nothing. */
+    rc = walk_ack(text, len, NULL, NULL);
+    return rc < 0 || fn == NULL ? rc : walk_ack(text, len, fn, ctx);
+}
+
+struct ack_free {
+    struct ward_agent *a;
+    int freed;
+};
+
+static int ack_free_events(void *ctx, const uint8_t boot[WARD_BOOT_ID_LEN], uint32_t seq)
+{
+    struct ack_free *f = ctx;
+    int n = ward_evlog_ack(&f->a->log, boot, seq);
+
+    f->freed += n > 0 ? n : 0; /* an unknown boot was already freed */
+    return 0;
 }
 
 int ward_report_apply_ack(struct ward_agent *a, const char *text, size_t len)
 {
+    struct ack_free f = { a, 0 };
     int rc;
 
     if (a == NULL || text == NULL) {
         return -EINVAL;
     }
-    rc = walk_ack(a, text, len, false);
-    return rc < 0 ? rc : walk_ack(a, text, len, true);
+    rc = ward_report_ack_each(text, len, ack_free_events, &f);
+    return rc < 0 ? rc : f.freed;
 }

@@ -81,8 +81,21 @@ bool ward_report_health_done(const struct ward_agent *a);
  */
 void ward_report_sticky_reset(struct ward_agent *a);
 
+/** Called for each (boot id, highest durably stored seq) pair of an acknowledgement. */
+typedef int (*ward_ack_fn)(void *ctx, const uint8_t boot[WARD_BOOT_ID_LEN], uint32_t seq);
+
 /**
- * Apply a collector acknowledgement: {"v":1,"acks":[{"boot":"<hex>","seq":N},...]}.
+ * Parse a collector acknowledgement, {"v":1,"acks":[{"boot":"<hex>","seq":N},...]}, with
+ * the allocation-free scanner and call fn for each pair, but only once the whole document
+ * has proved valid (fn may be NULL: validate and count). A negative return from fn stops
+ * the walk and is returned. The one grammar of the ack: the core and the transport's
+ * journal (ward_ack_parse()) both go through it.
+ * @return the number of pairs, -EPROTO/-EINVAL/-ERANGE for a malformed document.
+ */
+int ward_report_ack_each(const char *text, size_t len, ward_ack_fn fn, void *ctx);
+
+/**
+ * Apply a collector acknowledgement (ward_report_ack_each()) to the event log.
  * Unknown boot ids are ignored (already freed). Never allocates (ward/jscan.h).
  * @return events freed (>= 0), -EPROTO/-EINVAL/-ERANGE for a malformed document (nothing
  *         is freed then).

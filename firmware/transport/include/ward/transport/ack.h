@@ -1,10 +1,9 @@
 /*
  * The collector's acknowledgement (docs/protocol.md):
  *   {"v":1,"acks":[{"boot":"<32 hex digits>","seq":N},...]}
- * "seq" is, per boot id, the highest sequence the collector has stored durably. Parsed with
- * the core's allocation-free scanner (ward/jscan.h), exact integers, the same grammar as
- * ward_report_apply_ack(); this variant hands the pairs back so the journal can free the
- * same events as the event log.
+ * "seq" is, per boot id, the highest sequence the collector has stored durably. Parsed by
+ * the core's ward_report_ack_each() (the one grammar, allocation-free); this variant hands
+ * the pairs back so the journal can free the same events as the event log.
  */
 #ifndef WARD_TRANSPORT_ACK_H_
 #define WARD_TRANSPORT_ACK_H_
