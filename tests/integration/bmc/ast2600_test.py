@@ -239,6 +239,8 @@ def run(args, kernel, initramfs, host, work, t):
         if qmp:
             qmp.close()
         t["qemu_rc"] = vm.stop("done" in seen)
+        with open(os.path.join(work, "qemu.stderr"), errors="replace") as f:
+            t["qemu_signalled"] = "terminating on signal" in f.read()
         t["vm_total"] = time.monotonic() - vm.started
         shutil.rmtree(qmp_dir, ignore_errors=True)
     return vm.out.replace(b"\r\n", b"\n").decode(errors="replace")
@@ -302,7 +304,9 @@ def check_results(t, console, checks):
     alog = sec.get("agent-log", ("", {}))
     ok(alog[1].get("rc") == "0", "ward-agent run stopped cleanly on SIGTERM (rc %s): %s" % (
         alog[1].get("rc"), alog[0][-300:]))
-    ok(t.get("qemu_rc") == 0, f"QEMU exited cleanly (guest powered off): {t.get('qemu_rc')}")
+    ok(t.get("qemu_rc") == 0 and not t.get("qemu_signalled"),
+       f"QEMU exited by itself when the guest reset (status {t.get('qemu_rc')}, "
+       f"{'stopped by a signal' if t.get('qemu_signalled') else 'no signal'})")
     return bad
 
 

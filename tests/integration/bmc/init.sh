@@ -5,7 +5,7 @@
 #   - set the clock from the host's (no RTC), load the drivers, bring up eth0, bind the tmp105;
 #   - `ward-agent probe --json`;
 #   - `ward-agent run` against the collector behind QEMU's guestfwd, printing the agent's RSS
-#     every second until the host says "stop" (bounded); then SIGTERM, its log, power off.
+#     every second until the host says "stop" (bounded); then SIGTERM, its log, reset.
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 
@@ -17,8 +17,9 @@ dmesg -n 1 # kernel messages stay off the console (the failure path prints them)
 
 say() { echo "@@WARD-VM $*@@"; }
 up() { cut -d' ' -f1 /proc/uptime; }
-# Every way out powers the VM off, so QEMU exits: the end of the script, or fail.
-off() { sync; poweroff -f; sleep 5; }
+# Every way out resets the VM (the watchdog driver resets the SoC; QEMU runs with -no-reboot,
+# so it exits; poweroff would only halt the CPUs): the end of the script, or fail.
+off() { sync; reboot -f; sleep 5; }
 fail() { say "fail $*"; dmesg | tail -n 40; off; }
 # until_true COMMAND...: run it every 100 ms until it succeeds, at most WAIT_TICKS times.
 until_true() {
