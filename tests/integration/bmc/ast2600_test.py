@@ -361,9 +361,9 @@ def main():
         return 1
     check_results(t, console, (ok, failed))
     rss = t.get("rss", {})
-    log(f"timings: QEMU exited after {t['vm_total']:.1f}s; device visible {t.get('visible', -1):.1f}s "
-        f"after the agent started; ok -> critical at the collector {t.get('transition', -1):.1f}s "
-        f"after the QMP change; agent RSS in the guest {rss.get('kb', '?')} KiB "
+    log(f"timings: QEMU exited after {t['vm_total']:.1f}s; device visible "
+        f"{t.get('visible', -1):.1f}s after the agent started; ok -> critical at the collector "
+        f"{t.get('transition', -1):.1f}s after the QMP change; agent RSS in the guest {rss.get('kb', '?')} KiB "
         f"(peak {rss.get('hwm', '?')} KiB)")
     if failed:
         log(f"FAIL: {len(failed)} checks failed; console log: {os.path.join(work, 'console.log')}")

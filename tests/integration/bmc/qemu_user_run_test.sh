@@ -11,7 +11,8 @@ fixture=$(readlink -f "$3")
 emu=$(readlink -f "$4")
 here=$(cd "$(dirname "$0")" && pwd)
 sensor=temp:lm75.i2c1-0048:temp1
-temp_file=sys/devices/platform/ahb/ahb:apb/bus@1e78a000/1e78a0c0.i2c-bus/i2c-1/1-0048/hwmon/hwmon2/temp1_input
+temp_file=sys/devices/platform/ahb/ahb:apb/bus@1e78a000/1e78a0c0.i2c-bus/i2c-1/1-0048
+temp_file=$temp_file/hwmon/hwmon2/temp1_input
 collector_pid=
 agent_pid=
 # Whatever happens, nothing this test started outlives it.
@@ -45,7 +46,8 @@ JSON
 out=$($emu "$agent" probe --json --root root 2>&1)
 st=$?
 [ $st -eq 0 ] || fail "probe exited $st: $out"
-grep -q "\"id\":\"$sensor\",[^}]*\"value\":65000" <<<"$out" || fail "probe does not read $sensor: $out"
+grep -q "\"id\":\"$sensor\",[^}]*\"value\":65000" <<<"$out" ||
+    fail "probe does not read $sensor: $out"
 echo "ok: probe reads $sensor = 65000"
 
 echo ack >mode
@@ -63,9 +65,11 @@ for _ in $(seq 600); do
     kill -0 $agent_pid 2>/dev/null || break
     sleep 0.1
 done
-grep -q '"stored": true' events.log 2>/dev/null || { cat agent.log; fail "no event reached the collector"; }
+grep -q '"stored": true' events.log 2>/dev/null ||
+    { cat agent.log; fail "no event reached the collector"; }
 echo "ok: run delivered its first event and heartbeat in $((($(date +%s%N) - start) / 1000000)) ms"
-grep -q "handshaking -> up (full handshake" agent.log || { cat agent.log; fail "no full handshake"; }
+grep -q "handshaking -> up (full handshake" agent.log ||
+    { cat agent.log; fail "no full handshake"; }
 # Every event acknowledged (the agent's stats line, on SIGUSR1, says so) before SIGTERM.
 drained=0
 for _ in $(seq 50); do
