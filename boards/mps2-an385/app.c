@@ -48,7 +48,7 @@ struct app {
     struct ward_agent agent;
     struct ward_hal hal;
     struct ward_lwip_nic nics;
-    struct an385_net np;
+    struct ward_net_lwip np;
     struct ward_net net;
     struct ward_tls tls;
     struct ward_transport tp;
@@ -201,7 +201,7 @@ int an385_app_start(struct netif *eth, int64_t now_ms)
     if (rc != 0) {
         return rc;
     }
-    a->net = an385_net_lwip(&a->np);
+    a->net = ward_net_lwip(&a->np);
     rc = ward_tls_init(&a->tls, &creds, &a->net, a->agent.device_id);
     if (rc != 0) {
         an385_printf("ward: TLS set-up failed (%d): credentials rejected or the pool of %u "

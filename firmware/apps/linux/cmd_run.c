@@ -3,7 +3,7 @@
  *
  *   ward-agent run --collector HOST:PORT --ca CA.pem --cert DEV.pem --key DEV.key
  *                  --state-dir DIR [--device-id ID] [--server-name NAME]
- *                  [--scenario FILE (sim board)] [--root DIR (Linux sensors)]
+ *                  [--scenario FILE (sim backend)] [--root DIR (Linux sensors)]
  *                  [--rules RULES.json] [--for SECONDS]
  *
  * Wires the portable pieces together: the agent context (sampling, health engine, event log,

@@ -3,8 +3,8 @@
  * machines (schema: docs/probe.md). A backend opener fills a struct probe_report; the
  * renderers only walk its struct ward_hal, so every backend prints the same way.
  */
-#ifndef WARD_BOARDS_COMMON_LINUX_PROBE_H_
-#define WARD_BOARDS_COMMON_LINUX_PROBE_H_
+#ifndef WARD_APPS_LINUX_PROBE_H_
+#define WARD_APPS_LINUX_PROBE_H_
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,4 +57,4 @@ const char *probe_duplex_name(enum ward_nic_duplex d);
 const char *probe_threshold_name(enum ward_threshold_kind k);
 const char *probe_cpu_state_name(enum ward_cpu_state s);
 
-#endif /* WARD_BOARDS_COMMON_LINUX_PROBE_H_ */
+#endif /* WARD_APPS_LINUX_PROBE_H_ */

@@ -2,8 +2,8 @@
  * ward-agent run: what the command owns (struct run, in .bss like on a board) and its start-up
  * (run_setup.c). The loop is in cmd_run.c.
  */
-#ifndef WARD_BOARDS_COMMON_LINUX_RUN_H_
-#define WARD_BOARDS_COMMON_LINUX_RUN_H_
+#ifndef WARD_APPS_LINUX_RUN_H_
+#define WARD_APPS_LINUX_RUN_H_
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -94,4 +94,4 @@ int64_t run_mono_ms(void);
  */
 int run_startup(const struct opts *o, struct run *r, int64_t now);
 
-#endif /* WARD_BOARDS_COMMON_LINUX_RUN_H_ */
+#endif /* WARD_APPS_LINUX_RUN_H_ */

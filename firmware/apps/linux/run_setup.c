@@ -201,8 +201,8 @@ static int setup_hal(const struct opts *o, struct run *r)
         int rc;
 
         if (o->scenario == NULL) {
-            fprintf(stderr, "ward-agent: the sim board needs --scenario FILE "
-                            "(scenarios ship in boards/sim/scenarios/)\n");
+            fprintf(stderr, "ward-agent: the sim backend needs --scenario FILE "
+                            "(a scenario document, docs/scenarios.md)\n");
             return -EINVAL;
         }
         rc = read_input(o->scenario, &text, &len);
@@ -221,7 +221,7 @@ static int setup_hal(const struct opts *o, struct run *r)
     }
 #else
     if (o->scenario != NULL) {
-        fprintf(stderr, "ward-agent: --scenario needs the sim board (this is %s)\n",
+        fprintf(stderr, "ward-agent: --scenario needs the sim backend (this is %s)\n",
                 WARD_BOARD_NAME);
         return -EINVAL;
     }
