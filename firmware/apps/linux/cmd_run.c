@@ -35,6 +35,7 @@
 
 #include "clock.h"
 #include "commands.h"
+#include "opt_table.h"
 #include "run.h"
 #include "run_log.h"
 
@@ -46,23 +47,17 @@ static volatile sig_atomic_t s_stats;
 
 /* ---- options ---- */
 
-enum opt_kind { OPT_PATH, OPT_SECONDS };
-
-static const struct run_opt {
-    const char *name;
-    size_t off;
-    enum opt_kind kind;
-} k_opts[] = {
-    { "--collector", offsetof(struct opts, collector), OPT_PATH },
-    { "--ca", offsetof(struct opts, ca), OPT_PATH },
-    { "--cert", offsetof(struct opts, cert), OPT_PATH },
-    { "--key", offsetof(struct opts, key), OPT_PATH },
-    { "--state-dir", offsetof(struct opts, state_dir), OPT_PATH },
-    { "--device-id", offsetof(struct opts, device_id), OPT_PATH },
-    { "--server-name", offsetof(struct opts, server_name), OPT_PATH },
-    { "--scenario", offsetof(struct opts, scenario), OPT_PATH },
-    { "--root", offsetof(struct opts, root), OPT_PATH },
-    { "--rules", offsetof(struct opts, rules), OPT_PATH },
+static const struct opt_spec k_opts[] = {
+    { "--collector", offsetof(struct opts, collector), OPT_TEXT },
+    { "--ca", offsetof(struct opts, ca), OPT_TEXT },
+    { "--cert", offsetof(struct opts, cert), OPT_TEXT },
+    { "--key", offsetof(struct opts, key), OPT_TEXT },
+    { "--state-dir", offsetof(struct opts, state_dir), OPT_TEXT },
+    { "--device-id", offsetof(struct opts, device_id), OPT_TEXT },
+    { "--server-name", offsetof(struct opts, server_name), OPT_TEXT },
+    { "--scenario", offsetof(struct opts, scenario), OPT_TEXT },
+    { "--root", offsetof(struct opts, root), OPT_TEXT },
+    { "--rules", offsetof(struct opts, rules), OPT_TEXT },
     { "--for", offsetof(struct opts, run_for_s), OPT_SECONDS },
 };
 
@@ -74,18 +69,8 @@ static void usage(void)
             "[--scenario FILE] [--root DIR] [--rules RULES.json] [--for SECONDS]\n");
 }
 
-static const struct run_opt *find_opt(const char *name)
-{
-    for (size_t k = 0; k < sizeof(k_opts) / sizeof(k_opts[0]); k++) {
-        if (strcmp(name, k_opts[k].name) == 0) {
-            return &k_opts[k];
-        }
-    }
-    return NULL;
-}
-
 /* Store one option's value. @return 0, or 2 (usage error, said on stderr). */
-static int set_opt(struct opts *o, const struct run_opt *opt, const char *v)
+static int set_opt(struct opts *o, const struct opt_spec *opt, const char *v)
 {
     void *field = (char *)o + opt->off;
     char *end;
@@ -94,7 +79,7 @@ static int set_opt(struct opts *o, const struct run_opt *opt, const char *v)
         fprintf(stderr, "ward-agent: %s needs a value\n", opt->name);
         return 2;
     }
-    if (opt->kind == OPT_PATH) {
+    if (opt->kind == OPT_TEXT) {
         *(const char **)field = v;
         return 0;
     }
@@ -111,7 +96,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     memset(o, 0, sizeof(*o));
     for (int i = 1; i < argc; i++) {
-        const struct run_opt *opt = find_opt(argv[i]);
+        const struct opt_spec *opt = opt_find(k_opts, sizeof(k_opts) / sizeof(k_opts[0]), argv[i]);
         int rc;
 
         if (opt == NULL) {
