@@ -5,6 +5,7 @@
 
 #if IS_ENABLED(CONFIG_WARD_TRANSPORT)
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +18,27 @@
 #include "clock.h"
 #include "run_log.h"
 
+/* Why the link went to backoff, as ": reason" (empty when there is nothing to add). */
+static void backoff_reason(const struct run *r, enum ward_link from, int err, char *why, size_t len)
+{
+    if (err == -EACCES) {
+        char info[160];
+
+        mbedtls_x509_crt_verify_info(info, sizeof(info), "", r->tls.verify_flags);
+        info[strcspn(info, "\n")] = '\0';
+        snprintf(why, len, ": collector certificate rejected (%s)", info);
+    } else if (err == -EPROTO && r->tls.last_error != 0 && from == WARD_LINK_HANDSHAKING) {
+        char e[32];
+
+        snprintf(why, len, ": TLS handshake failed (%s)", ward_tls_strerror(&r->tls, e, sizeof(e)));
+    } else if (from == WARD_LINK_UP && r->tp.resp.phase == WARD_HTTP_DONE &&
+               (r->tp.resp.status < 200 || r->tp.resp.status > 299)) {
+        snprintf(why, len, ": collector answered HTTP %u, events kept", r->tp.resp.status);
+    } else if (err != 0) {
+        snprintf(why, len, ": %s", strerror(-err));
+    }
+}
+
 void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
 {
     struct run *r = user;
@@ -25,24 +47,7 @@ void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
     if (to == WARD_LINK_BACKOFF) {
         int64_t wait = (int64_t)r->tp.deadline - app_mono_ms();
 
-        if (err == -EACCES) {
-            char info[160];
-
-            mbedtls_x509_crt_verify_info(info, sizeof(info), "", r->tls.verify_flags);
-            info[strcspn(info, "\n")] = '\0';
-            snprintf(why, sizeof(why), ": collector certificate rejected (%s)", info);
-        } else if (err == -EPROTO && r->tls.last_error != 0 && from == WARD_LINK_HANDSHAKING) {
-            char e[32];
-
-            snprintf(why, sizeof(why), ": TLS handshake failed (%s)",
-                     ward_tls_strerror(&r->tls, e, sizeof(e)));
-        } else if (from == WARD_LINK_UP && r->tp.resp.phase == WARD_HTTP_DONE &&
-                   (r->tp.resp.status < 200 || r->tp.resp.status > 299)) {
-            snprintf(why, sizeof(why), ": collector answered HTTP %u, events kept",
-                     r->tp.resp.status);
-        } else if (err != 0) {
-            snprintf(why, sizeof(why), ": %s", strerror(-err));
-        }
+        backoff_reason(r, from, err, why, sizeof(why));
         fprintf(stderr, "ward-agent: collector %s:%u: %s -> backoff%s; retry in %.1f s\n", r->host,
                 r->port, ward_link_name(from), why, wait > 0 ? (double)wait / 1000.0 : 0.0);
         return;
