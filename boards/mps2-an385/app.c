@@ -150,14 +150,14 @@ static int start_agent(struct app *a, struct netif *eth, int64_t now_ms)
     cfg.hooks.heartbeat = ward_uplink_on_heartbeat;
     cfg.hooks.user = &a->up;
     rc = ward_agent_init(&a->agent, &cfg, now_ms);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = ward_json_arena_init(&a->arena, a->arena_mem, sizeof(a->arena_mem));
-    if (rc != 0) {
-        return rc;
-    }
-    rc = ward_store_ram_init(&a->store, a->journal_mem, sizeof(a->journal_mem));
+    return rc != 0 ? rc : ward_json_arena_init(&a->arena, a->arena_mem, sizeof(a->arena_mem));
+}
+
+/* The journal in RAM: it survives a lost connection, not a reset (no flash store yet). */
+static int start_journal(struct app *a)
+{
+    int rc = ward_store_ram_init(&a->store, a->journal_mem, sizeof(a->journal_mem));
+
     if (rc != 0) {
         return rc;
     }
@@ -211,6 +211,7 @@ int an385_app_start(struct netif *eth, int64_t now_ms)
         return -ENOENT;
     }
     rc = start_agent(a, eth, now_ms);
+    rc = rc != 0 ? rc : start_journal(a);
     if (rc != 0) {
         return rc;
     }
