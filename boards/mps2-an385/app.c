@@ -1,7 +1,8 @@
 /*
- * The reporting agent on the AN385: the same start-up and loop as `ward-agent run` on Linux
- * (boards/common/linux/run_setup.c, cmd_run.c), with this board's ports: lwIP for the
- * network, RAM for the journal, the provisioning block for credentials.
+ * The reporting agent on the AN385: the same start-up as `ward-agent run` on Linux
+ * (firmware/apps/linux/run_setup.c) and the same reporting loop, the core's
+ * (ward/transport/uplink.h), with this board's glue: lwIP for the network
+ * (firmware/ports/lwip), RAM for the journal, the provisioning block for credentials.
  *
  * Provisioning block (an385.ld: .provision, WARD_PROVISION_SIZE bytes of flash, filled at
  * manufacturing): "WPRV", then little-endian u16 lengths of the CA, the device certificate
@@ -18,7 +19,6 @@
 #include "ward/config.h"
 #include "ward/hal/lwip_nic.h"
 #include "ward/json_arena.h"
-#include "ward/report.h"
 #include "ward/transport/backoff.h"
 #include "ward/transport/config.h"
 #include "ward/transport/journal.h"
@@ -26,12 +26,11 @@
 #include "ward/transport/store_ram.h"
 #include "ward/transport/tls.h"
 #include "ward/transport/transport.h"
+#include "ward/transport/uplink.h"
 #include "app.h"
 #include "board.h"
 #include "entropy.h"
 #include "net_lwip.h"
-
-#define BATCH_EVENTS 8u
 
 struct provision {
     char magic[4];
@@ -48,7 +47,7 @@ struct app {
     struct ward_agent agent;
     struct ward_hal hal;
     struct ward_lwip_nic nics;
-    struct an385_net np;
+    struct ward_net_lwip np;
     struct ward_net net;
     struct ward_tls tls;
     struct ward_transport tp;
@@ -56,10 +55,10 @@ struct app {
     struct ward_journal journal;
     struct ward_outbox outbox;
     struct ward_json_arena arena;
+    struct ward_uplink up;
     char host[16];
     char server_name[48];
     bool started;
-    bool hb_due;
     uint8_t tx[WARD_TRANSPORT_TX_BUF_SIZE];
     uint8_t rx[WARD_TRANSPORT_RX_BUF_SIZE];
     uint8_t arena_mem[WARD_JSON_ARENA_SIZE];
@@ -125,13 +124,6 @@ static int read_provision(struct app *a, struct ward_tls_creds *c)
     return 0;
 }
 
-static void on_heartbeat(struct ward_agent *agent, int64_t now_ms, void *user)
-{
-    (void)agent;
-    (void)now_ms;
-    ((struct app *)user)->hb_due = true;
-}
-
 static int start_agent(struct app *a, struct netif *eth, int64_t now_ms)
 {
     struct ward_agent_config cfg;
@@ -155,17 +147,17 @@ static int start_agent(struct app *a, struct netif *eth, int64_t now_ms)
     cfg.boot_id = boot_id;
     cfg.seed = ward_backoff_seed(boot_id, sizeof(boot_id));
     cfg.hal = &a->hal;
-    cfg.hooks.heartbeat = on_heartbeat;
-    cfg.hooks.user = a;
+    cfg.hooks.heartbeat = ward_uplink_on_heartbeat;
+    cfg.hooks.user = &a->up;
     rc = ward_agent_init(&a->agent, &cfg, now_ms);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = ward_json_arena_init(&a->arena, a->arena_mem, sizeof(a->arena_mem));
-    if (rc != 0) {
-        return rc;
-    }
-    rc = ward_store_ram_init(&a->store, a->journal_mem, sizeof(a->journal_mem));
+    return rc != 0 ? rc : ward_json_arena_init(&a->arena, a->arena_mem, sizeof(a->arena_mem));
+}
+
+/* The journal in RAM: it survives a lost connection, not a reset (no flash store yet). */
+static int start_journal(struct app *a)
+{
+    int rc = ward_store_ram_init(&a->store, a->journal_mem, sizeof(a->journal_mem));
+
     if (rc != 0) {
         return rc;
     }
@@ -186,6 +178,27 @@ static int start_transport(struct app *a, uint16_t port)
                                a->rx, sizeof(a->rx));
 }
 
+static void on_fault(void *user, enum ward_uplink_fault fault, int err)
+{
+    (void)user;
+    if (fault == WARD_UPLINK_BAD_ACK) {
+        an385_printf("ward: malformed acknowledgement; events kept\n");
+    } else if (fault == WARD_UPLINK_BUILD_FAILED) {
+        an385_printf("ward: cannot build the report batch (%d)\n", err);
+    } else {
+        an385_printf("ward: journal error (%d)\n", err);
+    }
+}
+
+static int start_uplink(struct app *a, int64_t now_ms)
+{
+    const struct ward_uplink_parts parts = { &a->agent, &a->outbox, &a->tp, &a->arena };
+    int rc = ward_uplink_init(&a->up, NULL, &parts, now_ms);
+
+    a->up.on_fault = on_fault;
+    return rc;
+}
+
 int an385_app_start(struct netif *eth, int64_t now_ms)
 {
     struct app *a = &s_app;
@@ -198,10 +211,11 @@ int an385_app_start(struct netif *eth, int64_t now_ms)
         return -ENOENT;
     }
     rc = start_agent(a, eth, now_ms);
+    rc = rc != 0 ? rc : start_journal(a);
     if (rc != 0) {
         return rc;
     }
-    a->net = an385_net_lwip(&a->np);
+    a->net = ward_net_lwip(&a->np);
     rc = ward_tls_init(&a->tls, &creds, &a->net, a->agent.device_id);
     if (rc != 0) {
         an385_printf("ward: TLS set-up failed (%d): credentials rejected or the pool of %u "
@@ -211,6 +225,7 @@ int an385_app_start(struct netif *eth, int64_t now_ms)
     }
     rc = start_transport(
         a, (uint16_t)le16(((const struct provision *)(const void *)__ward_provision_start)->port));
+    rc = rc != 0 ? rc : start_uplink(a, now_ms);
     if (rc != 0) {
         ward_tls_free(&a->tls);
         return rc;
@@ -222,49 +237,13 @@ int an385_app_start(struct netif *eth, int64_t now_ms)
     return 0;
 }
 
-static void send_batch(struct app *a, int64_t now_ms)
-{
-    unsigned n = 0;
-    size_t cap;
-    uint8_t *body;
-    int len;
-
-    if (!a->hb_due || !ward_transport_can_send(&a->tp, (uint64_t)now_ms)) {
-        return;
-    }
-    body = ward_transport_body(&a->tp, &cap);
-    len = ward_report_batch(&a->agent, now_ms, 0, BATCH_EVENTS, true, &a->arena, (char *)body, cap,
-                            &n);
-    if (len < 0) {
-        an385_printf("ward: cannot build the report batch (%d)\n", len);
-        a->hb_due = false;
-        return;
-    }
-    (void)ward_outbox_sync(&a->outbox);
-    if (ward_transport_submit(&a->tp, (size_t)len, (uint64_t)now_ms) == 0) {
-        a->hb_due = false;
-    }
-}
-
 void an385_app_poll(int64_t now_ms)
 {
     struct app *a = &s_app;
-    const uint8_t *body;
-    size_t len;
 
     if (!a->started) {
         return;
     }
     ward_lwip_nic_poll(&a->nics);
-    (void)ward_agent_poll(&a->agent, now_ms);
-    (void)ward_outbox_capture(&a->outbox, &a->agent);
-    send_batch(a, now_ms);
-    if (ward_transport_poll(&a->tp, (uint64_t)now_ms) == WARD_TRANSPORT_RESPONSE) {
-        uint16_t status = ward_transport_response(&a->tp, &body, &len);
-
-        if (status >= 200 && status <= 299 &&
-            ward_outbox_apply_ack(&a->outbox, &a->agent, (const char *)body, len) < 0) {
-            an385_printf("ward: malformed acknowledgement; events kept\n");
-        }
-    }
+    ward_uplink_step(&a->up, now_ms);
 }

@@ -1,6 +1,6 @@
 # Golden replay cases, run through the real ward-agent of this board (under qemu-user on the
 # ARM boards): every tests/replay/<case>/ with rules.json, trace.jsonl and expected.jsonl or
-# expected.err. Included from boards/common/linux/CMakeLists.txt, where ward-agent is built.
+# expected.err. Included from firmware/apps/linux/CMakeLists.txt, where ward-agent is built.
 file(GLOB _replay_cases LIST_DIRECTORIES true ${CMAKE_SOURCE_DIR}/tests/replay/*)
 foreach(_case IN LISTS _replay_cases)
     if(IS_DIRECTORY ${_case} AND EXISTS ${_case}/rules.json)

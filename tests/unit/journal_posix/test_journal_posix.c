@@ -1,5 +1,5 @@
 /*
- * The journal on a real file (boards/common/linux/journal_posix.c): a crash cutting the last
+ * The journal on a real file (firmware/ports/posix/journal_posix.c): a crash cutting the last
  * write at every byte offset, restart, compaction by rename, the directory lock, modes, and
  * a writer process killed with SIGKILL mid-stream losing nothing it had synced.
  */

@@ -5,7 +5,7 @@
  * -EINPROGRESS (connect); the caller polls again later, when the port says the socket is
  * ready or when a deadline passes. That shape fits both ports:
  *
- * - POSIX (boards/common/linux/net_posix.c): a non-blocking socket; connect() returns
+ * - POSIX (firmware/ports/posix/net_posix.c): a non-blocking socket; connect() returns
  *   EINPROGRESS and connect_result() reads SO_ERROR once poll() reports it writable.
  * - lwIP raw API, NO_SYS=1 (bare metal, later): connect() calls tcp_connect() and returns
  *   -EINPROGRESS; the connected/err callbacks only record the outcome in the port's state,

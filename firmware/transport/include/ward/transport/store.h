@@ -1,7 +1,7 @@
 /*
  * Byte storage under the store-and-forward journal: an append-only log with random reads.
  *
- * Backends: a file on Linux (boards/common/linux/journal_posix.c: append + fdatasync,
+ * Backends: a file on Linux (firmware/ports/posix/journal_posix.c: append + fdatasync,
  * compaction into a new file renamed over the old one), RAM (ward/transport/store_ram.h:
  * tests and boards without persistent storage yet), flash later (two erase regions used
  * alternately, so a rewrite never erases the only copy).

@@ -5,8 +5,8 @@
  * with getaddrinfo() at each connect (the collector may move), which blocks for at most the
  * resolver's own timeout and is the one libc-heap use of the reporting path.
  */
-#ifndef WARD_BOARDS_COMMON_LINUX_NET_POSIX_H_
-#define WARD_BOARDS_COMMON_LINUX_NET_POSIX_H_
+#ifndef WARD_PORTS_POSIX_NET_POSIX_H_
+#define WARD_PORTS_POSIX_NET_POSIX_H_
 
 #include "ward/transport/net.h"
 
@@ -22,4 +22,4 @@ struct ward_net ward_net_posix(struct ward_net_posix *p);
 /** The socket to poll(), or -1. */
 int ward_net_posix_fd(const struct ward_net_posix *p);
 
-#endif /* WARD_BOARDS_COMMON_LINUX_NET_POSIX_H_ */
+#endif /* WARD_PORTS_POSIX_NET_POSIX_H_ */

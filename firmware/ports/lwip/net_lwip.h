@@ -1,6 +1,6 @@
-/* The transport's network port on this board: one TCP connection over lwIP's raw API. */
-#ifndef WARD_BOARDS_MPS2_AN385_NET_LWIP_H_
-#define WARD_BOARDS_MPS2_AN385_NET_LWIP_H_
+/* The transport's network port for lwIP (NO_SYS=1): one TCP connection over the raw API. */
+#ifndef WARD_PORTS_LWIP_NET_LWIP_H_
+#define WARD_PORTS_LWIP_NET_LWIP_H_
 
 #include <stdbool.h>
 
@@ -10,7 +10,7 @@ struct tcp_pcb;
 struct pbuf;
 
 /* Fields private; written by lwIP's callbacks, read by the ops. */
-struct an385_net {
+struct ward_net_lwip {
     struct tcp_pcb *pcb;
     struct pbuf *rx; /* received, not yet read */
     int error;       /* negative errno once the connection failed */
@@ -19,6 +19,6 @@ struct an385_net {
 };
 
 /** A ward_net whose ops drive n (zeroed here). Call from the thread that runs lwIP. */
-struct ward_net an385_net_lwip(struct an385_net *n);
+struct ward_net ward_net_lwip(struct ward_net_lwip *n);
 
-#endif /* WARD_BOARDS_MPS2_AN385_NET_LWIP_H_ */
+#endif /* WARD_PORTS_LWIP_NET_LWIP_H_ */

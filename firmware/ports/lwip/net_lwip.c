@@ -3,7 +3,8 @@
  * callbacks only record what happened (connected, error, a pbuf queued, FIN) and the
  * transport's polled ops read that state, so nothing calls back into the transport.
  *
- * Numeric IPv4 addresses only: the image has no DNS (lwipopts.h: LWIP_DNS 0).
+ * Numeric IPv4 addresses only: the port does not use lwIP's DNS client (boards build it
+ * without LWIP_DNS). Not board-specific: a board supplies lwipopts.h and arch/cc.h.
  */
 #include <errno.h>
 #include <string.h>
@@ -38,7 +39,7 @@ static int err_to_errno(err_t err)
 /* lwIP freed the pcb (RST, abort, timeout): only record it. */
 static void on_err(void *arg, err_t err)
 {
-    struct an385_net *n = arg;
+    struct ward_net_lwip *n = arg;
 
     n->pcb = NULL;
     n->error = err_to_errno(err);
@@ -46,7 +47,7 @@ static void on_err(void *arg, err_t err)
 
 static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
-    struct an385_net *n = arg;
+    struct ward_net_lwip *n = arg;
 
     (void)pcb;
     n->connected = err == ERR_OK;
@@ -58,7 +59,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
-    struct an385_net *n = arg;
+    struct ward_net_lwip *n = arg;
 
     (void)pcb;
     if (p == NULL) {
@@ -77,7 +78,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     return ERR_OK;
 }
 
-static void drop_pcb(struct an385_net *n)
+static void drop_pcb(struct ward_net_lwip *n)
 {
     if (n->pcb != NULL) {
         tcp_arg(n->pcb, NULL);
@@ -96,7 +97,7 @@ static void drop_pcb(struct an385_net *n)
 
 static int net_connect(void *ctx, const char *host, uint16_t port)
 {
-    struct an385_net *n = ctx;
+    struct ward_net_lwip *n = ctx;
     ip_addr_t addr;
     err_t err;
 
@@ -125,7 +126,7 @@ static int net_connect(void *ctx, const char *host, uint16_t port)
 
 static int net_connect_result(void *ctx)
 {
-    struct an385_net *n = ctx;
+    struct ward_net_lwip *n = ctx;
 
     if (n->error != 0) {
         return n->error;
@@ -135,7 +136,7 @@ static int net_connect_result(void *ctx)
 
 static int net_send(void *ctx, const uint8_t *buf, size_t len)
 {
-    struct an385_net *n = ctx;
+    struct ward_net_lwip *n = ctx;
     u16_t room;
     err_t err;
 
@@ -165,7 +166,7 @@ static int net_send(void *ctx, const uint8_t *buf, size_t len)
 
 static int net_recv(void *ctx, uint8_t *buf, size_t len)
 {
-    struct an385_net *n = ctx;
+    struct ward_net_lwip *n = ctx;
     u16_t got;
 
     if (n->rx == NULL) {
@@ -198,7 +199,7 @@ static const struct ward_net_ops s_ops = {
     .close = net_close,
 };
 
-struct ward_net an385_net_lwip(struct an385_net *n)
+struct ward_net ward_net_lwip(struct ward_net_lwip *n)
 {
     struct ward_net net;
 

@@ -11,8 +11,8 @@
  * - DIR is locked (flock) while open: a second agent on the same state directory is refused
  *   instead of interleaving records.
  */
-#ifndef WARD_BOARDS_COMMON_LINUX_JOURNAL_POSIX_H_
-#define WARD_BOARDS_COMMON_LINUX_JOURNAL_POSIX_H_
+#ifndef WARD_PORTS_POSIX_JOURNAL_POSIX_H_
+#define WARD_PORTS_POSIX_JOURNAL_POSIX_H_
 
 #include <stdint.h>
 
@@ -37,4 +37,4 @@ void ward_store_posix_close(struct ward_store_posix *s);
 
 struct ward_store ward_store_posix(struct ward_store_posix *s);
 
-#endif /* WARD_BOARDS_COMMON_LINUX_JOURNAL_POSIX_H_ */
+#endif /* WARD_PORTS_POSIX_JOURNAL_POSIX_H_ */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "probe.h"
+#include "probe_names.h"
 #include "ward/hal/reading.h"
 #include "ward/hal/smart.h"
 

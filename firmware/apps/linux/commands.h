@@ -1,6 +1,6 @@
 /* ward-agent's subcommands on Linux boards: one file each, listed in main.c. */
-#ifndef WARD_BOARDS_COMMON_LINUX_COMMANDS_H_
-#define WARD_BOARDS_COMMON_LINUX_COMMANDS_H_
+#ifndef WARD_APPS_LINUX_COMMANDS_H_
+#define WARD_APPS_LINUX_COMMANDS_H_
 
 /* Each returns the process exit status: 0 success, 1 failure, 2 usage error. */
 int cmd_version(int argc, char **argv);
@@ -10,4 +10,4 @@ int cmd_probe(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_smart_decode(int argc, char **argv);
 
-#endif /* WARD_BOARDS_COMMON_LINUX_COMMANDS_H_ */
+#endif /* WARD_APPS_LINUX_COMMANDS_H_ */

@@ -1,9 +1,10 @@
 /*
  * ward-agent run: what the command owns (struct run, in .bss like on a board) and its start-up
- * (run_setup.c). The loop is in cmd_run.c.
+ * (run_setup.c). The reporting loop is the core's (ward/transport/uplink.h); cmd_run.c wires
+ * it to poll() and signals.
  */
-#ifndef WARD_BOARDS_COMMON_LINUX_RUN_H_
-#define WARD_BOARDS_COMMON_LINUX_RUN_H_
+#ifndef WARD_APPS_LINUX_RUN_H_
+#define WARD_APPS_LINUX_RUN_H_
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include "ward/transport/outbox.h"
 #include "ward/transport/tls.h"
 #include "ward/transport/transport.h"
+#include "ward/transport/uplink.h"
 #if IS_ENABLED(CONFIG_WARD_HAL_LINUX)
 #include "ward/hal/linux.h"
 #include "ward/hal/linux_impl.h"
@@ -64,15 +66,8 @@ struct run {
     char host[256];
     char server_name[256];
     uint16_t port;
+    struct ward_uplink up;
     int64_t start_ms;
-    int64_t last_send_ms;
-    int64_t sync_at_ms; /* INT64_MAX: nothing to sync */
-    uint32_t heartbeats_sent;
-    uint32_t sticky_connects; /* tp.stats.connects when the last batch was built */
-    bool hb_due;
-    bool events_new;
-    bool health_due;
-    bool pages_left; /* a snapshot cycle is under way: its next page follows the batch gap */
     uint8_t pem_ca[RUN_PEM_MAX];
     uint8_t pem_cert[RUN_PEM_MAX];
     uint8_t pem_key[RUN_PEM_MAX];
@@ -83,15 +78,12 @@ struct run {
     struct ward_journal_entry idx[WARD_JOURNAL_MAX_RECORDS];
 };
 
-/** Monotonic milliseconds (CLOCK_MONOTONIC). */
-int64_t run_mono_ms(void);
-
 /**
  * Everything before the loop: credentials (key mode checked), TLS with mbedTLS on its static
  * pool, the HAL backend, the agent (boot id, rules), the journal (recovered and restored into
- * the event log) and the transport. Prints one line for any failure.
+ * the event log), the transport and the reporting loop. Prints one line for any failure.
  * @return 0 or a negative errno.
  */
 int run_startup(const struct opts *o, struct run *r, int64_t now);
 
-#endif /* WARD_BOARDS_COMMON_LINUX_RUN_H_ */
+#endif /* WARD_APPS_LINUX_RUN_H_ */

@@ -7,73 +7,21 @@
  * 1 when the backend could not start; 2 for a usage error.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "opt_table.h"
 #include "probe.h"
 #include "ward/config.h"
 
 static const char s_usage[] =
     "usage: ward-agent probe [--root DIR] [--json]\n"
     "       ward-agent probe --scenario FILE [--at MS] [--json]   (sim backend)\n";
-
-const char *probe_status_name(enum ward_status s)
-{
-    switch (s) {
-    case WARD_STATUS_OK:
-        return "ok";
-    case WARD_STATUS_UNAVAILABLE:
-        return "unavailable";
-    case WARD_STATUS_FAULT:
-        return "fault";
-    }
-    return "unknown";
-}
-
-const char *probe_oper_name(enum ward_nic_oper o)
-{
-    static const char *const names[] = {
-        [WARD_NIC_OPER_UNKNOWN] = "unknown",
-        [WARD_NIC_OPER_UP] = "up",
-        [WARD_NIC_OPER_DOWN] = "down",
-        [WARD_NIC_OPER_DORMANT] = "dormant",
-        [WARD_NIC_OPER_LOWER_DOWN] = "lowerlayerdown",
-        [WARD_NIC_OPER_NOT_PRESENT] = "notpresent",
-        [WARD_NIC_OPER_TESTING] = "testing",
-    };
-
-    return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "unknown";
-}
-
-const char *probe_duplex_name(enum ward_nic_duplex d)
-{
-    return d == WARD_NIC_DUPLEX_FULL ? "full" : d == WARD_NIC_DUPLEX_HALF ? "half" : "unknown";
-}
-
-const char *probe_threshold_name(enum ward_threshold_kind k)
-{
-    static const char *const names[WARD_THR_COUNT] = {
-        [WARD_THR_LOWER_CAUTION] = "lower_caution",   [WARD_THR_UPPER_CAUTION] = "upper_caution",
-        [WARD_THR_LOWER_CRITICAL] = "lower_critical", [WARD_THR_UPPER_CRITICAL] = "upper_critical",
-        [WARD_THR_LOWER_FATAL] = "lower_fatal",       [WARD_THR_UPPER_FATAL] = "upper_fatal",
-    };
-
-    return (unsigned)k < WARD_THR_COUNT ? names[k] : "unknown";
-}
-
-const char *probe_cpu_state_name(enum ward_cpu_state s)
-{
-    static const char *const names[WARD_CPU_STATE_COUNT] = {
-        [WARD_CPU_USER] = "user",       [WARD_CPU_NICE] = "nice",     [WARD_CPU_SYSTEM] = "system",
-        [WARD_CPU_IDLE] = "idle",       [WARD_CPU_IOWAIT] = "iowait", [WARD_CPU_IRQ] = "irq",
-        [WARD_CPU_SOFTIRQ] = "softirq", [WARD_CPU_STEAL] = "steal",
-    };
-
-    return (unsigned)s < WARD_CPU_STATE_COUNT ? names[s] : "unknown";
-}
 
 /* --at MS: a decimal number of milliseconds. */
 static int parse_ms(const char *s, uint64_t *out)
@@ -93,37 +41,39 @@ static int parse_ms(const char *s, uint64_t *out)
     return 0;
 }
 
-static int parse_args(int argc, char **argv, struct probe_args *a)
+static const struct opt_spec k_opts[] = {
+    { "--json", offsetof(struct probe_args, json), OPT_FLAG },
+    { "--root", offsetof(struct probe_args, root), OPT_TEXT },
+    { "--scenario", offsetof(struct probe_args, scenario), OPT_TEXT },
+    { "--at", offsetof(struct probe_args, at_ms), OPT_MS },
+};
+
+/* Store one option's value (v: the next argument, NULL at the end). @return 0 or -EINVAL. */
+static int set_opt(struct probe_args *a, const struct opt_spec *opt, const char *v)
 {
-    bool have_at = false;
+    void *field = (char *)a + opt->off;
 
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i];
-        bool takes_value = strcmp(opt, "--root") == 0 || strcmp(opt, "--scenario") == 0 ||
-                           strcmp(opt, "--at") == 0;
-
-        if (takes_value && i + 1 >= argc) {
-            fprintf(stderr, "probe: %s needs a value\n%s", opt, s_usage);
-            return -EINVAL;
-        }
-        if (strcmp(opt, "--json") == 0) {
-            a->json = true;
-        } else if (strcmp(opt, "--root") == 0) {
-            a->root = argv[++i];
-        } else if (strcmp(opt, "--scenario") == 0) {
-            a->scenario = argv[++i];
-        } else if (strcmp(opt, "--at") == 0) {
-            if (parse_ms(argv[++i], &a->at_ms) != 0) {
-                fprintf(stderr, "probe: --at wants milliseconds (a whole number), not '%s'\n",
-                        argv[i]);
-                return -EINVAL;
-            }
-            have_at = true;
-        } else {
-            fprintf(stderr, "probe: unknown option '%s'\n%s", opt, s_usage);
-            return -EINVAL;
-        }
+    if (opt->kind == OPT_FLAG) {
+        *(bool *)field = true;
+        return 0;
     }
+    if (v == NULL) {
+        fprintf(stderr, "probe: %s needs a value\n%s", opt->name, s_usage);
+        return -EINVAL;
+    }
+    if (opt->kind == OPT_TEXT) {
+        *(const char **)field = v;
+        return 0;
+    }
+    if (parse_ms(v, field) != 0) {
+        fprintf(stderr, "probe: %s wants milliseconds (a whole number), not '%s'\n", opt->name, v);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int check_args(const struct probe_args *a, bool have_at)
+{
     if (a->scenario != NULL && a->root != NULL) {
         fprintf(stderr, "probe: --root reads a Linux tree and --scenario plays a scenario: give "
                         "one of them\n");
@@ -134,6 +84,29 @@ static int parse_args(int argc, char **argv, struct probe_args *a)
         return -EINVAL;
     }
     return 0;
+}
+
+static int parse_args(int argc, char **argv, struct probe_args *a)
+{
+    bool have_at = false;
+
+    for (int i = 1; i < argc; i++) {
+        const struct opt_spec *opt = opt_find(k_opts, sizeof(k_opts) / sizeof(k_opts[0]), argv[i]);
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (opt == NULL) {
+            fprintf(stderr, "probe: unknown option '%s'\n%s", argv[i], s_usage);
+            return -EINVAL;
+        }
+        if (set_opt(a, opt, v) != 0) {
+            return -EINVAL;
+        }
+        if (opt->kind != OPT_FLAG) {
+            i++;
+        }
+        have_at = have_at || opt->kind == OPT_MS;
+    }
+    return check_args(a, have_at);
 }
 
 static int open_backend(const struct probe_args *a, struct probe_report *rep)

@@ -3,8 +3,8 @@
  * machines (schema: docs/probe.md). A backend opener fills a struct probe_report; the
  * renderers only walk its struct ward_hal, so every backend prints the same way.
  */
-#ifndef WARD_BOARDS_COMMON_LINUX_PROBE_H_
-#define WARD_BOARDS_COMMON_LINUX_PROBE_H_
+#ifndef WARD_APPS_LINUX_PROBE_H_
+#define WARD_APPS_LINUX_PROBE_H_
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,11 +50,4 @@ int probe_sim_open(const struct probe_args *a, struct probe_report *rep);
 void probe_print_text(FILE *f, const struct probe_report *rep);
 void probe_print_json(FILE *f, const struct probe_report *rep);
 
-/* Names shared by both renderers. */
-const char *probe_status_name(enum ward_status s);
-const char *probe_oper_name(enum ward_nic_oper o);
-const char *probe_duplex_name(enum ward_nic_duplex d);
-const char *probe_threshold_name(enum ward_threshold_kind k);
-const char *probe_cpu_state_name(enum ward_cpu_state s);
-
-#endif /* WARD_BOARDS_COMMON_LINUX_PROBE_H_ */
+#endif /* WARD_APPS_LINUX_PROBE_H_ */

@@ -17,23 +17,16 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
 
+#include "clock.h"
 #include "run.h"
+#include "run_log.h"
 
 #define INPUT_MAX (1024u * 1024u) /* rules and scenario files */
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* HOST:PORT or [V6]:PORT */
 static int parse_collector(const char *arg, struct run *r)
@@ -190,69 +183,91 @@ static int read_input(const char *path, char **text, size_t *len)
     return 0;
 }
 
+#if IS_ENABLED(CONFIG_WARD_HAL_SIM)
+static int setup_sim(const struct opts *o, struct run *r)
+{
+    char err[160] = "";
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (o->scenario == NULL) {
+        fprintf(stderr, "ward-agent: the sim backend needs --scenario FILE "
+                        "(a scenario document, docs/scenarios.md)\n");
+        return -EINVAL;
+    }
+    rc = read_input(o->scenario, &text, &len);
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: cannot read scenario %s: %s\n", o->scenario, strerror(-rc));
+        return rc;
+    }
+    rc = ward_sim_init(&r->sim, &r->hal, text, len, err, sizeof(err));
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: scenario %s: %s\n", o->scenario, err[0] ? err : strerror(-rc));
+    }
+    return rc;
+}
+#endif
+
+#if IS_ENABLED(CONFIG_WARD_HAL_LINUX)
+static int setup_linux(const struct opts *o, struct run *r)
+{
+    int rc = ward_linux_hal_init(&r->linux_hal, &r->hal, o->root);
+
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: cannot set up the Linux sensors under %s: %s\n",
+                o->root != NULL ? o->root : "/", strerror(-rc));
+        return rc;
+    }
+    (void)ward_linux_disk_attach(&r->hal, o->root);
+    return 0;
+}
+#endif
+
 static int setup_hal(const struct opts *o, struct run *r)
 {
+    int rc = 0;
+
     memset(&r->hal, 0, sizeof(r->hal));
 #if IS_ENABLED(CONFIG_WARD_HAL_SIM)
-    {
-        char err[160] = "";
-        char *text = NULL;
-        size_t len = 0;
-        int rc;
-
-        if (o->scenario == NULL) {
-            fprintf(stderr, "ward-agent: the sim board needs --scenario FILE "
-                            "(scenarios ship in boards/sim/scenarios/)\n");
-            return -EINVAL;
-        }
-        rc = read_input(o->scenario, &text, &len);
-        if (rc != 0) {
-            fprintf(stderr, "ward-agent: cannot read scenario %s: %s\n", o->scenario,
-                    strerror(-rc));
-            return rc;
-        }
-        rc = ward_sim_init(&r->sim, &r->hal, text, len, err, sizeof(err));
-        free(text);
-        if (rc != 0) {
-            fprintf(stderr, "ward-agent: scenario %s: %s\n", o->scenario,
-                    err[0] ? err : strerror(-rc));
-            return rc;
-        }
-    }
+    rc = setup_sim(o, r);
 #else
     if (o->scenario != NULL) {
-        fprintf(stderr, "ward-agent: --scenario needs the sim board (this is %s)\n",
+        fprintf(stderr, "ward-agent: --scenario needs the sim backend (this is %s)\n",
                 WARD_BOARD_NAME);
         return -EINVAL;
     }
 #endif
 #if IS_ENABLED(CONFIG_WARD_HAL_LINUX)
-    {
-        int rc = ward_linux_hal_init(&r->linux_hal, &r->hal, o->root);
-
-        if (rc != 0) {
-            fprintf(stderr, "ward-agent: cannot set up the Linux sensors under %s: %s\n",
-                    o->root != NULL ? o->root : "/", strerror(-rc));
-            return rc;
-        }
-        (void)ward_linux_disk_attach(&r->hal, o->root);
-    }
+    rc = rc != 0 ? rc : setup_linux(o, r);
 #else
     if (o->root != NULL) {
         fprintf(stderr, "ward-agent: --root needs a board with the Linux sensor backend\n");
         return -EINVAL;
     }
 #endif
-    return 0;
+    return rc;
 }
 
-static void on_heartbeat(struct ward_agent *a, int64_t now_ms, void *user)
+static int load_rules(const char *path, struct run *r, int64_t now)
 {
-    struct run *r = user;
+    struct ward_rules_error err;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_input(path, &text, &len);
 
-    (void)a;
-    (void)now_ms;
-    r->hb_due = true;
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: cannot read rules %s: %s\n", path, strerror(-rc));
+        return rc;
+    }
+    memset(&err, 0, sizeof(err));
+    rc = ward_agent_load_rules(&r->agent, text, len, &err, now);
+    free(text);
+    if (rc < 0) {
+        fprintf(stderr, "ward-agent: %s:%u: %s\n", path, err.line, err.msg);
+    }
+    return rc;
 }
 
 static int setup_agent(const struct opts *o, struct run *r, const char *device_id, int64_t now)
@@ -270,32 +285,17 @@ static int setup_agent(const struct opts *o, struct run *r, const char *device_i
     cfg.boot_id = boot_id;
     cfg.seed = ward_backoff_seed(device_id, (uint32_t)strlen(device_id));
     cfg.hal = &r->hal;
-    cfg.hooks.heartbeat = on_heartbeat;
-    cfg.hooks.user = r;
+    cfg.hooks.heartbeat = ward_uplink_on_heartbeat;
+    cfg.hooks.user = &r->up;
     rc = ward_agent_init(&r->agent, &cfg, now);
     if (rc != 0) {
         fprintf(stderr, "ward-agent: device id '%s' is not usable (1..%d characters)\n", device_id,
                 WARD_DEVICE_ID_MAX - 1);
         return rc;
     }
-    ward_agent_set_wall_clock(&r->agent, now, wall_ms());
-    if (o->rules != NULL) {
-        struct ward_rules_error err;
-        char *text = NULL;
-        size_t len = 0;
-
-        rc = read_input(o->rules, &text, &len);
-        if (rc != 0) {
-            fprintf(stderr, "ward-agent: cannot read rules %s: %s\n", o->rules, strerror(-rc));
-            return rc;
-        }
-        memset(&err, 0, sizeof(err));
-        rc = ward_agent_load_rules(&r->agent, text, len, &err, now);
-        free(text);
-        if (rc < 0) {
-            fprintf(stderr, "ward-agent: %s:%u: %s\n", o->rules, err.line, err.msg);
-            return rc;
-        }
+    ward_agent_set_wall_clock(&r->agent, now, app_wall_ms());
+    if (o->rules != NULL && (rc = load_rules(o->rules, r, now)) < 0) {
+        return rc;
     }
     return ward_json_arena_init(&r->arena, r->arena_mem, sizeof(r->arena_mem));
 }
@@ -324,66 +324,7 @@ static int setup_journal(const struct opts *o, struct run *r)
     return ward_outbox_init(&r->outbox, &r->journal);
 }
 
-static void log_journal_recovery(const struct opts *o, struct run *r, int restored)
-{
-    const struct ward_journal_stats *js = &r->journal.stats;
-
-    if (js->torn_bytes != 0 || js->corrupt_bytes != 0) {
-        fprintf(stderr,
-                "ward-agent: journal %s/journal: cut %" PRIu64
-                " torn bytes at the end, skipped %" PRIu64 " damaged bytes\n",
-                o->state_dir, js->torn_bytes, js->corrupt_bytes);
-    }
-    if (restored > 0 || r->outbox.stats.restore_deferred > 0) {
-        fprintf(
-            stderr, "ward-agent: journal: %d unacknowledged events restored from earlier runs%s\n",
-            restored,
-            r->outbox.stats.restore_deferred > 0 ? " (some kept for later: the event log is full)"
-                                                 : "");
-    }
-}
-
 /* ---- transport ---- */
-
-static void on_link(void *user, enum ward_link from, enum ward_link to, int err)
-{
-    struct run *r = user;
-    char why[200] = "";
-
-    if (to == WARD_LINK_BACKOFF) {
-        int64_t wait = (int64_t)r->tp.deadline - run_mono_ms();
-
-        if (err == -EACCES) {
-            char info[160];
-
-            mbedtls_x509_crt_verify_info(info, sizeof(info), "", r->tls.verify_flags);
-            info[strcspn(info, "\n")] = '\0';
-            snprintf(why, sizeof(why), ": collector certificate rejected (%s)", info);
-        } else if (err == -EPROTO && r->tls.last_error != 0 && from == WARD_LINK_HANDSHAKING) {
-            char e[32];
-
-            snprintf(why, sizeof(why), ": TLS handshake failed (%s)",
-                     ward_tls_strerror(&r->tls, e, sizeof(e)));
-        } else if (from == WARD_LINK_UP && r->tp.resp.phase == WARD_HTTP_DONE &&
-                   (r->tp.resp.status < 200 || r->tp.resp.status > 299)) {
-            snprintf(why, sizeof(why), ": collector answered HTTP %u, events kept",
-                     r->tp.resp.status);
-        } else if (err != 0) {
-            snprintf(why, sizeof(why), ": %s", strerror(-err));
-        }
-        fprintf(stderr, "ward-agent: collector %s:%u: %s -> backoff%s; retry in %.1f s\n", r->host,
-                r->port, ward_link_name(from), why, wait > 0 ? (double)wait / 1000.0 : 0.0);
-        return;
-    }
-    if (to == WARD_LINK_UP) {
-        snprintf(why, sizeof(why), " (%s handshake, %s)", r->tls.resumed ? "resumed" : "full",
-                 mbedtls_ssl_get_ciphersuite(&r->tls.ssl));
-    } else if (err != 0) {
-        snprintf(why, sizeof(why), ": %s", strerror(-err));
-    }
-    fprintf(stderr, "ward-agent: collector %s:%u: %s -> %s%s\n", r->host, r->port,
-            ward_link_name(from), ward_link_name(to), why);
-}
 
 static int setup_transport(struct run *r, const char *device_id)
 {
@@ -400,8 +341,22 @@ static int setup_transport(struct run *r, const char *device_id)
         fprintf(stderr, "ward-agent: collector address '%s' is not usable\n", r->host);
         return rc;
     }
-    r->tp.on_link = on_link;
+    r->tp.on_link = run_log_link;
     r->tp.user = r;
+    return 0;
+}
+
+static int setup_uplink(struct run *r, int64_t now)
+{
+    const struct ward_uplink_parts parts = { &r->agent, &r->outbox, &r->tp, &r->arena };
+    int rc = ward_uplink_init(&r->up, NULL, &parts, now);
+
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: cannot start the reporting loop: %s\n", strerror(-rc));
+        return rc;
+    }
+    r->up.on_fault = run_log_fault;
+    r->up.user = r;
     return 0;
 }
 
@@ -443,12 +398,9 @@ static int setup_tls(const struct opts *o, struct run *r, const char **device_id
     return 0;
 }
 
-int run_startup(const struct opts *o, struct run *r, int64_t now)
+/* --collector and --server-name: where to connect and the name its certificate must hold. */
+static int setup_collector(const struct opts *o, struct run *r)
 {
-    const char *device_id = o->device_id;
-    int restored;
-    int rc;
-
     if (parse_collector(o->collector, r) != 0) {
         fprintf(stderr, "ward-agent: --collector wants HOST:PORT or [ADDRESS]:PORT, not '%s'\n",
                 o->collector);
@@ -463,6 +415,18 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
     }
     snprintf(r->server_name, sizeof(r->server_name), "%s",
              o->server_name != NULL ? o->server_name : r->host);
+    return 0;
+}
+
+int run_startup(const struct opts *o, struct run *r, int64_t now)
+{
+    const char *device_id = o->device_id;
+    int restored;
+    int rc;
+
+    if ((rc = setup_collector(o, r)) != 0) {
+        return rc;
+    }
     /* Certificate checks call gmtime_r(), which reads the time zone (with malloc) once. */
     tzset();
     if (ward_mempool_init(&r->pool, r->pool_mem, sizeof(r->pool_mem)) != 0 ||
@@ -474,7 +438,7 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
     r->net = ward_net_posix(&r->np);
     if ((rc = setup_tls(o, r, &device_id)) != 0 || (rc = setup_hal(o, r)) != 0 ||
         (rc = setup_agent(o, r, device_id, now)) != 0 || (rc = setup_journal(o, r)) != 0 ||
-        (rc = setup_transport(r, device_id)) != 0) {
+        (rc = setup_transport(r, device_id)) != 0 || (rc = setup_uplink(r, now)) != 0) {
         return rc;
     }
     restored = ward_outbox_restore(&r->outbox, &r->agent);
@@ -482,7 +446,7 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
         fprintf(stderr, "ward-agent: cannot read the journal in %s\n", o->state_dir);
         return restored;
     }
-    log_journal_recovery(o, r, restored);
+    run_log_journal_recovery(o, r, restored);
     fprintf(stderr, "ward-agent: %s (board %s) reporting to %s:%u as %s, state in %s\n",
             WARD_BOARD_NAME, WARD_ARCH, r->host, r->port, device_id, o->state_dir);
     return 0;

@@ -1,0 +1,247 @@
+/*
+ * ward-agent run: the agent's main loop on Linux.
+ *
+ *   ward-agent run --collector HOST:PORT --ca CA.pem --cert DEV.pem --key DEV.key
+ *                  --state-dir DIR [--device-id ID] [--server-name NAME]
+ *                  [--scenario FILE (sim backend)] [--root DIR (Linux sensors)]
+ *                  [--rules RULES.json] [--for SECONDS]
+ *
+ * Wires the portable pieces together: the agent context (sampling, health engine, event log,
+ * documents), the HAL backend the board was built with, the store-and-forward journal in
+ * DIR, the HTTPS transport (mutual TLS, keep-alive, backoff) and the core's reporting loop
+ * (ward/transport/uplink.h), which the bare-metal board drives too. One thread, one
+ * poll(): the loop sleeps until ward_uplink_next_wake() or socket readiness.
+ *
+ * Start-up (run_setup.c) reads the files and sets everything up; after it, mbedTLS allocates
+ * only from a static pool and the loop itself never calls malloc. SIGTERM/SIGINT end the loop
+ * cleanly (journal synced, close_notify sent); SIGUSR1 prints a statistics line. One line on stderr
+ * per connection state change.
+ */
+#define _GNU_SOURCE /* ppoll() */
+#include "ward/config.h"
+
+#if IS_ENABLED(CONFIG_WARD_TRANSPORT)
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "commands.h"
+#include "opt_table.h"
+#include "run.h"
+#include "run_log.h"
+
+#define MAX_WAIT_MS 60000 /* the longest sleep: signals and clock jumps are noticed by then */
+
+static struct run s_run;
+static volatile sig_atomic_t s_stop;
+static volatile sig_atomic_t s_stats;
+
+/* ---- options ---- */
+
+static const struct opt_spec k_opts[] = {
+    { "--collector", offsetof(struct opts, collector), OPT_TEXT },
+    { "--ca", offsetof(struct opts, ca), OPT_TEXT },
+    { "--cert", offsetof(struct opts, cert), OPT_TEXT },
+    { "--key", offsetof(struct opts, key), OPT_TEXT },
+    { "--state-dir", offsetof(struct opts, state_dir), OPT_TEXT },
+    { "--device-id", offsetof(struct opts, device_id), OPT_TEXT },
+    { "--server-name", offsetof(struct opts, server_name), OPT_TEXT },
+    { "--scenario", offsetof(struct opts, scenario), OPT_TEXT },
+    { "--root", offsetof(struct opts, root), OPT_TEXT },
+    { "--rules", offsetof(struct opts, rules), OPT_TEXT },
+    { "--for", offsetof(struct opts, run_for_s), OPT_SECONDS },
+};
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "ward-agent: usage: ward-agent run --collector HOST:PORT --ca CA.pem --cert DEV.pem "
+            "--key DEV.key --state-dir DIR [--device-id ID] [--server-name NAME] "
+            "[--scenario FILE] [--root DIR] [--rules RULES.json] [--for SECONDS]\n");
+}
+
+/* Store one option's value. @return 0, or 2 (usage error, said on stderr). */
+static int set_opt(struct opts *o, const struct opt_spec *opt, const char *v)
+{
+    void *field = (char *)o + opt->off;
+    char *end;
+
+    if (v == NULL) {
+        fprintf(stderr, "ward-agent: %s needs a value\n", opt->name);
+        return 2;
+    }
+    if (opt->kind == OPT_TEXT) {
+        *(const char **)field = v;
+        return 0;
+    }
+    *(long *)field = strtol(v, &end, 10);
+    if (*end != '\0' || *(long *)field <= 0) {
+        fprintf(stderr, "ward-agent: %s wants a positive number of seconds, not '%s'\n", opt->name,
+                v);
+        return 2;
+    }
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (int i = 1; i < argc; i++) {
+        const struct opt_spec *opt = opt_find(k_opts, sizeof(k_opts) / sizeof(k_opts[0]), argv[i]);
+        int rc;
+
+        if (opt == NULL) {
+            fprintf(stderr, "ward-agent: run: unknown option '%s'\n", argv[i]);
+            usage();
+            return 2;
+        }
+        rc = set_opt(o, opt, i + 1 < argc ? argv[i + 1] : NULL);
+        if (rc != 0) {
+            return rc;
+        }
+        i++;
+    }
+    if (o->collector == NULL || o->ca == NULL || o->cert == NULL || o->key == NULL ||
+        o->state_dir == NULL) {
+        usage();
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- waiting ---- */
+
+static void wait_for_work(struct run *r, int64_t now, int64_t wake, const sigset_t *mask)
+{
+    struct pollfd pfd = { .fd = ward_net_posix_fd(&r->np) };
+    unsigned wants = ward_transport_wants(&r->tp);
+    int64_t wait = wake - now;
+    struct timespec ts;
+
+    wait = wait < 0 ? 0 : (wait > MAX_WAIT_MS ? MAX_WAIT_MS : wait);
+    ts.tv_sec = (time_t)(wait / 1000);
+    ts.tv_nsec = (long)(wait % 1000) * 1000000L;
+    pfd.events = (short)(((wants & WARD_CHAN_WANT_READ) ? POLLIN : 0) |
+                         ((wants & WARD_CHAN_WANT_WRITE) ? POLLOUT : 0));
+    if (pfd.fd < 0 || pfd.events == 0) {
+        pfd.fd = -1; /* poll ignores it: the wait is only the deadline */
+    }
+    (void)ppoll(&pfd, 1, &ts, mask);
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1) {
+        s_stats = 1;
+    } else {
+        s_stop = 1;
+    }
+}
+
+/* Signals are blocked except inside ppoll(): none can slip in between check and sleep. */
+static void setup_signals(sigset_t *wait_mask)
+{
+    struct sigaction sa;
+    sigset_t block;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, wait_mask);
+    sigdelset(wait_mask, SIGTERM);
+    sigdelset(wait_mask, SIGINT);
+    sigdelset(wait_mask, SIGUSR1);
+}
+
+/* ---- the loop ---- */
+
+static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
+{
+    while (!s_stop) {
+        int64_t now = app_mono_ms();
+        int64_t wake;
+
+        if (now >= end_ms) {
+            break;
+        }
+#if IS_ENABLED(CONFIG_WARD_HAL_SIM)
+        ward_sim_set_time(&r->sim, (uint64_t)(now - r->start_ms));
+#endif
+        ward_uplink_step(&r->up, now);
+        if (s_stats) {
+            s_stats = 0;
+            run_log_stats(r, app_mono_ms());
+        }
+        now = app_mono_ms();
+        wake = ward_uplink_next_wake(&r->up, now);
+        wait_for_work(r, now, end_ms < wake ? end_ms : wake, wait_mask);
+    }
+}
+
+static void shutdown_cleanly(struct run *r)
+{
+    ward_uplink_stop(&r->up);
+    run_log_stats(r, app_mono_ms());
+    fprintf(stderr, "ward-agent: stopped; %u unacknowledged events kept in the journal\n",
+            (unsigned)ward_journal_count(&r->journal));
+    ward_tls_free(&r->tls);
+    ward_store_posix_close(&r->store);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run *r = &s_run;
+    struct opts o;
+    sigset_t wait_mask;
+    int64_t end_ms = INT64_MAX;
+    int rc = parse_opts(argc, argv, &o);
+
+    if (rc != 0) {
+        return rc;
+    }
+    setup_signals(&wait_mask);
+    r->start_ms = app_mono_ms();
+    if (run_startup(&o, r, r->start_ms) != 0) {
+        ward_store_posix_close(&r->store);
+        return 1;
+    }
+    if (o.run_for_s > 0) {
+        end_ms = r->start_ms + (int64_t)o.run_for_s * 1000;
+    }
+    loop(r, end_ms, &wait_mask);
+    shutdown_cleanly(r);
+    return 0;
+}
+
+#else /* !CONFIG_WARD_TRANSPORT */
+
+#include <stdio.h>
+
+#include "commands.h"
+
+int cmd_run(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "ward-agent: this build has no transport (CONFIG_WARD_TRANSPORT=n)\n");
+    return 1;
+}
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * ward-agent run: its stderr lines (run_log.h).
+ */
+#include "ward/config.h"
+
+#if IS_ENABLED(CONFIG_WARD_TRANSPORT)
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mbedtls/x509_crt.h>
+
+#include "clock.h"
+#include "run_log.h"
+
+/* Why the link went to backoff, as ": reason" (empty when there is nothing to add). */
+static void backoff_reason(const struct run *r, enum ward_link from, int err, char *why, size_t len)
+{
+    if (err == -EACCES) {
+        char info[160];
+
+        mbedtls_x509_crt_verify_info(info, sizeof(info), "", r->tls.verify_flags);
+        info[strcspn(info, "\n")] = '\0';
+        snprintf(why, len, ": collector certificate rejected (%s)", info);
+    } else if (err == -EPROTO && r->tls.last_error != 0 && from == WARD_LINK_HANDSHAKING) {
+        char e[32];
+
+        snprintf(why, len, ": TLS handshake failed (%s)", ward_tls_strerror(&r->tls, e, sizeof(e)));
+    } else if (from == WARD_LINK_UP && r->tp.resp.phase == WARD_HTTP_DONE &&
+               (r->tp.resp.status < 200 || r->tp.resp.status > 299)) {
+        snprintf(why, len, ": collector answered HTTP %u, events kept", r->tp.resp.status);
+    } else if (err != 0) {
+        snprintf(why, len, ": %s", strerror(-err));
+    }
+}
+
+void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
+{
+    struct run *r = user;
+    char why[200] = "";
+
+    if (to == WARD_LINK_BACKOFF) {
+        int64_t wait = (int64_t)r->tp.deadline - app_mono_ms();
+
+        backoff_reason(r, from, err, why, sizeof(why));
+        fprintf(stderr, "ward-agent: collector %s:%u: %s -> backoff%s; retry in %.1f s\n", r->host,
+                r->port, ward_link_name(from), why, wait > 0 ? (double)wait / 1000.0 : 0.0);
+        return;
+    }
+    if (to == WARD_LINK_UP) {
+        snprintf(why, sizeof(why), " (%s handshake, %s)", r->tls.resumed ? "resumed" : "full",
+                 mbedtls_ssl_get_ciphersuite(&r->tls.ssl));
+    } else if (err != 0) {
+        snprintf(why, sizeof(why), ": %s", strerror(-err));
+    }
+    fprintf(stderr, "ward-agent: collector %s:%u: %s -> %s%s\n", r->host, r->port,
+            ward_link_name(from), ward_link_name(to), why);
+}
+
+void run_log_fault(void *user, enum ward_uplink_fault fault, int err)
+{
+    (void)user;
+    switch (fault) {
+    case WARD_UPLINK_BUILD_FAILED:
+        fprintf(stderr, "ward-agent: cannot build the report batch: %s\n", strerror(-err));
+        break;
+    case WARD_UPLINK_CAPTURE_FAILED:
+        fprintf(stderr, "ward-agent: cannot write the journal: %s\n", strerror(-err));
+        break;
+    case WARD_UPLINK_SYNC_FAILED:
+        fprintf(stderr, "ward-agent: journal sync failed: events since the last sync may not "
+                        "survive a power loss\n");
+        break;
+    case WARD_UPLINK_BAD_ACK:
+        fprintf(stderr,
+                "ward-agent: the collector's acknowledgement is malformed (%s); events kept\n",
+                strerror(-err));
+        break;
+    }
+}
+
+void run_log_journal_recovery(const struct opts *o, const struct run *r, int restored)
+{
+    const struct ward_journal_stats *js = &r->journal.stats;
+
+    if (js->torn_bytes != 0 || js->corrupt_bytes != 0) {
+        fprintf(stderr,
+                "ward-agent: journal %s/journal: cut %" PRIu64
+                " torn bytes at the end, skipped %" PRIu64 " damaged bytes\n",
+                o->state_dir, js->torn_bytes, js->corrupt_bytes);
+    }
+    if (restored > 0 || r->outbox.stats.restore_deferred > 0) {
+        fprintf(
+            stderr, "ward-agent: journal: %d unacknowledged events restored from earlier runs%s\n",
+            restored,
+            r->outbox.stats.restore_deferred > 0 ? " (some kept for later: the event log is full)"
+                                                 : "");
+    }
+}
+
+/* Resident pages from /proc/self/statm, read without stdio (fopen would allocate). */
+static long resident_pages(void)
+{
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    char *p;
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    p = strchr(buf, ' ');
+    return p != NULL ? strtol(p + 1, NULL, 10) : 0;
+}
+
+void run_log_stats(const struct run *r, int64_t now)
+{
+    long rss = resident_pages();
+    fprintf(stderr,
+            "ward-agent: stats {\"uptime_ms\":%" PRId64 ",\"heartbeats\":%" PRIu32
+            ",\"requests\":%" PRIu32 ",\"responses\":%" PRIu32 ",\"failures\":%" PRIu32
+            ",\"connects\":%" PRIu32 ",\"full_handshakes\":%" PRIu32
+            ",\"resumed_handshakes\":%" PRIu32 ",\"tx_bytes\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
+            ",\"tls_pool_peak\":%zu,\"tls_pool_in_use\":%zu,\"pending_events\":%u"
+            ",\"journal_events\":%" PRIu32 ",\"journal_dropped\":%" PRIu32
+            ",\"journal_syncs\":%" PRIu32 ",\"rss_kib\":%ld}\n",
+            now - r->start_ms, r->up.stats.batches, r->tp.stats.requests, r->tp.stats.responses,
+            r->tp.stats.failures, r->tp.stats.connects, r->tp.stats.full_handshakes,
+            r->tp.stats.resumed_handshakes, r->net.stats.tx_bytes, r->net.stats.rx_bytes,
+            r->pool.stats.peak, r->pool.stats.used, ward_evlog_pending(&r->agent.log),
+            ward_journal_count(&r->journal), ward_journal_dropped(&r->journal),
+            r->journal.stats.syncs, rss * (sysconf(_SC_PAGESIZE) / 1024));
+}
+
+#endif /* CONFIG_WARD_TRANSPORT */

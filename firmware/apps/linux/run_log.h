@@ -1,0 +1,25 @@
+/*
+ * ward-agent run: what it says on stderr. One line per connection state change, per fault of
+ * the reporting loop, for the journal recovered at start, and the statistics line (SIGUSR1,
+ * exit). Below both run_setup.c and cmd_run.c.
+ */
+#ifndef WARD_APPS_LINUX_RUN_LOG_H_
+#define WARD_APPS_LINUX_RUN_LOG_H_
+
+#include <stdint.h>
+
+#include "run.h"
+
+/** The transport's on_link callback; user is the struct run. */
+void run_log_link(void *user, enum ward_link from, enum ward_link to, int err);
+
+/** The reporting loop's on_fault callback; user is the struct run. */
+void run_log_fault(void *user, enum ward_uplink_fault fault, int err);
+
+/** What journal recovery cut or skipped, and how many events it restored. */
+void run_log_journal_recovery(const struct opts *o, const struct run *r, int restored);
+
+/** The statistics line: counters of the transport, the TLS pool, the journal and RSS. */
+void run_log_stats(const struct run *r, int64_t now);
+
+#endif /* WARD_APPS_LINUX_RUN_LOG_H_ */
