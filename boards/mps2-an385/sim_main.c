@@ -20,7 +20,7 @@
 #include <lwip/init.h>
 #include <lwip/netif.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/hal/hal.h"
 #include "ward/hal/lwip_nic.h"
 #include "ward/hal/sim.h"

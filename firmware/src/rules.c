@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ward/fmt.h"
-#include "ward/jscan.h"
+#include "ward/base/fmt.h"
+#include "ward/base/jscan.h"
 #include "ward/rules.h"
 
 /* The keys a rule may have; which ones a kind accepts is in s_kind_keys. */

@@ -8,7 +8,7 @@ rebuilds nothing):
 
   .config               the full configuration; kept across runs so menuconfig edits stay,
                         re-merged from defconfig + fragments when those inputs change
-  autoconf.h            CONFIG_* macros for C (reached only through ward/config.h)
+  autoconf.h            CONFIG_* macros for C (reached only through ward/base/config.h)
   config_digest.h       the canonical configuration text and its SHA-256, computed here
                         independently of the firmware's own run-time digest
   config.cmake          CONFIG_* variables for CMake

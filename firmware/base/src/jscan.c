@@ -1,7 +1,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ward/jscan.h"
+#include "ward/base/jscan.h"
 
 /* Containers nest at most this deep: every grammar ward reads is shallower. */
 #define JSCAN_MAX_DEPTH 8

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "ward/base/hex.h"
 #include "ward/hal/linux_parse.h"
 #include "ward/hal/reading.h"
 
@@ -197,20 +198,6 @@ enum ward_nic_duplex ward_lx_parse_duplex(const char *buf, size_t len)
     return WARD_NIC_DUPLEX_UNKNOWN;
 }
 
-static int hex_value(char c)
-{
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int ward_lx_parse_mac(const char *buf, size_t len, uint8_t mac[6])
 {
     while (len > 0 && is_blank(buf[len - 1])) {
@@ -220,8 +207,8 @@ int ward_lx_parse_mac(const char *buf, size_t len, uint8_t mac[6])
         return -EBADMSG;
     }
     for (size_t i = 0; i < 6; i++) {
-        int hi = hex_value(buf[i * 3]);
-        int lo = hex_value(buf[i * 3 + 1]);
+        int hi = ward_hex_digit(buf[i * 3]);
+        int lo = ward_hex_digit(buf[i * 3 + 1]);
 
         if (hi < 0 || lo < 0 || (i < 5 && buf[i * 3 + 2] != ':')) {
             return -EBADMSG;
@@ -512,7 +499,7 @@ static size_t dt_unit_address(const char *name)
 {
     size_t n = 0;
 
-    while (hex_value(name[n]) >= 0) {
+    while (ward_hex_digit(name[n]) >= 0) {
         n++;
     }
     return (n > 0 && n <= 16 && name[n] == '.') ? n : 0;

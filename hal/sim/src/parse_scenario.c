@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ward/json_arena.h"
+#include "ward/base/json_arena.h"
 
 #include "parse_util.h"
 

@@ -6,8 +6,8 @@
  * without a board, and provides IS_ENABLED() so disabled code is still compiled and
  * type-checked instead of hidden behind #ifdef.
  */
-#ifndef WARD_CONFIG_H_
-#define WARD_CONFIG_H_
+#ifndef WARD_BASE_CONFIG_H_
+#define WARD_BASE_CONFIG_H_
 
 #if defined(__has_include)
 #if __has_include(<autoconf.h>)
@@ -207,4 +207,4 @@
 #define WARD_DEFAULT_LOOP_LAG_CAUTION_MS 2000
 #endif
 
-#endif /* WARD_CONFIG_H_ */
+#endif /* WARD_BASE_CONFIG_H_ */

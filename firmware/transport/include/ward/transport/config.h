@@ -1,13 +1,13 @@
 /*
- * The transport's configuration names, derived from Kconfig through ward/config.h (the one
+ * The transport's configuration names, derived from Kconfig through ward/base/config.h (the one
  * bridge that includes autoconf.h). Every value has a default so the module compiles and is
- * unit-tested without a board. Kept beside the transport rather than in ward/config.h so the
+ * unit-tested without a board. Kept beside the transport rather than in ward/base/config.h so the
  * transport's options travel with it.
  */
 #ifndef WARD_TRANSPORT_CONFIG_H_
 #define WARD_TRANSPORT_CONFIG_H_
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 
 #ifdef CONFIG_WARD_TRANSPORT_CONNECT_TIMEOUT_MS
 #define WARD_TRANSPORT_CONNECT_TIMEOUT_MS CONFIG_WARD_TRANSPORT_CONNECT_TIMEOUT_MS

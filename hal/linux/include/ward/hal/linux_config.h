@@ -1,11 +1,11 @@
 /*
- * The Linux backend's settings, bridged from Kconfig through ward/config.h with defaults so
+ * The Linux backend's settings, bridged from Kconfig through ward/base/config.h with defaults so
  * the backend also builds (and is unit-tested) without a board.
  */
 #ifndef WARD_HAL_LINUX_CONFIG_H_
 #define WARD_HAL_LINUX_CONFIG_H_
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 
 #ifdef CONFIG_WARD_LINUX_MAX_HWMON_CHIPS
 #define WARD_LINUX_MAX_HWMON_CHIPS CONFIG_WARD_LINUX_MAX_HWMON_CHIPS

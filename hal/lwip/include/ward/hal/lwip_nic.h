@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/hal/hal.h"
 
 #ifdef CONFIG_WARD_LWIP_NIC_MAX
