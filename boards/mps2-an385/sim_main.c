@@ -42,19 +42,6 @@ static struct ward_sim s_sim;
 static struct ward_lwip_nic s_nics;
 static struct ward_hal s_hal;
 
-static const char *status_name(enum ward_status s)
-{
-    switch (s) {
-    case WARD_STATUS_OK:
-        return "ok";
-    case WARD_STATUS_UNAVAILABLE:
-        return "unavailable";
-    case WARD_STATUS_FAULT:
-        return "fault";
-    }
-    return "?";
-}
-
 /* The fan channel labelled label: its device and channel. @return 0, -ENOENT. */
 static int find_fan(const char *label, const struct ward_device **dev, unsigned *ch)
 {
@@ -146,7 +133,7 @@ static int play_failing_fan(void)
             snprintf(pwm, sizeof(pwm), "%ld", (long)r.pwm_percent.value);
         }
         an385_printf("sim: t=%lu FAN3 rpm=%s pwm=%s status=%s alarm=%d others_alarmed=%d\n",
-                     (unsigned long)s_steps_ms[i], rpm, pwm, status_name(r.rpm.status),
+                     (unsigned long)s_steps_ms[i], rpm, pwm, ward_status_name(r.rpm.status),
                      r.alarm ? 1 : 0, others);
     }
     return 0;

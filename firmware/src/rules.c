@@ -598,11 +598,6 @@ const char *ward_rule_kind_name(enum ward_rule_kind kind)
     return (unsigned)kind < WARD_RULE_KIND_COUNT ? s_kind_names[kind] : "unknown";
 }
 
-const char *ward_threshold_name(enum ward_threshold_kind kind)
-{
-    return (unsigned)kind < WARD_THR_COUNT ? s_key_names[K_LOWER_CAUTION + kind] : "unknown";
-}
-
 bool ward_sensor_id_valid(const char *id)
 {
     size_t n = 0;

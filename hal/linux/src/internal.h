@@ -40,10 +40,6 @@ ssize_t lx_attr_read(struct ward_linux_hal *lh, int dir_fd, int *fd, const char 
 int lx_attr_read_i64(struct ward_linux_hal *lh, int dir_fd, int *fd, const char *name,
                      int64_t *out);
 
-/** As lx_attr_read_i64() for unsigned counters. */
-int lx_attr_read_u64(struct ward_linux_hal *lh, int dir_fd, int *fd, const char *name,
-                     uint64_t *out);
-
 /** Read a file once (discovery: names, labels, thresholds). @return bytes or -errno. */
 ssize_t lx_read_once(int dir_fd, const char *name, char *buf, size_t len);
 

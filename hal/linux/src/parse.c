@@ -167,21 +167,9 @@ static bool word_is(const char *buf, size_t len, const char *word)
 
 enum ward_nic_oper ward_lx_parse_operstate(const char *buf, size_t len)
 {
-    static const struct {
-        const char *word;
-        enum ward_nic_oper oper;
-    } map[] = {
-        { "up", WARD_NIC_OPER_UP },
-        { "down", WARD_NIC_OPER_DOWN },
-        { "dormant", WARD_NIC_OPER_DORMANT },
-        { "lowerlayerdown", WARD_NIC_OPER_LOWER_DOWN },
-        { "notpresent", WARD_NIC_OPER_NOT_PRESENT },
-        { "testing", WARD_NIC_OPER_TESTING },
-    };
-
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (word_is(buf, len, map[i].word)) {
-            return map[i].oper;
+    for (int o = WARD_NIC_OPER_UP; o <= WARD_NIC_OPER_TESTING; o++) {
+        if (word_is(buf, len, ward_nic_oper_name((enum ward_nic_oper)o))) {
+            return (enum ward_nic_oper)o;
         }
     }
     return WARD_NIC_OPER_UNKNOWN;
@@ -189,11 +177,10 @@ enum ward_nic_oper ward_lx_parse_operstate(const char *buf, size_t len)
 
 enum ward_nic_duplex ward_lx_parse_duplex(const char *buf, size_t len)
 {
-    if (word_is(buf, len, "full")) {
-        return WARD_NIC_DUPLEX_FULL;
-    }
-    if (word_is(buf, len, "half")) {
-        return WARD_NIC_DUPLEX_HALF;
+    for (int d = WARD_NIC_DUPLEX_HALF; d <= WARD_NIC_DUPLEX_FULL; d++) {
+        if (word_is(buf, len, ward_nic_duplex_name((enum ward_nic_duplex)d))) {
+            return (enum ward_nic_duplex)d;
+        }
     }
     return WARD_NIC_DUPLEX_UNKNOWN;
 }
