@@ -17,7 +17,7 @@
 
 #include "ward/state.h"
 
-#include "../../tools/collector/ingest_decode.h"
+#include "ingest_decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
