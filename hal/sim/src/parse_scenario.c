@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ward/base/hex.h"
 #include "ward/base/json_arena.h"
 
 #include "parse_util.h"
@@ -135,19 +136,16 @@ static int parse_mac(struct sim_parse *p, const cJSON *obj, struct ward_nic_info
         unsigned v = 0;
 
         for (int j = 0; j < 2; j++) {
-            char c = text[i * 3 + j];
-            unsigned d = (c >= '0' && c <= '9')   ? (unsigned)(c - '0')
-                         : (c >= 'a' && c <= 'f') ? (unsigned)(c - 'a' + 10)
-                         : (c >= 'A' && c <= 'F') ? (unsigned)(c - 'A' + 10)
-                                                  : 16u;
-            if (d > 15) {
+            int d = ward_hex_digit(text[i * 3 + j]);
+
+            if (d < 0) {
                 size_t mark = sim_path_key(p, "mac");
 
                 rc = sim_fail(p, -EINVAL, "expected six hex bytes like \"02:00:5e:10:00:01\"");
                 sim_path_pop(p, mark);
                 return rc;
             }
-            v = v * 16 + d;
+            v = v * 16 + (unsigned)d;
         }
         if (i < 5 && text[i * 3 + 2] != ':') {
             size_t mark = sim_path_key(p, "mac");
