@@ -16,9 +16,9 @@
 #include <mbedtls/entropy_poll.h>
 
 #include "ward/agent.h"
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/hal/lwip_nic.h"
-#include "ward/json_arena.h"
+#include "ward/base/json_arena.h"
 #include "ward/transport/backoff.h"
 #include "ward/transport/config.h"
 #include "ward/transport/journal.h"

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "board.h"
 #include "semihost.h"
 #include "uart.h"

@@ -11,7 +11,7 @@
 #include <lwip/netif.h>
 #include <lwip/timeouts.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/selftest.h"
 #include "ward/version.h"
 #include "app.h"

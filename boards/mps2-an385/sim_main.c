@@ -20,7 +20,7 @@
 #include <lwip/init.h>
 #include <lwip/netif.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/hal/hal.h"
 #include "ward/hal/lwip_nic.h"
 #include "ward/hal/sim.h"
@@ -41,19 +41,6 @@ static const uint32_t s_steps_ms[] = { 0u, 20000u, 30000u, 45000u, 60000u };
 static struct ward_sim s_sim;
 static struct ward_lwip_nic s_nics;
 static struct ward_hal s_hal;
-
-static const char *status_name(enum ward_status s)
-{
-    switch (s) {
-    case WARD_STATUS_OK:
-        return "ok";
-    case WARD_STATUS_UNAVAILABLE:
-        return "unavailable";
-    case WARD_STATUS_FAULT:
-        return "fault";
-    }
-    return "?";
-}
 
 /* The fan channel labelled label: its device and channel. @return 0, -ENOENT. */
 static int find_fan(const char *label, const struct ward_device **dev, unsigned *ch)
@@ -146,7 +133,7 @@ static int play_failing_fan(void)
             snprintf(pwm, sizeof(pwm), "%ld", (long)r.pwm_percent.value);
         }
         an385_printf("sim: t=%lu FAN3 rpm=%s pwm=%s status=%s alarm=%d others_alarmed=%d\n",
-                     (unsigned long)s_steps_ms[i], rpm, pwm, status_name(r.rpm.status),
+                     (unsigned long)s_steps_ms[i], rpm, pwm, ward_status_name(r.rpm.status),
                      r.alarm ? 1 : 0, others);
     }
     return 0;

@@ -4,6 +4,7 @@
 
 #include <mbedtls/sha256.h>
 
+#include "ward/base/hex.h"
 #include "ward/digest.h"
 #include "config_digest.h"
 
@@ -49,18 +50,12 @@ int ward_config_digest(uint8_t out[WARD_DIGEST_LEN])
 
 int ward_digest_hex(const uint8_t digest[WARD_DIGEST_LEN], size_t n, char *out, size_t out_len)
 {
-    static const char hexdigits[] = "0123456789abcdef";
-
     if (digest == NULL || out == NULL || n > WARD_DIGEST_LEN) {
         return -EINVAL;
     }
     if (out_len < 2 * n + 1) {
         return -ENOSPC;
     }
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexdigits[digest[i] >> 4];
-        out[2 * i + 1] = hexdigits[digest[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
+    ward_hex_encode(digest, n, out);
     return 0;
 }

@@ -4,8 +4,8 @@
 
 #include <cJSON.h>
 
-#include "ward/fmt.h"
-#include "ward/jscan.h"
+#include "ward/base/fmt.h"
+#include "ward/base/jscan.h"
 #include "ward/report.h"
 #include "ward/version.h"
 

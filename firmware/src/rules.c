@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ward/fmt.h"
-#include "ward/jscan.h"
+#include "ward/base/fmt.h"
+#include "ward/base/jscan.h"
 #include "ward/rules.h"
 
 /* The keys a rule may have; which ones a kind accepts is in s_kind_keys. */
@@ -596,11 +596,6 @@ bool ward_glob_match(const char *pattern, const char *text)
 const char *ward_rule_kind_name(enum ward_rule_kind kind)
 {
     return (unsigned)kind < WARD_RULE_KIND_COUNT ? s_kind_names[kind] : "unknown";
-}
-
-const char *ward_threshold_name(enum ward_threshold_kind kind)
-{
-    return (unsigned)kind < WARD_THR_COUNT ? s_key_names[K_LOWER_CAUTION + kind] : "unknown";
 }
 
 bool ward_sensor_id_valid(const char *id)

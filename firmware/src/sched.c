@@ -1,7 +1,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/sched.h"
 
 void ward_prng_seed(struct ward_prng *p, uint64_t seed)

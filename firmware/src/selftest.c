@@ -5,10 +5,10 @@
 #include <cJSON.h>
 
 #include "ward/agent.h"
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/digest.h"
-#include "ward/fmt.h"
-#include "ward/json_arena.h"
+#include "ward/base/fmt.h"
+#include "ward/base/json_arena.h"
 #include "ward/report.h"
 #include "ward/selftest.h"
 #include "ward/version.h"

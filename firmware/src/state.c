@@ -35,11 +35,6 @@ const char *ward_severity_name(enum ward_severity sev)
     return (unsigned)sev < WARD_SEV_COUNT ? s_sev_names[sev] : "unknown";
 }
 
-const char *ward_class_name(enum ward_class cls)
-{
-    return (unsigned)cls < WARD_CLASS_COUNT ? s_class_names[cls] : "unknown";
-}
-
 static int lookup(const char *const *names, int n, const char *name)
 {
     if (name == NULL) {

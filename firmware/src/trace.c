@@ -2,7 +2,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "ward/jscan.h"
+#include "ward/base/jscan.h"
 #include "ward/rules.h"
 #include "ward/trace.h"
 

@@ -1,7 +1,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/digest.h"
 #include "ward/version.h"
 #include "ward_version_gen.h"

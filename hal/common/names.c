@@ -1,3 +1,4 @@
+#include "ward/hal/host.h"
 #include "ward/hal/nic.h"
 #include "ward/hal/reading.h"
 
@@ -36,4 +37,63 @@ const char *ward_nic_counter_name(enum ward_nic_counter c)
     };
 
     return (unsigned)c < WARD_NIC_COUNTER_COUNT ? names[c] : "unknown";
+}
+
+const char *ward_status_name(enum ward_status status)
+{
+    static const char *const names[] = {
+        [WARD_STATUS_OK] = "ok",
+        [WARD_STATUS_UNAVAILABLE] = "unavailable",
+        [WARD_STATUS_FAULT] = "fault",
+    };
+
+    return (unsigned)status < sizeof(names) / sizeof(names[0]) ? names[status] : "unknown";
+}
+
+const char *ward_threshold_kind_name(enum ward_threshold_kind kind)
+{
+    static const char *const names[WARD_THR_COUNT] = {
+        [WARD_THR_LOWER_CAUTION] = "lower_caution",   [WARD_THR_UPPER_CAUTION] = "upper_caution",
+        [WARD_THR_LOWER_CRITICAL] = "lower_critical", [WARD_THR_UPPER_CRITICAL] = "upper_critical",
+        [WARD_THR_LOWER_FATAL] = "lower_fatal",       [WARD_THR_UPPER_FATAL] = "upper_fatal",
+    };
+
+    return (unsigned)kind < WARD_THR_COUNT ? names[kind] : "unknown";
+}
+
+const char *ward_nic_oper_name(enum ward_nic_oper oper)
+{
+    static const char *const names[] = {
+        [WARD_NIC_OPER_UNKNOWN] = "unknown",
+        [WARD_NIC_OPER_UP] = "up",
+        [WARD_NIC_OPER_DOWN] = "down",
+        [WARD_NIC_OPER_DORMANT] = "dormant",
+        [WARD_NIC_OPER_LOWER_DOWN] = "lowerlayerdown",
+        [WARD_NIC_OPER_NOT_PRESENT] = "notpresent",
+        [WARD_NIC_OPER_TESTING] = "testing",
+    };
+
+    return (unsigned)oper < sizeof(names) / sizeof(names[0]) ? names[oper] : "unknown";
+}
+
+const char *ward_nic_duplex_name(enum ward_nic_duplex duplex)
+{
+    static const char *const names[] = {
+        [WARD_NIC_DUPLEX_UNKNOWN] = "unknown",
+        [WARD_NIC_DUPLEX_HALF] = "half",
+        [WARD_NIC_DUPLEX_FULL] = "full",
+    };
+
+    return (unsigned)duplex < sizeof(names) / sizeof(names[0]) ? names[duplex] : "unknown";
+}
+
+const char *ward_cpu_state_name(enum ward_cpu_state state)
+{
+    static const char *const names[WARD_CPU_STATE_COUNT] = {
+        [WARD_CPU_USER] = "user",       [WARD_CPU_NICE] = "nice",     [WARD_CPU_SYSTEM] = "system",
+        [WARD_CPU_IDLE] = "idle",       [WARD_CPU_IOWAIT] = "iowait", [WARD_CPU_IRQ] = "irq",
+        [WARD_CPU_SOFTIRQ] = "softirq", [WARD_CPU_STEAL] = "steal",
+    };
+
+    return (unsigned)state < WARD_CPU_STATE_COUNT ? names[state] : "unknown";
 }

@@ -287,7 +287,7 @@ static int fake_ioctl(int fd, unsigned long req, void *arg)
     return -1;
 }
 
-static const struct ward_ldisk_io s_fake_io = {
+static const struct lx_disk_io s_fake_io = {
     .open = fake_open,
     .ioctl = fake_ioctl,
     .close = fake_close,
@@ -303,7 +303,7 @@ void fake_disk_reset(void)
     s_opens = 0;
     s_warnings = 0;
     s_last_warning[0] = '\0';
-    ward_ldisk_set_io(&s_fake_io);
+    lx_disk_set_io(&s_fake_io);
 }
 
 struct fake_disk *fake_disk_add(const char *dev, bool nvme)

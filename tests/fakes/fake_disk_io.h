@@ -1,5 +1,5 @@
 /*
- * A fake for the Linux disk backend's system calls (struct ward_ldisk_io): ATA drives that
+ * A fake for the Linux disk backend's system calls (struct lx_disk_io): ATA drives that
  * answer ATA PASS-THROUGH (16) over SG_IO and NVMe controllers that answer the admin ioctl,
  * from fixture pages. It parses the CDBs and commands the backend builds (a malformed one
  * is refused the way a SATL refuses it) and records every command, so tests can prove what

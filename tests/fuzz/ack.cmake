@@ -2,10 +2,10 @@
 if(TARGET ward_transport)
     set(_t ${CMAKE_SOURCE_DIR}/firmware/transport)
     # jscan.c is compiled in too, so libFuzzer sees the scanner it drives
-    ward_fuzz_target(ack SOURCES ${_t}/src/ack.c ${CMAKE_SOURCE_DIR}/firmware/src/jscan.c
+    ward_fuzz_target(ack SOURCES ${_t}/src/ack.c ${CMAKE_SOURCE_DIR}/firmware/base/src/jscan.c
         LIBS ward_core)
     ward_fuzz_target(outbox_record
-        SOURCES ${_t}/src/outbox.c ${_t}/src/ack.c ${_t}/src/journal.c ${_t}/src/crc32.c
+        SOURCES ${_t}/src/outbox.c ${_t}/src/ack.c ${_t}/src/journal.c ${CMAKE_SOURCE_DIR}/firmware/base/src/crc32.c
         LIBS ward_core)
     foreach(_h ack outbox_record)
         foreach(_exe fuzz_${_h}_replay fuzz_${_h}_lf)

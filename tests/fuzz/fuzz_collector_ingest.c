@@ -1,6 +1,6 @@
 /*
  * Fuzz the collector's ingest-batch decoder (tools/collector/ingest_decode.c) and, through it,
- * the firmware's JSON scanner (firmware/src/jscan.c), which the agent uses for the
+ * the firmware's JSON scanner (firmware/base/src/jscan.c), which the agent uses for the
  * collector's acknowledgements: one harness for both ends of the protocol. The input is
  * copied to a buffer of exactly its size. Invariants that fail abort():
  *  - an accepted batch names a valid boot id and device, at most max_events events, each with
@@ -17,7 +17,7 @@
 
 #include "ward/state.h"
 
-#include "../../tools/collector/ingest_decode.h"
+#include "ingest_decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * Fuzz the rules-file parser (firmware/src/rules.c over firmware/src/jscan.c): any bytes
+ * Fuzz the rules-file parser (firmware/src/rules.c over firmware/base/src/jscan.c): any bytes
  * must give either rules that are internally consistent or one error naming a line, and
  * never a crash, an overrun or a change to the running rules when the text is bad. Valid
  * rules are then loaded into an agent and evaluated, so what the parser accepts the engine

@@ -27,15 +27,15 @@ static void check_number(const char *buf, size_t len)
     char text[32];
     int64_t i;
     uint64_t u, back;
-    int ri = ward_lx_parse_i64(buf, len, &i);
-    int ru = ward_lx_parse_u64(buf, len, &u);
+    int ri = ward_linux_parse_i64(buf, len, &i);
+    int ru = ward_linux_parse_u64(buf, len, &u);
 
     if (ri == 0) {
         int64_t again;
         int n = snprintf(text, sizeof(text), "%" PRId64 "\n", i);
 
         /* What was accepted prints and parses back to the same value. */
-        CHECK(ward_lx_parse_i64(text, (size_t)n, &again) == 0 && again == i);
+        CHECK(ward_linux_parse_i64(text, (size_t)n, &again) == 0 && again == i);
         if (i > 0) { /* ("-0" is an int64 but not a counter) */
             CHECK(ru == 0 && u == (uint64_t)i);
         }
@@ -43,7 +43,7 @@ static void check_number(const char *buf, size_t len)
     if (ru == 0) {
         int n = snprintf(text, sizeof(text), "%" PRIu64, u);
 
-        CHECK(ward_lx_parse_u64(text, (size_t)n, &back) == 0 && back == u);
+        CHECK(ward_linux_parse_u64(text, (size_t)n, &back) == 0 && back == u);
         CHECK(ri == 0 || u > (uint64_t)INT64_MAX);
     }
 }
@@ -54,58 +54,58 @@ static void check_text(const char *buf, size_t len)
     uint8_t mac[6];
     size_t n;
 
-    n = ward_lx_label_clean(out, sizeof(out), buf, len);
+    n = ward_linux_label_clean(out, sizeof(out), buf, len);
     CHECK(n < sizeof(out) && strlen(out) == n);
     for (size_t i = 0; i < n; i++) {
         CHECK(out[i] >= 0x20 && out[i] < 0x7f);
     }
-    n = ward_lx_normalize(out, sizeof(out), buf, len);
+    n = ward_linux_normalize(out, sizeof(out), buf, len);
     CHECK(n < sizeof(out) && strlen(out) == n);
     CHECK(n == 0 || (out[0] != '_' && out[n - 1] != '_'));
     for (size_t i = 0; i < n; i++) {
         CHECK((out[i] >= 'a' && out[i] <= 'z') || (out[i] >= '0' && out[i] <= '9') ||
               (out[i] == '_' && out[i + 1] != '_'));
     }
-    (void)ward_lx_parse_operstate(buf, len);
-    (void)ward_lx_parse_duplex(buf, len);
-    (void)ward_lx_parse_mac(buf, len, mac);
+    (void)ward_linux_parse_operstate(buf, len);
+    (void)ward_linux_parse_duplex(buf, len);
+    (void)ward_linux_parse_mac(buf, len, mac);
 
-    n = ward_lx_bus_id(id, sizeof(id), "platform", out);
+    n = ward_linux_bus_id(id, sizeof(id), "platform", out);
     CHECK(n < sizeof(id) && strlen(id) == n);
     for (size_t i = 0; i < n; i++) {
         CHECK(strchr("abcdefghijklmnopqrstuvwxyz0123456789_.-", id[i]) != NULL);
     }
-    n = ward_lx_wwid_id(id, sizeof(id), buf, len);
+    n = ward_linux_wwid_id(id, sizeof(id), buf, len);
     CHECK(n < sizeof(id) && strlen(id) == n);
-    n = ward_lx_make_id(id, "temp", out, out);
+    n = ward_linux_make_id(id, "temp", out, out);
     CHECK(n < WARD_SENSOR_ID_MAX && strlen(id) == n);
-    ward_lx_make_id(id2, "temp", out, out);
+    ward_linux_make_id(id2, "temp", out, out);
     CHECK(strcmp(id, id2) == 0);
 }
 
 static void check_line(const char *line, size_t len)
 {
     uint64_t ticks[WARD_CPU_STATE_COUNT], v;
-    struct ward_lx_diskstat ds;
-    struct ward_lx_mount m;
+    struct ward_linux_diskstat ds;
+    struct ward_linux_mount m;
     struct ward_host_fs fs;
     char key[32], dir[64];
 
-    (void)ward_lx_parse_stat_cpu(line, len, ticks);
-    (void)ward_lx_is_stat_cpun(line, len);
-    if (ward_lx_parse_meminfo(line, len, key, sizeof(key), &v) == 0) {
+    (void)ward_linux_parse_stat_cpu(line, len, ticks);
+    (void)ward_linux_is_stat_cpun(line, len);
+    if (ward_linux_parse_meminfo(line, len, key, sizeof(key), &v) == 0) {
         CHECK(strlen(key) > 0 && strlen(key) < sizeof(key));
     }
-    if (ward_lx_parse_diskstats(line, len, &ds) == 0) {
+    if (ward_linux_parse_diskstats(line, len, &ds) == 0) {
         CHECK(strlen(ds.name) < sizeof(ds.name));
     }
-    if (ward_lx_parse_mount(line, len, &m) == 0) {
+    if (ward_linux_parse_mount(line, len, &m) == 0) {
         CHECK(m.dir[0] == '/');
-        (void)ward_lx_fs_is_pseudo(m.type);
-        (void)ward_lx_fs_is_network(m.type);
+        (void)ward_linux_fs_is_pseudo(m.type);
+        (void)ward_linux_fs_is_network(m.type);
     }
-    (void)ward_lx_parse_statvfs_line(line, len, dir, sizeof(dir), NULL);
-    if (ward_lx_parse_statvfs_line(line, len, dir, sizeof(dir), &fs) == 0) {
+    (void)ward_linux_parse_statvfs_line(line, len, dir, sizeof(dir), NULL);
+    if (ward_linux_parse_statvfs_line(line, len, dir, sizeof(dir), &fs) == 0) {
         CHECK(strlen(dir) < sizeof(dir) && fs.avail_bytes <= UINT64_MAX);
     }
 }

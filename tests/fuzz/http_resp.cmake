@@ -2,7 +2,7 @@
 if(TARGET ward_transport)
     ward_fuzz_target(http_resp
         SOURCES ${CMAKE_SOURCE_DIR}/firmware/transport/src/http.c
-        LIBS ward_fmt)
+        LIBS ward_base)
     target_include_directories(fuzz_http_resp_replay PRIVATE
         ${CMAKE_SOURCE_DIR}/firmware/transport/include)
     # 32-bit readdir() fails with EOVERFLOW on 64-bit directory cookies under qemu-user.

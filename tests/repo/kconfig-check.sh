@@ -46,4 +46,15 @@ after=$(grep WARD_CONFIG_SHA256_HEX "$work/b/include/generated/config_digest.h")
 # 5. savedefconfig writes only what differs from the defaults.
 grep -qx 'CONFIG_WARD_JSON_NESTING_LIMIT=9' "$work/b/defconfig" || fail "savedefconfig lacks the change"
 grep -q 'CONFIG_WARD_SELFTEST' "$work/b/defconfig" && fail "savedefconfig kept a default value"
-echo "kconfig: errors, fragments, regeneration, .config edits and savedefconfig all behave"
+# 6. Defaults have one source: a symbol this board leaves out (the sim backend's pools, its
+#    dependency off on linux-x86_64) gets its Kconfig default in config_defaults.h, a symbol
+#    the board sets is not repeated there, and the C bridges state no values of their own.
+defs="$work/b/include/generated/config_defaults.h"
+grep -q '^#define CONFIG_WARD_SIM_MAX_SENSORS 64$' "$defs" || fail "left-out symbol has no Kconfig default in config_defaults.h"
+grep -q 'CONFIG_WARD_JSON_ARENA_SIZE' "$defs" && fail "config_defaults.h repeats a symbol autoconf.h sets"
+bridges=$(grep -rl --include='*.h' '^#define WARD_[A-Z0-9_]* CONFIG_' "$src/firmware" "$src/hal")
+[ -n "$bridges" ] || fail "no configuration bridge headers found"
+if grep -n -A3 '^#ifdef CONFIG_WARD_' $bridges | grep -q '#else'; then
+    fail "a bridge header states its own default (#ifdef CONFIG_... #else); put it in Kconfig"
+fi
+echo "kconfig: errors, fragments, regeneration, .config edits, savedefconfig and defaults all behave"

@@ -44,7 +44,7 @@
 
 #include "net_posix.h"
 #include "ward/agent.h"
-#include "ward/json_arena.h"
+#include "ward/base/json_arena.h"
 #include "ward/report.h"
 #include "ward/transport/backoff.h"
 #include "ward/transport/tls.h"

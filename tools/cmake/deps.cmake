@@ -35,14 +35,14 @@ ward_third_party(ward_mbedtls)
 add_library(ward::mbedtls ALIAS ward_mbedtls)
 
 # cJSON: one file. Deep nesting is refused early; the arena bounds the rest. Its number
-# conversions go through ward's heap-free replacements (firmware/include/ward/cjson_libc.h)
+# conversions go through ward's heap-free replacements (firmware/base/include/ward/base/cjson_libc.h)
 # on every board, because newlib-nano's allocate and assert on an empty heap.
-# (ward_cjson_libc is defined in firmware/CMakeLists.txt.)
+# (They are part of ward_base, firmware/base/CMakeLists.txt.)
 add_library(ward_cjson STATIC "${WARD_DEPS_DIR}/cjson/cJSON.c")
 target_include_directories(ward_cjson SYSTEM PUBLIC "${WARD_DEPS_DIR}/cjson")
 target_compile_definitions(ward_cjson PRIVATE CJSON_NESTING_LIMIT=${CONFIG_WARD_JSON_NESTING_LIMIT}
     strtod=ward_cjson_strtod sprintf=ward_cjson_sprintf sscanf=ward_cjson_sscanf)
-target_link_libraries(ward_cjson PUBLIC ward_cjson_libc)
+target_link_libraries(ward_cjson PUBLIC ward_base)
 ward_third_party(ward_cjson)
 add_library(ward::cjson ALIAS ward_cjson)
 

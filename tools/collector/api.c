@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ward/base/hex.h"
+
 #include "collector.h"
 #include "jw.h"
 
@@ -34,20 +36,6 @@ struct query {
     unsigned limit;
 };
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decode into out (NUL-terminated). @return length, -1 when malformed or too long. */
 static int pct_decode(const char *s, size_t len, char *out, size_t cap)
 {
@@ -57,8 +45,8 @@ static int pct_decode(const char *s, size_t len, char *out, size_t cap)
         char ch = s[i];
 
         if (ch == '%') {
-            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < len ? ward_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < len ? ward_hex_digit(s[i + 2]) : -1;
 
             if (hi < 0 || lo < 0) {
                 return -1;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ward/jscan.h"
+#include "ward/base/jscan.h"
 #include "ward/state.h"
 
 #include "ingest_decode.h"

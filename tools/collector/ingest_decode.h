@@ -2,7 +2,7 @@
  * Decoder of the agent's ingest batch (docs/protocol.md): the collector's side of the
  * documents that firmware/src/report.c writes.
  *
- * It reads with the firmware's own pull scanner (ward/jscan.h, which the agent also uses for
+ * It reads with the firmware's own pull scanner (ward/base/jscan.h, which the agent also uses for
  * the collector's acknowledgements), so one fuzzer exercises the scanner from both ends, and
  * 64-bit integers are read exactly. Nothing is allocated: strings are copied into the
  * caller's structures, and each document (heartbeat, health snapshot, event) is also kept as

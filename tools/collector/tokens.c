@@ -6,19 +6,10 @@
 
 #include <mbedtls/sha256.h>
 
+#include "ward/base/hex.h"
+
 #include "log.h"
 #include "tokens.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
 
 static int parse_line(char *line, struct ward_token_entry *e)
 {
@@ -29,14 +20,9 @@ static int parse_line(char *line, struct ward_token_entry *e)
         strlen(hash) != 64) {
         return -EBADMSG;
     }
-    for (int i = 0; i < 32; i++) {
-        int hi = hexval(hash[2 * i]);
-        int lo = hexval(hash[2 * i + 1]);
-
-        if (hi < 0 || lo < 0) {
-            return -EBADMSG;
-        }
-        e->sha256[i] = (uint8_t)(hi << 4 | lo);
+    /* lower-case only, as ward-pki writes it */
+    if (strspn(hash, "0123456789abcdef") != 64 || ward_hex_decode(hash, e->sha256, 32) != 0) {
+        return -EBADMSG;
     }
     memcpy(e->name, name, strlen(name) + 1); /* length checked above */
     return 0;

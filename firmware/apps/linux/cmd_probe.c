@@ -17,7 +17,7 @@
 #include "commands.h"
 #include "opt_table.h"
 #include "probe.h"
-#include "ward/config.h"
+#include "ward/base/config.h"
 
 static const char s_usage[] =
     "usage: ward-agent probe [--root DIR] [--json]\n"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "ward/agent.h"
-#include "ward/json_arena.h"
+#include "ward/base/json_arena.h"
 #include "ward/report.h"
 #include "ward/trace.h"
 #include "commands.h"

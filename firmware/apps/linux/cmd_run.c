@@ -18,7 +18,7 @@
  * per connection state change.
  */
 #define _GNU_SOURCE /* ppoll() */
-#include "ward/config.h"
+#include "ward/base/config.h"
 
 #if IS_ENABLED(CONFIG_WARD_TRANSPORT)
 

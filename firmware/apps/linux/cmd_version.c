@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/digest.h"
 #include "ward/version.h"
 #include "commands.h"

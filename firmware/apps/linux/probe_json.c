@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "probe.h"
-#include "probe_names.h"
 #include "ward/hal/reading.h"
 #include "ward/hal/smart.h"
 
@@ -152,7 +151,7 @@ static void jw_null(struct jw *w, const char *key)
 static void jw_reading(struct jw *w, const char *key, const struct ward_reading *r)
 {
     jw_open(w, key, '{');
-    jw_str(w, "status", probe_status_name(r->status));
+    jw_str(w, "status", ward_status_name(r->status));
     if (r->status == WARD_STATUS_UNAVAILABLE) {
         jw_str(w, "reason", ward_reason_name(r->reason));
     }
@@ -166,7 +165,7 @@ static void jw_reading(struct jw *w, const char *key, const struct ward_reading 
 
 static void jw_status(struct jw *w, enum ward_status s, enum ward_reason why)
 {
-    jw_str(w, "status", probe_status_name(s));
+    jw_str(w, "status", ward_status_name(s));
     if (s == WARD_STATUS_UNAVAILABLE) {
         jw_str(w, "reason", ward_reason_name(why));
     }
@@ -177,7 +176,7 @@ static void jw_thresholds(struct jw *w, const struct ward_thresholds *t)
     jw_open(w, "thresholds", '{');
     for (unsigned k = 0; k < WARD_THR_COUNT; k++) {
         if (t->present & (1u << k)) {
-            jw_i64(w, probe_threshold_name((enum ward_threshold_kind)k), t->value[k]);
+            jw_i64(w, ward_threshold_kind_name((enum ward_threshold_kind)k), t->value[k]);
         }
     }
     jw_close(w, '}');
@@ -374,10 +373,10 @@ static void json_nic(struct jw *w, const struct ward_device *dev, unsigned i)
         jw_null(w, "mac");
     }
     jw_u64(w, "mtu", info.mtu);
-    jw_str(w, "oper", probe_oper_name(r.oper));
+    jw_str(w, "oper", ward_nic_oper_name(r.oper));
     jw_reading(w, "carrier", &r.carrier);
     jw_reading(w, "speed_mbps", &r.speed_mbps);
-    jw_str(w, "duplex", probe_duplex_name(r.duplex));
+    jw_str(w, "duplex", ward_nic_duplex_name(r.duplex));
     jw_open(w, "counters", '{');
     for (unsigned c = 0; c < WARD_NIC_COUNTER_COUNT; c++) {
         jw_open(w, ward_nic_counter_name((enum ward_nic_counter)c), '{');
@@ -424,7 +423,7 @@ static void json_cpu_mem(struct jw *w, const struct ward_device *h)
         jw_u64(w, "ticks_per_second", cpu.ticks_per_second);
         jw_open(w, "ticks", '{');
         for (unsigned s = 0; s < WARD_CPU_STATE_COUNT; s++) {
-            jw_u64(w, probe_cpu_state_name((enum ward_cpu_state)s), cpu.ticks[s]);
+            jw_u64(w, ward_cpu_state_name((enum ward_cpu_state)s), cpu.ticks[s]);
         }
         jw_close(w, '}');
     }

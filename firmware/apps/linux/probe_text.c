@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "probe.h"
-#include "probe_names.h"
 #include "ward/hal/reading.h"
 #include "ward/hal/smart.h"
 
@@ -342,7 +341,7 @@ static void print_nic(FILE *f, const struct ward_device *dev, unsigned i)
     fmt_reading(carrier, sizeof(carrier), &r.carrier, UNIT_NONE);
     fmt_reading(speed, sizeof(speed), &r.speed_mbps, UNIT_MBPS);
     fprintf(f, "  %s: state %s, carrier %s, speed %s, duplex %s, mtu %u, mac %s  [%s]\n", info.name,
-            probe_oper_name(r.oper), carrier, speed, probe_duplex_name(r.duplex), info.mtu, mac,
+            ward_nic_oper_name(r.oper), carrier, speed, ward_nic_duplex_name(r.duplex), info.mtu, mac,
             info.sensor.id);
     print_counter_rows(f, &r, "RX:", rx, sizeof(rx) / sizeof(rx[0]));
     print_counter_rows(f, &r, "TX:", tx, sizeof(tx) / sizeof(tx[0]));
@@ -387,7 +386,7 @@ static void print_cpu_mem(FILE *f, const struct ward_device *h)
     if (ward_host_cpu(h, &cpu) == 0 && cpu.status == WARD_STATUS_OK) {
         fprintf(f, "  cpu: %u CPUs; ticks at %" PRIu64 "/s:", cpu.ncpu, cpu.ticks_per_second);
         for (unsigned s = 0; s < WARD_CPU_STATE_COUNT; s++) {
-            fprintf(f, " %s %" PRIu64, probe_cpu_state_name((enum ward_cpu_state)s), cpu.ticks[s]);
+            fprintf(f, " %s %" PRIu64, ward_cpu_state_name((enum ward_cpu_state)s), cpu.ticks[s]);
         }
         fprintf(f, "\n");
     } else {

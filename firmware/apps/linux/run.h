@@ -12,7 +12,7 @@
 #include "journal_posix.h"
 #include "net_posix.h"
 #include "ward/agent.h"
-#include "ward/json_arena.h"
+#include "ward/base/json_arena.h"
 #include "ward/transport/config.h"
 #include "ward/transport/mempool.h"
 #include "ward/transport/outbox.h"

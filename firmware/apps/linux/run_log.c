@@ -1,7 +1,7 @@
 /*
  * ward-agent run: its stderr lines (run_log.h).
  */
-#include "ward/config.h"
+#include "ward/base/config.h"
 
 #if IS_ENABLED(CONFIG_WARD_TRANSPORT)
 

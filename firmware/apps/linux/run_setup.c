@@ -3,7 +3,7 @@
  * journal and the transport (see run.h). Start-up may use the heap (reading the rules and
  * the scenario); the loop that follows does not.
  */
-#include "ward/config.h"
+#include "ward/base/config.h"
 
 #if IS_ENABLED(CONFIG_WARD_TRANSPORT)
 

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/digest.h"
 #include "ward/evlog.h"
 #include "ward/hal/hal.h"

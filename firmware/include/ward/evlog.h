@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/state.h"
 
 #define WARD_BOOT_ID_LEN     16

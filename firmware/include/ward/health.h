@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/hal/reading.h"
 #include "ward/rules.h"
 #include "ward/state.h"

@@ -3,9 +3,9 @@
  * health snapshot, event, the ingest batch that carries them, and the collector's
  * acknowledgement.
  *
- * Built with cJSON on a caller's fixed arena (ward/json_arena.h) and printed into the
+ * Built with cJSON on a caller's fixed arena (ward/base/json_arena.h) and printed into the
  * caller's buffer: nothing touches the heap. Every number is an integer printed exactly
- * (ward/fmt.h, cJSON raw values), so no board needs float printf. Keys and fixed strings
+ * (ward/base/fmt.h, cJSON raw values), so no board needs float printf. Keys and fixed strings
  * are referenced, not copied, to keep arena use small.
  *
  * The ward_report_*() functions enter and leave the arena themselves and return the
@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "ward/agent.h"
-#include "ward/json_arena.h"
+#include "ward/base/json_arena.h"
 
 /*
  * Shape versions ("v"); docs/protocol.md says what changes them. The heartbeat and the
@@ -96,7 +96,7 @@ int ward_report_ack_each(const char *text, size_t len, ward_ack_fn fn, void *ctx
 
 /**
  * Apply a collector acknowledgement (ward_report_ack_each()) to the event log.
- * Unknown boot ids are ignored (already freed). Never allocates (ward/jscan.h).
+ * Unknown boot ids are ignored (already freed). Never allocates (ward/base/jscan.h).
  * @return events freed (>= 0), -EPROTO/-EINVAL/-ERANGE for a malformed document (nothing
  *         is freed then).
  */

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/hal/reading.h"
 #include "ward/state.h"
 
@@ -89,9 +89,6 @@ bool ward_glob_match(const char *pattern, const char *text);
 
 /** Wire name of a rule kind ("threshold", "rate", ...). */
 const char *ward_rule_kind_name(enum ward_rule_kind kind);
-
-/** Wire name of a threshold ("lower_caution", ...). */
-const char *ward_threshold_name(enum ward_threshold_kind kind);
 
 /**
  * A sensor id is 1..WARD_HEALTH_ID_MAX-1 printable ASCII characters (0x20..0x7e).

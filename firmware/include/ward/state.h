@@ -52,9 +52,6 @@ const char *ward_state_name(enum ward_state state);
 /** Wire name of a severity ("none", "low", "medium", "high"). */
 const char *ward_severity_name(enum ward_severity sev);
 
-/** Wire name of a class ("temp", "fan", "nic", "disk", "host", "agent", "heartbeat"). */
-const char *ward_class_name(enum ward_class cls);
-
 /** Parse a wire name. @return the value (>= 0) or -EINVAL. */
 int ward_state_parse(const char *name);
 int ward_severity_parse(const char *name);

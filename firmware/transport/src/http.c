@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ward/fmt.h"
+#include "ward/base/fmt.h"
 #include "ward/transport/config.h"
 #include "ward/transport/http.h"
 

@@ -3,7 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ward/transport/crc32.h"
+#include "ward/base/byteorder.h"
+#include "ward/base/crc32.h"
 #include "ward/transport/journal.h"
 
 #define MAGIC       0x5752u
@@ -23,52 +24,19 @@ struct hdr {
 
 /* ---- framing ---- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)get16(p) | ((uint32_t)get16(p + 2) << 16);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
-}
-
 /* Frame a record into j->scratch; the payload must already sit at scratch + HDR. */
 static size_t frame(struct ward_journal *j, const struct hdr *h)
 {
     uint8_t *p = j->scratch;
 
-    put16(p, MAGIC);
+    ward_put_le16(p, MAGIC);
     p[2] = h->type;
     p[3] = h->severity;
-    put16(p + 4, h->len);
-    put16(p + 6, 0);
+    ward_put_le16(p + 4, h->len);
+    ward_put_le16(p + 6, 0);
     memcpy(p + 8, h->boot_id, WARD_JOURNAL_BOOT_ID_LEN);
-    put64(p + 24, h->seq);
-    put32(p + 32, ward_crc32(ward_crc32(0, p, 32), p + WARD_JOURNAL_HDR, h->len));
+    ward_put_le64(p + 24, h->seq);
+    ward_put_le32(p + 32, ward_crc32(ward_crc32(0, p, 32), p + WARD_JOURNAL_HDR, h->len));
     return WARD_JOURNAL_HDR + h->len;
 }
 
@@ -88,12 +56,12 @@ static int read_record(struct ward_journal *j, uint64_t off, struct hdr *h)
     if (rc < 0) {
         return -EIO;
     }
-    if ((size_t)rc < WARD_JOURNAL_HDR || get16(p) != MAGIC || get16(p + 6) != 0) {
+    if ((size_t)rc < WARD_JOURNAL_HDR || ward_get_le16(p) != MAGIC || ward_get_le16(p + 6) != 0) {
         return 0;
     }
     h->type = p[2];
     h->severity = p[3];
-    h->len = get16(p + 4);
+    h->len = ward_get_le16(p + 4);
     if ((h->type != TYPE_EVENT && h->type != TYPE_ACK) || h->len > WARD_JOURNAL_MAX_PAYLOAD ||
         h->severity >= WARD_JOURNAL_SEVERITIES || off + WARD_JOURNAL_HDR + h->len > j->size) {
         return 0;
@@ -107,11 +75,11 @@ static int read_record(struct ward_journal *j, uint64_t off, struct hdr *h)
             return 0;
         }
     }
-    if (ward_crc32(ward_crc32(0, p, 32), p + WARD_JOURNAL_HDR, h->len) != get32(p + 32)) {
+    if (ward_crc32(ward_crc32(0, p, 32), p + WARD_JOURNAL_HDR, h->len) != ward_get_le32(p + 32)) {
         return 0;
     }
     memcpy(h->boot_id, p + 8, WARD_JOURNAL_BOOT_ID_LEN);
-    h->seq = get64(p + 24);
+    h->seq = ward_get_le64(p + 24);
     return 1;
 }
 

@@ -2,28 +2,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ward/base/byteorder.h"
 #include "ward/transport/ack.h"
 #include "ward/transport/outbox.h"
 
 #define RECORD_VERSION 1u
 #define FIXED_LEN      (1u + 5u + 2u + 4u + 4u * 8u + 1u)
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (unsigned i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8u * i));
-    }
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < 8; i++) {
-        v |= (uint64_t)p[i] << (8u * i);
-    }
-    return v;
-}
 
 int ward_outbox_init(struct ward_outbox *o, struct ward_journal *journal)
 {
@@ -58,10 +42,10 @@ int ward_outbox_encode(const char *sensor_id, const struct ward_event *ev, uint8
     buf[9] = (uint8_t)(ev->count >> 8);
     buf[10] = (uint8_t)(ev->count >> 16);
     buf[11] = (uint8_t)(ev->count >> 24);
-    put64(buf + 12, (uint64_t)ev->t_ms);
-    put64(buf + 20, (uint64_t)ev->first_t_ms);
-    put64(buf + 28, (uint64_t)ev->wall_ms);
-    put64(buf + 36, (uint64_t)ev->value);
+    ward_put_le64(buf + 12, (uint64_t)ev->t_ms);
+    ward_put_le64(buf + 20, (uint64_t)ev->first_t_ms);
+    ward_put_le64(buf + 28, (uint64_t)ev->wall_ms);
+    ward_put_le64(buf + 36, (uint64_t)ev->value);
     buf[44] = (uint8_t)id_len;
     memcpy(buf + FIXED_LEN, sensor_id, id_len);
     return (int)(FIXED_LEN + id_len);
@@ -89,10 +73,10 @@ int ward_outbox_decode(const uint8_t *buf, size_t len, char *sensor_id, size_t i
     ev->flags = buf[5];
     ev->count = (uint32_t)buf[8] | ((uint32_t)buf[9] << 8) | ((uint32_t)buf[10] << 16) |
                 ((uint32_t)buf[11] << 24);
-    ev->t_ms = (int64_t)get64(buf + 12);
-    ev->first_t_ms = (int64_t)get64(buf + 20);
-    ev->wall_ms = (int64_t)get64(buf + 28);
-    ev->value = (int64_t)get64(buf + 36);
+    ev->t_ms = (int64_t)ward_get_le64(buf + 12);
+    ev->first_t_ms = (int64_t)ward_get_le64(buf + 20);
+    ev->wall_ms = (int64_t)ward_get_le64(buf + 28);
+    ev->value = (int64_t)ward_get_le64(buf + 36);
     if (ev->from >= WARD_STATE_COUNT || ev->to >= WARD_STATE_COUNT ||
         ev->severity >= WARD_SEV_COUNT || ev->count == 0) {
         return -EBADMSG;

@@ -20,7 +20,7 @@
 #define ATA_STATUS_DF       0x20
 #define SENSE_MAX           64
 
-void ward_ldisk_ata_cdb(uint8_t cdb[16], const struct ward_ata_tf *tf, bool data_in, bool ck_cond)
+void lx_disk_ata_cdb(uint8_t cdb[16], const struct ward_ata_tf *tf, bool data_in, bool ck_cond)
 {
     memset(cdb, 0, 16);
     cdb[0] = WARD_ATA_PT16;
@@ -85,7 +85,7 @@ static int sense_fixed(const uint8_t *s, size_t len, struct ward_ata_tf *out)
     return s[2] & 0x0f;
 }
 
-int ward_ldisk_ata_sense(const uint8_t *sense, size_t len, struct ward_ata_tf *out)
+int lx_disk_ata_sense(const uint8_t *sense, size_t len, struct ward_ata_tf *out)
 {
     if (sense == NULL || out == NULL || len < 8) {
         return -ENODATA;
@@ -125,7 +125,7 @@ static int sg_result(const sg_io_hdr_t *h, const uint8_t *sense, struct ward_ata
         return -EIO;
     }
     if (slen > 0) {
-        key = ward_ldisk_ata_sense(sense, slen, tf);
+        key = lx_disk_ata_sense(sense, slen, tf);
         if (key == -ENODATA) {
             key = sense_key_only(sense, slen);
             if (key == SENSE_ILLEGAL_REQ) {
@@ -147,7 +147,7 @@ static int sg_result(const sg_io_hdr_t *h, const uint8_t *sense, struct ward_ata
     return 0;
 }
 
-int ward_ldisk_ata_cmd(int fd, struct ward_ata_tf *tf, uint8_t *buf, size_t len, bool ck_cond)
+int lx_disk_ata_cmd(int fd, struct ward_ata_tf *tf, uint8_t *buf, size_t len, bool ck_cond)
 {
     uint8_t cdb[16], sense[SENSE_MAX];
     sg_io_hdr_t h;
@@ -156,7 +156,7 @@ int ward_ldisk_ata_cmd(int fd, struct ward_ata_tf *tf, uint8_t *buf, size_t len,
     if (tf == NULL || (len != 0 && buf == NULL) || len % 512 != 0) {
         return -EINVAL;
     }
-    ward_ldisk_ata_cdb(cdb, tf, len != 0, ck_cond);
+    lx_disk_ata_cdb(cdb, tf, len != 0, ck_cond);
     memset(&h, 0, sizeof(h));
     memset(sense, 0, sizeof(sense));
     h.interface_id = 'S';
@@ -167,8 +167,8 @@ int ward_ldisk_ata_cmd(int fd, struct ward_ata_tf *tf, uint8_t *buf, size_t len,
     h.dxfer_len = (unsigned)len;
     h.mx_sb_len = sizeof(sense);
     h.sbp = sense;
-    h.timeout = WARD_LDISK_TIMEOUT;
-    if (ward_ldisk_io()->ioctl(fd, SG_IO, &h) < 0) {
+    h.timeout = LX_DISK_TIMEOUT;
+    if (lx_disk_io()->ioctl(fd, SG_IO, &h) < 0) {
         return errno != 0 ? -errno : -EIO;
     }
     rc = sg_result(&h, sense, tf, ck_cond);
@@ -178,16 +178,16 @@ int ward_ldisk_ata_cmd(int fd, struct ward_ata_tf *tf, uint8_t *buf, size_t len,
     return rc;
 }
 
-int ward_ldisk_ata_power(int fd, enum ward_ldisk_power *pm)
+int lx_disk_ata_power(int fd, enum lx_disk_power *pm)
 {
     struct ward_ata_tf tf = { .command = WARD_ATA_CHECK_POWER };
-    int rc = ward_ldisk_ata_cmd(fd, &tf, NULL, 0, true);
+    int rc = lx_disk_ata_cmd(fd, &tf, NULL, 0, true);
 
     if (rc != 0) {
         return rc;
     }
     /* COUNT: 00h Standby (PM2), 01h Standby_y, 40h/41h/80h-83h idle variants, FFh active. */
-    *pm = (tf.count & 0xff) <= 0x01 ? WARD_LDISK_STANDBY : WARD_LDISK_ACTIVE;
+    *pm = (tf.count & 0xff) <= 0x01 ? LX_DISK_STANDBY : LX_DISK_ACTIVE;
     return 0;
 }
 
@@ -200,14 +200,14 @@ static void smart_tf(struct ward_ata_tf *tf, uint8_t feature, uint8_t lba_low, u
     tf->command = WARD_ATA_SMART;
 }
 
-int ward_ldisk_ata_smart_status(int fd, bool *failing)
+int lx_disk_ata_smart_status(int fd, bool *failing)
 {
     struct ward_ata_tf tf;
     uint8_t mid, high;
     int rc;
 
     smart_tf(&tf, WARD_ATA_SMART_STATUS, 0, 0);
-    rc = ward_ldisk_ata_cmd(fd, &tf, NULL, 0, true);
+    rc = lx_disk_ata_cmd(fd, &tf, NULL, 0, true);
     if (rc != 0) {
         return rc;
     }
@@ -223,17 +223,17 @@ int ward_ldisk_ata_smart_status(int fd, bool *failing)
     return 0;
 }
 
-int ward_ldisk_ata_smart_read(int fd, uint8_t feature, uint8_t log, uint8_t buf[512])
+int lx_disk_ata_smart_read(int fd, uint8_t feature, uint8_t log, uint8_t buf[512])
 {
     struct ward_ata_tf tf;
 
     smart_tf(&tf, feature, feature == WARD_ATA_SMART_READ_LOG ? log : 0, 1);
-    return ward_ldisk_ata_cmd(fd, &tf, buf, 512, false);
+    return lx_disk_ata_cmd(fd, &tf, buf, 512, false);
 }
 
-int ward_ldisk_ata_identify(int fd, uint8_t buf[512])
+int lx_disk_ata_identify(int fd, uint8_t buf[512])
 {
     struct ward_ata_tf tf = { .count = 1, .command = WARD_ATA_IDENTIFY };
 
-    return ward_ldisk_ata_cmd(fd, &tf, buf, 512, false);
+    return lx_disk_ata_cmd(fd, &tf, buf, 512, false);
 }

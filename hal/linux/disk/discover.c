@@ -218,7 +218,7 @@ static void nvme_controller(const char *root, const char *ns, char *ctrl, size_t
     (void)pathf(ctrl, len, "%.*s", (int)(strchr(ns + 4, 'n') - ns), ns);
 }
 
-static struct ward_ldisk *find(struct ward_ldisk_set *set, const char *dev_name)
+static struct lx_disk *find(struct lx_disk_set *set, const char *dev_name)
 {
     for (unsigned i = 0; i < set->n; i++) {
         if (strcmp(set->disk[i].info.dev_name, dev_name) == 0) {
@@ -228,14 +228,13 @@ static struct ward_ldisk *find(struct ward_ldisk_set *set, const char *dev_name)
     return NULL;
 }
 
-static struct ward_ldisk *add(struct ward_ldisk_set *set, const char *dev_name,
-                              enum ward_disk_kind kind)
+static struct lx_disk *add(struct lx_disk_set *set, const char *dev_name, enum ward_disk_kind kind)
 {
     char path[PATH_LEN];
-    struct ward_ldisk *d;
+    struct lx_disk *d;
     int flags = O_RDONLY | O_CLOEXEC | (kind == WARD_DISK_ATA ? O_NONBLOCK : 0);
 
-    if (set->n >= WARD_LDISK_MAX) {
+    if (set->n >= LX_DISK_MAX) {
         return NULL;
     }
     d = &set->disk[set->n++];
@@ -244,7 +243,7 @@ static struct ward_ldisk *add(struct ward_ldisk_set *set, const char *dev_name,
     copy_str(d->info.dev_name, sizeof(d->info.dev_name), dev_name);
     if (pathf(path, sizeof(path), "%s/dev/%s", set->root, dev_name) == 0) {
         errno = 0;
-        d->fd = ward_ldisk_io()->open(path, flags);
+        d->fd = lx_disk_io()->open(path, flags);
         d->open_err = d->fd < 0 ? (errno != 0 ? errno : EIO) : 0;
     } else {
         d->fd = -1;
@@ -254,7 +253,7 @@ static struct ward_ldisk *add(struct ward_ldisk_set *set, const char *dev_name,
     return d;
 }
 
-int ward_ldisk_discover(struct ward_ldisk_set *set)
+int lx_disk_discover(struct lx_disk_set *set)
 {
     static char names[SCAN_MAX][NAME_MAX_LEN];
     char path[PATH_LEN], buf[64], ctrl[NAME_MAX_LEN];
@@ -276,7 +275,7 @@ int ward_ldisk_discover(struct ward_ldisk_set *set)
     qsort(names, n, NAME_MAX_LEN, natural_cmp);
 
     for (unsigned i = 0; i < n; i++) {
-        struct ward_ldisk *d;
+        struct lx_disk *d;
 
         if (is_sd(names[i])) {
             buf[0] = '\0';
@@ -381,7 +380,7 @@ static int cached_identify(const char *root, const char *name, uint8_t id[512])
 }
 
 /* INQUIRY model (16 characters at most through a SATL) and VPD page 80h serial. */
-static void partial_identity(const char *root, struct ward_ldisk *d)
+static void partial_identity(const char *root, struct lx_disk *d)
 {
     char path[PATH_LEN], vpd[80];
     ssize_t n;
@@ -417,29 +416,29 @@ static void partial_identity(const char *root, struct ward_ldisk *d)
     copy_str(d->info.sensor.label, sizeof(d->info.sensor.label), d->info.model);
     if (ward_smart_disk_id(d->info.sensor.id, sizeof(d->info.sensor.id), d->info.model,
                            d->info.serial) == 0) {
-        d->ident = WARD_LDISK_ID_SYSFS_PARTIAL;
+        d->ident = LX_DISK_ID_SYSFS_PARTIAL;
     }
 }
 
-static void identify_ata(struct ward_ldisk_set *set, struct ward_ldisk *d)
+static void identify_ata(struct lx_disk_set *set, struct lx_disk *d)
 {
     uint8_t id[512];
     uint64_t sysfs_bytes = d->info.capacity_bytes;
-    enum ward_ldisk_power pm;
+    enum lx_disk_power pm;
     bool from_drive = false;
 
     if (d->fd >= 0) {
-        int rc = ward_ldisk_ata_power(d->fd, &pm);
+        int rc = lx_disk_ata_power(d->fd, &pm);
 
-        if (rc == 0 && pm == WARD_LDISK_ACTIVE) {
-            rc = ward_ldisk_ata_identify(d->fd, id);
+        if (rc == 0 && pm == LX_DISK_ACTIVE) {
+            rc = lx_disk_ata_identify(d->fd, id);
             from_drive = rc == 0;
         }
         d->denied = rc == -EPERM || rc == -EACCES;
     }
     if ((from_drive || cached_identify(set->root, d->info.dev_name, id) == 0) &&
         ward_ata_identify_decode(id, sizeof(id), &d->info, &d->ata) == 0) {
-        d->ident = WARD_LDISK_ID_FULL;
+        d->ident = LX_DISK_ID_FULL;
         d->have_ata_flags = true;
     } else {
         partial_identity(set->root, d);
@@ -449,18 +448,18 @@ static void identify_ata(struct ward_ldisk_set *set, struct ward_ldisk *d)
     }
 }
 
-static void identify_nvme(struct ward_ldisk_set *set, struct ward_ldisk *d)
+static void identify_nvme(struct lx_disk_set *set, struct lx_disk *d)
 {
     uint8_t id[WARD_NVME_IDENTIFY_SIZE];
     uint64_t sysfs_bytes = d->info.capacity_bytes;
     char path[PATH_LEN];
     const char *c = d->info.dev_name;
 
-    int rc = d->fd >= 0 ? ward_ldisk_nvme_identify(d->fd, id) : -EBADF;
+    int rc = d->fd >= 0 ? lx_disk_nvme_identify(d->fd, id) : -EBADF;
 
     d->denied = rc == -EPERM || rc == -EACCES;
     if (rc == 0 && ward_smart_nvme_identify_decode(id, sizeof(id), &d->info) == 0) {
-        d->ident = WARD_LDISK_ID_FULL;
+        d->ident = LX_DISK_ID_FULL;
     } else {
         static const char *const attrs[] = { "model", "serial", "firmware_rev" };
         char *dst[] = { d->info.model, d->info.serial, d->info.firmware };
@@ -476,7 +475,7 @@ static void identify_nvme(struct ward_ldisk_set *set, struct ward_ldisk *d)
         copy_str(d->info.sensor.label, sizeof(d->info.sensor.label), d->info.model);
         if (ward_smart_disk_id(d->info.sensor.id, sizeof(d->info.sensor.id), d->info.model,
                                d->info.serial) == 0) {
-            d->ident = WARD_LDISK_ID_FULL; /* the kernel's copy of the same strings */
+            d->ident = LX_DISK_ID_FULL; /* the kernel's copy of the same strings */
         }
     }
     if (d->info.capacity_bytes == 0) {
@@ -484,14 +483,14 @@ static void identify_nvme(struct ward_ldisk_set *set, struct ward_ldisk *d)
     }
 }
 
-void ward_ldisk_identify(struct ward_ldisk_set *set, struct ward_ldisk *d)
+void lx_disk_identify(struct lx_disk_set *set, struct lx_disk *d)
 {
     if (d->info.kind == WARD_DISK_ATA) {
         identify_ata(set, d);
     } else {
         identify_nvme(set, d);
     }
-    if (d->ident == WARD_LDISK_ID_NONE) {
+    if (d->ident == LX_DISK_ID_NONE) {
         /* Nothing names the drive: fall back to the kernel name, which is not stable. */
         (void)pathf(d->info.sensor.id, sizeof(d->info.sensor.id), "disk:%s", d->info.dev_name);
     }

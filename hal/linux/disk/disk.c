@@ -7,139 +7,47 @@
  * second attach closes what the first opened and scans again.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "disk_internal.h"
 #include "ward/hal/linux.h"
 
-static int real_open(const char *path, int flags)
-{
-    return open(path, flags);
-}
-
-static int real_ioctl(int fd, unsigned long req, void *arg)
-{
-    return ioctl(fd, req, arg);
-}
-
-static void real_warn(const char *line)
-{
-    fprintf(stderr, "%s\n", line);
-}
-
-static const struct ward_ldisk_io s_real_io = {
-    .open = real_open,
-    .ioctl = real_ioctl,
-    .close = close,
-    .warn = real_warn,
-};
-static const struct ward_ldisk_io *s_io = &s_real_io;
-
-void ward_ldisk_set_io(const struct ward_ldisk_io *io)
-{
-    s_io = io != NULL ? io : &s_real_io;
-}
-
-const struct ward_ldisk_io *ward_ldisk_io(void)
-{
-    return s_io;
-}
-
-enum ward_reason ward_ldisk_reason(int err)
-{
-    switch (err < 0 ? -err : err) {
-    case EACCES:
-    case EPERM:
-        return WARD_REASON_PERMISSION;
-    case ENOENT:
-    case ENODEV:
-    case ENXIO:
-        return WARD_REASON_MISSING;
-    case EOPNOTSUPP:
-        return WARD_REASON_NOT_SUPPORTED;
-    case EBADMSG:
-    case EMSGSIZE:
-    case EPROTO:
-        return WARD_REASON_BAD_DATA;
-    default:
-        return WARD_REASON_IO_ERROR;
-    }
-}
-
-void ward_ldisk_warn_permission(struct ward_ldisk_set *set)
-{
-    char line[400], names[160] = "";
-    bool ata = false, nvme = false;
-    size_t o = 0;
-
-    if (set->warned) {
-        return;
-    }
-    for (unsigned i = 0; i < set->n; i++) {
-        const struct ward_ldisk *d = &set->disk[i];
-
-        if (!d->denied) {
-            continue;
-        }
-        ata |= d->info.kind == WARD_DISK_ATA;
-        nvme |= d->info.kind == WARD_DISK_NVME;
-        if (o + strlen(d->info.dev_name) + 3 < sizeof(names)) {
-            int w = snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "", d->info.dev_name);
-
-            o += w > 0 ? (size_t)w : 0;
-        }
-    }
-    if (!ata && !nvme) {
-        return;
-    }
-    (void)snprintf(line, sizeof(line),
-                   "ward: SMART not read on %s: permission denied; SMART needs %s%s%s (run as root "
-                   "or grant it); the other readings are not affected",
-                   names, ata ? "CAP_SYS_RAWIO on ATA" : "", ata && nvme ? " and " : "",
-                   nvme ? "CAP_SYS_ADMIN on NVMe" : "");
-    s_io->warn(line);
-    set->warned = true;
-}
-
-void ward_ldisk_reset(struct ward_ldisk_set *set)
+void lx_disk_reset(struct lx_disk_set *set)
 {
     for (unsigned i = 0; i < set->n; i++) {
         if (set->disk[i].fd >= 0) {
-            s_io->close(set->disk[i].fd);
+            lx_disk_io()->close(set->disk[i].fd);
         }
     }
     set->n = 0;
     set->warned = false;
 }
 
-static struct ward_ldisk_set s_set;
+static struct lx_disk_set s_set;
 
-struct ward_ldisk_set *ward_ldisk_state(void)
+struct lx_disk_set *lx_disk_state(void)
 {
     return &s_set;
 }
 
-static struct ward_ldisk *disk_at(const struct ward_device *dev, unsigned i)
+static struct lx_disk *disk_at(const struct ward_device *dev, unsigned i)
 {
-    struct ward_ldisk_set *set = dev != NULL ? dev->data : NULL;
+    struct lx_disk_set *set = dev != NULL ? dev->data : NULL;
 
     return set != NULL && i < set->n ? &set->disk[i] : NULL;
 }
 
 static int op_count(const struct ward_device *dev)
 {
-    const struct ward_ldisk_set *set = dev != NULL ? dev->data : NULL;
+    const struct lx_disk_set *set = dev != NULL ? dev->data : NULL;
 
     return set != NULL ? (int)set->n : -EINVAL;
 }
 
 static int op_info(const struct ward_device *dev, unsigned i, struct ward_disk_info *info)
 {
-    const struct ward_ldisk *d = disk_at(dev, i);
+    const struct lx_disk *d = disk_at(dev, i);
 
     if (d == NULL || info == NULL) {
         return -EINVAL;
@@ -150,12 +58,12 @@ static int op_info(const struct ward_device *dev, unsigned i, struct ward_disk_i
 
 static int op_smart(const struct ward_device *dev, unsigned i, struct ward_smart *out)
 {
-    struct ward_ldisk *d = disk_at(dev, i);
+    struct lx_disk *d = disk_at(dev, i);
 
     if (d == NULL || out == NULL) {
         return -EINVAL;
     }
-    ward_ldisk_read_smart(dev->data, d, out);
+    lx_disk_read_smart(dev->data, d, out);
     return 0;
 }
 
@@ -192,24 +100,24 @@ int ward_linux_disk_attach(struct ward_hal *hal, const char *root)
     if (!present && hal->n_disk >= WARD_HAL_MAX_DEVICES_PER_CLASS) {
         return -ENOSPC;
     }
-    ward_ldisk_reset(&s_set);
+    lx_disk_reset(&s_set);
     memcpy(s_set.root, root, strlen(root) + 1); /* length checked above */
     /* A root of "/" would make "//sys": harmless, but keep paths clean. */
     if (strcmp(s_set.root, "/") == 0) {
         s_set.root[0] = '\0';
     }
-    rc = ward_ldisk_discover(&s_set);
+    rc = lx_disk_discover(&s_set);
     if (rc == -ENOSPC) {
         char line[128];
 
         (void)snprintf(line, sizeof(line), "ward: more than %d disks; those after %s are not read",
-                       WARD_LDISK_MAX, s_set.disk[s_set.n - 1].info.dev_name);
-        s_io->warn(line);
+                       LX_DISK_MAX, s_set.disk[s_set.n - 1].info.dev_name);
+        lx_disk_io()->warn(line);
     }
     for (unsigned i = 0; i < s_set.n; i++) {
-        ward_ldisk_identify(&s_set, &s_set.disk[i]);
+        lx_disk_identify(&s_set, &s_set.disk[i]);
     }
-    ward_ldisk_warn_permission(&s_set);
+    lx_disk_warn_permission(&s_set);
     if (!present) {
         hal->disk[hal->n_disk++] = &s_dev;
     }

@@ -1,7 +1,7 @@
 /*
  * The Linux disk backend's internals, shared by its files and its unit test.
  *
- * Every system call that reaches a drive goes through struct ward_ldisk_io, so the unit test
+ * Every system call that reaches a drive goes through struct lx_disk_io, so the unit test
  * can put a fake device behind SG_IO and NVME_IOCTL_ADMIN_CMD (tests/fakes/fake_disk_io.c)
  * and see exactly which commands the backend sends.
  */
@@ -15,11 +15,11 @@
 #include "ward/hal/disk.h"
 #include "ward/hal/smart.h"
 
-#define WARD_LDISK_MAX      32    /* disks (ATA devices and NVMe controllers) one agent reads */
-#define WARD_LDISK_ROOT_MAX 200   /* bytes of the --root prefix, NUL included */
-#define WARD_LDISK_TIMEOUT  10000 /* ms a drive gets to answer one command */
+#define LX_DISK_MAX      32    /* disks (ATA devices and NVMe controllers) one agent reads */
+#define LX_DISK_ROOT_MAX 200   /* bytes of the --root prefix, NUL included */
+#define LX_DISK_TIMEOUT  10000 /* ms a drive gets to answer one command */
 
-struct ward_ldisk_io {
+struct lx_disk_io {
     int (*open)(const char *path, int flags);
     int (*ioctl)(int fd, unsigned long req, void *arg); /* -1 and errno on failure */
     int (*close)(int fd);
@@ -27,8 +27,8 @@ struct ward_ldisk_io {
 };
 
 /** Route the backend's system calls through io (NULL: the real ones). For tests. */
-void ward_ldisk_set_io(const struct ward_ldisk_io *io);
-const struct ward_ldisk_io *ward_ldisk_io(void);
+void lx_disk_set_io(const struct lx_disk_io *io);
+const struct lx_disk_io *lx_disk_io(void);
 
 /* ---- ATA PASS-THROUGH (16) (SAT-4 12.2.2) ---- */
 
@@ -58,7 +58,7 @@ struct ward_ata_tf {
  * Build the 16-byte CDB. data_in: PIO data-in of count 512-byte blocks, else non-data.
  * ck_cond asks the SATL to return the registers in the sense data.
  */
-void ward_ldisk_ata_cdb(uint8_t cdb[16], const struct ward_ata_tf *tf, bool data_in, bool ck_cond);
+void lx_disk_ata_cdb(uint8_t cdb[16], const struct ward_ata_tf *tf, bool data_in, bool ck_cond);
 
 /**
  * Find the ATA registers in sense data: descriptor format (0x72/0x73) with the ATA Status
@@ -66,7 +66,7 @@ void ward_ldisk_ata_cdb(uint8_t cdb[16], const struct ward_ata_tf *tf, bool data
  * PASS-THROUGH INFORMATION AVAILABLE), which libata sends when D_SENSE is off.
  * @return the sense key (>= 0) with out filled, or -ENODATA when there are no registers.
  */
-int ward_ldisk_ata_sense(const uint8_t *sense, size_t len, struct ward_ata_tf *out);
+int lx_disk_ata_sense(const uint8_t *sense, size_t len, struct ward_ata_tf *out);
 
 /**
  * Send one ATA command through SG_IO on fd. On success tf holds the returned registers when
@@ -75,24 +75,24 @@ int ward_ldisk_ata_sense(const uint8_t *sense, size_t len, struct ward_ata_tf *o
  *         -EIO (the drive aborted it, or the transfer failed), -ENODATA (ck_cond but no
  *         registers came back), or another -errno of the ioctl.
  */
-int ward_ldisk_ata_cmd(int fd, struct ward_ata_tf *tf, uint8_t *buf, size_t len, bool ck_cond);
+int lx_disk_ata_cmd(int fd, struct ward_ata_tf *tf, uint8_t *buf, size_t len, bool ck_cond);
 
-enum ward_ldisk_power {
-    WARD_LDISK_ACTIVE = 0, /* active or idle: commands do not spin it up */
-    WARD_LDISK_STANDBY,
+enum lx_disk_power {
+    LX_DISK_ACTIVE = 0, /* active or idle: commands do not spin it up */
+    LX_DISK_STANDBY,
 };
 
-/** CHECK POWER MODE. @return 0 with *pm set, or the errors of ward_ldisk_ata_cmd(). */
-int ward_ldisk_ata_power(int fd, enum ward_ldisk_power *pm);
+/** CHECK POWER MODE. @return 0 with *pm set, or the errors of lx_disk_ata_cmd(). */
+int lx_disk_ata_power(int fd, enum lx_disk_power *pm);
 
 /** SMART RETURN STATUS. @return 0 with *failing set; -EPROTO for registers that say neither. */
-int ward_ldisk_ata_smart_status(int fd, bool *failing);
+int lx_disk_ata_smart_status(int fd, bool *failing);
 
 /** SMART READ DATA (D0h), READ THRESHOLDS (D1h) or READ LOG (D5h, log) into 512 bytes. */
-int ward_ldisk_ata_smart_read(int fd, uint8_t feature, uint8_t log, uint8_t buf[512]);
+int lx_disk_ata_smart_read(int fd, uint8_t feature, uint8_t log, uint8_t buf[512]);
 
 /** IDENTIFY DEVICE into 512 bytes. */
-int ward_ldisk_ata_identify(int fd, uint8_t buf[512]);
+int lx_disk_ata_identify(int fd, uint8_t buf[512]);
 
 /* ---- NVMe admin commands ---- */
 
@@ -102,32 +102,32 @@ int ward_ldisk_ata_identify(int fd, uint8_t buf[512]);
 #define WARD_NVME_CNS_CTRL       0x01
 
 /** Identify Controller into 4096 bytes. @return 0, -EIO (NVMe status), or -errno. */
-int ward_ldisk_nvme_identify(int fd, uint8_t buf[WARD_NVME_IDENTIFY_SIZE]);
+int lx_disk_nvme_identify(int fd, uint8_t buf[WARD_NVME_IDENTIFY_SIZE]);
 
 /** Get Log Page 02h for the controller (NSID FFFFFFFFh) into 512 bytes. */
-int ward_ldisk_nvme_smart_log(int fd, uint8_t buf[WARD_SMART_PAGE_SIZE]);
+int lx_disk_nvme_smart_log(int fd, uint8_t buf[WARD_SMART_PAGE_SIZE]);
 
 /* ---- the backend's state ---- */
 
-enum ward_ldisk_ident {
-    WARD_LDISK_ID_NONE = 0,
-    WARD_LDISK_ID_SYSFS_PARTIAL, /* libata's 16-character INQUIRY model: may be cut short */
-    WARD_LDISK_ID_FULL,          /* IDENTIFY (from the drive or the kernel's cached copy) */
+enum lx_disk_ident {
+    LX_DISK_ID_NONE = 0,
+    LX_DISK_ID_SYSFS_PARTIAL, /* libata's 16-character INQUIRY model: may be cut short */
+    LX_DISK_ID_FULL,          /* IDENTIFY (from the drive or the kernel's cached copy) */
 };
 
-struct ward_ldisk {
+struct lx_disk {
     struct ward_disk_info info;
     int fd;        /* kept open between cycles; -1 when it could not be opened */
     int open_err;  /* positive errno of the failed open */
-    uint8_t ident; /* enum ward_ldisk_ident */
+    uint8_t ident; /* enum lx_disk_ident */
     bool denied;   /* the kernel refused a command or the open: a missing capability */
     bool have_ata_flags;
     struct ward_ata_identify ata; /* SMART support flags, when have_ata_flags */
 };
 
-struct ward_ldisk_set {
-    char root[WARD_LDISK_ROOT_MAX];
-    struct ward_ldisk disk[WARD_LDISK_MAX];
+struct lx_disk_set {
+    char root[LX_DISK_ROOT_MAX];
+    struct lx_disk disk[LX_DISK_MAX];
     unsigned n;
     bool warned; /* the permission line was printed */
 };
@@ -136,25 +136,24 @@ struct ward_ldisk_set {
  * Find the disks under set->root: sd* whose SCSI vendor is "ATA" and the controllers of
  * nvme*n* namespaces. Fills dev_name, kind, fd and what sysfs says. @return 0 or -ENOSPC.
  */
-int ward_ldisk_discover(struct ward_ldisk_set *set);
+int lx_disk_discover(struct lx_disk_set *set);
 
 /** Complete d's identity: IDENTIFY when the drive is awake, else the kernel's caches. */
-void ward_ldisk_identify(struct ward_ldisk_set *set, struct ward_ldisk *d);
+void lx_disk_identify(struct lx_disk_set *set, struct lx_disk *d);
 
 /** Read one disk's SMART into out, never waking it. */
-void ward_ldisk_read_smart(struct ward_ldisk_set *set, struct ward_ldisk *d,
-                           struct ward_smart *out);
+void lx_disk_read_smart(struct lx_disk_set *set, struct lx_disk *d, struct ward_smart *out);
 
 /** Print the one permission line (once per set) naming what to grant. */
-void ward_ldisk_warn_permission(struct ward_ldisk_set *set);
+void lx_disk_warn_permission(struct lx_disk_set *set);
 
 /** Errno of a failed command -> the reason a reading carries. */
-enum ward_reason ward_ldisk_reason(int err);
+enum ward_reason lx_disk_reason(int err);
 
 /** Close every fd of set and forget its disks. */
-void ward_ldisk_reset(struct ward_ldisk_set *set);
+void lx_disk_reset(struct lx_disk_set *set);
 
 /** The set behind the device ward_linux_disk_attach() adds. For tests. */
-struct ward_ldisk_set *ward_ldisk_state(void);
+struct lx_disk_set *lx_disk_state(void);
 
 #endif /* WARD_HAL_LINUX_DISK_DISK_INTERNAL_H_ */

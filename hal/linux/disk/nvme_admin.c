@@ -13,7 +13,7 @@
 
 static int admin(int fd, struct nvme_admin_cmd *c)
 {
-    int rc = ward_ldisk_io()->ioctl(fd, NVME_IOCTL_ADMIN_CMD, c);
+    int rc = lx_disk_io()->ioctl(fd, NVME_IOCTL_ADMIN_CMD, c);
 
     if (rc < 0) {
         return errno != 0 ? -errno : -EIO;
@@ -21,7 +21,7 @@ static int admin(int fd, struct nvme_admin_cmd *c)
     return rc == 0 ? 0 : -EIO; /* rc > 0: the controller's status field */
 }
 
-int ward_ldisk_nvme_identify(int fd, uint8_t buf[WARD_NVME_IDENTIFY_SIZE])
+int lx_disk_nvme_identify(int fd, uint8_t buf[WARD_NVME_IDENTIFY_SIZE])
 {
     struct nvme_admin_cmd c;
 
@@ -30,11 +30,11 @@ int ward_ldisk_nvme_identify(int fd, uint8_t buf[WARD_NVME_IDENTIFY_SIZE])
     c.addr = (uint64_t)(uintptr_t)buf;
     c.data_len = WARD_NVME_IDENTIFY_SIZE;
     c.cdw10 = WARD_NVME_CNS_CTRL;
-    c.timeout_ms = WARD_LDISK_TIMEOUT;
+    c.timeout_ms = LX_DISK_TIMEOUT;
     return admin(fd, &c);
 }
 
-int ward_ldisk_nvme_smart_log(int fd, uint8_t buf[WARD_SMART_PAGE_SIZE])
+int lx_disk_nvme_smart_log(int fd, uint8_t buf[WARD_SMART_PAGE_SIZE])
 {
     struct nvme_admin_cmd c;
 
@@ -46,6 +46,6 @@ int ward_ldisk_nvme_smart_log(int fd, uint8_t buf[WARD_SMART_PAGE_SIZE])
     /* CDW10: LID in 7:0, NUMDL (dwords - 1, 0-based) in 31:16; RAE 0 as smartctl sends it */
     c.cdw10 = WARD_NVME_LOG_SMART | ((uint32_t)(WARD_SMART_PAGE_SIZE / 4 - 1) << 16);
     c.cdw11 = 0; /* NUMDU */
-    c.timeout_ms = WARD_LDISK_TIMEOUT;
+    c.timeout_ms = LX_DISK_TIMEOUT;
     return admin(fd, &c);
 }

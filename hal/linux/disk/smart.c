@@ -16,18 +16,17 @@ static void unavailable(struct ward_smart *out, enum ward_reason why)
 }
 
 /* A refused command: remember it, say so once, and report the reason. */
-static void failed(struct ward_ldisk_set *set, struct ward_ldisk *d, struct ward_smart *out,
-                   int err)
+static void failed(struct lx_disk_set *set, struct lx_disk *d, struct ward_smart *out, int err)
 {
     if (err == -EPERM || err == -EACCES) {
         d->denied = true;
-        ward_ldisk_warn_permission(set);
+        lx_disk_warn_permission(set);
     }
-    unavailable(out, ward_ldisk_reason(err));
+    unavailable(out, lx_disk_reason(err));
 }
 
 /* The SMART feature set must be there and switched on, or the commands only abort. */
-static int ata_smart_usable(struct ward_ldisk *d)
+static int ata_smart_usable(struct lx_disk *d)
 {
     uint8_t id[512];
     struct ward_disk_info scratch;
@@ -35,7 +34,7 @@ static int ata_smart_usable(struct ward_ldisk *d)
 
     if (!d->have_ata_flags) {
         /* Named from sysfs while asleep: IDENTIFY now, keep the name it was given. */
-        rc = ward_ldisk_ata_identify(d->fd, id);
+        rc = lx_disk_ata_identify(d->fd, id);
         if (rc != 0) {
             return rc;
         }
@@ -52,7 +51,7 @@ static int ata_smart_usable(struct ward_ldisk *d)
     return d->ata.smart_enabled ? 0 : -ENOTCONN;
 }
 
-static void ata_logs(struct ward_ldisk *d, const uint8_t *data, struct ward_ata_smart *s)
+static void ata_logs(struct lx_disk *d, const uint8_t *data, struct ward_ata_smart *s)
 {
     struct ward_ata_smart_caps caps;
     uint8_t log[512];
@@ -62,32 +61,31 @@ static void ata_logs(struct ward_ldisk *d, const uint8_t *data, struct ward_ata_
     }
     /* A log that cannot be read or fails its checksum stays "unknown" (has_*_log false). */
     if ((caps.selftest_supported || d->ata.selftest_supported) &&
-        ward_ldisk_ata_smart_read(d->fd, WARD_ATA_SMART_READ_LOG, WARD_ATA_SELFTEST_LOG, log) ==
-            0) {
+        lx_disk_ata_smart_read(d->fd, WARD_ATA_SMART_READ_LOG, WARD_ATA_SELFTEST_LOG, log) == 0) {
         (void)ward_smart_ata_selftest_decode(log, sizeof(log), s);
     }
     if ((caps.errlog_supported || d->ata.errlog_supported) &&
-        ward_ldisk_ata_smart_read(d->fd, WARD_ATA_SMART_READ_LOG, WARD_ATA_SUMMARY_ERR_LOG, log) ==
+        lx_disk_ata_smart_read(d->fd, WARD_ATA_SMART_READ_LOG, WARD_ATA_SUMMARY_ERR_LOG, log) ==
             0) {
         (void)ward_smart_ata_errlog_decode(log, sizeof(log), s);
     }
 }
 
-static void read_ata(struct ward_ldisk_set *set, struct ward_ldisk *d, struct ward_smart *out)
+static void read_ata(struct lx_disk_set *set, struct lx_disk *d, struct ward_smart *out)
 {
     struct ward_ata_smart *s = &out->u.ata;
     uint8_t data[512], thresh[512];
-    enum ward_ldisk_power pm;
+    enum lx_disk_power pm;
     bool have_thresh;
     int rc;
 
-    rc = ward_ldisk_ata_power(d->fd, &pm);
+    rc = lx_disk_ata_power(d->fd, &pm);
     if (rc != 0) {
         /* Without the power mode, any other command might spin the drive up. */
         failed(set, d, out, rc);
         return;
     }
-    if (pm == WARD_LDISK_STANDBY) {
+    if (pm == LX_DISK_STANDBY) {
         unavailable(out, WARD_REASON_STANDBY);
         return;
     }
@@ -101,22 +99,22 @@ static void read_ata(struct ward_ldisk_set *set, struct ward_ldisk *d, struct wa
         return;
     }
     /* The drive's own verdict first; if it cannot be had, the attributes still decide. */
-    rc = ward_ldisk_ata_smart_status(d->fd, &s->drive_says_failing);
+    rc = lx_disk_ata_smart_status(d->fd, &s->drive_says_failing);
     if (rc == -EPERM || rc == -EACCES) {
         failed(set, d, out, rc);
         return;
     }
-    rc = ward_ldisk_ata_smart_read(d->fd, WARD_ATA_SMART_READ_DATA, 0, data);
+    rc = lx_disk_ata_smart_read(d->fd, WARD_ATA_SMART_READ_DATA, 0, data);
     if (rc != 0) {
         failed(set, d, out, rc);
         out->verdict = s->drive_says_failing ? WARD_SMART_FAILING : WARD_SMART_UNKNOWN;
         return;
     }
     /* READ THRESHOLDS is obsolete in ACS: a drive may refuse it (no verdicts then). */
-    have_thresh = ward_ldisk_ata_smart_read(d->fd, WARD_ATA_SMART_READ_THR, 0, thresh) == 0;
+    have_thresh = lx_disk_ata_smart_read(d->fd, WARD_ATA_SMART_READ_THR, 0, thresh) == 0;
     rc = ward_smart_ata_decode(data, sizeof(data), have_thresh ? thresh : NULL, sizeof(thresh), s);
     if (rc != 0) {
-        unavailable(out, ward_ldisk_reason(rc)); /* a bad page is an error, not data */
+        unavailable(out, lx_disk_reason(rc)); /* a bad page is an error, not data */
         out->verdict = s->drive_says_failing ? WARD_SMART_FAILING : WARD_SMART_UNKNOWN;
         return;
     }
@@ -126,10 +124,10 @@ static void read_ata(struct ward_ldisk_set *set, struct ward_ldisk *d, struct wa
     out->verdict = ward_smart_ata_verdict(s);
 }
 
-static void read_nvme(struct ward_ldisk_set *set, struct ward_ldisk *d, struct ward_smart *out)
+static void read_nvme(struct lx_disk_set *set, struct lx_disk *d, struct ward_smart *out)
 {
     uint8_t log[WARD_SMART_PAGE_SIZE];
-    int rc = ward_ldisk_nvme_smart_log(d->fd, log);
+    int rc = lx_disk_nvme_smart_log(d->fd, log);
 
     if (rc == 0) {
         rc = ward_smart_nvme_decode(log, sizeof(log), &out->u.nvme);
@@ -144,13 +142,13 @@ static void read_nvme(struct ward_ldisk_set *set, struct ward_ldisk *d, struct w
     out->verdict = ward_smart_nvme_verdict(&out->u.nvme);
 }
 
-void ward_ldisk_read_smart(struct ward_ldisk_set *set, struct ward_ldisk *d, struct ward_smart *out)
+void lx_disk_read_smart(struct lx_disk_set *set, struct lx_disk *d, struct ward_smart *out)
 {
     memset(out, 0, sizeof(*out));
     out->kind = d->info.kind;
     out->verdict = WARD_SMART_UNKNOWN;
     if (d->fd < 0) {
-        unavailable(out, ward_ldisk_reason(d->open_err));
+        unavailable(out, lx_disk_reason(d->open_err));
         return;
     }
     if (d->info.kind == WARD_DISK_ATA) {

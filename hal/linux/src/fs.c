@@ -6,7 +6,7 @@
  * dead server blocks.
  *
  * Under --root there is no real filesystem to ask, so sizes come from ROOT/ward-statvfs, a
- * fixture file in the format of ward_lx_parse_statvfs_line() (docs/probe.md).
+ * fixture file in the format of ward_linux_parse_statvfs_line() (docs/probe.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,7 @@ static struct ward_linux_fs *find_dir(struct ward_linux_hal *lh, const char *dir
     return NULL;
 }
 
-static bool same_device_listed(const struct ward_linux_hal *lh, const struct ward_lx_mount *m)
+static bool same_device_listed(const struct ward_linux_hal *lh, const struct ward_linux_mount *m)
 {
     if (m->source[0] != '/') {
         return false; /* tmpfs and friends: every mount is its own filesystem */
@@ -44,13 +44,13 @@ static bool same_device_listed(const struct ward_linux_hal *lh, const struct war
     return false;
 }
 
-static void set_info(struct ward_linux_fs *f, const struct ward_lx_mount *m)
+static void set_info(struct ward_linux_fs *f, const struct ward_linux_mount *m)
 {
     size_t dl = strlen(m->dir);
 
     memset(&f->info, 0, sizeof(f->info));
     snprintf(f->path, sizeof(f->path), "%s", m->dir);
-    ward_lx_make_id(f->info.sensor.id, "fs", m->dir, NULL);
+    ward_linux_make_id(f->info.sensor.id, "fs", m->dir, NULL);
     /* Long mount points keep their tail, the part that tells them apart. */
     if (dl < sizeof(f->info.mount_point)) {
         memcpy(f->info.mount_point, m->dir, dl + 1);
@@ -60,11 +60,11 @@ static void set_info(struct ward_linux_fs *f, const struct ward_lx_mount *m)
         memcpy(f->info.mount_point, "...", 3);
         memcpy(f->info.mount_point + 3, m->dir + dl - keep, keep + 1);
     }
-    ward_lx_label_clean(f->info.sensor.label, sizeof(f->info.sensor.label), f->info.mount_point,
-                        strlen(f->info.mount_point));
-    ward_lx_label_clean(f->info.fs_type, sizeof(f->info.fs_type), m->type, strlen(m->type));
-    ward_lx_label_clean(f->info.source, sizeof(f->info.source), m->source, strlen(m->source));
-    f->kind = ward_lx_fs_is_network(m->type) ? WARD_LX_FS_NETWORK : WARD_LX_FS_LOCAL;
+    ward_linux_label_clean(f->info.sensor.label, sizeof(f->info.sensor.label), f->info.mount_point,
+                           strlen(f->info.mount_point));
+    ward_linux_label_clean(f->info.fs_type, sizeof(f->info.fs_type), m->type, strlen(m->type));
+    ward_linux_label_clean(f->info.source, sizeof(f->info.source), m->source, strlen(m->source));
+    f->kind = ward_linux_fs_is_network(m->type) ? WARD_LINUX_FS_NETWORK : WARD_LINUX_FS_LOCAL;
 }
 
 static int open_mounts(struct ward_linux_hal *lh, char *path, size_t len)
@@ -85,7 +85,7 @@ static int open_mounts(struct ward_linux_hal *lh, char *path, size_t len)
 void lx_fs_discover(struct ward_linux_hal *lh)
 {
     char path[LX_FS_PROC_PATH];
-    struct ward_lx_mount m;
+    struct ward_linux_mount m;
     struct lx_lines l;
     const char *line;
     size_t len;
@@ -100,9 +100,9 @@ void lx_fs_discover(struct ward_linux_hal *lh)
     while (lx_lines_next(&l, &line, &len) == 1) {
         struct ward_linux_fs *f;
 
-        rc = ward_lx_parse_mount(line, len, &m);
+        rc = ward_linux_parse_mount(line, len, &m);
         too_long += rc == -ENAMETOOLONG;
-        if (rc != 0 || ward_lx_fs_is_pseudo(m.type)) {
+        if (rc != 0 || ward_linux_fs_is_pseudo(m.type)) {
             continue;
         }
         f = find_dir(lh, m.dir);
@@ -156,10 +156,11 @@ static void fixture_statvfs(const struct ward_linux_hal *lh, const char *dir,
         if (len == 0 || line[0] == '#') {
             continue;
         }
-        if (ward_lx_parse_statvfs_line(line, len, d, sizeof(d), NULL) != 0 || strcmp(d, dir) != 0) {
+        if (ward_linux_parse_statvfs_line(line, len, d, sizeof(d), NULL) != 0 ||
+            strcmp(d, dir) != 0) {
             continue;
         }
-        rc = ward_lx_parse_statvfs_line(line, len, d, sizeof(d), &v);
+        rc = ward_linux_parse_statvfs_line(line, len, d, sizeof(d), &v);
         if (rc == 0) {
             *out = v;
             out->status = WARD_STATUS_OK;
@@ -176,7 +177,7 @@ int lx_fs_read(struct ward_linux_hal *lh, unsigned i, struct ward_host_fs *out)
     struct statvfs sv;
 
     memset(out, 0, sizeof(*out));
-    if (f->kind == WARD_LX_FS_NETWORK) {
+    if (f->kind == WARD_LINUX_FS_NETWORK) {
         out->status = WARD_STATUS_UNAVAILABLE;
         out->reason = WARD_REASON_NOT_SUPPORTED;
         return 0;

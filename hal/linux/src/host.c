@@ -103,9 +103,9 @@ static void blk_discover(struct ward_linux_hal *lh)
     if (fd >= 0) {
         lx_lines_begin(&l, fd);
         while (lx_lines_next(&l, &line, &len) == 1) {
-            struct ward_lx_diskstat ds;
+            struct ward_linux_diskstat ds;
 
-            if (ward_lx_parse_diskstats(line, len, &ds) != 0 || !whole_disk(block_fd, ds.name)) {
+            if (ward_linux_parse_diskstats(line, len, &ds) != 0 || !whole_disk(block_fd, ds.name)) {
                 continue;
             }
             if (lh->n_blk >= WARD_LINUX_MAX_BLOCK_DEVICES) {
@@ -159,9 +159,9 @@ int lx_host_cpu(struct ward_linux_hal *lh, struct ward_host_cpu *out)
     }
     lx_lines_begin(&l, fd);
     while ((rc = lx_lines_next(&l, &line, &len)) == 1) {
-        if (ward_lx_is_stat_cpun(line, len)) {
+        if (ward_linux_is_stat_cpun(line, len)) {
             out->ncpu++;
-        } else if (!have_total && ward_lx_parse_stat_cpu(line, len, out->ticks) == 0) {
+        } else if (!have_total && ward_linux_parse_stat_cpu(line, len, out->ticks) == 0) {
             have_total = true;
         } else {
             break; /* the per-CPU lines come first; the rest is not needed */
@@ -205,7 +205,7 @@ int lx_host_mem(struct ward_linux_hal *lh, struct ward_host_mem *out)
     }
     lx_lines_begin(&l, fd);
     while (seen < LX_MEM_KEYS && (rc = lx_lines_next(&l, &line, &len)) == 1) {
-        size_t kl = ward_lx_meminfo_key(line, len);
+        size_t kl = ward_linux_meminfo_key(line, len);
         char key[32];
         uint64_t v;
 
@@ -215,7 +215,7 @@ int lx_host_mem(struct ward_linux_hal *lh, struct ward_host_mem *out)
                 memcmp(line, s_mem_keys[k].key, kl) != 0) {
                 continue;
             }
-            if (ward_lx_parse_meminfo(line, len, key, sizeof(key), &v) == 0) {
+            if (ward_linux_parse_meminfo(line, len, key, sizeof(key), &v) == 0) {
                 memcpy((char *)out + s_mem_keys[k].offset, &v, sizeof(v));
                 found |= 1u << k;
             }
@@ -257,12 +257,12 @@ static void blk_refresh(struct ward_linux_hal *lh)
     if (fd >= 0) {
         lx_lines_begin(&l, fd);
         while ((rc = lx_lines_next(&l, &line, &len)) == 1) {
-            struct ward_lx_diskstat ds;
+            struct ward_linux_diskstat ds;
             const char *name;
             size_t nl;
 
             /* Match the name first: partitions and loop devices are most of the lines. */
-            if (ward_lx_diskstats_name(line, len, &name, &nl) != 0) {
+            if (ward_linux_diskstats_name(line, len, &name, &nl) != 0) {
                 continue;
             }
             for (unsigned i = 0; i < lh->n_blk; i++) {
@@ -270,7 +270,7 @@ static void blk_refresh(struct ward_linux_hal *lh)
 
                 if (strncmp(lh->blk[i].info.name, name, nl) != 0 ||
                     lh->blk[i].info.name[nl] != '\0' ||
-                    ward_lx_parse_diskstats(line, len, &ds) != 0) {
+                    ward_linux_parse_diskstats(line, len, &ds) != 0) {
                     continue;
                 }
                 s->reads = ds.reads;

@@ -37,26 +37,26 @@ struct idx_set {
     uint64_t bits[LX_MAX_INDEX / 64];
 };
 
-static const char *const s_temp_suffix[WARD_LX_T_FILES] = {
-    [WARD_LX_T_INPUT] = "input",
-    [WARD_LX_T_FAULT] = "fault",
-    [WARD_LX_T_ENABLE] = "enable",
-    [WARD_LX_T_ALARM] = "alarm",
-    [WARD_LX_T_MIN_ALARM] = "min_alarm",
-    [WARD_LX_T_MAX_ALARM] = "max_alarm",
-    [WARD_LX_T_LCRIT_ALARM] = "lcrit_alarm",
-    [WARD_LX_T_CRIT_ALARM] = "crit_alarm",
-    [WARD_LX_T_EMERGENCY_ALARM] = "emergency_alarm",
+static const char *const s_temp_suffix[WARD_LINUX_T_FILES] = {
+    [WARD_LINUX_T_INPUT] = "input",
+    [WARD_LINUX_T_FAULT] = "fault",
+    [WARD_LINUX_T_ENABLE] = "enable",
+    [WARD_LINUX_T_ALARM] = "alarm",
+    [WARD_LINUX_T_MIN_ALARM] = "min_alarm",
+    [WARD_LINUX_T_MAX_ALARM] = "max_alarm",
+    [WARD_LINUX_T_LCRIT_ALARM] = "lcrit_alarm",
+    [WARD_LINUX_T_CRIT_ALARM] = "crit_alarm",
+    [WARD_LINUX_T_EMERGENCY_ALARM] = "emergency_alarm",
 };
 
-static const char *const s_fan_suffix[WARD_LX_F_FILES] = {
-    [WARD_LX_F_INPUT] = "input",
-    [WARD_LX_F_FAULT] = "fault",
-    [WARD_LX_F_ENABLE] = "enable",
-    [WARD_LX_F_ALARM] = "alarm",
-    [WARD_LX_F_MIN_ALARM] = "min_alarm",
-    [WARD_LX_F_MAX_ALARM] = "max_alarm",
-    [WARD_LX_F_PWM] = NULL, /* pwmN */
+static const char *const s_fan_suffix[WARD_LINUX_F_FILES] = {
+    [WARD_LINUX_F_INPUT] = "input",
+    [WARD_LINUX_F_FAULT] = "fault",
+    [WARD_LINUX_F_ENABLE] = "enable",
+    [WARD_LINUX_F_ALARM] = "alarm",
+    [WARD_LINUX_F_MIN_ALARM] = "min_alarm",
+    [WARD_LINUX_F_MAX_ALARM] = "max_alarm",
+    [WARD_LINUX_F_PWM] = NULL, /* pwmN */
 };
 
 static const struct {
@@ -156,8 +156,8 @@ static void read_label(const struct chip *c, const char *name, struct ward_senso
     info->label[0] = '\0';
     chan[0] = '\0';
     if (n > 0) {
-        ward_lx_label_clean(info->label, sizeof(info->label), buf, (size_t)n);
-        ward_lx_normalize(chan, chan_len, buf, (size_t)n);
+        ward_linux_label_clean(info->label, sizeof(info->label), buf, (size_t)n);
+        ward_linux_normalize(chan, chan_len, buf, (size_t)n);
     }
     if (chan[0] == '\0') {
         snprintf(chan, chan_len, "%s", fallback);
@@ -170,18 +170,18 @@ static void add_temp(struct ward_linux_hal *lh, const struct chip *c, uint16_t d
     char name[40], chan[WARD_SENSOR_LABEL_MAX], fallback[16];
 
     memset(t, 0, sizeof(*t));
-    t->kind = WARD_LX_TEMP_HWMON;
+    t->kind = WARD_LINUX_TEMP_HWMON;
     t->index = (uint16_t)idx;
     t->dir = dir;
     attr_name(fallback, sizeof(fallback), "temp", idx, NULL);
     attr_name(name, sizeof(name), "temp", idx, "label");
     read_label(c, name, &t->info, chan, sizeof(chan), fallback);
-    ward_lx_make_id(t->info.id, "temp", c->source, chan);
+    ward_linux_make_id(t->info.id, "temp", c->source, chan);
     for (size_t k = 0; k < sizeof(s_temp_thr) / sizeof(s_temp_thr[0]); k++) {
         attr_name(name, sizeof(name), "temp", idx, s_temp_thr[k].suffix);
         read_threshold(lh, c, name, &t->info.thresholds, s_temp_thr[k].kind);
     }
-    for (unsigned f = 0; f < WARD_LX_T_FILES; f++) {
+    for (unsigned f = 0; f < WARD_LINUX_T_FILES; f++) {
         attr_name(name, sizeof(name), "temp", idx, s_temp_suffix[f]);
         if (open_file(lh, c, name, &t->fd[f])) {
             t->present |= (uint16_t)(1u << f);
@@ -201,17 +201,17 @@ static void add_fan(struct ward_linux_hal *lh, const struct chip *c, uint16_t di
     attr_name(fallback, sizeof(fallback), tach ? "fan" : "pwm", idx, NULL);
     attr_name(name, sizeof(name), "fan", idx, "label");
     read_label(c, name, &f->info, chan, sizeof(chan), fallback);
-    ward_lx_make_id(f->info.id, "fan", c->source, chan);
+    ward_linux_make_id(f->info.id, "fan", c->source, chan);
     attr_name(name, sizeof(name), "fan", idx, "min");
     read_threshold(lh, c, name, &f->info.thresholds, WARD_THR_LOWER_CAUTION);
     attr_name(name, sizeof(name), "fan", idx, "max");
     read_threshold(lh, c, name, &f->info.thresholds, WARD_THR_UPPER_CAUTION);
-    for (unsigned k = 0; k < WARD_LX_F_FILES; k++) {
+    for (unsigned k = 0; k < WARD_LINUX_F_FILES; k++) {
         f->fd[k] = -1;
-        if (k == WARD_LX_F_PWM ? !pwm : !tach) {
+        if (k == WARD_LINUX_F_PWM ? !pwm : !tach) {
             continue;
         }
-        attr_name(name, sizeof(name), k == WARD_LX_F_PWM ? "pwm" : "fan", idx, s_fan_suffix[k]);
+        attr_name(name, sizeof(name), k == WARD_LINUX_F_PWM ? "pwm" : "fan", idx, s_fan_suffix[k]);
         if (open_file(lh, c, name, &f->fd[k])) {
             f->present |= (uint16_t)(1u << k);
         }
@@ -244,9 +244,9 @@ static void disambiguate(struct ward_sensor_info *first, size_t stride, size_t n
             continue;
         }
         memcpy(&idx, ib + i * index_stride, sizeof(idx));
-        ward_lx_normalize(norm, sizeof(norm), a->label, strlen(a->label));
+        ward_linux_normalize(norm, sizeof(norm), a->label, strlen(a->label));
         snprintf(chan, sizeof(chan), "%s_%s%u", norm, cls, idx);
-        ward_lx_make_id(a->id, cls, source, chan);
+        ward_linux_make_id(a->id, cls, source, chan);
     }
 }
 
@@ -341,7 +341,7 @@ static int identify_chip(struct ward_linux_hal *lh, int class_fd, const char *en
     if (c->attr_fd != entry_fd) {
         close(entry_fd);
     }
-    if (ward_lx_normalize(chip_name, sizeof(chip_name), buf, (size_t)n) == 0) {
+    if (ward_linux_normalize(chip_name, sizeof(chip_name), buf, (size_t)n) == 0) {
         snprintf(chip_name, sizeof(chip_name), "unnamed");
     }
     snprintf(link, sizeof(link), "%s/device", c->path);
@@ -454,24 +454,24 @@ void lx_hwmon_temp_read(struct ward_linux_hal *lh, struct ward_linux_temp *t,
     int64_t v;
     int rc;
 
-    if ((t->present & (1u << WARD_LX_T_ENABLE)) &&
-        temp_file_i64(lh, t, WARD_LX_T_ENABLE, &v) == 0 && v == 0) {
+    if ((t->present & (1u << WARD_LINUX_T_ENABLE)) &&
+        temp_file_i64(lh, t, WARD_LINUX_T_ENABLE, &v) == 0 && v == 0) {
         ward_reading_unavailable(&out->mdeg_c, WARD_REASON_DISABLED);
         return;
     }
-    if ((t->present & (1u << WARD_LX_T_FAULT)) && temp_file_i64(lh, t, WARD_LX_T_FAULT, &v) == 0 &&
-        v != 0) {
+    if ((t->present & (1u << WARD_LINUX_T_FAULT)) &&
+        temp_file_i64(lh, t, WARD_LINUX_T_FAULT, &v) == 0 && v != 0) {
         out->mdeg_c.status = WARD_STATUS_FAULT;
         out->mdeg_c.reason = WARD_REASON_NONE;
         out->mdeg_c.value = 0;
-    } else if (!(t->present & (1u << WARD_LX_T_INPUT))) {
+    } else if (!(t->present & (1u << WARD_LINUX_T_INPUT))) {
         ward_reading_unavailable(&out->mdeg_c, WARD_REASON_MISSING);
-    } else if ((rc = temp_file_i64(lh, t, WARD_LX_T_INPUT, &v)) == 0) {
+    } else if ((rc = temp_file_i64(lh, t, WARD_LINUX_T_INPUT, &v)) == 0) {
         ward_reading_ok(&out->mdeg_c, v);
     } else {
         ward_reading_unavailable(&out->mdeg_c, lx_reason(rc));
     }
-    for (unsigned f = WARD_LX_T_ALARM; f <= WARD_LX_T_EMERGENCY_ALARM && !out->alarm; f++) {
+    for (unsigned f = WARD_LINUX_T_ALARM; f <= WARD_LINUX_T_EMERGENCY_ALARM && !out->alarm; f++) {
         out->alarm = (t->present & (1u << f)) && temp_file_i64(lh, t, f, &v) == 0 && v != 0;
     }
 }
@@ -482,7 +482,7 @@ static int fan_file_i64(struct ward_linux_hal *lh, struct ward_linux_fan *f, uns
     const char *nm = NULL;
 
     if (f->fd[k] < 0) {
-        attr_name(name, sizeof(name), k == WARD_LX_F_PWM ? "pwm" : "fan", f->index,
+        attr_name(name, sizeof(name), k == WARD_LINUX_F_PWM ? "pwm" : "fan", f->index,
                   s_fan_suffix[k]);
         nm = name;
     }
@@ -494,17 +494,17 @@ static void fan_rpm(struct ward_linux_hal *lh, struct ward_linux_fan *f, struct 
     int64_t v;
     int rc;
 
-    if (!(f->present & (1u << WARD_LX_F_INPUT))) {
+    if (!(f->present & (1u << WARD_LINUX_F_INPUT))) {
         ward_reading_unavailable(r, WARD_REASON_NOT_SUPPORTED); /* a PWM output without tach */
-    } else if ((f->present & (1u << WARD_LX_F_ENABLE)) &&
-               fan_file_i64(lh, f, WARD_LX_F_ENABLE, &v) == 0 && v == 0) {
+    } else if ((f->present & (1u << WARD_LINUX_F_ENABLE)) &&
+               fan_file_i64(lh, f, WARD_LINUX_F_ENABLE, &v) == 0 && v == 0) {
         ward_reading_unavailable(r, WARD_REASON_DISABLED);
-    } else if ((f->present & (1u << WARD_LX_F_FAULT)) &&
-               fan_file_i64(lh, f, WARD_LX_F_FAULT, &v) == 0 && v != 0) {
+    } else if ((f->present & (1u << WARD_LINUX_F_FAULT)) &&
+               fan_file_i64(lh, f, WARD_LINUX_F_FAULT, &v) == 0 && v != 0) {
         r->status = WARD_STATUS_FAULT;
         r->reason = WARD_REASON_NONE;
         r->value = 0;
-    } else if ((rc = fan_file_i64(lh, f, WARD_LX_F_INPUT, &v)) != 0) {
+    } else if ((rc = fan_file_i64(lh, f, WARD_LINUX_F_INPUT, &v)) != 0) {
         ward_reading_unavailable(r, lx_reason(rc));
     } else if (v < 0) {
         ward_reading_unavailable(r, WARD_REASON_BAD_DATA);
@@ -520,16 +520,16 @@ void lx_hwmon_fan_read(struct ward_linux_hal *lh, struct ward_linux_fan *f,
     int rc;
 
     fan_rpm(lh, f, &out->rpm);
-    if (!(f->present & (1u << WARD_LX_F_PWM))) {
+    if (!(f->present & (1u << WARD_LINUX_F_PWM))) {
         ward_reading_unavailable(&out->pwm_percent, WARD_REASON_NOT_SUPPORTED);
-    } else if ((rc = fan_file_i64(lh, f, WARD_LX_F_PWM, &v)) != 0) {
+    } else if ((rc = fan_file_i64(lh, f, WARD_LINUX_F_PWM, &v)) != 0) {
         ward_reading_unavailable(&out->pwm_percent, lx_reason(rc));
     } else if (v < 0 || v > 255) {
         ward_reading_unavailable(&out->pwm_percent, WARD_REASON_BAD_DATA);
     } else {
         ward_reading_ok(&out->pwm_percent, (v * 100 + 127) / 255); /* pwmN is 0..255 */
     }
-    for (unsigned k = WARD_LX_F_ALARM; k <= WARD_LX_F_MAX_ALARM && !out->alarm; k++) {
+    for (unsigned k = WARD_LINUX_F_ALARM; k <= WARD_LINUX_F_MAX_ALARM && !out->alarm; k++) {
         out->alarm = (f->present & (1u << k)) && fan_file_i64(lh, f, k, &v) == 0 && v != 0;
     }
 }

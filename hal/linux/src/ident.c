@@ -59,7 +59,7 @@ static size_t scsi_wwid(const char *dir, char *out, size_t len)
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) {
         n--;
     }
-    return ward_lx_wwid_id(out, len, buf, (size_t)n);
+    return ward_linux_wwid_id(out, len, buf, (size_t)n);
 }
 
 int lx_device_bus_id(const char *devices_root, const char *dev_link, char *out, size_t len)
@@ -85,7 +85,7 @@ int lx_device_bus_id(const char *devices_root, const char *dev_link, char *out, 
                 if (strcmp(sub, "scsi") == 0 && scsi_wwid(p, out, len) > 0) {
                     return LX_DEV_BUS;
                 }
-                ward_lx_bus_id(out, len, sub, base_name(p));
+                ward_linux_bus_id(out, len, sub, base_name(p));
                 return LX_DEV_BUS;
             }
             if (first && strcmp(sub, "thermal") == 0) {

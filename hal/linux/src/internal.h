@@ -36,18 +36,14 @@ int lx_attr_open(struct ward_linux_hal *lh, int dir_fd, const char *name, int *f
 ssize_t lx_attr_read(struct ward_linux_hal *lh, int dir_fd, int *fd, const char *name, char *buf,
                      size_t len);
 
-/** lx_attr_read() then ward_lx_parse_i64(). @return 0 or a negative errno (-EBADMSG). */
+/** lx_attr_read() then ward_linux_parse_i64(). @return 0 or a negative errno (-EBADMSG). */
 int lx_attr_read_i64(struct ward_linux_hal *lh, int dir_fd, int *fd, const char *name,
                      int64_t *out);
-
-/** As lx_attr_read_i64() for unsigned counters. */
-int lx_attr_read_u64(struct ward_linux_hal *lh, int dir_fd, int *fd, const char *name,
-                     uint64_t *out);
 
 /** Read a file once (discovery: names, labels, thresholds). @return bytes or -errno. */
 ssize_t lx_read_once(int dir_fd, const char *name, char *buf, size_t len);
 
-/** lx_read_once() then ward_lx_parse_i64(). */
+/** lx_read_once() then ward_linux_parse_i64(). */
 int lx_read_once_i64(int dir_fd, const char *name, int64_t *out);
 
 /** Close a kept fd and give its slot back to the budget. */

@@ -130,16 +130,7 @@ int lx_attr_read_i64(struct ward_linux_hal *lh, int dir_fd, int *fd, const char 
     char buf[48];
     ssize_t n = lx_attr_read(lh, dir_fd, fd, name, buf, sizeof(buf));
 
-    return n < 0 ? (int)n : ward_lx_parse_i64(buf, (size_t)n, out);
-}
-
-int lx_attr_read_u64(struct ward_linux_hal *lh, int dir_fd, int *fd, const char *name,
-                     uint64_t *out)
-{
-    char buf[48];
-    ssize_t n = lx_attr_read(lh, dir_fd, fd, name, buf, sizeof(buf));
-
-    return n < 0 ? (int)n : ward_lx_parse_u64(buf, (size_t)n, out);
+    return n < 0 ? (int)n : ward_linux_parse_i64(buf, (size_t)n, out);
 }
 
 ssize_t lx_read_once(int dir_fd, const char *name, char *buf, size_t len)
@@ -167,7 +158,7 @@ int lx_read_once_i64(int dir_fd, const char *name, int64_t *out)
     char buf[48];
     ssize_t n = lx_read_once(dir_fd, name, buf, sizeof(buf));
 
-    return n < 0 ? (int)n : ward_lx_parse_i64(buf, (size_t)n, out);
+    return n < 0 ? (int)n : ward_linux_parse_i64(buf, (size_t)n, out);
 }
 
 enum ward_reason lx_reason(int err)

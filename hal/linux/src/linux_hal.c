@@ -34,7 +34,7 @@ static int temp_read(const struct ward_device *dev, unsigned ch, struct ward_tem
         return -EINVAL;
     }
     memset(out, 0, sizeof(*out));
-    if (lh->temp[ch].kind == WARD_LX_TEMP_THERMAL) {
+    if (lh->temp[ch].kind == WARD_LINUX_TEMP_THERMAL) {
         lx_thermal_read(lh, &lh->temp[ch], out);
     } else {
         lx_hwmon_temp_read(lh, &lh->temp[ch], out);
@@ -242,17 +242,17 @@ int ward_linux_hal_init(struct ward_linux_hal *lh, struct ward_hal *hal, const c
 void ward_linux_hal_close_files(struct ward_linux_hal *lh)
 {
     for (unsigned i = 0; i < lh->n_temp; i++) {
-        for (unsigned f = 0; f < WARD_LX_T_FILES; f++) {
+        for (unsigned f = 0; f < WARD_LINUX_T_FILES; f++) {
             lx_fd_close(lh, &lh->temp[i].fd[f]);
         }
     }
     for (unsigned i = 0; i < lh->n_fan; i++) {
-        for (unsigned f = 0; f < WARD_LX_F_FILES; f++) {
+        for (unsigned f = 0; f < WARD_LINUX_F_FILES; f++) {
             lx_fd_close(lh, &lh->fan[i].fd[f]);
         }
     }
     for (unsigned i = 0; i < lh->n_nic; i++) {
-        for (unsigned f = 0; f < WARD_LX_N_FILES; f++) {
+        for (unsigned f = 0; f < WARD_LINUX_N_FILES; f++) {
             lx_fd_close(lh, &lh->nic[i].fd[f]);
         }
     }

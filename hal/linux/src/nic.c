@@ -18,7 +18,7 @@
 #define LX_NIC_PATH 256
 #define LX_IFNAME   16 /* IFNAMSIZ */
 
-static const char *const s_link_file[WARD_LX_N_FILES - WARD_NIC_COUNTER_COUNT] = {
+static const char *const s_link_file[WARD_LINUX_N_FILES - WARD_NIC_COUNTER_COUNT] = {
     "operstate",
     "carrier",
     "speed",
@@ -56,7 +56,7 @@ static void nic_info(struct ward_linux_nic *n, int fd, const char *name)
         n->info.mtu = (uint32_t)v;
     }
     len = lx_read_once(fd, "address", buf, sizeof(buf));
-    n->info.has_mac = len > 0 && ward_lx_parse_mac(buf, (size_t)len, n->info.mac) == 0;
+    n->info.has_mac = len > 0 && ward_linux_parse_mac(buf, (size_t)len, n->info.mac) == 0;
 }
 
 static void add_nic(struct ward_linux_hal *lh, int class_fd, const char *cls, const char *name)
@@ -85,7 +85,7 @@ static void add_nic(struct ward_linux_hal *lh, int class_fd, const char *cls, co
     memset(n, 0, sizeof(*n));
     n->dir = (uint16_t)dir;
     nic_info(n, fd, name);
-    for (unsigned f = 0; f < WARD_LX_N_FILES; f++) {
+    for (unsigned f = 0; f < WARD_LINUX_N_FILES; f++) {
         int rc;
 
         nic_file(file, sizeof(file), f);
@@ -168,7 +168,7 @@ static void read_counter(struct ward_linux_hal *lh, struct ward_linux_nic *n, un
     char buf[48];
     ssize_t len = nic_read(lh, n, c, buf, sizeof(buf));
     uint64_t v;
-    int rc = len < 0 ? (int)len : ward_lx_parse_u64(buf, (size_t)len, &v);
+    int rc = len < 0 ? (int)len : ward_linux_parse_u64(buf, (size_t)len, &v);
 
     if (rc == 0) {
         ward_reading_ok(r, (int64_t)v); /* the interface's cast: counters are uint64_t */
@@ -222,13 +222,13 @@ static void read_link(struct ward_linux_hal *lh, struct ward_linux_nic *n,
     int64_t v;
     int rc;
 
-    len = nic_read(lh, n, WARD_LX_N_OPERSTATE, buf, sizeof(buf));
-    out->oper = len > 0 ? ward_lx_parse_operstate(buf, (size_t)len) : WARD_NIC_OPER_UNKNOWN;
-    len = nic_read(lh, n, WARD_LX_N_DUPLEX, buf, sizeof(buf));
-    out->duplex = len > 0 ? ward_lx_parse_duplex(buf, (size_t)len) : WARD_NIC_DUPLEX_UNKNOWN;
+    len = nic_read(lh, n, WARD_LINUX_N_OPERSTATE, buf, sizeof(buf));
+    out->oper = len > 0 ? ward_linux_parse_operstate(buf, (size_t)len) : WARD_NIC_OPER_UNKNOWN;
+    len = nic_read(lh, n, WARD_LINUX_N_DUPLEX, buf, sizeof(buf));
+    out->duplex = len > 0 ? ward_linux_parse_duplex(buf, (size_t)len) : WARD_NIC_DUPLEX_UNKNOWN;
 
-    len = nic_read(lh, n, WARD_LX_N_CARRIER, buf, sizeof(buf));
-    rc = len < 0 ? (int)len : ward_lx_parse_i64(buf, (size_t)len, &v);
+    len = nic_read(lh, n, WARD_LINUX_N_CARRIER, buf, sizeof(buf));
+    rc = len < 0 ? (int)len : ward_linux_parse_i64(buf, (size_t)len, &v);
     if (rc == 0 && (v == 0 || v == 1)) {
         ward_reading_ok(&out->carrier, v);
     } else {
@@ -236,8 +236,8 @@ static void read_link(struct ward_linux_hal *lh, struct ward_linux_nic *n,
                                  rc == 0 ? WARD_REASON_BAD_DATA : link_reason(lh, n, rc));
     }
 
-    len = nic_read(lh, n, WARD_LX_N_SPEED, buf, sizeof(buf));
-    rc = len < 0 ? (int)len : ward_lx_parse_i64(buf, (size_t)len, &v);
+    len = nic_read(lh, n, WARD_LINUX_N_SPEED, buf, sizeof(buf));
+    rc = len < 0 ? (int)len : ward_linux_parse_i64(buf, (size_t)len, &v);
     if (rc == 0 && v > 0 && v < UINT32_MAX) {
         ward_reading_ok(&out->speed_mbps, v);
     } else {

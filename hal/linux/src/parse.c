@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "ward/base/hex.h"
 #include "ward/hal/linux_parse.h"
 #include "ward/hal/reading.h"
 
@@ -50,7 +51,7 @@ static size_t skip_blanks(const char *buf, size_t len, size_t i)
     return i;
 }
 
-int ward_lx_parse_i64(const char *buf, size_t len, int64_t *out)
+int ward_linux_parse_i64(const char *buf, size_t len, int64_t *out)
 {
     size_t i;
     bool neg = false;
@@ -76,7 +77,7 @@ int ward_lx_parse_i64(const char *buf, size_t len, int64_t *out)
     return 0;
 }
 
-int ward_lx_parse_u64(const char *buf, size_t len, uint64_t *out)
+int ward_linux_parse_u64(const char *buf, size_t len, uint64_t *out)
 {
     size_t i;
     uint64_t v;
@@ -100,7 +101,7 @@ int ward_lx_parse_u64(const char *buf, size_t len, uint64_t *out)
     return 0;
 }
 
-size_t ward_lx_label_clean(char *dst, size_t dst_len, const char *src, size_t len)
+size_t ward_linux_label_clean(char *dst, size_t dst_len, const char *src, size_t len)
 {
     size_t n = 0;
 
@@ -119,7 +120,7 @@ size_t ward_lx_label_clean(char *dst, size_t dst_len, const char *src, size_t le
     return n;
 }
 
-size_t ward_lx_normalize(char *dst, size_t dst_len, const char *src, size_t len)
+size_t ward_linux_normalize(char *dst, size_t dst_len, const char *src, size_t len)
 {
     size_t n = 0;
     bool gap = false;
@@ -164,54 +165,27 @@ static bool word_is(const char *buf, size_t len, const char *word)
     return len == wl && memcmp(buf, word, wl) == 0;
 }
 
-enum ward_nic_oper ward_lx_parse_operstate(const char *buf, size_t len)
+enum ward_nic_oper ward_linux_parse_operstate(const char *buf, size_t len)
 {
-    static const struct {
-        const char *word;
-        enum ward_nic_oper oper;
-    } map[] = {
-        { "up", WARD_NIC_OPER_UP },
-        { "down", WARD_NIC_OPER_DOWN },
-        { "dormant", WARD_NIC_OPER_DORMANT },
-        { "lowerlayerdown", WARD_NIC_OPER_LOWER_DOWN },
-        { "notpresent", WARD_NIC_OPER_NOT_PRESENT },
-        { "testing", WARD_NIC_OPER_TESTING },
-    };
-
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (word_is(buf, len, map[i].word)) {
-            return map[i].oper;
+    for (int o = WARD_NIC_OPER_UP; o <= WARD_NIC_OPER_TESTING; o++) {
+        if (word_is(buf, len, ward_nic_oper_name((enum ward_nic_oper)o))) {
+            return (enum ward_nic_oper)o;
         }
     }
     return WARD_NIC_OPER_UNKNOWN;
 }
 
-enum ward_nic_duplex ward_lx_parse_duplex(const char *buf, size_t len)
+enum ward_nic_duplex ward_linux_parse_duplex(const char *buf, size_t len)
 {
-    if (word_is(buf, len, "full")) {
-        return WARD_NIC_DUPLEX_FULL;
-    }
-    if (word_is(buf, len, "half")) {
-        return WARD_NIC_DUPLEX_HALF;
+    for (int d = WARD_NIC_DUPLEX_HALF; d <= WARD_NIC_DUPLEX_FULL; d++) {
+        if (word_is(buf, len, ward_nic_duplex_name((enum ward_nic_duplex)d))) {
+            return (enum ward_nic_duplex)d;
+        }
     }
     return WARD_NIC_DUPLEX_UNKNOWN;
 }
 
-static int hex_value(char c)
-{
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-int ward_lx_parse_mac(const char *buf, size_t len, uint8_t mac[6])
+int ward_linux_parse_mac(const char *buf, size_t len, uint8_t mac[6])
 {
     while (len > 0 && is_blank(buf[len - 1])) {
         len--;
@@ -220,8 +194,8 @@ int ward_lx_parse_mac(const char *buf, size_t len, uint8_t mac[6])
         return -EBADMSG;
     }
     for (size_t i = 0; i < 6; i++) {
-        int hi = hex_value(buf[i * 3]);
-        int lo = hex_value(buf[i * 3 + 1]);
+        int hi = ward_hex_digit(buf[i * 3]);
+        int lo = ward_hex_digit(buf[i * 3 + 1]);
 
         if (hi < 0 || lo < 0 || (i < 5 && buf[i * 3 + 2] != ':')) {
             return -EBADMSG;
@@ -252,7 +226,7 @@ static bool next_field(const char *line, size_t len, size_t *pos, const char **f
     return true;
 }
 
-int ward_lx_parse_stat_cpu(const char *line, size_t len, uint64_t ticks[WARD_CPU_STATE_COUNT])
+int ward_linux_parse_stat_cpu(const char *line, size_t len, uint64_t ticks[WARD_CPU_STATE_COUNT])
 {
     size_t pos = 0;
     const char *f;
@@ -264,7 +238,7 @@ int ward_lx_parse_stat_cpu(const char *line, size_t len, uint64_t ticks[WARD_CPU
     }
     memset(ticks, 0, sizeof(uint64_t) * WARD_CPU_STATE_COUNT);
     while (n < WARD_CPU_STATE_COUNT && next_field(line, len, &pos, &f, &flen)) {
-        int rc = ward_lx_parse_u64(f, flen, &ticks[n]);
+        int rc = ward_linux_parse_u64(f, flen, &ticks[n]);
 
         if (rc != 0) {
             return rc;
@@ -274,12 +248,12 @@ int ward_lx_parse_stat_cpu(const char *line, size_t len, uint64_t ticks[WARD_CPU
     return n >= 4 ? 0 : -EBADMSG;
 }
 
-int ward_lx_is_stat_cpun(const char *line, size_t len)
+int ward_linux_is_stat_cpun(const char *line, size_t len)
 {
     return len > 3 && memcmp(line, "cpu", 3) == 0 && is_digit(line[3]);
 }
 
-size_t ward_lx_meminfo_key(const char *line, size_t len)
+size_t ward_linux_meminfo_key(const char *line, size_t len)
 {
     const char *colon = memchr(line, ':', len);
     size_t klen = colon != NULL ? (size_t)(colon - line) : 0;
@@ -292,9 +266,10 @@ size_t ward_lx_meminfo_key(const char *line, size_t len)
     return klen;
 }
 
-int ward_lx_parse_meminfo(const char *line, size_t len, char *key, size_t key_len, uint64_t *bytes)
+int ward_linux_parse_meminfo(const char *line, size_t len, char *key, size_t key_len,
+                             uint64_t *bytes)
 {
-    size_t klen = ward_lx_meminfo_key(line, len), pos, flen;
+    size_t klen = ward_linux_meminfo_key(line, len), pos, flen;
     const char *f;
     uint64_t v;
     int rc;
@@ -306,7 +281,7 @@ int ward_lx_parse_meminfo(const char *line, size_t len, char *key, size_t key_le
     if (!next_field(line, len, &pos, &f, &flen)) {
         return -EBADMSG;
     }
-    rc = ward_lx_parse_u64(f, flen, &v);
+    rc = ward_linux_parse_u64(f, flen, &v);
     if (rc != 0) {
         return rc;
     }
@@ -328,7 +303,7 @@ int ward_lx_parse_meminfo(const char *line, size_t len, char *key, size_t key_le
     return 0;
 }
 
-int ward_lx_diskstats_name(const char *line, size_t len, const char **name, size_t *name_len)
+int ward_linux_diskstats_name(const char *line, size_t len, const char **name, size_t *name_len)
 {
     size_t pos = 0, flen = 0;
     const char *f = line;
@@ -343,7 +318,7 @@ int ward_lx_diskstats_name(const char *line, size_t len, const char **name, size
     return 0;
 }
 
-int ward_lx_parse_diskstats(const char *line, size_t len, struct ward_lx_diskstat *out)
+int ward_linux_parse_diskstats(const char *line, size_t len, struct ward_linux_diskstat *out)
 {
     uint64_t v[11];
     size_t pos = 0, flen;
@@ -357,7 +332,7 @@ int ward_lx_parse_diskstats(const char *line, size_t len, struct ward_lx_disksta
         if (!next_field(line, len, &pos, &f, &flen)) {
             return -EBADMSG;
         }
-        rc = ward_lx_parse_u64(f, flen, &dummy);
+        rc = ward_linux_parse_u64(f, flen, &dummy);
         if (rc != 0) {
             return rc;
         }
@@ -371,7 +346,7 @@ int ward_lx_parse_diskstats(const char *line, size_t len, struct ward_lx_disksta
         if (!next_field(line, len, &pos, &f, &flen)) {
             return -EBADMSG;
         }
-        rc = ward_lx_parse_u64(f, flen, &v[i]);
+        rc = ward_linux_parse_u64(f, flen, &v[i]);
         if (rc != 0) {
             return rc;
         }
@@ -411,7 +386,7 @@ static int copy_unescaped(char *dst, size_t dst_len, const char *src, size_t len
     return 0;
 }
 
-int ward_lx_parse_mount(const char *line, size_t len, struct ward_lx_mount *out)
+int ward_linux_parse_mount(const char *line, size_t len, struct ward_linux_mount *out)
 {
     const char *f[4];
     size_t fl[4], pos = 0;
@@ -445,7 +420,7 @@ static bool in_list(const char *type, const char *const *list, size_t n)
     return false;
 }
 
-int ward_lx_fs_is_pseudo(const char *type)
+int ward_linux_fs_is_pseudo(const char *type)
 {
     static const char *const pseudo[] = {
         "autofs",    "binfmt_misc", "bpf",
@@ -463,7 +438,7 @@ int ward_lx_fs_is_pseudo(const char *type)
     return in_list(type, pseudo, sizeof(pseudo) / sizeof(pseudo[0]));
 }
 
-int ward_lx_fs_is_network(const char *type)
+int ward_linux_fs_is_network(const char *type)
 {
     static const char *const net[] = {
         "nfs",
@@ -512,7 +487,7 @@ static size_t dt_unit_address(const char *name)
 {
     size_t n = 0;
 
-    while (hex_value(name[n]) >= 0) {
+    while (ward_hex_digit(name[n]) >= 0) {
         n++;
     }
     return (n > 0 && n <= 16 && name[n] == '.') ? n : 0;
@@ -535,7 +510,7 @@ static size_t append(char *dst, size_t dst_len, size_t n, const char *s, size_t 
     return n;
 }
 
-size_t ward_lx_bus_id(char *dst, size_t dst_len, const char *bus, const char *name)
+size_t ward_linux_bus_id(char *dst, size_t dst_len, const char *bus, const char *name)
 {
     static const char hexd[] = "0123456789abcdef";
     unsigned long id;
@@ -567,7 +542,7 @@ size_t ward_lx_bus_id(char *dst, size_t dst_len, const char *bus, const char *na
     return append(dst, dst_len, n, name, strlen(name));
 }
 
-size_t ward_lx_wwid_id(char *dst, size_t dst_len, const char *wwid, size_t len)
+size_t ward_linux_wwid_id(char *dst, size_t dst_len, const char *wwid, size_t len)
 {
     const char *dot = memchr(wwid, '.', len);
     size_t n;
@@ -578,10 +553,10 @@ size_t ward_lx_wwid_id(char *dst, size_t dst_len, const char *wwid, size_t len)
     /* "naa.<hex>", "eui.<hex>": the designator type and a hex number, unique worldwide. */
     if (dot != NULL && dot - wwid == 3 &&
         (memcmp(wwid, "naa", 3) == 0 || memcmp(wwid, "eui", 3) == 0)) {
-        n = ward_lx_normalize(dst, dst_len, wwid, 3);
-        return n + ward_lx_normalize(dst + n, dst_len - n, dot + 1, len - 4);
+        n = ward_linux_normalize(dst, dst_len, wwid, 3);
+        return n + ward_linux_normalize(dst + n, dst_len - n, dot + 1, len - 4);
     }
-    return ward_lx_normalize(dst, dst_len, wwid, len);
+    return ward_linux_normalize(dst, dst_len, wwid, len);
 }
 
 static uint32_t fnv1a(uint32_t h, const char *s)
@@ -593,7 +568,7 @@ static uint32_t fnv1a(uint32_t h, const char *s)
     return h;
 }
 
-size_t ward_lx_make_id(char *id, const char *cls, const char *source, const char *channel)
+size_t ward_linux_make_id(char *id, const char *cls, const char *source, const char *channel)
 {
     static const char hexd[] = "0123456789abcdef";
     const char *parts[5] = { cls, ":", source, ":", channel };
@@ -638,8 +613,8 @@ static int mul_u64(uint64_t a, uint64_t b, uint64_t *out)
     return 0;
 }
 
-int ward_lx_parse_statvfs_line(const char *line, size_t len, char *dir, size_t dir_len,
-                               struct ward_host_fs *out)
+int ward_linux_parse_statvfs_line(const char *line, size_t len, char *dir, size_t dir_len,
+                                  struct ward_host_fs *out)
 {
     uint64_t v[6];
     const char *f;
@@ -657,7 +632,7 @@ int ward_lx_parse_statvfs_line(const char *line, size_t len, char *dir, size_t d
         if (!next_field(line, len, &pos, &f, &flen)) {
             return -EBADMSG;
         }
-        rc = ward_lx_parse_u64(f, flen, &v[i]);
+        rc = ward_linux_parse_u64(f, flen, &v[i]);
         if (rc != 0) {
             return rc;
         }

@@ -65,7 +65,7 @@ static void zone_channel(const char *zone_path, const char *type, size_t type_le
                          size_t len)
 {
     char link[LX_ZONE_PATH + 16], dev[PATH_MAX];
-    size_t n = ward_lx_normalize(chan, len, type, type_len);
+    size_t n = ward_linux_normalize(chan, len, type, type_len);
 
     if (n == 0) {
         n = (size_t)snprintf(chan, len, "zone");
@@ -76,7 +76,7 @@ static void zone_channel(const char *zone_path, const char *type, size_t type_le
 
         b = b != NULL ? b + 1 : dev;
         chan[n] = '_';
-        if (ward_lx_normalize(chan + n + 1, len - n - 1, b, strlen(b)) == 0) {
+        if (ward_linux_normalize(chan + n + 1, len - n - 1, b, strlen(b)) == 0) {
             chan[n] = '\0';
         }
     }
@@ -110,19 +110,19 @@ static void add_zone(struct ward_linux_hal *lh, int class_fd, const char *entry,
     }
     t = &lh->temp[lh->n_temp++];
     memset(t, 0, sizeof(*t));
-    t->kind = WARD_LX_TEMP_THERMAL;
+    t->kind = WARD_LINUX_TEMP_THERMAL;
     t->index = (uint16_t)zone; /* only orders zones that share an id */
     t->dir = (uint16_t)dir;
-    ward_lx_label_clean(t->info.label, sizeof(t->info.label), type, (size_t)n);
+    ward_linux_label_clean(t->info.label, sizeof(t->info.label), type, (size_t)n);
     zone_channel(path, type, (size_t)n, chan, sizeof(chan));
-    ward_lx_make_id(t->info.id, "temp", "thermal", chan);
+    ward_linux_make_id(t->info.id, "temp", "thermal", chan);
     read_trips(fd, &t->info.thresholds);
-    for (unsigned f = 0; f < WARD_LX_T_FILES; f++) {
+    for (unsigned f = 0; f < WARD_LINUX_T_FILES; f++) {
         t->fd[f] = -1;
     }
-    rc = lx_attr_open(lh, fd, "temp", &t->fd[WARD_LX_T_INPUT]);
+    rc = lx_attr_open(lh, fd, "temp", &t->fd[WARD_LINUX_T_INPUT]);
     if (rc != -ENOENT) {
-        t->present |= 1u << WARD_LX_T_INPUT;
+        t->present |= 1u << WARD_LINUX_T_INPUT;
     }
     if (rc != 0 && rc != -ENOENT) {
         char p[LX_ZONE_PATH + 8];
@@ -131,8 +131,8 @@ static void add_zone(struct ward_linux_hal *lh, int class_fd, const char *entry,
         lx_problem(lh, p, strlen(path), -rc, 1,
                    rc == -EACCES ? "run as root or give the agent read access" : NULL);
     }
-    if (lx_attr_open(lh, fd, "mode", &t->fd[WARD_LX_T_ENABLE]) != -ENOENT) {
-        t->present |= 1u << WARD_LX_T_ENABLE;
+    if (lx_attr_open(lh, fd, "mode", &t->fd[WARD_LINUX_T_ENABLE]) != -ENOENT) {
+        t->present |= 1u << WARD_LINUX_T_ENABLE;
     }
 }
 
@@ -194,21 +194,21 @@ void lx_thermal_read(struct ward_linux_hal *lh, struct ward_linux_temp *t,
     int64_t v;
     int rc;
 
-    if (t->present & (1u << WARD_LX_T_ENABLE)) {
-        ssize_t n = lx_attr_read(lh, dir, &t->fd[WARD_LX_T_ENABLE],
-                                 t->fd[WARD_LX_T_ENABLE] < 0 ? "mode" : NULL, buf, sizeof(buf));
+    if (t->present & (1u << WARD_LINUX_T_ENABLE)) {
+        ssize_t n = lx_attr_read(lh, dir, &t->fd[WARD_LINUX_T_ENABLE],
+                                 t->fd[WARD_LINUX_T_ENABLE] < 0 ? "mode" : NULL, buf, sizeof(buf));
 
         if (n > 0 && strncmp(buf, "disabled", 8) == 0) {
             ward_reading_unavailable(&out->mdeg_c, WARD_REASON_DISABLED);
             return;
         }
     }
-    if (!(t->present & (1u << WARD_LX_T_INPUT))) {
+    if (!(t->present & (1u << WARD_LINUX_T_INPUT))) {
         ward_reading_unavailable(&out->mdeg_c, WARD_REASON_MISSING);
         return;
     }
-    rc = lx_attr_read_i64(lh, dir, &t->fd[WARD_LX_T_INPUT],
-                          t->fd[WARD_LX_T_INPUT] < 0 ? "temp" : NULL, &v);
+    rc = lx_attr_read_i64(lh, dir, &t->fd[WARD_LINUX_T_INPUT],
+                          t->fd[WARD_LINUX_T_INPUT] < 0 ? "temp" : NULL, &v);
     if (rc == 0) {
         ward_reading_ok(&out->mdeg_c, v);
     } else {

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ward/fmt.h"
+#include "ward/base/fmt.h"
 #include "ward/hal/smart.h"
 
 #include "parse_util.h"

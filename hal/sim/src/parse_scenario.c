@@ -5,7 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ward/json_arena.h"
+#include "ward/base/hex.h"
+#include "ward/base/json_arena.h"
 
 #include "parse_util.h"
 
@@ -94,47 +95,6 @@ static int parse_fan(struct sim_parse *p, const cJSON *obj, struct ward_sim_sens
     return rc != 0 ? rc : sim_get_signal(p, obj, &pwm, &s->pwm);
 }
 
-/* Walk root[key] (an array), parse each element into slot i of a table of elem bytes. */
-int sim_parse_array(struct sim_parse *p, const cJSON *root, const char *key, void *table,
-                    size_t elem, unsigned max, const char *pool, sim_item_fn fn, unsigned *count)
-{
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key);
-    const cJSON *it;
-    size_t mark = sim_path_key(p, key);
-    unsigned i = 0;
-    int rc = 0;
-
-    if (arr != NULL && !cJSON_IsArray(arr)) {
-        rc = sim_fail(p, -EINVAL, "expected an array");
-    } else if (arr != NULL && (unsigned)cJSON_GetArraySize(arr) > max - *count) {
-        struct sim_msg m = sim_err_begin(p);
-
-        sim_msg_str(&m, "too many entries: ");
-        sim_msg_int(&m, cJSON_GetArraySize(arr));
-        sim_msg_str(&m, ", room for ");
-        sim_msg_int(&m, max - *count);
-        sim_msg_str(&m, " (");
-        sim_msg_str(&m, pool);
-        sim_msg_str(&m, ")");
-        rc = -ENOSPC;
-    }
-    for (it = arr != NULL ? arr->child : NULL; rc == 0 && it != NULL; it = it->next) {
-        size_t m2 = sim_path_index(p, i++);
-
-        memset((uint8_t *)table + elem * *count, 0, elem);
-        rc = fn(p, it, (uint8_t *)table + elem * *count);
-        if (rc == 0) {
-            (*count)++;
-            p->owner = NULL;
-            sim_path_pop(p, m2);
-        }
-    }
-    if (rc == 0) {
-        sim_path_pop(p, mark);
-    }
-    return rc;
-}
-
 static int temp_item(struct sim_parse *p, const cJSON *obj, void *slot)
 {
     return parse_temp(p, obj, slot);
@@ -176,19 +136,16 @@ static int parse_mac(struct sim_parse *p, const cJSON *obj, struct ward_nic_info
         unsigned v = 0;
 
         for (int j = 0; j < 2; j++) {
-            char c = text[i * 3 + j];
-            unsigned d = (c >= '0' && c <= '9')   ? (unsigned)(c - '0')
-                         : (c >= 'a' && c <= 'f') ? (unsigned)(c - 'a' + 10)
-                         : (c >= 'A' && c <= 'F') ? (unsigned)(c - 'A' + 10)
-                                                  : 16u;
-            if (d > 15) {
+            int d = ward_hex_digit(text[i * 3 + j]);
+
+            if (d < 0) {
                 size_t mark = sim_path_key(p, "mac");
 
                 rc = sim_fail(p, -EINVAL, "expected six hex bytes like \"02:00:5e:10:00:01\"");
                 sim_path_pop(p, mark);
                 return rc;
             }
-            v = v * 16 + d;
+            v = v * 16 + (unsigned)d;
         }
         if (i < 5 && text[i * 3 + 2] != ':') {
             size_t mark = sim_path_key(p, "mac");

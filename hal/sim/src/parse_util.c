@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ward/fmt.h"
+#include "ward/base/fmt.h"
 
 #include "parse_util.h"
 
@@ -364,4 +364,45 @@ int sim_default_id(struct sim_parse *p, char *id, const char *prefix, const char
     sim_msg_int(&m, WARD_SENSOR_ID_MAX - 1);
     sim_msg_str(&m, " bytes; give an \"id\"");
     return -EINVAL;
+}
+
+/* Walk root[key] (an array), parse each element into slot i of a table of elem bytes. */
+int sim_parse_array(struct sim_parse *p, const cJSON *root, const char *key, void *table,
+                    size_t elem, unsigned max, const char *pool, sim_item_fn fn, unsigned *count)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key);
+    const cJSON *it;
+    size_t mark = sim_path_key(p, key);
+    unsigned i = 0;
+    int rc = 0;
+
+    if (arr != NULL && !cJSON_IsArray(arr)) {
+        rc = sim_fail(p, -EINVAL, "expected an array");
+    } else if (arr != NULL && (unsigned)cJSON_GetArraySize(arr) > max - *count) {
+        struct sim_msg m = sim_err_begin(p);
+
+        sim_msg_str(&m, "too many entries: ");
+        sim_msg_int(&m, cJSON_GetArraySize(arr));
+        sim_msg_str(&m, ", room for ");
+        sim_msg_int(&m, max - *count);
+        sim_msg_str(&m, " (");
+        sim_msg_str(&m, pool);
+        sim_msg_str(&m, ")");
+        rc = -ENOSPC;
+    }
+    for (it = arr != NULL ? arr->child : NULL; rc == 0 && it != NULL; it = it->next) {
+        size_t m2 = sim_path_index(p, i++);
+
+        memset((uint8_t *)table + elem * *count, 0, elem);
+        rc = fn(p, it, (uint8_t *)table + elem * *count);
+        if (rc == 0) {
+            (*count)++;
+            p->owner = NULL;
+            sim_path_pop(p, m2);
+        }
+    }
+    if (rc == 0) {
+        sim_path_pop(p, mark);
+    }
+    return rc;
 }

@@ -10,8 +10,8 @@
 
 #include <cJSON.h>
 
-#include "ward/cjson_libc.h"
-#include "ward/json_arena.h"
+#include "ward/base/cjson_libc.h"
+#include "ward/base/json_arena.h"
 
 static void check_parse(const char *text, double expect, size_t consumed)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/digest.h"
 #include "ward/version.h"
 #include "config_digest.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ward/fmt.h"
+#include "ward/base/fmt.h"
 
 static void test_u64_bounds(void **state)
 {

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ward/transport/crc32.h"
+#include "ward/base/crc32.h"
 #include "ward/transport/journal.h"
 #include "ward/transport/store_ram.h"
 

@@ -10,7 +10,7 @@
 #include <cJSON.h>
 
 #include "heap_count.h"
-#include "ward/json_arena.h"
+#include "ward/base/json_arena.h"
 
 static void test_init_rejects_bad_storage(void **state)
 {

@@ -55,9 +55,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    ward_ldisk_reset(ward_ldisk_state());
+    lx_disk_reset(lx_disk_state());
     assert_int_equal(fake_disk_open_fds(), 0); /* every fd the backend opened was closed */
-    ward_ldisk_set_io(NULL);
+    lx_disk_set_io(NULL);
     return 0;
 }
 
@@ -93,15 +93,15 @@ static void test_cdb(void **state)
     uint8_t cdb[16];
 
     (void)state;
-    ward_ldisk_ata_cdb(cdb, &tf, false, true);
+    lx_disk_ata_cdb(cdb, &tf, false, true);
     assert_memory_equal(cdb, power, 16);
     tf = (struct ward_ata_tf){ .feature = 0xd5, .count = 1, .lba = 0xc24f06, .command = 0xb0 };
-    ward_ldisk_ata_cdb(cdb, &tf, true, false);
+    lx_disk_ata_cdb(cdb, &tf, true, false);
     assert_memory_equal(cdb, read_log, 16);
     /* SAT's interleave: 7 LBA 31:24, 8 LBA 7:0, 9 LBA 39:32, 10 LBA 15:8, 11 LBA 47:40, 12
      * LBA 23:16. */
     tf = (struct ward_ata_tf){ .feature = 0x1234, .count = 0x5678, .lba = 0xa1b2c3d4e5f6ull };
-    ward_ldisk_ata_cdb(cdb, &tf, false, false);
+    lx_disk_ata_cdb(cdb, &tf, false, false);
     assert_int_equal(cdb[3], 0x12);
     assert_int_equal(cdb[4], 0x34);
     assert_int_equal(cdb[5], 0x56);
@@ -128,23 +128,23 @@ static void test_sense(void **state)
 
     (void)state;
     memset(&tf, 0, sizeof(tf));
-    assert_int_equal(ward_ldisk_ata_sense(desc, sizeof(desc), &tf), 1);
+    assert_int_equal(lx_disk_ata_sense(desc, sizeof(desc), &tf), 1);
     assert_int_equal(tf.count, 0xff);
     assert_int_equal((tf.lba >> 8) & 0xff, 0xf4);
     assert_int_equal((tf.lba >> 16) & 0xff, 0x2c);
     assert_int_equal(tf.command, 0x50); /* status */
     assert_int_equal(tf.device, 0xa0);
     memset(&tf, 0, sizeof(tf));
-    assert_int_equal(ward_ldisk_ata_sense(fixed, sizeof(fixed), &tf), 1);
+    assert_int_equal(lx_disk_ata_sense(fixed, sizeof(fixed), &tf), 1);
     assert_int_equal(tf.feature, 0x04);
     assert_int_equal(tf.command, 0x51);
     assert_int_equal(tf.count, 0x80);
     assert_int_equal(tf.lba, 0xc24f01);
-    assert_int_equal(ward_ldisk_ata_sense(fixed_other, sizeof(fixed_other), &tf), -ENODATA);
+    assert_int_equal(lx_disk_ata_sense(fixed_other, sizeof(fixed_other), &tf), -ENODATA);
     /* Cut short: the descriptor claims more than arrived. */
-    assert_int_equal(ward_ldisk_ata_sense(desc, 20, &tf), -ENODATA);
-    assert_int_equal(ward_ldisk_ata_sense(desc, 4, &tf), -ENODATA);
-    assert_int_equal(ward_ldisk_ata_sense(NULL, 32, &tf), -ENODATA);
+    assert_int_equal(lx_disk_ata_sense(desc, 20, &tf), -ENODATA);
+    assert_int_equal(lx_disk_ata_sense(desc, 4, &tf), -ENODATA);
+    assert_int_equal(lx_disk_ata_sense(NULL, 32, &tf), -ENODATA);
 }
 
 static void test_discovery(void **state)
@@ -545,12 +545,12 @@ static void test_attach_arguments(void **state)
 static void test_reason_map(void **state)
 {
     (void)state;
-    assert_int_equal(ward_ldisk_reason(-EPERM), WARD_REASON_PERMISSION);
-    assert_int_equal(ward_ldisk_reason(EACCES), WARD_REASON_PERMISSION);
-    assert_int_equal(ward_ldisk_reason(-ENOENT), WARD_REASON_MISSING);
-    assert_int_equal(ward_ldisk_reason(-EBADMSG), WARD_REASON_BAD_DATA);
-    assert_int_equal(ward_ldisk_reason(-EOPNOTSUPP), WARD_REASON_NOT_SUPPORTED);
-    assert_int_equal(ward_ldisk_reason(-EIO), WARD_REASON_IO_ERROR);
+    assert_int_equal(lx_disk_reason(-EPERM), WARD_REASON_PERMISSION);
+    assert_int_equal(lx_disk_reason(EACCES), WARD_REASON_PERMISSION);
+    assert_int_equal(lx_disk_reason(-ENOENT), WARD_REASON_MISSING);
+    assert_int_equal(lx_disk_reason(-EBADMSG), WARD_REASON_BAD_DATA);
+    assert_int_equal(lx_disk_reason(-EOPNOTSUPP), WARD_REASON_NOT_SUPPORTED);
+    assert_int_equal(lx_disk_reason(-EIO), WARD_REASON_IO_ERROR);
 }
 
 int main(void)

@@ -13,7 +13,7 @@
 
 #include "heap_count.h"
 #include "ward/hal/disk.h"
-#include "ward/jscan.h"
+#include "ward/base/jscan.h"
 #include "ward/rules.h"
 #include "ward/trace.h"
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "heap_count.h"
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/sched.h"
 
 /* Run the scheduler every `step` ms until `until`; count runs per class. */

@@ -130,4 +130,7 @@ static inline int ward_host_fs_read(const struct ward_device *dev, unsigned i,
     return WARD_HOST_OPS(dev)->fs_read ? WARD_HOST_OPS(dev)->fs_read(dev, i, out) : -ENOSYS;
 }
 
+/** A CPU state's name as in /proc/stat's documentation ("user", "iowait", ...). */
+const char *ward_cpu_state_name(enum ward_cpu_state state);
+
 #endif /* WARD_HAL_HOST_H_ */

@@ -86,4 +86,10 @@ static inline int ward_nic_read(const struct ward_device *dev, unsigned ch,
 /** Counter's name as in sysfs statistics ("rx_bytes", "rx_crc_errors", ...). */
 const char *ward_nic_counter_name(enum ward_nic_counter c);
 
+/** Operational state as sysfs operstate spells it ("up", "lowerlayerdown", ...). */
+const char *ward_nic_oper_name(enum ward_nic_oper oper);
+
+/** "full", "half" or "unknown". */
+const char *ward_nic_duplex_name(enum ward_nic_duplex duplex);
+
 #endif /* WARD_HAL_NIC_H_ */

@@ -80,4 +80,10 @@ static inline void ward_reading_unavailable(struct ward_reading *r, enum ward_re
 /** Short lower-case name of a reason ("standby", "permission", ...). */
 const char *ward_reason_name(enum ward_reason reason);
 
+/** Name of a status: "ok", "unavailable", "fault" ("unknown" out of range). */
+const char *ward_status_name(enum ward_status status);
+
+/** Name of a threshold: "lower_caution", "upper_critical", ... ("unknown" out of range). */
+const char *ward_threshold_kind_name(enum ward_threshold_kind kind);
+
 #endif /* WARD_HAL_READING_H_ */

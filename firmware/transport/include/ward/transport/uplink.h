@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "ward/agent.h"
-#include "ward/json_arena.h"
+#include "ward/base/json_arena.h"
 #include "ward/transport/outbox.h"
 #include "ward/transport/transport.h"
 

@@ -26,55 +26,55 @@
 
 /* Files a temperature channel reads every cycle (hwmon tempN_<suffix>, or a zone's temp/mode). */
 enum ward_linux_temp_file {
-    WARD_LX_T_INPUT = 0,
-    WARD_LX_T_FAULT,
-    WARD_LX_T_ENABLE,
-    WARD_LX_T_ALARM,
-    WARD_LX_T_MIN_ALARM,
-    WARD_LX_T_MAX_ALARM,
-    WARD_LX_T_LCRIT_ALARM,
-    WARD_LX_T_CRIT_ALARM,
-    WARD_LX_T_EMERGENCY_ALARM,
-    WARD_LX_T_FILES,
+    WARD_LINUX_T_INPUT = 0,
+    WARD_LINUX_T_FAULT,
+    WARD_LINUX_T_ENABLE,
+    WARD_LINUX_T_ALARM,
+    WARD_LINUX_T_MIN_ALARM,
+    WARD_LINUX_T_MAX_ALARM,
+    WARD_LINUX_T_LCRIT_ALARM,
+    WARD_LINUX_T_CRIT_ALARM,
+    WARD_LINUX_T_EMERGENCY_ALARM,
+    WARD_LINUX_T_FILES,
 };
 
 enum ward_linux_fan_file {
-    WARD_LX_F_INPUT = 0,
-    WARD_LX_F_FAULT,
-    WARD_LX_F_ENABLE,
-    WARD_LX_F_ALARM,
-    WARD_LX_F_MIN_ALARM,
-    WARD_LX_F_MAX_ALARM,
-    WARD_LX_F_PWM,
-    WARD_LX_F_FILES,
+    WARD_LINUX_F_INPUT = 0,
+    WARD_LINUX_F_FAULT,
+    WARD_LINUX_F_ENABLE,
+    WARD_LINUX_F_ALARM,
+    WARD_LINUX_F_MIN_ALARM,
+    WARD_LINUX_F_MAX_ALARM,
+    WARD_LINUX_F_PWM,
+    WARD_LINUX_F_FILES,
 };
 
 /* A NIC's files: the counters (enum ward_nic_counter), then the link facts. */
 enum ward_linux_nic_file {
-    WARD_LX_N_OPERSTATE = WARD_NIC_COUNTER_COUNT,
-    WARD_LX_N_CARRIER,
-    WARD_LX_N_SPEED,
-    WARD_LX_N_DUPLEX,
-    WARD_LX_N_FILES,
+    WARD_LINUX_N_OPERSTATE = WARD_NIC_COUNTER_COUNT,
+    WARD_LINUX_N_CARRIER,
+    WARD_LINUX_N_SPEED,
+    WARD_LINUX_N_DUPLEX,
+    WARD_LINUX_N_FILES,
 };
 
 enum ward_linux_temp_kind {
-    WARD_LX_TEMP_HWMON = 0,
-    WARD_LX_TEMP_THERMAL,
+    WARD_LINUX_TEMP_HWMON = 0,
+    WARD_LINUX_TEMP_THERMAL,
 };
 
 struct ward_linux_temp {
     struct ward_sensor_info info;
-    int fd[WARD_LX_T_FILES]; /* kept open, or -1: opened per read (or absent) */
-    uint16_t present;        /* bit per enum ward_linux_temp_file that exists */
-    uint16_t index;          /* N of hwmon tempN_* */
-    uint16_t dir;            /* index into ward_linux_hal.dir_fd */
-    uint8_t kind;            /* enum ward_linux_temp_kind */
+    int fd[WARD_LINUX_T_FILES]; /* kept open, or -1: opened per read (or absent) */
+    uint16_t present;           /* bit per enum ward_linux_temp_file that exists */
+    uint16_t index;             /* N of hwmon tempN_* */
+    uint16_t dir;               /* index into ward_linux_hal.dir_fd */
+    uint8_t kind;               /* enum ward_linux_temp_kind */
 };
 
 struct ward_linux_fan {
     struct ward_sensor_info info;
-    int fd[WARD_LX_F_FILES];
+    int fd[WARD_LINUX_F_FILES];
     uint16_t present; /* bit per enum ward_linux_fan_file that exists */
     uint16_t index;   /* N of fanN_* and pwmN */
     uint16_t dir;
@@ -82,7 +82,7 @@ struct ward_linux_fan {
 
 struct ward_linux_nic {
     struct ward_nic_info info;
-    int fd[WARD_LX_N_FILES];
+    int fd[WARD_LINUX_N_FILES];
     uint32_t present; /* bit per enum ward_linux_nic_file that exists */
     uint16_t dir;
 };
@@ -94,8 +94,8 @@ struct ward_linux_blk {
 };
 
 enum ward_linux_fs_kind {
-    WARD_LX_FS_LOCAL = 0,
-    WARD_LX_FS_NETWORK, /* listed, but statvfs() could hang on a dead server: not read */
+    WARD_LINUX_FS_LOCAL = 0,
+    WARD_LINUX_FS_NETWORK, /* listed, but statvfs() could hang on a dead server: not read */
 };
 
 struct ward_linux_fs {

@@ -19,14 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ward/config.h"
+#include "ward/base/config.h"
 #include "ward/hal/hal.h"
 
-#ifdef CONFIG_WARD_LWIP_NIC_MAX
 #define WARD_LWIP_NIC_MAX CONFIG_WARD_LWIP_NIC_MAX
-#else
-#define WARD_LWIP_NIC_MAX 4
-#endif
 
 struct netif;
 

@@ -7,8 +7,8 @@
  * arena. The arena is a bump allocator: cJSON frees nothing we need back before the
  * document ends, and a reset is O(1). Nothing here touches the heap.
  */
-#ifndef WARD_JSON_ARENA_H_
-#define WARD_JSON_ARENA_H_
+#ifndef WARD_BASE_JSON_ARENA_H_
+#define WARD_BASE_JSON_ARENA_H_
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,4 +34,4 @@ void ward_json_arena_enter(struct ward_json_arena *arena);
 /** Free everything allocated since enter() and restore the previous arena. */
 void ward_json_arena_leave(struct ward_json_arena *arena);
 
-#endif /* WARD_JSON_ARENA_H_ */
+#endif /* WARD_BASE_JSON_ARENA_H_ */

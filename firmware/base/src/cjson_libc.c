@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ward/cjson_libc.h"
-#include "ward/fmt.h"
+#include "ward/base/cjson_libc.h"
+#include "ward/base/fmt.h"
 
 /* Powers of ten that a double holds exactly (10^22 < 2^53 * 2^22). */
 static const double s_pow10[] = {

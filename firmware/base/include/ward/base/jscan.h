@@ -16,8 +16,8 @@
  * The first error sticks: every later call returns it, so a caller may check once at the
  * end. Output (cJSON documents) is a separate path (ward/report.h).
  */
-#ifndef WARD_JSCAN_H_
-#define WARD_JSCAN_H_
+#ifndef WARD_BASE_JSCAN_H_
+#define WARD_BASE_JSCAN_H_
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -83,4 +83,4 @@ bool ward_jscan_null(struct ward_jscan *s);
 /** Nothing but whitespace may remain. @return 0 or -EPROTO. */
 int ward_jscan_end(struct ward_jscan *s);
 
-#endif /* WARD_JSCAN_H_ */
+#endif /* WARD_BASE_JSCAN_H_ */

@@ -4,7 +4,7 @@
 
 #include <cJSON.h>
 
-#include "ward/json_arena.h"
+#include "ward/base/json_arena.h"
 
 #define ARENA_ALIGN 8u
 #define ARENA_MIN   64u

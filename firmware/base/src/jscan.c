@@ -1,7 +1,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ward/jscan.h"
+#include "ward/base/hex.h"
+#include "ward/base/jscan.h"
 
 /* Containers nest at most this deep: every grammar ward reads is shallower. */
 #define JSCAN_MAX_DEPTH 8
@@ -149,18 +150,12 @@ static int hex4(struct ward_jscan *s, uint32_t *out)
         return ward_jscan_fail(s, -EPROTO, "truncated \\u escape");
     }
     for (int i = 0; i < 4; i++) {
-        char c = *s->p++;
+        int d = ward_hex_digit(*s->p++);
 
-        v <<= 4;
-        if (c >= '0' && c <= '9') {
-            v |= (uint32_t)(c - '0');
-        } else if (c >= 'a' && c <= 'f') {
-            v |= (uint32_t)(c - 'a' + 10);
-        } else if (c >= 'A' && c <= 'F') {
-            v |= (uint32_t)(c - 'A' + 10);
-        } else {
+        if (d < 0) {
             return ward_jscan_fail(s, -EPROTO, "bad hex digit in \\u escape");
         }
+        v = v << 4 | (uint32_t)d;
     }
     *out = v;
     return 0;

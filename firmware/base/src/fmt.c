@@ -1,6 +1,6 @@
 #include <errno.h>
 
-#include "ward/fmt.h"
+#include "ward/base/fmt.h"
 
 static int fmt_digits(char *buf, size_t len, uint64_t v, int negative)
 {

@@ -9,13 +9,13 @@
  * tools/cmake/deps.cmake compiles cJSON with -Dstrtod=ward_cjson_strtod,
  * -Dsprintf=ward_cjson_sprintf and -Dsscanf=ward_cjson_sscanf on every board.
  *
- * ward's documents carry integers (64-bit ones as raw numbers from ward/fmt.h). Integral
+ * ward's documents carry integers (64-bit ones as raw numbers from ward/base/fmt.h). Integral
  * doubles print exactly; a non-integral value prints with at most 6 decimals. Parsing is
  * correctly rounded for up to 19 significant digits and decimal exponents within +-22
  * (every integer up to 2^53 and the usual decimals), and within a few ulp otherwise.
  */
-#ifndef WARD_CJSON_LIBC_H_
-#define WARD_CJSON_LIBC_H_
+#ifndef WARD_BASE_CJSON_LIBC_H_
+#define WARD_BASE_CJSON_LIBC_H_
 
 /** strtod() for JSON number syntax; never allocates. */
 double ward_cjson_strtod(const char *s, char **end);
@@ -29,4 +29,4 @@ int ward_cjson_sprintf(char *buf, const char *fmt, ...);
 /** sscanf(buf, "%lg", &d) as cJSON uses it. @return 1 when a number was read, else 0. */
 int ward_cjson_sscanf(const char *buf, const char *fmt, ...);
 
-#endif /* WARD_CJSON_LIBC_H_ */
+#endif /* WARD_BASE_CJSON_LIBC_H_ */

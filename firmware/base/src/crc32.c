@@ -1,7 +1,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ward/transport/crc32.h"
+#include "ward/base/crc32.h"
 
 /* Four bits at a time: a 64-byte table instead of 1 KiB, fast enough for a journal. */
 static const uint32_t s_nibble[16] = {

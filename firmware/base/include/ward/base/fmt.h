@@ -3,8 +3,8 @@
  * printf has no 64-bit conversions, and JSON numbers must be exact 64-bit integers on
  * every board.
  */
-#ifndef WARD_FMT_H_
-#define WARD_FMT_H_
+#ifndef WARD_BASE_FMT_H_
+#define WARD_BASE_FMT_H_
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,4 +21,4 @@ int ward_fmt_u64(char *buf, size_t len, uint64_t v);
 /** As ward_fmt_u64() for signed values (INT64_MIN included). */
 int ward_fmt_i64(char *buf, size_t len, int64_t v);
 
-#endif /* WARD_FMT_H_ */
+#endif /* WARD_BASE_FMT_H_ */
