@@ -341,8 +341,8 @@ static void print_nic(FILE *f, const struct ward_device *dev, unsigned i)
     fmt_reading(carrier, sizeof(carrier), &r.carrier, UNIT_NONE);
     fmt_reading(speed, sizeof(speed), &r.speed_mbps, UNIT_MBPS);
     fprintf(f, "  %s: state %s, carrier %s, speed %s, duplex %s, mtu %u, mac %s  [%s]\n", info.name,
-            ward_nic_oper_name(r.oper), carrier, speed, ward_nic_duplex_name(r.duplex), info.mtu, mac,
-            info.sensor.id);
+            ward_nic_oper_name(r.oper), carrier, speed, ward_nic_duplex_name(r.duplex), info.mtu,
+            mac, info.sensor.id);
     print_counter_rows(f, &r, "RX:", rx, sizeof(rx) / sizeof(rx[0]));
     print_counter_rows(f, &r, "TX:", tx, sizeof(tx) / sizeof(tx[0]));
     for (unsigned c = 0; c < WARD_NIC_COUNTER_COUNT; c++) {
