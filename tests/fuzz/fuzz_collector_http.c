@@ -1,5 +1,5 @@
 /*
- * Fuzz the collector's HTTP/1.1 request-head parser (tools/collector/http.c). The input is
+ * Fuzz the collector's HTTP/1.1 request-head parser (tools/collector/http/http.c). The input is
  * copied to a buffer of exactly its size, so a read past the end is caught by ASan under
  * libFuzzer. Invariants that fail abort():
  *  - a parsed head lies inside the input, its target is an absolute path inside the head,
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tools/collector/http.h"
+#include "http/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

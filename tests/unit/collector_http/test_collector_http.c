@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../../tools/collector/http.h"
+#include "http/http.h"
 
 static const struct ward_http_limits s_lim = {
     .max_head = 512, .max_target = 64, .max_body = 4096, .max_headers = 8

@@ -21,8 +21,8 @@
 
 #include "ward/report.h"
 
-#include "../../../tools/collector/ingest_decode.h"
-#include "../../../tools/collector/store.h"
+#include "ingest_decode.h"
+#include "store/store.h"
 
 #define SENSORS 40
 
