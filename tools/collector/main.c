@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector.h"
+#include "server/collector.h"
 
 static const char s_usage[] =
     "usage: ward-collector --pki DIR --state DIR [OPTIONS]\n"
@@ -168,7 +168,7 @@ static int parse_duration(const char *arg, uint64_t *ms)
     return 0;
 }
 
-static void defaults(struct ward_collector_config *cfg)
+static void defaults(struct wcol_collector_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->listen = "127.0.0.1:8443";
@@ -201,7 +201,7 @@ static const char *join(int slot, const char *dir, const char *name)
 }
 
 /* Options that take a number, with their bounds and where they go. */
-static int numeric_option(int opt, const char *arg, struct ward_collector_config *cfg)
+static int numeric_option(int opt, const char *arg, struct wcol_collector_config *cfg)
 {
     unsigned long v;
     const char *name = NULL;
@@ -304,7 +304,7 @@ static int numeric_option(int opt, const char *arg, struct ward_collector_config
     return 1; /* not numeric */
 }
 
-static int parse_args(int argc, char **argv, struct ward_collector_config *cfg)
+static int parse_args(int argc, char **argv, struct wcol_collector_config *cfg)
 {
     const char *pki = NULL;
     int opt;
@@ -359,17 +359,17 @@ static int parse_args(int argc, char **argv, struct ward_collector_config *cfg)
             }
             break;
         case OPT_LOG: {
-            enum ward_log_level lvl;
+            enum wcol_log_level lvl;
 
-            if (ward_log_parse_level(optarg, &lvl) != 0) {
+            if (wcol_log_parse_level(optarg, &lvl) != 0) {
                 fprintf(stderr, "ward-collector: --log-level is error, warn, info or debug\n");
                 return 2;
             }
-            ward_log_set_level(lvl);
+            wcol_log_set_level(lvl);
             break;
         }
         case OPT_VERSION:
-            printf("ward-collector %s\n", WARD_COLLECTOR_VERSION);
+            printf("ward-collector %s\n", WCOL_COLLECTOR_VERSION);
             return 1;
         case 'h':
             fputs(s_usage, stdout);
@@ -410,8 +410,8 @@ static int parse_args(int argc, char **argv, struct ward_collector_config *cfg)
 
 int main(int argc, char **argv)
 {
-    static struct ward_collector c;
-    struct ward_collector_config cfg;
+    static struct wcol_collector c;
+    struct wcol_collector_config cfg;
 
     defaults(&cfg);
     int rc = parse_args(argc, argv, &cfg);
@@ -419,13 +419,13 @@ int main(int argc, char **argv)
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
-    rc = ward_collector_open(&c, &cfg);
+    rc = wcol_collector_open(&c, &cfg);
     if (rc != 0) {
-        ward_log_error("not started (see above)");
-        ward_collector_close(&c);
+        wcol_log_error("not started (see above)");
+        wcol_collector_close(&c);
         return 1;
     }
-    rc = ward_collector_run(&c);
-    ward_collector_close(&c);
+    rc = wcol_collector_run(&c);
+    wcol_collector_close(&c);
     return rc == 0 ? 0 : 1;
 }

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collector.h"
-#include "jw.h"
+#include "server/collector.h"
+#include "common/jw.h"
 
 #define RESPONSE_LIMIT  (16u * 1024u * 1024u)
 #define EVENTS_DEFAULT  100u
@@ -26,7 +26,7 @@
 #define QUERY_VALUE_MAX 128u
 
 struct query {
-    char device[WARD_DEVICE_ID_MAX + 1];
+    char device[WCOL_DEVICE_ID_MAX + 1];
     bool has_device;
     int64_t since;
     bool has_since;
@@ -111,7 +111,7 @@ static const char *parse_query(const char *q, size_t len, struct query *out)
             return "malformed query string";
         }
         if (strcmp(key, "device") == 0) {
-            if (!ward_device_id_valid(val, strlen(val))) {
+            if (!wcol_device_id_valid(val, strlen(val))) {
                 return "device must be a device id";
             }
             memcpy(out->device, val, strlen(val) + 1); /* valid ids fit */
@@ -122,7 +122,7 @@ static const char *parse_query(const char *q, size_t len, struct query *out)
             }
             out->has_since = true;
         } else if (strcmp(key, "severity") == 0) {
-            out->min_rank = ward_store_severity_rank(val);
+            out->min_rank = wcol_store_severity_rank(val);
             if (out->min_rank < 0) {
                 return "severity must be one of none, low, medium, high";
             }
@@ -140,18 +140,18 @@ static const char *parse_query(const char *q, size_t len, struct query *out)
     return NULL;
 }
 
-static void send_doc(struct ward_conn *conn, struct ward_jw *w)
+static void send_doc(struct wcol_conn *conn, struct wcol_jw *w)
 {
     size_t len;
 
     if (w->failed) {
-        ward_jw_free(w);
-        ward_conn_error(conn, 500, "response too large");
+        wcol_jw_free(w);
+        wcol_conn_error(conn, 500, "response too large");
         return;
     }
-    char *body = ward_jw_take(w, &len);
+    char *body = wcol_jw_take(w, &len);
 
-    ward_conn_respond(conn, 200, body, len, NULL, !conn->req.keep_alive);
+    wcol_conn_respond(conn, 200, body, len, NULL, !conn->req.keep_alive);
     free(body);
 }
 
@@ -173,163 +173,163 @@ static long rss_kib(void)
     return kib;
 }
 
-static void get_health(struct ward_conn *conn)
+static void get_health(struct wcol_conn *conn)
 {
-    struct ward_collector *c = conn->c;
-    const struct ward_collector_stats *s = &c->stats;
-    struct ward_store_stats ss;
-    struct ward_jw w;
+    struct wcol_collector *c = conn->c;
+    const struct wcol_collector_stats *s = &c->stats;
+    struct wcol_store_stats ss;
+    struct wcol_jw w;
 
     c->store.ops->stats(c->store.impl, &ss);
-    ward_jw_init(&w, RESPONSE_LIMIT);
-    ward_jw_obj_begin(&w);
-    ward_jw_kstr(&w, "status", "ok");
-    ward_jw_kstr(&w, "version", WARD_COLLECTOR_VERSION);
-    ward_jw_kint(&w, "uptime_s", (int64_t)((ward_now_mono() - c->start_mono) / 1000u));
-    ward_jw_kint(&w, "rss_kib", rss_kib());
-    ward_jw_key(&w, "connections");
-    ward_jw_obj_begin(&w);
-    ward_jw_kuint(&w, "devices", c->n_device_conns);
-    ward_jw_kuint(&w, "operators", c->n_api_conns);
-    ward_jw_kuint(&w, "accepted", s->accepted);
-    ward_jw_kuint(&w, "refused_capacity", s->refused_capacity);
-    ward_jw_obj_end(&w);
-    ward_jw_key(&w, "fleet");
-    ward_jw_obj_begin(&w);
-    ward_jw_kuint(&w, "devices", c->fleet.count);
-    ward_jw_kuint(&w, "up", c->fleet.up);
-    ward_jw_kuint(&w, "silent", c->fleet.silent);
-    ward_jw_kuint(&w, "transitions", c->fleet.transitions);
-    ward_jw_obj_end(&w);
-    ward_jw_key(&w, "tls");
-    ward_jw_obj_begin(&w);
-    ward_jw_kuint(&w, "handshakes", s->handshakes);
-    ward_jw_kuint(&w, "resumed", s->handshakes_resumed);
-    ward_jw_kuint(&w, "tickets_issued", c->tls.device_tickets.issued + c->tls.api_tickets.issued);
-    ward_jw_kuint(&w, "rejected", s->rejected_tls);
-    ward_jw_kuint(&w, "plain_text_refused", s->rejected_plain);
-    ward_jw_obj_end(&w);
-    ward_jw_key(&w, "ingest");
-    ward_jw_obj_begin(&w);
-    ward_jw_kuint(&w, "requests", s->requests);
-    ward_jw_kuint(&w, "events_stored", s->events_stored);
-    ward_jw_kuint(&w, "events_duplicate", s->events_duplicate);
-    ward_jw_kuint(&w, "refused_http", s->rejected_http);
-    ward_jw_kuint(&w, "forbidden", s->forbidden);
-    ward_jw_kuint(&w, "timeouts", s->timeouts);
-    ward_jw_kuint(&w, "stage_failures", s->stage_failures);
-    ward_jw_kuint(&w, "commits", s->commits);
-    ward_jw_kuint(&w, "commit_failures", s->commit_failures);
-    ward_jw_kuint(&w, "commit_us_last", s->commit_us_last);
-    ward_jw_kuint(&w, "commit_us_max", s->commit_us_max);
-    ward_jw_kuint(&w, "bytes_in", s->bytes_in);
-    ward_jw_kuint(&w, "bytes_out", s->bytes_out);
-    ward_jw_obj_end(&w);
-    ward_jw_key(&w, "storage");
-    ward_jw_obj_begin(&w);
-    ward_jw_kstr(&w, "backend", c->store.ops->name);
-    ward_jw_kint(&w, "last_event_id", ss.events); /* events ever stored */
-    ward_jw_kuint(&w, "events_expired", s->events_expired);
-    ward_jw_kint(&w, "devices", ss.devices);
-    ward_jw_kint(&w, "bytes", ss.db_bytes);
-    ward_jw_obj_end(&w);
-    ward_jw_obj_end(&w);
+    wcol_jw_init(&w, RESPONSE_LIMIT);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kstr(&w, "status", "ok");
+    wcol_jw_kstr(&w, "version", WCOL_COLLECTOR_VERSION);
+    wcol_jw_kint(&w, "uptime_s", (int64_t)((wcol_now_mono() - c->start_mono) / 1000u));
+    wcol_jw_kint(&w, "rss_kib", rss_kib());
+    wcol_jw_key(&w, "connections");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "devices", c->n_device_conns);
+    wcol_jw_kuint(&w, "operators", c->n_api_conns);
+    wcol_jw_kuint(&w, "accepted", s->accepted);
+    wcol_jw_kuint(&w, "refused_capacity", s->refused_capacity);
+    wcol_jw_obj_end(&w);
+    wcol_jw_key(&w, "fleet");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "devices", c->fleet.count);
+    wcol_jw_kuint(&w, "up", c->fleet.up);
+    wcol_jw_kuint(&w, "silent", c->fleet.silent);
+    wcol_jw_kuint(&w, "transitions", c->fleet.transitions);
+    wcol_jw_obj_end(&w);
+    wcol_jw_key(&w, "tls");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "handshakes", s->handshakes);
+    wcol_jw_kuint(&w, "resumed", s->handshakes_resumed);
+    wcol_jw_kuint(&w, "tickets_issued", c->tls.device_tickets.issued + c->tls.api_tickets.issued);
+    wcol_jw_kuint(&w, "rejected", s->rejected_tls);
+    wcol_jw_kuint(&w, "plain_text_refused", s->rejected_plain);
+    wcol_jw_obj_end(&w);
+    wcol_jw_key(&w, "ingest");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "requests", s->requests);
+    wcol_jw_kuint(&w, "events_stored", s->events_stored);
+    wcol_jw_kuint(&w, "events_duplicate", s->events_duplicate);
+    wcol_jw_kuint(&w, "refused_http", s->rejected_http);
+    wcol_jw_kuint(&w, "forbidden", s->forbidden);
+    wcol_jw_kuint(&w, "timeouts", s->timeouts);
+    wcol_jw_kuint(&w, "stage_failures", s->stage_failures);
+    wcol_jw_kuint(&w, "commits", s->commits);
+    wcol_jw_kuint(&w, "commit_failures", s->commit_failures);
+    wcol_jw_kuint(&w, "commit_us_last", s->commit_us_last);
+    wcol_jw_kuint(&w, "commit_us_max", s->commit_us_max);
+    wcol_jw_kuint(&w, "bytes_in", s->bytes_in);
+    wcol_jw_kuint(&w, "bytes_out", s->bytes_out);
+    wcol_jw_obj_end(&w);
+    wcol_jw_key(&w, "storage");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kstr(&w, "backend", c->store.ops->name);
+    wcol_jw_kint(&w, "last_event_id", ss.events); /* events ever stored */
+    wcol_jw_kuint(&w, "events_expired", s->events_expired);
+    wcol_jw_kint(&w, "devices", ss.devices);
+    wcol_jw_kint(&w, "bytes", ss.db_bytes);
+    wcol_jw_obj_end(&w);
+    wcol_jw_obj_end(&w);
     send_doc(conn, &w);
 }
 
-static void device_fields(struct ward_collector *c, struct ward_jw *w,
-                          const struct ward_fleet_device *d, int64_t now_ms)
+static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
+                          const struct wcol_fleet_device *d, int64_t now_ms)
 {
-    uint64_t now_mono = ward_now_mono();
+    uint64_t now_mono = wcol_now_mono();
 
-    ward_jw_kstr(w, "id", d->id);
-    ward_jw_kstr(w, "state", ward_fleet_state_name(d->state));
-    ward_jw_kstr(w, "health", d->health[0] ? d->health : NULL);
-    ward_jw_kstr(w, "boot_id", d->boot_id[0] ? d->boot_id : NULL);
-    ward_jw_kint(w, "last_heartbeat_ms", d->last_hb_ms);
-    ward_jw_key(w, "heartbeat_age_ms");
+    wcol_jw_kstr(w, "id", d->id);
+    wcol_jw_kstr(w, "state", wcol_fleet_state_name(d->state));
+    wcol_jw_kstr(w, "health", d->health[0] ? d->health : NULL);
+    wcol_jw_kstr(w, "boot_id", d->boot_id[0] ? d->boot_id : NULL);
+    wcol_jw_kint(w, "last_heartbeat_ms", d->last_hb_ms);
+    wcol_jw_key(w, "heartbeat_age_ms");
     if (d->last_hb_ms > 0) {
-        ward_jw_int(w, now_ms - d->last_hb_ms);
+        wcol_jw_int(w, now_ms - d->last_hb_ms);
     } else {
-        ward_jw_null(w);
+        wcol_jw_null(w);
     }
-    ward_jw_kint(w, "interval_ms",
+    wcol_jw_kint(w, "interval_ms",
                  d->interval_ms > 0 ? d->interval_ms : c->fleet.default_interval_ms);
-    ward_jw_kint(w, "silent_after_ms",
+    wcol_jw_kint(w, "silent_after_ms",
                  (d->interval_ms > 0 ? d->interval_ms : c->fleet.default_interval_ms) *
                      (int64_t)c->fleet.silent_factor);
-    ward_jw_kint(w, "state_since_ms", d->state_since_ms);
-    ward_jw_kint(w, "first_seen_ms", d->first_seen_ms);
-    ward_jw_kint(w, "last_seen_ms", d->last_seen_ms);
+    wcol_jw_kint(w, "state_since_ms", d->state_since_ms);
+    wcol_jw_kint(w, "first_seen_ms", d->first_seen_ms);
+    wcol_jw_kint(w, "last_seen_ms", d->last_seen_ms);
     (void)now_mono;
 }
 
-static void get_devices(struct ward_conn *conn)
+static void get_devices(struct wcol_conn *conn)
 {
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
     size_t cap = c->fleet.count < DEVICES_MAX ? c->fleet.count : DEVICES_MAX;
-    struct ward_fleet_device **list = calloc(cap ? cap : 1, sizeof(*list));
-    int64_t now_ms = ward_now_wall_ms();
-    struct ward_jw w;
+    struct wcol_fleet_device **list = calloc(cap ? cap : 1, sizeof(*list));
+    int64_t now_ms = wcol_now_wall_ms();
+    struct wcol_jw w;
 
     if (list == NULL) {
-        ward_conn_error(conn, 503, "out of memory");
+        wcol_conn_error(conn, 503, "out of memory");
         return;
     }
-    size_t n = ward_fleet_sorted(&c->fleet, list, cap);
+    size_t n = wcol_fleet_sorted(&c->fleet, list, cap);
 
-    ward_jw_init(&w, RESPONSE_LIMIT);
-    ward_jw_obj_begin(&w);
-    ward_jw_kuint(&w, "count", n);
-    ward_jw_kuint(&w, "up", c->fleet.up);
-    ward_jw_kuint(&w, "silent", c->fleet.silent);
-    ward_jw_kint(&w, "now_ms", now_ms);
-    ward_jw_key(&w, "devices");
-    ward_jw_arr_begin(&w);
+    wcol_jw_init(&w, RESPONSE_LIMIT);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "count", n);
+    wcol_jw_kuint(&w, "up", c->fleet.up);
+    wcol_jw_kuint(&w, "silent", c->fleet.silent);
+    wcol_jw_kint(&w, "now_ms", now_ms);
+    wcol_jw_key(&w, "devices");
+    wcol_jw_arr_begin(&w);
     for (size_t i = 0; i < n && !w.failed; i++) {
-        ward_jw_obj_begin(&w);
+        wcol_jw_obj_begin(&w);
         device_fields(c, &w, list[i], now_ms);
-        ward_jw_obj_end(&w);
+        wcol_jw_obj_end(&w);
     }
-    ward_jw_arr_end(&w);
-    ward_jw_obj_end(&w);
+    wcol_jw_arr_end(&w);
+    wcol_jw_obj_end(&w);
     free(list);
     send_doc(conn, &w);
 }
 
-static void event_json(struct ward_jw *w, const struct ward_store_event *ev)
+static void event_json(struct wcol_jw *w, const struct wcol_store_event *ev)
 {
-    ward_jw_obj_begin(w);
-    ward_jw_kint(w, "id", ev->id);
-    ward_jw_kstr(w, "device", ev->device);
-    ward_jw_kstr(w, "source", ev->seq >= 0 ? "device" : "collector");
+    wcol_jw_obj_begin(w);
+    wcol_jw_kint(w, "id", ev->id);
+    wcol_jw_kstr(w, "device", ev->device);
+    wcol_jw_kstr(w, "source", ev->seq >= 0 ? "device" : "collector");
     if (ev->seq >= 0) {
-        ward_jw_kstr(w, "boot_id", ev->boot_id);
-        ward_jw_kint(w, "seq", ev->seq);
+        wcol_jw_kstr(w, "boot_id", ev->boot_id);
+        wcol_jw_kint(w, "seq", ev->seq);
     }
-    ward_jw_kint(w, "received_ms", ev->received_ms);
-    ward_jw_key(w, "time_ms");
+    wcol_jw_kint(w, "received_ms", ev->received_ms);
+    wcol_jw_key(w, "time_ms");
     if (ev->time_ms > 0) {
-        ward_jw_int(w, ev->time_ms);
+        wcol_jw_int(w, ev->time_ms);
     } else {
-        ward_jw_null(w);
+        wcol_jw_null(w);
     }
-    ward_jw_kstr(w, "sensor", ev->sensor);
-    ward_jw_kstr(w, "from", ev->from_state);
-    ward_jw_kstr(w, "to", ev->to_state);
-    ward_jw_kstr(w, "severity", ev->severity);
-    ward_jw_key(w, "event");
-    ward_jw_raw(w, ev->doc, ev->doc_len);
-    ward_jw_obj_end(w);
+    wcol_jw_kstr(w, "sensor", ev->sensor);
+    wcol_jw_kstr(w, "from", ev->from_state);
+    wcol_jw_kstr(w, "to", ev->to_state);
+    wcol_jw_kstr(w, "severity", ev->severity);
+    wcol_jw_key(w, "event");
+    wcol_jw_raw(w, ev->doc, ev->doc_len);
+    wcol_jw_obj_end(w);
 }
 
 struct event_walk {
-    struct ward_jw *w;
+    struct wcol_jw *w;
     int64_t last_id;
     unsigned n;
 };
 
-static int on_event(void *ctx, const struct ward_store_event *ev)
+static int on_event(void *ctx, const struct wcol_store_event *ev)
 {
     struct event_walk *ew = ctx;
 
@@ -347,7 +347,7 @@ struct id_walk {
     unsigned n;
 };
 
-static int on_newest(void *ctx, const struct ward_store_event *ev)
+static int on_newest(void *ctx, const struct wcol_store_event *ev)
 {
     struct id_walk *iw = ctx;
 
@@ -356,10 +356,10 @@ static int on_newest(void *ctx, const struct ward_store_event *ev)
     return 0;
 }
 
-static int events_into(struct ward_collector *c, struct ward_jw *w, const char *device,
+static int events_into(struct wcol_collector *c, struct wcol_jw *w, const char *device,
                        int64_t since, bool has_since, int min_rank, unsigned limit, int64_t *next)
 {
-    struct ward_store_event_query q = {
+    struct wcol_store_event_query q = {
         .device = device, .after_id = since, .min_rank = min_rank, .limit = limit
     };
     struct event_walk ew = { .w = w, .last_id = since };
@@ -367,7 +367,7 @@ static int events_into(struct ward_collector *c, struct ward_jw *w, const char *
     if (!has_since) {
         /* No cursor: the latest `limit` events, still printed oldest first. */
         struct id_walk iw = { .min_id = 0 };
-        struct ward_store_event_query nq = q;
+        struct wcol_store_event_query nq = q;
 
         nq.after_id = 0;
         nq.newest_first = true;
@@ -377,123 +377,123 @@ static int events_into(struct ward_collector *c, struct ward_jw *w, const char *
         q.after_id = iw.n > 0 ? iw.min_id - 1 : 0;
         ew.last_id = q.after_id;
     }
-    ward_jw_arr_begin(w);
+    wcol_jw_arr_begin(w);
     int rc = c->store.ops->query_events(c->store.impl, &q, on_event, &ew);
 
-    ward_jw_arr_end(w);
+    wcol_jw_arr_end(w);
     *next = ew.last_id;
     return rc;
 }
 
-static void get_events(struct ward_conn *conn, const char *qs, size_t qlen)
+static void get_events(struct wcol_conn *conn, const char *qs, size_t qlen)
 {
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
     struct query q;
     const char *why = parse_query(qs, qlen, &q);
-    struct ward_jw w;
+    struct wcol_jw w;
     int64_t next = 0;
 
     if (why != NULL) {
-        ward_conn_error(conn, 400, why);
+        wcol_conn_error(conn, 400, why);
         return;
     }
-    ward_jw_init(&w, RESPONSE_LIMIT);
-    ward_jw_obj_begin(&w);
-    ward_jw_key(&w, "events");
+    wcol_jw_init(&w, RESPONSE_LIMIT);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_key(&w, "events");
     if (events_into(c, &w, q.has_device ? q.device : NULL, q.since, q.has_since, q.min_rank,
                     q.limit, &next) != 0) {
-        ward_jw_free(&w);
-        ward_conn_error(conn, 503, "storage unavailable");
+        wcol_jw_free(&w);
+        wcol_conn_error(conn, 503, "storage unavailable");
         return;
     }
-    ward_jw_kint(&w, "next", next);
-    ward_jw_obj_end(&w);
+    wcol_jw_kint(&w, "next", next);
+    wcol_jw_obj_end(&w);
     send_doc(conn, &w);
 }
 
 struct device_doc {
-    struct ward_jw *w;
+    struct wcol_jw *w;
     bool found;
 };
 
-static int on_device_row(void *ctx, const struct ward_store_device *d)
+static int on_device_row(void *ctx, const struct wcol_store_device *d)
 {
     struct device_doc *dd = ctx;
 
     dd->found = true;
-    ward_jw_key(dd->w, "heartbeat");
+    wcol_jw_key(dd->w, "heartbeat");
     if (d->heartbeat != NULL) {
-        ward_jw_raw(dd->w, d->heartbeat, d->heartbeat_len);
+        wcol_jw_raw(dd->w, d->heartbeat, d->heartbeat_len);
     } else {
-        ward_jw_null(dd->w);
+        wcol_jw_null(dd->w);
     }
-    ward_jw_key(dd->w, "snapshot");
+    wcol_jw_key(dd->w, "snapshot");
     if (d->snapshot != NULL) {
-        ward_jw_raw(dd->w, d->snapshot, d->snapshot_len);
+        wcol_jw_raw(dd->w, d->snapshot, d->snapshot_len);
     } else {
-        ward_jw_null(dd->w);
+        wcol_jw_null(dd->w);
     }
     return 0;
 }
 
-static void get_device(struct ward_conn *conn, const char *id_raw, size_t id_len)
+static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len)
 {
-    struct ward_collector *c = conn->c;
-    char id[WARD_DEVICE_ID_MAX + 1];
-    struct ward_jw w;
+    struct wcol_collector *c = conn->c;
+    char id[WCOL_DEVICE_ID_MAX + 1];
+    struct wcol_jw w;
     int64_t next;
 
-    if (pct_decode(id_raw, id_len, id, sizeof(id)) < 0 || !ward_device_id_valid(id, strlen(id))) {
-        ward_conn_error(conn, 400, "not a device id");
+    if (pct_decode(id_raw, id_len, id, sizeof(id)) < 0 || !wcol_device_id_valid(id, strlen(id))) {
+        wcol_conn_error(conn, 400, "not a device id");
         return;
     }
-    const struct ward_fleet_device *d = ward_fleet_find(&c->fleet, id);
+    const struct wcol_fleet_device *d = wcol_fleet_find(&c->fleet, id);
 
     if (d == NULL) {
-        ward_conn_error(conn, 404, "no such device");
+        wcol_conn_error(conn, 404, "no such device");
         return;
     }
     struct device_doc dd = { .w = &w };
 
-    ward_jw_init(&w, RESPONSE_LIMIT);
-    ward_jw_obj_begin(&w);
-    device_fields(c, &w, d, ward_now_wall_ms());
+    wcol_jw_init(&w, RESPONSE_LIMIT);
+    wcol_jw_obj_begin(&w);
+    device_fields(c, &w, d, wcol_now_wall_ms());
     if (c->store.ops->get_device(c->store.impl, id, on_device_row, &dd) != 0) {
-        ward_jw_free(&w);
-        ward_conn_error(conn, 503, "storage unavailable");
+        wcol_jw_free(&w);
+        wcol_conn_error(conn, 503, "storage unavailable");
         return;
     }
     if (!dd.found) { /* known in memory, not committed yet */
-        ward_jw_key(&w, "heartbeat");
-        ward_jw_null(&w);
-        ward_jw_key(&w, "snapshot");
-        ward_jw_null(&w);
+        wcol_jw_key(&w, "heartbeat");
+        wcol_jw_null(&w);
+        wcol_jw_key(&w, "snapshot");
+        wcol_jw_null(&w);
     }
-    ward_jw_key(&w, "recent_events");
+    wcol_jw_key(&w, "recent_events");
     if (events_into(c, &w, id, 0, false, 0, RECENT_EVENTS, &next) != 0) {
-        ward_jw_free(&w);
-        ward_conn_error(conn, 503, "storage unavailable");
+        wcol_jw_free(&w);
+        wcol_conn_error(conn, 503, "storage unavailable");
         return;
     }
-    ward_jw_obj_end(&w);
+    wcol_jw_obj_end(&w);
     send_doc(conn, &w);
 }
 
-static bool authorized(struct ward_conn *conn)
+static bool authorized(struct wcol_conn *conn)
 {
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
     const char *who =
-        ward_tokens_check(&c->tokens, conn->req.authorization, conn->req.authorization_len);
+        wcol_tokens_check(&c->tokens, conn->req.authorization, conn->req.authorization_len);
 
     if (who != NULL) {
         return true;
     }
     c->stats.unauthorized++;
-    ward_log_warn("%s: operator request without a valid bearer token", conn->addr);
+    wcol_log_warn("%s: operator request without a valid bearer token", conn->addr);
     return false;
 }
 
-void ward_api_request(struct ward_conn *conn, const char *body, size_t len)
+void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
 {
     const char *t = conn->req.target;
     size_t tlen = conn->req.target_len;
@@ -505,11 +505,11 @@ void ward_api_request(struct ward_conn *conn, const char *body, size_t len)
     (void)body;
     (void)len;
     if (!authorized(conn)) {
-        ward_conn_error(conn, 401, "a valid bearer token is required (wardctl --token-file)");
+        wcol_conn_error(conn, 401, "a valid bearer token is required (wardctl --token-file)");
         return;
     }
-    if (conn->req.method != WARD_HTTP_GET) {
-        ward_conn_respond(conn, 405, "{\"error\":\"use GET\"}", 19, "Allow: GET\r\n", true);
+    if (conn->req.method != WCOL_HTTP_GET) {
+        wcol_conn_respond(conn, 405, "{\"error\":\"use GET\"}", 19, "Allow: GET\r\n", true);
         return;
     }
     if (plen == 10 && memcmp(t, "/v1/health", 10) == 0 && qlen == 0) {
@@ -521,6 +521,6 @@ void ward_api_request(struct ward_conn *conn, const char *body, size_t len)
     } else if (plen == 10 && memcmp(t, "/v1/events", 10) == 0) {
         get_events(conn, qs, qlen);
     } else {
-        ward_conn_error(conn, 404, "no such resource (/v1/health, /v1/devices, /v1/events)");
+        wcol_conn_error(conn, 404, "no such resource (/v1/health, /v1/devices, /v1/events)");
     }
 }

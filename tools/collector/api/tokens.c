@@ -6,8 +6,8 @@
 
 #include <mbedtls/sha256.h>
 
-#include "log.h"
-#include "tokens.h"
+#include "common/log.h"
+#include "api/tokens.h"
 
 static int hexval(char c)
 {
@@ -20,12 +20,12 @@ static int hexval(char c)
     return -1;
 }
 
-static int parse_line(char *line, struct ward_token_entry *e)
+static int parse_line(char *line, struct wcol_token_entry *e)
 {
-    char name[WARD_TOKEN_NAME_MAX + 2];
+    char name[WCOL_TOKEN_NAME_MAX + 2];
     char hash[80];
 
-    if (sscanf(line, "%65s sha256:%79s", name, hash) != 2 || strlen(name) > WARD_TOKEN_NAME_MAX ||
+    if (sscanf(line, "%65s sha256:%79s", name, hash) != 2 || strlen(name) > WCOL_TOKEN_NAME_MAX ||
         strlen(hash) != 64) {
         return -EBADMSG;
     }
@@ -42,9 +42,9 @@ static int parse_line(char *line, struct ward_token_entry *e)
     return 0;
 }
 
-int ward_tokens_load(struct ward_tokens *t, const char *path)
+int wcol_tokens_load(struct wcol_tokens *t, const char *path)
 {
-    static struct ward_tokens fresh;
+    static struct wcol_tokens fresh;
     struct stat st;
     char line[256];
     unsigned lineno = 0;
@@ -53,12 +53,12 @@ int ward_tokens_load(struct ward_tokens *t, const char *path)
     if (f == NULL) {
         int err = errno;
 
-        ward_log_error("cannot read operator tokens %s: %s; create one with: ward-pki token NAME",
+        wcol_log_error("cannot read operator tokens %s: %s; create one with: ward-pki token NAME",
                        path, strerror(err));
         return -err;
     }
     if (fstat(fileno(f), &st) != 0 || (st.st_mode & 077) != 0) {
-        ward_log_error(
+        wcol_log_error(
             "operator tokens file %s is accessible to group or others; run: chmod 600 %s", path,
             path);
         fclose(f);
@@ -71,13 +71,13 @@ int ward_tokens_load(struct ward_tokens *t, const char *path)
         if (line[0] == '#' || line[0] == '\n') {
             continue;
         }
-        if (fresh.n >= WARD_TOKENS_MAX) {
-            ward_log_error("%s: more than %d tokens", path, WARD_TOKENS_MAX);
+        if (fresh.n >= WCOL_TOKENS_MAX) {
+            wcol_log_error("%s: more than %d tokens", path, WCOL_TOKENS_MAX);
             fclose(f);
             return -ENOSPC;
         }
         if (parse_line(line, &fresh.entry[fresh.n]) != 0) {
-            ward_log_error("%s:%u: expected 'NAME sha256:HEX' (64 hex digits)", path, lineno);
+            wcol_log_error("%s:%u: expected 'NAME sha256:HEX' (64 hex digits)", path, lineno);
             fclose(f);
             return -EBADMSG;
         }
@@ -88,7 +88,7 @@ int ward_tokens_load(struct ward_tokens *t, const char *path)
     return (int)t->n;
 }
 
-const char *ward_tokens_check(const struct ward_tokens *t, const char *header, size_t len)
+const char *wcol_tokens_check(const struct wcol_tokens *t, const char *header, size_t len)
 {
     uint8_t digest[32];
     const char *match = NULL;

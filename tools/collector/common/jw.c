@@ -3,23 +3,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jw.h"
+#include "common/jw.h"
 
-void ward_jw_init(struct ward_jw *w, size_t limit)
+void wcol_jw_init(struct wcol_jw *w, size_t limit)
 {
     memset(w, 0, sizeof(*w));
     w->limit = limit;
     w->first[0] = true;
 }
 
-void ward_jw_free(struct ward_jw *w)
+void wcol_jw_free(struct wcol_jw *w)
 {
     free(w->buf);
     w->buf = NULL;
     w->len = w->cap = 0;
 }
 
-char *ward_jw_take(struct ward_jw *w, size_t *len)
+char *wcol_jw_take(struct wcol_jw *w, size_t *len)
 {
     char *b = w->buf;
 
@@ -29,7 +29,7 @@ char *ward_jw_take(struct ward_jw *w, size_t *len)
     return b;
 }
 
-static void put(struct ward_jw *w, const char *s, size_t n)
+static void put(struct wcol_jw *w, const char *s, size_t n)
 {
     if (w->failed) {
         return;
@@ -62,7 +62,7 @@ static void put(struct ward_jw *w, const char *s, size_t n)
 }
 
 /* Comma before every value but the first at its depth; nothing right after a key. */
-static void sep(struct ward_jw *w)
+static void sep(struct wcol_jw *w)
 {
     if (w->after_key) {
         w->after_key = false;
@@ -74,11 +74,11 @@ static void sep(struct ward_jw *w)
     w->first[w->depth] = false;
 }
 
-static void open_(struct ward_jw *w, char c)
+static void open_(struct wcol_jw *w, char c)
 {
     sep(w);
     put(w, &c, 1);
-    if (w->depth + 1 >= WARD_JW_MAX_DEPTH) {
+    if (w->depth + 1 >= WCOL_JW_MAX_DEPTH) {
         w->failed = true;
         return;
     }
@@ -86,7 +86,7 @@ static void open_(struct ward_jw *w, char c)
     w->first[w->depth] = true;
 }
 
-static void close_(struct ward_jw *w, char c)
+static void close_(struct wcol_jw *w, char c)
 {
     if (w->depth == 0) {
         w->failed = true;
@@ -96,27 +96,27 @@ static void close_(struct ward_jw *w, char c)
     put(w, &c, 1);
 }
 
-void ward_jw_obj_begin(struct ward_jw *w)
+void wcol_jw_obj_begin(struct wcol_jw *w)
 {
     open_(w, '{');
 }
 
-void ward_jw_obj_end(struct ward_jw *w)
+void wcol_jw_obj_end(struct wcol_jw *w)
 {
     close_(w, '}');
 }
 
-void ward_jw_arr_begin(struct ward_jw *w)
+void wcol_jw_arr_begin(struct wcol_jw *w)
 {
     open_(w, '[');
 }
 
-void ward_jw_arr_end(struct ward_jw *w)
+void wcol_jw_arr_end(struct wcol_jw *w)
 {
     close_(w, ']');
 }
 
-static void put_escaped(struct ward_jw *w, const char *s, size_t n)
+static void put_escaped(struct wcol_jw *w, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t run = 0;
@@ -144,7 +144,7 @@ static void put_escaped(struct ward_jw *w, const char *s, size_t n)
     put(w, "\"", 1);
 }
 
-void ward_jw_key(struct ward_jw *w, const char *key)
+void wcol_jw_key(struct wcol_jw *w, const char *key)
 {
     sep(w);
     put_escaped(w, key, strlen(key));
@@ -152,22 +152,22 @@ void ward_jw_key(struct ward_jw *w, const char *key)
     w->after_key = true;
 }
 
-void ward_jw_strn(struct ward_jw *w, const char *s, size_t n)
+void wcol_jw_strn(struct wcol_jw *w, const char *s, size_t n)
 {
     sep(w);
     put_escaped(w, s, n);
 }
 
-void ward_jw_str(struct ward_jw *w, const char *s)
+void wcol_jw_str(struct wcol_jw *w, const char *s)
 {
     if (s == NULL) {
-        ward_jw_null(w);
+        wcol_jw_null(w);
         return;
     }
-    ward_jw_strn(w, s, strlen(s));
+    wcol_jw_strn(w, s, strlen(s));
 }
 
-void ward_jw_int(struct ward_jw *w, int64_t v)
+void wcol_jw_int(struct wcol_jw *w, int64_t v)
 {
     char b[24];
     int n = snprintf(b, sizeof(b), "%" PRId64, v);
@@ -176,7 +176,7 @@ void ward_jw_int(struct ward_jw *w, int64_t v)
     put(w, b, (size_t)n);
 }
 
-void ward_jw_uint(struct ward_jw *w, uint64_t v)
+void wcol_jw_uint(struct wcol_jw *w, uint64_t v)
 {
     char b[24];
     int n = snprintf(b, sizeof(b), "%" PRIu64, v);
@@ -185,44 +185,44 @@ void ward_jw_uint(struct ward_jw *w, uint64_t v)
     put(w, b, (size_t)n);
 }
 
-void ward_jw_bool(struct ward_jw *w, bool v)
+void wcol_jw_bool(struct wcol_jw *w, bool v)
 {
     sep(w);
     put(w, v ? "true" : "false", v ? 4 : 5);
 }
 
-void ward_jw_null(struct ward_jw *w)
+void wcol_jw_null(struct wcol_jw *w)
 {
     sep(w);
     put(w, "null", 4);
 }
 
-void ward_jw_raw(struct ward_jw *w, const char *json, size_t n)
+void wcol_jw_raw(struct wcol_jw *w, const char *json, size_t n)
 {
     sep(w);
     put(w, json, n);
 }
 
-void ward_jw_kstr(struct ward_jw *w, const char *key, const char *s)
+void wcol_jw_kstr(struct wcol_jw *w, const char *key, const char *s)
 {
-    ward_jw_key(w, key);
-    ward_jw_str(w, s);
+    wcol_jw_key(w, key);
+    wcol_jw_str(w, s);
 }
 
-void ward_jw_kint(struct ward_jw *w, const char *key, int64_t v)
+void wcol_jw_kint(struct wcol_jw *w, const char *key, int64_t v)
 {
-    ward_jw_key(w, key);
-    ward_jw_int(w, v);
+    wcol_jw_key(w, key);
+    wcol_jw_int(w, v);
 }
 
-void ward_jw_kuint(struct ward_jw *w, const char *key, uint64_t v)
+void wcol_jw_kuint(struct wcol_jw *w, const char *key, uint64_t v)
 {
-    ward_jw_key(w, key);
-    ward_jw_uint(w, v);
+    wcol_jw_key(w, key);
+    wcol_jw_uint(w, v);
 }
 
-void ward_jw_kbool(struct ward_jw *w, const char *key, bool v)
+void wcol_jw_kbool(struct wcol_jw *w, const char *key, bool v)
 {
-    ward_jw_key(w, key);
-    ward_jw_bool(w, v);
+    wcol_jw_key(w, key);
+    wcol_jw_bool(w, v);
 }

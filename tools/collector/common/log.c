@@ -6,9 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 
-static enum ward_log_level s_level = WARD_LOG_INFO;
+static enum wcol_log_level s_level = WCOL_LOG_INFO;
 
 /*
  * A flood of bad clients must not flood the log: at most LINES_PER_SECOND lines below error
@@ -21,23 +21,23 @@ static unsigned long s_suppressed;
 
 static const char *const s_names[] = { "error", "warn", "info", "debug" };
 
-void ward_log_set_level(enum ward_log_level level)
+void wcol_log_set_level(enum wcol_log_level level)
 {
     s_level = level;
 }
 
-int ward_log_parse_level(const char *name, enum ward_log_level *level)
+int wcol_log_parse_level(const char *name, enum wcol_log_level *level)
 {
     for (unsigned i = 0; i < sizeof(s_names) / sizeof(s_names[0]); i++) {
         if (strcmp(name, s_names[i]) == 0) {
-            *level = (enum ward_log_level)i;
+            *level = (enum wcol_log_level)i;
             return 0;
         }
     }
     return -EINVAL;
 }
 
-void ward_log(enum ward_log_level level, const char *fmt, ...)
+void wcol_log(enum wcol_log_level level, const char *fmt, ...)
 {
     char line[1024];
     struct timeval tv;
@@ -56,10 +56,10 @@ void ward_log(enum ward_log_level level, const char *fmt, ...)
         s_lines = 0;
         s_suppressed = 0;
         if (dropped > 0) {
-            ward_log(WARD_LOG_WARN, "%lu log lines suppressed in the last second (flood)", dropped);
+            wcol_log(WCOL_LOG_WARN, "%lu log lines suppressed in the last second (flood)", dropped);
         }
     }
-    if (level > WARD_LOG_ERROR && ++s_lines > LINES_PER_SECOND) {
+    if (level > WCOL_LOG_ERROR && ++s_lines > LINES_PER_SECOND) {
         s_suppressed++;
         return;
     }

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fleet.h"
-#include "log.h"
+#include "fleet/fleet.h"
+#include "common/log.h"
 
 static uint32_t hash_id(const char *id)
 {
@@ -16,12 +16,12 @@ static uint32_t hash_id(const char *id)
     return h;
 }
 
-const char *ward_fleet_state_name(uint8_t state)
+const char *wcol_fleet_state_name(uint8_t state)
 {
-    return state == WARD_FLEET_SILENT ? "silent" : "up";
+    return state == WCOL_FLEET_SILENT ? "silent" : "up";
 }
 
-int ward_fleet_init(struct ward_fleet *f, size_t max_devices, unsigned silent_factor,
+int wcol_fleet_init(struct wcol_fleet *f, size_t max_devices, unsigned silent_factor,
                     int64_t default_interval_ms)
 {
     memset(f, 0, sizeof(*f));
@@ -42,13 +42,13 @@ int ward_fleet_init(struct ward_fleet *f, size_t max_devices, unsigned silent_fa
     return 0;
 }
 
-void ward_fleet_free(struct ward_fleet *f)
+void wcol_fleet_free(struct wcol_fleet *f)
 {
     for (size_t b = 0; b < f->nbuckets; b++) {
-        struct ward_fleet_device *d = f->buckets[b];
+        struct wcol_fleet_device *d = f->buckets[b];
 
         while (d != NULL) {
-            struct ward_fleet_device *next = d->hnext;
+            struct wcol_fleet_device *next = d->hnext;
 
             free(d);
             d = next;
@@ -58,9 +58,9 @@ void ward_fleet_free(struct ward_fleet *f)
     memset(f, 0, sizeof(*f));
 }
 
-struct ward_fleet_device *ward_fleet_find(struct ward_fleet *f, const char *id)
+struct wcol_fleet_device *wcol_fleet_find(struct wcol_fleet *f, const char *id)
 {
-    struct ward_fleet_device *d = f->buckets[hash_id(id) & (f->nbuckets - 1)];
+    struct wcol_fleet_device *d = f->buckets[hash_id(id) & (f->nbuckets - 1)];
 
     while (d != NULL && strcmp(d->id, id) != 0) {
         d = d->hnext;
@@ -68,11 +68,11 @@ struct ward_fleet_device *ward_fleet_find(struct ward_fleet *f, const char *id)
     return d;
 }
 
-static struct ward_fleet_device *add(struct ward_fleet *f, const char *id)
+static struct wcol_fleet_device *add(struct wcol_fleet *f, const char *id)
 {
-    struct ward_fleet_device *d;
+    struct wcol_fleet_device *d;
 
-    if (f->count >= f->max || strlen(id) > WARD_DEVICE_ID_MAX) {
+    if (f->count >= f->max || strlen(id) > WCOL_DEVICE_ID_MAX) {
         return NULL;
     }
     d = calloc(1, sizeof(*d));
@@ -88,48 +88,48 @@ static struct ward_fleet_device *add(struct ward_fleet *f, const char *id)
     return d;
 }
 
-int ward_fleet_reserve(struct ward_fleet *f, const char *id)
+int wcol_fleet_reserve(struct wcol_fleet *f, const char *id)
 {
-    if (ward_fleet_find(f, id) == NULL && f->count + f->reserved >= f->max) {
+    if (wcol_fleet_find(f, id) == NULL && f->count + f->reserved >= f->max) {
         return -ENOSPC;
     }
     f->reserved++;
     return 0;
 }
 
-void ward_fleet_unreserve(struct ward_fleet *f)
+void wcol_fleet_unreserve(struct wcol_fleet *f)
 {
     if (f->reserved > 0) {
         f->reserved--;
     }
 }
 
-static void count_state(struct ward_fleet *f, uint8_t state, int delta)
+static void count_state(struct wcol_fleet *f, uint8_t state, int delta)
 {
-    size_t *n = state == WARD_FLEET_SILENT ? &f->silent : &f->up;
+    size_t *n = state == WCOL_FLEET_SILENT ? &f->silent : &f->up;
 
     *n = delta > 0 ? *n + 1 : *n - 1;
 }
 
 struct load_ctx {
-    struct ward_fleet *f;
+    struct wcol_fleet *f;
     uint64_t now_mono;
     int err;
 };
 
-static int load_one(void *ctx, const struct ward_store_device *sd)
+static int load_one(void *ctx, const struct wcol_store_device *sd)
 {
     struct load_ctx *lc = ctx;
-    struct ward_fleet_device *d = add(lc->f, sd->id);
+    struct wcol_fleet_device *d = add(lc->f, sd->id);
 
     if (d == NULL) {
-        ward_log_error("fleet: more devices stored than --max-devices allows (%zu); raise it",
+        wcol_log_error("fleet: more devices stored than --max-devices allows (%zu); raise it",
                        lc->f->max);
         lc->err = -ENOSPC;
         return 1;
     }
     d->state =
-        sd->state != NULL && strcmp(sd->state, "silent") == 0 ? WARD_FLEET_SILENT : WARD_FLEET_UP;
+        sd->state != NULL && strcmp(sd->state, "silent") == 0 ? WCOL_FLEET_SILENT : WCOL_FLEET_UP;
     d->stored_state = d->state;
     d->first_seen_ms = sd->first_seen_ms;
     d->last_seen_ms = sd->last_seen_ms;
@@ -143,7 +143,7 @@ static int load_one(void *ctx, const struct ward_store_device *sd)
     return 0;
 }
 
-int ward_fleet_load(struct ward_fleet *f, struct ward_store *st, uint64_t now_mono)
+int wcol_fleet_load(struct wcol_fleet *f, struct wcol_store *st, uint64_t now_mono)
 {
     struct load_ctx lc = { .f = f, .now_mono = now_mono, .err = 0 };
     int rc = st->ops->load_devices(st->impl, load_one, &lc);
@@ -151,7 +151,7 @@ int ward_fleet_load(struct ward_fleet *f, struct ward_store *st, uint64_t now_mo
     return rc != 0 ? rc : lc.err;
 }
 
-static void mark_dirty(struct ward_fleet *f, struct ward_fleet_device *d)
+static void mark_dirty(struct wcol_fleet *f, struct wcol_fleet_device *d)
 {
     if (!d->dirty) {
         d->dirty = true;
@@ -160,7 +160,7 @@ static void mark_dirty(struct ward_fleet *f, struct ward_fleet_device *d)
     }
 }
 
-static void set_state(struct ward_fleet *f, struct ward_fleet_device *d, uint8_t state,
+static void set_state(struct wcol_fleet *f, struct wcol_fleet_device *d, uint8_t state,
                       int64_t now_ms)
 {
     count_state(f, d->state, -1);
@@ -171,11 +171,11 @@ static void set_state(struct ward_fleet *f, struct ward_fleet_device *d, uint8_t
     mark_dirty(f, d);
 }
 
-struct ward_fleet_device *ward_fleet_heard(struct ward_fleet *f, const char *id,
-                                           const struct ward_fleet_report *r, int64_t now_ms,
+struct wcol_fleet_device *wcol_fleet_heard(struct wcol_fleet *f, const char *id,
+                                           const struct wcol_fleet_report *r, int64_t now_ms,
                                            uint64_t now_mono)
 {
-    struct ward_fleet_device *d = ward_fleet_find(f, id);
+    struct wcol_fleet_device *d = wcol_fleet_find(f, id);
 
     if (d == NULL) {
         d = add(f, id);
@@ -183,12 +183,12 @@ struct ward_fleet_device *ward_fleet_heard(struct ward_fleet *f, const char *id,
             return NULL;
         }
         d->first_seen_ms = now_ms;
-        d->state = WARD_FLEET_UP; /* stored as up by the request's own report row */
-        d->stored_state = WARD_FLEET_UP;
+        d->state = WCOL_FLEET_UP; /* stored as up by the request's own report row */
+        d->stored_state = WCOL_FLEET_UP;
         d->state_since_ms = now_ms;
         d->last_hb_mono = now_mono;
         count_state(f, d->state, 1);
-        ward_log_info("fleet: new device %s", id);
+        wcol_log_info("fleet: new device %s", id);
     }
     d->last_seen_ms = now_ms;
     d->requests++;
@@ -208,31 +208,31 @@ struct ward_fleet_device *ward_fleet_heard(struct ward_fleet *f, const char *id,
     if (r->health[0] != '\0') {
         memcpy(d->health, r->health, sizeof(d->health));
     }
-    if (d->state == WARD_FLEET_SILENT) {
-        set_state(f, d, WARD_FLEET_UP, now_ms);
-        ward_log_info("fleet: device %s is up again", id);
+    if (d->state == WCOL_FLEET_SILENT) {
+        set_state(f, d, WCOL_FLEET_UP, now_ms);
+        wcol_log_info("fleet: device %s is up again", id);
     }
     return d;
 }
 
-static int64_t interval_of(const struct ward_fleet *f, const struct ward_fleet_device *d)
+static int64_t interval_of(const struct wcol_fleet *f, const struct wcol_fleet_device *d)
 {
     return d->interval_ms > 0 ? d->interval_ms : f->default_interval_ms;
 }
 
-unsigned ward_fleet_check(struct ward_fleet *f, int64_t now_ms, uint64_t now_mono)
+unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono)
 {
     unsigned changed = 0;
 
     for (size_t b = 0; b < f->nbuckets; b++) {
-        for (struct ward_fleet_device *d = f->buckets[b]; d != NULL; d = d->hnext) {
+        for (struct wcol_fleet_device *d = f->buckets[b]; d != NULL; d = d->hnext) {
             uint64_t limit = (uint64_t)interval_of(f, d) * f->silent_factor;
 
-            if (d->state != WARD_FLEET_UP || now_mono - d->last_hb_mono <= limit) {
+            if (d->state != WCOL_FLEET_UP || now_mono - d->last_hb_mono <= limit) {
                 continue;
             }
-            set_state(f, d, WARD_FLEET_SILENT, now_ms);
-            ward_log_warn("fleet: device %s is silent (no heartbeat for %llu ms, %u x %lld ms)",
+            set_state(f, d, WCOL_FLEET_SILENT, now_ms);
+            wcol_log_warn("fleet: device %s is silent (no heartbeat for %llu ms, %u x %lld ms)",
                           d->id, (unsigned long long)(now_mono - d->last_hb_mono), f->silent_factor,
                           (long long)interval_of(f, d));
             changed++;
@@ -241,21 +241,21 @@ unsigned ward_fleet_check(struct ward_fleet *f, int64_t now_ms, uint64_t now_mon
     return changed;
 }
 
-bool ward_fleet_dirty(const struct ward_fleet *f)
+bool wcol_fleet_dirty(const struct wcol_fleet *f)
 {
     return f->dirty != NULL;
 }
 
-static int stage_one(struct ward_store *st, struct ward_fleet_device *d, int64_t now_ms)
+static int stage_one(struct wcol_store *st, struct wcol_fleet_device *d, int64_t now_ms)
 {
-    const char *from = ward_fleet_state_name(d->stored_state);
-    const char *to = ward_fleet_state_name(d->state);
+    const char *from = wcol_fleet_state_name(d->stored_state);
+    const char *to = wcol_fleet_state_name(d->state);
     char doc[256];
     int n = snprintf(doc, sizeof(doc),
                      "{\"sensor\":\"device\",\"from\":\"%s\",\"to\":\"%s\",\"severity\":\"high\","
                      "\"source\":\"collector\",\"last_heartbeat_ms\":%lld}",
                      from, to, (long long)d->last_hb_ms);
-    struct ward_store_event ev = {
+    struct wcol_store_event ev = {
         .device = d->id,
         .boot_id = "",
         .seq = -1,
@@ -278,10 +278,10 @@ static int stage_one(struct ward_store *st, struct ward_fleet_device *d, int64_t
     return rc;
 }
 
-int ward_fleet_stage(struct ward_fleet *f, struct ward_store *st, int64_t now_ms)
+int wcol_fleet_stage(struct wcol_fleet *f, struct wcol_store *st, int64_t now_ms)
 {
     while (f->dirty != NULL) {
-        struct ward_fleet_device *d = f->dirty;
+        struct wcol_fleet_device *d = f->dirty;
 
         if (d->state != d->stored_state) {
             int rc = stage_one(st, d, now_ms);
@@ -297,10 +297,10 @@ int ward_fleet_stage(struct ward_fleet *f, struct ward_store *st, int64_t now_ms
     return 0;
 }
 
-void ward_fleet_committed(struct ward_fleet *f, bool ok)
+void wcol_fleet_committed(struct wcol_fleet *f, bool ok)
 {
     while (f->inflight != NULL) {
-        struct ward_fleet_device *d = f->inflight;
+        struct wcol_fleet_device *d = f->inflight;
 
         f->inflight = d->dnext;
         d->dirty = false;
@@ -314,18 +314,18 @@ void ward_fleet_committed(struct ward_fleet *f, bool ok)
 
 static int by_id(const void *a, const void *b)
 {
-    const struct ward_fleet_device *const *x = a;
-    const struct ward_fleet_device *const *y = b;
+    const struct wcol_fleet_device *const *x = a;
+    const struct wcol_fleet_device *const *y = b;
 
     return strcmp((*x)->id, (*y)->id);
 }
 
-size_t ward_fleet_sorted(struct ward_fleet *f, struct ward_fleet_device **out, size_t cap)
+size_t wcol_fleet_sorted(struct wcol_fleet *f, struct wcol_fleet_device **out, size_t cap)
 {
     size_t n = 0;
 
     for (size_t b = 0; b < f->nbuckets; b++) {
-        for (struct ward_fleet_device *d = f->buckets[b]; d != NULL && n < cap; d = d->hnext) {
+        for (struct wcol_fleet_device *d = f->buckets[b]; d != NULL && n < cap; d = d->hnext) {
             out[n++] = d;
         }
     }

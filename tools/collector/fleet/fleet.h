@@ -12,29 +12,29 @@
  * observation window starting at the collector's start: whether it reported while the
  * collector was down is unknown, and its queued reports are about to arrive.
  */
-#ifndef WARD_TOOLS_COLLECTOR_FLEET_H_
-#define WARD_TOOLS_COLLECTOR_FLEET_H_
+#ifndef WCOL_FLEET_FLEET_H_
+#define WCOL_FLEET_FLEET_H_
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ident.h"
-#include "store.h"
+#include "common/ident.h"
+#include "store/store.h"
 
-#define WARD_BOOT_ID_MAX 64
-#define WARD_HEALTH_MAX  16
+#define WCOL_BOOT_ID_MAX 64
+#define WCOL_HEALTH_MAX  16
 
-enum ward_fleet_state {
-    WARD_FLEET_UP = 0,
-    WARD_FLEET_SILENT = 1,
+enum wcol_fleet_state {
+    WCOL_FLEET_UP = 0,
+    WCOL_FLEET_SILENT = 1,
 };
 
-struct ward_fleet_device {
-    char id[WARD_DEVICE_ID_MAX + 1];
-    char boot_id[WARD_BOOT_ID_MAX + 1];
-    char health[WARD_HEALTH_MAX + 1];
-    uint8_t state;          /* enum ward_fleet_state */
+struct wcol_fleet_device {
+    char id[WCOL_DEVICE_ID_MAX + 1];
+    char boot_id[WCOL_BOOT_ID_MAX + 1];
+    char health[WCOL_HEALTH_MAX + 1];
+    uint8_t state;          /* enum wcol_fleet_state */
     uint8_t stored_state;   /* as last written to storage */
     bool dirty;             /* state differs from storage; on the dirty list */
     bool heard;             /* at least one heartbeat since the collector knows it */
@@ -46,68 +46,68 @@ struct ward_fleet_device {
     int64_t state_since_ms; /* wall clock of the last transition */
     uint64_t requests;
     uint64_t events_stored;
-    struct ward_fleet_device *hnext;
-    struct ward_fleet_device *dnext;
+    struct wcol_fleet_device *hnext;
+    struct wcol_fleet_device *dnext;
 };
 
 /* What one committed request taught about its device. */
-struct ward_fleet_report {
+struct wcol_fleet_report {
     bool has_heartbeat;
-    char boot_id[WARD_BOOT_ID_MAX + 1];
-    char health[WARD_HEALTH_MAX + 1];
+    char boot_id[WCOL_BOOT_ID_MAX + 1];
+    char health[WCOL_HEALTH_MAX + 1];
     int64_t interval_ms;
     uint32_t events_stored;
 };
 
-struct ward_fleet {
-    struct ward_fleet_device **buckets;
+struct wcol_fleet {
+    struct wcol_fleet_device **buckets;
     size_t nbuckets;
     size_t count;
     size_t reserved; /* devices staged but not yet committed */
     size_t max;
     unsigned silent_factor;
     int64_t default_interval_ms;
-    struct ward_fleet_device *dirty;
-    struct ward_fleet_device *inflight; /* state changes staged in the open transaction */
+    struct wcol_fleet_device *dirty;
+    struct wcol_fleet_device *inflight; /* state changes staged in the open transaction */
     size_t up, silent;
     uint64_t transitions;
 };
 
 /** @return 0, -EINVAL (zero limits), -ENOMEM. */
-int ward_fleet_init(struct ward_fleet *f, size_t max_devices, unsigned silent_factor,
+int wcol_fleet_init(struct wcol_fleet *f, size_t max_devices, unsigned silent_factor,
                     int64_t default_interval_ms);
-void ward_fleet_free(struct ward_fleet *f);
+void wcol_fleet_free(struct wcol_fleet *f);
 
-struct ward_fleet_device *ward_fleet_find(struct ward_fleet *f, const char *id);
+struct wcol_fleet_device *wcol_fleet_find(struct wcol_fleet *f, const char *id);
 
 /** Hold room for a device a request is about to add. @return 0 or -ENOSPC (fleet full). */
-int ward_fleet_reserve(struct ward_fleet *f, const char *id);
+int wcol_fleet_reserve(struct wcol_fleet *f, const char *id);
 /** Give the room back (the request failed, or it was committed and applied). */
-void ward_fleet_unreserve(struct ward_fleet *f);
+void wcol_fleet_unreserve(struct wcol_fleet *f);
 
 /** Load devices from storage at start-up. @return 0 or the store's error. */
-int ward_fleet_load(struct ward_fleet *f, struct ward_store *st, uint64_t now_mono);
+int wcol_fleet_load(struct wcol_fleet *f, struct wcol_store *st, uint64_t now_mono);
 
 /** Apply a committed request. @return the device, NULL only when the fleet is full. */
-struct ward_fleet_device *ward_fleet_heard(struct ward_fleet *f, const char *id,
-                                           const struct ward_fleet_report *r, int64_t now_ms,
+struct wcol_fleet_device *wcol_fleet_heard(struct wcol_fleet *f, const char *id,
+                                           const struct wcol_fleet_report *r, int64_t now_ms,
                                            uint64_t now_mono);
 
 /** Mark devices silent whose heartbeat is overdue. @return how many changed. */
-unsigned ward_fleet_check(struct ward_fleet *f, int64_t now_ms, uint64_t now_mono);
+unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono);
 
 /** True when state changes wait to be written. */
-bool ward_fleet_dirty(const struct ward_fleet *f);
+bool wcol_fleet_dirty(const struct wcol_fleet *f);
 
 /** Stage pending state changes and their events into the open transaction. */
-int ward_fleet_stage(struct ward_fleet *f, struct ward_store *st, int64_t now_ms);
+int wcol_fleet_stage(struct wcol_fleet *f, struct wcol_store *st, int64_t now_ms);
 
-/** The transaction that carried ward_fleet_stage() committed (ok) or was rolled back. */
-void ward_fleet_committed(struct ward_fleet *f, bool ok);
+/** The transaction that carried wcol_fleet_stage() committed (ok) or was rolled back. */
+void wcol_fleet_committed(struct wcol_fleet *f, bool ok);
 
 /** Devices sorted by id into out (at most cap). @return how many. */
-size_t ward_fleet_sorted(struct ward_fleet *f, struct ward_fleet_device **out, size_t cap);
+size_t wcol_fleet_sorted(struct wcol_fleet *f, struct wcol_fleet_device **out, size_t cap);
 
-const char *ward_fleet_state_name(uint8_t state);
+const char *wcol_fleet_state_name(uint8_t state);
 
-#endif /* WARD_TOOLS_COLLECTOR_FLEET_H_ */
+#endif /* WCOL_FLEET_FLEET_H_ */

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "http.h"
+#include "http/http.h"
 
 /* RFC 9110 tchar: the characters of a token (method, header name). */
 static bool is_tchar(unsigned char c)
@@ -19,7 +19,7 @@ static bool is_value_char(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-static int refuse(struct ward_http_request *req, int status, const char *reason)
+static int refuse(struct wcol_http_request *req, int status, const char *reason)
 {
     req->status = status;
     req->reason = reason;
@@ -78,8 +78,8 @@ static size_t find_head_end(const char *buf, size_t len)
     return 0;
 }
 
-static int parse_request_line(const char *line, size_t len, const struct ward_http_limits *limits,
-                              struct ward_http_request *req)
+static int parse_request_line(const char *line, size_t len, const struct wcol_http_limits *limits,
+                              struct wcol_http_request *req)
 {
     size_t i = 0;
 
@@ -90,9 +90,9 @@ static int parse_request_line(const char *line, size_t len, const struct ward_ht
         return refuse(req, 400, "malformed request line");
     }
     if (i == 3 && memcmp(line, "GET", 3) == 0) {
-        req->method = WARD_HTTP_GET;
+        req->method = WCOL_HTTP_GET;
     } else if (i == 4 && memcmp(line, "POST", 4) == 0) {
-        req->method = WARD_HTTP_POST;
+        req->method = WCOL_HTTP_POST;
     } else {
         return refuse(req, 501, "method not implemented (only GET and POST)");
     }
@@ -127,8 +127,8 @@ static int parse_request_line(const char *line, size_t len, const struct ward_ht
     return refuse(req, 400, "malformed HTTP version");
 }
 
-static int parse_content_length(const char *v, size_t len, const struct ward_http_limits *limits,
-                                struct ward_http_request *req)
+static int parse_content_length(const char *v, size_t len, const struct wcol_http_limits *limits,
+                                struct wcol_http_request *req)
 {
     uint64_t n = 0;
 
@@ -153,7 +153,7 @@ static int parse_content_length(const char *v, size_t len, const struct ward_htt
 }
 
 static int apply_header(const char *name, size_t nlen, const char *v, size_t vlen,
-                        const struct ward_http_limits *limits, struct ward_http_request *req,
+                        const struct wcol_http_limits *limits, struct wcol_http_request *req,
                         unsigned *hosts)
 {
     if (name_is(name, nlen, "content-length")) {
@@ -186,8 +186,8 @@ static int apply_header(const char *name, size_t nlen, const char *v, size_t vle
     return 0;
 }
 
-static int parse_header_line(const char *line, size_t len, const struct ward_http_limits *limits,
-                             struct ward_http_request *req, unsigned *hosts)
+static int parse_header_line(const char *line, size_t len, const struct wcol_http_limits *limits,
+                             struct wcol_http_request *req, unsigned *hosts)
 {
     size_t i = 0;
 
@@ -222,22 +222,22 @@ static int parse_header_line(const char *line, size_t len, const struct ward_htt
     return apply_header(line, nlen, line + vstart, vend - vstart, limits, req, hosts);
 }
 
-static int check_request(struct ward_http_request *req, unsigned hosts)
+static int check_request(struct wcol_http_request *req, unsigned hosts)
 {
     if (hosts != 1) {
         return refuse(req, 400, "HTTP/1.1 request without Host");
     }
-    if (req->method == WARD_HTTP_POST && !req->has_content_length) {
+    if (req->method == WCOL_HTTP_POST && !req->has_content_length) {
         return refuse(req, 411, "POST needs Content-Length");
     }
-    if (req->method == WARD_HTTP_GET && req->content_length != 0) {
+    if (req->method == WCOL_HTTP_GET && req->content_length != 0) {
         return refuse(req, 400, "GET with a body");
     }
     return 0;
 }
 
-int ward_http_parse_head(const char *buf, size_t len, const struct ward_http_limits *limits,
-                         struct ward_http_request *req)
+int wcol_http_parse_head(const char *buf, size_t len, const struct wcol_http_limits *limits,
+                         struct wcol_http_request *req)
 {
     if (buf == NULL || limits == NULL || req == NULL) {
         return -EINVAL;
@@ -299,7 +299,7 @@ int ward_http_parse_head(const char *buf, size_t len, const struct ward_http_lim
     return 0;
 }
 
-const char *ward_http_status_text(int status)
+const char *wcol_http_status_text(int status)
 {
     switch (status) {
     case 200:

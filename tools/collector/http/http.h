@@ -13,26 +13,26 @@
  * between calls, so the caller re-runs it as more bytes arrive (heads are small and bounded)
  * and the fuzzer can drive it directly. Strings in the result point into the caller's buffer.
  */
-#ifndef WARD_TOOLS_COLLECTOR_HTTP_H_
-#define WARD_TOOLS_COLLECTOR_HTTP_H_
+#ifndef WCOL_HTTP_HTTP_H_
+#define WCOL_HTTP_HTTP_H_
 
 #include <stdbool.h>
 #include <stddef.h>
 
-enum ward_http_method {
-    WARD_HTTP_GET = 1,
-    WARD_HTTP_POST = 2,
+enum wcol_http_method {
+    WCOL_HTTP_GET = 1,
+    WCOL_HTTP_POST = 2,
 };
 
-struct ward_http_limits {
+struct wcol_http_limits {
     size_t max_head;      /* bytes of request line + headers + the blank line */
     size_t max_target;    /* bytes of the request target */
     size_t max_body;      /* largest Content-Length accepted */
     unsigned max_headers; /* header lines */
 };
 
-struct ward_http_request {
-    enum ward_http_method method;
+struct wcol_http_request {
+    enum wcol_http_method method;
     const char *target; /* origin-form, not NUL-terminated */
     size_t target_len;
     const char *authorization; /* value of Authorization, or NULL */
@@ -57,10 +57,10 @@ struct ward_http_request {
  *         501, 505) and req->reason say why;
  *         -EINVAL for NULL arguments.
  */
-int ward_http_parse_head(const char *buf, size_t len, const struct ward_http_limits *limits,
-                         struct ward_http_request *req);
+int wcol_http_parse_head(const char *buf, size_t len, const struct wcol_http_limits *limits,
+                         struct wcol_http_request *req);
 
 /** The reason phrase of a status code ("Bad Request"), "Unknown" for codes ward never sends. */
-const char *ward_http_status_text(int status);
+const char *wcol_http_status_text(int status);
 
-#endif /* WARD_TOOLS_COLLECTOR_HTTP_H_ */
+#endif /* WCOL_HTTP_HTTP_H_ */

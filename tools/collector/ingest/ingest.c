@@ -14,10 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "collector.h"
+#include "server/collector.h"
 #include "ingest_decode.h"
 
-static bool json_content_type(const struct ward_http_request *r)
+static bool json_content_type(const struct wcol_http_request *r)
 {
     static const char want[] = "application/json";
     size_t n = sizeof(want) - 1;
@@ -32,8 +32,8 @@ static bool json_content_type(const struct ward_http_request *r)
     return r->content_type_len == n || r->content_type[n] == ';' || r->content_type[n] == ' ';
 }
 
-/* The boots to acknowledge: the batch's own and every event's, at most WARD_ACK_MAX. */
-static int collect_boots(const struct ward_ingest_batch *b, struct ward_pending *p)
+/* The boots to acknowledge: the batch's own and every event's, at most WCOL_ACK_MAX. */
+static int collect_boots(const struct ward_ingest_batch *b, struct wcol_pending *p)
 {
     p->n_acks = 0;
     for (int i = -1; i < (int)b->n_events; i++) {
@@ -45,7 +45,7 @@ static int collect_boots(const struct ward_ingest_batch *b, struct ward_pending 
         if (k < p->n_acks) {
             continue;
         }
-        if (p->n_acks == WARD_ACK_MAX) {
+        if (p->n_acks == WCOL_ACK_MAX) {
             return -E2BIG;
         }
         snprintf(p->acks[p->n_acks].boot, sizeof(p->acks[0].boot), "%s", boot);
@@ -55,12 +55,12 @@ static int collect_boots(const struct ward_ingest_batch *b, struct ward_pending 
     return 0;
 }
 
-static int stage_events(struct ward_collector *c, const struct ward_ingest_batch *b,
-                        struct ward_pending *p, int64_t now_ms)
+static int stage_events(struct wcol_collector *c, const struct ward_ingest_batch *b,
+                        struct wcol_pending *p, int64_t now_ms)
 {
     for (unsigned i = 0; i < b->n_events; i++) {
         const struct ward_ingest_event *e = &b->events[i];
-        struct ward_store_event ev = {
+        struct wcol_store_event ev = {
             .device = b->device,
             .boot_id = e->boot,
             .seq = e->seq,
@@ -70,7 +70,7 @@ static int stage_events(struct ward_collector *c, const struct ward_ingest_batch
             .from_state = e->from,
             .to_state = e->to,
             .severity = e->severity,
-            .severity_rank = ward_store_severity_rank(e->severity),
+            .severity_rank = wcol_store_severity_rank(e->severity),
             .doc = e->doc,
             .doc_len = e->doc_len,
         };
@@ -89,12 +89,12 @@ static int stage_events(struct ward_collector *c, const struct ward_ingest_batch
     return 0;
 }
 
-static int stage(struct ward_conn *conn, const struct ward_ingest_batch *b, struct ward_pending *p)
+static int stage(struct wcol_conn *conn, const struct ward_ingest_batch *b, struct wcol_pending *p)
 {
-    struct ward_collector *c = conn->c;
-    const struct ward_store_ops *ops = c->store.ops;
-    int64_t now_ms = ward_now_wall_ms();
-    struct ward_store_report r = {
+    struct wcol_collector *c = conn->c;
+    const struct wcol_store_ops *ops = c->store.ops;
+    int64_t now_ms = wcol_now_wall_ms();
+    struct wcol_store_report r = {
         .device = b->device,
         .received_ms = now_ms,
         .peer = conn->addr,
@@ -135,19 +135,19 @@ static int stage(struct ward_conn *conn, const struct ward_ingest_batch *b, stru
     return rc != 0 ? rc : rc2;
 }
 
-static void refuse(struct ward_conn *conn, int status, const char *what, const char *why)
+static void refuse(struct wcol_conn *conn, int status, const char *what, const char *why)
 {
     conn->c->stats.rejected_http++;
-    ward_log_warn("%s CN=%s: refused batch (%d): %s%s%s", conn->addr, conn->peer.ident.cn, status,
+    wcol_log_warn("%s CN=%s: refused batch (%d): %s%s%s", conn->addr, conn->peer.ident.cn, status,
                   what, why != NULL ? ": " : "", why != NULL ? why : "");
-    ward_conn_error(conn, status, why != NULL ? why : what);
+    wcol_conn_error(conn, status, why != NULL ? why : what);
 }
 
-void ward_ingest_request(struct ward_conn *conn, const char *body, size_t len)
+void wcol_ingest_request(struct wcol_conn *conn, const char *body, size_t len)
 {
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
     struct ward_ingest_batch *b = &c->batch;
-    struct ward_pending *p;
+    struct wcol_pending *p;
     const char *why = NULL;
 
     if (!json_content_type(&conn->req)) {
@@ -166,14 +166,14 @@ void ward_ingest_request(struct ward_conn *conn, const char *body, size_t len)
     }
     if (strcmp(b->device, conn->peer.ident.cn) != 0) {
         c->stats.forbidden++;
-        ward_log_warn("%s: device %s (certificate CN) posted a batch as device '%s'; refused",
+        wcol_log_warn("%s: device %s (certificate CN) posted a batch as device '%s'; refused",
                       conn->addr, conn->peer.ident.cn, b->device);
-        ward_conn_error(conn, 403, "the batch's device is not the certificate's subject");
+        wcol_conn_error(conn, 403, "the batch's device is not the certificate's subject");
         return;
     }
     p = calloc(1, sizeof(*p));
     if (p == NULL) {
-        ward_conn_error(conn, 503, "out of memory");
+        wcol_conn_error(conn, 503, "out of memory");
         return;
     }
     if (collect_boots(b, p) != 0) {
@@ -181,20 +181,20 @@ void ward_ingest_request(struct ward_conn *conn, const char *body, size_t len)
         refuse(conn, 400, "malformed batch", "more boots in one batch than the collector takes");
         return;
     }
-    if (ward_fleet_reserve(&c->fleet, b->device) != 0) {
+    if (wcol_fleet_reserve(&c->fleet, b->device) != 0) {
         free(p);
-        ward_log_error("fleet is full (%zu devices, --max-devices); refusing %s", c->fleet.max,
+        wcol_log_error("fleet is full (%zu devices, --max-devices); refusing %s", c->fleet.max,
                        b->device);
-        ward_conn_respond(conn, 503, "{\"error\":\"collector at device capacity\"}", 41,
+        wcol_conn_respond(conn, 503, "{\"error\":\"collector at device capacity\"}", 41,
                           "Retry-After: 60\r\n", false);
         return;
     }
     rc = stage(conn, b, p);
     if (rc != 0) {
-        ward_fleet_unreserve(&c->fleet);
+        wcol_fleet_unreserve(&c->fleet);
         free(p);
         c->stats.stage_failures++;
-        ward_conn_respond(conn, 503, "{\"error\":\"storage unavailable; nothing was stored\"}", 51,
+        wcol_conn_respond(conn, 503, "{\"error\":\"storage unavailable; nothing was stored\"}", 51,
                           "Retry-After: 5\r\n", false);
         return;
     }
@@ -204,8 +204,8 @@ void ward_ingest_request(struct ward_conn *conn, const char *body, size_t len)
     snprintf(p->report.boot_id, sizeof(p->report.boot_id), "%s", b->boot);
     snprintf(p->report.health, sizeof(p->report.health), "%s", b->health);
     conn->pending = p;
-    conn->state = WARD_CS_WAIT_COMMIT;
-    ward_conn_timer(conn, WARD_TC_NONE);
+    conn->state = WCOL_CS_WAIT_COMMIT;
+    wcol_conn_timer(conn, WCOL_TC_NONE);
     conn->in_group = true;
     conn->gnext = NULL;
     *c->group_tail = conn;
@@ -213,34 +213,34 @@ void ward_ingest_request(struct ward_conn *conn, const char *body, size_t len)
     c->group_n++;
 }
 
-void ward_ingest_finish(struct ward_conn *conn, bool committed)
+void wcol_ingest_finish(struct wcol_conn *conn, bool committed)
 {
-    struct ward_collector *c = conn->c;
-    struct ward_pending *p = conn->pending;
-    char body[64 + WARD_ACK_MAX * (WARD_INGEST_BOOT_LEN + 40)];
+    struct wcol_collector *c = conn->c;
+    struct wcol_pending *p = conn->pending;
+    char body[64 + WCOL_ACK_MAX * (WARD_INGEST_BOOT_LEN + 40)];
     int n;
 
     conn->pending = NULL;
-    conn->state = WARD_CS_READ; /* no longer held back: responses go out at once */
-    ward_fleet_unreserve(&c->fleet);
+    conn->state = WCOL_CS_READ; /* no longer held back: responses go out at once */
+    wcol_fleet_unreserve(&c->fleet);
     if (!committed) {
         free(p);
-        ward_conn_respond(conn, 503, "{\"error\":\"storage commit failed; nothing was stored\"}",
+        wcol_conn_respond(conn, 503, "{\"error\":\"storage commit failed; nothing was stored\"}",
                           53, "Retry-After: 5\r\n", false);
         return;
     }
-    ward_fleet_heard(&c->fleet, conn->peer.ident.cn, &p->report, ward_now_wall_ms(),
-                     ward_now_mono());
+    wcol_fleet_heard(&c->fleet, conn->peer.ident.cn, &p->report, wcol_now_wall_ms(),
+                     wcol_now_mono());
     c->stats.events_stored += p->stored;
     c->stats.events_duplicate += p->duplicates;
     n = ward_ingest_format_ack(body, sizeof(body), p->acks, p->n_acks);
-    if (n < 0) { /* cannot happen: the buffer holds WARD_ACK_MAX entries */
+    if (n < 0) { /* cannot happen: the buffer holds WCOL_ACK_MAX entries */
         free(p);
-        ward_conn_error(conn, 500, "acknowledgement too large");
+        wcol_conn_error(conn, 500, "acknowledgement too large");
         return;
     }
-    ward_log_debug("%s CN=%s: stored %u events (%u duplicates)", conn->addr, conn->peer.ident.cn,
+    wcol_log_debug("%s CN=%s: stored %u events (%u duplicates)", conn->addr, conn->peer.ident.cn,
                    p->stored, p->duplicates);
     free(p);
-    ward_conn_respond(conn, 200, body, (size_t)n, NULL, !conn->req.keep_alive);
+    wcol_conn_respond(conn, 200, body, (size_t)n, NULL, !conn->req.keep_alive);
 }

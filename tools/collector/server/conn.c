@@ -21,7 +21,7 @@
 
 #include <mbedtls/net_sockets.h>
 
-#include "collector.h"
+#include "server/collector.h"
 
 #define RBUF_INITIAL 1024u
 #define LINGER_MAX   (256u * 1024u)
@@ -31,19 +31,19 @@ static const char s_plain_reply[] =
     "Connection: close\r\n\r\n"
     "ward-collector: this port speaks HTTPS only (mutual TLS)\r\n";
 
-static void do_read(struct ward_conn *conn);
-static void do_write(struct ward_conn *conn);
-static void do_handshake(struct ward_conn *conn);
-static void begin_close(struct ward_conn *conn, bool tls_notify);
+static void do_read(struct wcol_conn *conn);
+static void do_write(struct wcol_conn *conn);
+static void do_handshake(struct wcol_conn *conn);
+static void begin_close(struct wcol_conn *conn, bool tls_notify);
 
 /* ---- timers ---- */
 
-static void timer_unlink(struct ward_conn *conn)
+static void timer_unlink(struct wcol_conn *conn)
 {
-    if (conn->tclass == WARD_TC_NONE) {
+    if (conn->tclass == WCOL_TC_NONE) {
         return;
     }
-    struct ward_timer_list *l = &conn->c->timers[conn->tclass];
+    struct wcol_timer_list *l = &conn->c->timers[conn->tclass];
 
     if (conn->tprev != NULL) {
         conn->tprev->tnext = conn->tnext;
@@ -56,19 +56,19 @@ static void timer_unlink(struct ward_conn *conn)
         l->tail = conn->tprev;
     }
     conn->tprev = conn->tnext = NULL;
-    conn->tclass = WARD_TC_NONE;
+    conn->tclass = WCOL_TC_NONE;
 }
 
-void ward_conn_timer(struct ward_conn *conn, enum ward_timer_class tc)
+void wcol_conn_timer(struct wcol_conn *conn, enum wcol_timer_class tc)
 {
     timer_unlink(conn);
-    if (tc == WARD_TC_NONE) {
+    if (tc == WCOL_TC_NONE) {
         return;
     }
-    struct ward_timer_list *l = &conn->c->timers[tc];
+    struct wcol_timer_list *l = &conn->c->timers[tc];
 
     conn->tclass = (uint8_t)tc;
-    conn->deadline = ward_now_mono() + conn->c->timeout_ms[tc];
+    conn->deadline = wcol_now_mono() + conn->c->timeout_ms[tc];
     conn->tprev = l->tail;
     conn->tnext = NULL;
     if (l->tail != NULL) {
@@ -79,36 +79,36 @@ void ward_conn_timer(struct ward_conn *conn, enum ward_timer_class tc)
     l->tail = conn;
 }
 
-void ward_conn_expire(struct ward_collector *c, uint64_t now)
+void wcol_conn_expire(struct wcol_collector *c, uint64_t now)
 {
-    for (int tc = 0; tc < WARD_TC_COUNT; tc++) {
-        struct ward_conn *conn;
+    for (int tc = 0; tc < WCOL_TC_COUNT; tc++) {
+        struct wcol_conn *conn;
 
         while ((conn = c->timers[tc].head) != NULL && conn->deadline <= now) {
             switch (tc) {
-            case WARD_TC_REQUEST:
+            case WCOL_TC_REQUEST:
                 c->stats.timeouts++;
-                ward_log_warn("%s: request not complete within %u ms; closing", conn->addr,
+                wcol_log_warn("%s: request not complete within %u ms; closing", conn->addr,
                               c->timeout_ms[tc]);
-                ward_conn_error(conn, 408, "request not complete in time");
+                wcol_conn_error(conn, 408, "request not complete in time");
                 break;
-            case WARD_TC_HANDSHAKE:
+            case WCOL_TC_HANDSHAKE:
                 c->stats.timeouts++;
-                ward_log_warn("%s: TLS handshake not complete within %u ms; closing", conn->addr,
+                wcol_log_warn("%s: TLS handshake not complete within %u ms; closing", conn->addr,
                               c->timeout_ms[tc]);
-                ward_conn_close(conn);
+                wcol_conn_close(conn);
                 break;
-            case WARD_TC_WRITE:
+            case WCOL_TC_WRITE:
                 c->stats.timeouts++;
-                ward_log_warn("%s: response not taken within %u ms; closing", conn->addr,
+                wcol_log_warn("%s: response not taken within %u ms; closing", conn->addr,
                               c->timeout_ms[tc]);
-                ward_conn_close(conn);
+                wcol_conn_close(conn);
                 break;
             default: /* idle keep-alive, or the end of lingering */
-                if (conn->state == WARD_CS_READ) {
+                if (conn->state == WCOL_CS_READ) {
                     begin_close(conn, true);
                 } else {
-                    ward_conn_close(conn);
+                    wcol_conn_close(conn);
                 }
                 break;
             }
@@ -120,7 +120,7 @@ void ward_conn_expire(struct ward_collector *c, uint64_t now)
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
-    struct ward_conn *conn = ctx;
+    struct wcol_conn *conn = ctx;
     ssize_t n = send(conn->fd, buf, len, MSG_NOSIGNAL);
 
     if (n >= 0) {
@@ -136,7 +136,7 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
-    struct ward_conn *conn = ctx;
+    struct wcol_conn *conn = ctx;
     ssize_t n = recv(conn->fd, buf, len, 0);
 
     if (n >= 0) {
@@ -173,28 +173,28 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t cap
     }
 }
 
-static bool at_capacity(struct ward_collector *c, enum ward_conn_kind kind)
+static bool at_capacity(struct wcol_collector *c, enum wcol_conn_kind kind)
 {
-    return kind == WARD_CONN_DEVICE ? c->n_device_conns >= c->cfg.max_conns
+    return kind == WCOL_CONN_DEVICE ? c->n_device_conns >= c->cfg.max_conns
                                     : c->n_api_conns >= c->cfg.max_api_conns;
 }
 
-static void accept_one(struct ward_collector *c, int fd, const struct sockaddr_storage *ss,
-                       enum ward_conn_kind kind)
+static void accept_one(struct wcol_collector *c, int fd, const struct sockaddr_storage *ss,
+                       enum wcol_conn_kind kind)
 {
-    struct ward_conn *conn = calloc(1, sizeof(*conn));
+    struct wcol_conn *conn = calloc(1, sizeof(*conn));
     int one = 1;
 
     if (conn == NULL) {
         close(fd);
         return;
     }
-    conn->ep.type = WARD_EP_CONN;
+    conn->ep.type = WCOL_EP_CONN;
     conn->c = c;
     conn->fd = fd;
     conn->kind = (uint8_t)kind;
-    conn->state = WARD_CS_PEEK;
-    conn->tclass = WARD_TC_NONE;
+    conn->state = WCOL_CS_PEEK;
+    conn->tclass = WCOL_TC_NONE;
     conn->peer.tls = &c->tls;
     format_addr(ss, conn->addr, sizeof(conn->addr));
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -203,12 +203,12 @@ static void accept_one(struct ward_collector *c, int fd, const struct sockaddr_s
                               .data.ptr = conn };
 
     if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        ward_log_error("epoll_ctl: %s", strerror(errno));
+        wcol_log_error("epoll_ctl: %s", strerror(errno));
         close(fd);
         free(conn);
         return;
     }
-    if (kind == WARD_CONN_DEVICE) {
+    if (kind == WCOL_CONN_DEVICE) {
         c->n_device_conns++;
     } else {
         c->n_api_conns++;
@@ -219,11 +219,11 @@ static void accept_one(struct ward_collector *c, int fd, const struct sockaddr_s
         c->all->aprev = conn;
     }
     c->all = conn;
-    ward_conn_timer(conn, WARD_TC_HANDSHAKE);
-    ward_log_debug("%s: connected (%s)", conn->addr, kind == WARD_CONN_DEVICE ? "device" : "api");
+    wcol_conn_timer(conn, WCOL_TC_HANDSHAKE);
+    wcol_log_debug("%s: connected (%s)", conn->addr, kind == WCOL_CONN_DEVICE ? "device" : "api");
 }
 
-void ward_conn_accept(struct ward_collector *c, int listen_fd, enum ward_conn_kind kind)
+void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_kind kind)
 {
     /* Edge-triggered: take every pending connection now. Bounded by the backlog. */
     for (;;) {
@@ -233,7 +233,7 @@ void ward_conn_accept(struct ward_collector *c, int listen_fd, enum ward_conn_ki
 
         if (fd < 0) {
             if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-                ward_log_error("accept: %s", strerror(errno));
+                wcol_log_error("accept: %s", strerror(errno));
             }
             if (errno == EINTR || errno == ECONNABORTED) {
                 continue;
@@ -242,9 +242,9 @@ void ward_conn_accept(struct ward_collector *c, int listen_fd, enum ward_conn_ki
         }
         if (c->stopping || at_capacity(c, kind)) {
             c->stats.refused_capacity++;
-            ward_log_warn("refusing a connection: %u %s connections open (the limit)",
-                          kind == WARD_CONN_DEVICE ? c->n_device_conns : c->n_api_conns,
-                          kind == WARD_CONN_DEVICE ? "device" : "operator");
+            wcol_log_warn("refusing a connection: %u %s connections open (the limit)",
+                          kind == WCOL_CONN_DEVICE ? c->n_device_conns : c->n_api_conns,
+                          kind == WCOL_CONN_DEVICE ? "device" : "operator");
             close(fd);
             continue;
         }
@@ -252,11 +252,11 @@ void ward_conn_accept(struct ward_collector *c, int listen_fd, enum ward_conn_ki
     }
 }
 
-void ward_conn_close(struct ward_conn *conn)
+void wcol_conn_close(struct wcol_conn *conn)
 {
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
 
-    if (conn->in_group || conn->ep.type != WARD_EP_CONN) {
+    if (conn->in_group || conn->ep.type != WCOL_EP_CONN) {
         return; /* answered by the commit first; or already closed */
     }
     timer_unlink(conn);
@@ -279,12 +279,12 @@ void ward_conn_close(struct ward_conn *conn)
     free(conn->pending);
     conn->rbuf = conn->wbuf = NULL;
     conn->pending = NULL;
-    if (conn->kind == WARD_CONN_DEVICE) {
+    if (conn->kind == WCOL_CONN_DEVICE) {
         c->n_device_conns--;
     } else {
         c->n_api_conns--;
     }
-    ward_log_debug("%s: closed after %llu requests", conn->addr,
+    wcol_log_debug("%s: closed after %llu requests", conn->addr,
                    (unsigned long long)conn->requests);
     /*
      * An event for this connection may still be queued in this loop pass, or it may sit on
@@ -296,11 +296,11 @@ void ward_conn_close(struct ward_conn *conn)
     c->dead = conn;
 }
 
-void ward_conn_kick(struct ward_conn *conn)
+void wcol_conn_kick(struct wcol_conn *conn)
 {
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
 
-    if (conn->kicked || conn->ep.type != WARD_EP_CONN) {
+    if (conn->kicked || conn->ep.type != WCOL_EP_CONN) {
         return;
     }
     conn->kicked = true;
@@ -314,18 +314,18 @@ void ward_conn_kick(struct ward_conn *conn)
  * still sends until it closes, so the kernel does not answer its data with a reset that
  * destroys our response before the peer read it.
  */
-static void begin_close(struct ward_conn *conn, bool tls_notify)
+static void begin_close(struct wcol_conn *conn, bool tls_notify)
 {
     if (tls_notify && conn->ssl_setup) {
         (void)mbedtls_ssl_close_notify(&conn->ssl); /* best effort, never waits */
     }
     shutdown(conn->fd, SHUT_WR);
-    conn->state = WARD_CS_LINGER;
-    ward_conn_timer(conn, WARD_TC_LINGER);
-    ward_conn_kick(conn);
+    conn->state = WCOL_CS_LINGER;
+    wcol_conn_timer(conn, WCOL_TC_LINGER);
+    wcol_conn_kick(conn);
 }
 
-static void drain(struct ward_conn *conn)
+static void drain(struct wcol_conn *conn)
 {
     char buf[4096];
 
@@ -340,21 +340,21 @@ static void drain(struct ward_conn *conn)
         } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;
         }
-        ward_conn_close(conn);
+        wcol_conn_close(conn);
         return;
     }
 }
 
 /* ---- responses ---- */
 
-void ward_conn_respond(struct ward_conn *conn, int status, const char *body, size_t body_len,
+void wcol_conn_respond(struct wcol_conn *conn, int status, const char *body, size_t body_len,
                        const char *extra_headers, bool close_after)
 {
     char head[512];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s\r\n",
-                     status, ward_http_status_text(status), body_len,
+                     status, wcol_http_status_text(status), body_len,
                      extra_headers != NULL ? extra_headers : "",
                      close_after ? "Connection: close\r\n" : "");
     char *buf = malloc((size_t)n + body_len);
@@ -362,7 +362,7 @@ void ward_conn_respond(struct ward_conn *conn, int status, const char *body, siz
     free(conn->wbuf);
     conn->wbuf = NULL;
     if (buf == NULL) {
-        ward_log_error("%s: out of memory for a response; closing", conn->addr);
+        wcol_log_error("%s: out of memory for a response; closing", conn->addr);
         conn->close_after = true;
         conn->wlen = conn->woff = 0;
         return;
@@ -375,29 +375,29 @@ void ward_conn_respond(struct ward_conn *conn, int status, const char *body, siz
     conn->wlen = (uint32_t)((size_t)n + body_len);
     conn->woff = 0;
     conn->close_after = close_after;
-    if (conn->state != WARD_CS_WAIT_COMMIT) {
-        ward_conn_send(conn);
+    if (conn->state != WCOL_CS_WAIT_COMMIT) {
+        wcol_conn_send(conn);
     }
 }
 
-void ward_conn_error(struct ward_conn *conn, int status, const char *reason)
+void wcol_conn_error(struct wcol_conn *conn, int status, const char *reason)
 {
     char body[256];
     int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", reason);
 
-    ward_conn_respond(conn, status, body, (size_t)n,
+    wcol_conn_respond(conn, status, body, (size_t)n,
                       status == 401 ? "WWW-Authenticate: Bearer realm=\"ward\"\r\n" : NULL, true);
 }
 
-void ward_conn_send(struct ward_conn *conn)
+void wcol_conn_send(struct wcol_conn *conn)
 {
-    conn->state = WARD_CS_WRITE;
-    ward_conn_timer(conn, WARD_TC_WRITE);
+    conn->state = WCOL_CS_WRITE;
+    wcol_conn_timer(conn, WCOL_TC_WRITE);
     do_write(conn);
 }
 
 /* Forget the request just answered; keep bytes of a pipelined next one. */
-static void request_done(struct ward_conn *conn)
+static void request_done(struct wcol_conn *conn)
 {
     size_t used = conn->have_head ? conn->req.head_len + conn->req.content_length : conn->rlen;
 
@@ -415,7 +415,7 @@ static void request_done(struct ward_conn *conn)
     }
 }
 
-static void do_write(struct ward_conn *conn)
+static void do_write(struct wcol_conn *conn)
 {
     while (conn->woff < conn->wlen) {
         int n = mbedtls_ssl_write(&conn->ssl, (const unsigned char *)conn->wbuf + conn->woff,
@@ -425,8 +425,8 @@ static void do_write(struct ward_conn *conn)
             return; /* EPOLLOUT (edge) resumes us */
         }
         if (n < 0) {
-            ward_log_debug("%s: write failed: %s", conn->addr, ward_tls_strerror(n));
-            ward_conn_close(conn);
+            wcol_log_debug("%s: write failed: %s", conn->addr, wcol_tls_strerror(n));
+            wcol_conn_close(conn);
             return;
         }
         conn->woff += (uint32_t)n;
@@ -439,45 +439,45 @@ static void do_write(struct ward_conn *conn)
         return;
     }
     request_done(conn);
-    conn->state = WARD_CS_READ;
-    ward_conn_timer(conn, conn->rlen > 0 ? WARD_TC_REQUEST : WARD_TC_IDLE);
+    conn->state = WCOL_CS_READ;
+    wcol_conn_timer(conn, conn->rlen > 0 ? WCOL_TC_REQUEST : WCOL_TC_IDLE);
     /* Bytes may have arrived while we were busy and their edge has passed: look again. */
-    ward_conn_kick(conn);
+    wcol_conn_kick(conn);
 }
 
 /* ---- requests ---- */
 
-static bool path_is(const struct ward_http_request *r, const char *path)
+static bool path_is(const struct wcol_http_request *r, const char *path)
 {
     size_t n = strlen(path);
 
     return r->target_len == n && memcmp(r->target, path, n) == 0;
 }
 
-static void dispatch(struct ward_conn *conn)
+static void dispatch(struct wcol_conn *conn)
 {
     const char *body = conn->rbuf + conn->req.head_len;
     size_t len = conn->req.content_length;
 
     conn->requests++;
-    if (conn->kind == WARD_CONN_API) {
+    if (conn->kind == WCOL_CONN_API) {
         conn->c->stats.api_requests++;
-        ward_api_request(conn, body, len);
+        wcol_api_request(conn, body, len);
         return;
     }
     conn->c->stats.requests++;
     if (!path_is(&conn->req, "/v1/ingest")) {
-        ward_conn_error(conn, 404, "no such resource; devices POST /v1/ingest");
+        wcol_conn_error(conn, 404, "no such resource; devices POST /v1/ingest");
         return;
     }
-    if (conn->req.method != WARD_HTTP_POST) {
-        ward_conn_respond(conn, 405, "{\"error\":\"use POST\"}", 20, "Allow: POST\r\n", true);
+    if (conn->req.method != WCOL_HTTP_POST) {
+        wcol_conn_respond(conn, 405, "{\"error\":\"use POST\"}", 20, "Allow: POST\r\n", true);
         return;
     }
-    ward_ingest_request(conn, body, len);
+    wcol_ingest_request(conn, body, len);
 }
 
-static bool ensure_rbuf(struct ward_conn *conn, size_t want)
+static bool ensure_rbuf(struct wcol_conn *conn, size_t want)
 {
     if (want <= conn->rcap) {
         return true;
@@ -492,9 +492,9 @@ static bool ensure_rbuf(struct ward_conn *conn, size_t want)
     return true;
 }
 
-static const struct ward_http_limits *limits_of(struct ward_collector *c)
+static const struct wcol_http_limits *limits_of(struct wcol_collector *c)
 {
-    static struct ward_http_limits lim;
+    static struct wcol_http_limits lim;
 
     lim.max_head = c->cfg.max_head;
     lim.max_target = 1024;
@@ -508,45 +508,45 @@ static const struct ward_http_limits *limits_of(struct ward_collector *c)
  * body. @return 1 when a whole request is buffered, 0 when more is needed, -1 when the
  * connection got an error response.
  */
-static int examine(struct ward_conn *conn)
+static int examine(struct wcol_conn *conn)
 {
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
 
     if (conn->rlen == 0) {
         return 0;
     }
     if (!conn->have_head) {
-        int rc = ward_http_parse_head(conn->rbuf, conn->rlen, limits_of(c), &conn->req);
+        int rc = wcol_http_parse_head(conn->rbuf, conn->rlen, limits_of(c), &conn->req);
 
         if (rc == -EAGAIN) {
             return 0;
         }
         if (rc != 0) {
             c->stats.rejected_http++;
-            ward_log_warn("%s%s%s: refused request: %d %s", conn->addr,
+            wcol_log_warn("%s%s%s: refused request: %d %s", conn->addr,
                           conn->peer.ident.valid ? " " : "", conn->peer.ident.cn, conn->req.status,
                           conn->req.reason);
-            ward_conn_error(conn, conn->req.status, conn->req.reason);
+            wcol_conn_error(conn, conn->req.status, conn->req.reason);
             return -1;
         }
         conn->have_head = true;
         const char *before = conn->rbuf;
 
         if (!ensure_rbuf(conn, conn->req.head_len + conn->req.content_length)) {
-            ward_conn_error(conn, 503, "out of memory");
+            wcol_conn_error(conn, 503, "out of memory");
             return -1;
         }
         if (conn->rbuf != before) {
             /* The request's strings point into the buffer: parse the (same) head again. */
-            (void)ward_http_parse_head(conn->rbuf, conn->rlen, limits_of(c), &conn->req);
+            (void)wcol_http_parse_head(conn->rbuf, conn->rlen, limits_of(c), &conn->req);
         }
     }
     return conn->rlen >= conn->req.head_len + conn->req.content_length ? 1 : 0;
 }
 
-static void do_read(struct ward_conn *conn)
+static void do_read(struct wcol_conn *conn)
 {
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
 
     for (;;) {
         int rc = examine(conn);
@@ -568,7 +568,7 @@ static void do_read(struct ward_conn *conn)
             }
         }
         if (!ensure_rbuf(conn, want)) {
-            ward_conn_error(conn, 503, "out of memory");
+            wcol_conn_error(conn, 503, "out of memory");
             return;
         }
         int n = mbedtls_ssl_read(&conn->ssl, (unsigned char *)conn->rbuf + conn->rlen,
@@ -579,18 +579,18 @@ static void do_read(struct ward_conn *conn)
         }
         if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || n == MBEDTLS_ERR_NET_CONN_RESET) {
             if (conn->rlen > 0) {
-                ward_log_warn("%s: peer closed in the middle of a request", conn->addr);
+                wcol_log_warn("%s: peer closed in the middle of a request", conn->addr);
             }
-            ward_conn_close(conn);
+            wcol_conn_close(conn);
             return;
         }
         if (n < 0) {
-            ward_log_warn("%s: TLS read failed: %s", conn->addr, ward_tls_strerror(n));
-            ward_conn_close(conn);
+            wcol_log_warn("%s: TLS read failed: %s", conn->addr, wcol_tls_strerror(n));
+            wcol_conn_close(conn);
             return;
         }
         if (conn->rlen == 0) {
-            ward_conn_timer(conn, WARD_TC_REQUEST); /* the request clock starts now */
+            wcol_conn_timer(conn, WCOL_TC_REQUEST); /* the request clock starts now */
         }
         conn->rlen += (uint32_t)n;
     }
@@ -598,10 +598,10 @@ static void do_read(struct ward_conn *conn)
 
 /* ---- handshake ---- */
 
-static void log_handshake_failure(struct ward_conn *conn, int rc)
+static void log_handshake_failure(struct wcol_conn *conn, int rc)
 {
     char info[256] = "";
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
 
     c->stats.rejected_tls++;
     if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
@@ -613,18 +613,18 @@ static void log_handshake_failure(struct ward_conn *conn, int rc)
                 *p = (p[1] != '\0') ? ';' : '\0';
             }
         }
-        ward_log_warn("%s: rejected client certificate%s%s: %s", conn->addr,
+        wcol_log_warn("%s: rejected client certificate%s%s: %s", conn->addr,
                       conn->peer.ident.cn[0] ? " CN=" : "", conn->peer.ident.cn, info);
         return;
     }
-    ward_log_warn("%s: TLS handshake failed: %s", conn->addr, ward_tls_strerror(rc));
+    wcol_log_warn("%s: TLS handshake failed: %s", conn->addr, wcol_tls_strerror(rc));
 }
 
-static void do_handshake(struct ward_conn *conn)
+static void do_handshake(struct wcol_conn *conn)
 {
-    struct ward_collector *c = conn->c;
-    struct ward_ticket_ctx *tc =
-        conn->kind == WARD_CONN_DEVICE ? &c->tls.device_tickets : &c->tls.api_tickets;
+    struct wcol_collector *c = conn->c;
+    struct wcol_ticket_ctx *tc =
+        conn->kind == WCOL_CONN_DEVICE ? &c->tls.device_tickets : &c->tls.api_tickets;
 
     tc->current = &conn->peer.ident;
     int rc = mbedtls_ssl_handshake(&conn->ssl);
@@ -635,48 +635,48 @@ static void do_handshake(struct ward_conn *conn)
     }
     if (rc != 0) {
         log_handshake_failure(conn, rc);
-        ward_conn_close(conn);
+        wcol_conn_close(conn);
         return;
     }
-    if (conn->kind == WARD_CONN_DEVICE && !conn->peer.ident.valid) {
+    if (conn->kind == WCOL_CONN_DEVICE && !conn->peer.ident.valid) {
         c->stats.rejected_tls++;
-        ward_log_warn("%s: session without a device identity; closing", conn->addr);
+        wcol_log_warn("%s: session without a device identity; closing", conn->addr);
         begin_close(conn, true);
         return;
     }
     c->stats.handshakes++;
     c->stats.handshakes_resumed += conn->peer.ident.resumed;
-    ward_log_debug("%s: TLS up%s%s (%s, %s)", conn->addr, conn->peer.ident.valid ? " CN=" : "",
+    wcol_log_debug("%s: TLS up%s%s (%s, %s)", conn->addr, conn->peer.ident.valid ? " CN=" : "",
                    conn->peer.ident.cn, mbedtls_ssl_get_ciphersuite(&conn->ssl),
                    conn->peer.ident.resumed ? "resumed" : "full handshake");
-    conn->state = WARD_CS_READ;
-    ward_conn_timer(conn, WARD_TC_IDLE);
+    conn->state = WCOL_CS_READ;
+    wcol_conn_timer(conn, WCOL_TC_IDLE);
     do_read(conn);
 }
 
-static int setup_tls(struct ward_conn *conn)
+static int setup_tls(struct wcol_conn *conn)
 {
-    struct ward_collector *c = conn->c;
+    struct wcol_collector *c = conn->c;
     const mbedtls_ssl_config *conf =
-        conn->kind == WARD_CONN_DEVICE ? &c->tls.device_conf : &c->tls.api_conf;
+        conn->kind == WCOL_CONN_DEVICE ? &c->tls.device_conf : &c->tls.api_conf;
 
     mbedtls_ssl_init(&conn->ssl);
     conn->ssl_setup = true;
     int rc = mbedtls_ssl_setup(&conn->ssl, conf);
 
     if (rc != 0) {
-        ward_log_error("%s: TLS setup failed: %s", conn->addr, ward_tls_strerror(rc));
+        wcol_log_error("%s: TLS setup failed: %s", conn->addr, wcol_tls_strerror(rc));
         return rc;
     }
     mbedtls_ssl_set_bio(&conn->ssl, conn, bio_send, bio_recv, NULL);
-    if (conn->kind == WARD_CONN_DEVICE) {
-        mbedtls_ssl_set_verify(&conn->ssl, ward_tls_verify_device, &conn->peer);
+    if (conn->kind == WCOL_CONN_DEVICE) {
+        mbedtls_ssl_set_verify(&conn->ssl, wcol_tls_verify_device, &conn->peer);
     }
     return 0;
 }
 
 /* The first byte tells a TLS ClientHello (0x16) from someone speaking plain HTTP. */
-static void do_peek(struct ward_conn *conn)
+static void do_peek(struct wcol_conn *conn)
 {
     unsigned char b;
     ssize_t n = recv(conn->fd, &b, 1, MSG_PEEK);
@@ -685,49 +685,49 @@ static void do_peek(struct ward_conn *conn)
         return;
     }
     if (n <= 0) {
-        ward_conn_close(conn);
+        wcol_conn_close(conn);
         return;
     }
     if (b == 0x16) {
         if (setup_tls(conn) != 0) {
-            ward_conn_close(conn);
+            wcol_conn_close(conn);
             return;
         }
-        conn->state = WARD_CS_HANDSHAKE;
+        conn->state = WCOL_CS_HANDSHAKE;
         do_handshake(conn);
         return;
     }
     conn->c->stats.rejected_plain++;
     if (b >= 'A' && b <= 'Z') {
-        ward_log_warn("%s: plain HTTP on the TLS port; answered 400 and closed", conn->addr);
+        wcol_log_warn("%s: plain HTTP on the TLS port; answered 400 and closed", conn->addr);
         (void)!send(conn->fd, s_plain_reply, sizeof(s_plain_reply) - 1, MSG_NOSIGNAL);
         begin_close(conn, false);
         return;
     }
-    ward_log_warn("%s: not TLS (first byte 0x%02x); closing", conn->addr, b);
+    wcol_log_warn("%s: not TLS (first byte 0x%02x); closing", conn->addr, b);
     begin_close(conn, false);
 }
 
-void ward_conn_event(struct ward_conn *conn, uint32_t events)
+void wcol_conn_event(struct wcol_conn *conn, uint32_t events)
 {
     (void)events;
-    if (conn->ep.type != WARD_EP_CONN) {
+    if (conn->ep.type != WCOL_EP_CONN) {
         return; /* closed earlier in this loop pass */
     }
     switch (conn->state) {
-    case WARD_CS_PEEK:
+    case WCOL_CS_PEEK:
         do_peek(conn);
         break;
-    case WARD_CS_HANDSHAKE:
+    case WCOL_CS_HANDSHAKE:
         do_handshake(conn);
         break;
-    case WARD_CS_READ:
+    case WCOL_CS_READ:
         do_read(conn);
         break;
-    case WARD_CS_WRITE:
+    case WCOL_CS_WRITE:
         do_write(conn);
         break;
-    case WARD_CS_LINGER:
+    case WCOL_CS_LINGER:
         drain(conn);
         break;
     default: /* WAIT_COMMIT: the commit resumes the connection */

@@ -25,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "collector.h"
+#include "server/collector.h"
 
 #define EPOLL_BATCH  256
 #define READY_ROUNDS 64
 
-uint64_t ward_now_mono(void)
+uint64_t wcol_now_mono(void)
 {
     struct timespec ts;
 
@@ -38,7 +38,7 @@ uint64_t ward_now_mono(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int64_t ward_now_wall_ms(void)
+int64_t wcol_now_wall_ms(void)
 {
     struct timespec ts;
 
@@ -108,7 +108,7 @@ static int open_listener(const char *spec, char *bound, size_t bound_cap)
     int one = 1;
 
     if (parse_listen(spec, &ss, &len) != 0) {
-        ward_log_error("cannot parse listen address '%s' (want ADDR:PORT, [ADDR6]:PORT)", spec);
+        wcol_log_error("cannot parse listen address '%s' (want ADDR:PORT, [ADDR6]:PORT)", spec);
         return -EINVAL;
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -120,7 +120,7 @@ static int open_listener(const char *spec, char *bound, size_t bound_cap)
     if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
         int err = errno;
 
-        ward_log_error("cannot listen on %s: %s", spec, strerror(err));
+        wcol_log_error("cannot listen on %s: %s", spec, strerror(err));
         close(fd);
         return -err;
     }
@@ -143,7 +143,7 @@ static int open_listener(const char *spec, char *bound, size_t bound_cap)
 }
 
 /* STATE/ports tells scripts (and tests using port 0) where the collector listens. */
-static int write_ports_file(struct ward_collector *c)
+static int write_ports_file(struct wcol_collector *c)
 {
     char path[4096], tmp[4200], text[256];
     int n = snprintf(text, sizeof(text), "device %s\napi %s\npid %ld\n", c->device_addr,
@@ -164,14 +164,14 @@ static int write_ports_file(struct ward_collector *c)
     return rename(tmp, path) == 0 ? 0 : -errno;
 }
 
-static int add_ep(struct ward_collector *c, int fd, struct ward_ep *ep, uint32_t events)
+static int add_ep(struct wcol_collector *c, int fd, struct wcol_ep *ep, uint32_t events)
 {
     struct epoll_event ev = { .events = events, .data.ptr = ep };
 
     return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
 }
 
-static int open_signals(struct ward_collector *c)
+static int open_signals(struct wcol_collector *c)
 {
     sigset_t set;
 
@@ -189,7 +189,7 @@ static int open_signals(struct ward_collector *c)
 }
 
 /* Every connection is a descriptor: raise the soft limit, and fit the connection limits in. */
-static void fit_fd_limit(struct ward_collector *c)
+static void fit_fd_limit(struct wcol_collector *c)
 {
     struct rlimit rl;
     const rlim_t reserve = 64; /* listeners, signalfd, epoll, database, logs, key files */
@@ -209,36 +209,36 @@ static void fit_fd_limit(struct ward_collector *c)
                           ? rl.rlim_cur - reserve - c->cfg.max_api_conns
                           : 1;
 
-        ward_log_warn("open-file limit is %llu: serving at most %llu device connections instead "
+        wcol_log_warn("open-file limit is %llu: serving at most %llu device connections instead "
                       "of %u (raise it with ulimit -n or LimitNOFILE=)",
                       (unsigned long long)rl.rlim_cur, (unsigned long long)room, c->cfg.max_conns);
         c->cfg.max_conns = (unsigned)room;
     }
 }
 
-static int open_state(struct ward_collector *c)
+static int open_state(struct wcol_collector *c)
 {
     struct stat st;
 
     if (mkdir(c->cfg.state_dir, 0700) != 0 && errno != EEXIST) {
         int err = errno;
 
-        ward_log_error("cannot create state directory %s: %s", c->cfg.state_dir, strerror(err));
+        wcol_log_error("cannot create state directory %s: %s", c->cfg.state_dir, strerror(err));
         return -err;
     }
     if (stat(c->cfg.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        ward_log_error("state directory %s is not a directory", c->cfg.state_dir);
+        wcol_log_error("state directory %s is not a directory", c->cfg.state_dir);
         return -ENOTDIR;
     }
     if ((st.st_mode & 077) != 0) {
-        ward_log_warn("state directory %s is accessible to group or others (mode %o); it holds "
+        wcol_log_warn("state directory %s is accessible to group or others (mode %o); it holds "
                       "the session ticket keys: chmod 700 it",
                       c->cfg.state_dir, (unsigned)(st.st_mode & 0777));
     }
     return 0;
 }
 
-int ward_collector_open(struct ward_collector *c, const struct ward_collector_config *cfg)
+int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_config *cfg)
 {
     int rc;
 
@@ -247,16 +247,16 @@ int ward_collector_open(struct ward_collector *c, const struct ward_collector_co
     c->epfd = c->sigfd = c->device_fd = c->api_fd = -1;
     c->ready_tail = &c->ready;
     c->group_tail = &c->group;
-    c->ep_device.type = WARD_EP_LISTEN_DEVICE;
-    c->ep_api.type = WARD_EP_LISTEN_API;
-    c->ep_signal.type = WARD_EP_SIGNAL;
-    c->timeout_ms[WARD_TC_HANDSHAKE] = cfg->handshake_timeout_ms;
-    c->timeout_ms[WARD_TC_IDLE] = cfg->idle_timeout_ms;
-    c->timeout_ms[WARD_TC_REQUEST] = cfg->request_timeout_ms;
-    c->timeout_ms[WARD_TC_WRITE] = cfg->write_timeout_ms;
-    c->timeout_ms[WARD_TC_LINGER] = 2000;
-    c->start_mono = ward_now_mono();
-    c->start_wall_ms = ward_now_wall_ms();
+    c->ep_device.type = WCOL_EP_LISTEN_DEVICE;
+    c->ep_api.type = WCOL_EP_LISTEN_API;
+    c->ep_signal.type = WCOL_EP_SIGNAL;
+    c->timeout_ms[WCOL_TC_HANDSHAKE] = cfg->handshake_timeout_ms;
+    c->timeout_ms[WCOL_TC_IDLE] = cfg->idle_timeout_ms;
+    c->timeout_ms[WCOL_TC_REQUEST] = cfg->request_timeout_ms;
+    c->timeout_ms[WCOL_TC_WRITE] = cfg->write_timeout_ms;
+    c->timeout_ms[WCOL_TC_LINGER] = 2000;
+    c->start_mono = wcol_now_mono();
+    c->start_wall_ms = wcol_now_wall_ms();
 
     struct sockaddr_storage ss;
     socklen_t sl;
@@ -265,7 +265,7 @@ int ward_collector_open(struct ward_collector *c, const struct ward_collector_co
         const char *spec = i == 0 ? cfg->listen : cfg->api_listen;
 
         if (parse_listen(spec, &ss, &sl) != 0) {
-            ward_log_error("cannot parse listen address '%s' (want ADDR:PORT or [ADDR6]:PORT)",
+            wcol_log_error("cannot parse listen address '%s' (want ADDR:PORT or [ADDR6]:PORT)",
                            spec);
             return -EINVAL;
         }
@@ -282,31 +282,31 @@ int ward_collector_open(struct ward_collector *c, const struct ward_collector_co
     if (c->scratch == NULL || c->batch.events == NULL) {
         return -ENOMEM;
     }
-    rc = ward_tls_init(&c->tls, &cfg->tls);
+    rc = wcol_tls_init(&c->tls, &cfg->tls);
     if (rc != 0) {
         return rc;
     }
-    rc = ward_tokens_load(&c->tokens, cfg->tokens_path);
+    rc = wcol_tokens_load(&c->tokens, cfg->tokens_path);
     if (rc < 0) {
         return rc;
     }
     if (rc == 0) {
-        ward_log_warn("no operator tokens in %s: the operator API will refuse everyone",
+        wcol_log_warn("no operator tokens in %s: the operator API will refuse everyone",
                       cfg->tokens_path);
     }
-    struct ward_store_sqlite_opts so = { .path = cfg->db_path,
+    struct wcol_store_sqlite_opts so = { .path = cfg->db_path,
                                          .busy_timeout_ms = cfg->busy_timeout_ms };
 
-    rc = ward_store_sqlite_open(&c->store, &so);
+    rc = wcol_store_sqlite_open(&c->store, &so);
     if (rc != 0) {
         return rc;
     }
-    rc = ward_fleet_init(&c->fleet, cfg->max_devices, cfg->silent_factor, cfg->default_interval_ms);
+    rc = wcol_fleet_init(&c->fleet, cfg->max_devices, cfg->silent_factor, cfg->default_interval_ms);
     if (rc == 0) {
-        rc = ward_fleet_load(&c->fleet, &c->store, c->start_mono);
+        rc = wcol_fleet_load(&c->fleet, &c->store, c->start_mono);
     }
     if (rc != 0) {
-        ward_log_error("cannot load the fleet from %s", cfg->db_path);
+        wcol_log_error("cannot load the fleet from %s", cfg->db_path);
         return rc;
     }
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -337,27 +337,27 @@ int ward_collector_open(struct ward_collector *c, const struct ward_collector_co
     }
     rc = write_ports_file(c);
     if (rc != 0) {
-        ward_log_warn("cannot write %s/ports: %s", cfg->state_dir, strerror(-rc));
+        wcol_log_warn("cannot write %s/ports: %s", cfg->state_dir, strerror(-rc));
     }
-    ward_log_info("ward-collector %s: devices on %s (mutual TLS), operators on %s; %zu devices "
+    wcol_log_info("ward-collector %s: devices on %s (mutual TLS), operators on %s; %zu devices "
                   "known; storage %s (%s)",
-                  WARD_COLLECTOR_VERSION, c->device_addr, c->api_addr, c->fleet.count,
+                  WCOL_COLLECTOR_VERSION, c->device_addr, c->api_addr, c->fleet.count,
                   c->store.ops->name, cfg->db_path);
     return 0;
 }
 
 /* ---- group commit ---- */
 
-void ward_collector_commit(struct ward_collector *c)
+void wcol_collector_commit(struct wcol_collector *c)
 {
-    int64_t now_ms = ward_now_wall_ms();
+    int64_t now_ms = wcol_now_wall_ms();
     bool ok = true;
 
-    if (ward_fleet_dirty(&c->fleet)) {
+    if (wcol_fleet_dirty(&c->fleet)) {
         if (!c->txn_open && c->store.ops->begin(c->store.impl) == 0) {
             c->txn_open = true;
         }
-        if (!c->txn_open || ward_fleet_stage(&c->fleet, &c->store, now_ms) != 0) {
+        if (!c->txn_open || wcol_fleet_stage(&c->fleet, &c->store, now_ms) != 0) {
             ok = false;
         }
     }
@@ -380,50 +380,50 @@ void ward_collector_commit(struct ward_collector *c)
         c->stats.commits += ok;
         c->stats.commit_failures += !ok;
     }
-    ward_fleet_committed(&c->fleet, ok);
+    wcol_fleet_committed(&c->fleet, ok);
 
-    struct ward_conn *g = c->group;
+    struct wcol_conn *g = c->group;
 
     c->group = NULL;
     c->group_tail = &c->group;
     c->group_n = 0;
     while (g != NULL) {
-        struct ward_conn *next = g->gnext;
+        struct wcol_conn *next = g->gnext;
 
         g->gnext = NULL;
         g->in_group = false;
-        ward_ingest_finish(g, ok);
+        wcol_ingest_finish(g, ok);
         g = next;
     }
 }
 
 /* ---- the loop ---- */
 
-static void run_ready(struct ward_collector *c)
+static void run_ready(struct wcol_collector *c)
 {
     for (int round = 0; round < READY_ROUNDS && c->ready != NULL; round++) {
-        struct ward_conn *list = c->ready;
+        struct wcol_conn *list = c->ready;
 
         c->ready = NULL;
         c->ready_tail = &c->ready;
         while (list != NULL) {
-            struct ward_conn *conn = list;
+            struct wcol_conn *conn = list;
 
             list = conn->knext;
             conn->kicked = false;
-            ward_conn_event(conn, EPOLLIN | EPOLLOUT);
+            wcol_conn_event(conn, EPOLLIN | EPOLLOUT);
         }
     }
 }
 
-static void free_dead(struct ward_collector *c)
+static void free_dead(struct wcol_collector *c)
 {
     /* A dead connection may still sit on the ready list: unlink it first. */
-    struct ward_conn **pp = &c->ready;
+    struct wcol_conn **pp = &c->ready;
 
     c->ready_tail = &c->ready;
     while (*pp != NULL) {
-        if ((*pp)->ep.type != WARD_EP_CONN) {
+        if ((*pp)->ep.type != WCOL_EP_CONN) {
             *pp = (*pp)->knext;
         } else {
             c->ready_tail = &(*pp)->knext;
@@ -431,41 +431,41 @@ static void free_dead(struct ward_collector *c)
         }
     }
     while (c->dead != NULL) {
-        struct ward_conn *d = c->dead;
+        struct wcol_conn *d = c->dead;
 
         c->dead = d->dnext;
         free(d);
     }
 }
 
-static void drop_revoked(struct ward_collector *c)
+static void drop_revoked(struct wcol_collector *c)
 {
-    struct ward_conn *next;
+    struct wcol_conn *next;
 
-    for (struct ward_conn *conn = c->all; conn != NULL; conn = next) {
+    for (struct wcol_conn *conn = c->all; conn != NULL; conn = next) {
         next = conn->anext;
-        if (conn->ep.type == WARD_EP_CONN && conn->kind == WARD_CONN_DEVICE &&
+        if (conn->ep.type == WCOL_EP_CONN && conn->kind == WCOL_CONN_DEVICE &&
             conn->peer.ident.valid &&
-            ward_tls_is_revoked(&c->tls, conn->peer.ident.serial, conn->peer.ident.serial_len)) {
-            ward_log_warn("%s: device %s was revoked; closing its connection", conn->addr,
+            wcol_tls_is_revoked(&c->tls, conn->peer.ident.serial, conn->peer.ident.serial_len)) {
+            wcol_log_warn("%s: device %s was revoked; closing its connection", conn->addr,
                           conn->peer.ident.cn);
             conn->doomed = true; /* a request waiting for the commit is answered first */
-            ward_conn_close(conn);
+            wcol_conn_close(conn);
         }
     }
 }
 
-static void reload(struct ward_collector *c)
+static void reload(struct wcol_collector *c)
 {
     c->reload = false;
-    ward_log_info("SIGHUP: reloading the CRL and the operator tokens");
-    if (ward_tls_reload_crl(&c->tls, true) > 0) {
+    wcol_log_info("SIGHUP: reloading the CRL and the operator tokens");
+    if (wcol_tls_reload_crl(&c->tls, true) > 0) {
         drop_revoked(c);
     }
-    int n = ward_tokens_load(&c->tokens, c->cfg.tokens_path);
+    int n = wcol_tokens_load(&c->tokens, c->cfg.tokens_path);
 
     if (n >= 0) {
-        ward_log_info("operator tokens %s loaded: %d", c->cfg.tokens_path, n);
+        wcol_log_info("operator tokens %s loaded: %d", c->cfg.tokens_path, n);
     }
 }
 
@@ -473,12 +473,12 @@ static void reload(struct ward_collector *c)
  * Retention: delete events older than --retention-days, a bounded slice at a time so that no
  * single commit holds up the loop, in a transaction of its own.
  */
-static void expire_events(struct ward_collector *c, uint64_t now)
+static void expire_events(struct wcol_collector *c, uint64_t now)
 {
-    int64_t cutoff = ward_now_wall_ms() - (int64_t)c->cfg.retention_ms;
+    int64_t cutoff = wcol_now_wall_ms() - (int64_t)c->cfg.retention_ms;
     uint64_t every = c->cfg.retention_ms / 4 < 60000 ? c->cfg.retention_ms / 4 : 60000;
     unsigned deleted = 0;
-    const struct ward_store_ops *ops = c->store.ops;
+    const struct wcol_store_ops *ops = c->store.ops;
 
     c->next_retention = now + (every > c->cfg.check_interval_ms ? every : c->cfg.check_interval_ms);
     if (c->cfg.retention_ms == 0 || c->txn_open || ops->begin(c->store.impl) != 0) {
@@ -497,30 +497,30 @@ static void expire_events(struct ward_collector *c, uint64_t now)
     }
     c->stats.events_expired += deleted;
     if (deleted > 0) {
-        ward_log_info("retention: deleted %u events received more than %llu s ago", deleted,
+        wcol_log_info("retention: deleted %u events received more than %llu s ago", deleted,
                       (unsigned long long)(c->cfg.retention_ms / 1000));
         c->next_retention = now; /* more may be due: the next tick continues */
     }
 }
 
-static void periodic(struct ward_collector *c, uint64_t now)
+static void periodic(struct wcol_collector *c, uint64_t now)
 {
     if (now >= c->next_retention) {
         expire_events(c, now);
     }
     c->next_check = now + c->cfg.check_interval_ms;
-    ward_fleet_check(&c->fleet, ward_now_wall_ms(), now);
-    if (ward_tls_reload_crl(&c->tls, false) > 0) {
+    wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
+    if (wcol_tls_reload_crl(&c->tls, false) > 0) {
         drop_revoked(c);
     }
-    int rc = ward_ticket_keys_maybe_rotate(&c->tls.tickets, (int64_t)time(NULL));
+    int rc = wcol_ticket_keys_maybe_rotate(&c->tls.tickets, (int64_t)time(NULL));
 
     if (rc < 0) {
-        ward_log_error("cannot rotate the session ticket key: %s", strerror(-rc));
+        wcol_log_error("cannot rotate the session ticket key: %s", strerror(-rc));
     }
 }
 
-static void on_signal(struct ward_collector *c)
+static void on_signal(struct wcol_collector *c)
 {
     struct signalfd_siginfo si;
 
@@ -528,20 +528,20 @@ static void on_signal(struct ward_collector *c)
         if (si.ssi_signo == SIGHUP) {
             c->reload = true;
         } else if (!c->stopping) {
-            ward_log_info("signal %u: stopping", si.ssi_signo);
+            wcol_log_info("signal %u: stopping", si.ssi_signo);
             c->stopping = true;
         }
     }
 }
 
-static int wait_timeout(struct ward_collector *c, uint64_t now)
+static int wait_timeout(struct wcol_collector *c, uint64_t now)
 {
     uint64_t next = c->next_check;
 
     if (c->ready != NULL || c->stopping) {
         return 0;
     }
-    for (int tc = 0; tc < WARD_TC_COUNT; tc++) {
+    for (int tc = 0; tc < WCOL_TC_COUNT; tc++) {
         if (c->timers[tc].head != NULL && c->timers[tc].head->deadline < next) {
             next = c->timers[tc].head->deadline;
         }
@@ -549,22 +549,22 @@ static int wait_timeout(struct ward_collector *c, uint64_t now)
     return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
 
-static void dispatch_event(struct ward_collector *c, struct epoll_event *e)
+static void dispatch_event(struct wcol_collector *c, struct epoll_event *e)
 {
-    struct ward_ep *ep = e->data.ptr;
+    struct wcol_ep *ep = e->data.ptr;
 
     switch (ep->type) {
-    case WARD_EP_LISTEN_DEVICE:
-        ward_conn_accept(c, c->device_fd, WARD_CONN_DEVICE);
+    case WCOL_EP_LISTEN_DEVICE:
+        wcol_conn_accept(c, c->device_fd, WCOL_CONN_DEVICE);
         break;
-    case WARD_EP_LISTEN_API:
-        ward_conn_accept(c, c->api_fd, WARD_CONN_API);
+    case WCOL_EP_LISTEN_API:
+        wcol_conn_accept(c, c->api_fd, WCOL_CONN_API);
         break;
-    case WARD_EP_SIGNAL:
+    case WCOL_EP_SIGNAL:
         on_signal(c);
         break;
-    case WARD_EP_CONN:
-        ward_conn_event((struct ward_conn *)ep, e->events);
+    case WCOL_EP_CONN:
+        wcol_conn_event((struct wcol_conn *)ep, e->events);
         break;
     default: /* a connection closed earlier in this pass */
         break;
@@ -572,49 +572,49 @@ static void dispatch_event(struct ward_collector *c, struct epoll_event *e)
 }
 
 /* One pass: wait, handle readiness, commit what completed, answer it, expire deadlines. */
-static void pass(struct ward_collector *c, struct epoll_event *evs)
+static void pass(struct wcol_collector *c, struct epoll_event *evs)
 {
-    uint64_t now = ward_now_mono();
+    uint64_t now = wcol_now_mono();
     int n = epoll_wait(c->epfd, evs, EPOLL_BATCH, wait_timeout(c, now));
 
     for (int i = 0; i < n; i++) {
         dispatch_event(c, &evs[i]);
         if (c->group_n >= c->cfg.max_group) {
-            ward_collector_commit(c);
+            wcol_collector_commit(c);
         }
     }
     run_ready(c);
-    now = ward_now_mono();
+    now = wcol_now_mono();
     if (now >= c->next_check) {
         periodic(c, now);
     }
     if (c->reload) {
         reload(c);
     }
-    if (c->group != NULL || c->txn_open || ward_fleet_dirty(&c->fleet)) {
-        ward_collector_commit(c);
+    if (c->group != NULL || c->txn_open || wcol_fleet_dirty(&c->fleet)) {
+        wcol_collector_commit(c);
     }
     run_ready(c);
-    ward_conn_expire(c, ward_now_mono());
+    wcol_conn_expire(c, wcol_now_mono());
     free_dead(c);
 }
 
-static void close_all(struct ward_collector *c)
+static void close_all(struct wcol_collector *c)
 {
-    struct ward_conn *next;
+    struct wcol_conn *next;
 
-    for (struct ward_conn *conn = c->all; conn != NULL; conn = next) {
+    for (struct wcol_conn *conn = c->all; conn != NULL; conn = next) {
         next = conn->anext;
-        ward_conn_close(conn);
+        wcol_conn_close(conn);
     }
     free_dead(c);
 }
 
-int ward_collector_run(struct ward_collector *c)
+int wcol_collector_run(struct wcol_collector *c)
 {
     struct epoll_event evs[EPOLL_BATCH];
 
-    c->next_check = ward_now_mono() + c->cfg.check_interval_ms;
+    c->next_check = wcol_now_mono() + c->cfg.check_interval_ms;
     while (!c->stopping) {
         pass(c, evs);
     }
@@ -622,16 +622,16 @@ int ward_collector_run(struct ward_collector *c)
     close(c->device_fd);
     close(c->api_fd);
     c->device_fd = c->api_fd = -1;
-    ward_collector_commit(c);
+    wcol_collector_commit(c);
     run_ready(c);
     close_all(c);
-    ward_log_info("stopped: %llu requests, %llu events stored, %llu duplicates",
+    wcol_log_info("stopped: %llu requests, %llu events stored, %llu duplicates",
                   (unsigned long long)c->stats.requests, (unsigned long long)c->stats.events_stored,
                   (unsigned long long)c->stats.events_duplicate);
     return 0;
 }
 
-void ward_collector_close(struct ward_collector *c)
+void wcol_collector_close(struct wcol_collector *c)
 {
     if (c->txn_open) {
         c->store.ops->rollback(c->store.impl);
@@ -639,8 +639,8 @@ void ward_collector_close(struct ward_collector *c)
     if (c->store.ops != NULL) {
         c->store.ops->close(c->store.impl);
     }
-    ward_fleet_free(&c->fleet);
-    ward_tls_free(&c->tls);
+    wcol_fleet_free(&c->fleet);
+    wcol_tls_free(&c->tls);
     if (c->device_fd >= 0) {
         close(c->device_fd);
     }

@@ -11,15 +11,15 @@
  * Deduplication: an event is identified by (device, boot id, sequence); put_event() of an
  * identity already stored changes nothing and says so.
  */
-#ifndef WARD_TOOLS_COLLECTOR_STORE_H_
-#define WARD_TOOLS_COLLECTOR_STORE_H_
+#ifndef WCOL_STORE_STORE_H_
+#define WCOL_STORE_STORE_H_
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* One event: from a device (seq >= 0) or raised by the collector itself (seq < 0). */
-struct ward_store_event {
+struct wcol_store_event {
     int64_t id; /* collector-assigned, increasing: the cursor of GET /v1/events */
     const char *device;
     const char *boot_id; /* "" for collector events */
@@ -36,7 +36,7 @@ struct ward_store_event {
 };
 
 /* What one request tells about its device (the row of GET /v1/devices/{id}). */
-struct ward_store_report {
+struct wcol_store_report {
     const char *device;
     int64_t received_ms;
     const char *peer;
@@ -51,7 +51,7 @@ struct ward_store_report {
 };
 
 /* A device row as loaded at start-up and listed by the API. */
-struct ward_store_device {
+struct wcol_store_device {
     const char *id;
     const char *state; /* "up" or "silent" */
     int64_t first_seen_ms;
@@ -66,7 +66,7 @@ struct ward_store_device {
     size_t snapshot_len;
 };
 
-struct ward_store_event_query {
+struct wcol_store_event_query {
     const char *device; /* NULL: every device */
     int64_t after_id;   /* events with id > after_id */
     int min_rank;       /* severity rank at least this */
@@ -74,16 +74,16 @@ struct ward_store_event_query {
     bool newest_first; /* false: oldest first (cursor order) */
 };
 
-struct ward_store_stats {
+struct wcol_store_stats {
     int64_t events;
     int64_t devices;
     int64_t db_bytes;
 };
 
-typedef int (*ward_store_event_cb)(void *ctx, const struct ward_store_event *ev);
-typedef int (*ward_store_device_cb)(void *ctx, const struct ward_store_device *dev);
+typedef int (*wcol_store_event_cb)(void *ctx, const struct wcol_store_event *ev);
+typedef int (*wcol_store_device_cb)(void *ctx, const struct wcol_store_device *dev);
 
-struct ward_store_ops {
+struct wcol_store_ops {
     const char *name;
     int (*begin)(void *impl);
     int (*savepoint)(void *impl);
@@ -92,28 +92,28 @@ struct ward_store_ops {
     int (*commit)(void *impl);
     int (*rollback)(void *impl);
     /** @return 0; *inserted = false when (device, boot, seq) was already stored. */
-    int (*put_event)(void *impl, const struct ward_store_event *ev, bool *inserted);
+    int (*put_event)(void *impl, const struct wcol_store_event *ev, bool *inserted);
     /** Highest stored seq of (device, boot), seen from inside the open transaction. */
     int (*max_seq)(void *impl, const char *device, const char *boot_id, int64_t *seq, bool *found);
-    int (*put_report)(void *impl, const struct ward_store_report *r);
+    int (*put_report)(void *impl, const struct wcol_store_report *r);
     int (*put_state)(void *impl, const char *device, const char *state, int64_t at_ms);
     /** Delete up to `max` of the oldest events received before cutoff_ms. */
     int (*expire)(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted);
     /* Reads: committed data only. A callback returning non-zero stops the walk. */
-    int (*load_devices)(void *impl, ward_store_device_cb cb, void *ctx);
-    int (*get_device)(void *impl, const char *id, ward_store_device_cb cb, void *ctx);
-    int (*query_events)(void *impl, const struct ward_store_event_query *q, ward_store_event_cb cb,
+    int (*load_devices)(void *impl, wcol_store_device_cb cb, void *ctx);
+    int (*get_device)(void *impl, const char *id, wcol_store_device_cb cb, void *ctx);
+    int (*query_events)(void *impl, const struct wcol_store_event_query *q, wcol_store_event_cb cb,
                         void *ctx);
-    int (*stats)(void *impl, struct ward_store_stats *out);
+    int (*stats)(void *impl, struct wcol_store_stats *out);
     void (*close)(void *impl);
 };
 
-struct ward_store {
-    const struct ward_store_ops *ops;
+struct wcol_store {
+    const struct wcol_store_ops *ops;
     void *impl;
 };
 
-struct ward_store_sqlite_opts {
+struct wcol_store_sqlite_opts {
     const char *path;
     unsigned busy_timeout_ms; /* how long a write waits for another process's lock */
 };
@@ -122,9 +122,9 @@ struct ward_store_sqlite_opts {
  * Open (creating when absent) a SQLite database in WAL mode with full fsync on commit.
  * @return 0, -EIO with one log line saying what failed on which file.
  */
-int ward_store_sqlite_open(struct ward_store *st, const struct ward_store_sqlite_opts *opts);
+int wcol_store_sqlite_open(struct wcol_store *st, const struct wcol_store_sqlite_opts *opts);
 
 /** Severity rank of a wire name: none 0, low 1, medium 2, high 3; -1 for anything else. */
-int ward_store_severity_rank(const char *name);
+int wcol_store_severity_rank(const char *name);
 
-#endif /* WARD_TOOLS_COLLECTOR_STORE_H_ */
+#endif /* WCOL_STORE_STORE_H_ */

@@ -15,8 +15,8 @@
 
 #include <sqlite3.h>
 
-#include "log.h"
-#include "store.h"
+#include "common/log.h"
+#include "store/store.h"
 
 #define SCHEMA_VERSION 1
 
@@ -115,7 +115,7 @@ static int fail(struct sq *q, sqlite3 *db, const char *what)
 {
     int code = sqlite3_extended_errcode(db);
 
-    ward_log_error("storage: %s failed on %s: %s", what, q->path, sqlite3_errmsg(db));
+    wcol_log_error("storage: %s failed on %s: %s", what, q->path, sqlite3_errmsg(db));
     return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? -EBUSY : -EIO;
 }
 
@@ -124,7 +124,7 @@ static int exec(struct sq *q, sqlite3 *db, const char *sql)
     char *msg = NULL;
 
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        ward_log_error("storage: '%.60s' failed on %s: %s", sql, q->path, msg ? msg : "?");
+        wcol_log_error("storage: '%.60s' failed on %s: %s", sql, q->path, msg ? msg : "?");
         sqlite3_free(msg);
         return -EIO;
     }
@@ -229,7 +229,7 @@ static int sq_rollback(void *impl)
     return step_done(q, q->rollback, "ROLLBACK");
 }
 
-static int sq_put_event(void *impl, const struct ward_store_event *ev, bool *inserted)
+static int sq_put_event(void *impl, const struct wcol_store_event *ev, bool *inserted)
 {
     struct sq *q = impl;
     sqlite3_stmt *st = q->ins_event;
@@ -277,7 +277,7 @@ static int sq_max_seq(void *impl, const char *device, const char *boot_id, int64
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(q, q->w, "max seq");
 }
 
-static int sq_put_report(void *impl, const struct ward_store_report *r)
+static int sq_put_report(void *impl, const struct wcol_store_report *r)
 {
     struct sq *q = impl;
     sqlite3_stmt *st = q->put_report;
@@ -331,7 +331,7 @@ static const char *col_text(sqlite3_stmt *st, int i, size_t *len)
     return s;
 }
 
-static void row_device(sqlite3_stmt *st, struct ward_store_device *d, bool docs)
+static void row_device(sqlite3_stmt *st, struct wcol_store_device *d, bool docs)
 {
     memset(d, 0, sizeof(*d));
     d->id = col_text(st, 0, NULL);
@@ -348,10 +348,10 @@ static void row_device(sqlite3_stmt *st, struct ward_store_device *d, bool docs)
     }
 }
 
-static int walk_devices(struct sq *q, sqlite3_stmt *st, bool docs, ward_store_device_cb cb,
+static int walk_devices(struct sq *q, sqlite3_stmt *st, bool docs, wcol_store_device_cb cb,
                         void *ctx)
 {
-    struct ward_store_device d;
+    struct wcol_store_device d;
     int rc;
 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -366,14 +366,14 @@ static int walk_devices(struct sq *q, sqlite3_stmt *st, bool docs, ward_store_de
     return rc == SQLITE_DONE ? 0 : fail(q, sqlite3_db_handle(st), "read devices");
 }
 
-static int sq_load_devices(void *impl, ward_store_device_cb cb, void *ctx)
+static int sq_load_devices(void *impl, wcol_store_device_cb cb, void *ctx)
 {
     struct sq *q = impl;
 
     return walk_devices(q, q->load_devices, false, cb, ctx);
 }
 
-static int sq_get_device(void *impl, const char *id, ward_store_device_cb cb, void *ctx)
+static int sq_get_device(void *impl, const char *id, wcol_store_device_cb cb, void *ctx)
 {
     struct sq *q = impl;
 
@@ -381,12 +381,12 @@ static int sq_get_device(void *impl, const char *id, ward_store_device_cb cb, vo
     return walk_devices(q, q->get_device, true, cb, ctx);
 }
 
-static int sq_query_events(void *impl, const struct ward_store_event_query *qq,
-                           ward_store_event_cb cb, void *ctx)
+static int sq_query_events(void *impl, const struct wcol_store_event_query *qq,
+                           wcol_store_event_cb cb, void *ctx)
 {
     struct sq *q = impl;
     sqlite3_stmt *st = q->events[qq->device != NULL][qq->newest_first];
-    struct ward_store_event ev;
+    struct wcol_store_event ev;
     int rc;
 
     sqlite3_bind_int64(st, 1, qq->after_id);
@@ -419,7 +419,7 @@ static int sq_query_events(void *impl, const struct ward_store_event_query *qq,
     return rc == SQLITE_DONE ? 0 : fail(q, q->r, "query events");
 }
 
-static int sq_stats(void *impl, struct ward_store_stats *out)
+static int sq_stats(void *impl, struct wcol_store_stats *out)
 {
     struct sq *q = impl;
     struct stat st;
@@ -468,7 +468,7 @@ static void sq_close(void *impl)
     free(q);
 }
 
-static const struct ward_store_ops s_sqlite_ops = {
+static const struct wcol_store_ops s_sqlite_ops = {
     .name = "sqlite",
     .begin = sq_begin,
     .savepoint = sq_savepoint,
@@ -569,7 +569,7 @@ static int check_schema(struct sq *q)
     }
     sqlite3_finalize(st);
     if (version > SCHEMA_VERSION) {
-        ward_log_error("storage: %s has schema version %d, newer than this collector's %d; "
+        wcol_log_error("storage: %s has schema version %d, newer than this collector's %d; "
                        "use a newer ward-collector",
                        q->path, version, SCHEMA_VERSION);
         return -EIO;
@@ -580,7 +580,7 @@ static int check_schema(struct sq *q)
     return exec(q, q->w, "PRAGMA user_version = 1");
 }
 
-int ward_store_sqlite_open(struct ward_store *store, const struct ward_store_sqlite_opts *opts)
+int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sqlite_opts *opts)
 {
     struct sq *q = calloc(1, sizeof(*q));
     int rc;
@@ -620,7 +620,7 @@ close_q:
     return rc < 0 ? rc : -EIO;
 }
 
-int ward_store_severity_rank(const char *name)
+int wcol_store_severity_rank(const char *name)
 {
     static const char *const names[] = { "none", "low", "medium", "high" };
 

@@ -11,8 +11,8 @@
 
 #include <mbedtls/platform_util.h>
 
-#include "log.h"
-#include "ticket.h"
+#include "common/log.h"
+#include "tls/ticket.h"
 
 /*
  * Ticket layout (all integers big-endian):
@@ -63,14 +63,14 @@ static uint32_t get_be32(const uint8_t *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-static int key_arm(struct ward_ticket_key *k)
+static int key_arm(struct wcol_ticket_key *k)
 {
     mbedtls_gcm_free(&k->gcm);
     mbedtls_gcm_init(&k->gcm);
     if (k->id == 0) {
         return 0;
     }
-    return mbedtls_gcm_setkey(&k->gcm, MBEDTLS_CIPHER_ID_AES, k->key, 8 * WARD_TICKET_KEY_BYTES) ==
+    return mbedtls_gcm_setkey(&k->gcm, MBEDTLS_CIPHER_ID_AES, k->key, 8 * WCOL_TICKET_KEY_BYTES) ==
                    0
                ? 0
                : -EIO;
@@ -93,7 +93,7 @@ static int fsync_dir_of(const char *path)
 }
 
 /* Write both keys to path.tmp (0600), fsync, rename over path: never a torn key file. */
-static int keys_save(const struct ward_ticket_keys *k)
+static int keys_save(const struct wcol_ticket_keys *k)
 {
     char tmp[4200];
     char text[512];
@@ -105,7 +105,7 @@ static int keys_save(const struct ward_ticket_keys *k)
         }
         len += snprintf(text + len, sizeof(text) - (size_t)len, "%" PRIu32 " %" PRId64 " ",
                         k->slot[s].id, k->slot[s].created);
-        for (int i = 0; i < WARD_TICKET_KEY_BYTES; i++) {
+        for (int i = 0; i < WCOL_TICKET_KEY_BYTES; i++) {
             len += snprintf(text + len, sizeof(text) - (size_t)len, "%02x", k->slot[s].key[i]);
         }
         text[len++] = '\n';
@@ -146,7 +146,7 @@ static int parse_hex(const char *s, uint8_t *out, size_t n)
     return s[2 * n] == '\0' || s[2 * n] == '\n' ? 0 : -EBADMSG;
 }
 
-static int keys_load(struct ward_ticket_keys *k)
+static int keys_load(struct wcol_ticket_keys *k)
 {
     int fd = open(k->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
@@ -158,7 +158,7 @@ static int keys_load(struct ward_ticket_keys *k)
     }
     if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
         close(fd);
-        ward_log_error("ticket key file %s is accessible to group or others; chmod 600 it",
+        wcol_log_error("ticket key file %s is accessible to group or others; chmod 600 it",
                        k->path);
         return -EPERM;
     }
@@ -176,12 +176,12 @@ static int keys_load(struct ward_ticket_keys *k)
         return -EBADMSG;
     }
     while ((line = strtok_r(NULL, "\n", &save)) != NULL && s < 2) {
-        char hex[2 * WARD_TICKET_KEY_BYTES + 2];
+        char hex[2 * WCOL_TICKET_KEY_BYTES + 2];
         uint32_t id;
         int64_t created;
 
         if (sscanf(line, "%" SCNu32 " %" SCNd64 " %65s", &id, &created, hex) != 3 || id == 0 ||
-            parse_hex(hex, k->slot[s].key, WARD_TICKET_KEY_BYTES) != 0) {
+            parse_hex(hex, k->slot[s].key, WCOL_TICKET_KEY_BYTES) != 0) {
             return -EBADMSG;
         }
         k->slot[s].id = id;
@@ -192,10 +192,10 @@ static int keys_load(struct ward_ticket_keys *k)
     return s > 0 ? 0 : -EBADMSG;
 }
 
-static int key_new(struct ward_ticket_keys *k, struct ward_ticket_key *out, uint32_t id,
+static int key_new(struct wcol_ticket_keys *k, struct wcol_ticket_key *out, uint32_t id,
                    int64_t now)
 {
-    if (k->f_rng(k->p_rng, out->key, WARD_TICKET_KEY_BYTES) != 0) {
+    if (k->f_rng(k->p_rng, out->key, WCOL_TICKET_KEY_BYTES) != 0) {
         return -EIO;
     }
     out->id = id;
@@ -203,9 +203,9 @@ static int key_new(struct ward_ticket_keys *k, struct ward_ticket_key *out, uint
     return 0;
 }
 
-static int rotate(struct ward_ticket_keys *k, int64_t now)
+static int rotate(struct wcol_ticket_keys *k, int64_t now)
 {
-    uint8_t fresh[WARD_TICKET_KEY_BYTES];
+    uint8_t fresh[WCOL_TICKET_KEY_BYTES];
     uint32_t id = k->slot[0].id + 1u;
 
     if (k->f_rng(k->p_rng, fresh, sizeof(fresh)) != 0) {
@@ -214,10 +214,10 @@ static int rotate(struct ward_ticket_keys *k, int64_t now)
     /* Shift the key material only; the GCM contexts are rebuilt from it below. */
     k->slot[1].id = k->slot[0].id;
     k->slot[1].created = k->slot[0].created;
-    memcpy(k->slot[1].key, k->slot[0].key, WARD_TICKET_KEY_BYTES);
+    memcpy(k->slot[1].key, k->slot[0].key, WCOL_TICKET_KEY_BYTES);
     k->slot[0].id = id == 0 ? 1 : id;
     k->slot[0].created = now;
-    memcpy(k->slot[0].key, fresh, WARD_TICKET_KEY_BYTES);
+    memcpy(k->slot[0].key, fresh, WCOL_TICKET_KEY_BYTES);
     mbedtls_platform_zeroize(fresh, sizeof(fresh));
 
     int rc = keys_save(k);
@@ -231,7 +231,7 @@ static int rotate(struct ward_ticket_keys *k, int64_t now)
     return rc;
 }
 
-int ward_ticket_keys_open(struct ward_ticket_keys *k, const char *path, uint32_t lifetime_s,
+int wcol_ticket_keys_open(struct wcol_ticket_keys *k, const char *path, uint32_t lifetime_s,
                           uint32_t rotate_s, int (*f_rng)(void *, unsigned char *, size_t),
                           void *p_rng, int64_t now)
 {
@@ -255,7 +255,7 @@ int ward_ticket_keys_open(struct ward_ticket_keys *k, const char *path, uint32_t
             rc = keys_save(k);
         }
         if (rc == 0) {
-            ward_log_info("created session ticket key file %s", path);
+            wcol_log_info("created session ticket key file %s", path);
         }
     }
     if (rc != 0) {
@@ -266,12 +266,12 @@ int ward_ticket_keys_open(struct ward_ticket_keys *k, const char *path, uint32_t
         rc = key_arm(&k->slot[1]);
     }
     if (rc == 0) {
-        rc = ward_ticket_keys_maybe_rotate(k, now);
+        rc = wcol_ticket_keys_maybe_rotate(k, now);
     }
     return rc < 0 ? rc : 0;
 }
 
-int ward_ticket_keys_maybe_rotate(struct ward_ticket_keys *k, int64_t now)
+int wcol_ticket_keys_maybe_rotate(struct wcol_ticket_keys *k, int64_t now)
 {
     if (now - k->slot[0].created < (int64_t)k->rotate_s) {
         return 0;
@@ -281,12 +281,12 @@ int ward_ticket_keys_maybe_rotate(struct ward_ticket_keys *k, int64_t now)
     if (rc != 0) {
         return rc;
     }
-    ward_log_info("rotated session ticket key (now key %" PRIu32 ", previous %" PRIu32 ")",
+    wcol_log_info("rotated session ticket key (now key %" PRIu32 ", previous %" PRIu32 ")",
                   k->slot[0].id, k->slot[1].id);
     return 1;
 }
 
-void ward_ticket_keys_close(struct ward_ticket_keys *k)
+void wcol_ticket_keys_close(struct wcol_ticket_keys *k)
 {
     for (int s = 0; s < 2; s++) {
         mbedtls_gcm_free(&k->slot[s].gcm);
@@ -294,7 +294,7 @@ void ward_ticket_keys_close(struct ward_ticket_keys *k)
     mbedtls_platform_zeroize(k->slot, sizeof(k->slot));
 }
 
-static struct ward_ticket_key *find_key(struct ward_ticket_keys *k, uint32_t id)
+static struct wcol_ticket_key *find_key(struct wcol_ticket_keys *k, uint32_t id)
 {
     for (int s = 0; s < 2; s++) {
         if (k->slot[s].id != 0 && k->slot[s].id == id) {
@@ -304,14 +304,14 @@ static struct ward_ticket_key *find_key(struct ward_ticket_keys *k, uint32_t id)
     return NULL;
 }
 
-int ward_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigned char *start,
+int wcol_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigned char *start,
                       const unsigned char *end, size_t *tlen, uint32_t *lifetime)
 {
-    struct ward_ticket_ctx *t = p_ticket;
-    struct ward_ticket_keys *k = t->keys;
-    struct ward_ticket_key *key = &k->slot[0];
-    const struct ward_ident *id = t->current;
-    uint8_t plain[PLAIN_FIXED + WARD_SERIAL_MAX + WARD_DEVICE_ID_MAX + SESSION_MAX];
+    struct wcol_ticket_ctx *t = p_ticket;
+    struct wcol_ticket_keys *k = t->keys;
+    struct wcol_ticket_key *key = &k->slot[0];
+    const struct wcol_ident *id = t->current;
+    uint8_t plain[PLAIN_FIXED + WCOL_SERIAL_MAX + WCOL_DEVICE_ID_MAX + SESSION_MAX];
     uint8_t aad[5];
     size_t cn_len = id != NULL && id->valid ? strlen(id->cn) : 0;
     size_t p = 0;
@@ -361,10 +361,10 @@ int ward_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsign
 }
 
 /* Check the identity part of a decrypted ticket and copy it out. */
-static int parse_identity(struct ward_ticket_ctx *t, const uint8_t *plain, size_t len,
-                          struct ward_ident *out, size_t *used)
+static int parse_identity(struct wcol_ticket_ctx *t, const uint8_t *plain, size_t len,
+                          struct wcol_ident *out, size_t *used)
 {
-    struct ward_ticket_keys *k = t->keys;
+    struct wcol_ticket_keys *k = t->keys;
     int64_t now = (int64_t)time(NULL);
     size_t p = 0;
 
@@ -380,14 +380,14 @@ static int parse_identity(struct ward_ticket_ctx *t, const uint8_t *plain, size_
     out->not_after = get_be64(plain + 9);
     p = 17;
     out->serial_len = plain[p++];
-    if (out->serial_len > WARD_SERIAL_MAX || p + out->serial_len + 1 > len) {
+    if (out->serial_len > WCOL_SERIAL_MAX || p + out->serial_len + 1 > len) {
         return MBEDTLS_ERR_SSL_INVALID_MAC;
     }
     memcpy(out->serial, plain + p, out->serial_len);
     p += out->serial_len;
     size_t cn_len = plain[p++];
 
-    if (cn_len > WARD_DEVICE_ID_MAX || p + cn_len > len) {
+    if (cn_len > WCOL_DEVICE_ID_MAX || p + cn_len > len) {
         return MBEDTLS_ERR_SSL_INVALID_MAC;
     }
     memcpy(out->cn, plain + p, cn_len);
@@ -399,18 +399,18 @@ static int parse_identity(struct ward_ticket_ctx *t, const uint8_t *plain, size_
     }
     if (out->valid && k->is_revoked != NULL &&
         k->is_revoked(k->revoked_ctx, out->serial, out->serial_len)) {
-        ward_log_warn("refused a session ticket of revoked device %s", out->cn);
+        wcol_log_warn("refused a session ticket of revoked device %s", out->cn);
         return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED;
     }
     *used = p;
     return 0;
 }
 
-int ward_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+int wcol_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
 {
-    struct ward_ticket_ctx *t = p_ticket;
-    uint8_t plain[PLAIN_FIXED + WARD_SERIAL_MAX + WARD_DEVICE_ID_MAX + SESSION_MAX];
-    struct ward_ident ident;
+    struct wcol_ticket_ctx *t = p_ticket;
+    uint8_t plain[PLAIN_FIXED + WCOL_SERIAL_MAX + WCOL_DEVICE_ID_MAX + SESSION_MAX];
+    struct wcol_ident ident;
     uint8_t aad[5];
     size_t used = 0;
     int rc;
@@ -420,7 +420,7 @@ int ward_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned cha
         return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
     }
     size_t clen = len - HEAD_LEN - TAG_LEN;
-    struct ward_ticket_key *key = find_key(t->keys, get_be32(buf));
+    struct wcol_ticket_key *key = find_key(t->keys, get_be32(buf));
 
     if (key == NULL) {
         t->refused++;

@@ -15,8 +15,8 @@
  * in the authenticated data, so a ticket from the operator API (no client certificate)
  * never resumes a session on the device port.
  */
-#ifndef WARD_TOOLS_COLLECTOR_TICKET_H_
-#define WARD_TOOLS_COLLECTOR_TICKET_H_
+#ifndef WCOL_TLS_TICKET_H_
+#define WCOL_TLS_TICKET_H_
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,22 +25,22 @@
 #include <mbedtls/gcm.h>
 #include <mbedtls/ssl.h>
 
-#include "ident.h"
+#include "common/ident.h"
 
-#define WARD_TICKET_KEY_BYTES 32
+#define WCOL_TICKET_KEY_BYTES 32
 
-struct ward_ticket_key {
+struct wcol_ticket_key {
     uint32_t id;     /* 0 = slot empty */
     int64_t created; /* Unix seconds */
-    uint8_t key[WARD_TICKET_KEY_BYTES];
+    uint8_t key[WCOL_TICKET_KEY_BYTES];
     mbedtls_gcm_context gcm;
 };
 
-struct ward_ticket_keys {
+struct wcol_ticket_keys {
     char path[4096];
     uint32_t lifetime_s;
     uint32_t rotate_s;
-    struct ward_ticket_key slot[2]; /* [0] current, [1] previous */
+    struct wcol_ticket_key slot[2]; /* [0] current, [1] previous */
     int (*f_rng)(void *, unsigned char *, size_t);
     void *p_rng;
     /* Revocation check used when a ticket is presented (may be NULL). */
@@ -53,10 +53,10 @@ struct ward_ticket_keys {
  * being stepped right now (the collector is single-threaded; it sets `current` around each
  * mbedtls_ssl_handshake() call). Give &ctx to mbedtls_ssl_conf_session_tickets_cb().
  */
-struct ward_ticket_ctx {
-    struct ward_ticket_keys *keys;
+struct wcol_ticket_ctx {
+    struct wcol_ticket_keys *keys;
     uint8_t purpose;
-    struct ward_ident *current;
+    struct wcol_ident *current;
     uint64_t issued, resumed, refused;
 };
 
@@ -65,18 +65,18 @@ struct ward_ticket_ctx {
  * @return 0, -EINVAL (lifetime > rotation or zero), -EPERM (file readable by others),
  *         -EBADMSG (file corrupt), -errno from the file system or the RNG.
  */
-int ward_ticket_keys_open(struct ward_ticket_keys *k, const char *path, uint32_t lifetime_s,
+int wcol_ticket_keys_open(struct wcol_ticket_keys *k, const char *path, uint32_t lifetime_s,
                           uint32_t rotate_s, int (*f_rng)(void *, unsigned char *, size_t),
                           void *p_rng, int64_t now);
 
 /** Rotate when the current key is rotate_s old. @return 1 rotated, 0 not due, -errno. */
-int ward_ticket_keys_maybe_rotate(struct ward_ticket_keys *k, int64_t now);
+int wcol_ticket_keys_maybe_rotate(struct wcol_ticket_keys *k, int64_t now);
 
-void ward_ticket_keys_close(struct ward_ticket_keys *k);
+void wcol_ticket_keys_close(struct wcol_ticket_keys *k);
 
-/* mbedtls_ssl_ticket_write_t / mbedtls_ssl_ticket_parse_t; p_ticket is a ward_ticket_ctx. */
-int ward_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigned char *start,
+/* mbedtls_ssl_ticket_write_t / mbedtls_ssl_ticket_parse_t; p_ticket is a wcol_ticket_ctx. */
+int wcol_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigned char *start,
                       const unsigned char *end, size_t *tlen, uint32_t *lifetime);
-int ward_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf, size_t len);
+int wcol_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf, size_t len);
 
-#endif /* WARD_TOOLS_COLLECTOR_TICKET_H_ */
+#endif /* WCOL_TLS_TICKET_H_ */

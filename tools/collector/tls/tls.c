@@ -9,8 +9,8 @@
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 
-#include "log.h"
-#include "tls.h"
+#include "common/log.h"
+#include "tls/tls.h"
 
 static const int s_ciphersuites[] = {
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
@@ -19,7 +19,7 @@ static const int s_ciphersuites[] = {
     0,
 };
 
-const char *ward_tls_strerror(int err)
+const char *wcol_tls_strerror(int err)
 {
     static char buf[160];
 
@@ -27,9 +27,9 @@ const char *ward_tls_strerror(int err)
     return buf;
 }
 
-bool ward_device_id_valid(const char *id, size_t len)
+bool wcol_device_id_valid(const char *id, size_t len)
 {
-    if (len == 0 || len > WARD_DEVICE_ID_MAX || id[0] == '.' || id[0] == '-') {
+    if (len == 0 || len > WCOL_DEVICE_ID_MAX || id[0] == '.' || id[0] == '-') {
         return false;
     }
     for (size_t i = 0; i < len; i++) {
@@ -51,11 +51,11 @@ static int check_private_file(const char *path)
     if (stat(path, &st) != 0) {
         int err = errno;
 
-        ward_log_error("cannot read %s: %s", path, strerror(err));
+        wcol_log_error("cannot read %s: %s", path, strerror(err));
         return -err;
     }
     if ((st.st_mode & 077) != 0) {
-        ward_log_error("private key %s is accessible to group or others (mode %o); run: chmod 600 "
+        wcol_log_error("private key %s is accessible to group or others (mode %o); run: chmod 600 "
                        "%s",
                        path, (unsigned)(st.st_mode & 0777), path);
         return -EPERM;
@@ -93,7 +93,7 @@ static bool serial_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t
     return alen == blen && memcmp(a, b, alen) == 0;
 }
 
-bool ward_tls_is_revoked(struct ward_tls *t, const uint8_t *serial, size_t len)
+bool wcol_tls_is_revoked(struct wcol_tls *t, const uint8_t *serial, size_t len)
 {
     for (const mbedtls_x509_crl *crl = t->crl; crl != NULL; crl = crl->next) {
         for (const mbedtls_x509_crl_entry *e = &crl->entry; e != NULL; e = e->next) {
@@ -107,13 +107,13 @@ bool ward_tls_is_revoked(struct ward_tls *t, const uint8_t *serial, size_t len)
 
 static bool ticket_revoked(void *ctx, const uint8_t *serial, size_t len)
 {
-    return ward_tls_is_revoked(ctx, serial, len);
+    return wcol_tls_is_revoked(ctx, serial, len);
 }
 
-int ward_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+int wcol_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
-    struct ward_tls_peer *peer = ctx;
-    struct ward_ident *id = &peer->ident;
+    struct wcol_tls_peer *peer = ctx;
+    struct wcol_ident *id = &peer->ident;
     const mbedtls_x509_name *cn = NULL;
     unsigned cns = 0;
 
@@ -127,7 +127,7 @@ int ward_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t
             cns++;
         }
     }
-    if (cns != 1 || !ward_device_id_valid((const char *)cn->val.p, cn->val.len)) {
+    if (cns != 1 || !wcol_device_id_valid((const char *)cn->val.p, cn->val.len)) {
         *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH; /* no usable device id in the subject */
         return 0;
     }
@@ -138,14 +138,14 @@ int ward_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t
     size_t slen = crt->serial.len;
 
     strip_zeros(&serial, &slen);
-    if (slen > WARD_SERIAL_MAX) {
+    if (slen > WCOL_SERIAL_MAX) {
         *flags |= MBEDTLS_X509_BADCERT_OTHER;
         return 0;
     }
     memcpy(id->serial, serial, slen);
     id->serial_len = (uint8_t)slen;
     id->not_after = x509_time_to_unix(&crt->valid_to);
-    if (peer->tls->crl != NULL && ward_tls_is_revoked(peer->tls, serial, slen)) {
+    if (peer->tls->crl != NULL && wcol_tls_is_revoked(peer->tls, serial, slen)) {
         *flags |= MBEDTLS_X509_BADCERT_REVOKED;
     }
     id->valid = *flags == 0;
@@ -177,7 +177,7 @@ static int crl_verify(const mbedtls_x509_crt *cas, const mbedtls_x509_crl *crl)
     return -EBADMSG;
 }
 
-static int crl_load(struct ward_tls *t, mbedtls_x509_crl **out)
+static int crl_load(struct wcol_tls *t, mbedtls_x509_crl **out)
 {
     mbedtls_x509_crl *crl = calloc(1, sizeof(*crl));
     int rc;
@@ -188,19 +188,19 @@ static int crl_load(struct ward_tls *t, mbedtls_x509_crl **out)
     mbedtls_x509_crl_init(crl);
     rc = mbedtls_x509_crl_parse_file(crl, t->crl_path);
     if (rc != 0) {
-        ward_log_error("cannot load CRL %s: %s; regenerate it with: ward-pki crl", t->crl_path,
-                       ward_tls_strerror(rc));
+        wcol_log_error("cannot load CRL %s: %s; regenerate it with: ward-pki crl", t->crl_path,
+                       wcol_tls_strerror(rc));
         rc = -EBADMSG;
         goto free_crl;
     }
     for (const mbedtls_x509_crl *c = crl; c != NULL; c = c->next) {
         if (crl_verify(&t->ca, c) != 0) {
-            ward_log_error("CRL %s is not signed by the configured CA; refusing it", t->crl_path);
+            wcol_log_error("CRL %s is not signed by the configured CA; refusing it", t->crl_path);
             rc = -EBADMSG;
             goto free_crl;
         }
         if (mbedtls_x509_time_is_past(&c->next_update)) {
-            ward_log_warn("CRL %s is past its nextUpdate; still enforcing it, refresh it with: "
+            wcol_log_warn("CRL %s is past its nextUpdate; still enforcing it, refresh it with: "
                           "ward-pki crl",
                           t->crl_path);
         }
@@ -225,7 +225,7 @@ static unsigned crl_count(const mbedtls_x509_crl *crl)
     return n;
 }
 
-int ward_tls_reload_crl(struct ward_tls *t, bool force)
+int wcol_tls_reload_crl(struct wcol_tls *t, bool force)
 {
     struct stat st;
     mbedtls_x509_crl *fresh = NULL;
@@ -236,7 +236,7 @@ int ward_tls_reload_crl(struct ward_tls *t, bool force)
     if (stat(t->crl_path, &st) != 0) {
         int err = errno;
 
-        ward_log_error("cannot read CRL %s: %s (the previous CRL stays in force)", t->crl_path,
+        wcol_log_error("cannot read CRL %s: %s (the previous CRL stays in force)", t->crl_path,
                        strerror(err));
         return -err;
     }
@@ -255,12 +255,12 @@ int ward_tls_reload_crl(struct ward_tls *t, bool force)
     }
     t->crl = fresh;
     t->crl_mtime = st.st_mtim;
-    ward_log_info("CRL %s loaded: %u revoked certificates", t->crl_path, crl_count(fresh));
+    wcol_log_info("CRL %s loaded: %u revoked certificates", t->crl_path, crl_count(fresh));
     return 1;
 }
 
-static int conf_common(struct ward_tls *t, mbedtls_ssl_config *conf, int authmode,
-                       struct ward_ticket_ctx *tickets)
+static int conf_common(struct wcol_tls *t, mbedtls_ssl_config *conf, int authmode,
+                       struct wcol_ticket_ctx *tickets)
 {
     int rc = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                          MBEDTLS_SSL_PRESET_DEFAULT);
@@ -278,25 +278,25 @@ static int conf_common(struct ward_tls *t, mbedtls_ssl_config *conf, int authmod
     if (rc != 0) {
         return rc;
     }
-    mbedtls_ssl_conf_session_tickets_cb(conf, ward_ticket_write, ward_ticket_parse, tickets);
+    mbedtls_ssl_conf_session_tickets_cb(conf, wcol_ticket_write, wcol_ticket_parse, tickets);
     /* On a server this caps the records we send (the agent's input buffer is 4 KiB). */
     return mbedtls_ssl_conf_max_frag_len(conf, MBEDTLS_SSL_MAX_FRAG_LEN_4096);
 }
 
-static int load_identity(struct ward_tls *t, const struct ward_tls_paths *p)
+static int load_identity(struct wcol_tls *t, const struct wcol_tls_paths *p)
 {
     int rc = mbedtls_x509_crt_parse_file(&t->ca, p->ca);
 
     if (rc != 0) {
-        ward_log_error("cannot load CA certificate %s: %s; create a PKI with: ward-pki init", p->ca,
-                       ward_tls_strerror(rc));
+        wcol_log_error("cannot load CA certificate %s: %s; create a PKI with: ward-pki init", p->ca,
+                       wcol_tls_strerror(rc));
         return -EBADMSG;
     }
     rc = mbedtls_x509_crt_parse_file(&t->cert, p->cert);
     if (rc != 0) {
-        ward_log_error("cannot load collector certificate %s: %s; issue one with: ward-pki "
+        wcol_log_error("cannot load collector certificate %s: %s; issue one with: ward-pki "
                        "collector",
-                       p->cert, ward_tls_strerror(rc));
+                       p->cert, wcol_tls_strerror(rc));
         return -EBADMSG;
     }
     rc = check_private_file(p->key);
@@ -305,18 +305,18 @@ static int load_identity(struct ward_tls *t, const struct ward_tls_paths *p)
     }
     rc = mbedtls_pk_parse_keyfile(&t->key, p->key, NULL);
     if (rc != 0) {
-        ward_log_error("cannot load private key %s: %s", p->key, ward_tls_strerror(rc));
+        wcol_log_error("cannot load private key %s: %s", p->key, wcol_tls_strerror(rc));
         return -EBADMSG;
     }
     rc = mbedtls_pk_check_pair(&t->cert.pk, &t->key);
     if (rc != 0) {
-        ward_log_error("private key %s does not belong to certificate %s", p->key, p->cert);
+        wcol_log_error("private key %s does not belong to certificate %s", p->key, p->cert);
         return -EBADMSG;
     }
     return 0;
 }
 
-int ward_tls_init(struct ward_tls *t, const struct ward_tls_paths *p)
+int wcol_tls_init(struct wcol_tls *t, const struct wcol_tls_paths *p)
 {
     static const char pers[] = "ward-collector";
     int rc;
@@ -332,7 +332,7 @@ int ward_tls_init(struct ward_tls *t, const struct ward_tls_paths *p)
     rc = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
                                (const unsigned char *)pers, sizeof(pers) - 1);
     if (rc != 0) {
-        ward_log_error("cannot seed the random generator: %s", ward_tls_strerror(rc));
+        wcol_log_error("cannot seed the random generator: %s", wcol_tls_strerror(rc));
         return -EIO;
     }
     rc = load_identity(t, p);
@@ -341,40 +341,40 @@ int ward_tls_init(struct ward_tls *t, const struct ward_tls_paths *p)
     }
     if (p->crl != NULL && p->crl[0] != '\0') {
         snprintf(t->crl_path, sizeof(t->crl_path), "%s", p->crl);
-        rc = ward_tls_reload_crl(t, true);
+        rc = wcol_tls_reload_crl(t, true);
         if (rc < 0) {
             return rc;
         }
     }
     rc =
-        ward_ticket_keys_open(&t->tickets, p->ticket_keys, p->ticket_lifetime_s, p->ticket_rotate_s,
+        wcol_ticket_keys_open(&t->tickets, p->ticket_keys, p->ticket_lifetime_s, p->ticket_rotate_s,
                               mbedtls_ctr_drbg_random, &t->drbg, (int64_t)time(NULL));
     if (rc != 0) {
-        ward_log_error("cannot use session ticket keys %s: %s", p->ticket_keys, strerror(-rc));
+        wcol_log_error("cannot use session ticket keys %s: %s", p->ticket_keys, strerror(-rc));
         return rc;
     }
     t->tickets.is_revoked = ticket_revoked;
     t->tickets.revoked_ctx = t;
     t->device_tickets.keys = &t->tickets;
-    t->device_tickets.purpose = WARD_TICKET_PURPOSE_DEVICE;
+    t->device_tickets.purpose = WCOL_TICKET_PURPOSE_DEVICE;
     t->api_tickets.keys = &t->tickets;
-    t->api_tickets.purpose = WARD_TICKET_PURPOSE_API;
+    t->api_tickets.purpose = WCOL_TICKET_PURPOSE_API;
     rc = conf_common(t, &t->device_conf, MBEDTLS_SSL_VERIFY_REQUIRED, &t->device_tickets);
     if (rc == 0) {
         rc = conf_common(t, &t->api_conf, MBEDTLS_SSL_VERIFY_NONE, &t->api_tickets);
     }
     if (rc != 0) {
-        ward_log_error("cannot configure TLS: %s", ward_tls_strerror(rc));
+        wcol_log_error("cannot configure TLS: %s", wcol_tls_strerror(rc));
         return -EIO;
     }
     return 0;
 }
 
-void ward_tls_free(struct ward_tls *t)
+void wcol_tls_free(struct wcol_tls *t)
 {
     mbedtls_ssl_config_free(&t->device_conf);
     mbedtls_ssl_config_free(&t->api_conf);
-    ward_ticket_keys_close(&t->tickets);
+    wcol_ticket_keys_close(&t->tickets);
     if (t->crl != NULL) {
         mbedtls_x509_crl_free(t->crl);
         free(t->crl);

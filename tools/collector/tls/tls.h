@@ -11,8 +11,8 @@
  * handshakes are in flight. The CRL's signature and issuer are checked against the CA when
  * it is loaded; a CRL past its nextUpdate is still enforced and logged as stale.
  */
-#ifndef WARD_TOOLS_COLLECTOR_TLS_H_
-#define WARD_TOOLS_COLLECTOR_TLS_H_
+#ifndef WCOL_TLS_TLS_H_
+#define WCOL_TLS_TLS_H_
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,13 +25,13 @@
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
-#include "ident.h"
-#include "ticket.h"
+#include "common/ident.h"
+#include "tls/ticket.h"
 
-#define WARD_TICKET_PURPOSE_DEVICE 1u
-#define WARD_TICKET_PURPOSE_API    2u
+#define WCOL_TICKET_PURPOSE_DEVICE 1u
+#define WCOL_TICKET_PURPOSE_API    2u
 
-struct ward_tls_paths {
+struct wcol_tls_paths {
     const char *ca;   /* CA certificate(s) that sign device certificates */
     const char *cert; /* the collector's certificate (chain) */
     const char *key;  /* its private key */
@@ -41,7 +41,7 @@ struct ward_tls_paths {
     uint32_t ticket_rotate_s;
 };
 
-struct ward_tls {
+struct wcol_tls {
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
     mbedtls_x509_crt ca;
@@ -53,9 +53,9 @@ struct ward_tls {
     bool crl_stale_logged;
     mbedtls_ssl_config device_conf;
     mbedtls_ssl_config api_conf;
-    struct ward_ticket_keys tickets;
-    struct ward_ticket_ctx device_tickets;
-    struct ward_ticket_ctx api_tickets;
+    struct wcol_ticket_keys tickets;
+    struct wcol_ticket_ctx device_tickets;
+    struct wcol_ticket_ctx api_tickets;
 };
 
 /**
@@ -63,33 +63,33 @@ struct ward_tls {
  * Every failure is logged as one line naming the file and what to do.
  * @return 0 or a negative errno (-ENOENT, -EBADMSG, -EPERM, -EIO).
  */
-int ward_tls_init(struct ward_tls *t, const struct ward_tls_paths *paths);
+int wcol_tls_init(struct wcol_tls *t, const struct wcol_tls_paths *paths);
 
-void ward_tls_free(struct ward_tls *t);
+void wcol_tls_free(struct wcol_tls *t);
 
 /**
  * Re-read the CRL (when forced, or when its file changed). A CRL that fails to load or verify
  * leaves the current one in force. @return 1 when a new CRL is in force, 0 unchanged, -errno.
  */
-int ward_tls_reload_crl(struct ward_tls *t, bool force);
+int wcol_tls_reload_crl(struct wcol_tls *t, bool force);
 
 /** Is this serial number on the current CRL? */
-bool ward_tls_is_revoked(struct ward_tls *t, const uint8_t *serial, size_t len);
+bool wcol_tls_is_revoked(struct wcol_tls *t, const uint8_t *serial, size_t len);
 
 /* The verify callback's context: one per connection. */
-struct ward_tls_peer {
-    struct ward_tls *tls;
-    struct ward_ident ident;
+struct wcol_tls_peer {
+    struct wcol_tls *tls;
+    struct wcol_ident ident;
 };
 
 /**
- * mbedTLS verify callback for device connections (ctx: struct ward_tls_peer, given with
+ * mbedTLS verify callback for device connections (ctx: struct wcol_tls_peer, given with
  * mbedtls_ssl_set_verify): copies CN, serial and expiry of the leaf, refuses a CN that is not
  * a valid device id, and applies the CRL.
  */
-int ward_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags);
+int wcol_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags);
 
 /** mbedtls_strerror() into a static buffer, for one-line logs. */
-const char *ward_tls_strerror(int err);
+const char *wcol_tls_strerror(int err);
 
-#endif /* WARD_TOOLS_COLLECTOR_TLS_H_ */
+#endif /* WCOL_TLS_TLS_H_ */
