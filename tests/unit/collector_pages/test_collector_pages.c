@@ -113,9 +113,12 @@ static void send_batch(int64_t now)
         .snapshot_len = b.snapshot_len,
     };
 
-    assert_int_equal(s_store.ops->begin(s_store.impl), 0);
-    assert_int_equal(s_store.ops->put_report(s_store.impl, &r), 0);
-    assert_int_equal(s_store.ops->commit(s_store.impl), 0);
+    struct wcol_store_put put = { .device = b.device, .report = &r };
+    struct wcol_store_batch batch = { .puts = &put, .n_puts = 1 };
+
+    /* The store takes whole batches: one request, its report only, in one transaction. */
+    assert_int_equal(wcol_store_commit_batch(&s_store, &batch), 0);
+    assert_int_equal(put.status, 0);
 }
 
 static int got_device(void *ctx, const struct wcol_store_device *dev)

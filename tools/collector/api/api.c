@@ -15,7 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api.h"
+#include "common/clock.h"
+#include "http/route.h"
 #include "server/collector.h"
+#include "server/conn.h"
+#include "tls/tls_config.h"
 #include "common/jw.h"
 
 #define RESPONSE_LIMIT  (16u * 1024u * 1024u)
@@ -151,7 +156,7 @@ static void send_doc(struct wcol_conn *conn, struct wcol_jw *w)
     }
     char *body = wcol_jw_take(w, &len);
 
-    wcol_conn_respond(conn, 200, body, len, NULL, !conn->req.keep_alive);
+    wcol_conn_respond(conn, 200, body, len, NULL, !wcol_conn_request(conn)->keep_alive);
     free(body);
 }
 
@@ -175,7 +180,7 @@ static long rss_kib(void)
 
 static void get_health(struct wcol_conn *conn)
 {
-    struct wcol_collector *c = conn->c;
+    struct wcol_collector *c = wcol_conn_collector(conn);
     const struct wcol_collector_stats *s = &c->stats;
     struct wcol_store_stats ss;
     struct wcol_jw w;
@@ -205,23 +210,23 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_obj_begin(&w);
     wcol_jw_kuint(&w, "handshakes", s->handshakes);
     wcol_jw_kuint(&w, "resumed", s->handshakes_resumed);
-    wcol_jw_kuint(&w, "tickets_issued", c->tls.device_tickets.issued + c->tls.api_tickets.issued);
+    wcol_jw_kuint(&w, "tickets_issued", wcol_tls_tickets_issued(c->tls));
     wcol_jw_kuint(&w, "rejected", s->rejected_tls);
     wcol_jw_kuint(&w, "plain_text_refused", s->rejected_plain);
     wcol_jw_obj_end(&w);
     wcol_jw_key(&w, "ingest");
     wcol_jw_obj_begin(&w);
     wcol_jw_kuint(&w, "requests", s->requests);
-    wcol_jw_kuint(&w, "events_stored", s->events_stored);
-    wcol_jw_kuint(&w, "events_duplicate", s->events_duplicate);
+    wcol_jw_kuint(&w, "events_stored", c->group.stats.events_stored);
+    wcol_jw_kuint(&w, "events_duplicate", c->group.stats.events_duplicate);
     wcol_jw_kuint(&w, "refused_http", s->rejected_http);
     wcol_jw_kuint(&w, "forbidden", s->forbidden);
     wcol_jw_kuint(&w, "timeouts", s->timeouts);
-    wcol_jw_kuint(&w, "stage_failures", s->stage_failures);
-    wcol_jw_kuint(&w, "commits", s->commits);
-    wcol_jw_kuint(&w, "commit_failures", s->commit_failures);
-    wcol_jw_kuint(&w, "commit_us_last", s->commit_us_last);
-    wcol_jw_kuint(&w, "commit_us_max", s->commit_us_max);
+    wcol_jw_kuint(&w, "stage_failures", c->group.stats.stage_failures);
+    wcol_jw_kuint(&w, "commits", c->group.stats.commits);
+    wcol_jw_kuint(&w, "commit_failures", c->group.stats.commit_failures);
+    wcol_jw_kuint(&w, "commit_us_last", c->group.stats.commit_us_last);
+    wcol_jw_kuint(&w, "commit_us_max", c->group.stats.commit_us_max);
     wcol_jw_kuint(&w, "bytes_in", s->bytes_in);
     wcol_jw_kuint(&w, "bytes_out", s->bytes_out);
     wcol_jw_obj_end(&w);
@@ -266,7 +271,7 @@ static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
 
 static void get_devices(struct wcol_conn *conn)
 {
-    struct wcol_collector *c = conn->c;
+    struct wcol_collector *c = wcol_conn_collector(conn);
     size_t cap = c->fleet.count < DEVICES_MAX ? c->fleet.count : DEVICES_MAX;
     struct wcol_fleet_device **list = calloc(cap ? cap : 1, sizeof(*list));
     int64_t now_ms = wcol_now_wall_ms();
@@ -387,7 +392,7 @@ static int events_into(struct wcol_collector *c, struct wcol_jw *w, const char *
 
 static void get_events(struct wcol_conn *conn, const char *qs, size_t qlen)
 {
-    struct wcol_collector *c = conn->c;
+    struct wcol_collector *c = wcol_conn_collector(conn);
     struct query q;
     const char *why = parse_query(qs, qlen, &q);
     struct wcol_jw w;
@@ -438,7 +443,7 @@ static int on_device_row(void *ctx, const struct wcol_store_device *d)
 
 static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len)
 {
-    struct wcol_collector *c = conn->c;
+    struct wcol_collector *c = wcol_conn_collector(conn);
     char id[WCOL_DEVICE_ID_MAX + 1];
     struct wcol_jw w;
     int64_t next;
@@ -481,46 +486,68 @@ static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len
 
 static bool authorized(struct wcol_conn *conn)
 {
-    struct wcol_collector *c = conn->c;
-    const char *who =
-        wcol_tokens_check(&c->tokens, conn->req.authorization, conn->req.authorization_len);
+    struct wcol_collector *c = wcol_conn_collector(conn);
+    const char *who = wcol_tokens_check(&c->tokens, wcol_conn_request(conn)->authorization,
+                                        wcol_conn_request(conn)->authorization_len);
 
     if (who != NULL) {
         return true;
     }
     c->stats.unauthorized++;
-    wcol_log_warn("%s: operator request without a valid bearer token", conn->addr);
+    wcol_log_warn("%s: operator request without a valid bearer token", wcol_conn_addr(conn));
     return false;
 }
 
+static void route_health(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    (void)a;
+    get_health(conn);
+}
+
+static void route_devices(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    (void)a;
+    get_devices(conn);
+}
+
+static void route_device(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    get_device(conn, a->param, a->param_len);
+}
+
+static void route_events(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    get_events(conn, a->query, a->query_len);
+}
+
+/* Earlier rows win: the exact /v1/devices before /v1/devices/{id}. */
+static const struct wcol_route s_routes[] = {
+    { WCOL_HTTP_GET, "/v1/health", WCOL_ROUTE_EMPTY_QUERY, route_health },
+    { WCOL_HTTP_GET, "/v1/devices", WCOL_ROUTE_EMPTY_QUERY, route_devices },
+    { WCOL_HTTP_GET, "/v1/devices/{}", WCOL_ROUTE_EMPTY_QUERY, route_device },
+    { WCOL_HTTP_GET, "/v1/events", WCOL_ROUTE_QUERY, route_events },
+};
+
 void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
 {
-    const char *t = conn->req.target;
-    size_t tlen = conn->req.target_len;
-    const char *qmark = memchr(t, '?', tlen);
-    size_t plen = qmark != NULL ? (size_t)(qmark - t) : tlen;
-    const char *qs = qmark != NULL ? qmark + 1 : "";
-    size_t qlen = qmark != NULL ? tlen - plen - 1 : 0;
+    const struct wcol_route *route = NULL;
+    struct wcol_route_args args;
 
-    (void)body;
-    (void)len;
     if (!authorized(conn)) {
         wcol_conn_error(conn, 401, "a valid bearer token is required (wardctl --token-file)");
         return;
     }
-    if (conn->req.method != WCOL_HTTP_GET) {
-        wcol_conn_respond(conn, 405, "{\"error\":\"use GET\"}", 19, "Allow: GET\r\n", true);
+    /* The operator API is read-only: any other method is refused before routing. */
+    if (wcol_conn_request(conn)->method != WCOL_HTTP_GET) {
+        wcol_conn_wrong_method(conn, "GET");
         return;
     }
-    if (plen == 10 && memcmp(t, "/v1/health", 10) == 0 && qlen == 0) {
-        get_health(conn);
-    } else if (plen == 11 && memcmp(t, "/v1/devices", 11) == 0 && qlen == 0) {
-        get_devices(conn);
-    } else if (plen > 12 && memcmp(t, "/v1/devices/", 12) == 0 && qlen == 0) {
-        get_device(conn, t + 12, plen - 12);
-    } else if (plen == 10 && memcmp(t, "/v1/events", 10) == 0) {
-        get_events(conn, qs, qlen);
-    } else {
+    if (wcol_route_find(s_routes, sizeof(s_routes) / sizeof(s_routes[0]), wcol_conn_request(conn),
+                        &route, &args) != WCOL_ROUTE_FOUND) {
         wcol_conn_error(conn, 404, "no such resource (/v1/health, /v1/devices, /v1/events)");
+        return;
     }
+    args.body = body;
+    args.body_len = len;
+    route->handler(conn, &args);
 }

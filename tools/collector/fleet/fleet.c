@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "fleet/fleet.h"
+#include "ward/state.h"
+
+#include "common/jw.h"
 #include "common/log.h"
 
 static uint32_t hash_id(const char *id)
@@ -246,55 +249,105 @@ bool wcol_fleet_dirty(const struct wcol_fleet *f)
     return f->dirty != NULL;
 }
 
-static int stage_one(struct wcol_store *st, struct wcol_fleet_device *d, int64_t now_ms)
+/* The transition's event document, written by the JSON writer. @return it (heap) or NULL. */
+static char *transition_doc(const struct wcol_fleet_device *d, const char *from, const char *to,
+                            size_t *len)
+{
+    struct wcol_jw w;
+
+    wcol_jw_init(&w, 1024);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kstr(&w, "sensor", "device");
+    wcol_jw_kstr(&w, "from", from);
+    wcol_jw_kstr(&w, "to", to);
+    wcol_jw_kstr(&w, "severity", ward_severity_name(WCOL_FLEET_TRANSITION_SEVERITY));
+    wcol_jw_kstr(&w, "source", "collector");
+    wcol_jw_kint(&w, "last_heartbeat_ms", d->last_hb_ms);
+    wcol_jw_obj_end(&w);
+    if (w.failed) {
+        wcol_jw_free(&w);
+        return NULL;
+    }
+    return wcol_jw_take(&w, len);
+}
+
+static int stage_one(struct wcol_fleet_device *d, int64_t now_ms,
+                     struct wcol_store_state_change *ch)
 {
     const char *from = wcol_fleet_state_name(d->stored_state);
     const char *to = wcol_fleet_state_name(d->state);
-    char doc[256];
-    int n = snprintf(doc, sizeof(doc),
-                     "{\"sensor\":\"device\",\"from\":\"%s\",\"to\":\"%s\",\"severity\":\"high\","
-                     "\"source\":\"collector\",\"last_heartbeat_ms\":%lld}",
-                     from, to, (long long)d->last_hb_ms);
-    struct wcol_store_event ev = {
-        .device = d->id,
-        .boot_id = "",
-        .seq = -1,
-        .received_ms = now_ms,
-        .time_ms = now_ms,
-        .sensor = "device",
-        .from_state = from,
-        .to_state = to,
-        .severity = "high",
-        .severity_rank = 3,
-        .doc = doc,
-        .doc_len = (size_t)n,
-    };
-    bool inserted;
-    int rc = st->ops->put_state(st->impl, d->id, to, d->state_since_ms);
+    size_t len = 0;
+    char *doc = transition_doc(d, from, to, &len);
 
-    if (rc == 0) {
-        rc = st->ops->put_event(st->impl, &ev, &inserted);
+    if (doc == NULL) {
+        return -ENOMEM;
     }
-    return rc;
+    *ch = (struct wcol_store_state_change){
+        .device = d->id,
+        .state = to,
+        .at_ms = d->state_since_ms,
+        .event = {
+            .device = d->id,
+            .boot_id = "",
+            .seq = -1,
+            .received_ms = now_ms,
+            .time_ms = now_ms,
+            .sensor = "device",
+            .from_state = from,
+            .to_state = to,
+            .severity = ward_severity_name(WCOL_FLEET_TRANSITION_SEVERITY),
+            .severity_rank = WCOL_FLEET_TRANSITION_SEVERITY,
+            .doc = doc,
+            .doc_len = len,
+        },
+    };
+    return 0;
 }
 
-int wcol_fleet_stage(struct wcol_fleet *f, struct wcol_store *st, int64_t now_ms)
+static size_t dirty_count(const struct wcol_fleet *f)
 {
+    size_t n = 0;
+
+    for (const struct wcol_fleet_device *d = f->dirty; d != NULL; d = d->dnext) {
+        n++;
+    }
+    return n;
+}
+
+int wcol_fleet_stage(struct wcol_fleet *f, int64_t now_ms, struct wcol_fleet_changes *out)
+{
+    size_t cap = dirty_count(f);
+
+    memset(out, 0, sizeof(*out));
+    out->v = cap > 0 ? calloc(cap, sizeof(*out->v)) : NULL;
+    if (cap > 0 && out->v == NULL) {
+        return -ENOMEM;
+    }
     while (f->dirty != NULL) {
         struct wcol_fleet_device *d = f->dirty;
 
         if (d->state != d->stored_state) {
-            int rc = stage_one(st, d, now_ms);
+            int rc = stage_one(d, now_ms, &out->v[out->n]);
 
             if (rc != 0) {
                 return rc;
             }
+            out->n++;
         }
         f->dirty = d->dnext;
         d->dnext = f->inflight;
         f->inflight = d;
     }
     return 0;
+}
+
+void wcol_fleet_changes_free(struct wcol_fleet_changes *ch)
+{
+    for (unsigned i = 0; i < ch->n; i++) {
+        free((char *)ch->v[i].event.doc);
+    }
+    free(ch->v);
+    memset(ch, 0, sizeof(*ch));
 }
 
 void wcol_fleet_committed(struct wcol_fleet *f, bool ok)

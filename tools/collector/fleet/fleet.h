@@ -19,11 +19,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ward/state.h"
+
 #include "common/ident.h"
 #include "store/store.h"
 
 #define WCOL_BOOT_ID_MAX 64
 #define WCOL_HEALTH_MAX  16
+
+/* Both transitions (up -> silent, silent -> up) are rated the higher of the two states'. */
+#define WCOL_FLEET_TRANSITION_SEVERITY WARD_SEV_HIGH
 
 enum wcol_fleet_state {
     WCOL_FLEET_UP = 0,
@@ -99,10 +104,20 @@ unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mon
 /** True when state changes wait to be written. */
 bool wcol_fleet_dirty(const struct wcol_fleet *f);
 
-/** Stage pending state changes and their events into the open transaction. */
-int wcol_fleet_stage(struct wcol_fleet *f, struct wcol_store *st, int64_t now_ms);
+/* Pending state changes as the store takes them (wcol_store_batch.changes). */
+struct wcol_fleet_changes {
+    struct wcol_store_state_change *v; /* heap, with each event's document */
+    unsigned n;
+};
 
-/** The transaction that carried wcol_fleet_stage() committed (ok) or was rolled back. */
+/**
+ * Describe the pending state changes for the next commit and hold them in flight until
+ * wcol_fleet_committed(). @return 0, -ENOMEM (then commit nothing and call committed(false)).
+ */
+int wcol_fleet_stage(struct wcol_fleet *f, int64_t now_ms, struct wcol_fleet_changes *out);
+void wcol_fleet_changes_free(struct wcol_fleet_changes *ch);
+
+/** The transaction that carried wcol_fleet_stage()'s changes committed (ok) or not. */
 void wcol_fleet_committed(struct wcol_fleet *f, bool ok);
 
 /** Devices sorted by id into out (at most cap). @return how many. */

@@ -1,6 +1,7 @@
 /*
- * ward-collector internals: the process context, connections and the pieces that share
- * them (server loop, connection state machine, ingest, operator API).
+ * ward-collector internals: the process context shared by the server loop, the connection
+ * state machine and the request handlers (ingest, operator API). No mbedTLS type here: the
+ * TLS state is behind a pointer, and a connection is opaque outside server/ (server/conn.h).
  *
  * One thread, one epoll instance (edge-triggered), no blocking call on the hot path except
  * the storage commit, which is batched: every request that completes in one pass of the
@@ -13,15 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <mbedtls/ssl.h>
-
+#include "api/tokens.h"
+#include "commit/bus.h"
+#include "commit/group.h"
+#include "common/log.h"
 #include "fleet/fleet.h"
 #include "http/http.h"
 #include "ingest_decode.h"
-#include "common/log.h"
 #include "store/store.h"
-#include "tls/tls.h"
-#include "api/tokens.h"
+#include "tls/tls_config.h"
 
 #define WCOL_COLLECTOR_VERSION "0.1.0"
 
@@ -67,15 +68,6 @@ enum wcol_conn_kind {
     WCOL_CONN_API = 1,
 };
 
-enum wcol_conn_state {
-    WCOL_CS_PEEK = 0,    /* waiting for the first byte: TLS or something else */
-    WCOL_CS_HANDSHAKE,   /* TLS handshake */
-    WCOL_CS_READ,        /* reading a request (or idle between requests) */
-    WCOL_CS_WAIT_COMMIT, /* staged in the open transaction, answer held back */
-    WCOL_CS_WRITE,       /* writing the response */
-    WCOL_CS_LINGER,      /* response sent, write side shut, draining before close */
-};
-
 enum wcol_timer_class {
     WCOL_TC_HANDSHAKE = 0,
     WCOL_TC_IDLE,
@@ -92,48 +84,8 @@ struct wcol_timer_list {
     struct wcol_conn *tail;
 };
 
-#define WCOL_ACK_MAX 8 /* boots per request: the agent keeps at most a few */
-
-/* A request staged in the open transaction: what to do once it committed. */
-struct wcol_pending {
-    struct wcol_fleet_report report;
-    struct ward_ingest_ack acks[WCOL_ACK_MAX];
-    unsigned n_acks;
-    uint32_t stored;
-    uint32_t duplicates;
-};
-
-struct wcol_conn {
-    struct wcol_ep ep;
-    struct wcol_collector *c;
-    struct wcol_conn *tprev, *tnext;
-    uint64_t deadline;
-    uint8_t tclass;
-    uint8_t kind;
-    uint8_t state;
-    bool ssl_setup;
-    bool close_after; /* close once the response is written */
-    bool have_head;
-    bool in_group;
-    int fd;
-    mbedtls_ssl_context ssl;
-    struct wcol_tls_peer peer;
-    char addr[64];
-    char *rbuf; /* request bytes (heap, freed while idle) */
-    uint32_t rlen, rcap;
-    struct wcol_http_request req;
-    char *wbuf; /* response bytes */
-    uint32_t wlen, woff;
-    struct wcol_pending *pending;
-    struct wcol_conn *gnext;         /* next in the commit group */
-    struct wcol_conn *knext;         /* next on the ready list */
-    struct wcol_conn *dnext;         /* next on the dead list */
-    struct wcol_conn *aprev, *anext; /* every open connection */
-    bool kicked;
-    bool doomed; /* close after the pending answer (its device was revoked meanwhile) */
-    uint64_t requests;
-    uint32_t drained;
-};
+/** A complete request on a connection of one kind (body: content_length bytes). */
+typedef void (*wcol_request_fn)(struct wcol_conn *conn, const char *body, size_t len);
 
 struct wcol_collector_stats {
     uint64_t accepted;
@@ -148,13 +100,6 @@ struct wcol_collector_stats {
     uint64_t unauthorized;
     uint64_t requests;
     uint64_t api_requests;
-    uint64_t events_stored;
-    uint64_t events_duplicate;
-    uint64_t commits;
-    uint64_t commit_failures;
-    uint64_t stage_failures;
-    uint64_t commit_us_last;
-    uint64_t commit_us_max;
     uint64_t events_expired;
     uint64_t bytes_in;
     uint64_t bytes_out;
@@ -169,17 +114,16 @@ struct wcol_collector {
     char device_addr[64];
     char api_addr[64];
     struct wcol_ep ep_device, ep_api, ep_signal;
-    struct wcol_tls tls;
+    struct wcol_tls *tls; /* tls/tls.h */
     struct wcol_store store;
     struct wcol_fleet fleet;
     struct wcol_tokens tokens;
     struct wcol_timer_list timers[WCOL_TC_COUNT];
     unsigned timeout_ms[WCOL_TC_COUNT];
-    struct wcol_conn *group; /* requests waiting for the commit */
-    struct wcol_conn **group_tail;
-    unsigned group_n;
-    bool txn_open;
-    struct wcol_conn *ready; /* connections to look at again before sleeping */
+    struct wcol_bus bus;           /* after-commit subscribers */
+    struct wcol_group group;       /* requests waiting for the commit */
+    wcol_request_fn on_request[2]; /* by enum wcol_conn_kind */
+    struct wcol_conn *ready;       /* connections to look at again before sleeping */
     struct wcol_conn **ready_tail;
     struct wcol_conn *dead; /* closed in this pass, freed at its end */
     struct wcol_conn *all;  /* every open connection */
@@ -197,39 +141,9 @@ struct wcol_collector {
     struct ward_ingest_batch batch; /* the request being decoded */
 };
 
-/* Clocks in milliseconds. */
-uint64_t wcol_now_mono(void);
-int64_t wcol_now_wall_ms(void);
-
 /* server.c */
 int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_config *cfg);
 int wcol_collector_run(struct wcol_collector *c);
 void wcol_collector_close(struct wcol_collector *c);
-/** Close the open transaction and answer every request in it. */
-void wcol_collector_commit(struct wcol_collector *c);
-
-/* conn.c */
-void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_kind kind);
-void wcol_conn_event(struct wcol_conn *conn, uint32_t events);
-void wcol_conn_expire(struct wcol_collector *c, uint64_t now);
-void wcol_conn_close(struct wcol_conn *conn);
-/** Look at the connection again in this loop pass (its readiness edge may have passed). */
-void wcol_conn_kick(struct wcol_conn *conn);
-void wcol_conn_timer(struct wcol_conn *conn, enum wcol_timer_class tc);
-/** Queue a complete response; close_after ends the connection once it is written. */
-void wcol_conn_respond(struct wcol_conn *conn, int status, const char *body, size_t body_len,
-                       const char *extra_headers, bool close_after);
-/** Respond {"error": reason} and close. */
-void wcol_conn_error(struct wcol_conn *conn, int status, const char *reason);
-/** Start writing a response that was held back (after the commit). */
-void wcol_conn_send(struct wcol_conn *conn);
-
-/* ingest.c: a complete POST /v1/ingest on a device connection. */
-void wcol_ingest_request(struct wcol_conn *conn, const char *body, size_t len);
-/** After the commit: answer a staged request (ok: 200 with its acks; else 503). */
-void wcol_ingest_finish(struct wcol_conn *conn, bool committed);
-
-/* api.c: a complete request on an operator connection. */
-void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len);
 
 #endif /* WCOL_SERVER_COLLECTOR_H_ */

@@ -21,7 +21,8 @@
 
 #include <mbedtls/net_sockets.h>
 
-#include "server/collector.h"
+#include "common/clock.h"
+#include "server/conn_impl.h"
 
 #define RBUF_INITIAL 1024u
 #define LINGER_MAX   (256u * 1024u)
@@ -33,6 +34,7 @@ static const char s_plain_reply[] =
 
 static void do_read(struct wcol_conn *conn);
 static void do_write(struct wcol_conn *conn);
+static void send_response(struct wcol_conn *conn);
 static void do_handshake(struct wcol_conn *conn);
 static void begin_close(struct wcol_conn *conn, bool tls_notify);
 
@@ -195,7 +197,7 @@ static void accept_one(struct wcol_collector *c, int fd, const struct sockaddr_s
     conn->kind = (uint8_t)kind;
     conn->state = WCOL_CS_PEEK;
     conn->tclass = WCOL_TC_NONE;
-    conn->peer.tls = &c->tls;
+    conn->peer.tls = c->tls;
     format_addr(ss, conn->addr, sizeof(conn->addr));
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -256,7 +258,7 @@ void wcol_conn_close(struct wcol_conn *conn)
 {
     struct wcol_collector *c = conn->c;
 
-    if (conn->in_group || conn->ep.type != WCOL_EP_CONN) {
+    if (conn->held || conn->ep.type != WCOL_EP_CONN) {
         return; /* answered by the commit first; or already closed */
     }
     timer_unlink(conn);
@@ -276,9 +278,7 @@ void wcol_conn_close(struct wcol_conn *conn)
     }
     free(conn->rbuf);
     free(conn->wbuf);
-    free(conn->pending);
     conn->rbuf = conn->wbuf = NULL;
-    conn->pending = NULL;
     if (conn->kind == WCOL_CONN_DEVICE) {
         c->n_device_conns--;
     } else {
@@ -376,7 +376,7 @@ void wcol_conn_respond(struct wcol_conn *conn, int status, const char *body, siz
     conn->woff = 0;
     conn->close_after = close_after;
     if (conn->state != WCOL_CS_WAIT_COMMIT) {
-        wcol_conn_send(conn);
+        send_response(conn);
     }
 }
 
@@ -389,11 +389,53 @@ void wcol_conn_error(struct wcol_conn *conn, int status, const char *reason)
                       status == 401 ? "WWW-Authenticate: Bearer realm=\"ward\"\r\n" : NULL, true);
 }
 
-void wcol_conn_send(struct wcol_conn *conn)
+static void send_response(struct wcol_conn *conn)
 {
     conn->state = WCOL_CS_WRITE;
     wcol_conn_timer(conn, WCOL_TC_WRITE);
     do_write(conn);
+}
+
+void wcol_conn_wrong_method(struct wcol_conn *conn, const char *allowed)
+{
+    char body[64], allow[64];
+    int n = snprintf(body, sizeof(body), "{\"error\":\"use %s\"}", allowed);
+
+    snprintf(allow, sizeof(allow), "Allow: %s\r\n", allowed);
+    wcol_conn_respond(conn, 405, body, (size_t)n, allow, true);
+}
+
+void wcol_conn_hold(struct wcol_conn *conn)
+{
+    conn->state = WCOL_CS_WAIT_COMMIT;
+    wcol_conn_timer(conn, WCOL_TC_NONE);
+    conn->held = true;
+}
+
+void wcol_conn_resume(struct wcol_conn *conn)
+{
+    conn->held = false;
+    conn->state = WCOL_CS_READ; /* no longer held back: responses go out at once */
+}
+
+struct wcol_collector *wcol_conn_collector(struct wcol_conn *conn)
+{
+    return conn->c;
+}
+
+const struct wcol_http_request *wcol_conn_request(const struct wcol_conn *conn)
+{
+    return &conn->req;
+}
+
+const char *wcol_conn_addr(const struct wcol_conn *conn)
+{
+    return conn->addr;
+}
+
+const char *wcol_conn_peer_cn(const struct wcol_conn *conn)
+{
+    return conn->peer.ident.cn;
 }
 
 /* Forget the request just answered; keep bytes of a pipelined next one. */
@@ -447,34 +489,17 @@ static void do_write(struct wcol_conn *conn)
 
 /* ---- requests ---- */
 
-static bool path_is(const struct wcol_http_request *r, const char *path)
-{
-    size_t n = strlen(path);
-
-    return r->target_len == n && memcmp(r->target, path, n) == 0;
-}
-
 static void dispatch(struct wcol_conn *conn)
 {
-    const char *body = conn->rbuf + conn->req.head_len;
-    size_t len = conn->req.content_length;
+    struct wcol_collector *c = conn->c;
 
     conn->requests++;
     if (conn->kind == WCOL_CONN_API) {
-        conn->c->stats.api_requests++;
-        wcol_api_request(conn, body, len);
-        return;
+        c->stats.api_requests++;
+    } else {
+        c->stats.requests++;
     }
-    conn->c->stats.requests++;
-    if (!path_is(&conn->req, "/v1/ingest")) {
-        wcol_conn_error(conn, 404, "no such resource; devices POST /v1/ingest");
-        return;
-    }
-    if (conn->req.method != WCOL_HTTP_POST) {
-        wcol_conn_respond(conn, 405, "{\"error\":\"use POST\"}", 20, "Allow: POST\r\n", true);
-        return;
-    }
-    wcol_ingest_request(conn, body, len);
+    c->on_request[conn->kind](conn, conn->rbuf + conn->req.head_len, conn->req.content_length);
 }
 
 static bool ensure_rbuf(struct wcol_conn *conn, size_t want)
@@ -624,7 +649,7 @@ static void do_handshake(struct wcol_conn *conn)
 {
     struct wcol_collector *c = conn->c;
     struct wcol_ticket_ctx *tc =
-        conn->kind == WCOL_CONN_DEVICE ? &c->tls.device_tickets : &c->tls.api_tickets;
+        conn->kind == WCOL_CONN_DEVICE ? &c->tls->device_tickets : &c->tls->api_tickets;
 
     tc->current = &conn->peer.ident;
     int rc = mbedtls_ssl_handshake(&conn->ssl);
@@ -658,7 +683,7 @@ static int setup_tls(struct wcol_conn *conn)
 {
     struct wcol_collector *c = conn->c;
     const mbedtls_ssl_config *conf =
-        conn->kind == WCOL_CONN_DEVICE ? &c->tls.device_conf : &c->tls.api_conf;
+        conn->kind == WCOL_CONN_DEVICE ? &c->tls->device_conf : &c->tls->api_conf;
 
     mbedtls_ssl_init(&conn->ssl);
     conn->ssl_setup = true;

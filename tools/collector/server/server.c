@@ -25,34 +25,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
+#include "commit/group.h"
+#include "common/clock.h"
+#include "ingest/ingest.h"
 #include "server/collector.h"
+#include "server/conn_impl.h"
+#include "tls/tls.h"
 
 #define EPOLL_BATCH  256
 #define READY_ROUNDS 64
-
-uint64_t wcol_now_mono(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-int64_t wcol_now_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* "127.0.0.1:8443", "[::1]:8443", ":8443" (all IPv4 addresses). */
 static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
@@ -238,15 +220,12 @@ static int open_state(struct wcol_collector *c)
     return 0;
 }
 
-int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_config *cfg)
+static void init_context(struct wcol_collector *c, const struct wcol_collector_config *cfg)
 {
-    int rc;
-
     memset(c, 0, sizeof(*c));
     c->cfg = *cfg;
     c->epfd = c->sigfd = c->device_fd = c->api_fd = -1;
     c->ready_tail = &c->ready;
-    c->group_tail = &c->group;
     c->ep_device.type = WCOL_EP_LISTEN_DEVICE;
     c->ep_api.type = WCOL_EP_LISTEN_API;
     c->ep_signal.type = WCOL_EP_SIGNAL;
@@ -257,7 +236,13 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
     c->timeout_ms[WCOL_TC_LINGER] = 2000;
     c->start_mono = wcol_now_mono();
     c->start_wall_ms = wcol_now_wall_ms();
+    c->on_request[WCOL_CONN_DEVICE] = wcol_device_request;
+    c->on_request[WCOL_CONN_API] = wcol_api_request;
+}
 
+/* Refuse bad listen addresses before anything is created. */
+static int check_listen_specs(const struct wcol_collector_config *cfg)
+{
     struct sockaddr_storage ss;
     socklen_t sl;
 
@@ -270,34 +255,63 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
             return -EINVAL;
         }
     }
-    rc = open_state(c);
-    if (rc != 0) {
-        return rc;
-    }
-    fit_fd_limit(c);
-    c->scratch_cap = cfg->max_body + 1;
+    return 0;
+}
+
+/* The decoder's buffers: one request's strings and events at a time. */
+static int alloc_decoder(struct wcol_collector *c)
+{
+    c->scratch_cap = c->cfg.max_body + 1;
     c->scratch = malloc(c->scratch_cap);
-    c->batch.max_events = cfg->max_events;
-    c->batch.events = calloc(cfg->max_events, sizeof(*c->batch.events));
-    if (c->scratch == NULL || c->batch.events == NULL) {
+    c->batch.max_events = c->cfg.max_events;
+    c->batch.events = calloc(c->cfg.max_events, sizeof(*c->batch.events));
+    return c->scratch == NULL || c->batch.events == NULL ? -ENOMEM : 0;
+}
+
+static int open_tls_and_tokens(struct wcol_collector *c)
+{
+    c->tls = calloc(1, sizeof(*c->tls));
+    if (c->tls == NULL) {
         return -ENOMEM;
     }
-    rc = wcol_tls_init(&c->tls, &cfg->tls);
+    int rc = wcol_tls_init(c->tls, &c->cfg.tls);
+
     if (rc != 0) {
         return rc;
     }
-    rc = wcol_tokens_load(&c->tokens, cfg->tokens_path);
+    rc = wcol_tokens_load(&c->tokens, c->cfg.tokens_path);
     if (rc < 0) {
         return rc;
     }
     if (rc == 0) {
         wcol_log_warn("no operator tokens in %s: the operator API will refuse everyone",
-                      cfg->tokens_path);
+                      c->cfg.tokens_path);
     }
+    return 0;
+}
+
+/* The fleet hears of a device only once its request is stored (an after-commit subscriber). */
+static void fleet_on_report(void *ctx, const struct wcol_msg *m)
+{
+    const struct wcol_store_report *r = m->u.report.report;
+    struct wcol_fleet_report fr = {
+        .has_heartbeat = r->has_heartbeat,
+        .interval_ms = r->interval_ms,
+        .events_stored = m->u.report.stored,
+    };
+
+    snprintf(fr.boot_id, sizeof(fr.boot_id), "%s", r->boot_id != NULL ? r->boot_id : "");
+    snprintf(fr.health, sizeof(fr.health), "%s", r->health != NULL ? r->health : "");
+    wcol_fleet_heard(ctx, r->device, &fr, wcol_now_wall_ms(), wcol_now_mono());
+}
+
+static int open_store_and_fleet(struct wcol_collector *c)
+{
+    const struct wcol_collector_config *cfg = &c->cfg;
     struct wcol_store_sqlite_opts so = { .path = cfg->db_path,
                                          .busy_timeout_ms = cfg->busy_timeout_ms };
+    int rc = wcol_store_sqlite_open(&c->store, &so);
 
-    rc = wcol_store_sqlite_open(&c->store, &so);
     if (rc != 0) {
         return rc;
     }
@@ -309,29 +323,50 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
         wcol_log_error("cannot load the fleet from %s", cfg->db_path);
         return rc;
     }
+    wcol_group_init(&c->group, &c->store, &c->fleet, &c->bus, cfg->max_group);
+    return wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
+}
+
+static int open_listeners(struct wcol_collector *c)
+{
+    int rc;
+
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (c->epfd < 0) {
         return -errno;
     }
     rc = open_signals(c);
-    if (rc == 0) {
-        rc = add_ep(c, c->sigfd, &c->ep_signal, EPOLLIN);
-    }
+    rc = rc ?: add_ep(c, c->sigfd, &c->ep_signal, EPOLLIN);
     if (rc != 0) {
         return rc;
     }
-    c->device_fd = open_listener(cfg->listen, c->device_addr, sizeof(c->device_addr));
+    c->device_fd = open_listener(c->cfg.listen, c->device_addr, sizeof(c->device_addr));
     if (c->device_fd < 0) {
         return c->device_fd;
     }
-    c->api_fd = open_listener(cfg->api_listen, c->api_addr, sizeof(c->api_addr));
+    c->api_fd = open_listener(c->cfg.api_listen, c->api_addr, sizeof(c->api_addr));
     if (c->api_fd < 0) {
         return c->api_fd;
     }
     rc = add_ep(c, c->device_fd, &c->ep_device, EPOLLIN | EPOLLET);
-    if (rc == 0) {
-        rc = add_ep(c, c->api_fd, &c->ep_api, EPOLLIN | EPOLLET);
+    return rc ?: add_ep(c, c->api_fd, &c->ep_api, EPOLLIN | EPOLLET);
+}
+
+int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_config *cfg)
+{
+    int rc;
+
+    init_context(c, cfg);
+    rc = check_listen_specs(cfg);
+    rc = rc ?: open_state(c);
+    if (rc != 0) {
+        return rc;
     }
+    fit_fd_limit(c);
+    rc = alloc_decoder(c);
+    rc = rc ?: open_tls_and_tokens(c);
+    rc = rc ?: open_store_and_fleet(c);
+    rc = rc ?: open_listeners(c);
     if (rc != 0) {
         return rc;
     }
@@ -344,57 +379,6 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
                   WCOL_COLLECTOR_VERSION, c->device_addr, c->api_addr, c->fleet.count,
                   c->store.ops->name, cfg->db_path);
     return 0;
-}
-
-/* ---- group commit ---- */
-
-void wcol_collector_commit(struct wcol_collector *c)
-{
-    int64_t now_ms = wcol_now_wall_ms();
-    bool ok = true;
-
-    if (wcol_fleet_dirty(&c->fleet)) {
-        if (!c->txn_open && c->store.ops->begin(c->store.impl) == 0) {
-            c->txn_open = true;
-        }
-        if (!c->txn_open || wcol_fleet_stage(&c->fleet, &c->store, now_ms) != 0) {
-            ok = false;
-        }
-    }
-    if (c->txn_open) {
-        uint64_t t0 = now_us();
-
-        if (ok && c->store.ops->commit(c->store.impl) != 0) {
-            ok = false;
-        }
-        if (!ok) {
-            c->store.ops->rollback(c->store.impl);
-        }
-        c->txn_open = false;
-        uint64_t us = now_us() - t0;
-
-        c->stats.commit_us_last = us;
-        if (us > c->stats.commit_us_max) {
-            c->stats.commit_us_max = us;
-        }
-        c->stats.commits += ok;
-        c->stats.commit_failures += !ok;
-    }
-    wcol_fleet_committed(&c->fleet, ok);
-
-    struct wcol_conn *g = c->group;
-
-    c->group = NULL;
-    c->group_tail = &c->group;
-    c->group_n = 0;
-    while (g != NULL) {
-        struct wcol_conn *next = g->gnext;
-
-        g->gnext = NULL;
-        g->in_group = false;
-        wcol_ingest_finish(g, ok);
-        g = next;
-    }
 }
 
 /* ---- the loop ---- */
@@ -446,7 +430,7 @@ static void drop_revoked(struct wcol_collector *c)
         next = conn->anext;
         if (conn->ep.type == WCOL_EP_CONN && conn->kind == WCOL_CONN_DEVICE &&
             conn->peer.ident.valid &&
-            wcol_tls_is_revoked(&c->tls, conn->peer.ident.serial, conn->peer.ident.serial_len)) {
+            wcol_tls_is_revoked(c->tls, conn->peer.ident.serial, conn->peer.ident.serial_len)) {
             wcol_log_warn("%s: device %s was revoked; closing its connection", conn->addr,
                           conn->peer.ident.cn);
             conn->doomed = true; /* a request waiting for the commit is answered first */
@@ -459,7 +443,7 @@ static void reload(struct wcol_collector *c)
 {
     c->reload = false;
     wcol_log_info("SIGHUP: reloading the CRL and the operator tokens");
-    if (wcol_tls_reload_crl(&c->tls, true) > 0) {
+    if (wcol_tls_reload_crl(c->tls, true) > 0) {
         drop_revoked(c);
     }
     int n = wcol_tokens_load(&c->tokens, c->cfg.tokens_path);
@@ -478,21 +462,10 @@ static void expire_events(struct wcol_collector *c, uint64_t now)
     int64_t cutoff = wcol_now_wall_ms() - (int64_t)c->cfg.retention_ms;
     uint64_t every = c->cfg.retention_ms / 4 < 60000 ? c->cfg.retention_ms / 4 : 60000;
     unsigned deleted = 0;
-    const struct wcol_store_ops *ops = c->store.ops;
 
     c->next_retention = now + (every > c->cfg.check_interval_ms ? every : c->cfg.check_interval_ms);
-    if (c->cfg.retention_ms == 0 || c->txn_open || ops->begin(c->store.impl) != 0) {
-        return;
-    }
-    int rc = ops->expire(c->store.impl, cutoff, 5000, &deleted);
-
-    if (rc == 0 && deleted > 0) {
-        rc = ops->commit(c->store.impl);
-    } else {
-        ops->rollback(c->store.impl);
-    }
-    if (rc != 0) {
-        ops->rollback(c->store.impl);
+    if (c->cfg.retention_ms == 0 ||
+        c->store.ops->expire(c->store.impl, cutoff, 5000, &deleted) != 0) {
         return;
     }
     c->stats.events_expired += deleted;
@@ -510,10 +483,10 @@ static void periodic(struct wcol_collector *c, uint64_t now)
     }
     c->next_check = now + c->cfg.check_interval_ms;
     wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
-    if (wcol_tls_reload_crl(&c->tls, false) > 0) {
+    if (wcol_tls_reload_crl(c->tls, false) > 0) {
         drop_revoked(c);
     }
-    int rc = wcol_ticket_keys_maybe_rotate(&c->tls.tickets, (int64_t)time(NULL));
+    int rc = wcol_ticket_keys_maybe_rotate(&c->tls->tickets, (int64_t)time(NULL));
 
     if (rc < 0) {
         wcol_log_error("cannot rotate the session ticket key: %s", strerror(-rc));
@@ -579,8 +552,8 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
 
     for (int i = 0; i < n; i++) {
         dispatch_event(c, &evs[i]);
-        if (c->group_n >= c->cfg.max_group) {
-            wcol_collector_commit(c);
+        if (wcol_group_full(&c->group)) {
+            wcol_group_commit(&c->group);
         }
     }
     run_ready(c);
@@ -591,8 +564,8 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
     if (c->reload) {
         reload(c);
     }
-    if (c->group != NULL || c->txn_open || wcol_fleet_dirty(&c->fleet)) {
-        wcol_collector_commit(c);
+    if (wcol_group_pending(&c->group)) {
+        wcol_group_commit(&c->group);
     }
     run_ready(c);
     wcol_conn_expire(c, wcol_now_mono());
@@ -622,25 +595,27 @@ int wcol_collector_run(struct wcol_collector *c)
     close(c->device_fd);
     close(c->api_fd);
     c->device_fd = c->api_fd = -1;
-    wcol_collector_commit(c);
+    wcol_group_commit(&c->group);
     run_ready(c);
     close_all(c);
     wcol_log_info("stopped: %llu requests, %llu events stored, %llu duplicates",
-                  (unsigned long long)c->stats.requests, (unsigned long long)c->stats.events_stored,
-                  (unsigned long long)c->stats.events_duplicate);
+                  (unsigned long long)c->stats.requests,
+                  (unsigned long long)c->group.stats.events_stored,
+                  (unsigned long long)c->group.stats.events_duplicate);
     return 0;
 }
 
 void wcol_collector_close(struct wcol_collector *c)
 {
-    if (c->txn_open) {
-        c->store.ops->rollback(c->store.impl);
-    }
     if (c->store.ops != NULL) {
         c->store.ops->close(c->store.impl);
     }
     wcol_fleet_free(&c->fleet);
-    wcol_tls_free(&c->tls);
+    if (c->tls != NULL) {
+        wcol_tls_free(c->tls);
+        free(c->tls);
+        c->tls = NULL;
+    }
     if (c->device_fd >= 0) {
         close(c->device_fd);
     }

@@ -1,15 +1,17 @@
 /*
  * The collector's storage interface. SQLite (store_sqlite.c) is the embedded default; a
- * server database is another ops table behind the same calls.
+ * server database is another ops table behind the same calls (one file per backend).
  *
- * Write model: the collector stages many requests into one transaction (group commit) and
- * answers none of them until commit() returned 0. Each request is wrapped in a savepoint, so
- * one request that fails to stage does not spoil the others in the group.
- *   begin()  -> { savepoint(); put_*()...; max_seq(); release(ok) } * N -> commit()
+ * Write model: the collector's group commit (commit/group.c) hands the backend a whole batch
+ * (every request that completed in one pass of the event loop, plus the fleet's state
+ * changes) in one call, commit_batch(), and answers none of the requests until it returned 0.
+ * Inside, each request is all-or-nothing: one request that fails to store does not spoil the
+ * others in the batch (its result says so). A backend does the batch in as few round trips
+ * as it can: a server database never makes the event loop wait once per row.
  * Reads (queries from the operator API) see committed data only.
  *
- * Deduplication: an event is identified by (device, boot id, sequence); put_event() of an
- * identity already stored changes nothing and says so.
+ * Deduplication: an event is identified by (device, boot id, sequence); storing an identity
+ * already stored changes nothing and says so (inserted = false).
  */
 #ifndef WCOL_STORE_STORE_H_
 #define WCOL_STORE_STORE_H_
@@ -30,9 +32,10 @@ struct wcol_store_event {
     const char *from_state;
     const char *to_state;
     const char *severity;
-    int severity_rank; /* none 0, low 1, medium 2, high 3 */
+    int severity_rank; /* enum ward_severity: none 0, low 1, medium 2, high 3 */
     const char *doc;   /* the event as JSON */
     size_t doc_len;
+    bool inserted; /* commit_batch(): false when its identity was already stored */
 };
 
 /* What one request tells about its device (the row of GET /v1/devices/{id}). */
@@ -80,24 +83,54 @@ struct wcol_store_stats {
     int64_t db_bytes;
 };
 
+/* One boot a request names: the backend fills in the highest stored sequence (-1 none). */
+struct wcol_store_ack {
+    const char *boot_id;
+    int64_t seq;
+};
+
+/* One request's writes, and what became of them. */
+struct wcol_store_put {
+    const char *device;
+    struct wcol_store_event *events; /* in; each event's `inserted` is set */
+    unsigned n_events;
+    const struct wcol_store_report *report; /* in, NULL when none */
+    struct wcol_store_ack *acks;            /* in: boots; out: their highest stored seq */
+    unsigned n_acks;
+    int status; /* out: 0 stored; else a negative errno and nothing of it is stored */
+    uint32_t stored, duplicates;
+};
+
+/* A device state change the collector itself decided (silence, back up) and its event. */
+struct wcol_store_state_change {
+    const char *device;
+    const char *state;
+    int64_t at_ms;
+    struct wcol_store_event event;
+};
+
+/* Everything one group commit writes, in one transaction. */
+struct wcol_store_batch {
+    struct wcol_store_put *puts;
+    unsigned n_puts;
+    const struct wcol_store_state_change *changes;
+    unsigned n_changes;
+};
+
 typedef int (*wcol_store_event_cb)(void *ctx, const struct wcol_store_event *ev);
 typedef int (*wcol_store_device_cb)(void *ctx, const struct wcol_store_device *dev);
 
 struct wcol_store_ops {
     const char *name;
-    int (*begin)(void *impl);
-    int (*savepoint)(void *impl);
-    /** keep = true: keep the request's rows; false: undo them. */
-    int (*release)(void *impl, bool keep);
-    int (*commit)(void *impl);
-    int (*rollback)(void *impl);
-    /** @return 0; *inserted = false when (device, boot, seq) was already stored. */
-    int (*put_event)(void *impl, const struct wcol_store_event *ev, bool *inserted);
-    /** Highest stored seq of (device, boot), seen from inside the open transaction. */
-    int (*max_seq)(void *impl, const char *device, const char *boot_id, int64_t *seq, bool *found);
-    int (*put_report)(void *impl, const struct wcol_store_report *r);
-    int (*put_state)(void *impl, const char *device, const char *state, int64_t at_ms);
-    /** Delete up to `max` of the oldest events received before cutoff_ms. */
+    /**
+     * Store a batch in one transaction and commit it. A request that fails on its own is
+     * undone alone (its put's status); the changes are all-or-nothing with the transaction.
+     * @return 0 committed (durable); else a negative errno (-EBUSY locked, -EIO) and nothing
+     * of the batch is stored.
+     */
+    int (*commit_batch)(void *impl, struct wcol_store_batch *batch);
+    /** Delete up to `max` of the oldest events received before cutoff_ms, in a transaction
+     *  of its own. */
     int (*expire)(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted);
     /* Reads: committed data only. A callback returning non-zero stops the walk. */
     int (*load_devices)(void *impl, wcol_store_device_cb cb, void *ctx);
@@ -124,7 +157,14 @@ struct wcol_store_sqlite_opts {
  */
 int wcol_store_sqlite_open(struct wcol_store *st, const struct wcol_store_sqlite_opts *opts);
 
-/** Severity rank of a wire name: none 0, low 1, medium 2, high 3; -1 for anything else. */
+/** Severity rank of a wire name (the agent's severity table, ward/state.h): none 0, low 1,
+ *  medium 2, high 3; -1 for anything else. */
 int wcol_store_severity_rank(const char *name);
+
+/** Store a batch (ops->commit_batch). @return as commit_batch. */
+static inline int wcol_store_commit_batch(struct wcol_store *st, struct wcol_store_batch *b)
+{
+    return st->ops->commit_batch(st->impl, b);
+}
 
 #endif /* WCOL_STORE_STORE_H_ */

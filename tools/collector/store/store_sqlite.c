@@ -15,10 +15,10 @@
 
 #include <sqlite3.h>
 
+#include "ward/state.h"
+
 #include "common/log.h"
 #include "store/store.h"
-
-#define SCHEMA_VERSION 1
 
 struct sq {
     sqlite3 *w;
@@ -79,7 +79,14 @@ struct sq {
     "FROM json_each(excluded.snapshot, '$.sensors') AS p ORDER BY 2, 3) AS m))) END"
 /* clang-format on */
 
-static const char s_schema[] =
+/*
+ * Versioned migrations: the schema is the list of steps below, applied in order, each in a
+ * transaction with the row that records it in schema_version. A database is at the highest
+ * version recorded there; one written before that table existed (user_version 1) is at 1.
+ * A new step goes at the end and never changes once released; PRAGMA user_version mirrors
+ * the version so that older collectors refuse a database they do not understand.
+ */
+static const char s_schema_v1[] =
     "CREATE TABLE IF NOT EXISTS devices ("
     "  id TEXT PRIMARY KEY,"
     "  first_seen_ms INTEGER NOT NULL,"
@@ -110,6 +117,18 @@ static const char s_schema[] =
     ");"
     "CREATE UNIQUE INDEX IF NOT EXISTS events_identity ON events(device, boot_id, seq);"
     "CREATE INDEX IF NOT EXISTS events_by_device ON events(device, id);";
+
+static const char s_schema_v2[] = "CREATE TABLE IF NOT EXISTS schema_version ("
+                                  "  version INTEGER PRIMARY KEY,"
+                                  "  applied_ms INTEGER NOT NULL"
+                                  ");";
+
+static const char *const s_migrations[] = {
+    s_schema_v1, /* 1: devices and events */
+    s_schema_v2, /* 2: schema_version (the migrations' own record) */
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
 
 static int fail(struct sq *q, sqlite3 *db, const char *what)
 {
@@ -177,26 +196,21 @@ static void bind_pos(sqlite3_stmt *st, int i, int64_t v)
     }
 }
 
-static int sq_begin(void *impl)
+static int sq_begin(struct sq *q)
 {
-    struct sq *q = impl;
     int rc = step_done(q, q->begin, "BEGIN");
 
     q->in_txn = rc == 0;
     return rc;
 }
 
-static int sq_savepoint(void *impl)
+static int sq_savepoint(struct sq *q)
 {
-    struct sq *q = impl;
-
     return step_done(q, q->sp, "SAVEPOINT");
 }
 
-static int sq_release(void *impl, bool keep)
+static int sq_release(struct sq *q, bool keep)
 {
-    struct sq *q = impl;
-
     if (!keep) {
         int rc = step_done(q, q->sp_undo, "ROLLBACK TO");
 
@@ -207,9 +221,8 @@ static int sq_release(void *impl, bool keep)
     return step_done(q, q->sp_release, "RELEASE");
 }
 
-static int sq_commit(void *impl)
+static int sq_commit(struct sq *q)
 {
-    struct sq *q = impl;
     int rc = step_done(q, q->commit, "COMMIT");
 
     if (rc == 0) {
@@ -218,10 +231,8 @@ static int sq_commit(void *impl)
     return rc;
 }
 
-static int sq_rollback(void *impl)
+static int sq_rollback(struct sq *q)
 {
-    struct sq *q = impl;
-
     q->in_txn = false;
     if (sqlite3_get_autocommit(q->w)) {
         return 0; /* SQLite already rolled back (a failed COMMIT can do that) */
@@ -229,9 +240,8 @@ static int sq_rollback(void *impl)
     return step_done(q, q->rollback, "ROLLBACK");
 }
 
-static int sq_put_event(void *impl, const struct wcol_store_event *ev, bool *inserted)
+static int sq_put_event(struct sq *q, const struct wcol_store_event *ev, bool *inserted)
 {
-    struct sq *q = impl;
     sqlite3_stmt *st = q->ins_event;
 
     bind_text(st, 1, ev->device);
@@ -257,10 +267,9 @@ static int sq_put_event(void *impl, const struct wcol_store_event *ev, bool *ins
     return rc;
 }
 
-static int sq_max_seq(void *impl, const char *device, const char *boot_id, int64_t *seq,
+static int sq_max_seq(struct sq *q, const char *device, const char *boot_id, int64_t *seq,
                       bool *found)
 {
-    struct sq *q = impl;
     sqlite3_stmt *st = q->max_seq;
     int rc;
 
@@ -277,9 +286,8 @@ static int sq_max_seq(void *impl, const char *device, const char *boot_id, int64
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(q, q->w, "max seq");
 }
 
-static int sq_put_report(void *impl, const struct wcol_store_report *r)
+static int sq_put_report(struct sq *q, const struct wcol_store_report *r)
 {
-    struct sq *q = impl;
     sqlite3_stmt *st = q->put_report;
 
     bind_text(st, 1, r->device);
@@ -298,9 +306,8 @@ static int sq_put_report(void *impl, const struct wcol_store_report *r)
     return step_done(q, st, "update device");
 }
 
-static int sq_put_state(void *impl, const char *device, const char *state, int64_t at_ms)
+static int sq_put_state(struct sq *q, const char *device, const char *state, int64_t at_ms)
 {
-    struct sq *q = impl;
     sqlite3_stmt *st = q->put_state;
 
     bind_text(st, 1, device);
@@ -309,10 +316,8 @@ static int sq_put_state(void *impl, const char *device, const char *state, int64
     return step_done(q, st, "update device state");
 }
 
-static int sq_expire(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted)
+static int sq_expire(struct sq *q, int64_t cutoff_ms, unsigned max, unsigned *deleted)
 {
-    struct sq *q = impl;
-
     sqlite3_bind_int64(q->expire, 1, cutoff_ms);
     sqlite3_bind_int(q->expire, 2, (int)max);
     int rc = step_done(q, q->expire, "expire events");
@@ -468,18 +473,97 @@ static void sq_close(void *impl)
     free(q);
 }
 
+/* One request of the batch, all or nothing: a savepoint around its rows. */
+static int put_one(struct sq *q, struct wcol_store_put *p)
+{
+    int rc = sq_savepoint(q);
+
+    if (rc != 0) {
+        return rc;
+    }
+    p->stored = p->duplicates = 0;
+    for (unsigned i = 0; rc == 0 && i < p->n_events; i++) {
+        rc = sq_put_event(q, &p->events[i], &p->events[i].inserted);
+        if (rc == 0) {
+            p->stored += p->events[i].inserted;
+            p->duplicates += !p->events[i].inserted;
+        }
+    }
+    if (rc == 0 && p->report != NULL) {
+        rc = sq_put_report(q, p->report);
+    }
+    for (unsigned i = 0; rc == 0 && i < p->n_acks; i++) {
+        bool found = false;
+
+        rc = sq_max_seq(q, p->device, p->acks[i].boot_id, &p->acks[i].seq, &found);
+        if (!found) {
+            p->acks[i].seq = -1;
+        }
+    }
+    int rc2 = sq_release(q, rc == 0);
+
+    return rc != 0 ? rc : rc2;
+}
+
+static int put_change(struct sq *q, const struct wcol_store_state_change *ch)
+{
+    bool inserted;
+    int rc = sq_put_state(q, ch->device, ch->state, ch->at_ms);
+
+    return rc != 0 ? rc : sq_put_event(q, &ch->event, &inserted);
+}
+
+static int sq_commit_batch(void *impl, struct wcol_store_batch *b)
+{
+    struct sq *q = impl;
+    int rc = sq_begin(q);
+
+    if (rc != 0) { /* nothing can be stored: every request fails on its own account */
+        for (unsigned i = 0; i < b->n_puts; i++) {
+            b->puts[i].status = rc;
+        }
+        return rc;
+    }
+    for (unsigned i = 0; i < b->n_puts; i++) {
+        b->puts[i].status = put_one(q, &b->puts[i]);
+    }
+    for (unsigned i = 0; rc == 0 && i < b->n_changes; i++) {
+        rc = put_change(q, &b->changes[i]);
+    }
+    rc = rc ?: sq_commit(q);
+    if (rc != 0) {
+        sq_rollback(q);
+    }
+    return rc;
+}
+
+/* Retention: its own transaction, committed only when it deleted something. */
+static int sq_expire_txn(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted)
+{
+    struct sq *q = impl;
+    int rc = sq_begin(q);
+
+    *deleted = 0;
+    if (rc != 0) {
+        return rc;
+    }
+    rc = sq_expire(q, cutoff_ms, max, deleted);
+    if (rc == 0 && *deleted > 0) {
+        rc = sq_commit(q);
+    } else {
+        sq_rollback(q);
+    }
+    if (rc != 0) {
+        sq_rollback(q);
+        *deleted = 0;
+    }
+    return rc;
+}
+
 static const struct wcol_store_ops s_sqlite_ops = {
     .name = "sqlite",
-    .begin = sq_begin,
-    .savepoint = sq_savepoint,
-    .release = sq_release,
-    .commit = sq_commit,
-    .rollback = sq_rollback,
-    .put_event = sq_put_event,
-    .max_seq = sq_max_seq,
-    .put_report = sq_put_report,
-    .put_state = sq_put_state,
-    .expire = sq_expire,
+    .commit_batch = sq_commit_batch,
+    .expire = sq_expire_txn,
     .load_devices = sq_load_devices,
     .get_device = sq_get_device,
     .query_events = sq_query_events,
@@ -556,28 +640,85 @@ static int prepare_all(struct sq *q)
     return rc;
 }
 
-static int check_schema(struct sq *q)
+static int query_int(struct sq *q, const char *sql, int *out)
 {
     sqlite3_stmt *st = NULL;
-    int version = -1;
 
-    if (prep(q, q->w, &st, "PRAGMA user_version") != 0) {
+    if (prep(q, q->w, &st, sql) != 0) {
         return -EIO;
     }
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        version = sqlite3_column_int(st, 0);
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
     }
     sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(q, q->w, sql);
+}
+
+/* The version a database is at: schema_version's highest row, else user_version (0 new). */
+static int schema_version(struct sq *q, int *version)
+{
+    int has_table = 0;
+    int rc = query_int(q,
+                       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                       "name = 'schema_version'",
+                       &has_table);
+
+    *version = 0;
+    if (rc == 0 && has_table) {
+        return query_int(q, "SELECT coalesce(max(version), 0) FROM schema_version", version);
+    }
+    return rc ?: query_int(q, "PRAGMA user_version", version);
+}
+
+static int migrate_to(struct sq *q, int version)
+{
+    char sql[160];
+    int rc = exec(q, q->w, "BEGIN IMMEDIATE");
+
+    rc = rc ?: exec(q, q->w, s_migrations[version - 1]);
+    /* The record of every step the table did not exist for, then this one. */
+    for (int v = 1; rc == 0 && v <= version && version >= 2; v++) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT OR IGNORE INTO schema_version (version, applied_ms) VALUES (%d, "
+                 "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+                 v);
+        rc = exec(q, q->w, sql);
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+    rc = rc ?: exec(q, q->w, sql);
+    rc = rc ?: exec(q, q->w, "COMMIT");
+    if (rc != 0) {
+        exec(q, q->w, "ROLLBACK");
+        return -EIO;
+    }
+    return 0;
+}
+
+static int check_schema(struct sq *q)
+{
+    int version;
+
+    if (schema_version(q, &version) != 0) {
+        return -EIO;
+    }
     if (version > SCHEMA_VERSION) {
         wcol_log_error("storage: %s has schema version %d, newer than this collector's %d; "
                        "use a newer ward-collector",
                        q->path, version, SCHEMA_VERSION);
         return -EIO;
     }
-    if (exec(q, q->w, s_schema) != 0) {
-        return -EIO;
+    for (int v = version + 1; v <= SCHEMA_VERSION; v++) {
+        if (migrate_to(q, v) != 0) {
+            return -EIO;
+        }
     }
-    return exec(q, q->w, "PRAGMA user_version = 1");
+    if (version > 0 && version < SCHEMA_VERSION) {
+        wcol_log_info("storage: %s migrated from schema version %d to %d", q->path, version,
+                      SCHEMA_VERSION);
+    }
+    return 0;
 }
 
 int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sqlite_opts *opts)
@@ -622,12 +763,7 @@ close_q:
 
 int wcol_store_severity_rank(const char *name)
 {
-    static const char *const names[] = { "none", "low", "medium", "high" };
+    int sev = ward_severity_parse(name);
 
-    for (int i = 0; i < 4; i++) {
-        if (name != NULL && strcmp(name, names[i]) == 0) {
-            return i;
-        }
-    }
-    return -1;
+    return sev >= 0 ? sev : -1;
 }

@@ -27,19 +27,10 @@
 
 #include "common/ident.h"
 #include "tls/ticket.h"
+#include "tls/tls_config.h"
 
 #define WCOL_TICKET_PURPOSE_DEVICE 1u
 #define WCOL_TICKET_PURPOSE_API    2u
-
-struct wcol_tls_paths {
-    const char *ca;   /* CA certificate(s) that sign device certificates */
-    const char *cert; /* the collector's certificate (chain) */
-    const char *key;  /* its private key */
-    const char *crl;  /* CRL file, may be NULL */
-    const char *ticket_keys;
-    uint32_t ticket_lifetime_s;
-    uint32_t ticket_rotate_s;
-};
 
 struct wcol_tls {
     mbedtls_entropy_context entropy;
