@@ -15,8 +15,6 @@
 
 #include <sqlite3.h>
 
-#include "ward/state.h"
-
 #include "common/log.h"
 #include "store/store.h"
 
@@ -759,11 +757,4 @@ int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sql
 close_q:
     sq_close(q);
     return rc < 0 ? rc : -EIO;
-}
-
-int wcol_store_severity_rank(const char *name)
-{
-    int sev = ward_severity_parse(name);
-
-    return sev >= 0 ? sev : -1;
 }
