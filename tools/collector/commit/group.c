@@ -85,8 +85,8 @@ static void time_commit(struct wcol_group_stats *s, uint64_t t0, bool ok)
     s->commit_failures += !ok;
 }
 
-/* Copy the results back into the items, publish what committed, then answer everyone. */
-static void finish_all(struct wcol_group *g, struct wcol_store_put *puts, bool ok)
+/* Copy the results back into the items, count them, publish what committed; empty the group. */
+static void settle(struct wcol_group *g, struct wcol_store_put *puts, bool ok)
 {
     struct wcol_group_item *it = g->head;
 
@@ -138,7 +138,7 @@ int wcol_group_commit(struct wcol_group *g)
     }
     struct wcol_group_item *items = g->head;
 
-    finish_all(g, puts, rc == 0);
+    settle(g, puts, rc == 0);
     while (items != NULL) { /* finish() may free the item: read next first */
         struct wcol_group_item *next = items->next;
 

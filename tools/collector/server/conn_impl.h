@@ -20,7 +20,7 @@ enum wcol_conn_state {
     WCOL_CS_PEEK = 0,    /* waiting for the first byte: TLS or something else */
     WCOL_CS_HANDSHAKE,   /* TLS handshake */
     WCOL_CS_READ,        /* reading a request (or idle between requests) */
-    WCOL_CS_WAIT_COMMIT, /* staged in the open transaction, answer held back */
+    WCOL_CS_WAIT_COMMIT, /* in the commit group, answer held back */
     WCOL_CS_WRITE,       /* writing the response */
     WCOL_CS_LINGER,      /* response sent, write side shut, draining before close */
 };
