@@ -1,5 +1,5 @@
 /*
- * Fuzz the collector's HTTP/1.1 request-head parser (tools/collector/http.c). The input is
+ * Fuzz the collector's HTTP/1.1 request-head parser (tools/collector/http/http.c). The input is
  * copied to a buffer of exactly its size, so a read past the end is caught by ASan under
  * libFuzzer. Invariants that fail abort():
  *  - a parsed head lies inside the input, its target is an absolute path inside the head,
@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "http/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const struct ward_http_limits s_limits = {
+static const struct wcol_http_limits s_limits = {
     .max_head = 1024, .max_target = 256, .max_body = 65536, .max_headers = 16
 };
 
@@ -30,13 +30,13 @@ static int in_head(const char *p, size_t n, const char *buf, size_t head)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *buf = malloc(size ? size : 1);
-    struct ward_http_request req;
+    struct wcol_http_request req;
 
     if (buf == NULL) {
         return 0;
     }
     memcpy(buf, data, size);
-    int rc = ward_http_parse_head(buf, size, &s_limits, &req);
+    int rc = wcol_http_parse_head(buf, size, &s_limits, &req);
 
     if (rc == 0) {
         if (req.head_len == 0 || req.head_len > size || req.head_len > s_limits.max_head ||
@@ -45,14 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             !in_head(req.target, req.target_len, buf, req.head_len) ||
             !in_head(req.authorization, req.authorization_len, buf, req.head_len) ||
             !in_head(req.content_type, req.content_type_len, buf, req.head_len) ||
-            (req.method != WARD_HTTP_GET && req.method != WARD_HTTP_POST)) {
+            (req.method != WCOL_HTTP_GET && req.method != WCOL_HTTP_POST)) {
             abort();
         }
         size_t head = req.head_len;
 
         /* A proper prefix is never a complete request. */
         for (size_t cut = head > 64 ? head - 64 : 0; cut < head; cut++) {
-            if (ward_http_parse_head(buf, cut, &s_limits, &req) == 0) {
+            if (wcol_http_parse_head(buf, cut, &s_limits, &req) == 0) {
                 abort();
             }
         }

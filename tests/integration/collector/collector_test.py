@@ -466,6 +466,37 @@ def case_commit_failure(env):
           "resend after the failure")
 
 
+def case_refusal_bytes(env):
+    """Refusals with a fixed body send exactly its bytes: the full fleet's 503 is the
+    40-byte document and nothing more (it once carried the literal's NUL, 41 bytes)."""
+    env.make_pki()
+    col = env.start("--max-devices", "1")
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[1]))
+    c = DeviceClient(env, col, "dev-b")
+    status, headers, data = c.post(batch("dev-b", seqs=[1]))
+    c.close()
+    want = b'{"error":"collector at device capacity"}'
+    check(status == 503, "fleet full answered %d %r" % (status, data))
+    check(headers.get("Content-Length") == str(len(want)) == "40",
+          "Content-Length %r for a %d-byte body" % (headers.get("Content-Length"), len(want)))
+    check(data == want, "body %r, want exactly %r" % (data, want))
+    check(headers.get("Retry-After") == "60", "Retry-After %r" % headers.get("Retry-After"))
+    # Wrong method and unknown path: the route tables' answers, byte for byte.
+    c = DeviceClient(env, col, "dev-a")
+    c.connect()
+    c.conn.request("GET", "/v1/ingest")
+    r = c.conn.getresponse()
+    body = r.read()
+    check(r.status == 405 and body == b'{"error":"use POST"}' and r.getheader("Allow") == "POST",
+          "GET /v1/ingest answered %d %r" % (r.status, body))
+    c.close()
+    c = DeviceClient(env, col, "dev-a")
+    status, _, data = c.post(batch("dev-a", seqs=[2]), path="/v1/ingest?x=1")
+    check(status == 404 and data == b'{"error":"no such resource; devices POST /v1/ingest"}',
+          "a query on /v1/ingest answered %d %r" % (status, data))
+    c.close()
+
+
 def case_retention(env):
     """Events older than --retention are deleted in bounded slices; younger ones stay; the
     event cursor keeps growing (ids are never reused)."""

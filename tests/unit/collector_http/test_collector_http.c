@@ -11,20 +11,20 @@
 
 #include <cmocka.h>
 
-#include "http.h"
+#include "http/http.h"
 
-static const struct ward_http_limits s_lim = {
+static const struct wcol_http_limits s_lim = {
     .max_head = 512, .max_target = 64, .max_body = 4096, .max_headers = 8
 };
 
-static int parse(const char *text, struct ward_http_request *r)
+static int parse(const char *text, struct wcol_http_request *r)
 {
-    return ward_http_parse_head(text, strlen(text), &s_lim, r);
+    return wcol_http_parse_head(text, strlen(text), &s_lim, r);
 }
 
 static void expect_refused(const char *text, int status)
 {
-    struct ward_http_request r;
+    struct wcol_http_request r;
 
     assert_int_equal(parse(text, &r), -EPROTO);
     assert_int_equal(r.status, status);
@@ -35,11 +35,11 @@ static void test_post_accepted(void **state)
 {
     const char *t = "POST /v1/ingest HTTP/1.1\r\nHost: c:8443\r\nContent-Type: application/json"
                     "\r\nContent-Length: 17\r\n\r\n{\"body follows\"}";
-    struct ward_http_request r;
+    struct wcol_http_request r;
 
     (void)state;
     assert_int_equal(parse(t, &r), 0);
-    assert_int_equal(r.method, WARD_HTTP_POST);
+    assert_int_equal(r.method, WCOL_HTTP_POST);
     assert_int_equal(r.target_len, 10);
     assert_memory_equal(r.target, "/v1/ingest", 10);
     assert_int_equal(r.content_length, 17);
@@ -54,11 +54,11 @@ static void test_get_with_token_and_close(void **state)
 {
     const char *t = "GET /v1/events?since=3 HTTP/1.1\r\nhost: x\r\nAUTHORIZATION:  Bearer abc  \r\n"
                     "Connection: keep-alive, Close\r\n\r\n";
-    struct ward_http_request r;
+    struct wcol_http_request r;
 
     (void)state;
     assert_int_equal(parse(t, &r), 0);
-    assert_int_equal(r.method, WARD_HTTP_GET);
+    assert_int_equal(r.method, WCOL_HTTP_GET);
     assert_false(r.keep_alive);
     assert_int_equal(r.authorization_len, 10); /* surrounding spaces trimmed */
     assert_memory_equal(r.authorization, "Bearer abc", 10);
@@ -69,13 +69,13 @@ static void test_incremental(void **state)
 {
     const char *t = "POST /v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n";
     size_t n = strlen(t);
-    struct ward_http_request r;
+    struct wcol_http_request r;
 
     (void)state;
     for (size_t cut = 0; cut < n; cut++) {
-        assert_int_equal(ward_http_parse_head(t, cut, &s_lim, &r), -EAGAIN);
+        assert_int_equal(wcol_http_parse_head(t, cut, &s_lim, &r), -EAGAIN);
     }
-    assert_int_equal(ward_http_parse_head(t, n, &s_lim, &r), 0);
+    assert_int_equal(wcol_http_parse_head(t, n, &s_lim, &r), 0);
     assert_int_equal(r.head_len, n);
 }
 
@@ -125,12 +125,12 @@ static void test_limits(void **state)
     /* No end of head within max_head bytes: 431 as soon as the limit is reached. */
     memset(big, 'a', sizeof(big));
     memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
-    struct ward_http_request r;
+    struct wcol_http_request r;
 
-    assert_int_equal(ward_http_parse_head(big, 511, &s_lim, &r), -EAGAIN);
-    assert_int_equal(ward_http_parse_head(big, 512, &s_lim, &r), -EPROTO);
+    assert_int_equal(wcol_http_parse_head(big, 511, &s_lim, &r), -EAGAIN);
+    assert_int_equal(wcol_http_parse_head(big, 512, &s_lim, &r), -EPROTO);
     assert_int_equal(r.status, 431);
-    assert_int_equal(ward_http_parse_head(NULL, 0, &s_lim, &r), -EINVAL);
+    assert_int_equal(wcol_http_parse_head(NULL, 0, &s_lim, &r), -EINVAL);
 }
 
 int main(void)

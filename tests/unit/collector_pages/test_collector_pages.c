@@ -22,7 +22,7 @@
 #include "ward/report.h"
 
 #include "ingest_decode.h"
-#include "store.h"
+#include "store/store.h"
 
 #define SENSORS 40
 
@@ -32,7 +32,7 @@ static struct ward_json_arena s_arena;
 static char s_buf[16 * 1024];
 static char s_scratch[sizeof(s_buf)];
 static struct ward_ingest_event s_events[256];
-static struct ward_store s_store;
+static struct wcol_store s_store;
 static char s_db[64];
 static char *s_snapshot; /* the stored snapshot, copied out of get_device */
 static uint8_t s_parse_mem[64 * 1024];
@@ -59,13 +59,13 @@ static void init_agent(const uint8_t *boot, int sensors, int64_t base)
 
 static int setup(void **state)
 {
-    struct ward_store_sqlite_opts opts = { .path = s_db, .busy_timeout_ms = 1000 };
+    struct wcol_store_sqlite_opts opts = { .path = s_db, .busy_timeout_ms = 1000 };
 
     (void)state;
     snprintf(s_db, sizeof(s_db), "/tmp/ward-pages-%ld.db", (long)getpid());
     assert_int_equal(ward_json_arena_init(&s_arena, s_arena_mem, sizeof(s_arena_mem)), 0);
     assert_int_equal(ward_json_arena_init(&s_parse_arena, s_parse_mem, sizeof(s_parse_mem)), 0);
-    assert_int_equal(ward_store_sqlite_open(&s_store, &opts), 0);
+    assert_int_equal(wcol_store_sqlite_open(&s_store, &opts), 0);
     return 0;
 }
 
@@ -100,7 +100,7 @@ static void send_batch(int64_t now)
         fail_msg("the collector refused the agent's batch: %s", why);
     }
     assert_non_null(b.snapshot);
-    const struct ward_store_report r = {
+    const struct wcol_store_report r = {
         .device = b.device,
         .received_ms = now,
         .peer = "127.0.0.1",
@@ -113,12 +113,15 @@ static void send_batch(int64_t now)
         .snapshot_len = b.snapshot_len,
     };
 
-    assert_int_equal(s_store.ops->begin(s_store.impl), 0);
-    assert_int_equal(s_store.ops->put_report(s_store.impl, &r), 0);
-    assert_int_equal(s_store.ops->commit(s_store.impl), 0);
+    struct wcol_store_put put = { .device = b.device, .report = &r };
+    struct wcol_store_batch batch = { .puts = &put, .n_puts = 1 };
+
+    /* The store takes whole batches: one request, its report only, in one transaction. */
+    assert_int_equal(wcol_store_commit_batch(&s_store, &batch), 0);
+    assert_int_equal(put.status, 0);
 }
 
-static int got_device(void *ctx, const struct ward_store_device *dev)
+static int got_device(void *ctx, const struct wcol_store_device *dev)
 {
     (void)ctx;
     free(s_snapshot);

@@ -1,0 +1,237 @@
+/*
+ * The SQLite store through its batch interface: one request's events are stored once per
+ * (device, boot, seq) and the acknowledgement names the highest stored sequence; a request
+ * that fails is undone alone. Migrations: a database written by the collector before the
+ * schema_version table existed (schema 1, PRAGMA user_version = 1) opens, keeps its rows and
+ * is at the newest version; a database from a newer collector is refused.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+static char s_db[64];
+
+static void remove_db(void)
+{
+    char path[96];
+
+    unlink(s_db);
+    snprintf(path, sizeof(path), "%s-wal", s_db);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s-shm", s_db);
+    unlink(path);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(s_db, sizeof(s_db), "/tmp/ward-store-%ld.db", (long)getpid());
+    remove_db();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    remove_db();
+    return 0;
+}
+
+static int open_store(struct wcol_store *st)
+{
+    struct wcol_store_sqlite_opts opts = { .path = s_db, .busy_timeout_ms = 1000 };
+
+    return wcol_store_sqlite_open(st, &opts);
+}
+
+/* Run SQL on the file directly (what another process, or an older collector, did). */
+static void sql(const char *text)
+{
+    sqlite3 *db = NULL;
+
+    assert_int_equal(sqlite3_open(s_db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, text, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static int64_t sql_int(const char *text)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open(s_db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, text, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static struct wcol_store_event ev(const char *device, int64_t seq)
+{
+    return (struct wcol_store_event){
+        .device = device,
+        .boot_id = "b1",
+        .seq = seq,
+        .received_ms = 1000,
+        .sensor = "temp:cpu",
+        .from_state = "ok",
+        .to_state = "caution",
+        .severity = "low",
+        .severity_rank = 1,
+        .doc = "{}",
+        .doc_len = 2,
+    };
+}
+
+static void test_batch_dedup_and_acks(void **state)
+{
+    struct wcol_store st;
+    struct wcol_store_event e1[] = { ev("dev-a", 1), ev("dev-a", 2) };
+    struct wcol_store_event e2[] = { ev("dev-a", 2), ev("dev-a", 3) };
+    struct wcol_store_report r = { .device = "dev-a", .received_ms = 1000, .boot_id = "b1" };
+    struct wcol_store_ack a1 = { .boot_id = "b1" }, a2 = { .boot_id = "b1" };
+    struct wcol_store_ack other = { .boot_id = "b9" };
+    struct wcol_store_put puts[] = {
+        { .device = "dev-a", .events = e1, .n_events = 2, .report = &r, .acks = &a1, .n_acks = 1 },
+        { .device = "dev-a", .events = e2, .n_events = 2, .report = &r, .acks = &a2, .n_acks = 1 },
+    };
+    struct wcol_store_batch b = { .puts = puts, .n_puts = 2 };
+
+    (void)state;
+    assert_int_equal(open_store(&st), 0);
+    assert_int_equal(wcol_store_commit_batch(&st, &b), 0);
+    assert_int_equal(puts[0].status, 0);
+    assert_int_equal(puts[0].stored, 2);
+    assert_int_equal(a1.seq, 2);
+    /* The second request sees the first one's rows in the same transaction. */
+    assert_int_equal(puts[1].stored, 1);
+    assert_int_equal(puts[1].duplicates, 1);
+    assert_false(e2[0].inserted);
+    assert_true(e2[1].inserted);
+    assert_int_equal(a2.seq, 3);
+
+    /* The same again: nothing new, acknowledged alike; a boot with nothing stored is -1. */
+    struct wcol_store_put again = {
+        .device = "dev-a", .events = e2, .n_events = 2, .report = &r, .acks = &other, .n_acks = 1
+    };
+    struct wcol_store_batch b2 = { .puts = &again, .n_puts = 1 };
+
+    assert_int_equal(wcol_store_commit_batch(&st, &b2), 0);
+    assert_int_equal(again.stored, 0);
+    assert_int_equal(again.duplicates, 2);
+    assert_int_equal(other.seq, -1);
+    st.ops->close(st.impl);
+    assert_int_equal(sql_int("SELECT count(*) FROM events"), 3);
+}
+
+static void test_request_fails_alone(void **state)
+{
+    struct wcol_store st;
+    struct wcol_store_event good[] = { ev("dev-a", 1) };
+    struct wcol_store_event bad[] = { ev("dev-b", 1) };
+    struct wcol_store_report ra = { .device = "dev-a", .received_ms = 1000 };
+    struct wcol_store_put puts[] = {
+        { .device = "dev-b", .events = bad, .n_events = 1 },
+        { .device = "dev-a", .events = good, .n_events = 1, .report = &ra },
+    };
+    struct wcol_store_batch b = { .puts = puts, .n_puts = 2 };
+
+    (void)state;
+    bad[0].severity = NULL; /* stored as "none" */
+    bad[0].doc = NULL;      /* doc is NOT NULL in the schema: this request fails */
+    assert_int_equal(open_store(&st), 0);
+    assert_int_equal(wcol_store_commit_batch(&st, &b), 0);
+    assert_int_not_equal(puts[0].status, 0);
+    assert_int_equal(puts[1].status, 0);
+    st.ops->close(st.impl);
+    assert_int_equal(sql_int("SELECT count(*) FROM events WHERE device = 'dev-b'"), 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM events WHERE device = 'dev-a'"), 1);
+}
+
+/* The schema as the collector wrote it before versioned migrations (schema 1). */
+static const char s_v1[] =
+    "CREATE TABLE devices (id TEXT PRIMARY KEY, first_seen_ms INTEGER NOT NULL,"
+    " last_seen_ms INTEGER NOT NULL, last_heartbeat_ms INTEGER, interval_ms INTEGER,"
+    " boot_id TEXT, state TEXT NOT NULL DEFAULT 'up', state_since_ms INTEGER, health TEXT,"
+    " heartbeat TEXT, snapshot TEXT, peer TEXT) WITHOUT ROWID;"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL,"
+    " boot_id TEXT NOT NULL, seq INTEGER, received_ms INTEGER NOT NULL, time_ms INTEGER,"
+    " sensor TEXT, from_state TEXT, to_state TEXT, severity TEXT NOT NULL,"
+    " severity_rank INTEGER NOT NULL, doc TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX events_identity ON events(device, boot_id, seq);"
+    "CREATE INDEX events_by_device ON events(device, id);"
+    "INSERT INTO devices (id, first_seen_ms, last_seen_ms) VALUES ('old-dev', 1, 2);"
+    "INSERT INTO events (device, boot_id, seq, received_ms, severity, severity_rank, doc)"
+    " VALUES ('old-dev', 'b0', 5, 2, 'high', 3, '{}');"
+    "PRAGMA user_version = 1;";
+
+static int count_device(void *ctx, const struct wcol_store_device *d)
+{
+    int *n = ctx;
+
+    *n += strcmp(d->id, "old-dev") == 0;
+    return 0;
+}
+
+static void test_migrate_from_version_1(void **state)
+{
+    struct wcol_store st;
+    int found = 0;
+
+    (void)state;
+    sql(s_v1);
+    assert_int_equal(sql_int("SELECT count(*) FROM sqlite_master WHERE name = "
+                             "'schema_version'"),
+                     0);
+    assert_int_equal(open_store(&st), 0);
+    assert_int_equal(st.ops->load_devices(st.impl, count_device, &found), 0);
+    assert_int_equal(found, 1);
+    st.ops->close(st.impl);
+    /* Every step is recorded, the old rows are kept, user_version mirrors the version. */
+    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 2);
+    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 2);
+    assert_int_equal(sql_int("PRAGMA user_version"), 2);
+    assert_int_equal(sql_int("SELECT seq FROM events WHERE device = 'old-dev'"), 5);
+    /* Opening again changes nothing. */
+    assert_int_equal(open_store(&st), 0);
+    st.ops->close(st.impl);
+    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 2);
+}
+
+static void test_fresh_and_newer(void **state)
+{
+    struct wcol_store st;
+
+    (void)state;
+    assert_int_equal(open_store(&st), 0);
+    st.ops->close(st.impl);
+    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 2);
+    sql("INSERT INTO schema_version (version, applied_ms) VALUES (99, 0)");
+    assert_int_equal(open_store(&st), -EIO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_batch_dedup_and_acks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_fails_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_and_newer, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,541 @@
+/*
+ * The operator API (its own TLS listener, bearer tokens):
+ *   GET /v1/health                                    the collector itself
+ *   GET /v1/devices                                   the fleet, sorted by id
+ *   GET /v1/devices/{id}                              one device, its last heartbeat and
+ *                                                     health snapshot, its recent events
+ *   GET /v1/events?device=&since=&severity=&limit=    events, oldest first; `since` is the
+ *                                                     `next` cursor of an earlier answer
+ * Device state comes from memory; documents and events from storage, committed data only.
+ * Every answer is bounded (limits on rows and bytes).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ward/base/hex.h"
+
+#include "api/api.h"
+#include "common/clock.h"
+#include "http/route.h"
+#include "server/collector.h"
+#include "server/conn.h"
+#include "tls/tls_config.h"
+#include "common/jw.h"
+
+#define RESPONSE_LIMIT  (16u * 1024u * 1024u)
+#define EVENTS_DEFAULT  100u
+#define EVENTS_MAX      1000u
+#define DEVICES_MAX     100000u
+#define RECENT_EVENTS   10u
+#define QUERY_VALUE_MAX 128u
+
+struct query {
+    char device[WCOL_DEVICE_ID_MAX + 1];
+    bool has_device;
+    int64_t since;
+    bool has_since;
+    int min_rank;
+    unsigned limit;
+};
+
+/* Percent-decode into out (NUL-terminated). @return length, -1 when malformed or too long. */
+static int pct_decode(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+
+        if (ch == '%') {
+            int hi = i + 2 < len ? ward_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < len ? ward_hex_digit(s[i + 2]) : -1;
+
+            if (hi < 0 || lo < 0) {
+                return -1;
+            }
+            ch = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (ch == '+') {
+            ch = ' ';
+        }
+        if (ch == '\0' || o + 1 >= cap) {
+            return -1;
+        }
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    return (int)o;
+}
+
+static int parse_int(const char *s, int64_t *out)
+{
+    char *end;
+
+    if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ') {
+        return -1;
+    }
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+
+    if (*end != '\0' || errno != 0) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* @return NULL, or the reason the query string is refused. */
+static const char *parse_query(const char *q, size_t len, struct query *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->limit = EVENTS_DEFAULT;
+    while (len > 0) {
+        const char *amp = memchr(q, '&', len);
+        size_t plen = amp != NULL ? (size_t)(amp - q) : len;
+        const char *eq = memchr(q, '=', plen);
+        char key[16], val[QUERY_VALUE_MAX + 1];
+        int64_t n;
+
+        if (eq == NULL || pct_decode(q, (size_t)(eq - q), key, sizeof(key)) < 0 ||
+            pct_decode(eq + 1, plen - (size_t)(eq - q) - 1, val, sizeof(val)) < 0) {
+            return "malformed query string";
+        }
+        if (strcmp(key, "device") == 0) {
+            if (!wcol_device_id_valid(val, strlen(val))) {
+                return "device must be a device id";
+            }
+            memcpy(out->device, val, strlen(val) + 1); /* valid ids fit */
+            out->has_device = true;
+        } else if (strcmp(key, "since") == 0) {
+            if (parse_int(val, &out->since) != 0) {
+                return "since must be an event id (the 'next' of an earlier answer)";
+            }
+            out->has_since = true;
+        } else if (strcmp(key, "severity") == 0) {
+            out->min_rank = wcol_store_severity_rank(val);
+            if (out->min_rank < 0) {
+                return "severity must be one of none, low, medium, high";
+            }
+        } else if (strcmp(key, "limit") == 0) {
+            if (parse_int(val, &n) != 0 || n < 1 || n > EVENTS_MAX) {
+                return "limit must be 1..1000";
+            }
+            out->limit = (unsigned)n;
+        } else {
+            return "unknown query parameter (device, since, severity, limit)";
+        }
+        q += plen + (amp != NULL);
+        len -= plen + (amp != NULL);
+    }
+    return NULL;
+}
+
+static void send_doc(struct wcol_conn *conn, struct wcol_jw *w)
+{
+    size_t len;
+
+    if (w->failed) {
+        wcol_jw_free(w);
+        wcol_conn_error(conn, 500, "response too large");
+        return;
+    }
+    char *body = wcol_jw_take(w, &len);
+
+    wcol_conn_respond(conn, 200, body, len, NULL, !wcol_conn_request(conn)->keep_alive);
+    free(body);
+}
+
+static long rss_kib(void)
+{
+    char buf[4096];
+    long kib = -1;
+    FILE *f = fopen("/proc/self/status", "re");
+
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        if (sscanf(buf, "VmRSS: %ld kB", &kib) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+static void get_health(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = wcol_conn_collector(conn);
+    const struct wcol_collector_stats *s = &c->stats;
+    struct wcol_store_stats ss;
+    struct wcol_jw w;
+
+    c->store.ops->stats(c->store.impl, &ss);
+    wcol_jw_init(&w, RESPONSE_LIMIT);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kstr(&w, "status", "ok");
+    wcol_jw_kstr(&w, "version", WCOL_COLLECTOR_VERSION);
+    wcol_jw_kint(&w, "uptime_s", (int64_t)((wcol_now_mono() - c->start_mono) / 1000u));
+    wcol_jw_kint(&w, "rss_kib", rss_kib());
+    wcol_jw_key(&w, "connections");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "devices", c->n_device_conns);
+    wcol_jw_kuint(&w, "operators", c->n_api_conns);
+    wcol_jw_kuint(&w, "accepted", s->accepted);
+    wcol_jw_kuint(&w, "refused_capacity", s->refused_capacity);
+    wcol_jw_obj_end(&w);
+    wcol_jw_key(&w, "fleet");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "devices", c->fleet.count);
+    wcol_jw_kuint(&w, "up", c->fleet.up);
+    wcol_jw_kuint(&w, "silent", c->fleet.silent);
+    wcol_jw_kuint(&w, "transitions", c->fleet.transitions);
+    wcol_jw_obj_end(&w);
+    wcol_jw_key(&w, "tls");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "handshakes", s->handshakes);
+    wcol_jw_kuint(&w, "resumed", s->handshakes_resumed);
+    wcol_jw_kuint(&w, "tickets_issued", wcol_tls_tickets_issued(c->tls));
+    wcol_jw_kuint(&w, "rejected", s->rejected_tls);
+    wcol_jw_kuint(&w, "plain_text_refused", s->rejected_plain);
+    wcol_jw_obj_end(&w);
+    wcol_jw_key(&w, "ingest");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "requests", s->requests);
+    wcol_jw_kuint(&w, "events_stored", c->group.stats.events_stored);
+    wcol_jw_kuint(&w, "events_duplicate", c->group.stats.events_duplicate);
+    wcol_jw_kuint(&w, "refused_http", s->rejected_http);
+    wcol_jw_kuint(&w, "forbidden", s->forbidden);
+    wcol_jw_kuint(&w, "timeouts", s->timeouts);
+    wcol_jw_kuint(&w, "stage_failures", c->group.stats.stage_failures);
+    wcol_jw_kuint(&w, "commits", c->group.stats.commits);
+    wcol_jw_kuint(&w, "commit_failures", c->group.stats.commit_failures);
+    wcol_jw_kuint(&w, "commit_us_last", c->group.stats.commit_us_last);
+    wcol_jw_kuint(&w, "commit_us_max", c->group.stats.commit_us_max);
+    wcol_jw_kuint(&w, "bytes_in", s->bytes_in);
+    wcol_jw_kuint(&w, "bytes_out", s->bytes_out);
+    wcol_jw_obj_end(&w);
+    wcol_jw_key(&w, "storage");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kstr(&w, "backend", c->store.ops->name);
+    wcol_jw_kint(&w, "last_event_id", ss.events); /* events ever stored */
+    wcol_jw_kuint(&w, "events_expired", s->events_expired);
+    wcol_jw_kint(&w, "devices", ss.devices);
+    wcol_jw_kint(&w, "bytes", ss.db_bytes);
+    wcol_jw_obj_end(&w);
+    wcol_jw_obj_end(&w);
+    send_doc(conn, &w);
+}
+
+static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
+                          const struct wcol_fleet_device *d, int64_t now_ms)
+{
+    uint64_t now_mono = wcol_now_mono();
+
+    wcol_jw_kstr(w, "id", d->id);
+    wcol_jw_kstr(w, "state", wcol_fleet_state_name(d->state));
+    wcol_jw_kstr(w, "health", d->health[0] ? d->health : NULL);
+    wcol_jw_kstr(w, "boot_id", d->boot_id[0] ? d->boot_id : NULL);
+    wcol_jw_kint(w, "last_heartbeat_ms", d->last_hb_ms);
+    wcol_jw_key(w, "heartbeat_age_ms");
+    if (d->last_hb_ms > 0) {
+        wcol_jw_int(w, now_ms - d->last_hb_ms);
+    } else {
+        wcol_jw_null(w);
+    }
+    wcol_jw_kint(w, "interval_ms",
+                 d->interval_ms > 0 ? d->interval_ms : c->fleet.default_interval_ms);
+    wcol_jw_kint(w, "silent_after_ms",
+                 (d->interval_ms > 0 ? d->interval_ms : c->fleet.default_interval_ms) *
+                     (int64_t)c->fleet.silent_factor);
+    wcol_jw_kint(w, "state_since_ms", d->state_since_ms);
+    wcol_jw_kint(w, "first_seen_ms", d->first_seen_ms);
+    wcol_jw_kint(w, "last_seen_ms", d->last_seen_ms);
+    (void)now_mono;
+}
+
+static void get_devices(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = wcol_conn_collector(conn);
+    size_t cap = c->fleet.count < DEVICES_MAX ? c->fleet.count : DEVICES_MAX;
+    struct wcol_fleet_device **list = calloc(cap ? cap : 1, sizeof(*list));
+    int64_t now_ms = wcol_now_wall_ms();
+    struct wcol_jw w;
+
+    if (list == NULL) {
+        wcol_conn_error(conn, 503, "out of memory");
+        return;
+    }
+    size_t n = wcol_fleet_sorted(&c->fleet, list, cap);
+
+    wcol_jw_init(&w, RESPONSE_LIMIT);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "count", n);
+    wcol_jw_kuint(&w, "up", c->fleet.up);
+    wcol_jw_kuint(&w, "silent", c->fleet.silent);
+    wcol_jw_kint(&w, "now_ms", now_ms);
+    wcol_jw_key(&w, "devices");
+    wcol_jw_arr_begin(&w);
+    for (size_t i = 0; i < n && !w.failed; i++) {
+        wcol_jw_obj_begin(&w);
+        device_fields(c, &w, list[i], now_ms);
+        wcol_jw_obj_end(&w);
+    }
+    wcol_jw_arr_end(&w);
+    wcol_jw_obj_end(&w);
+    free(list);
+    send_doc(conn, &w);
+}
+
+static void event_json(struct wcol_jw *w, const struct wcol_store_event *ev)
+{
+    wcol_jw_obj_begin(w);
+    wcol_jw_kint(w, "id", ev->id);
+    wcol_jw_kstr(w, "device", ev->device);
+    wcol_jw_kstr(w, "source", ev->seq >= 0 ? "device" : "collector");
+    if (ev->seq >= 0) {
+        wcol_jw_kstr(w, "boot_id", ev->boot_id);
+        wcol_jw_kint(w, "seq", ev->seq);
+    }
+    wcol_jw_kint(w, "received_ms", ev->received_ms);
+    wcol_jw_key(w, "time_ms");
+    if (ev->time_ms > 0) {
+        wcol_jw_int(w, ev->time_ms);
+    } else {
+        wcol_jw_null(w);
+    }
+    wcol_jw_kstr(w, "sensor", ev->sensor);
+    wcol_jw_kstr(w, "from", ev->from_state);
+    wcol_jw_kstr(w, "to", ev->to_state);
+    wcol_jw_kstr(w, "severity", ev->severity);
+    wcol_jw_key(w, "event");
+    wcol_jw_raw(w, ev->doc, ev->doc_len);
+    wcol_jw_obj_end(w);
+}
+
+struct event_walk {
+    struct wcol_jw *w;
+    int64_t last_id;
+    unsigned n;
+};
+
+static int on_event(void *ctx, const struct wcol_store_event *ev)
+{
+    struct event_walk *ew = ctx;
+
+    event_json(ew->w, ev);
+    if (ev->id > ew->last_id) {
+        ew->last_id = ev->id;
+    }
+    ew->n++;
+    return ew->w->failed ? 1 : 0;
+}
+
+/* Newest events come back newest first; collect their ids to print them oldest first. */
+struct id_walk {
+    int64_t min_id;
+    unsigned n;
+};
+
+static int on_newest(void *ctx, const struct wcol_store_event *ev)
+{
+    struct id_walk *iw = ctx;
+
+    iw->min_id = ev->id;
+    iw->n++;
+    return 0;
+}
+
+static int events_into(struct wcol_collector *c, struct wcol_jw *w, const char *device,
+                       int64_t since, bool has_since, int min_rank, unsigned limit, int64_t *next)
+{
+    struct wcol_store_event_query q = {
+        .device = device, .after_id = since, .min_rank = min_rank, .limit = limit
+    };
+    struct event_walk ew = { .w = w, .last_id = since };
+
+    if (!has_since) {
+        /* No cursor: the latest `limit` events, still printed oldest first. */
+        struct id_walk iw = { .min_id = 0 };
+        struct wcol_store_event_query nq = q;
+
+        nq.after_id = 0;
+        nq.newest_first = true;
+        if (c->store.ops->query_events(c->store.impl, &nq, on_newest, &iw) != 0) {
+            return -EIO;
+        }
+        q.after_id = iw.n > 0 ? iw.min_id - 1 : 0;
+        ew.last_id = q.after_id;
+    }
+    wcol_jw_arr_begin(w);
+    int rc = c->store.ops->query_events(c->store.impl, &q, on_event, &ew);
+
+    wcol_jw_arr_end(w);
+    *next = ew.last_id;
+    return rc;
+}
+
+static void get_events(struct wcol_conn *conn, const char *qs, size_t qlen)
+{
+    struct wcol_collector *c = wcol_conn_collector(conn);
+    struct query q;
+    const char *why = parse_query(qs, qlen, &q);
+    struct wcol_jw w;
+    int64_t next = 0;
+
+    if (why != NULL) {
+        wcol_conn_error(conn, 400, why);
+        return;
+    }
+    wcol_jw_init(&w, RESPONSE_LIMIT);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_key(&w, "events");
+    if (events_into(c, &w, q.has_device ? q.device : NULL, q.since, q.has_since, q.min_rank,
+                    q.limit, &next) != 0) {
+        wcol_jw_free(&w);
+        wcol_conn_error(conn, 503, "storage unavailable");
+        return;
+    }
+    wcol_jw_kint(&w, "next", next);
+    wcol_jw_obj_end(&w);
+    send_doc(conn, &w);
+}
+
+struct device_doc {
+    struct wcol_jw *w;
+    bool found;
+};
+
+static int on_device_row(void *ctx, const struct wcol_store_device *d)
+{
+    struct device_doc *dd = ctx;
+
+    dd->found = true;
+    wcol_jw_key(dd->w, "heartbeat");
+    if (d->heartbeat != NULL) {
+        wcol_jw_raw(dd->w, d->heartbeat, d->heartbeat_len);
+    } else {
+        wcol_jw_null(dd->w);
+    }
+    wcol_jw_key(dd->w, "snapshot");
+    if (d->snapshot != NULL) {
+        wcol_jw_raw(dd->w, d->snapshot, d->snapshot_len);
+    } else {
+        wcol_jw_null(dd->w);
+    }
+    return 0;
+}
+
+static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len)
+{
+    struct wcol_collector *c = wcol_conn_collector(conn);
+    char id[WCOL_DEVICE_ID_MAX + 1];
+    struct wcol_jw w;
+    int64_t next;
+
+    if (pct_decode(id_raw, id_len, id, sizeof(id)) < 0 || !wcol_device_id_valid(id, strlen(id))) {
+        wcol_conn_error(conn, 400, "not a device id");
+        return;
+    }
+    const struct wcol_fleet_device *d = wcol_fleet_find(&c->fleet, id);
+
+    if (d == NULL) {
+        wcol_conn_error(conn, 404, "no such device");
+        return;
+    }
+    struct device_doc dd = { .w = &w };
+
+    wcol_jw_init(&w, RESPONSE_LIMIT);
+    wcol_jw_obj_begin(&w);
+    device_fields(c, &w, d, wcol_now_wall_ms());
+    if (c->store.ops->get_device(c->store.impl, id, on_device_row, &dd) != 0) {
+        wcol_jw_free(&w);
+        wcol_conn_error(conn, 503, "storage unavailable");
+        return;
+    }
+    if (!dd.found) { /* known in memory, not committed yet */
+        wcol_jw_key(&w, "heartbeat");
+        wcol_jw_null(&w);
+        wcol_jw_key(&w, "snapshot");
+        wcol_jw_null(&w);
+    }
+    wcol_jw_key(&w, "recent_events");
+    if (events_into(c, &w, id, 0, false, 0, RECENT_EVENTS, &next) != 0) {
+        wcol_jw_free(&w);
+        wcol_conn_error(conn, 503, "storage unavailable");
+        return;
+    }
+    wcol_jw_obj_end(&w);
+    send_doc(conn, &w);
+}
+
+static bool authorized(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = wcol_conn_collector(conn);
+    const char *who = wcol_tokens_check(&c->tokens, wcol_conn_request(conn)->authorization,
+                                        wcol_conn_request(conn)->authorization_len);
+
+    if (who != NULL) {
+        return true;
+    }
+    c->stats.unauthorized++;
+    wcol_log_warn("%s: operator request without a valid bearer token", wcol_conn_addr(conn));
+    return false;
+}
+
+static void route_health(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    (void)a;
+    get_health(conn);
+}
+
+static void route_devices(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    (void)a;
+    get_devices(conn);
+}
+
+static void route_device(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    get_device(conn, a->param, a->param_len);
+}
+
+static void route_events(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    get_events(conn, a->query, a->query_len);
+}
+
+/* Earlier rows win: the exact /v1/devices before /v1/devices/{id}. */
+static const struct wcol_route s_routes[] = {
+    { WCOL_HTTP_GET, "/v1/health", WCOL_ROUTE_EMPTY_QUERY, route_health },
+    { WCOL_HTTP_GET, "/v1/devices", WCOL_ROUTE_EMPTY_QUERY, route_devices },
+    { WCOL_HTTP_GET, "/v1/devices/{}", WCOL_ROUTE_EMPTY_QUERY, route_device },
+    { WCOL_HTTP_GET, "/v1/events", WCOL_ROUTE_QUERY, route_events },
+};
+
+void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
+{
+    const struct wcol_route *route = NULL;
+    struct wcol_route_args args;
+
+    if (!authorized(conn)) {
+        wcol_conn_error(conn, 401, "a valid bearer token is required (wardctl --token-file)");
+        return;
+    }
+    /* The operator API is read-only: any other method is refused before routing. */
+    if (wcol_conn_request(conn)->method != WCOL_HTTP_GET) {
+        wcol_conn_wrong_method(conn, "GET");
+        return;
+    }
+    if (wcol_route_find(s_routes, sizeof(s_routes) / sizeof(s_routes[0]), wcol_conn_request(conn),
+                        &route, &args) != WCOL_ROUTE_FOUND) {
+        wcol_conn_error(conn, 404, "no such resource (/v1/health, /v1/devices, /v1/events)");
+        return;
+    }
+    args.body = body;
+    args.body_len = len;
+    route->handler(conn, &args);
+}

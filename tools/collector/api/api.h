@@ -1,0 +1,15 @@
+/*
+ * The operator API: a route table of read-only resources over the fleet and the store,
+ * behind bearer tokens (api/tokens.h). Responses are JSON (common/jw.h), bounded.
+ */
+#ifndef WCOL_API_API_H_
+#define WCOL_API_API_H_
+
+#include <stddef.h>
+
+struct wcol_conn;
+
+/** A complete request on an operator connection (server/collector.h wcol_request_fn). */
+void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len);
+
+#endif /* WCOL_API_API_H_ */

@@ -1,0 +1,387 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet/fleet.h"
+#include "ward/state.h"
+
+#include "common/jw.h"
+#include "common/log.h"
+
+static uint32_t hash_id(const char *id)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *id != '\0'; id++) {
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    }
+    return h;
+}
+
+const char *wcol_fleet_state_name(uint8_t state)
+{
+    return state == WCOL_FLEET_SILENT ? "silent" : "up";
+}
+
+int wcol_fleet_init(struct wcol_fleet *f, size_t max_devices, unsigned silent_factor,
+                    int64_t default_interval_ms)
+{
+    memset(f, 0, sizeof(*f));
+    if (max_devices == 0 || silent_factor == 0 || default_interval_ms <= 0) {
+        return -EINVAL;
+    }
+    f->nbuckets = 64;
+    while (f->nbuckets < max_devices / 2 && f->nbuckets < (1u << 24)) {
+        f->nbuckets *= 2;
+    }
+    f->buckets = calloc(f->nbuckets, sizeof(*f->buckets));
+    if (f->buckets == NULL) {
+        return -ENOMEM;
+    }
+    f->max = max_devices;
+    f->silent_factor = silent_factor;
+    f->default_interval_ms = default_interval_ms;
+    return 0;
+}
+
+void wcol_fleet_free(struct wcol_fleet *f)
+{
+    for (size_t b = 0; b < f->nbuckets; b++) {
+        struct wcol_fleet_device *d = f->buckets[b];
+
+        while (d != NULL) {
+            struct wcol_fleet_device *next = d->hnext;
+
+            free(d);
+            d = next;
+        }
+    }
+    free(f->buckets);
+    memset(f, 0, sizeof(*f));
+}
+
+struct wcol_fleet_device *wcol_fleet_find(struct wcol_fleet *f, const char *id)
+{
+    struct wcol_fleet_device *d = f->buckets[hash_id(id) & (f->nbuckets - 1)];
+
+    while (d != NULL && strcmp(d->id, id) != 0) {
+        d = d->hnext;
+    }
+    return d;
+}
+
+static struct wcol_fleet_device *add(struct wcol_fleet *f, const char *id)
+{
+    struct wcol_fleet_device *d;
+
+    if (f->count >= f->max || strlen(id) > WCOL_DEVICE_ID_MAX) {
+        return NULL;
+    }
+    d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        return NULL;
+    }
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    uint32_t b = hash_id(id) & (f->nbuckets - 1);
+
+    d->hnext = f->buckets[b];
+    f->buckets[b] = d;
+    f->count++;
+    return d;
+}
+
+int wcol_fleet_reserve(struct wcol_fleet *f, const char *id)
+{
+    if (wcol_fleet_find(f, id) == NULL && f->count + f->reserved >= f->max) {
+        return -ENOSPC;
+    }
+    f->reserved++;
+    return 0;
+}
+
+void wcol_fleet_unreserve(struct wcol_fleet *f)
+{
+    if (f->reserved > 0) {
+        f->reserved--;
+    }
+}
+
+static void count_state(struct wcol_fleet *f, uint8_t state, int delta)
+{
+    size_t *n = state == WCOL_FLEET_SILENT ? &f->silent : &f->up;
+
+    *n = delta > 0 ? *n + 1 : *n - 1;
+}
+
+struct load_ctx {
+    struct wcol_fleet *f;
+    uint64_t now_mono;
+    int err;
+};
+
+static int load_one(void *ctx, const struct wcol_store_device *sd)
+{
+    struct load_ctx *lc = ctx;
+    struct wcol_fleet_device *d = add(lc->f, sd->id);
+
+    if (d == NULL) {
+        wcol_log_error("fleet: more devices stored than --max-devices allows (%zu); raise it",
+                       lc->f->max);
+        lc->err = -ENOSPC;
+        return 1;
+    }
+    d->state =
+        sd->state != NULL && strcmp(sd->state, "silent") == 0 ? WCOL_FLEET_SILENT : WCOL_FLEET_UP;
+    d->stored_state = d->state;
+    d->first_seen_ms = sd->first_seen_ms;
+    d->last_seen_ms = sd->last_seen_ms;
+    d->last_hb_ms = sd->last_heartbeat_ms;
+    d->heard = sd->last_heartbeat_ms > 0;
+    d->last_hb_mono = lc->now_mono; /* a fresh window: see fleet.h */
+    d->interval_ms = sd->interval_ms;
+    snprintf(d->boot_id, sizeof(d->boot_id), "%s", sd->boot_id ? sd->boot_id : "");
+    snprintf(d->health, sizeof(d->health), "%s", sd->health ? sd->health : "");
+    count_state(lc->f, d->state, 1);
+    return 0;
+}
+
+int wcol_fleet_load(struct wcol_fleet *f, struct wcol_store *st, uint64_t now_mono)
+{
+    struct load_ctx lc = { .f = f, .now_mono = now_mono, .err = 0 };
+    int rc = st->ops->load_devices(st->impl, load_one, &lc);
+
+    return rc != 0 ? rc : lc.err;
+}
+
+static void mark_dirty(struct wcol_fleet *f, struct wcol_fleet_device *d)
+{
+    if (!d->dirty) {
+        d->dirty = true;
+        d->dnext = f->dirty;
+        f->dirty = d;
+    }
+}
+
+static void set_state(struct wcol_fleet *f, struct wcol_fleet_device *d, uint8_t state,
+                      int64_t now_ms)
+{
+    count_state(f, d->state, -1);
+    d->state = state;
+    d->state_since_ms = now_ms;
+    count_state(f, d->state, 1);
+    f->transitions++;
+    mark_dirty(f, d);
+}
+
+struct wcol_fleet_device *wcol_fleet_heard(struct wcol_fleet *f, const char *id,
+                                           const struct wcol_fleet_report *r, int64_t now_ms,
+                                           uint64_t now_mono)
+{
+    struct wcol_fleet_device *d = wcol_fleet_find(f, id);
+
+    if (d == NULL) {
+        d = add(f, id);
+        if (d == NULL) {
+            return NULL;
+        }
+        d->first_seen_ms = now_ms;
+        d->state = WCOL_FLEET_UP; /* stored as up by the request's own report row */
+        d->stored_state = WCOL_FLEET_UP;
+        d->state_since_ms = now_ms;
+        d->last_hb_mono = now_mono;
+        count_state(f, d->state, 1);
+        wcol_log_info("fleet: new device %s", id);
+    }
+    d->last_seen_ms = now_ms;
+    d->requests++;
+    d->events_stored += r->events_stored;
+    if (!r->has_heartbeat) {
+        return d;
+    }
+    d->heard = true;
+    d->last_hb_ms = now_ms;
+    d->last_hb_mono = now_mono;
+    if (r->interval_ms > 0) {
+        d->interval_ms = r->interval_ms;
+    }
+    if (r->boot_id[0] != '\0') {
+        memcpy(d->boot_id, r->boot_id, sizeof(d->boot_id));
+    }
+    if (r->health[0] != '\0') {
+        memcpy(d->health, r->health, sizeof(d->health));
+    }
+    if (d->state == WCOL_FLEET_SILENT) {
+        set_state(f, d, WCOL_FLEET_UP, now_ms);
+        wcol_log_info("fleet: device %s is up again", id);
+    }
+    return d;
+}
+
+static int64_t interval_of(const struct wcol_fleet *f, const struct wcol_fleet_device *d)
+{
+    return d->interval_ms > 0 ? d->interval_ms : f->default_interval_ms;
+}
+
+unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono)
+{
+    unsigned changed = 0;
+
+    for (size_t b = 0; b < f->nbuckets; b++) {
+        for (struct wcol_fleet_device *d = f->buckets[b]; d != NULL; d = d->hnext) {
+            uint64_t limit = (uint64_t)interval_of(f, d) * f->silent_factor;
+
+            if (d->state != WCOL_FLEET_UP || now_mono - d->last_hb_mono <= limit) {
+                continue;
+            }
+            set_state(f, d, WCOL_FLEET_SILENT, now_ms);
+            wcol_log_warn("fleet: device %s is silent (no heartbeat for %llu ms, %u x %lld ms)",
+                          d->id, (unsigned long long)(now_mono - d->last_hb_mono), f->silent_factor,
+                          (long long)interval_of(f, d));
+            changed++;
+        }
+    }
+    return changed;
+}
+
+bool wcol_fleet_dirty(const struct wcol_fleet *f)
+{
+    return f->dirty != NULL;
+}
+
+/* The transition's event document, written by the JSON writer. @return it (heap) or NULL. */
+static char *transition_doc(const struct wcol_fleet_device *d, const char *from, const char *to,
+                            size_t *len)
+{
+    struct wcol_jw w;
+
+    wcol_jw_init(&w, 1024);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kstr(&w, "sensor", "device");
+    wcol_jw_kstr(&w, "from", from);
+    wcol_jw_kstr(&w, "to", to);
+    wcol_jw_kstr(&w, "severity", ward_severity_name(WCOL_FLEET_TRANSITION_SEVERITY));
+    wcol_jw_kstr(&w, "source", "collector");
+    wcol_jw_kint(&w, "last_heartbeat_ms", d->last_hb_ms);
+    wcol_jw_obj_end(&w);
+    if (w.failed) {
+        wcol_jw_free(&w);
+        return NULL;
+    }
+    return wcol_jw_take(&w, len);
+}
+
+static int stage_one(struct wcol_fleet_device *d, int64_t now_ms,
+                     struct wcol_store_state_change *ch)
+{
+    const char *from = wcol_fleet_state_name(d->stored_state);
+    const char *to = wcol_fleet_state_name(d->state);
+    size_t len = 0;
+    char *doc = transition_doc(d, from, to, &len);
+
+    if (doc == NULL) {
+        return -ENOMEM;
+    }
+    *ch = (struct wcol_store_state_change){
+        .device = d->id,
+        .state = to,
+        .at_ms = d->state_since_ms,
+        .event = {
+            .device = d->id,
+            .boot_id = "",
+            .seq = -1,
+            .received_ms = now_ms,
+            .time_ms = now_ms,
+            .sensor = "device",
+            .from_state = from,
+            .to_state = to,
+            .severity = ward_severity_name(WCOL_FLEET_TRANSITION_SEVERITY),
+            .severity_rank = WCOL_FLEET_TRANSITION_SEVERITY,
+            .doc = doc,
+            .doc_len = len,
+        },
+    };
+    return 0;
+}
+
+static size_t dirty_count(const struct wcol_fleet *f)
+{
+    size_t n = 0;
+
+    for (const struct wcol_fleet_device *d = f->dirty; d != NULL; d = d->dnext) {
+        n++;
+    }
+    return n;
+}
+
+int wcol_fleet_stage(struct wcol_fleet *f, int64_t now_ms, struct wcol_fleet_changes *out)
+{
+    size_t cap = dirty_count(f);
+
+    memset(out, 0, sizeof(*out));
+    out->v = cap > 0 ? calloc(cap, sizeof(*out->v)) : NULL;
+    if (cap > 0 && out->v == NULL) {
+        return -ENOMEM;
+    }
+    while (f->dirty != NULL) {
+        struct wcol_fleet_device *d = f->dirty;
+
+        if (d->state != d->stored_state) {
+            int rc = stage_one(d, now_ms, &out->v[out->n]);
+
+            if (rc != 0) {
+                return rc;
+            }
+            out->n++;
+        }
+        f->dirty = d->dnext;
+        d->dnext = f->inflight;
+        f->inflight = d;
+    }
+    return 0;
+}
+
+void wcol_fleet_changes_free(struct wcol_fleet_changes *ch)
+{
+    for (unsigned i = 0; i < ch->n; i++) {
+        free((char *)ch->v[i].event.doc);
+    }
+    free(ch->v);
+    memset(ch, 0, sizeof(*ch));
+}
+
+void wcol_fleet_committed(struct wcol_fleet *f, bool ok)
+{
+    while (f->inflight != NULL) {
+        struct wcol_fleet_device *d = f->inflight;
+
+        f->inflight = d->dnext;
+        d->dirty = false;
+        if (ok) {
+            d->stored_state = d->state;
+        } else {
+            mark_dirty(f, d); /* retried with the next commit */
+        }
+    }
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const struct wcol_fleet_device *const *x = a;
+    const struct wcol_fleet_device *const *y = b;
+
+    return strcmp((*x)->id, (*y)->id);
+}
+
+size_t wcol_fleet_sorted(struct wcol_fleet *f, struct wcol_fleet_device **out, size_t cap)
+{
+    size_t n = 0;
+
+    for (size_t b = 0; b < f->nbuckets; b++) {
+        for (struct wcol_fleet_device *d = f->buckets[b]; d != NULL && n < cap; d = d->hnext) {
+            out[n++] = d;
+        }
+    }
+    qsort(out, n, sizeof(*out), by_id);
+    return n;
+}

@@ -1,0 +1,149 @@
+/*
+ * ward-collector internals: the process context shared by the server loop, the connection
+ * state machine and the request handlers (ingest, operator API). No mbedTLS type here: the
+ * TLS state is behind a pointer, and a connection is opaque outside server/ (server/conn.h).
+ *
+ * One thread, one epoll instance (edge-triggered), no blocking call on the hot path except
+ * the storage commit, which is batched: every request that completes in one pass of the
+ * loop joins one transaction, and none is answered before it committed (group commit).
+ */
+#ifndef WCOL_SERVER_COLLECTOR_H_
+#define WCOL_SERVER_COLLECTOR_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/tokens.h"
+#include "commit/bus.h"
+#include "commit/group.h"
+#include "common/log.h"
+#include "fleet/fleet.h"
+#include "http/http.h"
+#include "ingest_decode.h"
+#include "store/store.h"
+#include "tls/tls_config.h"
+
+#define WCOL_COLLECTOR_VERSION "0.1.0"
+
+struct wcol_collector_config {
+    const char *listen;     /* device listener, "ADDR:PORT" (port 0: any free port) */
+    const char *api_listen; /* operator API listener */
+    const char *state_dir;  /* database, ticket keys, ports file */
+    const char *db_path;
+    const char *tokens_path;
+    struct wcol_tls_paths tls;
+    unsigned max_conns;     /* device connections */
+    unsigned max_api_conns; /* operator connections */
+    size_t max_head;
+    size_t max_body;
+    unsigned max_headers;
+    unsigned handshake_timeout_ms;
+    unsigned request_timeout_ms; /* from a request's first byte to its last */
+    unsigned idle_timeout_ms;    /* keep-alive connection with no request */
+    unsigned write_timeout_ms;   /* response not taken by the peer */
+    size_t max_devices;
+    unsigned silent_factor;
+    unsigned default_interval_ms; /* heartbeat interval of a device that announces none */
+    unsigned check_interval_ms;   /* how often silence and the CRL file are checked */
+    unsigned max_group;           /* requests per commit */
+    unsigned busy_timeout_ms;     /* storage lock wait */
+    unsigned max_events;          /* per request */
+    uint64_t retention_ms;        /* events older than this are deleted (0: keep all) */
+};
+
+enum wcol_ep_type {
+    WCOL_EP_CONN = 1,
+    WCOL_EP_LISTEN_DEVICE,
+    WCOL_EP_LISTEN_API,
+    WCOL_EP_SIGNAL,
+};
+
+struct wcol_ep {
+    uint8_t type;
+};
+
+enum wcol_conn_kind {
+    WCOL_CONN_DEVICE = 0,
+    WCOL_CONN_API = 1,
+};
+
+enum wcol_timer_class {
+    WCOL_TC_HANDSHAKE = 0,
+    WCOL_TC_IDLE,
+    WCOL_TC_REQUEST,
+    WCOL_TC_WRITE,
+    WCOL_TC_LINGER,
+    WCOL_TC_COUNT,
+    WCOL_TC_NONE = WCOL_TC_COUNT,
+};
+
+/* Every connection in a timer class has the same timeout, so each list is in deadline order. */
+struct wcol_timer_list {
+    struct wcol_conn *head;
+    struct wcol_conn *tail;
+};
+
+/** A complete request on a connection of one kind (body: content_length bytes). */
+typedef void (*wcol_request_fn)(struct wcol_conn *conn, const char *body, size_t len);
+
+struct wcol_collector_stats {
+    uint64_t accepted;
+    uint64_t refused_capacity;
+    uint64_t handshakes;
+    uint64_t handshakes_resumed;
+    uint64_t rejected_tls;
+    uint64_t rejected_plain;
+    uint64_t rejected_http;
+    uint64_t timeouts;
+    uint64_t forbidden;
+    uint64_t unauthorized;
+    uint64_t requests;
+    uint64_t api_requests;
+    uint64_t events_expired;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+};
+
+struct wcol_collector {
+    struct wcol_collector_config cfg;
+    int epfd;
+    int sigfd;
+    int device_fd;
+    int api_fd;
+    char device_addr[64];
+    char api_addr[64];
+    struct wcol_ep ep_device, ep_api, ep_signal;
+    struct wcol_tls *tls; /* tls/tls.h */
+    struct wcol_store store;
+    struct wcol_fleet fleet;
+    struct wcol_tokens tokens;
+    struct wcol_timer_list timers[WCOL_TC_COUNT];
+    unsigned timeout_ms[WCOL_TC_COUNT];
+    struct wcol_bus bus;           /* after-commit subscribers */
+    struct wcol_group group;       /* requests waiting for the commit */
+    wcol_request_fn on_request[2]; /* by enum wcol_conn_kind */
+    struct wcol_conn *ready;       /* connections to look at again before sleeping */
+    struct wcol_conn **ready_tail;
+    struct wcol_conn *dead; /* closed in this pass, freed at its end */
+    struct wcol_conn *all;  /* every open connection */
+    unsigned n_device_conns;
+    unsigned n_api_conns;
+    bool stopping;
+    bool reload;
+    uint64_t start_mono;
+    int64_t start_wall_ms;
+    uint64_t next_check;
+    uint64_t next_retention;
+    struct wcol_collector_stats stats;
+    char *scratch; /* decoder scratch (strings of one request) */
+    size_t scratch_cap;
+    struct ward_ingest_batch batch; /* the request being decoded */
+};
+
+/* server.c */
+int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_config *cfg);
+int wcol_collector_run(struct wcol_collector *c);
+void wcol_collector_close(struct wcol_collector *c);
+
+#endif /* WCOL_SERVER_COLLECTOR_H_ */

@@ -1,0 +1,761 @@
+/*
+ * One connection, from accept to close:
+ *
+ *   PEEK -> HANDSHAKE -> READ <-> (WAIT_COMMIT) -> WRITE -> READ ... -> LINGER -> closed
+ *
+ * The epoll registration is edge-triggered for both directions and never changes, so every
+ * handler runs until mbedTLS or the socket says "would block". Each state has a deadline
+ * (timer class); a peer that is too slow in any of them is cut off. Requests are processed
+ * one at a time: while an answer is pending the connection reads nothing more.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <mbedtls/net_sockets.h>
+
+#include "common/clock.h"
+#include "server/conn_impl.h"
+
+#define RBUF_INITIAL 1024u
+#define LINGER_MAX   (256u * 1024u)
+
+static const char s_plain_reply[] =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 58\r\n"
+    "Connection: close\r\n\r\n"
+    "ward-collector: this port speaks HTTPS only (mutual TLS)\r\n";
+
+static void do_read(struct wcol_conn *conn);
+static void do_write(struct wcol_conn *conn);
+static void send_response(struct wcol_conn *conn);
+static void do_handshake(struct wcol_conn *conn);
+static void begin_close(struct wcol_conn *conn, bool tls_notify);
+
+/* ---- timers ---- */
+
+static void timer_unlink(struct wcol_conn *conn)
+{
+    if (conn->tclass == WCOL_TC_NONE) {
+        return;
+    }
+    struct wcol_timer_list *l = &conn->c->timers[conn->tclass];
+
+    if (conn->tprev != NULL) {
+        conn->tprev->tnext = conn->tnext;
+    } else {
+        l->head = conn->tnext;
+    }
+    if (conn->tnext != NULL) {
+        conn->tnext->tprev = conn->tprev;
+    } else {
+        l->tail = conn->tprev;
+    }
+    conn->tprev = conn->tnext = NULL;
+    conn->tclass = WCOL_TC_NONE;
+}
+
+void wcol_conn_timer(struct wcol_conn *conn, enum wcol_timer_class tc)
+{
+    timer_unlink(conn);
+    if (tc == WCOL_TC_NONE) {
+        return;
+    }
+    struct wcol_timer_list *l = &conn->c->timers[tc];
+
+    conn->tclass = (uint8_t)tc;
+    conn->deadline = wcol_now_mono() + conn->c->timeout_ms[tc];
+    conn->tprev = l->tail;
+    conn->tnext = NULL;
+    if (l->tail != NULL) {
+        l->tail->tnext = conn;
+    } else {
+        l->head = conn;
+    }
+    l->tail = conn;
+}
+
+void wcol_conn_expire(struct wcol_collector *c, uint64_t now)
+{
+    for (int tc = 0; tc < WCOL_TC_COUNT; tc++) {
+        struct wcol_conn *conn;
+
+        while ((conn = c->timers[tc].head) != NULL && conn->deadline <= now) {
+            switch (tc) {
+            case WCOL_TC_REQUEST:
+                c->stats.timeouts++;
+                wcol_log_warn("%s: request not complete within %u ms; closing", conn->addr,
+                              c->timeout_ms[tc]);
+                wcol_conn_error(conn, 408, "request not complete in time");
+                break;
+            case WCOL_TC_HANDSHAKE:
+                c->stats.timeouts++;
+                wcol_log_warn("%s: TLS handshake not complete within %u ms; closing", conn->addr,
+                              c->timeout_ms[tc]);
+                wcol_conn_close(conn);
+                break;
+            case WCOL_TC_WRITE:
+                c->stats.timeouts++;
+                wcol_log_warn("%s: response not taken within %u ms; closing", conn->addr,
+                              c->timeout_ms[tc]);
+                wcol_conn_close(conn);
+                break;
+            default: /* idle keep-alive, or the end of lingering */
+                if (conn->state == WCOL_CS_READ) {
+                    begin_close(conn, true);
+                } else {
+                    wcol_conn_close(conn);
+                }
+                break;
+            }
+        }
+    }
+}
+
+/* ---- socket I/O for mbedTLS ---- */
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    struct wcol_conn *conn = ctx;
+    ssize_t n = send(conn->fd, buf, len, MSG_NOSIGNAL);
+
+    if (n >= 0) {
+        conn->c->stats.bytes_out += (uint64_t)n;
+        return (int)n;
+    }
+    if (errno == EAGAIN || errno == EINTR) {
+        return MBEDTLS_ERR_SSL_WANT_WRITE;
+    }
+    return errno == EPIPE || errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET
+                                                 : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    struct wcol_conn *conn = ctx;
+    ssize_t n = recv(conn->fd, buf, len, 0);
+
+    if (n >= 0) {
+        conn->c->stats.bytes_in += (uint64_t)n;
+        return (int)n;
+    }
+    if (errno == EAGAIN || errno == EINTR) {
+        return MBEDTLS_ERR_SSL_WANT_READ;
+    }
+    return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* ---- accept and close ---- */
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        port = ntohs(a->sin_port);
+        snprintf(out, cap, "%s:%u", host, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        port = ntohs(a->sin6_port);
+        snprintf(out, cap, "[%s]:%u", host, port);
+    } else {
+        snprintf(out, cap, "?");
+    }
+}
+
+static bool at_capacity(struct wcol_collector *c, enum wcol_conn_kind kind)
+{
+    return kind == WCOL_CONN_DEVICE ? c->n_device_conns >= c->cfg.max_conns
+                                    : c->n_api_conns >= c->cfg.max_api_conns;
+}
+
+static void accept_one(struct wcol_collector *c, int fd, const struct sockaddr_storage *ss,
+                       enum wcol_conn_kind kind)
+{
+    struct wcol_conn *conn = calloc(1, sizeof(*conn));
+    int one = 1;
+
+    if (conn == NULL) {
+        close(fd);
+        return;
+    }
+    conn->ep.type = WCOL_EP_CONN;
+    conn->c = c;
+    conn->fd = fd;
+    conn->kind = (uint8_t)kind;
+    conn->state = WCOL_CS_PEEK;
+    conn->tclass = WCOL_TC_NONE;
+    conn->peer.tls = c->tls;
+    format_addr(ss, conn->addr, sizeof(conn->addr));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                              .data.ptr = conn };
+
+    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        wcol_log_error("epoll_ctl: %s", strerror(errno));
+        close(fd);
+        free(conn);
+        return;
+    }
+    if (kind == WCOL_CONN_DEVICE) {
+        c->n_device_conns++;
+    } else {
+        c->n_api_conns++;
+    }
+    c->stats.accepted++;
+    conn->anext = c->all;
+    if (c->all != NULL) {
+        c->all->aprev = conn;
+    }
+    c->all = conn;
+    wcol_conn_timer(conn, WCOL_TC_HANDSHAKE);
+    wcol_log_debug("%s: connected (%s)", conn->addr, kind == WCOL_CONN_DEVICE ? "device" : "api");
+}
+
+void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_kind kind)
+{
+    /* Edge-triggered: take every pending connection now. Bounded by the backlog. */
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+                wcol_log_error("accept: %s", strerror(errno));
+            }
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            return;
+        }
+        if (c->stopping || at_capacity(c, kind)) {
+            c->stats.refused_capacity++;
+            wcol_log_warn("refusing a connection: %u %s connections open (the limit)",
+                          kind == WCOL_CONN_DEVICE ? c->n_device_conns : c->n_api_conns,
+                          kind == WCOL_CONN_DEVICE ? "device" : "operator");
+            close(fd);
+            continue;
+        }
+        accept_one(c, fd, &ss, kind);
+    }
+}
+
+void wcol_conn_close(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = conn->c;
+
+    if (conn->held || conn->ep.type != WCOL_EP_CONN) {
+        return; /* answered by the commit first; or already closed */
+    }
+    timer_unlink(conn);
+    if (conn->aprev != NULL) {
+        conn->aprev->anext = conn->anext;
+    } else {
+        c->all = conn->anext;
+    }
+    if (conn->anext != NULL) {
+        conn->anext->aprev = conn->aprev;
+    }
+    conn->aprev = conn->anext = NULL;
+    close(conn->fd); /* also drops the epoll registration */
+    if (conn->ssl_setup) {
+        mbedtls_ssl_free(&conn->ssl);
+        conn->ssl_setup = false;
+    }
+    free(conn->rbuf);
+    free(conn->wbuf);
+    conn->rbuf = conn->wbuf = NULL;
+    if (conn->kind == WCOL_CONN_DEVICE) {
+        c->n_device_conns--;
+    } else {
+        c->n_api_conns--;
+    }
+    wcol_log_debug("%s: closed after %llu requests", conn->addr,
+                   (unsigned long long)conn->requests);
+    /*
+     * An event for this connection may still be queued in this loop pass, or it may sit on
+     * the ready list: mark it dead and free it when the pass ends.
+     */
+    conn->ep.type = 0;
+    conn->fd = -1;
+    conn->dnext = c->dead;
+    c->dead = conn;
+}
+
+void wcol_conn_kick(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = conn->c;
+
+    if (conn->kicked || conn->ep.type != WCOL_EP_CONN) {
+        return;
+    }
+    conn->kicked = true;
+    conn->knext = NULL;
+    *c->ready_tail = conn;
+    c->ready_tail = &conn->knext;
+}
+
+/*
+ * The response is out; shut our side (after TLS close_notify) and read whatever the peer
+ * still sends until it closes, so the kernel does not answer its data with a reset that
+ * destroys our response before the peer read it.
+ */
+static void begin_close(struct wcol_conn *conn, bool tls_notify)
+{
+    if (tls_notify && conn->ssl_setup) {
+        (void)mbedtls_ssl_close_notify(&conn->ssl); /* best effort, never waits */
+    }
+    shutdown(conn->fd, SHUT_WR);
+    conn->state = WCOL_CS_LINGER;
+    wcol_conn_timer(conn, WCOL_TC_LINGER);
+    wcol_conn_kick(conn);
+}
+
+static void drain(struct wcol_conn *conn)
+{
+    char buf[4096];
+
+    for (;;) {
+        ssize_t n = recv(conn->fd, buf, sizeof(buf), 0);
+
+        if (n > 0) {
+            conn->drained += (uint32_t)n;
+            if (conn->drained < LINGER_MAX) {
+                continue;
+            }
+        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+        wcol_conn_close(conn);
+        return;
+    }
+}
+
+/* ---- responses ---- */
+
+void wcol_conn_respond(struct wcol_conn *conn, int status, const char *body, size_t body_len,
+                       const char *extra_headers, bool close_after)
+{
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s\r\n",
+                     status, wcol_http_status_text(status), body_len,
+                     extra_headers != NULL ? extra_headers : "",
+                     close_after ? "Connection: close\r\n" : "");
+    char *buf = malloc((size_t)n + body_len);
+
+    free(conn->wbuf);
+    conn->wbuf = NULL;
+    if (buf == NULL) {
+        wcol_log_error("%s: out of memory for a response; closing", conn->addr);
+        conn->close_after = true;
+        conn->wlen = conn->woff = 0;
+        return;
+    }
+    memcpy(buf, head, (size_t)n);
+    if (body_len > 0) {
+        memcpy(buf + n, body, body_len);
+    }
+    conn->wbuf = buf;
+    conn->wlen = (uint32_t)((size_t)n + body_len);
+    conn->woff = 0;
+    conn->close_after = close_after;
+    if (conn->state != WCOL_CS_WAIT_COMMIT) {
+        send_response(conn);
+    }
+}
+
+void wcol_conn_error(struct wcol_conn *conn, int status, const char *reason)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", reason);
+
+    wcol_conn_respond(conn, status, body, (size_t)n,
+                      status == 401 ? "WWW-Authenticate: Bearer realm=\"ward\"\r\n" : NULL, true);
+}
+
+static void send_response(struct wcol_conn *conn)
+{
+    conn->state = WCOL_CS_WRITE;
+    wcol_conn_timer(conn, WCOL_TC_WRITE);
+    do_write(conn);
+}
+
+void wcol_conn_wrong_method(struct wcol_conn *conn, const char *allowed)
+{
+    char body[64], allow[64];
+    int n = snprintf(body, sizeof(body), "{\"error\":\"use %s\"}", allowed);
+
+    snprintf(allow, sizeof(allow), "Allow: %s\r\n", allowed);
+    wcol_conn_respond(conn, 405, body, (size_t)n, allow, true);
+}
+
+void wcol_conn_hold(struct wcol_conn *conn)
+{
+    conn->state = WCOL_CS_WAIT_COMMIT;
+    wcol_conn_timer(conn, WCOL_TC_NONE);
+    conn->held = true;
+}
+
+void wcol_conn_resume(struct wcol_conn *conn)
+{
+    conn->held = false;
+    conn->state = WCOL_CS_READ; /* no longer held back: responses go out at once */
+}
+
+struct wcol_collector *wcol_conn_collector(struct wcol_conn *conn)
+{
+    return conn->c;
+}
+
+const struct wcol_http_request *wcol_conn_request(const struct wcol_conn *conn)
+{
+    return &conn->req;
+}
+
+const char *wcol_conn_addr(const struct wcol_conn *conn)
+{
+    return conn->addr;
+}
+
+const char *wcol_conn_peer_cn(const struct wcol_conn *conn)
+{
+    return conn->peer.ident.cn;
+}
+
+/* Forget the request just answered; keep bytes of a pipelined next one. */
+static void request_done(struct wcol_conn *conn)
+{
+    size_t used = conn->have_head ? conn->req.head_len + conn->req.content_length : conn->rlen;
+
+    if (used > conn->rlen) {
+        used = conn->rlen;
+    }
+    memmove(conn->rbuf, conn->rbuf + used, conn->rlen - used);
+    conn->rlen -= (uint32_t)used;
+    conn->have_head = false;
+    if (conn->rlen == 0) {
+        /* An idle keep-alive connection holds no request buffer. */
+        free(conn->rbuf);
+        conn->rbuf = NULL;
+        conn->rcap = 0;
+    }
+}
+
+static void do_write(struct wcol_conn *conn)
+{
+    while (conn->woff < conn->wlen) {
+        int n = mbedtls_ssl_write(&conn->ssl, (const unsigned char *)conn->wbuf + conn->woff,
+                                  conn->wlen - conn->woff);
+
+        if (n == MBEDTLS_ERR_SSL_WANT_WRITE || n == MBEDTLS_ERR_SSL_WANT_READ) {
+            return; /* EPOLLOUT (edge) resumes us */
+        }
+        if (n < 0) {
+            wcol_log_debug("%s: write failed: %s", conn->addr, wcol_tls_strerror(n));
+            wcol_conn_close(conn);
+            return;
+        }
+        conn->woff += (uint32_t)n;
+    }
+    free(conn->wbuf);
+    conn->wbuf = NULL;
+    conn->wlen = conn->woff = 0;
+    if (conn->close_after || conn->doomed || conn->c->stopping) {
+        begin_close(conn, true);
+        return;
+    }
+    request_done(conn);
+    conn->state = WCOL_CS_READ;
+    wcol_conn_timer(conn, conn->rlen > 0 ? WCOL_TC_REQUEST : WCOL_TC_IDLE);
+    /* Bytes may have arrived while we were busy and their edge has passed: look again. */
+    wcol_conn_kick(conn);
+}
+
+/* ---- requests ---- */
+
+static void dispatch(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = conn->c;
+
+    conn->requests++;
+    if (conn->kind == WCOL_CONN_API) {
+        c->stats.api_requests++;
+    } else {
+        c->stats.requests++;
+    }
+    c->on_request[conn->kind](conn, conn->rbuf + conn->req.head_len, conn->req.content_length);
+}
+
+static bool ensure_rbuf(struct wcol_conn *conn, size_t want)
+{
+    if (want <= conn->rcap) {
+        return true;
+    }
+    char *nb = realloc(conn->rbuf, want);
+
+    if (nb == NULL) {
+        return false;
+    }
+    conn->rbuf = nb;
+    conn->rcap = (uint32_t)want;
+    return true;
+}
+
+static const struct wcol_http_limits *limits_of(struct wcol_collector *c)
+{
+    static struct wcol_http_limits lim;
+
+    lim.max_head = c->cfg.max_head;
+    lim.max_target = 1024;
+    lim.max_body = c->cfg.max_body;
+    lim.max_headers = c->cfg.max_headers;
+    return &lim;
+}
+
+/*
+ * Look at what has been read: parse the head once it is complete, size the buffer for the
+ * body. @return 1 when a whole request is buffered, 0 when more is needed, -1 when the
+ * connection got an error response.
+ */
+static int examine(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = conn->c;
+
+    if (conn->rlen == 0) {
+        return 0;
+    }
+    if (!conn->have_head) {
+        int rc = wcol_http_parse_head(conn->rbuf, conn->rlen, limits_of(c), &conn->req);
+
+        if (rc == -EAGAIN) {
+            return 0;
+        }
+        if (rc != 0) {
+            c->stats.rejected_http++;
+            wcol_log_warn("%s%s%s: refused request: %d %s", conn->addr,
+                          conn->peer.ident.valid ? " " : "", conn->peer.ident.cn, conn->req.status,
+                          conn->req.reason);
+            wcol_conn_error(conn, conn->req.status, conn->req.reason);
+            return -1;
+        }
+        conn->have_head = true;
+        const char *before = conn->rbuf;
+
+        if (!ensure_rbuf(conn, conn->req.head_len + conn->req.content_length)) {
+            wcol_conn_error(conn, 503, "out of memory");
+            return -1;
+        }
+        if (conn->rbuf != before) {
+            /* The request's strings point into the buffer: parse the (same) head again. */
+            (void)wcol_http_parse_head(conn->rbuf, conn->rlen, limits_of(c), &conn->req);
+        }
+    }
+    return conn->rlen >= conn->req.head_len + conn->req.content_length ? 1 : 0;
+}
+
+static void do_read(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = conn->c;
+
+    for (;;) {
+        int rc = examine(conn);
+
+        if (rc < 0) {
+            return;
+        }
+        if (rc > 0) {
+            dispatch(conn);
+            return;
+        }
+        /* Grow the head buffer by doubling up to the head limit; a body gets its exact size. */
+        size_t want = conn->req.head_len + conn->req.content_length;
+
+        if (!conn->have_head) {
+            want = conn->rcap < RBUF_INITIAL ? RBUF_INITIAL : conn->rcap;
+            if (conn->rlen == conn->rcap && conn->rcap > 0) {
+                want = conn->rcap * 2 > c->cfg.max_head ? c->cfg.max_head : conn->rcap * 2;
+            }
+        }
+        if (!ensure_rbuf(conn, want)) {
+            wcol_conn_error(conn, 503, "out of memory");
+            return;
+        }
+        int n = mbedtls_ssl_read(&conn->ssl, (unsigned char *)conn->rbuf + conn->rlen,
+                                 conn->rcap - conn->rlen);
+
+        if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) {
+            return;
+        }
+        if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || n == MBEDTLS_ERR_NET_CONN_RESET) {
+            if (conn->rlen > 0) {
+                wcol_log_warn("%s: peer closed in the middle of a request", conn->addr);
+            }
+            wcol_conn_close(conn);
+            return;
+        }
+        if (n < 0) {
+            wcol_log_warn("%s: TLS read failed: %s", conn->addr, wcol_tls_strerror(n));
+            wcol_conn_close(conn);
+            return;
+        }
+        if (conn->rlen == 0) {
+            wcol_conn_timer(conn, WCOL_TC_REQUEST); /* the request clock starts now */
+        }
+        conn->rlen += (uint32_t)n;
+    }
+}
+
+/* ---- handshake ---- */
+
+static void log_handshake_failure(struct wcol_conn *conn, int rc)
+{
+    char info[256] = "";
+    struct wcol_collector *c = conn->c;
+
+    c->stats.rejected_tls++;
+    if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        uint32_t flags = mbedtls_ssl_get_verify_result(&conn->ssl);
+
+        mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags);
+        for (char *p = info; *p; p++) {
+            if (*p == '\n') {
+                *p = (p[1] != '\0') ? ';' : '\0';
+            }
+        }
+        wcol_log_warn("%s: rejected client certificate%s%s: %s", conn->addr,
+                      conn->peer.ident.cn[0] ? " CN=" : "", conn->peer.ident.cn, info);
+        return;
+    }
+    wcol_log_warn("%s: TLS handshake failed: %s", conn->addr, wcol_tls_strerror(rc));
+}
+
+static void do_handshake(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = conn->c;
+    struct wcol_ticket_ctx *tc =
+        conn->kind == WCOL_CONN_DEVICE ? &c->tls->device_tickets : &c->tls->api_tickets;
+
+    tc->current = &conn->peer.ident;
+    int rc = mbedtls_ssl_handshake(&conn->ssl);
+
+    tc->current = NULL;
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        return;
+    }
+    if (rc != 0) {
+        log_handshake_failure(conn, rc);
+        wcol_conn_close(conn);
+        return;
+    }
+    if (conn->kind == WCOL_CONN_DEVICE && !conn->peer.ident.valid) {
+        c->stats.rejected_tls++;
+        wcol_log_warn("%s: session without a device identity; closing", conn->addr);
+        begin_close(conn, true);
+        return;
+    }
+    c->stats.handshakes++;
+    c->stats.handshakes_resumed += conn->peer.ident.resumed;
+    wcol_log_debug("%s: TLS up%s%s (%s, %s)", conn->addr, conn->peer.ident.valid ? " CN=" : "",
+                   conn->peer.ident.cn, mbedtls_ssl_get_ciphersuite(&conn->ssl),
+                   conn->peer.ident.resumed ? "resumed" : "full handshake");
+    conn->state = WCOL_CS_READ;
+    wcol_conn_timer(conn, WCOL_TC_IDLE);
+    do_read(conn);
+}
+
+static int setup_tls(struct wcol_conn *conn)
+{
+    struct wcol_collector *c = conn->c;
+    const mbedtls_ssl_config *conf =
+        conn->kind == WCOL_CONN_DEVICE ? &c->tls->device_conf : &c->tls->api_conf;
+
+    mbedtls_ssl_init(&conn->ssl);
+    conn->ssl_setup = true;
+    int rc = mbedtls_ssl_setup(&conn->ssl, conf);
+
+    if (rc != 0) {
+        wcol_log_error("%s: TLS setup failed: %s", conn->addr, wcol_tls_strerror(rc));
+        return rc;
+    }
+    mbedtls_ssl_set_bio(&conn->ssl, conn, bio_send, bio_recv, NULL);
+    if (conn->kind == WCOL_CONN_DEVICE) {
+        mbedtls_ssl_set_verify(&conn->ssl, wcol_tls_verify_device, &conn->peer);
+    }
+    return 0;
+}
+
+/* The first byte tells a TLS ClientHello (0x16) from someone speaking plain HTTP. */
+static void do_peek(struct wcol_conn *conn)
+{
+    unsigned char b;
+    ssize_t n = recv(conn->fd, &b, 1, MSG_PEEK);
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return;
+    }
+    if (n <= 0) {
+        wcol_conn_close(conn);
+        return;
+    }
+    if (b == 0x16) {
+        if (setup_tls(conn) != 0) {
+            wcol_conn_close(conn);
+            return;
+        }
+        conn->state = WCOL_CS_HANDSHAKE;
+        do_handshake(conn);
+        return;
+    }
+    conn->c->stats.rejected_plain++;
+    if (b >= 'A' && b <= 'Z') {
+        wcol_log_warn("%s: plain HTTP on the TLS port; answered 400 and closed", conn->addr);
+        (void)!send(conn->fd, s_plain_reply, sizeof(s_plain_reply) - 1, MSG_NOSIGNAL);
+        begin_close(conn, false);
+        return;
+    }
+    wcol_log_warn("%s: not TLS (first byte 0x%02x); closing", conn->addr, b);
+    begin_close(conn, false);
+}
+
+void wcol_conn_event(struct wcol_conn *conn, uint32_t events)
+{
+    (void)events;
+    if (conn->ep.type != WCOL_EP_CONN) {
+        return; /* closed earlier in this loop pass */
+    }
+    switch (conn->state) {
+    case WCOL_CS_PEEK:
+        do_peek(conn);
+        break;
+    case WCOL_CS_HANDSHAKE:
+        do_handshake(conn);
+        break;
+    case WCOL_CS_READ:
+        do_read(conn);
+        break;
+    case WCOL_CS_WRITE:
+        do_write(conn);
+        break;
+    case WCOL_CS_LINGER:
+        drain(conn);
+        break;
+    default: /* WAIT_COMMIT: the commit resumes the connection */
+        break;
+    }
+}

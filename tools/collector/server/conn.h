@@ -1,0 +1,49 @@
+/*
+ * What a request handler (ingest/, api/) sees of a connection: the request, who sent it,
+ * how to answer, and how to hold the answer back until the group commit. The connection
+ * itself (socket, TLS state, buffers) is private to server/ (server/conn_impl.h), so handlers
+ * need no mbedTLS header.
+ */
+#ifndef WCOL_SERVER_CONN_H_
+#define WCOL_SERVER_CONN_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http/http.h"
+
+struct wcol_conn;
+struct wcol_collector;
+
+struct wcol_collector *wcol_conn_collector(struct wcol_conn *conn);
+const struct wcol_http_request *wcol_conn_request(const struct wcol_conn *conn);
+/** "ADDR:PORT" of the peer. */
+const char *wcol_conn_addr(const struct wcol_conn *conn);
+/** Subject CN of the peer's verified client certificate ("" without one). */
+const char *wcol_conn_peer_cn(const struct wcol_conn *conn);
+
+/**
+ * Queue a complete response; close_after ends the connection once it is written. A held
+ * connection (wcol_conn_hold) keeps it until wcol_conn_resume().
+ */
+void wcol_conn_respond(struct wcol_conn *conn, int status, const char *body, size_t body_len,
+                       const char *extra_headers, bool close_after);
+
+/** wcol_conn_respond() of a string literal body: its length without the NUL. */
+#define WCOL_CONN_RESPOND_LIT(conn, status, literal, extra, close_after)                           \
+    wcol_conn_respond((conn), (status), "" literal, sizeof(literal) - 1, (extra), (close_after))
+
+/** Respond {"error": reason} and close. */
+void wcol_conn_error(struct wcol_conn *conn, int status, const char *reason);
+
+/** Answer 405 "use METHOD" with its Allow header, and close. */
+void wcol_conn_wrong_method(struct wcol_conn *conn, const char *allowed);
+
+/** Hold the answer: the request joined the commit group; the connection reads nothing more and
+ *  cannot be closed until wcol_conn_resume(). */
+void wcol_conn_hold(struct wcol_conn *conn);
+
+/** The commit is done: the connection answers again (call before responding). */
+void wcol_conn_resume(struct wcol_conn *conn);
+
+#endif /* WCOL_SERVER_CONN_H_ */

@@ -1,0 +1,66 @@
+/*
+ * A connection as the server loop and the connection state machine see it (private to
+ * server/; handlers use server/conn.h). The only header of the collector with mbedTLS types
+ * besides tls/.
+ */
+#ifndef WCOL_SERVER_CONN_IMPL_H_
+#define WCOL_SERVER_CONN_IMPL_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <mbedtls/ssl.h>
+
+#include "http/http.h"
+#include "server/collector.h"
+#include "server/conn.h"
+#include "tls/tls.h"
+
+enum wcol_conn_state {
+    WCOL_CS_PEEK = 0,    /* waiting for the first byte: TLS or something else */
+    WCOL_CS_HANDSHAKE,   /* TLS handshake */
+    WCOL_CS_READ,        /* reading a request (or idle between requests) */
+    WCOL_CS_WAIT_COMMIT, /* in the commit group, answer held back */
+    WCOL_CS_WRITE,       /* writing the response */
+    WCOL_CS_LINGER,      /* response sent, write side shut, draining before close */
+};
+
+struct wcol_conn {
+    struct wcol_ep ep;
+    struct wcol_collector *c;
+    struct wcol_conn *tprev, *tnext;
+    uint64_t deadline;
+    uint8_t tclass;
+    uint8_t kind;
+    uint8_t state;
+    bool ssl_setup;
+    bool close_after; /* close once the response is written */
+    bool have_head;
+    bool held; /* its answer waits for the group commit */
+    int fd;
+    mbedtls_ssl_context ssl;
+    struct wcol_tls_peer peer;
+    char addr[64];
+    char *rbuf; /* request bytes (heap, freed while idle) */
+    uint32_t rlen, rcap;
+    struct wcol_http_request req;
+    char *wbuf; /* response bytes */
+    uint32_t wlen, woff;
+    struct wcol_conn *knext;         /* next on the ready list */
+    struct wcol_conn *dnext;         /* next on the dead list */
+    struct wcol_conn *aprev, *anext; /* every open connection */
+    bool kicked;
+    bool doomed; /* close after the pending answer (its device was revoked meanwhile) */
+    uint64_t requests;
+    uint32_t drained;
+};
+
+void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_kind kind);
+void wcol_conn_event(struct wcol_conn *conn, uint32_t events);
+void wcol_conn_expire(struct wcol_collector *c, uint64_t now);
+void wcol_conn_close(struct wcol_conn *conn);
+/** Look at the connection again in this loop pass (its readiness edge may have passed). */
+void wcol_conn_kick(struct wcol_conn *conn);
+void wcol_conn_timer(struct wcol_conn *conn, enum wcol_timer_class tc);
+
+#endif /* WCOL_SERVER_CONN_IMPL_H_ */

@@ -1,0 +1,633 @@
+/*
+ * The collector's event loop: two TLS listeners, a signalfd, per-connection deadlines, and
+ * the group commit that decides when requests are answered.
+ *
+ * Why epoll and not libuv: mbedTLS drives the socket itself (its BIO callbacks read and write
+ * the fd and say "would block"), so what the loop must provide is readiness of a raw fd, not
+ * buffered streams; libuv's stream API would sit between mbedTLS and the socket for no gain,
+ * and its uv_poll_t is a wrapper over the same epoll. Edge-triggered epoll with one
+ * registration per connection costs no epoll_ctl per request, and constant-timeout timer
+ * lists (one FIFO per timeout class) make every deadline O(1).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "commit/group.h"
+#include "common/clock.h"
+#include "ingest/ingest.h"
+#include "server/collector.h"
+#include "server/conn_impl.h"
+#include "tls/tls.h"
+
+#define EPOLL_BATCH  256
+#define READY_ROUNDS 64
+
+/* "127.0.0.1:8443", "[::1]:8443", ":8443" (all IPv4 addresses). */
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[64];
+    const char *colon = strrchr(spec, ':');
+    char *end;
+
+    if (colon == NULL || (size_t)(colon - spec) >= sizeof(host)) {
+        return -EINVAL;
+    }
+    long port = strtol(colon + 1, &end, 10);
+
+    if (*end != '\0' || colon[1] == '\0' || port < 0 || port > 65535) {
+        return -EINVAL;
+    }
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = '\0';
+    memset(ss, 0, sizeof(*ss));
+    if (host[0] == '[') {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        size_t hl = strlen(host);
+
+        if (hl < 2 || host[hl - 1] != ']') {
+            return -EINVAL;
+        }
+        host[hl - 1] = '\0';
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1) {
+            return -EINVAL;
+        }
+        *len = sizeof(*a);
+        return 0;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (host[0] == '\0') {
+        a->sin_addr.s_addr = htonl(INADDR_ANY);
+    } else if (inet_pton(AF_INET, host, &a->sin_addr) != 1) {
+        return -EINVAL;
+    }
+    *len = sizeof(*a);
+    return 0;
+}
+
+static int open_listener(const char *spec, char *bound, size_t bound_cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int one = 1;
+
+    if (parse_listen(spec, &ss, &len) != 0) {
+        wcol_log_error("cannot parse listen address '%s' (want ADDR:PORT, [ADDR6]:PORT)", spec);
+        return -EINVAL;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        return -errno;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
+        int err = errno;
+
+        wcol_log_error("cannot listen on %s: %s", spec, strerror(err));
+        close(fd);
+        return -err;
+    }
+    len = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    char host[INET6_ADDRSTRLEN];
+
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        snprintf(bound, bound_cap, "[%s]:%u", host, ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        snprintf(bound, bound_cap, "%s:%u", host, ntohs(a->sin_port));
+    }
+    return fd;
+}
+
+/* STATE/ports tells scripts (and tests using port 0) where the collector listens. */
+static int write_ports_file(struct wcol_collector *c)
+{
+    char path[4096], tmp[4200], text[256];
+    int n = snprintf(text, sizeof(text), "device %s\napi %s\npid %ld\n", c->device_addr,
+                     c->api_addr, (long)getpid());
+
+    snprintf(path, sizeof(path), "%s/ports", c->cfg.state_dir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        return -errno;
+    }
+    if (write(fd, text, (size_t)n) != n) {
+        close(fd);
+        return -EIO;
+    }
+    close(fd);
+    return rename(tmp, path) == 0 ? 0 : -errno;
+}
+
+static int add_ep(struct wcol_collector *c, int fd, struct wcol_ep *ep, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = ep };
+
+    return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+static int open_signals(struct wcol_collector *c)
+{
+    sigset_t set;
+
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file size limit is a storage error, not a crash */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+        return -errno;
+    }
+    c->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return c->sigfd < 0 ? -errno : 0;
+}
+
+/* Every connection is a descriptor: raise the soft limit, and fit the connection limits in. */
+static void fit_fd_limit(struct wcol_collector *c)
+{
+    struct rlimit rl;
+    const rlim_t reserve = 64; /* listeners, signalfd, epoll, database, logs, key files */
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t want = (rlim_t)c->cfg.max_conns + c->cfg.max_api_conns + reserve;
+
+    if (rl.rlim_cur != RLIM_INFINITY && want > rl.rlim_cur) {
+        rlim_t room = rl.rlim_cur > reserve + c->cfg.max_api_conns
+                          ? rl.rlim_cur - reserve - c->cfg.max_api_conns
+                          : 1;
+
+        wcol_log_warn("open-file limit is %llu: serving at most %llu device connections instead "
+                      "of %u (raise it with ulimit -n or LimitNOFILE=)",
+                      (unsigned long long)rl.rlim_cur, (unsigned long long)room, c->cfg.max_conns);
+        c->cfg.max_conns = (unsigned)room;
+    }
+}
+
+static int open_state(struct wcol_collector *c)
+{
+    struct stat st;
+
+    if (mkdir(c->cfg.state_dir, 0700) != 0 && errno != EEXIST) {
+        int err = errno;
+
+        wcol_log_error("cannot create state directory %s: %s", c->cfg.state_dir, strerror(err));
+        return -err;
+    }
+    if (stat(c->cfg.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        wcol_log_error("state directory %s is not a directory", c->cfg.state_dir);
+        return -ENOTDIR;
+    }
+    if ((st.st_mode & 077) != 0) {
+        wcol_log_warn("state directory %s is accessible to group or others (mode %o); it holds "
+                      "the session ticket keys: chmod 700 it",
+                      c->cfg.state_dir, (unsigned)(st.st_mode & 0777));
+    }
+    return 0;
+}
+
+static void init_context(struct wcol_collector *c, const struct wcol_collector_config *cfg)
+{
+    memset(c, 0, sizeof(*c));
+    c->cfg = *cfg;
+    c->epfd = c->sigfd = c->device_fd = c->api_fd = -1;
+    c->ready_tail = &c->ready;
+    c->ep_device.type = WCOL_EP_LISTEN_DEVICE;
+    c->ep_api.type = WCOL_EP_LISTEN_API;
+    c->ep_signal.type = WCOL_EP_SIGNAL;
+    c->timeout_ms[WCOL_TC_HANDSHAKE] = cfg->handshake_timeout_ms;
+    c->timeout_ms[WCOL_TC_IDLE] = cfg->idle_timeout_ms;
+    c->timeout_ms[WCOL_TC_REQUEST] = cfg->request_timeout_ms;
+    c->timeout_ms[WCOL_TC_WRITE] = cfg->write_timeout_ms;
+    c->timeout_ms[WCOL_TC_LINGER] = 2000;
+    c->start_mono = wcol_now_mono();
+    c->start_wall_ms = wcol_now_wall_ms();
+    c->on_request[WCOL_CONN_DEVICE] = wcol_device_request;
+    c->on_request[WCOL_CONN_API] = wcol_api_request;
+}
+
+/* Refuse bad listen addresses before anything is created. */
+static int check_listen_specs(const struct wcol_collector_config *cfg)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+
+    for (int i = 0; i < 2; i++) {
+        const char *spec = i == 0 ? cfg->listen : cfg->api_listen;
+
+        if (parse_listen(spec, &ss, &sl) != 0) {
+            wcol_log_error("cannot parse listen address '%s' (want ADDR:PORT or [ADDR6]:PORT)",
+                           spec);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* The decoder's buffers: one request's strings and events at a time. */
+static int alloc_decoder(struct wcol_collector *c)
+{
+    c->scratch_cap = c->cfg.max_body + 1;
+    c->scratch = malloc(c->scratch_cap);
+    c->batch.max_events = c->cfg.max_events;
+    c->batch.events = calloc(c->cfg.max_events, sizeof(*c->batch.events));
+    return c->scratch == NULL || c->batch.events == NULL ? -ENOMEM : 0;
+}
+
+static int open_tls_and_tokens(struct wcol_collector *c)
+{
+    c->tls = calloc(1, sizeof(*c->tls));
+    if (c->tls == NULL) {
+        return -ENOMEM;
+    }
+    int rc = wcol_tls_init(c->tls, &c->cfg.tls);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = wcol_tokens_load(&c->tokens, c->cfg.tokens_path);
+    if (rc < 0) {
+        return rc;
+    }
+    if (rc == 0) {
+        wcol_log_warn("no operator tokens in %s: the operator API will refuse everyone",
+                      c->cfg.tokens_path);
+    }
+    return 0;
+}
+
+/* The fleet hears of a device only once its request is stored (an after-commit subscriber). */
+static void fleet_on_report(void *ctx, const struct wcol_msg *m)
+{
+    const struct wcol_store_report *r = m->u.report.report;
+    struct wcol_fleet_report fr = {
+        .has_heartbeat = r->has_heartbeat,
+        .interval_ms = r->interval_ms,
+        .events_stored = m->u.report.stored,
+    };
+
+    snprintf(fr.boot_id, sizeof(fr.boot_id), "%s", r->boot_id != NULL ? r->boot_id : "");
+    snprintf(fr.health, sizeof(fr.health), "%s", r->health != NULL ? r->health : "");
+    wcol_fleet_heard(ctx, r->device, &fr, wcol_now_wall_ms(), wcol_now_mono());
+}
+
+static int open_store_and_fleet(struct wcol_collector *c)
+{
+    const struct wcol_collector_config *cfg = &c->cfg;
+    struct wcol_store_sqlite_opts so = { .path = cfg->db_path,
+                                         .busy_timeout_ms = cfg->busy_timeout_ms };
+    int rc = wcol_store_sqlite_open(&c->store, &so);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = wcol_fleet_init(&c->fleet, cfg->max_devices, cfg->silent_factor, cfg->default_interval_ms);
+    if (rc == 0) {
+        rc = wcol_fleet_load(&c->fleet, &c->store, c->start_mono);
+    }
+    if (rc != 0) {
+        wcol_log_error("cannot load the fleet from %s", cfg->db_path);
+        return rc;
+    }
+    wcol_group_init(&c->group, &c->store, &c->fleet, &c->bus, cfg->max_group);
+    return wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
+}
+
+static int open_listeners(struct wcol_collector *c)
+{
+    int rc;
+
+    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (c->epfd < 0) {
+        return -errno;
+    }
+    rc = open_signals(c);
+    rc = rc ?: add_ep(c, c->sigfd, &c->ep_signal, EPOLLIN);
+    if (rc != 0) {
+        return rc;
+    }
+    c->device_fd = open_listener(c->cfg.listen, c->device_addr, sizeof(c->device_addr));
+    if (c->device_fd < 0) {
+        return c->device_fd;
+    }
+    c->api_fd = open_listener(c->cfg.api_listen, c->api_addr, sizeof(c->api_addr));
+    if (c->api_fd < 0) {
+        return c->api_fd;
+    }
+    rc = add_ep(c, c->device_fd, &c->ep_device, EPOLLIN | EPOLLET);
+    return rc ?: add_ep(c, c->api_fd, &c->ep_api, EPOLLIN | EPOLLET);
+}
+
+int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_config *cfg)
+{
+    int rc;
+
+    init_context(c, cfg);
+    rc = check_listen_specs(cfg);
+    rc = rc ?: open_state(c);
+    if (rc != 0) {
+        return rc;
+    }
+    fit_fd_limit(c);
+    rc = alloc_decoder(c);
+    rc = rc ?: open_tls_and_tokens(c);
+    rc = rc ?: open_store_and_fleet(c);
+    rc = rc ?: open_listeners(c);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = write_ports_file(c);
+    if (rc != 0) {
+        wcol_log_warn("cannot write %s/ports: %s", cfg->state_dir, strerror(-rc));
+    }
+    wcol_log_info("ward-collector %s: devices on %s (mutual TLS), operators on %s; %zu devices "
+                  "known; storage %s (%s)",
+                  WCOL_COLLECTOR_VERSION, c->device_addr, c->api_addr, c->fleet.count,
+                  c->store.ops->name, cfg->db_path);
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+static void run_ready(struct wcol_collector *c)
+{
+    for (int round = 0; round < READY_ROUNDS && c->ready != NULL; round++) {
+        struct wcol_conn *list = c->ready;
+
+        c->ready = NULL;
+        c->ready_tail = &c->ready;
+        while (list != NULL) {
+            struct wcol_conn *conn = list;
+
+            list = conn->knext;
+            conn->kicked = false;
+            wcol_conn_event(conn, EPOLLIN | EPOLLOUT);
+        }
+    }
+}
+
+static void free_dead(struct wcol_collector *c)
+{
+    /* A dead connection may still sit on the ready list: unlink it first. */
+    struct wcol_conn **pp = &c->ready;
+
+    c->ready_tail = &c->ready;
+    while (*pp != NULL) {
+        if ((*pp)->ep.type != WCOL_EP_CONN) {
+            *pp = (*pp)->knext;
+        } else {
+            c->ready_tail = &(*pp)->knext;
+            pp = &(*pp)->knext;
+        }
+    }
+    while (c->dead != NULL) {
+        struct wcol_conn *d = c->dead;
+
+        c->dead = d->dnext;
+        free(d);
+    }
+}
+
+static void drop_revoked(struct wcol_collector *c)
+{
+    struct wcol_conn *next;
+
+    for (struct wcol_conn *conn = c->all; conn != NULL; conn = next) {
+        next = conn->anext;
+        if (conn->ep.type == WCOL_EP_CONN && conn->kind == WCOL_CONN_DEVICE &&
+            conn->peer.ident.valid &&
+            wcol_tls_is_revoked(c->tls, conn->peer.ident.serial, conn->peer.ident.serial_len)) {
+            wcol_log_warn("%s: device %s was revoked; closing its connection", conn->addr,
+                          conn->peer.ident.cn);
+            conn->doomed = true; /* a request waiting for the commit is answered first */
+            wcol_conn_close(conn);
+        }
+    }
+}
+
+static void reload(struct wcol_collector *c)
+{
+    c->reload = false;
+    wcol_log_info("SIGHUP: reloading the CRL and the operator tokens");
+    if (wcol_tls_reload_crl(c->tls, true) > 0) {
+        drop_revoked(c);
+    }
+    int n = wcol_tokens_load(&c->tokens, c->cfg.tokens_path);
+
+    if (n >= 0) {
+        wcol_log_info("operator tokens %s loaded: %d", c->cfg.tokens_path, n);
+    }
+}
+
+/*
+ * Retention: delete events older than --retention-days, a bounded slice at a time so that no
+ * single commit holds up the loop, in a transaction of its own.
+ */
+static void expire_events(struct wcol_collector *c, uint64_t now)
+{
+    int64_t cutoff = wcol_now_wall_ms() - (int64_t)c->cfg.retention_ms;
+    uint64_t every = c->cfg.retention_ms / 4 < 60000 ? c->cfg.retention_ms / 4 : 60000;
+    unsigned deleted = 0;
+
+    c->next_retention = now + (every > c->cfg.check_interval_ms ? every : c->cfg.check_interval_ms);
+    if (c->cfg.retention_ms == 0 ||
+        c->store.ops->expire(c->store.impl, cutoff, 5000, &deleted) != 0) {
+        return;
+    }
+    c->stats.events_expired += deleted;
+    if (deleted > 0) {
+        wcol_log_info("retention: deleted %u events received more than %llu s ago", deleted,
+                      (unsigned long long)(c->cfg.retention_ms / 1000));
+        c->next_retention = now; /* more may be due: the next tick continues */
+    }
+}
+
+static void periodic(struct wcol_collector *c, uint64_t now)
+{
+    if (now >= c->next_retention) {
+        expire_events(c, now);
+    }
+    c->next_check = now + c->cfg.check_interval_ms;
+    wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
+    if (wcol_tls_reload_crl(c->tls, false) > 0) {
+        drop_revoked(c);
+    }
+    int rc = wcol_ticket_keys_maybe_rotate(&c->tls->tickets, (int64_t)time(NULL));
+
+    if (rc < 0) {
+        wcol_log_error("cannot rotate the session ticket key: %s", strerror(-rc));
+    }
+}
+
+static void on_signal(struct wcol_collector *c)
+{
+    struct signalfd_siginfo si;
+
+    while (read(c->sigfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            c->reload = true;
+        } else if (!c->stopping) {
+            wcol_log_info("signal %u: stopping", si.ssi_signo);
+            c->stopping = true;
+        }
+    }
+}
+
+static int wait_timeout(struct wcol_collector *c, uint64_t now)
+{
+    uint64_t next = c->next_check;
+
+    if (c->ready != NULL || c->stopping) {
+        return 0;
+    }
+    for (int tc = 0; tc < WCOL_TC_COUNT; tc++) {
+        if (c->timers[tc].head != NULL && c->timers[tc].head->deadline < next) {
+            next = c->timers[tc].head->deadline;
+        }
+    }
+    return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
+}
+
+static void dispatch_event(struct wcol_collector *c, struct epoll_event *e)
+{
+    struct wcol_ep *ep = e->data.ptr;
+
+    switch (ep->type) {
+    case WCOL_EP_LISTEN_DEVICE:
+        wcol_conn_accept(c, c->device_fd, WCOL_CONN_DEVICE);
+        break;
+    case WCOL_EP_LISTEN_API:
+        wcol_conn_accept(c, c->api_fd, WCOL_CONN_API);
+        break;
+    case WCOL_EP_SIGNAL:
+        on_signal(c);
+        break;
+    case WCOL_EP_CONN:
+        wcol_conn_event((struct wcol_conn *)ep, e->events);
+        break;
+    default: /* a connection closed earlier in this pass */
+        break;
+    }
+}
+
+/* One pass: wait, handle readiness, commit what completed, answer it, expire deadlines. */
+static void pass(struct wcol_collector *c, struct epoll_event *evs)
+{
+    uint64_t now = wcol_now_mono();
+    int n = epoll_wait(c->epfd, evs, EPOLL_BATCH, wait_timeout(c, now));
+
+    for (int i = 0; i < n; i++) {
+        dispatch_event(c, &evs[i]);
+        if (wcol_group_full(&c->group)) {
+            wcol_group_commit(&c->group);
+        }
+    }
+    run_ready(c);
+    now = wcol_now_mono();
+    if (now >= c->next_check) {
+        periodic(c, now);
+    }
+    if (c->reload) {
+        reload(c);
+    }
+    if (wcol_group_pending(&c->group)) {
+        wcol_group_commit(&c->group);
+    }
+    run_ready(c);
+    wcol_conn_expire(c, wcol_now_mono());
+    free_dead(c);
+}
+
+static void close_all(struct wcol_collector *c)
+{
+    struct wcol_conn *next;
+
+    for (struct wcol_conn *conn = c->all; conn != NULL; conn = next) {
+        next = conn->anext;
+        wcol_conn_close(conn);
+    }
+    free_dead(c);
+}
+
+int wcol_collector_run(struct wcol_collector *c)
+{
+    struct epoll_event evs[EPOLL_BATCH];
+
+    c->next_check = wcol_now_mono() + c->cfg.check_interval_ms;
+    while (!c->stopping) {
+        pass(c, evs);
+    }
+    /* Stop accepting, commit and answer what is staged, then close everyone. */
+    close(c->device_fd);
+    close(c->api_fd);
+    c->device_fd = c->api_fd = -1;
+    wcol_group_commit(&c->group);
+    run_ready(c);
+    close_all(c);
+    wcol_log_info("stopped: %llu requests, %llu events stored, %llu duplicates",
+                  (unsigned long long)c->stats.requests,
+                  (unsigned long long)c->group.stats.events_stored,
+                  (unsigned long long)c->group.stats.events_duplicate);
+    return 0;
+}
+
+void wcol_collector_close(struct wcol_collector *c)
+{
+    if (c->store.ops != NULL) {
+        c->store.ops->close(c->store.impl);
+    }
+    wcol_fleet_free(&c->fleet);
+    if (c->tls != NULL) {
+        wcol_tls_free(c->tls);
+        free(c->tls);
+        c->tls = NULL;
+    }
+    if (c->device_fd >= 0) {
+        close(c->device_fd);
+    }
+    if (c->api_fd >= 0) {
+        close(c->api_fd);
+    }
+    if (c->sigfd >= 0) {
+        close(c->sigfd);
+    }
+    if (c->epfd >= 0) {
+        close(c->epfd);
+    }
+    free(c->scratch);
+    free(c->batch.events);
+}

@@ -1,0 +1,170 @@
+/*
+ * The collector's storage interface. SQLite (store_sqlite.c) is the embedded default; a
+ * server database is another ops table behind the same calls (one file per backend).
+ *
+ * Write model: the collector's group commit (commit/group.c) hands the backend a whole batch
+ * (every request that completed in one pass of the event loop, plus the fleet's state
+ * changes) in one call, commit_batch(), and answers none of the requests until it returned 0.
+ * Inside, each request is all-or-nothing: one request that fails to store does not spoil the
+ * others in the batch (its result says so). A backend does the batch in as few round trips
+ * as it can: a server database never makes the event loop wait once per row.
+ * Reads (queries from the operator API) see committed data only.
+ *
+ * Deduplication: an event is identified by (device, boot id, sequence); storing an identity
+ * already stored changes nothing and says so (inserted = false).
+ */
+#ifndef WCOL_STORE_STORE_H_
+#define WCOL_STORE_STORE_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One event: from a device (seq >= 0) or raised by the collector itself (seq < 0). */
+struct wcol_store_event {
+    int64_t id; /* collector-assigned, increasing: the cursor of GET /v1/events */
+    const char *device;
+    const char *boot_id; /* "" for collector events */
+    int64_t seq;
+    int64_t received_ms; /* collector's wall clock */
+    int64_t time_ms;     /* device's wall clock when it knew it, else 0 */
+    const char *sensor;
+    const char *from_state;
+    const char *to_state;
+    const char *severity;
+    int severity_rank; /* enum ward_severity: none 0, low 1, medium 2, high 3 */
+    const char *doc;   /* the event as JSON */
+    size_t doc_len;
+    bool inserted; /* commit_batch(): false when its identity was already stored */
+};
+
+/* What one request tells about its device (the row of GET /v1/devices/{id}). */
+struct wcol_store_report {
+    const char *device;
+    int64_t received_ms;
+    const char *peer;
+    bool has_heartbeat;
+    const char *boot_id;
+    const char *health;    /* overall state */
+    int64_t interval_ms;   /* heartbeat interval, 0 unknown */
+    const char *heartbeat; /* JSON, NULL when the request carried none */
+    size_t heartbeat_len;
+    const char *snapshot; /* JSON of the health snapshot, NULL when absent */
+    size_t snapshot_len;
+};
+
+/* A device row as loaded at start-up and listed by the API. */
+struct wcol_store_device {
+    const char *id;
+    const char *state; /* "up" or "silent" */
+    int64_t first_seen_ms;
+    int64_t last_seen_ms;
+    int64_t last_heartbeat_ms; /* 0 never */
+    int64_t interval_ms;
+    const char *boot_id;
+    const char *health;
+    const char *heartbeat; /* JSON or NULL */
+    size_t heartbeat_len;
+    const char *snapshot; /* JSON or NULL */
+    size_t snapshot_len;
+};
+
+struct wcol_store_event_query {
+    const char *device; /* NULL: every device */
+    int64_t after_id;   /* events with id > after_id */
+    int min_rank;       /* severity rank at least this */
+    unsigned limit;
+    bool newest_first; /* false: oldest first (cursor order) */
+};
+
+struct wcol_store_stats {
+    int64_t events;
+    int64_t devices;
+    int64_t db_bytes;
+};
+
+/* One boot a request names: the backend fills in the highest stored sequence (-1 none). */
+struct wcol_store_ack {
+    const char *boot_id;
+    int64_t seq;
+};
+
+/* One request's writes, and what became of them. */
+struct wcol_store_put {
+    const char *device;
+    struct wcol_store_event *events; /* in; each event's `inserted` is set */
+    unsigned n_events;
+    const struct wcol_store_report *report; /* in, NULL when none */
+    struct wcol_store_ack *acks;            /* in: boots; out: their highest stored seq */
+    unsigned n_acks;
+    int status; /* out: 0 stored; else a negative errno and nothing of it is stored */
+    uint32_t stored, duplicates;
+};
+
+/* A device state change the collector itself decided (silence, back up) and its event. */
+struct wcol_store_state_change {
+    const char *device;
+    const char *state;
+    int64_t at_ms;
+    struct wcol_store_event event;
+};
+
+/* Everything one group commit writes, in one transaction. */
+struct wcol_store_batch {
+    struct wcol_store_put *puts;
+    unsigned n_puts;
+    const struct wcol_store_state_change *changes;
+    unsigned n_changes;
+};
+
+typedef int (*wcol_store_event_cb)(void *ctx, const struct wcol_store_event *ev);
+typedef int (*wcol_store_device_cb)(void *ctx, const struct wcol_store_device *dev);
+
+struct wcol_store_ops {
+    const char *name;
+    /**
+     * Store a batch in one transaction and commit it. A request that fails on its own is
+     * undone alone (its put's status); the changes are all-or-nothing with the transaction.
+     * @return 0 committed (durable); else a negative errno (-EBUSY locked, -EIO) and nothing
+     * of the batch is stored.
+     */
+    int (*commit_batch)(void *impl, struct wcol_store_batch *batch);
+    /** Delete up to `max` of the oldest events received before cutoff_ms, in a transaction
+     *  of its own. */
+    int (*expire)(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted);
+    /* Reads: committed data only. A callback returning non-zero stops the walk. */
+    int (*load_devices)(void *impl, wcol_store_device_cb cb, void *ctx);
+    int (*get_device)(void *impl, const char *id, wcol_store_device_cb cb, void *ctx);
+    int (*query_events)(void *impl, const struct wcol_store_event_query *q, wcol_store_event_cb cb,
+                        void *ctx);
+    int (*stats)(void *impl, struct wcol_store_stats *out);
+    void (*close)(void *impl);
+};
+
+struct wcol_store {
+    const struct wcol_store_ops *ops;
+    void *impl;
+};
+
+struct wcol_store_sqlite_opts {
+    const char *path;
+    unsigned busy_timeout_ms; /* how long a write waits for another process's lock */
+};
+
+/**
+ * Open (creating when absent) a SQLite database in WAL mode with full fsync on commit.
+ * @return 0, -EIO with one log line saying what failed on which file.
+ */
+int wcol_store_sqlite_open(struct wcol_store *st, const struct wcol_store_sqlite_opts *opts);
+
+/** Severity rank of a wire name (the agent's severity table, ward/state.h): none 0, low 1,
+ *  medium 2, high 3; -1 for anything else. */
+int wcol_store_severity_rank(const char *name);
+
+/** Store a batch (ops->commit_batch). @return as commit_batch. */
+static inline int wcol_store_commit_batch(struct wcol_store *st, struct wcol_store_batch *b)
+{
+    return st->ops->commit_batch(st->impl, b);
+}
+
+#endif /* WCOL_STORE_STORE_H_ */

@@ -1,0 +1,760 @@
+/*
+ * SQLite backend of the storage interface.
+ *
+ * Durability: WAL journal with synchronous=FULL, so COMMIT returns only after the WAL is on
+ * stable storage; a kill -9 or a power cut after that loses nothing the collector
+ * acknowledged. The collector writes through one connection and reads (operator API) through
+ * a second, read-only one: in WAL mode a reader sees the last committed state and never the
+ * rows of the group transaction that is still being staged.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "common/log.h"
+#include "store/store.h"
+
+struct sq {
+    sqlite3 *w;
+    sqlite3 *r;
+    char path[4096];
+    bool in_txn;
+    sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *sp, *sp_release, *sp_undo;
+    sqlite3_stmt *ins_event, *max_seq, *put_report, *put_state, *expire;
+    sqlite3_stmt *load_devices, *get_device, *max_id, *count_devices;
+    sqlite3_stmt *events[2][2]; /* [by device][newest first] */
+};
+
+/*
+ * The stored heartbeat is the latest one with the sticky fields (docs/protocol.md) of the
+ * last full one put back when it is compact (no config_sha256): a null in a JSON merge
+ * patch removes the member, so a sticky field the full heartbeat lacked stays absent.
+ * uptime_ms is derived: t_ms - uptime_ms is constant for a boot.
+ */
+/* clang-format off */
+#define HB_OLD(path) "json_extract(heartbeat, '$." path "')"
+#define HB_NEW(path) "json_extract(excluded.heartbeat, '$." path "')"
+#define HEARTBEAT_MERGE                                                                            \
+    "CASE WHEN excluded.heartbeat IS NULL THEN heartbeat "                                         \
+    "WHEN heartbeat IS NULL OR " HB_NEW("config_sha256") " IS NOT NULL "                           \
+    "OR json_valid(heartbeat) = 0 THEN excluded.heartbeat "                                        \
+    "ELSE json_patch(excluded.heartbeat, json_object("                                             \
+    "'uptime_ms', " HB_NEW("t_ms") " - " HB_OLD("t_ms") " + " HB_OLD("uptime_ms") ", "             \
+    "'interval_ms', " HB_OLD("interval_ms") ", 'firmware', " HB_OLD("firmware") ", "               \
+    "'board', " HB_OLD("board") ", 'arch', " HB_OLD("arch") ", "                                   \
+    "'config_sha256', " HB_OLD("config_sha256") ", "                                               \
+    "'rules_sha256', " HB_OLD("rules_sha256") ", "                                                 \
+    "'loop', json_object('lag_max_ms', " HB_OLD("loop.lag_max_ms") "), "                           \
+    "'memory', json(" HB_OLD("memory") "))) END"
+
+/*
+ * The stored snapshot is the device's current sensor state, merged from the pages of the
+ * health snapshot (docs/protocol.md): each page's sensors replace the stored ones with the
+ * same id (upsert), the others stay, in the agent's order (a sensor's place is the page's
+ * "first" plus its index). The header (t_ms, state, sensors_total) is the latest page's and
+ * "first" becomes 0. A page of another boot, or one holding the whole snapshot, replaces
+ * it: that is when sensors the agent no longer has are pruned; otherwise upsert only.
+ */
+#define SN_NEW(path) "json_extract(excluded.snapshot, '$." path "')"
+#define SNAPSHOT_MERGE                                                                             \
+    "CASE WHEN excluded.snapshot IS NULL THEN snapshot "                                           \
+    "WHEN snapshot IS NULL OR json_valid(snapshot) = 0 "                                           \
+    "OR json_extract(snapshot, '$.boot') IS NOT " SN_NEW("boot") " "                               \
+    "OR (coalesce(" SN_NEW("first") ", 0) = 0 AND json_array_length(excluded.snapshot, "           \
+    "'$.sensors') >= " SN_NEW("sensors_total") ") THEN excluded.snapshot "                         \
+    "ELSE json_set(excluded.snapshot, '$.first', 0, '$.sensors', json(("                           \
+    "SELECT json_group_array(json(m.v)) FROM ("                                                    \
+    "SELECT o.value AS v, o.key AS k, 1 AS n FROM json_each(snapshot, '$.sensors') AS o "          \
+    "WHERE json_extract(o.value, '$.id') NOT IN (SELECT json_extract(p.value, '$.id') "            \
+    "FROM json_each(excluded.snapshot, '$.sensors') AS p "                                         \
+    "WHERE json_extract(p.value, '$.id') IS NOT NULL) "                                            \
+    "UNION ALL SELECT p.value, coalesce(" SN_NEW("first") ", 0) + p.key, 0 "                       \
+    "FROM json_each(excluded.snapshot, '$.sensors') AS p ORDER BY 2, 3) AS m))) END"
+/* clang-format on */
+
+/*
+ * Versioned migrations: the schema is the list of steps below, applied in order, each in a
+ * transaction with the row that records it in schema_version. A database is at the highest
+ * version recorded there; one written before that table existed (user_version 1) is at 1.
+ * A new step goes at the end and never changes once released; PRAGMA user_version mirrors
+ * the version so that older collectors refuse a database they do not understand.
+ */
+static const char s_schema_v1[] =
+    "CREATE TABLE IF NOT EXISTS devices ("
+    "  id TEXT PRIMARY KEY,"
+    "  first_seen_ms INTEGER NOT NULL,"
+    "  last_seen_ms INTEGER NOT NULL,"
+    "  last_heartbeat_ms INTEGER,"
+    "  interval_ms INTEGER,"
+    "  boot_id TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'up',"
+    "  state_since_ms INTEGER,"
+    "  health TEXT,"
+    "  heartbeat TEXT,"
+    "  snapshot TEXT,"
+    "  peer TEXT"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  device TEXT NOT NULL,"
+    "  boot_id TEXT NOT NULL,"
+    "  seq INTEGER,"
+    "  received_ms INTEGER NOT NULL,"
+    "  time_ms INTEGER,"
+    "  sensor TEXT,"
+    "  from_state TEXT,"
+    "  to_state TEXT,"
+    "  severity TEXT NOT NULL,"
+    "  severity_rank INTEGER NOT NULL,"
+    "  doc TEXT NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_identity ON events(device, boot_id, seq);"
+    "CREATE INDEX IF NOT EXISTS events_by_device ON events(device, id);";
+
+static const char s_schema_v2[] = "CREATE TABLE IF NOT EXISTS schema_version ("
+                                  "  version INTEGER PRIMARY KEY,"
+                                  "  applied_ms INTEGER NOT NULL"
+                                  ");";
+
+static const char *const s_migrations[] = {
+    s_schema_v1, /* 1: devices and events */
+    s_schema_v2, /* 2: schema_version (the migrations' own record) */
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
+
+static int fail(struct sq *q, sqlite3 *db, const char *what)
+{
+    int code = sqlite3_extended_errcode(db);
+
+    wcol_log_error("storage: %s failed on %s: %s", what, q->path, sqlite3_errmsg(db));
+    return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? -EBUSY : -EIO;
+}
+
+static int exec(struct sq *q, sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        wcol_log_error("storage: '%.60s' failed on %s: %s", sql, q->path, msg ? msg : "?");
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int prep(struct sq *q, sqlite3 *db, sqlite3_stmt **st, const char *sql)
+{
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        return fail(q, db, "prepare");
+    }
+    return 0;
+}
+
+/* Run a statement that returns no rows, then make it reusable. */
+static int step_done(struct sq *q, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE ? 0 : fail(q, sqlite3_db_handle(st), what);
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return ret;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    }
+}
+
+static void bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n)
+{
+    if (s == NULL) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_text(st, i, s, (int)n, SQLITE_STATIC);
+    }
+}
+
+static void bind_pos(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v <= 0) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_int64(st, i, v);
+    }
+}
+
+static int sq_begin(struct sq *q)
+{
+    int rc = step_done(q, q->begin, "BEGIN");
+
+    q->in_txn = rc == 0;
+    return rc;
+}
+
+static int sq_savepoint(struct sq *q)
+{
+    return step_done(q, q->sp, "SAVEPOINT");
+}
+
+static int sq_release(struct sq *q, bool keep)
+{
+    if (!keep) {
+        int rc = step_done(q, q->sp_undo, "ROLLBACK TO");
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return step_done(q, q->sp_release, "RELEASE");
+}
+
+static int sq_commit(struct sq *q)
+{
+    int rc = step_done(q, q->commit, "COMMIT");
+
+    if (rc == 0) {
+        q->in_txn = false;
+    }
+    return rc;
+}
+
+static int sq_rollback(struct sq *q)
+{
+    q->in_txn = false;
+    if (sqlite3_get_autocommit(q->w)) {
+        return 0; /* SQLite already rolled back (a failed COMMIT can do that) */
+    }
+    return step_done(q, q->rollback, "ROLLBACK");
+}
+
+static int sq_put_event(struct sq *q, const struct wcol_store_event *ev, bool *inserted)
+{
+    sqlite3_stmt *st = q->ins_event;
+
+    bind_text(st, 1, ev->device);
+    bind_text(st, 2, ev->boot_id != NULL ? ev->boot_id : "");
+    if (ev->seq >= 0) {
+        sqlite3_bind_int64(st, 3, ev->seq);
+    } else {
+        sqlite3_bind_null(st, 3);
+    }
+    sqlite3_bind_int64(st, 4, ev->received_ms);
+    bind_pos(st, 5, ev->time_ms);
+    bind_text(st, 6, ev->sensor);
+    bind_text(st, 7, ev->from_state);
+    bind_text(st, 8, ev->to_state);
+    bind_text(st, 9, ev->severity != NULL ? ev->severity : "none");
+    sqlite3_bind_int(st, 10, ev->severity_rank);
+    bind_textn(st, 11, ev->doc, ev->doc_len);
+    int rc = step_done(q, st, "insert event");
+
+    if (rc == 0) {
+        *inserted = sqlite3_changes(q->w) == 1;
+    }
+    return rc;
+}
+
+static int sq_max_seq(struct sq *q, const char *device, const char *boot_id, int64_t *seq,
+                      bool *found)
+{
+    sqlite3_stmt *st = q->max_seq;
+    int rc;
+
+    bind_text(st, 1, device);
+    bind_text(st, 2, boot_id);
+    rc = sqlite3_step(st);
+    *found = false;
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *seq = sqlite3_column_int64(st, 0);
+        *found = true;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(q, q->w, "max seq");
+}
+
+static int sq_put_report(struct sq *q, const struct wcol_store_report *r)
+{
+    sqlite3_stmt *st = q->put_report;
+
+    bind_text(st, 1, r->device);
+    sqlite3_bind_int64(st, 2, r->received_ms);
+    if (r->has_heartbeat) {
+        sqlite3_bind_int64(st, 3, r->received_ms);
+    } else {
+        sqlite3_bind_null(st, 3);
+    }
+    bind_pos(st, 4, r->interval_ms);
+    bind_text(st, 5, r->boot_id);
+    bind_text(st, 6, r->health);
+    bind_textn(st, 7, r->heartbeat, r->heartbeat_len);
+    bind_textn(st, 8, r->snapshot, r->snapshot_len);
+    bind_text(st, 9, r->peer);
+    return step_done(q, st, "update device");
+}
+
+static int sq_put_state(struct sq *q, const char *device, const char *state, int64_t at_ms)
+{
+    sqlite3_stmt *st = q->put_state;
+
+    bind_text(st, 1, device);
+    bind_text(st, 2, state);
+    sqlite3_bind_int64(st, 3, at_ms);
+    return step_done(q, st, "update device state");
+}
+
+static int sq_expire(struct sq *q, int64_t cutoff_ms, unsigned max, unsigned *deleted)
+{
+    sqlite3_bind_int64(q->expire, 1, cutoff_ms);
+    sqlite3_bind_int(q->expire, 2, (int)max);
+    int rc = step_done(q, q->expire, "expire events");
+
+    *deleted = rc == 0 ? (unsigned)sqlite3_changes(q->w) : 0;
+    return rc;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i, size_t *len)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+
+    if (len != NULL) {
+        *len = s != NULL ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    }
+    return s;
+}
+
+static void row_device(sqlite3_stmt *st, struct wcol_store_device *d, bool docs)
+{
+    memset(d, 0, sizeof(*d));
+    d->id = col_text(st, 0, NULL);
+    d->state = col_text(st, 1, NULL);
+    d->first_seen_ms = sqlite3_column_int64(st, 2);
+    d->last_seen_ms = sqlite3_column_int64(st, 3);
+    d->last_heartbeat_ms = sqlite3_column_int64(st, 4);
+    d->interval_ms = sqlite3_column_int64(st, 5);
+    d->boot_id = col_text(st, 6, NULL);
+    d->health = col_text(st, 7, NULL);
+    if (docs) {
+        d->heartbeat = col_text(st, 8, &d->heartbeat_len);
+        d->snapshot = col_text(st, 9, &d->snapshot_len);
+    }
+}
+
+static int walk_devices(struct sq *q, sqlite3_stmt *st, bool docs, wcol_store_device_cb cb,
+                        void *ctx)
+{
+    struct wcol_store_device d;
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        row_device(st, &d, docs);
+        if (cb(ctx, &d) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(q, sqlite3_db_handle(st), "read devices");
+}
+
+static int sq_load_devices(void *impl, wcol_store_device_cb cb, void *ctx)
+{
+    struct sq *q = impl;
+
+    return walk_devices(q, q->load_devices, false, cb, ctx);
+}
+
+static int sq_get_device(void *impl, const char *id, wcol_store_device_cb cb, void *ctx)
+{
+    struct sq *q = impl;
+
+    bind_text(q->get_device, 1, id);
+    return walk_devices(q, q->get_device, true, cb, ctx);
+}
+
+static int sq_query_events(void *impl, const struct wcol_store_event_query *qq,
+                           wcol_store_event_cb cb, void *ctx)
+{
+    struct sq *q = impl;
+    sqlite3_stmt *st = q->events[qq->device != NULL][qq->newest_first];
+    struct wcol_store_event ev;
+    int rc;
+
+    sqlite3_bind_int64(st, 1, qq->after_id);
+    sqlite3_bind_int(st, 2, qq->min_rank);
+    sqlite3_bind_int(st, 3, (int)qq->limit);
+    if (qq->device != NULL) {
+        bind_text(st, 4, qq->device);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&ev, 0, sizeof(ev));
+        ev.id = sqlite3_column_int64(st, 0);
+        ev.device = col_text(st, 1, NULL);
+        ev.boot_id = col_text(st, 2, NULL);
+        ev.seq = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
+        ev.received_ms = sqlite3_column_int64(st, 4);
+        ev.time_ms = sqlite3_column_int64(st, 5);
+        ev.sensor = col_text(st, 6, NULL);
+        ev.from_state = col_text(st, 7, NULL);
+        ev.to_state = col_text(st, 8, NULL);
+        ev.severity = col_text(st, 9, NULL);
+        ev.severity_rank = sqlite3_column_int(st, 10);
+        ev.doc = col_text(st, 11, &ev.doc_len);
+        if (cb(ctx, &ev) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : fail(q, q->r, "query events");
+}
+
+static int sq_stats(void *impl, struct wcol_store_stats *out)
+{
+    struct sq *q = impl;
+    struct stat st;
+    char wal[4200];
+
+    memset(out, 0, sizeof(*out));
+    /* Ids are never reused (AUTOINCREMENT): the largest is the number ever stored, O(1). */
+    if (sqlite3_step(q->max_id) == SQLITE_ROW) {
+        out->events = sqlite3_column_int64(q->max_id, 0);
+    }
+    sqlite3_reset(q->max_id);
+    if (sqlite3_step(q->count_devices) == SQLITE_ROW) {
+        out->devices = sqlite3_column_int64(q->count_devices, 0);
+    }
+    sqlite3_reset(q->count_devices);
+    if (stat(q->path, &st) == 0) {
+        out->db_bytes += st.st_size;
+    }
+    snprintf(wal, sizeof(wal), "%s-wal", q->path);
+    if (stat(wal, &st) == 0) {
+        out->db_bytes += st.st_size;
+    }
+    return 0;
+}
+
+static void sq_close(void *impl)
+{
+    struct sq *q = impl;
+    sqlite3_stmt *all[] = { q->begin,        q->commit,        q->rollback,     q->sp,
+                            q->sp_release,   q->sp_undo,       q->ins_event,    q->max_seq,
+                            q->put_report,   q->put_state,     q->load_devices, q->get_device,
+                            q->max_id,       q->count_devices, q->events[0][0], q->events[0][1],
+                            q->events[1][0], q->events[1][1] };
+
+    if (q == NULL) {
+        return;
+    }
+    if (q->in_txn) {
+        sq_rollback(q);
+    }
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        sqlite3_finalize(all[i]);
+    }
+    sqlite3_close(q->r);
+    sqlite3_close(q->w);
+    free(q);
+}
+
+/* One request of the batch, all or nothing: a savepoint around its rows. */
+static int put_one(struct sq *q, struct wcol_store_put *p)
+{
+    int rc = sq_savepoint(q);
+
+    if (rc != 0) {
+        return rc;
+    }
+    p->stored = p->duplicates = 0;
+    for (unsigned i = 0; rc == 0 && i < p->n_events; i++) {
+        rc = sq_put_event(q, &p->events[i], &p->events[i].inserted);
+        if (rc == 0) {
+            p->stored += p->events[i].inserted;
+            p->duplicates += !p->events[i].inserted;
+        }
+    }
+    if (rc == 0 && p->report != NULL) {
+        rc = sq_put_report(q, p->report);
+    }
+    for (unsigned i = 0; rc == 0 && i < p->n_acks; i++) {
+        bool found = false;
+
+        rc = sq_max_seq(q, p->device, p->acks[i].boot_id, &p->acks[i].seq, &found);
+        if (!found) {
+            p->acks[i].seq = -1;
+        }
+    }
+    int rc2 = sq_release(q, rc == 0);
+
+    return rc != 0 ? rc : rc2;
+}
+
+static int put_change(struct sq *q, const struct wcol_store_state_change *ch)
+{
+    bool inserted;
+    int rc = sq_put_state(q, ch->device, ch->state, ch->at_ms);
+
+    return rc != 0 ? rc : sq_put_event(q, &ch->event, &inserted);
+}
+
+static int sq_commit_batch(void *impl, struct wcol_store_batch *b)
+{
+    struct sq *q = impl;
+    int rc = sq_begin(q);
+
+    if (rc != 0) { /* nothing can be stored: every request fails on its own account */
+        for (unsigned i = 0; i < b->n_puts; i++) {
+            b->puts[i].status = rc;
+        }
+        return rc;
+    }
+    for (unsigned i = 0; i < b->n_puts; i++) {
+        b->puts[i].status = put_one(q, &b->puts[i]);
+    }
+    for (unsigned i = 0; rc == 0 && i < b->n_changes; i++) {
+        rc = put_change(q, &b->changes[i]);
+    }
+    rc = rc ?: sq_commit(q);
+    if (rc != 0) {
+        sq_rollback(q);
+    }
+    return rc;
+}
+
+/* Retention: its own transaction, committed only when it deleted something. */
+static int sq_expire_txn(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted)
+{
+    struct sq *q = impl;
+    int rc = sq_begin(q);
+
+    *deleted = 0;
+    if (rc != 0) {
+        return rc;
+    }
+    rc = sq_expire(q, cutoff_ms, max, deleted);
+    if (rc == 0 && *deleted > 0) {
+        rc = sq_commit(q);
+    } else {
+        sq_rollback(q);
+    }
+    if (rc != 0) {
+        sq_rollback(q);
+        *deleted = 0;
+    }
+    return rc;
+}
+
+static const struct wcol_store_ops s_sqlite_ops = {
+    .name = "sqlite",
+    .commit_batch = sq_commit_batch,
+    .expire = sq_expire_txn,
+    .load_devices = sq_load_devices,
+    .get_device = sq_get_device,
+    .query_events = sq_query_events,
+    .stats = sq_stats,
+    .close = sq_close,
+};
+
+#define DEVICE_COLS                                                                                \
+    "id, state, first_seen_ms, last_seen_ms, last_heartbeat_ms, interval_ms, boot_id, health"
+#define EVENT_COLS                                                                                 \
+    "id, device, boot_id, seq, received_ms, time_ms, sensor, from_state, to_state, severity, "     \
+    "severity_rank, doc"
+
+static int prepare_all(struct sq *q)
+{
+    static const char *const ev_sql[2][2] = {
+        { "SELECT " EVENT_COLS " FROM events WHERE id > ?1 AND severity_rank >= ?2 "
+          "ORDER BY id LIMIT ?3",
+          "SELECT " EVENT_COLS " FROM events WHERE id > ?1 AND severity_rank >= ?2 "
+          "ORDER BY id DESC LIMIT ?3" },
+        { "SELECT " EVENT_COLS " FROM events WHERE device = ?4 AND id > ?1 AND "
+          "severity_rank >= ?2 ORDER BY id LIMIT ?3",
+          "SELECT " EVENT_COLS " FROM events WHERE device = ?4 AND id > ?1 AND "
+          "severity_rank >= ?2 ORDER BY id DESC LIMIT ?3" },
+    };
+    int rc = 0;
+
+    rc = rc ?: prep(q, q->w, &q->begin, "BEGIN IMMEDIATE");
+    rc = rc ?: prep(q, q->w, &q->commit, "COMMIT");
+    rc = rc ?: prep(q, q->w, &q->rollback, "ROLLBACK");
+    rc = rc ?: prep(q, q->w, &q->sp, "SAVEPOINT req");
+    rc = rc ?: prep(q, q->w, &q->sp_release, "RELEASE req");
+    rc = rc ?: prep(q, q->w, &q->sp_undo, "ROLLBACK TO req");
+    rc = rc
+             ?: prep(q, q->w, &q->ins_event,
+                     "INSERT INTO events (device, boot_id, seq, received_ms, time_ms, sensor, "
+                     "from_state, to_state, severity, severity_rank, doc) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                     "ON CONFLICT (device, boot_id, seq) DO NOTHING");
+    rc = rc
+             ?: prep(q, q->w, &q->max_seq,
+                     "SELECT max(seq) FROM events WHERE device = ?1 AND boot_id = ?2");
+    rc = rc
+             ?: prep(q, q->w, &q->put_report,
+                     "INSERT INTO devices (id, first_seen_ms, last_seen_ms, last_heartbeat_ms, "
+                     "interval_ms, boot_id, health, heartbeat, snapshot, peer, state, "
+                     "state_since_ms) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'up', ?2) "
+                     "ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, "
+                     "last_heartbeat_ms = coalesce(excluded.last_heartbeat_ms, last_heartbeat_ms), "
+                     "interval_ms = coalesce(excluded.interval_ms, interval_ms), "
+                     "boot_id = coalesce(excluded.boot_id, boot_id), "
+                     "health = coalesce(excluded.health, health), "
+                     "heartbeat = " HEARTBEAT_MERGE ", "
+                     "snapshot = " SNAPSHOT_MERGE ", peer = excluded.peer");
+    rc = rc
+             ?: prep(q, q->w, &q->put_state,
+                     "UPDATE devices SET state = ?2, state_since_ms = ?3 WHERE id = ?1");
+    /* Ids grow with arrival, so the oldest events are the lowest ids: a bounded slice. */
+    rc = rc
+             ?: prep(q, q->w, &q->expire,
+                     "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id "
+                     "LIMIT ?2) AND received_ms < ?1");
+    rc = rc ?: prep(q, q->r, &q->load_devices, "SELECT " DEVICE_COLS " FROM devices");
+    rc = rc
+             ?: prep(q, q->r, &q->get_device,
+                     "SELECT " DEVICE_COLS ", heartbeat, snapshot FROM devices WHERE id = ?1");
+    rc = rc ?: prep(q, q->r, &q->max_id, "SELECT coalesce(max(id), 0) FROM events");
+    rc = rc ?: prep(q, q->r, &q->count_devices, "SELECT count(*) FROM devices");
+    for (int d = 0; d < 2 && rc == 0; d++) {
+        for (int n = 0; n < 2 && rc == 0; n++) {
+            rc = prep(q, q->r, &q->events[d][n], ev_sql[d][n]);
+        }
+    }
+    return rc;
+}
+
+static int query_int(struct sq *q, const char *sql, int *out)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (prep(q, q->w, &st, sql) != 0) {
+        return -EIO;
+    }
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(q, q->w, sql);
+}
+
+/* The version a database is at: schema_version's highest row, else user_version (0 new). */
+static int schema_version(struct sq *q, int *version)
+{
+    int has_table = 0;
+    int rc = query_int(q,
+                       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                       "name = 'schema_version'",
+                       &has_table);
+
+    *version = 0;
+    if (rc == 0 && has_table) {
+        return query_int(q, "SELECT coalesce(max(version), 0) FROM schema_version", version);
+    }
+    return rc ?: query_int(q, "PRAGMA user_version", version);
+}
+
+static int migrate_to(struct sq *q, int version)
+{
+    char sql[160];
+    int rc = exec(q, q->w, "BEGIN IMMEDIATE");
+
+    rc = rc ?: exec(q, q->w, s_migrations[version - 1]);
+    /* The record of every step the table did not exist for, then this one. */
+    for (int v = 1; rc == 0 && v <= version && version >= 2; v++) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT OR IGNORE INTO schema_version (version, applied_ms) VALUES (%d, "
+                 "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+                 v);
+        rc = exec(q, q->w, sql);
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+    rc = rc ?: exec(q, q->w, sql);
+    rc = rc ?: exec(q, q->w, "COMMIT");
+    if (rc != 0) {
+        exec(q, q->w, "ROLLBACK");
+        return -EIO;
+    }
+    return 0;
+}
+
+static int check_schema(struct sq *q)
+{
+    int version;
+
+    if (schema_version(q, &version) != 0) {
+        return -EIO;
+    }
+    if (version > SCHEMA_VERSION) {
+        wcol_log_error("storage: %s has schema version %d, newer than this collector's %d; "
+                       "use a newer ward-collector",
+                       q->path, version, SCHEMA_VERSION);
+        return -EIO;
+    }
+    for (int v = version + 1; v <= SCHEMA_VERSION; v++) {
+        if (migrate_to(q, v) != 0) {
+            return -EIO;
+        }
+    }
+    if (version > 0 && version < SCHEMA_VERSION) {
+        wcol_log_info("storage: %s migrated from schema version %d to %d", q->path, version,
+                      SCHEMA_VERSION);
+    }
+    return 0;
+}
+
+int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sqlite_opts *opts)
+{
+    struct sq *q = calloc(1, sizeof(*q));
+    int rc;
+
+    if (q == NULL) {
+        return -ENOMEM;
+    }
+    snprintf(q->path, sizeof(q->path), "%s", opts->path);
+    if (sqlite3_open_v2(opts->path, &q->w,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        rc = fail(q, q->w, "open");
+        goto close_q;
+    }
+    sqlite3_busy_timeout(q->w, (int)opts->busy_timeout_ms);
+    rc = exec(q, q->w, "PRAGMA journal_mode = WAL");
+    rc = rc ?: exec(q, q->w, "PRAGMA synchronous = FULL");
+    rc = rc ?: check_schema(q);
+    if (rc != 0) {
+        goto close_q;
+    }
+    if (sqlite3_open_v2(opts->path, &q->r, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        rc = fail(q, q->r, "open for reading");
+        goto close_q;
+    }
+    sqlite3_busy_timeout(q->r, (int)opts->busy_timeout_ms);
+    rc = prepare_all(q);
+    if (rc != 0) {
+        goto close_q;
+    }
+    store->ops = &s_sqlite_ops;
+    store->impl = q;
+    return 0;
+close_q:
+    sq_close(q);
+    return rc < 0 ? rc : -EIO;
+}

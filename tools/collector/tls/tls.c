@@ -1,0 +1,388 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <mbedtls/error.h>
+#include <mbedtls/md.h>
+#include <mbedtls/oid.h>
+
+#include "common/log.h"
+#include "tls/tls.h"
+
+static const int s_ciphersuites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    0,
+};
+
+const char *wcol_tls_strerror(int err)
+{
+    static char buf[160];
+
+    mbedtls_strerror(err, buf, sizeof(buf));
+    return buf;
+}
+
+bool wcol_device_id_valid(const char *id, size_t len)
+{
+    if (len == 0 || len > WCOL_DEVICE_ID_MAX || id[0] == '.' || id[0] == '-') {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A secret on disk must be readable by its owner only (as ssh insists). */
+static int check_private_file(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        int err = errno;
+
+        wcol_log_error("cannot read %s: %s", path, strerror(err));
+        return -err;
+    }
+    if ((st.st_mode & 077) != 0) {
+        wcol_log_error("private key %s is accessible to group or others (mode %o); run: chmod 600 "
+                       "%s",
+                       path, (unsigned)(st.st_mode & 0777), path);
+        return -EPERM;
+    }
+    return 0;
+}
+
+static int64_t x509_time_to_unix(const mbedtls_x509_time *t)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = t->year - 1900;
+    tm.tm_mon = t->mon - 1;
+    tm.tm_mday = t->day;
+    tm.tm_hour = t->hour;
+    tm.tm_min = t->min;
+    tm.tm_sec = t->sec;
+    return (int64_t)timegm(&tm);
+}
+
+/* Serial numbers compare as integers: ignore DER's leading zero octets. */
+static void strip_zeros(const uint8_t **p, size_t *len)
+{
+    while (*len > 1 && (*p)[0] == 0) {
+        (*p)++;
+        (*len)--;
+    }
+}
+
+static bool serial_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    strip_zeros(&a, &alen);
+    strip_zeros(&b, &blen);
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+bool wcol_tls_is_revoked(struct wcol_tls *t, const uint8_t *serial, size_t len)
+{
+    for (const mbedtls_x509_crl *crl = t->crl; crl != NULL; crl = crl->next) {
+        for (const mbedtls_x509_crl_entry *e = &crl->entry; e != NULL; e = e->next) {
+            if (e->serial.len > 0 && serial_equal(e->serial.p, e->serial.len, serial, len)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static bool ticket_revoked(void *ctx, const uint8_t *serial, size_t len)
+{
+    return wcol_tls_is_revoked(ctx, serial, len);
+}
+
+int wcol_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    struct wcol_tls_peer *peer = ctx;
+    struct wcol_ident *id = &peer->ident;
+    const mbedtls_x509_name *cn = NULL;
+    unsigned cns = 0;
+
+    if (depth != 0) {
+        return 0;
+    }
+    memset(id, 0, sizeof(*id));
+    for (const mbedtls_x509_name *n = &crt->subject; n != NULL; n = n->next) {
+        if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
+            cn = n;
+            cns++;
+        }
+    }
+    if (cns != 1 || !wcol_device_id_valid((const char *)cn->val.p, cn->val.len)) {
+        *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH; /* no usable device id in the subject */
+        return 0;
+    }
+    memcpy(id->cn, cn->val.p, cn->val.len);
+    id->cn[cn->val.len] = '\0';
+
+    const uint8_t *serial = crt->serial.p;
+    size_t slen = crt->serial.len;
+
+    strip_zeros(&serial, &slen);
+    if (slen > WCOL_SERIAL_MAX) {
+        *flags |= MBEDTLS_X509_BADCERT_OTHER;
+        return 0;
+    }
+    memcpy(id->serial, serial, slen);
+    id->serial_len = (uint8_t)slen;
+    id->not_after = x509_time_to_unix(&crt->valid_to);
+    if (peer->tls->crl != NULL && wcol_tls_is_revoked(peer->tls, serial, slen)) {
+        *flags |= MBEDTLS_X509_BADCERT_REVOKED;
+    }
+    id->valid = *flags == 0;
+    return 0;
+}
+
+/* Every CRL in the file must be issued and signed by one of our CAs. */
+static int crl_verify(const mbedtls_x509_crt *cas, const mbedtls_x509_crl *crl)
+{
+    for (const mbedtls_x509_crt *ca = cas; ca != NULL; ca = ca->next) {
+        if (ca->subject_raw.len != crl->issuer_raw.len ||
+            memcmp(ca->subject_raw.p, crl->issuer_raw.p, crl->issuer_raw.len) != 0) {
+            continue;
+        }
+        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(crl->sig_md);
+        unsigned char hash[MBEDTLS_MD_MAX_SIZE];
+
+        if (md == NULL || mbedtls_md(md, crl->tbs.p, crl->tbs.len, hash) != 0 ||
+            !mbedtls_pk_can_do(&ca->pk, crl->sig_pk)) {
+            return -EBADMSG;
+        }
+        if (mbedtls_pk_verify_ext(crl->sig_pk, crl->sig_opts, (mbedtls_pk_context *)&ca->pk,
+                                  crl->sig_md, hash, mbedtls_md_get_size(md), crl->sig.p,
+                                  crl->sig.len) != 0) {
+            return -EBADMSG;
+        }
+        return 0;
+    }
+    return -EBADMSG;
+}
+
+static int crl_load(struct wcol_tls *t, mbedtls_x509_crl **out)
+{
+    mbedtls_x509_crl *crl = calloc(1, sizeof(*crl));
+    int rc;
+
+    if (crl == NULL) {
+        return -ENOMEM;
+    }
+    mbedtls_x509_crl_init(crl);
+    rc = mbedtls_x509_crl_parse_file(crl, t->crl_path);
+    if (rc != 0) {
+        wcol_log_error("cannot load CRL %s: %s; regenerate it with: ward-pki crl", t->crl_path,
+                       wcol_tls_strerror(rc));
+        rc = -EBADMSG;
+        goto free_crl;
+    }
+    for (const mbedtls_x509_crl *c = crl; c != NULL; c = c->next) {
+        if (crl_verify(&t->ca, c) != 0) {
+            wcol_log_error("CRL %s is not signed by the configured CA; refusing it", t->crl_path);
+            rc = -EBADMSG;
+            goto free_crl;
+        }
+        if (mbedtls_x509_time_is_past(&c->next_update)) {
+            wcol_log_warn("CRL %s is past its nextUpdate; still enforcing it, refresh it with: "
+                          "ward-pki crl",
+                          t->crl_path);
+        }
+    }
+    *out = crl;
+    return 0;
+free_crl:
+    mbedtls_x509_crl_free(crl);
+    free(crl);
+    return rc;
+}
+
+static unsigned crl_count(const mbedtls_x509_crl *crl)
+{
+    unsigned n = 0;
+
+    for (; crl != NULL; crl = crl->next) {
+        for (const mbedtls_x509_crl_entry *e = &crl->entry; e != NULL; e = e->next) {
+            n += e->serial.len > 0;
+        }
+    }
+    return n;
+}
+
+int wcol_tls_reload_crl(struct wcol_tls *t, bool force)
+{
+    struct stat st;
+    mbedtls_x509_crl *fresh = NULL;
+
+    if (t->crl_path[0] == '\0') {
+        return 0;
+    }
+    if (stat(t->crl_path, &st) != 0) {
+        int err = errno;
+
+        wcol_log_error("cannot read CRL %s: %s (the previous CRL stays in force)", t->crl_path,
+                       strerror(err));
+        return -err;
+    }
+    if (!force && st.st_mtim.tv_sec == t->crl_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == t->crl_mtime.tv_nsec) {
+        return 0;
+    }
+    int rc = crl_load(t, &fresh);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (t->crl != NULL) {
+        mbedtls_x509_crl_free(t->crl);
+        free(t->crl);
+    }
+    t->crl = fresh;
+    t->crl_mtime = st.st_mtim;
+    wcol_log_info("CRL %s loaded: %u revoked certificates", t->crl_path, crl_count(fresh));
+    return 1;
+}
+
+static int conf_common(struct wcol_tls *t, mbedtls_ssl_config *conf, int authmode,
+                       struct wcol_ticket_ctx *tickets)
+{
+    int rc = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                         MBEDTLS_SSL_PRESET_DEFAULT);
+
+    if (rc != 0) {
+        return rc;
+    }
+    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_ciphersuites(conf, s_ciphersuites);
+    mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &t->drbg);
+    mbedtls_ssl_conf_authmode(conf, authmode);
+    mbedtls_ssl_conf_ca_chain(conf, &t->ca, NULL);
+    rc = mbedtls_ssl_conf_own_cert(conf, &t->cert, &t->key);
+    if (rc != 0) {
+        return rc;
+    }
+    mbedtls_ssl_conf_session_tickets_cb(conf, wcol_ticket_write, wcol_ticket_parse, tickets);
+    /* On a server this caps the records we send (the agent's input buffer is 4 KiB). */
+    return mbedtls_ssl_conf_max_frag_len(conf, MBEDTLS_SSL_MAX_FRAG_LEN_4096);
+}
+
+static int load_identity(struct wcol_tls *t, const struct wcol_tls_paths *p)
+{
+    int rc = mbedtls_x509_crt_parse_file(&t->ca, p->ca);
+
+    if (rc != 0) {
+        wcol_log_error("cannot load CA certificate %s: %s; create a PKI with: ward-pki init", p->ca,
+                       wcol_tls_strerror(rc));
+        return -EBADMSG;
+    }
+    rc = mbedtls_x509_crt_parse_file(&t->cert, p->cert);
+    if (rc != 0) {
+        wcol_log_error("cannot load collector certificate %s: %s; issue one with: ward-pki "
+                       "collector",
+                       p->cert, wcol_tls_strerror(rc));
+        return -EBADMSG;
+    }
+    rc = check_private_file(p->key);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = mbedtls_pk_parse_keyfile(&t->key, p->key, NULL);
+    if (rc != 0) {
+        wcol_log_error("cannot load private key %s: %s", p->key, wcol_tls_strerror(rc));
+        return -EBADMSG;
+    }
+    rc = mbedtls_pk_check_pair(&t->cert.pk, &t->key);
+    if (rc != 0) {
+        wcol_log_error("private key %s does not belong to certificate %s", p->key, p->cert);
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+int wcol_tls_init(struct wcol_tls *t, const struct wcol_tls_paths *p)
+{
+    static const char pers[] = "ward-collector";
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    mbedtls_entropy_init(&t->entropy);
+    mbedtls_ctr_drbg_init(&t->drbg);
+    mbedtls_x509_crt_init(&t->ca);
+    mbedtls_x509_crt_init(&t->cert);
+    mbedtls_pk_init(&t->key);
+    mbedtls_ssl_config_init(&t->device_conf);
+    mbedtls_ssl_config_init(&t->api_conf);
+    rc = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
+                               (const unsigned char *)pers, sizeof(pers) - 1);
+    if (rc != 0) {
+        wcol_log_error("cannot seed the random generator: %s", wcol_tls_strerror(rc));
+        return -EIO;
+    }
+    rc = load_identity(t, p);
+    if (rc != 0) {
+        return rc;
+    }
+    if (p->crl != NULL && p->crl[0] != '\0') {
+        snprintf(t->crl_path, sizeof(t->crl_path), "%s", p->crl);
+        rc = wcol_tls_reload_crl(t, true);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    rc =
+        wcol_ticket_keys_open(&t->tickets, p->ticket_keys, p->ticket_lifetime_s, p->ticket_rotate_s,
+                              mbedtls_ctr_drbg_random, &t->drbg, (int64_t)time(NULL));
+    if (rc != 0) {
+        wcol_log_error("cannot use session ticket keys %s: %s", p->ticket_keys, strerror(-rc));
+        return rc;
+    }
+    t->tickets.is_revoked = ticket_revoked;
+    t->tickets.revoked_ctx = t;
+    t->device_tickets.keys = &t->tickets;
+    t->device_tickets.purpose = WCOL_TICKET_PURPOSE_DEVICE;
+    t->api_tickets.keys = &t->tickets;
+    t->api_tickets.purpose = WCOL_TICKET_PURPOSE_API;
+    rc = conf_common(t, &t->device_conf, MBEDTLS_SSL_VERIFY_REQUIRED, &t->device_tickets);
+    if (rc == 0) {
+        rc = conf_common(t, &t->api_conf, MBEDTLS_SSL_VERIFY_NONE, &t->api_tickets);
+    }
+    if (rc != 0) {
+        wcol_log_error("cannot configure TLS: %s", wcol_tls_strerror(rc));
+        return -EIO;
+    }
+    return 0;
+}
+
+void wcol_tls_free(struct wcol_tls *t)
+{
+    mbedtls_ssl_config_free(&t->device_conf);
+    mbedtls_ssl_config_free(&t->api_conf);
+    wcol_ticket_keys_close(&t->tickets);
+    if (t->crl != NULL) {
+        mbedtls_x509_crl_free(t->crl);
+        free(t->crl);
+        t->crl = NULL;
+    }
+    mbedtls_pk_free(&t->key);
+    mbedtls_x509_crt_free(&t->cert);
+    mbedtls_x509_crt_free(&t->ca);
+    mbedtls_ctr_drbg_free(&t->drbg);
+    mbedtls_entropy_free(&t->entropy);
+}

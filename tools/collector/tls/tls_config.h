@@ -1,0 +1,25 @@
+/*
+ * What the rest of the collector needs of its TLS layer without any mbedTLS type: where the
+ * key material is (configuration) and counters. tls/tls.h has the rest.
+ */
+#ifndef WCOL_TLS_TLS_CONFIG_H_
+#define WCOL_TLS_TLS_CONFIG_H_
+
+#include <stdint.h>
+
+struct wcol_tls_paths {
+    const char *ca;   /* CA certificate(s) that sign device certificates */
+    const char *cert; /* the collector's certificate (chain) */
+    const char *key;  /* its private key */
+    const char *crl;  /* CRL file, may be NULL */
+    const char *ticket_keys;
+    uint32_t ticket_lifetime_s;
+    uint32_t ticket_rotate_s;
+};
+
+struct wcol_tls;
+
+/** Session tickets issued on both listeners. */
+uint64_t wcol_tls_tickets_issued(const struct wcol_tls *t);
+
+#endif /* WCOL_TLS_TLS_CONFIG_H_ */

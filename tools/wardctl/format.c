@@ -1,0 +1,270 @@
+/* wardctl's text output: times and durations, and the tables of devices, events, one
+ * device and the collector's health. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/asn1.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#include "table.h"
+
+#include "wardctl.h"
+
+/* ---- formatting ---- */
+
+const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool jnum(const cJSON *o, const char *key, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (!cJSON_IsNumber(v)) {
+        return false;
+    }
+    *out = v->valuedouble;
+    return true;
+}
+
+static void fmt_age(double ms, char *out, size_t cap)
+{
+    double s = ms / 1000.0;
+
+    if (s < 0) {
+        snprintf(out, cap, "-");
+    } else if (s < 120) {
+        snprintf(out, cap, "%.0fs ago", s);
+    } else if (s < 7200) {
+        snprintf(out, cap, "%.0fm ago", s / 60);
+    } else if (s < 172800) {
+        snprintf(out, cap, "%.0fh ago", s / 3600);
+    } else {
+        snprintf(out, cap, "%.0fd ago", s / 86400);
+    }
+}
+
+static void fmt_duration(double ms, char *out, size_t cap)
+{
+    if (ms >= 3600000 && (long long)ms % 3600000 == 0) {
+        snprintf(out, cap, "%.0fh", ms / 3600000);
+    } else if (ms >= 60000 && (long long)ms % 60000 == 0) {
+        snprintf(out, cap, "%.0fm", ms / 60000);
+    } else if (ms >= 1000) {
+        snprintf(out, cap, "%.0fs", ms / 1000);
+    } else {
+        snprintf(out, cap, "%.0fms", ms);
+    }
+}
+
+void fmt_time(double ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms <= 0) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+void print_devices(const cJSON *doc, FILE *out)
+{
+    static const char *const head[] = { "DEVICE",   "STATE", "HEALTH", "LAST HEARTBEAT",
+                                        "INTERVAL", "BOOT",  NULL };
+    const cJSON *devs = cJSON_GetObjectItemCaseSensitive(doc, "devices");
+    const cJSON *d;
+    struct ward_table t;
+    double up = 0, silent = 0, count = 0;
+
+    ward_table_init(&t, head);
+    cJSON_ArrayForEach(d, devs)
+    {
+        char age[32] = "never", interval[32] = "-", boot[16] = "";
+        double v;
+
+        if (jnum(d, "heartbeat_age_ms", &v)) {
+            fmt_age(v, age, sizeof(age));
+        }
+        if (jnum(d, "interval_ms", &v)) {
+            fmt_duration(v, interval, sizeof(interval));
+        }
+        snprintf(boot, sizeof(boot), "%.8s", jstr(d, "boot_id") ? jstr(d, "boot_id") : "");
+        const char *row[] = { jstr(d, "id"), jstr(d, "state"), jstr(d, "health"),
+                              age,           interval,         boot };
+
+        ward_table_row(&t, row);
+    }
+    ward_table_print(&t, out);
+    ward_table_free(&t);
+    jnum(doc, "count", &count);
+    jnum(doc, "up", &up);
+    jnum(doc, "silent", &silent);
+    fprintf(out, "%.0f devices: %.0f up, %.0f silent\n", count, up, silent);
+}
+
+static void event_change(const cJSON *e, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s -> %s", jstr(e, "from") ? jstr(e, "from") : "?",
+             jstr(e, "to") ? jstr(e, "to") : "?");
+}
+
+void print_events_table(const cJSON *events, FILE *out, bool with_device)
+{
+    static const char *const head_dev[] = { "ID",     "TIME",     "DEVICE", "SENSOR",
+                                            "CHANGE", "SEVERITY", "VALUE",  NULL };
+    static const char *const head_one[] = { "ID",       "TIME",  "SENSOR", "CHANGE",
+                                            "SEVERITY", "VALUE", NULL };
+    const cJSON *e;
+    struct ward_table t;
+
+    ward_table_init(&t, with_device ? head_dev : head_one);
+    cJSON_ArrayForEach(e, events)
+    {
+        char id[24] = "", when[32] = "", change[48], value[32] = "";
+        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(e, "event");
+        double v;
+
+        if (jnum(e, "id", &v)) {
+            snprintf(id, sizeof(id), "%.0f", v);
+        }
+        if (!jnum(e, "time_ms", &v) || v <= 0) {
+            jnum(e, "received_ms", &v);
+        }
+        fmt_time(v, when, sizeof(when));
+        event_change(e, change, sizeof(change));
+        if (jnum(ev, "value", &v)) {
+            snprintf(value, sizeof(value), "%.0f", v);
+        }
+        const char *row_dev[] = {
+            id, when, jstr(e, "device"), jstr(e, "sensor"), change, jstr(e, "severity"), value
+        };
+        const char *row_one[] = { id, when, jstr(e, "sensor"), change, jstr(e, "severity"), value };
+
+        ward_table_row(&t, with_device ? row_dev : row_one);
+    }
+    ward_table_print(&t, out);
+    ward_table_free(&t);
+}
+
+void print_device(const cJSON *d, FILE *out)
+{
+    const cJSON *hb = cJSON_GetObjectItemCaseSensitive(d, "heartbeat");
+    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(d, "snapshot");
+    char buf[64], since[96], iv[32] = "-", silent[32] = "-";
+    double v;
+
+    fprintf(out, "device:          %s\n", jstr(d, "id") ? jstr(d, "id") : "?");
+    since[0] = '\0';
+    if (jnum(d, "state_since_ms", &v) && v > 0) {
+        fmt_time(v, buf, sizeof(buf));
+        snprintf(since, sizeof(since), " (since %s)", buf);
+    }
+    fprintf(out, "state:           %s%s\n", jstr(d, "state") ? jstr(d, "state") : "?", since);
+    fprintf(out, "health:          %s\n", jstr(d, "health") ? jstr(d, "health") : "-");
+    strcpy(buf, "never");
+    if (jnum(d, "heartbeat_age_ms", &v)) {
+        fmt_age(v, buf, sizeof(buf));
+    }
+    if (jnum(d, "interval_ms", &v)) {
+        fmt_duration(v, iv, sizeof(iv));
+    }
+    if (jnum(d, "silent_after_ms", &v)) {
+        fmt_duration(v, silent, sizeof(silent));
+    }
+    fprintf(out, "last heartbeat:  %s (interval %s, silent after %s)\n", buf, iv, silent);
+    fprintf(out, "boot:            %s\n", jstr(d, "boot_id") ? jstr(d, "boot_id") : "-");
+    if (cJSON_IsObject(hb)) {
+        fprintf(out, "firmware:        %s (board %s, %s)\n", jstr(hb, "firmware") ?: "-",
+                jstr(hb, "board") ?: "-", jstr(hb, "arch") ?: "-");
+        if (jnum(hb, "uptime_ms", &v)) {
+            fmt_duration(v - (double)((long long)v % 1000), buf, sizeof(buf));
+            fprintf(out, "uptime:          %s\n", buf);
+        }
+    }
+    const cJSON *sensors = cJSON_GetObjectItemCaseSensitive(snap, "sensors");
+
+    if (cJSON_IsArray(sensors)) {
+        static const char *const head[] = {
+            "SENSOR", "STATE", "SEVERITY", "VALUE", "REASON", NULL
+        };
+        struct ward_table t;
+        const cJSON *s;
+
+        fprintf(out, "\nsensors:\n");
+        ward_table_init(&t, head);
+        cJSON_ArrayForEach(s, sensors)
+        {
+            char value[32] = "";
+
+            if (jnum(s, "value", &v)) {
+                snprintf(value, sizeof(value), "%.0f", v);
+            }
+            const char *row[] = { jstr(s, "id"), jstr(s, "state"), jstr(s, "severity"), value,
+                                  jstr(s, "reason") };
+
+            ward_table_row(&t, row);
+        }
+        ward_table_print(&t, out);
+        ward_table_free(&t);
+    }
+    fprintf(out, "\nrecent events:\n");
+    print_events_table(cJSON_GetObjectItemCaseSensitive(d, "recent_events"), out, false);
+}
+
+void print_health(const cJSON *h, FILE *out)
+{
+    const cJSON *sec;
+    double up = 0, rss = 0;
+
+    jnum(h, "uptime_s", &up);
+    jnum(h, "rss_kib", &rss);
+    fprintf(out, "collector %s: %s, up %.0f s, RSS %.0f KiB\n",
+            jstr(h, "version") ? jstr(h, "version") : "?",
+            jstr(h, "status") ? jstr(h, "status") : "?", up, rss);
+    cJSON_ArrayForEach(sec, h)
+    {
+        const cJSON *item;
+
+        if (!cJSON_IsObject(sec)) {
+            continue;
+        }
+        fprintf(out, "%s:", sec->string);
+        cJSON_ArrayForEach(item, sec)
+        {
+            if (cJSON_IsNumber(item)) {
+                fprintf(out, " %s=%.0f", item->string, item->valuedouble);
+            } else if (cJSON_IsString(item)) {
+                fprintf(out, " %s=%s", item->string, item->valuestring);
+            }
+        }
+        fputc('\n', out);
+    }
+}

@@ -1,0 +1,94 @@
+/*
+ * wardctl's parts (one file per concern): client.c, the operator API's TLS/HTTP client;
+ * format.c, the text output (tables, times, documents); commands.c, the read commands;
+ * watch.c, the live view; wardctl.c, options and the command table.
+ */
+#ifndef WARD_TOOLS_WARDCTL_WARDCTL_H_
+#define WARD_TOOLS_WARDCTL_WARDCTL_H_
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cJSON.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#define RESPONSE_MAX    (32u * 1024u * 1024u)
+#define HEAD_MAX        8192u
+#define WATCH_EVENTS    12
+#define DEFAULT_URL     "https://localhost:8444"
+#define DEFAULT_TIMEOUT 10000
+
+struct opts {
+    const char *url;
+    const char *ca;
+    const char *token_file;
+    const char *pki;
+    bool json;
+    int timeout_ms;
+    /* command options */
+    const char *device;
+    const char *since;
+    const char *severity;
+    const char *limit;
+    double interval_s;
+    double for_s;
+};
+
+struct client {
+    char host[300];
+    char port[8];
+    int fd;
+    bool up;
+    int timeout_ms;
+    char token[600];
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_x509_crt ca;
+    mbedtls_ssl_config conf;
+    mbedtls_ssl_context ssl;
+    char err[1024]; /* why the last request failed */
+    uint8_t ip[16]; /* the URL's host when it is an address literal */
+    size_t ip_len;  /* 4 or 16; 0 for a name */
+};
+
+/* Set by SIGINT/SIGTERM: blocking waits and the watch loop end. */
+extern volatile sig_atomic_t g_wardctl_stop;
+
+/** Print "wardctl: msg (run 'wardctl --help')" and exit 2. */
+void die_usage(const char *msg) __attribute__((noreturn));
+
+/* client.c */
+int find_token_file(const char *pki, char *out, size_t cap);
+int parse_url(const char *url, struct client *c);
+int client_init(struct client *c, const char *ca, const char *token_file);
+void client_drop(struct client *c);
+/** GET path. @return the HTTP status (body in *body, heap) or -1 (c->err says why). */
+int client_get(struct client *c, const char *path, char **body, size_t *len);
+
+/* format.c */
+const char *jstr(const cJSON *o, const char *key);
+bool jnum(const cJSON *o, const char *key, double *out);
+void fmt_time(double ms, char *out, size_t cap);
+void print_devices(const cJSON *doc, FILE *out);
+void print_events_table(const cJSON *events, FILE *out, bool with_device);
+void print_device(const cJSON *d, FILE *out);
+void print_health(const cJSON *h, FILE *out);
+
+/* commands.c: each command, given the client and the parsed options (arg: device ID). */
+int fail_status(struct client *c, int status, const char *body, const char *what);
+int cmd_devices(struct client *c, const struct opts *o, const char *arg);
+int cmd_device(struct client *c, const struct opts *o, const char *arg);
+int cmd_events(struct client *c, const struct opts *o, const char *arg);
+int cmd_health(struct client *c, const struct opts *o, const char *arg);
+bool id_valid(const char *id);
+
+/* watch.c */
+int cmd_watch(struct client *c, const struct opts *o, const char *arg);
+
+#endif /* WARD_TOOLS_WARDCTL_WARDCTL_H_ */
