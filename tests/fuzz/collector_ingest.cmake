@@ -1,5 +1,3 @@
 # The collector's ingest-batch decoder with the firmware's JSON scanner and state vocabulary:
 # the agent's encoder output (the corpus) read by the collector's side.
-set(_fw ${CMAKE_SOURCE_DIR}/firmware/src)
-ward_fuzz_target(collector_ingest SOURCES ${CMAKE_SOURCE_DIR}/tools/collector/ingest_decode.c
-    ${_fw}/jscan.c ${_fw}/state.c)
+ward_fuzz_target(collector_ingest LIBS ward_wire)

@@ -1,5 +1,5 @@
 /*
- * Fuzz the collector's ingest-batch decoder (tools/collector/ingest_decode.c) and, through it,
+ * Fuzz the collector's ingest-batch decoder (firmware/wire/src/decode.c) and, through it,
  * the firmware's JSON scanner (firmware/src/jscan.c), which the agent uses for the
  * collector's acknowledgements: one harness for both ends of the protocol. The input is
  * copied to a buffer of exactly its size. Invariants that fail abort():
@@ -17,7 +17,7 @@
 
 #include "ward/state.h"
 
-#include "../../tools/collector/ingest_decode.h"
+#include "ward/wire/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

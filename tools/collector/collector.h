@@ -17,7 +17,7 @@
 
 #include "fleet.h"
 #include "http.h"
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 #include "log.h"
 #include "store.h"
 #include "tls.h"

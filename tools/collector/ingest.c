@@ -15,7 +15,7 @@
 #include <strings.h>
 
 #include "collector.h"
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 
 static bool json_content_type(const struct ward_http_request *r)
 {

@@ -21,7 +21,7 @@
 
 #include "ward/report.h"
 
-#include "../../../tools/collector/ingest_decode.h"
+#include "ward/wire/decode.h"
 #include "../../../tools/collector/store.h"
 
 #define SENSORS 40

@@ -7,7 +7,7 @@
 #include "ward/jscan.h"
 #include "ward/state.h"
 
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 
 #define KEY_MAX 64
 
