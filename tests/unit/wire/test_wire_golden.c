@@ -9,7 +9,8 @@
  * configuration digest, table sizes, sizeof the context, arena use) differ between boards;
  * their values are masked as "@member@" before comparing, so the same files hold for every
  * board. With WARD_GOLDEN_WRITE=<dir> the masked texts are written there instead (to
- * regenerate after an intended protocol change).
+ * regenerate after an intended protocol change); with WARD_GOLDEN_RAW=<dir> the unmasked texts
+ * are written there too (to compare two builds of one board).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -93,6 +94,13 @@ static void golden(const char *name, const char *text)
     FILE *f;
     size_t n;
 
+    if (getenv("WARD_GOLDEN_RAW") != NULL) { /* unmasked, to compare two builds of one board */
+        snprintf(path, sizeof(path), "%s/%s.json", getenv("WARD_GOLDEN_RAW"), name);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "%s\n", text);
+        fclose(f);
+    }
     mask(text, s_masked, sizeof(s_masked));
     if (dir != NULL) {
         snprintf(path, sizeof(path), "%s/%s.json", dir, name);
