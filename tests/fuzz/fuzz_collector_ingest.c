@@ -32,10 +32,10 @@ static int span_ok(const char *p, size_t n, const char *buf, size_t size)
 
 static int boot_ok(const char *b)
 {
-    if (strlen(b) != WARD_INGEST_BOOT_LEN) {
+    if (strlen(b) != WARD_WIRE_BOOT_HEX_LEN) {
         return 0;
     }
-    return strspn(b, "0123456789abcdef") == WARD_INGEST_BOOT_LEN;
+    return strspn(b, "0123456789abcdef") == WARD_WIRE_BOOT_HEX_LEN;
 }
 
 static void check_batch(const struct ward_ingest_batch *b, const char *buf, size_t size)

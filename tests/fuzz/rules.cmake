@@ -7,6 +7,6 @@ set(WARD_FUZZ_AGENT_SOURCES
     ${_fw}/report.c ${_fw}/rules.c ${_fw}/sample.c ${_fw}/sched.c ${_fw}/state.c
     ${_fw}/trace.c ${_fw}/digest.c ${_fw}/json_arena.c ${_fw}/version.c)
 ward_fuzz_target(rules SOURCES ${WARD_FUZZ_AGENT_SOURCES}
-    LIBS ward_fmt ward_hal ward::mbedtls ward::cjson)
+    LIBS ward_wire ward_fmt ward_hal ward::mbedtls ward::cjson)
 # 32-bit readdir() fails with EOVERFLOW on 64-bit directory cookies under qemu-user.
 target_compile_definitions(fuzz_rules_replay PRIVATE _FILE_OFFSET_BITS=64)

@@ -217,7 +217,7 @@ void ward_ingest_finish(struct ward_conn *conn, bool committed)
 {
     struct ward_collector *c = conn->c;
     struct ward_pending *p = conn->pending;
-    char body[64 + WARD_ACK_MAX * (WARD_INGEST_BOOT_LEN + 40)];
+    char body[64 + WARD_ACK_MAX * (WARD_WIRE_BOOT_HEX_LEN + 40)];
     int n;
 
     conn->pending = NULL;

@@ -16,40 +16,38 @@
  * severity, a sequence outside 1..2^32-1, a heartbeat or snapshot naming another device or
  * boot than the batch. Too many events: -E2BIG.
  */
-#ifndef WARD_TOOLS_COLLECTOR_INGEST_DECODE_H_
-#define WARD_TOOLS_COLLECTOR_INGEST_DECODE_H_
+#ifndef WARD_WIRE_DECODE_H_
+#define WARD_WIRE_DECODE_H_
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define WARD_INGEST_DEVICE_MAX 63
-#define WARD_INGEST_BOOT_LEN   32
-#define WARD_INGEST_SENSOR_MAX 63
-#define WARD_INGEST_NAME_MAX   16
+#include "ward/wire/ack.h"
+#include "ward/wire/protocol.h"
 
 struct ward_ingest_event {
-    char boot[WARD_INGEST_BOOT_LEN + 1];
+    char boot[WARD_WIRE_BOOT_HEX_LEN + 1];
     int64_t seq;
     int64_t t_ms;
     int64_t wall_ms; /* 0 when the agent did not know the wall clock */
-    char sensor[WARD_INGEST_SENSOR_MAX + 1];
-    char from[WARD_INGEST_NAME_MAX + 1];
-    char to[WARD_INGEST_NAME_MAX + 1];
-    char severity[WARD_INGEST_NAME_MAX + 1];
+    char sensor[WARD_WIRE_SENSOR_MAX + 1];
+    char from[WARD_WIRE_NAME_MAX + 1];
+    char to[WARD_WIRE_NAME_MAX + 1];
+    char severity[WARD_WIRE_NAME_MAX + 1];
     const char *doc; /* the event object as received (a span of the body) */
     size_t doc_len;
 };
 
 struct ward_ingest_batch {
-    char device[WARD_INGEST_DEVICE_MAX + 1];
-    char boot[WARD_INGEST_BOOT_LEN + 1];
+    char device[WARD_WIRE_DEVICE_MAX + 1];
+    char boot[WARD_WIRE_BOOT_HEX_LEN + 1];
     bool has_heartbeat;
     int64_t hb_seq;
     int64_t hb_t_ms;
-    int64_t interval_ms;                   /* announced heartbeat interval, 0 when absent */
-    char health[WARD_INGEST_NAME_MAX + 1]; /* heartbeat.health.state, "" when absent */
-    const char *heartbeat;                 /* spans of the body, NULL when absent */
+    int64_t interval_ms;                 /* announced heartbeat interval, 0 when absent */
+    char health[WARD_WIRE_NAME_MAX + 1]; /* heartbeat.health.state, "" when absent */
+    const char *heartbeat;               /* spans of the body, NULL when absent */
     size_t heartbeat_len;
     const char *snapshot;
     size_t snapshot_len;
@@ -57,19 +55,6 @@ struct ward_ingest_batch {
     unsigned max_events;
     unsigned n_events;
 };
-
-/* One entry of the acknowledgement: the highest stored sequence of a boot. */
-struct ward_ingest_ack {
-    char boot[WARD_INGEST_BOOT_LEN + 1];
-    int64_t seq; /* < 0: nothing stored for this boot; left out of the document */
-};
-
-/**
- * Write the acknowledgement (docs/schemas/ack.json), the body of the answer to a batch:
- * {"v":1,"acks":[{"boot":"<hex>","seq":N},...]}, entries with seq < 0 left out.
- * @return its length (no NUL counted), -ENOSPC when it does not fit, -EINVAL.
- */
-int ward_ingest_format_ack(char *out, size_t cap, const struct ward_ingest_ack *acks, unsigned n);
 
 /**
  * Decode one batch. `scratch` holds strings being skipped (unknown members); give it at least
@@ -83,4 +68,4 @@ int ward_ingest_decode(const char *body, size_t len, struct ward_ingest_batch *b
 /** Is text[0..len) valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF)? */
 bool ward_utf8_valid(const char *text, size_t len);
 
-#endif /* WARD_TOOLS_COLLECTOR_INGEST_DECODE_H_ */
+#endif /* WARD_WIRE_DECODE_H_ */
