@@ -70,7 +70,7 @@ static int stage_events(struct ward_collector *c, const struct ward_ingest_batch
             .from_state = e->from,
             .to_state = e->to,
             .severity = e->severity,
-            .severity_rank = ward_store_severity_rank(e->severity),
+            .severity_rank = e->reading.severity, /* decoded: none 0 .. high 3 */
             .doc = e->doc,
             .doc_len = e->doc_len,
         };

@@ -306,6 +306,125 @@ static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
     return 0;
 }
 
+/* A string member read leniently: copied when it fits out, left "" otherwise. */
+static int lenient_string(struct dec *d, char *out, size_t cap)
+{
+    int n = ward_jscan_string(&d->s, d->scratch, d->scratch_len);
+
+    if (n < 0) {
+        return d->s.err;
+    }
+    if ((size_t)n < cap) {
+        memcpy(out, d->scratch, (size_t)n + 1);
+    }
+    return 0;
+}
+
+static bool is_number(char c)
+{
+    return c == '-' || (c >= '0' && c <= '9');
+}
+
+/* A number or null member read leniently (null: none); another type is skipped. */
+static int lenient_int(struct dec *d, int64_t *v, bool *has)
+{
+    char c = ward_jscan_peek(&d->s);
+
+    if (c == 'n' && ward_jscan_null(&d->s)) {
+        *has = false;
+        return 0;
+    }
+    if (!is_number(c)) {
+        return skip_value(d);
+    }
+    *has = true;
+    return ward_jscan_counter(&d->s, v);
+}
+
+/* The typed members of one snapshot sensor; anything else, or of another type, is skipped. */
+static int sensor_member(struct dec *d, const char *key, struct ward_ingest_sensor *s)
+{
+    struct ward_wire_reading *r = &s->reading;
+    bool is_state = strcmp(key, WARD_WIRE_M_STATE) == 0;
+    char name[WARD_WIRE_NAME_MAX + 1] = "";
+    bool has = false;
+    int rc;
+
+    if (ward_jscan_peek(&d->s) == '"' && (is_state || strcmp(key, WARD_WIRE_M_SEVERITY) == 0)) {
+        rc = lenient_string(d, name, sizeof(name));
+        int v = is_state ? ward_state_parse(name) : ward_severity_parse(name);
+
+        *(is_state ? &r->state : &r->severity) = v < 0 ? WARD_WIRE_UNKNOWN : (uint8_t)v;
+        return rc;
+    }
+    if (ward_jscan_peek(&d->s) == '"' && strcmp(key, WARD_WIRE_M_ID) == 0) {
+        return lenient_string(d, s->id, sizeof(s->id));
+    }
+    if (ward_jscan_peek(&d->s) == '"' && strcmp(key, WARD_WIRE_M_KIND) == 0) {
+        return lenient_string(d, r->kind, sizeof(r->kind));
+    }
+    if (strcmp(key, WARD_WIRE_M_VALUE) == 0) {
+        return lenient_int(d, &r->value, &r->has_value);
+    }
+    if (strcmp(key, WARD_WIRE_M_SINCE_MS) == 0 || strcmp(key, WARD_WIRE_M_LAST_MS) == 0) {
+        int64_t *t = strcmp(key, WARD_WIRE_M_SINCE_MS) == 0 ? &s->since_ms : &s->last_ms;
+
+        rc = lenient_int(d, t, &has);
+        *t = has ? *t : WARD_WIRE_TIME_NONE;
+        return rc;
+    }
+    if (strcmp(key, WARD_WIRE_M_STANDBY) == 0 && ward_jscan_peek(&d->s) != 'n') {
+        char c = ward_jscan_peek(&d->s);
+
+        return c == 't' || c == 'f' ? ward_jscan_bool(&d->s, &s->standby) : skip_value(d);
+    }
+    return skip_value(d);
+}
+
+static int read_sensor(struct dec *d, struct ward_ingest_sensor *s)
+{
+    char key[KEY_MAX];
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    s->reading.state = WARD_WIRE_UNKNOWN;
+    s->reading.severity = WARD_WIRE_UNKNOWN;
+    s->since_ms = WARD_WIRE_TIME_NONE;
+    s->last_ms = WARD_WIRE_TIME_NONE;
+    if (ward_jscan_object(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+        if (sensor_member(d, key, s) != 0) {
+            return d->s.err;
+        }
+    }
+    return rc;
+}
+
+/* The snapshot's sensors: typed into the caller's room, the rest validated and counted. */
+static int read_sensors(struct dec *d, struct ward_ingest_batch *b)
+{
+    int rc;
+
+    if (ward_jscan_array(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_element(&d->s)) > 0) {
+        b->sensors_seen++;
+        if (b->n_sensors < b->max_sensors && ward_jscan_peek(&d->s) == '{') {
+            rc = read_sensor(d, &b->sensors[b->n_sensors]);
+            b->n_sensors += rc == 0;
+        } else {
+            rc = skip_value(d);
+        }
+        if (rc != 0) {
+            return d->s.err;
+        }
+    }
+    return rc;
+}
+
 static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
 {
     char key[KEY_MAX];
@@ -329,6 +448,10 @@ static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
             if (seen(d, &mask, 1u << 4) != 0 || ward_jscan_peek(&d->s) != '[') {
                 return schema(d, "sensors must be an array");
             }
+            if (read_sensors(d, b) != 0) {
+                return d->s.err;
+            }
+            continue;
         }
         if (skip_value(d) != 0) {
             return d->s.err;
@@ -341,7 +464,7 @@ static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
     return 0;
 }
 
-static int read_state_name(struct dec *d, char *out, bool severity)
+static int read_state_name(struct dec *d, char *out, bool severity, uint8_t *typed)
 {
     const char *why = severity ? "unknown severity" : "unknown state";
 
@@ -350,6 +473,7 @@ static int read_state_name(struct dec *d, char *out, bool severity)
     }
     int v = severity ? ward_severity_parse(out) : ward_state_parse(out);
 
+    *typed = (uint8_t)v;
     return v < 0 ? schema(d, why) : 0;
 }
 
@@ -381,15 +505,15 @@ static int event_member(struct dec *d, const char *key, struct ward_ingest_event
     }
     if (strcmp(key, WARD_WIRE_M_FROM) == 0) {
         rc = seen(d, mask, 1u << 5);
-        return rc ?: read_state_name(d, e->from, false);
+        return rc ?: read_state_name(d, e->from, false, &e->from_state);
     }
     if (strcmp(key, WARD_WIRE_M_TO) == 0) {
         rc = seen(d, mask, 1u << 6);
-        return rc ?: read_state_name(d, e->to, false);
+        return rc ?: read_state_name(d, e->to, false, &e->reading.state);
     }
     if (strcmp(key, WARD_WIRE_M_SEVERITY) == 0) {
         rc = seen(d, mask, 1u << 7);
-        rc = rc ?: read_state_name(d, e->severity, true);
+        rc = rc ?: read_state_name(d, e->severity, true, &e->reading.severity);
         return rc
                    ?: (strcmp(e->severity, "none") != 0 ? 0
                                                         : schema(d, "an event's severity is "
@@ -397,14 +521,18 @@ static int event_member(struct dec *d, const char *key, struct ward_ingest_event
     }
     if (strcmp(key, WARD_WIRE_M_COUNT) == 0) {
         rc = seen(d, mask, 1u << 8);
-        return rc ?: read_int(d, &v, 1, WARD_WIRE_SEQ_MAX, "count must be 1..4294967295");
+        rc = rc ?: read_int(d, &v, 1, WARD_WIRE_SEQ_MAX, "count must be 1..4294967295");
+        e->count = rc == 0 ? (uint32_t)v : 0;
+        return rc;
     }
     if (strcmp(key, WARD_WIRE_M_VALUE) == 0) {
         rc = seen(d, mask, 1u << 9);
         if (rc != 0 || ward_jscan_null(&d->s)) {
             return rc;
         }
-        return read_int(d, &v, INT64_MIN, INT64_MAX, "value must be an integer or null");
+        e->reading.has_value = true;
+        return read_int(d, &e->reading.value, INT64_MIN, INT64_MAX,
+                        "value must be an integer or null");
     }
     return skip_value(d);
 }
@@ -547,15 +675,21 @@ int ward_ingest_decode(const char *body, size_t len, struct ward_ingest_batch *b
     bool too_many = false;
     struct ward_ingest_event *events;
     unsigned max_events;
+    struct ward_ingest_sensor *sensors;
+    unsigned max_sensors;
 
     if (body == NULL || b == NULL || scratch == NULL || scratch_len == 0 || why == NULL) {
         return -EINVAL;
     }
     events = b->events;
     max_events = b->max_events;
+    sensors = b->sensors;
+    max_sensors = sensors != NULL ? b->max_sensors : 0;
     memset(b, 0, sizeof(*b));
     b->events = events;
     b->max_events = max_events;
+    b->sensors = sensors;
+    b->max_sensors = max_sensors;
     memset(&d, 0, sizeof(d));
     d.scratch = scratch;
     d.scratch_len = scratch_len;
@@ -572,6 +706,7 @@ int ward_ingest_decode(const char *body, size_t len, struct ward_ingest_batch *b
     if (rc != 0) {
         *why = d.why != NULL ? d.why : (d.s.why != NULL ? d.s.why : "malformed JSON");
         b->n_events = 0;
+        b->n_sensors = 0;
         return too_many ? -E2BIG : -EPROTO;
     }
     return 0;

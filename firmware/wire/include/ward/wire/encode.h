@@ -20,9 +20,6 @@
 
 #include "ward/wire/protocol.h"
 
-/* A time the agent never had (a sensor known only from a restored event): written null. */
-#define WARD_WIRE_TIME_NONE INT64_MIN
-
 /* Device and boot of a document; a heartbeat or snapshot inside a batch has the batch's. */
 struct ward_wire_ident {
     const char *device;

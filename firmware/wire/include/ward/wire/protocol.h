@@ -7,6 +7,8 @@
 #ifndef WARD_WIRE_PROTOCOL_H_
 #define WARD_WIRE_PROTOCOL_H_
 
+#include <stdint.h>
+
 /*
  * Shape versions ("v"); docs/protocol.md says what changes them. The heartbeat and the
  * batch are at 2 (sticky fields, protocol 2.0); the health snapshot, the event and the
@@ -26,6 +28,9 @@
 #define WARD_WIRE_DIGEST_SHORT    16 /* hex digits of the "config" and "rules" digest prefixes */
 #define WARD_WIRE_SEQ_MAX         4294967295LL     /* sequences and counts are 1..2^32-1 */
 #define WARD_WIRE_INTERVAL_MAX_MS (86400000LL * 7) /* an announced heartbeat interval */
+
+/* A time the agent never had (a sensor known only from a restored event): null. */
+#define WARD_WIRE_TIME_NONE INT64_MIN
 
 /* Document types ("type"). */
 #define WARD_WIRE_TYPE_BATCH     "batch"
