@@ -22,8 +22,8 @@ typedef int (*ward_wire_ack_fn)(void *ctx, const uint8_t boot[WARD_WIRE_BOOT_LEN
  * proved valid (fn may be NULL: validate and count). A negative return from fn stops the
  * walk and is returned. Never allocates.
  * @return the number of pairs; -EPROTO for malformed JSON; -EINVAL for a wrong version, a
- *         missing, duplicate or unknown member, a bad boot id; -ERANGE for a seq outside
- *         0..2^32-1.
+ *         missing, duplicate or unknown member, a boot id that is not 32 hex digits
+ *         (-ENAMETOOLONG when it is longer); -ERANGE for a seq outside 0..2^32-1.
  */
 int ward_wire_ack_each(const char *text, size_t len, ward_wire_ack_fn fn, void *ctx);
 
