@@ -26,7 +26,11 @@
 #include "ward/wire/decode.h"
 
 static struct ward_agent s_agent;
-static uint8_t s_storage[WARD_JSON_ARENA_SIZE];
+/*
+ * Larger than any board's arena: how many events fit an arena depends on the word size
+ * (cJSON's nodes), so only the buffer may shrink a batch here, the same on every board.
+ */
+static uint8_t s_storage[256 * 1024];
 static struct ward_json_arena s_arena;
 static char s_buf[32 * 1024];
 static char s_masked[32 * 1024];
