@@ -142,7 +142,7 @@ static void encode_round_trip(const struct ward_ingest_batch *b)
         const struct ward_ingest_event *e = &b->events[i];
         struct ward_wire_event w = {
             .boot = e->boot,
-            .seq = (uint64_t)e->seq,
+            .seq = (uint32_t)e->seq,
             .t_ms = e->t_ms,
             .has_wall = e->wall_ms != 0,
             .wall_ms = e->wall_ms,

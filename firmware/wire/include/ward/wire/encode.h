@@ -61,65 +61,65 @@ enum ward_wire_hb_memory {
  * lag_max_ms, memory); a compact one only what changes every time (docs/protocol.md).
  */
 struct ward_wire_heartbeat {
-    uint32_t seq;
     int64_t t_ms;
-    bool has_wall;
-    int64_t wall_ms;
+    int64_t wall_ms; /* written when has_wall */
+    int64_t uptime_ms;
+    int64_t lag_ms; /* 0: left out */
+    int64_t lag_max_ms;
+    uint64_t skipped;
     const char *config; /* digest prefixes (WARD_WIRE_DIGEST_SHORT hex digits) */
     const char *rules;  /* "": no rules loaded, left out */
-    bool full;
-    int64_t uptime_ms;
-    uint32_t interval_ms; /* 0: left out */
     const char *firmware;
     const char *board;
     const char *arch;
     const char *config_sha256;
     const char *rules_sha256; /* "": left out */
-    uint8_t state;            /* health summary: enum ward_state, enum ward_severity */
-    uint8_t severity;         /* WARD_SEV_NONE: left out */
-    uint32_t sensors;
-    uint32_t not_ok;
-    uint32_t events[WARD_WIRE_EV_COUNT];
-    int64_t lag_ms; /* 0: left out */
-    int64_t lag_max_ms;
-    uint64_t skipped;
-    uint32_t memory[WARD_WIRE_MEM_COUNT];
     /*
      * Read when "json_arena_high_water" is written (the higher of it and the memory value),
      * so the figure includes the tree of the document being built. NULL: the memory value.
      */
     const size_t *arena_high_water;
+    uint32_t seq;
+    uint32_t interval_ms; /* 0: left out */
+    uint32_t sensors;     /* health summary: sensors, those not ok, state and severity */
+    uint32_t not_ok;
+    uint32_t events[WARD_WIRE_EV_COUNT];
+    uint32_t memory[WARD_WIRE_MEM_COUNT];
+    uint8_t state;    /* enum ward_state */
+    uint8_t severity; /* enum ward_severity; WARD_SEV_NONE: left out */
+    bool has_wall;
+    bool full;
 };
 
 /* One event: the evlog's record, with its boot and sensor as text. */
 struct ward_wire_event {
-    const char *boot;
-    uint64_t seq;
     int64_t t_ms;
-    bool has_wall;
-    int64_t wall_ms;
+    int64_t first_t_ms; /* written when count > 1 */
+    int64_t wall_ms;    /* written when has_wall */
+    int64_t value;      /* written when has_value, null otherwise */
+    uint32_t seq;       /* 1..2^32-1 */
+    uint32_t count;     /* occurrences folded into this event, >= 1 */
+    const char *boot;
     const char *sensor;
-    uint8_t from; /* enum ward_state */
+    const char *reason; /* NULL: none */
+    uint8_t from;       /* enum ward_state */
     uint8_t to;
     uint8_t severity; /* enum ward_severity */
+    bool has_wall;
     bool has_value;
-    int64_t value;
-    const char *reason; /* NULL: none */
-    uint64_t count;
-    int64_t first_t_ms; /* written when count > 1 */
 };
 
 /* One sensor of a health snapshot. */
 struct ward_wire_sensor {
-    const char *id;
-    uint8_t state;    /* enum ward_state */
-    uint8_t severity; /* enum ward_severity */
-    const char *kind; /* the rule kind: "threshold", "rate", "smart", ... */
-    bool has_value;
-    int64_t value;
+    int64_t value;    /* written when has_value, null otherwise */
     int64_t since_ms; /* WARD_WIRE_TIME_NONE: null */
     int64_t last_ms;
+    const char *id;
+    const char *kind;   /* the rule kind: "threshold", "rate", "smart", ... */
     const char *reason; /* NULL: none */
+    uint8_t state;      /* enum ward_state */
+    uint8_t severity;   /* enum ward_severity */
+    bool has_value;
     bool standby;
 };
 
