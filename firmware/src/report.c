@@ -4,10 +4,18 @@
 
 #include <cJSON.h>
 
-#include "ward/base/fmt.h"
-#include "ward/base/jscan.h"
 #include "ward/report.h"
 #include "ward/version.h"
+#include "ward/wire/encode.h"
+
+/* The agent's limits are the wire's: what it writes, the collector takes. */
+_Static_assert(WARD_BOOT_ID_LEN == WARD_WIRE_BOOT_LEN, "boot ids are 16 bytes on the wire");
+_Static_assert(WARD_BOOT_ID_HEX_LEN == WARD_WIRE_BOOT_HEX_LEN, "boot ids are 32 hex digits");
+_Static_assert(WARD_DEVICE_ID_MAX - 1 <= WARD_WIRE_DEVICE_MAX, "a device id the wire refuses");
+_Static_assert(WARD_HEALTH_ID_MAX - 1 <= WARD_WIRE_SENSOR_MAX, "a sensor id the wire refuses");
+_Static_assert(WARD_DIGEST_HEX_LEN >= WARD_WIRE_DIGEST_SHORT, "digest prefix longer than it");
+_Static_assert(WARD_TIME_NONE == WARD_WIRE_TIME_NONE, "one null time");
+_Static_assert(WARD_HEALTH_MAX_SENSORS <= UINT16_MAX, "the health page cursor is 16 bits");
 
 /*
  * Strings that must outlive the builders until printing: hex of the boot ids and of the
@@ -18,60 +26,10 @@ struct doc {
     char boot_hex[WARD_EVLOG_BOOTS][WARD_BOOT_ID_HEX_LEN + 1];
     char config_hex[WARD_DIGEST_HEX_LEN + 1];
     char rules_hex[WARD_DIGEST_HEX_LEN + 1];
-    char config_short[WARD_REPORT_DIGEST_SHORT + 1]; /* prefixes of the two above */
-    char rules_short[WARD_REPORT_DIGEST_SHORT + 1];
+    char config_short[WARD_WIRE_DIGEST_SHORT + 1]; /* prefixes of the two above */
+    char rules_short[WARD_WIRE_DIGEST_SHORT + 1];
+    struct ward_wire_ident id; /* the agent's device and current boot */
 };
-
-_Static_assert(WARD_HEALTH_MAX_SENSORS <= UINT16_MAX, "the health page cursor is 16 bits");
-
-/* Which heartbeat to build: a document of its own, or a batch's (full or compact). */
-enum hb_kind {
-    HB_STANDALONE,
-    HB_FULL,
-    HB_COMPACT,
-};
-
-void ward_boot_id_hex(const uint8_t id[WARD_BOOT_ID_LEN], char out[WARD_BOOT_ID_HEX_LEN + 1])
-{
-    static const char hexdigits[] = "0123456789abcdef";
-
-    for (unsigned i = 0; i < WARD_BOOT_ID_LEN; i++) {
-        out[2 * i] = hexdigits[id[i] >> 4];
-        out[2 * i + 1] = hexdigits[id[i] & 0x0f];
-    }
-    out[WARD_BOOT_ID_HEX_LEN] = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-int ward_boot_id_parse(const char *hex, uint8_t id[WARD_BOOT_ID_LEN])
-{
-    if (hex == NULL || id == NULL || strlen(hex) != WARD_BOOT_ID_HEX_LEN) {
-        return -EINVAL;
-    }
-    for (unsigned i = 0; i < WARD_BOOT_ID_LEN; i++) {
-        int hi = hexval(hex[2 * i]);
-        int lo = hexval(hex[2 * i + 1]);
-
-        if (hi < 0 || lo < 0) {
-            return -EINVAL;
-        }
-        id[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
 
 static void doc_init(struct doc *d, struct ward_agent *a)
 {
@@ -89,75 +47,12 @@ static void doc_init(struct doc *d, struct ward_agent *a)
                                             sizeof(d->rules_hex)) != 0) {
         d->rules_hex[0] = '\0';
     }
-    memcpy(d->config_short, d->config_hex, WARD_REPORT_DIGEST_SHORT);
-    d->config_short[d->config_hex[0] != '\0' ? WARD_REPORT_DIGEST_SHORT : 0] = '\0';
-    memcpy(d->rules_short, d->rules_hex, WARD_REPORT_DIGEST_SHORT);
-    d->rules_short[d->rules_hex[0] != '\0' ? WARD_REPORT_DIGEST_SHORT : 0] = '\0';
-}
-
-/* Each helper returns false when the arena is exhausted; callers AND the results. */
-static bool add(cJSON *obj, const char *key, cJSON *item)
-{
-    return item != NULL && obj != NULL && cJSON_AddItemToObjectCS(obj, key, item);
-}
-
-static bool add_ref(cJSON *obj, const char *key, const char *s)
-{
-    return add(obj, key, cJSON_CreateStringReference(s));
-}
-
-static bool add_i64(cJSON *obj, const char *key, int64_t v)
-{
-    char num[WARD_FMT_INT64_MAX];
-
-    ward_fmt_i64(num, sizeof(num), v);
-    return add(obj, key, cJSON_CreateRaw(num));
-}
-
-static bool add_u64(cJSON *obj, const char *key, uint64_t v)
-{
-    char num[WARD_FMT_INT64_MAX];
-
-    ward_fmt_u64(num, sizeof(num), v);
-    return add(obj, key, cJSON_CreateRaw(num));
-}
-
-/* A time, or null for a sensor never read (known only from a restored event). */
-static bool add_time(cJSON *obj, const char *key, int64_t t)
-{
-    return t == WARD_TIME_NONE ? add(obj, key, cJSON_CreateNull()) : add_i64(obj, key, t);
-}
-
-/* A counter that only matters once it is not 0: absent means 0 (protocol v2). */
-static bool add_nz(cJSON *obj, const char *key, uint64_t v)
-{
-    return v == 0 || add_u64(obj, key, v);
-}
-
-/* Attach obj under key unless it has no member ("no empty objects"). */
-static bool add_unless_empty(cJSON *parent, const char *key, cJSON *obj)
-{
-    if (obj != NULL && obj->child == NULL) {
-        cJSON_Delete(obj);
-        return true;
-    }
-    return add(parent, key, obj);
-}
-
-static cJSON *header_v(const struct doc *d, const char *type, int64_t version)
-{
-    cJSON *o = cJSON_CreateObject();
-    bool ok = add_i64(o, "v", version);
-
-    ok = ok && add_ref(o, "type", type);
-    ok = ok && add_ref(o, "device", d->a->device_id);
-    ok = ok && add_ref(o, "boot", d->boot_hex[0]);
-    return ok ? o : NULL;
-}
-
-static cJSON *header(const struct doc *d, const char *type)
-{
-    return header_v(d, type, WARD_PROTOCOL_VERSION);
+    memcpy(d->config_short, d->config_hex, WARD_WIRE_DIGEST_SHORT);
+    d->config_short[d->config_hex[0] != '\0' ? WARD_WIRE_DIGEST_SHORT : 0] = '\0';
+    memcpy(d->rules_short, d->rules_hex, WARD_WIRE_DIGEST_SHORT);
+    d->rules_short[d->rules_hex[0] != '\0' ? WARD_WIRE_DIGEST_SHORT : 0] = '\0';
+    d->id.device = a->device_id;
+    d->id.boot = d->boot_hex[0];
 }
 
 static const char *sensor_id(const struct ward_agent *a, unsigned idx)
@@ -167,68 +62,39 @@ static const char *sensor_id(const struct ward_agent *a, unsigned idx)
     return s != NULL ? s->id : "unknown";
 }
 
+static const char *reason_name(uint8_t reason)
+{
+    return reason != WARD_REASON_NONE ? ward_reason_name((enum ward_reason)reason) : NULL;
+}
+
+/* An event log record as the wire's event; boot is the hex of its boot id. */
+static void wire_event(const struct ward_agent *a, const char *boot, const struct ward_event *ev,
+                       struct ward_wire_event *w)
+{
+    *w = (struct ward_wire_event){
+        .boot = boot,
+        .seq = ev->seq,
+        .t_ms = ev->t_ms,
+        .has_wall = (ev->flags & WARD_EVENT_HAS_WALL) != 0,
+        .wall_ms = ev->wall_ms,
+        .sensor = sensor_id(a, ev->sensor),
+        .from = ev->from,
+        .to = ev->to,
+        .severity = ev->severity,
+        .has_value = (ev->flags & WARD_EVENT_HAS_VALUE) != 0,
+        .value = ev->value,
+        .reason = reason_name(ev->reason),
+        .count = ev->count,
+        .first_t_ms = ev->first_t_ms,
+    };
+}
+
 static cJSON *doc_event(const struct doc *d, const struct ward_event *ev)
 {
-    const struct ward_agent *a = d->a;
-    cJSON *o = cJSON_CreateObject();
-    bool ok = o != NULL;
+    struct ward_wire_event w;
 
-    ok = ok && add_ref(o, "boot", d->boot_hex[ev->boot < WARD_EVLOG_BOOTS ? ev->boot : 0]);
-    ok = ok && add_u64(o, "seq", ev->seq);
-    ok = ok && add_i64(o, "t_ms", ev->t_ms);
-    if (ev->flags & WARD_EVENT_HAS_WALL) {
-        ok = ok && add_i64(o, "wall_ms", ev->wall_ms);
-    }
-    ok = ok && add_ref(o, "sensor", sensor_id(a, ev->sensor));
-    ok = ok && add_ref(o, "from", ward_state_name((enum ward_state)ev->from));
-    ok = ok && add_ref(o, "to", ward_state_name((enum ward_state)ev->to));
-    ok = ok && add_ref(o, "severity", ward_severity_name((enum ward_severity)ev->severity));
-    if (ev->flags & WARD_EVENT_HAS_VALUE) {
-        ok = ok && add_i64(o, "value", ev->value);
-    } else {
-        ok = ok && add(o, "value", cJSON_CreateNull());
-    }
-    if (ev->reason != WARD_REASON_NONE) {
-        ok = ok && add_ref(o, "reason", ward_reason_name((enum ward_reason)ev->reason));
-    }
-    ok = ok && add_u64(o, "count", ev->count);
-    if (ev->count > 1) {
-        ok = ok && add_i64(o, "first_t_ms", ev->first_t_ms);
-    }
-    return ok ? o : NULL;
-}
-
-static cJSON *health_summary(const struct ward_agent *a)
-{
-    enum ward_severity sev;
-    unsigned not_ok;
-    enum ward_state st = ward_health_overall(&a->health, &sev, &not_ok);
-    cJSON *o = cJSON_CreateObject();
-    bool ok = o != NULL;
-
-    ok = ok && add_ref(o, "state", ward_state_name(st));
-    if (sev != WARD_SEV_NONE) {
-        ok = ok && add_ref(o, "severity", ward_severity_name(sev));
-    }
-    ok = ok && add_u64(o, "sensors", ward_health_count(&a->health));
-    ok = ok && add_nz(o, "not_ok", not_ok);
-    return ok ? o : NULL;
-}
-
-static cJSON *events_summary(const struct ward_evlog *log)
-{
-    cJSON *o = cJSON_CreateObject();
-    bool ok = o != NULL;
-
-    ok = ok && add_nz(o, "pending", ward_evlog_pending(log));
-    ok = ok && add_nz(o, "last_seq", ward_evlog_last_seq(log));
-    ok = ok && add_nz(o, "dropped", ward_evlog_dropped_total(log));
-    ok = ok && add_nz(o, "dropped_low", log->dropped[WARD_SEV_LOW]);
-    ok = ok && add_nz(o, "dropped_medium", log->dropped[WARD_SEV_MEDIUM]);
-    ok = ok && add_nz(o, "dropped_high", log->dropped[WARD_SEV_HIGH]);
-    ok = ok && add_nz(o, "folded", log->folded);
-    ok = ok && add_nz(o, "acked", log->acked);
-    return ok ? o : NULL;
+    wire_event(d->a, d->boot_hex[ev->boot < WARD_EVLOG_BOOTS ? ev->boot : 0], ev, &w);
+    return ward_wire_event_json(&w);
 }
 
 static uint64_t loop_skipped(const struct ward_agent *a)
@@ -241,88 +107,65 @@ static uint64_t loop_skipped(const struct ward_agent *a)
     return skipped;
 }
 
-/* lag_max_ms is sticky (a high-water mark): only in full heartbeats. */
-static cJSON *loop_summary(const struct ward_agent *a, bool full)
+static void wire_counters(const struct ward_agent *a, const struct ward_json_arena *arena,
+                          struct ward_wire_heartbeat *h)
 {
-    cJSON *o = cJSON_CreateObject();
-    bool ok = o != NULL;
+    const struct ward_evlog *log = &a->log;
 
-    if (a->lag_hb_ms != 0) {
-        ok = ok && add_i64(o, "lag_ms", a->lag_hb_ms);
-    }
-    if (full) {
-        ok = ok && add_i64(o, "lag_max_ms", a->sched.lag_ever_ms);
-    }
-    ok = ok && add_nz(o, "skipped", loop_skipped(a));
-    return ok ? o : NULL;
+    h->events[WARD_WIRE_EV_PENDING] = ward_evlog_pending(log);
+    h->events[WARD_WIRE_EV_LAST_SEQ] = ward_evlog_last_seq(log);
+    h->events[WARD_WIRE_EV_DROPPED] = ward_evlog_dropped_total(log);
+    h->events[WARD_WIRE_EV_DROPPED_LOW] = log->dropped[WARD_SEV_LOW];
+    h->events[WARD_WIRE_EV_DROPPED_MEDIUM] = log->dropped[WARD_SEV_MEDIUM];
+    h->events[WARD_WIRE_EV_DROPPED_HIGH] = log->dropped[WARD_SEV_HIGH];
+    h->events[WARD_WIRE_EV_FOLDED] = log->folded;
+    h->events[WARD_WIRE_EV_ACKED] = log->acked;
+    h->memory[WARD_WIRE_MEM_CONTEXT_BYTES] = sizeof(*a);
+    h->memory[WARD_WIRE_MEM_SENSORS_USED] = ward_health_count(&a->health);
+    h->memory[WARD_WIRE_MEM_SENSORS_MAX] = WARD_HEALTH_MAX_SENSORS;
+    h->memory[WARD_WIRE_MEM_RATES_HIGH_WATER] = a->health.rates_high_water;
+    h->memory[WARD_WIRE_MEM_RATES_MAX] = WARD_HEALTH_MAX_RATES;
+    h->memory[WARD_WIRE_MEM_EVENTS_HIGH_WATER] = log->high_water;
+    h->memory[WARD_WIRE_MEM_EVENTS_MAX] = WARD_EVLOG_SIZE;
+    /* Raised to the arena's use when written, so it includes this document's own tree. */
+    h->memory[WARD_WIRE_MEM_JSON_HIGH_WATER] = a->json_high_water;
+    h->arena_high_water = &arena->high_water;
+    h->memory[WARD_WIRE_MEM_JSON_BYTES] = arena->size;
+    h->memory[WARD_WIRE_MEM_JSON_FAILURES] = a->json_failures;
+    h->memory[WARD_WIRE_MEM_READINGS_REFUSED] = a->feed_errors;
+    h->memory[WARD_WIRE_MEM_HAL_ERRORS] = a->hal_errors;
 }
 
-static cJSON *memory_summary(const struct ward_agent *a, const struct ward_json_arena *arena)
-{
-    cJSON *o = cJSON_CreateObject();
-    bool ok = o != NULL;
-    /* The arena's use so far includes this document's own tree. */
-    size_t json_hw =
-        arena->high_water > a->json_high_water ? arena->high_water : a->json_high_water;
-
-    ok = ok && add_u64(o, "context_bytes", sizeof(*a));
-    ok = ok && add_u64(o, "sensors_used", ward_health_count(&a->health));
-    ok = ok && add_u64(o, "sensors_max", WARD_HEALTH_MAX_SENSORS);
-    ok = ok && add_u64(o, "rates_high_water", a->health.rates_high_water);
-    ok = ok && add_u64(o, "rates_max", WARD_HEALTH_MAX_RATES);
-    ok = ok && add_u64(o, "events_high_water", a->log.high_water);
-    ok = ok && add_u64(o, "events_max", WARD_EVLOG_SIZE);
-    ok = ok && add_u64(o, "json_arena_high_water", json_hw);
-    ok = ok && add_u64(o, "json_arena_bytes", arena->size);
-    ok = ok && add_u64(o, "json_arena_failures", a->json_failures);
-    ok = ok && add_u64(o, "readings_refused", a->feed_errors);
-    ok = ok && add_u64(o, "hal_errors", a->hal_errors);
-    return ok ? o : NULL;
-}
-
-static cJSON *doc_heartbeat(const struct doc *d, int64_t now, const struct ward_json_arena *arena,
-                            enum hb_kind kind)
+/* The heartbeat the agent would send now: full with every sticky member, or compact. */
+static void wire_heartbeat(const struct doc *d, int64_t now, const struct ward_json_arena *arena,
+                           bool full, struct ward_wire_heartbeat *h)
 {
     const struct ward_agent *a = d->a;
-    bool full = kind != HB_COMPACT;
-    uint32_t interval = a->sched.task[WARD_CLASS_HEARTBEAT].interval_ms;
-    /* In a batch, type, device and boot are the batch's. */
-    cJSON *o = kind == HB_STANDALONE ? header_v(d, "heartbeat", WARD_HEARTBEAT_VERSION)
-                                     : cJSON_CreateObject();
-    bool ok = o != NULL;
+    enum ward_severity sev;
+    unsigned not_ok;
 
-    if (kind != HB_STANDALONE) {
-        ok = ok && add_i64(o, "v", WARD_HEARTBEAT_VERSION);
-    }
-    ok = ok && add_u64(o, "seq", a->hb_seq + 1u);
-    ok = ok && add_i64(o, "t_ms", now);
-    if (a->wall_known) {
-        ok = ok && add_i64(o, "wall_ms", now + a->wall_offset_ms);
-    }
-    ok = ok && add_ref(o, "config", d->config_short);
-    if (d->rules_short[0] != '\0') {
-        ok = ok && add_ref(o, "rules", d->rules_short);
-    }
-    if (full) {
-        ok = ok && add_i64(o, "uptime_ms", now - a->start_ms);
-        if (interval > 0) {
-            ok = ok && add_u64(o, "interval_ms", interval);
-        }
-        ok = ok && add_ref(o, "firmware", ward_version());
-        ok = ok && add_ref(o, "board", WARD_BOARD_NAME);
-        ok = ok && add_ref(o, "arch", WARD_ARCH);
-        ok = ok && add_ref(o, "config_sha256", d->config_hex);
-        if (d->rules_hex[0] != '\0') {
-            ok = ok && add_ref(o, "rules_sha256", d->rules_hex);
-        }
-    }
-    ok = ok && add(o, "health", health_summary(a));
-    ok = ok && add_unless_empty(o, "events", events_summary(&a->log));
-    ok = ok && add_unless_empty(o, "loop", loop_summary(a, full));
-    if (full) {
-        ok = ok && add(o, "memory", memory_summary(a, arena));
-    }
-    return ok ? o : NULL;
+    h->seq = (uint32_t)(a->hb_seq + 1u);
+    h->t_ms = now;
+    h->has_wall = a->wall_known;
+    h->wall_ms = now + a->wall_offset_ms;
+    h->config = d->config_short;
+    h->rules = d->rules_short;
+    h->full = full;
+    h->uptime_ms = now - a->start_ms;
+    h->interval_ms = a->sched.task[WARD_CLASS_HEARTBEAT].interval_ms;
+    h->firmware = ward_version();
+    h->board = WARD_BOARD_NAME;
+    h->arch = WARD_ARCH;
+    h->config_sha256 = d->config_hex;
+    h->rules_sha256 = d->rules_hex;
+    h->state = (uint8_t)ward_health_overall(&a->health, &sev, &not_ok);
+    h->severity = (uint8_t)sev;
+    h->sensors = ward_health_count(&a->health);
+    h->not_ok = not_ok;
+    h->lag_ms = a->lag_hb_ms;
+    h->lag_max_ms = a->sched.lag_ever_ms;
+    h->skipped = loop_skipped(a);
+    wire_counters(a, arena, h);
 }
 
 static uint32_t fnv1a(uint32_t h, const void *p, size_t n)
@@ -335,39 +178,19 @@ static uint32_t fnv1a(uint32_t h, const void *p, size_t n)
     return h;
 }
 
-static uint32_t fnv1a_u64(uint32_t h, uint64_t v)
+/*
+ * Hash of every sticky value a full heartbeat carries (uptime_ms aside: it is derived): the
+ * memory figures, the interval, the worst lag and the digests. Host byte order: the hash
+ * never leaves the agent.
+ */
+static uint32_t sticky_hash(const struct ward_wire_heartbeat *h)
 {
-    uint8_t b[8];
+    uint32_t x = fnv1a(2166136261u, h->memory, sizeof(h->memory));
 
-    for (unsigned i = 0; i < 8; i++) {
-        b[i] = (uint8_t)(v >> (8 * i));
-    }
-    return fnv1a(h, b, sizeof(b));
-}
-
-/* Hash of every sticky value a full heartbeat carries (uptime_ms aside: it is derived). */
-static uint32_t sticky_hash(const struct doc *d, const struct ward_json_arena *arena)
-{
-    const struct ward_agent *a = d->a;
-    const uint64_t v[] = {
-        a->sched.task[WARD_CLASS_HEARTBEAT].interval_ms,
-        ward_health_count(&a->health),
-        a->health.rates_high_water,
-        a->log.high_water,
-        a->json_high_water,
-        arena->size,
-        a->json_failures,
-        a->feed_errors,
-        a->hal_errors,
-        (uint64_t)a->sched.lag_ever_ms,
-    };
-    uint32_t h = 2166136261u;
-
-    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-        h = fnv1a_u64(h, v[i]);
-    }
-    h = fnv1a(h, d->config_hex, strlen(d->config_hex));
-    return fnv1a(h, d->rules_hex, strlen(d->rules_hex) + 1u);
+    x = fnv1a(x, &h->interval_ms, sizeof(h->interval_ms));
+    x = fnv1a(x, &h->lag_max_ms, sizeof(h->lag_max_ms));
+    x = fnv1a(x, h->config_sha256, strlen(h->config_sha256));
+    return fnv1a(x, h->rules_sha256, strlen(h->rules_sha256) + 1u);
 }
 
 void ward_report_sticky_reset(struct ward_agent *a)
@@ -377,31 +200,27 @@ void ward_report_sticky_reset(struct ward_agent *a)
     }
 }
 
-static cJSON *doc_sensor(const struct ward_agent *a, unsigned i)
+/* Sensor i of the health table as the wire's; false when there is none. */
+static bool wire_sensor(const struct ward_agent *a, unsigned i, struct ward_wire_sensor *w)
 {
     const struct ward_sensor *s = ward_health_sensor_at(&a->health, i);
-    cJSON *o = cJSON_CreateObject();
-    bool ok = o != NULL && s != NULL;
 
-    ok = ok && add_ref(o, "id", s->id);
-    ok = ok && add_ref(o, "state", ward_state_name((enum ward_state)s->state));
-    ok = ok &&
-         add_ref(o, "severity", ward_severity_name(ward_health_sensor_severity(&a->health, i)));
-    ok = ok && add_ref(o, "kind", ward_rule_kind_name(ward_health_sensor_kind(&a->health, i)));
-    if (s != NULL && (s->flags & WARD_SENSOR_HAS_VALUE)) {
-        ok = ok && add_i64(o, "value", s->value);
-    } else {
-        ok = ok && add(o, "value", cJSON_CreateNull());
+    if (s == NULL) {
+        return false;
     }
-    ok = ok && add_time(o, "since_ms", s->since_ms);
-    ok = ok && add_time(o, "last_ms", s->last_ms);
-    if (s != NULL && s->reason != WARD_REASON_NONE) {
-        ok = ok && add_ref(o, "reason", ward_reason_name((enum ward_reason)s->reason));
-    }
-    if (s != NULL && (s->flags & WARD_SENSOR_STANDBY)) {
-        ok = ok && add(o, "standby", cJSON_CreateTrue());
-    }
-    return ok ? o : NULL;
+    *w = (struct ward_wire_sensor){
+        .id = s->id,
+        .state = s->state,
+        .severity = (uint8_t)ward_health_sensor_severity(&a->health, i),
+        .kind = ward_rule_kind_name(ward_health_sensor_kind(&a->health, i)),
+        .has_value = (s->flags & WARD_SENSOR_HAS_VALUE) != 0,
+        .value = s->value,
+        .since_ms = s->since_ms,
+        .last_ms = s->last_ms,
+        .reason = reason_name(s->reason),
+        .standby = (s->flags & WARD_SENSOR_STANDBY) != 0,
+    };
+    return true;
 }
 
 static cJSON *doc_health(const struct doc *d, int64_t now, unsigned first, unsigned max)
@@ -410,24 +229,22 @@ static cJSON *doc_health(const struct doc *d, int64_t now, unsigned first, unsig
     unsigned total = ward_health_count(&a->health);
     enum ward_severity sev;
     enum ward_state st = ward_health_overall(&a->health, &sev, NULL);
-    cJSON *o = header(d, "health");
-    cJSON *arr = cJSON_CreateArray();
-    bool ok = o != NULL && arr != NULL;
+    struct ward_wire_health h;
+    cJSON *sensors;
+    cJSON *o;
+    bool ok;
     unsigned end;
 
     first = first > total ? total : first;
     end = (max == 0 || max > total - first) ? total : first + max;
-    ok = ok && add_i64(o, "t_ms", now);
-    ok = ok && add_ref(o, "state", ward_state_name(st));
-    ok = ok && add_ref(o, "severity", ward_severity_name(sev));
-    ok = ok && add_u64(o, "sensors_total", total);
-    ok = ok && add_u64(o, "first", first);
+    h = (struct ward_wire_health){ now, (uint8_t)st, (uint8_t)sev, total, first };
+    o = ward_wire_health_json(&h, &d->id, &sensors);
+    ok = o != NULL;
     for (unsigned i = first; ok && i < end; i++) {
-        cJSON *s = doc_sensor(a, i);
+        struct ward_wire_sensor s;
 
-        ok = s != NULL && cJSON_AddItemToArray(arr, s);
+        ok = wire_sensor(a, i, &s) && ward_wire_health_add(sensors, &s);
     }
-    ok = ok && add(o, "sensors", arr);
     return ok ? o : NULL;
 }
 
@@ -464,10 +281,18 @@ static bool args_ok(const struct ward_agent *a, const struct ward_json_arena *ar
     return a != NULL && arena != NULL && buf != NULL;
 }
 
+/* A heartbeat went out (alone or in a batch): the next is numbered after it. */
+static void heartbeat_sent(struct ward_agent *a)
+{
+    a->hb_seq++;
+    a->lag_hb_ms = 0;
+}
+
 int ward_report_heartbeat(struct ward_agent *a, int64_t now_ms, struct ward_json_arena *arena,
                           char *buf, size_t len)
 {
     struct doc d;
+    struct ward_wire_heartbeat h;
     uint32_t failures;
     int rc;
 
@@ -475,12 +300,12 @@ int ward_report_heartbeat(struct ward_agent *a, int64_t now_ms, struct ward_json
         return -EINVAL;
     }
     doc_init(&d, a);
+    wire_heartbeat(&d, now_ms, arena, true, &h);
     failures = arena->failures;
     ward_json_arena_enter(arena);
-    rc = finish(a, arena, failures, doc_heartbeat(&d, now_ms, arena, HB_STANDALONE), buf, len);
+    rc = finish(a, arena, failures, ward_wire_heartbeat_json(&h, &d.id), buf, len);
     if (rc >= 0) {
-        a->hb_seq++;
-        a->lag_hb_ms = 0;
+        heartbeat_sent(a);
     }
     return rc;
 }
@@ -515,27 +340,65 @@ int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
     return finish(a, arena, failures, doc_event(&d, ev), buf, len);
 }
 
-/*
- * A batch with at most `want` events and, unless page is 0, the health page of `page`
- * sensors from the agent's cursor; *got receives how many events fitted in the arena.
- */
-static cJSON *doc_batch(const struct doc *d, int64_t now, unsigned from, unsigned want,
-                        unsigned page, enum hb_kind hb, struct ward_json_arena *arena,
-                        unsigned *got)
+/* What one batch holds; ward_report_batch() shrinks it until it fits. */
+struct batch_plan {
+    bool full;      /* a full heartbeat (every sticky member) */
+    uint32_t hash;  /* of the sticky values, remembered once a full heartbeat went out */
+    unsigned from;  /* the first pending event */
+    unsigned want;  /* events asked for */
+    unsigned page;  /* sensors in the health page from the cursor, 0: no health member */
+    unsigned total; /* sensors in the table */
+};
+
+/* The largest batch: every pending event asked for, every sensor left in the cycle. */
+static void batch_plan(struct ward_agent *a, const struct doc *d,
+                       const struct ward_json_arena *arena, unsigned from, unsigned max_events,
+                       bool with_health, struct batch_plan *p)
 {
-    cJSON *o = header_v(d, "batch", WARD_HEARTBEAT_VERSION);
-    cJSON *events = want > 0 ? cJSON_CreateArray() : NULL;
-    bool ok = o != NULL && (want == 0 || events != NULL);
+    unsigned pending = ward_evlog_pending(&a->log);
+    struct ward_wire_heartbeat full;
+
+    wire_heartbeat(d, 0, arena, true, &full);
+    p->hash = sticky_hash(&full);
+    p->full = !a->sticky_sent || p->hash != a->sticky_hash;
+    p->from = from;
+    p->want = from >= pending ? 0 : pending - from;
+    p->want = p->want > max_events ? max_events : p->want;
+    p->total = ward_health_count(&a->health);
+    p->page = 0;
+    a->health_done = false;
+    if (a->health_cursor >= p->total) {
+        a->health_cursor = 0; /* a new cycle (or the sensor table shrank) */
+    }
+    if (with_health) {
+        /* Every sensor left in the cycle; an agent without sensors sends an empty page. */
+        p->page = p->total > 0 ? p->total - a->health_cursor : 1u;
+    }
+}
+
+/*
+ * One round's batch: the heartbeat, the page and at most p->want events; *got receives how
+ * many events fitted in the arena.
+ */
+static cJSON *doc_batch(const struct doc *d, int64_t now, const struct batch_plan *p,
+                        struct ward_json_arena *arena, unsigned *got)
+{
+    struct ward_wire_heartbeat h;
+    cJSON *o = ward_wire_batch_json(&d->id);
+    cJSON *events = p->want > 0 ? cJSON_CreateArray() : NULL;
+    bool ok = o != NULL && (p->want == 0 || events != NULL);
     uint32_t failures;
 
     *got = 0;
-    ok = ok && add(o, "heartbeat", doc_heartbeat(d, now, arena, hb));
-    if (page > 0) {
-        ok = ok && add(o, "health", doc_health(d, now, d->a->health_cursor, page));
+    wire_heartbeat(d, now, arena, p->full, &h);
+    ok = ok && ward_wire_put(o, WARD_WIRE_M_HEARTBEAT, ward_wire_heartbeat_json(&h, NULL));
+    if (p->page > 0) {
+        ok = ok &&
+             ward_wire_put(o, WARD_WIRE_M_HEALTH, doc_health(d, now, d->a->health_cursor, p->page));
     }
     failures = arena->failures;
-    for (unsigned i = 0; ok && i < want; i++) {
-        const struct ward_event *ev = ward_evlog_at(&d->a->log, from + i);
+    for (unsigned i = 0; ok && i < p->want; i++) {
+        const struct ward_event *ev = ward_evlog_at(&d->a->log, p->from + i);
         cJSON *e = ev != NULL ? doc_event(d, ev) : NULL;
 
         if (e == NULL || !cJSON_AddItemToArray(events, e)) {
@@ -546,8 +409,47 @@ static cJSON *doc_batch(const struct doc *d, int64_t now, unsigned from, unsigne
         (*got)++;
     }
     /* No empty array: a batch without events leaves the member out. */
-    ok = ok && (events == NULL || add_unless_empty(o, "events", events));
+    ok = ok && (events == NULL || ward_wire_put_unless_empty(o, WARD_WIRE_M_EVENTS, events));
     return ok ? o : NULL;
+}
+
+/*
+ * A round did not fit (rc -ENOMEM: the arena, -ENOSPC: the buffer) or its page crowded out
+ * every event: the page halves first, then the events, then the page goes, then the last
+ * event. Each call halves one count or drops a member, so a batch takes at most
+ * log2(page) + log2(want) + 3 rounds. @return false when nothing is left to drop.
+ */
+static bool batch_shrink(struct batch_plan *p, int rc, unsigned got, bool crowded)
+{
+    if (p->page > 1) {
+        p->page /= 2u;
+    } else if (rc == -ENOSPC && got > 1) {
+        p->want = got / 2u;
+    } else if (p->page > 0 && (crowded || rc == -ENOMEM || rc == -ENOSPC)) {
+        p->page = 0;
+    } else if (rc == -ENOSPC && got > 0) {
+        p->want = 0;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* A batch was built: number its heartbeat, remember the sticky values, move the cursor. */
+static void batch_built(struct ward_agent *a, const struct batch_plan *p)
+{
+    heartbeat_sent(a);
+    if (p->full) {
+        a->sticky_sent = true;
+        a->sticky_hash = p->hash;
+    }
+    if (p->page > 0) {
+        unsigned next = a->health_cursor + p->page;
+
+        /* Advanced when built, not acked: a lost page waits for the next cycle. */
+        a->health_done = next >= p->total;
+        a->health_cursor = (uint16_t)(next >= p->total ? 0u : next);
+    }
 }
 
 bool ward_report_health_done(const struct ward_agent *a)
@@ -560,80 +462,36 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
                       unsigned *n_events)
 {
     struct doc d;
-    unsigned pending;
-    unsigned want;
+    struct batch_plan p;
     unsigned got = 0;
-    unsigned total;
-    unsigned page = 0; /* sensors in the health page, 0: no health member */
-    uint32_t hash;
-    enum hb_kind hb;
     int rc;
 
     if (!args_ok(a, arena, buf)) {
         return -EINVAL;
     }
     doc_init(&d, a);
-    hash = sticky_hash(&d, arena);
-    hb = !a->sticky_sent || hash != a->sticky_hash ? HB_FULL : HB_COMPACT;
-    pending = ward_evlog_pending(&a->log);
-    want = from >= pending ? 0 : pending - from;
-    want = want > max_events ? max_events : want;
-    total = ward_health_count(&a->health);
-    a->health_done = false;
-    if (a->health_cursor >= total) {
-        a->health_cursor = 0; /* a new cycle (or the sensor table shrank) */
-    }
-    if (with_health) {
-        /* Every sensor left in the cycle; an agent without sensors sends an empty page. */
-        page = total > 0 ? total - a->health_cursor : 1u;
-    }
-    /*
-     * Shrink until the text fits the arena and the buffer: the page first, then the
-     * events, then the page goes, then the last event. Each round halves one count or
-     * drops a member: at most log2(page) + log2(want) + 3 rounds.
-     */
+    batch_plan(a, &d, arena, from, max_events, with_health, &p);
     for (;;) {
         uint32_t failures = arena->failures;
         uint32_t json_failures = a->json_failures;
         bool crowded;
 
         ward_json_arena_enter(arena);
-        rc = finish(a, arena, failures, doc_batch(&d, now_ms, from, want, page, hb, arena, &got),
-                    buf, len);
+        rc = finish(a, arena, failures, doc_batch(&d, now_ms, &p, arena, &got), buf, len);
         /* The page took the whole arena: events must make progress too. */
-        crowded = rc >= 0 && page > 0 && want > 0 && got == 0;
+        crowded = rc >= 0 && p.page > 0 && p.want > 0 && got == 0;
         if (rc != -ENOMEM && rc != -ENOSPC && !crowded) {
             break;
         }
         /* A round that is retried smaller is paging by design, not an arena failure. */
         a->json_failures = json_failures;
-        if (page > 1) {
-            page /= 2u;
-        } else if (rc == -ENOSPC && got > 1) {
-            want = got / 2u;
-        } else if (page > 0 && (crowded || rc == -ENOMEM || rc == -ENOSPC)) {
-            page = 0;
-        } else if (rc == -ENOSPC && got > 0) {
-            want = 0;
-        } else {
+        if (!batch_shrink(&p, rc, got, crowded)) {
             a->json_failures += arena->failures - failures;
             break;
         }
     }
     if (rc >= 0) {
-        a->hb_seq++;
-        a->lag_hb_ms = 0;
-        if (hb == HB_FULL) {
-            a->sticky_sent = true;
-            a->sticky_hash = hash;
-        }
-        if (page > 0) {
-            unsigned next = a->health_cursor + page;
-
-            /* Advanced when built, not acked: a lost page waits for the next cycle. */
-            a->health_done = next >= total;
-            a->health_cursor = (uint16_t)(next >= total ? 0u : next);
-        }
+        batch_built(a, &p);
     }
     if (n_events != NULL) {
         *n_events = rc >= 0 ? got : 0;
@@ -644,130 +502,21 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
 int ward_report_replay_line(struct ward_agent *a, const struct ward_event *ev,
                             struct ward_json_arena *arena, char *buf, size_t len)
 {
+    struct ward_wire_event w;
     uint32_t failures;
-    cJSON *o;
-    bool ok;
 
     if (!args_ok(a, arena, buf) || ev == NULL) {
         return -EINVAL;
     }
+    wire_event(a, NULL, ev, &w);
     failures = arena->failures;
     ward_json_arena_enter(arena);
-    o = cJSON_CreateObject();
-    ok = add_i64(o, "t_ms", ev->t_ms);
-    ok = ok && add_u64(o, "seq", ev->seq);
-    ok = ok && add_ref(o, "sensor", sensor_id(a, ev->sensor));
-    ok = ok && add_ref(o, "from", ward_state_name((enum ward_state)ev->from));
-    ok = ok && add_ref(o, "to", ward_state_name((enum ward_state)ev->to));
-    ok = ok && add_ref(o, "severity", ward_severity_name((enum ward_severity)ev->severity));
-    if (ev->flags & WARD_EVENT_HAS_VALUE) {
-        ok = ok && add_i64(o, "value", ev->value);
-    } else {
-        ok = ok && add(o, "value", cJSON_CreateNull());
-    }
-    if (ev->reason != WARD_REASON_NONE) {
-        ok = ok && add_ref(o, "reason", ward_reason_name((enum ward_reason)ev->reason));
-    }
-    return finish(a, arena, failures, ok ? o : NULL, buf, len);
-}
-
-/* One {"boot": .., "seq": ..} of an acknowledgement. */
-static int read_ack(struct ward_jscan *s, uint8_t boot[WARD_BOOT_ID_LEN], uint32_t *seq)
-{
-    char key[8];
-    char hex[WARD_BOOT_ID_HEX_LEN + 1];
-    unsigned seen = 0;
-    int64_t v;
-    int rc;
-
-    if (ward_jscan_object(s) != 0) {
-        return s->err;
-    }
-    while ((rc = ward_jscan_member(s, key, sizeof(key))) > 0) {
-        if (strcmp(key, "boot") == 0 && !(seen & 1u)) {
-            seen |= 1u;
-            if (ward_jscan_string(s, hex, sizeof(hex)) < 0 || ward_boot_id_parse(hex, boot) != 0) {
-                return ward_jscan_fail(s, -EINVAL, "boot must be 32 hex digits");
-            }
-        } else if (strcmp(key, "seq") == 0 && !(seen & 2u)) {
-            seen |= 2u;
-            if (ward_jscan_int64(s, &v) != 0 || v < 0 || v > (int64_t)UINT32_MAX) {
-                return ward_jscan_fail(s, -ERANGE, "seq must be 0..4294967295");
-            }
-            *seq = (uint32_t)v;
-        } else {
-            return ward_jscan_fail(s, -EINVAL, "unknown or duplicate key in ack");
-        }
-    }
-    if (rc < 0) {
-        return rc;
-    }
-    return seen == 3u ? 0 : ward_jscan_fail(s, -EINVAL, "an ack needs boot and seq");
-}
-
-/* Walk the document, calling fn (when not NULL) for each pair. @return pairs, or errno. */
-static int walk_ack(const char *text, size_t len, ward_ack_fn fn, void *ctx)
-{
-    struct ward_jscan s;
-    char key[8];
-    unsigned seen = 0;
-    int pairs = 0;
-    int rc;
-
-    ward_jscan_init(&s, text, len);
-    if (ward_jscan_object(&s) != 0) {
-        return s.err;
-    }
-    while ((rc = ward_jscan_member(&s, key, sizeof(key))) > 0) {
-        int64_t v;
-
-        if (strcmp(key, "v") == 0 && !(seen & 1u)) {
-            seen |= 1u;
-            if (ward_jscan_int64(&s, &v) != 0 || v != WARD_PROTOCOL_VERSION) {
-                return ward_jscan_fail(&s, -EINVAL, "unsupported version");
-            }
-        } else if (strcmp(key, "acks") == 0 && !(seen & 2u)) {
-            seen |= 2u;
-            if (ward_jscan_array(&s) != 0) {
-                return s.err;
-            }
-            while ((rc = ward_jscan_element(&s)) > 0) {
-                uint8_t boot[WARD_BOOT_ID_LEN];
-                uint32_t seq = 0;
-
-                if (read_ack(&s, boot, &seq) != 0) {
-                    return s.err;
-                }
-                int frc = fn != NULL ? fn(ctx, boot, seq) : 0;
-
-                if (frc < 0) {
-                    return frc;
-                }
-                pairs++;
-            }
-            if (rc < 0) {
-                return rc;
-            }
-        } else {
-            return ward_jscan_fail(&s, -EINVAL, "unknown or duplicate key in ack document");
-        }
-    }
-    if (rc < 0 || ward_jscan_end(&s) != 0) {
-        return s.err != 0 ? s.err : rc;
-    }
-    return seen == 3u ? pairs : -EINVAL;
+    return finish(a, arena, failures, ward_wire_replay_json(&w), buf, len);
 }
 
 int ward_report_ack_each(const char *text, size_t len, ward_ack_fn fn, void *ctx)
 {
-    int rc;
-
-    if (text == NULL) {
-        return -EINVAL;
-    }
-    /* A clean first pass before any callback: a malformed document changes nothing. */
-    rc = walk_ack(text, len, NULL, NULL);
-    return rc < 0 || fn == NULL ? rc : walk_ack(text, len, fn, ctx);
+    return ward_wire_ack_each(text, len, fn, ctx);
 }
 
 struct ack_free {

@@ -1,9 +1,11 @@
 # The agent's acknowledgement parser and journal event records (firmware/transport).
 if(TARGET ward_transport)
     set(_t ${CMAKE_SOURCE_DIR}/firmware/transport)
-    # jscan.c is compiled in too, so libFuzzer sees the scanner it drives
-    ward_fuzz_target(ack SOURCES ${_t}/src/ack.c ${CMAKE_SOURCE_DIR}/firmware/base/src/jscan.c
-        LIBS ward_core)
+    # The wire codec's reader and the scanner are compiled in too, so libFuzzer sees the code
+    # ward_ack_parse() goes through (wire_decode.cmake fuzzes the codec from both ends).
+    set(_w ${CMAKE_SOURCE_DIR}/firmware/wire/src)
+    ward_fuzz_target(ack SOURCES ${_t}/src/ack.c ${_w}/ack_read.c ${_w}/boot.c
+        ${CMAKE_SOURCE_DIR}/firmware/base/src/jscan.c LIBS ward_core)
     ward_fuzz_target(outbox_record
         SOURCES ${_t}/src/outbox.c ${_t}/src/ack.c ${_t}/src/journal.c ${CMAKE_SOURCE_DIR}/firmware/base/src/crc32.c
         LIBS ward_core)

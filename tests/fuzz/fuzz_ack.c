@@ -1,6 +1,7 @@
 /*
  * Fuzz harness for the agent's reading of the collector's acknowledgement
- * (firmware/transport/src/ack.c): never crashes, never reports more acks than it was given
+ * (firmware/transport/src/ack.c, through the wire codec's reader, firmware/wire/src/ack_read.c):
+ * never crashes, never reports more acks than it was given
  * room for, and a document it accepts parses the same way every time.
  */
 #include <stddef.h>

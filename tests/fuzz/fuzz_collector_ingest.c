@@ -1,5 +1,5 @@
 /*
- * Fuzz the collector's ingest-batch decoder (tools/collector/ingest_decode.c) and, through it,
+ * Fuzz the collector's ingest-batch decoder (firmware/wire/src/decode.c) and, through it,
  * the firmware's JSON scanner (firmware/base/src/jscan.c), which the agent uses for the
  * collector's acknowledgements: one harness for both ends of the protocol. The input is
  * copied to a buffer of exactly its size. Invariants that fail abort():
@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,10 +32,10 @@ static int span_ok(const char *p, size_t n, const char *buf, size_t size)
 
 static int boot_ok(const char *b)
 {
-    if (strlen(b) != WARD_INGEST_BOOT_LEN) {
+    if (strlen(b) != WARD_WIRE_BOOT_HEX_LEN) {
         return 0;
     }
-    return strspn(b, "0123456789abcdef") == WARD_INGEST_BOOT_LEN;
+    return strspn(b, "0123456789abcdef") == WARD_WIRE_BOOT_HEX_LEN;
 }
 
 static void check_batch(const struct ward_ingest_batch *b, const char *buf, size_t size)

@@ -4,6 +4,6 @@ if(NOT WARD_FUZZ_AGENT_SOURCES)
     message(FATAL_ERROR "tests/fuzz/trace.cmake needs rules.cmake included first")
 endif()
 ward_fuzz_target(trace SOURCES ${WARD_FUZZ_AGENT_SOURCES}
-    LIBS ward_base ward_hal ward::mbedtls ward::cjson)
+    LIBS ward_wire ward_base ward_base_json ward_hal ward::mbedtls ward::cjson)
 # 32-bit readdir() fails with EOVERFLOW on 64-bit directory cookies under qemu-user.
 target_compile_definitions(fuzz_trace_replay PRIVATE _FILE_OFFSET_BITS=64)

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "ward/base/config.h"
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
 #define WARD_BOOT_ID_LEN     16
 #define WARD_BOOT_ID_HEX_LEN (2 * WARD_BOOT_ID_LEN)

@@ -37,7 +37,7 @@
 #include "ward/base/config.h"
 #include "ward/hal/reading.h"
 #include "ward/rules.h"
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
 #define WARD_HEALTH_NONE      0xffffu /* no rule / no sensor */
 #define WARD_HEALTH_RATE_NONE 0xffu

@@ -1,7 +1,9 @@
 /*
  * The agent's JSON documents (docs/protocol.md, schemas in docs/schemas/): heartbeat,
  * health snapshot, event, the ingest batch that carries them, and the collector's
- * acknowledgement.
+ * acknowledgement. This is the agent's policy (what goes in a batch, paging, sticky fields,
+ * the health cursor); the bytes are the wire codec's (firmware/wire, the ward/wire headers), which
+ * the collector shares.
  *
  * Built with cJSON on a caller's fixed arena (ward/base/json_arena.h) and printed into the
  * caller's buffer: nothing touches the heap. Every number is an integer printed exactly
@@ -21,17 +23,9 @@
 
 #include "ward/agent.h"
 #include "ward/base/json_arena.h"
-
-/*
- * Shape versions ("v"); docs/protocol.md says what changes them. The heartbeat and the
- * batch are at 2 (sticky fields, protocol 2.0); the health snapshot and the
- * acknowledgement are unchanged at 1.
- */
-#define WARD_PROTOCOL_VERSION  1
-#define WARD_HEARTBEAT_VERSION 2
-
-/* Hex digits of the digest prefixes ("config", "rules") every heartbeat carries. */
-#define WARD_REPORT_DIGEST_SHORT 16
+#include "ward/wire/ack.h"
+#include "ward/wire/boot.h"
+#include "ward/wire/protocol.h"
 
 /**
  * Heartbeat document, always with every sticky field; numbers it (the agent's heartbeat
@@ -82,14 +76,13 @@ bool ward_report_health_done(const struct ward_agent *a);
 void ward_report_sticky_reset(struct ward_agent *a);
 
 /** Called for each (boot id, highest durably stored seq) pair of an acknowledgement. */
-typedef int (*ward_ack_fn)(void *ctx, const uint8_t boot[WARD_BOOT_ID_LEN], uint32_t seq);
+typedef ward_wire_ack_fn ward_ack_fn;
 
 /**
- * Parse a collector acknowledgement, {"v":1,"acks":[{"boot":"<hex>","seq":N},...]}, with
- * the allocation-free scanner and call fn for each pair, but only once the whole document
- * has proved valid (fn may be NULL: validate and count). A negative return from fn stops
- * the walk and is returned. The one grammar of the ack: the core and the transport's
- * journal (ward_ack_parse()) both go through it.
+ * Parse a collector acknowledgement, {"v":1,"acks":[{"boot":"<hex>","seq":N},...]}: the
+ * wire codec's reader, ward_wire_ack_each() (ward/wire/ack.h), which calls fn for each pair
+ * only once the whole document has proved valid. The one grammar of the ack: the core and
+ * the transport's journal (ward_ack_parse()) both go through it.
  * @return the number of pairs, -EPROTO/-EINVAL/-ERANGE for a malformed document.
  */
 int ward_report_ack_each(const char *text, size_t len, ward_ack_fn fn, void *ctx);
@@ -109,11 +102,5 @@ int ward_report_apply_ack(struct ward_agent *a, const char *text, size_t len);
  */
 int ward_report_replay_line(struct ward_agent *a, const struct ward_event *ev,
                             struct ward_json_arena *arena, char *buf, size_t len);
-
-/** Lower-case hex of a boot id into out (WARD_BOOT_ID_HEX_LEN + 1 bytes). */
-void ward_boot_id_hex(const uint8_t id[WARD_BOOT_ID_LEN], char out[WARD_BOOT_ID_HEX_LEN + 1]);
-
-/** Parse 32 hex digits. @return 0 or -EINVAL. */
-int ward_boot_id_parse(const char *hex, uint8_t id[WARD_BOOT_ID_LEN]);
 
 #endif /* WARD_REPORT_H_ */

@@ -20,7 +20,7 @@
 
 #include "ward/base/config.h"
 #include "ward/hal/reading.h"
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
 enum ward_rule_kind {
     WARD_RULE_THRESHOLD = 0,

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
 /* splitmix64: tiny, fast, and good enough to spread periods (not for keys). */
 struct ward_prng {

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 
 #define A "0123456789abcdef0123456789abcdef"
 #define B "fedcba9876543210fedcba9876543210"

@@ -21,7 +21,7 @@
 
 #include "ward/report.h"
 
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 #include "store/store.h"
 
 #define SENSORS 40

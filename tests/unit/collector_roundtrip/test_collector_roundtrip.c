@@ -17,7 +17,7 @@
 
 #include "ward/report.h"
 
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 
 static struct ward_agent s_agent;
 static uint8_t s_arena_mem[WARD_JSON_ARENA_SIZE];

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fleet/fleet.h"
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
 #include "common/jw.h"
 #include "common/log.h"

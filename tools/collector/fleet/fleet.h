@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
 #include "common/ident.h"
 #include "store/store.h"

@@ -19,7 +19,7 @@
 #include "common/log.h"
 #include "http/route.h"
 #include "ingest/ingest.h"
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 #include "server/collector.h"
 #include "server/conn.h"
 
@@ -33,12 +33,12 @@
 struct pending {
     struct wcol_group_item item; /* first: the group hands it back */
     struct wcol_conn *conn;
-    char device[WARD_INGEST_DEVICE_MAX + 1];
-    char boot[WARD_INGEST_BOOT_LEN + 1];
-    char health[WARD_INGEST_NAME_MAX + 1];
+    char device[WARD_WIRE_DEVICE_MAX + 1];
+    char boot[WARD_WIRE_BOOT_HEX_LEN + 1];
+    char health[WARD_WIRE_NAME_MAX + 1];
     struct wcol_store_report report;
     struct wcol_store_ack acks[WCOL_ACK_MAX];
-    char ack_boots[WCOL_ACK_MAX][WARD_INGEST_BOOT_LEN + 1];
+    char ack_boots[WCOL_ACK_MAX][WARD_WIRE_BOOT_HEX_LEN + 1];
     struct ward_ingest_event *decoded; /* n_events, after this struct */
     struct wcol_store_event events[];
 };
@@ -101,7 +101,7 @@ static void fill_events(struct pending *p, const struct ward_ingest_batch *b, in
             .from_state = e->from,
             .to_state = e->to,
             .severity = e->severity,
-            .severity_rank = wcol_store_severity_rank(e->severity),
+            .severity_rank = e->reading.severity, /* decoded: none 0 .. high 3 */
             .doc = e->doc,
             .doc_len = e->doc_len,
         };
@@ -176,7 +176,7 @@ static void finish(struct wcol_group_item *item, bool committed)
     struct pending *p = (struct pending *)item;
     struct wcol_conn *conn = p->conn;
     struct wcol_collector *c = wcol_conn_collector(conn);
-    char body[64 + WCOL_ACK_MAX * (WARD_INGEST_BOOT_LEN + 40)];
+    char body[64 + WCOL_ACK_MAX * (WARD_WIRE_BOOT_HEX_LEN + 40)];
     int n;
 
     wcol_conn_resume(conn);

@@ -20,7 +20,7 @@
 #include "common/log.h"
 #include "fleet/fleet.h"
 #include "http/http.h"
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 #include "store/store.h"
 #include "tls/tls_config.h"
 

@@ -1,6 +1,6 @@
 /* What every backend shares: the interface's helpers, no storage of its own. */
 #include "store/store.h"
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
 int wcol_store_severity_rank(const char *name)
 {

@@ -1,15 +1,13 @@
 #include <errno.h>
-#include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "ward/base/jscan.h"
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
-#include "ingest_decode.h"
+#include "ward/wire/decode.h"
 
-#define KEY_MAX 64
+#define KEY_MAX (WARD_WIRE_KEY_MAX + 1)
 
 struct dec {
     struct ward_jscan s;
@@ -142,7 +140,7 @@ static bool sensor_valid(const char *id)
 {
     size_t n = strlen(id);
 
-    if (n == 0 || n > WARD_INGEST_SENSOR_MAX) {
+    if (n == 0 || n > WARD_WIRE_SENSOR_MAX) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -155,7 +153,7 @@ static bool sensor_valid(const char *id)
 
 static bool boot_valid(const char *b)
 {
-    if (strlen(b) != WARD_INGEST_BOOT_LEN) {
+    if (strlen(b) != WARD_WIRE_BOOT_HEX_LEN) {
         return false;
     }
     for (const char *p = b; *p != '\0'; p++) {
@@ -166,9 +164,9 @@ static bool boot_valid(const char *b)
     return true;
 }
 
-static int read_boot(struct dec *d, char out[WARD_INGEST_BOOT_LEN + 1])
+static int read_boot(struct dec *d, char out[WARD_WIRE_BOOT_HEX_LEN + 1])
 {
-    if (read_string(d, out, WARD_INGEST_BOOT_LEN + 1, "boot must be 32 lower-case hex digits") !=
+    if (read_string(d, out, WARD_WIRE_BOOT_HEX_LEN + 1, "boot must be 32 lower-case hex digits") !=
         0) {
         return d->s.err;
     }
@@ -189,23 +187,23 @@ static int seen(struct dec *d, unsigned *mask, unsigned bit)
 static int common_member(struct dec *d, const char *key, unsigned *mask, const char *type,
                          const char *device, const char *boot, bool *handled)
 {
-    char buf[WARD_INGEST_DEVICE_MAX + 1];
+    char buf[WARD_WIRE_DEVICE_MAX + 1];
     int64_t v;
 
     *handled = true;
-    if (strcmp(key, "v") == 0) {
+    if (strcmp(key, WARD_WIRE_M_V) == 0) {
         if (seen(d, mask, 1u << 0) != 0 ||
-            read_int(d, &v, 1, 2, "unsupported version (1 or 2)") != 0) {
+            read_int(d, &v, WARD_WIRE_V1, WARD_WIRE_V_MAX, "unsupported version (1 or 2)") != 0) {
             return d->s.err;
         }
-    } else if (strcmp(key, "type") == 0) {
+    } else if (strcmp(key, WARD_WIRE_M_TYPE) == 0) {
         if (seen(d, mask, 1u << 1) != 0 || read_string(d, buf, sizeof(buf), "bad type") != 0) {
             return d->s.err;
         }
         if (strcmp(buf, type) != 0) {
             return schema(d, "document has the wrong type");
         }
-    } else if (strcmp(key, "device") == 0 && device != NULL) {
+    } else if (strcmp(key, WARD_WIRE_M_DEVICE) == 0 && device != NULL) {
         if (seen(d, mask, 1u << 2) != 0 ||
             read_string(d, buf, sizeof(buf), "device id too long") != 0) {
             return d->s.err;
@@ -213,8 +211,8 @@ static int common_member(struct dec *d, const char *key, unsigned *mask, const c
         if (strcmp(buf, device) != 0) {
             return schema(d, "document names another device than the batch");
         }
-    } else if (strcmp(key, "boot") == 0 && boot != NULL) {
-        char b[WARD_INGEST_BOOT_LEN + 1];
+    } else if (strcmp(key, WARD_WIRE_M_BOOT) == 0 && boot != NULL) {
+        char b[WARD_WIRE_BOOT_HEX_LEN + 1];
 
         if (seen(d, mask, 1u << 3) != 0 || read_boot(d, b) != 0) {
             return d->s.err;
@@ -238,7 +236,7 @@ static int read_hb_health(struct dec *d, struct ward_ingest_batch *b)
         return d->s.err;
     }
     while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
-        if (strcmp(key, "state") == 0) {
+        if (strcmp(key, WARD_WIRE_M_STATE) == 0) {
             if (seen(d, &mask, 1) != 0 ||
                 read_string(d, b->health, sizeof(b->health), "unknown health state") != 0) {
                 return d->s.err;
@@ -267,25 +265,27 @@ static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
         return d->s.err;
     }
     while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
-        if (common_member(d, key, &mask, "heartbeat", b->device, b->boot, &handled) != 0) {
+        if (common_member(d, key, &mask, WARD_WIRE_TYPE_HEARTBEAT, b->device, b->boot, &handled) !=
+            0) {
             return d->s.err;
         }
         if (handled) {
             continue;
         }
-        if (strcmp(key, "seq") == 0) {
+        if (strcmp(key, WARD_WIRE_M_SEQ) == 0) {
             rc = seen(d, &mask, 1u << 4);
-            rc =
-                rc ?: read_int(d, &b->hb_seq, 1, UINT32_MAX, "heartbeat seq must be 1..4294967295");
-        } else if (strcmp(key, "t_ms") == 0) {
+            rc = rc
+                     ?: read_int(d, &b->hb_seq, 1, WARD_WIRE_SEQ_MAX,
+                                 "heartbeat seq must be 1..4294967295");
+        } else if (strcmp(key, WARD_WIRE_M_T_MS) == 0) {
             rc = seen(d, &mask, 1u << 5);
             rc = rc ?: read_int(d, &b->hb_t_ms, INT64_MIN, INT64_MAX, "bad t_ms");
-        } else if (strcmp(key, "interval_ms") == 0) {
+        } else if (strcmp(key, WARD_WIRE_M_INTERVAL) == 0) {
             rc = seen(d, &mask, 1u << 6);
             rc = rc
-                     ?: read_int(d, &b->interval_ms, 1, 86400000LL * 7,
+                     ?: read_int(d, &b->interval_ms, 1, WARD_WIRE_INTERVAL_MAX_MS,
                                  "interval_ms must be 1 ms .. 7 days");
-        } else if (strcmp(key, "health") == 0) {
+        } else if (strcmp(key, WARD_WIRE_M_HEALTH) == 0) {
             rc = seen(d, &mask, 1u << 7);
             rc = rc ?: read_hb_health(d, b);
         } else {
@@ -306,6 +306,125 @@ static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
     return 0;
 }
 
+/* A string member read leniently: copied when it fits out, left "" otherwise. */
+static int lenient_string(struct dec *d, char *out, size_t cap)
+{
+    int n = ward_jscan_string(&d->s, d->scratch, d->scratch_len);
+
+    if (n < 0) {
+        return d->s.err;
+    }
+    if ((size_t)n < cap) {
+        memcpy(out, d->scratch, (size_t)n + 1);
+    }
+    return 0;
+}
+
+static bool is_number(char c)
+{
+    return c == '-' || (c >= '0' && c <= '9');
+}
+
+/* A number or null member read leniently (null: none); another type is skipped. */
+static int lenient_int(struct dec *d, int64_t *v, bool *has)
+{
+    char c = ward_jscan_peek(&d->s);
+
+    if (c == 'n' && ward_jscan_null(&d->s)) {
+        *has = false;
+        return 0;
+    }
+    if (!is_number(c)) {
+        return skip_value(d);
+    }
+    *has = true;
+    return ward_jscan_counter(&d->s, v);
+}
+
+/* The typed members of one snapshot sensor; anything else, or of another type, is skipped. */
+static int sensor_member(struct dec *d, const char *key, struct ward_ingest_sensor *s)
+{
+    struct ward_wire_reading *r = &s->reading;
+    bool is_state = strcmp(key, WARD_WIRE_M_STATE) == 0;
+    char name[WARD_WIRE_NAME_MAX + 1] = "";
+    bool has = false;
+    int rc;
+
+    if (ward_jscan_peek(&d->s) == '"' && (is_state || strcmp(key, WARD_WIRE_M_SEVERITY) == 0)) {
+        rc = lenient_string(d, name, sizeof(name));
+        int v = is_state ? ward_state_parse(name) : ward_severity_parse(name);
+
+        *(is_state ? &r->state : &r->severity) = v < 0 ? WARD_WIRE_UNKNOWN : (uint8_t)v;
+        return rc;
+    }
+    if (ward_jscan_peek(&d->s) == '"' && strcmp(key, WARD_WIRE_M_ID) == 0) {
+        return lenient_string(d, s->id, sizeof(s->id));
+    }
+    if (ward_jscan_peek(&d->s) == '"' && strcmp(key, WARD_WIRE_M_KIND) == 0) {
+        return lenient_string(d, r->kind, sizeof(r->kind));
+    }
+    if (strcmp(key, WARD_WIRE_M_VALUE) == 0) {
+        return lenient_int(d, &r->value, &r->has_value);
+    }
+    if (strcmp(key, WARD_WIRE_M_SINCE_MS) == 0 || strcmp(key, WARD_WIRE_M_LAST_MS) == 0) {
+        int64_t *t = strcmp(key, WARD_WIRE_M_SINCE_MS) == 0 ? &s->since_ms : &s->last_ms;
+
+        rc = lenient_int(d, t, &has);
+        *t = has ? *t : WARD_WIRE_TIME_NONE;
+        return rc;
+    }
+    if (strcmp(key, WARD_WIRE_M_STANDBY) == 0 && ward_jscan_peek(&d->s) != 'n') {
+        char c = ward_jscan_peek(&d->s);
+
+        return c == 't' || c == 'f' ? ward_jscan_bool(&d->s, &s->standby) : skip_value(d);
+    }
+    return skip_value(d);
+}
+
+static int read_sensor(struct dec *d, struct ward_ingest_sensor *s)
+{
+    char key[KEY_MAX];
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    s->reading.state = WARD_WIRE_UNKNOWN;
+    s->reading.severity = WARD_WIRE_UNKNOWN;
+    s->since_ms = WARD_WIRE_TIME_NONE;
+    s->last_ms = WARD_WIRE_TIME_NONE;
+    if (ward_jscan_object(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+        if (sensor_member(d, key, s) != 0) {
+            return d->s.err;
+        }
+    }
+    return rc;
+}
+
+/* The snapshot's sensors: typed into the caller's room, the rest validated and counted. */
+static int read_sensors(struct dec *d, struct ward_ingest_batch *b)
+{
+    int rc;
+
+    if (ward_jscan_array(&d->s) != 0) {
+        return d->s.err;
+    }
+    while ((rc = ward_jscan_element(&d->s)) > 0) {
+        b->sensors_seen++;
+        if (b->n_sensors < b->max_sensors && ward_jscan_peek(&d->s) == '{') {
+            rc = read_sensor(d, &b->sensors[b->n_sensors]);
+            b->n_sensors += rc == 0;
+        } else {
+            rc = skip_value(d);
+        }
+        if (rc != 0) {
+            return d->s.err;
+        }
+    }
+    return rc;
+}
+
 static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
 {
     char key[KEY_MAX];
@@ -318,16 +437,21 @@ static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
         return d->s.err;
     }
     while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
-        if (common_member(d, key, &mask, "health", b->device, b->boot, &handled) != 0) {
+        if (common_member(d, key, &mask, WARD_WIRE_TYPE_HEALTH, b->device, b->boot, &handled) !=
+            0) {
             return d->s.err;
         }
         if (handled) {
             continue;
         }
-        if (strcmp(key, "sensors") == 0) {
+        if (strcmp(key, WARD_WIRE_M_SENSORS) == 0) {
             if (seen(d, &mask, 1u << 4) != 0 || ward_jscan_peek(&d->s) != '[') {
                 return schema(d, "sensors must be an array");
             }
+            if (read_sensors(d, b) != 0) {
+                return d->s.err;
+            }
+            continue;
         }
         if (skip_value(d) != 0) {
             return d->s.err;
@@ -340,15 +464,16 @@ static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
     return 0;
 }
 
-static int read_state_name(struct dec *d, char *out, bool severity)
+static int read_state_name(struct dec *d, char *out, bool severity, uint8_t *typed)
 {
     const char *why = severity ? "unknown severity" : "unknown state";
 
-    if (read_string(d, out, WARD_INGEST_NAME_MAX + 1, why) != 0) {
+    if (read_string(d, out, WARD_WIRE_NAME_MAX + 1, why) != 0) {
         return d->s.err;
     }
     int v = severity ? ward_severity_parse(out) : ward_state_parse(out);
 
+    *typed = (uint8_t)v;
     return v < 0 ? schema(d, why) : 0;
 }
 
@@ -357,53 +482,57 @@ static int event_member(struct dec *d, const char *key, struct ward_ingest_event
     int64_t v;
     int rc;
 
-    if (strcmp(key, "boot") == 0) {
+    if (strcmp(key, WARD_WIRE_M_BOOT) == 0) {
         rc = seen(d, mask, 1u << 0);
         return rc ?: read_boot(d, e->boot);
     }
-    if (strcmp(key, "seq") == 0) {
+    if (strcmp(key, WARD_WIRE_M_SEQ) == 0) {
         rc = seen(d, mask, 1u << 1);
-        return rc ?: read_int(d, &e->seq, 1, UINT32_MAX, "event seq must be 1..4294967295");
+        return rc ?: read_int(d, &e->seq, 1, WARD_WIRE_SEQ_MAX, "event seq must be 1..4294967295");
     }
-    if (strcmp(key, "t_ms") == 0) {
+    if (strcmp(key, WARD_WIRE_M_T_MS) == 0) {
         rc = seen(d, mask, 1u << 2);
         return rc ?: read_int(d, &e->t_ms, INT64_MIN, INT64_MAX, "bad t_ms");
     }
-    if (strcmp(key, "wall_ms") == 0) {
+    if (strcmp(key, WARD_WIRE_M_WALL_MS) == 0) {
         rc = seen(d, mask, 1u << 3);
         return rc ?: read_int(d, &e->wall_ms, 1, INT64_MAX, "wall_ms must be positive");
     }
-    if (strcmp(key, "sensor") == 0) {
+    if (strcmp(key, WARD_WIRE_M_SENSOR) == 0) {
         rc = seen(d, mask, 1u << 4);
         rc = rc ?: read_string(d, e->sensor, sizeof(e->sensor), "sensor id too long");
         return rc ?: (sensor_valid(e->sensor) ? 0 : schema(d, "sensor id: 1-63 printable ASCII"));
     }
-    if (strcmp(key, "from") == 0) {
+    if (strcmp(key, WARD_WIRE_M_FROM) == 0) {
         rc = seen(d, mask, 1u << 5);
-        return rc ?: read_state_name(d, e->from, false);
+        return rc ?: read_state_name(d, e->from, false, &e->from_state);
     }
-    if (strcmp(key, "to") == 0) {
+    if (strcmp(key, WARD_WIRE_M_TO) == 0) {
         rc = seen(d, mask, 1u << 6);
-        return rc ?: read_state_name(d, e->to, false);
+        return rc ?: read_state_name(d, e->to, false, &e->reading.state);
     }
-    if (strcmp(key, "severity") == 0) {
+    if (strcmp(key, WARD_WIRE_M_SEVERITY) == 0) {
         rc = seen(d, mask, 1u << 7);
-        rc = rc ?: read_state_name(d, e->severity, true);
+        rc = rc ?: read_state_name(d, e->severity, true, &e->reading.severity);
         return rc
                    ?: (strcmp(e->severity, "none") != 0 ? 0
                                                         : schema(d, "an event's severity is "
                                                                     "low, medium or high"));
     }
-    if (strcmp(key, "count") == 0) {
+    if (strcmp(key, WARD_WIRE_M_COUNT) == 0) {
         rc = seen(d, mask, 1u << 8);
-        return rc ?: read_int(d, &v, 1, UINT32_MAX, "count must be 1..4294967295");
+        rc = rc ?: read_int(d, &v, 1, WARD_WIRE_SEQ_MAX, "count must be 1..4294967295");
+        e->count = rc == 0 ? (uint32_t)v : 0;
+        return rc;
     }
-    if (strcmp(key, "value") == 0) {
+    if (strcmp(key, WARD_WIRE_M_VALUE) == 0) {
         rc = seen(d, mask, 1u << 9);
         if (rc != 0 || ward_jscan_null(&d->s)) {
             return rc;
         }
-        return read_int(d, &v, INT64_MIN, INT64_MAX, "value must be an integer or null");
+        e->reading.has_value = true;
+        return read_int(d, &e->reading.value, INT64_MIN, INT64_MAX,
+                        "value must be an integer or null");
     }
     return skip_value(d);
 }
@@ -473,10 +602,10 @@ static int read_identity(struct dec *d, const char *body, size_t len, struct war
         return d->s.err;
     }
     while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
-        if (strcmp(key, "device") == 0) {
+        if (strcmp(key, WARD_WIRE_M_DEVICE) == 0) {
             rc = seen(d, &mask, 1);
             rc = rc ?: read_string(d, b->device, sizeof(b->device), "device id too long");
-        } else if (strcmp(key, "boot") == 0) {
+        } else if (strcmp(key, WARD_WIRE_M_BOOT) == 0) {
             rc = seen(d, &mask, 2);
             rc = rc ?: read_boot(d, b->boot);
         } else {
@@ -508,19 +637,19 @@ static int read_batch(struct dec *d, const char *body, size_t len, struct ward_i
         return d->s.err;
     }
     while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
-        if (common_member(d, key, &mask, "batch", b->device, b->boot, &handled) != 0) {
+        if (common_member(d, key, &mask, WARD_WIRE_TYPE_BATCH, b->device, b->boot, &handled) != 0) {
             return d->s.err;
         }
         if (handled) {
             continue;
         }
-        if (strcmp(key, "heartbeat") == 0) {
+        if (strcmp(key, WARD_WIRE_M_HEARTBEAT) == 0) {
             rc = seen(d, &mask, 1u << 4);
             rc = rc ?: read_heartbeat(d, b);
-        } else if (strcmp(key, "health") == 0) {
+        } else if (strcmp(key, WARD_WIRE_M_HEALTH) == 0) {
             rc = seen(d, &mask, 1u << 5);
             rc = rc ?: read_snapshot(d, b);
-        } else if (strcmp(key, "events") == 0) {
+        } else if (strcmp(key, WARD_WIRE_M_EVENTS) == 0) {
             rc = seen(d, &mask, 1u << 6);
             rc = rc ?: read_events(d, b, too_many);
         } else {
@@ -546,15 +675,21 @@ int ward_ingest_decode(const char *body, size_t len, struct ward_ingest_batch *b
     bool too_many = false;
     struct ward_ingest_event *events;
     unsigned max_events;
+    struct ward_ingest_sensor *sensors;
+    unsigned max_sensors;
 
     if (body == NULL || b == NULL || scratch == NULL || scratch_len == 0 || why == NULL) {
         return -EINVAL;
     }
     events = b->events;
     max_events = b->max_events;
+    sensors = b->sensors;
+    max_sensors = sensors != NULL ? b->max_sensors : 0;
     memset(b, 0, sizeof(*b));
     b->events = events;
     b->max_events = max_events;
+    b->sensors = sensors;
+    b->max_sensors = max_sensors;
     memset(&d, 0, sizeof(d));
     d.scratch = scratch;
     d.scratch_len = scratch_len;
@@ -571,39 +706,8 @@ int ward_ingest_decode(const char *body, size_t len, struct ward_ingest_batch *b
     if (rc != 0) {
         *why = d.why != NULL ? d.why : (d.s.why != NULL ? d.s.why : "malformed JSON");
         b->n_events = 0;
+        b->n_sensors = 0;
         return too_many ? -E2BIG : -EPROTO;
     }
     return 0;
-}
-
-int ward_ingest_format_ack(char *out, size_t cap, const struct ward_ingest_ack *acks, unsigned n)
-{
-    size_t len = 0;
-    unsigned k = 0;
-    int w;
-
-    if (out == NULL || (acks == NULL && n > 0)) {
-        return -EINVAL;
-    }
-    w = snprintf(out, cap, "{\"v\":1,\"acks\":[");
-    if (w < 0 || (size_t)w >= cap) {
-        return -ENOSPC;
-    }
-    len = (size_t)w;
-    for (unsigned i = 0; i < n; i++) {
-        if (acks[i].seq < 0) {
-            continue;
-        }
-        w = snprintf(out + len, cap - len, "%s{\"boot\":\"%s\",\"seq\":%" PRId64 "}",
-                     k++ ? "," : "", acks[i].boot, acks[i].seq);
-        if (w < 0 || (size_t)w >= cap - len) {
-            return -ENOSPC;
-        }
-        len += (size_t)w;
-    }
-    w = snprintf(out + len, cap - len, "]}");
-    if (w < 0 || (size_t)w >= cap - len) {
-        return -ENOSPC;
-    }
-    return (int)(len + (size_t)w);
 }

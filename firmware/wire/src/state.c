@@ -1,7 +1,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ward/state.h"
+#include "ward/wire/state.h"
 
 static const char *const s_state_names[WARD_STATE_COUNT] = {
     [WARD_STATE_OK] = "ok",

@@ -3,8 +3,8 @@
  * sensor classes the scheduler samples. Names are the wire names (lower case) used in the
  * rules file, the replay output and the JSON documents (docs/protocol.md).
  */
-#ifndef WARD_STATE_H_
-#define WARD_STATE_H_
+#ifndef WARD_WIRE_STATE_H_
+#define WARD_WIRE_STATE_H_
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -63,4 +63,4 @@ int ward_class_parse(const char *name);
  */
 enum ward_severity ward_state_default_severity(enum ward_state state);
 
-#endif /* WARD_STATE_H_ */
+#endif /* WARD_WIRE_STATE_H_ */
