@@ -41,6 +41,9 @@ static const char s_usage[] =
     "  --busy-timeout MS      wait for a storage lock held by another process (default 100)\n"
     "Session tickets:\n"
     "  --ticket-lifetime S    (default 86400); --ticket-rotate S (default 86400, >= lifetime)\n"
+    "Protocol:\n"
+    "  --tls13-only           refuse TLS 1.2 (default: TLS 1.3, and 1.2 for boards that\n"
+    "                         have no room for 1.3)\n"
     "Other:\n"
     "  --log-level LEVEL      error, warn, info (default), debug\n"
     "  -h, --help, --version\n"
@@ -78,6 +81,7 @@ enum {
     OPT_TICKET_LIFE,
     OPT_TICKET_ROTATE,
     OPT_LOG,
+    OPT_TLS13_ONLY,
     OPT_RETENTION,
     OPT_VERSION,
 };
@@ -112,6 +116,7 @@ static const struct option s_opts[] = {
     { "ticket-lifetime", required_argument, NULL, OPT_TICKET_LIFE },
     { "ticket-rotate", required_argument, NULL, OPT_TICKET_ROTATE },
     { "log-level", required_argument, NULL, OPT_LOG },
+    { "tls13-only", no_argument, NULL, OPT_TLS13_ONLY },
     { "retention", required_argument, NULL, OPT_RETENTION },
     { "version", no_argument, NULL, OPT_VERSION },
     { "help", no_argument, NULL, 'h' },
@@ -348,6 +353,9 @@ static int parse_args(int argc, char **argv, struct ward_collector_config *cfg)
             break;
         case OPT_API_LISTEN:
             cfg->api_listen = optarg;
+            break;
+        case OPT_TLS13_ONLY:
+            cfg->tls.tls13_only = true;
             break;
         case OPT_RETENTION:
             if (parse_duration(optarg, &cfg->retention_ms) != 0) {

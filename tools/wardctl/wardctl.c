@@ -35,6 +35,7 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
+#include <psa/crypto.h>
 
 #include "table.h"
 
@@ -302,6 +303,10 @@ static int client_init(struct client *c, const char *ca, const char *token_file)
     if (read_token(token_file, c->token, sizeof(c->token)) != 0) {
         return -1;
     }
+    if (psa_crypto_init() != PSA_SUCCESS) { /* TLS 1.3 runs on PSA Crypto */
+        fprintf(stderr, "wardctl: cannot initialise PSA Crypto (is /dev/urandom readable?)\n");
+        return -1;
+    }
     rc = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
                                (const unsigned char *)pers, sizeof(pers) - 1);
     if (rc == 0 && (rc = mbedtls_x509_crt_parse_file(&c->ca, ca)) != 0) {
@@ -316,8 +321,7 @@ static int client_init(struct client *c, const char *ca, const char *token_file)
         fprintf(stderr, "wardctl: TLS setup failed: %s\n", tls_err(rc));
         return -1;
     }
-    mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-                                 MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_min_tls_version(&c->conf, MBEDTLS_SSL_VERSION_TLS1_2);
     mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
     mbedtls_ssl_conf_verify(&c->conf, verify_ip_san, c);
