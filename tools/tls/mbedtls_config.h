@@ -98,6 +98,9 @@
 #define MBEDTLS_SSL_ENCRYPT_THEN_MAC
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
 #define MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
+/* TLS 1.3 has no max_fragment_length: agents send record_size_limit (4 KiB) instead, and
+ * honouring it lets the output buffer shrink as MFL did under 1.2. */
+#define MBEDTLS_SSL_RECORD_SIZE_LIMIT
 
 /*
  * Record buffers: 16 KiB both ways during the handshake, shrunk afterwards (variable buffer

@@ -95,9 +95,14 @@
  * cost shows in the pool figures in docs/benchmarks.md.
  */
 #define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE
+/*
+ * record_size_limit (RFC 8449), TLS 1.3's replacement for max_fragment_length: the agent
+ * asks for records within its 4 KiB input buffer, and the collector, which honours it,
+ * shrinks its output buffer per connection to match (MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH).
+ */
+#define MBEDTLS_SSL_RECORD_SIZE_LIMIT
 /* Not enabled: TLS 1.3 middlebox compatibility mode (an extra ChangeCipherSpec and a 32-byte
- * session id per handshake, bytes for nothing between agent and collector), early data, the
- * record_size_limit extension (mbedTLS 3.6 implements it experimentally). */
+ * session id per handshake, bytes for nothing between agent and collector), early data. */
 
 /*
  * Small record buffers: the collector never sends records larger than the agent's input
