@@ -42,11 +42,14 @@
 /*
  * PSA Crypto: mbedTLS 3.6's TLS 1.3 does its key schedule, ECDHE and record protection
  * through it, so psa_crypto_init() runs in ward_tls_init(). The algorithms it offers follow
- * from the legacy modules above (no MBEDTLS_PSA_CRYPTO_CONFIG). Its key store is static
- * (no MBEDTLS_PSA_KEY_STORE_DYNAMIC) and small: a TLS 1.3 connection holds a handful of keys.
+ * from the legacy modules above (no MBEDTLS_PSA_CRYPTO_CONFIG). Its key store is
+ * process-wide and grows on demand from the pool (MBEDTLS_PSA_KEY_STORE_DYNAMIC): one agent
+ * holds a handful of keys during a handshake, but the load generator runs thousands of
+ * agents in one process, and a fixed store (MBEDTLS_PSA_KEY_SLOT_COUNT) made their
+ * simultaneous reconnects fail with MBEDTLS_ERR_SSL_ALLOC_FAILED.
  */
 #define MBEDTLS_PSA_CRYPTO_C
-#define MBEDTLS_PSA_KEY_SLOT_COUNT 8
+#define MBEDTLS_PSA_KEY_STORE_DYNAMIC
 
 /* Public key: ECDSA on P-256 */
 #define MBEDTLS_BIGNUM_C
