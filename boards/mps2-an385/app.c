@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <lwip/netif.h>
-#include <mbedtls/entropy_poll.h>
 
 #include "ward/agent.h"
 #include "ward/base/config.h"

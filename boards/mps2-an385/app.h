@@ -11,6 +11,8 @@
 
 #include "ward/transport/mempool.h"
 
+struct netif; /* lwIP's; only app.c needs its definition */
+
 /**
  * Route mbedTLS's calloc/free to the transport's pool (CONFIG_WARD_TLS_POOL_SIZE). Call once,
  * before any mbedTLS use (the self-tests use it too). @return 0, -EIO.

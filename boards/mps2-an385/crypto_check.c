@@ -36,31 +36,38 @@ static int test_stream(void *ctx, unsigned char *out, size_t len)
     return 0;
 }
 
+/* Both ends of an ECDHE exchange with mbedTLS's public ECDH functions (mbedTLS 3 makes the
+ * ecdh context's fields private; the group, keys and secrets here are plain ECP/MPI objects). */
 static const char *ecdh_agree(uint64_t *seed)
 {
-    mbedtls_ecdh_context cli, srv;
-    unsigned char a[32], b[32];
-    size_t alen = 0, blen = 0;
+    mbedtls_ecp_group grp;
+    mbedtls_mpi da, db, za, zb;
+    mbedtls_ecp_point qa, qb;
     const char *why = NULL;
 
-    mbedtls_ecdh_init(&cli);
-    mbedtls_ecdh_init(&srv);
-    if (mbedtls_ecdh_setup(&cli, MBEDTLS_ECP_DP_SECP256R1) != 0 ||
-        mbedtls_ecdh_setup(&srv, MBEDTLS_ECP_DP_SECP256R1) != 0 ||
-        mbedtls_ecdh_gen_public(&cli.ctx.mbed_ecdh.grp, &cli.ctx.mbed_ecdh.d, &cli.ctx.mbed_ecdh.Q,
-                                test_stream, seed) != 0 ||
-        mbedtls_ecdh_gen_public(&srv.ctx.mbed_ecdh.grp, &srv.ctx.mbed_ecdh.d, &srv.ctx.mbed_ecdh.Q,
-                                test_stream, seed) != 0 ||
-        mbedtls_ecp_copy(&cli.ctx.mbed_ecdh.Qp, &srv.ctx.mbed_ecdh.Q) != 0 ||
-        mbedtls_ecp_copy(&srv.ctx.mbed_ecdh.Qp, &cli.ctx.mbed_ecdh.Q) != 0 ||
-        mbedtls_ecdh_calc_secret(&cli, &alen, a, sizeof(a), test_stream, seed) != 0 ||
-        mbedtls_ecdh_calc_secret(&srv, &blen, b, sizeof(b), test_stream, seed) != 0) {
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_mpi_init(&da);
+    mbedtls_mpi_init(&db);
+    mbedtls_mpi_init(&za);
+    mbedtls_mpi_init(&zb);
+    mbedtls_ecp_point_init(&qa);
+    mbedtls_ecp_point_init(&qb);
+    if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0 ||
+        mbedtls_ecdh_gen_public(&grp, &da, &qa, test_stream, seed) != 0 ||
+        mbedtls_ecdh_gen_public(&grp, &db, &qb, test_stream, seed) != 0 ||
+        mbedtls_ecdh_compute_shared(&grp, &za, &qb, &da, test_stream, seed) != 0 ||
+        mbedtls_ecdh_compute_shared(&grp, &zb, &qa, &db, test_stream, seed) != 0) {
         why = "ECDH P-256 failed (TLS pool exhausted?)";
-    } else if (alen != 32 || blen != 32 || memcmp(a, b, 32) != 0) {
+    } else if (mbedtls_mpi_size(&za) > 32 || mbedtls_mpi_cmp_mpi(&za, &zb) != 0) {
         why = "ECDH P-256: the two sides derived different secrets";
     }
-    mbedtls_ecdh_free(&srv);
-    mbedtls_ecdh_free(&cli);
+    mbedtls_ecp_point_free(&qb);
+    mbedtls_ecp_point_free(&qa);
+    mbedtls_mpi_free(&zb);
+    mbedtls_mpi_free(&za);
+    mbedtls_mpi_free(&db);
+    mbedtls_mpi_free(&da);
+    mbedtls_ecp_group_free(&grp);
     return why;
 }
 
@@ -74,10 +81,10 @@ static const char *ecdsa_sign_verify(uint64_t *seed)
     const char *why = NULL;
 
     mbedtls_ecdsa_init(&key);
-    if (mbedtls_sha256_ret((const unsigned char *)msg, sizeof(msg) - 1, hash, 0) != 0 ||
+    if (mbedtls_sha256((const unsigned char *)msg, sizeof(msg) - 1, hash, 0) != 0 ||
         mbedtls_ecdsa_genkey(&key, MBEDTLS_ECP_DP_SECP256R1, test_stream, seed) != 0 ||
-        mbedtls_ecdsa_write_signature(&key, MBEDTLS_MD_SHA256, hash, sizeof(hash), sig, &sig_len,
-                                      test_stream, seed) != 0) {
+        mbedtls_ecdsa_write_signature(&key, MBEDTLS_MD_SHA256, hash, sizeof(hash), sig, sizeof(sig),
+                                      &sig_len, test_stream, seed) != 0) {
         why = "ECDSA P-256 signing failed (TLS pool exhausted?)";
     } else if (mbedtls_ecdsa_read_signature(&key, hash, sizeof(hash), sig, sig_len) != 0) {
         why = "ECDSA P-256: a good signature does not verify";

@@ -14,7 +14,6 @@
 #include <errno.h>
 
 #include <mbedtls/entropy.h>
-#include <mbedtls/entropy_poll.h>
 
 #include "entropy.h"
 
@@ -27,7 +26,7 @@ int an385_entropy_read(void *buf, size_t len)
     return -ENODEV;
 }
 
-/* mbedTLS's hook for MBEDTLS_ENTROPY_HARDWARE_ALT (declared in mbedtls/entropy_poll.h). */
+/* mbedTLS's hook for MBEDTLS_ENTROPY_HARDWARE_ALT (declared in entropy.h). */
 int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen)
 {
     (void)data;

@@ -679,6 +679,12 @@ int main(int argc, char **argv)
                (double)acks / hold_s, lat_pct(0.50), lat_pct(0.99), (double)(tx1 - tx0) * per,
                (double)(rx1 - rx0) * per, s_non2xx, s_failed, full, resumed, cpu_srv,
                cpu_srv * 1e6 * per, cpu_own);
+        uint32_t f[3];
+
+        failures(f); /* since start: what the "failed" requests met */
+        printf(",\"connect_failures\":%" PRIu32 ",\"handshake_failures\":%" PRIu32
+               ",\"timeouts\":%" PRIu32,
+               f[0], f[1], f[2]);
     }
     if (s_o.restart) {
         unsigned n1, n2;

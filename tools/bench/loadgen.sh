@@ -57,8 +57,10 @@ NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX_BIN" ] || { echo "loadgen.sh: nginx is not installed (tools/bootstrap)" >&2; exit 1; }
 mkdir -p "$WORK/nginx"
 cat >"$WORK/nginx/nginx.conf" <<EOF
-# Same terms as the collector: one worker (the collector is one thread), TLS 1.2, ECDHE-ECDSA
-# P-256, client certificates from the ward CA required, session tickets, keep-alive.
+# Same terms as the collector: one worker (the collector is one thread), TLS 1.3 (the agents
+# speak only 1.3), ECDHE and ECDSA on P-256, client certificates from the ward CA required,
+# session tickets, keep-alive. OpenSSL resumes TLS 1.3 only with psk_dhe_ke and the agents
+# offer psk_ke, so nginx does full handshakes where the collector resumes.
 worker_processes 1;
 # One process (no master) so the load generator reads the RSS of the process that holds the
 # connections; the worker code path is the same.
@@ -83,7 +85,7 @@ http {
         ssl_certificate_key $WORK/pki/collector.key;
         ssl_client_certificate $WORK/pki/ca.crt;
         ssl_verify_client on;
-        ssl_protocols TLSv1.2;
+        ssl_protocols TLSv1.3;
         ssl_ciphers ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384;
         ssl_ecdh_curve prime256v1;
         ssl_session_tickets on;

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 enum opt_type {
     T_STR,      /* const char * */
+    T_FLAG,     /* bool, set by the option without an argument */
     T_UINT,     /* unsigned */
     T_SIZE,     /* size_t */
     T_U32,      /* uint32_t */
@@ -87,6 +89,9 @@ static const struct opt s_opts[] = {
       "how long a ticket resumes a session" },
     { "ticket-rotate", T_U32, 1, 31536000, AT(cfg.tls.ticket_rotate_s), "S",
       "ticket key rotation (>= lifetime)" },
+    { "Protocol:", T_SECTION, 0, 0, 0, NULL, NULL },
+    { "tls13-only", T_FLAG, 0, 0, AT(cfg.tls.tls13_only), NULL,
+      "refuse TLS 1.2 (by default accepted for boards without room for 1.3)" },
     { "Other:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "log-level", T_LOG, 0, 0, 0, "LEVEL", "error, warn, info (default), debug" },
     { "version", T_VERSION, 0, 0, 0, NULL, "print the version" },
@@ -260,6 +265,9 @@ static int apply(const struct opt *o, const char *arg, struct args *a)
     switch (o->type) {
     case T_STR:
         *(const char **)dst = arg;
+        return 0;
+    case T_FLAG:
+        *(bool *)dst = true;
         return 0;
     case T_UINT:
         *(unsigned *)dst = (unsigned)v;

@@ -2,14 +2,17 @@
  * mbedTLS configuration for the off-device tools (ward-collector, wardctl), built as
  * ward_tools_mbedtls from the same Debian source as the agent's library.
  *
- * Same protocol surface as the agent (boards/common/linux/mbedtls_config.h): TLS 1.2 only,
+ * Same protocol surface as the agent (boards/common/linux/mbedtls_config.h): TLS 1.3 and 1.2,
  * ECDHE-ECDSA on P-256 with AES-GCM or ChaCha20-Poly1305. On top of that the collector
- * needs the server side, CRL parsing, error strings for its log, and a small footprint per
- * connection so that tens of thousands of agents fit:
+ * needs the server side, CRL parsing, error strings for its log, every TLS 1.3 key exchange
+ * mode (agents resume with psk_ke; OpenSSL and Python clients with psk_dhe_ke), and a small
+ * footprint per connection so that tens of thousands of agents fit:
  *  - MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH shrinks the record buffers after the handshake to the
  *    maximum fragment length the agent negotiated (4 KiB instead of 16 KiB in);
- *  - MBEDTLS_SSL_KEEP_PEER_CERTIFICATE is off: the collector copies the identity it needs
- *    (subject CN, serial, expiry) in its verify callback and then frees the certificate;
+ *  - the collector copies the identity it needs (subject CN, serial, expiry) in its verify
+ *    callback; MBEDTLS_SSL_KEEP_PEER_CERTIFICATE, off under mbedTLS 2.28, is on because
+ *    mbedTLS 3.6's TLS 1.3 requires it (about 1 KiB more per connection, measured in
+ *    docs/benchmarks.md);
  *  - records the collector sends are at most 4 KiB, the agent's input buffer (see below).
  * Session tickets use the collector's own write/parse callbacks (tools/collector/ticket.c),
  * not ssl_ticket.c, so that the ticket key survives restarts and a ticket carries the device
@@ -36,6 +39,8 @@
 #define MBEDTLS_MD_C
 #define MBEDTLS_SHA256_C
 #define MBEDTLS_SHA512_C
+#define MBEDTLS_SHA384_C
+#define MBEDTLS_HKDF_C /* TLS 1.3 key schedule */
 #define MBEDTLS_AES_C
 #define MBEDTLS_GCM_C
 #define MBEDTLS_CHACHA20_C
@@ -47,6 +52,10 @@
 #define MBEDTLS_ENTROPY_C
 #define MBEDTLS_CTR_DRBG_C
 #define MBEDTLS_HMAC_DRBG_C
+/* PSA Crypto: TLS 1.3 needs it (psa_crypto_init() in the collector's and wardctl's TLS set-up).
+ * Algorithms follow from the legacy modules; the key store grows with the connections. */
+#define MBEDTLS_PSA_CRYPTO_C
+#define MBEDTLS_PSA_KEY_STORE_DYNAMIC
 
 /* Public key: ECDSA on P-256 */
 #define MBEDTLS_BIGNUM_C
@@ -71,11 +80,16 @@
 #define MBEDTLS_X509_CHECK_KEY_USAGE
 #define MBEDTLS_X509_CHECK_EXTENDED_KEY_USAGE
 
-/* TLS 1.2 server and client, mutual auth, tickets */
+/* TLS 1.3 and 1.2 server and client, mutual auth, tickets */
 #define MBEDTLS_SSL_TLS_C
 #define MBEDTLS_SSL_SRV_C
 #define MBEDTLS_SSL_CLI_C
+#define MBEDTLS_SSL_PROTO_TLS1_3
 #define MBEDTLS_SSL_PROTO_TLS1_2
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ENABLED
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ENABLED
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL_ENABLED
+#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
 #define MBEDTLS_SSL_SESSION_TICKETS
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
@@ -84,6 +98,9 @@
 #define MBEDTLS_SSL_ENCRYPT_THEN_MAC
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
 #define MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
+/* TLS 1.3 has no max_fragment_length: agents send record_size_limit (4 KiB) instead, and
+ * honouring it lets the output buffer shrink as MFL did under 1.2. */
+#define MBEDTLS_SSL_RECORD_SIZE_LIMIT
 
 /*
  * Record buffers: 16 KiB both ways during the handshake, shrunk afterwards (variable buffer
@@ -91,17 +108,21 @@
  * with mbedtls_ssl_conf_max_frag_len() (the agent's input buffer), so its output buffer
  * shrinks for every peer; the input buffer shrinks to 4 KiB for agents, which negotiate a
  * 4 KiB max_fragment_length, and stays 16 KiB for clients that do not (OpenSSL, wardctl).
- * Keep both lengths equal: mbedTLS 2.28 shrinks the input buffer of a peer that negotiated
- * nothing to min(IN, OUT), which would refuse a standard client's 16 KiB records.
+ * Keep both lengths equal: mbedTLS shrinks the input buffer of a peer that negotiated
+ * nothing to min(IN, OUT), which would refuse a standard client's 16 KiB records. TLS 1.3
+ * has no max_fragment_length: there the collector's records are what it writes, acknowledgements
+ * and small handshake messages, all far below the agent's 4 KiB input buffer.
  */
 #define MBEDTLS_SSL_IN_CONTENT_LEN  16384
 #define MBEDTLS_SSL_OUT_CONTENT_LEN 16384
 
 #define MBEDTLS_SSL_CIPHERSUITES                                                                   \
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,                                               \
+    MBEDTLS_TLS1_3_AES_128_GCM_SHA256, MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,                    \
+        MBEDTLS_TLS1_3_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,        \
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,                                     \
         MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
 
-#include "mbedtls/check_config.h"
+/* mbedTLS 3 runs its own check_config.h after this file (build_info.h); including it here,
+ * before its adjust headers, would refuse valid configurations. */
 
 #endif /* WARD_TOOLS_TLS_MBEDTLS_CONFIG_H_ */

@@ -27,6 +27,7 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
+#include <psa/crypto.h>
 
 #include "wardctl.h"
 
@@ -185,9 +186,9 @@ static const char *tls_err(int rc)
 }
 
 /*
- * mbedTLS 2.28 matches the server name against dNSName entries and the CN only. For a URL
- * with an address literal, check the certificate's iPAddress entries ourselves (ward-pki
- * puts 127.0.0.1 and ::1 there).
+ * For a URL with an address literal wardctl gives mbedTLS no server name (mbedTLS 2.28 matched
+ * it against dNSName entries and the CN only) and checks the certificate's iPAddress entries
+ * itself (ward-pki puts 127.0.0.1 and ::1 there).
  */
 static int verify_ip_san(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
@@ -220,6 +221,10 @@ int client_init(struct client *c, const char *ca, const char *token_file)
     if (read_token(token_file, c->token, sizeof(c->token)) != 0) {
         return -1;
     }
+    if (psa_crypto_init() != PSA_SUCCESS) { /* TLS 1.3 runs on PSA Crypto */
+        fprintf(stderr, "wardctl: cannot initialise PSA Crypto (is /dev/urandom readable?)\n");
+        return -1;
+    }
     rc = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
                                (const unsigned char *)pers, sizeof(pers) - 1);
     if (rc == 0 && (rc = mbedtls_x509_crt_parse_file(&c->ca, ca)) != 0) {
@@ -234,8 +239,7 @@ int client_init(struct client *c, const char *ca, const char *token_file)
         fprintf(stderr, "wardctl: TLS setup failed: %s\n", tls_err(rc));
         return -1;
     }
-    mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-                                 MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_min_tls_version(&c->conf, MBEDTLS_SSL_VERSION_TLS1_2);
     mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
     mbedtls_ssl_conf_verify(&c->conf, verify_ip_san, c);

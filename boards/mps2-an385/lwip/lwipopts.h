@@ -4,6 +4,9 @@
  * lwIP allocates from its own arrays (MEM_SIZE, the MEMP pools), never from the C heap.
  *
  * Only what differs from lwIP's opt.h defaults, or matters enough to state, is listed.
+ * Reviewed for lwIP 2.2.1: every option here keeps its name and meaning; 2.2's ACD module
+ * stays off (it follows LWIP_AUTOIP and the DHCP ARP check, both off), IPv6 scopes do not
+ * apply, MEM_CUSTOM_ALLOCATOR is not used (lwIP's static heap).
  */
 #ifndef WARD_BOARDS_MPS2_AN385_LWIP_LWIPOPTS_H_
 #define WARD_BOARDS_MPS2_AN385_LWIP_LWIPOPTS_H_

@@ -187,6 +187,8 @@ int ward_cjson_sprintf(char *buf, const char *fmt, ...)
     va_start(ap, fmt);
     if (strcmp(fmt, "%1.15g") == 0 || strcmp(fmt, "%1.17g") == 0) {
         n = format_double(buf, va_arg(ap, double));
+    } else if (strcmp(fmt, "%d") == 0) { /* cJSON 1.7.18: integral numbers */
+        n = ward_fmt_i64(buf, WARD_FMT_INT64_MAX, va_arg(ap, int));
     } else if (strcmp(fmt, "null") == 0) {
         n = (int)(strcpy(buf, "null"), 4);
     } else if (strcmp(fmt, "u%04x") == 0) {

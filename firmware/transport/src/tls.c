@@ -7,20 +7,41 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl_ciphersuites.h>
+#include <psa/crypto.h>
 
 #include "ward/transport/config.h"
 #include "ward/transport/tls.h"
 
-/* Preference order: ChaCha20 first (no AES hardware on the small boards, 8 bytes less per
- * record than GCM's explicit nonce), then AES-GCM. */
+/*
+ * The protocol version is the board's choice, made in its mbedTLS configuration: TLS 1.3 when
+ * it compiles 1.3 in (then 1.2 is never offered, so no downgrade), else TLS 1.2 (a board whose
+ * flash budget has no room for 1.3 and PSA, docs/dependencies.md).
+ * Suite preference: ChaCha20 first (no AES hardware on the small boards; under TLS 1.2 also
+ * 8 bytes less per record than GCM's explicit nonce), then AES-GCM. Suites the board's
+ * configuration leaves out are skipped by mbedTLS.
+ */
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+#define WARD_TLS_VERSION MBEDTLS_SSL_VERSION_TLS1_3
+static const int s_suites[] = {
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+    0,
+};
+#else
+#define WARD_TLS_VERSION MBEDTLS_SSL_VERSION_TLS1_2
 static const int s_suites[] = {
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
     0,
 };
-static const mbedtls_ecp_group_id s_curves[] = { MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_NONE };
-static const int s_sig_hashes[] = { MBEDTLS_MD_SHA256, MBEDTLS_MD_SHA384, MBEDTLS_MD_NONE };
+#endif
+static const uint16_t s_groups[] = { MBEDTLS_SSL_IANA_TLS_GROUP_SECP256R1,
+                                     MBEDTLS_SSL_IANA_TLS_GROUP_NONE };
+static const uint16_t s_sig_algs[] = { MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256,
+                                       MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+                                       MBEDTLS_TLS1_3_SIG_NONE };
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
@@ -52,6 +73,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     return rc;
 }
 
+#if defined(MBEDTLS_SSL_MAX_FRAGMENT_LENGTH)
 static unsigned char mfl_code(unsigned len)
 {
     switch (len) {
@@ -67,19 +89,32 @@ static unsigned char mfl_code(unsigned len)
         return MBEDTLS_SSL_MAX_FRAG_LEN_NONE;
     }
 }
+#endif
 
 static int parse_creds(struct ward_tls *t, const struct ward_tls_creds *c)
 {
     if (mbedtls_x509_crt_parse(&t->ca, c->ca, c->ca_len) != 0 ||
         mbedtls_x509_crt_parse(&t->cert, c->cert, c->cert_len) != 0 ||
-        mbedtls_pk_parse_key(&t->key, c->key, c->key_len, NULL, 0) != 0) {
+        mbedtls_pk_parse_key(&t->key, c->key, c->key_len, NULL, 0, mbedtls_ctr_drbg_random,
+                             &t->drbg) != 0) {
         return -EBADMSG;
     }
     if (!mbedtls_pk_can_do(&t->key, MBEDTLS_PK_ECDSA) ||
-        mbedtls_pk_ec(t->key)->grp.id != MBEDTLS_ECP_DP_SECP256R1 ||
-        mbedtls_pk_check_pair(&t->cert.pk, &t->key) != 0) {
+        mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(t->key)) != MBEDTLS_ECP_DP_SECP256R1 ||
+        mbedtls_pk_check_pair(&t->cert.pk, &t->key, mbedtls_ctr_drbg_random, &t->drbg) != 0) {
         return -EBADMSG;
     }
+    return 0;
+}
+
+/* Called for each certificate of the collector's chain: only a full handshake verifies one.
+ * That is how a resumed handshake is told from a full one, in TLS 1.2 and 1.3 alike. */
+static int verify_seen(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    (void)crt;
+    (void)depth;
+    (void)flags;
+    ((struct ward_tls *)ctx)->saw_full = true;
     return 0;
 }
 
@@ -94,18 +129,63 @@ static int setup_conf(struct ward_tls *t)
     }
     mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(conf, &t->ca, NULL);
+    mbedtls_ssl_conf_verify(conf, verify_seen, t);
     mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &t->drbg);
     mbedtls_ssl_conf_ciphersuites(conf, s_suites);
-    mbedtls_ssl_conf_curves(conf, s_curves);
-    mbedtls_ssl_conf_sig_hashes(conf, s_sig_hashes);
-    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mbedtls_ssl_conf_groups(conf, s_groups);
+    mbedtls_ssl_conf_sig_algs(conf, s_sig_algs);
+    mbedtls_ssl_conf_min_tls_version(conf, WARD_TLS_VERSION);
+    mbedtls_ssl_conf_max_tls_version(conf, WARD_TLS_VERSION);
     mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* Tickets arrive after the handshake: be told (the key exchange mode is set per
+     * connection, in tls_start()). */
+    mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+        conf, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
+#if defined(MBEDTLS_SSL_MAX_FRAGMENT_LENGTH)
     rc = mbedtls_ssl_conf_max_frag_len(conf, mfl_code(WARD_TLS_MAX_FRAG_LEN));
     if (rc != 0) {
         return rc;
     }
+#endif
     return mbedtls_ssl_conf_own_cert(conf, &t->cert, &t->key);
+}
+
+/*
+ * TLS 1.3 runs on PSA Crypto, whose state is process-wide (mbedTLS keeps it in statics) and
+ * takes a little of the pool. Count the ward_tls instances using it (a load generator runs
+ * thousands in one process), so that freeing the last one gives everything back and the pool
+ * is empty again, as tests check.
+ */
+#if defined(MBEDTLS_PSA_CRYPTO_C)
+static unsigned s_psa_users;
+#endif
+
+static int psa_acquire(struct ward_tls *t)
+{
+#if defined(MBEDTLS_PSA_CRYPTO_C)
+    if (psa_crypto_init() != PSA_SUCCESS) {
+        return -EIO;
+    }
+    s_psa_users++;
+    t->psa_held = true;
+#else
+    (void)t;
+#endif
+    return 0;
+}
+
+static void psa_release(struct ward_tls *t)
+{
+#if defined(MBEDTLS_PSA_CRYPTO_C)
+    if (t->psa_held && --s_psa_users == 0) {
+        mbedtls_psa_crypto_free();
+    }
+    t->psa_held = false;
+#else
+    (void)t;
+#endif
 }
 
 int ward_tls_init(struct ward_tls *t, const struct ward_tls_creds *creds, struct ward_net *net,
@@ -130,6 +210,10 @@ int ward_tls_init(struct ward_tls *t, const struct ward_tls_creds *creds, struct
     mbedtls_ssl_session_init(&t->saved);
     t->ready = true;
 
+    rc = psa_acquire(t);
+    if (rc != 0) {
+        goto fail;
+    }
     if (mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
                               (const unsigned char *)pers, strlen(pers)) != 0) {
         rc = -EIO;
@@ -172,6 +256,7 @@ void ward_tls_free(struct ward_tls *t)
     mbedtls_pk_free(&t->key);
     mbedtls_x509_crt_free(&t->cert);
     mbedtls_x509_crt_free(&t->ca);
+    psa_release(t);
     t->ready = false;
     t->have_saved = false;
 }
@@ -193,6 +278,11 @@ static int map_error(struct ward_tls *t, int rc)
     case MBEDTLS_ERR_SSL_WANT_WRITE:
         t->wants = WARD_CHAN_WANT_WRITE;
         return -EAGAIN;
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    case MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET: /* more tickets than one call takes */
+        t->wants = WARD_CHAN_WANT_READ;
+        return -EAGAIN;
+#endif
     default:
         break;
     }
@@ -219,12 +309,35 @@ static int tls_start(void *ctx)
 
     t->saw_full = false;
     t->resumed = false;
+    t->ticket_taken = false;
     t->net_error = 0;
     t->wants = 0;
     if (rc == 0 && t->have_saved && mbedtls_ssl_set_session(&t->ssl, &t->saved) != 0) {
         ward_tls_forget_session(t); /* unusable ticket: fall back to a full handshake */
     }
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /*
+     * With a ticket, offer plain PSK only (psk_ke): mbedTLS's server prefers a certificate
+     * handshake over plain PSK whenever the ClientHello allows one, and psk_dhe_ke costs an
+     * ECDHE on both ends, so leaving out the key share is what keeps resumption free of
+     * public-key work (a fleet's reconnect storm, docs/benchmarks.md). If the collector
+     * refuses the ticket (expired, revoked, unknown key) the handshake fails, the session is
+     * forgotten (tls_handshake) and the next connection is a full ECDHE handshake. A full
+     * handshake offers psk_ke too: the collector issues tickets only for modes offered.
+     */
+    mbedtls_ssl_conf_tls13_key_exchange_modes(
+        &t->conf, MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK |
+                      (t->have_saved ? 0 : MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL));
+#endif
     return rc == 0 ? 0 : map_error(t, rc);
+}
+
+/* Keep the newest session (the collector may have issued a fresh ticket). */
+static void save_session(struct ward_tls *t)
+{
+    mbedtls_ssl_session_free(&t->saved);
+    mbedtls_ssl_session_init(&t->saved);
+    t->have_saved = mbedtls_ssl_get_session(&t->ssl, &t->saved) == 0;
 }
 
 static void handshake_done(struct ward_tls *t)
@@ -235,25 +348,52 @@ static void handshake_done(struct ward_tls *t)
     } else {
         t->stats.full_handshakes++;
     }
-    /* Keep the newest session (the collector may have issued a fresh ticket). */
-    mbedtls_ssl_session_free(&t->saved);
-    mbedtls_ssl_session_init(&t->saved);
-    t->have_saved = mbedtls_ssl_get_session(&t->ssl, &t->saved) == 0;
+    /* TLS 1.2 delivers the ticket inside the handshake; TLS 1.3 after it (save_session() is
+     * then called when mbedTLS signals the NewSessionTicket). */
+    if (mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_2) {
+        save_session(t);
+    }
 }
+
+/*
+ * A TLS 1.3 NewSessionTicket was processed: keep it, and say whether to call again. mbedTLS
+ * takes a ticket in two calls: the first reads the record and answers WANT_READ with the
+ * message held back (check_pending), the second processes it and answers
+ * RECEIVED_NEW_SESSION_TICKET. Both mean "call again now": the socket may have nothing more.
+ */
+static bool took_ticket(struct ward_tls *t, int rc)
+{
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ && mbedtls_ssl_check_pending(&t->ssl) != 0) {
+        return true;
+    }
+    if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+        /* mbedTLS exports a connection's session once: keep the first ticket (a server may
+         * send several, all equally good), never free a saved one for a failed export. */
+        if (!t->ticket_taken) {
+            save_session(t);
+            t->ticket_taken = true;
+        }
+        return true;
+    }
+#endif
+    (void)t;
+    (void)rc;
+    return false;
+}
+
+/* Bounds the calls for NewSessionTicket messages in one read (the collector sends one, OpenSSL
+ * two; each takes two calls). */
+#define WARD_TLS_TICKETS_PER_CALL 8
 
 static int tls_handshake(void *ctx)
 {
     struct ward_tls *t = ctx;
     int rc = 0;
 
-    /* Step by hand: a full handshake passes through SERVER_CERTIFICATE, a resumed one jumps
-     * from ServerHello to ChangeCipherSpec. That is how resumption is observed. */
-    while (t->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
-        if (t->ssl.state == MBEDTLS_SSL_SERVER_CERTIFICATE) {
-            t->saw_full = true;
-        }
-        rc = mbedtls_ssl_handshake_step(&t->ssl);
-        if (rc != 0) {
+    for (int i = 0; i <= WARD_TLS_TICKETS_PER_CALL; i++) {
+        rc = mbedtls_ssl_handshake(&t->ssl);
+        if (!took_ticket(t, rc)) {
             break;
         }
     }
@@ -278,16 +418,28 @@ static int tls_handshake(void *ctx)
 static int tls_write(void *ctx, const uint8_t *buf, size_t len)
 {
     struct ward_tls *t = ctx;
-    int rc = mbedtls_ssl_write(&t->ssl, buf, len);
+    int rc = 0;
 
+    for (int i = 0; i <= WARD_TLS_TICKETS_PER_CALL; i++) {
+        rc = mbedtls_ssl_write(&t->ssl, buf, len);
+        if (!took_ticket(t, rc)) {
+            break;
+        }
+    }
     return rc >= 0 ? rc : map_error(t, rc);
 }
 
 static int tls_read(void *ctx, uint8_t *buf, size_t len)
 {
     struct ward_tls *t = ctx;
-    int rc = mbedtls_ssl_read(&t->ssl, buf, len);
+    int rc = 0;
 
+    for (int i = 0; i <= WARD_TLS_TICKETS_PER_CALL; i++) {
+        rc = mbedtls_ssl_read(&t->ssl, buf, len);
+        if (!took_ticket(t, rc)) {
+            break;
+        }
+    }
     if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || rc == MBEDTLS_ERR_SSL_CONN_EOF) {
         return 0;
     }
@@ -298,7 +450,7 @@ static void tls_finish(void *ctx, bool graceful)
 {
     struct ward_tls *t = ctx;
 
-    if (graceful && t->ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER) {
+    if (graceful && mbedtls_ssl_is_handshake_over(&t->ssl)) {
         (void)mbedtls_ssl_close_notify(&t->ssl); /* best effort: never waits */
     }
 }

@@ -24,8 +24,12 @@ lock = threading.Lock()
 log = open(logpath, "a", buffering=1)
 
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+# As the real collector: TLS 1.3 (what the Linux agent speaks), and 1.2.
 ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+# The agent resumes TLS 1.3 with psk_ke (no ECDHE), as ward-collector (mbedTLS) accepts;
+# OpenSSL needs SSL_OP_ALLOW_NO_DHE_KEX (1 << 10, not named by Python's ssl module) for it.
+ctx.options |= 1 << 10
 ctx.load_cert_chain(os.path.join(d, "srv.pem"), os.path.join(d, "srv.key"))
 ctx.load_verify_locations(os.path.join(d, "ca.pem"))
 ctx.verify_mode = ssl.CERT_REQUIRED

@@ -97,9 +97,16 @@ def case_interop(env):
                      "ORDER BY seq")
     check(rows == [(1, "temp:cpu0", "caution", "low"), (2, "temp:cpu0", "caution", "low"),
                    (3, "temp:cpu0", "caution", "low")], "stored: %r" % rows)
-    # The cipher suite is one of the three AEAD ECDHE-ECDSA suites, TLS 1.2.
+    # By default a client gets TLS 1.3 (issue 18: TLS 1.3 between agent and collector)...
     p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % col.device_port,
                         "-cert", crt, "-key", key, "-CAfile", env.ca(), "-brief"],
+                       input=b"", capture_output=True, timeout=30)
+    info = p.stderr.decode(errors="replace")
+    check("Protocol version: TLSv1.3" in info, "protocol: %s" % info)
+    # ...and TLS 1.2, still accepted for boards that keep it, uses one of the three AEAD
+    # ECDHE-ECDSA suites.
+    p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % col.device_port,
+                        "-cert", crt, "-key", key, "-CAfile", env.ca(), "-brief", "-tls1_2"],
                        input=b"", capture_output=True, timeout=30)
     info = p.stderr.decode(errors="replace")
     check("Protocol version: TLSv1.2" in info, "protocol: %s" % info)
@@ -927,6 +934,95 @@ def case_agent_tls(env):
                         env.ca(), "--cert", crt, "--key", key, "--name", "collector.invalid",
                         "--count", "1"], capture_output=True, text=True, timeout=60)
     check("failed=1" in p.stdout, "wrong name accepted: %s" % p.stdout)
+
+
+def run_probe(env, col, device, *extra, name="localhost", timeout=60):
+    """The agent's TLS channel (tls_probe: TLS 1.3, the Linux agent's mbedTLS) to the device
+    port; returns the completed process."""
+    probe = os.environ.get("WARD_TLS_PROBE")
+    check(probe and os.path.exists(probe), "WARD_TLS_PROBE does not name tls_probe")
+    crt, key = env.device_files(device)
+    return subprocess.run([probe, "--port", str(col.device_port), "--host", "127.0.0.1", "--ca",
+                           env.ca(), "--cert", crt, "--key", key, "--name", name] + list(extra),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def s_client(env, col, device, version):
+    """openssl s_client with a device certificate; returns its combined output."""
+    crt, key = env.device_files(device)
+    p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % col.device_port,
+                        "-cert", crt, "-key", key, "-CAfile", env.ca(), "-verify_return_error",
+                        "-verify_hostname", "localhost", version],
+                       input="", capture_output=True, text=True, timeout=30)
+    return p.stdout + p.stderr
+
+
+def paused_probe(env, col, device, flag):
+    """tls_probe making two connections, the second only once `flag` exists; returns the
+    process after its first connection's line."""
+    crt, key = env.device_files(device)
+    p = subprocess.Popen([os.environ["WARD_TLS_PROBE"], "--port", str(col.device_port), "--host",
+                          "127.0.0.1", "--ca", env.ca(), "--cert", crt, "--key", key, "--name",
+                          "localhost", "--count", "2", "--pause-file", flag],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = ""
+    for _ in range(20):  # the probe's own deadlines bound each line
+        line = p.stdout.readline()
+        first += line
+        if line.startswith("conn 1:") or not line:
+            break
+    return p, first
+
+
+def case_tls13(env):
+    """TLS 1.3 between agent and collector: a TLS-1.3-only collector refuses s_client
+    -tls1_2 and serves -tls1_3; the agent's ticket survives a restart; under TLS 1.3 a wrong
+    server name, an expired and a revoked device certificate are refused, and so is a revoked
+    device presenting its resumption ticket."""
+    env.make_pki(devices=("dev-a", "dev-r"))
+    env.run_pki("device", "old", "--start", "20200101000000Z", "--end", "20200102000000Z")
+    col = env.start("--tls13-only", "--check-interval", "200")
+    out = s_client(env, col, "dev-a", "-tls1_2")
+    check("Cipher is (NONE)" in out or "alert" in out, "s_client -tls1_2 was served: %s" % out[-400:])
+    out = s_client(env, col, "dev-a", "-tls1_3")
+    check("New, TLSv1.3" in out, "s_client -tls1_3 refused: %s" % out[-400:])
+    # The agent: full handshake, then resumption from the collector's ticket, also after a
+    # restart (the ticket key is on disk).
+    flag = os.path.join(env.dir, "next")
+    p, first = paused_probe(env, col, "dev-a", flag)
+    port = col.device_port
+    col.stop()
+    col = env.start("--tls13-only", "--check-interval", "200", "--listen", "127.0.0.1:%d" % port)
+    open(flag, "w").close()
+    out, _ = p.communicate(timeout=60)
+    out = first + out
+    check("conn 1: ok full TLS1-3" in out and "conn 2: ok resumed TLS1-3" in out,
+          "no TLS 1.3 resumption across a restart: %s" % out)
+    check(col.health()["tls"]["resumed"] == 1, "collector counted: %r" % col.health()["tls"])
+    # Wrong server name: the collector's certificate names localhost and 127.0.0.1 only.
+    out = run_probe(env, col, "dev-a", name="collector.invalid").stdout
+    check("conn 1: fail -13" in out, "wrong server name accepted under TLS 1.3: %s" % out)
+    # An expired device certificate.
+    out = run_probe(env, col, "old").stdout
+    check("conn 1: fail" in out, "an expired device certificate was accepted: %s" % out)
+    wait_for(lambda: "expired" in col.log_text(), 10, "'expired' in the log")
+    # dev-r takes a ticket, is revoked, then presents the ticket: refused; and a full
+    # handshake is refused too.
+    p, first = paused_probe(env, col, "dev-r", flag)
+    env.run_pki("revoke", "dev-r")
+    col.signal(signal.SIGHUP)
+    wait_for(lambda: "1 revoked certificates" in col.log_text(), 10, "the CRL reload")
+    open(flag, "w").close()
+    out, _ = p.communicate(timeout=60)
+    out = first + out
+    check("conn 1: ok full TLS1-3" in out and "conn 2: fail" in out,
+          "a revoked device resumed with its TLS 1.3 ticket: %s" % out)
+    check("refused a session ticket of revoked device dev-r" in col.log_text(),
+          "no log line about the revoked device's ticket")
+    out = run_probe(env, col, "dev-r").stdout
+    check("conn 1: fail" in out, "a revoked device certificate was accepted under TLS 1.3: %s" % out)
+    good = run_probe(env, col, "dev-a").stdout
+    check("conn 1: ok" in good, "dev-a no longer served: %s" % good)
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

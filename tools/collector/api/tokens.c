@@ -91,7 +91,7 @@ const char *wcol_tokens_check(const struct wcol_tokens *t, const char *header, s
     if (len == 0 || len > 512) {
         return NULL;
     }
-    if (mbedtls_sha256_ret((const unsigned char *)header, len, digest, 0) != 0) {
+    if (mbedtls_sha256((const unsigned char *)header, len, digest, 0) != 0) {
         return NULL;
     }
     /* Compare against every entry without an early exit. */

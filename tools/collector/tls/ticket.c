@@ -304,6 +304,23 @@ static struct wcol_ticket_key *find_key(struct wcol_ticket_keys *k, uint32_t id)
     return NULL;
 }
 
+/*
+ * mbedtls_ssl_session_save() without the peer certificate. TLS 1.3 in mbedTLS 3.6 needs
+ * MBEDTLS_SSL_KEEP_PEER_CERTIFICATE, and a TLS 1.2 session then carries the device's whole
+ * certificate, which would double every 1.2 ticket on the wire. The ticket carries the
+ * identity the collector needs (CN, serial, expiry: parse_identity() re-checks them), so the
+ * certificate is left out: a shallow copy with the (private) field cleared, never freed.
+ * TLS 1.3 sessions never serialize it.
+ */
+static int session_save_lean(const mbedtls_ssl_session *session, unsigned char *buf, size_t len,
+                             size_t *olen)
+{
+    mbedtls_ssl_session lean = *session;
+
+    lean.MBEDTLS_PRIVATE(peer_cert) = NULL;
+    return mbedtls_ssl_session_save(&lean, buf, len, olen);
+}
+
 int wcol_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigned char *start,
                       const unsigned char *end, size_t *tlen, uint32_t *lifetime)
 {
@@ -331,7 +348,7 @@ int wcol_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsign
     plain[p++] = (uint8_t)cn_len;
     memcpy(plain + p, id != NULL ? id->cn : "", cn_len);
     p += cn_len;
-    rc = mbedtls_ssl_session_save(session, plain + p, sizeof(plain) - p, &slen);
+    rc = session_save_lean(session, plain + p, sizeof(plain) - p, &slen);
     if (rc != 0) {
         return rc;
     }

@@ -1,5 +1,6 @@
 /*
- * Session tickets for the collector (RFC 5077), with a key that survives restarts.
+ * Session tickets for the collector (TLS 1.2: RFC 5077; TLS 1.3: NewSessionTicket, mbedTLS
+ * calls the same write/parse callbacks), with a key that survives restarts.
  *
  * Why not mbedTLS's ssl_ticket.c: its key lives only in memory, so every collector restart
  * would send the whole fleet through full ECDHE-ECDSA handshakes at once. Here the keys are

@@ -8,11 +8,16 @@
 #include <mbedtls/error.h>
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
+#include <psa/crypto.h>
 
 #include "common/log.h"
 #include "tls/tls.h"
 
+/* TLS 1.3 suites (AES-NI makes AES-GCM the cheapest here), then the TLS 1.2 ones. */
 static const int s_ciphersuites[] = {
+    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
@@ -152,7 +157,12 @@ int wcol_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t
     return 0;
 }
 
-/* Every CRL in the file must be issued and signed by one of our CAs. */
+/*
+ * Every CRL in the file must be issued and signed by one of our CAs. mbedTLS 3 has no public
+ * function that checks a CRL's signature on its own (only inside mbedtls_x509_crt_verify(), on
+ * a chain, which cannot be swapped while handshakes are in flight), and keeps the signature
+ * fields private: MBEDTLS_PRIVATE() reaches them, here only.
+ */
 static int crl_verify(const mbedtls_x509_crt *cas, const mbedtls_x509_crl *crl)
 {
     for (const mbedtls_x509_crt *ca = cas; ca != NULL; ca = ca->next) {
@@ -160,16 +170,19 @@ static int crl_verify(const mbedtls_x509_crt *cas, const mbedtls_x509_crl *crl)
             memcmp(ca->subject_raw.p, crl->issuer_raw.p, crl->issuer_raw.len) != 0) {
             continue;
         }
-        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(crl->sig_md);
+        mbedtls_md_type_t md_type = crl->MBEDTLS_PRIVATE(sig_md);
+        mbedtls_pk_type_t pk_type = crl->MBEDTLS_PRIVATE(sig_pk);
+        const mbedtls_x509_buf *sig = &crl->MBEDTLS_PRIVATE(sig);
+        const mbedtls_md_info_t *md = mbedtls_md_info_from_type(md_type);
         unsigned char hash[MBEDTLS_MD_MAX_SIZE];
 
         if (md == NULL || mbedtls_md(md, crl->tbs.p, crl->tbs.len, hash) != 0 ||
-            !mbedtls_pk_can_do(&ca->pk, crl->sig_pk)) {
+            !mbedtls_pk_can_do(&ca->pk, pk_type)) {
             return -EBADMSG;
         }
-        if (mbedtls_pk_verify_ext(crl->sig_pk, crl->sig_opts, (mbedtls_pk_context *)&ca->pk,
-                                  crl->sig_md, hash, mbedtls_md_get_size(md), crl->sig.p,
-                                  crl->sig.len) != 0) {
+        if (mbedtls_pk_verify_ext(pk_type, crl->MBEDTLS_PRIVATE(sig_opts),
+                                  (mbedtls_pk_context *)&ca->pk, md_type, hash,
+                                  mbedtls_md_get_size(md), sig->p, sig->len) != 0) {
             return -EBADMSG;
         }
         return 0;
@@ -260,7 +273,7 @@ int wcol_tls_reload_crl(struct wcol_tls *t, bool force)
 }
 
 static int conf_common(struct wcol_tls *t, mbedtls_ssl_config *conf, int authmode,
-                       struct wcol_ticket_ctx *tickets)
+                       struct wcol_ticket_ctx *tickets, bool tls13_only)
 {
     int rc = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                          MBEDTLS_SSL_PRESET_DEFAULT);
@@ -268,8 +281,12 @@ static int conf_common(struct wcol_tls *t, mbedtls_ssl_config *conf, int authmod
     if (rc != 0) {
         return rc;
     }
-    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    /* TLS 1.3 for agents that have it, 1.2 for boards whose budget keeps them there; every
+     * TLS 1.3 key exchange mode (agents resume with psk_ke, other clients with psk_dhe_ke). */
+    mbedtls_ssl_conf_min_tls_version(conf, tls13_only ? MBEDTLS_SSL_VERSION_TLS1_3
+                                                      : MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_3);
+    mbedtls_ssl_conf_tls13_key_exchange_modes(conf, MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL);
     mbedtls_ssl_conf_ciphersuites(conf, s_ciphersuites);
     mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &t->drbg);
     mbedtls_ssl_conf_authmode(conf, authmode);
@@ -303,12 +320,12 @@ static int load_identity(struct wcol_tls *t, const struct wcol_tls_paths *p)
     if (rc != 0) {
         return rc;
     }
-    rc = mbedtls_pk_parse_keyfile(&t->key, p->key, NULL);
+    rc = mbedtls_pk_parse_keyfile(&t->key, p->key, NULL, mbedtls_ctr_drbg_random, &t->drbg);
     if (rc != 0) {
         wcol_log_error("cannot load private key %s: %s", p->key, wcol_tls_strerror(rc));
         return -EBADMSG;
     }
-    rc = mbedtls_pk_check_pair(&t->cert.pk, &t->key);
+    rc = mbedtls_pk_check_pair(&t->cert.pk, &t->key, mbedtls_ctr_drbg_random, &t->drbg);
     if (rc != 0) {
         wcol_log_error("private key %s does not belong to certificate %s", p->key, p->cert);
         return -EBADMSG;
@@ -329,6 +346,11 @@ int wcol_tls_init(struct wcol_tls *t, const struct wcol_tls_paths *p)
     mbedtls_pk_init(&t->key);
     mbedtls_ssl_config_init(&t->device_conf);
     mbedtls_ssl_config_init(&t->api_conf);
+    /* TLS 1.3 runs on PSA Crypto (its key schedule, ECDHE and record keys). */
+    if (psa_crypto_init() != PSA_SUCCESS) {
+        wcol_log_error("cannot initialise PSA Crypto (is /dev/urandom readable?)");
+        return -EIO;
+    }
     rc = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
                                (const unsigned char *)pers, sizeof(pers) - 1);
     if (rc != 0) {
@@ -359,9 +381,10 @@ int wcol_tls_init(struct wcol_tls *t, const struct wcol_tls_paths *p)
     t->device_tickets.purpose = WCOL_TICKET_PURPOSE_DEVICE;
     t->api_tickets.keys = &t->tickets;
     t->api_tickets.purpose = WCOL_TICKET_PURPOSE_API;
-    rc = conf_common(t, &t->device_conf, MBEDTLS_SSL_VERIFY_REQUIRED, &t->device_tickets);
+    rc = conf_common(t, &t->device_conf, MBEDTLS_SSL_VERIFY_REQUIRED, &t->device_tickets,
+                     p->tls13_only);
     if (rc == 0) {
-        rc = conf_common(t, &t->api_conf, MBEDTLS_SSL_VERIFY_NONE, &t->api_tickets);
+        rc = conf_common(t, &t->api_conf, MBEDTLS_SSL_VERIFY_NONE, &t->api_tickets, p->tls13_only);
     }
     if (rc != 0) {
         wcol_log_error("cannot configure TLS: %s", wcol_tls_strerror(rc));
@@ -385,4 +408,5 @@ void wcol_tls_free(struct wcol_tls *t)
     mbedtls_x509_crt_free(&t->ca);
     mbedtls_ctr_drbg_free(&t->drbg);
     mbedtls_entropy_free(&t->entropy);
+    mbedtls_psa_crypto_free();
 }

@@ -1,8 +1,9 @@
 /*
  * The collector's TLS: one mbedTLS configuration per listener, sharing keys and trust.
  *
- *  - device listener: TLS 1.2, ECDHE-ECDSA with AES-GCM or ChaCha20-Poly1305 only, a client
- *    certificate from the ward CA is required; the subject CN is the device identity.
+ *  - device listener: TLS 1.3 or 1.2 (1.3 only with tls13_only), ECDHE and ECDSA on P-256
+ *    with AES-GCM or ChaCha20-Poly1305 only, a client certificate from the ward CA is
+ *    required; the subject CN is the device identity.
  *  - operator listener: the same protocol, no client certificate (operators present a bearer
  *    token in HTTP instead).
  *

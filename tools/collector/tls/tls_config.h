@@ -5,6 +5,7 @@
 #ifndef WCOL_TLS_TLS_CONFIG_H_
 #define WCOL_TLS_TLS_CONFIG_H_
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct wcol_tls_paths {
@@ -15,6 +16,7 @@ struct wcol_tls_paths {
     const char *ticket_keys;
     uint32_t ticket_lifetime_s;
     uint32_t ticket_rotate_s;
+    bool tls13_only; /* refuse TLS 1.2 on both listeners */
 };
 
 struct wcol_tls;

@@ -21,7 +21,7 @@
 double ward_cjson_strtod(const char *s, char **end);
 
 /**
- * sprintf() for exactly the formats cJSON uses: "%1.15g", "%1.17g", "null", "u%04x",
+ * sprintf() for exactly the formats cJSON uses: "%1.15g", "%1.17g", "%d", "null", "u%04x",
  * "%i.%i.%i". @return the length written, or -1 for any other format.
  */
 int ward_cjson_sprintf(char *buf, const char *fmt, ...);

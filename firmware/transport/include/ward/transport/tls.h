@@ -1,13 +1,17 @@
 /*
- * Mutual TLS 1.2 over a ward_net connection (mbedTLS), as a ward_chan.
+ * Mutual TLS over a ward_net connection (mbedTLS 3.6), as a ward_chan: TLS 1.3 when the
+ * board's mbedTLS configuration compiles it in (then only 1.3), else TLS 1.2.
  *
  * - The device presents its own certificate and key (ECDSA P-256).
  * - Only the collector's CA is trusted (pinned; no system store), and the collector's
  *   certificate must name server_name (sent as SNI and checked against CN/SAN).
- * - Cipher suites: ECDHE-ECDSA with ChaCha20-Poly1305 or AES-GCM, nothing else.
- * - A session ticket from every full handshake is kept, so reconnects resume without
- *   public-key operations; full and resumed handshakes are counted.
- * - max_fragment_length asks the collector to keep records within the input buffer.
+ * - Cipher suites: ChaCha20-Poly1305 or AES-GCM with ECDHE and ECDSA on P-256, nothing else.
+ * - A session ticket from every full handshake is kept (TLS 1.3: the first NewSessionTicket
+ *   after it), so reconnects resume without public-key operations (TLS 1.3: psk_ke only);
+ *   full and resumed handshakes are counted.
+ * - TLS 1.2: max_fragment_length asks the collector to keep records within the input buffer.
+ * - The server name is mandatory (ward_tls_init refuses NULL or ""): mbedTLS only checks the
+ *   certificate's name when one is set (CVE-2025-27809).
  *
  * All buffers come from mbedTLS's allocator: install a ward_mempool first
  * (ward_mempool_install_mbedtls) so none of this touches a system heap. The ssl context is
@@ -57,23 +61,27 @@ struct ward_tls {
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ssl_session saved; /* the last session, resumed on the next connection */
     bool have_saved;
-    bool saw_full;  /* this handshake went through the certificate exchange */
-    bool resumed;   /* the last completed handshake was resumed */
-    bool ready;     /* init() succeeded */
-    unsigned wants; /* WARD_CHAN_WANT_* after the last -EAGAIN */
-    int net_error;  /* the negative errno of the last failed network op */
-    int last_error; /* the last mbedTLS error code, for messages */
+    bool saw_full;     /* this handshake verified the collector's certificate */
+    bool ticket_taken; /* this connection's TLS 1.3 ticket is saved already */
+    bool resumed;      /* the last completed handshake was resumed */
+    bool ready;        /* init() succeeded */
+    bool psa_held;     /* counted as a user of PSA Crypto (TLS 1.3 boards) */
+    unsigned wants;    /* WARD_CHAN_WANT_* after the last -EAGAIN */
+    int net_error;     /* the negative errno of the last failed network op */
+    int last_error;    /* the last mbedTLS error code, for messages */
     uint32_t verify_flags;
     struct ward_net *net;
     struct ward_tls_stats stats;
 };
 
 /**
- * Parse the credentials, seed the DRBG (mbedTLS's platform entropy: getrandom on Linux,
- * the board's hardware source on bare metal) and set up the client.
+ * Initialise PSA Crypto (TLS 1.3 boards), parse the credentials, seed the DRBG (mbedTLS's
+ * platform entropy: getrandom on Linux, the board's hardware source on bare metal) and set
+ * up the client.
  * @return 0; -EINVAL for missing arguments; -EBADMSG when the CA, the certificate or the
  *         key does not parse, the key is not ECDSA P-256, or it does not match the
- *         certificate; -ENOMEM when the pool is too small; -EIO when seeding the DRBG fails.
+ *         certificate; -ENOMEM when the pool is too small; -EIO when seeding the DRBG or
+ *         initialising PSA Crypto fails.
  */
 int ward_tls_init(struct ward_tls *t, const struct ward_tls_creds *creds, struct ward_net *net,
                   const char *personalization);
