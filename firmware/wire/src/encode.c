@@ -293,3 +293,26 @@ cJSON *ward_wire_batch_json(const struct ward_wire_ident *id)
 {
     return header(id, WARD_WIRE_TYPE_BATCH, WARD_WIRE_V2);
 }
+
+bool ward_wire_batch_append(char *buf, size_t cap, size_t *len, bool first, const cJSON *event)
+{
+    static const char k_open[] = ",\"" WARD_WIRE_M_EVENTS "\":[";
+    /* Over the batch's closing "}" (first) or the array's "]}": the separator, the event. */
+    size_t at = first ? *len - 1u : *len - 2u;
+    size_t sep = first ? sizeof(k_open) - 1u : 1u;
+    size_t n;
+
+    if (event == NULL || *len < 2u || at + sep + 3u > cap) {
+        return false;
+    }
+    memcpy(buf + at, first ? k_open : ",", sep);
+    /* Room left for "]}": the printed event and its NUL end 2 bytes before cap. */
+    if (!cJSON_PrintPreallocated((cJSON *)event, buf + at + sep, (int)(cap - at - sep - 2u), 0)) {
+        memcpy(buf + at, first ? "}" : "]}", first ? 2u : 3u); /* with the NUL */
+        return false;
+    }
+    n = at + sep + strlen(buf + at + sep);
+    memcpy(buf + n, "]}", 3u);
+    *len = n + 2u;
+    return true;
+}

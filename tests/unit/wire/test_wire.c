@@ -230,6 +230,60 @@ static void test_batch_round_trip(void **state)
                         b.events[0].doc_len);
 }
 
+/* The batch with 1 sensor and no event in s_buf, then ev[0] and ev[1] appended; cap: s_buf's. */
+static bool append_two(const struct ward_wire_event *ev, size_t cap, size_t *len)
+{
+    bool ok = true;
+
+    ward_json_arena_enter(&s_arena);
+    assert_true(encode_batch("d", true, 0, 1) > 0);
+    ward_json_arena_leave(&s_arena);
+    *len = strlen(s_buf);
+    for (unsigned i = 0; ok && i < 2; i++) {
+        static char before[sizeof(s_buf)];
+
+        memcpy(before, s_buf, *len + 1);
+        ward_json_arena_enter(&s_arena);
+        ok = ward_wire_batch_append(s_buf, cap, len, i == 0, ward_wire_event_json(&ev[i]));
+        ward_json_arena_leave(&s_arena);
+        if (!ok) {
+            assert_string_equal(s_buf, before); /* still the complete batch it was */
+            assert_int_equal(*len, strlen(before));
+        }
+    }
+    assert_int_equal(*len, strlen(s_buf));
+    return ok;
+}
+
+/*
+ * Events printed one at a time after a printed batch (ward_wire_batch_append) give the bytes
+ * of the batch built as one tree; an event that does not fit leaves the batch as it was, and
+ * the buffer is used to within a few bytes (cJSON reserves a little while it prints).
+ */
+static void test_batch_append_streams_events(void **state)
+{
+    static char whole[sizeof(s_buf)];
+    struct ward_wire_event ev[2];
+    size_t len;
+    size_t cap;
+
+    (void)state;
+    memcpy(ev, s_in_events, sizeof(ev));
+    ev[1].sensor = s_sensor;
+    heap_count_start();
+    ward_json_arena_enter(&s_arena);
+    assert_true(encode_batch("d", true, 2, 1) > 0);
+    ward_json_arena_leave(&s_arena);
+    memcpy(whole, s_buf, sizeof(whole));
+    assert_false(append_two(ev, strlen(whole), &len)); /* no room for the NUL */
+    for (cap = strlen(whole) + 1; cap < strlen(whole) + 8 && !append_two(ev, cap, &len); cap++) {
+    }
+    assert_true(append_two(ev, cap, &len));
+    assert_string_equal(s_buf, whole);
+    assert_false(ward_wire_batch_append(s_buf, sizeof(s_buf), &len, false, NULL));
+    assert_int_equal(heap_count_stop(), 0);
+}
+
 static void test_empty_members_left_out(void **state)
 {
     struct ward_ingest_batch b;
@@ -406,9 +460,13 @@ static void test_sensors_lenient(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_batch_round_trip),  cmocka_unit_test(test_empty_members_left_out),
-        cmocka_unit_test(test_decoder_limits),    cmocka_unit_test(test_ack_round_trip),
-        cmocka_unit_test(test_ack_reader_limits), cmocka_unit_test(test_sensors_lenient),
+        cmocka_unit_test(test_batch_round_trip),
+        cmocka_unit_test(test_batch_append_streams_events),
+        cmocka_unit_test(test_empty_members_left_out),
+        cmocka_unit_test(test_decoder_limits),
+        cmocka_unit_test(test_ack_round_trip),
+        cmocka_unit_test(test_ack_reader_limits),
+        cmocka_unit_test(test_sensors_lenient),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
