@@ -217,9 +217,9 @@ static bool hb_sticky(cJSON *o, const struct ward_wire_heartbeat *h)
     if (h->interval_ms > 0) {
         ok = ok && put_u64(o, WARD_WIRE_M_INTERVAL, h->interval_ms);
     }
-    ok = ok && put_ref(o, "firmware", h->firmware);
-    ok = ok && put_ref(o, "board", h->board);
-    ok = ok && put_ref(o, "arch", h->arch);
+    ok = ok && put_ref(o, WARD_WIRE_M_FIRMWARE, h->firmware);
+    ok = ok && put_ref(o, WARD_WIRE_M_BOARD, h->board);
+    ok = ok && put_ref(o, WARD_WIRE_M_ARCH, h->arch);
     ok = ok && put_ref(o, "config_sha256", h->config_sha256);
     if (h->rules_sha256[0] != '\0') {
         ok = ok && put_ref(o, "rules_sha256", h->rules_sha256);

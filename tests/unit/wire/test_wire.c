@@ -358,6 +358,76 @@ static void test_decoder_limits(void **state)
     assert_string_equal(why, "interval_ms must be 1 ms .. 7 days");
 }
 
+/* A batch with a compact heartbeat; hb_extra and extra are spliced into it (may be ""). */
+static int escape_case(const char *device, const char *hb_extra, const char *extra,
+                       struct ward_ingest_batch *b, const char **why)
+{
+    snprintf(s_buf, sizeof(s_buf),
+             "{\"v\":2,\"type\":\"batch\",\"device\":\"%s\",\"boot\":\"" BOOT_HEX "\","
+             "\"heartbeat\":{\"v\":2,\"seq\":1,\"t_ms\":1,\"health\":{\"state\":\"ok\"}%s}%s}",
+             device, hb_extra, extra);
+    return decode(b, why);
+}
+
+/*
+ * Device-supplied text reaches operators' terminals (wardctl): control characters (C0, DEL,
+ * C1) are refused in every string of a batch, member names included, and the heartbeat's
+ * firmware, board and arch are 1-63 printable ASCII (docs/protocol.md, "Strings").
+ */
+static void test_decoder_refuses_terminal_escapes(void **state)
+{
+    static const struct {
+        const char *device, *hb, *extra, *why;
+    } refused[] = {
+        { "d", ",\"firmware\":\"\\u001b]0;PWNED\\u0007\\u001b[2J\"", "",
+          "firmware: 1-63 printable ASCII characters" },
+        { "d", ",\"board\":\"\\u001b[2J\"", "", "board: 1-63 printable ASCII characters" },
+        { "d", ",\"arch\":\"x86\\u009b31m\"", "", "arch: 1-63 printable ASCII characters" },
+        { "d", ",\"arch\":\"x86\\u007f\"", "", "arch: 1-63 printable ASCII characters" },
+        { "d", ",\"firmware\":\"caf\\u00e9\"", "", "firmware: 1-63 printable ASCII characters" },
+        { "d", ",\"firmware\":\"\"", "", "firmware: 1-63 printable ASCII characters" },
+        { "d", ",\"firmware\":\"0123456789012345678901234567890123456789012345678901234567890123\"",
+          "", "firmware: 1-63 printable ASCII characters" },
+        { "d", ",\"note\":\"\\u001b[2J\"", "", "a string holds a control character" },
+        { "d", ",\"memory\":{\"x\\u001bx\":1}", "", "a member name holds a control character" },
+        { "d", "", ",\"x\":[\"\\u001f\"]", "a string holds a control character" },
+        { "d", "",
+          ",\"events\":[{\"boot\":\"" BOOT_HEX "\",\"seq\":1,\"t_ms\":1,\"sensor\":\"s\","
+          "\"from\":\"ok\",\"to\":\"failed\",\"severity\":\"high\",\"value\":null,\"count\":1,"
+          "\"reason\":\"\\u0007\"}]",
+          "a string holds a control character" },
+        { "d", "",
+          ",\"events\":[{\"boot\":\"" BOOT_HEX "\",\"seq\":1,\"t_ms\":1,\"sensor\":\"s\\u001b\","
+          "\"from\":\"ok\",\"to\":\"failed\",\"severity\":\"high\",\"value\":null,\"count\":1}]",
+          "sensor id: 1-63 printable ASCII" },
+        { "d", "",
+          ",\"health\":{\"v\":1,\"type\":\"health\",\"sensors\":[{\"id\":\"\\u001b[2J\"}]}",
+          "a string holds a control character" },
+        { "d\\u001b[2J", "", "", "device id: 1-63 printable ASCII" },
+    };
+    struct ward_ingest_batch b;
+    const char *why = NULL;
+
+    (void)state;
+    heap_count_start();
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        int rc = escape_case(refused[i].device, refused[i].hb, refused[i].extra, &b, &why);
+
+        if (rc != -EPROTO || why == NULL || strcmp(why, refused[i].why) != 0) {
+            fail_msg("case %zu: rc %d, why \"%s\", want \"%s\"", i, rc, why ? why : "(null)",
+                     refused[i].why);
+        }
+        assert_int_equal(b.n_events, 0);
+    }
+    /* Printable ASCII in the named fields, and other text (UTF-8) elsewhere, are accepted. */
+    assert_int_equal(escape_case("bmc rack4/u12",
+                                 ",\"firmware\":\"0.1.0-rc1+g1234 (debug)\",\"board\":\"sim\","
+                                 "\"arch\":\"x86_64\",\"note\":\"caf\\u00e9 \\\"q\\\" \\\\\"",
+                                 "", &b, &why),
+                     0);
+    assert_int_equal(heap_count_stop(), 0);
+}
+
 struct pairs {
     uint8_t boot[3][WARD_WIRE_BOOT_LEN];
     uint32_t seq[3];
@@ -464,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_batch_append_streams_events),
         cmocka_unit_test(test_empty_members_left_out),
         cmocka_unit_test(test_decoder_limits),
+        cmocka_unit_test(test_decoder_refuses_terminal_escapes),
         cmocka_unit_test(test_ack_round_trip),
         cmocka_unit_test(test_ack_reader_limits),
         cmocka_unit_test(test_sensors_lenient),
