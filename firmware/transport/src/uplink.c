@@ -92,9 +92,9 @@ static bool events_wait(const struct ward_uplink *u)
 }
 
 /* When the next batch may go: at once while a backlog drains, else after the batch gap. */
-static int64_t send_at(const struct ward_uplink *u)
+static int64_t send_at(const struct ward_uplink *u, int64_t now)
 {
-    return u->draining ? INT64_MIN : u->last_send_ms + (int64_t)u->cfg.batch_gap_ms;
+    return u->draining ? now : u->last_send_ms + (int64_t)u->cfg.batch_gap_ms;
 }
 
 /*
@@ -129,7 +129,7 @@ static void after_submit(struct ward_uplink *u, int64_t now)
 /* Build a batch (heartbeat, pending events, sometimes a health snapshot page) and send it. */
 static void maybe_send(struct ward_uplink *u, int64_t now)
 {
-    bool events = (events_wait(u) || u->draining) && now >= send_at(u);
+    bool events = (events_wait(u) || u->draining) && now >= send_at(u, now);
     /* A backlog goes first: the snapshot follows once what is pending fits one batch. */
     bool health = u->health_due && !u->draining &&
                   ward_evlog_pending(&u->p.agent->log) <= u->cfg.batch_events;
@@ -203,7 +203,7 @@ void ward_uplink_step(struct ward_uplink *u, int64_t now_ms)
 int64_t ward_uplink_next_wake(const struct ward_uplink *u, int64_t now_ms)
 {
     int64_t next = ward_sched_next_due(&u->p.agent->sched);
-    int64_t gap_end = send_at(u);
+    int64_t gap_end = send_at(u, now_ms);
     uint64_t td = ward_transport_deadline(u->p.tp, (uint64_t)now_ms);
 
     if (td != WARD_TRANSPORT_NO_DEADLINE && (int64_t)td < next) {
