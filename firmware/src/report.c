@@ -376,62 +376,64 @@ static void batch_plan(struct ward_agent *a, const struct doc *d,
     }
 }
 
-/*
- * One round's batch: the heartbeat, the page and at most p->want events; *got receives how
- * many events fitted in the arena.
- */
+/* One round's batch without its events: the heartbeat and the page. */
 static cJSON *doc_batch(const struct doc *d, int64_t now, const struct batch_plan *p,
-                        struct ward_json_arena *arena, unsigned *got)
+                        const struct ward_json_arena *arena)
 {
     struct ward_wire_heartbeat h;
     cJSON *o = ward_wire_batch_json(&d->id);
-    cJSON *events = p->want > 0 ? cJSON_CreateArray() : NULL;
-    bool ok = o != NULL && (p->want == 0 || events != NULL);
-    uint32_t failures;
+    bool ok;
 
-    *got = 0;
     wire_heartbeat(d, now, arena, p->full, &h);
-    ok = ok && ward_wire_put(o, WARD_WIRE_M_HEARTBEAT, ward_wire_heartbeat_json(&h, NULL));
+    ok = ward_wire_put(o, WARD_WIRE_M_HEARTBEAT, ward_wire_heartbeat_json(&h, NULL));
     if (p->page > 0) {
         ok = ok &&
              ward_wire_put(o, WARD_WIRE_M_HEALTH, doc_health(d, now, d->a->health_cursor, p->page));
     }
-    failures = arena->failures;
-    for (unsigned i = 0; ok && i < p->want; i++) {
-        const struct ward_event *ev = ward_evlog_at(&d->a->log, p->from + i);
-        cJSON *e = ev != NULL ? doc_event(d, ev) : NULL;
-
-        if (e == NULL || !cJSON_AddItemToArray(events, e)) {
-            /* The arena is full: send what fitted. That is by design, not a failure. */
-            arena->failures = failures;
-            break;
-        }
-        (*got)++;
-    }
-    /* No empty array: a batch without events leaves the member out. */
-    ok = ok && (events == NULL || ward_wire_put_unless_empty(o, WARD_WIRE_M_EVENTS, events));
     return ok ? o : NULL;
 }
 
 /*
- * A round did not fit (rc -ENOMEM: the arena, -ENOSPC: the buffer) or its page crowded out
- * every event: the page halves first, then the events, then the page goes, then the last
- * event. Each call halves one count or drops a member, so a batch takes at most
- * log2(page) + log2(want) + 3 rounds. @return false when nothing is left to drop.
+ * Print pending events from p->from (at most p->want) after the printed batch in buf, each
+ * built alone on the arena: the buffer bounds a batch, not the arena. @return how many went.
  */
-static bool batch_shrink(struct batch_plan *p, int rc, unsigned got, bool crowded)
+static unsigned append_events(const struct doc *d, const struct batch_plan *p,
+                              struct ward_json_arena *arena, char *buf, size_t cap, size_t *len)
 {
-    if (p->page > 1) {
-        p->page /= 2u;
-    } else if (rc == -ENOSPC && got > 1) {
-        p->want = got / 2u;
-    } else if (p->page > 0 && (crowded || rc == -ENOMEM || rc == -ENOSPC)) {
-        p->page = 0;
-    } else if (rc == -ENOSPC && got > 0) {
-        p->want = 0;
-    } else {
+    unsigned got = 0;
+
+    while (got < p->want) {
+        const struct ward_event *ev = ward_evlog_at(&d->a->log, p->from + got);
+        uint32_t failures = arena->failures;
+        bool ok;
+
+        ward_json_arena_enter(arena);
+        ok = ev != NULL && ward_wire_batch_append(buf, cap, len, got == 0, doc_event(d, ev));
+        d->a->json_failures += arena->failures - failures;
+        ward_json_arena_leave(arena);
+        if (!ok) {
+            break; /* the buffer is full: the rest go in the next batch */
+        }
+        got++;
+    }
+    return got;
+}
+
+/*
+ * A round did not fit (rc -ENOMEM: the arena, -ENOSPC: the buffer), or its page crowded out
+ * events: the page halves down to one sensor while any event asked for is left out, then
+ * goes when it leaves no room for even one. Events fill what the buffer has left. Each call
+ * halves the page or drops it, so a batch takes at most log2(page) + 2 rounds.
+ * @return true to build the round again smaller.
+ */
+static bool batch_shrink(struct batch_plan *p, int rc, unsigned got)
+{
+    bool crowded = rc >= 0 && got < p->want && (p->page > 1 || got == 0);
+
+    if (p->page == 0 || (rc >= 0 && !crowded)) {
         return false;
     }
+    p->page = p->page > 1 ? p->page / 2u : 0u;
     return true;
 }
 
@@ -474,21 +476,21 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
     for (;;) {
         uint32_t failures = arena->failures;
         uint32_t json_failures = a->json_failures;
-        bool crowded;
+        size_t end;
 
         ward_json_arena_enter(arena);
-        rc = finish(a, arena, failures, doc_batch(&d, now_ms, &p, arena, &got), buf, len);
-        /* The page took the whole arena: events must make progress too. */
-        crowded = rc >= 0 && p.page > 0 && p.want > 0 && got == 0;
-        if (rc != -ENOMEM && rc != -ENOSPC && !crowded) {
+        rc = finish(a, arena, failures, doc_batch(&d, now_ms, &p, arena), buf, len);
+        got = 0;
+        if (rc >= 0) {
+            end = (size_t)rc;
+            got = append_events(&d, &p, arena, buf, len, &end);
+            rc = (int)end;
+        }
+        if (!batch_shrink(&p, rc, got)) {
             break;
         }
         /* A round that is retried smaller is paging by design, not an arena failure. */
         a->json_failures = json_failures;
-        if (!batch_shrink(&p, rc, got, crowded)) {
-            a->json_failures += arena->failures - failures;
-            break;
-        }
     }
     if (rc >= 0) {
         batch_built(a, &p);

@@ -1,7 +1,8 @@
 /*
  * Fuzz the wire codec (firmware/wire) from both ends with one input:
  *  - as an ingest batch, through the collector's decoder with room for typed sensors: an
- *    accepted batch names a valid device and boot, its events carry valid boot ids,
+ *    accepted batch names a valid device (printable ASCII, as its events' sensor ids; no
+ *    control character in a typed sensor's id or kind) and boot, its events carry valid boot ids,
  *    sequences and counts in 1..2^32-1, and typed states and severities that agree with
  *    their names, its spans lie inside the body and are objects; a refusal has a reason
  *    and leaves nothing behind; decoding is deterministic;
@@ -55,8 +56,23 @@ static int boot_ok(const char *b)
            strspn(b, "0123456789abcdef") == WARD_WIRE_BOOT_HEX_LEN;
 }
 
+/* 0x20-0x7e only (ids), or (text) no C0, DEL or C1 control character. */
+static int clean(const char *s, int ascii)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f || (ascii && *p > 0x7e) || (*p == 0xc2 && p[1] < 0xa0)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void check_batch(const struct ward_ingest_batch *b, const char *buf, size_t size)
 {
+    check(clean(b->device, 1));
+    for (unsigned i = 0; i < b->n_sensors; i++) {
+        check(clean(b->sensors[i].id, 0) && clean(b->sensors[i].reading.kind, 0));
+    }
     check(boot_ok(b->boot) && b->device[0] != '\0' && b->n_events <= MAX_EVENTS &&
           b->has_heartbeat && span_ok(b->heartbeat, b->heartbeat_len, buf, size) &&
           (b->snapshot == NULL || span_ok(b->snapshot, b->snapshot_len, buf, size)) &&
@@ -68,7 +84,7 @@ static void check_batch(const struct ward_ingest_batch *b, const char *buf, size
               e->from_state == ward_state_parse(e->from) &&
               e->reading.state == ward_state_parse(e->to) &&
               e->reading.severity == ward_severity_parse(e->severity) &&
-              e->reading.severity > WARD_SEV_NONE && e->sensor[0] != '\0' &&
+              e->reading.severity > WARD_SEV_NONE && e->sensor[0] != '\0' && clean(e->sensor, 1) &&
               span_ok(e->doc, e->doc_len, buf, size));
     }
 }

@@ -27,6 +27,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
+#include "safe.h"
 #include "table.h"
 
 #include "wardctl.h"
@@ -45,7 +46,7 @@ int fail_status(struct client *c, int status, const char *body, const char *what
     if (status == 401) {
         fprintf(stderr, "wardctl: the collector refused the token (401): check --token-file\n");
     } else {
-        fprintf(stderr, "wardctl: %s: HTTP %d: %s\n", what, status, msg ? msg : "no reason given");
+        fprintf(stderr, "wardctl: %s: HTTP %d: %s\n", what, status, shown(msg, "no reason given"));
     }
     cJSON_Delete(doc);
     return 1;
@@ -84,7 +85,8 @@ static int cmd_simple(struct client *c, const struct opts *o, const char *path, 
         return 1;
     }
     if (o->json) {
-        printf("%s\n", raw);
+        print_json_safe(stdout, raw);
+        putchar('\n');
     } else {
         print(doc, stdout);
     }

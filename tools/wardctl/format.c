@@ -1,5 +1,6 @@
 /* wardctl's text output: times and durations, and the tables of devices, events, one
- * device and the collector's health. */
+ * device and the collector's health. Every string from a document is printed through
+ * safe.h (tables through table.c, which uses it). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
+#include "safe.h"
 #include "table.h"
 
 #include "wardctl.h"
@@ -181,14 +183,14 @@ void print_device(const cJSON *d, FILE *out)
     char buf[64], since[96], iv[32] = "-", silent[32] = "-";
     double v;
 
-    fprintf(out, "device:          %s\n", jstr(d, "id") ? jstr(d, "id") : "?");
+    fprintf(out, "device:          %s\n", shown(jstr(d, "id"), "?"));
     since[0] = '\0';
     if (jnum(d, "state_since_ms", &v) && v > 0) {
         fmt_time(v, buf, sizeof(buf));
         snprintf(since, sizeof(since), " (since %s)", buf);
     }
-    fprintf(out, "state:           %s%s\n", jstr(d, "state") ? jstr(d, "state") : "?", since);
-    fprintf(out, "health:          %s\n", jstr(d, "health") ? jstr(d, "health") : "-");
+    fprintf(out, "state:           %s%s\n", shown(jstr(d, "state"), "?"), since);
+    fprintf(out, "health:          %s\n", shown(jstr(d, "health"), "-"));
     strcpy(buf, "never");
     if (jnum(d, "heartbeat_age_ms", &v)) {
         fmt_age(v, buf, sizeof(buf));
@@ -200,10 +202,10 @@ void print_device(const cJSON *d, FILE *out)
         fmt_duration(v, silent, sizeof(silent));
     }
     fprintf(out, "last heartbeat:  %s (interval %s, silent after %s)\n", buf, iv, silent);
-    fprintf(out, "boot:            %s\n", jstr(d, "boot_id") ? jstr(d, "boot_id") : "-");
+    fprintf(out, "boot:            %s\n", shown(jstr(d, "boot_id"), "-"));
     if (cJSON_IsObject(hb)) {
-        fprintf(out, "firmware:        %s (board %s, %s)\n", jstr(hb, "firmware") ?: "-",
-                jstr(hb, "board") ?: "-", jstr(hb, "arch") ?: "-");
+        fprintf(out, "firmware:        %s (board %s, %s)\n", shown(jstr(hb, "firmware"), "-"),
+                shown(jstr(hb, "board"), "-"), shown(jstr(hb, "arch"), "-"));
         if (jnum(hb, "uptime_ms", &v)) {
             fmt_duration(v - (double)((long long)v % 1000), buf, sizeof(buf));
             fprintf(out, "uptime:          %s\n", buf);
@@ -246,9 +248,8 @@ void print_health(const cJSON *h, FILE *out)
 
     jnum(h, "uptime_s", &up);
     jnum(h, "rss_kib", &rss);
-    fprintf(out, "collector %s: %s, up %.0f s, RSS %.0f KiB\n",
-            jstr(h, "version") ? jstr(h, "version") : "?",
-            jstr(h, "status") ? jstr(h, "status") : "?", up, rss);
+    fprintf(out, "collector %s: %s, up %.0f s, RSS %.0f KiB\n", shown(jstr(h, "version"), "?"),
+            shown(jstr(h, "status"), "?"), up, rss);
     cJSON_ArrayForEach(sec, h)
     {
         const cJSON *item;
@@ -256,13 +257,13 @@ void print_health(const cJSON *h, FILE *out)
         if (!cJSON_IsObject(sec)) {
             continue;
         }
-        fprintf(out, "%s:", sec->string);
+        fprintf(out, "%s:", shown(sec->string, "?"));
         cJSON_ArrayForEach(item, sec)
         {
             if (cJSON_IsNumber(item)) {
-                fprintf(out, " %s=%.0f", item->string, item->valuedouble);
+                fprintf(out, " %s=%.0f", shown(item->string, "?"), item->valuedouble);
             } else if (cJSON_IsString(item)) {
-                fprintf(out, " %s=%s", item->string, item->valuestring);
+                fprintf(out, " %s=%s", shown(item->string, "?"), shown(item->valuestring, ""));
             }
         }
         fputc('\n', out);

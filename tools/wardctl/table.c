@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "safe.h"
 #include "table.h"
 
 int ward_table_init(struct ward_table *t, const char *const *headers)
@@ -28,16 +29,9 @@ int ward_table_row(struct ward_table *t, const char *const *cells)
     }
     for (unsigned c = 0; c < t->ncols; c++) {
         const char *s = cells[c] != NULL && cells[c][0] != '\0' ? cells[c] : "-";
-        char *dst = t->cells[t->rows][c];
-        size_t k = 0;
 
-        /* Only printable characters reach the terminal. */
-        for (; s[k] != '\0' && k < WARD_TABLE_CELL_MAX; k++) {
-            unsigned char ch = (unsigned char)s[k];
-
-            dst[k] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-        }
-        dst[k] = '\0';
+        /* No control character reaches the terminal (safe.h). */
+        safe_copy(t->cells[t->rows][c], WARD_TABLE_CELL_MAX + 1, s);
     }
     t->rows++;
     return 0;

@@ -27,6 +27,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
+#include "safe.h"
 #include "table.h"
 
 #include "wardctl.h"
@@ -72,7 +73,7 @@ static void watch_frame(const cJSON *devices, const struct recent *r, const char
     }
     printf("ward fleet  %s  (Ctrl-C to stop)\n\n", now);
     if (error != NULL) {
-        printf("collector unreachable: %s\n", error);
+        printf("collector unreachable: %s\n", shown(error, "?"));
     } else {
         print_devices(devices, stdout);
     }
@@ -125,7 +126,11 @@ static int watch_once(struct client *c, const struct opts *o, long long *cursor,
     }
     if (o->json) {
         if (devices != NULL && events != NULL) {
-            printf("{\"devices\":%s,\"events\":%s}\n", raw, eraw);
+            fputs("{\"devices\":", stdout);
+            print_json_safe(stdout, raw);
+            fputs(",\"events\":", stdout);
+            print_json_safe(stdout, eraw);
+            fputs("}\n", stdout);
         } else {
             printf("{\"error\":\"collector unreachable\"}\n");
         }

@@ -185,6 +185,7 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
         ward_sim_set_time(&r->sim, (uint64_t)(now - r->start_ms));
 #endif
         ward_uplink_step(&r->up, now);
+        run_log_tick(r, app_mono_ms());
         if (s_stats) {
             s_stats = 0;
             run_log_stats(r, app_mono_ms());

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "journal_posix.h"
+#include "log_repeat.h"
 #include "net_posix.h"
 #include "ward/agent.h"
 #include "ward/base/json_arena.h"
@@ -67,6 +68,7 @@ struct run {
     char server_name[256];
     uint16_t port;
     struct ward_uplink up;
+    struct log_repeat log; /* the loop's stderr lines, repeats counted (run_log.h) */
     int64_t start_ms;
     uint8_t pem_ca[RUN_PEM_MAX];
     uint8_t pem_cert[RUN_PEM_MAX];

@@ -42,14 +42,16 @@ static void backoff_reason(const struct run *r, enum ward_link from, int err, ch
 void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
 {
     struct run *r = user;
+    int64_t now = app_mono_ms();
     char why[200] = "";
 
     if (to == WARD_LINK_BACKOFF) {
-        int64_t wait = (int64_t)r->tp.deadline - app_mono_ms();
+        int64_t wait = (int64_t)r->tp.deadline - now;
 
         backoff_reason(r, from, err, why, sizeof(why));
-        fprintf(stderr, "ward-agent: collector %s:%u: %s -> backoff%s; retry in %.1f s\n", r->host,
-                r->port, ward_link_name(from), why, wait > 0 ? (double)wait / 1000.0 : 0.0);
+        log_repeat_printf(
+            &r->log, now, "ward-agent: collector %s:%u: %s -> backoff%s; retry in %.1f s", r->host,
+            r->port, ward_link_name(from), why, wait > 0 ? (double)wait / 1000.0 : 0.0);
         return;
     }
     if (to == WARD_LINK_UP) {
@@ -58,30 +60,40 @@ void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
     } else if (err != 0) {
         snprintf(why, sizeof(why), ": %s", strerror(-err));
     }
-    fprintf(stderr, "ward-agent: collector %s:%u: %s -> %s%s\n", r->host, r->port,
-            ward_link_name(from), ward_link_name(to), why);
+    log_repeat_printf(&r->log, now, "ward-agent: collector %s:%u: %s -> %s%s", r->host, r->port,
+                      ward_link_name(from), ward_link_name(to), why);
 }
 
 void run_log_fault(void *user, enum ward_uplink_fault fault, int err)
 {
-    (void)user;
+    struct run *r = user;
+    int64_t now = app_mono_ms();
+
     switch (fault) {
     case WARD_UPLINK_BUILD_FAILED:
-        fprintf(stderr, "ward-agent: cannot build the report batch: %s\n", strerror(-err));
+        log_repeat_printf(&r->log, now, "ward-agent: cannot build the report batch: %s",
+                          strerror(-err));
         break;
     case WARD_UPLINK_CAPTURE_FAILED:
-        fprintf(stderr, "ward-agent: cannot write the journal: %s\n", strerror(-err));
+        log_repeat_printf(&r->log, now, "ward-agent: cannot write the journal: %s", strerror(-err));
         break;
     case WARD_UPLINK_SYNC_FAILED:
-        fprintf(stderr, "ward-agent: journal sync failed: events since the last sync may not "
-                        "survive a power loss\n");
+        log_repeat_printf(&r->log, now,
+                          "ward-agent: journal sync failed: events since the last sync may not "
+                          "survive a power loss");
         break;
     case WARD_UPLINK_BAD_ACK:
-        fprintf(stderr,
-                "ward-agent: the collector's acknowledgement is malformed (%s); events kept\n",
-                strerror(-err));
+        log_repeat_printf(
+            &r->log, now,
+            "ward-agent: the collector's acknowledgement is malformed (%s); events kept",
+            strerror(-err));
         break;
     }
+}
+
+void run_log_tick(struct run *r, int64_t now)
+{
+    log_repeat_tick(&r->log, now);
 }
 
 void run_log_journal_recovery(const struct opts *o, const struct run *r, int restored)
@@ -122,9 +134,11 @@ static long resident_pages(void)
     return p != NULL ? strtol(p + 1, NULL, 10) : 0;
 }
 
-void run_log_stats(const struct run *r, int64_t now)
+void run_log_stats(struct run *r, int64_t now)
 {
     long rss = resident_pages();
+
+    log_repeat_flush(&r->log, now);
     fprintf(stderr,
             "ward-agent: stats {\"uptime_ms\":%" PRId64 ",\"heartbeats\":%" PRIu32
             ",\"requests\":%" PRIu32 ",\"responses\":%" PRIu32 ",\"failures\":%" PRIu32

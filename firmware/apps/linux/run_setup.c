@@ -424,6 +424,7 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
     int restored;
     int rc;
 
+    log_repeat_init(&r->log, stderr, RUN_LOG_REPEAT_WINDOW_MS);
     if ((rc = setup_collector(o, r)) != 0) {
         return rc;
     }

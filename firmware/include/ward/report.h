@@ -43,16 +43,22 @@ int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
                       struct ward_json_arena *arena, char *buf, size_t len);
 
 /**
- * An ingest batch: a heartbeat, the oldest pending events from index `from` (as many as
- * fit in the arena and buffer, at most max_events), and optionally a page of the health
- * snapshot. The heartbeat is full (every sticky field, docs/protocol.md) the first time,
- * after ward_report_sticky_reset() and whenever a sticky value changed; compact otherwise.
+ * An ingest batch: a heartbeat, the oldest pending events from index `from` (in the log's
+ * order, which is seq order per boot: see docs/protocol.md for why no event may overtake
+ * another), as many as the buffer holds, at most max_events, and optionally a page of the
+ * health snapshot. The heartbeat is full (every sticky field, docs/protocol.md) the first
+ * time, after ward_report_sticky_reset() and whenever a sticky value changed; compact
+ * otherwise.
+ *
+ * Events are built and printed one at a time after the heartbeat and the page, so the arena
+ * holds one event's tree at a time and only the buffer bounds a batch: it is filled to within
+ * one event of its end.
  *
  * With with_health, the page starts at the agent's cursor and holds every sensor left in
  * the cycle, halved until the batch fits the arena and the buffer. When it does not fit,
- * in this order: the page halves down to one sensor, then the events halve down to one,
- * then the page is left out, then the last event: the heartbeat always goes. A page that
- * leaves no room for any pending event halves too. The cursor advances when the batch is
+ * in this order: the page halves down to one sensor (while any event asked for is left out),
+ * then events are left out (as many as do not fit), then the page is left out if not even
+ * one event fits beside it: the heartbeat always goes. The cursor advances when the batch is
  * built (not acknowledged): a lost batch only delays that page to the next cycle, the
  * snapshot being state, not events. ward_report_health_done() says whether this batch
  * carried the last page of the cycle.

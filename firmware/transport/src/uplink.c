@@ -91,6 +91,12 @@ static bool events_wait(const struct ward_uplink *u)
     return u->events_new || u->pages_left;
 }
 
+/* When the next batch may go: at once while a backlog drains, else after the batch gap. */
+static int64_t send_at(const struct ward_uplink *u, int64_t now)
+{
+    return u->draining ? now : u->last_send_ms + (int64_t)u->cfg.batch_gap_ms;
+}
+
 /*
  * A new connection may reach a collector that lost the sticky heartbeat fields (restarted,
  * or another instance): the first batch on it carries them all.
@@ -112,6 +118,7 @@ static void after_submit(struct ward_uplink *u, int64_t now)
     u->stats.batches++;
     u->hb_due = false;
     u->events_new = false;
+    u->draining = false; /* until this batch's acknowledgement shows progress */
     /* A snapshot cycle spans as many batches as it has pages (ward_report_batch()): the
      * next page goes after the batch gap, not a heartbeat interval later. */
     u->pages_left = u->health_due && !ward_report_health_done(u->p.agent);
@@ -122,7 +129,10 @@ static void after_submit(struct ward_uplink *u, int64_t now)
 /* Build a batch (heartbeat, pending events, sometimes a health snapshot page) and send it. */
 static void maybe_send(struct ward_uplink *u, int64_t now)
 {
-    bool events = events_wait(u) && now - u->last_send_ms >= (int64_t)u->cfg.batch_gap_ms;
+    bool events = (events_wait(u) || u->draining) && now >= send_at(u, now);
+    /* A backlog goes first: the snapshot follows once what is pending fits one batch. */
+    bool health = u->health_due && !u->draining &&
+                  ward_evlog_pending(&u->p.agent->log) <= u->cfg.batch_events;
     unsigned n = 0;
     size_t cap;
     uint8_t *body;
@@ -133,7 +143,7 @@ static void maybe_send(struct ward_uplink *u, int64_t now)
     }
     sticky_for_new_connection(u);
     body = ward_transport_body(u->p.tp, &cap);
-    len = ward_report_batch(u->p.agent, now, 0, u->cfg.batch_events, u->health_due, u->p.arena,
+    len = ward_report_batch(u->p.agent, now, 0, u->cfg.batch_events, health, u->p.arena,
                             (char *)body, cap, &n);
     if (len < 0) {
         u->stats.build_errors++;
@@ -166,6 +176,8 @@ static void handle_response(struct ward_uplink *u)
         return;
     }
     u->stats.acks++;
+    /* Progress and more pending: the next batch goes as soon as the transport is free. */
+    u->draining = rc > 0 && ward_evlog_pending(&u->p.agent->log) > 0;
 }
 
 void ward_uplink_step(struct ward_uplink *u, int64_t now_ms)
@@ -191,7 +203,7 @@ void ward_uplink_step(struct ward_uplink *u, int64_t now_ms)
 int64_t ward_uplink_next_wake(const struct ward_uplink *u, int64_t now_ms)
 {
     int64_t next = ward_sched_next_due(&u->p.agent->sched);
-    int64_t gap_end = u->last_send_ms + (int64_t)u->cfg.batch_gap_ms;
+    int64_t gap_end = send_at(u, now_ms);
     uint64_t td = ward_transport_deadline(u->p.tp, (uint64_t)now_ms);
 
     if (td != WARD_TRANSPORT_NO_DEADLINE && (int64_t)td < next) {
@@ -200,7 +212,8 @@ int64_t ward_uplink_next_wake(const struct ward_uplink *u, int64_t now_ms)
     /* New events (and a snapshot's next page) go out after the batch gap, but only if the
      * transport can take them now: during a backoff its deadline (above) is the wake-up, and
      * a request in flight wakes the caller with its response. */
-    if (events_wait(u) && ward_transport_can_send(u->p.tp, (uint64_t)now_ms) && gap_end < next) {
+    if ((events_wait(u) || u->draining) && ward_transport_can_send(u->p.tp, (uint64_t)now_ms) &&
+        gap_end < next) {
         next = gap_end;
     }
     return u->sync_at_ms < next ? u->sync_at_ms : next;

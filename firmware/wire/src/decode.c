@@ -14,6 +14,7 @@ struct dec {
     char *scratch;
     size_t scratch_len;
     const char *why; /* a schema error (the scanner's own errors carry their text) */
+    bool shallow;    /* read_identity()'s pass: text is checked by the full pass, field by field */
 };
 
 static int schema(struct dec *d, const char *why)
@@ -22,6 +23,44 @@ static int schema(struct dec *d, const char *why)
         d->why = why;
     }
     return ward_jscan_fail(&d->s, -EPROTO, why);
+}
+
+/*
+ * No terminal control in n bytes of valid UTF-8: no C0 (< 0x20), DEL or C1 (U+0080-U+009F,
+ * 0xc2 0x80-0x9f) character. Any string a device sends may end up on an operator's terminal.
+ */
+static bool text_safe(const char *text, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)text;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f || (p[i] == 0xc2 && i + 1 < n && p[i + 1] < 0xa0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A string decoded into buf (rc: its length, or the scanner's error) must be text_safe. */
+static int safe_string(struct dec *d, const char *buf, int rc)
+{
+    if (rc < 0) {
+        return d->s.err;
+    }
+    return d->shallow || text_safe(buf, (size_t)rc)
+               ? 0
+               : schema(d, "a string holds a control character");
+}
+
+/* The next member of an object (ward_jscan_member()), its name text_safe. */
+static int member(struct dec *d, char *key, size_t cap)
+{
+    int rc = ward_jscan_member(&d->s, key, cap);
+
+    if (rc > 0 && !d->shallow && !text_safe(key, strlen(key))) {
+        return schema(d, "a member name holds a control character");
+    }
+    return rc;
 }
 
 bool ward_utf8_valid(const char *text, size_t len)
@@ -82,7 +121,7 @@ static int skip_value(struct dec *d)
         if (ward_jscan_object(s) != 0) {
             return s->err;
         }
-        while ((rc = ward_jscan_member(s, key, sizeof(key))) > 0) {
+        while ((rc = member(d, key, sizeof(key))) > 0) {
             if (skip_value(d) != 0) {
                 return s->err;
             }
@@ -99,7 +138,7 @@ static int skip_value(struct dec *d)
         }
         return rc;
     case '"':
-        return ward_jscan_string(s, d->scratch, d->scratch_len) < 0 ? s->err : 0;
+        return safe_string(d, d->scratch, ward_jscan_string(s, d->scratch, d->scratch_len));
     case 't':
     case 'f':
         return ward_jscan_bool(s, &b);
@@ -136,19 +175,25 @@ static int read_int(struct dec *d, int64_t *v, int64_t min, int64_t max, const c
     return *v < min || *v > max ? schema(d, why) : 0;
 }
 
-static bool sensor_valid(const char *id)
+/* 1..max characters, each printable ASCII (0x20-0x7e): ids and the heartbeat's build text. */
+static bool printable(const char *text, size_t max)
 {
-    size_t n = strlen(id);
+    size_t n = strlen(text);
 
-    if (n == 0 || n > WARD_WIRE_SENSOR_MAX) {
+    if (n == 0 || n > max) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (id[i] < 0x20 || id[i] > 0x7e) {
+        if (text[i] < 0x20 || text[i] > 0x7e) {
             return false;
         }
     }
     return true;
+}
+
+static bool sensor_valid(const char *id)
+{
+    return printable(id, WARD_WIRE_SENSOR_MAX);
 }
 
 static bool boot_valid(const char *b)
@@ -208,6 +253,9 @@ static int common_member(struct dec *d, const char *key, unsigned *mask, const c
             read_string(d, buf, sizeof(buf), "device id too long") != 0) {
             return d->s.err;
         }
+        if (!printable(buf, WARD_WIRE_DEVICE_MAX)) {
+            return schema(d, "device id: 1-63 printable ASCII");
+        }
         if (strcmp(buf, device) != 0) {
             return schema(d, "document names another device than the batch");
         }
@@ -235,7 +283,7 @@ static int read_hb_health(struct dec *d, struct ward_ingest_batch *b)
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+    while ((rc = member(d, key, sizeof(key))) > 0) {
         if (strcmp(key, WARD_WIRE_M_STATE) == 0) {
             if (seen(d, &mask, 1) != 0 ||
                 read_string(d, b->health, sizeof(b->health), "unknown health state") != 0) {
@@ -253,6 +301,30 @@ static int read_hb_health(struct dec *d, struct ward_ingest_batch *b)
 
 #define HB_REQUIRED (1u << 0 | 1u << 4 | 1u << 5 | 1u << 7) /* v seq t_ms health */
 
+/* The heartbeat's build text (sticky): 1..WARD_WIRE_TEXT_MAX printable ASCII each. */
+static const char *const s_hb_text[][2] = {
+    { WARD_WIRE_M_FIRMWARE, WARD_WIRE_M_FIRMWARE ": 1-63 printable ASCII characters" },
+    { WARD_WIRE_M_BOARD, WARD_WIRE_M_BOARD ": 1-63 printable ASCII characters" },
+    { WARD_WIRE_M_ARCH, WARD_WIRE_M_ARCH ": 1-63 printable ASCII characters" },
+};
+
+/* @return 1 when key is not build text, else 0 or the error of reading it. */
+static int hb_text(struct dec *d, const char *key)
+{
+    char text[WARD_WIRE_TEXT_MAX + 1];
+
+    for (size_t i = 0; i < sizeof(s_hb_text) / sizeof(s_hb_text[0]); i++) {
+        if (strcmp(key, s_hb_text[i][0]) != 0) {
+            continue;
+        }
+        if (read_string(d, text, sizeof(text), s_hb_text[i][1]) != 0) {
+            return d->s.err;
+        }
+        return printable(text, WARD_WIRE_TEXT_MAX) ? 0 : schema(d, s_hb_text[i][1]);
+    }
+    return 1;
+}
+
 static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
 {
     char key[KEY_MAX];
@@ -264,7 +336,7 @@ static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+    while ((rc = member(d, key, sizeof(key))) > 0) {
         if (common_member(d, key, &mask, WARD_WIRE_TYPE_HEARTBEAT, b->device, b->boot, &handled) !=
             0) {
             return d->s.err;
@@ -288,7 +360,7 @@ static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
         } else if (strcmp(key, WARD_WIRE_M_HEALTH) == 0) {
             rc = seen(d, &mask, 1u << 7);
             rc = rc ?: read_hb_health(d, b);
-        } else {
+        } else if ((rc = hb_text(d, key)) > 0) {
             rc = skip_value(d);
         }
         if (rc != 0) {
@@ -311,7 +383,7 @@ static int lenient_string(struct dec *d, char *out, size_t cap)
 {
     int n = ward_jscan_string(&d->s, d->scratch, d->scratch_len);
 
-    if (n < 0) {
+    if (safe_string(d, d->scratch, n) != 0) {
         return d->s.err;
     }
     if ((size_t)n < cap) {
@@ -394,7 +466,7 @@ static int read_sensor(struct dec *d, struct ward_ingest_sensor *s)
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+    while ((rc = member(d, key, sizeof(key))) > 0) {
         if (sensor_member(d, key, s) != 0) {
             return d->s.err;
         }
@@ -436,7 +508,7 @@ static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+    while ((rc = member(d, key, sizeof(key))) > 0) {
         if (common_member(d, key, &mask, WARD_WIRE_TYPE_HEALTH, b->device, b->boot, &handled) !=
             0) {
             return d->s.err;
@@ -551,7 +623,7 @@ static int read_event(struct dec *d, struct ward_ingest_event *e)
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+    while ((rc = member(d, key, sizeof(key))) > 0) {
         if (event_member(d, key, e, &mask) != 0) {
             return d->s.err;
         }
@@ -598,13 +670,18 @@ static int read_identity(struct dec *d, const char *body, size_t len, struct war
     int rc;
 
     ward_jscan_init(&d->s, body, len);
+    d->shallow = true;
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+    while ((rc = member(d, key, sizeof(key))) > 0) {
         if (strcmp(key, WARD_WIRE_M_DEVICE) == 0) {
             rc = seen(d, &mask, 1);
             rc = rc ?: read_string(d, b->device, sizeof(b->device), "device id too long");
+            rc = rc
+                     ?: (printable(b->device, WARD_WIRE_DEVICE_MAX)
+                             ? 0
+                             : schema(d, "device id: 1-63 printable ASCII"));
         } else if (strcmp(key, WARD_WIRE_M_BOOT) == 0) {
             rc = seen(d, &mask, 2);
             rc = rc ?: read_boot(d, b->boot);
@@ -633,10 +710,11 @@ static int read_batch(struct dec *d, const char *body, size_t len, struct ward_i
     int rc;
 
     ward_jscan_init(&d->s, body, len);
+    d->shallow = false;
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = ward_jscan_member(&d->s, key, sizeof(key))) > 0) {
+    while ((rc = member(d, key, sizeof(key))) > 0) {
         if (common_member(d, key, &mask, WARD_WIRE_TYPE_BATCH, b->device, b->boot, &handled) != 0) {
             return d->s.err;
         }

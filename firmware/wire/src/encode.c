@@ -217,9 +217,9 @@ static bool hb_sticky(cJSON *o, const struct ward_wire_heartbeat *h)
     if (h->interval_ms > 0) {
         ok = ok && put_u64(o, WARD_WIRE_M_INTERVAL, h->interval_ms);
     }
-    ok = ok && put_ref(o, "firmware", h->firmware);
-    ok = ok && put_ref(o, "board", h->board);
-    ok = ok && put_ref(o, "arch", h->arch);
+    ok = ok && put_ref(o, WARD_WIRE_M_FIRMWARE, h->firmware);
+    ok = ok && put_ref(o, WARD_WIRE_M_BOARD, h->board);
+    ok = ok && put_ref(o, WARD_WIRE_M_ARCH, h->arch);
     ok = ok && put_ref(o, "config_sha256", h->config_sha256);
     if (h->rules_sha256[0] != '\0') {
         ok = ok && put_ref(o, "rules_sha256", h->rules_sha256);
@@ -292,4 +292,27 @@ bool ward_wire_health_add(cJSON *sensors, const struct ward_wire_sensor *s)
 cJSON *ward_wire_batch_json(const struct ward_wire_ident *id)
 {
     return header(id, WARD_WIRE_TYPE_BATCH, WARD_WIRE_V2);
+}
+
+bool ward_wire_batch_append(char *buf, size_t cap, size_t *len, bool first, const cJSON *event)
+{
+    static const char k_open[] = ",\"" WARD_WIRE_M_EVENTS "\":[";
+    /* Over the batch's closing "}" (first) or the array's "]}": the separator, the event. */
+    size_t at = first ? *len - 1u : *len - 2u;
+    size_t sep = first ? sizeof(k_open) - 1u : 1u;
+    size_t n;
+
+    if (event == NULL || *len < 2u || at + sep + 3u > cap) {
+        return false;
+    }
+    memcpy(buf + at, first ? k_open : ",", sep);
+    /* Room left for "]}": the printed event and its NUL end 2 bytes before cap. */
+    if (!cJSON_PrintPreallocated((cJSON *)event, buf + at + sep, (int)(cap - at - sep - 2u), 0)) {
+        memcpy(buf + at, first ? "}" : "]}", first ? 2u : 3u); /* with the NUL */
+        return false;
+    }
+    n = at + sep + strlen(buf + at + sep);
+    memcpy(buf + n, "]}", 3u);
+    *len = n + 2u;
+    return true;
 }

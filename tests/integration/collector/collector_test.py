@@ -357,6 +357,69 @@ def case_reject_malformed(env):
     good_client_still_served(env, col, 1)
 
 
+def terminal_safe(out):
+    """No byte a terminal acts on: nothing below 0x20 but newline and tab, no DEL, no C1
+    (U+0080-U+009F), valid UTF-8."""
+    out.decode("utf-8")
+    bad = [b for b in out if (b < 0x20 and b not in (0x0a, 0x09)) or b == 0x7f]
+    return not bad and not any(0x80 <= c <= 0x9f for c in out.decode("utf-8").encode("utf-32-le")[::4])
+
+
+def case_reject_escapes(env):
+    """Device-supplied text with terminal escapes (issue 10): refused at ingest with a 400
+    naming the field; and what an older collector stored raw reaches no terminal through
+    wardctl (text and --json) or the API."""
+    env.make_pki()
+    col = env.start()
+    pwned = "\x1b]0;PWNED\x07\x1b[2J"
+    for field in ("firmware", "board", "arch"):
+        doc = json.loads(batch("dev-a", seqs=[1]))
+        doc["heartbeat"][field] = pwned
+        c = DeviceClient(env, col, "dev-a")
+        try:
+            status, _, data = c.post(json.dumps(doc).encode())
+        finally:
+            c.close()
+        check(status == 400 and (field + ": 1-63 printable ASCII").encode() in data,
+              "%s with escapes got %d %r" % (field, status, data))
+    doc = json.loads(batch("dev-a", seqs=[1]))
+    doc["events"][0]["sensor"] = "temp:\x1b[2J"
+    c = DeviceClient(env, col, "dev-a")
+    status, _, data = c.post(json.dumps(doc).encode())
+    c.close()
+    check(status == 400 and b"sensor id" in data, "sensor id with escapes got %d %r" % (status, data))
+    check(env.query("SELECT count(*) FROM devices") == [(0,)], "a refused device was stored")
+    check(env.query("SELECT count(*) FROM events") == [(0,)], "a refused event was stored")
+    # What a collector before this check stored: the same escapes, and DEL, C1 CSI, in the
+    # heartbeat and an event (written into the database behind the collector's back).
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[1]))
+    hb = json.loads(env.query("SELECT heartbeat FROM devices WHERE id = 'dev-a'")[0][0])
+    hb.update(firmware=pwned, board="b\x7f\x9b31m", arch="\x1b[31m")
+    con = sqlite3.connect(env.db(), timeout=10)
+    try:
+        con.execute("UPDATE devices SET heartbeat = ? WHERE id = 'dev-a'",
+                    (json.dumps(hb, ensure_ascii=False),))
+        con.execute("UPDATE events SET sensor = ? WHERE device = 'dev-a'", ("temp:\x1b[2J",))
+        con.commit()
+    finally:
+        con.close()
+    for args in (["device", "dev-a"], ["--json", "device", "dev-a"], ["events"],
+                 ["--json", "events"], ["devices"]):
+        cmd = [env.wardctl_bin, "--url", "https://localhost:%d" % col.api_port, "--ca", env.ca(),
+               "--token-file", env.token_file] + args
+        p = subprocess.run(cmd, capture_output=True, timeout=30)
+        check(p.returncode == 0, "wardctl %s: %r" % (args, p.stderr))
+        check(terminal_safe(p.stdout), "wardctl %s printed a control byte: %r" % (args, p.stdout))
+        if args == ["device", "dev-a"]:
+            check(b"firmware:        ?]0;PWNED??[2J (board b??31m, ?[31m)" in p.stdout,
+                  "firmware line: %r" % p.stdout)
+        if args == ["--json", "device", "dev-a"]:
+            d = json.loads(p.stdout)
+            check(d["heartbeat"]["firmware"] == pwned and d["heartbeat"]["board"] == "b\x7f\x9b31m",
+                  "JSON view changed the values: %r" % d["heartbeat"])
+    good_client_still_served(env, col, 2)
+
+
 def case_reject_slow(env):
     """A client sending one byte per second is cut off; everyone else is served meanwhile."""
     env.make_pki()

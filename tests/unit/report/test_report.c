@@ -22,7 +22,7 @@
 
 static struct ward_agent s_agent;
 static uint8_t s_storage[WARD_JSON_ARENA_SIZE];
-static uint8_t s_parse_storage[64 * 1024];
+static uint8_t s_parse_storage[256 * 1024];
 static struct ward_json_arena s_arena;
 static struct ward_json_arena s_parse_arena;
 static char s_buf[32 * 1024];

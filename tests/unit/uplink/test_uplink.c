@@ -26,7 +26,7 @@
 #include "ward/transport/store_ram.h"
 #include "ward/transport/uplink.h"
 
-#define MAX_REQ   16
+#define MAX_REQ   64
 #define BODY_MAX  4096
 #define T0        1000000
 #define GAP_MS    1000
@@ -46,13 +46,14 @@ struct rig {
     uint8_t tx[4096];
     uint8_t rx[512];
     uint8_t arena_mem[WARD_JSON_ARENA_SIZE];
-    uint8_t journal_mem[16384];
-    struct ward_journal_entry idx[64];
+    uint8_t journal_mem[65536];
+    struct ward_journal_entry idx[WARD_EVLOG_SIZE];
     int64_t now;
     /* the fake collector */
     const char *status; /* status line of the next answers ("200 OK") */
     uint32_t ack_seq;   /* acknowledge this run's events up to here (0: none) */
     bool bad_ack;       /* answer with a malformed acknowledgement */
+    bool ack_received;  /* acknowledge up to the highest seq the collector was sent so far */
     unsigned n_req;
     int64_t req_at[MAX_REQ];
     char body[MAX_REQ][BODY_MAX];
@@ -83,9 +84,9 @@ static void start_agent(struct rig *r)
     assert_int_equal(ward_agent_init(&r->agent, &cfg, r->now), 0);
     assert_int_equal(ward_json_arena_init(&r->arena, r->arena_mem, sizeof(r->arena_mem)), 0);
     assert_int_equal(ward_store_ram_init(&r->ram, r->journal_mem, sizeof(r->journal_mem)), 0);
-    assert_int_equal(
-        ward_journal_open(&r->journal, ward_store_ram(&r->ram), r->idx, 64, sizeof(r->journal_mem)),
-        0);
+    assert_int_equal(ward_journal_open(&r->journal, ward_store_ram(&r->ram), r->idx,
+                                       WARD_EVLOG_SIZE, sizeof(r->journal_mem)),
+                     0);
     assert_int_equal(ward_outbox_init(&r->outbox, &r->journal), 0);
 }
 
@@ -126,6 +127,20 @@ static int setup(void **state)
     return 0;
 }
 
+/* The highest event seq a body carries ("seq" members after "events"), or `seen`. */
+static uint32_t max_event_seq(const char *body, uint32_t seen)
+{
+    const char *p = strstr(body, "\"events\":[");
+
+    while (p != NULL && (p = strstr(p, "\"seq\":")) != NULL) {
+        uint32_t seq = (uint32_t)strtoul(p + 6, NULL, 10);
+
+        seen = seq > seen ? seq : seen;
+        p += 6;
+    }
+    return seen;
+}
+
 /* A complete request in what the client sent: keep its body, answer it. */
 static bool serve(struct rig *r)
 {
@@ -150,6 +165,9 @@ static bool serve(struct rig *r)
     r->body[r->n_req][len] = '\0';
     r->req_at[r->n_req++] = r->now;
     fake_net_take_tx(&r->fnet);
+    if (r->ack_received) {
+        r->ack_seq = max_event_seq(r->body[r->n_req - 1], r->ack_seq);
+    }
     ward_boot_id_hex(r->agent.boot_id, hex);
     if (r->bad_ack) {
         snprintf(ack, sizeof(ack), "{\"v\":1,\"acks\":[{");
@@ -400,6 +418,97 @@ static void test_bad_ack_and_http_error_keep_events(void **state)
     assert_int_equal(heap_count_stop(), 0);
 }
 
+/* The loop again, with at most batch_events per batch. */
+static void restart_uplink(struct rig *r, uint32_t batch_events)
+{
+    struct ward_uplink_config cfg;
+    struct ward_uplink_parts parts = { &r->agent, &r->outbox, &r->tp, &r->arena };
+
+    ward_uplink_config_defaults(&cfg);
+    cfg.batch_gap_ms = GAP_MS;
+    cfg.batch_events = batch_events;
+    assert_int_equal(ward_uplink_init(&r->up, &cfg, &parts, r->now), 0);
+    r->up.on_fault = on_fault;
+    r->up.user = r;
+}
+
+/* A full event log, as an outage leaves it: n events of temp:cpu0 flapping. */
+static void fill_log(struct rig *r, unsigned n)
+{
+    cpu_rule(r);
+    for (unsigned i = 0; ward_evlog_pending(&r->agent.log) < n && i < 4 * n; i++) {
+        feed(r, "temp:cpu0", i % 2 == 0 ? 95000 : 20000);
+    }
+    assert_int_equal(ward_evlog_pending(&r->agent.log), n);
+}
+
+static unsigned events_in(const char *body)
+{
+    unsigned n = 0;
+
+    for (const char *p = body; (p = strstr(p, "\"sensor\":\"temp:cpu0\"")) != NULL; p++) {
+        n++;
+    }
+    return n;
+}
+
+/*
+ * A backlog drains back to back: each batch full (batch_events), the next one as soon as the
+ * previous is acknowledged, so N events take ceil(N / batch_events) round trips, well within
+ * one batch gap and without waiting for a heartbeat.
+ */
+static void test_backlog_drains_back_to_back(void **state)
+{
+    struct rig *r = *state;
+    const unsigned batch = 16;
+    const unsigned n = WARD_EVLOG_SIZE;
+
+    restart_uplink(r, batch);
+    fill_log(r, n);
+    r->ack_received = true;
+    heap_count_start();
+    run_until(r, T0 + GAP_MS / 2);
+    assert_int_equal(ward_evlog_pending(&r->agent.log), 0);
+    assert_int_equal(ward_journal_count(&r->journal), 0);
+    assert_int_equal(r->n_req, (n + batch - 1) / batch);
+    for (unsigned i = 0; i < r->n_req; i++) {
+        assert_int_equal(events_in(r->body[i]), i + 1 < r->n_req ? batch : n - i * batch);
+    }
+    assert_int_equal(r->up.stats.acks, r->n_req);
+    assert_int_equal(r->faults, 0);
+    assert_int_equal(heap_count_stop(), 0);
+    /* The snapshot the new events asked for follows the backlog, one batch gap later. */
+    run_until(r, r->req_at[r->n_req - 1] + GAP_MS + 50);
+    assert_true(has(r->body[r->n_req - 1], "\"type\":\"health\""));
+}
+
+/*
+ * With Kconfig's batch size the request buffer bounds a batch: every batch but the last is
+ * filled to within one event of it (the arena holds one event at a time, never the batch).
+ */
+static void test_backlog_batches_fill_the_buffer(void **state)
+{
+    struct rig *r = *state;
+    const unsigned n = WARD_EVLOG_SIZE;
+    unsigned sent = 0;
+
+    fill_log(r, n);
+    r->ack_received = true;
+    heap_count_start();
+    run_until(r, T0 + GAP_MS / 2);
+    assert_int_equal(ward_evlog_pending(&r->agent.log), 0);
+    for (unsigned i = 0; i < r->n_req; i++) {
+        size_t len = strlen(r->body[i]);
+
+        sent += events_in(r->body[i]);
+        print_message("batch %u: %u events, %zu bytes\n", i, events_in(r->body[i]), len);
+        /* head (< 80 bytes) + body + one more event (< 200 bytes) would not have fitted */
+        assert_true(i + 1 == r->n_req || len + 80 + 200 > sizeof(r->tx));
+    }
+    assert_int_equal(sent, n);
+    assert_int_equal(heap_count_stop(), 0);
+}
+
 static void test_init_checks_its_arguments(void **state)
 {
     struct rig *r = *state;
@@ -426,6 +535,8 @@ int main(void)
         cmocka_unit_test_setup(test_snapshot_pages_over_a_cycle, setup),
         cmocka_unit_test_setup(test_event_waits_batch_gap_and_is_acked, setup),
         cmocka_unit_test_setup(test_bad_ack_and_http_error_keep_events, setup),
+        cmocka_unit_test_setup(test_backlog_drains_back_to_back, setup),
+        cmocka_unit_test_setup(test_backlog_batches_fill_the_buffer, setup),
         cmocka_unit_test_setup(test_init_checks_its_arguments, setup),
     };
 

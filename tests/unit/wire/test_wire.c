@@ -230,6 +230,60 @@ static void test_batch_round_trip(void **state)
                         b.events[0].doc_len);
 }
 
+/* The batch with 1 sensor and no event in s_buf, then ev[0] and ev[1] appended; cap: s_buf's. */
+static bool append_two(const struct ward_wire_event *ev, size_t cap, size_t *len)
+{
+    bool ok = true;
+
+    ward_json_arena_enter(&s_arena);
+    assert_true(encode_batch("d", true, 0, 1) > 0);
+    ward_json_arena_leave(&s_arena);
+    *len = strlen(s_buf);
+    for (unsigned i = 0; ok && i < 2; i++) {
+        static char before[sizeof(s_buf)];
+
+        memcpy(before, s_buf, *len + 1);
+        ward_json_arena_enter(&s_arena);
+        ok = ward_wire_batch_append(s_buf, cap, len, i == 0, ward_wire_event_json(&ev[i]));
+        ward_json_arena_leave(&s_arena);
+        if (!ok) {
+            assert_string_equal(s_buf, before); /* still the complete batch it was */
+            assert_int_equal(*len, strlen(before));
+        }
+    }
+    assert_int_equal(*len, strlen(s_buf));
+    return ok;
+}
+
+/*
+ * Events printed one at a time after a printed batch (ward_wire_batch_append) give the bytes
+ * of the batch built as one tree; an event that does not fit leaves the batch as it was, and
+ * the buffer is used to within a few bytes (cJSON reserves a little while it prints).
+ */
+static void test_batch_append_streams_events(void **state)
+{
+    static char whole[sizeof(s_buf)];
+    struct ward_wire_event ev[2];
+    size_t len;
+    size_t cap;
+
+    (void)state;
+    memcpy(ev, s_in_events, sizeof(ev));
+    ev[1].sensor = s_sensor;
+    heap_count_start();
+    ward_json_arena_enter(&s_arena);
+    assert_true(encode_batch("d", true, 2, 1) > 0);
+    ward_json_arena_leave(&s_arena);
+    memcpy(whole, s_buf, sizeof(whole));
+    assert_false(append_two(ev, strlen(whole), &len)); /* no room for the NUL */
+    for (cap = strlen(whole) + 1; cap < strlen(whole) + 8 && !append_two(ev, cap, &len); cap++) {
+    }
+    assert_true(append_two(ev, cap, &len));
+    assert_string_equal(s_buf, whole);
+    assert_false(ward_wire_batch_append(s_buf, sizeof(s_buf), &len, false, NULL));
+    assert_int_equal(heap_count_stop(), 0);
+}
+
 static void test_empty_members_left_out(void **state)
 {
     struct ward_ingest_batch b;
@@ -302,6 +356,76 @@ static void test_decoder_limits(void **state)
     p[22] = '1';
     assert_int_equal(decode(&b, &why), -EPROTO);
     assert_string_equal(why, "interval_ms must be 1 ms .. 7 days");
+}
+
+/* A batch with a compact heartbeat; hb_extra and extra are spliced into it (may be ""). */
+static int escape_case(const char *device, const char *hb_extra, const char *extra,
+                       struct ward_ingest_batch *b, const char **why)
+{
+    snprintf(s_buf, sizeof(s_buf),
+             "{\"v\":2,\"type\":\"batch\",\"device\":\"%s\",\"boot\":\"" BOOT_HEX "\","
+             "\"heartbeat\":{\"v\":2,\"seq\":1,\"t_ms\":1,\"health\":{\"state\":\"ok\"}%s}%s}",
+             device, hb_extra, extra);
+    return decode(b, why);
+}
+
+/*
+ * Device-supplied text reaches operators' terminals (wardctl): control characters (C0, DEL,
+ * C1) are refused in every string of a batch, member names included, and the heartbeat's
+ * firmware, board and arch are 1-63 printable ASCII (docs/protocol.md, "Strings").
+ */
+static void test_decoder_refuses_terminal_escapes(void **state)
+{
+    static const struct {
+        const char *device, *hb, *extra, *why;
+    } refused[] = {
+        { "d", ",\"firmware\":\"\\u001b]0;PWNED\\u0007\\u001b[2J\"", "",
+          "firmware: 1-63 printable ASCII characters" },
+        { "d", ",\"board\":\"\\u001b[2J\"", "", "board: 1-63 printable ASCII characters" },
+        { "d", ",\"arch\":\"x86\\u009b31m\"", "", "arch: 1-63 printable ASCII characters" },
+        { "d", ",\"arch\":\"x86\\u007f\"", "", "arch: 1-63 printable ASCII characters" },
+        { "d", ",\"firmware\":\"caf\\u00e9\"", "", "firmware: 1-63 printable ASCII characters" },
+        { "d", ",\"firmware\":\"\"", "", "firmware: 1-63 printable ASCII characters" },
+        { "d", ",\"firmware\":\"0123456789012345678901234567890123456789012345678901234567890123\"",
+          "", "firmware: 1-63 printable ASCII characters" },
+        { "d", ",\"note\":\"\\u001b[2J\"", "", "a string holds a control character" },
+        { "d", ",\"memory\":{\"x\\u001bx\":1}", "", "a member name holds a control character" },
+        { "d", "", ",\"x\":[\"\\u001f\"]", "a string holds a control character" },
+        { "d", "",
+          ",\"events\":[{\"boot\":\"" BOOT_HEX "\",\"seq\":1,\"t_ms\":1,\"sensor\":\"s\","
+          "\"from\":\"ok\",\"to\":\"failed\",\"severity\":\"high\",\"value\":null,\"count\":1,"
+          "\"reason\":\"\\u0007\"}]",
+          "a string holds a control character" },
+        { "d", "",
+          ",\"events\":[{\"boot\":\"" BOOT_HEX "\",\"seq\":1,\"t_ms\":1,\"sensor\":\"s\\u001b\","
+          "\"from\":\"ok\",\"to\":\"failed\",\"severity\":\"high\",\"value\":null,\"count\":1}]",
+          "sensor id: 1-63 printable ASCII" },
+        { "d", "",
+          ",\"health\":{\"v\":1,\"type\":\"health\",\"sensors\":[{\"id\":\"\\u001b[2J\"}]}",
+          "a string holds a control character" },
+        { "d\\u001b[2J", "", "", "device id: 1-63 printable ASCII" },
+    };
+    struct ward_ingest_batch b;
+    const char *why = NULL;
+
+    (void)state;
+    heap_count_start();
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        int rc = escape_case(refused[i].device, refused[i].hb, refused[i].extra, &b, &why);
+
+        if (rc != -EPROTO || why == NULL || strcmp(why, refused[i].why) != 0) {
+            fail_msg("case %zu: rc %d, why \"%s\", want \"%s\"", i, rc, why ? why : "(null)",
+                     refused[i].why);
+        }
+        assert_int_equal(b.n_events, 0);
+    }
+    /* Printable ASCII in the named fields, and other text (UTF-8) elsewhere, are accepted. */
+    assert_int_equal(escape_case("bmc rack4/u12",
+                                 ",\"firmware\":\"0.1.0-rc1+g1234 (debug)\",\"board\":\"sim\","
+                                 "\"arch\":\"x86_64\",\"note\":\"caf\\u00e9 \\\"q\\\" \\\\\"",
+                                 "", &b, &why),
+                     0);
+    assert_int_equal(heap_count_stop(), 0);
 }
 
 struct pairs {
@@ -406,9 +530,14 @@ static void test_sensors_lenient(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_batch_round_trip),  cmocka_unit_test(test_empty_members_left_out),
-        cmocka_unit_test(test_decoder_limits),    cmocka_unit_test(test_ack_round_trip),
-        cmocka_unit_test(test_ack_reader_limits), cmocka_unit_test(test_sensors_lenient),
+        cmocka_unit_test(test_batch_round_trip),
+        cmocka_unit_test(test_batch_append_streams_events),
+        cmocka_unit_test(test_empty_members_left_out),
+        cmocka_unit_test(test_decoder_limits),
+        cmocka_unit_test(test_decoder_refuses_terminal_escapes),
+        cmocka_unit_test(test_ack_round_trip),
+        cmocka_unit_test(test_ack_reader_limits),
+        cmocka_unit_test(test_sensors_lenient),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

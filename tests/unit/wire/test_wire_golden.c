@@ -226,7 +226,7 @@ static void test_batches(void **state)
                                   &n) > 0);
     assert_int_equal(n, 0);
     golden("batch_no_events", s_buf);
-    /* A small buffer: the page and events halve, the heartbeat stays. */
+    /* A small buffer: the page halves to one sensor, events fill the rest, the heartbeat stays. */
     assert_true(ward_report_batch(&s_agent, 73000, 0, 100, true, &s_arena, s_buf, 1400, &n) > 0);
     golden("batch_small", s_buf);
 }

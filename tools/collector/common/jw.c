@@ -116,31 +116,82 @@ void wcol_jw_arr_end(struct wcol_jw *w)
     close_(w, ']');
 }
 
-static void put_escaped(struct wcol_jw *w, const char *s, size_t n)
+/*
+ * Length (2-4) of the well-formed UTF-8 sequence at s (Unicode 15, table 3-7: no overlong,
+ * no surrogate, nothing past U+10FFFF), 0 when the bytes there are not one.
+ */
+static size_t utf8_len(const unsigned char *s, size_t left)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t run = 0;
+    static const struct {
+        unsigned char lead_lo, lead_hi, next_lo, next_hi;
+        size_t len;
+    } k_forms[] = {
+        { 0xc2, 0xdf, 0x80, 0xbf, 2 }, { 0xe0, 0xe0, 0xa0, 0xbf, 3 }, { 0xe1, 0xec, 0x80, 0xbf, 3 },
+        { 0xed, 0xed, 0x80, 0x9f, 3 }, { 0xee, 0xef, 0x80, 0xbf, 3 }, { 0xf0, 0xf0, 0x90, 0xbf, 4 },
+        { 0xf1, 0xf3, 0x80, 0xbf, 4 }, { 0xf4, 0xf4, 0x80, 0x8f, 4 },
+    };
 
-    put(w, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c >= 0x20 && c != '"' && c != '\\') {
+    for (size_t f = 0; f < sizeof(k_forms) / sizeof(k_forms[0]); f++) {
+        if (s[0] < k_forms[f].lead_lo || s[0] > k_forms[f].lead_hi) {
             continue;
         }
-        put(w, s + run, i - run);
-        run = i + 1;
-        if (c == '"' || c == '\\') {
-            char e[2] = { '\\', (char)c };
+        if (left < k_forms[f].len || s[1] < k_forms[f].next_lo || s[1] > k_forms[f].next_hi) {
+            return 0;
+        }
+        for (size_t k = 2; k < k_forms[f].len; k++) {
+            if (s[k] < 0x80 || s[k] > 0xbf) {
+                return 0;
+            }
+        }
+        return k_forms[f].len;
+    }
+    return 0;
+}
+
+/*
+ * Text into the document with nothing a terminal acts on left raw: C0 controls, DEL and C1
+ * controls (U+0080-U+009F) as \u escapes, a byte that is not UTF-8 as U+FFFD. A string
+ * (quoted) also escapes '"' and '\'; a stored document (raw, already JSON) keeps its
+ * structure: those bytes can only stand inside its strings.
+ */
+static void put_text(struct wcol_jw *w, const char *text, size_t n, bool raw)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)text;
+    size_t run = 0;
+    size_t i = 0;
+
+    while (i < n) {
+        size_t k = s[i] < 0x80 ? 1 : utf8_len(s + i, n - i);
+        unsigned cp = k == 2 && s[i] == 0xc2 ? s[i + 1] : s[i]; /* C1: U+0080-U+009F */
+        bool control = (cp < 0x20 && !raw) || cp == 0x7f || (cp >= 0x80 && cp < 0xa0 && k == 2);
+
+        if (k != 0 && !control && (raw || (cp != '"' && cp != '\\'))) {
+            i += k;
+            continue;
+        }
+        put(w, text + run, i - run);
+        if (k == 0) {
+            put(w, "\\ufffd", 6);
+        } else if (cp == '"' || cp == '\\') {
+            char e[2] = { '\\', (char)cp };
 
             put(w, e, 2);
         } else {
-            char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+            char e[6] = { '\\', 'u', '0', '0', hex[cp >> 4], hex[cp & 15] };
 
             put(w, e, 6);
         }
+        i += k != 0 ? k : 1;
+        run = i;
     }
-    put(w, s + run, n - run);
+    put(w, text + run, n - run);
+}
+
+static void put_escaped(struct wcol_jw *w, const char *s, size_t n)
+{
+    put(w, "\"", 1);
+    put_text(w, s, n, false);
     put(w, "\"", 1);
 }
 
@@ -200,7 +251,7 @@ void wcol_jw_null(struct wcol_jw *w)
 void wcol_jw_raw(struct wcol_jw *w, const char *json, size_t n)
 {
     sep(w);
-    put(w, json, n);
+    put_text(w, json, n, true);
 }
 
 void wcol_jw_kstr(struct wcol_jw *w, const char *key, const char *s)

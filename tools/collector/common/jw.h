@@ -2,7 +2,9 @@
  * A small JSON writer into a growable heap buffer, for the collector's responses. It
  * escapes every string, tracks commas itself, and refuses to grow past a limit: once a write
  * fails, the writer stays failed and the caller answers 500 instead of sending half a
- * document.
+ * document. Much of what it writes comes from devices, so nothing a terminal acts on leaves
+ * raw: C0 controls, DEL and C1 controls are \u-escaped (in stored documents inserted with
+ * wcol_jw_raw() too), and a byte that is not UTF-8 becomes U+FFFD.
  */
 #ifndef WCOL_COMMON_JW_H_
 #define WCOL_COMMON_JW_H_
@@ -42,7 +44,7 @@ void wcol_jw_int(struct wcol_jw *w, int64_t v);
 void wcol_jw_uint(struct wcol_jw *w, uint64_t v);
 void wcol_jw_bool(struct wcol_jw *w, bool v);
 void wcol_jw_null(struct wcol_jw *w);
-/** Insert text that is already valid JSON (a stored document). */
+/** Insert text that is already valid JSON (a stored document); controls escaped as above. */
 void wcol_jw_raw(struct wcol_jw *w, const char *json, size_t n);
 
 /* key + value in one call */

@@ -13,10 +13,17 @@
  * - A batch goes out when the heartbeat is due, or when new events or the next page of a
  *   health snapshot wait and the batch gap has passed since the last batch; and only when
  *   the transport can send now (no backoff, no request in flight).
+ * - A backlog drains back to back: when an acknowledgement freed events and more are
+ *   pending, the next batch goes as soon as the transport is free, paced by the acks alone
+ *   (one request in flight), each as full as the request buffer or batch_events allows. An
+ *   ack that frees nothing (or an error) ends that: the heartbeat or new events retry.
+ *   Events go oldest first (seq order per boot; docs/protocol.md says why none may overtake
+ *   another), and a snapshot waits until what is pending fits one batch.
  * - The first batch of every new connection carries every sticky heartbeat field
  *   (ward_report_sticky_reset()): the collector behind it may have restarted.
- * - A health snapshot goes with the first batch, after new events, and every
- *   health_every batches; a cycle spans as many batches as it has pages, one per batch gap.
+ * - A health snapshot goes with the first batch, after new events (once a backlog has
+ *   drained), and every health_every batches; a cycle spans as many batches as it has
+ *   pages, one per batch gap.
  * - What a batch carries is durable before it is sent, and a new event is durable at most
  *   sync_delay_ms after it was recorded.
  *
@@ -77,6 +84,7 @@ struct ward_uplink {
     bool events_new;
     bool health_due;
     bool pages_left; /* a snapshot cycle is under way: its next page follows the batch gap */
+    bool draining;   /* an ack freed events and more are pending: the next batch goes at once */
     /** Called once per fault; may be NULL. */
     void (*on_fault)(void *user, enum ward_uplink_fault fault, int err);
     void *user;

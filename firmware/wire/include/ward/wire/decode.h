@@ -14,7 +14,10 @@
  * exponent anywhere, a version other than 1, a missing or ill-typed required member, a
  * duplicate member, a boot id that is not 32 lower-case hex digits, an unknown state or
  * severity, a sequence outside 1..2^32-1, a heartbeat or snapshot naming another device or
- * boot than the batch. Too many events: -E2BIG.
+ * boot than the batch; device-supplied text a terminal would act on (docs/protocol.md,
+ * "Conventions"): a device id, event sensor id, heartbeat firmware, board or arch that is not
+ * 1-63 printable ASCII, and a control character (C0, DEL, C1) in any other string or member
+ * name. Too many events: -E2BIG.
  *
  * Readings come out typed (struct ward_wire_reading): an event's value, state and severity,
  * and, when the caller gives room for them, each sensor of the health snapshot with its

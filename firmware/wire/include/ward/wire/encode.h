@@ -160,4 +160,14 @@ bool ward_wire_health_add(cJSON *sensors, const struct ward_wire_sensor *s);
 /** A batch with its header; put its "heartbeat", "health" and "events" with ward_wire_put(). */
 cJSON *ward_wire_batch_json(const struct ward_wire_ident *id);
 
+/**
+ * Print one event into a batch already printed in buf (*len bytes, NUL-terminated, without
+ * "events" before the first call): the event becomes the last element of "events" and the
+ * document stays complete after every call. So a batch holds as many events as the buffer
+ * does while the arena holds one event's tree at a time.
+ * @param first  the batch has no "events" yet
+ * @return false (buf unchanged) when event is NULL or does not fit cap.
+ */
+bool ward_wire_batch_append(char *buf, size_t cap, size_t *len, bool first, const cJSON *event);
+
 #endif /* WARD_WIRE_ENCODE_H_ */

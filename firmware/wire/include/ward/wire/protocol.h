@@ -24,6 +24,7 @@
 #define WARD_WIRE_DEVICE_MAX      63 /* a device id */
 #define WARD_WIRE_SENSOR_MAX      63 /* a sensor id: printable ASCII */
 #define WARD_WIRE_NAME_MAX        16 /* a state, severity, kind or reason name */
+#define WARD_WIRE_TEXT_MAX        63 /* heartbeat firmware, board, arch: printable ASCII */
 #define WARD_WIRE_KEY_MAX         63 /* a member name a decoder reads (longer ones are refused) */
 #define WARD_WIRE_DIGEST_SHORT    16 /* hex digits of the "config" and "rules" digest prefixes */
 #define WARD_WIRE_SEQ_MAX         4294967295LL     /* sequences and counts are 1..2^32-1 */
@@ -67,5 +68,8 @@
 #define WARD_WIRE_M_TOTAL      "sensors_total"
 #define WARD_WIRE_M_FIRST      "first"
 #define WARD_WIRE_M_ACKS       "acks"
+#define WARD_WIRE_M_FIRMWARE   "firmware"
+#define WARD_WIRE_M_BOARD      "board"
+#define WARD_WIRE_M_ARCH       "arch"
 
 #endif /* WARD_WIRE_PROTOCOL_H_ */
