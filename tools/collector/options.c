@@ -67,6 +67,10 @@ static const struct opt s_opts[] = {
     { "Limits:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "max-connections", T_UINT, 1, 1000000, AT(cfg.max_conns), "N", "device connections" },
     { "max-api-connections", T_UINT, 1, 10000, AT(cfg.max_api_conns), "N", "operator connections" },
+    { "max-unauth-connections", T_UINT, 1, 1000000, AT(cfg.max_unauth_conns), "N",
+      "device connections not yet authenticated (the oldest is shed for a newcomer)" },
+    { "max-unauth-per-source", T_UINT, 1, 1000000, AT(cfg.max_unauth_per_source), "N",
+      "unauthenticated connections from one address, either port (its oldest is shed)" },
     { "max-body", T_SIZE, 256, 16777216, AT(cfg.max_body), "BYTES", "request body" },
     { "max-head", T_SIZE, 256, 65536, AT(cfg.max_head), "BYTES", "request head" },
     { "max-headers", T_UINT, 4, 256, AT(cfg.max_headers), "N", "header lines" },
@@ -115,6 +119,8 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->api_listen = "127.0.0.1:8444";
     cfg->max_conns = 16384;
     cfg->max_api_conns = 64;
+    cfg->max_unauth_conns = 2048;
+    cfg->max_unauth_per_source = 256;
     cfg->max_head = 8192;
     cfg->max_body = 65536;
     cfg->max_headers = 32;

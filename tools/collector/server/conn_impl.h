@@ -50,6 +50,9 @@ struct wcol_conn {
     struct wcol_conn *dnext;         /* next on the dead list */
     struct wcol_conn *aprev, *anext; /* every open connection */
     bool kicked;
+    bool authed; /* a device certificate, or an operator's valid token, was seen */
+    struct wcol_src src;
+    struct wcol_conn *uprev, *unext; /* the unauthenticated list of its kind */
     bool doomed; /* close after the pending answer (its device was revoked meanwhile) */
     uint64_t requests;
     uint32_t drained;

@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -268,6 +269,25 @@ static int alloc_decoder(struct wcol_collector *c)
     return c->scratch == NULL || c->batch.events == NULL ? -ENOMEM : 0;
 }
 
+/* The unauthenticated budgets: the device one from its settings, the operator one the pool. */
+static int alloc_budgets(struct wcol_collector *c)
+{
+    uint64_t seed = 0;
+
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
+        seed = wcol_now_mono() ^ (uint64_t)getpid();
+    }
+    c->unauth[WCOL_CONN_DEVICE].max =
+        c->cfg.max_unauth_conns < c->cfg.max_conns ? c->cfg.max_unauth_conns : c->cfg.max_conns;
+    c->unauth[WCOL_CONN_API].max = c->cfg.max_api_conns;
+    for (int k = 0; k < 2; k++) {
+        if (wcol_srcmap_init(&c->unauth[k].srcs, c->unauth[k].max + 1, seed) != 0) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 static int open_tls_and_tokens(struct wcol_collector *c)
 {
     c->tls = calloc(1, sizeof(*c->tls));
@@ -364,6 +384,7 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
     }
     fit_fd_limit(c);
     rc = alloc_decoder(c);
+    rc = rc ?: alloc_budgets(c);
     rc = rc ?: open_tls_and_tokens(c);
     rc = rc ?: open_store_and_fleet(c);
     rc = rc ?: open_listeners(c);
@@ -630,4 +651,7 @@ void wcol_collector_close(struct wcol_collector *c)
     }
     free(c->scratch);
     free(c->batch.events);
+    for (int k = 0; k < 2; k++) {
+        wcol_srcmap_free(&c->unauth[k].srcs);
+    }
 }
