@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "options.h"
@@ -54,6 +55,9 @@ static const struct opt s_opts[] = {
     { "db", T_STR, 0, 0, AT(cfg.db_path), "FILE", "SQLite database (default STATE/ward.db)" },
     { "listen", T_STR, 0, 0, AT(cfg.listen), "ADDR:PORT", "devices (port 0 = any free port)" },
     { "api-listen", T_STR, 0, 0, AT(cfg.api_listen), "ADDR:PORT", "operators" },
+    { "user", T_STR, 0, 0, AT(cfg.user), "NAME",
+      "run as NAME once the ports, database and key files are open (the state directory is "
+      "given to NAME)" },
     { "Fleet:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "silent-factor", T_UINT, 1, 1000, AT(cfg.silent_factor), "N",
       "silent when no heartbeat for N x its interval" },
@@ -301,6 +305,23 @@ static int apply(const struct opt *o, const char *arg, struct args *a)
     }
 }
 
+/*
+ * The collector never signs anything, so the CA's private key has no business where it can
+ * read: say so once (docs/collector.md, "Security").
+ */
+static void warn_ca_key(const char *pki)
+{
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/ca.key", pki);
+    if (access(path, F_OK) == 0) {
+        wcol_log_warn("%s holds the CA's private key, which the collector never needs: keep it "
+                      "offline or in another directory (ward-pki --dir) and give the collector "
+                      "only ca.crt, collector.crt/.key, crl.pem and api-tokens",
+                      path);
+    }
+}
+
 static const char *join(int slot, const char *dir, const char *name)
 {
     snprintf(s_paths[slot], sizeof(s_paths[slot]), "%s/%s", dir, name);
@@ -313,6 +334,7 @@ static int complete(struct args *a)
     struct wcol_collector_config *cfg = &a->cfg;
 
     if (a->pki != NULL) {
+        warn_ca_key(a->pki);
         cfg->tls.ca = cfg->tls.ca ? cfg->tls.ca : join(0, a->pki, "ca.crt");
         cfg->tls.cert = cfg->tls.cert ? cfg->tls.cert : join(1, a->pki, "collector.crt");
         cfg->tls.key = cfg->tls.key ? cfg->tls.key : join(2, a->pki, "collector.key");

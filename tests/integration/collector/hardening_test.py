@@ -229,11 +229,16 @@ def case_drop_user(env):
         sys.exit(SKIP)
     nobody = pwd.getpwnam("nobody")
     env.make_pki()
+    os.chmod(env.dir, 0o711)  # nobody must reach the state directory (pki/ stays 0700)
+    for d in (os.path.dirname(env.dir),):
+        check(os.stat(d).st_mode & 0o001, "%s is not searchable by others" % d)
     col = env.start("--user", "nobody")
     uid_line = [l for l in open("/proc/%d/status" % col.pid) if l.startswith("Uid:")][0]
     check(uid_line.split()[1:] == [str(nobody.pw_uid)] * 4, "still privileged: %r" % uid_line)
     gid_line = [l for l in open("/proc/%d/status" % col.pid) if l.startswith("Gid:")][0]
     check(gid_line.split()[1:] == [str(nobody.pw_gid)] * 4, "group kept: %r" % gid_line)
+    check(stat.S_IMODE(os.stat(env.state).st_mode) == 0o700 and
+          os.stat(env.state).st_uid == nobody.pw_uid, "state directory not given to nobody")
     acks = post_ok(env, col, "dev-a", batch("dev-a", seqs=[1]))
     check(acks.get(BOOT_A) == 1, "not serving after dropping privileges: %r" % acks)
     check(operator_ok(env, col), "operator API after dropping privileges")

@@ -494,6 +494,12 @@ static bool authorized(struct wcol_conn *conn)
                                         wcol_conn_request(conn)->authorization_len);
 
     if (who != NULL) {
+        const struct wcol_http_request *r = wcol_conn_request(conn);
+
+        /* The access log: who asked what, from where (the target's bytes are checked
+         * printable by the HTTP parser). */
+        wcol_log_info("%s: operator token=%s %s %.*s", wcol_conn_addr(conn), who,
+                      wcol_http_method_name(r->method), (int)r->target_len, r->target);
         wcol_conn_authenticated(conn);
         return true;
     }

@@ -53,6 +53,7 @@ struct wcol_collector_config {
     unsigned busy_timeout_ms;     /* storage lock wait */
     unsigned max_events;          /* per request */
     uint64_t retention_ms;        /* events older than this are deleted (0: keep all) */
+    const char *user;             /* run as this user once ports and files are open (or NULL) */
 };
 
 enum wcol_ep_type {

@@ -8,10 +8,12 @@
  * rows of the group transaction that is still being staged.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -719,6 +721,43 @@ static int check_schema(struct sq *q)
     return 0;
 }
 
+/*
+ * The database holds every device's reports: owner only. SQLite gives its -wal and -shm files
+ * the database file's mode, so creating (or correcting) the database 0600 first covers all
+ * three; files left by an older collector are corrected too.
+ */
+static int restrict_mode(const char *path)
+{
+    static const char *const suffix[] = { "", "-wal", "-shm" };
+    char name[4200];
+
+    if (path[0] == '\0' || path[0] == ':') {
+        return 0; /* in memory, or a URI: nothing on disk we name */
+    }
+    for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        struct stat st;
+
+        snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
+        int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0), 0600);
+
+        if (fd < 0) {
+            if (i > 0 && errno == ENOENT) {
+                continue;
+            }
+            int err = errno;
+
+            wcol_log_error("storage: cannot open %s: %s", name, strerror(err));
+            return -err;
+        }
+        if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
+            wcol_log_warn("storage: %s was mode %o; now 600", name, (unsigned)(st.st_mode & 0777));
+            (void)fchmod(fd, 0600);
+        }
+        close(fd);
+    }
+    return 0;
+}
+
 int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sqlite_opts *opts)
 {
     struct sq *q = calloc(1, sizeof(*q));
@@ -728,6 +767,10 @@ int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sql
         return -ENOMEM;
     }
     snprintf(q->path, sizeof(q->path), "%s", opts->path);
+    rc = restrict_mode(opts->path);
+    if (rc != 0) {
+        goto close_q;
+    }
     if (sqlite3_open_v2(opts->path, &q->w,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
