@@ -78,6 +78,8 @@ static const struct opt s_opts[] = {
     { "max-body", T_SIZE, 256, 16777216, AT(cfg.max_body), "BYTES", "request body" },
     { "max-head", T_SIZE, 256, 65536, AT(cfg.max_head), "BYTES", "request head" },
     { "max-headers", T_UINT, 4, 256, AT(cfg.max_headers), "N", "header lines" },
+    { "max-sensors", T_UINT, 1, 1000000, AT(cfg.max_sensors), "N",
+      "sensors per device in its health snapshot (a page past it is refused)" },
     { "max-events", T_UINT, 1, 100000, AT(cfg.max_events), "N", "events per request" },
     { "handshake-timeout", T_UINT, 100, 3600000, AT(cfg.handshake_timeout_ms), "MS",
       "TLS handshake" },
@@ -129,6 +131,7 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->max_body = 65536;
     cfg->max_headers = 32;
     cfg->max_events = 1024;
+    cfg->max_sensors = 4096;
     cfg->handshake_timeout_ms = 10000;
     cfg->request_timeout_ms = 30000;
     cfg->idle_timeout_ms = 600000;

@@ -224,6 +224,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "events_duplicate", c->group.stats.events_duplicate);
     wcol_jw_kuint(&w, "refused_http", s->rejected_http);
     wcol_jw_kuint(&w, "forbidden", s->forbidden);
+    wcol_jw_kint(&w, "sensors_refused", ss.snapshots_refused);
     wcol_jw_kuint(&w, "timeouts", s->timeouts);
     wcol_jw_kuint(&w, "stage_failures", c->group.stats.stage_failures);
     wcol_jw_kuint(&w, "commits", c->group.stats.commits);

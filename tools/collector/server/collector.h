@@ -52,6 +52,7 @@ struct wcol_collector_config {
     unsigned max_group;           /* requests per commit */
     unsigned busy_timeout_ms;     /* storage lock wait */
     unsigned max_events;          /* per request */
+    unsigned max_sensors;         /* per device in its merged health snapshot */
     uint64_t retention_ms;        /* events older than this are deleted (0: keep all) */
     const char *user;             /* run as this user once ports and files are open (or NULL) */
 };

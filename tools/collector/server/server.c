@@ -331,7 +331,8 @@ static int open_store_and_fleet(struct wcol_collector *c)
 {
     const struct wcol_collector_config *cfg = &c->cfg;
     struct wcol_store_sqlite_opts so = { .path = cfg->db_path,
-                                         .busy_timeout_ms = cfg->busy_timeout_ms };
+                                         .busy_timeout_ms = cfg->busy_timeout_ms,
+                                         .max_sensors = cfg->max_sensors };
     int rc = wcol_store_sqlite_open(&c->store, &so);
 
     if (rc != 0) {
