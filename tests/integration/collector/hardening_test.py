@@ -82,6 +82,9 @@ def case_unauth_flood(env):
             conn_stats(env, col)), 10, "shed connections counted")
         check(st["devices"] <= 128, "device pool exceeded: %r" % st)
         check(peer_closed(socks[0], timeout=5), "the oldest unauthenticated socket was kept")
+        text = env.wardctl(col, "health").stdout
+        check("shed.capacity=" in text and "unauthenticated=" in text,
+              "wardctl health does not show the shed connections: %r" % text)
     finally:
         close_all(socks)
     col.stop()
