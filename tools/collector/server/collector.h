@@ -147,6 +147,8 @@ struct wcol_collector {
     unsigned n_device_conns;
     unsigned n_api_conns;
     struct wcol_unauth unauth[2]; /* by enum wcol_conn_kind */
+    uint64_t shed_log_at;         /* when a shed connection was last logged (monotonic ms) */
+    uint64_t shed_unlogged;       /* shed since then, not logged one by one */
     bool stopping;
     bool reload;
     uint64_t start_mono;

@@ -260,11 +260,26 @@ static const char *kind_name(enum wcol_conn_kind kind)
     return kind == WCOL_CONN_DEVICE ? "device" : "operator";
 }
 
+/*
+ * A flood sheds thousands of connections a second: one warn line for the first, then at
+ * most one a second with how many more (the counters in /v1/health have every one).
+ */
 static void shed(struct wcol_conn *victim, uint64_t *counter, const char *why)
 {
+    struct wcol_collector *c = victim->c;
+    uint64_t now = wcol_now_mono();
+
     (*counter)++;
-    wcol_log_warn("%s: shedding an unauthenticated %s connection: %s", victim->addr,
-                  kind_name(victim->kind), why);
+    if (c->shed_log_at != 0 && now < c->shed_log_at + 1000) {
+        c->shed_unlogged++;
+    } else {
+        wcol_log_warn("%s: shedding an unauthenticated %s connection: %s (and %llu more in "
+                      "the last second)",
+                      victim->addr, kind_name(victim->kind), why,
+                      (unsigned long long)c->shed_unlogged);
+        c->shed_log_at = now;
+        c->shed_unlogged = 0;
+    }
     wcol_conn_close(victim);
 }
 
