@@ -84,6 +84,8 @@ def case_unauth_flood(env):
         check(peer_closed(socks[0], timeout=5), "the oldest unauthenticated socket was kept")
         lines = [l for l in col.log_text().splitlines() if "shedding" in l]
         check(0 < len(lines) < 100, "%d log lines for the shed connections" % len(lines))
+        wait_for(lambda: "further warnings about unauthenticated" in col.log_text(), 5,
+                 "the count of warnings not logged")
         text = env.wardctl(col, "health").stdout
         check("shed.capacity=" in text and "unauthenticated=" in text,
               "wardctl health does not show the shed connections: %r" % text)

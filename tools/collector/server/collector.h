@@ -147,8 +147,9 @@ struct wcol_collector {
     unsigned n_device_conns;
     unsigned n_api_conns;
     struct wcol_unauth unauth[2]; /* by enum wcol_conn_kind */
-    uint64_t shed_log_at;         /* when a shed connection was last logged (monotonic ms) */
-    uint64_t shed_unlogged;       /* shed since then, not logged one by one */
+    uint64_t uwarn_window;        /* start of the second of unauthenticated warnings (ms) */
+    unsigned uwarn_count;         /* logged in it */
+    uint64_t uwarn_dropped;       /* not logged since the last line that said so */
     bool stopping;
     bool reload;
     uint64_t start_mono;

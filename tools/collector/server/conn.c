@@ -37,6 +37,7 @@ static void do_write(struct wcol_conn *conn);
 static void send_response(struct wcol_conn *conn);
 static void do_handshake(struct wcol_conn *conn);
 static void begin_close(struct wcol_conn *conn, bool tls_notify);
+static bool unauth_warn_allowed(struct wcol_collector *c);
 
 /* ---- timers ---- */
 
@@ -96,8 +97,10 @@ void wcol_conn_expire(struct wcol_collector *c, uint64_t now)
                 break;
             case WCOL_TC_HANDSHAKE:
                 c->stats.timeouts++;
-                wcol_log_warn("%s: TLS handshake not complete within %u ms; closing", conn->addr,
-                              c->timeout_ms[tc]);
+                if (unauth_warn_allowed(c)) {
+                    wcol_log_warn("%s: TLS handshake not complete within %u ms; closing",
+                                  conn->addr, c->timeout_ms[tc]);
+                }
                 wcol_conn_close(conn);
                 break;
             case WCOL_TC_WRITE:
@@ -261,24 +264,45 @@ static const char *kind_name(enum wcol_conn_kind kind)
 }
 
 /*
- * A flood sheds thousands of connections a second: one warn line for the first, then at
- * most one a second with how many more (the counters in /v1/health have every one).
+ * Warnings caused by peers that have not authenticated (shed, handshake timeouts and
+ * failures, not TLS): a flood makes thousands a second, so at most WARN_PER_S are logged
+ * a second and the rest counted in the next line that is (the /v1/health counters have
+ * every one).
  */
+#define WARN_PER_S 10u
+
+void wcol_conn_warn_flush(struct wcol_collector *c, uint64_t now)
+{
+    if (c->uwarn_window != 0 && now < c->uwarn_window + 1000) {
+        return;
+    }
+    if (c->uwarn_dropped > 0) {
+        wcol_log_warn("%llu further warnings about unauthenticated connections were not logged "
+                      "(at most %u a second)",
+                      (unsigned long long)c->uwarn_dropped, WARN_PER_S);
+    }
+    c->uwarn_window = now;
+    c->uwarn_count = 0;
+    c->uwarn_dropped = 0;
+}
+
+static bool unauth_warn_allowed(struct wcol_collector *c)
+{
+    wcol_conn_warn_flush(c, wcol_now_mono());
+    if (c->uwarn_count < WARN_PER_S) {
+        c->uwarn_count++;
+        return true;
+    }
+    c->uwarn_dropped++;
+    return false;
+}
+
 static void shed(struct wcol_conn *victim, uint64_t *counter, const char *why)
 {
-    struct wcol_collector *c = victim->c;
-    uint64_t now = wcol_now_mono();
-
     (*counter)++;
-    if (c->shed_log_at != 0 && now < c->shed_log_at + 1000) {
-        c->shed_unlogged++;
-    } else {
-        wcol_log_warn("%s: shedding an unauthenticated %s connection: %s (and %llu more in "
-                      "the last second)",
-                      victim->addr, kind_name(victim->kind), why,
-                      (unsigned long long)c->shed_unlogged);
-        c->shed_log_at = now;
-        c->shed_unlogged = 0;
+    if (unauth_warn_allowed(victim->c)) {
+        wcol_log_warn("%s: shedding an unauthenticated %s connection: %s", victim->addr,
+                      kind_name(victim->kind), why);
     }
     wcol_conn_close(victim);
 }
@@ -777,6 +801,9 @@ static void log_handshake_failure(struct wcol_conn *conn, int rc)
     struct wcol_collector *c = conn->c;
 
     c->stats.rejected_tls++;
+    if (!unauth_warn_allowed(c)) {
+        return;
+    }
     if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         uint32_t flags = mbedtls_ssl_get_verify_result(&conn->ssl);
 
@@ -875,13 +902,19 @@ static void do_peek(struct wcol_conn *conn)
         return;
     }
     conn->c->stats.rejected_plain++;
+    bool say = unauth_warn_allowed(conn->c);
+
     if (b >= 'A' && b <= 'Z') {
-        wcol_log_warn("%s: plain HTTP on the TLS port; answered 400 and closed", conn->addr);
+        if (say) {
+            wcol_log_warn("%s: plain HTTP on the TLS port; answered 400 and closed", conn->addr);
+        }
         (void)!send(conn->fd, s_plain_reply, sizeof(s_plain_reply) - 1, MSG_NOSIGNAL);
         begin_close(conn, false);
         return;
     }
-    wcol_log_warn("%s: not TLS (first byte 0x%02x); closing", conn->addr, b);
+    if (say) {
+        wcol_log_warn("%s: not TLS (first byte 0x%02x); closing", conn->addr, b);
+    }
     begin_close(conn, false);
 }
 

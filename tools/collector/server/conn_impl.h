@@ -64,6 +64,8 @@ void wcol_conn_expire(struct wcol_collector *c, uint64_t now);
 void wcol_conn_close(struct wcol_conn *conn);
 /** Look at the connection again in this loop pass (its readiness edge may have passed). */
 void wcol_conn_kick(struct wcol_conn *conn);
+/** Log how many unauthenticated-peer warnings the last second held back (called each tick). */
+void wcol_conn_warn_flush(struct wcol_collector *c, uint64_t now);
 void wcol_conn_timer(struct wcol_conn *conn, enum wcol_timer_class tc);
 
 #endif /* WCOL_SERVER_CONN_IMPL_H_ */

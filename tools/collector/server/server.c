@@ -582,6 +582,7 @@ static void periodic(struct wcol_collector *c, uint64_t now)
         expire_events(c, now);
     }
     c->next_check = now + c->cfg.check_interval_ms;
+    wcol_conn_warn_flush(c, now);
     wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
     if (wcol_tls_reload_crl(c->tls, false) > 0) {
         drop_revoked(c);
