@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "options.h"
@@ -56,6 +57,9 @@ static const struct opt s_opts[] = {
     { "db", T_STR, 0, 0, AT(cfg.db_path), "FILE", "SQLite database (default STATE/ward.db)" },
     { "listen", T_STR, 0, 0, AT(cfg.listen), "ADDR:PORT", "devices (port 0 = any free port)" },
     { "api-listen", T_STR, 0, 0, AT(cfg.api_listen), "ADDR:PORT", "operators" },
+    { "user", T_STR, 0, 0, AT(cfg.user), "NAME",
+      "run as NAME once the ports, database and key files are open (the state directory is "
+      "given to NAME)" },
     { "Fleet:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "silent-factor", T_UINT, 1, 1000, AT(cfg.silent_factor), "N",
       "silent when no heartbeat for N x its interval" },
@@ -69,9 +73,15 @@ static const struct opt s_opts[] = {
     { "Limits:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "max-connections", T_UINT, 1, 1000000, AT(cfg.max_conns), "N", "device connections" },
     { "max-api-connections", T_UINT, 1, 10000, AT(cfg.max_api_conns), "N", "operator connections" },
+    { "max-unauth-connections", T_UINT, 1, 1000000, AT(cfg.max_unauth_conns), "N",
+      "device connections not yet authenticated (the oldest is shed for a newcomer)" },
+    { "max-unauth-per-source", T_UINT, 1, 1000000, AT(cfg.max_unauth_per_source), "N",
+      "unauthenticated connections from one address, either port (its oldest is shed)" },
     { "max-body", T_SIZE, 256, 16777216, AT(cfg.max_body), "BYTES", "request body" },
     { "max-head", T_SIZE, 256, 65536, AT(cfg.max_head), "BYTES", "request head" },
     { "max-headers", T_UINT, 4, 256, AT(cfg.max_headers), "N", "header lines" },
+    { "max-sensors", T_UINT, 1, 1000000, AT(cfg.max_sensors), "N",
+      "sensors per device in its health snapshot (a page past it is refused)" },
     { "max-events", T_UINT, 1, 100000, AT(cfg.max_events), "N", "events per request" },
     { "handshake-timeout", T_UINT, 100, 3600000, AT(cfg.handshake_timeout_ms), "MS",
       "TLS handshake" },
@@ -120,10 +130,13 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->api_listen = "127.0.0.1:8444";
     cfg->max_conns = 16384;
     cfg->max_api_conns = 64;
+    cfg->max_unauth_conns = 2048;
+    cfg->max_unauth_per_source = 256;
     cfg->max_head = 8192;
     cfg->max_body = 65536;
     cfg->max_headers = 32;
     cfg->max_events = 1024;
+    cfg->max_sensors = 4096;
     cfg->handshake_timeout_ms = 10000;
     cfg->request_timeout_ms = 30000;
     cfg->idle_timeout_ms = 600000;
@@ -303,6 +316,23 @@ static int apply(const struct opt *o, const char *arg, struct args *a)
     }
 }
 
+/*
+ * The collector never signs anything, so the CA's private key has no business where it can
+ * read: say so once (docs/collector.md, "Security").
+ */
+static void warn_ca_key(const char *pki)
+{
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/ca.key", pki);
+    if (access(path, F_OK) == 0) {
+        wcol_log_warn("%s holds the CA's private key, which the collector never needs: keep it "
+                      "offline or in another directory (ward-pki --dir) and give the collector "
+                      "only ca.crt, collector.crt/.key, crl.pem and api-tokens",
+                      path);
+    }
+}
+
 static const char *join(int slot, const char *dir, const char *name)
 {
     snprintf(s_paths[slot], sizeof(s_paths[slot]), "%s/%s", dir, name);
@@ -315,6 +345,7 @@ static int complete(struct args *a)
     struct wcol_collector_config *cfg = &a->cfg;
 
     if (a->pki != NULL) {
+        warn_ca_key(a->pki);
         cfg->tls.ca = cfg->tls.ca ? cfg->tls.ca : join(0, a->pki, "ca.crt");
         cfg->tls.cert = cfg->tls.cert ? cfg->tls.cert : join(1, a->pki, "collector.crt");
         cfg->tls.key = cfg->tls.key ? cfg->tls.key : join(2, a->pki, "collector.key");

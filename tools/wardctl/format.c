@@ -241,6 +241,20 @@ void print_device(const cJSON *d, FILE *out)
     print_events_table(cJSON_GetObjectItemCaseSensitive(d, "recent_events"), out, false);
 }
 
+/* A group of counters inside a section (connections.shed): " shed.per_source=3 ...". */
+static void print_counter_group(const cJSON *group, FILE *out)
+{
+    const cJSON *item;
+
+    cJSON_ArrayForEach(item, group)
+    {
+        if (cJSON_IsNumber(item)) {
+            fprintf(out, " %s.%s=%.0f", shown(group->string, "?"), shown(item->string, "?"),
+                    item->valuedouble);
+        }
+    }
+}
+
 void print_health(const cJSON *h, FILE *out)
 {
     const cJSON *sec;
@@ -264,6 +278,8 @@ void print_health(const cJSON *h, FILE *out)
                 fprintf(out, " %s=%.0f", shown(item->string, "?"), item->valuedouble);
             } else if (cJSON_IsString(item)) {
                 fprintf(out, " %s=%s", shown(item->string, "?"), shown(item->valuestring, ""));
+            } else if (cJSON_IsObject(item)) {
+                print_counter_group(item, out);
             }
         }
         fputc('\n', out);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -202,14 +203,14 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(found, 1);
     st.ops->close(st.impl);
     /* Every step is recorded, the old rows are kept, user_version mirrors the version. */
-    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 2);
-    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 2);
-    assert_int_equal(sql_int("PRAGMA user_version"), 2);
+    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 3);
+    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 3);
+    assert_int_equal(sql_int("PRAGMA user_version"), 3);
     assert_int_equal(sql_int("SELECT seq FROM events WHERE device = 'old-dev'"), 5);
     /* Opening again changes nothing. */
     assert_int_equal(open_store(&st), 0);
     st.ops->close(st.impl);
-    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 2);
+    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 3);
 }
 
 static void test_fresh_and_newer(void **state)
@@ -219,9 +220,140 @@ static void test_fresh_and_newer(void **state)
     (void)state;
     assert_int_equal(open_store(&st), 0);
     st.ops->close(st.impl);
-    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 2);
+    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 3);
     sql("INSERT INTO schema_version (version, applied_ms) VALUES (99, 0)");
     assert_int_equal(open_store(&st), -EIO);
+}
+
+static int copy_snapshot(void *ctx, const struct wcol_store_device *d)
+{
+    char *out = ctx;
+
+    snprintf(out, 1024, "%.*s", (int)d->snapshot_len, d->snapshot != NULL ? d->snapshot : "");
+    return 0;
+}
+
+/* A snapshot stored as one document by schema 2 reads back the same from rows (schema 3). */
+static void test_migrate_snapshot_rows(void **state)
+{
+    static const char snap[] =
+        "{\"v\":1,\"type\":\"health\",\"device\":\"old-dev\",\"boot\":\"b1\",\"t_ms\":5,"
+        "\"state\":\"ok\",\"sensors_total\":3,\"first\":0,\"sensors\":[{\"id\":\"b\",\"value\":"
+        "2},{\"id\":\"a\",\"value\":1},{\"id\":\"c\",\"value\":3}]}";
+    struct wcol_store st;
+    char got[1024] = "";
+    char ins[1024];
+
+    (void)state;
+    sql(s_v1);
+    snprintf(ins, sizeof(ins), "UPDATE devices SET snapshot = '%s' WHERE id = 'old-dev'", snap);
+    sql(ins);
+    assert_int_equal(open_store(&st), 0);
+    assert_int_equal(st.ops->get_device(st.impl, "old-dev", copy_snapshot, got), 0);
+    assert_string_equal(got, snap);
+    st.ops->close(st.impl);
+    assert_int_equal(sql_int("SELECT count(*) FROM snapshot_sensors"), 3);
+    assert_int_equal(sql_int("SELECT sensor_count FROM devices WHERE id = 'old-dev'"), 3);
+}
+
+/* A snapshot page of n sensors from index first, of a snapshot of `total` sensors. */
+static char *page(unsigned first, unsigned n, unsigned long total)
+{
+    size_t cap = 256 + (size_t)n * 160;
+    char *doc = malloc(cap);
+    size_t len = (size_t)snprintf(doc, cap,
+                                  "{\"v\":1,\"type\":\"health\",\"device\":\"dev-a\","
+                                  "\"boot\":\"b1\",\"t_ms\":5000,\"state\":\"ok\","
+                                  "\"severity\":\"none\",\"sensors_total\":%lu,\"first\":%u,"
+                                  "\"sensors\":[",
+                                  total, first);
+
+    for (unsigned i = 0; i < n; i++) {
+        len += (size_t)snprintf(doc + len, cap - len,
+                                "%s{\"id\":\"temp:s%u\",\"state\":\"ok\",\"severity\":"
+                                "\"none\",\"kind\":\"threshold\",\"value\":%u}",
+                                i > 0 ? "," : "", first + i, 40000 + i);
+    }
+    snprintf(doc + len, cap - len, "]}");
+    return doc;
+}
+
+/* Store one page; @return the put's status. */
+static int put_page(struct wcol_store *st, unsigned first, unsigned n, unsigned long total)
+{
+    char *doc = page(first, n, total);
+    struct wcol_store_report r = { .device = "dev-a",
+                                   .received_ms = 1000,
+                                   .boot_id = "b1",
+                                   .snapshot = doc,
+                                   .snapshot_len = strlen(doc) };
+    struct wcol_store_put put = { .device = "dev-a", .report = &r };
+    struct wcol_store_batch b = { .puts = &put, .n_puts = 1 };
+
+    assert_int_equal(wcol_store_commit_batch(st, &b), 0);
+    free(doc);
+    return put.status;
+}
+
+static int64_t work_last(struct wcol_store *st)
+{
+    struct wcol_store_stats ss;
+
+    assert_int_equal(st->ops->stats(st->impl, &ss), 0);
+    return ss.snapshot_work_last;
+}
+
+/*
+ * Merging a page costs the same whether 50 or 2,000 sensors are stored already: the work is
+ * counted (SQLite VM steps), not timed. The merged snapshot holds every page's sensors.
+ */
+static void test_snapshot_merge_work_flat(void **state)
+{
+    struct wcol_store st;
+    struct wcol_store_sqlite_opts opts = { .path = s_db,
+                                           .busy_timeout_ms = 1000,
+                                           .max_sensors = 100000 };
+
+    (void)state;
+    assert_int_equal(wcol_store_sqlite_open(&st, &opts), 0);
+    assert_int_equal(put_page(&st, 0, 50, 10000000ul), 0);
+    assert_int_equal(put_page(&st, 50, 50, 10000000ul), 0);
+    int64_t small = work_last(&st);
+
+    for (unsigned first = 100; first < 2000; first += 50) {
+        assert_int_equal(put_page(&st, first, 50, 10000000ul), 0);
+    }
+    assert_int_equal(put_page(&st, 2000, 50, 10000000ul), 0);
+    int64_t large = work_last(&st);
+
+    print_message("snapshot merge: %lld VM steps with 50 sensors stored, %lld with 2000\n",
+                  (long long)small, (long long)large);
+    assert_true(small > 0);
+    assert_true(large < small + small / 4); /* 40x the stored sensors, the same work */
+    st.ops->close(st.impl);
+    assert_int_equal(sql_int("SELECT count(*) FROM snapshot_sensors"), 2050);
+}
+
+/* Past max_sensors a page is refused alone (nothing of its request stored), and counted. */
+static void test_snapshot_bound(void **state)
+{
+    struct wcol_store st;
+    struct wcol_store_sqlite_opts opts = { .path = s_db,
+                                           .busy_timeout_ms = 1000,
+                                           .max_sensors = 64 };
+    struct wcol_store_stats ss;
+
+    (void)state;
+    assert_int_equal(wcol_store_sqlite_open(&st, &opts), 0);
+    assert_int_equal(put_page(&st, 0, 40, 10000000ul), 0);
+    assert_int_equal(put_page(&st, 0, 40, 10000000ul), 0); /* the same ids again: no growth */
+    assert_int_equal(put_page(&st, 40, 40, 10000000ul), -E2BIG);
+    assert_int_equal(put_page(&st, 40, 24, 10000000ul), 0); /* exactly the bound */
+    assert_int_equal(put_page(&st, 64, 1, 10000000ul), -E2BIG);
+    assert_int_equal(st.ops->stats(st.impl, &ss), 0);
+    assert_int_equal(ss.snapshots_refused, 2);
+    /* A whole snapshot of a new boot replaces the stored one, so the room comes back. */
+    st.ops->close(st.impl);
 }
 
 int main(void)
@@ -231,6 +363,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_request_fails_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_and_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_snapshot_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_merge_work_flat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_bound, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -166,6 +166,18 @@ static long rss_kib(void)
     return kib;
 }
 
+/* Connections closed to make room, by reason (docs/collector.md, "Connection budgets"). */
+static void shed_counts(struct wcol_jw *w, const struct wcol_collector_stats *s)
+{
+    wcol_jw_key(w, "shed");
+    wcol_jw_obj_begin(w);
+    wcol_jw_kuint(w, "per_source", s->shed_per_source);
+    wcol_jw_kuint(w, "unauthenticated", s->shed_unauthenticated);
+    wcol_jw_kuint(w, "capacity", s->shed_capacity);
+    wcol_jw_kuint(w, "idle_operator", s->shed_idle_operator);
+    wcol_jw_obj_end(w);
+}
+
 static void get_health(struct wcol_conn *conn)
 {
     struct wcol_collector *c = wcol_conn_collector(conn);
@@ -185,7 +197,10 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "devices", c->n_device_conns);
     wcol_jw_kuint(&w, "operators", c->n_api_conns);
     wcol_jw_kuint(&w, "accepted", s->accepted);
+    wcol_jw_kuint(&w, "unauthenticated",
+                  c->unauth[WCOL_CONN_DEVICE].count + c->unauth[WCOL_CONN_API].count);
     wcol_jw_kuint(&w, "refused_capacity", s->refused_capacity);
+    shed_counts(&w, s);
     wcol_jw_obj_end(&w);
     wcol_jw_key(&w, "fleet");
     wcol_jw_obj_begin(&w);
@@ -209,6 +224,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "events_duplicate", c->group.stats.events_duplicate);
     wcol_jw_kuint(&w, "refused_http", s->rejected_http);
     wcol_jw_kuint(&w, "forbidden", s->forbidden);
+    wcol_jw_kint(&w, "sensors_refused", ss.snapshots_refused);
     wcol_jw_kuint(&w, "timeouts", s->timeouts);
     wcol_jw_kuint(&w, "stage_failures", c->group.stats.stage_failures);
     wcol_jw_kuint(&w, "commits", c->group.stats.commits);
@@ -479,6 +495,13 @@ static bool authorized(struct wcol_conn *conn)
                                         wcol_conn_request(conn)->authorization_len);
 
     if (who != NULL) {
+        const struct wcol_http_request *r = wcol_conn_request(conn);
+
+        /* The access log: who asked what, from where (the target's bytes are checked
+         * printable by the HTTP parser). */
+        wcol_log_info("%s: operator token=%s %s %.*s", wcol_conn_addr(conn), who,
+                      wcol_http_method_name(r->method), (int)r->target_len, r->target);
+        wcol_conn_authenticated(conn);
         return true;
     }
     c->stats.unauthorized++;

@@ -170,6 +170,21 @@ static void refuse(struct wcol_conn *conn, int status, const char *what, const c
     wcol_conn_error(conn, status, why != NULL ? why : what);
 }
 
+/* The store refused the request's snapshot page: the device would pass --max-sensors. */
+static void refuse_sensors(struct wcol_conn *conn, unsigned max)
+{
+    char why[160];
+
+    snprintf(why, sizeof(why),
+             "health snapshot refused: more than %u sensors for this device (--max-sensors); "
+             "nothing of the request was stored",
+             max);
+    wcol_log_warn("%s CN=%s: refused batch (422): its snapshot page would take the device past "
+                  "--max-sensors %u",
+                  wcol_conn_addr(conn), wcol_conn_peer_cn(conn), max);
+    wcol_conn_error(conn, 422, why);
+}
+
 /* After the commit (commit/group.h): answer with the acknowledgement, or 503. */
 static void finish(struct wcol_group_item *item, bool committed)
 {
@@ -181,6 +196,11 @@ static void finish(struct wcol_group_item *item, bool committed)
 
     wcol_conn_resume(conn);
     wcol_fleet_unreserve(&c->fleet);
+    if (item->put.status == -E2BIG) {
+        refuse_sensors(conn, c->cfg.max_sensors);
+        free(p);
+        return;
+    }
     if (item->put.status != 0) {
         free(p);
         WCOL_CONN_RESPOND_LIT(conn, 503, "{\"error\":\"storage unavailable; nothing was stored\"}",

@@ -21,6 +21,7 @@
 #include "fleet/fleet.h"
 #include "http/http.h"
 #include "ward/wire/decode.h"
+#include "server/srcmap.h"
 #include "store/store.h"
 #include "tls/tls_config.h"
 
@@ -33,8 +34,10 @@ struct wcol_collector_config {
     const char *db_path;
     const char *tokens_path;
     struct wcol_tls_paths tls;
-    unsigned max_conns;     /* device connections */
-    unsigned max_api_conns; /* operator connections */
+    unsigned max_conns;             /* device connections */
+    unsigned max_api_conns;         /* operator connections */
+    unsigned max_unauth_conns;      /* device connections not yet authenticated */
+    unsigned max_unauth_per_source; /* the same, from one source address (both ports) */
     size_t max_head;
     size_t max_body;
     unsigned max_headers;
@@ -49,7 +52,9 @@ struct wcol_collector_config {
     unsigned max_group;           /* requests per commit */
     unsigned busy_timeout_ms;     /* storage lock wait */
     unsigned max_events;          /* per request */
+    unsigned max_sensors;         /* per device in its merged health snapshot */
     uint64_t retention_ms;        /* events older than this are deleted (0: keep all) */
+    const char *user;             /* run as this user once ports and files are open (or NULL) */
 };
 
 enum wcol_ep_type {
@@ -89,7 +94,11 @@ typedef void (*wcol_request_fn)(struct wcol_conn *conn, const char *body, size_t
 
 struct wcol_collector_stats {
     uint64_t accepted;
-    uint64_t refused_capacity;
+    uint64_t refused_capacity;     /* the pool full of authenticated connections */
+    uint64_t shed_per_source;      /* oldest unauthenticated of a source at its cap */
+    uint64_t shed_unauthenticated; /* oldest unauthenticated, the total budget full */
+    uint64_t shed_capacity;        /* oldest unauthenticated, the pool full */
+    uint64_t shed_idle_operator;   /* oldest idle operator connection, the pool full */
     uint64_t handshakes;
     uint64_t handshakes_resumed;
     uint64_t rejected_tls;
@@ -103,6 +112,14 @@ struct wcol_collector_stats {
     uint64_t events_expired;
     uint64_t bytes_in;
     uint64_t bytes_out;
+};
+
+/* Connections that have not authenticated yet, oldest first, and their sources. */
+struct wcol_unauth {
+    struct wcol_conn *head, *tail;
+    unsigned count;
+    unsigned max;
+    struct wcol_srcmap srcs;
 };
 
 struct wcol_collector {
@@ -129,6 +146,10 @@ struct wcol_collector {
     struct wcol_conn *all;  /* every open connection */
     unsigned n_device_conns;
     unsigned n_api_conns;
+    struct wcol_unauth unauth[2]; /* by enum wcol_conn_kind */
+    uint64_t uwarn_window;        /* start of the second of unauthenticated warnings (ms) */
+    unsigned uwarn_count;         /* logged in it */
+    uint64_t uwarn_dropped;       /* not logged since the last line that said so */
     bool stopping;
     bool reload;
     uint64_t start_mono;

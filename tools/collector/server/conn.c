@@ -37,6 +37,7 @@ static void do_write(struct wcol_conn *conn);
 static void send_response(struct wcol_conn *conn);
 static void do_handshake(struct wcol_conn *conn);
 static void begin_close(struct wcol_conn *conn, bool tls_notify);
+static bool unauth_warn_allowed(struct wcol_collector *c);
 
 /* ---- timers ---- */
 
@@ -96,8 +97,10 @@ void wcol_conn_expire(struct wcol_collector *c, uint64_t now)
                 break;
             case WCOL_TC_HANDSHAKE:
                 c->stats.timeouts++;
-                wcol_log_warn("%s: TLS handshake not complete within %u ms; closing", conn->addr,
-                              c->timeout_ms[tc]);
+                if (unauth_warn_allowed(c)) {
+                    wcol_log_warn("%s: TLS handshake not complete within %u ms; closing",
+                                  conn->addr, c->timeout_ms[tc]);
+                }
                 wcol_conn_close(conn);
                 break;
             case WCOL_TC_WRITE:
@@ -175,10 +178,173 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t cap
     }
 }
 
-static bool at_capacity(struct wcol_collector *c, enum wcol_conn_kind kind)
+static void source_of(const struct sockaddr_storage *ss, struct wcol_src *out)
 {
-    return kind == WCOL_CONN_DEVICE ? c->n_device_conns >= c->cfg.max_conns
-                                    : c->n_api_conns >= c->cfg.max_api_conns;
+    memset(out, 0, sizeof(*out));
+    if (ss->ss_family == AF_INET6) {
+        memcpy(out->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+    } else if (ss->ss_family == AF_INET) {
+        out->a[10] = out->a[11] = 0xff; /* ::ffff:a.b.c.d, as a dual-stack socket sees it */
+        memcpy(out->a + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+    }
+}
+
+/* ---- the unauthenticated budget ---- */
+
+static void unauth_add(struct wcol_conn *conn)
+{
+    struct wcol_unauth *u = &conn->c->unauth[conn->kind];
+
+    conn->uprev = u->tail;
+    conn->unext = NULL;
+    if (u->tail != NULL) {
+        u->tail->unext = conn;
+    } else {
+        u->head = conn;
+    }
+    u->tail = conn;
+    u->count++;
+    (void)wcol_srcmap_add(&u->srcs, &conn->src);
+}
+
+static void unauth_remove(struct wcol_conn *conn)
+{
+    struct wcol_unauth *u = &conn->c->unauth[conn->kind];
+
+    if (conn->authed) {
+        return;
+    }
+    conn->authed = true;
+    if (conn->uprev != NULL) {
+        conn->uprev->unext = conn->unext;
+    } else {
+        u->head = conn->unext;
+    }
+    if (conn->unext != NULL) {
+        conn->unext->uprev = conn->uprev;
+    } else {
+        u->tail = conn->uprev;
+    }
+    conn->uprev = conn->unext = NULL;
+    u->count--;
+    wcol_srcmap_remove(&u->srcs, &conn->src);
+}
+
+void wcol_conn_authenticated(struct wcol_conn *conn)
+{
+    unauth_remove(conn);
+}
+
+/* The oldest unauthenticated connection of a kind (from one source when src is given). */
+static struct wcol_conn *oldest_unauth(struct wcol_collector *c, enum wcol_conn_kind kind,
+                                       const struct wcol_src *src)
+{
+    for (struct wcol_conn *x = c->unauth[kind].head; x != NULL; x = x->unext) {
+        if (!x->held && (src == NULL || memcmp(&x->src, src, sizeof(*src)) == 0)) {
+            return x;
+        }
+    }
+    return NULL;
+}
+
+/* The operator connection idle the longest (the idle timer list is in deadline order). */
+static struct wcol_conn *oldest_idle_operator(struct wcol_collector *c)
+{
+    for (struct wcol_conn *x = c->timers[WCOL_TC_IDLE].head; x != NULL; x = x->tnext) {
+        if (x->kind == WCOL_CONN_API && x->state == WCOL_CS_READ && x->rlen == 0 && !x->held) {
+            return x;
+        }
+    }
+    return NULL;
+}
+
+static const char *kind_name(enum wcol_conn_kind kind)
+{
+    return kind == WCOL_CONN_DEVICE ? "device" : "operator";
+}
+
+/*
+ * Warnings caused by peers that have not authenticated (shed, handshake timeouts and
+ * failures, not TLS): a flood makes thousands a second, so at most WARN_PER_S are logged
+ * a second and the rest counted in the next line that is (the /v1/health counters have
+ * every one).
+ */
+#define WARN_PER_S 10u
+
+void wcol_conn_warn_flush(struct wcol_collector *c, uint64_t now)
+{
+    if (c->uwarn_window != 0 && now < c->uwarn_window + 1000) {
+        return;
+    }
+    if (c->uwarn_dropped > 0) {
+        wcol_log_warn("%llu further warnings about unauthenticated connections were not logged "
+                      "(at most %u a second)",
+                      (unsigned long long)c->uwarn_dropped, WARN_PER_S);
+    }
+    c->uwarn_window = now;
+    c->uwarn_count = 0;
+    c->uwarn_dropped = 0;
+}
+
+static bool unauth_warn_allowed(struct wcol_collector *c)
+{
+    wcol_conn_warn_flush(c, wcol_now_mono());
+    if (c->uwarn_count < WARN_PER_S) {
+        c->uwarn_count++;
+        return true;
+    }
+    c->uwarn_dropped++;
+    return false;
+}
+
+static void shed(struct wcol_conn *victim, uint64_t *counter, const char *why)
+{
+    (*counter)++;
+    if (unauth_warn_allowed(victim->c)) {
+        wcol_log_warn("%s: shedding an unauthenticated %s connection: %s", victim->addr,
+                      kind_name(victim->kind), why);
+    }
+    wcol_conn_close(victim);
+}
+
+/*
+ * Make room for a new connection from src: a newcomer always gets a slot while anyone who has
+ * not authenticated holds one, so floods of idle or half-open sockets cost their own oldest
+ * connections, never an agent's or an operator's. @return false when the pool is full of
+ * authenticated connections (the newcomer is refused).
+ */
+static bool make_room(struct wcol_collector *c, enum wcol_conn_kind kind,
+                      const struct wcol_src *src)
+{
+    struct wcol_unauth *u = &c->unauth[kind];
+    unsigned open = kind == WCOL_CONN_DEVICE ? c->n_device_conns : c->n_api_conns;
+    unsigned max = kind == WCOL_CONN_DEVICE ? c->cfg.max_conns : c->cfg.max_api_conns;
+    struct wcol_conn *victim;
+
+    if (wcol_srcmap_count(&u->srcs, src) >= c->cfg.max_unauth_per_source &&
+        (victim = oldest_unauth(c, kind, src)) != NULL) {
+        shed(victim, &c->stats.shed_per_source, "its source is at --max-unauth-per-source");
+        return true;
+    }
+    if (u->count >= u->max && (victim = oldest_unauth(c, kind, NULL)) != NULL) {
+        shed(victim, &c->stats.shed_unauthenticated, "the unauthenticated budget is full");
+        return true;
+    }
+    if (open < max) {
+        return true;
+    }
+    if ((victim = oldest_unauth(c, kind, NULL)) != NULL) {
+        shed(victim, &c->stats.shed_capacity, "the connection pool is full");
+        return true;
+    }
+    if (kind == WCOL_CONN_API && (victim = oldest_idle_operator(c)) != NULL) {
+        c->stats.shed_idle_operator++;
+        wcol_log_info("%s: closing the longest idle operator connection for a new one",
+                      victim->addr);
+        wcol_conn_close(victim);
+        return true;
+    }
+    return false;
 }
 
 static void accept_one(struct wcol_collector *c, int fd, const struct sockaddr_storage *ss,
@@ -199,6 +365,7 @@ static void accept_one(struct wcol_collector *c, int fd, const struct sockaddr_s
     conn->tclass = WCOL_TC_NONE;
     conn->peer.tls = c->tls;
     format_addr(ss, conn->addr, sizeof(conn->addr));
+    source_of(ss, &conn->src);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
@@ -221,8 +388,9 @@ static void accept_one(struct wcol_collector *c, int fd, const struct sockaddr_s
         c->all->aprev = conn;
     }
     c->all = conn;
+    unauth_add(conn);
     wcol_conn_timer(conn, WCOL_TC_HANDSHAKE);
-    wcol_log_debug("%s: connected (%s)", conn->addr, kind == WCOL_CONN_DEVICE ? "device" : "api");
+    wcol_log_debug("%s: connected (%s)", conn->addr, kind_name(kind));
 }
 
 void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_kind kind)
@@ -230,6 +398,7 @@ void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_ki
     /* Edge-triggered: take every pending connection now. Bounded by the backlog. */
     for (;;) {
         struct sockaddr_storage ss;
+        struct wcol_src src;
         socklen_t sl = sizeof(ss);
         int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -242,11 +411,13 @@ void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_ki
             }
             return;
         }
-        if (c->stopping || at_capacity(c, kind)) {
+        source_of(&ss, &src);
+        if (c->stopping || !make_room(c, kind, &src)) {
             c->stats.refused_capacity++;
-            wcol_log_warn("refusing a connection: %u %s connections open (the limit)",
+            wcol_log_warn("refusing a connection: %u %s connections open (the limit), all "
+                          "authenticated",
                           kind == WCOL_CONN_DEVICE ? c->n_device_conns : c->n_api_conns,
-                          kind == WCOL_CONN_DEVICE ? "device" : "operator");
+                          kind_name(kind));
             close(fd);
             continue;
         }
@@ -262,6 +433,7 @@ void wcol_conn_close(struct wcol_conn *conn)
         return; /* answered by the commit first; or already closed */
     }
     timer_unlink(conn);
+    unauth_remove(conn);
     if (conn->aprev != NULL) {
         conn->aprev->anext = conn->anext;
     } else {
@@ -629,6 +801,9 @@ static void log_handshake_failure(struct wcol_conn *conn, int rc)
     struct wcol_collector *c = conn->c;
 
     c->stats.rejected_tls++;
+    if (!unauth_warn_allowed(c)) {
+        return;
+    }
     if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         uint32_t flags = mbedtls_ssl_get_verify_result(&conn->ssl);
 
@@ -669,13 +844,17 @@ static void do_handshake(struct wcol_conn *conn)
         begin_close(conn, true);
         return;
     }
+    if (conn->kind == WCOL_CONN_DEVICE) {
+        unauth_remove(conn); /* the certificate named a device */
+    }
     c->stats.handshakes++;
     c->stats.handshakes_resumed += conn->peer.ident.resumed;
     wcol_log_debug("%s: TLS up%s%s (%s, %s)", conn->addr, conn->peer.ident.valid ? " CN=" : "",
                    conn->peer.ident.cn, mbedtls_ssl_get_ciphersuite(&conn->ssl),
                    conn->peer.ident.resumed ? "resumed" : "full handshake");
     conn->state = WCOL_CS_READ;
-    wcol_conn_timer(conn, WCOL_TC_IDLE);
+    /* An operator proves itself only with its first request: it gets the request's time. */
+    wcol_conn_timer(conn, conn->authed ? WCOL_TC_IDLE : WCOL_TC_REQUEST);
     do_read(conn);
 }
 
@@ -723,13 +902,19 @@ static void do_peek(struct wcol_conn *conn)
         return;
     }
     conn->c->stats.rejected_plain++;
+    bool say = unauth_warn_allowed(conn->c);
+
     if (b >= 'A' && b <= 'Z') {
-        wcol_log_warn("%s: plain HTTP on the TLS port; answered 400 and closed", conn->addr);
+        if (say) {
+            wcol_log_warn("%s: plain HTTP on the TLS port; answered 400 and closed", conn->addr);
+        }
         (void)!send(conn->fd, s_plain_reply, sizeof(s_plain_reply) - 1, MSG_NOSIGNAL);
         begin_close(conn, false);
         return;
     }
-    wcol_log_warn("%s: not TLS (first byte 0x%02x); closing", conn->addr, b);
+    if (say) {
+        wcol_log_warn("%s: not TLS (first byte 0x%02x); closing", conn->addr, b);
+    }
     begin_close(conn, false);
 }
 

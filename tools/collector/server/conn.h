@@ -39,8 +39,13 @@ void wcol_conn_error(struct wcol_conn *conn, int status, const char *reason);
 /** Answer 405 "use METHOD" with its Allow header, and close. */
 void wcol_conn_wrong_method(struct wcol_conn *conn, const char *allowed);
 
+/** The peer proved who it is (an operator's valid token): the connection leaves the
+ *  unauthenticated budget and is no longer shed for newcomers while it works. */
+void wcol_conn_authenticated(struct wcol_conn *conn);
+
 /** Hold the answer: the request joined the commit group; the connection reads nothing more and
  *  cannot be closed until wcol_conn_resume(). */
+
 void wcol_conn_hold(struct wcol_conn *conn);
 
 /** The commit is done: the connection answers again (call before responding). */

@@ -50,6 +50,9 @@ struct wcol_conn {
     struct wcol_conn *dnext;         /* next on the dead list */
     struct wcol_conn *aprev, *anext; /* every open connection */
     bool kicked;
+    bool authed; /* a device certificate, or an operator's valid token, was seen */
+    struct wcol_src src;
+    struct wcol_conn *uprev, *unext; /* the unauthenticated list of its kind */
     bool doomed; /* close after the pending answer (its device was revoked meanwhile) */
     uint64_t requests;
     uint32_t drained;
@@ -61,6 +64,8 @@ void wcol_conn_expire(struct wcol_collector *c, uint64_t now);
 void wcol_conn_close(struct wcol_conn *conn);
 /** Look at the connection again in this loop pass (its readiness edge may have passed). */
 void wcol_conn_kick(struct wcol_conn *conn);
+/** Log how many unauthenticated-peer warnings the last second held back (called each tick). */
+void wcol_conn_warn_flush(struct wcol_collector *c, uint64_t now);
 void wcol_conn_timer(struct wcol_conn *conn, enum wcol_timer_class tc);
 
 #endif /* WCOL_SERVER_CONN_IMPL_H_ */

@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -268,6 +271,25 @@ static int alloc_decoder(struct wcol_collector *c)
     return c->scratch == NULL || c->batch.events == NULL ? -ENOMEM : 0;
 }
 
+/* The unauthenticated budgets: the device one from its settings, the operator one the pool. */
+static int alloc_budgets(struct wcol_collector *c)
+{
+    uint64_t seed = 0;
+
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
+        seed = wcol_now_mono() ^ (uint64_t)getpid();
+    }
+    c->unauth[WCOL_CONN_DEVICE].max =
+        c->cfg.max_unauth_conns < c->cfg.max_conns ? c->cfg.max_unauth_conns : c->cfg.max_conns;
+    c->unauth[WCOL_CONN_API].max = c->cfg.max_api_conns;
+    for (int k = 0; k < 2; k++) {
+        if (wcol_srcmap_init(&c->unauth[k].srcs, c->unauth[k].max + 1, seed) != 0) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 static int open_tls_and_tokens(struct wcol_collector *c)
 {
     c->tls = calloc(1, sizeof(*c->tls));
@@ -309,7 +331,8 @@ static int open_store_and_fleet(struct wcol_collector *c)
 {
     const struct wcol_collector_config *cfg = &c->cfg;
     struct wcol_store_sqlite_opts so = { .path = cfg->db_path,
-                                         .busy_timeout_ms = cfg->busy_timeout_ms };
+                                         .busy_timeout_ms = cfg->busy_timeout_ms,
+                                         .max_sensors = cfg->max_sensors };
     int rc = wcol_store_sqlite_open(&c->store, &so);
 
     if (rc != 0) {
@@ -352,6 +375,79 @@ static int open_listeners(struct wcol_collector *c)
     return rc ?: add_ep(c, c->api_fd, &c->ep_api, EPOLLIN | EPOLLET);
 }
 
+/* The state the collector keeps writing after the drop: give it to the user. */
+static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
+{
+    static const char *const names[] = { "", "/ticket-keys", "/ports" };
+    char path[4200];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s%s", c->cfg.state_dir, names[i]);
+        if (lchown(path, uid, gid) != 0 && errno != ENOENT) {
+            return -errno;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s%s", c->cfg.db_path,
+                 i == 0   ? ""
+                 : i == 1 ? "-wal"
+                          : "-shm");
+        if (lchown(path, uid, gid) != 0 && errno != ENOENT) {
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+/*
+ * --user: the ports are bound and the database, keys and certificates are open; from here on
+ * the collector needs no privilege. Every step is checked, and a collector that cannot drop
+ * refuses to run rather than serve as root.
+ */
+static int drop_privileges(struct wcol_collector *c)
+{
+    const char *name = c->cfg.user;
+    const struct passwd *pw = getpwnam(name);
+
+    if (pw == NULL) {
+        wcol_log_error("--user %s: no such user", name);
+        return -ENOENT;
+    }
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    int rc = give_state(c, uid, gid);
+
+    if (rc != 0) {
+        wcol_log_error("--user %s: cannot give %s to it: %s", name, c->cfg.state_dir,
+                       strerror(-rc));
+        return rc;
+    }
+    if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        int err = errno;
+
+        wcol_log_error("--user %s: cannot change to uid %u gid %u: %s (run as root, or drop "
+                       "--user)",
+                       name, (unsigned)uid, (unsigned)gid, strerror(err));
+        return -err;
+    }
+    if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid ||
+        (uid != 0 && setuid(0) == 0)) {
+        wcol_log_error("--user %s: privileges were not dropped; refusing to run", name);
+        return -EPERM;
+    }
+    wcol_log_info("running as %s (uid %u, gid %u)", name, (unsigned)uid, (unsigned)gid);
+    for (int i = 0; i < 2; i++) {
+        const char *f = i == 0 ? c->cfg.tls.crl : c->cfg.tokens_path;
+
+        if (f != NULL && access(f, R_OK) != 0) {
+            wcol_log_warn("--user %s cannot read %s: %s are not reloaded until it can (chown "
+                          "it to %s)",
+                          name, f, i == 0 ? "revocations" : "operator tokens", name);
+        }
+    }
+    return 0;
+}
+
 int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_config *cfg)
 {
     int rc;
@@ -364,13 +460,17 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
     }
     fit_fd_limit(c);
     rc = alloc_decoder(c);
+    rc = rc ?: alloc_budgets(c);
     rc = rc ?: open_tls_and_tokens(c);
     rc = rc ?: open_store_and_fleet(c);
     rc = rc ?: open_listeners(c);
     if (rc != 0) {
         return rc;
     }
-    rc = write_ports_file(c);
+    if (cfg->user != NULL && (rc = drop_privileges(c)) != 0) {
+        return rc;
+    }
+    rc = write_ports_file(c); /* last: it tells scripts the collector is ready */
     if (rc != 0) {
         wcol_log_warn("cannot write %s/ports: %s", cfg->state_dir, strerror(-rc));
     }
@@ -482,6 +582,7 @@ static void periodic(struct wcol_collector *c, uint64_t now)
         expire_events(c, now);
     }
     c->next_check = now + c->cfg.check_interval_ms;
+    wcol_conn_warn_flush(c, now);
     wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
     if (wcol_tls_reload_crl(c->tls, false) > 0) {
         drop_revoked(c);
@@ -630,4 +731,7 @@ void wcol_collector_close(struct wcol_collector *c)
     }
     free(c->scratch);
     free(c->batch.events);
+    for (int k = 0; k < 2; k++) {
+        wcol_srcmap_free(&c->unauth[k].srcs);
+    }
 }

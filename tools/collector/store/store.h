@@ -81,6 +81,10 @@ struct wcol_store_stats {
     int64_t events;
     int64_t devices;
     int64_t db_bytes;
+    /* The work of the last report that carried a snapshot page, in the backend's own unit
+     * (SQLite: virtual machine steps): what tests compare, never a time. */
+    int64_t snapshot_work_last;
+    int64_t snapshots_refused; /* pages refused: the device would exceed max_sensors */
 };
 
 /* One boot a request names: the backend fills in the highest stored sequence (-1 none). */
@@ -146,9 +150,12 @@ struct wcol_store {
     void *impl;
 };
 
+#define WCOL_STORE_MAX_SENSORS 4096u /* per device, unless the options say otherwise */
+
 struct wcol_store_sqlite_opts {
     const char *path;
     unsigned busy_timeout_ms; /* how long a write waits for another process's lock */
+    unsigned max_sensors;     /* per device in the merged snapshot; 0: the default, 4096 */
 };
 
 /**

@@ -8,10 +8,12 @@
  * rows of the group transaction that is still being staged.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -28,6 +30,10 @@ struct sq {
     sqlite3_stmt *ins_event, *max_seq, *put_report, *put_state, *expire;
     sqlite3_stmt *load_devices, *get_device, *max_id, *count_devices;
     sqlite3_stmt *events[2][2]; /* [by device][newest first] */
+    sqlite3_stmt *sn_check, *sn_clear, *sn_new, *sn_upsert;
+    unsigned max_sensors;
+    int64_t snapshot_work_last;
+    int64_t snapshots_refused;
 };
 
 /*
@@ -59,22 +65,45 @@ struct sq {
  * "first" plus its index). The header (t_ms, state, sensors_total) is the latest page's and
  * "first" becomes 0. A page of another boot, or one holding the whole snapshot, replaces
  * it: that is when sensors the agent no longer has are pruned; otherwise upsert only.
+ *
+ * The header lives in devices.snapshot (its "sensors" emptied), the sensors as rows of
+ * snapshot_sensors keyed (device, id), so merging a page touches the page's rows and never
+ * the rest: the cost of a page does not grow with what is stored. A sensor without a string
+ * id is keyed by its place. Reading puts the array back in place.
  */
-#define SN_NEW(path) "json_extract(excluded.snapshot, '$." path "')"
-#define SNAPSHOT_MERGE                                                                             \
-    "CASE WHEN excluded.snapshot IS NULL THEN snapshot "                                           \
-    "WHEN snapshot IS NULL OR json_valid(snapshot) = 0 "                                           \
-    "OR json_extract(snapshot, '$.boot') IS NOT " SN_NEW("boot") " "                               \
-    "OR (coalesce(" SN_NEW("first") ", 0) = 0 AND json_array_length(excluded.snapshot, "           \
-    "'$.sensors') >= " SN_NEW("sensors_total") ") THEN excluded.snapshot "                         \
-    "ELSE json_set(excluded.snapshot, '$.first', 0, '$.sensors', json(("                           \
-    "SELECT json_group_array(json(m.v)) FROM ("                                                    \
-    "SELECT o.value AS v, o.key AS k, 1 AS n FROM json_each(snapshot, '$.sensors') AS o "          \
-    "WHERE json_extract(o.value, '$.id') NOT IN (SELECT json_extract(p.value, '$.id') "            \
-    "FROM json_each(excluded.snapshot, '$.sensors') AS p "                                         \
-    "WHERE json_extract(p.value, '$.id') IS NOT NULL) "                                            \
-    "UNION ALL SELECT p.value, coalesce(" SN_NEW("first") ", 0) + p.key, 0 "                       \
-    "FROM json_each(excluded.snapshot, '$.sensors') AS p ORDER BY 2, 3) AS m))) END"
+#define SN_FIRST "coalesce(json_extract(?2, '$.first'), 0)"
+#define SN_KEY(x)                                                                                  \
+    "coalesce(CASE WHEN " x ".type = 'object' THEN json_extract(" x ".value, '$.id') END, "       \
+    "char(1) || (" SN_FIRST " + " x ".key))"
+#define SN_DOC(x)                                                                                  \
+    "CASE WHEN " x ".type IN ('object', 'array') THEN " x ".value WHEN " x ".type IN "            \
+    "('true', 'false', 'null') THEN " x ".type ELSE json_quote(" x ".value) END"
+#define SNAPSHOT_CHECK                                                                             \
+    "SELECT CASE WHEN d.snapshot IS NULL OR json_valid(d.snapshot) = 0 "                           \
+    "OR json_extract(d.snapshot, '$.boot') IS NOT json_extract(?2, '$.boot') "                     \
+    "OR (" SN_FIRST " = 0 AND json_array_length(?2, '$.sensors') >= "                              \
+    "json_extract(?2, '$.sensors_total')) THEN 1 ELSE 0 END, coalesce(d.sensor_count, 0) "         \
+    "FROM (SELECT 1) LEFT JOIN devices AS d ON d.id = ?1"
+#define SNAPSHOT_NEW                                                                               \
+    "SELECT count(DISTINCT n.k) FROM (SELECT " SN_KEY("p") " AS k "                                \
+    "FROM json_each(?2, '$.sensors') AS p) AS n WHERE NOT EXISTS (SELECT 1 FROM "                  \
+    "snapshot_sensors AS s WHERE s.device = ?1 AND s.id = n.k)"
+#define SNAPSHOT_UPSERT                                                                            \
+    "INSERT INTO snapshot_sensors (device, id, pos, gen, doc) SELECT ?1, " SN_KEY("p") ", "        \
+    SN_FIRST " + p.key, ?3, " SN_DOC("p") " FROM json_each(?2, '$.sensors') AS p WHERE true "      \
+    "ON CONFLICT (device, id) DO UPDATE SET pos = excluded.pos, gen = excluded.gen, "              \
+    "doc = excluded.doc"
+/* The header as stored: ?8 the page, ?11 1 when it replaces the stored snapshot. */
+#define SNAPSHOT_HEADER                                                                            \
+    "CASE WHEN ?8 IS NULL THEN NULL "                                                              \
+    "WHEN ?11 THEN CASE WHEN json_type(?8, '$.sensors') IS NULL THEN json(?8) "                    \
+    "ELSE json_set(?8, '$.sensors', json('[]')) END "                                              \
+    "ELSE json_set(?8, '$.first', 0, '$.sensors', json('[]')) END"
+/* The snapshot as the API shows it: the header with its sensors back in place. */
+#define SNAPSHOT_READ                                                                              \
+    "CASE WHEN snapshot IS NULL OR json_type(snapshot, '$.sensors') IS NULL THEN snapshot "        \
+    "ELSE json_set(snapshot, '$.sensors', json((SELECT json_group_array(json(m.doc)) FROM "        \
+    "(SELECT doc FROM snapshot_sensors WHERE device = ?1 ORDER BY pos, gen DESC, id) AS m))) END"
 /* clang-format on */
 
 /*
@@ -121,9 +150,37 @@ static const char s_schema_v2[] = "CREATE TABLE IF NOT EXISTS schema_version ("
                                   "  applied_ms INTEGER NOT NULL"
                                   ");";
 
+/* Snapshot sensors as rows (the merge's cost independent of the stored size), moved out of
+ * the stored documents; devices.sensor_count keeps the per-device bound O(1). The document
+ * expression is a copy of SN_DOC on purpose: a released step never changes with the merge. */
+#define SN_MIGRATE_DOC(x)                                                                          \
+    "CASE WHEN " x ".type IN ('object', 'array') THEN " x ".value WHEN " x ".type IN "             \
+    "('true', 'false', 'null') THEN " x ".type ELSE json_quote(" x ".value) END"
+static const char s_schema_v3[] =
+    "CREATE TABLE IF NOT EXISTS snapshot_sensors ("
+    "  device TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  pos INTEGER NOT NULL,"
+    "  gen INTEGER NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  PRIMARY KEY (device, id)"
+    ") WITHOUT ROWID;"
+    "ALTER TABLE devices ADD COLUMN sensor_count INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE devices SET snapshot = NULL WHERE snapshot IS NOT NULL AND json_valid(snapshot) = 0;"
+    "INSERT OR REPLACE INTO snapshot_sensors (device, id, pos, gen, doc) "
+    "SELECT d.id, coalesce(CASE WHEN o.type = 'object' THEN json_extract(o.value, '$.id') END, "
+    "char(1) || (coalesce(json_extract(d.snapshot, '$.first'), 0) + o.key)), "
+    "coalesce(json_extract(d.snapshot, '$.first'), 0) + o.key, 0, " SN_MIGRATE_DOC(
+        "o") " "
+             "FROM devices AS d, json_each(coalesce(d.snapshot, '{}'), '$.sensors') AS o;"
+             "UPDATE devices SET sensor_count = (SELECT count(*) FROM snapshot_sensors AS s "
+             "WHERE s.device = devices.id), snapshot = json_set(snapshot, '$.sensors', json('[]')) "
+             "WHERE json_type(snapshot, '$.sensors') IS NOT NULL;";
+
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: devices and events */
     s_schema_v2, /* 2: schema_version (the migrations' own record) */
+    s_schema_v3, /* 3: snapshot sensors as rows, sensor_count */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
@@ -284,10 +341,84 @@ static int sq_max_seq(struct sq *q, const char *device, const char *boot_id, int
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(q, q->w, "max seq");
 }
 
+/* Run a statement that returns one row of integers. @return 0 or a negative errno. */
+static int step_ints(struct sq *q, sqlite3_stmt *st, int64_t *out, int n, const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    for (int i = 0; i < n && rc == SQLITE_ROW; i++) {
+        out[i] = sqlite3_column_int64(st, i);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW ? 0 : fail(q, q->w, what);
+}
+
+static void bind_page(sqlite3_stmt *st, const struct wcol_store_report *r)
+{
+    bind_text(st, 1, r->device);
+    bind_textn(st, 2, r->snapshot, r->snapshot_len);
+}
+
+static int64_t vm_steps(sqlite3_stmt *st)
+{
+    return sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+}
+
+/*
+ * A snapshot page's sensors: cleared first when the page replaces the snapshot, refused
+ * (-E2BIG) when the device would hold more than max_sensors, else upserted.
+ * @return 0 or a negative errno; *replace and *count say what the device row records.
+ */
+static int put_sensors(struct sq *q, const struct wcol_store_report *r, bool *replace,
+                       int64_t *count)
+{
+    int64_t check[2], fresh = 0;
+    int rc;
+
+    bind_page(q->sn_check, r);
+    rc = step_ints(q, q->sn_check, check, 2, "snapshot check");
+    if (rc != 0) {
+        return rc;
+    }
+    *replace = check[0] != 0;
+    if (*replace) {
+        bind_text(q->sn_clear, 1, r->device);
+        rc = step_done(q, q->sn_clear, "snapshot clear");
+        check[1] = 0;
+    }
+    bind_page(q->sn_new, r);
+    rc = rc ?: step_ints(q, q->sn_new, &fresh, 1, "snapshot count");
+    if (rc != 0) {
+        return rc;
+    }
+    *count = check[1] + fresh;
+    if (*count > (int64_t)q->max_sensors) {
+        q->snapshots_refused++;
+        return -E2BIG;
+    }
+    bind_page(q->sn_upsert, r);
+    sqlite3_bind_int64(q->sn_upsert, 3, r->received_ms);
+    return step_done(q, q->sn_upsert, "snapshot upsert");
+}
+
 static int sq_put_report(struct sq *q, const struct wcol_store_report *r)
 {
     sqlite3_stmt *st = q->put_report;
+    sqlite3_stmt *sn[] = { q->sn_check, q->sn_clear, q->sn_new, q->sn_upsert, st };
+    bool replace = false;
+    int64_t count = 0;
+    int rc = 0;
 
+    for (size_t i = 0; i < sizeof(sn) / sizeof(sn[0]); i++) {
+        (void)vm_steps(sn[i]); /* start counting this report's work */
+    }
+    if (r->snapshot != NULL) {
+        rc = put_sensors(q, r, &replace, &count);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     bind_text(st, 1, r->device);
     sqlite3_bind_int64(st, 2, r->received_ms);
     if (r->has_heartbeat) {
@@ -301,7 +432,16 @@ static int sq_put_report(struct sq *q, const struct wcol_store_report *r)
     bind_textn(st, 7, r->heartbeat, r->heartbeat_len);
     bind_textn(st, 8, r->snapshot, r->snapshot_len);
     bind_text(st, 9, r->peer);
-    return step_done(q, st, "update device");
+    sqlite3_bind_int64(st, 10, count);
+    sqlite3_bind_int(st, 11, replace);
+    rc = step_done(q, st, "update device");
+    if (r->snapshot != NULL) {
+        q->snapshot_work_last = 0;
+        for (size_t i = 0; i < sizeof(sn) / sizeof(sn[0]); i++) {
+            q->snapshot_work_last += vm_steps(sn[i]);
+        }
+    }
+    return rc;
 }
 
 static int sq_put_state(struct sq *q, const char *device, const char *state, int64_t at_ms)
@@ -438,6 +578,8 @@ static int sq_stats(void *impl, struct wcol_store_stats *out)
         out->devices = sqlite3_column_int64(q->count_devices, 0);
     }
     sqlite3_reset(q->count_devices);
+    out->snapshot_work_last = q->snapshot_work_last;
+    out->snapshots_refused = q->snapshots_refused;
     if (stat(q->path, &st) == 0) {
         out->db_bytes += st.st_size;
     }
@@ -455,7 +597,8 @@ static void sq_close(void *impl)
                             q->sp_release,   q->sp_undo,       q->ins_event,    q->max_seq,
                             q->put_report,   q->put_state,     q->load_devices, q->get_device,
                             q->max_id,       q->count_devices, q->events[0][0], q->events[0][1],
-                            q->events[1][0], q->events[1][1] };
+                            q->events[1][0], q->events[1][1],  q->sn_check,     q->sn_clear,
+                            q->sn_new,       q->sn_upsert };
 
     if (q == NULL) {
         return;
@@ -608,14 +751,21 @@ static int prepare_all(struct sq *q)
              ?: prep(q, q->w, &q->put_report,
                      "INSERT INTO devices (id, first_seen_ms, last_seen_ms, last_heartbeat_ms, "
                      "interval_ms, boot_id, health, heartbeat, snapshot, peer, state, "
-                     "state_since_ms) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'up', ?2) "
+                     "state_since_ms, sensor_count) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, "
+                     "?7, " SNAPSHOT_HEADER ", ?9, 'up', ?2, ?10) "
                      "ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, "
                      "last_heartbeat_ms = coalesce(excluded.last_heartbeat_ms, last_heartbeat_ms), "
                      "interval_ms = coalesce(excluded.interval_ms, interval_ms), "
                      "boot_id = coalesce(excluded.boot_id, boot_id), "
                      "health = coalesce(excluded.health, health), "
                      "heartbeat = " HEARTBEAT_MERGE ", "
-                     "snapshot = " SNAPSHOT_MERGE ", peer = excluded.peer");
+                     "snapshot = coalesce(excluded.snapshot, snapshot), sensor_count = CASE "
+                     "WHEN excluded.snapshot IS NULL THEN sensor_count ELSE "
+                     "excluded.sensor_count END, peer = excluded.peer");
+    rc = rc ?: prep(q, q->w, &q->sn_check, SNAPSHOT_CHECK);
+    rc = rc ?: prep(q, q->w, &q->sn_clear, "DELETE FROM snapshot_sensors WHERE device = ?1");
+    rc = rc ?: prep(q, q->w, &q->sn_new, SNAPSHOT_NEW);
+    rc = rc ?: prep(q, q->w, &q->sn_upsert, SNAPSHOT_UPSERT);
     rc = rc
              ?: prep(q, q->w, &q->put_state,
                      "UPDATE devices SET state = ?2, state_since_ms = ?3 WHERE id = ?1");
@@ -627,7 +777,8 @@ static int prepare_all(struct sq *q)
     rc = rc ?: prep(q, q->r, &q->load_devices, "SELECT " DEVICE_COLS " FROM devices");
     rc = rc
              ?: prep(q, q->r, &q->get_device,
-                     "SELECT " DEVICE_COLS ", heartbeat, snapshot FROM devices WHERE id = ?1");
+                     "SELECT " DEVICE_COLS ", heartbeat, " SNAPSHOT_READ
+                     " FROM devices WHERE id = ?1");
     rc = rc ?: prep(q, q->r, &q->max_id, "SELECT coalesce(max(id), 0) FROM events");
     rc = rc ?: prep(q, q->r, &q->count_devices, "SELECT count(*) FROM devices");
     for (int d = 0; d < 2 && rc == 0; d++) {
@@ -719,6 +870,43 @@ static int check_schema(struct sq *q)
     return 0;
 }
 
+/*
+ * The database holds every device's reports: owner only. SQLite gives its -wal and -shm files
+ * the database file's mode, so creating (or correcting) the database 0600 first covers all
+ * three; files left by an older collector are corrected too.
+ */
+static int restrict_mode(const char *path)
+{
+    static const char *const suffix[] = { "", "-wal", "-shm" };
+    char name[4200];
+
+    if (path[0] == '\0' || path[0] == ':') {
+        return 0; /* in memory, or a URI: nothing on disk we name */
+    }
+    for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        struct stat st;
+
+        snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
+        int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (i == 0 ? O_CREAT : 0), 0600);
+
+        if (fd < 0) {
+            if (i > 0 && errno == ENOENT) {
+                continue;
+            }
+            int err = errno;
+
+            wcol_log_error("storage: cannot open %s: %s", name, strerror(err));
+            return -err;
+        }
+        if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
+            wcol_log_warn("storage: %s was mode %o; now 600", name, (unsigned)(st.st_mode & 0777));
+            (void)fchmod(fd, 0600);
+        }
+        close(fd);
+    }
+    return 0;
+}
+
 int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sqlite_opts *opts)
 {
     struct sq *q = calloc(1, sizeof(*q));
@@ -728,6 +916,11 @@ int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sql
         return -ENOMEM;
     }
     snprintf(q->path, sizeof(q->path), "%s", opts->path);
+    q->max_sensors = opts->max_sensors > 0 ? opts->max_sensors : WCOL_STORE_MAX_SENSORS;
+    rc = restrict_mode(opts->path);
+    if (rc != 0) {
+        goto close_q;
+    }
     if (sqlite3_open_v2(opts->path, &q->w,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {

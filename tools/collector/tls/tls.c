@@ -249,10 +249,15 @@ int wcol_tls_reload_crl(struct wcol_tls *t, bool force)
     if (stat(t->crl_path, &st) != 0) {
         int err = errno;
 
-        wcol_log_error("cannot read CRL %s: %s (the previous CRL stays in force)", t->crl_path,
-                       strerror(err));
+        /* Checked every second: say it once, not once a second. */
+        if (err != t->crl_stat_err || force) {
+            wcol_log_error("cannot read CRL %s: %s (the previous CRL stays in force)", t->crl_path,
+                           strerror(err));
+        }
+        t->crl_stat_err = err;
         return -err;
     }
+    t->crl_stat_err = 0;
     if (!force && st.st_mtim.tv_sec == t->crl_mtime.tv_sec &&
         st.st_mtim.tv_nsec == t->crl_mtime.tv_nsec) {
         return 0;

@@ -42,6 +42,7 @@ struct wcol_tls {
     mbedtls_x509_crl *crl; /* current CRL, NULL when none is configured */
     char crl_path[4096];
     struct timespec crl_mtime;
+    int crl_stat_err; /* the last failure to see the CRL file, logged once until it changes */
     bool crl_stale_logged;
     mbedtls_ssl_config device_conf;
     mbedtls_ssl_config api_conf;
