@@ -20,68 +20,26 @@ Usage: faults_test.py BUILD_DIR WORK_DIR CASE (root; prints "SKIP" when namespac
 are unavailable, which ctest reports as skipped).
 """
 import os
-import re
-import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "collector"))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from harness import Fail, check, wait_for, _PROCS, main as harness_main  # noqa: E402
-from e2e_test import Agent, Toggler, check_no_gap, drain_and_stop, events_stored_for  # noqa: E402
+from harness import Fail, check, wait_for, main as harness_main  # noqa: E402
+from e2e_test import Toggler, check_no_gap, drain_and_stop, events_stored_for  # noqa: E402
 import netns  # noqa: E402
+from fault_agent import FaultAgent  # noqa: E402
 
 HEARTBEAT_MS = 1000  # e2e_test.RULES: the agents' heartbeat
 
 
-class NetAgent(Agent):
-    """An e2e agent started in its own namespace; every stderr line is kept with the
-    monotonic time it arrived, so reconnects can be timed."""
+class NetAgent(FaultAgent):
+    """An agent in its own network namespace, reporting to the collector's namespace."""
 
     def __init__(self, env, collector, device, net, index):
-        super().__init__(env, collector, device)
-        self.net = net
-        self.index = index
-        self.lines = []  # (monotonic s, line)
-
-    def start(self):
-        crt, key = self.env.device_files(self.device)
-        self.log_path = os.path.join(self.env.dir, "agent-%s.%d.log" % (self.device, self.runs))
-        self.runs += 1
-        self.log = open(self.log_path, "w")
-        agent = os.path.join(self.env.build, "board", "ward-agent")
-        self.proc = subprocess.Popen(
-            [agent, "run", "--collector", "%s:%d" % (netns.COLLECTOR_IP, self.port),
-             "--server-name", "localhost", "--ca", self.env.ca(), "--cert", crt, "--key", key,
-             "--state-dir", self.state, "--root", self.root, "--rules", self.rules,
-             "--for", "600"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            preexec_fn=self.net.preexec(self.net.ans[self.index]))
-        _PROCS.append(self.proc)
-        self.pid = self.proc.pid
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.log),
-                         daemon=True).start()
-        wait_for(lambda: self.proc.poll() is not None or "reporting to" in self.text(), 10,
-                 "%s to start" % self.device)
-        check(self.proc.poll() is None, "%s exited at start: %s" % (self.device, self.text()))
-        return self
-
-    def _pump(self, src, log):
-        for line in src:
-            self.lines.append((time.monotonic(), line.rstrip("\n")))
-            log.write(line)
-            log.flush()
-
-    def times(self, pattern, after=0.0):
-        return [t for t, ln in list(self.lines) if t >= after and re.search(pattern, ln)]
-
-    def ups(self, after=0.0):
-        return self.times(r" -> up \(", after)
-
-    def backoffs(self, after=0.0):
-        return self.times(r" -> backoff", after)
+        super().__init__(env, collector, device, host=netns.COLLECTOR_IP)
+        self.preexec = net.preexec(net.ans[index])
 
 
 def kconfig(build, name):
