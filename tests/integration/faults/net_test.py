@@ -16,7 +16,7 @@ sequences 1..max exactly once, so nothing the agents produced, acknowledged or n
 or duplicated; and under each impairment some events got through (the agents made progress,
 not just caught up afterwards).
 
-Usage: faults_test.py BUILD_DIR WORK_DIR CASE (root; prints "SKIP" when namespaces or netem
+Usage: net_test.py BUILD_DIR WORK_DIR CASE (root; prints "SKIP" when namespaces or netem
 are unavailable, which ctest reports as skipped).
 """
 import os
