@@ -39,12 +39,18 @@ class FaultAgent(Agent):
                                      env=dict(os.environ, **self.extra_env))
         _PROCS.append(self.proc)
         self.pid = self.proc.pid
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.log),
-                         daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, args=(self.proc.stdout, self.log),
+                                     daemon=True)
+        self.pump.start()
         wait_for(lambda: self.proc.poll() is not None or "reporting to" in self.text(), 10,
                  "%s to start" % self.device)
         check(self.proc.poll() is None, "%s exited at start: %s" % (self.device, self.text()))
         return self
+
+    def text(self):
+        if self.proc is not None and self.proc.poll() is not None:
+            self.pump.join(timeout=10)  # an exited agent's last lines are all in the log
+        return super().text()
 
     def _pump(self, src, log):
         for line in src:
