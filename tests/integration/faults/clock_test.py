@@ -38,10 +38,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "collector"))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from harness import Fail, check, wait_for, main as harness_main  # noqa: E402
+from harness import check, wait_for  # noqa: E402
 from e2e_test import (Toggler, check_no_gap, drain_and_stop, events_stored_for,  # noqa: E402
                       journal_unacked)
-from fault_agent import FaultAgent  # noqa: E402
+from fault_agent import FaultAgent, run_cases  # noqa: E402
 
 FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
                  "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")
@@ -302,15 +302,5 @@ def usable(case):
     return None if faketime_lib() else "libfaketime is not installed (tools/bootstrap)"
 
 
-def main():
-    case = sys.argv[3] if len(sys.argv) == 4 else None
-    why = usable(case) if case in CASES else None
-    if why is not None:
-        print("SKIP %s: %s" % (case, why))
-        return 0
-    harness_main(CASES)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(CASES, usable))

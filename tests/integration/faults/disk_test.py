@@ -20,9 +20,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "collector"))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from harness import check, wait_for, main as harness_main  # noqa: E402
+from harness import check, wait_for  # noqa: E402
 from e2e_test import Toggler, check_no_gap, drain_and_stop, events_stored_for  # noqa: E402
-from fault_agent import FaultAgent  # noqa: E402
+from fault_agent import FaultAgent, run_cases  # noqa: E402
 
 FULL_S = 10
 TMPFS = "4m"
@@ -85,6 +85,7 @@ def full_disk(env):
     drain_and_stop([a], timeout=60)
     rows, _ = check_no_gap(env, [a])
     col.stop()
+    _unmount()
     return a, during, out_s, len(rows)
 
 
@@ -106,14 +107,6 @@ def case_agent_full_log(env):
 CASES = {"agent_full": case_agent_full, "agent_full_log": case_agent_full_log}
 
 
-def main():
-    case = sys.argv[3] if len(sys.argv) == 4 else None
-    if case in CASES and os.geteuid() != 0:
-        print("SKIP %s: needs root (mounts a small tmpfs)" % case)
-        return 0
-    harness_main(CASES)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(CASES, lambda case: None if os.geteuid() == 0 else
+                       "needs root (mounts a small tmpfs)"))

@@ -4,6 +4,7 @@ time namespace) and `expect_up` off when it is meant to be refused. Every output
 with the monotonic time it arrived, so reconnects and refusals can be timed and counted."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "collector"))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from harness import check, wait_for, _PROCS  # noqa: E402
+from harness import check, wait_for, _PROCS, main as harness_main  # noqa: E402
 from e2e_test import Agent  # noqa: E402
 
 
@@ -66,3 +67,21 @@ class FaultAgent(Agent):
 
     def backoffs(self, after=0.0):
         return self.times(r" -> backoff", after)
+
+
+def run_cases(cases, why_not):
+    """SCRIPT BUILD_DIR WORK_DIR CASE: "SKIP CASE: why" when why_not(case) says this machine
+    cannot run it, else harness.main (usage, the verdict line, collector logs on failure,
+    teardown); a passing case's work directory is removed (a failing one is kept)."""
+    case = sys.argv[3] if len(sys.argv) == 4 else None
+    why = why_not(case) if case in cases else None
+    if why is not None:
+        print("SKIP %s: %s" % (case, why))
+        return 0
+    work = os.path.abspath(sys.argv[2]) if len(sys.argv) == 4 else None
+    old = set(os.listdir(work)) if work and os.path.isdir(work) else set()
+    harness_main(cases)  # exits on failure
+    for d in set(os.listdir(work)) - old:
+        if d.startswith(case + "."):
+            shutil.rmtree(os.path.join(work, d), ignore_errors=True)
+    return 0

@@ -26,10 +26,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "collector"))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from harness import Fail, check, wait_for, main as harness_main  # noqa: E402
+from harness import Fail, check, wait_for  # noqa: E402
 from e2e_test import Toggler, check_no_gap, drain_and_stop, events_stored_for  # noqa: E402
 import netns  # noqa: E402
-from fault_agent import FaultAgent  # noqa: E402
+from fault_agent import FaultAgent, run_cases  # noqa: E402
 
 HEARTBEAT_MS = 1000  # e2e_test.RULES: the agents' heartbeat
 
@@ -192,19 +192,14 @@ CASES = {"loss": case_loss, "delay": case_delay, "reorder": case_reorder, "flap"
          "partition": case_partition}
 
 
-def main():
-    case = sys.argv[3] if len(sys.argv) == 4 else None
+def why_not(case):
     why, has_netem, has_nft = netns.probe()
+    netns.HAS_NETEM = has_netem
     if why is None and not has_netem and (case in NEED_NETEM or not has_nft):
         why = "this kernel has no netem qdisc (sch_netem)%s" % (
             "" if case in NEED_NETEM else " and nft does not work")
-    if case in CASES and why is not None:
-        print("SKIP %s: %s" % (case, why))
-        return 0
-    netns.HAS_NETEM = has_netem
-    harness_main(CASES)  # usage, the verdict line, collector logs on failure, teardown
-    return 0
+    return why
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(CASES, why_not))
