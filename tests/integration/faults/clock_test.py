@@ -190,6 +190,8 @@ def case_collector_wall(env):
              "established sessions to keep reporting at +3 years", step=0.3)
     tog.stop()
     clock.set(0)
+    wait_for(lambda: victim.ups(t), 120, "the refused agent to connect at the right time",
+             step=0.5)
     drain_and_stop(agents + [victim], timeout=90)
     rows, _ = check_no_gap(env, agents + [victim])
     bad = stored_negatives(env)
@@ -245,6 +247,10 @@ def case_agent_wall(env):
         a.kill9()
         own.set(0)
         a.start()  # the right time again: it reports
+    # Past their first samples of every sensor class (2 s intervals) before the drain check,
+    # so no first-reading event comes after it.
+    wait_for(lambda: all(a.ups() and a.stats()["heartbeats"] >= 4 for a in odd), 60,
+             "the restarted agents to report for a few heartbeats", step=0.5)
     clock.set(0)
     drain_and_stop(agents, timeout=90)
     rows, _ = check_no_gap(env, running)
@@ -275,7 +281,8 @@ def case_agent_mono(env):
         a.start()
     finally:
         col.signal(signal.SIGCONT)
-    time.sleep(1.0)
+    wait_for(lambda: a.stats()["heartbeats"] >= 4, 60, "the restarted agent to report",
+             step=0.5)
     tog.stop()
     drain_and_stop([a])
     rows, per_boot = check_no_gap(env, [a])
