@@ -257,8 +257,12 @@ static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
     wcol_jw_kstr(w, "boot_id", d->boot_id[0] ? d->boot_id : NULL);
     wcol_jw_kint(w, "last_heartbeat_ms", d->last_hb_ms);
     wcol_jw_key(w, "heartbeat_age_ms");
-    if (d->last_hb_ms > 0) {
-        wcol_jw_int(w, now_ms - d->last_hb_ms);
+    if (d->hb_this_run) {
+        /* Measured on the monotonic clock: a step of the wall clock moves neither way. */
+        wcol_jw_int(w, (int64_t)(now_mono - d->last_hb_mono));
+    } else if (d->last_hb_ms > 0) {
+        /* Heard before this process started: only the wall clock knows when; never < 0. */
+        wcol_jw_int(w, now_ms > d->last_hb_ms ? now_ms - d->last_hb_ms : 0);
     } else {
         wcol_jw_null(w);
     }
@@ -270,7 +274,6 @@ static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
     wcol_jw_kint(w, "state_since_ms", d->state_since_ms);
     wcol_jw_kint(w, "first_seen_ms", d->first_seen_ms);
     wcol_jw_kint(w, "last_seen_ms", d->last_seen_ms);
-    (void)now_mono;
 }
 
 static void get_devices(struct wcol_conn *conn)

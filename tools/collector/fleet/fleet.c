@@ -200,6 +200,7 @@ struct wcol_fleet_device *wcol_fleet_heard(struct wcol_fleet *f, const char *id,
         return d;
     }
     d->heard = true;
+    d->hb_this_run = true;
     d->last_hb_ms = now_ms;
     d->last_hb_mono = now_mono;
     if (r->interval_ms > 0) {

@@ -43,6 +43,7 @@ struct wcol_fleet_device {
     uint8_t stored_state;   /* as last written to storage */
     bool dirty;             /* state differs from storage; on the dirty list */
     bool heard;             /* at least one heartbeat since the collector knows it */
+    bool hb_this_run;       /* a heartbeat since this process started: last_hb_mono is its time */
     int64_t first_seen_ms;  /* wall clock */
     int64_t last_seen_ms;   /* any request */
     int64_t last_hb_ms;     /* wall clock of the last heartbeat, 0 never */
