@@ -37,29 +37,56 @@
 #include <mbedtls/x509_crt.h>
 
 #include "table.h"
+#include "ward_version_gen.h"
 
 #include "wardctl.h"
 
 static const char s_usage[] =
     "usage: wardctl [OPTIONS] COMMAND\n"
+    "       wardctl --version\n"
+    "       wardctl COMMAND --help\n"
     "\n"
     "commands:\n"
-    "  devices                    every device: state, health, last heartbeat\n"
-    "  device ID                  one device: heartbeat, sensors, recent events\n"
-    "  events [--device ID] [--since ID] [--severity low|medium|high] [--limit N]\n"
-    "                             events, oldest first (without --since: the latest N)\n"
-    "  health                     the collector's own health\n"
-    "  watch [--interval S] [--for S]\n"
-    "                             live fleet table until Ctrl-C (or for S seconds)\n"
+    "  devices       every device: state, health, last heartbeat\n"
+    "  device ID     one device: heartbeat, sensors, recent events\n"
+    "  events        events, oldest first (filters: wardctl events --help)\n"
+    "  health        the collector's own health\n"
+    "  watch         live fleet table until Ctrl-C (or for S seconds)\n"
     "\n"
     "options:\n"
-    "  --url URL          operator API (default $WARDCTL_URL, else " DEFAULT_URL ")\n"
-    "  --ca FILE          CA that signed the collector (default $WARDCTL_CA, else PKI/ca.crt)\n"
-    "  --token-file FILE  bearer token (default $WARDCTL_TOKEN_FILE, else the one token in\n"
-    "                     PKI/tokens/)\n"
+    "  --url URL          operator API (default $WARDCTL_URL, else\n"
+    "                     " DEFAULT_URL ")\n"
+    "  --ca FILE          CA that signed the collector (default $WARDCTL_CA, else\n"
+    "                     PKI/ca.crt)\n"
+    "  --token-file FILE  bearer token (default $WARDCTL_TOKEN_FILE, else the one\n"
+    "                     token in PKI/tokens/)\n"
     "  --pki DIR          a ward-pki directory (default $WARD_PKI_DIR, else var/pki)\n"
     "  --json             machine-readable output\n"
-    "  --timeout S        network timeout in seconds (default 10)\n";
+    "  --timeout S        network timeout in seconds (default 10)\n"
+    "  --version          print wardctl's version\n"
+    "  -h, --help         this text (after a command: that command's usage)\n";
+
+/* Each command's own usage (`wardctl COMMAND --help`); the options above apply to all. */
+static const char s_usage_devices[] =
+    "usage: wardctl [OPTIONS] devices [--json]\n"
+    "Every device the collector knows: state, health, last heartbeat.\n";
+static const char s_usage_device[] = "usage: wardctl [OPTIONS] device ID [--json]\n"
+                                     "One device: its heartbeat, sensors and recent events.\n";
+static const char s_usage_events[] =
+    "usage: wardctl [OPTIONS] events [--device ID] [--since ID] [--severity S]\n"
+    "                                [--limit N] [--json]\n"
+    "Events, oldest first.\n"
+    "  --device ID    only this device's events\n"
+    "  --since ID     events after event ID (default: the latest N)\n"
+    "  --severity S   at least S: none, low, medium or high\n"
+    "  --limit N      at most N events\n";
+static const char s_usage_health[] = "usage: wardctl [OPTIONS] health [--json]\n"
+                                     "The collector's own health.\n";
+static const char s_usage_watch[] =
+    "usage: wardctl [OPTIONS] watch [--interval S] [--for S] [--json]\n"
+    "A live fleet table until Ctrl-C.\n"
+    "  --interval S   seconds between refreshes (default 2)\n"
+    "  --for S        stop after S seconds (default: until Ctrl-C)\n";
 
 volatile sig_atomic_t g_wardctl_stop;
 
@@ -77,7 +104,7 @@ void die_usage(const char *msg)
 
 /* ---- options: one table (name, kind, destination) ---- */
 
-enum opt_kind { K_STR, K_FLAG, K_SECONDS_MS, K_SECONDS, K_HELP };
+enum opt_kind { K_STR, K_FLAG, K_SECONDS_MS, K_SECONDS, K_HELP, K_VERSION };
 
 struct opt {
     const char *name;
@@ -99,6 +126,7 @@ static const struct opt s_opts[] = {
     { "interval", K_SECONDS, offsetof(struct opts, interval_s) },
     { "for", K_SECONDS, offsetof(struct opts, for_s) },
     { "help", K_HELP, 0 },
+    { "version", K_VERSION, 0 },
 };
 
 #define N_OPTS (sizeof(s_opts) / sizeof(s_opts[0]))
@@ -132,6 +160,9 @@ static void apply(const struct opt *op, const char *arg, struct opts *o)
     case K_SECONDS:
         *(double *)dst = seconds_arg(op->name, arg);
         break;
+    case K_VERSION:
+        printf("wardctl %s\n", WARD_VERSION_STRING);
+        exit(0);
     default:
         fputs(s_usage, stdout);
         exit(0);
@@ -144,7 +175,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
     int opt;
 
     for (size_t i = 0; i < N_OPTS; i++) {
-        bool has_arg = s_opts[i].kind != K_FLAG && s_opts[i].kind != K_HELP;
+        bool has_arg = s_opts[i].kind == K_STR || s_opts[i].kind == K_SECONDS_MS ||
+                       s_opts[i].kind == K_SECONDS;
 
         lo[i] = (struct option){ s_opts[i].name, has_arg ? required_argument : no_argument, NULL,
                                  (int)(256 + i) };
@@ -167,11 +199,25 @@ static const struct command {
     const char *name;
     bool takes_id; /* "device ID" */
     int (*run)(struct client *c, const struct opts *o, const char *arg);
+    const char *usage;
 } s_commands[] = {
-    { "devices", false, cmd_devices }, { "device", true, cmd_device },
-    { "events", false, cmd_events },   { "health", false, cmd_health },
-    { "watch", false, cmd_watch },
+    { "devices", false, cmd_devices, s_usage_devices },
+    { "device", true, cmd_device, s_usage_device },
+    { "events", false, cmd_events, s_usage_events },
+    { "health", false, cmd_health, s_usage_health },
+    { "watch", false, cmd_watch, s_usage_watch },
 };
+
+/* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */
+static void help_if_asked(const struct command *cmd, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(cmd->usage, stdout);
+            exit(0);
+        }
+    }
+}
 
 static const struct command *find_command(const char *name)
 {
@@ -229,6 +275,9 @@ int main(int argc, char **argv)
     }
     const struct command *cmd = find_command(argv[optind]);
 
+    if (cmd != NULL) {
+        help_if_asked(cmd, argc - optind, argv + optind);
+    }
     if (cmd != NULL && cmd->takes_id) {
         if (optind + 1 >= argc || argv[optind + 1][0] == '-') {
             die_usage("device needs an ID");

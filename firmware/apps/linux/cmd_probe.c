@@ -19,9 +19,10 @@
 #include "probe.h"
 #include "ward/base/config.h"
 
-static const char s_usage[] =
+static const char s_synopsis[] =
     "usage: ward-agent probe [--root DIR] [--json]\n"
-    "       ward-agent probe --scenario FILE [--at MS] [--json]   (sim backend)\n";
+    "       ward-agent probe --scenario FILE [--at MS] [--json]   (sim backend)\n"
+    "List every sensor, disk, NIC and host load the HAL sees.\n";
 
 /* --at MS: a decimal number of milliseconds. */
 static int parse_ms(const char *s, uint64_t *out)
@@ -42,11 +43,20 @@ static int parse_ms(const char *s, uint64_t *out)
 }
 
 static const struct opt_spec k_opts[] = {
-    { "--json", offsetof(struct probe_args, json), OPT_FLAG },
-    { "--root", offsetof(struct probe_args, root), OPT_TEXT },
-    { "--scenario", offsetof(struct probe_args, scenario), OPT_TEXT },
-    { "--at", offsetof(struct probe_args, at_ms), OPT_MS },
+    { "--json", offsetof(struct probe_args, json), OPT_FLAG, NULL,
+      "machine-readable output (default: a table)" },
+    { "--root", offsetof(struct probe_args, root), OPT_TEXT, "DIR",
+      "read the Linux tree under DIR (default: /)" },
+    { "--scenario", offsetof(struct probe_args, scenario), OPT_TEXT, "FILE",
+      "probe a scenario instead (sim backend only)" },
+    { "--at", offsetof(struct probe_args, at_ms), OPT_MS, "MS",
+      "time in the scenario, milliseconds (default: 0)" },
 };
+
+void cmd_probe_usage(FILE *f)
+{
+    opt_usage(f, s_synopsis, k_opts, sizeof(k_opts) / sizeof(k_opts[0]));
+}
 
 /* Store one option's value (v: the next argument, NULL at the end). @return 0 or -EINVAL. */
 static int set_opt(struct probe_args *a, const struct opt_spec *opt, const char *v)
@@ -58,7 +68,8 @@ static int set_opt(struct probe_args *a, const struct opt_spec *opt, const char 
         return 0;
     }
     if (v == NULL) {
-        fprintf(stderr, "probe: %s needs a value\n%s", opt->name, s_usage);
+        fprintf(stderr, "probe: %s needs a value\n", opt->name);
+        cmd_probe_usage(stderr);
         return -EINVAL;
     }
     if (opt->kind == OPT_TEXT) {
@@ -95,7 +106,8 @@ static int parse_args(int argc, char **argv, struct probe_args *a)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
         if (opt == NULL) {
-            fprintf(stderr, "probe: unknown option '%s'\n%s", argv[i], s_usage);
+            fprintf(stderr, "probe: unknown option '%s'\n", argv[i]);
+            cmd_probe_usage(stderr);
             return -EINVAL;
         }
         if (set_opt(a, opt, v) != 0) {
@@ -135,7 +147,7 @@ int cmd_probe(int argc, char **argv)
     int rc;
 
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs(s_usage, stdout);
+        cmd_probe_usage(stdout);
         return 0;
     }
     if (parse_args(argc, argv, &a) != 0) {

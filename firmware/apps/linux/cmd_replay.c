@@ -31,10 +31,22 @@ struct outbuf {
     size_t cap;
 };
 
+void cmd_replay_usage(FILE *f)
+{
+    fputs("usage: ward-agent replay --rules RULES.json [--board-defaults] TRACE.jsonl\n"
+          "Feed a recorded trace through the health engine; print the events it raises.\n"
+          "\n"
+          "options:\n"
+          "  --rules FILE           health rules, JSON (required)\n"
+          "  --board-defaults       also apply this board's default rules (default: off)\n"
+          "  TRACE.jsonl            the recorded trace; '-' reads stdin\n"
+          "  -h, --help             this text\n",
+          f);
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "ward-agent: usage: ward-agent replay --rules RULES.json [--board-defaults] "
-                    "TRACE.jsonl ('-' reads stdin)\n");
+    cmd_replay_usage(stderr);
 }
 
 static int append(struct outbuf *o, const char *s, size_t n)

@@ -48,25 +48,42 @@ static volatile sig_atomic_t s_stats;
 /* ---- options ---- */
 
 static const struct opt_spec k_opts[] = {
-    { "--collector", offsetof(struct opts, collector), OPT_TEXT },
-    { "--ca", offsetof(struct opts, ca), OPT_TEXT },
-    { "--cert", offsetof(struct opts, cert), OPT_TEXT },
-    { "--key", offsetof(struct opts, key), OPT_TEXT },
-    { "--state-dir", offsetof(struct opts, state_dir), OPT_TEXT },
-    { "--device-id", offsetof(struct opts, device_id), OPT_TEXT },
-    { "--server-name", offsetof(struct opts, server_name), OPT_TEXT },
-    { "--scenario", offsetof(struct opts, scenario), OPT_TEXT },
-    { "--root", offsetof(struct opts, root), OPT_TEXT },
-    { "--rules", offsetof(struct opts, rules), OPT_TEXT },
-    { "--for", offsetof(struct opts, run_for_s), OPT_SECONDS },
+    { "--collector", offsetof(struct opts, collector), OPT_TEXT, "HOST:PORT",
+      "the collector to report to (required)" },
+    { "--ca", offsetof(struct opts, ca), OPT_TEXT, "FILE",
+      "CA certificate that signed the collector (required)" },
+    { "--cert", offsetof(struct opts, cert), OPT_TEXT, "FILE",
+      "this device's certificate, PEM (required)" },
+    { "--key", offsetof(struct opts, key), OPT_TEXT, "FILE",
+      "this device's private key, PEM (required)" },
+    { "--state-dir", offsetof(struct opts, state_dir), OPT_TEXT, "DIR",
+      "store-and-forward journal directory (required)" },
+    { "--device-id", offsetof(struct opts, device_id), OPT_TEXT, "ID",
+      "device id (default: the certificate's CN)" },
+    { "--server-name", offsetof(struct opts, server_name), OPT_TEXT, "NAME",
+      "collector's certificate name (default: HOST)" },
+    { "--scenario", offsetof(struct opts, scenario), OPT_TEXT, "FILE",
+      "scenario to play (sim backend only)" },
+    { "--root", offsetof(struct opts, root), OPT_TEXT, "DIR",
+      "read Linux sensors under DIR (default: /)" },
+    { "--rules", offsetof(struct opts, rules), OPT_TEXT, "FILE",
+      "health rules, JSON (default: built-in rules)" },
+    { "--for", offsetof(struct opts, run_for_s), OPT_SECONDS, "SECONDS",
+      "stop after SECONDS (default: until SIGTERM)" },
 };
+
+void cmd_run_usage(FILE *f)
+{
+    opt_usage(f,
+              "usage: ward-agent run --collector HOST:PORT --ca FILE --cert FILE --key FILE\n"
+              "                      --state-dir DIR [OPTIONS]\n"
+              "Sample, evaluate and report to a collector over mutual TLS.\n",
+              k_opts, sizeof(k_opts) / sizeof(k_opts[0]));
+}
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "ward-agent: usage: ward-agent run --collector HOST:PORT --ca CA.pem --cert DEV.pem "
-            "--key DEV.key --state-dir DIR [--device-id ID] [--server-name NAME] "
-            "[--scenario FILE] [--root DIR] [--rules RULES.json] [--for SECONDS]\n");
+    cmd_run_usage(stderr);
 }
 
 /* Store one option's value. @return 0, or 2 (usage error, said on stderr). */
@@ -236,6 +253,11 @@ int cmd_run(int argc, char **argv)
 #include <stdio.h>
 
 #include "commands.h"
+
+void cmd_run_usage(FILE *f)
+{
+    fputs("usage: ward-agent run (this build has no transport: CONFIG_WARD_TRANSPORT=n)\n", f);
+}
 
 int cmd_run(int argc, char **argv)
 {

@@ -372,6 +372,20 @@ static int decode_nvme(const char *path, bool json)
     return 0;
 }
 
+void cmd_smart_decode_usage(FILE *f)
+{
+    fputs("usage: ward-agent smart-decode --ata DATA.bin THRESH.bin [--json]\n"
+          "       ward-agent smart-decode --nvme LOG.bin [--json]\n"
+          "Decode captured SMART pages and print the attributes and the verdict.\n"
+          "\n"
+          "options:\n"
+          "  --ata DATA THRESH      ATA SMART data and threshold pages, 512 bytes each\n"
+          "  --nvme LOG             NVMe SMART / health log page, 512 bytes\n"
+          "  --json                 machine-readable output (default: text)\n"
+          "  -h, --help             this text\n",
+          f);
+}
+
 int cmd_smart_decode(int argc, char **argv)
 {
     const char *ata_data = NULL, *ata_thresh = NULL, *nvme = NULL;

@@ -22,13 +22,25 @@ static int print_json(void)
     return 0;
 }
 
+void cmd_version_usage(FILE *f)
+{
+    fputs("usage: ward-agent version [--json]\n"
+          "       ward-agent --version [--json]\n"
+          "Print the banner: version, board, architecture and configuration digest.\n"
+          "\n"
+          "options:\n"
+          "  --json                 one JSON object for machines\n"
+          "  -h, --help             this text\n",
+          f);
+}
+
 int cmd_version(int argc, char **argv)
 {
     char banner[160];
     int rc;
 
     if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0)) {
-        fprintf(stderr, "ward-agent: usage: ward-agent version [--json]\n");
+        cmd_version_usage(stderr);
         return 2;
     }
     if (argc == 2) {

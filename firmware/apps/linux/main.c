@@ -2,6 +2,7 @@
  * ward-agent: dispatch to a subcommand. Each command parses its own options and prints
  * one clear line on stderr for any error.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,22 +11,36 @@
 struct command {
     const char *name;
     int (*run)(int argc, char **argv);
+    void (*usage)(FILE *f);
     const char *summary;
 };
 
 static const struct command s_commands[] = {
-    { "version", cmd_version, "print the banner (--json for machines)" },
-    { "selftest", cmd_selftest, "run the portable core's self-tests on this machine" },
-    { "run", cmd_run, "sample, evaluate and report to a collector over mutual TLS" },
-    { "probe", cmd_probe, "list every sensor, disk, NIC and host load the HAL sees (--json)" },
-    { "replay", cmd_replay, "feed a recorded trace through the health engine (--rules R T)" },
-    { "smart-decode", cmd_smart_decode,
-      "decode captured SMART pages (--ata DATA THRESH | --nvme LOG) [--json]" },
+    { "version", cmd_version, cmd_version_usage, "print the banner (--json for machines)" },
+    { "selftest", cmd_selftest, cmd_selftest_usage,
+      "run the portable core's self-tests on this machine" },
+    { "run", cmd_run, cmd_run_usage, "sample, evaluate and report to a collector (mutual TLS)" },
+    { "probe", cmd_probe, cmd_probe_usage, "list every sensor, disk, NIC and load the HAL sees" },
+    { "replay", cmd_replay, cmd_replay_usage, "feed a recorded trace through the health engine" },
+    { "smart-decode", cmd_smart_decode, cmd_smart_decode_usage,
+      "decode captured SMART pages (ATA or NVMe)" },
 };
+
+/* --help or -h anywhere after the command asks for its usage: no other argument is read. */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ward-agent COMMAND [OPTIONS]\n       ward-agent --version\n\ncommands:\n");
+    fprintf(f, "usage: ward-agent COMMAND [OPTIONS]\n       ward-agent --version\n"
+               "       ward-agent COMMAND --help\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(s_commands) / sizeof(s_commands[0]); i++) {
         fprintf(f, "  %-12s %s\n", s_commands[i].name, s_commands[i].summary);
     }
@@ -47,6 +62,10 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(s_commands) / sizeof(s_commands[0]); i++) {
         if (strcmp(argv[1], s_commands[i].name) == 0) {
+            if (wants_help(argc, argv)) {
+                s_commands[i].usage(stdout);
+                return 0;
+            }
             return s_commands[i].run(argc - 1, argv + 1);
         }
     }

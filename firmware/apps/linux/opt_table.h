@@ -6,6 +6,7 @@
 #define WARD_APPS_LINUX_OPT_TABLE_H_
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum opt_kind {
     OPT_FLAG,    /* bool, no value */
@@ -18,9 +19,18 @@ struct opt_spec {
     const char *name;
     size_t off;
     enum opt_kind kind;
+    const char *arg;  /* the value's placeholder in the usage ("FILE"), NULL for a flag */
+    const char *help; /* one short line for the usage, with the default and unit */
 };
 
 /** The entry named name in table[0, n), or NULL. */
 const struct opt_spec *opt_find(const struct opt_spec *table, size_t n, const char *name);
+
+/**
+ * Print a command's usage to f: the synopsis (already wrapped, each line ending in '\n'), then
+ * "options:" and one line per entry of table[0, n) with its placeholder and help. Every line
+ * stays within 80 columns as long as name + arg fit in 22 and help in 55 characters.
+ */
+void opt_usage(FILE *f, const char *synopsis, const struct opt_spec *table, size_t n);
 
 #endif /* WARD_APPS_LINUX_OPT_TABLE_H_ */
