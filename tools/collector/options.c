@@ -131,7 +131,7 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->max_conns = 16384;
     cfg->max_api_conns = 64;
     cfg->max_unauth_conns = 2048;
-    cfg->max_unauth_per_source = 256;
+    cfg->max_unauth_per_source = 2048; /* the budget: fleets behind one NAT address */
     cfg->max_head = 8192;
     cfg->max_body = 65536;
     cfg->max_headers = 32;

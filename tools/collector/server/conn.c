@@ -235,7 +235,37 @@ void wcol_conn_authenticated(struct wcol_conn *conn)
     unauth_remove(conn);
 }
 
-/* The oldest unauthenticated connection of a kind (from one source when src is given). */
+/*
+ * The handshake of an unauthenticated connection advanced: it moves to the tail, so the list
+ * runs from the connection that has made no progress for the longest (an idle or half-open
+ * socket of a flood) to the most recently active one. Shedding from the head then never
+ * throws away an agent's handshake in progress in favour of a socket that sends nothing,
+ * which is what a fleet reconnecting from one address (behind NAT, or the load generator)
+ * looks like: with accept order, such a ramp shed its own handshakes and hardly came up.
+ */
+static void unauth_touch(struct wcol_conn *conn)
+{
+    struct wcol_unauth *u = &conn->c->unauth[conn->kind];
+
+    if (conn->authed || u->tail == conn) {
+        return;
+    }
+    if (conn->uprev != NULL) {
+        conn->uprev->unext = conn->unext;
+    } else {
+        u->head = conn->unext;
+    }
+    conn->unext->uprev = conn->uprev; /* not the tail, so there is a next */
+    conn->uprev = u->tail;
+    conn->unext = NULL;
+    u->tail->unext = conn;
+    u->tail = conn;
+}
+
+/*
+ * The unauthenticated connection of a kind (from one source when src is given) whose handshake
+ * has made no progress for the longest: the head of the list (unauth_touch()).
+ */
 static struct wcol_conn *oldest_unauth(struct wcol_collector *c, enum wcol_conn_kind kind,
                                        const struct wcol_src *src)
 {
@@ -827,10 +857,14 @@ static void do_handshake(struct wcol_conn *conn)
         conn->kind == WCOL_CONN_DEVICE ? &c->tls->device_tickets : &c->tls->api_tickets;
 
     tc->current = &conn->peer.ident;
+    int state = conn->ssl.MBEDTLS_PRIVATE(state);
     int rc = mbedtls_ssl_handshake(&conn->ssl);
 
     tc->current = NULL;
     if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+        if (conn->ssl.MBEDTLS_PRIVATE(state) != state) {
+            unauth_touch(conn); /* a whole handshake message, not a trickle of bytes */
+        }
         return;
     }
     if (rc != 0) {
