@@ -2,6 +2,7 @@
 # The collector load benchmark and its TLS baseline (docs/benchmarks.md, "Collector load").
 #
 #   tools/bench/loadgen.sh BUILD N [INTERVAL_MS] [RAMP_S] [HOLD_S] [--restart | --restart-tickets] [--no-nginx]
+#   (WARD_COLLECTOR_ARGS="..." adds options to the collector, e.g. --max-unauth-per-source N)
 #
 # BUILD is a linux-x86_64 build directory (ward-collector, tools/bench/loadgen). N agents,
 # each with its own device certificate (tools/bench/mkcerts.py, cached in $WORK/certs), report
@@ -50,7 +51,7 @@ echo "collector:"
 "$LOADGEN" --pki "$WORK/pki" --certs "$WORK/certs" --agents "$N" --port "$PORT" \
     --ramp "$RAMP" --hold "$HOLD" --interval-ms "$INTERVAL" "${RESTART[@]}" -- \
     "$COLLECTOR" --pki "$WORK/pki" --state "$WORK/state" --listen "127.0.0.1:$PORT" \
-    --api-listen 127.0.0.1:0 --log-level error | tee "$WORK/collector.json"
+    --api-listen 127.0.0.1:0 --log-level error ${WARD_COLLECTOR_ARGS:-} | tee "$WORK/collector.json"
 
 [ $NGINX -eq 1 ] || exit 0
 NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
