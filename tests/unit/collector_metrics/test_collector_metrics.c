@@ -1,0 +1,104 @@
+/*
+ * The collector's exposition writer (tools/collector/export/prom.c): HELP and TYPE lines,
+ * label values escaped as the text format 0.0.4 requires (backslash, double quote, newline),
+ * numbers written exactly, and the byte limit that never yields a truncated document.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "export/prom.h"
+
+static void test_family_and_samples(void **state)
+{
+    struct wcol_prom w;
+    struct wcol_prom_label l[2] = { { "device", "dev-a" }, { "state", "up" } };
+
+    (void)state;
+    wcol_prom_init(&w, 4096);
+    wcol_prom_family(&w, "ward_x", "gauge", "A gauge.");
+    wcol_prom_sample(&w, "ward_x", NULL, 0, 1.5);
+    wcol_prom_sample(&w, "ward_x", l, 2, -3);
+    wcol_prom_sample_u64(&w, "ward_x", l, 1, UINT64_MAX);
+    wcol_prom_sample(&w, "ward_x", NULL, 0, 9007199254740993.0);
+    assert_false(w.failed);
+    assert_string_equal(w.buf, "# HELP ward_x A gauge.\n"
+                               "# TYPE ward_x gauge\n"
+                               "ward_x 1.5\n"
+                               "ward_x{device=\"dev-a\",state=\"up\"} -3\n"
+                               "ward_x{device=\"dev-a\"} 18446744073709551615\n"
+                               "ward_x 9007199254740992\n");
+    assert_int_equal(w.len, strlen(w.buf));
+    wcol_prom_free(&w);
+}
+
+static void test_special_values(void **state)
+{
+    struct wcol_prom w;
+
+    (void)state;
+    wcol_prom_init(&w, 4096);
+    wcol_prom_sample(&w, "a", NULL, 0, NAN);
+    wcol_prom_sample(&w, "b", NULL, 0, INFINITY);
+    wcol_prom_sample(&w, "c", NULL, 0, -INFINITY);
+    wcol_prom_sample(&w, "d", NULL, 0, 0.1);
+    assert_string_equal(w.buf, "a NaN\nb +Inf\nc -Inf\nd 0.10000000000000001\n");
+    wcol_prom_free(&w);
+}
+
+static void test_escaping(void **state)
+{
+    struct wcol_prom w;
+    struct wcol_prom_label l = { "device", "a\\b\"c\nd}e,f" };
+
+    (void)state;
+    wcol_prom_init(&w, 4096);
+    wcol_prom_family(&w, "ward_y", "counter", "back\\slash \"quoted\"\nnext line");
+    wcol_prom_sample_u64(&w, "ward_y", &l, 1, 7);
+    assert_false(w.failed);
+    /* HELP escapes backslash and newline only; a label value also the double quote. */
+    assert_string_equal(w.buf, "# HELP ward_y back\\\\slash \"quoted\"\\nnext line\n"
+                               "# TYPE ward_y counter\n"
+                               "ward_y{device=\"a\\\\b\\\"c\\nd}e,f\"} 7\n");
+    wcol_prom_free(&w);
+}
+
+static void test_limit(void **state)
+{
+    struct wcol_prom w;
+    size_t exact;
+
+    (void)state;
+    wcol_prom_init(&w, 1u << 20);
+    wcol_prom_family(&w, "ward_z", "gauge", "Z.");
+    exact = w.len;
+    wcol_prom_free(&w);
+
+    wcol_prom_init(&w, exact); /* exactly fits */
+    wcol_prom_family(&w, "ward_z", "gauge", "Z.");
+    assert_false(w.failed);
+    assert_int_equal(w.len, exact);
+    wcol_prom_sample(&w, "ward_z", NULL, 0, 1); /* one byte more is too much */
+    assert_true(w.failed);
+    assert_int_equal(w.len, exact);
+    wcol_prom_sample(&w, "z", NULL, 0, 1); /* stays failed, writes nothing */
+    assert_true(w.failed);
+    assert_int_equal(w.len, exact);
+    wcol_prom_free(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_family_and_samples),
+        cmocka_unit_test(test_special_values),
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_limit),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
