@@ -71,8 +71,11 @@ def case_exposition(env):
     want = {
         'ward_device_up{device="dev-a"}': 1, 'ward_device_up{device="dev-b"}': 1,
         'ward_device_health{device="dev-a"}': 0, 'ward_device_health{device="dev-b"}': 2,
-        'ward_device_events_stored_total{device="dev-a"}': 2,
-        'ward_device_events_stored_total{device="dev-b"}': 1,
+        'ward_device_events_stored_total{device="dev-a",severity="low"}': 1,
+        'ward_device_events_stored_total{device="dev-a",severity="high"}': 1,
+        'ward_device_events_stored_total{device="dev-a",severity="medium"}': 0,
+        'ward_device_events_stored_total{device="dev-b",severity="low"}': 1,
+        'ward_device_events_stored_total{device="dev-b",severity="high"}': 0,
         'ward_devices{state="up"}': 2, 'ward_devices{state="silent"}': 0,
         'ward_collector_events_stored_total{severity="low"}': 2,
         'ward_collector_events_stored_total{severity="high"}': 1,

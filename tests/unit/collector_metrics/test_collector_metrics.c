@@ -1,8 +1,10 @@
 /*
  * The collector's exposition writer (tools/collector/export/prom.c): HELP and TYPE lines,
  * label values escaped as the text format 0.0.4 requires (backslash, double quote, newline),
- * numbers written exactly, and the byte limit that never yields a truncated document.
+ * numbers written exactly, and the byte limit that never yields a truncated document; and the
+ * per-device severity counts (export/devsev.c).
  */
+#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "export/devsev.h"
 #include "export/prom.h"
 
 static void test_family_and_samples(void **state)
@@ -91,6 +94,36 @@ static void test_limit(void **state)
     wcol_prom_free(&w);
 }
 
+/* Events per device and severity: counted, bounded by the device limit. */
+static void test_devsev(void **state)
+{
+    struct wcol_devsev d;
+    const uint64_t *n;
+
+    (void)state;
+    assert_int_equal(wcol_devsev_init(&d, 0), -EINVAL);
+    assert_int_equal(wcol_devsev_init(&d, 2), 0);
+    wcol_devsev_add(&d, "dev-a", WARD_SEV_LOW);
+    wcol_devsev_add(&d, "dev-a", WARD_SEV_LOW);
+    wcol_devsev_add(&d, "dev-a", WARD_SEV_HIGH);
+    wcol_devsev_add(&d, "dev-b", WARD_SEV_NONE);
+    wcol_devsev_add(&d, "dev-c", WARD_SEV_LOW); /* past the limit */
+    wcol_devsev_add(&d, "dev-b", 7);            /* not a severity */
+    n = wcol_devsev_get(&d, "dev-a");
+    assert_non_null(n);
+    assert_int_equal(n[WARD_SEV_NONE], 0);
+    assert_int_equal(n[WARD_SEV_LOW], 2);
+    assert_int_equal(n[WARD_SEV_MEDIUM], 0);
+    assert_int_equal(n[WARD_SEV_HIGH], 1);
+    n = wcol_devsev_get(&d, "dev-b");
+    assert_non_null(n);
+    assert_int_equal(n[WARD_SEV_NONE], 1);
+    assert_null(wcol_devsev_get(&d, "dev-c"));
+    assert_int_equal(d.count, 2);
+    assert_int_equal(d.untracked, 2);
+    wcol_devsev_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -98,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_special_values),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_devsev),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,11 +19,19 @@ static void on_event(void *ctx, const struct wcol_msg *msg)
     if (sev >= 0 && sev < WARD_SEV_COUNT) {
         m->events_by_severity[sev]++;
     }
+    wcol_devsev_add(&m->per_device, msg->u.event->device, sev);
 }
 
-int wcol_metrics_subscribe(struct wcol_metrics *m, struct wcol_bus *bus)
+int wcol_metrics_subscribe(struct wcol_metrics *m, struct wcol_bus *bus, size_t max_devices)
 {
-    return wcol_bus_subscribe(bus, WCOL_TOPIC_EVENT_STORED, on_event, m);
+    int rc = wcol_devsev_init(&m->per_device, max_devices);
+
+    return rc != 0 ? rc : wcol_bus_subscribe(bus, WCOL_TOPIC_EVENT_STORED, on_event, m);
+}
+
+void wcol_metrics_free(struct wcol_metrics *m)
+{
+    wcol_devsev_free(&m->per_device);
 }
 
 /* A family of one unlabelled sample. */
@@ -120,7 +128,8 @@ static const struct {
                      "Device health from its last heartbeat: 0 ok, 1 caution, 2 critical, "
                      "3 fatal, 4 failed, 5 unavailable (devices that sent one)." },
     [DEV_EVENTS] = { "ward_device_events_stored_total", "counter",
-                     "Events of the device newly stored since the collector started." },
+                     "Events of the device newly stored since the collector started, by "
+                     "severity." },
     [DEV_REQUESTS] = { "ward_device_requests_total", "counter",
                        "Requests of the device since the collector started." },
 };
@@ -142,9 +151,6 @@ static bool device_value(const struct wcol_fleet_device *d, enum device_family f
         health = d->health[0] != '\0' ? ward_state_parse(d->health) : -1;
         *v = health;
         return health >= 0;
-    case DEV_EVENTS:
-        *v = (double)d->events_stored;
-        return true;
     case DEV_REQUESTS:
         *v = (double)d->requests;
         return true;
@@ -153,8 +159,21 @@ static bool device_value(const struct wcol_fleet_device *d, enum device_family f
     }
 }
 
-static void device_families(struct wcol_prom *w, struct wcol_fleet_device *const *list, size_t n,
-                            int64_t now_ms)
+/* ward_device_events_stored_total{device,severity}: every severity, 0 when none. */
+static void device_events(struct wcol_prom *w, const struct wcol_devsev *ds, const char *id)
+{
+    const uint64_t *n = wcol_devsev_get(ds, id);
+
+    for (int s = 0; s < WARD_SEV_COUNT; s++) {
+        struct wcol_prom_label l[2] = { { "device", id },
+                                        { "severity", ward_severity_name((enum ward_severity)s) } };
+
+        wcol_prom_sample_u64(w, s_device_families[DEV_EVENTS].name, l, 2, n != NULL ? n[s] : 0);
+    }
+}
+
+static void device_families(struct wcol_prom *w, const struct wcol_devsev *ds,
+                            struct wcol_fleet_device *const *list, size_t n, int64_t now_ms)
 {
     for (int f = 0; f < DEV_FAMILIES && !w->failed; f++) {
         wcol_prom_family(w, s_device_families[f].name, s_device_families[f].type,
@@ -163,7 +182,9 @@ static void device_families(struct wcol_prom *w, struct wcol_fleet_device *const
             struct wcol_prom_label l = { "device", list[i]->id };
             double v;
 
-            if (device_value(list[i], (enum device_family)f, now_ms, &v)) {
+            if (f == DEV_EVENTS) {
+                device_events(w, ds, list[i]->id);
+            } else if (device_value(list[i], (enum device_family)f, now_ms, &v)) {
                 wcol_prom_sample(w, s_device_families[f].name, &l, 1, v);
             }
         }
@@ -184,7 +205,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     collector_families(c, w);
     events_by_severity(c, w);
     fleet_counts(c, w, c->fleet.count - n);
-    device_families(w, list, n, now_ms);
+    device_families(w, &c->metrics.per_device, list, n, now_ms);
     free(list);
     return w->failed ? -ENOMEM : 0;
 }

@@ -17,6 +17,7 @@
 #include "ward/wire/state.h"
 
 #include "commit/bus.h"
+#include "export/devsev.h"
 #include "export/prom.h"
 
 #define WCOL_METRICS_DEVICES_MAX 20000u
@@ -27,10 +28,15 @@ struct wcol_collector;
 /* Counters the export keeps itself, fed by the bus. */
 struct wcol_metrics {
     uint64_t events_by_severity[WARD_SEV_COUNT];
+    struct wcol_devsev per_device; /* for at most the fleet's max_devices */
 };
 
-/** Subscribe to newly stored events. @return 0 or the bus's error (-ENOSPC). */
-int wcol_metrics_subscribe(struct wcol_metrics *m, struct wcol_bus *bus);
+/**
+ * Subscribe to newly stored events, counting per device for at most max_devices.
+ * @return 0, -ENOMEM, or the bus's error (-ENOSPC).
+ */
+int wcol_metrics_subscribe(struct wcol_metrics *m, struct wcol_bus *bus, size_t max_devices);
+void wcol_metrics_free(struct wcol_metrics *m);
 
 /**
  * Write every family into w (initialised by the caller with a limit).
