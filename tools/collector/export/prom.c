@@ -119,7 +119,11 @@ void wcol_prom_sample(struct wcol_prom *w, const char *name, const struct wcol_p
     } else if (isinf(value)) {
         snprintf(num, sizeof(num), value > 0 ? "+Inf" : "-Inf");
     } else {
-        snprintf(num, sizeof(num), "%.17g", value);
+        /* The shortest of 15 or 17 digits that reads back as the same double. */
+        snprintf(num, sizeof(num), "%.15g", value);
+        if (strtod(num, NULL) != value) {
+            snprintf(num, sizeof(num), "%.17g", value);
+        }
     }
     series(w, name, labels, n);
     value_end(w, num);
