@@ -6,6 +6,7 @@
  *                                                     health snapshot, its recent events
  *   GET /v1/events?device=&since=&severity=&limit=    events, oldest first; `since` is the
  *                                                     `next` cursor of an earlier answer
+ *   GET /metrics                                      Prometheus text (export/metrics.h)
  * Device state comes from memory; documents and events from storage, committed data only.
  * Every answer is bounded (limits on rows and bytes).
  */
@@ -24,6 +25,7 @@
 #include "server/conn.h"
 #include "tls/tls_config.h"
 #include "common/jw.h"
+#include "export/metrics.h"
 
 #define RESPONSE_LIMIT  (16u * 1024u * 1024u)
 #define EVENTS_DEFAULT  100u
@@ -534,12 +536,29 @@ static void route_events(struct wcol_conn *conn, const struct wcol_route_args *a
     get_events(conn, a->query, a->query_len);
 }
 
+static void route_metrics(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    struct wcol_prom w;
+
+    (void)a;
+    wcol_prom_init(&w, WCOL_METRICS_BYTES_MAX);
+    if (wcol_metrics_render(wcol_conn_collector(conn), &w, wcol_now_wall_ms()) != 0) {
+        wcol_prom_free(&w);
+        wcol_conn_error(conn, 500, "metrics too large or out of memory");
+        return;
+    }
+    wcol_conn_respond_typed(conn, 200, WCOL_PROM_CONTENT_TYPE, w.buf, w.len, NULL,
+                            !wcol_conn_request(conn)->keep_alive);
+    wcol_prom_free(&w);
+}
+
 /* Earlier rows win: the exact /v1/devices before /v1/devices/{id}. */
 static const struct wcol_route s_routes[] = {
     { WCOL_HTTP_GET, "/v1/health", WCOL_ROUTE_EMPTY_QUERY, route_health },
     { WCOL_HTTP_GET, "/v1/devices", WCOL_ROUTE_EMPTY_QUERY, route_devices },
     { WCOL_HTTP_GET, "/v1/devices/{}", WCOL_ROUTE_EMPTY_QUERY, route_device },
     { WCOL_HTTP_GET, "/v1/events", WCOL_ROUTE_QUERY, route_events },
+    { WCOL_HTTP_GET, "/metrics", WCOL_ROUTE_EMPTY_QUERY, route_metrics },
 };
 
 void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
@@ -558,7 +577,8 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     }
     if (wcol_route_find(s_routes, sizeof(s_routes) / sizeof(s_routes[0]), wcol_conn_request(conn),
                         &route, &args) != WCOL_ROUTE_FOUND) {
-        wcol_conn_error(conn, 404, "no such resource (/v1/health, /v1/devices, /v1/events)");
+        wcol_conn_error(conn, 404,
+                        "no such resource (/v1/health, /v1/devices, /v1/events, /metrics)");
         return;
     }
     args.body = body;

@@ -18,6 +18,7 @@
 #include "commit/bus.h"
 #include "commit/group.h"
 #include "common/log.h"
+#include "export/metrics.h"
 #include "fleet/fleet.h"
 #include "http/http.h"
 #include "ward/wire/decode.h"
@@ -138,6 +139,7 @@ struct wcol_collector {
     struct wcol_timer_list timers[WCOL_TC_COUNT];
     unsigned timeout_ms[WCOL_TC_COUNT];
     struct wcol_bus bus;           /* after-commit subscribers */
+    struct wcol_metrics metrics;   /* export/metrics.h, fed by the bus */
     struct wcol_group group;       /* requests waiting for the commit */
     wcol_request_fn on_request[2]; /* by enum wcol_conn_kind */
     struct wcol_conn *ready;       /* connections to look at again before sleeping */

@@ -552,11 +552,19 @@ static void drain(struct wcol_conn *conn)
 void wcol_conn_respond(struct wcol_conn *conn, int status, const char *body, size_t body_len,
                        const char *extra_headers, bool close_after)
 {
+    wcol_conn_respond_typed(conn, status, "application/json", body, body_len, extra_headers,
+                            close_after);
+}
+
+void wcol_conn_respond_typed(struct wcol_conn *conn, int status, const char *content_type,
+                             const char *body, size_t body_len, const char *extra_headers,
+                             bool close_after)
+{
     char head[512];
     int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s\r\n",
-                     status, wcol_http_status_text(status), body_len,
+                     status, wcol_http_status_text(status), content_type, body_len,
                      extra_headers != NULL ? extra_headers : "",
                      close_after ? "Connection: close\r\n" : "");
     char *buf = malloc((size_t)n + body_len);

@@ -29,6 +29,11 @@ const char *wcol_conn_peer_cn(const struct wcol_conn *conn);
 void wcol_conn_respond(struct wcol_conn *conn, int status, const char *body, size_t body_len,
                        const char *extra_headers, bool close_after);
 
+/** wcol_conn_respond() with another Content-Type than application/json. */
+void wcol_conn_respond_typed(struct wcol_conn *conn, int status, const char *content_type,
+                             const char *body, size_t body_len, const char *extra_headers,
+                             bool close_after);
+
 /** wcol_conn_respond() of a string literal body: its length without the NUL. */
 #define WCOL_CONN_RESPOND_LIT(conn, status, literal, extra, close_after)                           \
     wcol_conn_respond((conn), (status), "" literal, sizeof(literal) - 1, (extra), (close_after))

@@ -347,7 +347,8 @@ static int open_store_and_fleet(struct wcol_collector *c)
         return rc;
     }
     wcol_group_init(&c->group, &c->store, &c->fleet, &c->bus, cfg->max_group);
-    return wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
+    rc = wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
+    return rc != 0 ? rc : wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
 }
 
 static int open_listeners(struct wcol_collector *c)
@@ -712,6 +713,7 @@ void wcol_collector_close(struct wcol_collector *c)
         c->store.ops->close(c->store.impl);
     }
     wcol_fleet_free(&c->fleet);
+    wcol_metrics_free(&c->metrics);
     if (c->tls != NULL) {
         wcol_tls_free(c->tls);
         free(c->tls);
