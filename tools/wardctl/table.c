@@ -32,7 +32,7 @@ int ward_table_row(struct ward_table *t, const char *const *cells)
         size_t k = 0;
 
         /* Only printable characters reach the terminal. */
-        for (; s[k] != '\0' && k < WARD_TABLE_CELL_MAX; k++) {
+        for (; k < WARD_TABLE_CELL_MAX && s[k] != '\0'; k++) {
             unsigned char ch = (unsigned char)s[k];
 
             dst[k] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
