@@ -18,7 +18,7 @@ static bool temp_word_ok(unsigned w)
 static bool temp_range(int t, uint8_t a, uint8_t b, int *lo, int *hi)
 {
     /* The bytes are two's-complement temperatures: the sign is meant */
-    // NOLINTNEXTLINE(bugprone-signed-char-misuse)
+    // NOLINTNEXTLINE(bugprone-signed-char-misuse,cert-str34-c)
     int x = (int8_t)a, y = (int8_t)b;
 
     if (x > y) {
@@ -52,7 +52,7 @@ static void decode_temp(struct ward_ata_attr *a, const uint8_t r[6])
 {
     unsigned w0 = r[0] | (r[1] << 8), w1 = r[2] | (r[3] << 8), w2 = r[4] | (r[5] << 8);
     /* The byte is a two's-complement temperature: the sign is meant */
-    // NOLINTNEXTLINE(bugprone-signed-char-misuse)
+    // NOLINTNEXTLINE(bugprone-signed-char-misuse,cert-str34-c)
     int t = (int8_t)r[0], lo = 0, hi = 0;
     bool known = false, range = false;
 

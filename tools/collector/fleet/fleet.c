@@ -35,6 +35,8 @@ int wcol_fleet_init(struct wcol_fleet *f, size_t max_devices, unsigned silent_fa
     while (f->nbuckets < max_devices / 2 && f->nbuckets < (1u << 24)) {
         f->nbuckets *= 2;
     }
+    /* an array of bucket pointers: each element is a pointer */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     f->buckets = calloc(f->nbuckets, sizeof(*f->buckets));
     if (f->buckets == NULL) {
         return -ENOMEM;
@@ -384,6 +386,8 @@ size_t wcol_fleet_sorted(struct wcol_fleet *f, struct wcol_fleet_device **out, s
             out[n++] = d;
         }
     }
+    /* an array of pointers: each element is a pointer */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     qsort(out, n, sizeof(*out), by_id);
     return n;
 }
