@@ -362,6 +362,8 @@ static uint64_t counter_delta(struct ward_rate *r, uint64_t now_raw, unsigned bi
 
 static uint64_t mul_div_ceil(uint64_t inc, uint64_t mul, uint64_t div)
 {
+    /* div >= window >= WARD_RULE_WINDOW_MIN_MS (1000), checked by the rules parser */
+    // NOLINTNEXTLINE(clang-analyzer-core.DivideZero)
     uint64_t q = inc / div;
     uint64_t rem = inc % div;
 

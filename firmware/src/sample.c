@@ -93,6 +93,8 @@ static void hw_thresholds(struct ward_agent *a, const struct ward_sensor_info *i
     if (info->thresholds.present == 0 && i < 0) {
         return;
     }
+    /* A difference in padding only re-applies the same thresholds */
+    // NOLINTNEXTLINE(bugprone-suspicious-memory-comparison,bugprone-suspicious-string-compare,cert-exp42-c,cert-flp37-c)
     if (i < 0 || memcmp(&a->health.sensor[i].hw, &info->thresholds, sizeof(info->thresholds))) {
         if (ward_health_set_hw_thresholds(&a->health, info->id, &info->thresholds) != 0) {
             a->feed_errors++;

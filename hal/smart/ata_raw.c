@@ -17,6 +17,8 @@ static bool temp_word_ok(unsigned w)
 /* Bytes a and b as a min/max pair around t, plausible for a drive (-60..120 C). */
 static bool temp_range(int t, uint8_t a, uint8_t b, int *lo, int *hi)
 {
+    /* The bytes are two's-complement temperatures: the sign is meant */
+    // NOLINTNEXTLINE(bugprone-signed-char-misuse,cert-str34-c)
     int x = (int8_t)a, y = (int8_t)b;
 
     if (x > y) {
@@ -49,10 +51,14 @@ static bool temp_range(int t, uint8_t a, uint8_t b, int *lo, int *hi)
 static void decode_temp(struct ward_ata_attr *a, const uint8_t r[6])
 {
     unsigned w0 = r[0] | (r[1] << 8), w1 = r[2] | (r[3] << 8), w2 = r[4] | (r[5] << 8);
+    /* The byte is a two's-complement temperature: the sign is meant */
+    // NOLINTNEXTLINE(bugprone-signed-char-misuse,cert-str34-c)
     int t = (int8_t)r[0], lo = 0, hi = 0;
     bool known = false, range = false;
 
     if (temp_word_ok(w0) && w2 == 0) {
+        /* Two layouts (no range, a valid range) that both make the value known */
+        // NOLINTNEXTLINE(bugprone-branch-clone)
         if (w1 == 0) {
             known = true;
         } else if ((range = temp_range(t, r[2], r[3], &lo, &hi))) {

@@ -1,4 +1,4 @@
-# The agent's acknowledgement parser and journal event records (firmware/transport).
+# The agent's acknowledgement parser, journal event records and journal recovery (firmware/transport).
 if(TARGET ward_transport)
     set(_t ${CMAKE_SOURCE_DIR}/firmware/transport)
     # The wire codec's reader and the scanner are compiled in too, so libFuzzer sees the code
@@ -9,7 +9,11 @@ if(TARGET ward_transport)
     ward_fuzz_target(outbox_record
         SOURCES ${_t}/src/outbox.c ${_t}/src/ack.c ${_t}/src/journal.c ${CMAKE_SOURCE_DIR}/firmware/base/src/crc32.c
         LIBS ward_core)
-    foreach(_h ack outbox_record)
+    # Journal recovery over a RAM store holding the fuzzed bytes (fuzz_journal_restore.c).
+    ward_fuzz_target(journal_restore
+        SOURCES ${_t}/src/journal.c ${_t}/src/store_ram.c ${CMAKE_SOURCE_DIR}/firmware/base/src/crc32.c
+        LIBS ward_core)
+    foreach(_h ack outbox_record journal_restore)
         foreach(_exe fuzz_${_h}_replay fuzz_${_h}_lf)
             if(TARGET ${_exe})
                 target_include_directories(${_exe} PRIVATE ${_t}/include)

@@ -8,3 +8,7 @@ function(ward_target_warnings target)
     target_compile_options(${target} PRIVATE
         $<$<COMPILE_LANGUAGE:C>:${WARD_WARNINGS}>)
 endfunction()
+
+# The sanitizer option and compile_commands.json export (sanitize.cmake) are part of the same
+# build policy; included here so they apply before any target is declared.
+include(sanitize)

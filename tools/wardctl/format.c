@@ -157,8 +157,8 @@ void print_events_table(const cJSON *events, FILE *out, bool with_device)
         if (jnum(e, "id", &v)) {
             snprintf(id, sizeof(id), "%.0f", v);
         }
-        if (!jnum(e, "time_ms", &v) || v <= 0) {
-            jnum(e, "received_ms", &v);
+        if ((!jnum(e, "time_ms", &v) || v <= 0) && !jnum(e, "received_ms", &v)) {
+            v = 0; /* neither time: "-", not the id (or garbage) as a date */
         }
         fmt_time(v, when, sizeof(when));
         event_change(e, change, sizeof(change));

@@ -379,8 +379,9 @@ static void print_nics(FILE *f, const struct ward_hal *hal)
 
 static void print_cpu_mem(FILE *f, const struct ward_device *h)
 {
-    struct ward_host_cpu cpu;
-    struct ward_host_mem m;
+    /* A backend without the op (-ENOSYS) fills nothing: the "n/a" lines still read a reason. */
+    struct ward_host_cpu cpu = { .reason = WARD_REASON_NOT_SUPPORTED };
+    struct ward_host_mem m = { .reason = WARD_REASON_NOT_SUPPORTED };
     char a[32], b[32], c[32], d[32], e[32], g[32], k[32];
 
     if (ward_host_cpu(h, &cpu) == 0 && cpu.status == WARD_STATUS_OK) {

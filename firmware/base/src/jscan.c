@@ -170,6 +170,8 @@ static int unicode_escape(struct ward_jscan *s, uint32_t *cp)
     if (hex4(s, &hi) != 0) {
         return s->err;
     }
+    /* hex4() sets hi whenever it returns 0; every failure returns non-zero */
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
     if (hi >= 0xdc00 && hi <= 0xdfff) {
         return ward_jscan_fail(s, -EPROTO, "lone low surrogate");
     }

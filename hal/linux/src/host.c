@@ -204,6 +204,8 @@ int lx_host_mem(struct ward_linux_hal *lh, struct ward_host_mem *out)
         return 0;
     }
     lx_lines_begin(&l, fd);
+    /* End (0) and failure (< 0) both end the loop; rc is not needed after it */
+    // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores)
     while (seen < LX_MEM_KEYS && (rc = lx_lines_next(&l, &line, &len)) == 1) {
         size_t kl = ward_linux_meminfo_key(line, len);
         char key[32];

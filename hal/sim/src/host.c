@@ -70,6 +70,8 @@ static int64_t step_end(int64_t from)
     if (from < EXACT_MS) {
         return from + STEP_MS < EXACT_MS ? from + STEP_MS : EXACT_MS;
     }
+    /* from >= EXACT_MS > 0 here: shifting a positive value right is well defined */
+    // cppcheck-suppress shiftTooManyBitsSigned
     while (k > 22 && (from >> k) == 0) {
         k--;
     }

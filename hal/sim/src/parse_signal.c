@@ -175,6 +175,8 @@ static const struct behaviour_def *find_behaviour(struct sim_parse *p, const cJS
         return &s_behaviours[0]; /* {"value": v, "noise": ...}: a constant */
     }
     for (size_t i = 0; cJSON_IsString(b) && i < N_BEHAVIOURS; i++) {
+        /* cJSON_IsString(NULL) is false, so b is not NULL here */
+        // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
         if (strcmp(b->valuestring, s_behaviours[i].name) == 0) {
             sim_path_pop(p, mark);
             return &s_behaviours[i];

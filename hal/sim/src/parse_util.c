@@ -72,7 +72,7 @@ void sim_msg_user(struct sim_msg *m, const char *s)
     char clean[USER_TEXT_MAX + 4];
     size_t n = 0;
 
-    while (s[n] != '\0' && n < USER_TEXT_MAX) {
+    while (n < USER_TEXT_MAX && s[n] != '\0') {
         unsigned char c = (unsigned char)s[n];
 
         clean[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
@@ -349,6 +349,8 @@ int sim_default_id(struct sim_parse *p, char *id, const char *prefix, const char
     struct sim_msg m;
 
     if (lp + ln < WARD_SENSOR_ID_MAX) {
+        /* ln + 1 copies name's terminating NUL */
+        // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
         memcpy(id, prefix, lp);
         memcpy(id + lp, name, ln + 1);
         /* ids are one token: spaces in models and mount points become '_' */

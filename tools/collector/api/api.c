@@ -282,6 +282,8 @@ static void get_devices(struct wcol_conn *conn)
 {
     struct wcol_collector *c = wcol_conn_collector(conn);
     size_t cap = c->fleet.count < DEVICES_MAX ? c->fleet.count : DEVICES_MAX;
+    /* an array of pointers: each element is a pointer */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     struct wcol_fleet_device **list = calloc(cap ? cap : 1, sizeof(*list));
     int64_t now_ms = wcol_now_wall_ms();
     struct wcol_jw w;

@@ -161,6 +161,8 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t cap
     char host[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
 
+    /* accept4() filled the address */
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
 

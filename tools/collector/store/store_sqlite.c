@@ -593,16 +593,18 @@ static int sq_stats(void *impl, struct wcol_store_stats *out)
 static void sq_close(void *impl)
 {
     struct sq *q = impl;
-    sqlite3_stmt *all[] = { q->begin,        q->commit,        q->rollback,     q->sp,
-                            q->sp_release,   q->sp_undo,       q->ins_event,    q->max_seq,
-                            q->put_report,   q->put_state,     q->load_devices, q->get_device,
-                            q->max_id,       q->count_devices, q->events[0][0], q->events[0][1],
-                            q->events[1][0], q->events[1][1],  q->sn_check,     q->sn_clear,
-                            q->sn_new,       q->sn_upsert };
 
     if (q == NULL) {
         return;
     }
+    /* Every prepared statement: one left unfinalized keeps sqlite3_close() from closing. */
+    sqlite3_stmt *all[] = { q->begin,        q->commit,       q->rollback,      q->sp,
+                            q->sp_release,   q->sp_undo,      q->ins_event,     q->max_seq,
+                            q->put_report,   q->put_state,    q->expire,        q->load_devices,
+                            q->get_device,   q->max_id,       q->count_devices, q->events[0][0],
+                            q->events[0][1], q->events[1][0], q->events[1][1],  q->sn_check,
+                            q->sn_clear,     q->sn_new,       q->sn_upsert };
+
     if (q->in_txn) {
         sq_rollback(q);
     }

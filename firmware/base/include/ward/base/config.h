@@ -21,9 +21,11 @@
  * usable in both #if and ordinary C expressions. The trick: pasting the value onto a
  * prefix turns "1" into a macro that expands to "0," and so shifts an argument list.
  */
-#define WARD_IS_ENABLED_PROBE_1                0,
-#define IS_ENABLED(option)                     WARD_IS_ENABLED_(option)
-#define WARD_IS_ENABLED_(value)                WARD_IS_ENABLED__(WARD_IS_ENABLED_PROBE_##value)
+#define WARD_IS_ENABLED_PROBE_1 0,
+#define IS_ENABLED(option)      WARD_IS_ENABLED_(option)
+#define WARD_IS_ENABLED_(value) WARD_IS_ENABLED__(WARD_IS_ENABLED_PROBE_##value)
+/* The argument list is built by token pasting: parentheses would break it */
+// NOLINTNEXTLINE(bugprone-macro-parentheses)
 #define WARD_IS_ENABLED__(maybe)               WARD_IS_ENABLED___(maybe 1, 0)
 #define WARD_IS_ENABLED___(_ignored, val, ...) val
 
