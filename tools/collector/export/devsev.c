@@ -28,6 +28,8 @@ int wcol_devsev_init(struct wcol_devsev *d, size_t max)
     while (d->nbuckets < max && d->nbuckets < ((size_t)1 << 20)) {
         d->nbuckets <<= 1;
     }
+    /* an array of pointers: each element is a pointer */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
     d->max = max;
     return d->buckets != NULL ? 0 : -ENOMEM;

@@ -195,6 +195,8 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
 {
     size_t cap =
         c->fleet.count < WCOL_METRICS_DEVICES_MAX ? c->fleet.count : WCOL_METRICS_DEVICES_MAX;
+    /* an array of pointers: each element is a pointer */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     struct wcol_fleet_device **list = calloc(cap ? cap : 1, sizeof(*list));
 
     if (list == NULL) {

@@ -183,6 +183,8 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t cap
 static void source_of(const struct sockaddr_storage *ss, struct wcol_src *out)
 {
     memset(out, 0, sizeof(*out));
+    /* accept4() filled the address */
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
     if (ss->ss_family == AF_INET6) {
         memcpy(out->a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
     } else if (ss->ss_family == AF_INET) {

@@ -408,6 +408,8 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
 static int drop_privileges(struct wcol_collector *c)
 {
     const char *name = c->cfg.user;
+    /* Once, at start-up, before the event loop: the collector is one thread. */
+    // cppcheck-suppress getpwnamCalled
     const struct passwd *pw = getpwnam(name);
 
     if (pw == NULL) {
