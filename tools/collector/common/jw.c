@@ -271,9 +271,3 @@ void wcol_jw_kuint(struct wcol_jw *w, const char *key, uint64_t v)
     wcol_jw_key(w, key);
     wcol_jw_uint(w, v);
 }
-
-void wcol_jw_kbool(struct wcol_jw *w, const char *key, bool v)
-{
-    wcol_jw_key(w, key);
-    wcol_jw_bool(w, v);
-}

@@ -51,6 +51,5 @@ void wcol_jw_raw(struct wcol_jw *w, const char *json, size_t n);
 void wcol_jw_kstr(struct wcol_jw *w, const char *key, const char *s);
 void wcol_jw_kint(struct wcol_jw *w, const char *key, int64_t v);
 void wcol_jw_kuint(struct wcol_jw *w, const char *key, uint64_t v);
-void wcol_jw_kbool(struct wcol_jw *w, const char *key, bool v);
 
 #endif /* WCOL_COMMON_JW_H_ */
