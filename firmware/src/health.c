@@ -570,6 +570,23 @@ enum ward_severity ward_health_sensor_severity(const struct ward_health *h, unsi
     return severity_of(h, &h->sensor[i], h->sensor[i].state);
 }
 
+int ward_health_sensor_thresholds(const struct ward_health *h, unsigned i,
+                                  struct ward_thresholds *out)
+{
+    const struct ward_sensor *s = ward_health_sensor_at(h, i);
+    struct eff e;
+
+    if (s == NULL || out == NULL) {
+        return -ENOENT;
+    }
+    resolve(h, s, &e);
+    out->present = e.thr_set;
+    for (unsigned t = 0; t < WARD_THR_COUNT; t++) {
+        out->value[t] = e.thr[t];
+    }
+    return 0;
+}
+
 enum ward_rule_kind ward_health_sensor_kind(const struct ward_health *h, unsigned i)
 {
     const struct ward_sensor *s = ward_health_sensor_at(h, i);

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agentx_posix.h"
 #include "clock.h"
 #include "commands.h"
 #include "opt_table.h"
@@ -70,6 +71,8 @@ static const struct opt_spec k_opts[] = {
       "health rules, JSON (default: built-in rules)" },
     { "--for", offsetof(struct opts, run_for_s), OPT_SECONDS, "SECONDS",
       "stop after SECONDS (default: until SIGTERM)" },
+    { "--agentx", offsetof(struct opts, agentx), OPT_TEXT, "unix:PATH|tcp:H:P",
+      "also serve SNMP as an AgentX subagent of snmpd" },
 };
 
 void cmd_run_usage(FILE *f)
@@ -139,7 +142,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 static void wait_for_work(struct run *r, int64_t now, int64_t wake, const sigset_t *mask)
 {
-    struct pollfd pfd = { .fd = ward_net_posix_fd(&r->np) };
+    struct pollfd fds[2] = { { .fd = ward_net_posix_fd(&r->np) } };
+    struct pollfd *pfd = &fds[0];
     unsigned wants = ward_transport_wants(&r->tp);
     int64_t wait = wake - now;
     struct timespec ts;
@@ -147,12 +151,13 @@ static void wait_for_work(struct run *r, int64_t now, int64_t wake, const sigset
     wait = wait < 0 ? 0 : (wait > MAX_WAIT_MS ? MAX_WAIT_MS : wait);
     ts.tv_sec = (time_t)(wait / 1000);
     ts.tv_nsec = (long)(wait % 1000) * 1000000L;
-    pfd.events = (short)(((wants & WARD_CHAN_WANT_READ) ? POLLIN : 0) |
-                         ((wants & WARD_CHAN_WANT_WRITE) ? POLLOUT : 0));
-    if (pfd.fd < 0 || pfd.events == 0) {
-        pfd.fd = -1; /* poll ignores it: the wait is only the deadline */
+    pfd->events = (short)(((wants & WARD_CHAN_WANT_READ) ? POLLIN : 0) |
+                          ((wants & WARD_CHAN_WANT_WRITE) ? POLLOUT : 0));
+    if (pfd->fd < 0 || pfd->events == 0) {
+        pfd->fd = -1; /* poll ignores it: the wait is only the deadline */
     }
-    (void)ppoll(&pfd, 1, &ts, mask);
+    agentx_posix_pollfd(&fds[1]);
+    (void)ppoll(fds, 2, &ts, mask);
 }
 
 static void on_signal(int sig)
@@ -202,6 +207,7 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
         ward_sim_set_time(&r->sim, (uint64_t)(now - r->start_ms));
 #endif
         ward_uplink_step(&r->up, now);
+        agentx_posix_step(app_mono_ms(), (uint32_t)ward_journal_count(&r->journal));
         run_log_tick(r, app_mono_ms());
         if (s_stats) {
             s_stats = 0;
@@ -209,6 +215,9 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
         }
         now = app_mono_ms();
         wake = ward_uplink_next_wake(&r->up, now);
+        if (agentx_posix_next_wake(now) < wake) {
+            wake = agentx_posix_next_wake(now);
+        }
         wait_for_work(r, now, end_ms < wake ? end_ms : wake, wait_mask);
     }
 }
@@ -216,6 +225,7 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
 static void shutdown_cleanly(struct run *r)
 {
     ward_uplink_stop(&r->up);
+    agentx_posix_stop();
     run_log_stats(r, app_mono_ms());
     fprintf(stderr, "ward-agent: stopped; %u unacknowledged events kept in the journal\n",
             (unsigned)ward_journal_count(&r->journal));
@@ -237,6 +247,10 @@ int cmd_run(int argc, char **argv)
     setup_signals(&wait_mask);
     r->start_ms = app_mono_ms();
     if (run_startup(&o, r, r->start_ms) != 0) {
+        ward_store_posix_close(&r->store);
+        return 1;
+    }
+    if (o.agentx != NULL && agentx_posix_start(o.agentx, &r->agent, &r->log) != 0) {
         ward_store_posix_close(&r->store);
         return 1;
     }

@@ -43,6 +43,7 @@ struct opts {
     const char *root;
     const char *rules;
     long run_for_s;
+    const char *agentx; /* --agentx unix:PATH|tcp:HOST:PORT, or NULL */
 };
 
 /* Everything the agent owns, in .bss like on a board. */
