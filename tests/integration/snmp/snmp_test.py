@@ -1,0 +1,455 @@
+#!/usr/bin/python3
+"""ward-agent's AgentX subagent against Debian's own Net-SNMP (docs/nms.md, "SNMP (AgentX)").
+
+Starts, on loopback only and in a temporary directory: a stand-in collector
+(tests/integration/agent_run/fake_collector.py), snmpd as AgentX master (the snmpd.conf of
+docs/nms.md; its UDP port on 127.0.0.1, its AgentX socket and persistent directory in the
+temporary directory), snmptrapd logging to a file, and ward-agent run --agentx. Then:
+
+  linux: over a fixture tree, snmpwalk and snmpbulkwalk return the entPhySensorTable and
+         wardSensorTable rows with the values and thresholds of `ward-agent probe --json` on the
+         same tree; Get of a missing instance / object answers noSuchInstance / noSuchObject;
+         the walk ends (endOfMibView) with the subtree.
+  sim:   a scenario swings a temperature across its critical threshold: snmptrapd logs the
+         wardStateChange trap with the sensor, the old and new state, severity and threshold.
+  both:  snmpd killed and restarted: the subagent registers again; a fake master that sends
+         garbage, then one that closes at once: the agent survives, says why, keeps reporting
+         to the collector and registers with the real snmpd once it is back; WARD-MIB passes
+         `smilint -l 3` with no output and snmptranslate resolves its objects.
+
+The IETF MIB modules are not in Debian main (snmp-mibs-downloader is non-free): the clients
+run with -m "" and numeric OIDs; smilint and snmptranslate read SNMPv2-SMI/TC/CONF from the
+lwIP source package tools/bootstrap fetches (contrib/apps/LwipMibCompiler/Mibs).
+
+usage: snmp_test.py linux|sim AGENT DATA MIBDIR IETF_MIBDIR FAKE_COLLECTOR [EMULATOR...]
+  DATA: the fixture tree (linux) or the scenario (sim); exit 77 (skipped) when not root or
+  when snmpd is not installed.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+MODE, AGENT, DATA, MIBDIR, IETF, FAKE = sys.argv[1:7]
+EMU = sys.argv[7:]
+HERE = os.path.dirname(os.path.abspath(__file__))
+ENT_SENSOR = "1.3.6.1.2.1.99.1.1.1"
+ENT_PHYS = "1.3.6.1.2.1.47.1.1.1.1"
+WARD = "1.3.6.1.4.1.32473.1"
+WARD_SENSOR = WARD + ".1.2.1"
+THRESHOLDS = ["lower_caution", "upper_caution", "lower_critical", "upper_critical",
+              "lower_fatal", "upper_fatal"]
+failed = []
+procs = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failed.append(what)
+    return cond
+
+
+def free_port(kind):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    procs.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM):
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+
+
+def wait_for(pred, secs, step=0.2):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+class Env:
+    def __init__(self, work):
+        self.work = work
+        self.sock = os.path.join(work, "agentx.sock")
+        self.udp = free_port(socket.SOCK_DGRAM)
+        self.trap_port = free_port(socket.SOCK_DGRAM)
+        self.env = dict(os.environ, SNMP_PERSISTENT_DIR=os.path.join(work, "client"), MIBS="")
+        self.snmpd = None
+
+
+def write_snmpd_conf(e):
+    # As docs/nms.md shows it, with this run's socket, community and trap sink.
+    conf = f"""master agentx
+agentXSocket unix:{e.sock}
+agentXPerms 0600 0700
+agentXTimeout 5
+agentXRetries 2
+rocommunity public 127.0.0.1
+trap2sink 127.0.0.1:{e.trap_port} public
+"""
+    with open(os.path.join(e.work, "snmpd.conf"), "w") as f:
+        f.write(conf)
+
+
+def start_snmpd(e):
+    log = os.path.join(e.work, "snmpd.log")
+    e.snmpd = start(["/usr/sbin/snmpd", "-f", "-C", "-c", os.path.join(e.work, "snmpd.conf"),
+                     "-m", "", "-Lf", log, "--persistentDir=" + os.path.join(e.work, "persist"),
+                     f"udp:127.0.0.1:{e.udp}"], env=e.env, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+    ok = wait_for(lambda: os.path.exists(e.sock), 10)
+    return check(ok and e.snmpd.poll() is None, "snmpd started with its AgentX socket")
+
+
+def snmp(e, tool, *args, timeout=60):
+    p = subprocess.run([tool, "-m", "", "-On", "-v2c", "-c", "public", "-t", "3", "-r", "1",
+                        f"127.0.0.1:{e.udp}", *args], capture_output=True, timeout=timeout,
+                       env=e.env)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def parse_walk(text):
+    """{oid: (type, value)} from -On output lines '.1.3... = TYPE: value'."""
+    rows = {}
+    for line in text.splitlines():
+        if " = " not in line:
+            continue
+        oid, rest = line.split(" = ", 1)
+        typ, _, val = rest.partition(": ")
+        val = val.strip()
+        if typ == "STRING":
+            val = val.strip('"')
+        elif typ in ("INTEGER", "Gauge32", "Counter32"):
+            val = int(val.split("(")[-1].rstrip(")")) if "(" in val else int(val)
+        rows[oid.lstrip(".")] = (typ, val)
+    return rows
+
+
+def column(rows, prefix, col):
+    p = f"{prefix}.{col}."
+    return {int(k[len(p):]): v[1] for k, v in rows.items() if k.startswith(p)}
+
+
+def walk_both(e, oid):
+    """Walk with GetNext and with GetBulk; both must list the same rows with the same values,
+    except entPhySensorValueTimeStamp, which moves with every reading."""
+    rc1, out1, err1 = snmp(e, "snmpwalk", oid)
+    rc2, out2, err2 = snmp(e, "snmpbulkwalk", "-Cr25", oid)
+    check(rc1 == 0 and rc2 == 0, f"snmpwalk and snmpbulkwalk of {oid} exit 0 ({err1}{err2})")
+    a, b = parse_walk(out1), parse_walk(out2)
+    stamp = ENT_SENSOR + ".7."
+    same = a.keys() == b.keys() and all(a[k] == b[k] for k in a if not k.startswith(stamp))
+    diff = [k for k in a if k in b and a[k] != b[k] and not k.startswith(stamp)][:3]
+    diff += sorted(a.keys() ^ b.keys())[:3]
+    check(same and len(a) > 0, f"snmpwalk and snmpbulkwalk of {oid} agree ({len(a)} rows; {diff})")
+    return a
+
+
+def registered(e):
+    rc, out, _ = snmp(e, "snmpget", WARD + ".1.1.3.0")
+    return rc == 0 and "STRING" in out
+
+
+def agent_log(e):
+    with open(os.path.join(e.work, "agent.err"), errors="replace") as f:
+        return f.read()
+
+
+# ---- certificates and the stand-in collector ------------------------------------------------
+
+def certs(work):
+    def sh(*a):
+        subprocess.run(a, cwd=work, check=True, capture_output=True, timeout=60)
+
+    def ec(name):
+        sh("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+           "-out", name)
+
+    ec("ca.key")
+    sh("openssl", "req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "2",
+       "-subj", "/CN=test-ca", "-addext", "basicConstraints=critical,CA:TRUE",
+       "-addext", "keyUsage=critical,keyCertSign")
+    for name, cn, ext in (("srv", "collector.test",
+                           "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:collector.test\n"),
+                          ("dev", "snmp-1", "extendedKeyUsage=clientAuth\n")):
+        ec(name + ".key")
+        sh("openssl", "req", "-new", "-key", name + ".key", "-out", name + ".csr",
+           "-subj", "/CN=" + cn)
+        with open(os.path.join(work, name + ".ext"), "w") as f:
+            f.write(ext)
+        sh("openssl", "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+           "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+        os.chmod(os.path.join(work, name + ".key"), 0o600)
+
+
+def start_collector(work):
+    with open(os.path.join(work, "mode"), "w") as f:
+        f.write("ack\n")
+    start(["/usr/bin/python3", FAKE, work, os.path.join(work, "port"),
+           os.path.join(work, "events.log"), os.path.join(work, "mode"), "400"],
+          stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(os.path.join(work, "port")) and
+             os.path.getsize(os.path.join(work, "port")) > 0, 10)
+    with open(os.path.join(work, "port")) as f:
+        return int(f.read())
+
+
+def heartbeats(work):
+    try:
+        with open(os.path.join(work, "events.log")) as f:
+            return sum(1 for line in f if '"hb"' in line)
+    except OSError:
+        return 0
+
+
+def start_agent(e, port):
+    # Fast sampling and heartbeats (no rules: the thresholds stay the hardware's).
+    extra = ["--root" if MODE == "linux" else "--scenario", DATA, "--rules",
+             os.path.join(HERE, "..", "agent_run", "fast.rules.json")]
+    err = open(os.path.join(e.work, "agent.err"), "w")
+    return start(EMU + [AGENT, "run", "--collector", f"127.0.0.1:{port}", "--server-name",
+                        "collector.test", "--ca", os.path.join(e.work, "ca.pem"), "--cert",
+                        os.path.join(e.work, "dev.pem"), "--key", os.path.join(e.work, "dev.key"),
+                        "--state-dir", os.path.join(e.work, "state"), "--agentx",
+                        "unix:" + e.sock, "--for", "300", *extra], stderr=err,
+                 stdout=subprocess.DEVNULL)
+
+
+# ---- the checks -----------------------------------------------------------------------------
+
+def settle(e):
+    """Wait until every class was sampled: wardAgentSensors the same for 2 s (at most 30 s)."""
+    seen = []
+
+    def stable():
+        rc, out, _ = snmp(e, "snmpget", WARD + ".1.1.9.0")
+        seen.append(out.strip())
+        return rc == 0 and len(seen) >= 5 and len(set(seen[-5:])) == 1
+
+    check(wait_for(stable, 30, 0.5), f"the sensor count settles ({seen[-1:]})")
+
+
+def check_linux_values(e):
+    settle(e)
+    p = subprocess.run(EMU + [AGENT, "probe", "--root", DATA, "--json"], capture_output=True,
+                       timeout=120)
+    probe = json.loads(p.stdout)
+    want = {}
+    # A reading the platform does not offer at all is no sensor (firmware/src/sample.c).
+    for t in probe["temperatures"]:
+        if t["mdeg_c"].get("reason") != "not-supported":
+            want[t["id"]] = (t["mdeg_c"], t["thresholds"], 8, 3)
+    for fa in probe["fans"]:
+        if fa["rpm"].get("reason") != "not-supported":
+            want[fa["id"]] = (fa["rpm"], fa["thresholds"], 10, 0)
+    ward = walk_both(e, WARD_SENSOR)
+    sens = walk_both(e, ENT_SENSOR)
+    ids = column(ward, WARD_SENSOR, 2)
+    ent_index = column(ward, WARD_SENSOR, 12)
+    rows = {v: k for k, v in ids.items()}
+    check(set(want) <= set(rows), f"every probed temperature and fan is a wardSensorTable row "
+          f"({len(want)} of {len(rows)} rows); missing: {sorted(set(want) - set(rows))[:5]}")
+    compared = 0
+    for sid, (reading, thr, typ, prec) in want.items():
+        if sid not in rows:
+            continue
+        r = rows[sid]
+        x = ent_index[r]
+        got_val = sens.get(f"{ENT_SENSOR}.4.{x}", (None, None))[1]
+        vals = [ward.get(f"{WARD_SENSOR}.5.{r}", (None, None))[1], got_val]
+        status = sens.get(f"{ENT_SENSOR}.5.{x}", (None, None))[1]
+        if reading["status"] == "ok":
+            ok = vals == [reading["value"], reading["value"]] and status == 1
+        else:
+            ok = status == 2
+        ok &= sens.get(f"{ENT_SENSOR}.1.{x}", (0, 0))[1] == typ
+        ok &= sens.get(f"{ENT_SENSOR}.3.{x}", (0, 0))[1] == prec
+        for k, name in enumerate(THRESHOLDS):
+            got = ward.get(f"{WARD_SENSOR}.{6 + k}.{r}")
+            if name in thr:
+                ok &= got is not None and got[1] == thr[name]
+        compared += ok
+        check(ok, f"{sid}: value {vals} status {status} and thresholds match probe "
+              f"({reading}, {thr})")
+    check(compared == len(want) and compared >= 10, f"{compared} sensors compared with probe")
+    ent = walk_both(e, ENT_PHYS)
+    classes = column(ent, ENT_PHYS, 5)
+    check(classes.get(1) == 3 and 7 in classes.values() and 8 in classes.values(),
+          "entPhysicalTable: a chassis (1), fans (7) and sensors (8)")
+    parent = column(ent, ENT_PHYS, 4)
+    check(all(parent.get(x) in classes for x in ent_index.values()),
+          "every sensor's entPhysicalContainedIn names a row of the table")
+    # Get: a missing instance, a missing object; the walk ends with the subtree.
+    _, out, _ = snmp(e, "snmpget", f"{WARD_SENSOR}.2.99999", f"{WARD}.1.1.99.0")
+    check("No Such Instance" in out and "No Such Object" in out,
+          f"snmpget: noSuchInstance and noSuchObject ({out.strip()})")
+    _, out, _ = snmp(e, "snmpgetnext", f"{WARD}.1.2.1.13")
+    check(f".{WARD}" not in out, f"GetNext past WARD-MIB's last column leaves the subtree ({out.strip()})")
+
+
+def check_trap(e):
+    log = os.path.join(e.work, "traps.log")
+
+    def got():
+        try:
+            with open(log, errors="replace") as f:
+                return f"{WARD}.0.1" in f.read()
+        except OSError:
+            return False
+
+    check(wait_for(got, 30), "snmptrapd logged a wardStateChange trap")
+    with open(log, errors="replace") as f:
+        text = f.read()
+    block = text[text.find(f"{WARD}.0.1"):][:2000]
+    check("temp:coretemp.isa0000:package_id_0" in block,
+          "the trap names the sensor (wardSensorId)")
+    check(f"{WARD}.1.3.1.0 = INTEGER:" in block and f"{WARD_SENSOR}.3." in block and
+          f"{WARD_SENSOR}.4." in block and f"{WARD}.1.3.2.0 = INTEGER: 90000" in block,
+          "the trap carries old state, new state, severity and the critical threshold 90000")
+    ward = walk_both(e, WARD_SENSOR)
+    vals = column(ward, WARD_SENSOR, 5)
+    check(all(v in (50000, 95000) for v in vals.values() if v is not None) and len(vals) >= 1,
+          f"wardSensorValue is the scenario's square wave, 50000 or 95000 ({vals})")
+
+
+def check_restart(e, agent, work):
+    stop(e.snmpd)
+    check(wait_for(lambda: "master closed" in agent_log(e), 10),
+          "snmpd stopped: the agent says the master closed the connection")
+    os.unlink(e.sock) if os.path.exists(e.sock) else None
+    start_snmpd(e)
+    check(wait_for(lambda: registered(e), 40, 0.5), "snmpd restarted: the subagent registered again")
+    check(agent.poll() is None, "the agent is still running")
+
+
+def fake_master(path, mode, stop_evt):
+    """Accepts connections on the AgentX socket: 'garbage' answers every read with junk
+    bytes, 'close' closes each connection at once."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(4)
+    srv.settimeout(0.2)
+    while not stop_evt.is_set():
+        try:
+            c, _ = srv.accept()
+        except socket.timeout:
+            continue
+        with c:
+            if mode == "garbage":
+                c.settimeout(2)
+                try:
+                    c.recv(4096)
+                    c.sendall(b"\x01\x12\x10\x00" + b"\xff" * 60)  # Response, huge length
+                    c.recv(4096)
+                except OSError:
+                    pass
+    srv.close()
+    os.unlink(path)
+
+
+def check_bad_master(e, agent, work):
+    stop(e.snmpd)
+    if os.path.exists(e.sock):
+        os.unlink(e.sock)
+    for mode, says in (("garbage", "malformed AgentX PDU"), ("close", "master closed")):
+        evt = threading.Event()
+        before = agent_log(e).count(says)
+        hb = heartbeats(work)
+        t = threading.Thread(target=fake_master, args=(e.sock, mode, evt))
+        t.start()
+        check(wait_for(lambda: agent_log(e).count(says) > before, 40, 0.5),
+              f"fake master ({mode}): the agent drops it with '{says}'")
+        check(wait_for(lambda: heartbeats(work) > hb, 20), f"fake master ({mode}): reporting "
+              "to the collector continues")
+        evt.set()
+        t.join(timeout=10)
+        check(agent.poll() is None, f"fake master ({mode}): the agent is still running")
+    start_snmpd(e)
+    check(wait_for(lambda: registered(e), 60, 0.5),
+          "the real snmpd back: the subagent registered again")
+
+
+def check_mib_text():
+    env = dict(os.environ, SMIPATH=IETF)
+    mib = os.path.join(MIBDIR, "WARD-MIB.txt")
+    p = subprocess.run(["smilint", "-l", "3", mib], capture_output=True, env=env, timeout=60)
+    out = (p.stdout + p.stderr).decode()
+    check(p.returncode == 0 and out.strip() == "", f"smilint -l 3 WARD-MIB: clean ({out.strip()})")
+    # The check can fail: without the IETF modules smilint complains.
+    p = subprocess.run(["smilint", "-l", "3", mib], capture_output=True, timeout=60,
+                       env=dict(os.environ, SMIPATH="/nonexistent"))
+    check((p.stdout + p.stderr).strip() != b"", "smilint without SNMPv2-SMI does complain")
+    for name, oid in (("wardSensorUpperCritical", WARD_SENSOR + ".9"),
+                      ("wardStateChange", WARD + ".0.1"),
+                      ("wardAgentConfigDigest", WARD + ".1.1.2")):
+        p = subprocess.run(["snmptranslate", "-M", f"+{MIBDIR}:{IETF}", "-m", "+WARD-MIB", "-On",
+                            "WARD-MIB::" + name], capture_output=True, timeout=30)
+        got = p.stdout.decode().strip()
+        check(got == "." + oid, f"snmptranslate WARD-MIB::{name} -> {got}")
+
+
+def main():
+    if os.geteuid() != 0 or not os.path.exists("/usr/sbin/snmpd"):
+        print("snmp_test: skipped (needs root and snmpd; run tools/bootstrap)")
+        return 77
+    check_mib_text()
+    work = tempfile.mkdtemp(prefix="ward-snmp-")
+    try:
+        e = Env(work)
+        os.makedirs(os.path.join(work, "client"))
+        certs(work)
+        port = start_collector(work)
+        write_snmpd_conf(e)
+        with open(os.path.join(work, "snmptrapd.conf"), "w") as f:
+            f.write("disableAuthorization yes\n")
+        start(["/usr/sbin/snmptrapd", "-f", "-C", "-c", os.path.join(work, "snmptrapd.conf"),
+               "-m", "", "-On", "-Lf", os.path.join(work, "traps.log"),
+               f"udp:127.0.0.1:{e.trap_port}"], env=e.env, stdout=subprocess.DEVNULL,
+              stderr=subprocess.DEVNULL)
+        if not start_snmpd(e):
+            return 1
+        agent = start_agent(e, port)
+        check(wait_for(lambda: registered(e), 30, 0.5), "the subagent registered with snmpd")
+        if MODE == "linux":
+            check_linux_values(e)
+        else:
+            check_trap(e)
+        check_restart(e, agent, work)
+        check_bad_master(e, agent, work)
+        stop(agent)
+        check(agent.returncode == 0, f"SIGTERM: the agent exits 0 (got {agent.returncode})")
+    finally:
+        for p in reversed(procs):
+            stop(p)
+        if failed:
+            print(f"snmp_test: work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"snmp_test: {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
