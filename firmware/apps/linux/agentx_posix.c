@@ -217,8 +217,8 @@ static int pump_in(int64_t now)
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
         }
         rc = ward_agentx_input(&s_ax.ax, (size_t)n, now);
-        if (rc != 0) {
-            return rc;
+        if (rc != 0 || (size_t)n < room) {
+            return rc; /* a short read: the socket is empty, no need to ask it again */
         }
     }
     return 0;

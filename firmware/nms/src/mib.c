@@ -58,13 +58,17 @@ void ward_mib_init(struct ward_mib *m, const struct ward_agent *agent, const cha
     m->config_hex = config_hex;
 }
 
+/* Sensors are never removed from the engine's table, so only the ones added since the last
+ * refresh need a device row: a request costs nothing here once the table is complete. */
 void ward_mib_refresh(struct ward_mib *m)
 {
     const struct ward_health *h = &m->agent->health;
+    unsigned n = ward_health_count(h);
 
-    m->n_groups = 0;
-    m->n_sensors = (uint16_t)ward_health_count(h);
-    for (unsigned i = 0; i < m->n_sensors; i++) {
+    if (n < m->n_sensors) {
+        m->n_groups = 0, m->n_sensors = 0; /* another engine: start over */
+    }
+    for (unsigned i = m->n_sensors; i < n; i++) {
         const char *id = h->sensor[i].id;
         size_t len = group_len(id);
         unsigned g;
@@ -81,6 +85,7 @@ void ward_mib_refresh(struct ward_mib *m)
         }
         m->group_of[i] = (uint16_t)g;
     }
+    m->n_sensors = (uint16_t)n;
 }
 
 /* ---- classification by sensor id ---- */
