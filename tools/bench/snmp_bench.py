@@ -36,6 +36,14 @@ def cpu_ns(pid):
         return int(f.read().split()[0])
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def free_udp():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -123,6 +131,7 @@ def main():
               f"{ward_agent_ns / 1e6:.1f} ms (idle {idle_ns / 1e6:.1f} ms over the same time) = "
               f"{served_ns / 1e3 / max(ward_vals, 1):.2f} us per value; snmpd as master "
               f"{ward_snmpd_ns / 1e3 / max(ward_vals, 1):.2f} us per value")
+        print(f"ward-agent RSS after the walks: {rss_kib(agent.pid)} KiB")
         print(f"snmpd built-in (IF-MIB ifTable, HOST-RESOURCES hrStorage/hrDevice/hrSWRun): "
               f"{own_vals} values in {own_wall:.1f} s; snmpd CPU "
               f"{own_snmpd_ns / 1e3 / max(own_vals, 1):.2f} us per value")

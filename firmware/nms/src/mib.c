@@ -161,14 +161,16 @@ static int rel_pos(const struct ward_mib *m, unsigned i)
     return pos;
 }
 
-/* The row's class, container and position, and its text column (descr, name, software
- * revision) in v. @return 0, -ENOENT for no such row. */
+/* The row's class, container, position and whether it is a field-replaceable unit (a disk,
+ * a fan), and its text column (descr, name, software revision) in v.
+ * @return 0, -ENOENT for no such row. */
 static int ent_row(const struct ward_mib *m, unsigned col, uint32_t row, int *cls, int *parent,
-                   int *pos, struct ward_agentx_value *v)
+                   int *pos, bool *fru, struct ward_agentx_value *v)
 {
     const struct ward_health *h = &m->agent->health;
     char name[WARD_HEALTH_ID_MAX];
 
+    *fru = false;
     if (row == 1) {
         *cls = 3, *parent = 0, *pos = -1;
         ward_agentx_value_str(
@@ -181,6 +183,7 @@ static int ent_row(const struct ward_mib *m, unsigned col, uint32_t row, int *cl
         memcpy(name, id, len);
         name[len] = '\0';
         *cls = group_class(name), *parent = 1, *pos = (int)row - 1;
+        *fru = strncmp(name, "disk:", 5) == 0 || strncmp(name, "fan:", 4) == 0;
         ward_agentx_value_str(v, col == 2 || col == 7 ? name : "");
     } else if (row >= WARD_MIB_SENSOR_BASE && row < WARD_MIB_SENSOR_BASE + m->n_sensors) {
         unsigned i = row - WARD_MIB_SENSOR_BASE;
@@ -197,9 +200,10 @@ static int ent_get(const struct ward_mib *m, unsigned col, uint32_t row, int64_t
                    struct ward_agentx_value *v)
 {
     int cls, parent, pos;
+    bool fru;
 
     (void)now;
-    if (ent_row(m, col, row, &cls, &parent, &pos, v) != 0) {
+    if (ent_row(m, col, row, &cls, &parent, &pos, &fru, v) != 0) {
         return -ENOENT;
     }
     switch (col) {
@@ -217,12 +221,8 @@ static int ent_get(const struct ward_mib *m, unsigned col, uint32_t row, int64_t
     case 6:
         v_int(v, pos);
         break;
-    case 16: /* entPhysicalIsFRU: true(1) for a disk or a fan, else false(2) */
-        v_int(v, parent == 1 && (cls == 7 ||
-                                 (cls == 9 &&
-                                  m->agent->health.sensor[m->group_first[row - 2]].id[0] == 'd'))
-                     ? 1
-                     : 2);
+    case 16: /* entPhysicalIsFRU: true(1), false(2) */
+        v_int(v, fru ? 1 : 2);
         break;
     default: /* the texts, already set */
         break;

@@ -28,7 +28,7 @@
 #include "ward/nms/mib.h"
 
 #define WARD_AGENTX_RX_SIZE      (WARD_AGENTX_HEADER_LEN + WARD_AGENTX_PAYLOAD_MAX)
-#define WARD_AGENTX_TX_SIZE      (3u * 8192u)
+#define WARD_AGENTX_TX_SIZE      (2u * 8192u)
 #define WARD_AGENTX_RESPONSE_MAX 8192u /* largest Response ward writes */
 #define WARD_AGENTX_TIMEOUT_MS   5000  /* a master that does not answer Open/Register */
 
