@@ -385,14 +385,17 @@ def check_bad_master(e, agent, work):
         evt = threading.Event()
         before = agent_log(e).count(says)
         hb = heartbeats(work)
-        t = threading.Thread(target=fake_master, args=(e.sock, mode, evt))
+        # A daemon thread, stopped in finally: an exception here never leaves it behind.
+        t = threading.Thread(target=fake_master, args=(e.sock, mode, evt), daemon=True)
         t.start()
-        check(wait_for(lambda: agent_log(e).count(says) > before, 40, 0.5),
-              f"fake master ({mode}): the agent drops it with '{says}'")
-        check(wait_for(lambda: heartbeats(work) > hb, 20), f"fake master ({mode}): reporting "
-              "to the collector continues")
-        evt.set()
-        t.join(timeout=10)
+        try:
+            check(wait_for(lambda: agent_log(e).count(says) > before, 40, 0.5),
+                  f"fake master ({mode}): the agent drops it with '{says}'")
+            check(wait_for(lambda: heartbeats(work) > hb, 20), f"fake master ({mode}): "
+                  "reporting to the collector continues")
+        finally:
+            evt.set()
+            t.join(timeout=10)
         check(agent.poll() is None, f"fake master ({mode}): the agent is still running")
     start_snmpd(e)
     check(wait_for(lambda: registered(e), 60, 0.5),
