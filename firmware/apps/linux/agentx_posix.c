@@ -40,6 +40,7 @@ struct agentx_posix {
     int64_t next_try_ms; /* DOWN: when to connect; CONNECTING: give up */
     int64_t backoff_ms;
     bool was_ready; /* to say "registered" once per session */
+    bool started;   /* agentx_posix_start() ran: the loop may connect */
     char config_hex[WARD_DIGEST_HEX_LEN + 1];
 };
 
@@ -99,9 +100,8 @@ static int parse_tcp(const char *hostport)
     return -EINVAL;
 }
 
-int agentx_posix_start(const char *spec, const struct ward_agent *agent, struct log_repeat *log)
+int agentx_posix_parse(const char *spec)
 {
-    uint8_t digest[WARD_DIGEST_LEN];
     int rc = -EINVAL;
 
     memset(&s_ax.addr, 0, sizeof(s_ax.addr));
@@ -117,17 +117,27 @@ int agentx_posix_start(const char *spec, const struct ward_agent *agent, struct 
                 spec);
         return rc;
     }
+    s_ax.spec = spec;
+    return 0;
+}
+
+void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log)
+{
+    uint8_t digest[WARD_DIGEST_LEN];
+
+    if (s_ax.spec == NULL) {
+        return;
+    }
     if (ward_config_digest(digest) != 0 ||
         ward_digest_hex(digest, WARD_DIGEST_LEN, s_ax.config_hex, sizeof(s_ax.config_hex)) < 0) {
         s_ax.config_hex[0] = '\0';
     }
     ward_agentx_init(&s_ax.ax, agent, ward_version(), s_ax.config_hex);
-    s_ax.spec = spec;
     s_ax.log = log;
     s_ax.link = L_DOWN;
     s_ax.next_try_ms = 0;
     s_ax.backoff_ms = BACKOFF_MIN_MS;
-    return 0;
+    s_ax.started = true;
 }
 
 static void drop(int64_t now, const char *why)
@@ -263,7 +273,7 @@ void agentx_posix_step(int64_t now_ms, uint32_t journal_depth)
 {
     int rc;
 
-    if (s_ax.spec == NULL) {
+    if (!s_ax.started) {
         return;
     }
     if (s_ax.link == L_DOWN && now_ms >= s_ax.next_try_ms) {
@@ -302,7 +312,7 @@ void agentx_posix_pollfd(struct pollfd *pfd)
 
     pfd->fd = -1;
     pfd->events = 0;
-    if (s_ax.spec == NULL || s_ax.fd < 0) {
+    if (!s_ax.started || s_ax.fd < 0) {
         return;
     }
     pfd->fd = s_ax.fd;
@@ -316,7 +326,7 @@ void agentx_posix_pollfd(struct pollfd *pfd)
 
 int64_t agentx_posix_next_wake(int64_t now_ms)
 {
-    if (s_ax.spec == NULL) {
+    if (!s_ax.started) {
         return INT64_MAX;
     }
     if (s_ax.link == L_UP) {
@@ -339,13 +349,17 @@ void agentx_posix_stop(void)
 #include <errno.h>
 #include <stdio.h>
 
-int agentx_posix_start(const char *spec, const struct ward_agent *agent, struct log_repeat *log)
+int agentx_posix_parse(const char *spec)
 {
-    (void)agent;
-    (void)log;
     fprintf(stderr, "ward-agent: --agentx %s: this build has no AgentX (CONFIG_WARD_AGENTX=n)\n",
             spec);
     return -ENOTSUP;
+}
+
+void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log)
+{
+    (void)agent;
+    (void)log;
 }
 
 void agentx_posix_pollfd(struct pollfd *pfd)

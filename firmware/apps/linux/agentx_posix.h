@@ -15,10 +15,13 @@
 #include "ward/agent.h"
 
 /**
- * Parse the address and attach the subagent to the agent (nothing is connected yet).
- * Prints one line for a bad address. @return 0, -EINVAL, -ENOTSUP (built without AgentX).
+ * Check and keep the address (before start-up, so a typo costs nothing). Prints one line for a
+ * bad address. @return 0, -EINVAL, -ENOTSUP (built without AgentX).
  */
-int agentx_posix_start(const char *spec, const struct ward_agent *agent, struct log_repeat *log);
+int agentx_posix_parse(const char *spec);
+
+/** Attach the subagent to the started agent; the loop connects from its next step. */
+void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log);
 
 /** The socket to poll and for what (fd -1 when there is none). */
 void agentx_posix_pollfd(struct pollfd *pfd);

@@ -4,7 +4,7 @@
  *   ward-agent run --collector HOST:PORT --ca CA.pem --cert DEV.pem --key DEV.key
  *                  --state-dir DIR [--device-id ID] [--server-name NAME]
  *                  [--scenario FILE (sim backend)] [--root DIR (Linux sensors)]
- *                  [--rules RULES.json] [--for SECONDS]
+ *                  [--rules RULES.json] [--for SECONDS] [--agentx unix:PATH|tcp:IP:PORT]
  *
  * Wires the portable pieces together: the agent context (sampling, health engine, event log,
  * documents), the HAL backend the board was built with, the store-and-forward journal in
@@ -71,8 +71,8 @@ static const struct opt_spec k_opts[] = {
       "health rules, JSON (default: built-in rules)" },
     { "--for", offsetof(struct opts, run_for_s), OPT_SECONDS, "SECONDS",
       "stop after SECONDS (default: until SIGTERM)" },
-    { "--agentx", offsetof(struct opts, agentx), OPT_TEXT, "unix:PATH|tcp:H:P",
-      "also serve SNMP as an AgentX subagent of snmpd" },
+    { "--agentx", offsetof(struct opts, agentx), OPT_TEXT, "ADDRESS",
+      "serve SNMP via snmpd: unix:PATH or tcp:IP:PORT" },
 };
 
 void cmd_run_usage(FILE *f)
@@ -244,16 +244,16 @@ int cmd_run(int argc, char **argv)
     if (rc != 0) {
         return rc;
     }
+    if (o.agentx != NULL && agentx_posix_parse(o.agentx) != 0) {
+        return 2;
+    }
     setup_signals(&wait_mask);
     r->start_ms = app_mono_ms();
     if (run_startup(&o, r, r->start_ms) != 0) {
         ward_store_posix_close(&r->store);
         return 1;
     }
-    if (o.agentx != NULL && agentx_posix_start(o.agentx, &r->agent, &r->log) != 0) {
-        ward_store_posix_close(&r->store);
-        return 1;
-    }
+    agentx_posix_start(&r->agent, &r->log); /* nothing without --agentx */
     if (o.run_for_s > 0) {
         end_ms = r->start_ms + (int64_t)o.run_for_s * 1000;
     }

@@ -99,10 +99,10 @@ class Env:
         self.snmpd = None
 
 
-def write_snmpd_conf(e):
+def write_snmpd_conf(e, socket_spec=None):
     # As docs/nms.md shows it, with this run's socket, community and trap sink.
     conf = f"""master agentx
-agentXSocket unix:{e.sock}
+agentXSocket {socket_spec or "unix:" + e.sock}
 agentXPerms 0600 0700
 agentXTimeout 5
 agentXRetries 2
@@ -113,13 +113,13 @@ trap2sink 127.0.0.1:{e.trap_port} public
         f.write(conf)
 
 
-def start_snmpd(e):
+def start_snmpd(e, ready=None):
     log = os.path.join(e.work, "snmpd.log")
     e.snmpd = start(["/usr/sbin/snmpd", "-f", "-C", "-c", os.path.join(e.work, "snmpd.conf"),
                      "-m", "", "-Lf", log, "--persistentDir=" + os.path.join(e.work, "persist"),
                      f"udp:127.0.0.1:{e.udp}"], env=e.env, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
-    ok = wait_for(lambda: os.path.exists(e.sock), 10)
+    ok = wait_for(ready or (lambda: os.path.exists(e.sock)), 10)
     return check(ok and e.snmpd.poll() is None, "snmpd started with its AgentX socket")
 
 
@@ -224,7 +224,7 @@ def heartbeats(work):
         return 0
 
 
-def start_agent(e, port):
+def start_agent(e, port, agentx=None):
     # Fast sampling and heartbeats (no rules: the thresholds stay the hardware's).
     extra = ["--root" if MODE == "linux" else "--scenario", DATA, "--rules",
              os.path.join(HERE, "..", "agent_run", "fast.rules.json")]
@@ -233,7 +233,7 @@ def start_agent(e, port):
                         "collector.test", "--ca", os.path.join(e.work, "ca.pem"), "--cert",
                         os.path.join(e.work, "dev.pem"), "--key", os.path.join(e.work, "dev.key"),
                         "--state-dir", os.path.join(e.work, "state"), "--agentx",
-                        "unix:" + e.sock, "--for", "300", *extra], stderr=err,
+                        agentx or "unix:" + e.sock, "--for", "300", *extra], stderr=err,
                  stdout=subprocess.DEVNULL)
 
 
@@ -421,7 +421,34 @@ def check_mib_text():
         check(got == "." + oid, f"snmptranslate WARD-MIB::{name} -> {got}")
 
 
+def check_tcp_and_bad_address(e, port):
+    """A bad --agentx address is refused at start-up in one line; tcp:IP:PORT works."""
+    p = subprocess.run(EMU + [AGENT, "run", "--collector", "127.0.0.1:1", "--ca", "x", "--cert",
+                              "x", "--key", "x", "--state-dir", os.path.join(e.work, "s2"),
+                              "--agentx", "udp:nowhere"], capture_output=True, timeout=60)
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode != 0 and "--agentx 'udp:nowhere': want unix:PATH or tcp:HOST:PORT" in err,
+          f"a bad --agentx address: refused in one line (exit {p.returncode}: {err.strip()})")
+    stop(e.snmpd)
+    tcp = free_port(socket.SOCK_STREAM)
+    write_snmpd_conf(e, f"tcp:127.0.0.1:{tcp}")
+
+    def listening():
+        try:
+            socket.create_connection(("127.0.0.1", tcp), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    start_snmpd(e, listening)
+    agent = start_agent(e, port, f"tcp:127.0.0.1:{tcp}")
+    check(wait_for(lambda: registered(e), 30, 0.5), f"--agentx tcp:127.0.0.1:{tcp}: registered")
+    stop(agent)
+
+
 def main():
+    # A SIGTERM (ctest's timeout) unwinds through finally: every process started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if os.geteuid() != 0 or not os.path.exists("/usr/sbin/snmpd"):
         print("snmp_test: skipped (needs root and snmpd; run tools/bootstrap)")
         return 77
@@ -451,6 +478,7 @@ def main():
         check_bad_master(e, agent, work)
         stop(agent)
         check(agent.returncode == 0, f"SIGTERM: the agent exits 0 (got {agent.returncode})")
+        check_tcp_and_bad_address(e, port)
     finally:
         for p in reversed(procs):
             stop(p)
