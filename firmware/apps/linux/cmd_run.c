@@ -39,6 +39,11 @@
 #include "run.h"
 #include "run_log.h"
 
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+#define RUN_ENDPOINT_POLLFDS RUN_METRICS_POLLFDS
+#else
+#define RUN_ENDPOINT_POLLFDS 0
+#endif
 #define MAX_WAIT_MS 60000 /* the longest sleep: signals and clock jumps are noticed by then */
 
 static struct run s_run;
@@ -49,7 +54,7 @@ static volatile sig_atomic_t s_stats;
 
 static const struct opt_spec k_opts[] = {
     { "--collector", offsetof(struct opts, collector), OPT_TEXT, "HOST:PORT",
-      "the collector to report to (required)" },
+      "the collector to report to (none: pull-only)" },
     { "--ca", offsetof(struct opts, ca), OPT_TEXT, "FILE",
       "CA certificate that signed the collector (required)" },
     { "--cert", offsetof(struct opts, cert), OPT_TEXT, "FILE",
@@ -70,6 +75,10 @@ static const struct opt_spec k_opts[] = {
       "health rules, JSON (default: built-in rules)" },
     { "--for", offsetof(struct opts, run_for_s), OPT_SECONDS, "SECONDS",
       "stop after SECONDS (default: until SIGTERM)" },
+    { "--metrics", offsetof(struct opts, metrics), OPT_TEXT, "ADDR:PORT",
+      "serve Prometheus /metrics and /health there" },
+    { "--metrics-token", offsetof(struct opts, metrics_token), OPT_TEXT, "FILE",
+      "bearer token (mode 0600) /metrics requires" },
 };
 
 void cmd_run_usage(FILE *f)
@@ -77,7 +86,9 @@ void cmd_run_usage(FILE *f)
     opt_usage(f,
               "usage: ward-agent run --collector HOST:PORT --ca FILE --cert FILE --key FILE\n"
               "                      --state-dir DIR [OPTIONS]\n"
-              "Sample, evaluate and report to a collector over mutual TLS.\n",
+              "       ward-agent run --metrics ADDR:PORT [OPTIONS]   (pull-only)\n"
+              "Sample, evaluate and report to a collector over mutual TLS, and/or serve\n"
+              "the readings to Prometheus.\n",
               k_opts, sizeof(k_opts) / sizeof(k_opts[0]));
 }
 
@@ -127,8 +138,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         }
         i++;
     }
-    if (o->collector == NULL || o->ca == NULL || o->cert == NULL || o->key == NULL ||
-        o->state_dir == NULL) {
+    /* Something to do: report (then with its credentials and journal), or serve pulls. */
+    if ((o->collector == NULL && o->metrics == NULL) ||
+        (o->collector != NULL &&
+         (o->ca == NULL || o->cert == NULL || o->key == NULL || o->state_dir == NULL))) {
         usage();
         return 2;
     }
@@ -139,8 +152,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 static void wait_for_work(struct run *r, int64_t now, int64_t wake, const sigset_t *mask)
 {
-    struct pollfd pfd = { .fd = ward_net_posix_fd(&r->np) };
-    unsigned wants = ward_transport_wants(&r->tp);
+    struct pollfd pfds[1 + RUN_ENDPOINT_POLLFDS];
+    struct pollfd pfd = { .fd = r->pull_only ? -1 : ward_net_posix_fd(&r->np) };
+    unsigned wants = r->pull_only ? 0u : ward_transport_wants(&r->tp);
+    unsigned n = 0;
     int64_t wait = wake - now;
     struct timespec ts;
 
@@ -152,7 +167,14 @@ static void wait_for_work(struct run *r, int64_t now, int64_t wake, const sigset
     if (pfd.fd < 0 || pfd.events == 0) {
         pfd.fd = -1; /* poll ignores it: the wait is only the deadline */
     }
-    (void)ppoll(&pfd, 1, &ts, mask);
+    pfds[0] = pfd;
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    n = run_metrics_pollfds(&r->metrics, pfds + 1, RUN_ENDPOINT_POLLFDS);
+#endif
+    (void)ppoll(pfds, 1 + n, &ts, mask);
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    run_metrics_service(&r->metrics, r, pfds + 1, n, app_mono_ms());
+#endif
 }
 
 static void on_signal(int sig)
@@ -201,20 +223,27 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
 #if IS_ENABLED(CONFIG_WARD_HAL_SIM)
         ward_sim_set_time(&r->sim, (uint64_t)(now - r->start_ms));
 #endif
-        ward_uplink_step(&r->up, now);
+        run_step(r, now);
         run_log_tick(r, app_mono_ms());
         if (s_stats) {
             s_stats = 0;
             run_log_stats(r, app_mono_ms());
         }
         now = app_mono_ms();
-        wake = ward_uplink_next_wake(&r->up, now);
+        wake = run_next_wake(r, now);
         wait_for_work(r, now, end_ms < wake ? end_ms : wake, wait_mask);
     }
 }
 
 static void shutdown_cleanly(struct run *r)
 {
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    run_metrics_stop(&r->metrics);
+#endif
+    if (r->pull_only) {
+        fprintf(stderr, "ward-agent: stopped (pull-only)\n");
+        return;
+    }
     ward_uplink_stop(&r->up);
     run_log_stats(r, app_mono_ms());
     fprintf(stderr, "ward-agent: stopped; %u unacknowledged events kept in the journal\n",
