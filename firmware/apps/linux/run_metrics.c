@@ -41,6 +41,9 @@ void run_metrics_init(struct run_metrics *m)
         m->conn[i].fd = -1;
         m->conn[i].phase = METRICS_FREE;
     }
+    for (unsigned i = 0; i < RUN_METRICS_REFUSING; i++) {
+        m->refusing_fd[i] = -1;
+    }
 }
 
 /* ---- start-up: address, token, socket ---- */
@@ -319,6 +322,17 @@ static void respond(struct run_metrics *m, struct metrics_conn *c, const struct 
 
 /* ---- one connection ---- */
 
+/* Read and drop what a closing client still sends. @return false once it closed or failed. */
+static bool drain_fd(int fd)
+{
+    char sink[512];
+    ssize_t got;
+
+    while ((got = recv(fd, sink, sizeof(sink), 0)) > 0) {
+    }
+    return got < 0 && (errno == EAGAIN || errno == EINTR);
+}
+
 static void conn_close(struct metrics_conn *c)
 {
     if (c->fd >= 0) {
@@ -377,12 +391,7 @@ static void conn_write(struct metrics_conn *c, int64_t now)
 
 static void conn_drain(struct metrics_conn *c)
 {
-    char sink[512];
-    ssize_t got;
-
-    while ((got = recv(c->fd, sink, sizeof(sink), 0)) > 0) {
-    }
-    if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+    if (!drain_fd(c->fd)) {
         conn_close(c);
     }
 }
@@ -414,14 +423,27 @@ static void conn_step(struct run_metrics *m, struct metrics_conn *c, const struc
 
 /* ---- the service pass ---- */
 
-static void refuse_busy(struct run_metrics *m, int fd)
+/*
+ * Every slot is taken: answer 503 and shut the write side. The socket is kept (without a
+ * buffer) until the client closes or DRAIN_MS pass, so that its request arriving after our
+ * close does not reset the connection before it reads the 503.
+ */
+static void refuse_busy(struct run_metrics *m, int fd, int64_t now)
 {
     static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                                "Retry-After: 1\r\nConnection: close\r\n\r\n";
 
     (void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-    close(fd);
+    shutdown(fd, SHUT_WR);
     m->st.refused++;
+    for (unsigned i = 0; i < RUN_METRICS_REFUSING; i++) {
+        if (m->refusing_fd[i] < 0) {
+            m->refusing_fd[i] = fd;
+            m->refusing_deadline_ms[i] = now + DRAIN_MS;
+            return;
+        }
+    }
+    close(fd); /* a flood: no room even to linger */
 }
 
 static void accept_new(struct run_metrics *m, int64_t now)
@@ -437,13 +459,29 @@ static void accept_new(struct run_metrics *m, int64_t now)
             c = m->conn[i].phase == METRICS_FREE ? &m->conn[i] : NULL;
         }
         if (c == NULL) {
-            refuse_busy(m, fd);
+            refuse_busy(m, fd, now);
             continue;
         }
         c->fd = fd;
         c->phase = METRICS_READING;
         c->in_len = 0;
         c->deadline_ms = now + WARD_NMS_PROM_DEADLINE_MS;
+    }
+}
+
+static short revents_of(const struct pollfd *pfd, unsigned n, int fd);
+
+static void refusing_step(struct run_metrics *m, const struct pollfd *pfd, unsigned n, int64_t now)
+{
+    for (unsigned i = 0; i < RUN_METRICS_REFUSING; i++) {
+        int fd = m->refusing_fd[i];
+
+        if (fd >= 0 &&
+            (now >= m->refusing_deadline_ms[i] ||
+             ((revents_of(pfd, n, fd) & (POLLIN | POLLHUP | POLLERR)) && !drain_fd(fd)))) {
+            close(fd);
+            m->refusing_fd[i] = -1;
+        }
     }
 }
 
@@ -463,6 +501,11 @@ unsigned run_metrics_pollfds(const struct run_metrics *m, struct pollfd *pfd, un
                                         .events = c->phase == METRICS_WRITING ? POLLOUT : POLLIN };
         }
     }
+    for (unsigned i = 0; i < RUN_METRICS_REFUSING && n < cap; i++) {
+        if (m->refusing_fd[i] >= 0) {
+            pfd[n++] = (struct pollfd){ .fd = m->refusing_fd[i], .events = POLLIN };
+        }
+    }
     return n;
 }
 
@@ -473,6 +516,11 @@ int64_t run_metrics_next_wake(const struct run_metrics *m)
     for (unsigned i = 0; i < WARD_NMS_PROM_MAX_CONNS; i++) {
         if (m->conn[i].phase != METRICS_FREE && m->conn[i].deadline_ms < next) {
             next = m->conn[i].deadline_ms;
+        }
+    }
+    for (unsigned i = 0; i < RUN_METRICS_REFUSING; i++) {
+        if (m->refusing_fd[i] >= 0 && m->refusing_deadline_ms[i] < next) {
+            next = m->refusing_deadline_ms[i];
         }
     }
     return next;
@@ -503,6 +551,7 @@ void run_metrics_service(struct run_metrics *m, struct run *r, const struct poll
             conn_step(m, &m->conn[i], r, revents_of(pfd, n, m->conn[i].fd), now_ms);
         }
     }
+    refusing_step(m, pfd, n, now_ms);
     if (revents_of(pfd, n, m->lfd) & POLLIN) {
         accept_new(m, now_ms);
         for (unsigned i = 0; i < WARD_NMS_PROM_MAX_CONNS; i++) {
@@ -517,6 +566,12 @@ void run_metrics_stop(struct run_metrics *m)
 {
     for (unsigned i = 0; i < WARD_NMS_PROM_MAX_CONNS; i++) {
         conn_close(&m->conn[i]);
+    }
+    for (unsigned i = 0; i < RUN_METRICS_REFUSING; i++) {
+        if (m->refusing_fd[i] >= 0) {
+            close(m->refusing_fd[i]);
+            m->refusing_fd[i] = -1;
+        }
     }
     if (m->lfd >= 0) {
         close(m->lfd);

@@ -44,8 +44,13 @@ struct metrics_conn {
     char body[WARD_NMS_PROM_RESPONSE_MAX];
 };
 
+/* Connections refused for want of a slot: answered 503, then drained until closed. */
+#define RUN_METRICS_REFUSING 8
+
 struct run_metrics {
     int lfd; /* -1: no listener */
+    int refusing_fd[RUN_METRICS_REFUSING];
+    int64_t refusing_deadline_ms[RUN_METRICS_REFUSING];
     bool token_required;
     uint8_t token_len;
     char token[128];
@@ -56,8 +61,8 @@ struct run_metrics {
     struct metrics_conn conn[WARD_NMS_PROM_MAX_CONNS];
 };
 
-/** The pollfds the listener needs: at most 1 + CONFIG_WARD_NMS_PROM_MAX_CONNS. */
-#define RUN_METRICS_POLLFDS (1 + WARD_NMS_PROM_MAX_CONNS)
+/** The pollfds the listener needs at most. */
+#define RUN_METRICS_POLLFDS (1 + WARD_NMS_PROM_MAX_CONNS + RUN_METRICS_REFUSING)
 
 /** Before anything else: no listener, an empty cache. */
 void run_metrics_init(struct run_metrics *m);

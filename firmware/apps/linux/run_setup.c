@@ -473,12 +473,15 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
     int rc;
 
     log_repeat_init(&r->log, stderr, RUN_LOG_REPEAT_WINDOW_MS);
+    r->store.fd = -1;
+    r->store.dirfd = -1;
+    /* First: a listener the rules refuse stops start-up before anything else is said. */
+    if ((rc = startup_endpoints(o, r)) != 0) {
+        return rc;
+    }
     if (o->collector == NULL) {
         ward_net_posix_init(&r->np);
-        r->store.fd = -1;
-        r->store.dirfd = -1;
-        rc = startup_pull_only(o, r, now);
-        return rc != 0 ? rc : startup_endpoints(o, r);
+        return startup_pull_only(o, r, now);
     }
     if ((rc = setup_collector(o, r)) != 0) {
         return rc;
@@ -505,7 +508,7 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
     run_log_journal_recovery(o, r, restored);
     fprintf(stderr, "ward-agent: %s (board %s) reporting to %s:%u as %s, state in %s\n",
             WARD_BOARD_NAME, WARD_ARCH, r->host, r->port, device_id, o->state_dir);
-    return startup_endpoints(o, r);
+    return 0;
 }
 
 void run_step(struct run *r, int64_t now)

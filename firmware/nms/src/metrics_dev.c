@@ -282,7 +282,7 @@ static void host_cpu(struct ward_prom *w, const struct ward_nms_cache *c)
 {
     bool ok = c->has_cpu && c->cpu.status == WARD_STATUS_OK && c->cpu.ticks_per_second != 0;
 
-    ward_prom_family(w, "ward_host_cpu", WARD_PROM_COUNTER,
+    ward_prom_family(w, "ward_host_cpu_seconds", WARD_PROM_COUNTER,
                      "CPU time of all CPUs together by mode, in seconds.");
     for (unsigned m = 0; ok && m < WARD_CPU_STATE_COUNT; m++) {
         struct ward_prom_label l[1] = { L("mode", ward_cpu_state_name((enum ward_cpu_state)m)) };
