@@ -79,6 +79,8 @@ static const struct opt_spec k_opts[] = {
       "serve Prometheus /metrics and /health there" },
     { "--metrics-token", offsetof(struct opts, metrics_token), OPT_TEXT, "FILE",
       "bearer token (mode 0600) /metrics requires" },
+    { "--metrics-tls", offsetof(struct opts, metrics_tls), OPT_FLAG, NULL,
+      "mutual TLS on --metrics (--cert, --key, --ca)" },
 };
 
 void cmd_run_usage(FILE *f)
@@ -103,6 +105,10 @@ static int set_opt(struct opts *o, const struct opt_spec *opt, const char *v)
     void *field = (char *)o + opt->off;
     char *end;
 
+    if (opt->kind == OPT_FLAG) {
+        *(bool *)field = true;
+        return 0;
+    }
     if (v == NULL) {
         fprintf(stderr, "ward-agent: %s needs a value\n", opt->name);
         return 2;
@@ -136,7 +142,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         if (rc != 0) {
             return rc;
         }
-        i++;
+        i += opt->kind == OPT_FLAG ? 0 : 1;
     }
     /* Something to do: report (then with its credentials and journal), or serve pulls. */
     if ((o->collector == NULL && o->metrics == NULL) ||

@@ -48,6 +48,7 @@ struct opts {
     long run_for_s;
     const char *metrics;       /* --metrics ADDR:PORT (run_metrics.h) */
     const char *metrics_token; /* --metrics-token FILE */
+    bool metrics_tls;          /* --metrics-tls: mutual TLS with --cert, --key, --ca */
 };
 
 /* Everything the agent owns, in .bss like on a board. */

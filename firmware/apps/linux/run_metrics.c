@@ -44,6 +44,8 @@ void run_metrics_init(struct run_metrics *m)
     for (unsigned i = 0; i < RUN_METRICS_REFUSING; i++) {
         m->refusing_fd[i] = -1;
     }
+    m->tls.on = false;
+    memset(m->tconn, 0, sizeof(m->tconn));
 }
 
 /* ---- start-up: address, token, socket ---- */
@@ -174,10 +176,15 @@ int run_metrics_start(struct run_metrics *m, const struct opts *o)
     if (o->metrics_token != NULL && (rc = load_token(m, o->metrics_token)) != 0) {
         return rc;
     }
-    if (!is_loopback(&ss) && !m->token_required) {
+    if (o->metrics_tls && (o->ca == NULL || o->cert == NULL || o->key == NULL)) {
+        fprintf(stderr, "ward-agent: --metrics-tls needs --cert and --key (this device's) and "
+                        "--ca (the fleet CA its clients' certificates come from)\n");
+        return -EINVAL;
+    }
+    if (!is_loopback(&ss) && !m->token_required && !o->metrics_tls) {
         fprintf(stderr,
-                "ward-agent: --metrics %s is not a loopback address; give --metrics-token FILE "
-                "(a bearer token, mode 0600) or bind to 127.0.0.1\n",
+                "ward-agent: --metrics %s is not a loopback address; give --metrics-tls (mutual "
+                "TLS) or --metrics-token FILE (a bearer token, mode 0600), or bind to 127.0.0.1\n",
                 o->metrics);
         return -EPERM;
     }
@@ -320,7 +327,63 @@ static void respond(struct run_metrics *m, struct metrics_conn *c, const struct 
     answer(m, c, status, type, rc > 0 && req->method == WARD_HTTP_HEAD, now);
 }
 
-/* ---- one connection ---- */
+int run_metrics_tls_attach(struct run_metrics *m, struct ward_tls *dev)
+{
+    int rc = metrics_tls_setup(&m->tls, dev);
+
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent: cannot set up TLS on the metrics listener: %s\n",
+                strerror(-rc));
+    }
+    return rc;
+}
+
+/* ---- one connection: bytes through TLS or the plain socket ---- */
+
+static struct metrics_tls_conn *tls_of(struct run_metrics *m, const struct metrics_conn *c)
+{
+    return m->tls.on ? &m->tconn[c - m->conn] : NULL;
+}
+
+/* @return bytes, 0 at the peer's close, -EAGAIN (want_write set for TLS), or -EIO. */
+static ssize_t io(struct run_metrics *m, struct metrics_conn *c, void *buf, size_t len, bool out)
+{
+    struct metrics_tls_conn *t = tls_of(m, c);
+    ssize_t n;
+
+    if (t == NULL) {
+        n = out ? send(c->fd, buf, len, MSG_NOSIGNAL) : recv(c->fd, buf, len, 0);
+        return n >= 0 ? n : (errno == EAGAIN || errno == EINTR) ? -EAGAIN : -EIO;
+    }
+    n = out ? metrics_tls_send(t, buf, len) : metrics_tls_recv(t, buf, len);
+    if (n == METRICS_TLS_AGAIN_READ || n == METRICS_TLS_AGAIN_WRITE) {
+        c->want_write = n == METRICS_TLS_AGAIN_WRITE;
+        return -EAGAIN;
+    }
+    c->want_write = false;
+    return n >= 0 ? n : -EIO;
+}
+
+/* TLS: finish the handshake first. @return 1 when data may flow, 0 again later, -1 refused. */
+static int handshake(struct run_metrics *m, struct metrics_conn *c)
+{
+    struct metrics_tls_conn *t = tls_of(m, c);
+    int rc;
+
+    if (t == NULL || t->handshaken) {
+        return 1;
+    }
+    rc = metrics_tls_handshake(t);
+    c->want_write = rc == METRICS_TLS_AGAIN_WRITE;
+    if (rc == METRICS_TLS_AGAIN_READ || rc == METRICS_TLS_AGAIN_WRITE) {
+        return 0;
+    }
+    if (rc != 0) {
+        m->st.refused++; /* no client certificate, one the fleet CA did not sign, or garbage */
+        return -1;
+    }
+    return 1;
+}
 
 /* Read and drop what a closing client still sends. @return false once it closed or failed. */
 static bool drain_fd(int fd)
@@ -333,8 +396,12 @@ static bool drain_fd(int fd)
     return got < 0 && (errno == EAGAIN || errno == EINTR);
 }
 
-static void conn_close(struct metrics_conn *c)
+static void conn_close(struct run_metrics *m, struct metrics_conn *c)
 {
+    if (tls_of(m, c) != NULL) {
+        metrics_tls_close(tls_of(m, c));
+    }
+    c->want_write = false;
     if (c->fd >= 0) {
         close(c->fd);
     }
@@ -346,11 +413,19 @@ static void conn_read(struct run_metrics *m, struct metrics_conn *c, const struc
                       int64_t now)
 {
     struct ward_http_req req;
-    ssize_t got = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+    ssize_t got;
     int rc;
 
-    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
-        conn_close(c); /* the client left before asking */
+    rc = handshake(m, c);
+    if (rc <= 0) {
+        if (rc < 0) {
+            conn_close(m, c);
+        }
+        return;
+    }
+    got = io(m, c, c->in + c->in_len, sizeof(c->in) - c->in_len, false);
+    if (got == 0 || got == -EIO) {
+        conn_close(m, c); /* the client left before asking */
         return;
     }
     if (got < 0) {
@@ -366,21 +441,24 @@ static void conn_read(struct run_metrics *m, struct metrics_conn *c, const struc
     }
 }
 
-static void conn_write(struct metrics_conn *c, int64_t now)
+static void conn_write(struct run_metrics *m, struct metrics_conn *c, int64_t now)
 {
     while (c->hdr_off < c->hdr_len || c->body_off < c->body_len) {
         bool hdr = c->hdr_off < c->hdr_len;
-        const char *p = hdr ? c->hdr + c->hdr_off : c->body + c->body_off;
+        char *p = hdr ? c->hdr + c->hdr_off : c->body + c->body_off;
         size_t n = hdr ? c->hdr_len - c->hdr_off : c->body_len - c->body_off;
-        ssize_t put = send(c->fd, p, n, MSG_NOSIGNAL);
+        ssize_t put = io(m, c, p, n, true);
 
-        if (put < 0) {
-            if (errno != EAGAIN && errno != EINTR) {
-                conn_close(c);
+        if (put <= 0) {
+            if (put != -EAGAIN) {
+                conn_close(m, c);
             }
             return;
         }
         *(hdr ? &c->hdr_off : &c->body_off) += (uint32_t)put;
+    }
+    if (tls_of(m, c) != NULL) {
+        metrics_tls_close(tls_of(m, c)); /* close_notify */
     }
     /* Close gently: a client still sending its (refused) request would otherwise get a reset
      * that may destroy the answer before it reads it. */
@@ -389,34 +467,36 @@ static void conn_write(struct metrics_conn *c, int64_t now)
     c->deadline_ms = now + DRAIN_MS;
 }
 
-static void conn_drain(struct metrics_conn *c)
+static void conn_drain(struct run_metrics *m, struct metrics_conn *c)
 {
     if (!drain_fd(c->fd)) {
-        conn_close(c);
+        conn_close(m, c);
     }
 }
 
 static void conn_step(struct run_metrics *m, struct metrics_conn *c, const struct run *r,
                       short revents, int64_t now)
 {
-    if (c->phase == METRICS_READING && (revents & (POLLIN | POLLHUP | POLLERR))) {
+    if (c->phase == METRICS_READING && (revents & (POLLIN | POLLOUT | POLLHUP | POLLERR))) {
         conn_read(m, c, r, now);
     }
     if (c->phase == METRICS_WRITING) {
-        conn_write(c, now); /* at once: the socket usually takes a whole answer */
+        conn_write(m, c, now); /* at once: the socket usually takes a whole answer */
     }
     if (c->phase == METRICS_DRAINING && (revents & (POLLIN | POLLHUP | POLLERR))) {
-        conn_drain(c);
+        conn_drain(m, c);
     }
     if (c->phase != METRICS_FREE && now >= c->deadline_ms) {
-        if (c->phase == METRICS_READING) {
+        struct metrics_tls_conn *t = tls_of(m, c);
+
+        if (c->phase == METRICS_READING && (t == NULL || t->handshaken)) {
             answer(m, c, 408, NULL, false, now); /* too slow: say so, then close */
-            conn_write(c, now);
+            conn_write(m, c, now);
         } else {
-            if (c->phase == METRICS_WRITING) {
-                m->st.refused++; /* an answer nobody took */
+            if (c->phase != METRICS_DRAINING) {
+                m->st.refused++; /* a handshake or an answer that never finished */
             }
-            conn_close(c);
+            conn_close(m, c);
         }
     }
 }
@@ -462,8 +542,13 @@ static void accept_new(struct run_metrics *m, int64_t now)
             refuse_busy(m, fd, now);
             continue;
         }
+        if (m->tls.on && metrics_tls_open(&m->tls, &m->tconn[c - m->conn], fd) != 0) {
+            refuse_busy(m, fd, now); /* the TLS pool cannot hold another connection */
+            continue;
+        }
         c->fd = fd;
         c->phase = METRICS_READING;
+        c->want_write = false;
         c->in_len = 0;
         c->deadline_ms = now + WARD_NMS_PROM_DEADLINE_MS;
     }
@@ -497,8 +582,9 @@ unsigned run_metrics_pollfds(const struct run_metrics *m, struct pollfd *pfd, un
         const struct metrics_conn *c = &m->conn[i];
 
         if (c->phase != METRICS_FREE) {
-            pfd[n++] = (struct pollfd){ .fd = c->fd,
-                                        .events = c->phase == METRICS_WRITING ? POLLOUT : POLLIN };
+            bool out = c->phase == METRICS_WRITING || c->want_write;
+
+            pfd[n++] = (struct pollfd){ .fd = c->fd, .events = out ? POLLOUT : POLLIN };
         }
     }
     for (unsigned i = 0; i < RUN_METRICS_REFUSING && n < cap; i++) {
@@ -565,7 +651,7 @@ void run_metrics_service(struct run_metrics *m, struct run *r, const struct poll
 void run_metrics_stop(struct run_metrics *m)
 {
     for (unsigned i = 0; i < WARD_NMS_PROM_MAX_CONNS; i++) {
-        conn_close(&m->conn[i]);
+        conn_close(m, &m->conn[i]);
     }
     for (unsigned i = 0; i < RUN_METRICS_REFUSING; i++) {
         if (m->refusing_fd[i] >= 0) {

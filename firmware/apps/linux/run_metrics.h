@@ -6,8 +6,9 @@
  * answered 408, an answer not taken in time is cut). One request per connection
  * (Connection: close). Answers come from the agent's cached state (ward/nms/metrics.h).
  *
- * A listener on anything but loopback requires --metrics-token FILE (mode 0600; the Bearer
- * token is compared in constant time), else start-up refuses.
+ * A listener on anything but loopback requires --metrics-tls (mutual TLS, run_metrics_tls.h)
+ * or --metrics-token FILE (mode 0600; the Bearer token is compared in constant time), else
+ * start-up refuses.
  */
 #ifndef WARD_APPS_LINUX_RUN_METRICS_H_
 #define WARD_APPS_LINUX_RUN_METRICS_H_
@@ -19,6 +20,8 @@
 #include "ward/base/config.h"
 #include "ward/nms/cache.h"
 #include "ward/nms/metrics.h"
+
+#include "run_metrics_tls.h"
 
 struct run;
 struct opts;
@@ -32,7 +35,8 @@ enum metrics_phase {
 
 struct metrics_conn {
     int fd;
-    uint8_t phase; /* enum metrics_phase */
+    uint8_t phase;   /* enum metrics_phase */
+    bool want_write; /* TLS: the last call waits for the socket to take bytes */
     int64_t deadline_ms;
     uint32_t in_len;
     uint32_t hdr_len;
@@ -59,6 +63,8 @@ struct run_metrics {
     char digest_hex[65];
     struct ward_nms_cache cache;
     struct metrics_conn conn[WARD_NMS_PROM_MAX_CONNS];
+    struct metrics_tls tls; /* --metrics-tls; tls.on false: plain HTTP */
+    struct metrics_tls_conn tconn[WARD_NMS_PROM_MAX_CONNS];
 };
 
 /** The pollfds the listener needs at most. */
@@ -72,6 +78,12 @@ void run_metrics_init(struct run_metrics *m);
  * Prints one line for any failure. @return 0 (also when --metrics is absent) or a negative errno.
  */
 int run_metrics_start(struct run_metrics *m, const struct opts *o);
+
+/**
+ * --metrics-tls: serve mutual TLS with the device's parsed credentials (after start-up has
+ * set them up). Prints one line on failure. @return 0 or a negative errno.
+ */
+int run_metrics_tls_attach(struct run_metrics *m, struct ward_tls *dev);
 
 /** Fill pfd with what the listener waits for. @return how many were filled. */
 unsigned run_metrics_pollfds(const struct run_metrics *m, struct pollfd *pfd, unsigned cap);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <mbedtls/oid.h>
+#include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "clock.h"
@@ -424,10 +425,36 @@ static int setup_collector(const struct opts *o, struct run *r)
     return 0;
 }
 
+/* mbedTLS on its static pool and the device's credentials (also for --metrics-tls alone). */
+static int setup_tls_pool(const struct opts *o, struct run *r, const char **device_id)
+{
+    int rc;
+
+    /* Certificate checks call gmtime_r(), which reads the time zone (with malloc) once. */
+    tzset();
+    if (ward_mempool_init(&r->pool, r->pool_mem, sizeof(r->pool_mem)) != 0 ||
+        ward_mempool_install_mbedtls(&r->pool) != 0) {
+        fprintf(stderr, "ward-agent: cannot route mbedTLS to its static pool\n");
+        return -EIO;
+    }
+    ward_net_posix_init(&r->np);
+    r->net = ward_net_posix(&r->np);
+    if ((rc = setup_tls(o, r, device_id)) != 0) {
+        return rc;
+    }
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    if (o->metrics_tls && (rc = run_metrics_tls_attach(&r->metrics, &r->tls)) != 0) {
+        return rc;
+    }
+#endif
+    return 0;
+}
+
 /*
  * No --collector: a pull-only agent (a BMC nobody pushes from). No TLS uplink and no journal:
  * its events are the state changes /metrics and SNMP expose, freed once recorded (nobody
- * will acknowledge them). The device id is --device-id, else the host name.
+ * will acknowledge them). The device id is --device-id, else the certificate's CN
+ * (--metrics-tls), else the host name.
  */
 static int startup_pull_only(const struct opts *o, struct run *r, int64_t now)
 {
@@ -435,13 +462,23 @@ static int startup_pull_only(const struct opts *o, struct run *r, int64_t now)
     const char *device_id = o->device_id;
     int rc;
 
+    r->pull_only = true;
+    /* The TLS client is set up with the credentials but never connects: a name, not a host. */
+    snprintf(r->server_name, sizeof(r->server_name), "%s", "pull-only.invalid");
+    if (o->metrics_tls && (rc = setup_tls_pool(o, r, &device_id)) != 0) {
+        return rc; /* the device id is then the certificate's CN */
+    }
+    if (o->metrics_tls) {
+        /* Never connects: give the client's record buffers back to the pool for the listener. */
+        mbedtls_ssl_free(&r->tls.ssl);
+        mbedtls_ssl_init(&r->tls.ssl);
+    }
     if (device_id == NULL) {
         if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
             snprintf(host, sizeof(host), "%s", WARD_DEVICE_ID_DEFAULT);
         }
         device_id = host;
     }
-    r->pull_only = true;
     if ((rc = setup_hal(o, r)) != 0 || (rc = setup_agent(o, r, device_id, now)) != 0) {
         return rc;
     }
@@ -486,16 +523,7 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
     if ((rc = setup_collector(o, r)) != 0) {
         return rc;
     }
-    /* Certificate checks call gmtime_r(), which reads the time zone (with malloc) once. */
-    tzset();
-    if (ward_mempool_init(&r->pool, r->pool_mem, sizeof(r->pool_mem)) != 0 ||
-        ward_mempool_install_mbedtls(&r->pool) != 0) {
-        fprintf(stderr, "ward-agent: cannot route mbedTLS to its static pool\n");
-        return -EIO;
-    }
-    ward_net_posix_init(&r->np);
-    r->net = ward_net_posix(&r->np);
-    if ((rc = setup_tls(o, r, &device_id)) != 0 || (rc = setup_hal(o, r)) != 0 ||
+    if ((rc = setup_tls_pool(o, r, &device_id)) != 0 || (rc = setup_hal(o, r)) != 0 ||
         (rc = setup_agent(o, r, device_id, now)) != 0 || (rc = setup_journal(o, r)) != 0 ||
         (rc = setup_transport(r, device_id)) != 0 || (rc = setup_uplink(r, now)) != 0) {
         return rc;

@@ -11,6 +11,8 @@
                the agent keeps sampling and answering, 503 beyond the connection slots, a
                non-loopback bind without a token refused, a token file readable by others
                refused, no token / a wrong token 401, the right one 200.
+  tls          --metrics-tls: a client with a certificate of the fleet CA gets /metrics; one
+               without a certificate, with another CA's, or speaking plain HTTP gets nothing.
 
 Usage: agent_metrics_test.py sim|linux AGENT SOURCE CASE [EMULATOR]
   SOURCE: the scenarios folder (sim) or the fixtures folder (linux).
@@ -99,17 +101,22 @@ class Agent:
         self.err.close()
 
 
+def read_all(s):
+    """Read a socket to EOF (every answer ends with the server's close)."""
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def http(port, raw, timeout=10):
     """Send raw bytes, read to EOF. @return (status, head, body)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         s.sendall(raw.encode() if isinstance(raw, str) else raw)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_all(s)
     finally:
         s.close()
     head, _, body = data.partition(b"\r\n\r\n")
@@ -349,12 +356,7 @@ def case_bad(env):
         check(st == 503, "a fifth connection with every slot held: %d %s" % (st, head))
         print("ok: 503 beyond the connection slots")
         for s in slow + [fourth]:
-            data = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_all(s)
             s.close()
             check(data.startswith(b"HTTP/1.1 408 "), "slow client got %r" % data[:40])
         t1 = uptime(a.port)
@@ -370,7 +372,7 @@ def case_bad(env):
     # Start-up refusals, one line each.
     port = free_port()
     refused_start(env, source, ["--metrics", "0.0.0.0:%d" % port],
-                  "is not a loopback address; give --metrics-token FILE")
+                  "is not a loopback address; give --metrics-tls (mutual TLS) or --metrics-token FILE")
     tok = os.path.join(env.dir, "token")
     with open(tok, "w") as f:
         f.write("s3cret-token-value\n")
@@ -402,6 +404,100 @@ def case_bad(env):
         a.stop()
 
 
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=60)
+
+
+def make_pki(d):
+    """A fleet CA, the device's certificate (serverAuth too, SAN localhost), a client's, and a
+    client of another CA."""
+    def key(name):
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out",
+                os.path.join(d, name + ".key"))
+        os.chmod(os.path.join(d, name + ".key"), 0o600)
+
+    def ca(name):
+        key(name)
+        openssl("req", "-x509", "-new", "-key", os.path.join(d, name + ".key"), "-out",
+                os.path.join(d, name + ".pem"), "-days", "2", "-subj", "/CN=" + name,
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign")
+
+    def leaf(name, cn, ext, issuer):
+        key(name)
+        p = lambda n: os.path.join(d, n)
+        openssl("req", "-new", "-key", p(name + ".key"), "-out", p(name + ".csr"), "-subj",
+                "/CN=" + cn)
+        with open(p(name + ".ext"), "w") as f:
+            f.write(ext)
+        openssl("x509", "-req", "-in", p(name + ".csr"), "-CA", p(issuer + ".pem"), "-CAkey",
+                p(issuer + ".key"), "-CAcreateserial", "-out", p(name + ".pem"), "-days", "2",
+                "-extfile", p(name + ".ext"))
+    ca("fleet")
+    ca("other")
+    leaf("dev", "t-1", "extendedKeyUsage=serverAuth,clientAuth\n"
+         "subjectAltName=DNS:localhost,IP:127.0.0.1\n", "fleet")
+    leaf("prom", "prometheus", "extendedKeyUsage=clientAuth\n", "fleet")
+    leaf("stranger", "prometheus", "extendedKeyUsage=clientAuth\n", "other")
+
+
+def tls_get(env, port, cert):
+    import ssl
+    ctx = ssl.create_default_context(cafile=os.path.join(env.dir, "fleet.pem"))
+    if cert:
+        ctx.load_cert_chain(os.path.join(env.dir, cert + ".pem"),
+                            os.path.join(env.dir, cert + ".key"))
+    try:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    except OSError as e:
+        return "refused: %s" % e
+    try:
+        s = ctx.wrap_socket(raw, server_hostname="localhost")
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        return read_all(s)
+    except (ssl.SSLError, OSError) as e:
+        return "refused: %s" % e
+    finally:
+        raw.close()
+
+
+def case_tls(env):
+    make_pki(env.dir)
+    source = (["--scenario", os.path.join(HERE, "steady.json")] if env.board == "sim"
+              else ["--root", os.path.join(env.source, "intel-server")])
+    p = lambda n: os.path.join(env.dir, n)
+    refused_start(env, source, ["--metrics", "127.0.0.1:%d" % free_port(), "--metrics-tls"],
+                  "--metrics-tls needs --cert and --key")
+    a = Agent(env, source, ["--metrics-tls", "--ca", p("fleet.pem"), "--cert", p("dev.pem"),
+                            "--key", p("dev.key")])
+    try:
+        def ready():
+            check(a.proc.poll() is None, "agent with TLS exited: " + a.stderr())
+            d = tls_get(env, a.port, "prom")
+            return isinstance(d, bytes) and b"ward_temperature_celsius{" in d
+        wait_for(ready, 30, "a TLS scrape with the fleet's client certificate")
+        d = tls_get(env, a.port, "prom")
+        check(d.startswith(b"HTTP/1.1 200 OK\r\n"), "TLS with a client certificate: %r" % d[:60])
+        print("ok: mutual TLS: the fleet's client certificate gets /metrics")
+        for who in (None, "stranger"):
+            d = tls_get(env, a.port, who)
+            check(not isinstance(d, bytes) or b"HTTP/1.1 200" not in d,
+                  "TLS with %s got an answer: %r" % (who or "no certificate", d[:80]))
+        st = 0
+        try:
+            st, _, _ = get(a.port)
+        except OSError:
+            pass
+        check(st != 200, "plain HTTP on the TLS port answered %d" % st)
+        d = tls_get(env, a.port, "prom")
+        check(isinstance(d, bytes) and d.startswith(b"HTTP/1.1 200"),
+              "a good client after the refusals: %r" % d[:60])
+        print("ok: no client certificate, another CA's, plain HTTP: no answer; the listener "
+              "goes on")
+    finally:
+        a.stop()
+
+
 class Env:
     pass
 
@@ -413,7 +509,8 @@ def main():
     env.board, env.agent, env.source, case = sys.argv[1:5]
     env.emu = sys.argv[5].split() if len(sys.argv) > 5 and sys.argv[5] else []
     env.dir = tempfile.mkdtemp(prefix="ward-agent-metrics-")
-    cases = {"exposition": case_exposition, "prometheus": case_prometheus, "bad": case_bad}
+    cases = {"exposition": case_exposition, "prometheus": case_prometheus, "bad": case_bad,
+             "tls": case_tls}
     try:
         cases[case](env)
         print("agent_metrics %s: passed" % case)
