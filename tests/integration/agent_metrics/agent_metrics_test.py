@@ -5,8 +5,9 @@
                empty), HELP and TYPE on every family, OpenMetrics when asked (ends "# EOF"),
                /health is JSON; sim: every shipped scenario; linux: every fixture tree, where
                each temperature and fan equals `ward-agent probe --json` on the same tree.
-  prometheus   (sim) a real `prometheus` with a temporary config scrapes a pull-only agent;
-               its query API returns the scenario's temperature, 42.5.
+  prometheus   (sim) a real `prometheus` with a temporary config scrapes two pull-only
+               agents, one over plain HTTP and one over mutual TLS; its query API returns
+               the scenario's temperature, 42.5, for both.
   bad          404, 405, 413, 431 (head too large), 408 for a client that never finishes while
                the agent keeps sampling and answering, 503 beyond the connection slots, a
                non-loopback bind without a token refused, a token file readable by others
@@ -240,12 +241,17 @@ def prom_query(port, query):
 def case_prometheus(env):
     prometheus = shutil.which("prometheus")
     check(prometheus is not None, "prometheus not found (tools/bootstrap installs it)")
-    a = Agent(env, ["--scenario", os.path.join(HERE, "steady.json")])
+    make_pki(env.dir)
+    p = lambda n: os.path.join(env.dir, n)
+    steady = ["--scenario", os.path.join(HERE, "steady.json")]
+    a = Agent(env, steady)
+    b = Agent(env, steady, ["--metrics-tls", "--ca", p("fleet.pem"), "--cert", p("dev.pem"),
+                            "--key", p("dev.key")])
     pdir = os.path.join(env.dir, "prometheus")
     os.makedirs(os.path.join(pdir, "data"))
     cfg = os.path.join(pdir, "prometheus.yml")
     with open(cfg, "w") as f:
-        # The scrape config docs/nms.md shows, with this test's port.
+        # The scrape configs docs/nms.md shows, with this test's ports and files.
         f.write("""global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -254,7 +260,16 @@ scrape_configs:
     metrics_path: /metrics
     static_configs:
       - targets: ['127.0.0.1:%d']
-""" % a.port)
+  - job_name: ward-agent-tls
+    scheme: https
+    tls_config:
+      ca_file: %s
+      cert_file: %s
+      key_file: %s
+      server_name: localhost
+    static_configs:
+      - targets: ['127.0.0.1:%d']
+""" % (a.port, p("fleet.pem"), p("prom.pem"), p("prom.key"), b.port))
     port = free_port()
     log = open(os.path.join(pdir, "prometheus.log"), "w")
     proc = subprocess.Popen([prometheus, "--config.file", cfg,
@@ -262,7 +277,7 @@ scrape_configs:
                              "--web.listen-address", "127.0.0.1:%d" % port],
                             stdout=log, stderr=subprocess.STDOUT)
     PROCS.append(proc)
-    query = 'ward_temperature_celsius{sensor="temp:test:inlet"}'
+    query = 'ward_temperature_celsius{sensor="temp:test:inlet",job="ward-agent"}'
 
     def scraped():
         check(proc.poll() is None, "prometheus exited")
@@ -279,9 +294,15 @@ scrape_configs:
               "prometheus returned %r" % res)
         up = prom_query(port, 'up{job="ward-agent"}')["data"]["result"]
         check(len(up) == 1 and up[0]["value"][1] == "1", "prometheus up: %r" % up)
-        fan = prom_query(port, 'ward_fan_rpm{sensor="fan:test:fan1"}')["data"]["result"]
+        fan = prom_query(port, 'ward_fan_rpm{sensor="fan:test:fan1",job="ward-agent"}')
+        fan = fan["data"]["result"]
         check(len(fan) == 1 and fan[0]["value"][1] == "3120", "fan: %r" % fan)
         print("ok: prometheus scraped the agent: %s = 42.5, fan 3120, up 1" % query)
+        tq = 'ward_temperature_celsius{sensor="temp:test:inlet",job="ward-agent-tls"}'
+        res = wait_for(lambda: prom_query(port, tq)["data"]["result"], 60,
+                       "prometheus to store " + tq + " over mutual TLS", step=0.5)
+        check(len(res) == 1 and res[0]["value"][1] == "42.5", "over TLS: %r" % res)
+        print("ok: prometheus scraped the agent over mutual TLS: 42.5")
     except Fail:
         log.flush()
         with open(log.name) as f:
@@ -297,6 +318,7 @@ scrape_configs:
                 proc.wait(timeout=10)
         log.close()
         a.stop()
+        b.stop()
 
 
 def refused_start(env, source, extra, want):
