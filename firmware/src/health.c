@@ -570,23 +570,6 @@ enum ward_severity ward_health_sensor_severity(const struct ward_health *h, unsi
     return severity_of(h, &h->sensor[i], h->sensor[i].state);
 }
 
-int ward_health_sensor_thresholds(const struct ward_health *h, unsigned i,
-                                  struct ward_thresholds *out)
-{
-    const struct ward_sensor *s = ward_health_sensor_at(h, i);
-    struct eff e;
-
-    if (s == NULL || out == NULL) {
-        return -ENOENT;
-    }
-    resolve(h, s, &e);
-    out->present = e.thr_set;
-    for (unsigned t = 0; t < WARD_THR_COUNT; t++) {
-        out->value[t] = e.thr[t];
-    }
-    return 0;
-}
-
 enum ward_rule_kind ward_health_sensor_kind(const struct ward_health *h, unsigned i)
 {
     const struct ward_sensor *s = ward_health_sensor_at(h, i);
@@ -598,6 +581,25 @@ enum ward_rule_kind ward_health_sensor_kind(const struct ward_health *h, unsigne
     r = runtime_rule(h, s);
     r = r != NULL ? r : board_rule(h, s);
     return r != NULL ? (enum ward_rule_kind)r->kind : WARD_RULE_THRESHOLD;
+}
+
+int ward_health_sensor_thresholds(const struct ward_health *h, unsigned i,
+                                  struct ward_thresholds *out)
+{
+    const struct ward_sensor *s = ward_health_sensor_at(h, i);
+    struct eff e;
+
+    if (s == NULL || out == NULL) {
+        return -EINVAL;
+    }
+    resolve(h, s, &e);
+    memset(out, 0, sizeof(*out));
+    if (family(e.kind) != WARD_RULE_THRESHOLD) {
+        return 0; /* a rate or discrete rule's thresholds are not in the sensor's unit */
+    }
+    out->present = e.thr_set;
+    memcpy(out->value, e.thr, sizeof(out->value));
+    return 0;
 }
 
 /* Tie-break between states of equal severity. */

@@ -52,6 +52,14 @@ int ward_sensor_id_join(char *out, size_t len, const char *base, const char *suf
     return 0;
 }
 
+/* Hand what a device reported to the pull endpoints' cache (ward_agent_hooks.observe). */
+static void observe(const struct ward_agent *a, const struct ward_observation *obs, int64_t now)
+{
+    if (IS_ENABLED(CONFIG_WARD_NMS) && a->hooks.observe != NULL) {
+        a->hooks.observe(obs, now, a->hooks.observe_user);
+    }
+}
+
 static void feed(struct ward_agent *a, const char *id, const struct ward_reading *r, int64_t now)
 {
     /* A reading this platform does not offer at all is no sensor, not a lost one. */
@@ -115,6 +123,9 @@ static void sample_temp(struct ward_agent *a, const struct ward_device *dev, int
             continue;
         }
         hw_thresholds(a, &info);
+        struct ward_observation obs = { .kind = WARD_OBSERVED_TEMP, .sensor = &info, .temp = &r };
+
+        observe(a, &obs, now);
         feed(a, info.id, &r.mdeg_c, now);
     }
     a->hal_errors += n < 0 ? 1u : 0u;
@@ -133,6 +144,9 @@ static void sample_fan(struct ward_agent *a, const struct ward_device *dev, int6
             continue;
         }
         hw_thresholds(a, &info);
+        struct ward_observation obs = { .kind = WARD_OBSERVED_FAN, .sensor = &info, .fan = &r };
+
+        observe(a, &obs, now);
         feed(a, info.id, &r.rpm, now);
     }
     a->hal_errors += n < 0 ? 1u : 0u;
@@ -150,6 +164,9 @@ static void sample_nic(struct ward_agent *a, const struct ward_device *dev, int6
             a->hal_errors++;
             continue;
         }
+        struct ward_observation obs = { .kind = WARD_OBSERVED_NIC, .nic_info = &info, .nic = &r };
+
+        observe(a, &obs, now);
         for (unsigned c = 0; c < WARD_NIC_COUNTER_COUNT; c++) {
             feed_sub(a, info.sensor.id, ward_nic_counter_name((enum ward_nic_counter)c),
                      &r.counter[c], false, now);
@@ -187,6 +204,9 @@ static void sample_cpu(struct ward_agent *a, const struct ward_device *host, int
         a->hal_errors++;
         return;
     }
+    struct ward_observation obs = { .kind = WARD_OBSERVED_CPU, .cpu = &cpu };
+
+    observe(a, &obs, now);
     if (cpu.status != WARD_STATUS_OK) {
         struct ward_reading r = { .value = 0, .status = cpu.status, .reason = cpu.reason };
 
@@ -229,7 +249,9 @@ static void sample_host(struct ward_agent *a, int64_t now)
     sample_cpu(a, host, now);
     if (ward_host_mem(host, &mem) == 0) {
         struct ward_reading r = { .value = 0, .status = mem.status, .reason = mem.reason };
+        struct ward_observation obs = { .kind = WARD_OBSERVED_MEM, .mem = &mem };
 
+        observe(a, &obs, now);
         if (mem.status == WARD_STATUS_OK) {
             ward_reading_ok(&r,
                             pct(mem.total - (mem.available < mem.total ? mem.available : mem.total),
@@ -246,6 +268,9 @@ static void sample_host(struct ward_agent *a, int64_t now)
             a->hal_errors++;
             continue;
         }
+        struct ward_observation obs = { .kind = WARD_OBSERVED_FS, .fs_info = &info, .fs = &fs };
+
+        observe(a, &obs, now);
         if (fs.status == WARD_STATUS_OK) {
             /* As df(1): used / (used + available to users). */
             uint64_t used =
@@ -335,6 +360,11 @@ static void sample_disk(struct ward_agent *a, const struct ward_device *dev, int
             a->hal_errors++;
             continue;
         }
+        struct ward_observation obs = { .kind = WARD_OBSERVED_DISK,
+                                        .disk_info = &info,
+                                        .smart = &smart };
+
+        observe(a, &obs, now);
         if (smart.status != WARD_STATUS_OK) {
             /* Standby keeps every state as it is: the drive was deliberately not read. */
             r = (struct ward_reading){ .value = 0, .status = smart.status, .reason = smart.reason };

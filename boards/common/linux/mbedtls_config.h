@@ -79,6 +79,8 @@
 /* TLS 1.3 client, mutual auth, tickets */
 #define MBEDTLS_SSL_TLS_C
 #define MBEDTLS_SSL_CLI_C
+/* Server: ward-agent run --metrics-tls (docs/nms.md), mutual TLS for Prometheus' scrapes. */
+#define MBEDTLS_SSL_SRV_C
 #define MBEDTLS_SSL_PROTO_TLS1_3
 /*
  * TLS 1.3 key exchange: ECDHE for a full handshake, plain PSK for resumption. The agent offers

@@ -40,6 +40,11 @@
 #include "run.h"
 #include "run_log.h"
 
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+#define RUN_ENDPOINT_POLLFDS RUN_METRICS_POLLFDS
+#else
+#define RUN_ENDPOINT_POLLFDS 0
+#endif
 #define MAX_WAIT_MS 60000 /* the longest sleep: signals and clock jumps are noticed by then */
 
 static struct run s_run;
@@ -50,7 +55,7 @@ static volatile sig_atomic_t s_stats;
 
 static const struct opt_spec k_opts[] = {
     { "--collector", offsetof(struct opts, collector), OPT_TEXT, "HOST:PORT",
-      "the collector to report to (required)" },
+      "the collector to report to (none: pull-only)" },
     { "--ca", offsetof(struct opts, ca), OPT_TEXT, "FILE",
       "CA certificate that signed the collector (required)" },
     { "--cert", offsetof(struct opts, cert), OPT_TEXT, "FILE",
@@ -73,6 +78,12 @@ static const struct opt_spec k_opts[] = {
       "stop after SECONDS (default: until SIGTERM)" },
     { "--agentx", offsetof(struct opts, agentx), OPT_TEXT, "ADDRESS",
       "serve SNMP via snmpd: unix:PATH or tcp:IP:PORT" },
+    { "--metrics", offsetof(struct opts, metrics), OPT_TEXT, "ADDR:PORT",
+      "serve Prometheus /metrics and /health there" },
+    { "--metrics-token", offsetof(struct opts, metrics_token), OPT_TEXT, "FILE",
+      "bearer token (mode 0600) /metrics requires" },
+    { "--metrics-tls", offsetof(struct opts, metrics_tls), OPT_FLAG, NULL,
+      "mutual TLS on --metrics (--cert, --key, --ca)" },
 };
 
 void cmd_run_usage(FILE *f)
@@ -80,7 +91,9 @@ void cmd_run_usage(FILE *f)
     opt_usage(f,
               "usage: ward-agent run --collector HOST:PORT --ca FILE --cert FILE --key FILE\n"
               "                      --state-dir DIR [OPTIONS]\n"
-              "Sample, evaluate and report to a collector over mutual TLS.\n",
+              "       ward-agent run --metrics ADDR:PORT [OPTIONS]   (pull-only)\n"
+              "Sample, evaluate and report to a collector over mutual TLS, and/or serve\n"
+              "the readings to Prometheus.\n",
               k_opts, sizeof(k_opts) / sizeof(k_opts[0]));
 }
 
@@ -95,6 +108,10 @@ static int set_opt(struct opts *o, const struct opt_spec *opt, const char *v)
     void *field = (char *)o + opt->off;
     char *end;
 
+    if (opt->kind == OPT_FLAG) {
+        *(bool *)field = true;
+        return 0;
+    }
     if (v == NULL) {
         fprintf(stderr, "ward-agent: %s needs a value\n", opt->name);
         return 2;
@@ -128,10 +145,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         if (rc != 0) {
             return rc;
         }
-        i++;
+        i += opt->kind == OPT_FLAG ? 0 : 1;
     }
-    if (o->collector == NULL || o->ca == NULL || o->cert == NULL || o->key == NULL ||
-        o->state_dir == NULL) {
+    /* Something to do: report (then with its credentials and journal), or serve pulls. */
+    if ((o->collector == NULL && o->metrics == NULL && o->agentx == NULL) ||
+        (o->collector != NULL &&
+         (o->ca == NULL || o->cert == NULL || o->key == NULL || o->state_dir == NULL))) {
         usage();
         return 2;
     }
@@ -142,22 +161,30 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 static void wait_for_work(struct run *r, int64_t now, int64_t wake, const sigset_t *mask)
 {
-    struct pollfd fds[2] = { { .fd = ward_net_posix_fd(&r->np) } };
-    struct pollfd *pfd = &fds[0];
-    unsigned wants = ward_transport_wants(&r->tp);
+    struct pollfd pfds[2 + RUN_ENDPOINT_POLLFDS]; /* uplink, AgentX, metrics */
+    struct pollfd pfd = { .fd = r->pull_only ? -1 : ward_net_posix_fd(&r->np) };
+    unsigned wants = r->pull_only ? 0u : ward_transport_wants(&r->tp);
+    unsigned n = 0;
     int64_t wait = wake - now;
     struct timespec ts;
 
     wait = wait < 0 ? 0 : (wait > MAX_WAIT_MS ? MAX_WAIT_MS : wait);
     ts.tv_sec = (time_t)(wait / 1000);
     ts.tv_nsec = (long)(wait % 1000) * 1000000L;
-    pfd->events = (short)(((wants & WARD_CHAN_WANT_READ) ? POLLIN : 0) |
-                          ((wants & WARD_CHAN_WANT_WRITE) ? POLLOUT : 0));
-    if (pfd->fd < 0 || pfd->events == 0) {
-        pfd->fd = -1; /* poll ignores it: the wait is only the deadline */
+    pfd.events = (short)(((wants & WARD_CHAN_WANT_READ) ? POLLIN : 0) |
+                         ((wants & WARD_CHAN_WANT_WRITE) ? POLLOUT : 0));
+    if (pfd.fd < 0 || pfd.events == 0) {
+        pfd.fd = -1; /* poll ignores it: the wait is only the deadline */
     }
-    agentx_posix_pollfd(&fds[1]);
-    (void)ppoll(fds, 2, &ts, mask);
+    pfds[0] = pfd;
+    agentx_posix_pollfd(&pfds[1]);
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    n = run_metrics_pollfds(&r->metrics, pfds + 2, RUN_ENDPOINT_POLLFDS);
+#endif
+    (void)ppoll(pfds, 2 + n, &ts, mask);
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    run_metrics_service(&r->metrics, r, pfds + 2, n, app_mono_ms());
+#endif
 }
 
 static void on_signal(int sig)
@@ -206,7 +233,7 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
 #if IS_ENABLED(CONFIG_WARD_HAL_SIM)
         ward_sim_set_time(&r->sim, (uint64_t)(now - r->start_ms));
 #endif
-        ward_uplink_step(&r->up, now);
+        run_step(r, now);
         agentx_posix_step(app_mono_ms(), (uint32_t)ward_journal_count(&r->journal));
         run_log_tick(r, app_mono_ms());
         if (s_stats) {
@@ -214,7 +241,7 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
             run_log_stats(r, app_mono_ms());
         }
         now = app_mono_ms();
-        wake = ward_uplink_next_wake(&r->up, now);
+        wake = run_next_wake(r, now);
         if (agentx_posix_next_wake(now) < wake) {
             wake = agentx_posix_next_wake(now);
         }
@@ -224,8 +251,15 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
 
 static void shutdown_cleanly(struct run *r)
 {
-    ward_uplink_stop(&r->up);
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    run_metrics_stop(&r->metrics);
+#endif
     agentx_posix_stop();
+    if (r->pull_only) {
+        fprintf(stderr, "ward-agent: stopped (pull-only)\n");
+        return;
+    }
+    ward_uplink_stop(&r->up);
     run_log_stats(r, app_mono_ms());
     fprintf(stderr, "ward-agent: stopped; %u unacknowledged events kept in the journal\n",
             (unsigned)ward_journal_count(&r->journal));

@@ -20,6 +20,9 @@
 #include "ward/transport/tls.h"
 #include "ward/transport/transport.h"
 #include "ward/transport/uplink.h"
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+#include "run_metrics.h"
+#endif
 #if IS_ENABLED(CONFIG_WARD_HAL_LINUX)
 #include "ward/hal/linux.h"
 #include "ward/hal/linux_impl.h"
@@ -44,6 +47,9 @@ struct opts {
     const char *rules;
     long run_for_s;
     const char *agentx; /* --agentx unix:PATH|tcp:HOST:PORT, or NULL */
+    const char *metrics;       /* --metrics ADDR:PORT (run_metrics.h) */
+    const char *metrics_token; /* --metrics-token FILE */
+    bool metrics_tls;          /* --metrics-tls: mutual TLS with --cert, --key, --ca */
 };
 
 /* Everything the agent owns, in .bss like on a board. */
@@ -70,6 +76,10 @@ struct run {
     uint16_t port;
     struct ward_uplink up;
     struct log_repeat log; /* the loop's stderr lines, repeats counted (run_log.h) */
+    bool pull_only;        /* no --collector: no TLS uplink, no journal; pull endpoints only */
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    struct run_metrics metrics;
+#endif
     int64_t start_ms;
     uint8_t pem_ca[RUN_PEM_MAX];
     uint8_t pem_cert[RUN_PEM_MAX];
@@ -88,5 +98,17 @@ struct run {
  * @return 0 or a negative errno.
  */
 int run_startup(const struct opts *o, struct run *r, int64_t now);
+
+/**
+ * A secret (private key, token) must not be accessible to group or others: says so in one
+ * line with the chmod to run. @return 0, -EPERM, or -errno of stat().
+ */
+int run_check_key_mode(const char *path);
+
+/** One pass of the loop: the reporting loop, or (pull-only) sampling alone. */
+void run_step(struct run *r, int64_t now);
+
+/** When run_step() must run next at the latest. */
+int64_t run_next_wake(const struct run *r, int64_t now);
 
 #endif /* WARD_APPS_LINUX_RUN_H_ */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <mbedtls/oid.h>
+#include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "clock.h"
@@ -97,7 +98,7 @@ static int read_small(const char *path, uint8_t *buf, size_t cap, size_t *len)
 }
 
 /* A private key must not be readable by anyone else: refuse it, as ssh does. */
-static int check_key_mode(const char *path)
+int run_check_key_mode(const char *path)
 {
     struct stat st;
 
@@ -120,7 +121,7 @@ static int load_creds(const struct opts *o, struct run *r, struct ward_tls_creds
     uint8_t *bufs[3] = { r->pem_ca, r->pem_cert, r->pem_key };
     size_t lens[3];
 
-    if (check_key_mode(o->key) == -EPERM) {
+    if (run_check_key_mode(o->key) == -EPERM) {
         return -EPERM;
     }
     for (int i = 0; i < 3; i++) {
@@ -285,8 +286,14 @@ static int setup_agent(const struct opts *o, struct run *r, const char *device_i
     cfg.boot_id = boot_id;
     cfg.seed = ward_backoff_seed(device_id, (uint32_t)strlen(device_id));
     cfg.hal = &r->hal;
-    cfg.hooks.heartbeat = ward_uplink_on_heartbeat;
-    cfg.hooks.user = &r->up;
+    if (!r->pull_only) {
+        cfg.hooks.heartbeat = ward_uplink_on_heartbeat;
+        cfg.hooks.user = &r->up;
+    }
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    cfg.hooks.observe = ward_nms_cache_observe; /* pull endpoints answer from this cache */
+    cfg.hooks.observe_user = &r->metrics.cache;
+#endif
     rc = ward_agent_init(&r->agent, &cfg, now);
     if (rc != 0) {
         fprintf(stderr, "ward-agent: device id '%s' is not usable (1..%d characters)\n", device_id,
@@ -418,16 +425,11 @@ static int setup_collector(const struct opts *o, struct run *r)
     return 0;
 }
 
-int run_startup(const struct opts *o, struct run *r, int64_t now)
+/* mbedTLS on its static pool and the device's credentials (also for --metrics-tls alone). */
+static int setup_tls_pool(const struct opts *o, struct run *r, const char **device_id)
 {
-    const char *device_id = o->device_id;
-    int restored;
     int rc;
 
-    log_repeat_init(&r->log, stderr, RUN_LOG_REPEAT_WINDOW_MS);
-    if ((rc = setup_collector(o, r)) != 0) {
-        return rc;
-    }
     /* Certificate checks call gmtime_r(), which reads the time zone (with malloc) once. */
     tzset();
     if (ward_mempool_init(&r->pool, r->pool_mem, sizeof(r->pool_mem)) != 0 ||
@@ -437,7 +439,91 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
     }
     ward_net_posix_init(&r->np);
     r->net = ward_net_posix(&r->np);
-    if ((rc = setup_tls(o, r, &device_id)) != 0 || (rc = setup_hal(o, r)) != 0 ||
+    if ((rc = setup_tls(o, r, device_id)) != 0) {
+        return rc;
+    }
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    if (o->metrics_tls && (rc = run_metrics_tls_attach(&r->metrics, &r->tls)) != 0) {
+        return rc;
+    }
+#endif
+    return 0;
+}
+
+/*
+ * No --collector: a pull-only agent (a BMC nobody pushes from). No TLS uplink and no journal:
+ * its events are the state changes /metrics and SNMP expose, freed once recorded (nobody
+ * will acknowledge them). The device id is --device-id, else the certificate's CN
+ * (--metrics-tls), else the host name.
+ */
+static int startup_pull_only(const struct opts *o, struct run *r, int64_t now)
+{
+    static char host[WARD_DEVICE_ID_MAX];
+    const char *device_id = o->device_id;
+    int rc;
+
+    r->pull_only = true;
+    /* The TLS client is set up with the credentials but never connects: a name, not a host. */
+    snprintf(r->server_name, sizeof(r->server_name), "%s", "pull-only.invalid");
+    if (o->metrics_tls && (rc = setup_tls_pool(o, r, &device_id)) != 0) {
+        return rc; /* the device id is then the certificate's CN */
+    }
+    if (o->metrics_tls) {
+        /* Never connects: give the client's record buffers back to the pool for the listener. */
+        mbedtls_ssl_free(&r->tls.ssl);
+        mbedtls_ssl_init(&r->tls.ssl);
+    }
+    if (device_id == NULL) {
+        if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+            snprintf(host, sizeof(host), "%s", WARD_DEVICE_ID_DEFAULT);
+        }
+        device_id = host;
+    }
+    if ((rc = setup_hal(o, r)) != 0 || (rc = setup_agent(o, r, device_id, now)) != 0) {
+        return rc;
+    }
+    fprintf(stderr, "ward-agent: %s (board %s) pull-only (no --collector) as %s\n", WARD_BOARD_NAME,
+            WARD_ARCH, device_id);
+    return 0;
+}
+
+static int startup_endpoints(const struct opts *o, struct run *r)
+{
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    run_metrics_init(&r->metrics);
+    return run_metrics_start(&r->metrics, o);
+#else
+    if (o->metrics != NULL) {
+        fprintf(stderr, "ward-agent: --metrics needs CONFIG_WARD_NMS_PROM (this is %s)\n",
+                WARD_BOARD_NAME);
+        return -ENOTSUP;
+    }
+    (void)r;
+    return 0;
+#endif
+}
+
+int run_startup(const struct opts *o, struct run *r, int64_t now)
+{
+    const char *device_id = o->device_id;
+    int restored;
+    int rc;
+
+    log_repeat_init(&r->log, stderr, RUN_LOG_REPEAT_WINDOW_MS);
+    r->store.fd = -1;
+    r->store.dirfd = -1;
+    /* First: a listener the rules refuse stops start-up before anything else is said. */
+    if ((rc = startup_endpoints(o, r)) != 0) {
+        return rc;
+    }
+    if (o->collector == NULL) {
+        ward_net_posix_init(&r->np);
+        return startup_pull_only(o, r, now);
+    }
+    if ((rc = setup_collector(o, r)) != 0) {
+        return rc;
+    }
+    if ((rc = setup_tls_pool(o, r, &device_id)) != 0 || (rc = setup_hal(o, r)) != 0 ||
         (rc = setup_agent(o, r, device_id, now)) != 0 || (rc = setup_journal(o, r)) != 0 ||
         (rc = setup_transport(r, device_id)) != 0 || (rc = setup_uplink(r, now)) != 0) {
         return rc;
@@ -451,6 +537,30 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
     fprintf(stderr, "ward-agent: %s (board %s) reporting to %s:%u as %s, state in %s\n",
             WARD_BOARD_NAME, WARD_ARCH, r->host, r->port, device_id, o->state_dir);
     return 0;
+}
+
+void run_step(struct run *r, int64_t now)
+{
+    if (!r->pull_only) {
+        ward_uplink_step(&r->up, now);
+        return;
+    }
+    (void)ward_agent_poll(&r->agent, now);
+    if (r->agent.log.next_seq > 1) {
+        (void)ward_evlog_ack(&r->agent.log, r->agent.boot_id, r->agent.log.next_seq - 1);
+    }
+}
+
+int64_t run_next_wake(const struct run *r, int64_t now)
+{
+    int64_t wake =
+        r->pull_only ? ward_sched_next_due(&r->agent.sched) : ward_uplink_next_wake(&r->up, now);
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    int64_t m = run_metrics_next_wake(&r->metrics);
+
+    wake = m < wake ? m : wake;
+#endif
+    return wake;
 }
 
 #endif /* CONFIG_WARD_TRANSPORT */

@@ -35,10 +35,43 @@
 
 struct ward_agent;
 
+/*
+ * What sampling just read from one device, as the HAL reported it (CONFIG_WARD_NMS): pull
+ * endpoints keep it so that a request never touches a device. Exactly the pointers of
+ * `kind` are set; they are valid only during the call.
+ */
+enum ward_observed {
+    WARD_OBSERVED_TEMP = 0, /* sensor + temp */
+    WARD_OBSERVED_FAN,      /* sensor + fan */
+    WARD_OBSERVED_NIC,      /* nic_info + nic */
+    WARD_OBSERVED_DISK,     /* disk_info + smart */
+    WARD_OBSERVED_CPU,      /* cpu */
+    WARD_OBSERVED_MEM,      /* mem */
+    WARD_OBSERVED_FS,       /* fs_info + fs */
+};
+
+struct ward_observation {
+    enum ward_observed kind;
+    const struct ward_sensor_info *sensor;
+    const struct ward_temp_reading *temp;
+    const struct ward_fan_reading *fan;
+    const struct ward_nic_info *nic_info;
+    const struct ward_nic_reading *nic;
+    const struct ward_disk_info *disk_info;
+    const struct ward_smart *smart;
+    const struct ward_host_cpu *cpu;
+    const struct ward_host_mem *mem;
+    const struct ward_host_fs_info *fs_info;
+    const struct ward_host_fs *fs;
+};
+
 struct ward_agent_hooks {
     /** The heartbeat is due: build and send the documents. May be NULL. */
     void (*heartbeat)(struct ward_agent *agent, int64_t now_ms, void *user);
     void *user;
+    /** A device was just sampled (only with CONFIG_WARD_NMS). May be NULL. */
+    void (*observe)(const struct ward_observation *obs, int64_t now_ms, void *user);
+    void *observe_user;
 };
 
 struct ward_agent_config {

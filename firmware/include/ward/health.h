@@ -172,14 +172,16 @@ enum ward_severity ward_health_sensor_severity(const struct ward_health *h, unsi
 enum ward_state ward_health_overall(const struct ward_health *h, enum ward_severity *sev,
                                     unsigned *not_ok);
 
+/** The rule kind a sensor is evaluated with (threshold when no rule names it). */
+enum ward_rule_kind ward_health_sensor_kind(const struct ward_health *h, unsigned i);
+
 /**
- * The thresholds a sensor is evaluated against now (runtime rule over board rule over
- * hardware, as the engine resolves them). @return 0, -ENOENT for a bad index.
+ * The thresholds a sensor is evaluated against, after precedence (runtime rule, board rule,
+ * hardware), in the sensor's unit. Empty for rate and discrete rules (their thresholds are
+ * per minute or codes, not values of the sensor).
+ * @return 0, -EINVAL for a bad index.
  */
 int ward_health_sensor_thresholds(const struct ward_health *h, unsigned i,
                                   struct ward_thresholds *out);
-
-/** The rule kind a sensor is evaluated with (threshold when no rule names it). */
-enum ward_rule_kind ward_health_sensor_kind(const struct ward_health *h, unsigned i);
 
 #endif /* WARD_HEALTH_H_ */

@@ -1,315 +1,184 @@
 /*
- * The AgentX subagent (firmware/nms): the PDU decoder in both byte orders and its bounds, the
- * MIB's lexicographic order (a GetNext walk visits every instance once, in order, and ends in
- * endOfMibView; Get answers noSuchObject / noSuchInstance), GetBulk, and the session: Open,
- * Register of every subtree, answers, a Notify for a state change of medium severity, and a
- * refused Open or a garbage header ending the connection. No heap anywhere.
+ * firmware/nms: the exposition writer (both formats, escaping, exact decimals, a full
+ * buffer with and without a flush), the request-head parser and the token compare, and the
+ * families written from a cache filled through the agent's observe hook. No heap.
  */
-#include <errno.h>
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include "heap_count.h"
-#include "ward/agent.h"
-#include "ward/nms/agentx.h"
+#include "ward/nms/cache.h"
+#include "ward/nms/http_req.h"
+#include "ward/nms/metrics.h"
+#include "ward/nms/prom.h"
 
-static struct ward_agent s_agent;
-static struct ward_agentx s_ax;
-static struct ward_agentx_request s_req;
-static uint8_t s_buf[4096];
+static char s_buf[65536];
 
-static const uint32_t k_ward[] = { WARD_MIB_OID };
-
-static void feed(const char *id, int64_t v, int64_t t)
+static void test_text_and_escaping(void **state)
 {
-    struct ward_reading r;
-
-    ward_reading_ok(&r, v);
-    assert_true(ward_agent_feed(&s_agent, id, &r, t) >= 0);
-}
-
-static int setup(void **state)
-{
-    static const uint8_t boot[WARD_BOOT_ID_LEN] = { 7 };
-    struct ward_agent_config cfg = { .device_id = "unit", .boot_id = boot };
-    struct ward_thresholds thr = { .present = 1u << WARD_THR_UPPER_CRITICAL,
-                                   .value = { [WARD_THR_UPPER_CRITICAL] = 90000 } };
+    struct ward_prom w;
+    struct ward_prom_label l[2] = { { "sensor", "a\"b\\c\nd" }, { "label", "bad\xff\x01ok" } };
 
     (void)state;
-    assert_int_equal(ward_agent_init(&s_agent, &cfg, 0), 0);
-    assert_int_equal(ward_health_set_hw_thresholds(&s_agent.health, "temp:chip:t1", &thr), 0);
-    feed("temp:chip:t1", 45000, 10);
-    feed("fan:chip:fan1", 1200, 10);
-    feed("host:cpu_busy_pct", 12, 10);
-    ward_agentx_init(&s_ax, &s_agent, "1.2.3", "abcd");
-    ward_mib_refresh(&s_ax.mib);
     heap_count_start();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
+    ward_prom_init(&w, WARD_PROM_TEXT, s_buf, sizeof(s_buf), NULL, NULL);
+    ward_prom_family(&w, "x_celsius", WARD_PROM_GAUGE, "Help with \\ and\nnewline.");
+    ward_prom_sample(&w, l, 2, ward_prom_frac(-27500, 1000));
+    ward_prom_family(&w, "x_bytes", WARD_PROM_COUNTER, "Bytes.");
+    ward_prom_sample(&w, NULL, 0, ward_prom_uint(UINT64_MAX));
+    ward_prom_sample(&w, NULL, 0, ward_prom_frac(862, 100));
+    ward_prom_sample(&w, NULL, 0, ward_prom_int(INT64_MIN));
+    assert_true(ward_prom_finish(&w) > 0);
     assert_int_equal(heap_count_stop(), 0);
+    s_buf[w.len] = '\0';
+    assert_string_equal(s_buf, "# HELP x_celsius Help with \\\\ and\\nnewline.\n"
+                               "# TYPE x_celsius gauge\n"
+                               "x_celsius{sensor=\"a\\\"b\\\\c\\nd\",label=\"bad??ok\"} -27.5\n"
+                               "# HELP x_bytes_total Bytes.\n"
+                               "# TYPE x_bytes_total counter\n"
+                               "x_bytes_total 18446744073709551615\n"
+                               "x_bytes_total 8.62\n"
+                               "x_bytes_total -9223372036854775808\n");
+}
+
+static void test_openmetrics(void **state)
+{
+    struct ward_prom w;
+
+    (void)state;
+    ward_prom_init(&w, WARD_PROM_OPENMETRICS, s_buf, sizeof(s_buf), NULL, NULL);
+    ward_prom_family(&w, "x_bytes", WARD_PROM_COUNTER, "Say \"bytes\".");
+    ward_prom_sample(&w, NULL, 0, ward_prom_int(5));
+    assert_true(ward_prom_finish(&w) > 0);
+    s_buf[w.len] = '\0';
+    assert_string_equal(s_buf, "# HELP x_bytes Say \\\"bytes\\\".\n# TYPE x_bytes counter\n"
+                               "x_bytes_total 5\n# EOF\n");
+}
+
+struct chunks {
+    char all[256];
+    size_t len;
+    unsigned calls;
+};
+
+static int collect(void *user, const char *data, size_t len)
+{
+    struct chunks *c = user;
+
+    memcpy(c->all + c->len, data, len);
+    c->len += len;
+    c->calls++;
     return 0;
 }
 
-/* A PDU header in either byte order. */
-static size_t header(uint8_t *b, uint8_t type, bool be, uint32_t payload, uint32_t pid)
+static void test_full_buffer(void **state)
 {
-    uint32_t v[4] = { 3, 4, pid, payload };
+    char small[64];
+    struct ward_prom w;
+    struct chunks c = { .len = 0 };
 
-    b[0] = 1, b[1] = type, b[2] = be ? WARD_AGENTX_F_NETWORK_BYTE_ORDER : 0, b[3] = 0;
-    for (unsigned i = 0; i < 4; i++) {
-        for (unsigned k = 0; k < 4; k++) {
-            b[4 + 4 * i + k] = (uint8_t)(v[i] >> (be ? 24 - 8 * k : 8 * k));
-        }
+    (void)state;
+    ward_prom_init(&w, WARD_PROM_TEXT, small, sizeof(small), NULL, NULL);
+    ward_prom_family(&w, "a_very_long_family_name_that_will_not_fit", WARD_PROM_GAUGE,
+                     "A help text long enough to overflow sixty-four bytes of buffer.");
+    assert_int_equal(ward_prom_finish(&w), -ENOSPC);
+    ward_prom_init(&w, WARD_PROM_TEXT, small, sizeof(small), collect, &c);
+    ward_prom_family(&w, "a_very_long_family_name_that_will_not_fit", WARD_PROM_GAUGE,
+                     "A help text long enough to overflow sixty-four bytes of buffer.");
+    long n = ward_prom_finish(&w);
+
+    assert_int_equal(n, (long)c.len);
+    assert_true(c.calls >= 2);
+    c.all[c.len] = '\0';
+    assert_non_null(strstr(c.all, "# TYPE a_very_long_family_name_that_will_not_fit gauge\n"));
+}
+
+static void test_request_parser(void **state)
+{
+    struct ward_http_req r;
+    static const char ok[] = "GET /metrics?x HTTP/1.1\r\nAccept: Application/OpenMetrics-Text\r\n"
+                             "authorization:  Bearer  tok123 \r\n\r\nrest";
+
+    (void)state;
+    assert_int_equal(ward_http_req_parse(ok, sizeof(ok) - 1, &r), (int)sizeof(ok) - 1 - 4);
+    assert_int_equal(r.method, WARD_HTTP_GET);
+    assert_int_equal(r.target, WARD_HTTP_METRICS);
+    assert_true(r.openmetrics && r.has_bearer && !r.has_body);
+    assert_string_equal(r.token, "tok123");
+    for (size_t n = 0; n < sizeof(ok) - 5; n++) {
+        assert_int_equal(ward_http_req_parse(ok, n, &r), 0); /* incomplete: more bytes */
     }
-    return WARD_AGENTX_HEADER_LEN;
+    assert_int_equal(ward_http_req_parse("PUT /health HTTP/1.0\n\n", 22, &r), 22);
+    assert_int_equal(r.method, WARD_HTTP_OTHER);
+    assert_int_equal(r.target, WARD_HTTP_HEALTH);
+    static const char body[] = "GET /x HTTP/1.1\r\nContent-Length: 3\r\n\r\n";
+
+    assert_int_equal(ward_http_req_parse(body, sizeof(body) - 1, &r), (int)sizeof(body) - 1);
+    assert_true(r.has_body && r.target == WARD_HTTP_NOT_FOUND);
+    assert_int_equal(ward_http_req_parse("GET /metrics HTTP/3.0\r\n\r\n", 25, &r), -505);
+    assert_int_equal(ward_http_req_parse("GET metrics HTTP/1.1\r\n\r\n", 24, &r), -400);
+    assert_int_equal(ward_http_req_parse("GET / HTTP/1.1\r\n x: y\r\n\r\n", 25, &r), -400);
+    memset(s_buf, 'a', 2000);
+    memcpy(s_buf, "GET /", 5);
+    assert_int_equal(ward_http_req_parse(s_buf, 2000, &r), -414);
+    memcpy(s_buf, "GET / HTTP/1.1\r\nX: ", 19);
+    assert_int_equal(ward_http_req_parse(s_buf, 2000, &r), -431);
+    assert_true(ward_http_token_equal("abc", "abc", 3));
+    assert_false(ward_http_token_equal("abc", "abd", 3));
 }
 
-static void test_header(void **state)
+static struct ward_nms_cache s_cache;
+static struct ward_agent s_agent;
+
+static void test_families_from_cache(void **state)
 {
-    struct ward_agentx_header h;
+    static const uint8_t boot[WARD_BOOT_ID_LEN] = { 1 };
+    struct ward_agent_config cfg = { .device_id = "dev-1", .boot_id = boot };
+    struct ward_sensor_info info = { .id = "temp:chip:t1", .label = "CPU" };
+    struct ward_temp_reading t = { .mdeg_c = { 61250, WARD_STATUS_OK, WARD_REASON_NONE } };
+    struct ward_observation obs = { .kind = WARD_OBSERVED_TEMP, .sensor = &info, .temp = &t };
+    struct ward_nms_agent_stats st = { .config_digest = "00ff" };
+    struct ward_prom w;
 
     (void)state;
-    header(s_buf, WARD_AGENTX_GET, false, 8, 9);
-    assert_int_equal(ward_agentx_header_decode(s_buf, 20, &h), 28);
-    assert_int_equal(h.packet_id, 9);
-    assert_int_equal(h.session_id, 3);
-    header(s_buf, WARD_AGENTX_GET, true, 8, 9);
-    assert_int_equal(ward_agentx_header_decode(s_buf, 20, &h), 28);
-    assert_int_equal(h.packet_id, 9);
-    assert_int_equal(ward_agentx_header_decode(s_buf, 19, &h), -EAGAIN);
-    header(s_buf, WARD_AGENTX_GET, true, 6, 9); /* not a multiple of 4 */
-    assert_int_equal(ward_agentx_header_decode(s_buf, 20, &h), -EPROTO);
-    header(s_buf, WARD_AGENTX_GET, true, WARD_AGENTX_PAYLOAD_MAX + 4, 9);
-    assert_int_equal(ward_agentx_header_decode(s_buf, 20, &h), -EPROTO);
-    header(s_buf, 19, true, 0, 9); /* no such type */
-    assert_int_equal(ward_agentx_header_decode(s_buf, 20, &h), -EPROTO);
-    header(s_buf, WARD_AGENTX_GET, true, 0, 9);
-    s_buf[0] = 2;
-    assert_int_equal(ward_agentx_header_decode(s_buf, 20, &h), -EPROTO);
-}
-
-/* A little-endian GetBulk (non-repeaters 0, max-repetitions 3) of the compact OID
- * 1.3.6.1.4.1.32473.1 with an empty end. */
-static size_t le_getbulk(uint8_t *b)
-{
-    static const uint8_t payload[] = {
-        0, 0, 3, 0, /* non_repeaters 0, max_repetitions 3 */
-        3, 4, 0, 0, 1, 0, 0, 0, 0xd9, 0x7e, 0, 0, 1, 0, 0, 0, /* 4.1.32473.1, prefix 4 */
-        0, 0, 0, 0,                                           /* end: null OID */
-    };
-
-    header(b, WARD_AGENTX_GETBULK, false, sizeof(payload), 5);
-    memcpy(b + WARD_AGENTX_HEADER_LEN, payload, sizeof(payload));
-    return WARD_AGENTX_HEADER_LEN + sizeof(payload);
-}
-
-static void test_request_decode(void **state)
-{
-    struct ward_oid want;
-    size_t n = le_getbulk(s_buf);
-
-    (void)state;
-    assert_int_equal(ward_agentx_request_decode(s_buf, n, &s_req), 0);
-    assert_int_equal(s_req.n, 1);
-    assert_int_equal(s_req.max_repetitions, 3);
-    assert_int_equal(ward_oid_set(&want, k_ward, 8), 0);
-    assert_int_equal(ward_oid_cmp(&s_req.start[0], &want), 0);
-    assert_int_equal(s_req.end[0].n, 0);
-    /* Every shorter prefix of the PDU is refused, never read past. */
-    for (size_t cut = WARD_AGENTX_HEADER_LEN; cut < n; cut += 4) {
-        header(s_buf, WARD_AGENTX_GETBULK, false, (uint32_t)(cut - WARD_AGENTX_HEADER_LEN), 5);
-        assert_int_equal(ward_agentx_request_decode(s_buf, cut, &s_req),
-                         cut == WARD_AGENTX_HEADER_LEN + 4 ? 0 : -EPROTO);
-    }
-    /* An OID longer than the limit. */
-    n = le_getbulk(s_buf);
-    s_buf[WARD_AGENTX_HEADER_LEN + 4] = WARD_AGENTX_OID_MAX + 1;
-    assert_int_equal(ward_agentx_request_decode(s_buf, n, &s_req), -EPROTO);
-}
-
-static void test_walk_order(void **state)
-{
-    struct ward_oid cur = { .n = 2, .sub = { 1, 3 } };
-    struct ward_oid end = { 0 }, out, prev;
-    struct ward_agentx_value v;
-    unsigned n = 0, sensors = 0;
-
-    (void)state;
-    for (;;) {
-        ward_mib_next(&s_ax.mib, &cur, &end, 0, &out, &v);
-        if (v.type == WARD_AGENTX_V_ENDOFMIBVIEW) {
-            break;
-        }
-        assert_true(ward_oid_cmp(&out, &cur) > 0);
-        if (n > 0) {
-            assert_true(ward_oid_cmp(&out, &prev) > 0);
-        }
-        if (ward_oid_has_prefix(&out, (const uint32_t[]){ 1, 3, 6, 1, 2, 1, 99, 1, 1, 1, 4 }, 11)) {
-            sensors++;
-        }
-        prev = out;
-        cur = out;
-        assert_true(++n < 2000);
-    }
-    assert_int_equal(sensors, 3); /* one entPhySensorValue per sensor */
-    /* entPhysicalTable: chassis + 3 devices + 3 sensors, 15 columns; entPhySensorTable 3 x 8;
-     * wardAgent 10; wardSensorTable: id, state, severity, value, row of 3, and two
-     * thresholds: t1's hardware upper critical, the host's board default upper caution. */
-    assert_int_equal(n, 7 * 15 + 3 * 8 + 10 + 3 * 5 + 2);
-}
-
-static void test_get(void **state)
-{
-    struct ward_oid oid;
-    struct ward_agentx_value v;
-    uint32_t sub[13];
-
-    (void)state;
-    memcpy(sub, k_ward, sizeof(k_ward));
-    sub[8] = 1, sub[9] = 2, sub[10] = 1, sub[11] = 9, sub[12] = 1; /* wardSensorUpperCritical.1 */
-    ward_oid_set(&oid, sub, 13);
-    ward_mib_get(&s_ax.mib, &oid, 0, &v);
-    assert_int_equal(v.type, WARD_AGENTX_V_INTEGER);
-    assert_int_equal(v.u.i32, 90000);
-    sub[12] = 2; /* the fan has no upper critical threshold */
-    ward_oid_set(&oid, sub, 13);
-    ward_mib_get(&s_ax.mib, &oid, 0, &v);
-    assert_int_equal(v.type, WARD_AGENTX_V_NOSUCHINSTANCE);
-    sub[11] = 40; /* no such column */
-    ward_oid_set(&oid, sub, 13);
-    ward_mib_get(&s_ax.mib, &oid, 0, &v);
-    assert_int_equal(v.type, WARD_AGENTX_V_NOSUCHOBJECT);
-    sub[9] = 1, sub[10] = 1, sub[11] = 0; /* wardAgentVersion.0 */
-    ward_oid_set(&oid, sub, 12);
-    ward_mib_get(&s_ax.mib, &oid, 0, &v);
-    assert_int_equal(v.type, WARD_AGENTX_V_OCTETS);
-    assert_memory_equal(v.u.octets.data, "1.2.3", 5);
-}
-
-/* Feed bytes the master sent; @return the session's verdict. */
-static int input(const uint8_t *b, size_t n, int64_t now)
-{
-    size_t room;
-    uint8_t *dst = ward_agentx_rx_space(&s_ax, &room);
-
-    assert_true(n <= room);
-    memcpy(dst, b, n);
-    return ward_agentx_input(&s_ax, n, now);
-}
-
-/* The one PDU the session wrote: its header, and it is consumed. */
-static const uint8_t *take(struct ward_agentx_header *h, size_t *len)
-{
-    const uint8_t *p = ward_agentx_tx_data(&s_ax, len);
-    int total;
-
-    assert_true(*len >= WARD_AGENTX_HEADER_LEN);
-    total = ward_agentx_header_decode(p, *len, h);
-    assert_int_equal((size_t)total, *len);
-    memcpy(s_buf, p, *len);
-    ward_agentx_tx_done(&s_ax, *len);
-    return s_buf;
-}
-
-static void respond(uint32_t session, uint32_t pid, uint16_t error)
-{
-    uint8_t r[32];
-
-    header(r, WARD_AGENTX_RESPONSE, true, 8, pid);
-    r[4] = (uint8_t)(session >> 24), r[5] = (uint8_t)(session >> 16);
-    r[6] = (uint8_t)(session >> 8), r[7] = (uint8_t)session;
-    memset(r + 20, 0, 8);
-    r[24] = (uint8_t)(error >> 8), r[25] = (uint8_t)error;
-    assert_int_equal(input(r, 28, 100), error == 0 ? 0 : -ECONNREFUSED);
-}
-
-static void open_session(void)
-{
-    struct ward_agentx_header h;
-    size_t len;
-
-    ward_agentx_connected(&s_ax, 0);
-    take(&h, &len);
-    assert_int_equal(h.type, WARD_AGENTX_OPEN);
-    respond(42, h.packet_id, 0);
-    for (unsigned i = 0; i < WARD_MIB_SUBTREES; i++) {
-        take(&h, &len);
-        assert_int_equal(h.type, WARD_AGENTX_REGISTER);
-        assert_int_equal(h.session_id, 42);
-        respond(42, h.packet_id, 0);
-    }
-    assert_int_equal(s_ax.state, WARD_AGENTX_READY);
-}
-
-static void test_session(void **state)
-{
-    struct ward_agentx_header h;
-    struct ward_agentx_response res;
-    struct ward_reading r;
-    size_t len, n;
-    const uint8_t *p;
-
-    (void)state;
-    open_session();
-    /* GetBulk of WARD-MIB, 3 repetitions: 3 varbinds in the Response. */
-    n = le_getbulk(s_buf);
-    assert_int_equal(input(s_buf, n, 200), 0);
-    p = take(&h, &len);
-    assert_int_equal(h.type, WARD_AGENTX_RESPONSE);
-    assert_int_equal(h.packet_id, 5);
-    assert_int_equal(ward_agentx_response_decode(p, len, &res), 0);
-    assert_int_equal(res.error, 0);
-    assert_int_equal(s_ax.stats.varbinds, 3);
-    /* A state change of medium severity (ok -> critical): one Notify. */
-    ward_reading_ok(&r, 95000);
-    assert_int_equal(ward_agent_feed(&s_agent, "temp:chip:t1", &r, 300), 1);
-    assert_int_equal(ward_agentx_tick(&s_ax, 300), 0);
-    take(&h, &len);
-    assert_int_equal(h.type, WARD_AGENTX_NOTIFY);
-    assert_int_equal(s_ax.stats.notifies, 1);
-    assert_int_equal(ward_agentx_tick(&s_ax, 400), 0);
-    ward_agentx_tx_data(&s_ax, &len);
-    assert_int_equal(len, 0); /* once */
-    /* A broken header ends the connection. */
-    memset(s_buf, 0xff, 24);
-    assert_int_equal(input(s_buf, 24, 500), -EPROTO);
-    ward_agentx_disconnected(&s_ax);
-}
-
-static void test_refused_open(void **state)
-{
-    struct ward_agentx_header h;
-    size_t len;
-
-    (void)state;
-    ward_agentx_connected(&s_ax, 0);
-    take(&h, &len);
-    respond(0, h.packet_id, WARD_AGENTX_E_OPENFAILED);
-    assert_int_equal(s_ax.stats.last_error, WARD_AGENTX_E_OPENFAILED);
-    ward_agentx_disconnected(&s_ax);
-    /* A master that never answers. */
-    ward_agentx_connected(&s_ax, 0);
-    take(&h, &len);
-    assert_int_equal(ward_agentx_tick(&s_ax, WARD_AGENTX_TIMEOUT_MS + 1), -ETIMEDOUT);
+    info.thresholds.present = 1u << WARD_THR_UPPER_CRITICAL;
+    info.thresholds.value[WARD_THR_UPPER_CRITICAL] = 95000;
+    assert_int_equal(ward_agent_init(&s_agent, &cfg, 0), 0);
+    ward_nms_cache_init(&s_cache);
+    ward_nms_cache_observe(&obs, 10, &s_cache);
+    assert_int_equal(ward_health_set_hw_thresholds(&s_agent.health, info.id, &info.thresholds), 0);
+    assert_int_equal(ward_agent_feed(&s_agent, info.id, &t.mdeg_c, 10), 0);
+    heap_count_start();
+    ward_prom_init(&w, WARD_PROM_TEXT, s_buf, sizeof(s_buf) - 1, NULL, NULL);
+    assert_true(ward_nms_write_metrics(&w, &s_agent, &s_cache, &st, 20) > 0);
+    assert_int_equal(heap_count_stop(), 0);
+    s_buf[w.len] = '\0';
+    assert_non_null(strstr(s_buf, "ward_temperature_celsius{sensor=\"temp:chip:t1\",label=\"CPU\"} "
+                                  "61.25\n"));
+    assert_non_null(strstr(s_buf, "ward_temperature_threshold_celsius{sensor=\"temp:chip:t1\","
+                                  "level=\"upper_critical\"} 95\n"));
+    assert_non_null(strstr(s_buf, "ward_sensor_state{sensor=\"temp:chip:t1\",state=\"ok\"} 1\n"));
+    assert_non_null(
+        strstr(s_buf, "ward_sensor_state{sensor=\"temp:chip:t1\",state=\"fatal\"} 0\n"));
+    assert_non_null(strstr(s_buf, "config_digest=\"00ff\"} 1\n"));
+    ward_prom_init(&w, WARD_PROM_TEXT, s_buf, sizeof(s_buf) - 1, NULL, NULL);
+    assert_true(ward_nms_write_health(&w, &s_agent, &st, 20) > 0);
+    s_buf[w.len] = '\0';
+    assert_non_null(strstr(s_buf, "{\"device_id\":\"dev-1\","));
+    assert_non_null(strstr(s_buf, "\"sensors\":[{\"id\":\"temp:chip:t1\",\"state\":\"ok\""));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_header, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_request_decode, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_walk_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_session, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refused_open, setup, teardown),
+        cmocka_unit_test(test_text_and_escaping),   cmocka_unit_test(test_openmetrics),
+        cmocka_unit_test(test_full_buffer),         cmocka_unit_test(test_request_parser),
+        cmocka_unit_test(test_families_from_cache),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
