@@ -46,7 +46,7 @@ struct opts {
     const char *root;
     const char *rules;
     long run_for_s;
-    const char *agentx; /* --agentx unix:PATH|tcp:HOST:PORT, or NULL */
+    const char *agentx;        /* --agentx unix:PATH|tcp:HOST:PORT, or NULL */
     const char *metrics;       /* --metrics ADDR:PORT (run_metrics.h) */
     const char *metrics_token; /* --metrics-token FILE */
     bool metrics_tls;          /* --metrics-tls: mutual TLS with --cert, --key, --ca */
