@@ -392,10 +392,9 @@ static void shed(struct wcol_conn *victim, uint64_t *counter, const char *why)
 }
 
 enum room {
-    ROOM_YES,     /* the newcomer gets a slot (a victim may have been shed for it) */
-    ROOM_WAIT,    /* handshakes in progress fill the budget: it waits until one is stalled */
-    ROOM_REFUSED, /* its source is at its cap with no stalled connection: closed */
-    ROOM_FULL,    /* the pool is full of authenticated connections: refused */
+    ROOM_YES,  /* the newcomer gets a slot (a victim may have been shed for it) */
+    ROOM_WAIT, /* handshakes in progress fill the budget: it waits until one is stalled */
+    ROOM_FULL, /* the pool is full of authenticated connections: refused */
 };
 
 /*
@@ -415,8 +414,10 @@ static enum room make_room(struct wcol_collector *c, enum wcol_conn_kind kind,
     struct wcol_conn *victim;
 
     if (wcol_srcmap_count(&u->srcs, src) >= c->cfg.max_unauth_per_source) {
+        /* Waiting holds up the other sources too, for at most a grace: a source's handshakes
+         * that progress are a fleet behind one address (NAT, a restart), not a flood. */
         if ((victim = oldest_unauth(c, kind, src)) == NULL) {
-            return ROOM_REFUSED; /* waiting would hold up every other source */
+            return ROOM_WAIT;
         }
         shed(victim, &c->stats.shed_per_source, "its source is at --max-unauth-per-source");
         return ROOM_YES;
@@ -501,7 +502,6 @@ static bool admit(struct wcol_collector *c, int fd, const struct sockaddr_storag
 {
     struct wcol_waiting *w = &c->waiting[kind];
     struct wcol_src src;
-    char addr[64];
 
     source_of(ss, &src);
     enum room r = c->stopping ? ROOM_FULL : make_room(c, kind, &src);
@@ -519,21 +519,9 @@ static bool admit(struct wcol_collector *c, int fd, const struct sockaddr_storag
         accept_one(c, fd, ss, kind);
         return true;
     }
-    if (r == ROOM_REFUSED) {
-        c->stats.shed_per_source++;
-        if (unauth_warn_allowed(c)) {
-            format_addr(ss, addr, sizeof(addr));
-            wcol_log_warn("%s: refusing an unauthenticated %s connection: its source is at "
-                          "--max-unauth-per-source and none of its handshakes has stalled",
-                          addr, kind_name(kind));
-        }
-    } else {
-        c->stats.refused_capacity++;
-        wcol_log_warn("refusing a connection: %u %s connections open (the limit), all "
-                      "authenticated",
-                      kind == WCOL_CONN_DEVICE ? c->n_device_conns : c->n_api_conns,
-                      kind_name(kind));
-    }
+    c->stats.refused_capacity++;
+    wcol_log_warn("refusing a connection: %u %s connections open (the limit), all authenticated",
+                  kind == WCOL_CONN_DEVICE ? c->n_device_conns : c->n_api_conns, kind_name(kind));
     close(fd);
     return true;
 }
