@@ -159,6 +159,32 @@ def case_keepalive(env):
     check(env.query("SELECT count(*) FROM events") == [(50,)], "rows")
 
 
+def case_park(env):
+    """Idle keep-alive connections park their TLS record buffers (tls/park.c) and carry the next
+    request as before, under TLS 1.2 and 1.3, in both directions, several times over."""
+    env.make_pki()
+    col = env.start("--check-interval", "200")
+    ctx13 = client_context(env, "dev-b")
+    ctx13.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx13.minimum_version = ssl.TLSVersion.TLSv1_3
+    clients = {"dev-a": DeviceClient(env, col, "dev-a"),  # TLS 1.2
+               "dev-b": DeviceClient(env, col, "dev-b", ctx=ctx13)}
+    seq = 0
+    for rnd in range(3):
+        for device, c in clients.items():
+            seq += 1
+            status, _, data = c.post(batch(device, seqs=[seq], hb_seq=seq))
+            check(status == 200 and acks_of(data) == {BOOT_A: seq},
+                  "round %d, %s, request %d: %d %r" % (rnd, device, seq, status, data))
+        # Idle for more than 1 s (checked every 200 ms): both park; the next round uses them.
+        wait_for(lambda: col.health()["connections"]["parked"] == 2, 10,
+                 "both idle connections to park (round %d)" % rnd)
+        check(col.health()["connections"]["devices"] == 2, "a device connection was lost")
+    for c in clients.values():
+        c.close()
+    wait_for(lambda: col.health()["connections"]["parked"] == 0, 10, "parked count back to 0")
+
+
 # ---- rejections ------------------------------------------------------------------------------
 
 def case_reject_other_ca(env):

@@ -21,7 +21,8 @@ import urllib.parse
 import urllib.request
 
 import harness
-from harness import BOOT_A, Fail, batch, check, event, main, post_ok, wait_for
+from harness import (BOOT_A, DeviceClient, Fail, batch, check, client_context, event, main,
+                     post_ok, wait_for)
 
 
 def get_metrics(env, col, token=True):
@@ -58,10 +59,56 @@ def report(env, col):
     post_ok(env, col, "dev-b", json.dumps(doc).encode())
 
 
+def traffic(env, col):
+    """One of each: a resumed TLS handshake, two refused handshakes, two refused requests."""
+    ctx = client_context(env, "dev-a")
+    first = ctx.wrap_socket(socket.create_connection(("127.0.0.1", col.device_port), timeout=10),
+                            server_hostname="localhost")
+    first.sendall(b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")  # refused: route
+    first.recv(4096)
+    session = first.session
+    first.close()
+    again = ctx.wrap_socket(socket.create_connection(("127.0.0.1", col.device_port), timeout=10),
+                            server_hostname="localhost", session=session)
+    check(again.session_reused, "the collector did not resume the TLS session")
+    again.close()
+    plain = socket.create_connection(("127.0.0.1", col.device_port), timeout=10)
+    plain.sendall(b"GET / HTTP/1.0\r\n\r\n")  # refused: not TLS
+    plain.recv(4096)
+    plain.close()
+    try:  # refused: no client certificate
+        nocert = client_context(env, None).wrap_socket(
+            socket.create_connection(("127.0.0.1", col.device_port), timeout=10),
+            server_hostname="localhost")
+        nocert.sendall(b"x")
+        nocert.recv(16)
+        nocert.close()
+    except (OSError, ssl.SSLError):
+        pass
+    c = DeviceClient(env, col, "dev-a")
+    try:
+        status, _, _ = c.post(batch("dev-a", seqs=[3]), content_type="text/plain")
+    finally:
+        c.close()
+    check(status == 415, "a text/plain batch answered %d" % status)
+
+
+def check_histogram(s, name):
+    """Cumulative buckets ending in +Inf == _count, and a _sum."""
+    buckets = sorted(((float(k.split('le="')[1].rstrip('"}')), v) for k, v in s.items()
+                      if k.startswith(name + "_bucket{")), key=lambda b: b[0])
+    check(len(buckets) >= 2 and buckets[-1][0] == float("inf"), "%s buckets: %r" % (name, buckets))
+    counts = [v for _, v in buckets]
+    check(counts == sorted(counts), "%s buckets not cumulative: %r" % (name, buckets))
+    check(counts[-1] == s.get(name + "_count"), "%s +Inf bucket != _count" % name)
+    return s.get(name + "_count"), s.get(name + "_sum")
+
+
 def case_exposition(env):
     env.make_pki()
     col = env.start()
     report(env, col)
+    traffic(env, col)
     status, ctype, _ = get_metrics(env, col, token=False)
     check(status == 401, "/metrics without a token answered %d" % status)
     status, ctype, text = get_metrics(env, col)
@@ -79,10 +126,26 @@ def case_exposition(env):
         'ward_devices{state="up"}': 2, 'ward_devices{state="silent"}': 0,
         'ward_collector_events_stored_total{severity="low"}': 2,
         'ward_collector_events_stored_total{severity="high"}': 1,
-        'ward_collector_ingest_requests_total': 2, 'ward_metrics_devices_omitted': 0,
+        'ward_collector_ingest_requests_total': 4, 'ward_metrics_devices_omitted': 0,
+        'ward_collector_tls_handshakes_total{mode="resumed"}': 1,
+        'ward_collector_tls_handshakes_rejected_total{reason="not_tls"}': 1,
+        'ward_collector_tls_handshakes_rejected_total{reason="certificate"}': 1,
+        'ward_collector_tls_handshakes_rejected_total{reason="revoked"}': 0,
+        'ward_collector_tls_handshakes_rejected_total{reason="timeout"}': 0,
+        'ward_collector_ingest_refused_total{reason="route"}': 1,
+        'ward_collector_ingest_refused_total{reason="content_type"}': 1,
+        'ward_collector_ingest_refused_total{reason="forbidden"}': 0,
+        'ward_collector_tls_tickets_refused_total': 0,
+        'ward_collector_connections_deferred_total': 0,
     }
     for k, v in want.items():
         check(s.get(k) == v, "%s is %r, expected %r\n%s" % (k, s.get(k), v, text))
+    full = s.get('ward_collector_tls_handshakes_total{mode="full"}')
+    check(full is not None and full >= 4, "full handshakes %r" % full)
+    count, total = check_histogram(s, "ward_collector_commit_duration_seconds")
+    commits = s["ward_collector_commits_total"] + s["ward_collector_commit_failures_total"]
+    check(count == commits and count >= 2 and 0 < total < 60,
+          "commit histogram: count %r (commits %r), sum %r" % (count, commits, total))
     age = s.get('ward_device_heartbeat_age_seconds{device="dev-a"}')
     check(age is not None and 0 <= age < 60, "heartbeat age %r" % age)
     for line in text.splitlines():

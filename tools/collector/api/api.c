@@ -202,6 +202,8 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "unauthenticated",
                   c->unauth[WCOL_CONN_DEVICE].count + c->unauth[WCOL_CONN_API].count);
     wcol_jw_kuint(&w, "refused_capacity", s->refused_capacity);
+    wcol_jw_kuint(&w, "deferred", s->deferred);
+    wcol_jw_kuint(&w, "parked", c->parked);
     shed_counts(&w, s);
     wcol_jw_obj_end(&w);
     wcol_jw_key(&w, "fleet");

@@ -73,9 +73,21 @@ static void publish_put(const struct wcol_bus *bus, const struct wcol_store_put 
     }
 }
 
+/* From a fast page-cache commit to a disk that stalls for seconds (synchronous=FULL). */
+const uint32_t wcol_commit_bounds_us[WCOL_COMMIT_BUCKETS] = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+};
+
 static void time_commit(struct wcol_group_stats *s, uint64_t t0, bool ok)
 {
     uint64_t us = wcol_now_us() - t0;
+    unsigned b = 0;
+
+    while (b < WCOL_COMMIT_BUCKETS && us > wcol_commit_bounds_us[b]) {
+        b++;
+    }
+    s->commit_hist[b]++;
+    s->commit_us_sum += us;
 
     s->commit_us_last = us;
     if (us > s->commit_us_max) {

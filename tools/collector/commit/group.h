@@ -30,12 +30,19 @@ struct wcol_group_item {
     struct wcol_group_item *next;
 };
 
+/* Upper bounds of the commit-duration histogram's buckets, in microseconds (ascending; a last
+ * bucket, +Inf, takes the rest). */
+#define WCOL_COMMIT_BUCKETS 12u
+extern const uint32_t wcol_commit_bounds_us[WCOL_COMMIT_BUCKETS];
+
 struct wcol_group_stats {
     uint64_t commits;
     uint64_t commit_failures;
     uint64_t stage_failures; /* requests that could not be stored (their own failure) */
     uint64_t commit_us_last;
     uint64_t commit_us_max;
+    uint64_t commit_us_sum;                         /* every timed commit, failed ones too */
+    uint64_t commit_hist[WCOL_COMMIT_BUCKETS + 1u]; /* per bucket, not cumulative */
     uint64_t events_stored;
     uint64_t events_duplicate;
 };

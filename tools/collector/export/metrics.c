@@ -93,6 +93,65 @@ static void collector_families(struct wcol_collector *c, struct wcol_prom *w)
            ss.db_bytes > 0 ? (uint64_t)ss.db_bytes : 0u);
 }
 
+/* TLS handshakes and their refusals, device-request refusals, the commit's duration (issue
+ * 11), newcomers that waited and idle connections' parked buffers (docs/collector.md). */
+static void traffic_families(struct wcol_collector *c, struct wcol_prom *w)
+{
+    static const char *const modes[] = { "full", "resumed" };
+    static const char *const rejects[WCOL_TLS_REJ_COUNT] = {
+        [WCOL_TLS_REJ_CERTIFICATE] = "certificate", [WCOL_TLS_REJ_EXPIRED] = "expired",
+        [WCOL_TLS_REJ_REVOKED] = "revoked",         [WCOL_TLS_REJ_NO_IDENTITY] = "no_identity",
+        [WCOL_TLS_REJ_PROTOCOL] = "protocol",       [WCOL_TLS_REJ_TIMEOUT] = "timeout",
+        [WCOL_TLS_REJ_NOT_TLS] = "not_tls",
+    };
+    static const char *const refusals[WCOL_REFUSE_COUNT] = {
+        [WCOL_REFUSE_HTTP] = "http",
+        [WCOL_REFUSE_TIMEOUT] = "timeout",
+        [WCOL_REFUSE_ROUTE] = "route",
+        [WCOL_REFUSE_CONTENT_TYPE] = "content_type",
+        [WCOL_REFUSE_TOO_MANY_EVENTS] = "too_many_events",
+        [WCOL_REFUSE_MALFORMED] = "malformed",
+        [WCOL_REFUSE_FORBIDDEN] = "forbidden",
+        [WCOL_REFUSE_SENSORS] = "sensors",
+        [WCOL_REFUSE_DEVICE_CAPACITY] = "device_capacity",
+        [WCOL_REFUSE_STORAGE] = "storage",
+    };
+    const struct wcol_collector_stats *s = &c->stats;
+    const struct wcol_group_stats *g = &c->group.stats;
+    const uint64_t hs[] = { s->handshakes - s->handshakes_resumed, s->handshakes_resumed };
+    double bounds[WCOL_COMMIT_BUCKETS];
+
+    labelled(w, "ward_collector_tls_handshakes_total", "counter",
+             "TLS handshakes completed on both listeners, by mode (resumed: from a session "
+             "ticket).",
+             "mode", modes, hs, 2);
+    labelled(w, "ward_collector_tls_handshakes_rejected_total", "counter",
+             "TLS handshakes refused, by reason.", "reason", rejects, s->tls_rejected,
+             WCOL_TLS_REJ_COUNT);
+    single(w, "ward_collector_tls_tickets_refused_total", "counter",
+           "Session tickets refused (unknown key, expired, revoked device): the peer fell back "
+           "to a full handshake.",
+           wcol_tls_tickets_refused(c->tls));
+    labelled(w, "ward_collector_ingest_refused_total", "counter",
+             "Device requests refused, by reason (nothing of them was stored).", "reason", refusals,
+             s->ingest_refused, WCOL_REFUSE_COUNT);
+    for (unsigned i = 0; i < WCOL_COMMIT_BUCKETS; i++) {
+        bounds[i] = (double)wcol_commit_bounds_us[i] / 1e6;
+    }
+    wcol_prom_histogram(w, "ward_collector_commit_duration_seconds",
+                        "Duration of each group commit to storage; every request in it waits "
+                        "for it before its answer.",
+                        bounds, g->commit_hist, WCOL_COMMIT_BUCKETS,
+                        (double)g->commit_us_sum / 1e6);
+    single(w, "ward_collector_connections_deferred_total", "counter",
+           "Newcomers that waited in the listen queue while handshakes in progress filled the "
+           "unauthenticated budget.",
+           s->deferred);
+    single(w, "ward_collector_connections_parked", "gauge",
+           "Idle connections whose TLS record buffers are given back until their next request.",
+           c->parked);
+}
+
 static void events_by_severity(struct wcol_collector *c, struct wcol_prom *w)
 {
     const char *names[WARD_SEV_COUNT];
@@ -205,6 +264,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     size_t n = wcol_fleet_sorted(&c->fleet, list, cap);
 
     collector_families(c, w);
+    traffic_families(c, w);
     events_by_severity(c, w);
     fleet_counts(c, w, c->fleet.count - n);
     device_families(w, &c->metrics.per_device, list, n, now_ms);

@@ -109,22 +109,27 @@ static void value_end(struct wcol_prom *w, const char *num)
     puts_(w, "\n");
 }
 
+static void format_double(char *num, size_t cap, double value)
+{
+    if (isnan(value)) {
+        snprintf(num, cap, "NaN");
+    } else if (isinf(value)) {
+        snprintf(num, cap, value > 0 ? "+Inf" : "-Inf");
+    } else {
+        /* The shortest of 15 or 17 digits that reads back as the same double. */
+        snprintf(num, cap, "%.15g", value);
+        if (strtod(num, NULL) != value) {
+            snprintf(num, cap, "%.17g", value);
+        }
+    }
+}
+
 void wcol_prom_sample(struct wcol_prom *w, const char *name, const struct wcol_prom_label *labels,
                       size_t n, double value)
 {
     char num[40];
 
-    if (isnan(value)) {
-        snprintf(num, sizeof(num), "NaN");
-    } else if (isinf(value)) {
-        snprintf(num, sizeof(num), value > 0 ? "+Inf" : "-Inf");
-    } else {
-        /* The shortest of 15 or 17 digits that reads back as the same double. */
-        snprintf(num, sizeof(num), "%.15g", value);
-        if (strtod(num, NULL) != value) {
-            snprintf(num, sizeof(num), "%.17g", value);
-        }
-    }
+    format_double(num, sizeof(num), value);
     series(w, name, labels, n);
     value_end(w, num);
 }
@@ -137,4 +142,28 @@ void wcol_prom_sample_u64(struct wcol_prom *w, const char *name,
     snprintf(num, sizeof(num), "%" PRIu64, value);
     series(w, name, labels, n);
     value_end(w, num);
+}
+
+void wcol_prom_histogram(struct wcol_prom *w, const char *name, const char *help,
+                         const double *bounds, const uint64_t *counts, size_t n, double sum)
+{
+    char sname[128], le[40];
+    struct wcol_prom_label l = { "le", le };
+    uint64_t cum = 0;
+
+    if (strlen(name) + sizeof("_bucket") > sizeof(sname)) {
+        w->failed = true; /* a programming error: names are literals */
+        return;
+    }
+    wcol_prom_family(w, name, "histogram", help);
+    snprintf(sname, sizeof(sname), "%s_bucket", name);
+    for (size_t i = 0; i <= n; i++) {
+        cum += counts[i];
+        format_double(le, sizeof(le), i < n ? bounds[i] : (double)INFINITY);
+        wcol_prom_sample_u64(w, sname, &l, 1, cum);
+    }
+    snprintf(sname, sizeof(sname), "%s_sum", name);
+    wcol_prom_sample(w, sname, NULL, 0, sum);
+    snprintf(sname, sizeof(sname), "%s_count", name);
+    wcol_prom_sample_u64(w, sname, NULL, 0, cum);
 }

@@ -43,4 +43,11 @@ void wcol_prom_sample(struct wcol_prom *w, const char *name, const struct wcol_p
 void wcol_prom_sample_u64(struct wcol_prom *w, const char *name,
                           const struct wcol_prom_label *labels, size_t n, uint64_t value);
 
+/**
+ * A histogram family: name_bucket{le} (cumulative, the bounds then +Inf), name_sum and
+ * name_count. counts holds n + 1 per-bucket (not cumulative) counts, the last for +Inf.
+ */
+void wcol_prom_histogram(struct wcol_prom *w, const char *name, const char *help,
+                         const double *bounds, const uint64_t *counts, size_t n, double sum);
+
 #endif /* WCOL_EXPORT_PROM_H_ */

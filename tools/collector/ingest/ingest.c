@@ -163,9 +163,11 @@ static int write_ack(char *out, size_t cap, const struct pending *p)
     return ward_ingest_format_ack(out, cap, acks, n);
 }
 
-static void refuse(struct wcol_conn *conn, int status, const char *what, const char *why)
+static void refuse(struct wcol_conn *conn, enum wcol_refusal reason, int status, const char *what,
+                   const char *why)
 {
     wcol_conn_collector(conn)->stats.rejected_http++;
+    wcol_conn_collector(conn)->stats.ingest_refused[reason]++;
     wcol_log_warn("%s CN=%s: refused batch (%d): %s%s%s", wcol_conn_addr(conn),
                   wcol_conn_peer_cn(conn), status, what, why != NULL ? ": " : "",
                   why != NULL ? why : "");
@@ -177,6 +179,7 @@ static void refuse_sensors(struct wcol_conn *conn, unsigned max)
 {
     char why[160];
 
+    wcol_conn_collector(conn)->stats.ingest_refused[WCOL_REFUSE_SENSORS]++;
     snprintf(why, sizeof(why),
              "health snapshot refused: more than %u sensors for this device (--max-sensors); "
              "nothing of the request was stored",
@@ -202,6 +205,9 @@ static void finish(struct wcol_group_item *item, bool committed)
         refuse_sensors(conn, c->cfg.max_sensors);
         free(p);
         return;
+    }
+    if (item->put.status != 0 || !committed) {
+        c->stats.ingest_refused[WCOL_REFUSE_STORAGE]++;
     }
     if (item->put.status != 0) {
         free(p);
@@ -240,11 +246,13 @@ static void enqueue(struct wcol_conn *conn, const struct ward_ingest_batch *b)
     }
     if (collect_boots(b, p) != 0) {
         free(p);
-        refuse(conn, 400, "malformed batch", "more boots in one batch than the collector takes");
+        refuse(conn, WCOL_REFUSE_MALFORMED, 400, "malformed batch",
+               "more boots in one batch than the collector takes");
         return;
     }
     if (wcol_fleet_reserve(&c->fleet, b->device) != 0) {
         free(p);
+        c->stats.ingest_refused[WCOL_REFUSE_DEVICE_CAPACITY]++;
         wcol_log_error("fleet is full (%zu devices, --max-devices); refusing %s", c->fleet.max,
                        b->device);
         WCOL_CONN_RESPOND_LIT(conn, 503, "{\"error\":\"collector at device capacity\"}",
@@ -263,21 +271,22 @@ static void post_ingest(struct wcol_conn *conn, const struct wcol_route_args *a)
     const char *why = NULL;
 
     if (!json_content_type(wcol_conn_request(conn))) {
-        refuse(conn, 415, "Content-Type must be application/json", NULL);
+        refuse(conn, WCOL_REFUSE_CONTENT_TYPE, 415, "Content-Type must be application/json", NULL);
         return;
     }
     int rc = ward_ingest_decode(a->body, a->body_len, b, c->scratch, c->scratch_cap, &why);
 
     if (rc == -E2BIG) {
-        refuse(conn, 413, "too many events in one batch", why);
+        refuse(conn, WCOL_REFUSE_TOO_MANY_EVENTS, 413, "too many events in one batch", why);
         return;
     }
     if (rc != 0) {
-        refuse(conn, 400, "malformed batch", why);
+        refuse(conn, WCOL_REFUSE_MALFORMED, 400, "malformed batch", why);
         return;
     }
     if (strcmp(b->device, wcol_conn_peer_cn(conn)) != 0) {
         c->stats.forbidden++;
+        c->stats.ingest_refused[WCOL_REFUSE_FORBIDDEN]++;
         wcol_log_warn("%s: device %s (certificate CN) posted a batch as device '%s'; refused",
                       wcol_conn_addr(conn), wcol_conn_peer_cn(conn), b->device);
         wcol_conn_error(conn, 403, "the batch's device is not the certificate's subject");
@@ -303,9 +312,11 @@ void wcol_device_request(struct wcol_conn *conn, const char *body, size_t len)
         route->handler(conn, &args);
         break;
     case WCOL_ROUTE_WRONG_METHOD:
+        wcol_conn_collector(conn)->stats.ingest_refused[WCOL_REFUSE_ROUTE]++;
         wcol_conn_wrong_method(conn, wcol_http_method_name(route->method));
         break;
     default:
+        wcol_conn_collector(conn)->stats.ingest_refused[WCOL_REFUSE_ROUTE]++;
         wcol_conn_error(conn, 404, "no such resource; devices POST /v1/ingest");
         break;
     }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "api/tokens.h"
 #include "commit/bus.h"
@@ -90,6 +91,33 @@ struct wcol_timer_list {
     struct wcol_conn *tail;
 };
 
+/* Why a TLS handshake was refused (metrics: ward_collector_tls_handshakes_rejected_total). */
+enum wcol_tls_reject {
+    WCOL_TLS_REJ_CERTIFICATE, /* the client certificate did not verify (CA, name, usage) */
+    WCOL_TLS_REJ_EXPIRED,     /* ... because it expired or is not valid yet */
+    WCOL_TLS_REJ_REVOKED,     /* ... because it is on the CRL */
+    WCOL_TLS_REJ_NO_IDENTITY, /* a device session without a device identity */
+    WCOL_TLS_REJ_PROTOCOL,    /* any other TLS failure: version, suite, malformed, alert */
+    WCOL_TLS_REJ_TIMEOUT,     /* not complete within --handshake-timeout */
+    WCOL_TLS_REJ_NOT_TLS,     /* the first byte was not a TLS handshake record */
+    WCOL_TLS_REJ_COUNT,
+};
+
+/* Why a device request was refused (metrics: ward_collector_ingest_refused_total). */
+enum wcol_refusal {
+    WCOL_REFUSE_HTTP,            /* bad request head, or the body too large for --max-body */
+    WCOL_REFUSE_TIMEOUT,         /* not complete within --request-timeout */
+    WCOL_REFUSE_ROUTE,           /* no such path, or the wrong method */
+    WCOL_REFUSE_CONTENT_TYPE,    /* not application/json */
+    WCOL_REFUSE_TOO_MANY_EVENTS, /* more events than --max-events */
+    WCOL_REFUSE_MALFORMED,       /* not a valid batch document */
+    WCOL_REFUSE_FORBIDDEN,       /* the batch's device is not the certificate's */
+    WCOL_REFUSE_SENSORS,         /* the snapshot would pass --max-sensors */
+    WCOL_REFUSE_DEVICE_CAPACITY, /* --max-devices reached */
+    WCOL_REFUSE_STORAGE,         /* storage failed: nothing stored, retry */
+    WCOL_REFUSE_COUNT,
+};
+
 /** A complete request on a connection of one kind (body: content_length bytes). */
 typedef void (*wcol_request_fn)(struct wcol_conn *conn, const char *body, size_t len);
 
@@ -100,6 +128,7 @@ struct wcol_collector_stats {
     uint64_t shed_unauthenticated; /* oldest unauthenticated, the total budget full */
     uint64_t shed_capacity;        /* oldest unauthenticated, the pool full */
     uint64_t shed_idle_operator;   /* oldest idle operator connection, the pool full */
+    uint64_t deferred;             /* newcomers that waited: handshakes in progress filled it */
     uint64_t handshakes;
     uint64_t handshakes_resumed;
     uint64_t rejected_tls;
@@ -113,6 +142,14 @@ struct wcol_collector_stats {
     uint64_t events_expired;
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t tls_rejected[WCOL_TLS_REJ_COUNT];
+    uint64_t ingest_refused[WCOL_REFUSE_COUNT];
+};
+
+/* A newcomer accepted but not yet set up: no slot until a handshake stalls or ends. */
+struct wcol_waiting {
+    int fd; /* -1: none */
+    struct sockaddr_storage ss;
 };
 
 /* Connections that have not authenticated yet, oldest first, and their sources. */
@@ -148,10 +185,12 @@ struct wcol_collector {
     struct wcol_conn *all;  /* every open connection */
     unsigned n_device_conns;
     unsigned n_api_conns;
+    unsigned parked;              /* connections whose TLS record buffers are parked (tls/park.h) */
     struct wcol_unauth unauth[2]; /* by enum wcol_conn_kind */
-    uint64_t uwarn_window;        /* start of the second of unauthenticated warnings (ms) */
-    unsigned uwarn_count;         /* logged in it */
-    uint64_t uwarn_dropped;       /* not logged since the last line that said so */
+    struct wcol_waiting waiting[2];
+    uint64_t uwarn_window;  /* start of the second of unauthenticated warnings (ms) */
+    unsigned uwarn_count;   /* logged in it */
+    uint64_t uwarn_dropped; /* not logged since the last line that said so */
     bool stopping;
     bool reload;
     uint64_t start_mono;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,9 +24,26 @@
 
 #include "common/clock.h"
 #include "server/conn_impl.h"
+#include "tls/park.h"
 
 #define RBUF_INITIAL 1024u
 #define LINGER_MAX   (256u * 1024u)
+/*
+ * An unauthenticated connection may be shed for a newcomer only once it has waited this long
+ * on its peer (no handshake progress, nothing unread in its socket): 1 s for a socket that has
+ * sent nothing the collector could use (a flood's idle connect), 5 s once its handshake has
+ * advanced (a real TLS client, maybe a slow one: a small board's ECDHE and signature, or a
+ * fleet reconnecting at once). Younger ones are handshakes the collector has not got to yet,
+ * or peers still computing: shedding them turned a 10,000-agent restart with tickets into
+ * minutes of backoff (docs/benchmarks.md).
+ */
+#define UNAUTH_GRACE_MS          1000u
+#define UNAUTH_GRACE_PROGRESS_MS 5000u
+/* Per search for a victim: connections looked at, and sockets asked for unread bytes. */
+#define STALL_SCAN   256u
+#define STALL_PROBES 32u
+/* A keep-alive connection idle this long gives its TLS record buffers back (tls/park.h). */
+#define PARK_AFTER_MS 1000u
 
 static const char s_plain_reply[] =
     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 58\r\n"
@@ -37,6 +55,7 @@ static void do_write(struct wcol_conn *conn);
 static void send_response(struct wcol_conn *conn);
 static void do_handshake(struct wcol_conn *conn);
 static void begin_close(struct wcol_conn *conn, bool tls_notify);
+static bool unpark(struct wcol_conn *conn);
 static bool unauth_warn_allowed(struct wcol_collector *c);
 
 /* ---- timers ---- */
@@ -91,12 +110,14 @@ void wcol_conn_expire(struct wcol_collector *c, uint64_t now)
             switch (tc) {
             case WCOL_TC_REQUEST:
                 c->stats.timeouts++;
+                c->stats.ingest_refused[WCOL_REFUSE_TIMEOUT] += conn->kind == WCOL_CONN_DEVICE;
                 wcol_log_warn("%s: request not complete within %u ms; closing", conn->addr,
                               c->timeout_ms[tc]);
                 wcol_conn_error(conn, 408, "request not complete in time");
                 break;
             case WCOL_TC_HANDSHAKE:
                 c->stats.timeouts++;
+                c->stats.tls_rejected[WCOL_TLS_REJ_TIMEOUT]++;
                 if (unauth_warn_allowed(c)) {
                     wcol_log_warn("%s: TLS handshake not complete within %u ms; closing",
                                   conn->addr, c->timeout_ms[tc]);
@@ -251,6 +272,8 @@ static void unauth_touch(struct wcol_conn *conn)
 {
     struct wcol_unauth *u = &conn->c->unauth[conn->kind];
 
+    conn->progress_ms = wcol_now_mono();
+    conn->progressed = true;
     if (conn->authed || u->tail == conn) {
         return;
     }
@@ -267,14 +290,41 @@ static void unauth_touch(struct wcol_conn *conn)
 }
 
 /*
- * The unauthenticated connection of a kind (from one source when src is given) whose handshake
- * has made no progress for the longest: the head of the list (unauth_touch()).
+ * Has this unauthenticated connection been waiting on its peer for at least the grace? Bytes
+ * unread in its socket mean it waits on us (its event is still queued in this busy pass).
+ */
+static bool stalled(const struct wcol_conn *x, uint64_t now)
+{
+    int unread = 0;
+
+    return !x->held &&
+           now - x->progress_ms >= (x->progressed ? UNAUTH_GRACE_PROGRESS_MS : UNAUTH_GRACE_MS) &&
+           ioctl(x->fd, FIONREAD, &unread) == 0 && unread == 0;
+}
+
+/*
+ * The unauthenticated connection of a kind (from one source when src is given) that has waited
+ * on its peer the longest, at least UNAUTH_GRACE_MS: from the head of the list
+ * (unauth_touch()), which is in order of last progress, so the walk stops at the first
+ * connection younger than the grace. NULL when there is none.
  */
 static struct wcol_conn *oldest_unauth(struct wcol_collector *c, enum wcol_conn_kind kind,
                                        const struct wcol_src *src)
 {
-    for (struct wcol_conn *x = c->unauth[kind].head; x != NULL; x = x->unext) {
-        if (!x->held && (src == NULL || memcmp(&x->src, src, sizeof(*src)) == 0)) {
+    uint64_t now = wcol_now_mono();
+    unsigned probes = 0, seen = 0;
+
+    for (struct wcol_conn *x = c->unauth[kind].head;
+         x != NULL && probes < STALL_PROBES && seen++ < STALL_SCAN; x = x->unext) {
+        if (now - x->progress_ms < UNAUTH_GRACE_MS) {
+            return NULL;
+        }
+        if ((src != NULL && memcmp(&x->src, src, sizeof(*src)) != 0) ||
+            (x->progressed && now - x->progress_ms < UNAUTH_GRACE_PROGRESS_MS)) {
+            continue;
+        }
+        probes++;
+        if (stalled(x, now)) {
             return x;
         }
     }
@@ -341,44 +391,59 @@ static void shed(struct wcol_conn *victim, uint64_t *counter, const char *why)
     wcol_conn_close(victim);
 }
 
+enum room {
+    ROOM_YES,  /* the newcomer gets a slot (a victim may have been shed for it) */
+    ROOM_WAIT, /* handshakes in progress fill the budget: it waits until one is stalled */
+    ROOM_FULL, /* the pool is full of authenticated connections: refused */
+};
+
 /*
- * Make room for a new connection from src: a newcomer always gets a slot while anyone who has
- * not authenticated holds one, so floods of idle or half-open sockets cost their own oldest
- * connections, never an agent's or an operator's. @return false when the pool is full of
- * authenticated connections (the newcomer is refused).
+ * Make room for a new connection from src. Floods of idle or half-open sockets cost their own
+ * oldest connections, never an agent's or an operator's: a connection that has waited on its
+ * peer for UNAUTH_GRACE_MS is shed for a newcomer. When every unauthenticated connection is
+ * younger than that, or still has bytes for the collector to read, the budget is held by
+ * handshakes in progress (a fleet reconnecting at once): the newcomer waits (it and those
+ * behind it stay in the listen queue) instead of costing one of them its handshake.
  */
-static bool make_room(struct wcol_collector *c, enum wcol_conn_kind kind,
-                      const struct wcol_src *src)
+static enum room make_room(struct wcol_collector *c, enum wcol_conn_kind kind,
+                           const struct wcol_src *src)
 {
     struct wcol_unauth *u = &c->unauth[kind];
     unsigned open = kind == WCOL_CONN_DEVICE ? c->n_device_conns : c->n_api_conns;
     unsigned max = kind == WCOL_CONN_DEVICE ? c->cfg.max_conns : c->cfg.max_api_conns;
     struct wcol_conn *victim;
 
-    if (wcol_srcmap_count(&u->srcs, src) >= c->cfg.max_unauth_per_source &&
-        (victim = oldest_unauth(c, kind, src)) != NULL) {
+    if (wcol_srcmap_count(&u->srcs, src) >= c->cfg.max_unauth_per_source) {
+        /* Waiting holds up the other sources too, for at most a grace: a source's handshakes
+         * that progress are a fleet behind one address (NAT, a restart), not a flood. */
+        if ((victim = oldest_unauth(c, kind, src)) == NULL) {
+            return ROOM_WAIT;
+        }
         shed(victim, &c->stats.shed_per_source, "its source is at --max-unauth-per-source");
-        return true;
+        return ROOM_YES;
     }
-    if (u->count >= u->max && (victim = oldest_unauth(c, kind, NULL)) != NULL) {
+    if (u->count >= u->max) {
+        if ((victim = oldest_unauth(c, kind, NULL)) == NULL) {
+            return ROOM_WAIT;
+        }
         shed(victim, &c->stats.shed_unauthenticated, "the unauthenticated budget is full");
-        return true;
+        return ROOM_YES;
     }
     if (open < max) {
-        return true;
+        return ROOM_YES;
     }
     if ((victim = oldest_unauth(c, kind, NULL)) != NULL) {
         shed(victim, &c->stats.shed_capacity, "the connection pool is full");
-        return true;
+        return ROOM_YES;
     }
     if (kind == WCOL_CONN_API && (victim = oldest_idle_operator(c)) != NULL) {
         c->stats.shed_idle_operator++;
         wcol_log_info("%s: closing the longest idle operator connection for a new one",
                       victim->addr);
         wcol_conn_close(victim);
-        return true;
+        return ROOM_YES;
     }
-    return false;
+    return u->count > 0 ? ROOM_WAIT : ROOM_FULL;
 }
 
 static void accept_one(struct wcol_collector *c, int fd, const struct sockaddr_storage *ss,
@@ -422,17 +487,55 @@ static void accept_one(struct wcol_collector *c, int fd, const struct sockaddr_s
         c->all->aprev = conn;
     }
     c->all = conn;
+    conn->progress_ms = wcol_now_mono();
     unauth_add(conn);
     wcol_conn_timer(conn, WCOL_TC_HANDSHAKE);
     wcol_log_debug("%s: connected (%s)", conn->addr, kind_name(kind));
 }
 
+/*
+ * The newcomer of a kind: a slot, a wait (kept accepted but untouched in c->waiting, with
+ * the listen queue behind it), or a refusal. @return false while it waits.
+ */
+static bool admit(struct wcol_collector *c, int fd, const struct sockaddr_storage *ss,
+                  enum wcol_conn_kind kind)
+{
+    struct wcol_waiting *w = &c->waiting[kind];
+    struct wcol_src src;
+
+    source_of(ss, &src);
+    enum room r = c->stopping ? ROOM_FULL : make_room(c, kind, &src);
+
+    if (r == ROOM_WAIT) {
+        if (w->fd < 0) {
+            c->stats.deferred++;
+        }
+        w->fd = fd;
+        w->ss = *ss;
+        return false;
+    }
+    w->fd = -1;
+    if (r == ROOM_YES) {
+        accept_one(c, fd, ss, kind);
+        return true;
+    }
+    c->stats.refused_capacity++;
+    wcol_log_warn("refusing a connection: %u %s connections open (the limit), all authenticated",
+                  kind == WCOL_CONN_DEVICE ? c->n_device_conns : c->n_api_conns, kind_name(kind));
+    close(fd);
+    return true;
+}
+
 void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_kind kind)
 {
+    struct wcol_waiting *w = &c->waiting[kind];
+
+    if (w->fd >= 0 && !admit(c, w->fd, &w->ss, kind)) {
+        return; /* still no room: the listen queue keeps the rest */
+    }
     /* Edge-triggered: take every pending connection now. Bounded by the backlog. */
     for (;;) {
         struct sockaddr_storage ss;
-        struct wcol_src src;
         socklen_t sl = sizeof(ss);
         int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -445,17 +548,46 @@ void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_ki
             }
             return;
         }
-        source_of(&ss, &src);
-        if (c->stopping || !make_room(c, kind, &src)) {
-            c->stats.refused_capacity++;
-            wcol_log_warn("refusing a connection: %u %s connections open (the limit), all "
-                          "authenticated",
-                          kind == WCOL_CONN_DEVICE ? c->n_device_conns : c->n_api_conns,
-                          kind_name(kind));
-            close(fd);
-            continue;
+        if (!admit(c, fd, &ss, kind)) {
+            return;
         }
-        accept_one(c, fd, &ss, kind);
+    }
+}
+
+uint64_t wcol_conn_admit_due(const struct wcol_collector *c)
+{
+    uint64_t due = UINT64_MAX;
+
+    for (int k = 0; k < 2; k++) {
+        const struct wcol_conn *head = c->unauth[k].head;
+
+        if (c->waiting[k].fd >= 0) {
+            /* A slot frees when the oldest handshake stalls (or ends: the loop runs then) */
+            uint64_t t = head != NULL ? head->progress_ms + UNAUTH_GRACE_MS : 0;
+
+            due = t < due ? t : due;
+        }
+    }
+    return due;
+}
+
+void wcol_conn_admit_waiting(struct wcol_collector *c)
+{
+    if (c->waiting[WCOL_CONN_DEVICE].fd >= 0) {
+        wcol_conn_accept(c, c->device_fd, WCOL_CONN_DEVICE);
+    }
+    if (c->waiting[WCOL_CONN_API].fd >= 0) {
+        wcol_conn_accept(c, c->api_fd, WCOL_CONN_API);
+    }
+}
+
+void wcol_conn_drop_waiting(struct wcol_collector *c)
+{
+    for (int k = 0; k < 2; k++) {
+        if (c->waiting[k].fd >= 0) {
+            close(c->waiting[k].fd);
+            c->waiting[k].fd = -1;
+        }
     }
 }
 
@@ -478,6 +610,10 @@ void wcol_conn_close(struct wcol_conn *conn)
     }
     conn->aprev = conn->anext = NULL;
     close(conn->fd); /* also drops the epoll registration */
+    if (wcol_tls_parked(&conn->park)) {
+        c->parked--; /* mbedtls_ssl_free() takes parked buffers as they are */
+        conn->park.in_len = conn->park.out_len = 0;
+    }
     if (conn->ssl_setup) {
         mbedtls_ssl_free(&conn->ssl);
         conn->ssl_setup = false;
@@ -523,6 +659,9 @@ void wcol_conn_kick(struct wcol_conn *conn)
 static void begin_close(struct wcol_conn *conn, bool tls_notify)
 {
     if (tls_notify && conn->ssl_setup) {
+        if (!unpark(conn)) {
+            return;
+        }
         (void)mbedtls_ssl_close_notify(&conn->ssl); /* best effort, never waits */
     }
     shutdown(conn->fd, SHUT_WR);
@@ -548,6 +687,38 @@ static void drain(struct wcol_conn *conn)
         }
         wcol_conn_close(conn);
         return;
+    }
+}
+
+/* ---- parked record buffers (tls/park.h) ---- */
+
+/* Give a parked connection its record buffers back before mbedTLS reads or writes a record.
+ * @return false when there is no memory for them: the connection is closed. */
+static bool unpark(struct wcol_conn *conn)
+{
+    if (!wcol_tls_parked(&conn->park)) {
+        return true;
+    }
+    if (wcol_tls_unpark(&conn->ssl, &conn->park) != 0) {
+        wcol_log_error("%s: out of memory for the TLS record buffers; closing", conn->addr);
+        wcol_conn_close(conn);
+        return false;
+    }
+    conn->c->parked--;
+    return true;
+}
+
+void wcol_conn_park_idle(struct wcol_collector *c, uint64_t now)
+{
+    uint64_t idle_ms = c->timeout_ms[WCOL_TC_IDLE];
+
+    /* The idle list is in the order connections went idle (deadline = then + idle timeout). */
+    for (struct wcol_conn *conn = c->timers[WCOL_TC_IDLE].head;
+         conn != NULL && conn->deadline + PARK_AFTER_MS <= now + idle_ms; conn = conn->tnext) {
+        if (conn->state == WCOL_CS_READ && conn->rlen == 0 && conn->ssl_setup &&
+            wcol_tls_park(&conn->ssl, &conn->park) == 1) {
+            c->parked++;
+        }
     }
 }
 
@@ -673,6 +844,9 @@ static void request_done(struct wcol_conn *conn)
 
 static void do_write(struct wcol_conn *conn)
 {
+    if (!unpark(conn)) {
+        return;
+    }
     while (conn->woff < conn->wlen) {
         int n = mbedtls_ssl_write(&conn->ssl, (const unsigned char *)conn->wbuf + conn->woff,
                                   conn->wlen - conn->woff);
@@ -762,6 +936,7 @@ static int examine(struct wcol_conn *conn)
         }
         if (rc != 0) {
             c->stats.rejected_http++;
+            c->stats.ingest_refused[WCOL_REFUSE_HTTP] += conn->kind == WCOL_CONN_DEVICE;
             wcol_log_warn("%s%s%s: refused request: %d %s", conn->addr,
                           conn->peer.ident.valid ? " " : "", conn->peer.ident.cn, conn->req.status,
                           conn->req.reason);
@@ -786,6 +961,10 @@ static int examine(struct wcol_conn *conn)
 static void do_read(struct wcol_conn *conn)
 {
     struct wcol_collector *c = conn->c;
+
+    if (!unpark(conn)) {
+        return;
+    }
 
     for (;;) {
         int rc = examine(conn);
@@ -837,12 +1016,33 @@ static void do_read(struct wcol_conn *conn)
 
 /* ---- handshake ---- */
 
+static enum wcol_tls_reject reject_reason(struct wcol_conn *conn, int rc)
+{
+    uint32_t flags;
+
+    if (rc == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
+        return WCOL_TLS_REJ_CERTIFICATE;
+    }
+    if (rc != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        return WCOL_TLS_REJ_PROTOCOL;
+    }
+    flags = mbedtls_ssl_get_verify_result(&conn->ssl);
+    if (flags & MBEDTLS_X509_BADCERT_REVOKED) {
+        return WCOL_TLS_REJ_REVOKED;
+    }
+    if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
+        return WCOL_TLS_REJ_EXPIRED;
+    }
+    return WCOL_TLS_REJ_CERTIFICATE;
+}
+
 static void log_handshake_failure(struct wcol_conn *conn, int rc)
 {
     char info[256] = "";
     struct wcol_collector *c = conn->c;
 
     c->stats.rejected_tls++;
+    c->stats.tls_rejected[reject_reason(conn, rc)]++;
     if (!unauth_warn_allowed(c)) {
         return;
     }
@@ -886,6 +1086,7 @@ static void do_handshake(struct wcol_conn *conn)
     }
     if (conn->kind == WCOL_CONN_DEVICE && !conn->peer.ident.valid) {
         c->stats.rejected_tls++;
+        c->stats.tls_rejected[WCOL_TLS_REJ_NO_IDENTITY]++;
         wcol_log_warn("%s: session without a device identity; closing", conn->addr);
         begin_close(conn, true);
         return;
@@ -948,6 +1149,7 @@ static void do_peek(struct wcol_conn *conn)
         return;
     }
     conn->c->stats.rejected_plain++;
+    conn->c->stats.tls_rejected[WCOL_TLS_REJ_NOT_TLS]++;
     bool say = unauth_warn_allowed(conn->c);
 
     if (b >= 'A' && b <= 'Z') {

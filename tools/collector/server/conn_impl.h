@@ -14,6 +14,7 @@
 #include "http/http.h"
 #include "server/collector.h"
 #include "server/conn.h"
+#include "tls/park.h"
 #include "tls/tls.h"
 
 enum wcol_conn_state {
@@ -39,6 +40,7 @@ struct wcol_conn {
     bool held; /* its answer waits for the group commit */
     int fd;
     mbedtls_ssl_context ssl;
+    struct wcol_tls_park park; /* record buffers given back while idle */
     struct wcol_tls_peer peer;
     char addr[64];
     char *rbuf; /* request bytes (heap, freed while idle) */
@@ -53,6 +55,8 @@ struct wcol_conn {
     bool authed; /* a device certificate, or an operator's valid token, was seen */
     struct wcol_src src;
     struct wcol_conn *uprev, *unext; /* the unauthenticated list of its kind */
+    uint64_t progress_ms;            /* accepted, or its handshake last advanced (mono) */
+    bool progressed;                 /* its handshake advanced at least once */
     bool doomed; /* close after the pending answer (its device was revoked meanwhile) */
     uint64_t requests;
     uint32_t drained;
@@ -67,5 +71,13 @@ void wcol_conn_kick(struct wcol_conn *conn);
 /** Log how many unauthenticated-peer warnings the last second held back (called each tick). */
 void wcol_conn_warn_flush(struct wcol_collector *c, uint64_t now);
 void wcol_conn_timer(struct wcol_conn *conn, enum wcol_timer_class tc);
+/** When a newcomer waiting for a slot may get one (monotonic ms; UINT64_MAX: none waits). */
+uint64_t wcol_conn_admit_due(const struct wcol_collector *c);
+/** Try the waiting newcomers again (a handshake ended, or the oldest one stalled). */
+void wcol_conn_admit_waiting(struct wcol_collector *c);
+/** Park the TLS record buffers of connections idle for a while (called each tick). */
+void wcol_conn_park_idle(struct wcol_collector *c, uint64_t now);
+/** Close the waiting newcomers (the collector stops). */
+void wcol_conn_drop_waiting(struct wcol_collector *c);
 
 #endif /* WCOL_SERVER_CONN_IMPL_H_ */

@@ -102,7 +102,9 @@ static int open_listener(const char *spec, char *bound, size_t bound_cap)
         return -errno;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
+    /* A fleet reconnecting at once waits in the listen queue while the budget for handshakes
+     * is full (server/conn.c, make_room()): as deep as the kernel allows (somaxconn). */
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
         int err = errno;
 
         wcol_log_error("cannot listen on %s: %s", spec, strerror(err));
@@ -228,6 +230,7 @@ static void init_context(struct wcol_collector *c, const struct wcol_collector_c
     memset(c, 0, sizeof(*c));
     c->cfg = *cfg;
     c->epfd = c->sigfd = c->device_fd = c->api_fd = -1;
+    c->waiting[WCOL_CONN_DEVICE].fd = c->waiting[WCOL_CONN_API].fd = -1;
     c->ready_tail = &c->ready;
     c->ep_device.type = WCOL_EP_LISTEN_DEVICE;
     c->ep_api.type = WCOL_EP_LISTEN_API;
@@ -586,6 +589,7 @@ static void periodic(struct wcol_collector *c, uint64_t now)
     }
     c->next_check = now + c->cfg.check_interval_ms;
     wcol_conn_warn_flush(c, now);
+    wcol_conn_park_idle(c, now);
     wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
     if (wcol_tls_reload_crl(c->tls, false) > 0) {
         drop_revoked(c);
@@ -623,6 +627,11 @@ static int wait_timeout(struct wcol_collector *c, uint64_t now)
             next = c->timers[tc].head->deadline;
         }
     }
+    uint64_t admit = wcol_conn_admit_due(c);
+
+    /* Not sooner than 10 ms: the oldest handshake may be due but still have bytes to read. */
+    admit = admit <= now ? now + 10 : admit;
+    next = admit < next ? admit : next;
     return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
 
@@ -673,6 +682,7 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
     }
     run_ready(c);
     wcol_conn_expire(c, wcol_now_mono());
+    wcol_conn_admit_waiting(c); /* handshakes ended or stalled in this pass: room for them */
     free_dead(c);
 }
 
@@ -699,6 +709,7 @@ int wcol_collector_run(struct wcol_collector *c)
     close(c->device_fd);
     close(c->api_fd);
     c->device_fd = c->api_fd = -1;
+    wcol_conn_drop_waiting(c);
     wcol_group_commit(&c->group);
     run_ready(c);
     close_all(c);

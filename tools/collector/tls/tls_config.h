@@ -23,5 +23,8 @@ struct wcol_tls;
 
 /** Session tickets issued on both listeners. */
 uint64_t wcol_tls_tickets_issued(const struct wcol_tls *t);
+/** Session tickets presented and refused (unknown or retired key, expired, revoked device,
+ *  damaged): the peer fell back to a full handshake. */
+uint64_t wcol_tls_tickets_refused(const struct wcol_tls *t);
 
 #endif /* WCOL_TLS_TLS_CONFIG_H_ */

@@ -5,3 +5,8 @@ uint64_t wcol_tls_tickets_issued(const struct wcol_tls *t)
 {
     return t->device_tickets.issued + t->api_tickets.issued;
 }
+
+uint64_t wcol_tls_tickets_refused(const struct wcol_tls *t)
+{
+    return t->device_tickets.refused + t->api_tickets.refused;
+}
