@@ -45,6 +45,7 @@ struct app {
     struct ward_uplink up;
     char host[16];
     char server_name[48];
+    char device_id[WARD_DEVICE_ID_MAX];
     bool started;
     bool reported_handshake;
     uint32_t journaled; /* events in the journal when last printed */
@@ -99,7 +100,10 @@ static int start_agent(struct app *a, const struct an385_prov_view *pv, struct n
         return rc;
     }
     memset(&cfg, 0, sizeof(cfg));
-    cfg.device_id = pv->hdr->device_id;
+    /* The block's field is shorter than the agent's id buffer: copy it (NUL-terminated, checked).
+     */
+    memcpy(a->device_id, pv->hdr->device_id, sizeof(pv->hdr->device_id));
+    cfg.device_id = a->device_id;
     cfg.boot_id = boot_id;
     cfg.seed = ward_backoff_seed(boot_id, sizeof(boot_id));
     cfg.hal = &a->hal;
@@ -232,6 +236,7 @@ void an385_app_poll(int64_t now_ms)
     }
     if (ward_journal_count(&a->journal) != a->journaled) {
         a->journaled = ward_journal_count(&a->journal);
-        an385_printf("ward: journal holds %u events\n", (unsigned)a->journaled);
+        an385_printf("ward: journal holds %u events; stack high-water mark %lu bytes\n",
+                     (unsigned)a->journaled, (unsigned long)an385_stack_used());
     }
 }

@@ -1,9 +1,9 @@
 #!/bin/sh
 # ctest driver: build the mps2-an385 PRODUCT image (defconfig + product.conf: no self-tests,
 # no semihosting) in BUILD/product and fail unless
-#   - it links the reporting path: transport, TLS client, the static TLS pool, lwIP NIC
-#     counters (so the figure is not that of an image the linker emptied), and not the sim
-#     backend (test image ward-sim.elf only), and
+#   - it links the reporting path: transport, TLS client, the static TLS pool, the flash
+#     journal, the LAN9118 start-up and lwIP NIC counters (so the figure is not that of an
+#     image the linker emptied), and not the sim backend (test images only), and
 #   - tools/size-report --check finds it within 128 KiB flash and 48 KiB RAM.
 # RAM is static: .data + .bss (the TLS pool, lwIP's pools and heap, every agent buffer)
 # + the reserved stack (CONFIG_WARD_STACK_SIZE) + heap (CONFIG_WARD_HEAP_AT_START_SIZE=0).
