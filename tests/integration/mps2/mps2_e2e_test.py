@@ -7,6 +7,7 @@ collector's idle timeout short so every heartbeat needs a new connection), and
 `qemu-system-arm -M mps2-an385 -nic tap,ifname=wtap0,...` booting an image provisioned for
 this run (tools/mps2-provision: fresh certificate, key and entropy seed; device 198.18.0.2).
 
+Phase 0: the product image provisioned with an all-zero seed says so and never connects.
 Phase 1, the product image (ward-agent.bin of the product build): its heartbeats arrive; the
 collector counts one full handshake and then resumed ones; the image prints the TLS pool and
 stack high-water marks of that first handshake (recorded in docs/benchmarks.md).
@@ -137,13 +138,13 @@ class Board:
         shutil.rmtree(self.qmp_dir, ignore_errors=True)
 
 
-def provision_and_boot(args, env, device, elf, name):
+def provision_and_boot(args, env, device, elf, name, extra=()):
     """A copy of the image (ELF path minus .elf, plus .bin) provisioned for device, booted."""
     out = os.path.join(env.dir, name + ".bin")
     p = subprocess.run([args.provision, "--pki", env.pki, "--device", device, "--collector",
                         f"{HOST_IP}:{PORT}", "--ip", DEVICE_IP + "/24", "--heartbeat-ms",
                         str(HEARTBEAT_MS), "--elf", elf, "--image", elf[:-4] + ".bin", "--out",
-                        out], capture_output=True, text=True, timeout=60)
+                        out] + list(extra), capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
         raise TestError("mps2-provision: " + (p.stderr or p.stdout).strip())
     log(p.stdout.strip())
@@ -166,6 +167,22 @@ def start_collector(env):
     return env.start("--listen", f"{HOST_IP}:{PORT}", "--idle-timeout", "1500",
                      "--handshake-timeout", "60000", "--log-level", "debug",
                      "--heartbeat-interval", str(HEARTBEAT_MS))
+
+
+def phase_zero_seed(args, env, col, ok):
+    """An all-zero entropy seed must fail closed: one clear line, no connection."""
+    device = "mps2-zero"
+    board = provision_and_boot(args, env, device, args.product_elf, "zero",
+                               ("--seed-hex", "00" * 32))
+    try:
+        board.wait(lambda: re.search(rb"ward: no entropy: the NV seed is blank or all zero",
+                                     board.vm.out), 60, "the blank-seed line")
+        board.pump(3)
+        ok(b"reporting to" not in board.vm.out and not handshakes(col, device) and
+           dev(env, col, device) is None,
+           "product image with an all-zero seed: says so, never connects")
+    finally:
+        board.stop()
 
 
 def phase_product(args, env, col, ok, t):
@@ -255,7 +272,7 @@ def phase_offline(args, env, col, ok, t):
 
 
 def show_logs(args, env):
-    for sub in ("product", "sim"):
+    for sub in ("zero", "product", "sim"):
         for name, lines in (("qemu.stderr", 10), ("console.log", 30)):
             show_tail(os.path.join(args.workdir, sub, name), lines)
     for c in env.collectors:
@@ -295,8 +312,9 @@ def main():
 
     env = Env(args.host_build, args.workdir, "mps2")
     try:
-        env.make_pki(devices=("mps2-product", "mps2-sim"))
+        env.make_pki(devices=("mps2-product", "mps2-sim", "mps2-zero"))
         col = start_collector(env)
+        phase_zero_seed(args, env, col, ok)
         phase_product(args, env, col, ok, t)
         col = phase_offline(args, env, col, ok, t)
         col.stop()
