@@ -148,6 +148,7 @@ int an385_entropy_init(const uint8_t *provisioned)
                                                  AN385_FLASH_SEED_SIZE };
     mbedtls_entropy_context ctx;
     uint8_t seed[AN385_NV_SEED_LEN];
+    uint64_t size = 0;
     int rc;
 
     s_provisioned = provisioned;
@@ -171,6 +172,9 @@ int an385_entropy_init(const uint8_t *provisioned)
         return -EIO;
     }
     s_ready = true;
+    (void)ward_store_size(&s_store, &size);
+    an385_printf("ward: entropy seed rewritten (seed log %lu.%lu)\n", (unsigned long)s_log.seq,
+                 (unsigned long)(size / AN385_NV_SEED_LEN));
     return 0;
 }
 

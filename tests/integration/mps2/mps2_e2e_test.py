@@ -49,6 +49,7 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 HANDSHAKE = re.compile(rb"first handshake done: TLS pool peak (\d+) of (\d+) bytes, stack "
                        rb"high-water mark (\d+) of (\d+) bytes")
 JOURNAL = re.compile(rb"journal (\d+) events from flash")
+SEED = re.compile(rb"entropy seed rewritten \(seed log (\d+)\.(\d+)\)")
 
 
 def log(msg):
@@ -242,6 +243,7 @@ def phase_offline(args, env, col, ok, t):
         m = board.wait(lambda: JOURNAL.search(board.vm.out, mark), 30,
                        "the reset image's journal line")
         t["journal_after_reset"] = int(m.group(1))
+        seeds = [tuple(map(int, g)) for g in SEED.findall(board.vm.out)]
         col2 = start_collector(env)
         back = time.monotonic()
         back_wall_ms = int(time.time() * 1000) - 1000
@@ -257,6 +259,9 @@ def phase_offline(args, env, col, ok, t):
         fan = [(e.get("from"), e.get("to")) for e in sorted(got, key=lambda e: e.get("seq", 0))
                if (e.get("sensor") or "").endswith(":fan3") and
                e.get("received_ms", 0) >= back_wall_ms]
+        ok(len(seeds) == 2 and seeds[1] > seeds[0],
+           f"e2e image: the entropy seed log moved on over the warm reset: {seeds} (region "
+           "seq, seeds in it: the seed is rewritten on every boot, never reused)")
         ok(t["journal_after_reset"] >= 1,
            f"e2e image: after the warm reset the journal held {t['journal_after_reset']} "
            "events from flash")
