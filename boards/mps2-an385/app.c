@@ -1,13 +1,9 @@
 /*
  * The reporting agent on the AN385: the same start-up as `ward-agent run` on Linux
  * (firmware/apps/linux/run_setup.c) and the same reporting loop, the core's
- * (ward/transport/uplink.h), with this board's glue: lwIP for the network
- * (firmware/ports/lwip), RAM for the journal, the provisioning block for credentials.
- *
- * Provisioning block (an385.ld: .provision, WARD_PROVISION_SIZE bytes of flash, filled at
- * manufacturing): "WPRV", then little-endian u16 lengths of the CA, the device certificate
- * and its key (DER or PEM with its NUL), u16 collector port, the collector's IPv4 address
- * and the server name (NUL-terminated, 16 and 48 bytes), then the three blobs in order.
+ * (ward/transport/uplink.h), with this board's glue: lwIP over the LAN9118 for the network
+ * (firmware/ports/lwip, lan9118.c), the journal in data flash (flash.h, ward_store_flash),
+ * credentials, collector and address from the provisioning block (provision.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -22,24 +18,16 @@
 #include "ward/transport/config.h"
 #include "ward/transport/journal.h"
 #include "ward/transport/outbox.h"
-#include "ward/transport/store_ram.h"
+#include "ward/transport/store_flash.h"
 #include "ward/transport/tls.h"
 #include "ward/transport/transport.h"
 #include "ward/transport/uplink.h"
 #include "app.h"
 #include "board.h"
 #include "entropy.h"
+#include "flash.h"
 #include "net_lwip.h"
-
-struct provision {
-    char magic[4];
-    uint8_t ca_len[2];
-    uint8_t cert_len[2];
-    uint8_t key_len[2];
-    uint8_t port[2];
-    char host[16];
-    char server_name[48];
-};
+#include "provision.h"
 
 /* Everything the agent owns, in .bss: the budget counts all of it. */
 struct app {
@@ -50,27 +38,26 @@ struct app {
     struct ward_net net;
     struct ward_tls tls;
     struct ward_transport tp;
-    struct ward_store_ram store;
+    struct ward_store_flash store;
     struct ward_journal journal;
     struct ward_outbox outbox;
     struct ward_json_arena arena;
     struct ward_uplink up;
     char host[16];
     char server_name[48];
+    char device_id[WARD_DEVICE_ID_MAX];
     bool started;
+    bool reported_handshake;
+    uint32_t journaled; /* events in the journal when last printed */
     uint8_t tx[WARD_TRANSPORT_TX_BUF_SIZE];
     uint8_t rx[WARD_TRANSPORT_RX_BUF_SIZE];
     uint8_t arena_mem[WARD_JSON_ARENA_SIZE];
-    uint8_t journal_mem[WARD_JOURNAL_MAX_BYTES];
     struct ward_journal_entry idx[WARD_JOURNAL_MAX_RECORDS];
 };
 
 static struct app s_app;
 static struct ward_mempool s_pool;
 static uint8_t s_pool_mem[WARD_TLS_POOL_SIZE] __attribute__((aligned(8)));
-
-extern const uint8_t __ward_provision_start[];
-extern const uint8_t __ward_provision_end[];
 
 int an385_tls_pool_init(void)
 {
@@ -90,40 +77,13 @@ void an385_tls_pool_reset_peak(void)
     ward_mempool_reset_peak(&s_pool);
 }
 
-static size_t le16(const uint8_t b[2])
+struct ward_hal *an385_app_hal(void)
 {
-    return (size_t)b[0] | ((size_t)b[1] << 8);
+    return &s_app.hal;
 }
 
-/* Credentials and collector from the provisioning block; -ENOENT when it is blank or torn. */
-static int read_provision(struct app *a, struct ward_tls_creds *c)
-{
-    const struct provision *p = (const struct provision *)(const void *)__ward_provision_start;
-    size_t room = (size_t)(__ward_provision_end - __ward_provision_start);
-    const uint8_t *blob = __ward_provision_start + sizeof(*p);
-
-    if (room < sizeof(*p) || memcmp(p->magic, "WPRV", 4) != 0 || le16(p->port) == 0 ||
-        memchr(p->host, '\0', sizeof(p->host)) == NULL ||
-        memchr(p->server_name, '\0', sizeof(p->server_name)) == NULL) {
-        return -ENOENT;
-    }
-    memset(c, 0, sizeof(*c));
-    c->ca_len = le16(p->ca_len);
-    c->cert_len = le16(p->cert_len);
-    c->key_len = le16(p->key_len);
-    if (c->ca_len + c->cert_len + c->key_len > room - sizeof(*p)) {
-        return -ENOENT;
-    }
-    c->ca = blob;
-    c->cert = blob + c->ca_len;
-    c->key = blob + c->ca_len + c->cert_len;
-    memcpy(a->host, p->host, sizeof(a->host));
-    memcpy(a->server_name, p->server_name, sizeof(a->server_name));
-    c->server_name = a->server_name;
-    return 0;
-}
-
-static int start_agent(struct app *a, struct netif *eth, int64_t now_ms)
+static int start_agent(struct app *a, const struct an385_prov_view *pv, struct netif *eth,
+                       int64_t now_ms)
 {
     struct ward_agent_config cfg;
     uint8_t boot_id[WARD_BOOT_ID_LEN];
@@ -132,36 +92,44 @@ static int start_agent(struct app *a, struct netif *eth, int64_t now_ms)
     /* A boot id must never repeat, so it needs the entropy source TLS needs. */
     rc = an385_entropy_read(boot_id, sizeof(boot_id));
     if (rc != 0) {
-        an385_printf("ward: no entropy source on this board (%d): reporting disabled; a board "
-                     "that reports needs a TRNG in entropy.c\n",
-                     rc);
+        an385_printf("ward: no entropy (%d): reporting disabled\n", rc);
         return -ENODEV;
     }
-    memset(&a->hal, 0, sizeof(a->hal));
     rc = ward_lwip_nic_init(&a->nics, &a->hal, eth != NULL ? &eth : NULL, eth != NULL ? 1 : 0);
     if (rc != 0) {
         return rc;
     }
     memset(&cfg, 0, sizeof(cfg));
+    /* The block's field is shorter than the agent's id buffer: copy it (NUL-terminated, checked).
+     */
+    memcpy(a->device_id, pv->hdr->device_id, sizeof(pv->hdr->device_id));
+    cfg.device_id = a->device_id;
     cfg.boot_id = boot_id;
     cfg.seed = ward_backoff_seed(boot_id, sizeof(boot_id));
     cfg.hal = &a->hal;
     cfg.hooks.heartbeat = ward_uplink_on_heartbeat;
     cfg.hooks.user = &a->up;
     rc = ward_agent_init(&a->agent, &cfg, now_ms);
+    if (rc == 0 && pv->heartbeat_ms != 0) {
+        rc = ward_sched_set_interval(&a->agent.sched, WARD_CLASS_HEARTBEAT, pv->heartbeat_ms,
+                                     now_ms);
+    }
     return rc != 0 ? rc : ward_json_arena_init(&a->arena, a->arena_mem, sizeof(a->arena_mem));
 }
 
-/* The journal in RAM: it survives a lost connection, not a reset (no flash store yet). */
+/* The journal in data flash: it survives a lost connection, a reset and a power cut. */
 static int start_journal(struct app *a)
 {
-    int rc = ward_store_ram_init(&a->store, a->journal_mem, sizeof(a->journal_mem));
+    const struct ward_store_flash_config fc = { &an385_flash_ops, NULL, AN385_FLASH_JOURNAL_OFF,
+                                                AN385_FLASH_JOURNAL_SIZE };
+    int rc = ward_store_flash_init(&a->store, &fc);
 
     if (rc != 0) {
+        an385_printf("ward: the journal in data flash cannot be opened (%d)\n", rc);
         return rc;
     }
-    rc = ward_journal_open(&a->journal, ward_store_ram(&a->store), a->idx, WARD_JOURNAL_MAX_RECORDS,
-                           WARD_JOURNAL_MAX_BYTES);
+    rc = ward_journal_open(&a->journal, ward_store_flash(&a->store), a->idx,
+                           WARD_JOURNAL_MAX_RECORDS, WARD_JOURNAL_MAX_BYTES);
     return rc != 0 ? rc : ward_outbox_init(&a->outbox, &a->journal);
 }
 
@@ -198,18 +166,23 @@ static int start_uplink(struct app *a, int64_t now_ms)
     return rc;
 }
 
-int an385_app_start(struct netif *eth, int64_t now_ms)
+int an385_app_start(const struct an385_prov_view *pv, struct netif *eth, int64_t now_ms)
 {
     struct app *a = &s_app;
     struct ward_tls_creds creds;
     int rc;
 
-    if (read_provision(a, &creds) != 0) {
-        an385_printf("ward: no provisioning block (credentials, collector): reporting "
-                     "disabled\n");
-        return -ENOENT;
-    }
-    rc = start_agent(a, eth, now_ms);
+    memset(&creds, 0, sizeof(creds));
+    creds.ca = pv->ca;
+    creds.ca_len = pv->ca_len;
+    creds.cert = pv->cert;
+    creds.cert_len = pv->cert_len;
+    creds.key = pv->key;
+    creds.key_len = pv->key_len;
+    memcpy(a->host, pv->hdr->host, sizeof(a->host));
+    memcpy(a->server_name, pv->hdr->server_name, sizeof(a->server_name));
+    creds.server_name = a->server_name;
+    rc = start_agent(a, pv, eth, now_ms);
     rc = rc != 0 ? rc : start_journal(a);
     if (rc != 0) {
         return rc;
@@ -222,8 +195,7 @@ int an385_app_start(struct netif *eth, int64_t now_ms)
                      rc, (unsigned)sizeof(s_pool_mem));
         return rc;
     }
-    rc = start_transport(
-        a, (uint16_t)le16(((const struct provision *)(const void *)__ward_provision_start)->port));
+    rc = start_transport(a, pv->port);
     rc = rc != 0 ? rc : start_uplink(a, now_ms);
     if (rc != 0) {
         ward_tls_free(&a->tls);
@@ -231,9 +203,23 @@ int an385_app_start(struct netif *eth, int64_t now_ms)
     }
     (void)ward_outbox_restore(&a->outbox, &a->agent);
     a->started = true;
-    an385_printf("ward: reporting to %s:%u as %s\n", a->host, (unsigned)a->tp.cfg.port,
-                 a->agent.device_id);
+    an385_printf("ward: reporting to %s:%u as %s; journal %u events from flash\n", a->host,
+                 (unsigned)a->tp.cfg.port, a->agent.device_id,
+                 (unsigned)ward_journal_count(&a->journal));
+    an385_tls_pool_reset_peak();
     return 0;
+}
+
+/* After the first full handshake with the collector: what it cost (docs/benchmarks.md). */
+static void report_handshake(struct app *a)
+{
+    const struct ward_mempool_stats *st = an385_tls_pool_stats();
+
+    a->reported_handshake = true;
+    an385_printf("ward: first handshake done: TLS pool peak %lu of %lu bytes, stack high-water "
+                 "mark %lu of %lu bytes\n",
+                 (unsigned long)st->peak, (unsigned long)st->size,
+                 (unsigned long)an385_stack_used(), (unsigned long)an385_stack_size());
 }
 
 void an385_app_poll(int64_t now_ms)
@@ -245,4 +231,12 @@ void an385_app_poll(int64_t now_ms)
     }
     ward_lwip_nic_poll(&a->nics);
     ward_uplink_step(&a->up, now_ms);
+    if (!a->reported_handshake && a->tp.stats.full_handshakes > 0) {
+        report_handshake(a);
+    }
+    if (ward_journal_count(&a->journal) != a->journaled) {
+        a->journaled = ward_journal_count(&a->journal);
+        an385_printf("ward: journal holds %u events; stack high-water mark %lu bytes\n",
+                     (unsigned)a->journaled, (unsigned long)an385_stack_used());
+    }
 }

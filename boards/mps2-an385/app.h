@@ -1,7 +1,7 @@
 /*
  * The agent on this board: core + lwIP NIC counters + the transport (mutual TLS on the
- * transport's static pool, RAM journal) reporting to the collector named in the device's
- * provisioning block (an385.ld: .provision, written at manufacturing, never in the image).
+ * transport's static pool, journal in data flash) reporting to the collector named in the
+ * device's provisioning block (provision.h, written per device by tools/mps2-provision).
  */
 #ifndef WARD_BOARDS_MPS2_AN385_APP_H_
 #define WARD_BOARDS_MPS2_AN385_APP_H_
@@ -12,6 +12,8 @@
 #include "ward/transport/mempool.h"
 
 struct netif; /* lwIP's; only app.c needs its definition */
+struct an385_prov_view;
+struct ward_hal;
 
 /**
  * Route mbedTLS's calloc/free to the transport's pool (CONFIG_WARD_TLS_POOL_SIZE). Call once,
@@ -25,12 +27,16 @@ const struct ward_mempool_stats *an385_tls_pool_stats(void);
 /** Forget the peak (measurements of one phase). */
 void an385_tls_pool_reset_peak(void);
 
+/** The agent's device table: a test image may add devices (a scenario) before the start. */
+struct ward_hal *an385_app_hal(void);
+
 /**
- * Start the agent: provisioning block, entropy (boot id, DRBG), TLS, NIC device, journal,
- * transport. Prints one line saying why when it cannot (not provisioned, no entropy source,
- * credentials rejected). @return 0, -ENOENT, -ENODEV, -EBADMSG, or another negative errno.
+ * Start the agent with the provisioned identity: boot id (an385_entropy_init() first), TLS,
+ * NIC device for eth, journal, transport. Prints one line saying why when it cannot
+ * (credentials rejected, journal unreadable). @return 0, -ENODEV, -EBADMSG, or another
+ * negative errno.
  */
-int an385_app_start(struct netif *eth, int64_t now_ms);
+int an385_app_start(const struct an385_prov_view *pv, struct netif *eth, int64_t now_ms);
 
 /** One pass of the agent's work; call from the main loop after lwIP's timers and input. */
 void an385_app_poll(int64_t now_ms);

@@ -35,7 +35,8 @@ static const char *check_systick_clock(void)
     return "the millisecond clock does not advance";
 }
 
-/* No TRNG, so entropy and everything seeded from it must fail (see entropy.c). */
+/* The self-test image is never provisioned: its NV seed is blank, so entropy and everything
+ * seeded from it must fail (see entropy.c). */
 static const char *check_entropy_fails_closed(void)
 {
     mbedtls_entropy_context entropy;

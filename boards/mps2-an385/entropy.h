@@ -1,18 +1,30 @@
-/* The board's source of true randomness, for mbedTLS and lwIP. */
+/* Randomness on a board without a TRNG: a provisioned seed, rewritten every boot (entropy.c). */
 #ifndef WARD_BOARDS_MPS2_AN385_ENTROPY_H_
 #define WARD_BOARDS_MPS2_AN385_ENTROPY_H_
 
 #include <stddef.h>
+#include <stdint.h>
 
 /**
- * Fill buf with len bytes from a hardware entropy source.
- * @return 0, -ENODEV: this board has none (see entropy.c), -EINVAL for a NULL buffer.
+ * Open the seed log in data flash, refuse a blank or all-zero seed (prints one line), then
+ * run mbedTLS's entropy collector once: that rewrites the seed (MBEDTLS_ENTROPY_NV_SEED)
+ * before anything uses randomness, and its output keys an385_entropy_read().
+ * @param provisioned AN385_NV_SEED_LEN bytes from the provisioning block, or NULL.
+ * @return 0, -ENODEV (no usable seed), -EIO (the seed cannot be rewritten).
+ */
+int an385_entropy_init(const uint8_t *provisioned);
+
+/**
+ * len bytes derived from this boot's entropy output (SHA-256 in counter mode): boot ids,
+ * lwIP's port and ISN choices. @return 0, -ENODEV before a successful an385_entropy_init(),
+ * -EINVAL for a NULL buffer.
  */
 int an385_entropy_read(void *buf, size_t len);
 
 /*
- * mbedTLS's MBEDTLS_ENTROPY_HARDWARE_ALT hook, implemented in entropy.c. mbedTLS 3 declares
- * it only in a library-internal header (library/entropy_poll.h), so the board declares it.
+ * mbedTLS's hooks, implemented in entropy.c: MBEDTLS_ENTROPY_HARDWARE_ALT (mbedTLS 3
+ * declares it only in a library-internal header) and the NV seed read/write macros
+ * (mbedtls_config.h declares those).
  */
 int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen);
 

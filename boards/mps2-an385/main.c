@@ -5,8 +5,15 @@
  * Under QEMU (CONFIG_WARD_SEMIHOSTING) main() returns the result, which becomes the
  * emulator's exit status: AN385_EXIT_PASS or AN385_EXIT_FAIL (a crash exits with
  * AN385_EXIT_CRASH from the fault handlers). Without semihosting the board stays in the
- * main loop, serving lwIP's timers and loopback.
+ * main loop: lwIP's timers, the LAN9118, the agent's reporting.
+ *
+ * Order of the start-up: the entropy seed is rewritten (an385_entropy_init) before lwIP picks
+ * its first port and before any boot id or handshake; an image that is not provisioned, or
+ * whose seed is blank, says so and never reports.
  */
+#include <stdbool.h>
+#include <string.h>
+
 #include <lwip/init.h>
 #include <lwip/netif.h>
 #include <lwip/timeouts.h>
@@ -18,6 +25,10 @@
 #include "board.h"
 #include "checks.h"
 #include "clock.h"
+#include "entropy.h"
+#include "lan9118.h"
+#include "provision.h"
+#include "scenario.h"
 #include "uart.h"
 
 #define CONSOLE_BAUD 115200u
@@ -64,19 +75,55 @@ static int64_t now_ms(void)
     return s_total;
 }
 
+static struct netif s_eth;
+static bool s_eth_up;
+
 __attribute__((noreturn)) static void main_loop(void)
 {
     for (;;) {
+        if (s_eth_up) {
+            an385_lan9118_poll(&s_eth);
+        }
         sys_check_timeouts();
         netif_poll_all();
+        an385_scenario_step(now_ms());
         an385_app_poll(now_ms());
         __asm__ volatile("wfi"); /* SysTick wakes the core every millisecond */
+    }
+}
+
+/* Four address bytes as lwIP's u32 in network byte order. */
+static uint32_t net32(const uint8_t b[4])
+{
+    uint32_t v;
+
+    memcpy(&v, b, sizeof(v));
+    return v;
+}
+
+static void start_reporting(const struct an385_prov_view *pv)
+{
+    const struct an385_provision *p = pv->hdr;
+    int rc = an385_lan9118_init(&s_eth, net32(p->ip), net32(p->netmask), net32(p->gateway));
+
+    if (rc != 0) {
+        an385_printf("ward: no LAN9118 at 0x40200000 (%d): reporting disabled\n", rc);
+        return;
+    }
+    s_eth_up = true;
+    an385_printf("ward: en0 %u.%u.%u.%u/%u.%u.%u.%u up\n", p->ip[0], p->ip[1], p->ip[2], p->ip[3],
+                 p->netmask[0], p->netmask[1], p->netmask[2], p->netmask[3]);
+    if (an385_scenario_start(an385_app_hal()) == 0) {
+        (void)an385_app_start(pv, &s_eth, now_ms());
     }
 }
 
 int main(void)
 {
     char banner[160];
+    struct an385_prov_view pv;
+    bool provisioned;
+    bool entropy_ok;
     int status = AN385_EXIT_PASS;
     int rc;
 
@@ -96,13 +143,20 @@ int main(void)
         an385_printf("ward: cannot route mbedTLS to its static pool\n");
         return AN385_EXIT_FAIL;
     }
+    provisioned = an385_provision_get(&pv) == 0;
+    if (!provisioned) {
+        an385_printf("ward: not provisioned (no credentials, collector or seed in the "
+                     "provisioning block): reporting disabled\n");
+    }
+    entropy_ok = an385_entropy_init(provisioned ? pv.hdr->nv_seed : NULL) == 0;
     lwip_init(); /* also brings up lo0 (LWIP_HAVE_LOOPIF) */
 
     if (IS_ENABLED(CONFIG_WARD_SELFTEST)) {
         status = run_tests();
     }
-    /* No LAN9118 driver yet: the NIC device exposes lwIP's netifs as they are (lo0). */
-    (void)an385_app_start(NULL, now_ms());
+    if (provisioned && entropy_ok) {
+        start_reporting(&pv);
+    }
     if (IS_ENABLED(CONFIG_WARD_SEMIHOSTING)) {
         return status;
     }

@@ -4,9 +4,10 @@
  * AES-GCM or ChaCha20-Poly1305, session tickets, SHA-256/512, X.509), adapted to bare
  * metal:
  *
- * - No OS entropy (MBEDTLS_NO_PLATFORM_ENTROPY). Entropy comes only from the board's
- *   mbedtls_hardware_poll() (boards/mps2-an385/entropy.c), which fails closed because the
- *   AN385 has no TRNG: seeding a DRBG, and so every handshake, fails on this board.
+ * - No OS entropy (MBEDTLS_NO_PLATFORM_ENTROPY) and no TRNG on the AN385: the strong source
+ *   is a per-device seed provisioned in flash and rewritten on every boot
+ *   (MBEDTLS_ENTROPY_NV_SEED, read and written by boards/mps2-an385/entropy.c), mixed with
+ *   weak timer jitter (mbedtls_hardware_poll). A blank or all-zero seed fails closed.
  * - No clock: neither MBEDTLS_HAVE_TIME nor MBEDTLS_HAVE_TIME_DATE. The AN385 has no RTC,
  *   so certificate validity periods are NOT checked until a trusted time source exists.
  * - No C heap (CONFIG_WARD_HEAP_AT_START_SIZE=0): mbedtls_calloc() takes memory from the
@@ -31,6 +32,9 @@
 #define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_NO_PLATFORM_ENTROPY
 #define MBEDTLS_ENTROPY_HARDWARE_ALT
+#define MBEDTLS_ENTROPY_NV_SEED
+#define MBEDTLS_PLATFORM_NV_SEED_READ_MACRO  an385_nv_seed_read
+#define MBEDTLS_PLATFORM_NV_SEED_WRITE_MACRO an385_nv_seed_write
 #define MBEDTLS_DEPRECATED_REMOVED
 
 /* Hashes and symmetric crypto */
@@ -95,5 +99,10 @@
 
 /* mbedTLS 3 runs its own check_config.h after this file (build_info.h); including it here,
  * before its adjust headers, would refuse valid configurations. */
+
+/* The NV seed hooks (boards/mps2-an385/entropy.c), for the library's entropy_poll.c. */
+#include <stddef.h>
+int an385_nv_seed_read(unsigned char *buf, size_t len);
+int an385_nv_seed_write(unsigned char *buf, size_t len);
 
 #endif /* WARD_BOARDS_MPS2_AN385_MBEDTLS_CONFIG_H_ */

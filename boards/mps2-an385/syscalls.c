@@ -16,19 +16,21 @@
 #include "board.h"
 #include "uart.h"
 
-/* newlib declares these only while compiling itself. */
-int _close(int fd);
-int _fstat(int fd, struct stat *st);
-int _getpid(void);
-int _gettimeofday(struct timeval *tv, void *tz);
-int _isatty(int fd);
-int _kill(int pid, int sig);
-off_t _lseek(int fd, off_t offset, int whence);
-int _open(const char *path, int flags, ...);
-int _read(int fd, void *buf, size_t len);
-int _write(int fd, const void *buf, size_t len);
-void *_sbrk(ptrdiff_t incr);
-void __assert_func(const char *file, int line, const char *func, const char *expr);
+/* newlib declares these only while compiling itself; "used" keeps them through LTO, since newlib
+ * (not LTO) calls them after the link-time optimiser has run. */
+__attribute__((used)) int _close(int fd);
+__attribute__((used)) int _fstat(int fd, struct stat *st);
+__attribute__((used)) int _getpid(void);
+__attribute__((used)) int _gettimeofday(struct timeval *tv, void *tz);
+__attribute__((used)) int _isatty(int fd);
+__attribute__((used)) int _kill(int pid, int sig);
+__attribute__((used)) off_t _lseek(int fd, off_t offset, int whence);
+__attribute__((used)) int _open(const char *path, int flags, ...);
+__attribute__((used)) int _read(int fd, void *buf, size_t len);
+__attribute__((used)) int _write(int fd, const void *buf, size_t len);
+__attribute__((used)) void *_sbrk(ptrdiff_t incr);
+__attribute__((used)) void __assert_func(const char *file, int line, const char *func,
+                                         const char *expr);
 
 /* From an385.ld: the heap region, CONFIG_WARD_HEAP_AT_START_SIZE bytes long. */
 extern char __ward_heap_start[];
@@ -72,7 +74,7 @@ int _write(int fd, const void *buf, size_t len)
     return (int)len;
 }
 
-void _exit(int status)
+__attribute__((used)) void _exit(int status)
 {
     an385_exit(status);
 }

@@ -10,8 +10,12 @@ i2c-aspeed and lm75 for a tmp105 QEMU puts on aspeed.i2c.bus.0. Then:
      guest's connections to the collector address are handed, one per connection, to a relay
      command (`socat - TCP:127.0.0.1:PORT`, guestfwd ...-cmd:) that reaches only loopback;
   3. the device and its tmp105 sensor must show up in wardctl; QMP `qom-set` raises the
-     temperature to 96 C and the ok -> critical event must reach the collector.
-Prints the timings (boot, device visible, transition) and the agent's RSS in the guest.
+     temperature to 96 C and the ok -> critical event must reach the collector; QMP brings it
+     back to 41.5 C and the critical -> ok recovery must arrive too;
+  4. the guest reboots (`reboot -f`; with -no-reboot QEMU exits) and QEMU starts again on the
+     same kernel, initramfs and tmp105: the new boot (a new boot id at the collector) must
+     report the sensor under the same id.
+Prints the timings (boot, device visible, transition, recovery) and the agent's RSS.
 
 Exit status: 0 pass, 1 fail. Every wait is bounded; QEMU runs under timeout(1) and is stopped
 by PID (vm_test.Vm), the collector by harness.py's registry.
@@ -197,14 +201,19 @@ class Host:
         rows = ((doc.get("snapshot") or {}).get("sensors")) or []
         return next((s for s in rows if s.get("id") == SENSOR), None)
 
-    def transition(self):
+    def transition(self, to="critical"):
         doc = self.env.wardctl_json(self.col, "events", "--device", DEVICE, "--limit", "100")
         return next((e for e in doc.get("events") or [] if e.get("sensor") == SENSOR
-                     and e.get("to") == "critical"), None)
+                     and e.get("to") == to), None)
+
+    def boot_id(self):
+        p = self.env.wardctl(self.col, "--json", "device", DEVICE, check_rc=False, timeout=10)
+        return json.loads(p.stdout).get("boot_id") if p.returncode == 0 else None
 
 
-def run(args, kernel, initramfs, host, work, t):
+def run(args, kernel, initramfs, host, work, t, drive):
     """Boot, watch, drive; returns the console text. Fills t with timings and results."""
+    os.makedirs(work, exist_ok=True)
     qmp_dir = tempfile.mkdtemp(prefix="ward-ast-")  # short: unix socket paths are limited
     qmp_path = os.path.join(qmp_dir, "qmp.sock")
     relay = f"{args.socat} - TCP:127.0.0.1:{host.col.device_port}"
@@ -248,7 +257,7 @@ def run(args, kernel, initramfs, host, work, t):
 
 def drive(qmp, vm, host, seen, t):
     """One step of the host side once the agent runs: wait for the device, heat the tmp105,
-    wait for the transition, then tell the guest to stop."""
+    wait for the transition, cool it, wait for the recovery, then tell the guest to stop."""
     now = time.monotonic()
     if "visible" not in t:
         s = host.sensor()
@@ -263,17 +272,57 @@ def drive(qmp, vm, host, seen, t):
         elif now - seen["run-started"] > 60:
             raise TestError("the device's tmp105 sensor did not reach the collector in 60 s")
         return
-    e = host.transition()
+    if "event" not in t:
+        e = host.transition()
+        if e is not None:
+            t["transition"] = time.monotonic() - t["heated_at"]
+            t["event"] = e
+            log(f"transition {e.get('from')} -> {e.get('to')} reached the collector "
+                f"{t['transition']:.1f}s after the QMP change")
+        elif time.monotonic() - t["heated_at"] > 30:
+            raise TestError("no transition to critical reached the collector within 30 s")
+        return
+    if "cooled_at" not in t:
+        # The event and the health snapshot travel separately: cool the tmp105 only once the
+        # collector's snapshot shows the critical state too (or after 15 s; then the check on
+        # sensor_after reports what it showed).
+        s = host.sensor() or {}
+        if s.get("state") == "critical" or time.monotonic() - t["heated_at"] - t["transition"] > 15:
+            t["sensor_after"] = s
+            t["boot_id"] = host.boot_id()
+            qmp.cmd("qom-set", path=TMP105_QOM, property="temperature", value=TEMP_OK)
+            t["cooled_at"] = time.monotonic()
+        return
+    e = host.transition(to="ok")
     if e is not None:
-        t["transition"] = time.monotonic() - t["heated_at"]
-        t["event"] = e
-        t["sensor_after"] = host.sensor()
-        log(f"transition {e.get('from')} -> {e.get('to')} reached the collector "
-            f"{t['transition']:.1f}s after the QMP change")
-        vm.send("stop")
-        t["stop_sent"] = True
-    elif time.monotonic() - t["heated_at"] > 30:
-        raise TestError("no transition to critical reached the collector within 30 s")
+        t["recovery"] = time.monotonic() - t["cooled_at"]
+        t["recovery_event"] = e
+        log(f"recovery {e.get('from')} -> {e.get('to')} reached the collector "
+            f"{t['recovery']:.1f}s after the QMP change back to {TEMP_OK}")
+        stop_guest(vm, t)
+    elif time.monotonic() - t["cooled_at"] > 30:
+        raise TestError("no recovery to ok reached the collector within 30 s")
+
+
+def stop_guest(vm, t):
+    """Tell init.sh to stop the agent; it prints its log and reboots (QEMU exits)."""
+    vm.send("stop")
+    t["stop_sent"] = True
+
+
+def drive_reboot(qmp, vm, host, seen, t):
+    """After the guest rebooted (a new QEMU): wait until the collector has the new boot's
+    snapshot with the tmp105, then stop."""
+    del qmp  # the tmp105 keeps the temperature run() gave it
+    s = host.sensor()
+    bid = host.boot_id()
+    if s is not None and bid not in (None, t["first_boot_id"]):
+        t.update(visible=time.monotonic() - seen["run-started"], sensor_before=s, boot_id=bid)
+        log(f"after the reboot: boot {bid} reports {s.get('id')} at {s.get('value')}, "
+            f"{t['visible']:.1f}s after the agent started")
+        stop_guest(vm, t)
+    elif time.monotonic() - seen["run-started"] > 60:
+        raise TestError("the rebooted guest's tmp105 did not reach the collector in 60 s")
 
 
 def check_results(t, console, checks):
@@ -301,12 +350,33 @@ def check_results(t, console, checks):
        f"{e.get('severity')} (want ok -> critical at {TEMP_HOT})")
     after = t.get("sensor_after") or {}
     ok(after.get("state") == "critical", f"collector: sensor state {after.get('state')} after")
+    r = t.get("recovery_event") or {}
+    value = (r.get("event") or {}).get("value")
+    ok(r.get("from") == "critical" and r.get("to") == "ok" and value == TEMP_OK,
+       f"collector: recovery {r.get('from')} -> {r.get('to')} at {value} (want critical -> ok "
+       f"at {TEMP_OK})")
     alog = sec.get("agent-log", ("", {}))
     ok(alog[1].get("rc") == "0", "ward-agent run stopped cleanly on SIGTERM (rc %s): %s" % (
         alog[1].get("rc"), alog[0][-300:]))
     ok(t.get("qemu_rc") == 0 and not t.get("qemu_signalled"),
        f"QEMU exited by itself when the guest reset (status {t.get('qemu_rc')}, "
        f"{'stopped by a signal' if t.get('qemu_signalled') else 'no signal'})")
+    return bad
+
+
+def check_reboot(t, console, checks):
+    """The second boot: same sensor id, a new boot id, a clean stop and exit."""
+    ok, bad = checks
+    s = t.get("sensor_before") or {}
+    ok(s.get("id") == SENSOR and s.get("state") == "ok" and s.get("value") == TEMP_OK,
+       f"after the reboot: {s.get('id')} {s.get('state')} at {s.get('value')} (want {SENSOR} "
+       f"ok at {TEMP_OK}: the sensor id is stable across the reboot)")
+    ok(t.get("boot_id") not in (None, t.get("first_boot_id")),
+       f"after the reboot: new boot id {t.get('boot_id')} (first boot {t.get('first_boot_id')})")
+    alog = sections(console).get("agent-log", ("", {}))
+    ok(alog[1].get("rc") == "0" and t.get("qemu_rc") == 0,
+       f"after the reboot: the agent stopped cleanly (rc {alog[1].get('rc')}) and QEMU exited "
+       f"by itself (status {t.get('qemu_rc')})")
     return bad
 
 
@@ -350,7 +420,12 @@ def main():
         initramfs = build_initramfs(args, kernel, env, work)
         log(f"kernel {kernel['version']}, initramfs {os.path.getsize(initramfs) >> 10} KiB, "
             f"collector on 127.0.0.1:{col.device_port}, prepared in {time.monotonic() - t0:.1f}s")
-        console = run(args, kernel, initramfs, Host(env, col), work, t)
+        host = Host(env, col)
+        console = run(args, kernel, initramfs, host, work, t, drive)
+        t2 = {"first_boot_id": t.get("boot_id")}
+        log(f"the guest rebooted (QEMU exited: {t.get('qemu_rc')}); starting QEMU again")
+        console2 = run(args, kernel, initramfs, host, os.path.join(work, "reboot"), t2,
+                       drive_reboot)
         col.stop()
     except (TestError, Fail, subprocess.SubprocessError, OSError, ValueError) as e:
         log(f"FAIL: {e}")
@@ -360,10 +435,12 @@ def main():
             log("collector log tail: " + c.log_text()[-600:])
         return 1
     check_results(t, console, (ok, failed))
+    check_reboot(t2, console2, (ok, failed))
     rss = t.get("rss", {})
     log(f"timings: QEMU exited after {t['vm_total']:.1f}s; device visible "
         f"{t.get('visible', -1):.1f}s after the agent started; ok -> critical at the collector "
-        f"{t.get('transition', -1):.1f}s after the QMP change; agent RSS in the guest {rss.get('kb', '?')} KiB "
+        f"{t.get('transition', -1):.1f}s and critical -> ok {t.get('recovery', -1):.1f}s after "
+        f"the QMP changes; agent RSS in the guest {rss.get('kb', '?')} KiB "
         f"(peak {rss.get('hwm', '?')} KiB)")
     if failed:
         log(f"FAIL: {len(failed)} checks failed; console log: {os.path.join(work, 'console.log')}")

@@ -3,8 +3,8 @@
  *
  * Backends: a file on Linux (firmware/ports/posix/journal_posix.c: append + fdatasync,
  * compaction into a new file renamed over the old one), RAM (ward/transport/store_ram.h:
- * tests and boards without persistent storage yet), flash later (two erase regions used
- * alternately, so a rewrite never erases the only copy).
+ * tests and boards without persistent storage), flash (ward/transport/store_flash.h: two erase
+ * regions used alternately, so a rewrite never erases the only copy).
  *
  * Durability contract: bytes are durable once sync() has returned 0. A crash may lose or
  * tear anything appended after the last sync; the journal's record framing finds the tear.
