@@ -66,12 +66,13 @@ static int chunk_at(const struct ward_store_flash *f, uint32_t pos, struct chunk
     uint32_t crc = 0;
     int rc;
 
+    memset(c, 0, sizeof(*c));
     if (pos + CHUNK_HDR > f->cfg.region_size) {
         return 0;
     }
     rc = fread_(f, f->cur, pos, h, sizeof(h));
     if (rc != 0) {
-        return rc;
+        return -EIO; /* the flash ops return 0 or a negative errno; never a chunk */
     }
     c->pos = pos;
     c->len = (uint16_t)(h[0] | (h[1] << 8));
@@ -86,9 +87,8 @@ static int chunk_at(const struct ward_store_flash *f, uint32_t pos, struct chunk
     for (uint32_t done = 0; verify && done < c->len;) {
         size_t n = c->len - done < COPY_BUF ? c->len - done : COPY_BUF;
 
-        rc = fread_(f, f->cur, pos + CHUNK_HDR + done, buf, n);
-        if (rc != 0) {
-            return rc;
+        if (fread_(f, f->cur, pos + CHUNK_HDR + done, buf, n) != 0) {
+            return -EIO;
         }
         crc = ward_crc32(crc, buf, n);
         done += (uint32_t)n;
