@@ -161,6 +161,38 @@ static int rel_pos(const struct ward_mib *m, unsigned i)
     return pos;
 }
 
+/* The identity the HAL discovered for the disk a device row names (kept since start-up: no
+ * I/O). @return true when found. */
+static bool disk_ident(const struct ward_mib *m, const char *name, struct ward_disk_info *out)
+{
+    const struct ward_hal *hal = m->agent->hal;
+
+    for (unsigned d = 0; hal != NULL && d < hal->n_disk; d++) {
+        int n = ward_disk_count(hal->disk[d]);
+
+        for (int i = 0; i < n; i++) {
+            if (ward_disk_info(hal->disk[d], (unsigned)i, out) == 0 &&
+                strcmp(out->sensor.id, name) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* A disk row's firmware revision (9), serial number (11) and model (13), "" when unknown. */
+static void disk_text(const struct ward_mib *m, unsigned col, const char *name,
+                      struct ward_agentx_value *v)
+{
+    struct ward_disk_info info;
+
+    if ((col != 9 && col != 11 && col != 13) || strncmp(name, "disk:", 5) != 0 ||
+        !disk_ident(m, name, &info)) {
+        return;
+    }
+    ward_agentx_value_str(v, col == 9 ? info.firmware : (col == 11 ? info.serial : info.model));
+}
+
 /* The row's class, container, position and whether it is a field-replaceable unit (a disk,
  * a fan), and its text column (descr, name, software revision) in v.
  * @return 0, -ENOENT for no such row. */
@@ -185,6 +217,7 @@ static int ent_row(const struct ward_mib *m, unsigned col, uint32_t row, int *cl
         *cls = group_class(name), *parent = 1, *pos = (int)row - 1;
         *fru = strncmp(name, "disk:", 5) == 0 || strncmp(name, "fan:", 4) == 0;
         ward_agentx_value_str(v, col == 2 || col == 7 ? name : "");
+        disk_text(m, col, name, v);
     } else if (row >= WARD_MIB_SENSOR_BASE && row < WARD_MIB_SENSOR_BASE + m->n_sensors) {
         unsigned i = row - WARD_MIB_SENSOR_BASE;
 

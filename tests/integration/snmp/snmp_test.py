@@ -225,9 +225,10 @@ def heartbeats(work):
 
 
 def start_agent(e, port, agentx=None):
-    # Fast sampling and heartbeats (no rules: the thresholds stay the hardware's).
+    # Every class sampled within a second, fast heartbeats (no rules: the thresholds stay the
+    # hardware's).
     extra = ["--root" if MODE == "linux" else "--scenario", DATA, "--rules",
-             os.path.join(HERE, "..", "agent_run", "fast.rules.json")]
+             os.path.join(HERE, "fast.rules.json")]
     err = open(os.path.join(e.work, "agent.err"), "w")
     return start(EMU + [AGENT, "run", "--collector", f"127.0.0.1:{port}", "--server-name",
                         "collector.test", "--ca", os.path.join(e.work, "ca.pem"), "--cert",
@@ -298,6 +299,14 @@ def check_linux_values(e):
     classes = column(ent, ENT_PHYS, 5)
     check(classes.get(1) == 3 and 7 in classes.values() and 8 in classes.values(),
           "entPhysicalTable: a chassis (1), fans (7) and sensors (8)")
+    names = column(ent, ENT_PHYS, 7)
+    serials = column(ent, ENT_PHYS, 11)
+    disks = {d["id"]: d for d in probe["disks"]}
+    rows_d = {n: x for x, n in names.items() if n in disks}
+    check(len(rows_d) > 0 and all(serials[x] == disks[n]["serial"] and
+                                  column(ent, ENT_PHYS, 13)[x] == disks[n]["model"]
+                                  for n, x in rows_d.items()),
+          f"entPhysicalSerialNum and ModelName of {len(rows_d)} disk rows are probe's")
     parent = column(ent, ENT_PHYS, 4)
     check(all(parent.get(x) in classes for x in ent_index.values()),
           "every sensor's entPhysicalContainedIn names a row of the table")
