@@ -373,6 +373,11 @@ static int handshake(struct run_metrics *m, struct metrics_conn *c)
     if (t == NULL || t->handshaken) {
         return 1;
     }
+    /* Only once the client speaks: a silent connection holds a slot, not TLS pool memory. */
+    if (!t->open && metrics_tls_open(&m->tls, t, c->fd) != 0) {
+        m->st.refused++; /* the TLS pool cannot hold another connection now */
+        return -1;
+    }
     rc = metrics_tls_handshake(t);
     c->want_write = rc == METRICS_TLS_AGAIN_WRITE;
     if (rc == METRICS_TLS_AGAIN_READ || rc == METRICS_TLS_AGAIN_WRITE) {
@@ -540,10 +545,6 @@ static void accept_new(struct run_metrics *m, int64_t now)
         }
         if (c == NULL) {
             refuse_busy(m, fd, now);
-            continue;
-        }
-        if (m->tls.on && metrics_tls_open(&m->tls, &m->tconn[c - m->conn], fd) != 0) {
-            refuse_busy(m, fd, now); /* the TLS pool cannot hold another connection */
             continue;
         }
         c->fd = fd;

@@ -14,6 +14,10 @@
                refused, no token / a wrong token 401, the right one 200.
   tls          --metrics-tls: a client with a certificate of the fleet CA gets /metrics; one
                without a certificate, with another CA's, or speaking plain HTTP gets nothing.
+  reporting    (sim) an agent that reports to a stand-in collector (mutual TLS) and serves
+               --metrics-tls from the same TLS pool: while slow clients hold 3 of the 4 slots
+               (never finishing their handshake) heartbeats keep being acknowledged; the
+               uplink's families (reports acked, last report time) move.
 
 Usage: agent_metrics_test.py sim|linux AGENT SOURCE CASE [EMULATOR]
   SOURCE: the scenarios folder (sim) or the fixtures folder (linux).
@@ -461,6 +465,8 @@ def make_pki(d):
          "subjectAltName=DNS:localhost,IP:127.0.0.1\n", "fleet")
     leaf("prom", "prometheus", "extendedKeyUsage=clientAuth\n", "fleet")
     leaf("stranger", "prometheus", "extendedKeyUsage=clientAuth\n", "other")
+    leaf("srv", "collector.test", "extendedKeyUsage=serverAuth\n"
+         "subjectAltName=DNS:collector.test\n", "fleet")
 
 
 def tls_get(env, port, cert):
@@ -520,6 +526,67 @@ def case_tls(env):
         a.stop()
 
 
+def heartbeats(path):
+    try:
+        with open(path) as f:
+            return sum(1 for line in f if '"hb"' in line)
+    except OSError:
+        return 0
+
+
+def case_reporting(env):
+    make_pki(env.dir)
+    p = lambda n: os.path.join(env.dir, n)
+    shutil.copy(p("fleet.pem"), p("ca.pem"))  # the stand-in collector's trust
+    with open(p("mode"), "w") as f:
+        f.write("ack\n")
+    col = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "agent_run",
+                                                         "fake_collector.py"),
+                            env.dir, p("port"), p("events.log"), p("mode"), "90"],
+                           stdout=subprocess.DEVNULL, stderr=open(p("collector.err"), "w"))
+    PROCS.append(col)
+    wait_for(lambda: os.path.exists(p("port")) and open(p("port")).read().strip(), 10,
+             "the stand-in collector")
+    cport = int(open(p("port")).read())
+    a = Agent(env, ["--scenario", os.path.join(HERE, "steady.json"), "--rules",
+                    os.path.join(HERE, "fast.rules.json"), "--collector", "127.0.0.1:%d" % cport,
+                    "--server-name", "collector.test", "--ca", p("fleet.pem"), "--cert",
+                    p("dev.pem"), "--key", p("dev.key"), "--state-dir", p("state"),
+                    "--metrics-tls"])
+    try:
+        def scraped():
+            check(a.proc.poll() is None, "agent exited: " + a.stderr())
+            d = tls_get(env, a.port, "prom")
+            return isinstance(d, bytes) and b"ward_agent_reports_acked_total " in d and d
+        wait_for(lambda: heartbeats(p("events.log")) >= 2, 30, "two acknowledged heartbeats")
+        d = wait_for(scraped, 30, "a TLS scrape of the reporting agent")
+        s0 = samples(d.partition(b"\r\n\r\n")[2].decode())
+        slow = [socket.create_connection(("127.0.0.1", a.port), timeout=15) for _ in range(3)]
+        h0 = heartbeats(p("events.log"))
+        time.sleep(4.0)
+        h1 = heartbeats(p("events.log"))
+        d = tls_get(env, a.port, "prom")
+        check(isinstance(d, bytes) and d.startswith(b"HTTP/1.1 200"),
+              "a TLS scrape beside 3 stalled handshakes: %r" % d[:60])
+        for c in slow:
+            check(read_all(c) == b"", "a stalled handshake got bytes")
+            c.close()
+        check(h1 - h0 >= 4, "heartbeats acknowledged while slow clients held the slots: %d"
+              % (h1 - h0))
+        s1 = samples(d.partition(b"\r\n\r\n")[2].decode())
+        check(s0["ward_agent_reporting"] == 1 and
+              s1["ward_agent_reports_acked_total"] > s0["ward_agent_reports_acked_total"] and
+              s1["ward_agent_last_report_timestamp_seconds"] >= time.time() - 30,
+              "uplink families did not move: %r -> %r" %
+              ({k: v for k, v in s0.items() if "report" in k},
+               {k: v for k, v in s1.items() if "report" in k}))
+        print("ok: %d heartbeats acknowledged while 3 stalled TLS clients held slots; "
+              "reports_acked %d -> %d" % (h1 - h0, s0["ward_agent_reports_acked_total"],
+                                           s1["ward_agent_reports_acked_total"]))
+    finally:
+        a.stop()
+
+
 class Env:
     pass
 
@@ -532,7 +599,7 @@ def main():
     env.emu = sys.argv[5].split() if len(sys.argv) > 5 and sys.argv[5] else []
     env.dir = tempfile.mkdtemp(prefix="ward-agent-metrics-")
     cases = {"exposition": case_exposition, "prometheus": case_prometheus, "bad": case_bad,
-             "tls": case_tls}
+             "tls": case_tls, "reporting": case_reporting}
     try:
         cases[case](env)
         print("agent_metrics %s: passed" % case)
