@@ -43,6 +43,9 @@ struct opts {
     const char *root;
     const char *rules;
     long run_for_s;
+    const char *config; /* run_config.h */
+    bool check_config;
+    const char *log_level;
 };
 
 /* Everything the agent owns, in .bss like on a board. */

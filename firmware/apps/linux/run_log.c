@@ -16,7 +16,15 @@
 #include <mbedtls/x509_crt.h>
 
 #include "clock.h"
+#include "run_config.h"
 #include "run_log.h"
+
+static enum run_log_level s_level = RUN_LOG_INFO;
+
+void run_log_set_level(enum run_log_level level)
+{
+    s_level = level;
+}
 
 /* Why the link went to backoff, as ": reason" (empty when there is nothing to add). */
 static void backoff_reason(const struct run *r, enum ward_link from, int err, char *why, size_t len)
@@ -45,6 +53,9 @@ void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
     int64_t now = app_mono_ms();
     char why[200] = "";
 
+    if (s_level < (to == WARD_LINK_BACKOFF ? RUN_LOG_WARN : RUN_LOG_INFO)) {
+        return;
+    }
     if (to == WARD_LINK_BACKOFF) {
         int64_t wait = (int64_t)r->tp.deadline - now;
 
@@ -69,6 +80,9 @@ void run_log_fault(void *user, enum ward_uplink_fault fault, int err)
     struct run *r = user;
     int64_t now = app_mono_ms();
 
+    if (s_level < RUN_LOG_WARN) {
+        return;
+    }
     switch (fault) {
     case WARD_UPLINK_BUILD_FAILED:
         log_repeat_printf(&r->log, now, "ward-agent: cannot build the report batch: %s",

@@ -227,7 +227,7 @@ static void init_context(struct wcol_collector *c, const struct wcol_collector_c
 {
     memset(c, 0, sizeof(*c));
     c->cfg = *cfg;
-    c->epfd = c->sigfd = c->device_fd = c->api_fd = -1;
+    c->epfd = c->sigfd = c->device_fd = c->api_fd = c->lock_fd = -1;
     c->ready_tail = &c->ready;
     c->ep_device.type = WCOL_EP_LISTEN_DEVICE;
     c->ep_api.type = WCOL_EP_LISTEN_API;
@@ -379,7 +379,7 @@ static int open_listeners(struct wcol_collector *c)
 /* The state the collector keeps writing after the drop: give it to the user. */
 static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
 {
-    static const char *const names[] = { "", "/ticket-keys", "/ports" };
+    static const char *const names[] = { "", "/ticket-keys", "/ports", "/lock" };
     char path[4200];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -465,6 +465,7 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
     rc = alloc_decoder(c);
     rc = rc ?: alloc_budgets(c);
     rc = rc ?: open_tls_and_tokens(c);
+    rc = rc ?: wcol_state_lock(c); /* after the key checks, before the database and ports */
     rc = rc ?: open_store_and_fleet(c);
     rc = rc ?: open_listeners(c);
     if (rc != 0) {
@@ -474,6 +475,7 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
         return rc;
     }
     rc = write_ports_file(c); /* last: it tells scripts the collector is ready */
+    c->ports_written = rc == 0;
     if (rc != 0) {
         wcol_log_warn("cannot write %s/ports: %s", cfg->state_dir, strerror(-rc));
     }
@@ -542,17 +544,26 @@ static void drop_revoked(struct wcol_collector *c)
     }
 }
 
-static void reload(struct wcol_collector *c)
+void wcol_collector_reload(struct wcol_collector *c)
 {
+    unsigned before = c->tokens.n;
+
     c->reload = false;
-    wcol_log_info("SIGHUP: reloading the CRL and the operator tokens");
+    wcol_log_info("SIGHUP: reloading the configuration, the CRL and the operator tokens");
+    for (unsigned i = 0; i < c->n_reload_hooks; i++) {
+        if (c->reload_hooks[i].fn(c, c->reload_hooks[i].user) != 0) {
+            wcol_log_error("SIGHUP: reload failed (see above); the running configuration, CRL "
+                           "and tokens are kept");
+            return;
+        }
+    }
     if (wcol_tls_reload_crl(c->tls, true) > 0) {
         drop_revoked(c);
     }
     int n = wcol_tokens_load(&c->tokens, c->cfg.tokens_path);
 
     if (n >= 0) {
-        wcol_log_info("operator tokens %s loaded: %d", c->cfg.tokens_path, n);
+        wcol_log_info("operator tokens %s loaded: %d (before: %u)", c->cfg.tokens_path, n, before);
     }
 }
 
@@ -666,7 +677,7 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
         periodic(c, now);
     }
     if (c->reload) {
-        reload(c);
+        wcol_collector_reload(c);
     }
     if (wcol_group_pending(&c->group)) {
         wcol_group_commit(&c->group);
@@ -702,6 +713,7 @@ int wcol_collector_run(struct wcol_collector *c)
     wcol_group_commit(&c->group);
     run_ready(c);
     close_all(c);
+    wcol_state_remove_ports(c);
     wcol_log_info("stopped: %llu requests, %llu events stored, %llu duplicates",
                   (unsigned long long)c->stats.requests,
                   (unsigned long long)c->group.stats.events_stored,
@@ -732,6 +744,9 @@ void wcol_collector_close(struct wcol_collector *c)
     }
     if (c->epfd >= 0) {
         close(c->epfd);
+    }
+    if (c->lock_fd >= 0) {
+        close(c->lock_fd);
     }
     free(c->scratch);
     free(c->batch.events);

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""Daily use (issue 15): configuration files, SIGHUP reload, one collector per state directory.
+
+usage: daily_test.py --agent A --collector C --pki-tool P --fixture DIR --work DIR CASE
+
+Cases:
+  collector_config   --check-config; an unknown key fails with FILE:LINE; the file's values are
+                     used and the command line wins over them
+  collector_lock     a second collector on the same --state is refused with one line naming
+                     it; a clean stop removes STATE/ports
+  collector_reload   SIGHUP names a changed option and the new token count; a file that no
+                     longer loads keeps the running configuration (and says why); it still serves
+  agent_config       ward-agent run: unknown key with FILE:LINE, a bad value, --check-config,
+                     the file's --for honoured and the command line's winning
+  agent_reload       SIGHUP reloads the rules and says so; broken rules keep the running ones
+                     and the agent runs on; the log level from the file is applied
+
+Every process started is stopped by its pid. Prints "PASS CASE" or "FAIL CASE: why".
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise Fail("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+class Proc:
+    """A program started with its stderr in a file; stopped by pid at the end."""
+
+    def __init__(self, argv, log_path):
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+
+    def text(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=15, after=0):
+        wait_for(lambda: re.search(pattern, self.text()[after:]) is not None, timeout,
+                 "%r in %s:\n%s" % (pattern, self.log_path, self.text()[-2000:]))
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+        self.log.close()
+        return self.p.returncode
+
+
+class Env:
+    def __init__(self, a):
+        self.a = a
+        self.work = a.work
+        self.procs = []
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(self.work)
+        self.pki = os.path.join(self.work, "pki")
+        for argv in (["init"], ["collector"], ["device", "dev1"], ["token", "alice"]):
+            p = subprocess.run([a.pki_tool, "--dir", self.pki] + argv, capture_output=True,
+                               text=True, timeout=60)
+            check(p.returncode == 0, "ward-pki %s: %s" % (argv, p.stderr.strip()))
+
+    def path(self, *names):
+        return os.path.join(self.work, *names)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        return self.path(name)
+
+    def start(self, argv, name):
+        p = Proc(argv, self.path(name))
+        self.procs.append(p)
+        return p
+
+    def close(self):
+        for p in self.procs:
+            p.stop()
+
+    def collector_conf(self, state, extra=""):
+        return ("# ward-collector, written by daily_test.py\n"
+                "pki = %s\nstate = %s\nlisten = 127.0.0.1:0\napi-listen = 127.0.0.1:0\n%s"
+                % (self.pki, state, extra))
+
+    def ports(self, state):
+        with open(os.path.join(state, "ports")) as f:
+            return dict(line.split(" ", 1) for line in f.read().splitlines())
+
+
+def run(argv, timeout=60):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def case_collector_config(e):
+    col = e.a.collector
+    conf = e.write("c.conf", e.collector_conf(e.path("state-file")))
+    p = run([col, "--config", conf, "--check-config"])
+    check(p.returncode == 0 and "configuration ok" in p.stdout,
+          "--check-config: exit %d %r %r" % (p.returncode, p.stdout, p.stderr))
+    check(not os.path.exists(e.path("state-file")), "--check-config created the state directory")
+    bad = e.write("bad.conf", e.collector_conf(e.path("s"), "\nmax-devices = 10\nbogus-key = 1\n"))
+    p = run([col, "--config", bad])
+    check(p.returncode == 2, "unknown key: exit %d" % p.returncode)
+    check(re.search(r"bad\.conf:8: unknown key 'bogus-key'", p.stderr), "unknown key: %r" % p.stderr)
+    dup = e.write("dup.conf", e.collector_conf(e.path("s"), "state = /x\n"))
+    p = run([col, "--config", dup])
+    check(p.returncode == 2 and re.search(r"dup\.conf:6: 'state' is already set on line 3",
+                                          p.stderr), "duplicate key: %r" % p.stderr)
+    badval = e.write("badval.conf", e.collector_conf(e.path("s"), "silent-factor = many\n"))
+    p = run([col, "--config", badval])
+    check(p.returncode == 2 and "badval.conf:6" in p.stderr and "many" in p.stderr,
+          "bad value: %r" % p.stderr)
+    # The file's state directory is used, and --state on the command line wins over it.
+    c = e.start([col, "--config", conf], "c1.log")
+    wait_for(lambda: os.path.exists(e.path("state-file", "ports")), 15, "ports from the file")
+    c.stop()
+    c = e.start([col, "--config", conf, "--state", e.path("state-cli")], "c2.log")
+    wait_for(lambda: os.path.exists(e.path("state-cli", "ports")), 15, "ports of --state")
+    check(not os.path.exists(e.path("state-file", "ports")), "the file's --state was used")
+    c.stop()
+
+
+def case_collector_lock(e):
+    col = e.a.collector
+    state = e.path("state")
+    conf = e.write("c.conf", e.collector_conf(state))
+    c = e.start([col, "--config", conf], "c1.log")
+    wait_for(lambda: os.path.exists(os.path.join(state, "ports")), 15, "the first collector")
+    ports = e.ports(state)
+    p = run([col, "--config", conf], timeout=30)
+    check(p.returncode != 0, "second collector started (exit %d)" % p.returncode)
+    lines = [ln for ln in p.stderr.splitlines() if "in use" in ln]
+    check(len(lines) == 1 and state in lines[0] and "pid %d" % c.p.pid in lines[0],
+          "refusal line: %r" % p.stderr)
+    check(e.ports(state) == ports, "the second collector touched ports")
+    check(c.alive(), "the first collector died")
+    check(c.stop() == 0, "first collector exit status")
+    check(not os.path.exists(os.path.join(state, "ports")), "ports left after a clean stop")
+    # The lock went with the process: a new collector starts on the same state.
+    c = e.start([col, "--config", conf], "c2.log")
+    wait_for(lambda: os.path.exists(os.path.join(state, "ports")), 15, "a collector after")
+    c.stop()
+
+
+def case_collector_reload(e):
+    col, state = e.a.collector, e.path("state")
+    conf = e.write("c.conf", e.collector_conf(state, "silent-factor = 3\n"))
+    c = e.start([col, "--config", conf], "c.log")
+    c.wait_log(r"operators on")
+    mark = len(c.text())
+    e.write("c.conf", e.collector_conf(state, "silent-factor = 5\nlog-level = debug\n"))
+    p = run([e.a.pki_tool, "--dir", e.pki, "token", "bob"])
+    check(p.returncode == 0, "token bob: %s" % p.stderr)
+    c.p.send_signal(signal.SIGHUP)
+    c.wait_log(r"operator tokens .* loaded: 2 \(before: 1\)", after=mark)
+    text = c.text()[mark:]
+    check("silent-factor changed (takes effect at the next start)" in text, text)
+    check(re.search(r"log-level changed\n", text), text)
+    mark = len(c.text())
+    e.write("c.conf", e.collector_conf(state, "silent-factor 7\n"))
+    c.p.send_signal(signal.SIGHUP)
+    c.wait_log(r"reload failed .* kept", after=mark)
+    text = c.text()[mark:]
+    check("c.conf:6: expected 'key = value'" in text, "no FILE:LINE in %r" % text)
+    check("operator tokens" not in text.split("reload failed")[1], "tokens reloaded after a failure")
+    check(c.alive() and os.path.exists(os.path.join(state, "ports")), "collector stopped")
+    # Still serving: a TCP connection to the operator port is accepted.
+    import socket
+    host, port = e.ports(state)["api"].rsplit(":", 1)
+    socket.create_connection((host, int(port)), timeout=5).close()
+    check(c.stop() == 0, "exit status")
+
+
+def find_device_files(e):
+    """ward-pki's layout for device dev1 (crt/key), whatever the folder."""
+    for root, _, files in os.walk(e.pki):
+        if "dev1.crt" in files and "dev1.key" in files:
+            return os.path.join(root, "dev1.crt"), os.path.join(root, "dev1.key")
+    raise Fail("no dev1.crt/dev1.key under %s" % e.pki)
+
+
+def agent_conf_real(e, extra):
+    crt, key = find_device_files(e)
+    return ("collector = localhost:9\nca = %s/ca.crt\ncert = %s\nkey = %s\nstate-dir = %s\n"
+            "root = %s\n%s" % (e.pki, crt, key, e.path("agent-state"), e.a.fixture, extra))
+
+
+def case_agent_config(e):
+    ag = e.a.agent
+    bad = e.write("a.conf", agent_conf_real(e, "# x\nfrequency = 3\n"))
+    p = run([ag, "run", "--config", bad])
+    check(p.returncode == 2 and re.search(r"a\.conf:8: unknown key 'frequency'", p.stderr),
+          "unknown key: %d %r" % (p.returncode, p.stderr))
+    bad = e.write("b.conf", agent_conf_real(e, "for = soon\n"))
+    p = run([ag, "run", "--config", bad])
+    check(p.returncode == 2 and re.search(r"b\.conf:7: for wants .* 'soon'", p.stderr),
+          "bad value: %d %r" % (p.returncode, p.stderr))
+    bad = e.write("c.conf", agent_conf_real(e, "config = /x\n"))
+    p = run([ag, "run", "--config", bad])
+    check(p.returncode == 2 and "c.conf:7" in p.stderr, "config in a file: %r" % p.stderr)
+    good = e.write("g.conf", agent_conf_real(e, "rules = %s\nfor = 2\n" % e.write(
+        "r.json", '{"rules": [], "intervals_ms": {"heartbeat": 500}}\n')))
+    p = run([ag, "run", "--config", good, "--check-config"])
+    check(p.returncode == 0 and "configuration ok" in p.stdout, "check: %r %r" % (p.stdout, p.stderr))
+    e.write("r.json", '{"rules": [{"sensor": 5}]}\n')
+    p = run([ag, "run", "--config", good, "--check-config"])
+    check(p.returncode == 1 and "r.json:1" in p.stderr, "check of bad rules: %r" % p.stderr)
+    e.write("r.json", '{"rules": [], "intervals_ms": {"heartbeat": 500}}\n')
+    # for = 2 from the file ends the run; --for 1 on the command line wins over it.
+    t = time.monotonic()
+    p = run([ag, "run", "--config", good], timeout=30)
+    took = time.monotonic() - t
+    check(p.returncode == 0 and 1.5 < took < 10, "for = 2: exit %d after %.1f s: %s"
+          % (p.returncode, took, p.stderr[-500:]))
+    t = time.monotonic()
+    p = run([ag, "run", "--config", good, "--for", "1"], timeout=30)
+    took2 = time.monotonic() - t
+    check(p.returncode == 0 and took2 < took - 0.5, "--for 1 did not win: %.1f s vs %.1f s"
+          % (took2, took))
+
+
+def case_agent_reload(e):
+    ag = e.a.agent
+    rules = e.write("r.json", '{"rules": [], "intervals_ms": {"heartbeat": 500}}\n')
+    conf = e.write("a.conf", agent_conf_real(e, "rules = %s\n" % rules))
+    a = e.start([ag, "run", "--config", conf], "agent.log")
+    a.wait_log(r"reporting to")
+    mark = len(a.text())
+    e.write("r.json", '{"rules": [{"sensor": "temp:*", "upper_critical": 90000}], '
+            '"intervals_ms": {"heartbeat": 700}}\n')
+    a.p.send_signal(signal.SIGHUP)
+    a.wait_log(r"SIGHUP: rules .*r\.json loaded: 1 rules", after=mark)
+    a.wait_log(r"SIGHUP: configuration .*a\.conf reloaded, 0 options changed", after=mark)
+    mark = len(a.text())
+    e.write("r.json", '{"rules": [{"sensor": "temp:*", "upper_critical": "hot"}]}\n')
+    a.p.send_signal(signal.SIGHUP)
+    a.wait_log(r"reload failed .*kept", after=mark)
+    check(re.search(r"r\.json:1: ", a.text()[mark:]), "no location: %r" % a.text()[mark:])
+    time.sleep(0.5)
+    check(a.alive(), "the agent died after a failed reload")
+    mark = len(a.text())
+    e.write("a.conf", agent_conf_real(e, "rules = %s\nlog-level = error\nstate-dir = /y\n"
+                                      % rules))
+    a.p.send_signal(signal.SIGHUP)
+    a.wait_log(r"'state-dir' is already set|reload failed", after=mark)
+    e.write("r.json", '{"rules": [], "intervals_ms": {"heartbeat": 500}}\n')
+    e.write("a.conf", agent_conf_real(e, "rules = %s\nlog-level = error\n" % rules))
+    mark = len(a.text())
+    a.p.send_signal(signal.SIGHUP)
+    a.wait_log(r"1 option changed", after=mark)
+    check("log-level changed\n" in a.text()[mark:], a.text()[mark:])
+    # At level error the loop's link lines (info, warn) are no longer printed.
+    mark = len(a.text())
+    time.sleep(2.5)
+    check("collector localhost:9" not in a.text()[mark:], "link lines at level error: %r"
+          % a.text()[mark:])
+    check(a.stop() == 0, "agent exit status")
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--agent")
+    ap.add_argument("--collector")
+    ap.add_argument("--pki-tool")
+    ap.add_argument("--fixture")
+    ap.add_argument("--work", required=True)
+    ap.add_argument("case", choices=sorted(CASES))
+    a = ap.parse_args()
+    a.work = os.path.join(a.work, a.case)
+    e = None
+    try:
+        e = Env(a)
+        CASES[a.case](e)
+    except (Fail, subprocess.TimeoutExpired, OSError) as x:
+        print("FAIL %s: %s" % (a.case, x))
+        return 1
+    finally:
+        if e is not None:
+            e.close()
+    print("PASS %s" % a.case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
