@@ -14,6 +14,9 @@ Cases:
                      the file's --for honoured and the command line's winning
   agent_reload       SIGHUP reloads the rules and says so; broken rules keep the running ones
                      and the agent runs on; the log level from the file is applied
+  wardctl_env        WARD_URL / WARD_TOKEN, the configuration file (and its unknown keys),
+                     the command line winning, and a clear choice when there are two tokens
+  wardctl_units      an agent reports the fixture's sensors; wardctl shows them in °C / RPM
 
 Every process started is stopped by its pid. Prints "PASS CASE" or "FAIL CASE: why".
 """
@@ -289,6 +292,89 @@ def case_agent_reload(e):
     check(a.stop() == 0, "agent exit status")
 
 
+def start_collector(e, state="state"):
+    state = e.path(state)
+    conf = e.write("collector.conf", e.collector_conf(state))
+    c = e.start([e.a.collector, "--config", conf], "collector.log")
+    wait_for(lambda: os.path.exists(os.path.join(state, "ports")), 15, "the collector")
+    return c, e.ports(state)
+
+
+def wardctl(e, args, env=None, timeout=30):
+    full = dict(os.environ)
+    for k in ("WARD_URL", "WARD_TOKEN", "WARD_CA", "WARDCTL_URL", "WARDCTL_CA",
+              "WARDCTL_TOKEN_FILE", "WARD_PKI_DIR"):
+        full.pop(k, None)
+    full["HOME"] = e.path("home")  # no user configuration file of the real user
+    full.update(env or {})
+    return subprocess.run([e.a.wardctl] + args, capture_output=True, text=True, timeout=timeout,
+                          env=full, stdin=subprocess.DEVNULL, cwd=e.work)
+
+
+def case_wardctl_env(e):
+    c, ports = start_collector(e)
+    url = "https://localhost:%s" % ports["api"].rsplit(":", 1)[1]
+    ca = os.path.join(e.pki, "ca.crt")
+    with open(os.path.join(e.pki, "tokens", "alice.token")) as f:
+        token = f.read().strip()
+    p = wardctl(e, ["--pki", e.pki, "--url", url, "devices"])
+    check(p.returncode == 0, "one token in the PKI: %r" % p.stderr)
+    p = run([e.a.pki_tool, "--dir", e.pki, "token", "bob"])
+    check(p.returncode == 0, "token bob: %s" % p.stderr)
+    p = wardctl(e, ["--pki", e.pki, "--url", url, "devices"])
+    check(p.returncode == 2 and "2 tokens in" in p.stderr and "alice, bob" in p.stderr.replace(
+        "bob, alice", "alice, bob") and "--token-file" in p.stderr and
+        len(p.stderr.strip().splitlines()) == 1, "two tokens: %r" % p.stderr)
+    env = {"WARD_URL": url, "WARD_TOKEN": token, "WARD_CA": ca}
+    p = wardctl(e, ["devices"], env)
+    check(p.returncode == 0, "WARD_URL/WARD_TOKEN/WARD_CA: %r" % p.stderr)
+    p = wardctl(e, ["devices"], dict(env, WARD_TOKEN="not-the-token"))
+    check(p.returncode != 0, "a wrong WARD_TOKEN was accepted")
+    p = wardctl(e, ["--url", url, "devices"], dict(env, WARD_URL="https://localhost:1"))
+    check(p.returncode == 0, "--url did not win over WARD_URL: %r" % p.stderr)
+    conf = e.write("wardctl.conf", "# wardctl\nurl = %s\nca = %s\ntoken-file = %s\n"
+                   "timeout = 5\n" % (url, ca, os.path.join(e.pki, "tokens", "alice.token")))
+    p = wardctl(e, ["--config", conf, "devices"])
+    check(p.returncode == 0, "configuration file: %r" % p.stderr)
+    os.makedirs(e.path("home", ".config", "ward"))
+    shutil.copy(conf, e.path("home", ".config", "ward", "wardctl.conf"))
+    p = wardctl(e, ["devices"])
+    check(p.returncode == 0, "~/.config/ward/wardctl.conf: %r" % p.stderr)
+    p = wardctl(e, ["devices"], {"WARD_URL": "https://localhost:1"})
+    check(p.returncode == 1 and "localhost:1" in p.stderr, "WARD_URL did not win over the file")
+    bad = e.write("bad.conf", "url = %s\nlimit = 5\n" % url)
+    p = wardctl(e, ["--config", bad, "devices"])
+    check(p.returncode == 2 and "bad.conf:2: unknown key 'limit'" in p.stderr, p.stderr)
+    check(c.stop() == 0, "collector exit status")
+
+
+def case_wardctl_units(e):
+    c, ports = start_collector(e)
+    url = "https://localhost:%s" % ports["api"].rsplit(":", 1)[1]
+    crt, key = find_device_files(e)
+    conf = e.write("a.conf", "collector = localhost:%s\nca = %s/ca.crt\ncert = %s\nkey = %s\n"
+                   "state-dir = %s\nroot = %s\n" % (ports["device"].rsplit(":", 1)[1], e.pki,
+                                                      crt, key, e.path("agent-state"),
+                                                      e.a.fixture))
+    a = e.start([e.a.agent, "run", "--config", conf], "agent.log")
+    args = ["--pki", e.pki, "--url", url, "device", "dev1"]
+    out = {}
+
+    def shown():
+        p = wardctl(e, args)
+        out["p"] = p
+        return p.returncode == 0 and "\u00b0C" in p.stdout
+
+    wait_for(shown, 30, "a temperature in °C from wardctl device dev1 (%r)"
+             % (out.get("p").stdout if out.get("p") else ""))
+    rows = [ln for ln in out["p"].stdout.splitlines() if ln.startswith("temp:")]
+    check(rows and all(re.search(r"\s-?\d+\.\d \u00b0C(\s|$)", ln) for ln in rows),
+          "temperature rows: %r" % rows)
+    fans = [ln for ln in out["p"].stdout.splitlines() if ln.startswith("fan:")]
+    check(all(" RPM" in ln for ln in fans), "fan rows: %r" % fans)
+    check(a.stop() == 0 and c.stop() == 0, "exit status")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 
@@ -296,6 +382,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--agent")
     ap.add_argument("--collector")
+    ap.add_argument("--wardctl")
     ap.add_argument("--pki-tool")
     ap.add_argument("--fixture")
     ap.add_argument("--work", required=True)
