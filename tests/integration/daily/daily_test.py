@@ -16,6 +16,8 @@ Cases:
                      and the agent runs on; the log level from the file is applied
   wardctl_env        WARD_URL / WARD_TOKEN, the configuration file (and its unknown keys),
                      the command line winning, and a clear choice when there are two tokens
+  examples           the annotated examples in tools/etc name every option of the program's
+                     --help (key by key) and nothing else, and load once uncommented
   wardctl_units      an agent reports the fixture's sensors; wardctl shows them in °C / RPM
 
 Every process started is stopped by its pid. Prints "PASS CASE" or "FAIL CASE: why".
@@ -375,6 +377,47 @@ def case_wardctl_units(e):
     check(a.stop() == 0 and c.stop() == 0, "exit status")
 
 
+def help_keys(text):
+    """The long options of a --help text, without the dashes and the command-line-only ones."""
+    keys = set(re.findall(r"^\s+--([a-z0-9-]+)", text, re.M))
+    return keys - {"config", "check-config", "help", "version"}
+
+
+def uncommented(e, name):
+    """The example with every '#key = value' line whose value is not a placeholder enabled."""
+    with open(os.path.join(e.a.examples, name)) as f:
+        text = f.read()
+    keys = set(re.findall(r"^#?([a-z0-9-]+) = ", text, re.M))
+    out = re.sub(r"^#([a-z0-9-]+ = (?![A-Z]+$|/home|/etc/ward/rules)[^\n]*)$", r"\1", text,
+                 flags=re.M)
+    return keys, e.write(name, out)
+
+
+def case_examples(e):
+    keys, conf = uncommented(e, "collector.conf")
+    want = help_keys(run([e.a.collector, "--help"]).stdout)
+    check(keys == want, "collector.conf: missing %s, extra %s" % (sorted(want - keys),
+                                                                   sorted(keys - want)))
+    p = run([e.a.collector, "--config", conf, "--pki", e.pki, "--state", e.path("s"),
+             "--check-config"])
+    check(p.returncode == 0 and "configuration ok" in p.stdout, "collector.conf: %r" % p.stderr)
+    keys, conf = uncommented(e, "agent.conf")
+    want = help_keys(run([e.a.agent, "run", "--help"]).stdout)
+    check(keys == want, "agent.conf: missing %s, extra %s" % (sorted(want - keys),
+                                                              sorted(keys - want)))
+    crt, key = find_device_files(e)
+    rules = e.write("r.json", '{"rules": []}\n')
+    p = run([e.a.agent, "run", "--config", conf, "--ca", os.path.join(e.pki, "ca.crt"), "--cert",
+             crt, "--key", key, "--rules", rules, "--check-config"])
+    check(p.returncode == 0 and "configuration ok" in p.stdout, "agent.conf: %r" % p.stderr)
+    keys, conf = uncommented(e, "wardctl.conf")
+    check(keys == {"url", "ca", "token-file", "pki", "timeout"}, "wardctl.conf keys %r" % keys)
+    p = wardctl(e, ["--config", conf, "--url", "https://localhost:1", "--ca",
+                    os.path.join(e.pki, "ca.crt"), "--token-file",
+                    os.path.join(e.pki, "tokens", "alice.token"), "devices"])
+    check(p.returncode == 1 and "localhost:1" in p.stderr, "wardctl.conf: %r" % p.stderr)
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 
@@ -383,6 +426,7 @@ def main():
     ap.add_argument("--agent")
     ap.add_argument("--collector")
     ap.add_argument("--wardctl")
+    ap.add_argument("--examples")
     ap.add_argument("--pki-tool")
     ap.add_argument("--fixture")
     ap.add_argument("--work", required=True)
