@@ -40,6 +40,7 @@
 #include "run.h"
 #include "run_config.h"
 #include "run_log.h"
+#include "run_stderr.h"
 
 #define MAX_WAIT_MS 60000 /* the longest sleep: signals and clock jumps are noticed by then */
 
@@ -264,12 +265,14 @@ int cmd_run(int argc, char **argv)
     if (o.check_config) {
         return run_config_check(&o);
     }
+    (void)run_stderr_install(); /* without it, lines go out plain */
     setup_signals(&wait_mask);
     r->start_ms = app_mono_ms();
     if (run_startup(&o, r, r->start_ms) != 0) {
         ward_store_posix_close(&r->store);
         return 1;
     }
+    run_stderr_default(RUN_LOG_INFO);
     if (o.run_for_s > 0) {
         end_ms = r->start_ms + (int64_t)o.run_for_s * 1000;
     }

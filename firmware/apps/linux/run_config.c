@@ -16,6 +16,7 @@
 
 #include "run_config.h"
 #include "run_log.h"
+#include "run_stderr.h"
 
 #define MAX_KEYS 64 /* options in run's table */
 
@@ -375,6 +376,7 @@ static int reload_rules(struct run *r, const char *path, int64_t now)
         fprintf(stderr, "ward-agent: %s:%u: %s\n", path, err.line, rules_msg(&err));
         return rc;
     }
+    run_stderr_mark(RUN_LOG_INFO);
     fprintf(stderr, "ward-agent: SIGHUP: rules %s loaded: %d rules\n", path, rc);
     return 0;
 }
@@ -385,7 +387,10 @@ int run_config_reload(struct run *r, int64_t now)
     struct opts o;
     bool restart = false;
     enum run_log_level lvl = RUN_LOG_INFO;
-    int rc = build(&s_slot[next], &o);
+    int rc;
+
+    run_stderr_mark(RUN_LOG_ERROR); /* what fails below is an error line */
+    rc = build(&s_slot[next], &o);
 
     if (rc == 0 && o.rules == NULL && s_running.rules != NULL) {
         fprintf(stderr, "ward-agent: rules cannot be removed while running (restart without "
@@ -396,8 +401,10 @@ int run_config_reload(struct run *r, int64_t now)
     if (rc != 0) {
         fprintf(stderr, "ward-agent: SIGHUP: reload failed (see above); the running "
                         "configuration is kept\n");
+        run_stderr_unmark();
         return rc;
     }
+    run_stderr_mark(RUN_LOG_INFO);
     unsigned changed = log_changes(&s_running, &o, &restart);
 
     if (o.log_level != NULL && run_config_log_level(o.log_level, &lvl) == 0) {
@@ -408,6 +415,7 @@ int run_config_reload(struct run *r, int64_t now)
             restart ? "; restart for the rest" : "");
     s_running = o;
     s_live = next;
+    run_stderr_unmark();
     return 0;
 }
 

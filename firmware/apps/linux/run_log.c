@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "run_config.h"
 #include "run_log.h"
+#include "run_stderr.h"
 
 static enum run_log_level s_level = RUN_LOG_INFO;
 
@@ -25,6 +26,19 @@ void run_log_set_level(enum run_log_level level)
 {
     s_level = level;
 }
+
+void run_log_banner_level(void)
+{
+    run_stderr_default(RUN_LOG_INFO);
+}
+
+/* log_repeat_printf() at a level (the prefix run_stderr.h writes). */
+#define LOG_AT(level, ...)                                                                         \
+    do {                                                                                           \
+        run_stderr_mark(level);                                                                    \
+        log_repeat_printf(__VA_ARGS__);                                                            \
+        run_stderr_unmark();                                                                       \
+    } while (0)
 
 /* Why the link went to backoff, as ": reason" (empty when there is nothing to add). */
 static void backoff_reason(const struct run *r, enum ward_link from, int err, char *why, size_t len)
@@ -60,9 +74,9 @@ void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
         int64_t wait = (int64_t)r->tp.deadline - now;
 
         backoff_reason(r, from, err, why, sizeof(why));
-        log_repeat_printf(
-            &r->log, now, "ward-agent: collector %s:%u: %s -> backoff%s; retry in %.1f s", r->host,
-            r->port, ward_link_name(from), why, wait > 0 ? (double)wait / 1000.0 : 0.0);
+        LOG_AT(RUN_LOG_WARN, &r->log, now,
+               "ward-agent: collector %s:%u: %s -> backoff%s; retry in %.1f s", r->host, r->port,
+               ward_link_name(from), why, wait > 0 ? (double)wait / 1000.0 : 0.0);
         return;
     }
     if (to == WARD_LINK_UP) {
@@ -71,8 +85,8 @@ void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
     } else if (err != 0) {
         snprintf(why, sizeof(why), ": %s", strerror(-err));
     }
-    log_repeat_printf(&r->log, now, "ward-agent: collector %s:%u: %s -> %s%s", r->host, r->port,
-                      ward_link_name(from), ward_link_name(to), why);
+    LOG_AT(RUN_LOG_INFO, &r->log, now, "ward-agent: collector %s:%u: %s -> %s%s", r->host, r->port,
+           ward_link_name(from), ward_link_name(to), why);
 }
 
 void run_log_fault(void *user, enum ward_uplink_fault fault, int err)
@@ -85,22 +99,22 @@ void run_log_fault(void *user, enum ward_uplink_fault fault, int err)
     }
     switch (fault) {
     case WARD_UPLINK_BUILD_FAILED:
-        log_repeat_printf(&r->log, now, "ward-agent: cannot build the report batch: %s",
-                          strerror(-err));
+        LOG_AT(RUN_LOG_WARN, &r->log, now, "ward-agent: cannot build the report batch: %s",
+               strerror(-err));
         break;
     case WARD_UPLINK_CAPTURE_FAILED:
-        log_repeat_printf(&r->log, now, "ward-agent: cannot write the journal: %s", strerror(-err));
+        LOG_AT(RUN_LOG_WARN, &r->log, now, "ward-agent: cannot write the journal: %s",
+               strerror(-err));
         break;
     case WARD_UPLINK_SYNC_FAILED:
-        log_repeat_printf(&r->log, now,
-                          "ward-agent: journal sync failed: events since the last sync may not "
-                          "survive a power loss");
+        LOG_AT(RUN_LOG_WARN, &r->log, now,
+               "ward-agent: journal sync failed: events since the last sync may not "
+               "survive a power loss");
         break;
     case WARD_UPLINK_BAD_ACK:
-        log_repeat_printf(
-            &r->log, now,
-            "ward-agent: the collector's acknowledgement is malformed (%s); events kept",
-            strerror(-err));
+        LOG_AT(RUN_LOG_WARN, &r->log, now,
+               "ward-agent: the collector's acknowledgement is malformed (%s); events kept",
+               strerror(-err));
         break;
     }
 }
@@ -114,6 +128,7 @@ void run_log_journal_recovery(const struct opts *o, const struct run *r, int res
 {
     const struct ward_journal_stats *js = &r->journal.stats;
 
+    run_stderr_mark(RUN_LOG_WARN);
     if (js->torn_bytes != 0 || js->corrupt_bytes != 0) {
         fprintf(stderr,
                 "ward-agent: journal %s/journal: cut %" PRIu64
@@ -127,6 +142,7 @@ void run_log_journal_recovery(const struct opts *o, const struct run *r, int res
             r->outbox.stats.restore_deferred > 0 ? " (some kept for later: the event log is full)"
                                                  : "");
     }
+    run_stderr_unmark();
 }
 
 /* Resident pages from /proc/self/statm, read without stdio (fopen would allocate). */
@@ -153,6 +169,7 @@ void run_log_stats(struct run *r, int64_t now)
     long rss = resident_pages();
 
     log_repeat_flush(&r->log, now);
+    run_stderr_mark(RUN_LOG_INFO);
     fprintf(stderr,
             "ward-agent: stats {\"uptime_ms\":%" PRId64 ",\"heartbeats\":%" PRIu32
             ",\"requests\":%" PRIu32 ",\"responses\":%" PRIu32 ",\"failures\":%" PRIu32
@@ -167,6 +184,7 @@ void run_log_stats(struct run *r, int64_t now)
             r->pool.stats.peak, r->pool.stats.used, ward_evlog_pending(&r->agent.log),
             ward_journal_count(&r->journal), ward_journal_dropped(&r->journal),
             r->journal.stats.syncs, rss * (sysconf(_SC_PAGESIZE) / 1024));
+    run_stderr_unmark();
 }
 
 #endif /* CONFIG_WARD_TRANSPORT */

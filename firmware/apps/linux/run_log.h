@@ -21,6 +21,9 @@ enum run_log_level;
  * changes info (default info; start-up errors and requested statistics always print). */
 void run_log_set_level(enum run_log_level level);
 
+/** The start-up banner that follows is info, not an error (run_stderr.h). */
+void run_log_banner_level(void);
+
 /** The transport's on_link callback; user is the struct run. */
 void run_log_link(void *user, enum ward_link from, enum ward_link to, int err);
 

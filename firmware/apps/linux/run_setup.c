@@ -448,6 +448,7 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
         return restored;
     }
     run_log_journal_recovery(o, r, restored);
+    run_log_banner_level();
     fprintf(stderr, "ward-agent: %s (board %s) reporting to %s:%u as %s, state in %s\n",
             WARD_BOARD_NAME, WARD_ARCH, r->host, r->port, device_id, o->state_dir);
     return 0;

@@ -14,6 +14,8 @@ Cases:
                      the file's --for honoured and the command line's winning
   agent_reload       SIGHUP reloads the rules and says so; broken rules keep the running ones
                      and the agent runs on; the log level from the file is applied
+  agent_journal      with stderr on the journal (JOURNAL_STREAM), syslog level prefixes and no
+                     timestamps; every other line has a timestamp and a level
   wardctl_env        WARD_URL / WARD_TOKEN, the configuration file (and its unknown keys),
                      the command line winning, and a clear choice when there are two tokens
   examples           the annotated examples in tools/etc name every option of the program's
@@ -60,7 +62,8 @@ class Proc:
                                   stdin=subprocess.DEVNULL)
 
     def text(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path) as f:
             return f.read()
 
@@ -292,6 +295,43 @@ def case_agent_reload(e):
     check("collector localhost:9" not in a.text()[mark:], "link lines at level error: %r"
           % a.text()[mark:])
     check(a.stop() == 0, "agent exit status")
+    # Every line: UTC timestamp, level, message; the failed reload is an error, the rules info.
+    stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warn|info|debug) ward-agent: "
+    lines = a.text().splitlines()
+    check(all(re.match(stamp, ln) for ln in lines), "unstamped: %r"
+          % [ln for ln in lines if not re.match(stamp, ln)][:3])
+
+    def at(level, what):
+        return any(re.match(stamp.replace("(error|warn|info|debug)", level) + what, ln)
+                   for ln in lines)
+
+    check(at("error", "SIGHUP: reload failed"), "the failed reload is not an error line")
+    check(at("info", "SIGHUP: rules"), "the rules line is not info")
+    check(at("warn", "collector .* -> backoff"), "backoff is not a warn line")
+
+
+def case_agent_journal(e):
+    """stderr is the journal (JOURNAL_STREAM names it): syslog prefixes, no timestamps."""
+    conf = e.write("a.conf", agent_conf_real(e, "for = 1\n"))
+    log = e.path("agent.log")
+    with open(log, "w") as f:
+        st = os.fstat(f.fileno())
+        env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+        p = subprocess.run([e.a.agent, "run", "--config", conf], stdout=f, stderr=f, env=env,
+                           timeout=30, stdin=subprocess.DEVNULL)
+    with open(log) as f:
+        lines = f.read().splitlines()
+    check(p.returncode == 0 and lines, "exit %d: %r" % (p.returncode, lines))
+    check(all(re.match(r"^<[3467]>ward-agent: ", ln) for ln in lines), "lines: %r" % lines[:4])
+    check(any(ln.startswith("<6>ward-agent: linux") for ln in lines), "banner not <6>: %r" % lines)
+    check(any(ln.startswith("<4>ward-agent: collector") for ln in lines), "no <4> backoff")
+    # Another stream (not the journal): timestamps again.
+    with open(log, "w") as f:
+        env = dict(os.environ, JOURNAL_STREAM="1:1")
+        subprocess.run([e.a.agent, "run", "--config", conf], stdout=f, stderr=f, env=env,
+                       timeout=30, stdin=subprocess.DEVNULL)
+    with open(log) as f:
+        check(re.match(r"^\d{4}-", f.read()), "JOURNAL_STREAM of another file removed timestamps")
 
 
 def start_collector(e, state="state"):
