@@ -16,6 +16,9 @@ Cases:
                      and the agent runs on; the log level from the file is applied
   agent_journal      with stderr on the journal (JOURNAL_STREAM), syslog level prefixes and no
                      timestamps; every other line has a timestamp and a level
+  units              tools/systemd: systemd-analyze verify says nothing; least privilege
+                     directives present; offline security exposure below 2.0 (collector) and
+                     3.0 (agent, which needs CAP_SYS_RAWIO and CAP_SYS_ADMIN for SMART/NVMe)
   wardctl_env        WARD_URL / WARD_TOKEN, the configuration file (and its unknown keys),
                      the command line winning, and a clear choice when there are two tokens
   examples           the annotated examples in tools/etc name every option of the program's
@@ -334,6 +337,50 @@ def case_agent_journal(e):
         check(re.match(r"^\d{4}-", f.read()), "JOURNAL_STREAM of another file removed timestamps")
 
 
+def unit_settings(text):
+    out = {}
+    for line in text.splitlines():
+        if "=" in line and not line.startswith("#"):
+            k, v = line.split("=", 1)
+            out.setdefault(k.strip(), []).append(v.strip())
+    return out
+
+
+def case_units(e):
+    if shutil.which("systemd-analyze") is None:
+        print("SKIP units: no systemd-analyze")
+        raise SystemExit(77)
+    bins = {"ward-collector": e.a.collector, "ward-agent": e.a.agent}
+    limits = {"ward-collector": 2.0, "ward-agent": 3.0}
+    for unit, binary in bins.items():
+        with open(os.path.join(e.a.units, unit + ".service")) as f:
+            text = f.read()
+        st = unit_settings(text)
+        state = "/var/lib/" + unit
+        want = {"ProtectSystem": ["strict"], "PrivateTmp": ["yes"], "NoNewPrivileges": ["yes"],
+                "ReadWritePaths": [state], "StateDirectory": [unit], "User": [unit]}
+        for k, v in want.items():
+            check(st.get(k) == v, "%s: %s=%r, want %r" % (unit, k, st.get(k), v))
+        for k in ("ProtectHome", "RestrictAddressFamilies", "SystemCallFilter",
+                  "CapabilityBoundingSet", "ExecReload"):
+            check(k in st, "%s: no %s=" % (unit, k))
+        caps = st["CapabilityBoundingSet"][0].split()
+        check(caps == ([] if unit == "ward-collector" else ["CAP_SYS_RAWIO", "CAP_SYS_ADMIN"]),
+              "%s: capabilities %r" % (unit, caps))
+        # verify needs the program to exist: point ExecStart at the one just built.
+        local = e.write(unit + ".service", text.replace("/usr/bin/" + unit, binary))
+        p = run(["systemd-analyze", "verify", "--man=no", local])
+        out = (p.stdout + p.stderr).strip()
+        check(p.returncode == 0 and out == "", "%s: systemd-analyze verify: %s" % (unit, out))
+        p = run(["systemd-analyze", "security", "--offline=true", local])
+        m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", p.stdout + p.stderr)
+        check(m is not None, "%s: no exposure in %r" % (unit, (p.stdout + p.stderr)[-300:]))
+        level = float(m.group(1))
+        print("%s exposure %.1f" % (unit, level))
+        check(level < limits[unit], "%s: exposure %.1f, want below %.1f" % (unit, level,
+                                                                          limits[unit]))
+
+
 def start_collector(e, state="state"):
     state = e.path(state)
     conf = e.write("collector.conf", e.collector_conf(state))
@@ -467,6 +514,7 @@ def main():
     ap.add_argument("--collector")
     ap.add_argument("--wardctl")
     ap.add_argument("--examples")
+    ap.add_argument("--units")
     ap.add_argument("--pki-tool")
     ap.add_argument("--fixture")
     ap.add_argument("--work", required=True)
