@@ -362,6 +362,11 @@ static int complete(struct args *a)
 {
     struct wcol_collector_config *cfg = &a->cfg;
 
+    if (a->pki != NULL && access(a->pki, R_OK | X_OK) != 0) {
+        fprintf(stderr, "ward-collector: --pki %s: %s (make one with ward-pki --dir %s init)\n",
+                a->pki, strerror(errno), a->pki);
+        return 2;
+    }
     if (a->pki != NULL) {
         if (s_gen == 0) { /* said once, not again on every reload */
             warn_ca_key(a->pki);
@@ -384,6 +389,14 @@ static int complete(struct args *a)
     if (cfg->tls.ticket_lifetime_s > cfg->tls.ticket_rotate_s) {
         fprintf(stderr, "ward-collector: --ticket-lifetime must not exceed --ticket-rotate\n");
         return 2;
+    }
+    for (int i = 0; i < 3; i++) {
+        const char *f = i == 0 ? cfg->tls.ca : i == 1 ? cfg->tls.cert : cfg->tls.key;
+
+        if (access(f, R_OK) != 0) {
+            fprintf(stderr, "ward-collector: cannot read %s: %s\n", f, strerror(errno));
+            return 2;
+        }
     }
     cfg->db_path = cfg->db_path ? cfg->db_path : join(5, cfg->state_dir, "ward.db");
     cfg->tls.ticket_keys = join(6, cfg->state_dir, "ticket-keys");

@@ -286,6 +286,11 @@ int run_config_load(struct opts *o, const struct opts *cli, const struct opt_spe
     if (build(&s_slot[0], o) != 0) {
         return 2;
     }
+    if (o->root != NULL && access(o->root, R_OK | X_OK) != 0) {
+        fprintf(stderr, "ward-agent: --root %s: %s (a directory holding sys/ and proc/)\n", o->root,
+                strerror(errno));
+        return 2;
+    }
     s_running = *o;
     if (o->log_level != NULL) {
         enum run_log_level lvl = RUN_LOG_INFO;

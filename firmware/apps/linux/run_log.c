@@ -6,6 +6,7 @@
 #if IS_ENABLED(CONFIG_WARD_TRANSPORT)
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "clock.h"
@@ -40,10 +42,47 @@ void run_log_banner_level(void)
         run_stderr_unmark();                                                                       \
     } while (0)
 
+/*
+ * The connection attempt's resolution failed (-EHOSTUNREACH as the link went from down to
+ * connecting: net.h's "name not resolved"); the backoff that follows says it in words.
+ */
+static bool s_unresolved;
+
+/* A fatal TLS alert the collector sent, in words, or NULL. */
+static const char *alert_words(const struct run *r)
+{
+    if (r->tls.last_error != MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE ||
+        r->tls.ssl.MBEDTLS_PRIVATE(in_msg) == NULL) {
+        return NULL;
+    }
+    switch (r->tls.ssl.MBEDTLS_PRIVATE(in_msg)[1]) {
+    case MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED:
+        return "the collector says this device's certificate is revoked";
+    case MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED:
+        return "the collector says this device's certificate has expired (or is not yet valid)";
+    case MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA:
+        return "the collector does not know the CA of this device's certificate";
+    case MBEDTLS_SSL_ALERT_MSG_BAD_CERT:
+    case MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_CERT:
+        return "the collector refused this device's certificate";
+    case MBEDTLS_SSL_ALERT_MSG_CERT_REQUIRED:
+        return "the collector wants a device certificate";
+    case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
+    case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
+        return "no TLS version or cipher suite in common with the collector";
+    default:
+        return "the collector ended the handshake with a TLS alert";
+    }
+}
+
 /* Why the link went to backoff, as ": reason" (empty when there is nothing to add). */
 static void backoff_reason(const struct run *r, enum ward_link from, int err, char *why, size_t len)
 {
-    if (err == -EACCES) {
+    if (s_unresolved && err == -EHOSTUNREACH) {
+        snprintf(why, len, ": cannot resolve %.150s", r->host);
+    } else if (alert_words(r) != NULL && from == WARD_LINK_HANDSHAKING) {
+        snprintf(why, len, ": %s", alert_words(r));
+    } else if (err == -EACCES) {
         char info[160];
 
         mbedtls_x509_crt_verify_info(info, sizeof(info), "", r->tls.verify_flags);
@@ -70,6 +109,9 @@ void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
     if (s_level < (to == WARD_LINK_BACKOFF ? RUN_LOG_WARN : RUN_LOG_INFO)) {
         return;
     }
+    if (from == WARD_LINK_DOWN && to == WARD_LINK_CONNECTING) {
+        s_unresolved = err == -EHOSTUNREACH;
+    }
     if (to == WARD_LINK_BACKOFF) {
         int64_t wait = (int64_t)r->tp.deadline - now;
 
@@ -83,7 +125,8 @@ void run_log_link(void *user, enum ward_link from, enum ward_link to, int err)
         snprintf(why, sizeof(why), " (%s handshake, %s)", r->tls.resumed ? "resumed" : "full",
                  mbedtls_ssl_get_ciphersuite(&r->tls.ssl));
     } else if (err != 0) {
-        snprintf(why, sizeof(why), ": %s", strerror(-err));
+        snprintf(why, sizeof(why), ": %s",
+                 s_unresolved ? "cannot resolve the name" : strerror(-err));
     }
     LOG_AT(RUN_LOG_INFO, &r->log, now, "ward-agent: collector %s:%u: %s -> %s%s", r->host, r->port,
            ward_link_name(from), ward_link_name(to), why);

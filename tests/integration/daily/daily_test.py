@@ -16,6 +16,10 @@ Cases:
                      and the agent runs on; the log level from the file is applied
   agent_journal      with stderr on the journal (JOURNAL_STREAM), syslog level prefixes and no
                      timestamps; every other line has a timestamp and a level
+  words              errors in words: an agent's collector name that does not resolve, a
+                     --root that does not exist, a collector --pki that does not exist, a
+                     listen host name (resolved, and one that does not resolve), a device's
+                     clientAuth-only certificate refused as the collector's
   units              tools/systemd: systemd-analyze verify says nothing; least privilege
                      directives present; offline security exposure below 2.0 (collector) and
                      3.0 (agent, which needs CAP_SYS_RAWIO and CAP_SYS_ADMIN for SMART/NVMe)
@@ -335,6 +339,36 @@ def case_agent_journal(e):
                        timeout=30, stdin=subprocess.DEVNULL)
     with open(log) as f:
         check(re.match(r"^\d{4}-", f.read()), "JOURNAL_STREAM of another file removed timestamps")
+
+
+def case_words(e):
+    ag, col = e.a.agent, e.a.collector
+    crt, key = find_device_files(e)
+    conf = e.write("a.conf", agent_conf_real(e, "for = 2\n").replace("localhost:9",
+                                                                     "nosuch.invalid:9"))
+    p = run([ag, "run", "--config", conf], timeout=30)
+    check(re.search(r"warn ward-agent: collector nosuch\.invalid:9: connecting -> backoff: "
+                    r"cannot resolve nosuch\.invalid;", p.stderr), "DNS: %r" % p.stderr[-600:])
+    p = run([ag, "run", "--config", conf, "--root", e.path("nonexistent")])
+    check(p.returncode == 2 and p.stderr.count("\n") == 1 and
+          "--root %s: No such file or directory" % e.path("nonexistent") in p.stderr,
+          "--root: %r" % p.stderr)
+    p = run([col, "--pki", e.path("nonexistent"), "--state", e.path("s")])
+    check(p.returncode == 2 and p.stderr.count("\n") == 1 and
+          "--pki %s: No such file or directory" % e.path("nonexistent") in p.stderr,
+          "--pki: %r" % p.stderr)
+    check(not os.path.exists(e.path("s")), "--pki failure created the state directory")
+    p = run([col, "--pki", e.pki, "--state", e.path("s"), "--listen", "nosuch.invalid:0"])
+    check(p.returncode != 0 and "cannot resolve the host name in listen address "
+          "'nosuch.invalid:0'" in p.stderr, "listen: %r" % p.stderr)
+    c = e.start([col, "--pki", e.pki, "--state", e.path("s2"), "--listen", "localhost:0",
+                 "--api-listen", "localhost:0"], "c.log")
+    wait_for(lambda: os.path.exists(e.path("s2", "ports")), 15, "a collector on localhost:0")
+    check(e.ports(e.path("s2"))["device"].startswith(("127.0.0.1:", "[::1]:")), "listen host")
+    c.stop()
+    p = run([col, "--pki", e.pki, "--state", e.path("s3"), "--cert", crt, "--key", key])
+    check(p.returncode != 0 and "is not a server certificate" in p.stderr,
+          "clientAuth-only certificate accepted: %r" % p.stderr)
 
 
 def unit_settings(text):

@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -40,6 +41,31 @@
 #define READY_ROUNDS 64
 
 /* "127.0.0.1:8443", "[::1]:8443", ":8443" (all IPv4 addresses). */
+/* A host name in a listen address: its first address. @return 0, -ENXIO (does not resolve). */
+static int resolve_listen(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                          socklen_t *len)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL ||
+        res->ai_addrlen > sizeof(*ss)) {
+        if (res != NULL) {
+            freeaddrinfo(res);
+        }
+        return -ENXIO;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (ss->ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+    } else {
+        ((struct sockaddr_in *)ss)->sin_port = htons(port);
+    }
+    return 0;
+}
+
 static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 {
     char host[64];
@@ -80,7 +106,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
     if (host[0] == '\0') {
         a->sin_addr.s_addr = htonl(INADDR_ANY);
     } else if (inet_pton(AF_INET, host, &a->sin_addr) != 1) {
-        return -EINVAL;
+        return resolve_listen(host, (uint16_t)port, ss, len);
     }
     *len = sizeof(*a);
     return 0;
@@ -251,9 +277,15 @@ static int check_listen_specs(const struct wcol_collector_config *cfg)
 
     for (int i = 0; i < 2; i++) {
         const char *spec = i == 0 ? cfg->listen : cfg->api_listen;
+        int rc = parse_listen(spec, &ss, &sl);
 
-        if (parse_listen(spec, &ss, &sl) != 0) {
-            wcol_log_error("cannot parse listen address '%s' (want ADDR:PORT or [ADDR6]:PORT)",
+        if (rc == -ENXIO) {
+            wcol_log_error("cannot resolve the host name in listen address '%s'", spec);
+            return rc;
+        }
+        if (rc != 0) {
+            wcol_log_error("cannot parse listen address '%s' (want ADDR:PORT, HOST:PORT or "
+                           "[ADDR6]:PORT)",
                            spec);
             return -EINVAL;
         }
