@@ -20,6 +20,9 @@ Cases:
                      --root that does not exist, a collector --pki that does not exist, a
                      listen host name (resolved, and one that does not resolve), a device's
                      clientAuth-only certificate refused as the collector's
+  man                the generated man pages: mandoc -T lint finds nothing (but manuals not
+                     installed yet), every option of every --help is in its page; the bash
+                     completion of each program parses and completes its commands and options
   units              tools/systemd: systemd-analyze verify says nothing; least privilege
                      directives present; offline security exposure below 2.0 (collector) and
                      3.0 (agent, which needs CAP_SYS_RAWIO and CAP_SYS_ADMIN for SMART/NVMe)
@@ -371,6 +374,52 @@ def case_words(e):
           "clientAuth-only certificate accepted: %r" % p.stderr)
 
 
+def case_man(e):
+    if shutil.which("mandoc") is None:
+        print("SKIP man: no mandoc (tools/bootstrap installs it)")
+        raise SystemExit(77)
+    man = os.path.join(e.a.docs, "man")
+    pages = {"ward-agent": "ward-agent.8", "ward-collector": "ward-collector.8",
+             "wardctl": "wardctl.1", "ward-pki": "ward-pki.1"}
+    bins = {"ward-agent": e.a.agent, "ward-collector": e.a.collector, "wardctl": e.a.wardctl,
+            "ward-pki": e.a.pki_tool}
+    for page in list(pages.values()) + ["ward.conf.5"]:
+        path = os.path.join(man, page)
+        check(os.path.exists(path), "no %s" % path)
+        p = run(["mandoc", "-T", "lint", path])
+        msgs = [ln for ln in (p.stdout + p.stderr).splitlines()
+                if "referenced manual not found" not in ln]
+        check(msgs == [], "mandoc -T lint %s: %s" % (page, msgs[:5]))
+    for prog, page in pages.items():
+        with open(os.path.join(man, page)) as f:
+            text = f.read()
+        helps = [run([bins[prog], "--help"]).stdout]
+        for c in re.findall(r"^  ([a-z][a-z-]*)\s", helps[0].split("commands:")[1], re.M) \
+                if "commands:" in helps[0] else []:
+            helps.append(run([bins[prog], c, "--help"]).stdout)
+        for h in helps:
+            for opt in re.findall(r"^\s{2,4}--([a-z0-9-]+)", h, re.M):
+                check(re.search(r"Fl \\?-%s\b" % re.escape(opt), text) or opt == "help",
+                      "%s: --%s of --help is not in %s" % (prog, opt, page))
+    with open(os.path.join(man, "ward.conf.5")) as f:
+        conf = f.read()
+    for key in ("state-dir", "rules", "silent-factor", "tls13-only", "token-file"):
+        check(".It Cm %s" % key in conf, "ward.conf(5) lacks %s" % key)
+    comp = os.path.join(e.a.docs, "bash-completion")
+    want = {"ward-agent": ("r", "replay run"), "ward-collector": ("--check-", "--check-config --check-interval"),
+            "ward-pki": ("de", "device"), "wardctl": ("dev", "device devices")}
+    for prog, (word, expect) in want.items():
+        script = ("source %s/%s; COMP_WORDS=(%s %s); COMP_CWORD=1; _%s; "
+                  "printf '%%s\\n' \"${COMPREPLY[@]}\" | sort | tr '\\n' ' '"
+                  % (comp, prog, prog, word, prog.replace("-", "_")))
+        p = run(["bash", "-c", script])
+        check(p.returncode == 0 and p.stdout.strip() == expect,
+              "completion of '%s %s': %r %r" % (prog, word, p.stdout, p.stderr))
+    p = run(["bash", "-c", "source %s/ward-agent; COMP_WORDS=(ward-agent run --for); "
+             "COMP_CWORD=2; _ward_agent; echo \"${COMPREPLY[@]}\"" % comp])
+    check(p.stdout.strip() == "--for", "options of run: %r" % p.stdout)
+
+
 def unit_settings(text):
     out = {}
     for line in text.splitlines():
@@ -549,6 +598,7 @@ def main():
     ap.add_argument("--wardctl")
     ap.add_argument("--examples")
     ap.add_argument("--units")
+    ap.add_argument("--docs")
     ap.add_argument("--pki-tool")
     ap.add_argument("--fixture")
     ap.add_argument("--work", required=True)
