@@ -26,6 +26,8 @@ Cases:
   package            (root only) tools/package/build-debs; lintian reports only the tags
                      docs/install.md justifies; dpkg -i of the three packages installs programs,
                      man pages, units and the system users; dpkg --purge leaves nothing behind
+  pki_list           ward-pki list: a header, kind (ca/collector/device), status, readable
+                     dates; a rules error names its line once
   units              tools/systemd: systemd-analyze verify says nothing; least privilege
                      directives present; offline security exposure below 2.0 (collector) and
                      3.0 (agent, which needs CAP_SYS_RAWIO and CAP_SYS_ADMIN for SMART/NVMe)
@@ -336,7 +338,7 @@ def case_agent_journal(e):
         lines = f.read().splitlines()
     check(p.returncode == 0 and lines, "exit %d: %r" % (p.returncode, lines))
     check(all(re.match(r"^<[3467]>ward-agent: ", ln) for ln in lines), "lines: %r" % lines[:4])
-    check(any(ln.startswith("<6>ward-agent: linux") for ln in lines), "banner not <6>: %r" % lines)
+    check(any(ln.startswith("<6>ward-agent: board linux") for ln in lines), "banner not <6>: %r" % lines)
     check(any(ln.startswith("<4>ward-agent: collector") for ln in lines), "no <4> backoff")
     # Another stream (not the journal): timestamps again.
     with open(log, "w") as f:
@@ -493,6 +495,28 @@ def case_package(e):
         check(f.read() == passwd, "/etc/passwd differs after purge")
     with open("/etc/group") as f:
         check(f.read() == group, "/etc/group differs after purge")
+
+
+def case_pki_list(e):
+    p = run([e.a.pki_tool, "--dir", e.pki, "revoke", "dev1"])
+    check(p.returncode == 0, "revoke: %s" % p.stderr)
+    p = run([e.a.pki_tool, "--dir", e.pki, "list"])
+    lines = p.stdout.splitlines()
+    check(p.returncode == 0 and lines[0].split()[:3] == ["KIND", "STATUS", "EXPIRES"],
+          "header: %r" % lines[:1])
+    row = r"^(ca|collector|device) +(valid|revoked|expired) +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +[0-9A-F]+ +CN="
+    check(all(re.match(row, ln) for ln in lines[1:]), "rows: %r" % lines[1:])
+    kinds = [(ln.split()[0], ln.split()[1]) for ln in lines[1:]]
+    check(kinds == [("ca", "valid"), ("collector", "valid"), ("device", "revoked")],
+          "kinds: %r" % kinds)
+    # A rules error names its file and line once.
+    rules = e.write("bad.rules.json", '{"rules": [\n  {"sensor": 5}]}\n')
+    crt, key = find_device_files(e)
+    conf = e.write("a.conf", agent_conf_real(e, "rules = %s\n" % rules))
+    p = run([e.a.agent, "run", "--config", conf])
+    errs = [ln for ln in p.stderr.splitlines() if "bad.rules.json" in ln]
+    check(p.returncode == 1 and len(errs) == 1 and errs[0].count("line 2") == 1 and
+          ":2:" not in errs[0], "rules error: %r" % p.stderr)
 
 
 def unit_settings(text):
