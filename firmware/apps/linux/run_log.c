@@ -48,31 +48,47 @@ void run_log_banner_level(void)
  */
 static bool s_unresolved;
 
-/* A fatal TLS alert the collector sent, in words, or NULL. */
-static const char *alert_words(const struct run *r)
+/*
+ * The collector refused this device during or right after the handshake: a fatal alert, or,
+ * in TLS 1.3, a record that does not decrypt (mbedTLS's server sends its alert under the
+ * handshake keys once the client has switched). The alert's name when it could be read;
+ * otherwise what the device can tell about its own certificate (expiry, signer). NULL when
+ * the failure was something else.
+ */
+static const char *refusal_words(const struct run *r)
 {
-    if (r->tls.last_error != MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE ||
-        r->tls.ssl.MBEDTLS_PRIVATE(in_msg) == NULL) {
+    uint32_t flags = 0;
+
+    if (r->tls.last_error == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+        switch (r->tls.last_alert) {
+        case MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED:
+            return "the collector says this device's certificate is revoked";
+        case MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED:
+            return "the collector says this device's certificate has expired";
+        case MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA:
+            return "the collector does not know the CA of this device's certificate";
+        case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
+        case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
+            return "no TLS version or cipher suite in common with the collector";
+        default:
+            break;
+        }
+    } else if (r->tls.last_error != MBEDTLS_ERR_SSL_INVALID_MAC) {
         return NULL;
     }
-    switch (r->tls.ssl.MBEDTLS_PRIVATE(in_msg)[1]) {
-    case MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED:
-        return "the collector says this device's certificate is revoked";
-    case MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED:
-        return "the collector says this device's certificate has expired (or is not yet valid)";
-    case MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA:
-        return "the collector does not know the CA of this device's certificate";
-    case MBEDTLS_SSL_ALERT_MSG_BAD_CERT:
-    case MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_CERT:
-        return "the collector refused this device's certificate";
-    case MBEDTLS_SSL_ALERT_MSG_CERT_REQUIRED:
-        return "the collector wants a device certificate";
-    case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
-    case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
-        return "no TLS version or cipher suite in common with the collector";
-    default:
-        return "the collector ended the handshake with a TLS alert";
+    if (mbedtls_x509_time_is_past(&r->tls.cert.valid_to)) {
+        return "the collector refused this device's certificate: it has expired";
     }
+    if (mbedtls_x509_time_is_future(&r->tls.cert.valid_from)) {
+        return "the collector refused this device's certificate: it is not valid yet";
+    }
+    if (mbedtls_x509_crt_verify((mbedtls_x509_crt *)&r->tls.cert, (mbedtls_x509_crt *)&r->tls.ca,
+                                NULL, NULL, &flags, NULL, NULL) != 0 &&
+        (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) != 0) {
+        return "the collector does not know the CA of this device's certificate (it is not "
+               "signed by the CA in --ca)";
+    }
+    return "the collector refused this device's certificate (revoked? its log says why)";
 }
 
 /* Why the link went to backoff, as ": reason" (empty when there is nothing to add). */
@@ -80,8 +96,9 @@ static void backoff_reason(const struct run *r, enum ward_link from, int err, ch
 {
     if (s_unresolved && err == -EHOSTUNREACH) {
         snprintf(why, len, ": cannot resolve %.150s", r->host);
-    } else if (alert_words(r) != NULL && from == WARD_LINK_HANDSHAKING) {
-        snprintf(why, len, ": %s", alert_words(r));
+    } else if ((from == WARD_LINK_HANDSHAKING || from == WARD_LINK_UP) &&
+               refusal_words(r) != NULL) {
+        snprintf(why, len, ": %s", refusal_words(r));
     } else if (err == -EACCES) {
         char info[160];
 

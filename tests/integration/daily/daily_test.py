@@ -28,6 +28,8 @@ Cases:
                      man pages, units and the system users; dpkg --purge leaves nothing behind
   pki_list           ward-pki list: a header, kind (ca/collector/device), status, readable
                      dates; a rules error names its line once
+  tls_words          against a real collector, the agent says its certificate is revoked,
+                     expired, or from a CA the collector does not know
   units              tools/systemd: systemd-analyze verify says nothing; least privilege
                      directives present; offline security exposure below 2.0 (collector) and
                      3.0 (agent, which needs CAP_SYS_RAWIO and CAP_SYS_ADMIN for SMART/NVMe)
@@ -517,6 +519,34 @@ def case_pki_list(e):
     errs = [ln for ln in p.stderr.splitlines() if "bad.rules.json" in ln]
     check(p.returncode == 1 and len(errs) == 1 and errs[0].count("line 2") == 1 and
           ":2:" not in errs[0], "rules error: %r" % p.stderr)
+
+
+def case_tls_words(e):
+    """The agent names why a real collector refused it: revoked, expired, unknown CA."""
+    pki = e.a.pki_tool
+    for argv in (["device", "gone"], ["revoke", "gone"],
+                 ["device", "old", "--start", "20200101000000Z", "--end", "20200102000000Z"]):
+        p = run([pki, "--dir", e.pki] + argv)
+        check(p.returncode == 0, "ward-pki %s: %s" % (argv, p.stderr))
+    other = e.path("other-pki")
+    for argv in (["init"], ["device", "stranger"]):
+        p = run([pki, "--dir", other] + argv)
+        check(p.returncode == 0, "ward-pki %s: %s" % (argv, p.stderr))
+    c, ports = start_collector(e)
+    port = ports["device"].rsplit(":", 1)[1]
+    cases = [("gone", e.pki, r"(certificate is revoked|certificate \(revoked\?)"),
+             ("old", e.pki, r"certificate(: it)? has expired"),
+             ("stranger", other, r"does not know the CA of this device's certificate")]
+    for dev, where, words in cases:
+        conf = e.write(dev + ".conf", "collector = localhost:%s\nca = %s/ca.crt\n"
+                       "cert = %s/devices/%s.crt\nkey = %s/devices/%s.key\nstate-dir = %s\n"
+                       "root = %s\nfor = 3\n" % (port, e.pki, where, dev, where, dev,
+                                                   e.path("st-" + dev), e.a.fixture))
+        p = run([e.a.agent, "run", "--config", conf], timeout=30)
+        check(re.search(r"-> backoff: .*" + words, p.stderr),
+              "%s: no '%s' in:\n%s" % (dev, words, p.stderr[-1200:]))
+    check(c.alive(), "collector died")
+    c.stop()
 
 
 def unit_settings(text):
