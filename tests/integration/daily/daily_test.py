@@ -30,6 +30,7 @@ Cases:
                      dates; a rules error names its line once
   tls_words          against a real collector, the agent says its certificate is revoked,
                      expired, or from a CA the collector does not know
+  probe_once         ward-agent probe on a terminal names an unreadable source once
   units              tools/systemd: systemd-analyze verify says nothing; least privilege
                      directives present; offline security exposure below 2.0 (collector) and
                      3.0 (agent, which needs CAP_SYS_RAWIO and CAP_SYS_ADMIN for SMART/NVMe)
@@ -547,6 +548,32 @@ def case_tls_words(e):
               "%s: no '%s' in:\n%s" % (dev, words, p.stderr[-1200:]))
     check(c.alive(), "collector died")
     c.stop()
+
+
+def case_probe_once(e):
+    """probe on a terminal prints an unreadable source once (the table lists it), not twice."""
+    if os.geteuid() != 0 or shutil.which("script") is None or shutil.which("setpriv") is None:
+        print("SKIP probe_once: needs root (to run the agent as nobody), script and setpriv")
+        raise SystemExit(77)
+    root = e.path("root")
+    shutil.copytree(e.a.fixture, root, symlinks=True)
+    agent = e.path("ward-agent")
+    shutil.copy(e.a.agent, agent)
+    for dirpath, dirs, files in os.walk(e.work):
+        os.chmod(dirpath, 0o755)
+        for f in files:
+            if not os.path.islink(os.path.join(dirpath, f)):
+                os.chmod(os.path.join(dirpath, f), 0o755)
+    target = sorted(p for p in (os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+                    if p.endswith("/temp1_input"))[0]
+    os.chmod(target, 0)
+    nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups %s probe --root %s" % (agent, root)
+    p = run(["script", "-qec", nobody, "/dev/null"])
+    n_tty = p.stdout.count("permission denied")
+    p = run(["bash", "-c", nobody + " 2>&1 >/dev/null"])
+    n_err = p.stdout.count("permission denied")
+    check(n_tty == 1, "on a terminal the problem shows %d times" % n_tty)
+    check(n_err == 1, "stderr to a pipe: %d problem lines (want 1)" % n_err)
 
 
 def unit_settings(text):
