@@ -26,7 +26,7 @@ Cases:
   package            (root only) tools/package/build-debs; lintian reports only the tags
                      docs/install.md justifies; dpkg -i of the three packages installs programs,
                      man pages, units and the system users; dpkg --purge leaves nothing behind
-  pki_list           ward-pki list: a header, kind (ca/collector/device), status, readable
+  pki_list           ward-pki list (--dir after the command): a header, kind (ca/collector/device), status, readable
                      dates; a rules error names its line once
   tls_words          against a real collector, the agent says its certificate is revoked,
                      expired, or from a CA the collector does not know
@@ -503,7 +503,7 @@ def case_package(e):
 def case_pki_list(e):
     p = run([e.a.pki_tool, "--dir", e.pki, "revoke", "dev1"])
     check(p.returncode == 0, "revoke: %s" % p.stderr)
-    p = run([e.a.pki_tool, "--dir", e.pki, "list"])
+    p = run([e.a.pki_tool, "list", "--dir", e.pki])  # --dir anywhere on the line
     lines = p.stdout.splitlines()
     check(p.returncode == 0 and lines[0].split()[:3] == ["KIND", "STATUS", "EXPIRES"],
           "header: %r" % lines[:1])
