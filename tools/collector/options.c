@@ -362,7 +362,7 @@ static int complete(struct args *a)
 {
     struct wcol_collector_config *cfg = &a->cfg;
 
-    if (a->pki != NULL && access(a->pki, R_OK | X_OK) != 0) {
+    if (a->pki != NULL && s_gen == 0 && access(a->pki, R_OK | X_OK) != 0) {
         fprintf(stderr, "ward-collector: --pki %s: %s (make one with ward-pki --dir %s init)\n",
                 a->pki, strerror(errno), a->pki);
         return 2;
@@ -390,7 +390,8 @@ static int complete(struct args *a)
         fprintf(stderr, "ward-collector: --ticket-lifetime must not exceed --ticket-rotate\n");
         return 2;
     }
-    for (int i = 0; i < 3; i++) {
+    /* At start only: a reload may run as --user, which the key is (rightly) not readable by. */
+    for (int i = 0; i < 3 && s_gen == 0; i++) {
         const char *f = i == 0 ? cfg->tls.ca : i == 1 ? cfg->tls.cert : cfg->tls.key;
 
         if (access(f, R_OK) != 0) {

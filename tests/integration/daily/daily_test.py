@@ -10,6 +10,7 @@ Cases:
                      it; a clean stop removes STATE/ports
   collector_reload   SIGHUP names a changed option and the new token count; a file that no
                      longer loads keeps the running configuration (and says why); it still serves
+  collector_reload_user  (root) with --user, SIGHUP still reloads (no start-only checks)
   agent_config       ward-agent run: unknown key with FILE:LINE, a bad value, --check-config,
                      the file's --for honoured and the command line's winning
   agent_reload       SIGHUP reloads the rules and says so; broken rules keep the running ones
@@ -235,6 +236,26 @@ def find_device_files(e):
         if "dev1.crt" in files and "dev1.key" in files:
             return os.path.join(root, "dev1.crt"), os.path.join(root, "dev1.key")
     raise Fail("no dev1.crt/dev1.key under %s" % e.pki)
+
+
+def case_collector_reload_user(e):
+    """With --user, SIGHUP re-reads the configuration as that user: the key it cannot read
+    (rightly) and the PKI directory are not checked again, so the reload still happens."""
+    if os.geteuid() != 0:
+        print("SKIP collector_reload_user: needs root (--user)")
+        raise SystemExit(77)
+    os.remove(os.path.join(e.pki, "ca.key"))
+    os.chmod(e.work, 0o755)
+    conf = e.write("c.conf", e.collector_conf(e.path("state"), "user = nobody\n"))
+    os.chmod(conf, 0o644)
+    c = e.start([e.a.collector, "--config", conf], "c.log")
+    c.wait_log(r"running as nobody")
+    c.wait_log(r"operators on")
+    mark = len(c.text())
+    c.p.send_signal(signal.SIGHUP)
+    c.wait_log(r"SIGHUP: configuration .*c\.conf read, 0 options changed", after=mark)
+    check("reload failed" not in c.text()[mark:], c.text()[mark:])
+    check(c.stop() == 0, "exit status")
 
 
 def agent_conf_real(e, extra):
