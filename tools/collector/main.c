@@ -6,6 +6,13 @@
 #include "options.h"
 #include "server/collector.h"
 
+static int reload_options(struct wcol_collector *c, void *user)
+{
+    (void)c;
+    (void)user;
+    return wcol_options_reload();
+}
+
 int main(int argc, char **argv)
 {
     static struct wcol_collector c;
@@ -21,6 +28,7 @@ int main(int argc, char **argv)
         wcol_collector_close(&c);
         return 1;
     }
+    (void)wcol_collector_on_reload(&c, reload_options, NULL);
     rc = wcol_collector_run(&c);
     wcol_collector_close(&c);
     return rc == 0 ? 0 : 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/conffile.h"
 #include "common/log.h"
 #include "options.h"
 
@@ -28,6 +29,9 @@ enum opt_type {
 struct args {
     struct wcol_collector_config cfg;
     const char *pki;
+    const char *config;
+    bool check_config;
+    int log_level; /* enum wcol_log_level, -1 when not given */
 };
 
 struct opt {
@@ -103,7 +107,12 @@ static const struct opt s_opts[] = {
     { "tls13-only", T_FLAG, 0, 0, AT(cfg.tls.tls13_only), NULL,
       "refuse TLS 1.2 (by default accepted for boards without room for 1.3)" },
     { "Other:", T_SECTION, 0, 0, 0, NULL, NULL },
-    { "log-level", T_LOG, 0, 0, 0, "LEVEL", "error, warn, info (default), debug" },
+    { "log-level", T_LOG, 0, 0, AT(log_level), "LEVEL", "error, warn, info (default), debug" },
+    { "config", T_STR, 0, 0, AT(config), "FILE",
+      "options as key = value, the command line wins (default " WCOL_CONFIG_DEFAULT
+      " if it exists)" },
+    { "check-config", T_FLAG, 0, 0, AT(check_config), NULL,
+      "check the configuration and the files it names, then exit" },
     { "version", T_VERSION, 0, 0, 0, NULL, "print the version" },
     { "help", T_HELP, 0, 0, 0, NULL, "this text" },
 };
@@ -117,11 +126,20 @@ static const char s_usage_head[] =
 
 static const char s_usage_tail[] =
     "\n"
-    "Signals: SIGTERM/SIGINT stop after answering what is committed; SIGHUP reloads the CRL\n"
-    "and the operator tokens.\n";
+    "Signals: SIGTERM/SIGINT stop after answering what is committed; SIGHUP reads the\n"
+    "configuration file again (the log level changes at once, other options are named as\n"
+    "needing a restart), then the CRL and the operator tokens.\n";
 
-/* Owned strings for paths derived from --pki and --state. */
-static char s_paths[7][4096];
+/*
+ * Owned strings: paths derived from --pki and --state, and values read from the configuration
+ * file, per generation: 0 is the running configuration (kept for the process's life), 1 the one
+ * a SIGHUP reload parses to compare with it (rebuilt on every reload).
+ */
+#define OWNED_MAX 128
+static char s_paths[2][7][4096];
+static char *s_owned[2][OWNED_MAX];
+static unsigned s_n_owned[2];
+static int s_gen;
 
 static void defaults(struct wcol_collector_config *cfg)
 {
@@ -305,7 +323,7 @@ static int apply(const struct opt *o, const char *arg, struct args *a)
             fprintf(stderr, "ward-collector: --log-level is error, warn, info or debug\n");
             return 2;
         }
-        wcol_log_set_level(lvl);
+        *(int *)dst = (int)lvl;
         return 0;
     case T_VERSION:
         printf("ward-collector %s\n", WCOL_COLLECTOR_VERSION);
@@ -335,8 +353,8 @@ static void warn_ca_key(const char *pki)
 
 static const char *join(int slot, const char *dir, const char *name)
 {
-    snprintf(s_paths[slot], sizeof(s_paths[slot]), "%s/%s", dir, name);
-    return s_paths[slot];
+    snprintf(s_paths[s_gen][slot], sizeof(s_paths[s_gen][slot]), "%s/%s", dir, name);
+    return s_paths[s_gen][slot];
 }
 
 /* What the options imply for each other, and what must be given. @return 0 or 2. */
@@ -344,8 +362,15 @@ static int complete(struct args *a)
 {
     struct wcol_collector_config *cfg = &a->cfg;
 
+    if (a->pki != NULL && s_gen == 0 && access(a->pki, R_OK | X_OK) != 0) {
+        fprintf(stderr, "ward-collector: --pki %s: %s (make one with ward-pki --dir %s init)\n",
+                a->pki, strerror(errno), a->pki);
+        return 2;
+    }
     if (a->pki != NULL) {
-        warn_ca_key(a->pki);
+        if (s_gen == 0) { /* said once, not again on every reload */
+            warn_ca_key(a->pki);
+        }
         cfg->tls.ca = cfg->tls.ca ? cfg->tls.ca : join(0, a->pki, "ca.crt");
         cfg->tls.cert = cfg->tls.cert ? cfg->tls.cert : join(1, a->pki, "collector.crt");
         cfg->tls.key = cfg->tls.key ? cfg->tls.key : join(2, a->pki, "collector.key");
@@ -365,19 +390,119 @@ static int complete(struct args *a)
         fprintf(stderr, "ward-collector: --ticket-lifetime must not exceed --ticket-rotate\n");
         return 2;
     }
+    /* At start only: a reload may run as --user, which the key is (rightly) not readable by. */
+    for (int i = 0; i < 3 && s_gen == 0; i++) {
+        const char *f = i == 0 ? cfg->tls.ca : i == 1 ? cfg->tls.cert : cfg->tls.key;
+
+        if (access(f, R_OK) != 0) {
+            fprintf(stderr, "ward-collector: cannot read %s: %s\n", f, strerror(errno));
+            return 2;
+        }
+    }
     cfg->db_path = cfg->db_path ? cfg->db_path : join(5, cfg->state_dir, "ward.db");
     cfg->tls.ticket_keys = join(6, cfg->state_dir, "ticket-keys");
     return 0;
 }
 
-int wcol_options_parse(int argc, char **argv, struct wcol_collector_config *cfg)
+/* ---- the configuration file ---- */
+
+struct file_ctx {
+    struct args *a;
+    unsigned seen[N_OPTS];
+};
+
+static int on_setting(void *ctx, const char *path, const struct ward_conf_setting *st)
+{
+    struct file_ctx *fc = ctx;
+    const struct opt *o = NULL;
+    char *v;
+
+    for (size_t i = 0; i < N_OPTS && o == NULL; i++) {
+        if (s_opts[i].type != T_SECTION && strcmp(s_opts[i].name, st->key) == 0) {
+            o = &s_opts[i];
+        }
+    }
+    if (o == NULL || o->type == T_HELP || o->type == T_VERSION || o->offset == AT(config) ||
+        o->offset == AT(check_config)) {
+        fprintf(stderr,
+                "ward-collector: %s:%u: %s key '%s' (keys are the options without '--', "
+                "see ward-collector --help)\n",
+                path, st->line, o == NULL ? "unknown" : "command-line only", st->key);
+        return -EINVAL;
+    }
+    if (fc->seen[o - s_opts] != 0) {
+        fprintf(stderr, "ward-collector: %s:%u: '%s' is already set on line %u\n", path, st->line,
+                st->key, fc->seen[o - s_opts]);
+        return -EINVAL;
+    }
+    fc->seen[o - s_opts] = st->line;
+    if (o->type == T_FLAG) {
+        if (ward_conf_bool(st->value, (bool *)((char *)fc->a + o->offset)) != 0) {
+            fprintf(stderr, "ward-collector: %s:%u: %s wants true or false, not '%s'\n", path,
+                    st->line, st->key, st->value);
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (s_n_owned[s_gen] >= OWNED_MAX || (v = strdup(st->value)) == NULL) {
+        fprintf(stderr, "ward-collector: %s:%u: too many settings\n", path, st->line);
+        return -ENOSPC;
+    }
+    s_owned[s_gen][s_n_owned[s_gen]++] = v;
+    if (apply(o, v, fc->a) != 0) {
+        fprintf(stderr, "ward-collector: %s:%u: in '%s' (above)\n", path, st->line, st->key);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* --config FILE or --config=FILE, before getopt: the file goes under the command line. */
+static const char *config_arg(int argc, char **argv)
+{
+    const char *path = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            break;
+        }
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            path = argv[i] + 9;
+        }
+    }
+    if (path == NULL && access(WCOL_CONFIG_DEFAULT, F_OK) == 0) {
+        path = WCOL_CONFIG_DEFAULT;
+    }
+    return path;
+}
+
+static void free_owned(int gen)
+{
+    while (s_n_owned[gen] > 0) {
+        free(s_owned[gen][--s_n_owned[gen]]);
+    }
+}
+
+/* Defaults, then the file, then argv. @return 0, 1 done (help/version), 2 usage error. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
     static struct option longopts[N_OPTS + 1];
-    struct args a = { .pki = NULL };
+    struct file_ctx fc;
     size_t n = 0;
     int idx, opt;
 
-    defaults(&a.cfg);
+    memset(a, 0, sizeof(*a));
+    defaults(&a->cfg);
+    a->log_level = -1;
+    free_owned(s_gen);
+    memset(&fc, 0, sizeof(fc));
+    fc.a = a;
+    a->config = config_arg(argc, argv);
+    if (a->config != NULL &&
+        wcol_conffile_read("ward-collector", a->config, on_setting, &fc) != 0) {
+        return 2;
+    }
     for (size_t i = 0; i < N_OPTS; i++) {
         if (s_opts[i].type != T_SECTION) {
             longopts[n++] =
@@ -386,6 +511,7 @@ int wcol_options_parse(int argc, char **argv, struct wcol_collector_config *cfg)
         }
     }
     longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+    optind = 0; /* a reload parses argv again */
     while ((opt = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
         int rc;
 
@@ -397,7 +523,7 @@ int wcol_options_parse(int argc, char **argv, struct wcol_collector_config *cfg)
             fprintf(stderr, "ward-collector: run 'ward-collector --help' for the options\n");
             return 2;
         }
-        rc = apply(&s_opts[opt - 256], optarg, &a);
+        rc = apply(&s_opts[opt - 256], optarg, a);
         if (rc != 0) {
             return rc;
         }
@@ -406,8 +532,122 @@ int wcol_options_parse(int argc, char **argv, struct wcol_collector_config *cfg)
         fprintf(stderr, "ward-collector: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    int rc = complete(&a);
+    return complete(a);
+}
 
+static int check_readable(const char *what, const char *path)
+{
+    if (path != NULL && access(path, R_OK) != 0) {
+        fprintf(stderr, "ward-collector: %s %s: %s\n", what, path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* --check-config. @return 1 (done, all good) or 2. */
+static int check_config(const struct args *a)
+{
+    const struct wcol_collector_config *cfg = &a->cfg;
+    int bad = check_readable("CA", cfg->tls.ca) + check_readable("certificate", cfg->tls.cert) +
+              check_readable("key", cfg->tls.key) +
+              check_readable("operator tokens", cfg->tokens_path);
+
+    if (cfg->tls.crl != NULL && access(cfg->tls.crl, F_OK) == 0) {
+        bad += check_readable("CRL", cfg->tls.crl);
+    }
+    if (bad != 0) {
+        return 2;
+    }
+    printf("ward-collector: configuration ok (%s)\n",
+           a->config != NULL ? a->config : "command line only");
+    return 1;
+}
+
+static int s_argc;
+static char **s_argv;
+static struct args s_running;
+
+int wcol_options_parse(int argc, char **argv, struct wcol_collector_config *cfg)
+{
+    struct args a;
+    int rc;
+
+    s_argc = argc;
+    s_argv = argv;
+    s_gen = 0;
+    rc = parse_args(argc, argv, &a);
+    if (rc == 0 && a.log_level >= 0) {
+        wcol_log_set_level((enum wcol_log_level)a.log_level);
+    }
+    if (rc == 0 && a.check_config) {
+        rc = check_config(&a);
+    }
+    s_running = a;
     *cfg = a.cfg;
     return rc;
+}
+
+/* Whether option o has the same value in x and y. */
+static bool same(const struct opt *o, const struct args *x, const struct args *y)
+{
+    const char *px = (const char *)x + o->offset;
+    const char *py = (const char *)y + o->offset;
+
+    switch (o->type) {
+    case T_STR: {
+        const char *sx = *(const char *const *)(const void *)px;
+        const char *sy = *(const char *const *)(const void *)py;
+
+        return sx == NULL || sy == NULL ? sx == sy : strcmp(sx, sy) == 0;
+    }
+    case T_FLAG:
+        return *(const bool *)(const void *)px == *(const bool *)(const void *)py;
+    case T_UINT:
+    case T_LOG:
+        return memcmp(px, py, sizeof(unsigned)) == 0;
+    case T_SIZE:
+        return memcmp(px, py, sizeof(size_t)) == 0;
+    case T_U32:
+        return memcmp(px, py, sizeof(uint32_t)) == 0;
+    case T_DURATION:
+        return memcmp(px, py, sizeof(uint64_t)) == 0;
+    default:
+        return true;
+    }
+}
+
+int wcol_options_reload(void)
+{
+    struct args a;
+    unsigned changed = 0, restart = 0;
+    int rc;
+
+    s_gen = 1;
+    rc = parse_args(s_argc, s_argv, &a);
+    s_gen = 0;
+    if (rc != 0) {
+        wcol_log_error("SIGHUP: configuration %s does not load (the line above says why)",
+                       s_running.config != NULL ? s_running.config : "(command line)");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &s_opts[i];
+
+        if (o->type == T_SECTION || o->type == T_HELP || o->type == T_VERSION ||
+            same(o, &s_running, &a)) {
+            continue;
+        }
+        changed++;
+        restart += o->type != T_LOG;
+        wcol_log_info("SIGHUP: %s changed%s", o->name,
+                      o->type == T_LOG ? "" : " (takes effect at the next start)");
+    }
+    if (a.log_level != s_running.log_level) {
+        wcol_log_set_level(a.log_level >= 0 ? (enum wcol_log_level)a.log_level : WCOL_LOG_INFO);
+        s_running.log_level = a.log_level;
+    }
+    wcol_log_info("SIGHUP: configuration %s read, %u option%s changed%s",
+                  a.config != NULL ? a.config : "(command line)", changed, changed == 1 ? "" : "s",
+                  restart > 0 ? "; restart for the rest" : "");
+    return 0;
 }

@@ -218,7 +218,7 @@ int client_init(struct client *c, const char *ca, const char *token_file)
     mbedtls_ssl_config_init(&c->conf);
     mbedtls_ssl_init(&c->ssl);
     c->fd = -1;
-    if (read_token(token_file, c->token, sizeof(c->token)) != 0) {
+    if (token_file != NULL && read_token(token_file, c->token, sizeof(c->token)) != 0) {
         return -1;
     }
     if (psa_crypto_init() != PSA_SUCCESS) { /* TLS 1.3 runs on PSA Crypto */

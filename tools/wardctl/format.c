@@ -163,7 +163,7 @@ void print_events_table(const cJSON *events, FILE *out, bool with_device)
         fmt_time(v, when, sizeof(when));
         event_change(e, change, sizeof(change));
         if (jnum(ev, "value", &v)) {
-            snprintf(value, sizeof(value), "%.0f", v);
+            format_value(jstr(e, "sensor"), v, value, sizeof(value));
         }
         const char *row_dev[] = {
             id, when, jstr(e, "device"), jstr(e, "sensor"), change, jstr(e, "severity"), value
@@ -227,7 +227,7 @@ void print_device(const cJSON *d, FILE *out)
             char value[32] = "";
 
             if (jnum(s, "value", &v)) {
-                snprintf(value, sizeof(value), "%.0f", v);
+                format_value(jstr(s, "id"), v, value, sizeof(value));
             }
             const char *row[] = { jstr(s, "id"), jstr(s, "state"), jstr(s, "severity"), value,
                                   jstr(s, "reason") };

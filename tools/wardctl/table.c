@@ -37,14 +37,25 @@ int ward_table_row(struct ward_table *t, const char *const *cells)
     return 0;
 }
 
+/* Columns on a terminal: UTF-8 characters, not bytes ("°C" is two of each). */
+static size_t columns(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    }
+    return n;
+}
+
 void ward_table_print(const struct ward_table *t, FILE *out)
 {
     size_t w[WARD_TABLE_MAX_COLS];
 
     for (unsigned c = 0; c < t->ncols; c++) {
-        w[c] = strlen(t->head[c]);
+        w[c] = columns(t->head[c]);
         for (unsigned r = 0; r < t->rows; r++) {
-            size_t n = strlen(t->cells[r][c]);
+            size_t n = columns(t->cells[r][c]);
 
             w[c] = n > w[c] ? n : w[c];
         }
@@ -54,7 +65,7 @@ void ward_table_print(const struct ward_table *t, FILE *out)
             const char *s = r == 0 ? t->head[c] : t->cells[r - 1][c];
 
             if (c + 1 < t->ncols) {
-                fprintf(out, "%-*s  ", (int)w[c], s);
+                fprintf(out, "%s%*s  ", s, (int)(w[c] - columns(s)), "");
             } else {
                 fprintf(out, "%s\n", s);
             }

@@ -54,17 +54,21 @@ static const char s_usage[] =
     "  watch         live fleet table until Ctrl-C (or for S seconds)\n"
     "\n"
     "options:\n"
-    "  --url URL          operator API (default $WARDCTL_URL, else\n"
+    "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
+    "                     ~/.config/ward/wardctl.conf, else /etc/ward/wardctl.conf)\n"
+    "  --url URL          operator API (default $WARD_URL, else\n"
     "                     " DEFAULT_URL ")\n"
-    "  --ca FILE          CA that signed the collector (default $WARDCTL_CA, else\n"
+    "  --ca FILE          CA that signed the collector (default $WARD_CA, else\n"
     "                     PKI/ca.crt)\n"
-    "  --token-file FILE  bearer token (default $WARDCTL_TOKEN_FILE, else the one\n"
-    "                     token in PKI/tokens/)\n"
+    "  --token-file FILE  bearer token (default: the token in $WARD_TOKEN, else\n"
+    "                     the one token in PKI/tokens/)\n"
     "  --pki DIR          a ward-pki directory (default $WARD_PKI_DIR, else var/pki)\n"
     "  --json             machine-readable output\n"
     "  --timeout S        network timeout in seconds (default 10)\n"
     "  --version          print wardctl's version\n"
-    "  -h, --help         this text (after a command: that command's usage)\n";
+    "  -h, --help         this text (after a command: that command's usage)\n"
+    "The command line wins over the environment, which wins over the file.\n"
+    "VALUE columns are in the sensor's unit (\u00b0C, RPM, %, bytes); --json is raw.\n";
 
 /* Each command's own usage (`wardctl COMMAND --help`); the options above apply to all. */
 static const char s_usage_devices[] =
@@ -113,6 +117,7 @@ struct opt {
 };
 
 static const struct opt s_opts[] = {
+    { "config", K_STR, offsetof(struct opts, config) },
     { "url", K_STR, offsetof(struct opts, url) },
     { "ca", K_STR, offsetof(struct opts, ca) },
     { "token-file", K_STR, offsetof(struct opts, token_file) },
@@ -229,28 +234,6 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
-/* Where the CA and the token are: options, then the environment, then the PKI directory. */
-static int resolve_defaults(struct opts *o)
-{
-    static char ca_buf[4096], token_buf[4096];
-
-    o->url = o->url ?: getenv("WARDCTL_URL") ?: DEFAULT_URL;
-    o->pki = o->pki ?: getenv("WARD_PKI_DIR") ?: "var/pki";
-    if (o->ca == NULL && (o->ca = getenv("WARDCTL_CA")) == NULL) {
-        snprintf(ca_buf, sizeof(ca_buf), "%s/ca.crt", o->pki);
-        o->ca = ca_buf;
-    }
-    if (o->token_file == NULL && (o->token_file = getenv("WARDCTL_TOKEN_FILE")) == NULL) {
-        if (find_token_file(o->pki, token_buf, sizeof(token_buf)) != 0) {
-            fprintf(stderr, "wardctl: no token: give --token-file (or one token in %s/tokens)\n",
-                    o->pki);
-            return 2;
-        }
-        o->token_file = token_buf;
-    }
-    return 0;
-}
-
 static void catch_signals(void)
 {
     struct sigaction sa = { .sa_handler = on_stop };
@@ -264,7 +247,7 @@ static void catch_signals(void)
 int main(int argc, char **argv)
 {
     static struct client c;
-    struct opts o = { .timeout_ms = DEFAULT_TIMEOUT, .interval_s = 2.0 };
+    struct opts o = { .interval_s = 2.0 }; /* timeout: resolve_defaults() */
     const char *arg = NULL;
 
     /* Global options, the command, then its options (getopt stops at the command). */
@@ -292,12 +275,13 @@ int main(int argc, char **argv)
     if (optind < sub_argc) {
         die_usage("unexpected argument");
     }
-    if (resolve_defaults(&o) != 0) {
+    if (resolve_defaults(&o, c.token, sizeof(c.token)) != 0) {
         return 2;
     }
     catch_signals();
     c.timeout_ms = o.timeout_ms;
-    if (parse_url(o.url, &c) != 0 || client_init(&c, o.ca, o.token_file) != 0) {
+    if (parse_url(o.url, &c) != 0 ||
+        client_init(&c, o.ca, c.token[0] != '\0' ? NULL : o.token_file) != 0) {
         return 1;
     }
     int rc = 2;

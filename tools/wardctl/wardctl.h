@@ -25,6 +25,7 @@
 #define DEFAULT_TIMEOUT 10000
 
 struct opts {
+    const char *config;
     const char *url;
     const char *ca;
     const char *token_file;
@@ -66,6 +67,7 @@ void die_usage(const char *msg) __attribute__((noreturn));
 /* client.c */
 int find_token_file(const char *pki, char *out, size_t cap);
 int parse_url(const char *url, struct client *c);
+/* token_file NULL: c->token is already set (WARD_TOKEN). */
 int client_init(struct client *c, const char *ca, const char *token_file);
 void client_drop(struct client *c);
 /** GET path. @return the HTTP status (body in *body, heap) or -1 (c->err says why). */
@@ -87,6 +89,19 @@ int cmd_device(struct client *c, const struct opts *o, const char *arg);
 int cmd_events(struct client *c, const struct opts *o, const char *arg);
 int cmd_health(struct client *c, const struct opts *o, const char *arg);
 bool id_valid(const char *id);
+
+/* config.c */
+#define WARDCTL_CONFIG_SYSTEM "/etc/ward/wardctl.conf"
+/**
+ * Fill what the command line left open: the environment, the configuration file, the PKI
+ * directory (config.c says the order). A token from WARD_TOKEN goes to token[cap] (else
+ * token[0] is NUL and o->token_file is set). @return 0, or 2 (said on stderr).
+ */
+int resolve_defaults(struct opts *o, char *token, size_t cap);
+
+/* units.c */
+/** A reading as VALUE shows it, in the unit its sensor id implies ("103.0 °C", "2100 RPM"). */
+void format_value(const char *sensor, double v, char *out, size_t cap);
 
 /* watch.c */
 int cmd_watch(struct client *c, const struct opts *o, const char *arg);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "opt_table.h"
@@ -166,7 +167,9 @@ int cmd_probe(int argc, char **argv)
     } else {
         probe_print_text(stdout, &rep);
     }
-    for (unsigned i = 0; i < rep.n_problems; i++) {
+    /* The text lists the problems itself: on one terminal, saying them again is noise. */
+    for (unsigned i = 0;
+         (a.json || !isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO)) && i < rep.n_problems; i++) {
         fprintf(stderr, "probe: %s\n", rep.problem[i].message);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -14,7 +14,8 @@
  *
  * Start-up (run_setup.c) reads the files and sets everything up; after it, mbedTLS allocates
  * only from a static pool and the loop itself never calls malloc. SIGTERM/SIGINT end the loop
- * cleanly (journal synced, close_notify sent); SIGUSR1 prints a statistics line. One line on stderr
+ * cleanly (journal synced, close_notify sent); SIGUSR1 prints a statistics line; SIGHUP
+ * reloads the configuration file and the rules (run_config.h). One line on stderr
  * per connection state change.
  */
 #define _GNU_SOURCE /* ppoll() */
@@ -38,7 +39,9 @@
 #include "commands.h"
 #include "opt_table.h"
 #include "run.h"
+#include "run_config.h"
 #include "run_log.h"
+#include "run_stderr.h"
 
 #if IS_ENABLED(CONFIG_WARD_NMS_PROM)
 #define RUN_ENDPOINT_POLLFDS RUN_METRICS_POLLFDS
@@ -50,6 +53,7 @@
 static struct run s_run;
 static volatile sig_atomic_t s_stop;
 static volatile sig_atomic_t s_stats;
+static volatile sig_atomic_t s_reload;
 
 /* ---- options ---- */
 
@@ -84,6 +88,12 @@ static const struct opt_spec k_opts[] = {
       "bearer token (mode 0600) /metrics requires" },
     { "--metrics-tls", offsetof(struct opts, metrics_tls), OPT_FLAG, NULL,
       "mutual TLS on --metrics (--cert, --key, --ca)" },
+    { "--log-level", offsetof(struct opts, log_level), OPT_TEXT, "LEVEL",
+      "error, warn, info (default) or debug" },
+    { "--config", offsetof(struct opts, config), OPT_TEXT, "FILE",
+      "options as key = value (default: " RUN_CONFIG_DEFAULT ")" },
+    { "--check-config", offsetof(struct opts, check_config), OPT_FLAG, NULL,
+      "check the configuration and its files, then exit" },
 };
 
 void cmd_run_usage(FILE *f)
@@ -131,7 +141,9 @@ static int set_opt(struct opts *o, const struct opt_spec *opt, const char *v)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    memset(o, 0, sizeof(*o));
+    struct opts cli;
+
+    memset(&cli, 0, sizeof(cli));
     for (int i = 1; i < argc; i++) {
         const struct opt_spec *opt = opt_find(k_opts, sizeof(k_opts) / sizeof(k_opts[0]), argv[i]);
         int rc;
@@ -141,11 +153,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             usage();
             return 2;
         }
-        rc = set_opt(o, opt, i + 1 < argc ? argv[i + 1] : NULL);
+        if (opt->kind == OPT_FLAG) {
+            *(bool *)((char *)&cli + opt->off) = true;
+            continue;
+        }
+        rc = set_opt(&cli, opt, i + 1 < argc ? argv[i + 1] : NULL);
         if (rc != 0) {
             return rc;
         }
-        i += opt->kind == OPT_FLAG ? 0 : 1;
+        i++;
+    }
+    if (run_config_load(o, &cli, k_opts, sizeof(k_opts) / sizeof(k_opts[0])) != 0) {
+        return 2;
     }
     /* Something to do: report (then with its credentials and journal), or serve pulls. */
     if ((o->collector == NULL && o->metrics == NULL && o->agentx == NULL) ||
@@ -191,6 +210,8 @@ static void on_signal(int sig)
 {
     if (sig == SIGUSR1) {
         s_stats = 1;
+    } else if (sig == SIGHUP) {
+        s_reload = 1;
     } else {
         s_stop = 1;
     }
@@ -208,15 +229,18 @@ static void setup_signals(sigset_t *wait_mask)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, wait_mask);
     sigdelset(wait_mask, SIGTERM);
     sigdelset(wait_mask, SIGINT);
     sigdelset(wait_mask, SIGUSR1);
+    sigdelset(wait_mask, SIGHUP);
 }
 
 /* ---- the loop ---- */
@@ -239,6 +263,10 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
         if (s_stats) {
             s_stats = 0;
             run_log_stats(r, app_mono_ms());
+        }
+        if (s_reload) {
+            s_reload = 0;
+            (void)run_config_reload(r, app_mono_ms());
         }
         now = app_mono_ms();
         wake = run_next_wake(r, now);
@@ -281,6 +309,10 @@ int cmd_run(int argc, char **argv)
     if (o.agentx != NULL && agentx_posix_parse(o.agentx) != 0) {
         return 2;
     }
+    if (o.check_config) {
+        return run_config_check(&o);
+    }
+    (void)run_stderr_install(); /* without it, lines go out plain */
     setup_signals(&wait_mask);
     r->start_ms = app_mono_ms();
     if (run_startup(&o, r, r->start_ms) != 0) {
@@ -288,6 +320,7 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
     agentx_posix_start(&r->agent, &r->log); /* nothing without --agentx */
+    run_stderr_default(RUN_LOG_INFO);
     if (o.run_for_s > 0) {
         end_ms = r->start_ms + (int64_t)o.run_for_s * 1000;
     }

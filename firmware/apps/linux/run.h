@@ -50,6 +50,9 @@ struct opts {
     const char *metrics;       /* --metrics ADDR:PORT (run_metrics.h) */
     const char *metrics_token; /* --metrics-token FILE */
     bool metrics_tls;          /* --metrics-tls: mutual TLS with --cert, --key, --ca */
+    const char *config;        /* run_config.h */
+    bool check_config;
+    const char *log_level;
 };
 
 /* Everything the agent owns, in .bss like on a board. */

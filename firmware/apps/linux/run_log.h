@@ -15,6 +15,15 @@
 /* A line that repeats the last one within this window is counted, not printed (log_repeat.h). */
 #define RUN_LOG_REPEAT_WINDOW_MS 10000
 
+enum run_log_level;
+
+/** The loop's lines below this level are dropped: backoff and faults are warn, other link
+ * changes info (default info; start-up errors and requested statistics always print). */
+void run_log_set_level(enum run_log_level level);
+
+/** The start-up banner that follows is info, not an error (run_stderr.h). */
+void run_log_banner_level(void);
+
 /** The transport's on_link callback; user is the struct run. */
 void run_log_link(void *user, enum ward_link from, enum ward_link to, int err);
 

@@ -265,8 +265,8 @@ static int load_rules(const char *path, struct run *r, int64_t now)
     memset(&err, 0, sizeof(err));
     rc = ward_agent_load_rules(&r->agent, text, len, &err, now);
     free(text);
-    if (rc < 0) {
-        fprintf(stderr, "ward-agent: %s:%u: %s\n", path, err.line, err.msg);
+    if (rc < 0) { /* err.msg starts with its own "line N: " */
+        fprintf(stderr, "ward-agent: rules %s: %s\n", path, err.msg);
     }
     return rc;
 }
@@ -534,7 +534,8 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
         return restored;
     }
     run_log_journal_recovery(o, r, restored);
-    fprintf(stderr, "ward-agent: %s (board %s) reporting to %s:%u as %s, state in %s\n",
+    run_log_banner_level();
+    fprintf(stderr, "ward-agent: board %s (%s) reporting to %s:%u as %s, state in %s\n",
             WARD_BOARD_NAME, WARD_ARCH, r->host, r->port, device_id, o->state_dir);
     return 0;
 }

@@ -287,6 +287,10 @@ static int map_error(struct ward_tls *t, int rc)
         break;
     }
     t->last_error = rc;
+    if (rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && t->ssl.MBEDTLS_PRIVATE(in_msg) != NULL) {
+        /* kept for the message: the context is reset before anyone reads it */
+        t->last_alert = t->ssl.MBEDTLS_PRIVATE(in_msg)[1];
+    }
     switch (rc) {
     case MBEDTLS_ERR_NET_SEND_FAILED:
     case MBEDTLS_ERR_NET_RECV_FAILED:

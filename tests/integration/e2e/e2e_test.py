@@ -110,8 +110,9 @@ class Agent:
         os.kill(self.pid, signal.SIGUSR1)
         wait_for(lambda: self.text().count("ward-agent: stats ") > before, timeout,
                  "%s to print its stats" % self.device)
-        line = [ln for ln in self.text().splitlines() if ln.startswith("ward-agent: stats ")][-1]
-        return json.loads(line[len("ward-agent: stats "):])
+        # Lines start with a timestamp and a level: the stats follow "ward-agent: stats ".
+        line = [ln for ln in self.text().splitlines() if "ward-agent: stats " in ln][-1]
+        return json.loads(line.split("ward-agent: stats ", 1)[1])
 
     def kill9(self):
         os.kill(self.pid, signal.SIGKILL)

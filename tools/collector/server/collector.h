@@ -160,6 +160,13 @@ struct wcol_unauth {
     struct wcol_srcmap srcs;
 };
 
+struct wcol_collector;
+
+/* Called on SIGHUP before the CRL and the tokens are read again; non-zero keeps everything. */
+typedef int (*wcol_reload_fn)(struct wcol_collector *c, void *user);
+
+#define WCOL_RELOAD_HOOKS_MAX 8
+
 struct wcol_collector {
     struct wcol_collector_config cfg;
     int epfd;
@@ -201,11 +208,35 @@ struct wcol_collector {
     char *scratch; /* decoder scratch (strings of one request) */
     size_t scratch_cap;
     struct ward_ingest_batch batch; /* the request being decoded */
+    int lock_fd;                    /* STATE/lock, held while running (lifecycle.c) */
+    bool ports_written;             /* STATE/ports is ours: removed on a clean stop */
+    struct {
+        wcol_reload_fn fn;
+        void *user;
+    } reload_hooks[WCOL_RELOAD_HOOKS_MAX];
+    unsigned n_reload_hooks;
 };
 
 /* server.c */
 int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_config *cfg);
 int wcol_collector_run(struct wcol_collector *c);
 void wcol_collector_close(struct wcol_collector *c);
+
+/* lifecycle.c */
+/**
+ * Take STATE/lock (flock): one collector per state directory.
+ * @return 0, -EBUSY (another collector holds it; logged with its pid), other -errno.
+ */
+int wcol_state_lock(struct wcol_collector *c);
+/** A clean stop: remove STATE/ports if this collector wrote it. */
+void wcol_state_remove_ports(struct wcol_collector *c);
+/**
+ * Run fn(c, user) on every SIGHUP, in the order added, before the CRL and the tokens are read
+ * again; a hook that returns non-zero stops the reload (it logs why).
+ * @return 0, -ENOSPC (WCOL_RELOAD_HOOKS_MAX hooks already).
+ */
+int wcol_collector_on_reload(struct wcol_collector *c, wcol_reload_fn fn, void *user);
+/** SIGHUP: the hooks, then the CRL and the operator tokens; logs what changed. */
+void wcol_collector_reload(struct wcol_collector *c);
 
 #endif /* WCOL_SERVER_COLLECTOR_H_ */

@@ -1081,6 +1081,12 @@ static void do_handshake(struct wcol_conn *conn)
     }
     if (rc != 0) {
         log_handshake_failure(conn, rc);
+        if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+            /* mbedTLS sent the alert (revoked, expired, unknown CA): linger, so that the
+             * device's last handshake bytes do not draw a reset that destroys it unread. */
+            begin_close(conn, false);
+            return;
+        }
         wcol_conn_close(conn);
         return;
     }

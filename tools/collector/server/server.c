@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -40,6 +41,31 @@
 #define READY_ROUNDS 64
 
 /* "127.0.0.1:8443", "[::1]:8443", ":8443" (all IPv4 addresses). */
+/* A host name in a listen address: its first address. @return 0, -ENXIO (does not resolve). */
+static int resolve_listen(const char *host, uint16_t port, struct sockaddr_storage *ss,
+                          socklen_t *len)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL ||
+        res->ai_addrlen > sizeof(*ss)) {
+        if (res != NULL) {
+            freeaddrinfo(res);
+        }
+        return -ENXIO;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (ss->ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+    } else {
+        ((struct sockaddr_in *)ss)->sin_port = htons(port);
+    }
+    return 0;
+}
+
 static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 {
     char host[64];
@@ -80,7 +106,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
     if (host[0] == '\0') {
         a->sin_addr.s_addr = htonl(INADDR_ANY);
     } else if (inet_pton(AF_INET, host, &a->sin_addr) != 1) {
-        return -EINVAL;
+        return resolve_listen(host, (uint16_t)port, ss, len);
     }
     *len = sizeof(*a);
     return 0;
@@ -229,7 +255,7 @@ static void init_context(struct wcol_collector *c, const struct wcol_collector_c
 {
     memset(c, 0, sizeof(*c));
     c->cfg = *cfg;
-    c->epfd = c->sigfd = c->device_fd = c->api_fd = -1;
+    c->epfd = c->sigfd = c->device_fd = c->api_fd = c->lock_fd = -1;
     c->waiting[WCOL_CONN_DEVICE].fd = c->waiting[WCOL_CONN_API].fd = -1;
     c->ready_tail = &c->ready;
     c->ep_device.type = WCOL_EP_LISTEN_DEVICE;
@@ -254,9 +280,15 @@ static int check_listen_specs(const struct wcol_collector_config *cfg)
 
     for (int i = 0; i < 2; i++) {
         const char *spec = i == 0 ? cfg->listen : cfg->api_listen;
+        int rc = parse_listen(spec, &ss, &sl);
 
-        if (parse_listen(spec, &ss, &sl) != 0) {
-            wcol_log_error("cannot parse listen address '%s' (want ADDR:PORT or [ADDR6]:PORT)",
+        if (rc == -ENXIO) {
+            wcol_log_error("cannot resolve the host name in listen address '%s'", spec);
+            return rc;
+        }
+        if (rc != 0) {
+            wcol_log_error("cannot parse listen address '%s' (want ADDR:PORT, HOST:PORT or "
+                           "[ADDR6]:PORT)",
                            spec);
             return -EINVAL;
         }
@@ -382,7 +414,7 @@ static int open_listeners(struct wcol_collector *c)
 /* The state the collector keeps writing after the drop: give it to the user. */
 static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
 {
-    static const char *const names[] = { "", "/ticket-keys", "/ports" };
+    static const char *const names[] = { "", "/ticket-keys", "/ports", "/lock" };
     char path[4200];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -468,6 +500,7 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
     rc = alloc_decoder(c);
     rc = rc ?: alloc_budgets(c);
     rc = rc ?: open_tls_and_tokens(c);
+    rc = rc ?: wcol_state_lock(c); /* after the key checks, before the database and ports */
     rc = rc ?: open_store_and_fleet(c);
     rc = rc ?: open_listeners(c);
     if (rc != 0) {
@@ -477,6 +510,7 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
         return rc;
     }
     rc = write_ports_file(c); /* last: it tells scripts the collector is ready */
+    c->ports_written = rc == 0;
     if (rc != 0) {
         wcol_log_warn("cannot write %s/ports: %s", cfg->state_dir, strerror(-rc));
     }
@@ -545,17 +579,26 @@ static void drop_revoked(struct wcol_collector *c)
     }
 }
 
-static void reload(struct wcol_collector *c)
+void wcol_collector_reload(struct wcol_collector *c)
 {
+    unsigned before = c->tokens.n;
+
     c->reload = false;
-    wcol_log_info("SIGHUP: reloading the CRL and the operator tokens");
+    wcol_log_info("SIGHUP: reloading the configuration, the CRL and the operator tokens");
+    for (unsigned i = 0; i < c->n_reload_hooks; i++) {
+        if (c->reload_hooks[i].fn(c, c->reload_hooks[i].user) != 0) {
+            wcol_log_error("SIGHUP: reload failed (see above); the running configuration, CRL "
+                           "and tokens are kept");
+            return;
+        }
+    }
     if (wcol_tls_reload_crl(c->tls, true) > 0) {
         drop_revoked(c);
     }
     int n = wcol_tokens_load(&c->tokens, c->cfg.tokens_path);
 
     if (n >= 0) {
-        wcol_log_info("operator tokens %s loaded: %d", c->cfg.tokens_path, n);
+        wcol_log_info("operator tokens %s loaded: %d (before: %u)", c->cfg.tokens_path, n, before);
     }
 }
 
@@ -675,7 +718,7 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
         periodic(c, now);
     }
     if (c->reload) {
-        reload(c);
+        wcol_collector_reload(c);
     }
     if (wcol_group_pending(&c->group)) {
         wcol_group_commit(&c->group);
@@ -713,6 +756,7 @@ int wcol_collector_run(struct wcol_collector *c)
     wcol_group_commit(&c->group);
     run_ready(c);
     close_all(c);
+    wcol_state_remove_ports(c);
     wcol_log_info("stopped: %llu requests, %llu events stored, %llu duplicates",
                   (unsigned long long)c->stats.requests,
                   (unsigned long long)c->group.stats.events_stored,
@@ -743,6 +787,9 @@ void wcol_collector_close(struct wcol_collector *c)
     }
     if (c->epfd >= 0) {
         close(c->epfd);
+    }
+    if (c->lock_fd >= 0) {
+        close(c->lock_fd);
     }
     free(c->scratch);
     free(c->batch.events);

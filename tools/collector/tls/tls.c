@@ -321,6 +321,14 @@ static int load_identity(struct wcol_tls *t, const struct wcol_tls_paths *p)
                        p->cert, wcol_tls_strerror(rc));
         return -EBADMSG;
     }
+    /* A device's (clientAuth-only) certificate must not serve as the collector's. */
+    if (mbedtls_x509_crt_check_extended_key_usage(&t->cert, MBEDTLS_OID_SERVER_AUTH,
+                                                  MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0) {
+        wcol_log_error("%s is not a server certificate (its extended key usage lacks "
+                       "serverAuth); issue the collector's with: ward-pki collector",
+                       p->cert);
+        return -EBADMSG;
+    }
     rc = check_private_file(p->key);
     if (rc != 0) {
         return rc;

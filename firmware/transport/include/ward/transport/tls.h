@@ -61,14 +61,15 @@ struct ward_tls {
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ssl_session saved; /* the last session, resumed on the next connection */
     bool have_saved;
-    bool saw_full;     /* this handshake verified the collector's certificate */
-    bool ticket_taken; /* this connection's TLS 1.3 ticket is saved already */
-    bool resumed;      /* the last completed handshake was resumed */
-    bool ready;        /* init() succeeded */
-    bool psa_held;     /* counted as a user of PSA Crypto (TLS 1.3 boards) */
-    unsigned wants;    /* WARD_CHAN_WANT_* after the last -EAGAIN */
-    int net_error;     /* the negative errno of the last failed network op */
-    int last_error;    /* the last mbedTLS error code, for messages */
+    bool saw_full;      /* this handshake verified the collector's certificate */
+    bool ticket_taken;  /* this connection's TLS 1.3 ticket is saved already */
+    bool resumed;       /* the last completed handshake was resumed */
+    bool ready;         /* init() succeeded */
+    bool psa_held;      /* counted as a user of PSA Crypto (TLS 1.3 boards) */
+    unsigned wants;     /* WARD_CHAN_WANT_* after the last -EAGAIN */
+    int net_error;      /* the negative errno of the last failed network op */
+    int last_error;     /* the last mbedTLS error code, for messages */
+    uint8_t last_alert; /* with last_error a fatal alert: its description (RFC 8446 6.2) */
     uint32_t verify_flags;
     struct ward_net *net;
     struct ward_tls_stats stats;
