@@ -31,6 +31,7 @@
 #include "api/api.h"
 #include "commit/group.h"
 #include "common/clock.h"
+#include "incidents/incidents.h"
 #include "ingest/ingest.h"
 #include "server/collector.h"
 #include "server/conn_impl.h"
@@ -348,7 +349,10 @@ static int open_store_and_fleet(struct wcol_collector *c)
     }
     wcol_group_init(&c->group, &c->store, &c->fleet, &c->bus, cfg->max_group);
     rc = wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
-    return rc != 0 ? rc : wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
+    rc = rc ?: wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
+    rc =
+        rc ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path, cfg->api_listen);
+    return rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
 }
 
 static int open_listeners(struct wcol_collector *c)
@@ -714,6 +718,8 @@ void wcol_collector_close(struct wcol_collector *c)
     if (c->store.ops != NULL) {
         c->store.ops->close(c->store.impl);
     }
+    wcol_incidents_close(c->incidents);
+    c->incidents = NULL;
     wcol_fleet_free(&c->fleet);
     wcol_metrics_free(&c->metrics);
     if (c->tls != NULL) {
