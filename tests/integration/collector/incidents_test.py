@@ -75,6 +75,16 @@ class Receiver:
         self.server.server_close()
 
 
+def iquery(env, sql):
+    """Read incidents.db (beside ward.db) as an auditor would: a connection of its own."""
+    con = H.sqlite3.connect("file:%s?mode=ro" % os.path.join(env.state, "incidents.db"),
+                            uri=True, timeout=10)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -305,7 +315,7 @@ def case_webhook_retry(env):
                [sensor("temp:cpu%d" % i, "caution", 10 + i)])
     wait_for(lambda: len(r.accepted) >= 3, 40, "three firing notifications past the failures")
     keys = [k for k, v in r.accepted.items()]
-    rows = env.query("SELECT key, state, attempts FROM outbox WHERE kind = 'firing'")
+    rows = iquery(env, "SELECT key, state, attempts FROM outbox WHERE kind = 'firing'")
     check(len(rows) == 3 and all(s == "delivered" for _, s, _ in rows), str(rows))
     check(sum(a for _, _, a in rows) >= 3 + 6 // 3, "no retries recorded: %s" % rows)
     time.sleep(2)
@@ -320,7 +330,7 @@ def case_kill9(env):
     c = start(env, POLICY.format(port=port))
     d = Dev(env, c, "dev-a")
     d.send([("disk:sda:smart", "ok", "failed", "high")], [sensor("disk:sda:smart", "failed", 10)])
-    wait_for(lambda: env.query("SELECT attempts FROM outbox WHERE attempts > 0"), 15,
+    wait_for(lambda: iquery(env, "SELECT attempts FROM outbox WHERE attempts > 0"), 15,
              "a failed delivery attempt (receiver down)")
     c.kill9()
     r = Receiver(port=port)
@@ -361,26 +371,33 @@ def case_slow_receiver(env):
     c = start(env, POLICY.format(port=r.port))
     dev = Dev(env, c, "dev-b")
 
+    worst = [0.0]
+
     def rate(n):
         t0 = time.monotonic()
         cl = H.DeviceClient(env, c, "dev-a")
         for i in range(n):
+            t1 = time.monotonic()
             st, _, _ = cl.post(H.batch("dev-a", hb_seq=1000 + i + int(t0 * 1000) % 100000,
                                        events=[]))
+            worst[0] = max(worst[0], time.monotonic() - t1)
             check(st == 200, "ingest refused: %d" % st)
         cl.close()
         return n / (time.monotonic() - t0)
 
     base = rate(200)
+    worst[0] = 0.0
     for i in range(10):
         dev.send([("temp:cpu%d" % i, "ok", "caution", "low")],
                  [sensor("temp:cpu%d" % i, "caution", 10 + i)])
     wait_for(lambda: len(r.requests) >= 2, 15, "the receiver to be hanging on requests")
     during = rate(200)
-    print("ingest: %.0f req/s before, %.0f req/s with a hanging receiver" % (base, during))
-    check(during > 0.5 * base, "ingest slowed by a hanging receiver: %.0f -> %.0f" %
-          (base, during))
-    errs = env.query("SELECT last_error FROM outbox WHERE attempts > 0")
+    print("ingest: %.0f req/s before, %.0f req/s with a hanging receiver (slowest %.3f s)" %
+          (base, during, worst[0]))
+    # A loop that waited for the receiver would hold a request for the 1 s send timeout.
+    check(worst[0] < 0.9 and during > 0.3 * base, "ingest slowed by a hanging receiver: "
+          "%.0f -> %.0f req/s, slowest request %.3f s" % (base, during, worst[0]))
+    errs = iquery(env, "SELECT last_error FROM outbox WHERE attempts > 0")
     check(errs and "no answer" in errs[0][0], "the timeout is not recorded: %s" % errs)
     check(len(incidents(env, c)) == 10, "incidents not opened while the receiver hangs")
     c.stop()
@@ -444,7 +461,7 @@ def case_alertmanager(env):
               a["labels"]["severity"] == "medium" and a["status"]["state"] == "active" and
               a["generatorURL"].endswith("/v1/incidents/%d" % x["id"]), str(a))
         time.sleep(3)  # at least one re-post while firing
-        n = env.query("SELECT count(*) FROM outbox WHERE kind = 'refresh' AND state = "
+        n = iquery(env, "SELECT count(*) FROM outbox WHERE kind = 'refresh' AND state = "
                       "'delivered'")[0][0]
         check(n >= 1, "no re-post while firing")
         env.wardctl(c, "resolve", str(x["id"]), "--cause", "test")

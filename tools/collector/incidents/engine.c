@@ -576,7 +576,8 @@ void *wcol_inc_engine_main(void *arg)
     sqlite3 *db = NULL;
     int64_t cursor, next_tick = 0;
 
-    if (wcol_inc_db_open(&db, in->db_path, 5000) != 0) {
+    pthread_setname_np(pthread_self(), "wcol-incidents");
+    if (wcol_inc_db_open(&db, in, 5000) != 0) {
         return NULL;
     }
     cursor = max_event(db, "SELECT value FROM incident_cursor WHERE name = 'events'");

@@ -646,12 +646,16 @@ int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const 
         return -EINVAL;
     }
     snprintf(in->db_path, sizeof(in->db_path), "%s", db_path);
+    const char *slash = strrchr(db_path, '/');
+
+    snprintf(in->inc_path, sizeof(in->inc_path), "%.*sincidents.db",
+             slash ? (int)(slash - db_path + 1) : 0, db_path);
     if (in->pol.external_url[0]) {
         snprintf(in->base_url, sizeof(in->base_url), "%s", in->pol.external_url);
     } else {
         snprintf(in->base_url, sizeof(in->base_url), "https://%s", api_addr);
     }
-    if (wcol_inc_db_open(&in->api_db, db_path, 1000) != 0 || wcol_inc_db_migrate(in->api_db) != 0) {
+    if (wcol_inc_db_open(&in->api_db, in, 1000) != 0 || wcol_inc_db_migrate(in->api_db) != 0) {
         return -EIO;
     }
     /* The threads take no signal: the event loop reads them all from its signalfd. */

@@ -1,9 +1,12 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/jw.h"
 #include "common/log.h"
@@ -95,17 +98,68 @@ int wcol_inc_exec(sqlite3 *db, const char *sql)
     return 0;
 }
 
-int wcol_inc_db_open(sqlite3 **db, const char *path, int busy_ms)
+/* "file:PATH?mode=ro" with the URI's special characters escaped. */
+static int ro_uri(const char *path, char *out, size_t cap)
 {
-    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        wcol_log_error("incidents: cannot open %s: %s", path,
+    size_t o = (size_t)snprintf(out, cap, "file:");
+
+    for (const char *p = path; *p != '\0'; p++) {
+        if (o + 4 >= cap) {
+            return -1;
+        }
+        if (*p == '%' || *p == '?' || *p == '#') {
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", (unsigned char)*p);
+        } else {
+            out[o++] = *p;
+        }
+    }
+    return snprintf(out + o, cap - o, "?mode=ro") < (int)(cap - o) ? 0 : -1;
+}
+
+static int attach_store(sqlite3 *db, const char *path)
+{
+    char uri[8300];
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+
+    if (ro_uri(path, uri, sizeof(uri)) == 0 &&
+        sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS w", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    }
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        wcol_log_error("incidents: cannot attach %s: %s", path, sqlite3_errmsg(db));
+    }
+    return rc;
+}
+
+int wcol_inc_db_open(sqlite3 **db, const struct wcol_incidents *in, int busy_ms)
+{
+    int fd = open(in->inc_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd < 0 || fchmod(fd, 0600) != 0) {
+        wcol_log_error("incidents: cannot create %s: %s", in->inc_path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -EIO;
+    }
+    close(fd);
+    if (sqlite3_open_v2(in->inc_path, db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
+                        NULL) != SQLITE_OK) {
+        wcol_log_error("incidents: cannot open %s: %s", in->inc_path,
                        *db ? sqlite3_errmsg(*db) : "out of memory");
         sqlite3_close(*db);
         *db = NULL;
         return -EIO;
     }
     sqlite3_busy_timeout(*db, busy_ms);
-    return wcol_inc_exec(*db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF");
+    if (attach_store(*db, in->db_path) != 0) {
+        return -EIO;
+    }
+    return wcol_inc_exec(*db, "PRAGMA main.journal_mode = WAL; PRAGMA main.synchronous = FULL");
 }
 
 static int one_int(sqlite3 *db, const char *sql, int64_t *out)

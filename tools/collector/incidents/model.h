@@ -23,7 +23,8 @@
 
 struct wcol_incidents {
     struct wcol_policy pol;
-    char db_path[4096];
+    char db_path[4096];  /* the store's database: events, snapshots (read only here) */
+    char inc_path[4096]; /* incidents.db beside it: every incident table */
     char base_url[WCOL_POL_TEXT_MAX];
     sqlite3 *api_db; /* the event loop's: operator reads and changes */
     pthread_t engine, sender;
@@ -62,8 +63,12 @@ bool wcol_inc_live(const char *state);
 const char *wcol_inc_sev_name(int rank);
 int64_t wcol_inc_now_ms(void);
 
-/** Open the database file (read-write, WAL already chosen by the store). @return 0, -EIO. */
-int wcol_inc_db_open(sqlite3 **db, const char *path, int busy_ms);
+/**
+ * Open incidents.db (created 0600, WAL, full fsync) with the store's database attached read
+ * only as "w", so events and snapshots are read where they are and ingest's writer never
+ * meets an incident writer's lock. @return 0, -EIO.
+ */
+int wcol_inc_db_open(sqlite3 **db, const struct wcol_incidents *in, int busy_ms);
 /** The incident tables' own ordered migrations (incidents_schema). @return 0, -EIO. */
 int wcol_inc_db_migrate(sqlite3 *db);
 int wcol_inc_exec(sqlite3 *db, const char *sql);

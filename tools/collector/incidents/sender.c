@@ -279,7 +279,8 @@ void *wcol_inc_sender_main(void *arg)
     sqlite3 *db = NULL;
     struct row rows[BATCH];
 
-    if (wcol_inc_db_open(&db, in->db_path, 5000) != 0) {
+    pthread_setname_np(pthread_self(), "wcol-sender");
+    if (wcol_inc_db_open(&db, in, 5000) != 0) {
         return NULL;
     }
     while (!in->stop) {

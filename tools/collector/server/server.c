@@ -392,11 +392,20 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
             return -errno;
         }
     }
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof(path), "%s%s", c->cfg.db_path,
-                 i == 0   ? ""
-                 : i == 1 ? "-wal"
-                          : "-shm");
+    for (int i = 0; i < 6; i++) {
+        /* The store's database, then incidents.db beside it (incidents/model.h). */
+        const char *slash = strrchr(c->cfg.db_path, '/');
+        int dir = slash ? (int)(slash - c->cfg.db_path + 1) : 0;
+
+        if (i < 3) {
+            snprintf(path, sizeof(path), "%s", c->cfg.db_path);
+        } else {
+            snprintf(path, sizeof(path), "%.*sincidents.db", dir, c->cfg.db_path);
+        }
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s",
+                 i % 3 == 0   ? ""
+                 : i % 3 == 1 ? "-wal"
+                              : "-shm");
         if (lchown(path, uid, gid) != 0 && errno != ENOENT) {
             return -errno;
         }
