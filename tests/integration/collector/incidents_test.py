@@ -325,6 +325,30 @@ def case_webhook_retry(env):
     r.close()
 
 
+def case_escalation(env):
+    r, pager = Receiver(), Receiver()
+    c = start(env, POLICY.format(port=r.port) + "ack-deadline high 2s\n"
+              "receiver pager webhook http://127.0.0.1:%d/page secret-file SECRET\n"
+              "escalate pager\n" % pager.port)
+    d = Dev(env, c, "dev-a")
+    d.send([("disk:sda:smart", "ok", "failed", "high"), ("disk:sdb:smart", "ok", "failed", "high")],
+           [sensor("disk:sda:smart", "failed", 10), sensor("disk:sdb:smart", "failed", 10)])
+    a = wait_incident(env, c, "dev-a", "disk:sda:smart", lambda x: True, "sda opened")
+    b = wait_incident(env, c, "dev-a", "disk:sdb:smart", lambda x: True, "sdb opened")
+    env.wardctl(c, "ack", str(b["id"]))  # acknowledged in time: never escalated
+    wait_for(lambda: pager.accepted, 10, "the escalation to the pager")
+    time.sleep(1.5)
+    esc = [d["incident"]["id"] for docs in pager.accepted.values() for d in docs]
+    check(esc == [a["id"]] and [d["kind"] for docs in pager.accepted.values() for d in docs] ==
+          ["escalation"], "escalations: %s" % list(pager.accepted.values()))
+    check("escalation" not in r.kinds(), "the escalation went to the routed receiver too")
+    x = one(env, c, "dev-a", "disk:sda:smart")
+    check(x["escalated"] and not one(env, c, "dev-a", "disk:sdb:smart")["escalated"], str(x))
+    c.stop()
+    r.close()
+    pager.close()
+
+
 def case_kill9(env):
     port = free_port()
     c = start(env, POLICY.format(port=port))
@@ -485,5 +509,5 @@ def _ready(port):
 if __name__ == "__main__":
     H.main({"lifecycle": case_lifecycle, "holddown": case_holddown, "flapping": case_flapping,
             "correlate": case_correlate, "webhook_retry": case_webhook_retry,
-            "kill9": case_kill9, "silence": case_silence, "slow_receiver": case_slow_receiver,
+            "kill9": case_kill9, "escalation": case_escalation, "silence": case_silence, "slow_receiver": case_slow_receiver,
             "bad_config": case_bad_config, "alertmanager": case_alertmanager})
