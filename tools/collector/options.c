@@ -74,6 +74,8 @@ static const struct opt s_opts[] = {
     { "max-devices", T_SIZE, 1, 10000000, AT(cfg.max_devices), "N", "devices in the fleet" },
     { "retention", T_DURATION, 0, 0, AT(cfg.retention_ms), "DURATION",
       "delete events received longer ago (s, m, h, d; 0 keeps everything)" },
+    { "alerting", T_STR, 0, 0, AT(cfg.alerting_path), "FILE",
+      "incident policy, receivers, routes and runbooks (docs/incidents.md)" },
     { "Limits:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "max-connections", T_UINT, 1, 1000000, AT(cfg.max_conns), "N", "device connections" },
     { "max-api-connections", T_UINT, 1, 10000, AT(cfg.max_api_conns), "N", "operator connections" },

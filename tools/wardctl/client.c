@@ -398,18 +398,25 @@ static int fill(struct client *c, char **buf, size_t *len, size_t *cap, size_t w
     return 0;
 }
 
-/* One GET. @return the HTTP status (>0) with *body (malloc'd, NUL-terminated), or -1. */
-static int request_once(struct client *c, const char *path, char **body, size_t *body_len)
+/* One request (a GET when post is NULL). @return the HTTP status (>0) with *body (malloc'd,
+ * NUL-terminated), or -1. */
+static int request_once(struct client *c, const char *path, const char *post, char **body,
+                        size_t *body_len)
 {
-    char req[1024];
+    char req[1024 + 4096];
     char *buf = NULL;
     size_t len = 0, cap = 0, head = 0, clen = 0;
     int status = 0;
     bool close_after = false;
-    int n = snprintf(req, sizeof(req),
-                     "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
-                     "Accept: application/json\r\n\r\n",
-                     path, c->host, c->token);
+    int n = post == NULL ? snprintf(req, sizeof(req),
+                                    "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                                    "Accept: application/json\r\n\r\n",
+                                    path, c->host, c->token)
+                         : snprintf(req, sizeof(req),
+                                    "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer "
+                                    "%s\r\nAccept: application/json\r\nContent-Type: "
+                                    "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                                    path, c->host, c->token, strlen(post), post);
 
     c->err[0] = '\0';
     if (n >= (int)sizeof(req) || write_all(c, req, (size_t)n) != 0) {
@@ -465,13 +472,20 @@ static int request_once(struct client *c, const char *path, char **body, size_t 
 /* GET with one reconnect: a kept-alive connection may have been closed by the collector. */
 int client_get(struct client *c, const char *path, char **body, size_t *len)
 {
+    return client_request(c, path, NULL, body, len);
+}
+
+/* A POST is sent once more only when a kept-alive connection turned out closed before any
+ * answer (the collector never saw it). */
+int client_request(struct client *c, const char *path, const char *post, char **body, size_t *len)
+{
     for (int attempt = 0; attempt < 2 && !g_wardctl_stop; attempt++) {
         bool reused = c->up;
 
         if (!c->up && client_connect(c) != 0) {
             return -1;
         }
-        int status = request_once(c, path, body, len);
+        int status = request_once(c, path, post, body, len);
 
         if (status > 0) {
             return status;

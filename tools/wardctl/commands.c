@@ -52,11 +52,11 @@ int fail_status(struct client *c, int status, const char *body, const char *what
     return 1;
 }
 
-static int get_doc(struct client *c, const char *path, const char *what, bool json, char **raw,
-                   cJSON **doc)
+static int get_doc(struct client *c, const char *path, const char *post, const char *what,
+                   bool json, char **raw, cJSON **doc)
 {
     size_t len;
-    int status = client_get(c, path, raw, &len);
+    int status = client_request(c, path, post, raw, &len);
 
     if (status != 200) {
         int rc = fail_status(c, status, status > 0 ? *raw : NULL, what);
@@ -75,13 +75,13 @@ static int get_doc(struct client *c, const char *path, const char *what, bool js
     return 0;
 }
 
-static int cmd_simple(struct client *c, const struct opts *o, const char *path, const char *what,
-                      void (*print)(const cJSON *, FILE *))
+int cmd_show(struct client *c, const struct opts *o, const char *path, const char *post,
+             const char *what, void (*print)(const cJSON *, FILE *))
 {
     char *raw = NULL;
     cJSON *doc = NULL;
 
-    if (get_doc(c, path, what, o->json, &raw, &doc) != 0) {
+    if (get_doc(c, path, post, what, o->json, &raw, &doc) != 0) {
         return 1;
     }
     if (o->json) {
@@ -150,7 +150,7 @@ static int events_path(const struct opts *o, char *path, size_t cap)
 int cmd_devices(struct client *c, const struct opts *o, const char *arg)
 {
     (void)arg;
-    return cmd_simple(c, o, "/v1/devices", "devices", print_devices);
+    return cmd_show(c, o, "/v1/devices", NULL, "devices", print_devices);
 }
 
 int cmd_device(struct client *c, const struct opts *o, const char *arg)
@@ -161,7 +161,7 @@ int cmd_device(struct client *c, const struct opts *o, const char *arg)
         die_usage("a device id is 1-63 of [A-Za-z0-9._-]");
     }
     snprintf(path, sizeof(path), "/v1/devices/%s", arg);
-    return cmd_simple(c, o, path, arg, print_device);
+    return cmd_show(c, o, path, NULL, arg, print_device);
 }
 
 int cmd_events(struct client *c, const struct opts *o, const char *arg)
@@ -170,11 +170,11 @@ int cmd_events(struct client *c, const struct opts *o, const char *arg)
 
     (void)arg;
     events_path(o, path, sizeof(path));
-    return cmd_simple(c, o, path, "events", print_events);
+    return cmd_show(c, o, path, NULL, "events", print_events);
 }
 
 int cmd_health(struct client *c, const struct opts *o, const char *arg)
 {
     (void)arg;
-    return cmd_simple(c, o, "/v1/health", "health", print_health);
+    return cmd_show(c, o, "/v1/health", NULL, "health", print_health);
 }

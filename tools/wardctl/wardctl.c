@@ -52,6 +52,11 @@ static const char s_usage[] =
     "  events        events, oldest first (filters: wardctl events --help)\n"
     "  health        the collector's own health\n"
     "  watch         live fleet table until Ctrl-C (or for S seconds)\n"
+    "  incidents     incidents, newest first (wardctl incidents --help)\n"
+    "  incident ID   one incident: timeline, notifications\n"
+    "  ack ID | assign ID WHO | note ID TEXT | resolve ID [--cause T] | close ID\n"
+    "  report ID     fault report [--format md|json]\n"
+    "  silence [DEVICE|GLOB --for DURATION --reason TEXT]   hold notifications\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -86,6 +91,26 @@ static const char s_usage_events[] =
     "  --limit N      at most N events\n";
 static const char s_usage_health[] = "usage: wardctl [OPTIONS] health [--json]\n"
                                      "The collector's own health.\n";
+static const char s_usage_incidents[] =
+    "usage: wardctl [OPTIONS] incidents [--state S] [--severity S] [--device ID]\n"
+    "                                   [--json]\n"
+    "Incidents, newest first.\n"
+    "  --state S      open, reopened, acknowledged, resolved, closed or live\n"
+    "  --severity S   at least low, medium or high\n"
+    "  --device ID    only this device's incidents\n";
+static const char s_usage_incident[] =
+    "usage: wardctl [OPTIONS] incident|ack|close ID [--json]\n"
+    "       wardctl [OPTIONS] assign ID WHO | note ID TEXT\n"
+    "       wardctl [OPTIONS] resolve ID [--cause TEXT]\n"
+    "Show or change an incident; every change goes on its timeline under the token's\n"
+    "name.\n";
+static const char s_usage_report[] =
+    "usage: wardctl [OPTIONS] report ID [--format md|json]\n"
+    "The fault report: timeline, readings, times to detect, acknowledge and resolve.\n";
+static const char s_usage_silence[] =
+    "usage: wardctl [OPTIONS] silence [DEVICE|GLOB --for DURATION --reason TEXT]\n"
+    "Hold notifications of matching devices (incidents are still recorded);\n"
+    "DURATION is seconds or N with s, m, h, d. Without arguments: active silences.\n";
 static const char s_usage_watch[] =
     "usage: wardctl [OPTIONS] watch [--interval S] [--for S] [--json]\n"
     "A live fleet table until Ctrl-C.\n"
@@ -130,6 +155,10 @@ static const struct opt s_opts[] = {
     { "limit", K_STR, offsetof(struct opts, limit) },
     { "interval", K_SECONDS, offsetof(struct opts, interval_s) },
     { "for", K_SECONDS, offsetof(struct opts, for_s) },
+    { "state", K_STR, offsetof(struct opts, state) },
+    { "cause", K_STR, offsetof(struct opts, cause) },
+    { "format", K_STR, offsetof(struct opts, format) },
+    { "reason", K_STR, offsetof(struct opts, reason) },
     { "help", K_HELP, 0 },
     { "version", K_VERSION, 0 },
 };
@@ -141,6 +170,11 @@ static double seconds_arg(const char *name, const char *arg)
     char *end;
     double v = strtod(arg, &end);
 
+    /* 90, 90s, 30m, 2h, 1d */
+    if (*end != '\0' && end[1] == '\0' && strchr("smhd", *end) != NULL) {
+        v *= *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 1;
+        end++;
+    }
     if (*arg == '\0' || *end != '\0' || v <= 0 || v > 31536000) {
         fprintf(stderr, "wardctl: --%s needs a positive number of seconds, not '%s'\n", name, arg);
         exit(2);
@@ -202,7 +236,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 
 static const struct command {
     const char *name;
-    bool takes_id; /* "device ID" */
+    int takes_id; /* operands: 1 "device ID", 2 "assign ID WHO", 3 optional one */
     int (*run)(struct client *c, const struct opts *o, const char *arg);
     const char *usage;
 } s_commands[] = {
@@ -211,6 +245,15 @@ static const struct command {
     { "events", false, cmd_events, s_usage_events },
     { "health", false, cmd_health, s_usage_health },
     { "watch", false, cmd_watch, s_usage_watch },
+    { "incidents", 0, cmd_incidents, s_usage_incidents },
+    { "incident", 1, cmd_incident, s_usage_incident },
+    { "ack", 1, cmd_ack, s_usage_incident },
+    { "assign", 2, cmd_assign, s_usage_incident },
+    { "note", 2, cmd_note, s_usage_incident },
+    { "resolve", 1, cmd_resolve, s_usage_incident },
+    { "close", 1, cmd_close, s_usage_incident },
+    { "report", 1, cmd_report, s_usage_report },
+    { "silence", 3, cmd_silence, s_usage_silence },
 };
 
 /* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */
@@ -262,10 +305,20 @@ int main(int argc, char **argv)
         help_if_asked(cmd, argc - optind, argv + optind);
     }
     if (cmd != NULL && cmd->takes_id) {
-        if (optind + 1 >= argc || argv[optind + 1][0] == '-') {
-            die_usage("device needs an ID");
+        bool have = optind + 1 < argc && argv[optind + 1][0] != '-';
+
+        if (!have && cmd->takes_id != 3) {
+            die_usage(cmd->takes_id == 2                 ? "this command needs two operands"
+                      : strcmp(cmd->name, "device") == 0 ? "device needs an ID"
+                                                         : "this command needs an incident ID");
         }
-        arg = argv[++optind];
+        arg = have ? argv[++optind] : NULL;
+        if (cmd->takes_id == 2) {
+            if (optind + 1 >= argc) {
+                die_usage("this command needs two operands (ID and WHO or TEXT)");
+            }
+            o.arg2 = argv[++optind];
+        }
     }
     int sub_argc = argc - optind;
     char **sub_argv = argv + optind;
@@ -289,7 +342,9 @@ int main(int argc, char **argv)
     if (cmd != NULL) {
         rc = cmd->run(&c, &o, arg);
     } else {
-        fprintf(stderr, "wardctl: unknown command '%s' (devices, device, events, health, watch)\n",
+        fprintf(stderr,
+                "wardctl: unknown command '%s' (devices, device, events, health, watch, "
+                "incidents, incident, ack, assign, note, resolve, close, report, silence)\n",
                 sub_argv[0]);
     }
     client_drop(&c);

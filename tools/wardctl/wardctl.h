@@ -39,6 +39,12 @@ struct opts {
     const char *limit;
     double interval_s;
     double for_s;
+    /* incident commands (incidents.c) */
+    const char *state;
+    const char *cause;
+    const char *format;
+    const char *reason;
+    const char *arg2; /* the second operand: assign ID WHO, note ID TEXT */
 };
 
 struct client {
@@ -72,6 +78,8 @@ int client_init(struct client *c, const char *ca, const char *token_file);
 void client_drop(struct client *c);
 /** GET path. @return the HTTP status (body in *body, heap) or -1 (c->err says why). */
 int client_get(struct client *c, const char *path, char **body, size_t *len);
+/** POST a JSON body (post NULL: GET). @return as client_get. */
+int client_request(struct client *c, const char *path, const char *post, char **body, size_t *len);
 
 /* format.c */
 const char *jstr(const cJSON *o, const char *key);
@@ -84,6 +92,10 @@ void print_health(const cJSON *h, FILE *out);
 
 /* commands.c: each command, given the client and the parsed options (arg: device ID). */
 int fail_status(struct client *c, int status, const char *body, const char *what);
+/** GET path (or POST the JSON post), then print the document (or with --json, the raw
+ *  answer). @return 0, or 1 after one error line. */
+int cmd_show(struct client *c, const struct opts *o, const char *path, const char *post,
+             const char *what, void (*print)(const cJSON *, FILE *));
 int cmd_devices(struct client *c, const struct opts *o, const char *arg);
 int cmd_device(struct client *c, const struct opts *o, const char *arg);
 int cmd_events(struct client *c, const struct opts *o, const char *arg);
@@ -102,6 +114,17 @@ int resolve_defaults(struct opts *o, char *token, size_t cap);
 /* units.c */
 /** A reading as VALUE shows it, in the unit its sensor id implies ("103.0 °C", "2100 RPM"). */
 void format_value(const char *sensor, double v, char *out, size_t cap);
+
+/* incidents.c */
+int cmd_incidents(struct client *c, const struct opts *o, const char *arg);
+int cmd_incident(struct client *c, const struct opts *o, const char *arg);
+int cmd_ack(struct client *c, const struct opts *o, const char *arg);
+int cmd_assign(struct client *c, const struct opts *o, const char *arg);
+int cmd_note(struct client *c, const struct opts *o, const char *arg);
+int cmd_resolve(struct client *c, const struct opts *o, const char *arg);
+int cmd_close(struct client *c, const struct opts *o, const char *arg);
+int cmd_report(struct client *c, const struct opts *o, const char *arg);
+int cmd_silence(struct client *c, const struct opts *o, const char *arg);
 
 /* watch.c */
 int cmd_watch(struct client *c, const struct opts *o, const char *arg);

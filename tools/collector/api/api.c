@@ -26,6 +26,7 @@
 #include "tls/tls_config.h"
 #include "common/jw.h"
 #include "export/metrics.h"
+#include "incidents/incidents.h"
 
 #define RESPONSE_LIMIT  (16u * 1024u * 1024u)
 #define EVENTS_DEFAULT  100u
@@ -497,7 +498,8 @@ static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len
     send_doc(conn, &w);
 }
 
-static bool authorized(struct wcol_conn *conn)
+/* @return the token's name, NULL when refused. */
+static const char *authorized(struct wcol_conn *conn)
 {
     struct wcol_collector *c = wcol_conn_collector(conn);
     const char *who = wcol_tokens_check(&c->tokens, wcol_conn_request(conn)->authorization,
@@ -511,11 +513,11 @@ static bool authorized(struct wcol_conn *conn)
         wcol_log_info("%s: operator token=%s %s %.*s", wcol_conn_addr(conn), who,
                       wcol_http_method_name(r->method), (int)r->target_len, r->target);
         wcol_conn_authenticated(conn);
-        return true;
+        return who;
     }
     c->stats.unauthorized++;
     wcol_log_warn("%s: operator request without a valid bearer token", wcol_conn_addr(conn));
-    return false;
+    return NULL;
 }
 
 static void route_health(struct wcol_conn *conn, const struct wcol_route_args *a)
@@ -570,11 +572,17 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     const struct wcol_route *route = NULL;
     struct wcol_route_args args;
 
-    if (!authorized(conn)) {
+    const char *who = authorized(conn);
+
+    if (who == NULL) {
         wcol_conn_error(conn, 401, "a valid bearer token is required (wardctl --token-file)");
         return;
     }
-    /* The operator API is read-only: any other method is refused before routing. */
+    /* Incidents and silences take POSTs (incidents/inc_api.c). */
+    if (wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, who, body, len)) {
+        return;
+    }
+    /* The rest of the operator API is read-only: any other method is refused before routing. */
     if (wcol_conn_request(conn)->method != WCOL_HTTP_GET) {
         wcol_conn_wrong_method(conn, "GET");
         return;

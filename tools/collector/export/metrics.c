@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "common/clock.h"
+#include "incidents/incidents.h"
 #include "export/metrics.h"
 #include "fleet/fleet.h"
 #include "server/collector.h"
@@ -267,6 +268,9 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     traffic_families(c, w);
     events_by_severity(c, w);
     fleet_counts(c, w, c->fleet.count - n);
+    if (c->incidents != NULL) {
+        wcol_incidents_metrics(c->incidents, w);
+    }
     device_families(w, &c->metrics.per_device, list, n, now_ms);
     free(list);
     return w->failed ? -ENOMEM : 0;

@@ -57,6 +57,7 @@ struct wcol_collector_config {
     unsigned max_sensors;         /* per device in its merged health snapshot */
     uint64_t retention_ms;        /* events older than this are deleted (0: keep all) */
     const char *user;             /* run as this user once ports and files are open (or NULL) */
+    const char *alerting_path;    /* receivers, routes, runbooks, incident policy (or NULL) */
 };
 
 enum wcol_ep_type {
@@ -182,11 +183,12 @@ struct wcol_collector {
     struct wcol_tokens tokens;
     struct wcol_timer_list timers[WCOL_TC_COUNT];
     unsigned timeout_ms[WCOL_TC_COUNT];
-    struct wcol_bus bus;           /* after-commit subscribers */
-    struct wcol_metrics metrics;   /* export/metrics.h, fed by the bus */
-    struct wcol_group group;       /* requests waiting for the commit */
-    wcol_request_fn on_request[2]; /* by enum wcol_conn_kind */
-    struct wcol_conn *ready;       /* connections to look at again before sleeping */
+    struct wcol_bus bus;              /* after-commit subscribers */
+    struct wcol_metrics metrics;      /* export/metrics.h, fed by the bus */
+    struct wcol_group group;          /* requests waiting for the commit */
+    struct wcol_incidents *incidents; /* incidents/incidents.h: engine, outbox, API */
+    wcol_request_fn on_request[2];    /* by enum wcol_conn_kind */
+    struct wcol_conn *ready;          /* connections to look at again before sleeping */
     struct wcol_conn **ready_tail;
     struct wcol_conn *dead; /* closed in this pass, freed at its end */
     struct wcol_conn *all;  /* every open connection */

@@ -32,6 +32,7 @@
 #include "api/api.h"
 #include "commit/group.h"
 #include "common/clock.h"
+#include "incidents/incidents.h"
 #include "ingest/ingest.h"
 #include "server/collector.h"
 #include "server/conn_impl.h"
@@ -383,7 +384,10 @@ static int open_store_and_fleet(struct wcol_collector *c)
     }
     wcol_group_init(&c->group, &c->store, &c->fleet, &c->bus, cfg->max_group);
     rc = wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
-    return rc != 0 ? rc : wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
+    rc = rc ?: wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
+    rc =
+        rc ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path, cfg->api_listen);
+    return rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
 }
 
 static int open_listeners(struct wcol_collector *c)
@@ -423,11 +427,20 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
             return -errno;
         }
     }
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof(path), "%s%s", c->cfg.db_path,
-                 i == 0   ? ""
-                 : i == 1 ? "-wal"
-                          : "-shm");
+    for (int i = 0; i < 6; i++) {
+        /* The store's database, then incidents.db beside it (incidents/model.h). */
+        const char *slash = strrchr(c->cfg.db_path, '/');
+        int dir = slash ? (int)(slash - c->cfg.db_path + 1) : 0;
+
+        if (i < 3) {
+            snprintf(path, sizeof(path), "%s", c->cfg.db_path);
+        } else {
+            snprintf(path, sizeof(path), "%.*sincidents.db", dir, c->cfg.db_path);
+        }
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s",
+                 i % 3 == 0   ? ""
+                 : i % 3 == 1 ? "-wal"
+                              : "-shm");
         if (lchown(path, uid, gid) != 0 && errno != ENOENT) {
             return -errno;
         }
@@ -769,6 +782,8 @@ void wcol_collector_close(struct wcol_collector *c)
     if (c->store.ops != NULL) {
         c->store.ops->close(c->store.impl);
     }
+    wcol_incidents_close(c->incidents);
+    c->incidents = NULL;
     wcol_fleet_free(&c->fleet);
     wcol_metrics_free(&c->metrics);
     if (c->tls != NULL) {

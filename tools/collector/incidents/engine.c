@@ -1,0 +1,608 @@
+/*
+ * The incident engine: a thread with its own database connection. It reads the events stored
+ * after its cursor (the after-commit subscriber only wakes it), opens, joins and reopens
+ * incidents, and once a second resolves the ones healthy for the hold-down (reconciled with
+ * the device's stored snapshot), escalates unacknowledged ones and re-posts firing alerts.
+ * Every change, its timeline entry, its outbox rows and the cursor are one transaction.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "incidents/model.h"
+
+#define EVENTS_PER_TXN 200
+#define TICK_MS        500
+#define TICK_ROWS      500
+
+struct ev {
+    int64_t id;
+    const char *device, *boot, *sensor, *from, *to;
+    int64_t received_ms, time_ms, t_ms;
+    int rank;
+};
+
+static bool is_bad(const char *to)
+{
+    return strcmp(to, "ok") != 0 && strcmp(to, "up") != 0;
+}
+
+/* Another transition of the problem; true when it just became flapping. */
+static bool flap_transition(const struct wcol_policy *p, struct wcol_incident *x, int64_t now)
+{
+    if (now - x->flap_start_ms > (int64_t)p->flap_window_ms) {
+        x->flap_start_ms = now;
+        x->transitions = 1;
+        x->flapping = 0;
+        return false;
+    }
+    x->transitions++;
+    if (!x->flapping && x->transitions >= (int64_t)p->flap_count) {
+        x->flapping = 1;
+        return true;
+    }
+    return false;
+}
+
+static int note_flapping(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x,
+                         int64_t now)
+{
+    char d[96];
+
+    snprintf(d, sizeof(d), "%lld state changes within %llu s", (long long)x->transitions,
+             (unsigned long long)(in->pol.flap_window_ms / 1000));
+    int64_t tl = wcol_inc_timeline(db, x->id, now, "collector", "flapping", d, 0);
+
+    return tl > 0 ? wcol_inc_notify(in, db, x, "flapping", tl, now) : -EIO;
+}
+
+/*
+ * What the stored snapshot says of the incident's component: 1 healthy (ok, and newer than
+ * `than_t_ms` of boot `boot`), 0 bad (not ok, and newer), -1 nothing newer known.
+ */
+static int snapshot_says(sqlite3 *db, const struct wcol_incident *x, const char *boot,
+                         int64_t than_t_ms, char *state, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    bool device = strcmp(x->component, "device") == 0;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db,
+                           device ? "SELECT state, NULL, NULL FROM devices WHERE id = ?1"
+                                  : "SELECT json_extract(s.doc, '$.state'), "
+                                    "json_extract(s.doc, '$.last_ms'), d.boot_id FROM "
+                                    "snapshot_sensors AS s JOIN devices AS d ON d.id = s.device "
+                                    "WHERE s.device = ?1 AND s.id = ?2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, x->device, -1, SQLITE_STATIC);
+    if (!device) {
+        sqlite3_bind_text(st, 2, x->component, -1, SQLITE_STATIC);
+    }
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        const char *b = (const char *)sqlite3_column_text(st, 2);
+        bool newer = device || (b != NULL && strcmp(b, boot) != 0) ||
+                     (sqlite3_column_type(st, 1) == SQLITE_INTEGER &&
+                      sqlite3_column_int64(st, 1) > than_t_ms);
+
+        snprintf(state, cap, "%s", s);
+        if (newer) {
+            rc = is_bad(s) ? 0 : 1;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int open_parent(struct wcol_incidents *in, sqlite3 *db, int64_t now, int64_t *id)
+{
+    struct wcol_incident p = {
+        .severity = 3, .opened_ms = now, .first_event_ms = now, .flap_start_ms = now, .is_parent = 1
+    };
+
+    if (wcol_inc_find_live(db, WCOL_INC_PARENT_DEV, WCOL_INC_PARENT_COMP, &p) == 0) {
+        *id = p.id;
+        return 0;
+    }
+    snprintf(p.device, sizeof(p.device), "%s", WCOL_INC_PARENT_DEV);
+    snprintf(p.component, sizeof(p.component), "%s", WCOL_INC_PARENT_COMP);
+    snprintf(p.state, sizeof(p.state), "open");
+    snprintf(p.last_state, sizeof(p.last_state), "silent");
+    snprintf(p.runbook, sizeof(p.runbook), "%s", wcol_policy_runbook(&in->pol, "device"));
+    if (wcol_inc_put(db, &p) != 0) {
+        return -EIO;
+    }
+    int64_t tl = wcol_inc_timeline(db, p.id, now, "collector", "opened",
+                                   "devices going silent together: grouped here", 0);
+
+    *id = p.id;
+    return tl > 0 ? wcol_inc_notify(in, db, &p, "firing", tl, now) : -EIO;
+}
+
+/* Many devices silent within the window: one parent incident speaks for them all. */
+static int correlate(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x, int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t since = now - (int64_t)in->pol.correlate_window_ms, n = 0, parent;
+    char d[64];
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM incidents WHERE component = 'device' AND "
+                           "is_parent = 0 AND opened_ms >= ?1 AND state IN ('open', "
+                           "'reopened', 'acknowledged')",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(st, 1, since);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (n < (int64_t)in->pol.correlate_min || open_parent(in, db, now, &parent) != 0) {
+        return n < (int64_t)in->pol.correlate_min ? 0 : -EIO;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE incidents SET parent = ?1 WHERE component = 'device' AND "
+                           "is_parent = 0 AND parent = 0 AND opened_ms >= ?2 AND state IN "
+                           "('open', 'reopened', 'acknowledged')",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(st, 1, parent);
+    sqlite3_bind_int64(st, 2, since);
+    int rc = sqlite3_step(st);
+    int moved = sqlite3_changes(db);
+
+    sqlite3_finalize(st);
+    x->parent = parent;
+    snprintf(d, sizeof(d), "%d more device(s) grouped", moved);
+    return rc == SQLITE_DONE && wcol_inc_timeline(db, parent, now, "collector", "grouped", d, 0) > 0
+               ? 0
+               : -EIO;
+}
+
+static void set_reading(struct wcol_incident *x, const struct ev *e)
+{
+    snprintf(x->last_state, sizeof(x->last_state), "%s", e->to);
+    snprintf(x->last_boot, sizeof(x->last_boot), "%s", e->boot);
+}
+
+static int open_new(struct wcol_incidents *in, sqlite3 *db, const struct ev *e, int64_t now)
+{
+    struct wcol_incident x = { .severity = e->rank,
+                               .opened_ms = now,
+                               .flap_start_ms = now,
+                               .events = 1,
+                               .last_bad_t_ms = e->t_ms };
+    char d[160], st[16];
+
+    snprintf(x.device, sizeof(x.device), "%s", e->device);
+    snprintf(x.component, sizeof(x.component), "%s", e->sensor);
+    /* Never open for a reading the snapshot already shows ok (a later page of this boot). */
+    if (snapshot_says(db, &x, e->boot, e->t_ms, st, sizeof(st)) == 1 &&
+        strcmp(x.component, "device") != 0) {
+        wcol_log_debug("incidents: %s %s: event %lld is older than an ok reading; not opened",
+                       e->device, e->sensor, (long long)e->id);
+        return 0;
+    }
+    snprintf(x.state, sizeof(x.state), "open");
+    x.first_event_ms = e->time_ms > 0 ? e->time_ms : e->received_ms;
+    snprintf(x.runbook, sizeof(x.runbook), "%s", wcol_policy_runbook(&in->pol, e->sensor));
+    set_reading(&x, e);
+    if (wcol_inc_put(db, &x) != 0) {
+        return -EIO;
+    }
+    snprintf(d, sizeof(d), "%s -> %s (%s)", e->from, e->to, wcol_inc_sev_name(e->rank));
+    int64_t tl = wcol_inc_timeline(db, x.id, now, "collector", "opened", d, e->id);
+
+    if (tl < 0 || (strcmp(x.component, "device") == 0 && correlate(in, db, &x, now) != 0)) {
+        return -EIO;
+    }
+    atomic_fetch_add(&in->opened, 1);
+    return wcol_inc_notify(in, db, &x, "firing", tl, now);
+}
+
+static int bad_event(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x,
+                     const struct ev *e, int64_t now, bool reopen)
+{
+    char d[160];
+    bool raised = e->rank > x->severity, flapped = false;
+
+    if (reopen) {
+        snprintf(x->state, sizeof(x->state), "reopened");
+        x->reopened++;
+        x->resolved_ms = 0;
+        x->escalated = 0;
+    }
+    if (reopen || x->healthy_since_ms != 0) {
+        flapped = flap_transition(&in->pol, x, now);
+    }
+    x->healthy_since_ms = 0;
+    x->events++;
+    x->last_bad_t_ms = e->t_ms;
+    x->severity = raised ? e->rank : x->severity;
+    set_reading(x, e);
+    snprintf(d, sizeof(d), "%s -> %s (%s)%s", e->from, e->to, wcol_inc_sev_name(e->rank),
+             raised ? ": severity raised" : "");
+    int64_t tl =
+        wcol_inc_timeline(db, x->id, now, "collector", reopen ? "reopened" : "event", d, e->id);
+
+    if (tl < 0 || wcol_inc_put(db, x) != 0) {
+        return -EIO;
+    }
+    if (flapped) {
+        return note_flapping(in, db, x, now);
+    }
+    if (x->flapping) {
+        return 0; /* one notification for the flapping, not one per flap */
+    }
+    return reopen || raised ? wcol_inc_notify(in, db, x, reopen ? "reopened" : "firing", tl, now)
+                            : 0;
+}
+
+static int good_event(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x,
+                      const struct ev *e, int64_t now)
+{
+    char d[160];
+    bool flapped = x->healthy_since_ms == 0 && flap_transition(&in->pol, x, now);
+
+    x->events++;
+    if (x->healthy_since_ms == 0) {
+        x->healthy_since_ms = now;
+    }
+    x->healthy_t_ms = e->t_ms;
+    snprintf(x->last_state, sizeof(x->last_state), "%s", e->to);
+    snprintf(d, sizeof(d), "%s -> %s: healthy; resolves after the hold-down (%llu s)", e->from,
+             e->to, (unsigned long long)(in->pol.hold_down_ms / 1000));
+    if (wcol_inc_timeline(db, x->id, now, "collector", "event", d, e->id) < 0 ||
+        wcol_inc_put(db, x) != 0) {
+        return -EIO;
+    }
+    return flapped ? note_flapping(in, db, x, now) : 0;
+}
+
+static int on_event(struct wcol_incidents *in, sqlite3 *db, const struct ev *e, int64_t now)
+{
+    struct wcol_incident x;
+    int rc;
+
+    if (e->sensor == NULL || e->to == NULL || e->from == NULL || e->device == NULL ||
+        strlen(e->sensor) > WCOL_INC_COMP_MAX) {
+        return 0;
+    }
+    rc = wcol_inc_find_live(db, e->device, e->sensor, &x);
+    if (rc == -EIO) {
+        return rc;
+    }
+    if (!is_bad(e->to)) {
+        return rc == 0 ? good_event(in, db, &x, e, now) : 0;
+    }
+    if (rc == 0) {
+        return bad_event(in, db, &x, e, now, false);
+    }
+    rc = wcol_inc_find_resolved(db, e->device, e->sensor, &x);
+    if (rc == 0) {
+        return bad_event(in, db, &x, e, now, true);
+    }
+    return rc == -ENOENT ? open_new(in, db, e, now) : rc;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* One transaction: up to EVENTS_PER_TXN events after the cursor. @return events, or -EIO. */
+static int process_events(struct wcol_incidents *in, sqlite3 *db, int64_t *cursor)
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0, rc = 0;
+    int64_t last = *cursor, now = wcol_inc_now_ms();
+    char sql[96];
+
+    if (wcol_inc_exec(db, "BEGIN IMMEDIATE") != 0) {
+        return -EIO;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, device, boot_id, received_ms, coalesce(time_ms, 0), "
+                           "sensor, from_state, to_state, severity_rank, "
+                           "coalesce(json_extract(doc, '$.t_ms'), 0) FROM events WHERE id > ?1 "
+                           "ORDER BY id LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        wcol_inc_exec(db, "ROLLBACK");
+        return -EIO;
+    }
+    sqlite3_bind_int64(st, 1, *cursor);
+    sqlite3_bind_int(st, 2, EVENTS_PER_TXN);
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        struct ev e = { .id = sqlite3_column_int64(st, 0),
+                        .device = col(st, 1),
+                        .boot = col(st, 2) ? col(st, 2) : "",
+                        .received_ms = sqlite3_column_int64(st, 3),
+                        .time_ms = sqlite3_column_int64(st, 4),
+                        .sensor = col(st, 5),
+                        .from = col(st, 6),
+                        .to = col(st, 7),
+                        .rank = sqlite3_column_int(st, 8),
+                        .t_ms = sqlite3_column_int64(st, 9) };
+
+        e.rank = e.rank < 1 ? 1 : e.rank > 3 ? 3 : e.rank;
+        rc = on_event(in, db, &e, now);
+        last = e.id;
+        n++;
+    }
+    sqlite3_finalize(st);
+    snprintf(sql, sizeof(sql), "UPDATE incident_cursor SET value = %lld WHERE name = 'events'",
+             (long long)last);
+    if (rc != 0 || wcol_inc_exec(db, sql) != 0 || wcol_inc_exec(db, "COMMIT") != 0) {
+        wcol_inc_exec(db, "ROLLBACK");
+        return -EIO;
+    }
+    *cursor = last;
+    atomic_fetch_add(&in->evaluated, (uint64_t)n);
+    return n;
+}
+
+/* ---- once a second ---- */
+
+static int resolve(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x, const char *why,
+                   int64_t now)
+{
+    snprintf(x->state, sizeof(x->state), "resolved");
+    x->resolved_ms = now;
+    x->healthy_since_ms = 0;
+    int64_t tl = wcol_inc_timeline(db, x->id, now, "collector", "resolved", why, 0);
+
+    return tl > 0 && wcol_inc_put(db, x) == 0 ? wcol_inc_notify(in, db, x, "resolved", tl, now)
+                                              : -EIO;
+}
+
+static bool has_alertmanager(const struct wcol_policy *p)
+{
+    for (unsigned i = 0; i < p->n_receivers; i++) {
+        if (p->receivers[i].kind == WCOL_RECV_ALERTMANAGER) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Would review() change x? Read-only, so the write lock is taken only when it would. */
+static bool needs_review(struct wcol_incidents *in, sqlite3 *db, const struct wcol_incident *x,
+                         int64_t now)
+{
+    const struct wcol_policy *p = &in->pol;
+    uint64_t deadline = p->ack_deadline_ms[x->severity & 3];
+    char st[16];
+
+    if (x->is_parent) {
+        return false;
+    }
+    if (x->healthy_since_ms != 0) {
+        return now - x->healthy_since_ms >= (int64_t)p->hold_down_ms;
+    }
+    return snapshot_says(db, x, x->last_boot, x->last_bad_t_ms, st, sizeof(st)) == 1 ||
+           (!x->escalated && deadline > 0 && strcmp(x->state, "acknowledged") != 0 &&
+            now - x->opened_ms >= (int64_t)deadline && x->parent == 0) ||
+           (x->resend_ms + (int64_t)p->resend_ms <= now && x->parent == 0 && has_alertmanager(p));
+}
+
+/* A live incident, looked at again: resolve, reconcile, escalate, re-post. */
+static int review(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x, int64_t now)
+{
+    const struct wcol_policy *p = &in->pol;
+    char st[16], d[160];
+
+    if (x->is_parent) {
+        return 0;
+    }
+    if (x->healthy_since_ms != 0 && now - x->healthy_since_ms >= (int64_t)p->hold_down_ms) {
+        if (snapshot_says(db, x, x->last_boot, x->healthy_t_ms - 1, st, sizeof(st)) == 0) {
+            /* Never resolve while the reading is still bad. */
+            x->healthy_since_ms = 0;
+            snprintf(d, sizeof(d), "hold-down over but the snapshot still reports %s", st);
+            return wcol_inc_timeline(db, x->id, now, "collector", "still bad", d, 0) > 0
+                       ? wcol_inc_put(db, x)
+                       : -EIO;
+        }
+        return resolve(in, db, x, "healthy for the hold-down", now);
+    }
+    if (x->healthy_since_ms == 0 &&
+        snapshot_says(db, x, x->last_boot, x->last_bad_t_ms, st, sizeof(st)) == 1) {
+        /* The recovery event was lost or never sent: the snapshot is newer and ok. */
+        x->healthy_since_ms = now;
+        snprintf(d, sizeof(d), "the stored snapshot reports %s (newer than the last event)", st);
+        return wcol_inc_timeline(db, x->id, now, "collector", "snapshot ok", d, 0) > 0
+                   ? wcol_inc_put(db, x)
+                   : -EIO;
+    }
+    uint64_t deadline = p->ack_deadline_ms[x->severity & 3];
+
+    if (!x->escalated && deadline > 0 && strcmp(x->state, "acknowledged") != 0 &&
+        now - x->opened_ms >= (int64_t)deadline && x->parent == 0) {
+        x->escalated = 1;
+        snprintf(d, sizeof(d), "not acknowledged within %llu s",
+                 (unsigned long long)(deadline / 1000));
+        int64_t tl = wcol_inc_timeline(db, x->id, now, "collector", "escalated", d, 0);
+
+        return tl > 0 && wcol_inc_put(db, x) == 0
+                   ? wcol_inc_notify(in, db, x, "escalation", tl, now)
+                   : -EIO;
+    }
+    if (x->resend_ms + (int64_t)p->resend_ms <= now && x->parent == 0 && has_alertmanager(p)) {
+        x->resend_ms = now;
+        return wcol_inc_put(db, x) ?: wcol_inc_notify(in, db, x, "refresh", -now, now);
+    }
+    return 0;
+}
+
+static int resolve_parents(struct wcol_incidents *in, sqlite3 *db, int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t ids[64];
+    int n = 0, rc = 0;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT p.id FROM incidents AS p WHERE p.is_parent = 1 AND p.state IN "
+                           "('open', 'reopened', 'acknowledged') AND NOT EXISTS (SELECT 1 FROM "
+                           "incidents AS c WHERE c.parent = p.id AND c.state IN ('open', "
+                           "'reopened', 'acknowledged')) LIMIT 64",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
+        ids[n++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    for (int i = 0; i < n && rc == 0; i++) {
+        struct wcol_incident x;
+
+        rc = wcol_inc_get(db, ids[i], &x)
+                 ?: resolve(in, db, &x, "every grouped device is back", now);
+    }
+    return rc;
+}
+
+static bool has_live_children(sqlite3 *db, int64_t parent)
+{
+    sqlite3_stmt *st = NULL;
+    bool any = true;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM incidents WHERE parent = ?1 AND state IN ('open', "
+                           "'reopened', 'acknowledged') LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, parent);
+        any = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return any;
+}
+
+/* The live incidents that need a change now (read-only). @return how many, -EIO. */
+static int due_reviews(struct wcol_incidents *in, sqlite3 *db, int64_t now, int64_t *ids,
+                       bool *parents)
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+
+    *parents = false;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id FROM incidents WHERE state IN ('open', 'reopened', "
+                           "'acknowledged') ORDER BY id LIMIT ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return -EIO;
+    }
+    sqlite3_bind_int(st, 1, TICK_ROWS);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct wcol_incident x;
+
+        if (wcol_inc_get(db, sqlite3_column_int64(st, 0), &x) == 0) {
+            *parents |= x.is_parent != 0 && !has_live_children(db, x.id);
+            if (needs_review(in, db, &x, now)) {
+                ids[n++] = x.id;
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int tick(struct wcol_incidents *in, sqlite3 *db)
+{
+    static int64_t ids[TICK_ROWS];
+    int64_t now = wcol_inc_now_ms();
+    bool parents;
+    int n = due_reviews(in, db, now, ids, &parents), rc = 0;
+
+    if (n <= 0 && !parents) {
+        return n;
+    }
+    if (wcol_inc_exec(db, "BEGIN IMMEDIATE") != 0) {
+        return -EIO;
+    }
+    for (int i = 0; i < n && rc == 0; i++) {
+        struct wcol_incident x;
+
+        /* Read again inside the transaction: the operator may have changed it since. */
+        rc = wcol_inc_get(db, ids[i], &x);
+        if (rc == 0 && wcol_inc_live(x.state)) {
+            rc = review(in, db, &x, now);
+        }
+    }
+    rc = rc ?: resolve_parents(in, db, now);
+    if (rc != 0 || wcol_inc_exec(db, "COMMIT") != 0) {
+        wcol_inc_exec(db, "ROLLBACK");
+        return -EIO;
+    }
+    return 0;
+}
+
+static bool has_live(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    bool any = false;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM incidents WHERE state IN ('open', 'reopened', "
+                           "'acknowledged') LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        any = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return any;
+}
+
+static int64_t max_event(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+void *wcol_inc_engine_main(void *arg)
+{
+    struct wcol_incidents *in = arg;
+    sqlite3 *db = NULL;
+    int64_t cursor, next_tick = 0;
+
+    pthread_setname_np(pthread_self(), "wcol-incidents");
+    if (wcol_inc_db_open(&db, in, 5000) != 0) {
+        return NULL;
+    }
+    cursor = max_event(db, "SELECT value FROM incident_cursor WHERE name = 'events'");
+    while (!in->stop && cursor >= 0) {
+        int n = 0;
+
+        /* Only a write transaction when there is something to write. */
+        if (max_event(db, "SELECT coalesce(max(id), 0) FROM events") > cursor) {
+            n = process_events(in, db, &cursor);
+        }
+        int64_t now = wcol_inc_now_ms();
+
+        if (now >= next_tick) {
+            next_tick = now + TICK_MS;
+            if (has_live(db) && tick(in, db) != 0) {
+                wcol_log_warn("incidents: a review pass failed; retried in %d ms", TICK_MS);
+            }
+        }
+        if (n < 0) {
+            wcol_log_warn("incidents: evaluating events failed; retried");
+        }
+        if (n != EVENTS_PER_TXN) {
+            wcol_inc_wait(in, &in->wake_engine, n < 0 ? 1000 : TICK_MS);
+        }
+    }
+    sqlite3_close(db);
+    return NULL;
+}

@@ -1,0 +1,45 @@
+/*
+ * Incidents, notifications and silences at the collector (docs/incidents.md).
+ *
+ * The collector's events become incidents off the ingest path: an after-commit subscriber
+ * (commit/bus.h) only wakes the incident engine, a thread of its own that reads the stored
+ * events after its cursor from the database, opens, joins and resolves incidents and writes
+ * each change, its timeline row and its notifications (the outbox) in one transaction. A
+ * second thread delivers the outbox to the receivers of the alerting file (policy.h) with
+ * retries until they answer 2xx. The operator API (/v1/incidents..., /v1/silences) runs on
+ * the event loop with a connection of its own.
+ */
+#ifndef WCOL_INCIDENTS_INCIDENTS_H_
+#define WCOL_INCIDENTS_INCIDENTS_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct wcol_incidents;
+struct wcol_bus;
+struct wcol_conn;
+struct wcol_prom;
+
+/**
+ * Read the alerting file (NULL: defaults, no receivers), bring the incident tables to the
+ * current schema and start the engine and the sender.
+ * @return 0, -EINVAL (alerting file, logged with its line), -EIO, -ENOMEM.
+ */
+int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const char *alerting,
+                        const char *api_addr);
+
+/** Wake the engine on every stored event. @return as wcol_bus_subscribe. */
+int wcol_incidents_subscribe(struct wcol_incidents *in, struct wcol_bus *bus);
+
+/** Stop both threads (an attempt in flight ends within the send timeout) and free. */
+void wcol_incidents_close(struct wcol_incidents *in);
+
+/** An operator request: handled (answered) when its path is /v1/incidents... or
+ *  /v1/silences...; who is the token's name. @return true when handled. */
+bool wcol_incidents_request(struct wcol_incidents *in, struct wcol_conn *conn, const char *who,
+                            const char *body, size_t len);
+
+/** The incident families of GET /metrics. */
+void wcol_incidents_metrics(struct wcol_incidents *in, struct wcol_prom *w);
+
+#endif /* WCOL_INCIDENTS_INCIDENTS_H_ */

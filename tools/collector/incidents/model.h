@@ -1,0 +1,109 @@
+/*
+ * The incident model inside tools/collector/incidents/: the rows (incidents, timeline, outbox,
+ * silences) and the changes every writer shares, so that the engine (engine.c) and the operator
+ * API (inc_api.c) change an incident the same way: the row, a timeline entry and the
+ * notifications it causes, in the caller's transaction.
+ */
+#ifndef WCOL_INCIDENTS_MODEL_H_
+#define WCOL_INCIDENTS_MODEL_H_
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "incidents/policy.h"
+
+#define WCOL_INC_NOTE_MAX    1000u /* bytes of a note, a cause, a follow-up */
+#define WCOL_INC_WHO_MAX     63u
+#define WCOL_INC_COMP_MAX    63u
+#define WCOL_INC_PARENT_DEV  "*"
+#define WCOL_INC_PARENT_COMP "silence-group"
+
+struct wcol_incidents {
+    struct wcol_policy pol;
+    char db_path[4096];  /* the store's database: events, snapshots (read only here) */
+    char inc_path[4096]; /* incidents.db beside it: every incident table */
+    char base_url[WCOL_POL_TEXT_MAX];
+    sqlite3 *api_db; /* the event loop's: operator reads and changes */
+    pthread_t engine, sender;
+    bool engine_up, sender_up;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    _Atomic bool stop;
+    bool wake_engine;
+    bool wake_sender;
+    _Atomic uint64_t evaluated, opened, sent, send_failures;
+};
+
+/* Live states: open, reopened, acknowledged. Then resolved, closed. */
+struct wcol_incident {
+    int64_t id;
+    char device[64];
+    char component[WCOL_INC_COMP_MAX + 1];
+    char state[16];
+    int severity;
+    int64_t opened_ms, acked_ms, resolved_ms, closed_ms, first_event_ms;
+    int64_t healthy_since_ms, healthy_t_ms, last_bad_t_ms;
+    char last_boot[40];
+    char last_state[16];
+    int64_t events, flap_start_ms, transitions;
+    int flapping;
+    int64_t parent;
+    int is_parent, escalated;
+    int64_t resend_ms;
+    int reopened;
+    char assignee[WCOL_INC_WHO_MAX + 1];
+    char commander[WCOL_INC_WHO_MAX + 1];
+    char runbook[WCOL_POL_TEXT_MAX];
+};
+
+bool wcol_inc_live(const char *state);
+const char *wcol_inc_sev_name(int rank);
+int64_t wcol_inc_now_ms(void);
+
+/**
+ * Open incidents.db (created 0600, WAL, full fsync) with the store's database attached read
+ * only as "w", so events and snapshots are read where they are and ingest's writer never
+ * meets an incident writer's lock. @return 0, -EIO.
+ */
+int wcol_inc_db_open(sqlite3 **db, const struct wcol_incidents *in, int busy_ms);
+/** The incident tables' own ordered migrations (incidents_schema). @return 0, -EIO. */
+int wcol_inc_db_migrate(sqlite3 *db);
+int wcol_inc_exec(sqlite3 *db, const char *sql);
+
+/** @return 0, -ENOENT, -EIO. */
+int wcol_inc_get(sqlite3 *db, int64_t id, struct wcol_incident *inc);
+/** The live incident of (device, component). @return 0, -ENOENT, -EIO. */
+int wcol_inc_find_live(sqlite3 *db, const char *device, const char *component,
+                       struct wcol_incident *inc);
+/** The latest resolved (not closed) one. @return 0, -ENOENT, -EIO. */
+int wcol_inc_find_resolved(sqlite3 *db, const char *device, const char *component,
+                           struct wcol_incident *inc);
+/** Insert (id 0: the new id is set) or update every column. @return 0, -EIO. */
+int wcol_inc_put(sqlite3 *db, struct wcol_incident *inc);
+
+/** Append to the timeline. @return the entry's id (> 0, the change's number) or -EIO. */
+int64_t wcol_inc_timeline(sqlite3 *db, int64_t incident, int64_t at_ms, const char *who,
+                          const char *what, const char *detail, int64_t event_id);
+
+/**
+ * The notifications of one change (kind: firing, reopened, flapping, escalation, acknowledged,
+ * resolved, closed, refresh) into the outbox: one row per routed receiver, keyed
+ * "ward-<incident>-<change>", held (never sent) while a silence matches the device.
+ * @return 0, -EIO.
+ */
+int wcol_inc_notify(struct wcol_incidents *in, sqlite3 *db, const struct wcol_incident *inc,
+                    const char *kind, int64_t change, int64_t now_ms);
+
+void wcol_inc_wake(struct wcol_incidents *in, bool engine, bool sender);
+/** Sleep up to ms or until *flag (one of the wake flags) is set or the threads stop; clears
+ *  *flag. */
+void wcol_inc_wait(struct wcol_incidents *in, bool *flag, unsigned ms);
+
+/* engine.c, sender.c: the threads' bodies. */
+void *wcol_inc_engine_main(void *arg);
+void *wcol_inc_sender_main(void *arg);
+
+#endif /* WCOL_INCIDENTS_MODEL_H_ */
