@@ -101,6 +101,16 @@
 /* TLS 1.3 has no max_fragment_length: agents send record_size_limit (4 KiB) instead, and
  * honouring it lets the output buffer shrink as MFL did under 1.2. */
 #define MBEDTLS_SSL_RECORD_SIZE_LIMIT
+/*
+ * A resumed TLS 1.3 handshake is refused when the ticket age the client states differs from
+ * the collector's by more than this (mbedTLS: 6 s). The difference includes the time the
+ * ClientHello waited in the listen queue, and in a fleet's reconnect storm that is seconds:
+ * agents resume with psk_ke only, so a refused ticket fails the handshake and the agent backs
+ * off (docs/benchmarks.md, "Restart storm"). The check guards 0-RTT replay, and the collector
+ * has no early data; a ticket is still bounded by its lifetime and by the collector's own
+ * checks (tools/collector/tls/ticket.c).
+ */
+#define MBEDTLS_SSL_TLS1_3_TICKET_AGE_TOLERANCE 120000
 
 /*
  * Record buffers: 16 KiB both ways during the handshake, shrunk afterwards (variable buffer
