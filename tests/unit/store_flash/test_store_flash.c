@@ -309,7 +309,7 @@ static void test_power_cut_in_recovery(void **state)
             break;
         }
     }
-    assert_true(total > REGION);
+    assert_true(total > (long)REGION);
 }
 
 /* The journal sees the same contract as on the RAM store: records survive a reopen. */
