@@ -315,7 +315,12 @@ def case_webhook_retry(env):
                [sensor("temp:cpu%d" % i, "caution", 10 + i)])
     wait_for(lambda: len(r.accepted) >= 3, 40, "three firing notifications past the failures")
     keys = [k for k, v in r.accepted.items()]
-    rows = iquery(env, "SELECT key, state, attempts FROM outbox WHERE kind = 'firing'")
+    # The receiver keeps a document before it answers 200; the row turns "delivered" only
+    # when the collector has read that answer.
+    query = "SELECT key, state, attempts FROM outbox WHERE kind = 'firing'"
+    wait_for(lambda: all(s == "delivered" for _, s, _ in iquery(env, query)), 10,
+             "the three rows marked delivered")
+    rows = iquery(env, query)
     check(len(rows) == 3 and all(s == "delivered" for _, s, _ in rows), str(rows))
     check(sum(a for _, _, a in rows) >= 3 + 6 // 3, "no retries recorded: %s" % rows)
     time.sleep(2)
