@@ -70,12 +70,15 @@ static int on_setting(void *ctx, const char *path, const struct ward_conf_settin
         fc->f->timeout_ms = (int)(v * 1000);
         return 0;
     }
+    static char *kept[N_KEYS]; /* lives until exit, reachable (no leak report) */
     char *v = strdup(s->value);
 
     if (v == NULL) {
         return -ENOMEM;
     }
-    *(const char **)(void *)((char *)fc->f + s_keys[k].off) = v; /* lives until exit */
+    free(kept[k]);
+    kept[k] = v;
+    *(const char **)(void *)((char *)fc->f + s_keys[k].off) = v;
     return 0;
 }
 
