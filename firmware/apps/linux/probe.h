@@ -20,6 +20,7 @@ struct probe_args {
     const char *scenario; /* --scenario FILE (sim backend) */
     uint64_t at_ms;       /* --at MS */
     bool json;
+    bool pretty; /* --pretty: indented JSON */
 };
 
 /* A source that could not be read: listed in the output and once on stderr. */
@@ -48,6 +49,7 @@ int probe_linux_open(const struct probe_args *a, struct probe_report *rep);
 int probe_sim_open(const struct probe_args *a, struct probe_report *rep);
 
 void probe_print_text(FILE *f, const struct probe_report *rep);
-void probe_print_json(FILE *f, const struct probe_report *rep);
+/** The document of docs/probe.md; pretty: one value per line, indented. */
+void probe_print_json(FILE *f, const struct probe_report *rep, bool pretty);
 
 #endif /* WARD_APPS_LINUX_PROBE_H_ */

@@ -176,6 +176,23 @@ def escaping_and_permissions():
         check(len(d["problems"]) == 1 and d["problems"][0]["errno"] == 13, "permission: problem")
 
 
+def pretty():
+    """--json --pretty: the same document, indented two spaces a level (as Python's indent=2)."""
+    for name in ("intel-server", "bmc-ast2500"):
+        root = fixture(name)
+        rc, compact, _ = run("--root", root, "--json")
+        rc2, out, err = run("--root", root, "--json", "--pretty")
+        if not check(rc == 0 and rc2 == 0, f"pretty {name}: exit 0 ({err.strip()[:200]})"):
+            continue
+        d = json.loads(out)
+        check(d == json.loads(compact), f"pretty {name}: the same document as --json")
+        check(out == json.dumps(d, indent=2, ensure_ascii=False) + "\n",
+              f"pretty {name}: one value per line, indented by two spaces")
+        check(compact.count("\n") == 1, f"pretty {name}: --json alone stays on one line")
+    rc, _, err = run("--pretty")
+    check(rc == 2 and "needs --json" in err, f"--pretty without --json: exit 2 ({rc}, {err!r})")
+
+
 def usage():
     rc, _, err = run("--root", "/nonexistent/ward")
     check(rc == 1 and err.startswith("probe: --root /nonexistent/ward: No such file"),
@@ -224,6 +241,7 @@ else:
     intel()
     others()
     escaping_and_permissions()
+    pretty()
     usage()
 print(f"probe_test: {len(failed)} failed")
 sys.exit(1 if failed else 0)
