@@ -129,11 +129,11 @@ def others():
     check(len({x["id"] for x in d["temperatures"]}) == 9, "amd: 9 distinct ids")
 
 
-def tree_with(tmp, extra):
+def tree_with(tmp, extra, base="bmc-ast2500", append=False):
     root = os.path.join(tmp, "root")
-    shutil.copytree(fixture("bmc-ast2500"), root, symlinks=True)
+    shutil.copytree(fixture(base), root, symlinks=True)
     for rel, data in extra.items():
-        with open(os.path.join(root, rel), "wb") as f:
+        with open(os.path.join(root, rel), "ab" if append else "wb") as f:
             f.write(data)
     os.chmod(tmp, 0o755)
     return root
@@ -174,6 +174,34 @@ def escaping_and_permissions():
               t["temp:lm75.i2c0-0048:temp1"]["mdeg_c"]["value"] == -12500,
               "permission: that reading unavailable, the others read")
         check(len(d["problems"]) == 1 and d["problems"][0]["errno"] == 13, "permission: problem")
+
+
+def fs_columns():
+    """The text's filesystem columns are as wide as their longest entry: a long mount point
+    neither runs into the type nor shifts the rows after it."""
+    long_mp = "/srv/archive/" + "x" * 40
+    with tempfile.TemporaryDirectory() as tmp:
+        root = tree_with(tmp, {"proc/self/mounts":
+                               f"/dev/sdz1 {long_mp} ext4 rw 0 0\n".encode()},
+                         base="intel-server", append=True)
+        os.chmod(tmp, 0o755)
+        d, _ = probe_json(root)
+        fs = [(x["mount_point"], x["type"], x["source"]) for x in d["host"]["filesystems"]]
+        rc, out, err = run("--root", root)
+        lines = out.splitlines()
+        start = lines.index(f"  filesystems ({len(fs)}):") + 1 if \
+            f"  filesystems ({len(fs)}):" in lines else None
+        if not check(rc == 0 and start is not None and long_mp in [m for m, _, _ in fs],
+                     f"fs columns: text output with {len(fs)} filesystems ({err.strip()[:200]})"):
+            return
+        w = [max(len(x[c]) for x in fs) for c in range(3)]
+        ok = True
+        for (mp, typ, src), line in zip(fs, lines[start:start + len(fs)]):
+            want = "    " + mp.ljust(w[0]) + " " + typ.ljust(w[1]) + " " + src.ljust(w[2]) + " "
+            ok &= line.startswith(want)
+            if not line.startswith(want):
+                print(f"     got  {line!r}\n     want {want!r}...")
+        check(ok, "fs columns: mount point, type and source aligned to the longest of each")
 
 
 def pretty():
@@ -242,6 +270,7 @@ else:
     others()
     escaping_and_permissions()
     pretty()
+    fs_columns()
     usage()
 print(f"probe_test: {len(failed)} failed")
 sys.exit(1 if failed else 0)
