@@ -13,6 +13,7 @@
 #include "ward/hal/hal.h"
 
 #define PROBE_MAX_PROBLEMS 48
+#define PROBE_MAX_LEFT_OUT 64
 #define PROBE_SCHEMA       1
 
 struct probe_args {
@@ -31,6 +32,12 @@ struct probe_problem {
     unsigned count;
 };
 
+/* A block device that is not read as a disk, and why: not a problem, a fact of the machine. */
+struct probe_left_out {
+    char name[32];
+    char why[120];
+};
+
 struct probe_report {
     struct ward_hal hal;
     const char *backend;  /* "linux" or "sim" */
@@ -40,6 +47,9 @@ struct probe_report {
     uint64_t at_ms;
     unsigned n_problems;
     struct probe_problem problem[PROBE_MAX_PROBLEMS];
+    unsigned n_left_out; /* listed; n_left_out_more past PROBE_MAX_LEFT_OUT */
+    unsigned n_left_out_more;
+    struct probe_left_out left_out[PROBE_MAX_LEFT_OUT];
 };
 
 /** Discover the Linux backend (and disks) under a->root. @return 0 or a negative errno. */

@@ -367,6 +367,18 @@ static void json_disks(struct jw *w, const struct ward_hal *hal)
     jw_close(w, ']');
 }
 
+static void json_left_out(struct jw *w, const struct probe_report *rep)
+{
+    jw_open(w, "left_out", '[');
+    for (unsigned i = 0; i < rep->n_left_out; i++) {
+        jw_open(w, NULL, '{');
+        jw_str(w, "name", rep->left_out[i].name);
+        jw_str(w, "reason", rep->left_out[i].why);
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+}
+
 static void json_nic(struct jw *w, const struct ward_device *dev, unsigned i)
 {
     struct ward_nic_info info;
@@ -557,6 +569,7 @@ void probe_print_json(FILE *f, const struct probe_report *rep, bool pretty)
     json_temps(&w, hal);
     json_fans(&w, hal);
     json_disks(&w, hal);
+    json_left_out(&w, rep);
     json_nics(&w, hal);
     jw_open(&w, "host", '{');
     if (hal->host != NULL) {

@@ -288,6 +288,18 @@ static void print_disks(FILE *f, const struct ward_hal *hal)
     }
 }
 
+/* Not problems: block devices that are no drive to read (a virtio disk, a RAID array). */
+static void print_left_out(FILE *f, const struct probe_report *rep)
+{
+    fprintf(f, "\nDisks left out (%u)\n", rep->n_left_out + rep->n_left_out_more);
+    for (unsigned i = 0; i < rep->n_left_out; i++) {
+        fprintf(f, "  %s: left out: %s\n", rep->left_out[i].name, rep->left_out[i].why);
+    }
+    if (rep->n_left_out_more > 0) {
+        fprintf(f, "  ... and %u more\n", rep->n_left_out_more);
+    }
+}
+
 static void counter_cell(char *buf, size_t len, const struct ward_reading *r)
 {
     if (r->status == WARD_STATUS_OK) {
@@ -534,6 +546,7 @@ void probe_print_text(FILE *f, const struct probe_report *rep)
     print_temps(f, hal);
     print_fans(f, hal);
     print_disks(f, hal);
+    print_left_out(f, rep);
     print_nics(f, hal);
     fprintf(f, "\nHost\n");
     if (hal->host != NULL) {

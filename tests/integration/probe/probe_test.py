@@ -133,6 +133,7 @@ def tree_with(tmp, extra, base="bmc-ast2500", append=False):
     root = os.path.join(tmp, "root")
     shutil.copytree(fixture(base), root, symlinks=True)
     for rel, data in extra.items():
+        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
         with open(os.path.join(root, rel), "ab" if append else "wb") as f:
             f.write(data)
     os.chmod(tmp, 0o755)
@@ -174,6 +175,39 @@ def escaping_and_permissions():
               t["temp:lm75.i2c0-0048:temp1"]["mdeg_c"]["value"] == -12500,
               "permission: that reading unavailable, the others read")
         check(len(d["problems"]) == 1 and d["problems"][0]["errno"] == 13, "permission: problem")
+
+
+def left_out():
+    """Block devices the disk backend does not read are listed with their reason, apart from
+    the problems (a virtio disk is a fact of a VM, not a fault)."""
+    want = {"intel-server": ["dm-0"], "bmc-ast2500": ["mmcblk0", "mtdblock0", "mtdblock1"],
+            "amd-server": ["md127"]}
+    for name, names in want.items():
+        d, _ = probe_json(fixture(name))
+        got = [x["name"] for x in d["left_out"]]
+        check(got == names and all(x["reason"] for x in d["left_out"]),
+              f"left out {name}: {names} with reasons (got {d['left_out']})")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = tree_with(tmp, {"sys/block/vda/size": b"41943040\n",
+                               "sys/block/sdb/size": b"2097152\n",
+                               "sys/block/sdb/device/vendor": b"QEMU    \n",
+                               "sys/block/nvme0c0n1/size": b"2097152\n"},
+                         base="intel-server")
+        os.chmod(tmp, 0o755)
+        d, err = probe_json(root)
+        lo = {x["name"]: x["reason"] for x in d["left_out"]}
+        check(list(lo) == ["dm-0", "nvme0c0n1", "sdb", "vda"],
+              f"left out: every block device not read, by name, no loop0 ({list(lo)})")
+        check(lo.get("vda") == "virtio disks have no SMART", f"left out: vda ({lo.get('vda')})")
+        check('"QEMU"' in lo.get("sdb", "") and "ATA" in lo.get("sdb", ""),
+              f"left out: sdb names its SCSI vendor ({lo.get('sdb')})")
+        check("multipath" in lo.get("nvme0c0n1", ""), f"left out: nvme path ({lo})")
+        check(d["problems"] == [] and err == "", f"left out: not problems ({d['problems']}, {err!r})")
+        check(len(d["disks"]) == 2, f"left out: the disks read are unchanged ({d['disks']})")
+        rc, out, _ = run("--root", root)
+        check(rc == 0 and "Disks left out (4)" in out and
+              "  vda: left out: virtio disks have no SMART" in out.splitlines() and
+              "Unavailable sources (0)" in out, "left out: text output")
 
 
 def fs_columns():
@@ -251,6 +285,7 @@ def sim():
                   "root" not in d, f"sim {name} at {at}: header")
             check(all(k in d for k in ("temperatures", "fans", "disks", "nics", "host",
                                        "problems")), f"sim {name} at {at}: every class")
+            check(d.get("left_out") == [], f"sim {name} at {at}: no disk left out")
             docs.append(d)
         if len(docs) == 2:
             check(docs[0] != docs[1], f"sim {name}: readings move with --at")
@@ -271,6 +306,7 @@ else:
     escaping_and_permissions()
     pretty()
     fs_columns()
+    left_out()
     usage()
 print(f"probe_test: {len(failed)} failed")
 sys.exit(1 if failed else 0)
