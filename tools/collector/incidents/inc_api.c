@@ -671,12 +671,10 @@ int wcol_incidents_reload(struct wcol_incidents *in, const char *alerting)
     /* Compare with what will be replaced: a reload still waiting, else the running one. */
     pthread_mutex_lock(&in->mu);
     const struct wcol_policy *was = in->pol_next ? in->pol_next : &in->pol;
-    bool same = memcmp(was, next, sizeof(*next)) == 0;
 
     r = was->n_receivers, o = was->n_routes, b = was->n_runbooks;
     pthread_mutex_unlock(&in->mu);
-    wcol_log_info("alerting reloaded%s: %u %s, %u %s, %u %s (before: %u, %u, %u)",
-                  same ? " (no change)" : "", next->n_receivers,
+    wcol_log_info("alerting reloaded: %u %s, %u %s, %u %s (before: %u, %u, %u)", next->n_receivers,
                   plural(next->n_receivers, "receiver", "receivers"), next->n_routes,
                   plural(next->n_routes, "route", "routes"), next->n_runbooks,
                   plural(next->n_runbooks, "runbook", "runbooks"), r, o, b);

@@ -650,7 +650,7 @@ int wcol_inc_notify(struct wcol_incidents *in, sqlite3 *db, const struct wcol_in
 /* Under mu, with no pass inside. */
 static void pol_apply(struct wcol_incidents *in)
 {
-    memcpy(&in->pol, in->pol_next, sizeof(in->pol)); /* padding too: reloads compare bytes */
+    in->pol = *in->pol_next;
     free(in->pol_next);
     in->pol_next = NULL;
     snprintf(in->base_url, sizeof(in->base_url), "%s",
