@@ -3,6 +3,7 @@
  * and answers operators. Run `ward-collector --help` for the options (options.c).
  */
 #include "common/log.h"
+#include "incidents/incidents.h"
 #include "options.h"
 #include "server/collector.h"
 
@@ -11,6 +12,14 @@ static int reload_options(struct wcol_collector *c, void *user)
     (void)c;
     (void)user;
     return wcol_options_reload();
+}
+
+static int reload_alerting(struct wcol_collector *c, void *user)
+{
+    (void)user;
+    /* A broken file keeps the running policy (logged): the CRL and tokens still reload. */
+    (void)wcol_incidents_reload(c->incidents, c->cfg.alerting_path);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -29,6 +38,7 @@ int main(int argc, char **argv)
         return 1;
     }
     (void)wcol_collector_on_reload(&c, reload_options, NULL);
+    (void)wcol_collector_on_reload(&c, reload_alerting, NULL);
     rc = wcol_collector_run(&c);
     wcol_collector_close(&c);
     return rc == 0 ? 0 : 1;

@@ -129,8 +129,8 @@ static const char s_usage_head[] =
 static const char s_usage_tail[] =
     "\n"
     "Signals: SIGTERM/SIGINT stop after answering what is committed; SIGHUP reads the\n"
-    "configuration file again (the log level changes at once, other options are named as\n"
-    "needing a restart), then the CRL and the operator tokens.\n";
+    "configuration file again (the log level changes at once, other options are named\n"
+    "as needing a restart), then the alerting file, the CRL and the operator tokens.\n";
 
 /*
  * Owned strings: paths derived from --pki and --state, and values read from the configuration
@@ -255,10 +255,34 @@ static void format_default(const struct opt *o, const struct args *a, char *out,
     }
 }
 
+/* Print text from column col, wrapped at word boundaries within HELP_COLUMNS; continuation
+ * lines start at column indent. */
+#define HELP_COLUMNS 80
+static void print_wrapped(const char *text, size_t col, size_t indent)
+{
+    while (*text != '\0') {
+        size_t word = strcspn(text, " ");
+
+        if (col > indent && col + 1 + word > HELP_COLUMNS) {
+            printf("\n%*s", (int)indent, "");
+            col = indent;
+        } else if (col > indent) {
+            putchar(' ');
+            col++;
+        }
+        printf("%.*s", (int)word, text);
+        col += word;
+        text += word;
+        text += strspn(text, " ");
+    }
+    putchar('\n');
+}
+
 static void usage(void)
 {
     struct args d;
-    char flag[48], def[64];
+    char flag[48], def[64], text[512];
+    int col;
 
     defaults(&d.cfg);
     d.pki = NULL;
@@ -272,14 +296,16 @@ static void usage(void)
         }
         snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         format_default(o, &d, def, sizeof(def));
-        printf("  %-28s %s", flag, o->help);
-        if (def[0] != '\0') {
-            printf(" (default %s)", def);
+        int n = snprintf(text, sizeof(text), "%s", o->help);
+
+        if (def[0] != '\0' && n >= 0 && (size_t)n < sizeof(text)) {
+            n += snprintf(text + n, sizeof(text) - (size_t)n, " (default %s)", def);
         }
-        if (o->max > 0) {
-            printf(" [%lu..%lu]", o->min, o->max);
+        if (o->max > 0 && n >= 0 && (size_t)n < sizeof(text)) {
+            snprintf(text + n, sizeof(text) - (size_t)n, " [%lu..%lu]", o->min, o->max);
         }
-        putchar('\n');
+        col = printf("  %-28s ", flag);
+        print_wrapped(text, (size_t)(col > 0 ? col : 0), 31);
     }
     fputs(s_usage_tail, stdout);
 }

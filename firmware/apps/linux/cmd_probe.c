@@ -1,6 +1,6 @@
 /*
- * ward-agent probe [--root DIR] [--json]
- * ward-agent probe --scenario FILE [--at MS] [--json]    (boards with the sim backend)
+ * ward-agent probe [--root DIR] [--json [--pretty]]
+ * ward-agent probe --scenario FILE [--at MS] [--json [--pretty]]    (boards with the sim backend)
  *
  * Discovers and prints everything the HAL can see. Exit status 0 when the inventory was read,
  * even if some sources were unavailable (they are listed, and each gets one line on stderr);
@@ -21,8 +21,8 @@
 #include "ward/base/config.h"
 
 static const char s_synopsis[] =
-    "usage: ward-agent probe [--root DIR] [--json]\n"
-    "       ward-agent probe --scenario FILE [--at MS] [--json]   (sim backend)\n"
+    "usage: ward-agent probe [--root DIR] [--json [--pretty]]\n"
+    "       ward-agent probe --scenario FILE [--at MS] [--json [--pretty]]\n"
     "List every sensor, disk, NIC and host load the HAL sees.\n";
 
 /* --at MS: a decimal number of milliseconds. */
@@ -46,6 +46,8 @@ static int parse_ms(const char *s, uint64_t *out)
 static const struct opt_spec k_opts[] = {
     { "--json", offsetof(struct probe_args, json), OPT_FLAG, NULL,
       "machine-readable output (default: a table)" },
+    { "--pretty", offsetof(struct probe_args, pretty), OPT_FLAG, NULL,
+      "with --json: one value per line, indented" },
     { "--root", offsetof(struct probe_args, root), OPT_TEXT, "DIR",
       "read the Linux tree under DIR (default: /)" },
     { "--scenario", offsetof(struct probe_args, scenario), OPT_TEXT, "FILE",
@@ -89,6 +91,10 @@ static int check_args(const struct probe_args *a, bool have_at)
     if (a->scenario != NULL && a->root != NULL) {
         fprintf(stderr, "probe: --root reads a Linux tree and --scenario plays a scenario: give "
                         "one of them\n");
+        return -EINVAL;
+    }
+    if (a->pretty && !a->json) {
+        fprintf(stderr, "probe: --pretty indents the JSON output: it needs --json\n");
         return -EINVAL;
     }
     if (have_at && a->scenario == NULL) {
@@ -163,7 +169,7 @@ int cmd_probe(int argc, char **argv)
         return 1;
     }
     if (a.json) {
-        probe_print_json(stdout, &rep);
+        probe_print_json(stdout, &rep, a.pretty);
     } else {
         probe_print_text(stdout, &rep);
     }

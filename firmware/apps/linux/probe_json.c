@@ -17,8 +17,16 @@
 struct jw {
     FILE *f;
     int depth;
+    bool pretty; /* --pretty: one value per line, indented by two spaces a level */
     bool first[JW_MAX_DEPTH];
 };
+
+static void jw_newline(struct jw *w, int depth)
+{
+    if (w->pretty) {
+        fprintf(w->f, "\n%*s", 2 * depth, "");
+    }
+}
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when it is not one. */
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -84,10 +92,13 @@ static void jw_pre(struct jw *w, const char *key)
     if (!w->first[w->depth]) {
         fputc(',', w->f);
     }
+    if (w->depth > 0 || !w->first[0]) {
+        jw_newline(w, w->depth);
+    }
     w->first[w->depth] = false;
     if (key != NULL) {
         jw_string(w, key);
-        fputc(':', w->f);
+        fputs(w->pretty ? ": " : ":", w->f);
     }
 }
 
@@ -103,6 +114,9 @@ static void jw_open(struct jw *w, const char *key, char c)
 
 static void jw_close(struct jw *w, char c)
 {
+    if (!w->first[w->depth]) { /* an empty [] or {} stays on its line */
+        jw_newline(w, w->depth > 0 ? w->depth - 1 : 0);
+    }
     fputc(c, w->f);
     if (w->depth > 0) {
         w->depth--;
@@ -353,6 +367,18 @@ static void json_disks(struct jw *w, const struct ward_hal *hal)
     jw_close(w, ']');
 }
 
+static void json_left_out(struct jw *w, const struct probe_report *rep)
+{
+    jw_open(w, "left_out", '[');
+    for (unsigned i = 0; i < rep->n_left_out; i++) {
+        jw_open(w, NULL, '{');
+        jw_str(w, "name", rep->left_out[i].name);
+        jw_str(w, "reason", rep->left_out[i].why);
+        jw_close(w, '}');
+    }
+    jw_close(w, ']');
+}
+
 static void json_nic(struct jw *w, const struct ward_device *dev, unsigned i)
 {
     struct ward_nic_info info;
@@ -524,9 +550,9 @@ static void json_problems(struct jw *w, const struct probe_report *rep)
     jw_close(w, ']');
 }
 
-void probe_print_json(FILE *f, const struct probe_report *rep)
+void probe_print_json(FILE *f, const struct probe_report *rep, bool pretty)
 {
-    struct jw w = { .f = f, .depth = 0 };
+    struct jw w = { .f = f, .depth = 0, .pretty = pretty };
     const struct ward_hal *hal = &rep->hal;
 
     w.first[0] = true;
@@ -543,6 +569,7 @@ void probe_print_json(FILE *f, const struct probe_report *rep)
     json_temps(&w, hal);
     json_fans(&w, hal);
     json_disks(&w, hal);
+    json_left_out(&w, rep);
     json_nics(&w, hal);
     jw_open(&w, "host", '{');
     if (hal->host != NULL) {

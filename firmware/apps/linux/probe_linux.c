@@ -1,6 +1,8 @@
 /* probe on the Linux backend: hwmon, thermal, NICs, host load, and disks (SMART). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -9,6 +11,46 @@
 #include "ward/hal/linux_impl.h"
 
 static struct ward_linux_hal s_linux; /* the backend's tables: static, never the heap */
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct probe_left_out *)a)->name,
+                  ((const struct probe_left_out *)b)->name);
+}
+
+/* The whole disks of root/sys/block the disk backend does not read, each with its reason.
+ * Loop and RAM disks are no disks at all: left out of this list as of block_devices. */
+static void list_left_out(const char *root, struct probe_report *rep)
+{
+    char path[4096];
+    struct dirent *e;
+    DIR *dir;
+
+    (void)snprintf(path, sizeof(path), "%s/sys/block", root != NULL ? root : "");
+    dir = opendir(path);
+    while (dir != NULL && (e = readdir(dir)) != NULL) {
+        struct probe_left_out *lo = &rep->left_out[rep->n_left_out];
+        char why[sizeof(lo->why)];
+
+        if (e->d_name[0] == '.' || strncmp(e->d_name, "loop", 4) == 0 ||
+            strncmp(e->d_name, "ram", 3) == 0 || strncmp(e->d_name, "zram", 4) == 0 ||
+            strlen(e->d_name) >= sizeof(lo->name) ||
+            !ward_linux_disk_left_out(root, e->d_name, why, sizeof(why))) {
+            continue;
+        }
+        if (rep->n_left_out == PROBE_MAX_LEFT_OUT) {
+            rep->n_left_out_more++;
+            continue;
+        }
+        memcpy(lo->name, e->d_name, strlen(e->d_name) + 1);
+        memcpy(lo->why, why, sizeof(why));
+        rep->n_left_out++;
+    }
+    if (dir != NULL) {
+        closedir(dir);
+    }
+    qsort(rep->left_out, rep->n_left_out, sizeof(rep->left_out[0]), by_name);
+}
 
 int probe_linux_open(const struct probe_args *a, struct probe_report *rep)
 {
@@ -35,6 +77,7 @@ int probe_linux_open(const struct probe_args *a, struct probe_report *rep)
     if (rc != 0) {
         fprintf(stderr, "probe: disks not listed: %s\n", strerror(-rc));
     }
+    list_left_out(a->root, rep);
     rep->backend = "linux";
     rep->root = a->root != NULL ? a->root : "/";
     for (unsigned i = 0; i < ward_linux_problem_count(&s_linux); i++) {

@@ -288,6 +288,18 @@ static void print_disks(FILE *f, const struct ward_hal *hal)
     }
 }
 
+/* Not problems: block devices that are no drive to read (a virtio disk, a RAID array). */
+static void print_left_out(FILE *f, const struct probe_report *rep)
+{
+    fprintf(f, "\nDisks left out (%u)\n", rep->n_left_out + rep->n_left_out_more);
+    for (unsigned i = 0; i < rep->n_left_out; i++) {
+        fprintf(f, "  %s: left out: %s\n", rep->left_out[i].name, rep->left_out[i].why);
+    }
+    if (rep->n_left_out_more > 0) {
+        fprintf(f, "  ... and %u more\n", rep->n_left_out_more);
+    }
+}
+
 static void counter_cell(char *buf, size_t len, const struct ward_reading *r)
 {
     if (r->status == WARD_STATUS_OK) {
@@ -449,11 +461,49 @@ static uint64_t pct_up(uint64_t part, uint64_t whole)
     return part / (whole / 100); /* whole >= part > 1.8e17 here, so whole / 100 > 0 */
 }
 
+/* Characters on screen (UTF-8 code points), not bytes: the padding of a text column. */
+static size_t text_width(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        n += ((unsigned char)*s & 0xc0u) != 0x80u;
+    }
+    return n;
+}
+
+static void print_cell(FILE *f, const char *s, size_t width)
+{
+    size_t w = text_width(s);
+
+    fprintf(f, "%s%*s ", s, (int)(width > w ? width - w : 0), "");
+}
+
+/* The widths of the mount point, type and source columns: the longest of each. */
+static void fs_widths(const struct ward_device *h, int n, size_t width[3])
+{
+    width[0] = width[1] = width[2] = 0;
+    for (int i = 0; i < n; i++) {
+        struct ward_host_fs_info info;
+
+        if (ward_host_fs_info(h, (unsigned)i, &info) == 0) {
+            size_t w[3] = { text_width(info.mount_point), text_width(info.fs_type),
+                            text_width(info.source) };
+
+            for (unsigned c = 0; c < 3; c++) {
+                width[c] = w[c] > width[c] ? w[c] : width[c];
+            }
+        }
+    }
+}
+
 static void print_fs(FILE *f, const struct ward_device *h)
 {
     int n = ward_host_fs_count(h);
+    size_t width[3];
 
     fprintf(f, "  filesystems (%d):\n", n > 0 ? n : 0);
+    fs_widths(h, n, width);
     for (int i = 0; i < n; i++) {
         struct ward_host_fs_info info;
         struct ward_host_fs s;
@@ -464,7 +514,10 @@ static void print_fs(FILE *f, const struct ward_device *h)
             ward_host_fs_read(h, (unsigned)i, &s) != 0) {
             continue;
         }
-        fprintf(f, "    %-24s %-8s %-24s ", info.mount_point, info.fs_type, info.source);
+        fputs("    ", f);
+        print_cell(f, info.mount_point, width[0]);
+        print_cell(f, info.fs_type, width[1]);
+        print_cell(f, info.source, width[2]);
         if (s.status != WARD_STATUS_OK) {
             fprintf(f, "n/a (%s)\n", ward_reason_name(s.reason));
             continue;
@@ -493,6 +546,7 @@ void probe_print_text(FILE *f, const struct probe_report *rep)
     print_temps(f, hal);
     print_fans(f, hal);
     print_disks(f, hal);
+    print_left_out(f, rep);
     print_nics(f, hal);
     fprintf(f, "\nHost\n");
     if (hal->host != NULL) {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "disk_internal.h"
+#include "ward/hal/linux.h"
 
 #define NAME_MAX_LEN 32
 #define SCAN_MAX     256
@@ -303,6 +304,72 @@ int lx_disk_discover(struct lx_disk_set *set)
         d->info.capacity_bytes += block_bytes(set->root, names[i]);
     }
     return rc;
+}
+
+/* nvme<X>c<C>n<Y>: one path of a native-multipath namespace (the kernel hides it). */
+static bool is_nvme_path(const char *n)
+{
+    const char *c = strncmp(n, "nvme", 4) == 0 ? strchr(n + 4, 'c') : NULL;
+    const char *ns = c != NULL ? strchr(c + 1, 'n') : NULL;
+
+    return ns != NULL && all_digits(n + 4, (size_t)(c - n - 4)) &&
+           all_digits(c + 1, (size_t)(ns - c - 1)) && all_digits(ns + 1, strlen(ns + 1));
+}
+
+/* Block devices that are never a drive with SMART, by the name the kernel gives them. */
+static const struct {
+    const char *prefix;
+    const char *why;
+} k_not_drives[] = {
+    { "vd", "virtio disks have no SMART" },
+    { "xvd", "Xen virtual disks have no SMART" },
+    { "dm-", "device-mapper: SMART is read from the disks under it" },
+    { "md", "software RAID: SMART is read from the disks under it" },
+    { "mmcblk", "MMC and SD storage has no SMART" },
+    { "mtdblock", "raw flash (MTD) has no SMART" },
+    { "nbd", "network block devices have no SMART" },
+    { "sr", "optical drives are not read" },
+    { "loop", "loop devices are files, not disks" },
+    { "zram", "RAM disks have no SMART" },
+    { "ram", "RAM disks have no SMART" },
+};
+
+bool ward_linux_disk_left_out(const char *root, const char *name, char *why, size_t len)
+{
+    char path[PATH_LEN], vendor[64] = "";
+
+    if (why == NULL || len == 0 || name == NULL) {
+        return false;
+    }
+    why[0] = '\0';
+    root = root != NULL && strcmp(root, "/") != 0 ? root : "";
+    if (is_nvme_ns(name)) {
+        return false;
+    }
+    if (is_sd(name)) {
+        if (pathf(path, sizeof(path), "%s/sys/block/%s/device/vendor", root, name) == 0) {
+            read_attr(path, vendor, sizeof(vendor));
+        }
+        if (strncmp(vendor, "ATA", 3) == 0) {
+            return false;
+        }
+        (void)snprintf(why, len, "SCSI vendor \"%s\" is not ATA: only ATA disks are read", vendor);
+        return true;
+    }
+    if (is_nvme_path(name)) {
+        (void)snprintf(why, len,
+                       "a path of a multipath NVMe namespace: read through its "
+                       "controller");
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(k_not_drives) / sizeof(k_not_drives[0]); i++) {
+        if (strncmp(name, k_not_drives[i].prefix, strlen(k_not_drives[i].prefix)) == 0) {
+            (void)snprintf(why, len, "%s", k_not_drives[i].why);
+            return true;
+        }
+    }
+    (void)snprintf(why, len, "not an ATA or NVMe disk");
+    return true;
 }
 
 /* libata's cached IDENTIFY: ".../ataN/linkL/devN.M/ata_device/devN.M/id", 256 hex words. */

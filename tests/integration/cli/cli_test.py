@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Command lines of ward-agent, wardctl and ward-pki.
 
-usage: cli_test.py --version V --work DIR [--agent A] [--wardctl W] [--pki P] CASE
-                   [-- EMULATOR...]
+usage: cli_test.py --version V --work DIR [--agent A] [--wardctl W] [--pki P]
+                   [--collector C] CASE [-- EMULATOR...]
 
 Cases:
   help_agent          every ward-agent subcommand answers --help and -h
+  help_collector      ward-collector --help and -h (within 80 columns); --version
   help_wardctl        every wardctl command answers --help and -h; --version
   help_pki            every ward-pki command answers --help and -h without touching the
                       PKI directory (byte for byte); names starting with '-' are refused
@@ -169,6 +170,20 @@ def case_help_pki(a, work):
           "ward-pki --version: %r (project version %s)" % (p.stdout, a.version))
 
 
+def case_help_collector(a, work):
+    cwd = tempfile.mkdtemp(dir=work)
+    unchanged = empty_dir_guard(cwd)
+    for argv in (["--help"], ["-h"]):
+        p = run([a.collector] + argv, cwd=cwd)
+        check_usage(p, "ward-collector %s" % argv[0])
+        unchanged("ward-collector %s" % argv[0])
+        check(p.stdout.count("\n  --") >= 40, "ward-collector %s lists few options: %r"
+              % (argv[0], p.stdout[:200]))
+    p = run([a.collector, "--version"], cwd=cwd)
+    check(p.returncode == 0 and p.stdout == "ward-collector %s\n" % a.version,
+          "ward-collector --version: %r (project version %s)" % (p.stdout, a.version))
+
+
 def verify(a, pki, crt):
     return run(["openssl", "verify", "-CAfile", os.path.join(pki, "ca.crt"), "-crl_check",
                 "-CRLfile", os.path.join(pki, "crl.pem"), crt])
@@ -237,6 +252,7 @@ def case_pki_reissue_revoke(a, work):
 
 CASES = {
     "help_agent": case_help_agent,
+    "help_collector": case_help_collector,
     "help_wardctl": case_help_wardctl,
     "help_pki": case_help_pki,
     "pki_reissue_revoke": case_pki_reissue_revoke,
@@ -255,6 +271,7 @@ def main():
     ap.add_argument("--agent")
     ap.add_argument("--wardctl")
     ap.add_argument("--pki")
+    ap.add_argument("--collector")
     ap.add_argument("case", choices=sorted(CASES))
     a = ap.parse_args(argv)
     a.emulator = emulator

@@ -8,6 +8,7 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -449,6 +450,46 @@ def case_bad_config(env):
               "alerting %r: rc %d, %r" % (text, p.returncode, p.stderr))
 
 
+RELOAD_POLICY = """hold-down 2s
+retry-max 1s
+timeout 1s
+receiver a webhook http://127.0.0.1:{a}/hook secret-file SECRET
+receiver b webhook http://127.0.0.1:{b}/hook secret-file SECRET
+route {to}
+"""
+
+
+def case_reload(env):
+    """SIGHUP reads the alerting file again: a new route takes effect; a broken file keeps the
+    running policy and its one error line names FILE:LINE."""
+    ra, rb = Receiver(), Receiver()
+    c = start(env, RELOAD_POLICY.format(a=ra.port, b=rb.port, to="a"))
+    path = alerting(env, RELOAD_POLICY.format(a=ra.port, b=rb.port, to="b"))
+    os.kill(c.pid, signal.SIGHUP)
+    wait_for(lambda: "alerting reloaded" in c.log_text(), 10, "the reload to be logged", step=0.1)
+    check("alerting reloaded: 2 receivers, 1 route, 0 runbooks" in c.log_text(),
+          c.log_text()[-600:])
+    d = Dev(env, c, "dev-a")
+    d.send([("temp:cpu0", "ok", "caution", "low")], [sensor("temp:cpu0", "caution", 10)])
+    wait_for(lambda: rb.kinds(), 15, "receiver b to get the incident", step=0.2)
+    check(rb.kinds() == ["firing"] and ra.requests == [],
+          "after the reload: a %s, b %s" % (ra.kinds(), rb.kinds()))
+    # A broken file: the error names the file and line, the route to b stays.
+    alerting(env, "# broken\nroute b\nreceiver c webhook ftp://x/\n")
+    os.kill(c.pid, signal.SIGHUP)
+    wait_for(lambda: "running policy is kept" in c.log_text(), 10, "the refusal", step=0.1)
+    errs = [ln for ln in c.log_text().splitlines() if (path + ":") in ln]
+    check(len(errs) == 1 and (path + ":2: ") in errs[0], "error lines: %r" % errs)
+    check(c.alive(), "the collector exited on a broken alerting file")
+    d.send([("fan:fan1", "ok", "critical", "medium")], [sensor("fan:fan1", "critical", 20)])
+    wait_for(lambda: len(rb.kinds()) == 2, 15, "receiver b to get the second incident",
+             step=0.2)
+    check(ra.requests == [], "receiver a got %r" % ra.requests)
+    c.stop()
+    ra.close()
+    rb.close()
+
+
 AM_CONFIG = """route:
   receiver: blackhole
   group_wait: 1s
@@ -515,4 +556,4 @@ if __name__ == "__main__":
     H.main({"lifecycle": case_lifecycle, "holddown": case_holddown, "flapping": case_flapping,
             "correlate": case_correlate, "webhook_retry": case_webhook_retry,
             "kill9": case_kill9, "escalation": case_escalation, "silence": case_silence, "slow_receiver": case_slow_receiver,
-            "bad_config": case_bad_config, "alertmanager": case_alertmanager})
+            "bad_config": case_bad_config, "reload": case_reload, "alertmanager": case_alertmanager})

@@ -129,11 +129,12 @@ def others():
     check(len({x["id"] for x in d["temperatures"]}) == 9, "amd: 9 distinct ids")
 
 
-def tree_with(tmp, extra):
+def tree_with(tmp, extra, base="bmc-ast2500", append=False):
     root = os.path.join(tmp, "root")
-    shutil.copytree(fixture("bmc-ast2500"), root, symlinks=True)
+    shutil.copytree(fixture(base), root, symlinks=True)
     for rel, data in extra.items():
-        with open(os.path.join(root, rel), "wb") as f:
+        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+        with open(os.path.join(root, rel), "ab" if append else "wb") as f:
             f.write(data)
     os.chmod(tmp, 0o755)
     return root
@@ -176,6 +177,84 @@ def escaping_and_permissions():
         check(len(d["problems"]) == 1 and d["problems"][0]["errno"] == 13, "permission: problem")
 
 
+def left_out():
+    """Block devices the disk backend does not read are listed with their reason, apart from
+    the problems (a virtio disk is a fact of a VM, not a fault)."""
+    want = {"intel-server": ["dm-0"], "bmc-ast2500": ["mmcblk0", "mtdblock0", "mtdblock1"],
+            "amd-server": ["md127"]}
+    for name, names in want.items():
+        d, _ = probe_json(fixture(name))
+        got = [x["name"] for x in d["left_out"]]
+        check(got == names and all(x["reason"] for x in d["left_out"]),
+              f"left out {name}: {names} with reasons (got {d['left_out']})")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = tree_with(tmp, {"sys/block/vda/size": b"41943040\n",
+                               "sys/block/sdb/size": b"2097152\n",
+                               "sys/block/sdb/device/vendor": b"QEMU    \n",
+                               "sys/block/nvme0c0n1/size": b"2097152\n"},
+                         base="intel-server")
+        os.chmod(tmp, 0o755)
+        d, err = probe_json(root)
+        lo = {x["name"]: x["reason"] for x in d["left_out"]}
+        check(list(lo) == ["dm-0", "nvme0c0n1", "sdb", "vda"],
+              f"left out: every block device not read, by name, no loop0 ({list(lo)})")
+        check(lo.get("vda") == "virtio disks have no SMART", f"left out: vda ({lo.get('vda')})")
+        check('"QEMU"' in lo.get("sdb", "") and "ATA" in lo.get("sdb", ""),
+              f"left out: sdb names its SCSI vendor ({lo.get('sdb')})")
+        check("multipath" in lo.get("nvme0c0n1", ""), f"left out: nvme path ({lo})")
+        check(d["problems"] == [] and err == "", f"left out: not problems ({d['problems']}, {err!r})")
+        check(len(d["disks"]) == 2, f"left out: the disks read are unchanged ({d['disks']})")
+        rc, out, _ = run("--root", root)
+        check(rc == 0 and "Disks left out (4)" in out and
+              "  vda: left out: virtio disks have no SMART" in out.splitlines() and
+              "Unavailable sources (0)" in out, "left out: text output")
+
+
+def fs_columns():
+    """The text's filesystem columns are as wide as their longest entry: a long mount point
+    neither runs into the type nor shifts the rows after it."""
+    long_mp = "/srv/archive/" + "x" * 40
+    with tempfile.TemporaryDirectory() as tmp:
+        root = tree_with(tmp, {"proc/self/mounts":
+                               f"/dev/sdz1 {long_mp} ext4 rw 0 0\n".encode()},
+                         base="intel-server", append=True)
+        os.chmod(tmp, 0o755)
+        d, _ = probe_json(root)
+        fs = [(x["mount_point"], x["type"], x["source"]) for x in d["host"]["filesystems"]]
+        rc, out, err = run("--root", root)
+        lines = out.splitlines()
+        start = lines.index(f"  filesystems ({len(fs)}):") + 1 if \
+            f"  filesystems ({len(fs)}):" in lines else None
+        if not check(rc == 0 and start is not None and long_mp in [m for m, _, _ in fs],
+                     f"fs columns: text output with {len(fs)} filesystems ({err.strip()[:200]})"):
+            return
+        w = [max(len(x[c]) for x in fs) for c in range(3)]
+        ok = True
+        for (mp, typ, src), line in zip(fs, lines[start:start + len(fs)]):
+            want = "    " + mp.ljust(w[0]) + " " + typ.ljust(w[1]) + " " + src.ljust(w[2]) + " "
+            ok &= line.startswith(want)
+            if not line.startswith(want):
+                print(f"     got  {line!r}\n     want {want!r}...")
+        check(ok, "fs columns: mount point, type and source aligned to the longest of each")
+
+
+def pretty():
+    """--json --pretty: the same document, indented two spaces a level (as Python's indent=2)."""
+    for name in ("intel-server", "bmc-ast2500"):
+        root = fixture(name)
+        rc, compact, _ = run("--root", root, "--json")
+        rc2, out, err = run("--root", root, "--json", "--pretty")
+        if not check(rc == 0 and rc2 == 0, f"pretty {name}: exit 0 ({err.strip()[:200]})"):
+            continue
+        d = json.loads(out)
+        check(d == json.loads(compact), f"pretty {name}: the same document as --json")
+        check(out == json.dumps(d, indent=2, ensure_ascii=False) + "\n",
+              f"pretty {name}: one value per line, indented by two spaces")
+        check(compact.count("\n") == 1, f"pretty {name}: --json alone stays on one line")
+    rc, _, err = run("--pretty")
+    check(rc == 2 and "needs --json" in err, f"--pretty without --json: exit 2 ({rc}, {err!r})")
+
+
 def usage():
     rc, _, err = run("--root", "/nonexistent/ward")
     check(rc == 1 and err.startswith("probe: --root /nonexistent/ward: No such file"),
@@ -206,6 +285,7 @@ def sim():
                   "root" not in d, f"sim {name} at {at}: header")
             check(all(k in d for k in ("temperatures", "fans", "disks", "nics", "host",
                                        "problems")), f"sim {name} at {at}: every class")
+            check(d.get("left_out") == [], f"sim {name} at {at}: no disk left out")
             docs.append(d)
         if len(docs) == 2:
             check(docs[0] != docs[1], f"sim {name}: readings move with --at")
@@ -224,6 +304,9 @@ else:
     intel()
     others()
     escaping_and_permissions()
+    pretty()
+    fs_columns()
+    left_out()
     usage()
 print(f"probe_test: {len(failed)} failed")
 sys.exit(1 if failed else 0)

@@ -584,6 +584,7 @@ void *wcol_inc_engine_main(void *arg)
     while (!in->stop && cursor >= 0) {
         int n = 0;
 
+        wcol_inc_pol_enter(in, true);
         /* Only a write transaction when there is something to write. */
         if (max_event(db, "SELECT coalesce(max(id), 0) FROM events") > cursor) {
             n = process_events(in, db, &cursor);
@@ -596,6 +597,7 @@ void *wcol_inc_engine_main(void *arg)
                 wcol_log_warn("incidents: a review pass failed; retried in %d ms", TICK_MS);
             }
         }
+        wcol_inc_pol_leave(in);
         if (n < 0) {
             wcol_log_warn("incidents: evaluating events failed; retried");
         }

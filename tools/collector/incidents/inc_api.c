@@ -529,8 +529,8 @@ static void silences(struct wcol_incidents *in, struct wcol_conn *conn, bool pos
     answer(conn, &w);
 }
 
-bool wcol_incidents_request(struct wcol_incidents *in, struct wcol_conn *conn, const char *who,
-                            const char *body, size_t len)
+static bool request(struct wcol_incidents *in, struct wcol_conn *conn, const char *who,
+                    const char *body, size_t len)
 {
     const struct wcol_http_request *r = wcol_conn_request(conn);
     const char *t = r->target, *q = memchr(t, '?', r->target_len);
@@ -630,6 +630,58 @@ int wcol_incidents_subscribe(struct wcol_incidents *in, struct wcol_bus *bus)
     return wcol_bus_subscribe(bus, WCOL_TOPIC_EVENT_STORED, on_event, in);
 }
 
+bool wcol_incidents_request(struct wcol_incidents *in, struct wcol_conn *conn, const char *who,
+                            const char *body, size_t len)
+{
+    /* A change notifies through the policy: a pass like the threads', never waiting (the event
+     * loop is the reloader). */
+    wcol_inc_pol_enter(in, false);
+    bool handled = request(in, conn, who, body, len);
+
+    wcol_inc_pol_leave(in);
+    return handled;
+}
+
+static const char *plural(unsigned n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+int wcol_incidents_reload(struct wcol_incidents *in, const char *alerting)
+{
+    struct wcol_policy *next = malloc(sizeof(*next));
+    unsigned r, o, b;
+
+    if (in == NULL || alerting == NULL) {
+        free(next);
+        return 0;
+    }
+    if (next == NULL) {
+        wcol_log_error("SIGHUP: alerting %s not reloaded: out of memory", alerting);
+        return -ENOMEM;
+    }
+    wcol_policy_defaults(next);
+    if (wcol_policy_load(next, alerting) != 0) {
+        free(next);
+        wcol_log_warn("SIGHUP: alerting %s not reloaded (the line above says why); the running "
+                      "policy is kept",
+                      alerting);
+        return -EINVAL;
+    }
+    /* Compare with what will be replaced: a reload still waiting, else the running one. */
+    pthread_mutex_lock(&in->mu);
+    const struct wcol_policy *was = in->pol_next ? in->pol_next : &in->pol;
+
+    r = was->n_receivers, o = was->n_routes, b = was->n_runbooks;
+    pthread_mutex_unlock(&in->mu);
+    wcol_log_info("alerting reloaded: %u %s, %u %s, %u %s (before: %u, %u, %u)", next->n_receivers,
+                  plural(next->n_receivers, "receiver", "receivers"), next->n_routes,
+                  plural(next->n_routes, "route", "routes"), next->n_runbooks,
+                  plural(next->n_runbooks, "runbook", "runbooks"), r, o, b);
+    wcol_inc_pol_replace(in, next);
+    return 0;
+}
+
 int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const char *alerting,
                         const char *api_addr)
 {
@@ -650,11 +702,9 @@ int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const 
 
     snprintf(in->inc_path, sizeof(in->inc_path), "%.*sincidents.db",
              slash ? (int)(slash - db_path + 1) : 0, db_path);
-    if (in->pol.external_url[0]) {
-        snprintf(in->base_url, sizeof(in->base_url), "%s", in->pol.external_url);
-    } else {
-        snprintf(in->base_url, sizeof(in->base_url), "https://%s", api_addr);
-    }
+    snprintf(in->default_url, sizeof(in->default_url), "https://%s", api_addr);
+    snprintf(in->base_url, sizeof(in->base_url), "%s",
+             in->pol.external_url[0] ? in->pol.external_url : in->default_url);
     if (wcol_inc_db_open(&in->api_db, in, 1000) != 0 || wcol_inc_db_migrate(in->api_db) != 0) {
         return -EIO;
     }
@@ -693,6 +743,7 @@ void wcol_incidents_close(struct wcol_incidents *in)
         pthread_join(in->sender, NULL);
     }
     sqlite3_close(in->api_db);
+    free(in->pol_next);
     pthread_cond_destroy(&in->cv);
     pthread_mutex_destroy(&in->mu);
     free(in);

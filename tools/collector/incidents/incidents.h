@@ -28,6 +28,14 @@ struct wcol_prom;
 int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const char *alerting,
                         const char *api_addr);
 
+/**
+ * SIGHUP: read the alerting file again (NULL: nothing to do) and put it in place once no
+ * engine or sender pass is inside the running one; a file that does not load leaves the
+ * running policy as it is (the "FILE:LINE: why" line is logged).
+ * @return 0, -EINVAL (not loaded), -ENOMEM.
+ */
+int wcol_incidents_reload(struct wcol_incidents *in, const char *alerting);
+
 /** Wake the engine on every stored event. @return as wcol_bus_subscribe. */
 int wcol_incidents_subscribe(struct wcol_incidents *in, struct wcol_bus *bus);
 

@@ -647,6 +647,51 @@ int wcol_inc_notify(struct wcol_incidents *in, sqlite3 *db, const struct wcol_in
     return rc;
 }
 
+/* Under mu, with no pass inside. */
+static void pol_apply(struct wcol_incidents *in)
+{
+    in->pol = *in->pol_next;
+    free(in->pol_next);
+    in->pol_next = NULL;
+    snprintf(in->base_url, sizeof(in->base_url), "%s",
+             in->pol.external_url[0] ? in->pol.external_url : in->default_url);
+    pthread_cond_broadcast(&in->cv);
+}
+
+void wcol_inc_pol_enter(struct wcol_incidents *in, bool wait)
+{
+    pthread_mutex_lock(&in->mu);
+    while (wait && in->pol_next != NULL && !in->stop) {
+        if (in->pol_users == 0) {
+            pol_apply(in);
+            break;
+        }
+        pthread_cond_wait(&in->cv, &in->mu);
+    }
+    in->pol_users++;
+    pthread_mutex_unlock(&in->mu);
+}
+
+void wcol_inc_pol_leave(struct wcol_incidents *in)
+{
+    pthread_mutex_lock(&in->mu);
+    if (--in->pol_users == 0 && in->pol_next != NULL) {
+        pol_apply(in);
+    }
+    pthread_mutex_unlock(&in->mu);
+}
+
+void wcol_inc_pol_replace(struct wcol_incidents *in, struct wcol_policy *next)
+{
+    pthread_mutex_lock(&in->mu);
+    free(in->pol_next); /* an earlier reload still waiting: this one supersedes it */
+    in->pol_next = next;
+    if (in->pol_users == 0) {
+        pol_apply(in);
+    }
+    pthread_mutex_unlock(&in->mu);
+}
+
 void wcol_inc_wake(struct wcol_incidents *in, bool engine, bool sender)
 {
     pthread_mutex_lock(&in->mu);

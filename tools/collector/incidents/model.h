@@ -22,7 +22,13 @@
 #define WCOL_INC_PARENT_COMP "silence-group"
 
 struct wcol_incidents {
+    /* The engine and the sender read pol without a lock inside a pass they enter with
+     * wcol_inc_pol_enter(); a SIGHUP reload (the event loop) replaces it only while no pass is
+     * inside, so a pass never sees half of one file and half of the other. */
     struct wcol_policy pol;
+    struct wcol_policy *pol_next; /* loaded, waiting for the passes inside to leave; under mu */
+    unsigned pol_users;           /* passes inside; under mu */
+    char default_url[WCOL_POL_TEXT_MAX]; /* base_url when the file names no external-url */
     char db_path[4096];  /* the store's database: events, snapshots (read only here) */
     char inc_path[4096]; /* incidents.db beside it: every incident table */
     char base_url[WCOL_POL_TEXT_MAX];
@@ -96,6 +102,15 @@ int64_t wcol_inc_timeline(sqlite3 *db, int64_t incident, int64_t at_ms, const ch
  */
 int wcol_inc_notify(struct wcol_incidents *in, sqlite3 *db, const struct wcol_incident *inc,
                     const char *kind, int64_t change, int64_t now_ms);
+
+/** Enter a pass that reads in->pol: wait (a thread, wait true) while a reloaded policy is
+ *  pending, so a reload is not starved; the event loop passes false (it is the reloader). */
+void wcol_inc_pol_enter(struct wcol_incidents *in, bool wait);
+/** Leave it; the last to leave puts a pending policy in place. */
+void wcol_inc_pol_leave(struct wcol_incidents *in);
+/** Hand over a loaded policy (heap, freed here): in place at once when no pass is inside,
+ *  else when the last one leaves. */
+void wcol_inc_pol_replace(struct wcol_incidents *in, struct wcol_policy *next);
 
 void wcol_inc_wake(struct wcol_incidents *in, bool engine, bool sender);
 /** Sleep up to ms or until *flag (one of the wake flags) is set or the threads stop; clears

@@ -284,6 +284,7 @@ void *wcol_inc_sender_main(void *arg)
         return NULL;
     }
     while (!in->stop) {
+        wcol_inc_pol_enter(in, true);
         int n = in->pol.n_receivers > 0 ? due(db, rows) : 0;
 
         for (int i = 0; i < n; i++) {
@@ -292,6 +293,7 @@ void *wcol_inc_sender_main(void *arg)
             }
             free(rows[i].body);
         }
+        wcol_inc_pol_leave(in);
         if (n == 0) {
             wcol_inc_wait(in, &in->wake_sender, IDLE_MS);
         }

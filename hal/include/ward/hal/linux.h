@@ -6,6 +6,9 @@
 #ifndef WARD_HAL_LINUX_H_
 #define WARD_HAL_LINUX_H_
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "ward/hal/hal.h"
 
 struct ward_linux_hal; /* defined by hal/linux/ (hal/linux/include/...) */
@@ -24,5 +27,12 @@ int ward_linux_hal_init(struct ward_linux_hal *lh, struct ward_hal *hal, const c
  * @return 0, -EINVAL, -ENOSPC when hal has no free disk slot.
  */
 int ward_linux_disk_attach(struct ward_hal *hal, const char *root);
+
+/**
+ * Why the block device name (an entry of root/sys/block) is not among the disks
+ * ward_linux_disk_attach() reads, as one phrase ("virtio disks have no SMART") in why.
+ * @return true when it is left out, false when it is read (why is then "").
+ */
+bool ward_linux_disk_left_out(const char *root, const char *name, char *why, size_t len);
 
 #endif /* WARD_HAL_LINUX_H_ */
