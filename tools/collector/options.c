@@ -284,8 +284,8 @@ static void usage(void)
     char flag[48], def[64], text[512];
     int col;
 
+    memset(&d, 0, sizeof(d)); /* every field --help reads: unset options show no default */
     defaults(&d.cfg);
-    d.pki = NULL;
     fputs(s_usage_head, stdout);
     for (size_t i = 0; i < N_OPTS; i++) {
         const struct opt *o = &s_opts[i];
