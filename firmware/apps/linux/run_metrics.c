@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "run.h"
+#include "ward/base/http_status.h"
 #include "ward/digest.h"
 #include "ward/nms/http_req.h"
 
@@ -197,38 +198,6 @@ int run_metrics_start(struct run_metrics *m, const struct opts *o)
 
 /* ---- answers ---- */
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 503:
-        return "Service Unavailable";
-    case 505:
-        return "HTTP Version Not Supported";
-    default:
-        return "Error";
-    }
-}
-
 /* Head of the answer; body_len counts what a GET would carry (HEAD sends only the head). */
 static void answer(struct run_metrics *m, struct metrics_conn *c, int status, const char *type,
                    bool head_only, int64_t now)
@@ -239,7 +208,7 @@ static void answer(struct run_metrics *m, struct metrics_conn *c, int status, co
     int n;
 
     if (status != 200) {
-        n = snprintf(c->body, sizeof(c->body), "%d %s\n", status, reason_phrase(status));
+        n = snprintf(c->body, sizeof(c->body), "%d %s\n", status, ward_http_status_text(status));
         c->body_len = (uint32_t)n;
         type = "text/plain; charset=utf-8";
         m->st.refused++;
@@ -249,7 +218,7 @@ static void answer(struct run_metrics *m, struct metrics_conn *c, int status, co
     n = snprintf(c->hdr, sizeof(c->hdr),
                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %u\r\n%sCache-Control: "
                  "no-store\r\nConnection: close\r\n\r\n",
-                 status, reason_phrase(status), type, (unsigned)c->body_len, extra);
+                 status, ward_http_status_text(status), type, (unsigned)c->body_len, extra);
     c->hdr_len = n > 0 && (size_t)n < sizeof(c->hdr) ? (uint32_t)n : 0;
     c->hdr_off = 0;
     c->body_off = 0;

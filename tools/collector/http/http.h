@@ -60,7 +60,4 @@ struct wcol_http_request {
 int wcol_http_parse_head(const char *buf, size_t len, const struct wcol_http_limits *limits,
                          struct wcol_http_request *req);
 
-/** The reason phrase of a status code ("Bad Request"), "Unknown" for codes ward never sends. */
-const char *wcol_http_status_text(int status);
-
 #endif /* WCOL_HTTP_HTTP_H_ */

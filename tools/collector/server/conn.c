@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "server/conn_impl.h"
 #include "tls/park.h"
+#include "ward/base/http_status.h"
 
 #define RBUF_INITIAL 1024u
 #define LINGER_MAX   (256u * 1024u)
@@ -739,7 +740,7 @@ void wcol_conn_respond_typed(struct wcol_conn *conn, int status, const char *con
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s\r\n",
-                     status, wcol_http_status_text(status), content_type, body_len,
+                     status, ward_http_status_text(status), content_type, body_len,
                      extra_headers != NULL ? extra_headers : "",
                      close_after ? "Connection: close\r\n" : "");
     char *buf = malloc((size_t)n + body_len);
