@@ -291,8 +291,10 @@ static int setup_agent(const struct opts *o, struct run *r, const char *device_i
         cfg.hooks.user = &r->up;
     }
 #if IS_ENABLED(CONFIG_WARD_NMS_PROM)
-    cfg.hooks.observe = ward_nms_cache_observe; /* pull endpoints answer from this cache */
-    cfg.hooks.observe_user = &r->metrics.cache;
+    if (o->metrics != NULL) { /* only /metrics and /health answer from this cache */
+        cfg.hooks.observe = ward_nms_cache_observe;
+        cfg.hooks.observe_user = &r->metrics.cache;
+    }
 #endif
     rc = ward_agent_init(&r->agent, &cfg, now);
     if (rc != 0) {
