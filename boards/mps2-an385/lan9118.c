@@ -2,21 +2,21 @@
  * SMSC LAN9118 driver (register map and FIFO formats from the LAN9118 datasheet, sections
  * 3.12, 3.13 and 5): 32-bit PIO through the TX and RX data FIFOs, one frame per TX command
  * pair, the status FIFOs read to learn each received frame's length. No DMA, no interrupts.
+ * The AN385's Ethernet controller, at 0x40200000 (QEMU's mps2-an385 models it), as the board's
+ * lwIP netif (cm_port.h): polled from the NO_SYS main loop, nothing runs in interrupt context.
  */
 #include <errno.h>
 #include <string.h>
 
-#include <lwip/etharp.h>
 #include <lwip/pbuf.h>
 #include <lwip/snmp.h>
 #include <lwip/stats.h>
-#include <netif/ethernet.h>
 
-#include "an385.h"
-#include "lan9118.h"
+#include "cm_port.h"
+#include "eth_netif.h"
 
 #define LAN_BASE     0x40200000u
-#define LAN(off)     AN385_REG(LAN_BASE + (off))
+#define LAN(off)     CM_REG(LAN_BASE + (off))
 #define RX_DATA      LAN(0x00)
 #define TX_DATA      LAN(0x20)
 #define RX_STATUS    LAN(0x40)
@@ -148,14 +148,14 @@ static void rx_one(struct netif *nif, uint32_t status)
     }
 }
 
-void an385_lan9118_poll(struct netif *nif)
+void cm_eth_poll(struct netif *nif)
 {
     for (int n = 0; n < RX_FRAMES_PER_POLL && ((RX_FIFO_INF >> 16) & 0xffu) != 0; n++) {
         rx_one(nif, RX_STATUS);
     }
 }
 
-uint32_t an385_lan9118_free_run(void)
+uint32_t cm_jitter(void)
 {
     return FREE_RUN;
 }
@@ -173,14 +173,7 @@ static err_t lan_netif_init(struct netif *nif)
     }
     nif->hwaddr[4] = (u8_t)hi;
     nif->hwaddr[5] = (u8_t)(hi >> 8);
-    nif->hwaddr_len = ETH_HWADDR_LEN;
-    nif->name[0] = 'e';
-    nif->name[1] = 'n';
-    nif->mtu = 1500;
-    nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
-    nif->output = etharp_output;
-    nif->linkoutput = lan_output;
-    MIB2_INIT_NETIF(nif, snmp_ifType_ethernet_csmacd, 100000000);
+    cm_eth_netif_fill(nif, lan_output, 100000000);
     return ERR_OK;
 }
 
@@ -201,24 +194,9 @@ static int chip_reset(void)
     return mac_write(MAC_CR, MAC_CR_FDPX | MAC_CR_TXEN | MAC_CR_RXEN) == 0 ? 0 : -ENODEV;
 }
 
-int an385_lan9118_init(struct netif *nif, uint32_t ip, uint32_t netmask, uint32_t gw)
+int cm_eth_init(struct netif *nif, uint32_t ip, uint32_t netmask, uint32_t gw)
 {
-    ip4_addr_t a;
-    ip4_addr_t m;
-    ip4_addr_t g;
     int rc = chip_reset();
 
-    if (rc != 0) {
-        return rc;
-    }
-    ip4_addr_set_u32(&a, ip);
-    ip4_addr_set_u32(&m, netmask);
-    ip4_addr_set_u32(&g, gw);
-    if (netif_add(nif, &a, &m, &g, NULL, lan_netif_init, ethernet_input) == NULL) {
-        return -EIO;
-    }
-    netif_set_default(nif);
-    netif_set_up(nif);
-    netif_set_link_up(nif);
-    return 0;
+    return rc != 0 ? rc : cm_eth_netif_add(nif, ip, netmask, gw, lan_netif_init);
 }

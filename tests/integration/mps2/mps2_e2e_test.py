@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""mps2-an385 end to end: the bare-metal image reports over its LAN9118 to a real collector.
+"""Cortex-M end to end: the bare-metal image reports over its own Ethernet to a real collector.
+
+One test for every Cortex-M board (--machine, --name): mps2-an385 (LAN9118), lm3s6965evb
+(Stellaris Ethernet MAC). Device ids, log lines and the verdict carry the name.
 
 Everything runs in a network namespace this test creates (198.18.0.0/24 only): a tap device
 wtap0 with 198.18.0.1 on the host side, ward-collector listening there (mutual TLS, the
 collector's idle timeout short so every heartbeat needs a new connection), and
-`qemu-system-arm -M mps2-an385 -nic tap,ifname=wtap0,...` booting an image provisioned for
+`qemu-system-arm -M MACHINE -nic tap,ifname=wtap0,...` booting an image provisioned for
 this run (tools/mps2-provision: fresh certificate, key and entropy seed; device 198.18.0.2).
 
 Phase 0: the product image provisioned with an all-zero seed says so and never connects.
@@ -12,7 +15,7 @@ Phase 1, the product image (ward-agent.bin of the product build): its heartbeats
 collector counts one full handshake and then resumed ones; the image prints the TLS pool and
 stack high-water marks of that first handshake (recorded in docs/benchmarks.md).
 Phase 2, the e2e image (ward-net-sim.bin: the same sources playing failing-fan.json in real
-time): the collector is stopped once the device is up, FAN3's events happen while it is
+time, or a smaller file with the same FAN3 story on a small board): the collector is stopped once the device is up, FAN3's events happen while it is
 away (journaled in data flash), the board is warm-reset (QMP system_reset), the collector
 comes back: the events of the boot before the reset must arrive, and heartbeats of the new
 boot too.
@@ -52,8 +55,11 @@ JOURNAL = re.compile(rb"journal (\d+) events from flash")
 SEED = re.compile(rb"entropy seed rewritten \(seed log (\d+)\.(\d+)\)")
 
 
+NAME = "mps2"
+
+
 def log(msg):
-    print(f"mps2_e2e: {msg}", flush=True)
+    print(f"{NAME}_e2e: {msg}", flush=True)
 
 
 def ip(*args, check=True):
@@ -102,12 +108,12 @@ class Netns:
 
 
 class Board:
-    """One QEMU mps2-an385 on the tap; console read between waits."""
+    """One QEMU board on the tap; console read between waits."""
 
     def __init__(self, args, image, work, limit):
         self.qmp_dir = tempfile.mkdtemp(prefix="ward-m2-")
         qmp_path = os.path.join(self.qmp_dir, "qmp.sock")
-        cmd = [args.qemu, "-M", "mps2-an385", "-display", "none", "-monitor", "none",
+        cmd = [args.qemu, "-M", args.machine, "-display", "none", "-monitor", "none",
                "-serial", "stdio", "-qmp", f"unix:{qmp_path},server=on,wait=off",
                "-nic", f"tap,ifname={TAP},script=no,downscript=no", "-kernel", image]
         os.makedirs(work, exist_ok=True)
@@ -172,7 +178,7 @@ def start_collector(env):
 
 def phase_zero_seed(args, env, col, ok):
     """An all-zero entropy seed must fail closed: one clear line, no connection."""
-    device = "mps2-zero"
+    device = NAME + "-zero"
     board = provision_and_boot(args, env, device, args.product_elf, "zero",
                                ("--seed-hex", "00" * 32))
     try:
@@ -187,7 +193,7 @@ def phase_zero_seed(args, env, col, ok):
 
 
 def phase_product(args, env, col, ok, t):
-    device = "mps2-product"
+    device = NAME + "-product"
     board = provision_and_boot(args, env, device, args.product_elf, "product")
     try:
         t0 = time.monotonic()
@@ -223,7 +229,7 @@ def device_events(env, col, device):
 
 
 def phase_offline(args, env, col, ok, t):
-    device = "mps2-sim"
+    device = NAME + "-sim"
     board = provision_and_boot(args, env, device, args.sim_elf, "sim")
     try:
         booted = time.monotonic()
@@ -292,7 +298,11 @@ def main():
     ap.add_argument("--provision", required=True, help="tools/mps2-provision")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--timeout", type=int, default=240, help="bound on each QEMU's life, s")
+    ap.add_argument("--machine", default="mps2-an385", help="qemu-system-arm -M")
+    ap.add_argument("--name", default="mps2", help="names the devices and the verdict line")
     args = ap.parse_args()
+    global NAME
+    NAME = args.name
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, lambda signum, _frame: sys.exit(128 + signum))
     args.qemu = shutil.which("qemu-system-arm")
@@ -315,9 +325,9 @@ def main():
             failed.append(what)
         return cond
 
-    env = Env(args.host_build, args.workdir, "mps2")
+    env = Env(args.host_build, args.workdir, NAME)
     try:
-        env.make_pki(devices=("mps2-product", "mps2-sim", "mps2-zero"))
+        env.make_pki(devices=tuple(NAME + s for s in ("-product", "-sim", "-zero")))
         col = start_collector(env)
         phase_zero_seed(args, env, col, ok)
         phase_product(args, env, col, ok, t)
@@ -336,7 +346,7 @@ def main():
         f"{t.get('offline_delivered', -1):.1f}s after the collector returned")
     if not failed:
         shutil.rmtree(env.dir, ignore_errors=True)
-        log(f"PASS mps2 e2e ({time.monotonic() - t0:.1f}s)")
+        log(f"PASS {NAME} e2e ({time.monotonic() - t0:.1f}s)")
         return 0
     log(f"FAIL: {len(failed)} checks failed (logs in {env.dir})")
     return 1
