@@ -12,25 +12,27 @@
 # exits QEMU with the result. ward-sim.elf (below) is a test image that plays a sim scenario
 # on the same board.
 set(_cm ${CMAKE_SOURCE_DIR}/boards/common/cortex-m)
-set(_cm_sources
-    ${_cm}/main.c
-    ${_cm}/app.c
+# The board: startup, console, clock, entropy, data flash, lwIP port (every image).
+set(_cm_board_sources
     ${_cm}/board.c
-    ${_cm}/checks.c
     ${_cm}/clock.c
-    ${_cm}/crypto_check.c
     ${_cm}/entropy.c
     ${_cm}/eth_netif.c
     ${_cm}/flash.c
     ${_cm}/loopback.c
     ${_cm}/lwip_port.c
-    ${_cm}/provision.c
-    ${_cm}/scenario_none.c
     ${_cm}/semihost.c
     ${_cm}/startup.c
     ${_cm}/syscalls.c
     ${CM_BOARD_SOURCES})
-add_executable(ward-agent.elf ${_cm_sources})
+add_executable(ward-agent.elf
+    ${_cm}/main.c
+    ${_cm}/app.c
+    ${_cm}/checks.c
+    ${_cm}/crypto_check.c
+    ${_cm}/provision.c
+    ${_cm}/scenario_none.c
+    ${_cm_board_sources})
 target_link_libraries(ward-agent.elf PRIVATE ward_port_lwip ward_transport ward_hal_lwip ward_core ward::lwip
                                             ward::mbedtls)
 
@@ -68,19 +70,7 @@ set(_bin "${CMAKE_CURRENT_BINARY_DIR}/ward-agent.bin")
 # arena (defconfig) are far outside the product's RAM budget; the product image has the
 # backend off (product.conf) and never links it.
 if(CONFIG_WARD_HAL_SIM AND CONFIG_WARD_SEMIHOSTING AND NOT WARD_PRODUCT_IMAGE)
-    add_executable(ward-sim.elf
-        ${_cm}/sim_main.c
-        ${_cm}/board.c
-        ${_cm}/clock.c
-        ${_cm}/entropy.c
-        ${_cm}/eth_netif.c
-        ${_cm}/flash.c
-        ${_cm}/loopback.c
-        ${_cm}/lwip_port.c
-        ${_cm}/semihost.c
-        ${_cm}/startup.c
-        ${_cm}/syscalls.c
-        ${CM_BOARD_SOURCES})
+    add_executable(ward-sim.elf ${_cm}/sim_main.c ${_cm_board_sources})
     ward_sim_embed_scenario(ward-sim.elf ${CMAKE_SOURCE_DIR}/boards/sim/scenarios/failing-fan.json)
     target_link_libraries(ward-sim.elf PRIVATE ward_hal_sim ward_hal_lwip ward_transport ward_core
                                               ward::lwip ward::mbedtls)
