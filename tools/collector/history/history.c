@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "commit/bus.h"
 #include "common/clock.h"
@@ -237,6 +240,10 @@ static void *writer_main(void *arg)
     int64_t next_pass = wcol_now_wall_ms() + 5000;
 
     pthread_setname_np(pthread_self(), "wcol-history");
+    /* Below the event loop: on a busy machine the acknowledgements get the CPU first. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) {
+        wcol_log_debug("history: cannot lower the writer's priority: %s", strerror(errno));
+    }
     if (wcol_hstore_open(&hs, h->path, &h->cfg, false) != 0) {
         return NULL;
     }

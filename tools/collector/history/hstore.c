@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -76,6 +77,10 @@ int wcol_hstore_open(struct wcol_hstore *s, const char *path, const struct wcol_
     if (read_only) {
         return 0;
     }
+    s->cache = calloc(WCOL_HCACHE_SLOTS, sizeof(*s->cache));
+    if (s->cache == NULL) {
+        goto close_db;
+    }
     rc = prep(s, "SELECT id FROM series WHERE device = ?1 AND sensor = ?2", &s->find);
     rc = rc ?: prep(s, "INSERT INTO series(device, sensor, unit) VALUES(?1, ?2, ?3)", &s->add);
     rc = rc ?: prep(s, s_upsert, &s->upsert);
@@ -103,6 +108,7 @@ void wcol_hstore_close(struct wcol_hstore *s)
     sqlite3_finalize(s->upsert);
     sqlite3_finalize(s->touch);
     sqlite3_close(s->db);
+    free(s->cache);
     memset(s, 0, sizeof(*s));
 }
 
@@ -117,6 +123,14 @@ int wcol_hstore_commit(struct wcol_hstore *s)
         return 0;
     }
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    /* Series added in the transaction are gone: forget every id, count them again. */
+    memset(s->cache, 0, WCOL_HCACHE_SLOTS * sizeof(*s->cache));
+    sqlite3_stmt *st = NULL;
+
+    if (prep(s, "SELECT count(*) FROM series", &st) == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        s->n_series = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
     return -EIO;
 }
 
@@ -153,14 +167,35 @@ static int64_t series_id(struct wcol_hstore *s, const char *device, const char *
     return id;
 }
 
+/* FNV-1a of the cache key. */
+static uint32_t key_hash(const char *k)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *k != '\0'; k++) {
+        h = (h ^ (uint8_t)*k) * 16777619u;
+    }
+    return h;
+}
+
 int wcol_hstore_put(struct wcol_hstore *s, const char *device, const char *sensor, int64_t t_ms,
                     int64_t value)
 {
-    int64_t id = series_id(s, device, sensor);
+    char key[sizeof(s->cache[0].key)];
+    struct wcol_hcache_slot *c;
+    int64_t id;
 
-    if (id < 0) {
-        return (int)id;
+    snprintf(key, sizeof(key), "%s\x1f%s", device, sensor);
+    c = &s->cache[key_hash(key) % WCOL_HCACHE_SLOTS];
+    if (c->id == 0 || strcmp(c->key, key) != 0) {
+        id = series_id(s, device, sensor);
+        if (id < 0) {
+            return (int)id;
+        }
+        *c = (struct wcol_hcache_slot){ .id = id, .touched_ms = INT64_MIN };
+        memcpy(c->key, key, sizeof(key));
     }
+    id = c->id;
     for (int i = 0; i < WCOL_HIST_TIERS; i++) {
         const struct wcol_hist_tier *t = &s->tier[i];
         int64_t start = wcol_hist_floor(t_ms, t->step_ms);
@@ -176,6 +211,11 @@ int wcol_hstore_put(struct wcol_hstore *s, const char *device, const char *senso
             return -EIO;
         }
     }
+    /* last_ms picks the series a trends pass looks at: a minute late is soon enough. */
+    if (c->touched_ms != INT64_MIN && t_ms - c->touched_ms < 60000) {
+        return 0;
+    }
+    c->touched_ms = t_ms;
     sqlite3_reset(s->touch);
     sqlite3_bind_int64(s->touch, 1, id);
     sqlite3_bind_int64(s->touch, 2, t_ms);

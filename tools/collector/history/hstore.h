@@ -12,8 +12,17 @@
 
 #include "history/hist.h"
 
+#define WCOL_HCACHE_SLOTS 4096u /* series ids remembered by the writer (direct-mapped) */
+
+struct wcol_hcache_slot {
+    int64_t id;         /* 0: empty */
+    int64_t touched_ms; /* last_ms written for it (written again a minute later at most) */
+    char key[WCOL_HIST_DEVICE_MAX + WCOL_HIST_SENSOR_MAX + 2]; /* device \x1f sensor */
+};
+
 struct wcol_hstore {
     sqlite3 *db;
+    struct wcol_hcache_slot *cache; /* the writer's: NULL for a read-only store */
     struct wcol_hist_tier tier[WCOL_HIST_TIERS];
     unsigned max_series;
     int64_t n_series;
