@@ -132,6 +132,7 @@ def case_history_api(env):
     check(metric(env, col, "ward_history_db_bytes") > 0, "db bytes metric")
     # wardctl: a sparkline, UTF-8 then ASCII, and the summary lines.
     p = env.wardctl(col, "history", "dev-a", "temp:cpu0", "--since", "5m", "--step", "1s")
+    print(p.stdout, end="")
     check(any(ch in p.stdout for ch in "▁▂▃▄▅▆▇█") and "min 40.0" in p.stdout and
           "max 49.0" in p.stdout, "wardctl history: %r" % p.stdout)
     envc = dict(os.environ, LC_ALL="C", LANG="C")
@@ -191,6 +192,7 @@ def case_trends(env):
     s, _, body = api(env, col, "/v1/trends?within=10d")
     check(s == 200 and json.loads(body)["trends"] == [], "within=10d still lists %r" % body)
     p = env.wardctl(col, "trends", "--within", "90d")
+    print(p.stdout, end="")
     check("bmc-7" in p.stdout and "disk:sdb:reallocated" in p.stdout and "19 days" in p.stdout,
           "wardctl trends: %r" % p.stdout)
     inc = wait_for(lambda: [x for x in env.wardctl_json(col, "incidents")["incidents"]
