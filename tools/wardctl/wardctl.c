@@ -114,16 +114,17 @@ static const char s_usage_silence[] =
     "Hold notifications of matching devices (incidents are still recorded);\n"
     "DURATION is seconds or N with s, m, h, d. Without arguments: active silences.\n";
 static const char s_usage_history[] =
-    "usage: wardctl [OPTIONS] history ID SENSOR [--since 7d] [--step 1h] [--json|--csv]\n"
-    "A sensor's history (SENSOR may be a glob: 'temp:*') as a sparkline with min, mean\n"
-    "and max; an ASCII sparkline when the locale is not UTF-8.\n"
+    "usage: wardctl [OPTIONS] history ID SENSOR [--since 7d] [--step 1h]\n"
+    "                                            [--json|--csv]\n"
+    "A sensor's history (SENSOR may be a glob: 'temp:*') as a sparkline with min,\n"
+    "mean and max; an ASCII sparkline when the locale is not UTF-8.\n"
     "  --since D      from D ago: N with s, m, h or d (default 7d)\n"
     "  --step D       bucket width (default: what fits; the collector picks the tier)\n"
     "  --csv          sensor,unit,tier,t_ms,min,mean,max lines\n";
 static const char s_usage_trends[] =
     "usage: wardctl [OPTIONS] trends [--within 90d] [--json]\n"
-    "Sensors forecast (Theil-Sen over their history) to reach their threshold within the\n"
-    "horizon, soonest first, with the fit's confidence.\n";
+    "Sensors forecast (Theil-Sen over their history) to reach their threshold\n"
+    "within the horizon, soonest first, with the fit's confidence.\n";
 static const char s_usage_watch[] =
     "usage: wardctl [OPTIONS] watch [--interval S] [--for S] [--json]\n"
     "A live fleet table until Ctrl-C.\n"

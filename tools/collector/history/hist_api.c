@@ -235,8 +235,9 @@ static void history(struct wcol_history *h, struct wcol_conn *conn, const char *
     }
     /* Points per series: at most 2000, and 20000 in the whole answer. */
     int64_t per = f->n > 0 ? ANSWER_POINTS_MAX / f->n : WCOL_HIST_MAX_POINTS;
-    int64_t range = q.to - q.from,
-            least = (range + per - 1) / (per < WCOL_HIST_MAX_POINTS ? per : WCOL_HIST_MAX_POINTS);
+    /* range / step buckets, plus one where the range does not start on a boundary */
+    int64_t cap = (per < WCOL_HIST_MAX_POINTS ? per : WCOL_HIST_MAX_POINTS) - 1;
+    int64_t range = q.to - q.from, least = (range + cap - 1) / cap;
     int tier;
 
     if (q.step == 0) {
