@@ -85,6 +85,7 @@ struct lg_opts {
     unsigned ramp_s;
     unsigned hold_s;
     unsigned interval_ms;
+    unsigned sensors; /* --sensors N: readings fed before each batch, sent as snapshot pages */
     bool restart;
     bool tickets_only; /* --restart-tickets: skip the round without tickets */
     char **server_argv;
@@ -270,7 +271,17 @@ static void submit(struct lg_agent *a, int64_t ms)
 {
     size_t cap;
     uint8_t *body = ward_transport_body(&a->tp, &cap);
-    int len = ward_report_batch(&a->agent, ms, 0, 0, false, &s_arena, (char *)body, cap, NULL);
+    /* With --sensors: every batch carries a snapshot page of values that move (history). */
+    for (unsigned i = 0; i < s_o.sensors; i++) {
+        struct ward_reading r;
+        char id[24];
+
+        snprintf(id, sizeof(id), "temp:lg%u", i);
+        ward_reading_ok(&r, 40000 + (ms / 100 + i * 7) % 5000);
+        ward_agent_feed(&a->agent, id, &r, ms);
+    }
+    int len =
+        ward_report_batch(&a->agent, ms, 0, 0, s_o.sensors > 0, &s_arena, (char *)body, cap, NULL);
 
     if (len > 0 && ward_transport_submit(&a->tp, (size_t)len, (uint64_t)ms) == 0) {
         a->sent_us = now_us();
@@ -562,6 +573,7 @@ static int parse_args(int argc, char **argv)
                             : strcmp(argv[i], "--ramp") == 0        ? &s_o.ramp_s
                             : strcmp(argv[i], "--hold") == 0        ? &s_o.hold_s
                             : strcmp(argv[i], "--interval-ms") == 0 ? &s_o.interval_ms
+                            : strcmp(argv[i], "--sensors") == 0     ? &s_o.sensors
                                                                     : NULL;
             if (dst == NULL || *end != '\0' || n > 3600000ul) {
                 fprintf(stderr, "loadgen: bad option or value: %s %s\n", argv[i], v);
@@ -576,7 +588,8 @@ static int parse_args(int argc, char **argv)
         s_o.server_argv[0] == NULL || s_o.ramp_s > 600 || s_o.hold_s > 600) {
         fprintf(stderr,
                 "loadgen: usage: loadgen --pki DIR --certs DIR --agents N (1..%u) --port P "
-                "[--ramp S] [--hold S] [--interval-ms MS] [--restart | --restart-tickets] "
+                "[--ramp S] [--hold S] [--interval-ms MS] [--sensors N] [--restart | "
+                "--restart-tickets] "
                 "[--server-name NAME] -- SERVER-COMMAND...\n",
                 MAX_AGENTS);
         return -EINVAL;

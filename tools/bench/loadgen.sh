@@ -2,7 +2,8 @@
 # The collector load benchmark and its TLS baseline (docs/benchmarks.md, "Collector load").
 #
 #   tools/bench/loadgen.sh BUILD N [INTERVAL_MS] [RAMP_S] [HOLD_S] [--restart | --restart-tickets] [--no-nginx]
-#   (WARD_COLLECTOR_ARGS="..." adds options to the collector, e.g. --max-unauth-per-source N)
+#   (WARD_COLLECTOR_ARGS="..." adds options to the collector, e.g. --max-unauth-per-source N;
+#    WARD_LOADGEN_ARGS="--sensors 8" makes every batch carry a snapshot page of 8 moving values)
 #
 # BUILD is a linux-x86_64 build directory (ward-collector, tools/bench/loadgen). N agents,
 # each with its own device certificate (tools/bench/mkcerts.py, cached in $WORK/certs), report
@@ -49,7 +50,7 @@ echo "# $(date -u +%FT%TZ) commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev
 rm -rf "$WORK/state"
 echo "collector:"
 "$LOADGEN" --pki "$WORK/pki" --certs "$WORK/certs" --agents "$N" --port "$PORT" \
-    --ramp "$RAMP" --hold "$HOLD" --interval-ms "$INTERVAL" "${RESTART[@]}" -- \
+    --ramp "$RAMP" --hold "$HOLD" --interval-ms "$INTERVAL" "${RESTART[@]}" ${WARD_LOADGEN_ARGS:-} -- \
     "$COLLECTOR" --pki "$WORK/pki" --state "$WORK/state" --listen "127.0.0.1:$PORT" \
     --api-listen 127.0.0.1:0 --log-level error ${WARD_COLLECTOR_ARGS:-} | tee "$WORK/collector.json"
 

@@ -76,6 +76,30 @@ static const struct opt s_opts[] = {
       "delete events received longer ago (s, m, h, d; 0 keeps everything)" },
     { "alerting", T_STR, 0, 0, AT(cfg.alerting_path), "FILE",
       "incident policy, receivers, routes and runbooks (docs/incidents.md)" },
+    { "History and trends (docs/history.md):", T_SECTION, 0, 0, 0, NULL, NULL },
+    { "no-history", T_FLAG, 0, 0, AT(cfg.history.off), NULL,
+      "keep no sensor history (no history.db, no trends)" },
+    { "history-raw-step", T_DURATION, 0, 0, AT(cfg.history.raw_step_ms), "DURATION",
+      "bucket of the raw tier (1s and up)" },
+    { "history-raw", T_DURATION, 0, 0, AT(cfg.history.keep_ms[0]), "DURATION",
+      "how long the raw tier keeps" },
+    { "history-1m", T_DURATION, 0, 0, AT(cfg.history.keep_ms[1]), "DURATION",
+      "how long the 1-minute tier keeps" },
+    { "history-1h", T_DURATION, 0, 0, AT(cfg.history.keep_ms[2]), "DURATION",
+      "how long the 1-hour tier keeps" },
+    { "history-queue", T_UINT, 1, 1000000, AT(cfg.history.queue), "N",
+      "snapshot pages and events waiting for the history writer (more are dropped, counted)" },
+    { "history-max-series", T_UINT, 1, 100000000, AT(cfg.history.max_series), "N",
+      "(device, sensor) series kept (a new one past it is dropped, counted)" },
+    { "trends-within", T_DURATION, 0, 0, AT(cfg.history.trends_within_ms), "DURATION",
+      "a forecast to reach its threshold within this opens a low-severity incident" },
+    { "trends-window", T_DURATION, 0, 0, AT(cfg.history.trends_window_ms), "DURATION",
+      "history one trend fit looks at" },
+    { "trends-every", T_DURATION, 0, 0, AT(cfg.history.trends_every_ms), "DURATION",
+      "how often the trends are fitted" },
+    { "trend-sectors", T_UINT, 1, 1000000000, AT(cfg.history.trend_sectors), "N",
+      "reallocated/pending/uncorrectable sector count trends forecast (when the device "
+      "reported none)" },
     { "Limits:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "max-connections", T_UINT, 1, 1000000, AT(cfg.max_conns), "N", "device connections" },
     { "max-api-connections", T_UINT, 1, 10000, AT(cfg.max_api_conns), "N", "operator connections" },
@@ -170,6 +194,7 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->tls.ticket_lifetime_s = 86400;
     cfg->tls.ticket_rotate_s = 86400;
     cfg->retention_ms = 90ull * 86400000u;
+    wcol_history_defaults(&cfg->history);
 }
 
 static int number(const char *opt, const char *arg, unsigned long min, unsigned long max,
@@ -412,6 +437,15 @@ static int complete(struct args *a)
     if (cfg->tls.ca == NULL || cfg->tls.cert == NULL || cfg->tls.key == NULL ||
         cfg->tokens_path == NULL) {
         fprintf(stderr, "ward-collector: give --pki DIR (or --ca, --cert, --key and --tokens)\n");
+        return 2;
+    }
+    struct wcol_hist_tier tiers[WCOL_HIST_TIERS];
+
+    if (cfg->history.raw_step_ms < 1000 || wcol_hist_tiers(&cfg->history, tiers) != 0 ||
+        cfg->history.trends_every_ms < 1000 || cfg->history.trends_window_ms < 60000) {
+        fprintf(stderr,
+                "ward-collector: history-raw-step must be 1s or more and each history "
+                "tier must keep at least its step (trends-every >= 1s, trends-window >= 1m)\n");
         return 2;
     }
     if (cfg->tls.ticket_lifetime_s > cfg->tls.ticket_rotate_s) {

@@ -57,6 +57,8 @@ static const char s_usage[] =
     "  ack ID | assign ID WHO | note ID TEXT | resolve ID [--cause T] | close ID\n"
     "  report ID     fault report [--format md|json]\n"
     "  silence [DEVICE|GLOB --for DURATION --reason TEXT]   hold notifications\n"
+    "  history ID SENSOR [--since 7d] [--step 1h] [--csv]   a sensor's history\n"
+    "  trends [--within 90d]   sensors forecast to reach their threshold\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -111,6 +113,18 @@ static const char s_usage_silence[] =
     "usage: wardctl [OPTIONS] silence [DEVICE|GLOB --for DURATION --reason TEXT]\n"
     "Hold notifications of matching devices (incidents are still recorded);\n"
     "DURATION is seconds or N with s, m, h, d. Without arguments: active silences.\n";
+static const char s_usage_history[] =
+    "usage: wardctl [OPTIONS] history ID SENSOR [--since 7d] [--step 1h]\n"
+    "                                            [--json|--csv]\n"
+    "A sensor's history (SENSOR may be a glob: 'temp:*') as a sparkline with min,\n"
+    "mean and max; an ASCII sparkline when the locale is not UTF-8.\n"
+    "  --since D      from D ago: N with s, m, h or d (default 7d)\n"
+    "  --step D       bucket width (default: what fits; the collector picks the tier)\n"
+    "  --csv          sensor,unit,tier,t_ms,min,mean,max lines\n";
+static const char s_usage_trends[] =
+    "usage: wardctl [OPTIONS] trends [--within 90d] [--json]\n"
+    "Sensors forecast (Theil-Sen over their history) to reach their threshold\n"
+    "within the horizon, soonest first, with the fit's confidence.\n";
 static const char s_usage_watch[] =
     "usage: wardctl [OPTIONS] watch [--interval S] [--for S] [--json]\n"
     "A live fleet table until Ctrl-C.\n"
@@ -159,6 +173,9 @@ static const struct opt s_opts[] = {
     { "cause", K_STR, offsetof(struct opts, cause) },
     { "format", K_STR, offsetof(struct opts, format) },
     { "reason", K_STR, offsetof(struct opts, reason) },
+    { "step", K_STR, offsetof(struct opts, step) },
+    { "within", K_STR, offsetof(struct opts, within) },
+    { "csv", K_FLAG, offsetof(struct opts, csv) },
     { "help", K_HELP, 0 },
     { "version", K_VERSION, 0 },
 };
@@ -254,6 +271,8 @@ static const struct command {
     { "close", 1, cmd_close, s_usage_incident },
     { "report", 1, cmd_report, s_usage_report },
     { "silence", 3, cmd_silence, s_usage_silence },
+    { "history", 2, cmd_history, s_usage_history },
+    { "trends", 0, cmd_trends, s_usage_trends },
 };
 
 /* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */
@@ -344,7 +363,8 @@ int main(int argc, char **argv)
     } else {
         fprintf(stderr,
                 "wardctl: unknown command '%s' (devices, device, events, health, watch, "
-                "incidents, incident, ack, assign, note, resolve, close, report, silence)\n",
+                "incidents, incident, ack, assign, note, resolve, close, report, silence, history, "
+                "trends)\n",
                 sub_argv[0]);
     }
     client_drop(&c);

@@ -45,6 +45,10 @@ struct opts {
     const char *format;
     const char *reason;
     const char *arg2; /* the second operand: assign ID WHO, note ID TEXT */
+    /* history.c */
+    const char *step;
+    const char *within;
+    bool csv;
 };
 
 struct client {
@@ -114,6 +118,10 @@ int resolve_defaults(struct opts *o, char *token, size_t cap);
 /* units.c */
 /** A reading as VALUE shows it, in the unit its sensor id implies ("103.0 °C", "2100 RPM"). */
 void format_value(const char *sensor, double v, char *out, size_t cap);
+
+/* history.c: history ID SENSOR, trends */
+int cmd_history(struct client *c, const struct opts *o, const char *arg);
+int cmd_trends(struct client *c, const struct opts *o, const char *arg);
 
 /* incidents.c */
 int cmd_incidents(struct client *c, const struct opts *o, const char *arg);

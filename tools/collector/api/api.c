@@ -582,6 +582,9 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     if (wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, who, body, len)) {
         return;
     }
+    if (wcol_history_request(conn, who, body, len)) {
+        return;
+    }
     /* The rest of the operator API is read-only: any other method is refused before routing. */
     if (wcol_conn_request(conn)->method != WCOL_HTTP_GET) {
         wcol_conn_wrong_method(conn, "GET");

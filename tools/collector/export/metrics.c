@@ -271,6 +271,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     if (c->incidents != NULL) {
         wcol_incidents_metrics(c->incidents, w);
     }
+    wcol_history_metrics(c->history, w);
     device_families(w, &c->metrics.per_device, list, n, now_ms);
     free(list);
     return w->failed ? -ENOMEM : 0;

@@ -182,6 +182,9 @@ static int apply_header(const char *name, size_t nlen, const char *v, size_t vle
     } else if (name_is(name, nlen, "content-type")) {
         req->content_type = v;
         req->content_type_len = vlen;
+    } else if (name_is(name, nlen, "accept")) {
+        req->accept = v;
+        req->accept_len = vlen;
     }
     return 0;
 }

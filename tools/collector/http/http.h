@@ -39,6 +39,8 @@ struct wcol_http_request {
     size_t authorization_len;
     const char *content_type; /* value of Content-Type, or NULL */
     size_t content_type_len;
+    const char *accept; /* value of Accept, or NULL */
+    size_t accept_len;
     size_t content_length; /* 0 when absent */
     bool has_content_length;
     bool keep_alive; /* false after "Connection: close" */

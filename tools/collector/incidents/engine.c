@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "incidents/incidents.h"
 #include "incidents/model.h"
 
 #define EVENTS_PER_TXN 200
@@ -346,6 +347,43 @@ static int process_events(struct wcol_incidents *in, sqlite3 *db, int64_t *curso
     *cursor = last;
     atomic_fetch_add(&in->evaluated, (uint64_t)n);
     return n;
+}
+
+/* A forecast goes through on_event() as if it were an event: one incident per component. */
+int wcol_incidents_forecast(struct wcol_incidents *in, const char *device, const char *sensor,
+                            bool firing, const char *detail)
+{
+    char comp[WCOL_INC_COMP_MAX + 1];
+    struct ev e = { .device = device,
+                    .boot = "",
+                    .sensor = comp,
+                    .rank = 1,
+                    .from = firing ? "ok" : "forecast",
+                    .to = firing ? "forecast" : "ok" };
+    struct wcol_incident x;
+    sqlite3 *db = NULL;
+    int64_t now = wcol_inc_now_ms();
+    int rc;
+
+    snprintf(comp, sizeof(comp), "forecast:%s", sensor);
+    e.received_ms = e.time_ms = now;
+    if (wcol_inc_db_open(&db, in, 5000) != 0) {
+        return -EIO;
+    }
+    wcol_inc_pol_enter(in, true);
+    rc = wcol_inc_exec(db, "BEGIN IMMEDIATE") == 0 ? on_event(in, db, &e, now) : -EIO;
+    if (rc == 0 && wcol_inc_find_live(db, device, comp, &x) == 0 &&
+        wcol_inc_timeline(db, x.id, now, "collector", "forecast", detail, 0) < 0) {
+        rc = -EIO;
+    }
+    rc = rc ?: wcol_inc_exec(db, "COMMIT");
+    if (rc != 0) {
+        wcol_inc_exec(db, "ROLLBACK");
+    }
+    wcol_inc_pol_leave(in);
+    sqlite3_close(db);
+    wcol_inc_wake(in, false, true);
+    return rc != 0 ? -EIO : 0;
 }
 
 /* ---- once a second ---- */

@@ -47,6 +47,15 @@ void wcol_incidents_close(struct wcol_incidents *in);
 bool wcol_incidents_request(struct wcol_incidents *in, struct wcol_conn *conn, const char *who,
                             const char *body, size_t len);
 
+/**
+ * A trend forecast (history/tpass.c), from any thread: firing opens (or reopens) a low-severity
+ * incident on (device, "forecast:<sensor>") with `detail` in its timeline; not firing marks it
+ * healthy (resolved after the hold-down). Call it on a change only.
+ * @return 0, -EIO.
+ */
+int wcol_incidents_forecast(struct wcol_incidents *in, const char *device, const char *sensor,
+                            bool firing, const char *detail);
+
 /** The incident families of GET /metrics. */
 void wcol_incidents_metrics(struct wcol_incidents *in, struct wcol_prom *w);
 

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "export/metrics.h"
 #include "fleet/fleet.h"
+#include "history/hist.h"
 #include "http/http.h"
 #include "ward/wire/decode.h"
 #include "server/srcmap.h"
@@ -58,6 +59,7 @@ struct wcol_collector_config {
     uint64_t retention_ms;        /* events older than this are deleted (0: keep all) */
     const char *user;             /* run as this user once ports and files are open (or NULL) */
     const char *alerting_path;    /* receivers, routes, runbooks, incident policy (or NULL) */
+    struct wcol_history_config history; /* history/hist.h: tiers, queue, trends */
 };
 
 enum wcol_ep_type {
@@ -187,6 +189,7 @@ struct wcol_collector {
     struct wcol_metrics metrics;      /* export/metrics.h, fed by the bus */
     struct wcol_group group;          /* requests waiting for the commit */
     struct wcol_incidents *incidents; /* incidents/incidents.h: engine, outbox, API */
+    struct wcol_history *history;     /* history/hist.h: NULL when off */
     wcol_request_fn on_request[2];    /* by enum wcol_conn_kind */
     struct wcol_conn *ready;          /* connections to look at again before sleeping */
     struct wcol_conn **ready_tail;

@@ -387,7 +387,8 @@ static int open_store_and_fleet(struct wcol_collector *c)
     rc = rc ?: wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
     rc =
         rc ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path, cfg->api_listen);
-    return rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
+    rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
+    return rc ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, &c->bus, c->incidents);
 }
 
 static int open_listeners(struct wcol_collector *c)
@@ -427,15 +428,17 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
             return -errno;
         }
     }
-    for (int i = 0; i < 6; i++) {
-        /* The store's database, then incidents.db beside it (incidents/model.h). */
+    for (int i = 0; i < 9; i++) {
+        /* The store's database, then incidents.db (incidents/model.h) and history.db
+         * (history/hist.h) beside it. */
         const char *slash = strrchr(c->cfg.db_path, '/');
         int dir = slash ? (int)(slash - c->cfg.db_path + 1) : 0;
 
         if (i < 3) {
             snprintf(path, sizeof(path), "%s", c->cfg.db_path);
         } else {
-            snprintf(path, sizeof(path), "%.*sincidents.db", dir, c->cfg.db_path);
+            snprintf(path, sizeof(path), "%.*s%s", dir, c->cfg.db_path,
+                     i < 6 ? "incidents.db" : "history.db");
         }
         snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s",
                  i % 3 == 0   ? ""
@@ -782,6 +785,8 @@ void wcol_collector_close(struct wcol_collector *c)
     if (c->store.ops != NULL) {
         c->store.ops->close(c->store.impl);
     }
+    wcol_history_close(c->history); /* before the incidents: its pass may call them */
+    c->history = NULL;
     wcol_incidents_close(c->incidents);
     c->incidents = NULL;
     wcol_fleet_free(&c->fleet);

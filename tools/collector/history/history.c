@@ -1,0 +1,403 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "commit/bus.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "export/prom.h"
+#include "history/history.h"
+
+enum { HQ_SNAPSHOT, HQ_EVENT };
+
+/* A document the bus handed over, copied: the writer parses it (SQLite's JSON functions). */
+struct hq_item {
+    struct hq_item *next;
+    int kind;
+    int64_t received_ms;
+    int64_t time_ms; /* events: the device's wall clock, 0 unknown */
+    char device[WCOL_HIST_DEVICE_MAX + 1];
+    char sensor[WCOL_HIST_SENSOR_MAX + 1];
+    char from[16], to[16];
+    size_t len;
+    char doc[];
+};
+
+static void push(struct wcol_history *h, struct hq_item *it)
+{
+    pthread_mutex_lock(&h->mu);
+    if (h->depth >= h->cfg.queue) {
+        pthread_mutex_unlock(&h->mu);
+        atomic_fetch_add(&h->dropped_docs, 1);
+        free(it);
+        return;
+    }
+    it->next = NULL;
+    *h->tail = it;
+    h->tail = &it->next;
+    h->depth++;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static struct hq_item *item(int kind, const char *device, const char *doc, size_t len)
+{
+    struct hq_item *it = malloc(sizeof(*it) + len + 1);
+
+    if (it != NULL) {
+        memset(it, 0, sizeof(*it));
+        it->kind = kind;
+        snprintf(it->device, sizeof(it->device), "%s", device ? device : "");
+        memcpy(it->doc, doc, len);
+        it->doc[len] = '\0';
+        it->len = len;
+    }
+    return it;
+}
+
+/* On the event loop: a copy and a lock, nothing else. */
+static void on_report(void *ctx, const struct wcol_msg *m)
+{
+    const struct wcol_store_report *r = m->u.report.report;
+    struct wcol_history *h = ctx;
+
+    if (r == NULL || r->snapshot == NULL || r->snapshot_len == 0) {
+        return;
+    }
+    struct hq_item *it = item(HQ_SNAPSHOT, r->device, r->snapshot, r->snapshot_len);
+
+    if (it == NULL) {
+        atomic_fetch_add(&h->dropped_docs, 1);
+        return;
+    }
+    it->received_ms = r->received_ms;
+    push(h, it);
+}
+
+static void on_event(void *ctx, const struct wcol_msg *m)
+{
+    const struct wcol_store_event *e = m->u.event;
+    struct wcol_history *h = ctx;
+
+    if (e->seq < 0 || e->sensor == NULL || e->doc == NULL) {
+        return; /* the collector's own events carry no reading */
+    }
+    struct hq_item *it = item(HQ_EVENT, e->device, e->doc, e->doc_len);
+
+    if (it == NULL) {
+        atomic_fetch_add(&h->dropped_docs, 1);
+        return;
+    }
+    it->received_ms = e->received_ms;
+    it->time_ms = e->time_ms;
+    snprintf(it->sensor, sizeof(it->sensor), "%s", e->sensor);
+    snprintf(it->from, sizeof(it->from), "%s", e->from_state ? e->from_state : "");
+    snprintf(it->to, sizeof(it->to), "%s", e->to_state ? e->to_state : "");
+    push(h, it);
+}
+
+/* ---- the writer ---- */
+
+static void put(struct wcol_history *h, struct wcol_hstore *hs, const char *device,
+                const char *sensor, int64_t t, int64_t v)
+{
+    int rc;
+
+    if (sensor == NULL || strlen(sensor) > WCOL_HIST_SENSOR_MAX) {
+        return;
+    }
+    rc = wcol_hstore_put(hs, device, sensor, t, v);
+    if (rc == 0) {
+        atomic_fetch_add(&h->written, 1);
+    } else if (rc == -ENOSPC) {
+        atomic_fetch_add(&h->dropped_points, 1);
+    } else {
+        atomic_fetch_add(&h->write_failures, 1);
+    }
+}
+
+/* A reading's time: the device says how long before its page it was read (t_ms - last_ms). */
+static int64_t reading_time(const struct wcol_history *h, int64_t received, sqlite3_stmt *st)
+{
+    int64_t back = sqlite3_column_int64(st, 0) - sqlite3_column_int64(st, 3);
+
+    if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
+        sqlite3_column_type(st, 3) != SQLITE_INTEGER || back < 0 ||
+        back > (int64_t)h->cfg.keep_ms[WCOL_HIST_TIERS - 1]) {
+        return received;
+    }
+    return received - back;
+}
+
+static void write_snapshot(struct wcol_history *h, struct wcol_hstore *hs, const struct hq_item *it)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(hs->db,
+                           "SELECT json_extract(?1, '$.t_ms'), json_extract(j.value, '$.id'), "
+                           "json_extract(j.value, '$.value'), json_extract(j.value, '$.last_ms'), "
+                           "json_type(j.value, '$.value') FROM json_each(?1, '$.sensors') AS j "
+                           "LIMIT 100000",
+                           -1, &st, NULL) != SQLITE_OK) {
+        atomic_fetch_add(&h->write_failures, 1);
+        return;
+    }
+    sqlite3_bind_text(st, 1, it->doc, (int)it->len, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 4);
+
+        if (type != NULL && strcmp(type, "integer") == 0) {
+            put(h, hs, it->device, (const char *)sqlite3_column_text(st, 1),
+                reading_time(h, it->received_ms, st), sqlite3_column_int64(st, 2));
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+/* The first reading out of ok is the device's own threshold, as near as the collector sees it. */
+static void learn_threshold(struct wcol_hstore *hs, const struct hq_item *it, int64_t v)
+{
+    struct wcol_trend_rule rule;
+    struct wcol_history_config any;
+    sqlite3_stmt *st = NULL;
+
+    wcol_history_defaults(&any);
+    if (strcmp(it->from, "ok") != 0 || strcmp(it->to, "ok") == 0 ||
+        !wcol_trend_rule_for(it->sensor, &any, &rule)) {
+        return;
+    }
+    if (sqlite3_prepare_v2(hs->db,
+                           rule.dir > 0
+                               ? "INSERT INTO thresholds VALUES(?1, ?2, ?3) ON CONFLICT DO UPDATE "
+                                 "SET value = min(value, excluded.value)"
+                               : "INSERT INTO thresholds VALUES(?1, ?2, ?3) ON CONFLICT DO UPDATE "
+                                 "SET value = max(value, excluded.value)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, it->device, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, it->sensor, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, v);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+}
+
+static void write_event(struct wcol_history *h, struct wcol_hstore *hs, const struct hq_item *it)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t t = it->received_ms, far = (int64_t)h->cfg.keep_ms[WCOL_HIST_TIERS - 1];
+
+    /* The device's wall clock when it is plausible (a device without SNTP says 0). */
+    if (it->time_ms > it->received_ms - far && it->time_ms <= it->received_ms + 60000) {
+        t = it->time_ms;
+    }
+    if (sqlite3_prepare_v2(hs->db, "SELECT json_extract(?1, '$.value'), json_type(?1, '$.value')",
+                           -1, &st, NULL) != SQLITE_OK) {
+        atomic_fetch_add(&h->write_failures, 1);
+        return;
+    }
+    sqlite3_bind_text(st, 1, it->doc, (int)it->len, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 1) != NULL &&
+        strcmp((const char *)sqlite3_column_text(st, 1), "integer") == 0) {
+        int64_t v = sqlite3_column_int64(st, 0);
+
+        put(h, hs, it->device, it->sensor, t, v);
+        learn_threshold(hs, it, v);
+    }
+    sqlite3_finalize(st);
+}
+
+static void write_all(struct wcol_history *h, struct wcol_hstore *hs, struct hq_item *list)
+{
+    bool txn = wcol_hstore_begin(hs) == 0;
+
+    while (list != NULL) {
+        struct hq_item *next = list->next;
+
+        if (list->kind == HQ_SNAPSHOT) {
+            write_snapshot(h, hs, list);
+        } else {
+            write_event(h, hs, list);
+        }
+        free(list);
+        list = next;
+    }
+    if (!txn || wcol_hstore_commit(hs) != 0) {
+        atomic_fetch_add(&h->write_failures, 1);
+        wcol_log_warn("history: writing %s failed; those points are lost", h->path);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct wcol_history *h = arg;
+    struct wcol_hstore hs;
+    int64_t next_pass = wcol_now_wall_ms() + 5000;
+
+    pthread_setname_np(pthread_self(), "wcol-history");
+    /* Below the event loop: on a busy machine the acknowledgements get the CPU first. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) {
+        wcol_log_debug("history: cannot lower the writer's priority: %s", strerror(errno));
+    }
+    if (wcol_hstore_open(&hs, h->path, &h->cfg, false) != 0) {
+        return NULL;
+    }
+    pthread_mutex_lock(&h->mu);
+    while (!h->stop || h->head != NULL) {
+        struct hq_item *list = h->head;
+        bool pass = h->kick || wcol_now_wall_ms() >= next_pass;
+
+        h->head = NULL;
+        h->tail = &h->head;
+        h->depth = 0;
+        h->kick = false;
+        pthread_mutex_unlock(&h->mu);
+        if (list != NULL) {
+            write_all(h, &hs, list);
+        }
+        if (pass && !h->stop) {
+            int64_t now = wcol_now_wall_ms();
+
+            next_pass = now + (int64_t)h->cfg.trends_every_ms;
+            if (wcol_history_trends_pass(h, &hs, now) != 0) {
+                wcol_log_warn("history: the trends pass failed; retried in %llu s",
+                              (unsigned long long)(h->cfg.trends_every_ms / 1000));
+            }
+        }
+        pthread_mutex_lock(&h->mu);
+        if (h->head == NULL && !h->stop && !h->kick) {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    wcol_hstore_close(&hs);
+    return NULL;
+}
+
+/* ---- life ---- */
+
+int wcol_history_open(struct wcol_history **out, const struct wcol_history_config *cfg,
+                      const char *db_path, struct wcol_bus *bus, struct wcol_incidents *inc)
+{
+    struct wcol_history *h;
+    struct wcol_hstore probe;
+    const char *slash = strrchr(db_path, '/');
+    int rc;
+
+    *out = NULL;
+    if (cfg->off) {
+        wcol_log_info("history: off (no-history)");
+        return 0;
+    }
+    h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        return -ENOMEM;
+    }
+    h->cfg = *cfg;
+    h->inc = inc;
+    h->tail = &h->head;
+    snprintf(h->path, sizeof(h->path), "%.*shistory.db", slash ? (int)(slash - db_path + 1) : 0,
+             db_path);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    /* Create the tables here, so the API's read connection finds them. */
+    rc = wcol_hstore_open(&probe, h->path, cfg, false);
+    if (rc == 0) {
+        wcol_hstore_close(&probe);
+        rc = wcol_hstore_open(&h->api, h->path, cfg, true);
+    }
+    rc = rc ?: wcol_bus_subscribe(bus, WCOL_TOPIC_REPORT_RECEIVED, on_report, h);
+    rc = rc ?: wcol_bus_subscribe(bus, WCOL_TOPIC_EVENT_STORED, on_event, h);
+    if (rc == 0) {
+        sigset_t all, old;
+
+        /* Signals go to the event loop's signalfd, never to this thread. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        rc = pthread_create(&h->thread, NULL, writer_main, h) != 0 ? -ENOMEM : 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    if (rc != 0) {
+        wcol_hstore_close(&h->api);
+        free(h);
+        return rc;
+    }
+    h->thread_up = true;
+    *out = h;
+    return 0;
+}
+
+void wcol_history_close(struct wcol_history *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    h->stop = true;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    if (h->thread_up) {
+        pthread_join(h->thread, NULL);
+    }
+    wcol_hstore_close(&h->api);
+    free(h->fc);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+}
+
+static uint64_t file_bytes(const char *path, const char *suffix)
+{
+    char p[4300];
+    struct stat sb;
+
+    snprintf(p, sizeof(p), "%s%s", path, suffix);
+    return stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+void wcol_history_metrics(struct wcol_history *h, struct wcol_prom *w)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        { "ward_history_points_written_total", "counter", "readings written to history.db" },
+        { "ward_history_documents_dropped_total", "counter",
+          "snapshot pages and events not written: the history queue was full" },
+        { "ward_history_points_dropped_total", "counter",
+          "readings of new series past history-max-series" },
+        { "ward_history_write_failures_total", "counter", "history.db writes that failed" },
+        { "ward_history_queue_depth", "gauge", "documents waiting for the history writer" },
+        { "ward_history_db_bytes", "gauge", "history.db and its WAL, bytes" },
+        { "ward_trends_forecasts", "gauge",
+          "sensors forecast to reach their threshold within trends-within" },
+        { "ward_trends_passes_total", "counter", "trend passes run" },
+    };
+    uint64_t v[8];
+
+    if (h == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    v[4] = h->depth;
+    pthread_mutex_unlock(&h->mu);
+    v[0] = atomic_load(&h->written);
+    v[1] = atomic_load(&h->dropped_docs);
+    v[2] = atomic_load(&h->dropped_points);
+    v[3] = atomic_load(&h->write_failures);
+    v[5] = file_bytes(h->path, "") + file_bytes(h->path, "-wal");
+    v[6] = atomic_load(&h->within);
+    v[7] = atomic_load(&h->passes);
+    for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+        wcol_prom_family(w, fam[i].name, fam[i].type, fam[i].help);
+        wcol_prom_sample_u64(w, fam[i].name, NULL, 0, v[i]);
+    }
+}

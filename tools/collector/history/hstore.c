@@ -1,0 +1,329 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "history/hstore.h"
+
+/* A bucket of an earlier period in the same slot is replaced; a point older than what the
+ * slot holds is ignored (its bucket was already overwritten). */
+static const char s_schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, device TEXT NOT NULL, "
+    "sensor TEXT NOT NULL, unit TEXT NOT NULL, last_ms INTEGER NOT NULL DEFAULT 0, "
+    "UNIQUE(device, sensor));"
+    "CREATE TABLE IF NOT EXISTS buckets(series INTEGER NOT NULL, tier INTEGER NOT NULL, "
+    "slot INTEGER NOT NULL, t INTEGER NOT NULL, mn INTEGER NOT NULL, mx INTEGER NOT NULL, "
+    "sum INTEGER NOT NULL, cnt INTEGER NOT NULL, PRIMARY KEY(series, tier, slot)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS forecasts(device TEXT NOT NULL, sensor TEXT NOT NULL, "
+    "within INTEGER NOT NULL, PRIMARY KEY(device, sensor)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS thresholds(device TEXT NOT NULL, sensor TEXT NOT NULL, "
+    "value INTEGER NOT NULL, PRIMARY KEY(device, sensor)) WITHOUT ROWID;";
+
+static const char s_upsert[] =
+    "INSERT INTO buckets(series, tier, slot, t, mn, mx, sum, cnt) VALUES(?1, ?2, ?3, ?4, ?5, ?5, "
+    "?5, 1) ON CONFLICT(series, tier, slot) DO UPDATE SET "
+    "mn = CASE WHEN t = excluded.t THEN min(mn, excluded.mn) ELSE excluded.mn END, "
+    "mx = CASE WHEN t = excluded.t THEN max(mx, excluded.mx) ELSE excluded.mx END, "
+    "sum = CASE WHEN t = excluded.t THEN sum + excluded.sum ELSE excluded.sum END, "
+    "cnt = CASE WHEN t = excluded.t THEN cnt + 1 ELSE 1 END, t = excluded.t "
+    "WHERE excluded.t >= t";
+
+static int prep(struct wcol_hstore *s, const char *sql, sqlite3_stmt **st)
+{
+    return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int wcol_hstore_open(struct wcol_hstore *s, const char *path, const struct wcol_history_config *cfg,
+                     bool read_only)
+{
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    rc = wcol_hist_tiers(cfg, s->tier);
+    if (rc != 0) {
+        return rc;
+    }
+    s->max_series = cfg->max_series;
+    if (!read_only) { /* the device's readings: the owner's only, like ward.db */
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+        if (fd < 0 || fchmod(fd, 0600) != 0) {
+            wcol_log_error("history: cannot create %s: %s", path, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+            }
+            return -EIO;
+        }
+        close(fd);
+    }
+    int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        wcol_log_error("history: cannot open %s: %s", path,
+                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto close_db;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if (!read_only && sqlite3_exec(s->db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {
+        wcol_log_error("history: cannot create the tables of %s: %s", path, sqlite3_errmsg(s->db));
+        goto close_db;
+    }
+    if (read_only) {
+        return 0;
+    }
+    s->cache = calloc(WCOL_HCACHE_SLOTS, sizeof(*s->cache));
+    if (s->cache == NULL) {
+        goto close_db;
+    }
+    rc = prep(s, "SELECT id FROM series WHERE device = ?1 AND sensor = ?2", &s->find);
+    rc = rc ?: prep(s, "INSERT INTO series(device, sensor, unit) VALUES(?1, ?2, ?3)", &s->add);
+    rc = rc ?: prep(s, s_upsert, &s->upsert);
+    rc = rc ?: prep(s, "UPDATE series SET last_ms = max(last_ms, ?2) WHERE id = ?1", &s->touch);
+    if (rc != 0) {
+        wcol_log_error("history: %s: %s", path, sqlite3_errmsg(s->db));
+        goto close_db;
+    }
+    sqlite3_stmt *st = NULL;
+
+    if (prep(s, "SELECT count(*) FROM series", &st) == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        s->n_series = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return 0;
+close_db:
+    wcol_hstore_close(s);
+    return -EIO;
+}
+
+void wcol_hstore_close(struct wcol_hstore *s)
+{
+    sqlite3_finalize(s->find);
+    sqlite3_finalize(s->add);
+    sqlite3_finalize(s->upsert);
+    sqlite3_finalize(s->touch);
+    sqlite3_close(s->db);
+    free(s->cache);
+    memset(s, 0, sizeof(*s));
+}
+
+int wcol_hstore_begin(struct wcol_hstore *s)
+{
+    return sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int wcol_hstore_commit(struct wcol_hstore *s)
+{
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        return 0;
+    }
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    /* Series added in the transaction are gone: forget every id, count them again. */
+    memset(s->cache, 0, WCOL_HCACHE_SLOTS * sizeof(*s->cache));
+    sqlite3_stmt *st = NULL;
+
+    if (prep(s, "SELECT count(*) FROM series", &st) == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        s->n_series = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return -EIO;
+}
+
+static int64_t series_id(struct wcol_hstore *s, const char *device, const char *sensor)
+{
+    int64_t id = -ENOENT;
+
+    sqlite3_reset(s->find);
+    sqlite3_bind_text(s->find, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->find, 2, sensor, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s->find);
+
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(s->find, 0);
+        sqlite3_reset(s->find); /* no read left open between transactions */
+        return id;
+    }
+    if (rc != SQLITE_DONE) {
+        return -EIO;
+    }
+    if (s->n_series >= (int64_t)s->max_series) {
+        return -ENOSPC;
+    }
+    sqlite3_reset(s->add);
+    sqlite3_bind_text(s->add, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->add, 2, sensor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->add, 3, wcol_hist_unit(sensor), -1, SQLITE_STATIC);
+    if (sqlite3_step(s->add) == SQLITE_DONE) {
+        s->n_series++;
+        id = sqlite3_last_insert_rowid(s->db);
+    } else {
+        id = -EIO;
+    }
+    return id;
+}
+
+/* FNV-1a of the cache key. */
+static uint32_t key_hash(const char *k)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *k != '\0'; k++) {
+        h = (h ^ (uint8_t)*k) * 16777619u;
+    }
+    return h;
+}
+
+int wcol_hstore_put(struct wcol_hstore *s, const char *device, const char *sensor, int64_t t_ms,
+                    int64_t value)
+{
+    char key[sizeof(s->cache[0].key)];
+    struct wcol_hcache_slot *c;
+    int64_t id;
+
+    snprintf(key, sizeof(key), "%s\x1f%s", device, sensor);
+    c = &s->cache[key_hash(key) % WCOL_HCACHE_SLOTS];
+    if (c->id == 0 || strcmp(c->key, key) != 0) {
+        id = series_id(s, device, sensor);
+        if (id < 0) {
+            return (int)id;
+        }
+        *c = (struct wcol_hcache_slot){ .id = id, .touched_ms = INT64_MIN };
+        memcpy(c->key, key, sizeof(key));
+    }
+    id = c->id;
+    for (int i = 0; i < WCOL_HIST_TIERS; i++) {
+        const struct wcol_hist_tier *t = &s->tier[i];
+        int64_t start = wcol_hist_floor(t_ms, t->step_ms);
+        int64_t k = start / t->step_ms;
+        int64_t slot = k - wcol_hist_floor(k, t->slots);
+        sqlite3_reset(s->upsert);
+        sqlite3_bind_int64(s->upsert, 1, id);
+        sqlite3_bind_int(s->upsert, 2, i);
+        sqlite3_bind_int64(s->upsert, 3, slot);
+        sqlite3_bind_int64(s->upsert, 4, start);
+        sqlite3_bind_int64(s->upsert, 5, value);
+        if (sqlite3_step(s->upsert) != SQLITE_DONE) {
+            return -EIO;
+        }
+    }
+    /* last_ms picks the series a trends pass looks at: a minute late is soon enough. */
+    if (c->touched_ms != INT64_MIN && t_ms - c->touched_ms < 60000) {
+        return 0;
+    }
+    c->touched_ms = t_ms;
+    sqlite3_reset(s->touch);
+    sqlite3_bind_int64(s->touch, 1, id);
+    sqlite3_bind_int64(s->touch, 2, t_ms);
+    return sqlite3_step(s->touch) == SQLITE_DONE ? 0 : -EIO;
+}
+
+int wcol_hstore_series(struct wcol_hstore *s, const char *device, const char *glob, unsigned max,
+                       wcol_hseries_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+
+    if (prep(s,
+             "SELECT id, sensor, unit FROM series WHERE device = ?1 AND sensor GLOB ?2 "
+             "ORDER BY sensor LIMIT ?3",
+             &st) != 0) {
+        return -EIO;
+    }
+    sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, glob, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, (int)max);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        n++;
+        if (cb(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+               (const char *)sqlite3_column_text(st, 2)) != 0) {
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+int wcol_hstore_read(struct wcol_hstore *s, int64_t series, int tier, int64_t from, int64_t to,
+                     int64_t now, struct wcol_hpoint *out, unsigned cap)
+{
+    sqlite3_stmt *st = NULL;
+    unsigned n = 0;
+    int64_t oldest = now - s->tier[tier].keep_ms;
+
+    if (prep(s,
+             "SELECT t, mn, mx, sum, cnt FROM buckets WHERE series = ?1 AND tier = ?2 AND "
+             "t >= ?3 AND t <= ?4 ORDER BY t",
+             &st) != 0) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(st, 1, series);
+    sqlite3_bind_int(st, 2, tier);
+    /* Strictly newer than now - keep: the bucket at exactly that start shares its slot with
+     * the current one. */
+    sqlite3_bind_int64(st, 3, from > oldest ? from : oldest + 1);
+    sqlite3_bind_int64(st, 4, to);
+    while (n < cap && sqlite3_step(st) == SQLITE_ROW) {
+        out[n++] = (struct wcol_hpoint){ .t = sqlite3_column_int64(st, 0),
+                                         .mn = sqlite3_column_int64(st, 1),
+                                         .mx = sqlite3_column_int64(st, 2),
+                                         .sum = sqlite3_column_int64(st, 3),
+                                         .cnt = sqlite3_column_int64(st, 4) };
+    }
+    sqlite3_finalize(st);
+    return (int)n;
+}
+
+unsigned wcol_hist_rebucket(struct wcol_hpoint *p, unsigned n, int64_t step)
+{
+    unsigned out = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        int64_t b = wcol_hist_floor(p[i].t, step);
+
+        if (out > 0 && p[out - 1].t == b) {
+            struct wcol_hpoint *q = &p[out - 1];
+
+            q->mn = p[i].mn < q->mn ? p[i].mn : q->mn;
+            q->mx = p[i].mx > q->mx ? p[i].mx : q->mx;
+            q->sum += p[i].sum;
+            q->cnt += p[i].cnt;
+        } else {
+            p[out] = p[i];
+            p[out++].t = b;
+        }
+    }
+    return out;
+}
+
+static int64_t one_int(struct wcol_hstore *s, const char *sql, int64_t arg)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -EIO;
+
+    if (prep(s, sql, &st) == 0) {
+        sqlite3_bind_int64(st, 1, arg);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            v = sqlite3_column_int64(st, 0);
+        }
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+int64_t wcol_hstore_bytes(struct wcol_hstore *s)
+{
+    int64_t pages = one_int(s, "SELECT ?1 + page_count FROM pragma_page_count", 0);
+    int64_t size = one_int(s, "SELECT ?1 + page_size FROM pragma_page_size", 0);
+
+    return pages < 0 || size < 0 ? -EIO : pages * size;
+}
+
+int64_t wcol_hstore_rows(struct wcol_hstore *s, int64_t series)
+{
+    return one_int(s, "SELECT count(*) FROM buckets WHERE series = ?1", series);
+}
