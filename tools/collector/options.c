@@ -76,6 +76,17 @@ static const struct opt s_opts[] = {
       "delete events received longer ago (s, m, h, d; 0 keeps everything)" },
     { "alerting", T_STR, 0, 0, AT(cfg.alerting_path), "FILE",
       "incident policy, receivers, routes and runbooks (docs/incidents.md)" },
+    { "Accounts and audit (docs/security.md):", T_SECTION, 0, 0, 0, NULL, NULL },
+    { "login-max-failures", T_UINT, 0, 1000, AT(cfg.login_max_failures), "N",
+      "failed logins in a row that lock an account (0: never)" },
+    { "login-lockout", T_DURATION, 0, 0, AT(cfg.login_lockout_ms), "DURATION",
+      "how long a locked account stays locked" },
+    { "login-source-failures", T_UINT, 0, 100000, AT(cfg.login_source_failures), "N",
+      "failed logins per minute from one address before its logins are refused (0: no cap)" },
+    { "session-lifetime", T_DURATION, 0, 0, AT(cfg.session_ms), "DURATION",
+      "how long a login session lasts" },
+    { "audit-checkpoint", T_DURATION, 0, 0, AT(cfg.audit_checkpoint_ms), "DURATION",
+      "how often the audit log's head is signed into STATE/audit-checkpoints (0: at stop only)" },
     { "Limits:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "max-connections", T_UINT, 1, 1000000, AT(cfg.max_conns), "N", "device connections" },
     { "max-api-connections", T_UINT, 1, 10000, AT(cfg.max_api_conns), "N", "operator connections" },
@@ -170,6 +181,11 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->tls.ticket_lifetime_s = 86400;
     cfg->tls.ticket_rotate_s = 86400;
     cfg->retention_ms = 90ull * 86400000u;
+    cfg->login_max_failures = 5;
+    cfg->login_lockout_ms = 15ull * 60000u;
+    cfg->login_source_failures = 20;
+    cfg->session_ms = 8ull * 3600000u;
+    cfg->audit_checkpoint_ms = 3600000u;
 }
 
 static int number(const char *opt, const char *arg, unsigned long min, unsigned long max,
