@@ -57,6 +57,11 @@ static const char s_usage[] =
     "  ack ID | assign ID WHO | note ID TEXT | resolve ID [--cause T] | close ID\n"
     "  report ID     fault report [--format md|json]\n"
     "  silence [DEVICE|GLOB --for DURATION --reason TEXT]   hold notifications\n"
+    "  login USER | logout       a session (wardctl login --help)\n"
+    "  user [list | add NAME --role R | passwd NAME | remove NAME | totp-reset NAME]\n"
+    "  token [list | create NAME --role R --expires D [--devices G] [--from CIDR] |\n"
+    "         revoke NAME]       API tokens for machines and third parties\n"
+    "  audit [verify]            the audit log (wardctl audit --help)\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -66,7 +71,8 @@ static const char s_usage[] =
     "  --ca FILE          CA that signed the collector (default $WARD_CA, else\n"
     "                     PKI/ca.crt)\n"
     "  --token-file FILE  bearer token (default: the token in $WARD_TOKEN, else\n"
-    "                     the one token in PKI/tokens/)\n"
+    "                     the session of wardctl login, else the one token in\n"
+    "                     PKI/tokens/)\n"
     "  --pki DIR          a ward-pki directory (default $WARD_PKI_DIR, else var/pki)\n"
     "  --json             machine-readable output\n"
     "  --timeout S        network timeout in seconds (default 10)\n"
@@ -117,6 +123,34 @@ static const char s_usage_watch[] =
     "  --interval S   seconds between refreshes (default 2)\n"
     "  --for S        stop after S seconds (default: until Ctrl-C)\n";
 
+static const char s_usage_login[] =
+    "usage: wardctl [OPTIONS] login USER [--password-file FILE] [--totp CODE]\n"
+    "       wardctl [OPTIONS] logout\n"
+    "Log in with a password and a TOTP code (asked for on the terminal unless given);\n"
+    "the session token goes to $WARD_SESSION_FILE, else ~/.config/ward/session (mode\n"
+    "0600), which later commands use. logout ends the session.\n";
+static const char s_usage_user[] =
+    "usage: wardctl [OPTIONS] user [list] [--json]\n"
+    "       wardctl [OPTIONS] user add NAME --role viewer|operator|admin\n"
+    "                                  [--password-file FILE]\n"
+    "       wardctl [OPTIONS] user passwd NAME [--password-file FILE]\n"
+    "       wardctl [OPTIONS] user remove|totp-reset NAME\n"
+    "Accounts (admin). add and totp-reset print the TOTP enrolment (otpauth://) once.\n";
+static const char s_usage_token[] =
+    "usage: wardctl [OPTIONS] token [list] [--json]\n"
+    "       wardctl [OPTIONS] token create NAME --role viewer|operator|admin\n"
+    "                 --expires DURATION [--devices GLOB] [--from CIDR] [--json]\n"
+    "       wardctl [OPTIONS] token revoke NAME\n"
+    "API tokens (admin): scoped to a role, the devices a glob matches and optionally a\n"
+    "network; the token is printed once, the collector keeps only its hash.\n";
+static const char s_usage_audit[] =
+    "usage: wardctl [OPTIONS] audit [--since DURATION] [--actor NAME] [--action VERB]\n"
+    "                               [--limit N] [--json]\n"
+    "       wardctl [OPTIONS] audit verify [--json]\n"
+    "The audit log (admin), oldest first; verify recomputes its hash chain and checks\n"
+    "the signed checkpoints, naming the first entry edited, deleted, reordered or\n"
+    "inserted (exit status 1 when it finds one).\n";
+
 volatile sig_atomic_t g_wardctl_stop;
 
 static void on_stop(int sig)
@@ -159,6 +193,14 @@ static const struct opt s_opts[] = {
     { "cause", K_STR, offsetof(struct opts, cause) },
     { "format", K_STR, offsetof(struct opts, format) },
     { "reason", K_STR, offsetof(struct opts, reason) },
+    { "password-file", K_STR, offsetof(struct opts, password_file) },
+    { "totp", K_STR, offsetof(struct opts, totp) },
+    { "role", K_STR, offsetof(struct opts, role) },
+    { "devices", K_STR, offsetof(struct opts, devices) },
+    { "expires", K_STR, offsetof(struct opts, expires) },
+    { "from", K_STR, offsetof(struct opts, from) },
+    { "actor", K_STR, offsetof(struct opts, actor) },
+    { "action", K_STR, offsetof(struct opts, action) },
     { "help", K_HELP, 0 },
     { "version", K_VERSION, 0 },
 };
@@ -236,7 +278,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 
 static const struct command {
     const char *name;
-    int takes_id; /* operands: 1 "device ID", 2 "assign ID WHO", 3 optional one */
+    int takes_id; /* operands: 1 "device ID", 2 "assign ID WHO", 3 optional one,
+                   * 4 up to two ("user add NAME", "user list") */
     int (*run)(struct client *c, const struct opts *o, const char *arg);
     const char *usage;
 } s_commands[] = {
@@ -254,6 +297,11 @@ static const struct command {
     { "close", 1, cmd_close, s_usage_incident },
     { "report", 1, cmd_report, s_usage_report },
     { "silence", 3, cmd_silence, s_usage_silence },
+    { "login", 1, cmd_login, s_usage_login },
+    { "logout", 0, cmd_logout, s_usage_login },
+    { "user", 4, cmd_user, s_usage_user },
+    { "token", 4, cmd_token, s_usage_token },
+    { "audit", 3, cmd_audit, s_usage_audit },
 };
 
 /* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */
@@ -307,12 +355,16 @@ int main(int argc, char **argv)
     if (cmd != NULL && cmd->takes_id) {
         bool have = optind + 1 < argc && argv[optind + 1][0] != '-';
 
-        if (!have && cmd->takes_id != 3) {
+        if (!have && cmd->takes_id < 3) {
             die_usage(cmd->takes_id == 2                 ? "this command needs two operands"
                       : strcmp(cmd->name, "device") == 0 ? "device needs an ID"
+                      : strcmp(cmd->name, "login") == 0  ? "login needs a USER"
                                                          : "this command needs an incident ID");
         }
         arg = have ? argv[++optind] : NULL;
+        if (cmd->takes_id == 4 && have && optind + 1 < argc && argv[optind + 1][0] != '-') {
+            o.arg2 = argv[++optind];
+        }
         if (cmd->takes_id == 2) {
             if (optind + 1 >= argc) {
                 die_usage("this command needs two operands (ID and WHO or TEXT)");
@@ -328,6 +380,7 @@ int main(int argc, char **argv)
     if (optind < sub_argc) {
         die_usage("unexpected argument");
     }
+    o.anonymous = cmd != NULL && cmd->run == cmd_login;
     if (resolve_defaults(&o, c.token, sizeof(c.token)) != 0) {
         return 2;
     }
@@ -344,7 +397,8 @@ int main(int argc, char **argv)
     } else {
         fprintf(stderr,
                 "wardctl: unknown command '%s' (devices, device, events, health, watch, "
-                "incidents, incident, ack, assign, note, resolve, close, report, silence)\n",
+                "incidents, incident, ack, assign, note, resolve, close, report, silence, "
+                "login, logout, user, token, audit)\n",
                 sub_argv[0]);
     }
     client_drop(&c);

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -12,6 +11,7 @@
 #include "auth/offline.h"
 #include "auth/pwhash.h"
 #include "common/jw.h"
+#include "common/secret.h"
 #include "common/log.h"
 #include "store/store.h"
 
@@ -81,55 +81,20 @@ static int parse(int argc, char **argv, struct offline *o)
     return 0;
 }
 
-static int read_line(FILE *f, char *out, size_t cap)
-{
-    if (fgets(out, (int)cap, f) == NULL) {
-        return -EIO;
-    }
-    out[strcspn(out, "\r\n")] = '\0';
-    return 0;
-}
-
-static int prompt(const char *what, char *out, size_t cap)
-{
-    struct termios old, quiet;
-    int rc;
-
-    fprintf(stderr, "%s: ", what);
-    tcgetattr(STDIN_FILENO, &old);
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)ECHO;
-    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    rc = read_line(stdin, out, cap);
-    tcsetattr(STDIN_FILENO, TCSANOW, &old);
-    fputc('\n', stderr);
-    return rc;
-}
-
 static int get_password(const struct offline *o, char *pw, size_t cap)
 {
     char again[WCOL_PW_MAX + 2];
     int rc;
 
-    if (o->password_file != NULL) {
-        FILE *f = fopen(o->password_file, "re");
-
-        rc = f != NULL ? read_line(f, pw, cap) : -errno;
-        if (f != NULL) {
-            fclose(f);
-        }
-    } else if (isatty(STDIN_FILENO)) {
-        rc = prompt("new password", pw, cap);
-        rc = rc ?: prompt("again", again, sizeof(again));
+    rc = wcol_read_secret("ward-collector", o->password_file, "new password", pw, cap);
+    if (rc == 0 && o->password_file == NULL && isatty(STDIN_FILENO)) {
+        rc = wcol_read_secret("ward-collector", NULL, "again", again, sizeof(again));
         if (rc == 0 && strcmp(pw, again) != 0) {
             fprintf(stderr, "ward-collector: the passwords differ\n");
             return -EINVAL;
         }
-    } else {
-        rc = read_line(stdin, pw, cap);
     }
     if (rc != 0) {
-        fprintf(stderr, "ward-collector: no password read\n");
         return -EIO;
     }
     const char *weak = wcol_pw_weak(pw);
