@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "common/conffile.h"
 #include "common/log.h"
 #include "options.h"
@@ -87,6 +88,9 @@ static const struct opt s_opts[] = {
       "how long a login session lasts" },
     { "audit-checkpoint", T_DURATION, 0, 0, AT(cfg.audit_checkpoint_ms), "DURATION",
       "how often the audit log's head is signed into STATE/audit-checkpoints (0: at stop only)" },
+    { "audit-refusals", T_UINT, 1, 100000, AT(cfg.audit_refusals), "N",
+      "refusals (logins, tokens, device handshakes) audited per minute; the rest are counted "
+      "into one summary entry" },
     { "Limits:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "max-connections", T_UINT, 1, 1000000, AT(cfg.max_conns), "N", "device connections" },
     { "max-api-connections", T_UINT, 1, 10000, AT(cfg.max_api_conns), "N", "operator connections" },
@@ -186,6 +190,7 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->login_source_failures = 20;
     cfg->session_ms = 8ull * 3600000u;
     cfg->audit_checkpoint_ms = 3600000u;
+    cfg->audit_refusals = WCOL_AUDIT_REFUSALS_PER_MIN;
 }
 
 static int number(const char *opt, const char *arg, unsigned long min, unsigned long max,

@@ -42,6 +42,8 @@
  * that show a device-scoped principal only its devices. */
 static const struct wcol_principal *s_who;
 
+static void deny(struct wcol_conn *conn, const struct wcol_principal *p, const char *why);
+
 static bool sees(const char *device)
 {
     return s_who == NULL || wcol_principal_sees(s_who, device);
@@ -441,7 +443,7 @@ static void get_events(struct wcol_conn *conn, const char *qs, size_t qlen)
         return;
     }
     if (q.has_device && !sees(q.device)) {
-        wcol_conn_error(conn, 403, "device out of this token's scope");
+        deny(conn, s_who, "device out of this token's scope");
         return;
     }
     wcol_jw_init(&w, RESPONSE_LIMIT);
@@ -526,6 +528,30 @@ static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len
     send_doc(conn, &w);
 }
 
+/* 403, audited (rate-limited) and counted: p may not do this request. */
+static void deny(struct wcol_conn *conn, const struct wcol_principal *p, const char *why)
+{
+    struct wcol_collector *c = wcol_conn_collector(conn);
+    const struct wcol_http_request *r = wcol_conn_request(conn);
+    const char *qm = memchr(r->target, '?', r->target_len);
+    size_t plen = qm != NULL ? (size_t)(qm - r->target) : r->target_len;
+    char target[160];
+    struct wcol_audit_entry e = { .actor = p->name,
+                                  .source = wcol_conn_addr(conn),
+                                  .action = "access.denied",
+                                  .target = target,
+                                  .detail = why };
+
+    snprintf(target, sizeof(target), "%s %.*s", wcol_http_method_name(r->method),
+             (int)(plen < 120 ? plen : 120), r->target);
+    wcol_auth_count_refusal(c->auth);
+    if (c->audit != NULL) {
+        (void)wcol_audit_refusal(c->audit, &e);
+    }
+    wcol_log_warn("%s: %s refused %s: %s", wcol_conn_addr(conn), p->name, target, why);
+    wcol_conn_error(conn, 403, why);
+}
+
 /*
  * Who is asking, and may they (auth/policy.c): 401 without a valid credential, 403 for a
  * role or device scope that does not allow the request; both audited (rate-limited).
@@ -548,21 +574,7 @@ static bool authorize(struct wcol_conn *conn, struct wcol_principal *p)
     }
     why = wcol_access_check(p, r->method, r->target, plen);
     if (why != NULL) {
-        char target[160];
-        struct wcol_audit_entry e = { .actor = p->name,
-                                      .source = wcol_conn_addr(conn),
-                                      .action = "access.denied",
-                                      .target = target,
-                                      .detail = why };
-
-        snprintf(target, sizeof(target), "%s %.*s", wcol_http_method_name(r->method),
-                 (int)(plen < 120 ? plen : 120), r->target);
-        wcol_auth_count_refusal(c->auth);
-        if (c->audit != NULL) {
-            (void)wcol_audit_refusal(c->audit, &e);
-        }
-        wcol_log_warn("%s: %s refused %s: %s", wcol_conn_addr(conn), p->name, target, why);
-        wcol_conn_error(conn, 403, why);
+        deny(conn, p, why);
         return false;
     }
     /* The access log: who asked what, from where (the target's bytes are checked printable

@@ -181,7 +181,7 @@ int64_t wcol_audit_refusal(struct wcol_audit *a, const struct wcol_audit_entry *
         a->window_start_ms = now;
         a->window_count = 0;
     }
-    if (a->window_count >= WCOL_AUDIT_REFUSALS_PER_MIN) {
+    if (a->window_count >= a->window_max) {
         a->window_dropped++;
         a->stats.suppressed++;
         return 0;
@@ -254,6 +254,13 @@ int wcol_audit_checkpoint(struct wcol_audit *a, int64_t now_ms)
     return 0;
 }
 
+void wcol_audit_set_refusal_limit(struct wcol_audit *a, unsigned per_minute)
+{
+    if (a != NULL) {
+        a->window_max = per_minute > 0 ? per_minute : WCOL_AUDIT_REFUSALS_PER_MIN;
+    }
+}
+
 void wcol_audit_get_stats(const struct wcol_audit *a, struct wcol_audit_stats *out)
 {
     memset(out, 0, sizeof(*out));
@@ -294,6 +301,7 @@ int wcol_audit_open(struct wcol_audit **out, const char *db_path, const char *st
     }
     pthread_mutex_init(&a->mu, NULL);
     a->interval_ms = checkpoint_ms;
+    a->window_max = WCOL_AUDIT_REFUSALS_PER_MIN;
     snprintf(a->ckpt_path, sizeof(a->ckpt_path), "%s/audit-checkpoints", state_dir);
     snprintf(a->state_dir, sizeof(a->state_dir), "%s", state_dir);
     if (sqlite3_open_v2(db_path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=

@@ -34,8 +34,9 @@ struct wcol_audit;
 #define WCOL_AUDIT_FIELD_MAX 512 /* bytes of one text field; longer ones are cut */
 
 /* Refusals (failed logins, refused tokens, refused device connections) are rate-limited:
- * at most this many entries per minute, the rest counted and written as one summary entry
- * ("audit.suppressed") when the minute ends, so a flood cannot grow the table without bound. */
+ * at most this many entries per minute (--audit-refusals), the rest counted and written as
+ * one summary entry ("audit.suppressed") when the minute ends, so a flood cannot grow the
+ * table without bound: at most (limit + 1) x 1440 refusal entries a day. */
 #define WCOL_AUDIT_REFUSALS_PER_MIN 60u
 
 struct wcol_audit_entry {
@@ -64,6 +65,9 @@ struct wcol_audit_stats {
  */
 int wcol_audit_open(struct wcol_audit **out, const char *db_path, const char *state_dir,
                     uint64_t checkpoint_ms);
+
+/** Refusal entries per minute (0: the default, WCOL_AUDIT_REFUSALS_PER_MIN). */
+void wcol_audit_set_refusal_limit(struct wcol_audit *a, unsigned per_minute);
 
 /** Write a last checkpoint when entries were added since the one before, then free. */
 void wcol_audit_close(struct wcol_audit *a);

@@ -24,6 +24,7 @@ struct wcol_audit {
     int64_t last_ckpt_try_ms;
     int64_t window_start_ms; /* the minute of refusals */
     unsigned window_count;
+    unsigned window_max;
     uint64_t window_dropped;
     bool key_ready;
     mbedtls_pk_context key;

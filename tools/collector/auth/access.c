@@ -19,6 +19,7 @@ int wcol_access_open(struct wcol_collector *c)
     };
     int rc = wcol_audit_open(&c->audit, cfg->db_path, cfg->state_dir, cfg->audit_checkpoint_ms);
 
+    wcol_audit_set_refusal_limit(c->audit, cfg->audit_refusals);
     rc = rc ?: wcol_auth_open(&c->auth, cfg->db_path, &ac, c->audit);
     if (rc == 0) {
         (void)wcol_audit_append(c, "collector", "collector.start", "", WCOL_COLLECTOR_VERSION);

@@ -64,6 +64,7 @@ struct wcol_collector_config {
     unsigned login_source_failures; /* failed logins per minute from one address (0: no cap) */
     uint64_t session_ms;            /* a login session's lifetime */
     uint64_t audit_checkpoint_ms;   /* how often the audit head is signed (0: at stop only) */
+    unsigned audit_refusals;        /* refusal entries per minute, the rest summarised */
 };
 
 enum wcol_ep_type {
