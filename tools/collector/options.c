@@ -138,6 +138,8 @@ static const struct opt s_opts[] = {
 
 static const char s_usage_head[] =
     "usage: ward-collector --pki DIR --state DIR [OPTIONS]\n"
+    "       ward-collector user add|passwd|totp-reset|remove|list [NAME] --state DIR\n"
+    "       ward-collector audit-verify [--key FILE] --state DIR\n"
     "\n"
     "Receives ward agents' reports (HTTPS, mutual TLS) and serves the operator API.\n";
 

@@ -57,11 +57,11 @@ static const char s_usage[] =
     "  ack ID | assign ID WHO | note ID TEXT | resolve ID [--cause T] | close ID\n"
     "  report ID     fault report [--format md|json]\n"
     "  silence [DEVICE|GLOB --for DURATION --reason TEXT]   hold notifications\n"
-    "  login USER | logout       a session (wardctl login --help)\n"
-    "  user [list | add NAME --role R | passwd NAME | remove NAME | totp-reset NAME]\n"
-    "  token [list | create NAME --role R --expires D [--devices G] [--from CIDR] |\n"
-    "         revoke NAME]       API tokens for machines and third parties\n"
-    "  audit [verify]            the audit log (wardctl audit --help)\n"
+    "  login USER    log in with a password and a TOTP code; later commands use it\n"
+    "  logout        end the session\n"
+    "  user          accounts: list, add, passwd, remove, totp-reset (admin)\n"
+    "  token         API tokens: list, create, revoke (admin)\n"
+    "  audit         the audit log, and audit verify (admin)\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -128,28 +128,40 @@ static const char s_usage_login[] =
     "       wardctl [OPTIONS] logout\n"
     "Log in with a password and a TOTP code (asked for on the terminal unless given);\n"
     "the session token goes to $WARD_SESSION_FILE, else ~/.config/ward/session (mode\n"
-    "0600), which later commands use. logout ends the session.\n";
+    "0600), which later commands use. logout ends the session.\n"
+    "  --password-file FILE  the password (first line), not asked for\n"
+    "  --totp CODE           the 6-digit TOTP code, not asked for\n";
 static const char s_usage_user[] =
     "usage: wardctl [OPTIONS] user [list] [--json]\n"
     "       wardctl [OPTIONS] user add NAME --role viewer|operator|admin\n"
     "                                  [--password-file FILE]\n"
     "       wardctl [OPTIONS] user passwd NAME [--password-file FILE]\n"
     "       wardctl [OPTIONS] user remove|totp-reset NAME\n"
-    "Accounts (admin). add and totp-reset print the TOTP enrolment (otpauth://) once.\n";
+    "Accounts (admin). add and totp-reset print the TOTP enrolment (otpauth://) once.\n"
+    "  --role ROLE           viewer, operator or admin\n"
+    "  --password-file FILE  the new password (first line), not asked for\n";
 static const char s_usage_token[] =
     "usage: wardctl [OPTIONS] token [list] [--json]\n"
     "       wardctl [OPTIONS] token create NAME --role viewer|operator|admin\n"
     "                 --expires DURATION [--devices GLOB] [--from CIDR] [--json]\n"
     "       wardctl [OPTIONS] token revoke NAME\n"
     "API tokens (admin): scoped to a role, the devices a glob matches and optionally a\n"
-    "network; the token is printed once, the collector keeps only its hash.\n";
+    "network; the token is printed once, the collector keeps only its hash.\n"
+    "  --role ROLE       viewer, operator or admin\n"
+    "  --expires D       lifetime: seconds or N with s, m, h, d (30d)\n"
+    "  --devices GLOB    only devices whose id matches (default: all)\n"
+    "  --from CIDR       only from this network (default: anywhere)\n";
 static const char s_usage_audit[] =
     "usage: wardctl [OPTIONS] audit [--since DURATION] [--actor NAME] [--action VERB]\n"
     "                               [--limit N] [--json]\n"
     "       wardctl [OPTIONS] audit verify [--json]\n"
     "The audit log (admin), oldest first; verify recomputes its hash chain and checks\n"
     "the signed checkpoints, naming the first entry edited, deleted, reordered or\n"
-    "inserted (exit status 1 when it finds one).\n";
+    "inserted (exit status 1 when it finds one).\n"
+    "  --since D      entries of the last D (90s, 30m, 12h, 7d)\n"
+    "  --actor NAME   only this actor's entries\n"
+    "  --action VERB  only this action and its sub-actions (login: login.failed too)\n"
+    "  --limit N      at most N entries (default 1000)\n";
 
 volatile sig_atomic_t g_wardctl_stop;
 

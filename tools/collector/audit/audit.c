@@ -41,6 +41,21 @@ void wcol_audit_hash(const uint8_t prev[32], const struct wcol_audit_entry *e, u
     mbedtls_sha256_free(&h);
 }
 
+/*
+ * The table, in the collector's database beside the store's tables but created here (like
+ * the incidents' tables), so that the store's schema versions stay the store's. Rows refuse
+ * UPDATE and DELETE: tampering needs the file itself, which the chain and checkpoints reveal.
+ */
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS audit ("
+    "  seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
+    "  source TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
+    "  outcome TEXT NOT NULL, detail TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN "
+    "  SELECT RAISE(ABORT, 'audit entries are append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN "
+    "  SELECT RAISE(ABORT, 'audit entries are append-only'); END;";
+
 static int exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
@@ -312,8 +327,8 @@ int wcol_audit_open(struct wcol_audit **out, const char *db_path, const char *st
         return -EIO;
     }
     sqlite3_busy_timeout(a->db, 5000);
-    if (exec(a->db, "PRAGMA synchronous = FULL") != 0 || head(a->db, &a->stats.head_seq, hash) ||
-        wcol_audit_key_open(a, state_dir) != 0) {
+    if (exec(a->db, "PRAGMA synchronous = FULL") != 0 || exec(a->db, s_schema) != 0 ||
+        head(a->db, &a->stats.head_seq, hash) || wcol_audit_key_open(a, state_dir) != 0) {
         wcol_audit_close(a);
         return -EIO;
     }

@@ -58,7 +58,7 @@ struct wcol_audit_stats {
 };
 
 /**
- * Open the log on the collector's database (its migrations made the table) and the key and
+ * Open the log on the collector's database (the table made when absent) and the key and
  * checkpoint files in state_dir (the key made when absent). checkpoint_ms: how often a
  * checkpoint is written when entries were added (0: only at close).
  * @return 0, -EIO (one log line says what failed on which file), -ENOMEM.

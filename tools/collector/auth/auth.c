@@ -194,6 +194,24 @@ int wcol_auth_run(struct wcol_auth *a, const char *sql, int n, const char *const
     return rc;
 }
 
+/* Accounts, sessions and API tokens: secrets as hashes only (TOTP secrets excepted, codes are
+ * computed from them). In the collector's database, created here (see audit/audit.c). */
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS users ("
+    "  name TEXT PRIMARY KEY, role TEXT NOT NULL, pw_hash TEXT NOT NULL, totp_secret BLOB,"
+    "  totp_last_step INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+    "  locked_until_ms INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
+    "  changed_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    "  sha256 BLOB PRIMARY KEY, user TEXT NOT NULL, source TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, revoked_ms INTEGER"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS api_tokens ("
+    "  name TEXT PRIMARY KEY, sha256 BLOB NOT NULL UNIQUE, role TEXT NOT NULL,"
+    "  devices TEXT NOT NULL, from_cidr TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    "  created_by TEXT NOT NULL, expires_ms INTEGER NOT NULL, revoked_ms INTEGER,"
+    "  last_used_ms INTEGER, uses INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";
+
 int wcol_auth_open(struct wcol_auth **out, const char *db_path, const struct wcol_auth_config *cfg,
                    struct wcol_audit *audit)
 {
@@ -213,6 +231,12 @@ int wcol_auth_open(struct wcol_auth **out, const char *db_path, const struct wco
         return -EIO;
     }
     sqlite3_busy_timeout(a->db, 5000);
+    if (sqlite3_exec(a->db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {
+        wcol_log_error("auth: cannot create the account tables in %s: %s", db_path,
+                       sqlite3_errmsg(a->db));
+        wcol_auth_close(a);
+        return -EIO;
+    }
     *out = a;
     return 0;
 }

@@ -8,8 +8,9 @@
  *
  * Secrets at rest: only SHA-256 of session and API tokens, the argon2id hash of passwords.
  * TOTP secrets must be kept in clear to compute codes: the database is mode 0600.
- * Everything runs on the collector's event loop; the tables live in the collector's
- * database (store/store_sqlite.c, schema version 4), reached through a connection of its own.
+ * Everything runs on the collector's event loop; the tables (users, sessions, api_tokens) live
+ * in the collector's database, created by wcol_auth_open and reached through a connection of
+ * its own (the store's schema versions stay the store's, as with the incidents' tables).
  */
 #ifndef WCOL_AUTH_AUTH_H_
 #define WCOL_AUTH_AUTH_H_

@@ -177,38 +177,10 @@ static const char s_schema_v3[] =
              "WHERE s.device = devices.id), snapshot = json_set(snapshot, '$.sensors', json('[]')) "
              "WHERE json_type(snapshot, '$.sensors') IS NOT NULL;";
 
-/* Accounts, sessions, API tokens and the audit log (auth/auth.h, audit/audit.h): secrets as
- * hashes only (TOTP secrets excepted: codes are computed from them); audit rows refuse UPDATE
- * and DELETE (tampering needs the file itself, which the chain and checkpoints reveal). */
-static const char s_schema_v4[] =
-    "CREATE TABLE IF NOT EXISTS users ("
-    "  name TEXT PRIMARY KEY, role TEXT NOT NULL, pw_hash TEXT NOT NULL, totp_secret BLOB,"
-    "  totp_last_step INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
-    "  locked_until_ms INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
-    "  changed_ms INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS sessions ("
-    "  sha256 BLOB PRIMARY KEY, user TEXT NOT NULL, source TEXT NOT NULL,"
-    "  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, revoked_ms INTEGER"
-    ") WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS api_tokens ("
-    "  name TEXT PRIMARY KEY, sha256 BLOB NOT NULL UNIQUE, role TEXT NOT NULL,"
-    "  devices TEXT NOT NULL, from_cidr TEXT NOT NULL, created_ms INTEGER NOT NULL,"
-    "  created_by TEXT NOT NULL, expires_ms INTEGER NOT NULL, revoked_ms INTEGER,"
-    "  last_used_ms INTEGER, uses INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS audit ("
-    "  seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
-    "  source TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
-    "  outcome TEXT NOT NULL, detail TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);"
-    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN "
-    "  SELECT RAISE(ABORT, 'audit entries are append-only'); END;"
-    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN "
-    "  SELECT RAISE(ABORT, 'audit entries are append-only'); END;";
-
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: devices and events */
     s_schema_v2, /* 2: schema_version (the migrations' own record) */
     s_schema_v3, /* 3: snapshot sensors as rows, sensor_count */
-    s_schema_v4, /* 4: accounts, sessions, API tokens, the audit log */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
