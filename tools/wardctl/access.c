@@ -436,6 +436,13 @@ int cmd_audit(struct client *c, const struct opts *o, const char *arg)
     if (arg != NULL) {
         die_usage("audit [verify] [--since DURATION] [--actor NAME] [--action VERB]");
     }
+    if ((o->actor && !name_ok(o->actor)) || (o->action && !name_ok(o->action))) {
+        die_usage("--actor and --action are names: letters, digits, . _ - :");
+    }
+    if (o->limit != NULL &&
+        (strlen(o->limit) > 4 || strspn(o->limit, "0123456789") != strlen(o->limit))) {
+        die_usage("--limit is a number, 1 to 1000");
+    }
     n = snprintf(path, sizeof(path), "/v1/audit?limit=%s", o->limit ? o->limit : "1000");
     if (o->since != NULL) {
         long long s = duration_s(o->since);
@@ -446,14 +453,11 @@ int cmd_audit(struct client *c, const struct opts *o, const char *arg)
         n += snprintf(path + n, sizeof(path) - (size_t)n, "&since_ms=%lld",
                       (long long)time(NULL) * 1000 - s * 1000);
     }
-    if (o->actor != NULL && name_ok(o->actor)) {
+    if (o->actor != NULL) {
         n += snprintf(path + n, sizeof(path) - (size_t)n, "&actor=%s", o->actor);
     }
-    if (o->action != NULL && name_ok(o->action)) {
-        n += snprintf(path + n, sizeof(path) - (size_t)n, "&action=%s", o->action);
-    }
-    if ((o->actor && !name_ok(o->actor)) || (o->action && !name_ok(o->action))) {
-        die_usage("--actor and --action are names: letters, digits, . _ - :");
+    if (o->action != NULL) {
+        snprintf(path + n, sizeof(path) - (size_t)n, "&action=%s", o->action);
     }
     return cmd_show(c, o, path, NULL, "audit", print_audit);
 }

@@ -419,7 +419,13 @@ static int open_listeners(struct wcol_collector *c)
 /* The state the collector keeps writing after the drop: give it to the user. */
 static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
 {
-    static const char *const names[] = { "", "/ticket-keys", "/ports", "/lock" };
+    static const char *const names[] = { "",
+                                         "/ticket-keys",
+                                         "/ports",
+                                         "/lock",
+                                         "/audit-checkpoints",
+                                         "/audit-key.pem",
+                                         "/audit-key.pub.pem" };
     char path[4200];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
