@@ -22,9 +22,9 @@ static const char s_usage[] =
     "       ward-collector user totp-reset|remove NAME --state DIR\n"
     "       ward-collector user list --state DIR\n"
     "       ward-collector audit-verify --state DIR [--db FILE] [--key FILE]\n"
-    "Accounts and the audit log of a state directory, with or without a running collector\n"
-    "(docs/security.md). A new password is read from FILE, else asked for twice on the\n"
-    "terminal, else read from standard input (one line).\n";
+    "Accounts and the audit log of a state directory, with or without a running\n"
+    "collector (docs/security.md). A new password is read from FILE, else asked for\n"
+    "twice on the terminal, else read from standard input (one line).\n";
 
 struct offline {
     const char *state, *db, *key, *role, *password_file;
