@@ -5,7 +5,8 @@
 
 login            an admin made offline logs in with a TOTP code from oathtool; the code
                  cannot be replayed; the next step's code works; wrong passwords lock the
-                 account; logout ends the session; every step is in the audit log
+                 account; failures from one address throttle it; logout ends the session;
+                 every step is in the audit log
 roles            every principal (file token, viewer/operator/admin sessions, a device-scoped
                  token, an expired, a revoked and an out-of-network token) on every endpoint:
                  refusals are 401/403 and audited; scoped tokens see only their devices
@@ -93,7 +94,8 @@ def file_token(env):
 def case_login(env):
     env.make_pki()
     secret = add_user(env, "root", "admin")
-    col = env.start("--login-max-failures", "3", "--login-lockout", "1h")
+    col = env.start("--login-max-failures", "3", "--login-lockout", "1h",
+                    "--login-source-failures", "5")
     session = os.path.join(env.dir, "session")
     os.environ["WARD_SESSION_FILE"] = session
     pw = os.path.join(env.dir, "pw")
@@ -129,8 +131,16 @@ def case_login(env):
     st, doc = api(col, "POST", "/v1/login", body={"user": "root", "password": PASSWORD,
                                                    "totp": totp(secret, now + 60)})
     check(st == 403 and "locked" in doc["error"], "a locked account logged in: %d %r" % (st, doc))
+    # the fifth failure from this address (--login-source-failures 5) throttles it
+    st, _ = api(col, "POST", "/v1/login", body={"user": "nobody", "password": PASSWORD,
+                                                 "totp": "123456"})
+    check(st == 401, "an unknown user answered %d" % st)
+    st, doc = api(col, "POST", "/v1/login", body={"user": "nobody", "password": PASSWORD,
+                                                   "totp": "123456"})
+    check(st == 429, "the sixth failure from one address answered %d %r" % (st, doc))
     actions = [r[2] for r in audit(env)]
-    for a in ("login", "login.failed", "login.lockout", "login.locked", "logout"):
+    for a in ("login", "login.failed", "login.lockout", "login.locked", "login.throttled",
+              "logout"):
         check(a in actions, "no %s in the audit log: %r" % (a, actions))
     text = api(col, "GET", "/metrics", file_token(env))[1].decode()
     check('ward_collector_logins_total{result="ok"} 2' in text and
