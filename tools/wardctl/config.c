@@ -129,8 +129,8 @@ static void say_token_choice(const char *pki)
     }
     if (n == 0) {
         fprintf(stderr,
-                "wardctl: no token: give --token-file FILE or WARD_TOKEN (ward-pki token "
-                "NAME makes one in %s/tokens)\n",
+                "wardctl: no token: wardctl login USER, or give --token-file FILE or "
+                "WARD_TOKEN (ward-pki token NAME makes one in %s/tokens)\n",
                 pki);
     } else {
         fprintf(stderr,
