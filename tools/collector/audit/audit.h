@@ -91,6 +91,13 @@ int64_t wcol_audit_refusal(struct wcol_audit *a, const struct wcol_audit_entry *
 int wcol_audit_append(struct wcol_collector *c, const char *actor, const char *action,
                       const char *target, const char *detail);
 
+/* The name other features were told to use until this module existed (docs/security.md):
+ * an audit entry of collector c, its result ignored (a failure is logged and counted). */
+#ifndef WCOL_AUDIT
+#define WCOL_AUDIT(c, actor, action, target, detail)                                               \
+    ((void)wcol_audit_append((c), (actor), (action), (target), (detail)))
+#endif
+
 /** Periodic work (the collector's check timer): the refusal summary of a finished minute,
  *  and a checkpoint when one is due. */
 void wcol_audit_tick(struct wcol_audit *a, int64_t now_ms);
