@@ -2,6 +2,7 @@
  * ward-collector: receives agents' reports over mutual TLS, stores them, tracks the fleet,
  * and answers operators. Run `ward-collector --help` for the options (options.c).
  */
+#include "auth/offline.h"
 #include "common/log.h"
 #include "incidents/incidents.h"
 #include "options.h"
@@ -26,7 +27,12 @@ int main(int argc, char **argv)
 {
     static struct wcol_collector c;
     struct wcol_collector_config cfg;
-    int rc = wcol_options_parse(argc, argv, &cfg);
+    int rc = wcol_offline_main(argc, argv); /* user ..., audit-verify (auth/offline.h) */
+
+    if (rc >= 0) {
+        return rc;
+    }
+    rc = wcol_options_parse(argc, argv, &cfg);
 
     if (rc != 0) {
         return rc == 1 ? 0 : 2;

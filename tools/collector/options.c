@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "common/conffile.h"
 #include "common/log.h"
 #include "options.h"
@@ -100,6 +101,20 @@ static const struct opt s_opts[] = {
     { "trend-sectors", T_UINT, 1, 1000000000, AT(cfg.history.trend_sectors), "N",
       "reallocated/pending/uncorrectable sector count trends forecast (when the device "
       "reported none)" },
+    { "Accounts and audit (docs/security.md):", T_SECTION, 0, 0, 0, NULL, NULL },
+    { "login-max-failures", T_UINT, 0, 1000, AT(cfg.login_max_failures), "N",
+      "failed logins in a row that lock an account (0: never)" },
+    { "login-lockout", T_DURATION, 0, 0, AT(cfg.login_lockout_ms), "DURATION",
+      "how long a locked account stays locked" },
+    { "login-source-failures", T_UINT, 0, 100000, AT(cfg.login_source_failures), "N",
+      "failed logins per minute from one address before its logins are refused (0: no cap)" },
+    { "session-lifetime", T_DURATION, 0, 0, AT(cfg.session_ms), "DURATION",
+      "how long a login session lasts" },
+    { "audit-checkpoint", T_DURATION, 0, 0, AT(cfg.audit_checkpoint_ms), "DURATION",
+      "how often the audit log's head is signed into STATE/audit-checkpoints (0: at stop only)" },
+    { "audit-refusals", T_UINT, 1, 100000, AT(cfg.audit_refusals), "N",
+      "refusals (logins, tokens, device handshakes) audited per minute; the rest are counted "
+      "into one summary entry" },
     { "Limits:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "max-connections", T_UINT, 1, 1000000, AT(cfg.max_conns), "N", "device connections" },
     { "max-api-connections", T_UINT, 1, 10000, AT(cfg.max_api_conns), "N", "operator connections" },
@@ -147,6 +162,8 @@ static const struct opt s_opts[] = {
 
 static const char s_usage_head[] =
     "usage: ward-collector --pki DIR --state DIR [OPTIONS]\n"
+    "       ward-collector user add|passwd|totp-reset|remove|list [NAME] --state DIR\n"
+    "       ward-collector audit-verify [--key FILE] --state DIR\n"
     "\n"
     "Receives ward agents' reports (HTTPS, mutual TLS) and serves the operator API.\n";
 
@@ -195,6 +212,12 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->tls.ticket_rotate_s = 86400;
     cfg->retention_ms = 90ull * 86400000u;
     wcol_history_defaults(&cfg->history);
+    cfg->login_max_failures = 5;
+    cfg->login_lockout_ms = 15ull * 60000u;
+    cfg->login_source_failures = 20;
+    cfg->session_ms = 8ull * 3600000u;
+    cfg->audit_checkpoint_ms = 3600000u;
+    cfg->audit_refusals = WCOL_AUDIT_REFUSALS_PER_MIN;
 }
 
 static int number(const char *opt, const char *arg, unsigned long min, unsigned long max,

@@ -37,6 +37,7 @@
 
 /* Hashes and symmetric crypto */
 #define MBEDTLS_MD_C
+#define MBEDTLS_SHA1_C /* TOTP codes are HMAC-SHA-1 (RFC 6238; collector/auth/totp.c) */
 #define MBEDTLS_SHA256_C
 #define MBEDTLS_SHA512_C
 #define MBEDTLS_SHA384_C
@@ -70,6 +71,8 @@
 #define MBEDTLS_OID_C
 #define MBEDTLS_PK_C
 #define MBEDTLS_PK_PARSE_C
+#define MBEDTLS_PK_WRITE_C /* the audit checkpoint key (collector/audit/key.c) */
+#define MBEDTLS_PEM_WRITE_C
 #define MBEDTLS_BASE64_C
 #define MBEDTLS_PEM_PARSE_C
 

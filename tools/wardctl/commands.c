@@ -44,7 +44,10 @@ int fail_status(struct client *c, int status, const char *body, const char *what
     const char *msg = jstr(doc, "error");
 
     if (status == 401) {
-        fprintf(stderr, "wardctl: the collector refused the token (401): check --token-file\n");
+        fprintf(stderr,
+                "wardctl: the collector refused the credential (401): %s; wardctl login, or "
+                "check --token-file\n",
+                shown(msg, "no reason given"));
     } else {
         fprintf(stderr, "wardctl: %s: HTTP %d: %s\n", what, status, shown(msg, "no reason given"));
     }

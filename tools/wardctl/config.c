@@ -129,8 +129,8 @@ static void say_token_choice(const char *pki)
     }
     if (n == 0) {
         fprintf(stderr,
-                "wardctl: no token: give --token-file FILE or WARD_TOKEN (ward-pki token "
-                "NAME makes one in %s/tokens)\n",
+                "wardctl: no token: wardctl login USER, or give --token-file FILE or "
+                "WARD_TOKEN (ward-pki token NAME makes one in %s/tokens)\n",
                 pki);
     } else {
         fprintf(stderr,
@@ -138,6 +138,14 @@ static void say_token_choice(const char *pki)
                 "or WARD_TOKEN\n",
                 n, dir, names, dir);
     }
+}
+
+/* The session of wardctl login (access.c), when there is one. */
+static const char *session_file(void)
+{
+    const char *path = session_path();
+
+    return path != NULL && access(path, R_OK) == 0 ? path : NULL;
 }
 
 int resolve_defaults(struct opts *o, char *token, size_t token_cap)
@@ -160,6 +168,9 @@ int resolve_defaults(struct opts *o, char *token, size_t token_cap)
         o->ca = ca_buf;
     }
     token[0] = '\0';
+    if (o->anonymous && o->token_file == NULL) {
+        return 0; /* login: no credential yet */
+    }
     if (o->token_file == NULL && env_token != NULL) {
         if (env_token[0] == '\0' || strlen(env_token) >= token_cap ||
             strpbrk(env_token, " \t\r\n") != NULL) {
@@ -172,7 +183,7 @@ int resolve_defaults(struct opts *o, char *token, size_t token_cap)
         snprintf(token, token_cap, "%s", env_token);
         return 0;
     }
-    o->token_file = o->token_file ?: getenv("WARDCTL_TOKEN_FILE") ?: f.token_file;
+    o->token_file = o->token_file ?: getenv("WARDCTL_TOKEN_FILE") ?: session_file() ?: f.token_file;
     if (o->token_file == NULL) {
         if (find_token_file(o->pki, token_buf, sizeof(token_buf)) != 0) {
             say_token_choice(o->pki);

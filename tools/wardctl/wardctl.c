@@ -59,6 +59,11 @@ static const char s_usage[] =
     "  silence [DEVICE|GLOB --for DURATION --reason TEXT]   hold notifications\n"
     "  history ID SENSOR [--since 7d] [--step 1h] [--csv]   a sensor's history\n"
     "  trends [--within 90d]   sensors forecast to reach their threshold\n"
+    "  login USER    log in with a password and a TOTP code; later commands use it\n"
+    "  logout        end the session\n"
+    "  user          accounts: list, add, passwd, remove, totp-reset (admin)\n"
+    "  token         API tokens: list, create, revoke (admin)\n"
+    "  audit         the audit log, and audit verify (admin)\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -68,7 +73,8 @@ static const char s_usage[] =
     "  --ca FILE          CA that signed the collector (default $WARD_CA, else\n"
     "                     PKI/ca.crt)\n"
     "  --token-file FILE  bearer token (default: the token in $WARD_TOKEN, else\n"
-    "                     the one token in PKI/tokens/)\n"
+    "                     the session of wardctl login, else the one token in\n"
+    "                     PKI/tokens/)\n"
     "  --pki DIR          a ward-pki directory (default $WARD_PKI_DIR, else var/pki)\n"
     "  --json             machine-readable output\n"
     "  --timeout S        network timeout in seconds (default 10)\n"
@@ -131,6 +137,46 @@ static const char s_usage_watch[] =
     "  --interval S   seconds between refreshes (default 2)\n"
     "  --for S        stop after S seconds (default: until Ctrl-C)\n";
 
+static const char s_usage_login[] =
+    "usage: wardctl [OPTIONS] login USER [--password-file FILE] [--totp CODE]\n"
+    "       wardctl [OPTIONS] logout\n"
+    "Log in with a password and a TOTP code (asked for on the terminal unless given);\n"
+    "the session token goes to $WARD_SESSION_FILE, else ~/.config/ward/session (mode\n"
+    "0600), which later commands use. logout ends the session.\n"
+    "  --password-file FILE  the password (first line), not asked for\n"
+    "  --totp CODE           the 6-digit TOTP code, not asked for\n";
+static const char s_usage_user[] =
+    "usage: wardctl [OPTIONS] user [list] [--json]\n"
+    "       wardctl [OPTIONS] user add NAME --role viewer|operator|admin\n"
+    "                                  [--password-file FILE]\n"
+    "       wardctl [OPTIONS] user passwd NAME [--password-file FILE]\n"
+    "       wardctl [OPTIONS] user remove|totp-reset NAME\n"
+    "Accounts (admin). add and totp-reset print the TOTP enrolment (otpauth://) once.\n"
+    "  --role ROLE           viewer, operator or admin\n"
+    "  --password-file FILE  the new password (first line), not asked for\n";
+static const char s_usage_token[] =
+    "usage: wardctl [OPTIONS] token [list] [--json]\n"
+    "       wardctl [OPTIONS] token create NAME --role viewer|operator|admin\n"
+    "                 --expires DURATION [--devices GLOB] [--from CIDR] [--json]\n"
+    "       wardctl [OPTIONS] token revoke NAME\n"
+    "API tokens (admin): scoped to a role, the devices a glob matches and optionally\n"
+    "a network; the token is printed once, the collector keeps only its hash.\n"
+    "  --role ROLE       viewer, operator or admin\n"
+    "  --expires D       lifetime: seconds or N with s, m, h, d (30d)\n"
+    "  --devices GLOB    only devices whose id matches (default: all)\n"
+    "  --from CIDR       only from this network (default: anywhere)\n";
+static const char s_usage_audit[] =
+    "usage: wardctl [OPTIONS] audit [--since DURATION] [--actor NAME] [--action VERB]\n"
+    "                               [--limit N] [--json]\n"
+    "       wardctl [OPTIONS] audit verify [--json]\n"
+    "The audit log (admin), oldest first; verify recomputes its hash chain and checks\n"
+    "the signed checkpoints, naming the first entry edited, deleted, reordered or\n"
+    "inserted (exit status 1 when it finds one).\n"
+    "  --since D      entries of the last D (90s, 30m, 12h, 7d)\n"
+    "  --actor NAME   only this actor's entries\n"
+    "  --action VERB  only this action and its sub-actions (login: login.failed too)\n"
+    "  --limit N      at most N entries (default 1000)\n";
+
 volatile sig_atomic_t g_wardctl_stop;
 
 static void on_stop(int sig)
@@ -176,6 +222,14 @@ static const struct opt s_opts[] = {
     { "step", K_STR, offsetof(struct opts, step) },
     { "within", K_STR, offsetof(struct opts, within) },
     { "csv", K_FLAG, offsetof(struct opts, csv) },
+    { "password-file", K_STR, offsetof(struct opts, password_file) },
+    { "totp", K_STR, offsetof(struct opts, totp) },
+    { "role", K_STR, offsetof(struct opts, role) },
+    { "devices", K_STR, offsetof(struct opts, devices) },
+    { "expires", K_STR, offsetof(struct opts, expires) },
+    { "from", K_STR, offsetof(struct opts, from) },
+    { "actor", K_STR, offsetof(struct opts, actor) },
+    { "action", K_STR, offsetof(struct opts, action) },
     { "help", K_HELP, 0 },
     { "version", K_VERSION, 0 },
 };
@@ -253,7 +307,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 
 static const struct command {
     const char *name;
-    int takes_id; /* operands: 1 "device ID", 2 "assign ID WHO", 3 optional one */
+    int takes_id; /* operands: 1 "device ID", 2 "assign ID WHO", 3 optional one,
+                   * 4 up to two ("user add NAME", "user list") */
     int (*run)(struct client *c, const struct opts *o, const char *arg);
     const char *usage;
 } s_commands[] = {
@@ -273,6 +328,11 @@ static const struct command {
     { "silence", 3, cmd_silence, s_usage_silence },
     { "history", 2, cmd_history, s_usage_history },
     { "trends", 0, cmd_trends, s_usage_trends },
+    { "login", 1, cmd_login, s_usage_login },
+    { "logout", 0, cmd_logout, s_usage_login },
+    { "user", 4, cmd_user, s_usage_user },
+    { "token", 4, cmd_token, s_usage_token },
+    { "audit", 3, cmd_audit, s_usage_audit },
 };
 
 /* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */
@@ -326,12 +386,16 @@ int main(int argc, char **argv)
     if (cmd != NULL && cmd->takes_id) {
         bool have = optind + 1 < argc && argv[optind + 1][0] != '-';
 
-        if (!have && cmd->takes_id != 3) {
+        if (!have && cmd->takes_id < 3) {
             die_usage(cmd->takes_id == 2                 ? "this command needs two operands"
                       : strcmp(cmd->name, "device") == 0 ? "device needs an ID"
+                      : strcmp(cmd->name, "login") == 0  ? "login needs a USER"
                                                          : "this command needs an incident ID");
         }
         arg = have ? argv[++optind] : NULL;
+        if (cmd->takes_id == 4 && have && optind + 1 < argc && argv[optind + 1][0] != '-') {
+            o.arg2 = argv[++optind];
+        }
         if (cmd->takes_id == 2) {
             if (optind + 1 >= argc) {
                 die_usage("this command needs two operands (ID and WHO or TEXT)");
@@ -347,6 +411,7 @@ int main(int argc, char **argv)
     if (optind < sub_argc) {
         die_usage("unexpected argument");
     }
+    o.anonymous = cmd != NULL && cmd->run == cmd_login;
     if (resolve_defaults(&o, c.token, sizeof(c.token)) != 0) {
         return 2;
     }
@@ -364,7 +429,7 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "wardctl: unknown command '%s' (devices, device, events, health, watch, "
                 "incidents, incident, ack, assign, note, resolve, close, report, silence, history, "
-                "trends)\n",
+                "trends, login, logout, user, token, audit)\n",
                 sub_argv[0]);
     }
     client_drop(&c);

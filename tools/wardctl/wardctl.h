@@ -49,6 +49,16 @@ struct opts {
     const char *step;
     const char *within;
     bool csv;
+    /* accounts, tokens, audit (access.c) */
+    const char *password_file;
+    const char *totp;
+    const char *role;
+    const char *devices;
+    const char *expires;
+    const char *from;
+    const char *actor;
+    const char *action;
+    bool anonymous; /* the command needs no credential (login) */
 };
 
 struct client {
@@ -133,6 +143,15 @@ int cmd_resolve(struct client *c, const struct opts *o, const char *arg);
 int cmd_close(struct client *c, const struct opts *o, const char *arg);
 int cmd_report(struct client *c, const struct opts *o, const char *arg);
 int cmd_silence(struct client *c, const struct opts *o, const char *arg);
+
+/* access.c */
+/** The session file: $WARD_SESSION_FILE, else ~/.config/ward/session (NULL: no HOME). */
+const char *session_path(void);
+int cmd_login(struct client *c, const struct opts *o, const char *arg);
+int cmd_logout(struct client *c, const struct opts *o, const char *arg);
+int cmd_user(struct client *c, const struct opts *o, const char *arg);
+int cmd_token(struct client *c, const struct opts *o, const char *arg);
+int cmd_audit(struct client *c, const struct opts *o, const char *arg);
 
 /* watch.c */
 int cmd_watch(struct client *c, const struct opts *o, const char *arg);

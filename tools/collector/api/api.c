@@ -19,6 +19,9 @@
 #include "ward/base/hex.h"
 
 #include "api/api.h"
+#include "audit/audit.h"
+#include "auth/access_api.h"
+#include "auth/policy.h"
 #include "common/clock.h"
 #include "http/route.h"
 #include "server/collector.h"
@@ -34,6 +37,17 @@
 #define DEVICES_MAX     100000u
 #define RECENT_EVENTS   10u
 #define QUERY_VALUE_MAX 128u
+
+/* The principal of the request being handled (one thread: the event loop), for the handlers
+ * that show a device-scoped principal only its devices. */
+static const struct wcol_principal *s_who;
+
+static void deny(struct wcol_conn *conn, const struct wcol_principal *p, const char *why);
+
+static bool sees(const char *device)
+{
+    return s_who == NULL || wcol_principal_sees(s_who, device);
+}
 
 struct query {
     char device[WCOL_DEVICE_ID_MAX + 1];
@@ -295,13 +309,23 @@ static void get_devices(struct wcol_conn *conn)
         wcol_conn_error(conn, 503, "out of memory");
         return;
     }
-    size_t n = wcol_fleet_sorted(&c->fleet, list, cap);
+    size_t all = wcol_fleet_sorted(&c->fleet, list, cap);
+    size_t n = 0, up = 0;
+
+    /* A device-scoped principal sees its devices only, and counts of them only. */
+    for (size_t i = 0; i < all; i++) {
+        if (sees(list[i]->id)) {
+            up += list[i]->state == WCOL_FLEET_UP;
+            list[n++] = list[i];
+        }
+    }
+    bool whole = n == all;
 
     wcol_jw_init(&w, RESPONSE_LIMIT);
     wcol_jw_obj_begin(&w);
     wcol_jw_kuint(&w, "count", n);
-    wcol_jw_kuint(&w, "up", c->fleet.up);
-    wcol_jw_kuint(&w, "silent", c->fleet.silent);
+    wcol_jw_kuint(&w, "up", whole ? c->fleet.up : up);
+    wcol_jw_kuint(&w, "silent", whole ? c->fleet.silent : n - up);
     wcol_jw_kint(&w, "now_ms", now_ms);
     wcol_jw_key(&w, "devices");
     wcol_jw_arr_begin(&w);
@@ -352,7 +376,9 @@ static int on_event(void *ctx, const struct wcol_store_event *ev)
 {
     struct event_walk *ew = ctx;
 
-    event_json(ew->w, ev);
+    if (sees(ev->device)) {
+        event_json(ew->w, ev);
+    }
     if (ev->id > ew->last_id) {
         ew->last_id = ev->id;
     }
@@ -414,6 +440,10 @@ static void get_events(struct wcol_conn *conn, const char *qs, size_t qlen)
 
     if (why != NULL) {
         wcol_conn_error(conn, 400, why);
+        return;
+    }
+    if (q.has_device && !sees(q.device)) {
+        deny(conn, s_who, "device out of this token's scope");
         return;
     }
     wcol_jw_init(&w, RESPONSE_LIMIT);
@@ -498,26 +528,61 @@ static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len
     send_doc(conn, &w);
 }
 
-/* @return the token's name, NULL when refused. */
-static const char *authorized(struct wcol_conn *conn)
+/* 403, audited (rate-limited) and counted: p may not do this request. */
+static void deny(struct wcol_conn *conn, const struct wcol_principal *p, const char *why)
 {
     struct wcol_collector *c = wcol_conn_collector(conn);
-    const char *who = wcol_tokens_check(&c->tokens, wcol_conn_request(conn)->authorization,
-                                        wcol_conn_request(conn)->authorization_len);
+    const struct wcol_http_request *r = wcol_conn_request(conn);
+    const char *qm = memchr(r->target, '?', r->target_len);
+    size_t plen = qm != NULL ? (size_t)(qm - r->target) : r->target_len;
+    char target[160];
+    struct wcol_audit_entry e = { .actor = p->name,
+                                  .source = wcol_conn_addr(conn),
+                                  .action = "access.denied",
+                                  .target = target,
+                                  .detail = why };
 
-    if (who != NULL) {
-        const struct wcol_http_request *r = wcol_conn_request(conn);
-
-        /* The access log: who asked what, from where (the target's bytes are checked
-         * printable by the HTTP parser). */
-        wcol_log_info("%s: operator token=%s %s %.*s", wcol_conn_addr(conn), who,
-                      wcol_http_method_name(r->method), (int)r->target_len, r->target);
-        wcol_conn_authenticated(conn);
-        return who;
+    snprintf(target, sizeof(target), "%s %.*s", wcol_http_method_name(r->method),
+             (int)(plen < 120 ? plen : 120), r->target);
+    wcol_auth_count_refusal(c->auth);
+    if (c->audit != NULL) {
+        (void)wcol_audit_refusal(c->audit, &e);
     }
-    c->stats.unauthorized++;
-    wcol_log_warn("%s: operator request without a valid bearer token", wcol_conn_addr(conn));
-    return NULL;
+    wcol_log_warn("%s: %s refused %s: %s", wcol_conn_addr(conn), p->name, target, why);
+    wcol_conn_error(conn, 403, why);
+}
+
+/*
+ * Who is asking, and may they (auth/policy.c): 401 without a valid credential, 403 for a
+ * role or device scope that does not allow the request; both audited (rate-limited).
+ * @return true when the request may go on (p filled).
+ */
+static bool authorize(struct wcol_conn *conn, struct wcol_principal *p)
+{
+    struct wcol_collector *c = wcol_conn_collector(conn);
+    const struct wcol_http_request *r = wcol_conn_request(conn);
+    const char *qm = memchr(r->target, '?', r->target_len);
+    size_t plen = qm != NULL ? (size_t)(qm - r->target) : r->target_len;
+    const char *why;
+
+    if (wcol_auth_bearer(c->auth, &c->tokens, r->authorization, r->authorization_len,
+                         wcol_conn_addr(conn), wcol_now_wall_ms(), p, &why) != 0) {
+        c->stats.unauthorized++;
+        wcol_log_warn("%s: operator request refused: %s", wcol_conn_addr(conn), why);
+        wcol_conn_error(conn, 401, why);
+        return false;
+    }
+    why = wcol_access_check(p, r->method, r->target, plen);
+    if (why != NULL) {
+        deny(conn, p, why);
+        return false;
+    }
+    /* The access log: who asked what, from where (the target's bytes are checked printable
+     * by the HTTP parser). */
+    wcol_log_info("%s: operator token=%s %s %.*s", wcol_conn_addr(conn), p->name,
+                  wcol_http_method_name(r->method), (int)r->target_len, r->target);
+    wcol_conn_authenticated(conn);
+    return true;
 }
 
 static void route_health(struct wcol_conn *conn, const struct wcol_route_args *a)
@@ -571,32 +636,38 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
 {
     const struct wcol_route *route = NULL;
     struct wcol_route_args args;
+    struct wcol_principal p;
 
-    const char *who = authorized(conn);
-
-    if (who == NULL) {
-        wcol_conn_error(conn, 401, "a valid bearer token is required (wardctl --token-file)");
+    if (wcol_access_login_request(conn, body, len)) { /* the only route without a credential */
         return;
     }
-    /* Incidents and silences take POSTs (incidents/inc_api.c). */
-    if (wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, who, body, len)) {
+    if (!authorize(conn, &p)) {
         return;
     }
-    if (wcol_history_request(conn, who, body, len)) {
+    s_who = &p;
+    /* Accounts, tokens, the audit log (auth/access_api.c); incidents and silences
+     * (incidents/inc_api.c). Both take POSTs. */
+    if (wcol_access_request(conn, &p, body, len) ||
+        wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, p.name, body, len) ||
+        wcol_history_request(conn, p.name, body, len)) {
+        s_who = NULL;
         return;
     }
     /* The rest of the operator API is read-only: any other method is refused before routing. */
     if (wcol_conn_request(conn)->method != WCOL_HTTP_GET) {
         wcol_conn_wrong_method(conn, "GET");
+        s_who = NULL;
         return;
     }
     if (wcol_route_find(s_routes, sizeof(s_routes) / sizeof(s_routes[0]), wcol_conn_request(conn),
                         &route, &args) != WCOL_ROUTE_FOUND) {
         wcol_conn_error(conn, 404,
                         "no such resource (/v1/health, /v1/devices, /v1/events, /metrics)");
+        s_who = NULL;
         return;
     }
     args.body = body;
     args.body_len = len;
     route->handler(conn, &args);
+    s_who = NULL;
 }

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "incidents/incidents.h"
+#include "auth/access.h"
 #include "export/metrics.h"
 #include "fleet/fleet.h"
 #include "server/collector.h"
@@ -272,6 +273,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
         wcol_incidents_metrics(c->incidents, w);
     }
     wcol_history_metrics(c->history, w);
+    wcol_access_metrics(c, w, now_ms); /* logins, refusals, the audit log */
     device_families(w, &c->metrics.per_device, list, n, now_ms);
     free(list);
     return w->failed ? -ENOMEM : 0;

@@ -17,6 +17,7 @@
 
 #include "ward/base/jscan.h"
 
+#include "audit/audit.h"
 #include "commit/bus.h"
 #include "common/jw.h"
 #include "common/log.h"
@@ -421,6 +422,17 @@ static int apply(struct wcol_incidents *in, struct wcol_incident *x, const struc
     return a->notify ? wcol_inc_notify(in, db, x, a->notify, tl, now) : 0;
 }
 
+/* An operator's change to an incident, in the audit log (audit/audit.h). */
+static void audit_incident(struct wcol_conn *conn, const char *who, const char *verb, int64_t id,
+                           const char *text)
+{
+    char action[32], target[24];
+
+    snprintf(action, sizeof(action), "incident.%s", verb);
+    snprintf(target, sizeof(target), "%lld", (long long)id);
+    (void)wcol_audit_append(wcol_conn_collector(conn), who, action, target, text);
+}
+
 static void change(struct wcol_incidents *in, struct wcol_conn *conn, int64_t id, const char *verb,
                    size_t vlen, const char *who, const char *body, size_t len)
 {
@@ -469,6 +481,7 @@ static void change(struct wcol_incidents *in, struct wcol_conn *conn, int64_t id
         return;
     }
     wcol_log_info("incident %lld: %s by %s", (long long)id, a->name, who);
+    audit_incident(conn, who, a->name, id, b.has_text ? b.text : "");
     wcol_inc_wake(in, false, true);
     get_one(in, conn, id, false);
 }
@@ -517,6 +530,10 @@ static void silences(struct wcol_incidents *in, struct wcol_conn *conn, bool pos
         }
         wcol_log_info("silence of %s for %lld s by %s: %s", b.match, (long long)b.for_s, who,
                       b.text);
+        char detail[WCOL_INC_NOTE_MAX + 40];
+
+        snprintf(detail, sizeof(detail), "for %lld s: %s", (long long)b.for_s, b.text);
+        (void)wcol_audit_append(wcol_conn_collector(conn), who, "silence.create", b.match, detail);
     }
     wcol_jw_init(&w, RESPONSE_LIMIT);
     wcol_jw_obj_begin(&w);

@@ -60,6 +60,13 @@ struct wcol_collector_config {
     const char *user;             /* run as this user once ports and files are open (or NULL) */
     const char *alerting_path;    /* receivers, routes, runbooks, incident policy (or NULL) */
     struct wcol_history_config history; /* history/hist.h: tiers, queue, trends */
+    /* Accounts and the audit log (auth/auth.h, audit/audit.h; docs/security.md). */
+    unsigned login_max_failures;    /* failed logins in a row that lock an account (0: never) */
+    uint64_t login_lockout_ms;      /* for how long */
+    unsigned login_source_failures; /* failed logins per minute from one address (0: no cap) */
+    uint64_t session_ms;            /* a login session's lifetime */
+    uint64_t audit_checkpoint_ms;   /* how often the audit head is signed (0: at stop only) */
+    unsigned audit_refusals;        /* refusal entries per minute, the rest summarised */
 };
 
 enum wcol_ep_type {
@@ -164,6 +171,8 @@ struct wcol_unauth {
 };
 
 struct wcol_collector;
+struct wcol_auth;
+struct wcol_audit;
 
 /* Called on SIGHUP before the CRL and the tokens are read again; non-zero keeps everything. */
 typedef int (*wcol_reload_fn)(struct wcol_collector *c, void *user);
@@ -190,6 +199,8 @@ struct wcol_collector {
     struct wcol_group group;          /* requests waiting for the commit */
     struct wcol_incidents *incidents; /* incidents/incidents.h: engine, outbox, API */
     struct wcol_history *history;     /* history/hist.h: NULL when off */
+    struct wcol_auth *auth;           /* auth/auth.h: accounts, sessions, API tokens */
+    struct wcol_audit *audit;         /* audit/audit.h: the hash-chained audit log */
     wcol_request_fn on_request[2];    /* by enum wcol_conn_kind */
     struct wcol_conn *ready;          /* connections to look at again before sleeping */
     struct wcol_conn **ready_tail;

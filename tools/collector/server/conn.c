@@ -23,6 +23,7 @@
 #include <mbedtls/net_sockets.h>
 
 #include "common/clock.h"
+#include "auth/access.h"
 #include "server/conn_impl.h"
 #include "tls/park.h"
 #include "ward/base/http_status.h"
@@ -1044,9 +1045,6 @@ static void log_handshake_failure(struct wcol_conn *conn, int rc)
 
     c->stats.rejected_tls++;
     c->stats.tls_rejected[reject_reason(conn, rc)]++;
-    if (!unauth_warn_allowed(c)) {
-        return;
-    }
     if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         uint32_t flags = mbedtls_ssl_get_verify_result(&conn->ssl);
 
@@ -1056,6 +1054,15 @@ static void log_handshake_failure(struct wcol_conn *conn, int rc)
                 *p = (p[1] != '\0') ? ';' : '\0';
             }
         }
+    }
+    if (conn->kind == WCOL_CONN_DEVICE) { /* audited, rate-limited (audit/audit.h) */
+        wcol_access_device_refused(c, conn->addr, conn->peer.ident.cn,
+                                   info[0] ? info : wcol_tls_strerror(rc));
+    }
+    if (!unauth_warn_allowed(c)) {
+        return;
+    }
+    if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         wcol_log_warn("%s: rejected client certificate%s%s: %s", conn->addr,
                       conn->peer.ident.cn[0] ? " CN=" : "", conn->peer.ident.cn, info);
         return;
@@ -1095,6 +1102,8 @@ static void do_handshake(struct wcol_conn *conn)
         c->stats.rejected_tls++;
         c->stats.tls_rejected[WCOL_TLS_REJ_NO_IDENTITY]++;
         wcol_log_warn("%s: session without a device identity; closing", conn->addr);
+        wcol_access_device_refused(c, conn->addr, conn->peer.ident.cn,
+                                   "certificate names no device");
         begin_close(conn, true);
         return;
     }

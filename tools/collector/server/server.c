@@ -34,6 +34,7 @@
 #include "common/clock.h"
 #include "incidents/incidents.h"
 #include "ingest/ingest.h"
+#include "auth/access.h"
 #include "server/collector.h"
 #include "server/conn_impl.h"
 #include "tls/tls.h"
@@ -419,7 +420,13 @@ static int open_listeners(struct wcol_collector *c)
 /* The state the collector keeps writing after the drop: give it to the user. */
 static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
 {
-    static const char *const names[] = { "", "/ticket-keys", "/ports", "/lock" };
+    static const char *const names[] = { "",
+                                         "/ticket-keys",
+                                         "/ports",
+                                         "/lock",
+                                         "/audit-checkpoints",
+                                         "/audit-key.pem",
+                                         "/audit-key.pub.pem" };
     char path[4200];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -518,6 +525,7 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
     rc = rc ?: open_tls_and_tokens(c);
     rc = rc ?: wcol_state_lock(c); /* after the key checks, before the database and ports */
     rc = rc ?: open_store_and_fleet(c);
+    rc = rc ?: wcol_access_open(c); /* accounts and the audit log (auth/access.h) */
     rc = rc ?: open_listeners(c);
     if (rc != 0) {
         return rc;
@@ -650,6 +658,7 @@ static void periodic(struct wcol_collector *c, uint64_t now)
     wcol_conn_warn_flush(c, now);
     wcol_conn_park_idle(c, now);
     wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
+    wcol_access_tick(c, wcol_now_wall_ms());
     if (wcol_tls_reload_crl(c->tls, false) > 0) {
         drop_revoked(c);
     }
@@ -782,6 +791,7 @@ int wcol_collector_run(struct wcol_collector *c)
 
 void wcol_collector_close(struct wcol_collector *c)
 {
+    wcol_access_close(c);
     if (c->store.ops != NULL) {
         c->store.ops->close(c->store.impl);
     }

@@ -1,0 +1,68 @@
+/* Reading the audit log for GET /v1/audit (audit.h). */
+#include <errno.h>
+#include <stdio.h>
+
+#include "audit/audit_impl.h"
+#include "common/jw.h"
+#include "ward/base/hex.h"
+
+int wcol_audit_list(struct wcol_audit *a, const struct wcol_audit_query *q, struct wcol_jw *w,
+                    int64_t *next)
+{
+    sqlite3_stmt *st = NULL;
+    char hex[65];
+    int rc;
+
+    *next = q->after;
+    pthread_mutex_lock(&a->mu);
+    rc = sqlite3_prepare_v2(a->db,
+                            "SELECT seq, at_ms, actor, source, action, target, outcome, detail, "
+                            "hash FROM audit WHERE seq > ?1 AND at_ms >= ?2 AND (?3 IS NULL OR "
+                            "actor = ?3) AND (?4 IS NULL OR action = ?4 OR action LIKE ?4 || '.%') "
+                            "ORDER BY seq LIMIT ?5",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, q->after);
+        sqlite3_bind_int64(st, 2, q->since_ms);
+        if (q->actor != NULL) {
+            sqlite3_bind_text(st, 3, q->actor, -1, SQLITE_STATIC);
+        }
+        if (q->action != NULL) {
+            sqlite3_bind_text(st, 4, q->action, -1, SQLITE_STATIC);
+        }
+        sqlite3_bind_int(st, 5, (int)q->limit);
+    }
+    wcol_jw_key(w, "entries");
+    wcol_jw_arr_begin(w);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        static const char *const names[] = { "actor",  "source",  "action",
+                                             "target", "outcome", "detail" };
+
+        *next = sqlite3_column_int64(st, 0);
+        wcol_jw_obj_begin(w);
+        wcol_jw_kint(w, "seq", *next);
+        wcol_jw_kint(w, "at_ms", sqlite3_column_int64(st, 1));
+        for (int i = 0; i < 6; i++) {
+            wcol_jw_kstr(w, names[i], (const char *)sqlite3_column_text(st, 2 + i));
+        }
+        if (sqlite3_column_bytes(st, 8) == 32) {
+            ward_hex_encode(sqlite3_column_blob(st, 8), 32, hex);
+            wcol_jw_kstr(w, "hash", hex);
+        }
+        wcol_jw_obj_end(w);
+        rc = SQLITE_OK;
+    }
+    wcol_jw_arr_end(w);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&a->mu);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int wcol_audit_verify_live(struct wcol_audit *a, struct wcol_audit_verdict *v)
+{
+    char pub[4200];
+    const char *db = sqlite3_db_filename(a->db, "main");
+
+    snprintf(pub, sizeof(pub), "%.*s/audit-key.pub.pem", (int)(sizeof(pub) - 32), a->state_dir);
+    return wcol_audit_verify(db, a->ckpt_path, pub, v);
+}
