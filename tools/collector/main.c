@@ -2,6 +2,9 @@
  * ward-collector: receives agents' reports over mutual TLS, stores them, tracks the fleet,
  * and answers operators. Run `ward-collector --help` for the options (options.c).
  */
+#include <string.h>
+
+#include "backup/backup.h"
 #include "common/log.h"
 #include "incidents/incidents.h"
 #include "options.h"
@@ -26,7 +29,12 @@ int main(int argc, char **argv)
 {
     static struct wcol_collector c;
     struct wcol_collector_config cfg;
-    int rc = wcol_options_parse(argc, argv, &cfg);
+    int rc;
+
+    if (argc > 1 && (strcmp(argv[1], "backup") == 0 || strcmp(argv[1], "restore") == 0)) {
+        return wcol_backup_main(argc - 1, argv + 1);
+    }
+    rc = wcol_options_parse(argc, argv, &cfg);
 
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
