@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backup/backup.h"
+#include "backup/schedule.h"
 #include "common/log.h"
 #include "incidents/incidents.h"
 #include "options.h"
@@ -23,6 +24,19 @@ static int reload_alerting(struct wcol_collector *c, void *user)
     /* A broken file keeps the running policy (logged): the CRL and tokens still reload. */
     (void)wcol_incidents_reload(c->incidents, c->cfg.alerting_path);
     return 0;
+}
+
+static int start_backups(struct wcol_collector *c)
+{
+    const struct wcol_backup_schedule_config bc = {
+        .state_dir = c->cfg.state_dir,
+        .dir = c->cfg.backup_dir,
+        .every_ms = c->cfg.backup_every_ms,
+        .keep = c->cfg.backup_keep,
+        .key = c->cfg.backup_key,
+    };
+
+    return wcol_backup_schedule_start(&c->backups, &bc);
 }
 
 int main(int argc, char **argv)
@@ -47,7 +61,13 @@ int main(int argc, char **argv)
     }
     (void)wcol_collector_on_reload(&c, reload_options, NULL);
     (void)wcol_collector_on_reload(&c, reload_alerting, NULL);
+    if (start_backups(&c) != 0) {
+        wcol_collector_close(&c);
+        return 1;
+    }
     rc = wcol_collector_run(&c);
+    wcol_backup_schedule_stop(c.backups);
+    c.backups = NULL;
     wcol_collector_close(&c);
     return rc == 0 ? 0 : 1;
 }

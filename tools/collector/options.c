@@ -76,6 +76,14 @@ static const struct opt s_opts[] = {
       "delete events received longer ago (s, m, h, d; 0 keeps everything)" },
     { "alerting", T_STR, 0, 0, AT(cfg.alerting_path), "FILE",
       "incident policy, receivers, routes and runbooks (docs/incidents.md)" },
+    { "Backups (docs/operations.md):", T_SECTION, 0, 0, 0, NULL, NULL },
+    { "backup-dir", T_STR, 0, 0, AT(cfg.backup_dir), "DIR",
+      "write scheduled backups of the state directory here (created 0700)" },
+    { "backup-every", T_DURATION, 0, 0, AT(cfg.backup_every_ms), "DURATION",
+      "time between scheduled backups (s, m, h, d)" },
+    { "backup-keep", T_UINT, 1, 100000, AT(cfg.backup_keep), "N", "scheduled backups kept" },
+    { "backup-key", T_STR, 0, 0, AT(cfg.backup_key), "FILE",
+      "encrypt scheduled backups with AES-256-GCM under this 32-byte key file (mode 0600)" },
     { "Limits:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "max-connections", T_UINT, 1, 1000000, AT(cfg.max_conns), "N", "device connections" },
     { "max-api-connections", T_UINT, 1, 10000, AT(cfg.max_api_conns), "N", "operator connections" },
@@ -170,6 +178,8 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->tls.ticket_lifetime_s = 86400;
     cfg->tls.ticket_rotate_s = 86400;
     cfg->retention_ms = 90ull * 86400000u;
+    cfg->backup_every_ms = 86400000u;
+    cfg->backup_keep = 14;
 }
 
 static int number(const char *opt, const char *arg, unsigned long min, unsigned long max,
@@ -412,6 +422,10 @@ static int complete(struct args *a)
     if (cfg->tls.ca == NULL || cfg->tls.cert == NULL || cfg->tls.key == NULL ||
         cfg->tokens_path == NULL) {
         fprintf(stderr, "ward-collector: give --pki DIR (or --ca, --cert, --key and --tokens)\n");
+        return 2;
+    }
+    if (cfg->backup_dir != NULL && cfg->backup_every_ms < 1000) {
+        fprintf(stderr, "ward-collector: --backup-every must be at least 1s\n");
         return 2;
     }
     if (cfg->tls.ticket_lifetime_s > cfg->tls.ticket_rotate_s) {

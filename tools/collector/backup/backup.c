@@ -179,7 +179,7 @@ out:
 int wcol_backup_create(const char *state_dir, const char *out, const struct wcol_backup_key *key,
                        char *err, size_t cap)
 {
-    char *names[MAX_DBS];
+    char *names[MAX_DBS] = { NULL };
     char tmp[4096], src[4400], dst[4400], packed[4400];
     struct wbk_writer *w = NULL;
     cJSON *man = NULL;
@@ -213,7 +213,7 @@ int wcol_backup_create(const char *state_dir, const char *out, const struct wcol
     }
     snprintf(packed, sizeof(packed), "%s/.packed", tmp);
     rc = rc ?: wbk_open(&w, packed, key, err, cap);
-    rc = rc ?: wbk_add_mem(w, "manifest.json", text, strlen(text), err, cap);
+    rc = rc ?: wbk_add_mem(w, "manifest.json", text, text ? strlen(text) : 0, err, cap);
     for (int i = 0; i < n && rc == 0; i++) {
         snprintf(dst, sizeof(dst), "%s/%s", tmp, names[i]);
         rc = wbk_add_file(w, names[i], dst, err, cap);

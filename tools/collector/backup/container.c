@@ -122,8 +122,13 @@ static int record_head(struct wbk_writer *w, const char *name, uint64_t size)
     unsigned char h[2 + WBK_NAME_MAX + 8];
     size_t n = strlen(name);
 
+    if (n > WBK_NAME_MAX) {
+        return -ENAMETOOLONG;
+    }
     be(h, n, 2);
-    memcpy(h + 2, name, n);
+    for (size_t i = 0; i < n; i++) {
+        h[2 + i] = (unsigned char)name[i];
+    }
     be(h + 2 + n, size, 8);
     return sink(w, h, 2 + n + 8);
 }
@@ -392,7 +397,7 @@ static int parse_records(struct reader *r, const char *dir, char *err, size_t ca
         int rc = extract_one(r, dir, name, size);
 
         if (rc != 0) {
-            return wbk_say(err, cap, rc == -EBADMSG ? rc : rc, "cannot unpack %s: %s", name,
+            return wbk_say(err, cap, rc, "cannot unpack %s: %s", name,
                            rc == -EBADMSG ? "duplicate or short record" : strerror(-rc));
         }
         left -= size;

@@ -28,9 +28,10 @@
 
 struct wbk_writer;
 
-/** Start out (created 0600, must not exist): the header. @return 0, -errno (err set). */
-int wbk_open(struct wbk_writer **w, const char *out, const struct wcol_backup_key *key, char *err,
-             size_t cap);
+/** Start the file at path (created 0600, must not exist) with the header. @return 0, -errno (err
+ * set). */
+int wbk_open(struct wbk_writer **out, const char *path, const struct wcol_backup_key *key,
+             char *err, size_t cap);
 /** One record from a file on disk. @return 0, -errno. */
 int wbk_add_file(struct wbk_writer *w, const char *name, const char *path, char *err, size_t cap);
 /** One record from memory. @return 0, -errno. */

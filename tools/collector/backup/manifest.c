@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,13 +64,15 @@ cJSON *wbk_manifest_new(const char *state_dir, bool encrypted)
     cJSON *m = cJSON_CreateObject();
 
     clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+
     gmtime_r(&ts.tv_sec, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (m == NULL || !cJSON_AddStringToObject(m, "format", "ward-backup") ||
         !cJSON_AddNumberToObject(m, "format_version", 1) ||
         !cJSON_AddStringToObject(m, "created", when) ||
         !cJSON_AddNumberToObject(m, "created_ms",
-                                 (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000)) ||
+                                 (double)ms) ||
         !cJSON_AddStringToObject(m, "collector_version", WCOL_COLLECTOR_VERSION) ||
         !cJSON_AddStringToObject(m, "source", state_dir) ||
         !cJSON_AddBoolToObject(m, "encrypted", encrypted) || !cJSON_AddArrayToObject(m, "files")) {
@@ -167,8 +170,8 @@ static int describe_db(sqlite3 *db, cJSON *entry, char *err, size_t cap, const c
 /* Size, hash and contents of the database file at path, as a manifest entry. */
 static cJSON *describe(const char *name, const char *path, char *err, size_t cap)
 {
-    char sha[65];
-    long long bytes;
+    char sha[65] = "";
+    long long bytes = 0;
     sqlite3 *db = NULL;
     cJSON *e = cJSON_CreateObject();
     int rc = e == NULL ? -ENOMEM : sha256_file(path, sha, &bytes);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "common/clock.h"
+#include "backup/schedule.h"
 #include "incidents/incidents.h"
 #include "export/metrics.h"
 #include "fleet/fleet.h"
@@ -268,6 +269,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     traffic_families(c, w);
     events_by_severity(c, w);
     fleet_counts(c, w, c->fleet.count - n);
+    wcol_backup_metrics(c->backups, w);
     if (c->incidents != NULL) {
         wcol_incidents_metrics(c->incidents, w);
     }

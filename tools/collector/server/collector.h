@@ -58,6 +58,11 @@ struct wcol_collector_config {
     uint64_t retention_ms;        /* events older than this are deleted (0: keep all) */
     const char *user;             /* run as this user once ports and files are open (or NULL) */
     const char *alerting_path;    /* receivers, routes, runbooks, incident policy (or NULL) */
+    /* Scheduled backups (backup/schedule.h): dir NULL for none; key NULL: not encrypted. */
+    const char *backup_dir;
+    uint64_t backup_every_ms;
+    unsigned backup_keep;
+    const char *backup_key;
 };
 
 enum wcol_ep_type {
@@ -217,6 +222,8 @@ struct wcol_collector {
         void *user;
     } reload_hooks[WCOL_RELOAD_HOOKS_MAX];
     unsigned n_reload_hooks;
+    /* backup/schedule.h, NULL: no scheduled backups */
+    struct wcol_backup_schedule *backups;
 };
 
 /* server.c */
