@@ -76,6 +76,8 @@ static const struct opt s_opts[] = {
       "delete events received longer ago (s, m, h, d; 0 keeps everything)" },
     { "alerting", T_STR, 0, 0, AT(cfg.alerting_path), "FILE",
       "incident policy, receivers, routes and runbooks (docs/incidents.md)" },
+    { "min-agent-version", T_STR, 0, 0, AT(cfg.min_agent_version), "VERSION",
+      "devices with an older agent are outdated (wardctl devices --outdated)" },
     { "Backups (docs/operations.md):", T_SECTION, 0, 0, 0, NULL, NULL },
     { "backup-dir", T_STR, 0, 0, AT(cfg.backup_dir), "DIR",
       "write scheduled backups of the state directory here (created 0700)" },

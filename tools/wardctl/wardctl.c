@@ -57,6 +57,10 @@ static const char s_usage[] =
     "  ack ID | assign ID WHO | note ID TEXT | resolve ID [--cause T] | close ID\n"
     "  report ID     fault report [--format md|json]\n"
     "  silence [DEVICE|GLOB --for DURATION --reason TEXT]   hold notifications\n"
+    "  inventory ID  a device's inventory and its changes\n"
+    "  changes [ID] [--since D]   inventory and configuration changes\n"
+    "  change open TITLE --devices GLOB [--for D] | change close ID | change list\n"
+    "  devices --outdated   devices below the collector's min-agent-version\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -77,8 +81,9 @@ static const char s_usage[] =
 
 /* Each command's own usage (`wardctl COMMAND --help`); the options above apply to all. */
 static const char s_usage_devices[] =
-    "usage: wardctl [OPTIONS] devices [--json]\n"
-    "Every device the collector knows: state, health, last heartbeat.\n";
+    "usage: wardctl [OPTIONS] devices [--outdated] [--json]\n"
+    "Every device the collector knows: state, health, last heartbeat.\n"
+    "  --outdated     only devices whose agent is older than min-agent-version\n";
 static const char s_usage_device[] = "usage: wardctl [OPTIONS] device ID [--json]\n"
                                      "One device: its heartbeat, sensors and recent events.\n";
 static const char s_usage_events[] =
@@ -111,6 +116,15 @@ static const char s_usage_silence[] =
     "usage: wardctl [OPTIONS] silence [DEVICE|GLOB --for DURATION --reason TEXT]\n"
     "Hold notifications of matching devices (incidents are still recorded);\n"
     "DURATION is seconds or N with s, m, h, d. Without arguments: active silences.\n";
+static const char s_usage_inventory[] =
+    "usage: wardctl [OPTIONS] inventory ID [--json]\n"
+    "       wardctl [OPTIONS] changes [ID] [--since DURATION] [--json]\n"
+    "       wardctl [OPTIONS] change open TITLE --devices GLOB [--for DURATION]\n"
+    "       wardctl [OPTIONS] change close ID | change list\n"
+    "A device's inventory (agent version, board, digests, boot, hardware items) and every\n"
+    "change with its time; changes inside an open change window are linked to it, other\n"
+    "changes (but reboots and first sightings) are UNPLANNED. --since: 90s, 30m, 2h, 7d ago;\n"
+    "--for: how long the window stays open (default 1h).\n";
 static const char s_usage_watch[] =
     "usage: wardctl [OPTIONS] watch [--interval S] [--for S] [--json]\n"
     "A live fleet table until Ctrl-C.\n"
@@ -159,6 +173,8 @@ static const struct opt s_opts[] = {
     { "cause", K_STR, offsetof(struct opts, cause) },
     { "format", K_STR, offsetof(struct opts, format) },
     { "reason", K_STR, offsetof(struct opts, reason) },
+    { "devices", K_STR, offsetof(struct opts, devices) },
+    { "outdated", K_FLAG, offsetof(struct opts, outdated) },
     { "help", K_HELP, 0 },
     { "version", K_VERSION, 0 },
 };
@@ -236,7 +252,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 
 static const struct command {
     const char *name;
-    int takes_id; /* operands: 1 "device ID", 2 "assign ID WHO", 3 optional one */
+    int takes_id; /* operands: 1 "device ID", 2 "assign ID WHO", 3 optional one, 4 one and an
+                   * optional second ("change open TITLE", "change list") */
     int (*run)(struct client *c, const struct opts *o, const char *arg);
     const char *usage;
 } s_commands[] = {
@@ -254,6 +271,9 @@ static const struct command {
     { "close", 1, cmd_close, s_usage_incident },
     { "report", 1, cmd_report, s_usage_report },
     { "silence", 3, cmd_silence, s_usage_silence },
+    { "inventory", 1, cmd_inventory, s_usage_inventory },
+    { "changes", 3, cmd_changes, s_usage_inventory },
+    { "change", 4, cmd_change, s_usage_inventory },
 };
 
 /* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */
@@ -317,6 +337,8 @@ int main(int argc, char **argv)
             if (optind + 1 >= argc) {
                 die_usage("this command needs two operands (ID and WHO or TEXT)");
             }
+            o.arg2 = argv[++optind];
+        } else if (cmd->takes_id == 4 && optind + 1 < argc && argv[optind + 1][0] != '-') {
             o.arg2 = argv[++optind];
         }
     }

@@ -45,6 +45,9 @@ struct opts {
     const char *format;
     const char *reason;
     const char *arg2; /* the second operand: assign ID WHO, note ID TEXT */
+    /* inventory commands (inventory.c) */
+    const char *devices;
+    bool outdated;
 };
 
 struct client {
@@ -125,6 +128,14 @@ int cmd_resolve(struct client *c, const struct opts *o, const char *arg);
 int cmd_close(struct client *c, const struct opts *o, const char *arg);
 int cmd_report(struct client *c, const struct opts *o, const char *arg);
 int cmd_silence(struct client *c, const struct opts *o, const char *arg);
+/** The time of member key (ms) as a table cell, "-" when absent or 0. */
+void fmt_ms(const cJSON *o, const char *key, char *out, size_t cap);
+
+/* inventory.c */
+int cmd_inventory(struct client *c, const struct opts *o, const char *arg);
+int cmd_changes(struct client *c, const struct opts *o, const char *arg);
+int cmd_change(struct client *c, const struct opts *o, const char *arg);
+int cmd_outdated(struct client *c, const struct opts *o);
 
 /* watch.c */
 int cmd_watch(struct client *c, const struct opts *o, const char *arg);

@@ -27,6 +27,7 @@
 #include "common/jw.h"
 #include "export/metrics.h"
 #include "incidents/incidents.h"
+#include "inventory/inventory.h"
 
 #define RESPONSE_LIMIT  (16u * 1024u * 1024u)
 #define EVENTS_DEFAULT  100u
@@ -136,7 +137,7 @@ static const char *parse_query(const char *q, size_t len, struct query *out)
     return NULL;
 }
 
-static void send_doc(struct wcol_conn *conn, struct wcol_jw *w)
+void wcol_api_send_doc(struct wcol_conn *conn, struct wcol_jw *w)
 {
     size_t len;
 
@@ -248,7 +249,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kint(&w, "bytes", ss.db_bytes);
     wcol_jw_obj_end(&w);
     wcol_jw_obj_end(&w);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
@@ -313,7 +314,7 @@ static void get_devices(struct wcol_conn *conn)
     wcol_jw_arr_end(&w);
     wcol_jw_obj_end(&w);
     free(list);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 static void event_json(struct wcol_jw *w, const struct wcol_store_event *ev)
@@ -427,7 +428,7 @@ static void get_events(struct wcol_conn *conn, const char *qs, size_t qlen)
     }
     wcol_jw_kint(&w, "next", next);
     wcol_jw_obj_end(&w);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 struct device_doc {
@@ -495,7 +496,7 @@ static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len
         return;
     }
     wcol_jw_obj_end(&w);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 /* @return the token's name, NULL when refused. */
@@ -580,6 +581,9 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     }
     /* Incidents and silences take POSTs (incidents/inc_api.c). */
     if (wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, who, body, len)) {
+        return;
+    }
+    if (wcol_inventory_request(wcol_conn_collector(conn)->inventory, conn, who, body, len)) {
         return;
     }
     /* The rest of the operator API is read-only: any other method is refused before routing. */

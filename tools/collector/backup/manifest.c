@@ -71,8 +71,7 @@ cJSON *wbk_manifest_new(const char *state_dir, bool encrypted)
     if (m == NULL || !cJSON_AddStringToObject(m, "format", "ward-backup") ||
         !cJSON_AddNumberToObject(m, "format_version", 1) ||
         !cJSON_AddStringToObject(m, "created", when) ||
-        !cJSON_AddNumberToObject(m, "created_ms",
-                                 (double)ms) ||
+        !cJSON_AddNumberToObject(m, "created_ms", (double)ms) ||
         !cJSON_AddStringToObject(m, "collector_version", WCOL_COLLECTOR_VERSION) ||
         !cJSON_AddStringToObject(m, "source", state_dir) ||
         !cJSON_AddBoolToObject(m, "encrypted", encrypted) || !cJSON_AddArrayToObject(m, "files")) {

@@ -63,6 +63,7 @@ struct wcol_collector_config {
     uint64_t backup_every_ms;
     unsigned backup_keep;
     const char *backup_key;
+    const char *min_agent_version; /* inventory/inventory.h: older agents are outdated */
 };
 
 enum wcol_ep_type {
@@ -224,6 +225,8 @@ struct wcol_collector {
     unsigned n_reload_hooks;
     /* backup/schedule.h, NULL: no scheduled backups */
     struct wcol_backup_schedule *backups;
+    /* inventory/inventory.h: inventory, changes, change windows, outdated agents */
+    struct wcol_inventory *inventory;
 };
 
 /* server.c */

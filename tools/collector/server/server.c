@@ -33,6 +33,7 @@
 #include "commit/group.h"
 #include "common/clock.h"
 #include "incidents/incidents.h"
+#include "inventory/inventory.h"
 #include "ingest/ingest.h"
 #include "server/collector.h"
 #include "server/conn_impl.h"
@@ -387,7 +388,9 @@ static int open_store_and_fleet(struct wcol_collector *c)
     rc = rc ?: wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
     rc =
         rc ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path, cfg->api_listen);
-    return rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
+    rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
+    rc = rc ?: wcol_inventory_open(&c->inventory, cfg->db_path, cfg->min_agent_version);
+    return rc ?: wcol_inventory_subscribe(c->inventory, &c->bus);
 }
 
 static int open_listeners(struct wcol_collector *c)
@@ -427,15 +430,16 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
             return -errno;
         }
     }
-    for (int i = 0; i < 6; i++) {
-        /* The store's database, then incidents.db beside it (incidents/model.h). */
+    for (int i = 0; i < 9; i++) {
+        /* The store's database, then incidents.db and inventory.db beside it. */
         const char *slash = strrchr(c->cfg.db_path, '/');
         int dir = slash ? (int)(slash - c->cfg.db_path + 1) : 0;
 
         if (i < 3) {
             snprintf(path, sizeof(path), "%s", c->cfg.db_path);
         } else {
-            snprintf(path, sizeof(path), "%.*sincidents.db", dir, c->cfg.db_path);
+            snprintf(path, sizeof(path), "%.*s%s", dir, c->cfg.db_path,
+                     i < 6 ? "incidents.db" : "inventory.db");
         }
         snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s",
                  i % 3 == 0   ? ""
@@ -784,6 +788,8 @@ void wcol_collector_close(struct wcol_collector *c)
     }
     wcol_incidents_close(c->incidents);
     c->incidents = NULL;
+    wcol_inventory_close(c->inventory);
+    c->inventory = NULL;
     wcol_fleet_free(&c->fleet);
     wcol_metrics_free(&c->metrics);
     if (c->tls != NULL) {
