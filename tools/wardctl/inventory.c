@@ -233,3 +233,47 @@ int cmd_outdated(struct client *c, const struct opts *o)
 {
     return cmd_show(c, o, "/v1/outdated", NULL, "outdated devices", print_outdated);
 }
+
+static void print_backups(const cJSON *doc, FILE *out)
+{
+    static const char *const h[] = { "FILE", "BYTES", "WRITTEN", NULL };
+    const cJSON *s = cJSON_GetObjectItem(doc, "schedule"), *x;
+    struct ward_table t;
+    char last[40], bytes[24], when[40];
+    double ok = 0, failed = 0, every = 0, keep = 0;
+
+    if (!cJSON_IsObject(s)) {
+        fprintf(out, "no scheduled backups (backup-dir is not set; ward-collector backup makes "
+                     "one by hand)\n");
+        return;
+    }
+    fmt_ms(s, "last_ok_ms", last, sizeof(last));
+    (void)jnum(s, "ok", &ok);
+    (void)jnum(s, "failed", &failed);
+    (void)jnum(s, "every_s", &every);
+    (void)jnum(s, "keep", &keep);
+    fprintf(out,
+            "backups every %.0f s into %s, keeping %.0f%s; %.0f written, %.0f failed; last %s%s\n",
+            every, shown(jstr(s, "dir"), "-"), keep,
+            cJSON_IsTrue(cJSON_GetObjectItem(s, "encrypted")) ? " (AES-256-GCM)" : "", ok, failed,
+            last, cJSON_IsTrue(cJSON_GetObjectItem(s, "running")) ? " (one running now)" : "");
+    if (ward_table_init(&t, h) != 0) {
+        return;
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(doc, "files"))
+    {
+        snprintf(bytes, sizeof(bytes), "%.0f",
+                 cJSON_GetNumberValue(cJSON_GetObjectItem(x, "bytes")));
+        fmt_ms(x, "mtime_ms", when, sizeof(when));
+        const char *row[] = { shown(jstr(x, "name"), "-"), bytes, when };
+
+        (void)ward_table_row(&t, row);
+    }
+    print_table(&t, out);
+}
+
+int cmd_backups(struct client *c, const struct opts *o, const char *arg)
+{
+    (void)arg;
+    return cmd_show(c, o, "/v1/backups", NULL, "backups", print_backups);
+}

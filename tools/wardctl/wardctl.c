@@ -61,6 +61,7 @@ static const char s_usage[] =
     "  changes [ID] [--since D]   inventory and configuration changes\n"
     "  change open TITLE --devices GLOB [--for D] | change close ID | change list\n"
     "  devices --outdated   devices below the collector's min-agent-version\n"
+    "  backups       scheduled backups: last result, files kept\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -125,6 +126,9 @@ static const char s_usage_inventory[] =
     "change with its time; changes inside an open change window are linked to it, other\n"
     "changes (but reboots and first sightings) are UNPLANNED. --since: 90s, 30m, 2h, 7d ago;\n"
     "--for: how long the window stays open (default 1h).\n";
+static const char s_usage_backups[] =
+    "usage: wardctl [OPTIONS] backups [--json]\n"
+    "The collector's scheduled backups: schedule, last result, the files kept.\n";
 static const char s_usage_watch[] =
     "usage: wardctl [OPTIONS] watch [--interval S] [--for S] [--json]\n"
     "A live fleet table until Ctrl-C.\n"
@@ -274,6 +278,7 @@ static const struct command {
     { "inventory", 1, cmd_inventory, s_usage_inventory },
     { "changes", 3, cmd_changes, s_usage_inventory },
     { "change", 4, cmd_change, s_usage_inventory },
+    { "backups", 0, cmd_backups, s_usage_backups },
 };
 
 /* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */

@@ -136,6 +136,7 @@ int cmd_inventory(struct client *c, const struct opts *o, const char *arg);
 int cmd_changes(struct client *c, const struct opts *o, const char *arg);
 int cmd_change(struct client *c, const struct opts *o, const char *arg);
 int cmd_outdated(struct client *c, const struct opts *o);
+int cmd_backups(struct client *c, const struct opts *o, const char *arg);
 
 /* watch.c */
 int cmd_watch(struct client *c, const struct opts *o, const char *arg);

@@ -189,6 +189,11 @@ def case_kill9(env):
     env.wardctl(c2, "--json", "health")  # the API answers during backups
     text = fetch_metrics(env, c2)
     check("ward_collector_backups_total{result=\"ok\"}" in text, "no backup metrics")
+    doc = env.wardctl_json(c2, "backups")
+    check(doc["schedule"]["ok"] >= 1 and doc["schedule"]["keep"] == 3 and
+          1 <= len(doc["files"]) <= 4 and all(f["name"].endswith(".wbk") for f in doc["files"]),
+          "wardctl backups: %s" % doc)
+    check("keeping 3" in env.wardctl(c2, "backups").stdout, "wardctl backups text")
     c2.stop()
 
 

@@ -26,6 +26,7 @@
 #include "tls/tls_config.h"
 #include "common/jw.h"
 #include "export/metrics.h"
+#include "backup/schedule.h"
 #include "incidents/incidents.h"
 #include "inventory/inventory.h"
 
@@ -583,7 +584,8 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     if (wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, who, body, len)) {
         return;
     }
-    if (wcol_inventory_request(wcol_conn_collector(conn)->inventory, conn, who, body, len)) {
+    if (wcol_inventory_request(wcol_conn_collector(conn)->inventory, conn, who, body, len) ||
+        wcol_backup_request(wcol_conn_collector(conn)->backups, conn)) {
         return;
     }
     /* The rest of the operator API is read-only: any other method is refused before routing. */

@@ -19,7 +19,10 @@
 #include "backup/schedule.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "api/api.h"
+#include "common/jw.h"
 #include "export/prom.h"
+#include "server/conn.h"
 
 #define PREFIX     "ward-backup-"
 #define SUFFIX     ".wbk"
@@ -319,4 +322,69 @@ void wcol_backup_metrics(struct wcol_backup_schedule *s, struct wcol_prom *w)
     wcol_prom_family(w, "ward_collector_backup_running", "gauge", "1 while a backup is written");
     wcol_prom_sample(w, "ward_collector_backup_running", NULL, 0, s->running ? 1.0 : 0.0);
     pthread_mutex_unlock(&s->mu);
+}
+
+static void backup_files(const struct wcol_backup_schedule *s, struct wcol_jw *w)
+{
+    char *names[MAX_LISTED], path[4400];
+    int n = list_backups(s->dir, names, MAX_LISTED);
+    struct stat st;
+
+    wcol_jw_key(w, "files");
+    wcol_jw_arr_begin(w);
+    for (int i = n - 1; i >= 0; i--) {
+        snprintf(path, sizeof(path), "%s/%s", s->dir, names[i]);
+        if (stat(path, &st) == 0) {
+            wcol_jw_obj_begin(w);
+            wcol_jw_kstr(w, "name", names[i]);
+            wcol_jw_kint(w, "bytes", (int64_t)st.st_size);
+            wcol_jw_kint(w, "mtime_ms", (int64_t)st.st_mtime * 1000);
+            wcol_jw_obj_end(w);
+        }
+        free(names[i]);
+    }
+    wcol_jw_arr_end(w);
+}
+
+bool wcol_backup_request(struct wcol_backup_schedule *s, struct wcol_conn *conn)
+{
+    const struct wcol_http_request *r = wcol_conn_request(conn);
+    struct wcol_jw w;
+
+    if (r->target_len != 11 || memcmp(r->target, "/v1/backups", 11) != 0) {
+        return false;
+    }
+    if (r->method != WCOL_HTTP_GET) {
+        wcol_conn_wrong_method(conn, "GET");
+        return true;
+    }
+    wcol_jw_init(&w, 1u << 20);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_key(&w, "schedule");
+    if (s == NULL) {
+        wcol_jw_null(&w);
+        wcol_jw_obj_end(&w);
+        wcol_api_send_doc(conn, &w);
+        return true;
+    }
+    pthread_mutex_lock(&s->mu);
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kstr(&w, "dir", s->dir);
+    wcol_jw_kuint(&w, "every_s", s->every_ms / 1000);
+    wcol_jw_kuint(&w, "keep", s->keep);
+    wcol_jw_key(&w, "encrypted");
+    wcol_jw_bool(&w, s->key.set);
+    wcol_jw_kuint(&w, "ok", s->ok);
+    wcol_jw_kuint(&w, "failed", s->failed);
+    wcol_jw_kint(&w, "last_ok_ms", s->last_ok_ms);
+    wcol_jw_kint(&w, "last_duration_ms", (int64_t)(s->last_seconds * 1000.0));
+    wcol_jw_kint(&w, "last_bytes", s->last_bytes);
+    wcol_jw_key(&w, "running");
+    wcol_jw_bool(&w, s->running);
+    wcol_jw_obj_end(&w);
+    pthread_mutex_unlock(&s->mu);
+    backup_files(s, &w);
+    wcol_jw_obj_end(&w);
+    wcol_api_send_doc(conn, &w);
+    return true;
 }

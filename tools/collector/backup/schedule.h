@@ -8,9 +8,11 @@
 #ifndef WCOL_BACKUP_SCHEDULE_H_
 #define WCOL_BACKUP_SCHEDULE_H_
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct wcol_backup_schedule;
+struct wcol_conn;
 struct wcol_prom;
 
 struct wcol_backup_schedule_config {
@@ -30,6 +32,10 @@ int wcol_backup_schedule_start(struct wcol_backup_schedule **out,
 
 /** Stop: a backup in progress completes first. NULL is fine. */
 void wcol_backup_schedule_stop(struct wcol_backup_schedule *s);
+
+/** GET /v1/backups (viewer): the schedule's state and the backups in its directory.
+ *  @return true when handled (answered). */
+bool wcol_backup_request(struct wcol_backup_schedule *s, struct wcol_conn *conn);
 
 /** The backup families of GET /metrics (s may be NULL: nothing). */
 void wcol_backup_metrics(struct wcol_backup_schedule *s, struct wcol_prom *w);
