@@ -14,6 +14,20 @@
 #include "table.h"
 #include "wardctl.h"
 
+/* A value as a cell: one longer than a cell (a SHA-256, a disk's JSON) shows its start and
+ * "..." (--json has it whole). */
+static const char *cell(const char *v, char *buf, size_t cap)
+{
+    if (v == NULL) {
+        return "-";
+    }
+    if (strlen(v) <= WARD_TABLE_CELL_MAX) {
+        return v;
+    }
+    snprintf(buf, cap, "%.*s...", WARD_TABLE_CELL_MAX - 3, v);
+    return buf;
+}
+
 static void print_table(struct ward_table *t, FILE *out)
 {
     ward_table_print(t, out);
@@ -26,7 +40,7 @@ static void print_changes_of(const cJSON *arr, FILE *out)
                                      "OLD", "NEW",  "PLAN",   NULL };
     struct ward_table t;
     const cJSON *x;
-    char id[24], when[40], win[32];
+    char id[24], when[40], win[32], o[WARD_TABLE_CELL_MAX + 1], n[WARD_TABLE_CELL_MAX + 1];
 
     if (ward_table_init(&t, h) != 0) {
         return;
@@ -48,8 +62,8 @@ static void print_changes_of(const cJSON *arr, FILE *out)
                               shown(jstr(x, "device"), "-"),
                               shown(jstr(x, "kind"), "-"),
                               shown(jstr(x, "item"), "-"),
-                              shown(jstr(x, "old"), "-"),
-                              shown(jstr(x, "new"), "-"),
+                              cell(shown(jstr(x, "old"), "-"), o, sizeof(o)),
+                              cell(shown(jstr(x, "new"), "-"), n, sizeof(n)),
                               win };
 
         (void)ward_table_row(&t, row);
@@ -67,7 +81,7 @@ static void print_inventory(const cJSON *doc, FILE *out)
     static const char *const h[] = { "ITEM", "VALUE", "SINCE", NULL };
     struct ward_table t;
     const cJSON *x;
-    char since[40];
+    char since[40], v[WARD_TABLE_CELL_MAX + 1];
 
     fprintf(out, "device %s\n", shown(jstr(doc, "device"), "-"));
     if (ward_table_init(&t, h) != 0) {
@@ -76,7 +90,8 @@ static void print_inventory(const cJSON *doc, FILE *out)
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(doc, "items"))
     {
         fmt_ms(x, "since_ms", since, sizeof(since));
-        const char *row[] = { shown(jstr(x, "item"), "-"), shown(jstr(x, "value"), "-"), since };
+        const char *row[] = { shown(jstr(x, "item"), "-"),
+                              cell(shown(jstr(x, "value"), "-"), v, sizeof(v)), since };
 
         (void)ward_table_row(&t, row);
     }
