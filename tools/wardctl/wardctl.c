@@ -58,10 +58,10 @@ static const char s_usage[] =
     "  report ID     fault report [--format md|json]\n"
     "  silence [DEVICE|GLOB --for DURATION --reason TEXT]   hold notifications\n"
     "  inventory ID  a device's inventory and its changes\n"
-    "  changes [ID] [--since D]   inventory and configuration changes\n"
-    "  change open TITLE --devices GLOB [--for D] | change close ID | change list\n"
-    "  devices --outdated   devices below the collector's min-agent-version\n"
+    "  changes       inventory and configuration changes [ID] [--since D]\n"
+    "  change        change windows: open TITLE --devices GLOB, close ID, list\n"
     "  backups       scheduled backups: last result, files kept\n"
+    "  (devices --outdated: devices below the collector's min-agent-version)\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -122,10 +122,12 @@ static const char s_usage_inventory[] =
     "       wardctl [OPTIONS] changes [ID] [--since DURATION] [--json]\n"
     "       wardctl [OPTIONS] change open TITLE --devices GLOB [--for DURATION]\n"
     "       wardctl [OPTIONS] change close ID | change list\n"
-    "A device's inventory (agent version, board, digests, boot, hardware items) and every\n"
-    "change with its time; changes inside an open change window are linked to it, other\n"
-    "changes (but reboots and first sightings) are UNPLANNED. --since: 90s, 30m, 2h, 7d ago;\n"
-    "--for: how long the window stays open (default 1h).\n";
+    "A device's inventory (agent version, board, digests, boot, hardware items) and\n"
+    "every change with its time; changes inside an open change window are linked to\n"
+    "it, other changes (but reboots and first sightings) are UNPLANNED.\n"
+    "  --since D       changes in the last D: 90s, 30m, 2h, 7d\n"
+    "  --devices GLOB  the devices a change window covers\n"
+    "  --for D         how long the window stays open (default 1h)\n";
 static const char s_usage_backups[] =
     "usage: wardctl [OPTIONS] backups [--json]\n"
     "The collector's scheduled backups: schedule, last result, the files kept.\n";
