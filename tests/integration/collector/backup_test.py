@@ -5,7 +5,7 @@
 
 roundtrip  a collector fed over HTTPS, `ward-collector backup` while it runs, --verify,
            `restore --verify` into a new state directory, a second collector on it: every
-           device, event and incident is as before (through the operator API)
+           device, event, incident and inventory change is as before (operator API)
 kill9      scheduled backups of a larger database, the collector killed with SIGKILL while a
            backup is being written: the state is intact, no partial backup is left as a
            backup, and the next collector's first backup verifies and restores
@@ -55,7 +55,9 @@ def feed(env, c, devices, n_events):
         snap = H.snapshot(d, BOOT_A, [{"id": "temp:cpu0", "state": "critical",
                                        "severity": "high", "kind": "threshold", "value": 95000,
                                        "since_ms": 10, "last_ms": 20}])
-        H.post_ok(env, c, d, H.batch(d, events=evs, health=snap))
+        doc = json.loads(H.batch(d, events=evs, health=snap))
+        doc["heartbeat"].update({"config_sha256": "c" * 64, "interval_ms": 60000})
+        H.post_ok(env, c, d, json.dumps(doc).encode())
 
 
 def view(env, c):
@@ -74,6 +76,7 @@ def view(env, c):
     incs = env.wardctl_json(c, "incidents")["incidents"]
     out["incidents"] = sorted(incs, key=lambda x: x["id"])
     out["incident"] = {x["id"]: env.wardctl_json(c, "incident", str(x["id"])) for x in incs}
+    out["changes"] = env.wardctl_json(c, "changes")["changes"]
     return out
 
 
@@ -119,7 +122,8 @@ def case_roundtrip(env):
     c2 = env.start("--alerting", conf, "--check-interval", "100", state=new)
     time.sleep(1.0)
     after = view(env, c2)
-    for part in ("devices", "device", "events", "incidents", "incident"):
+    check(len(before["changes"]) >= 3 * 5, "inventory: %d changes" % len(before["changes"]))
+    for part in ("devices", "device", "events", "incidents", "incident", "changes"):
         check(before[part] == after[part], "%s differ after the restore:\n%s\n%s" % (
             part, json.dumps(before[part])[:600], json.dumps(after[part])[:600]))
     # The restored collector goes on: a new event is stored after the restored ones.
