@@ -2,7 +2,11 @@
  * ward-collector: receives agents' reports over mutual TLS, stores them, tracks the fleet,
  * and answers operators. Run `ward-collector --help` for the options (options.c).
  */
+#include <string.h>
+
 #include "auth/offline.h"
+#include "backup/backup.h"
+#include "backup/schedule.h"
 #include "common/log.h"
 #include "incidents/incidents.h"
 #include "options.h"
@@ -23,12 +27,30 @@ static int reload_alerting(struct wcol_collector *c, void *user)
     return 0;
 }
 
+static int start_backups(struct wcol_collector *c)
+{
+    const struct wcol_backup_schedule_config bc = {
+        .state_dir = c->cfg.state_dir,
+        .dir = c->cfg.backup_dir,
+        .every_ms = c->cfg.backup_every_ms,
+        .keep = c->cfg.backup_keep,
+        .key = c->cfg.backup_key,
+        .collector = c,
+    };
+
+    return wcol_backup_schedule_start(&c->backups, &bc);
+}
+
 int main(int argc, char **argv)
 {
     static struct wcol_collector c;
     struct wcol_collector_config cfg;
-    int rc = wcol_offline_main(argc, argv); /* user ..., audit-verify (auth/offline.h) */
+    int rc;
 
+    if (argc > 1 && (strcmp(argv[1], "backup") == 0 || strcmp(argv[1], "restore") == 0)) {
+        return wcol_backup_main(argc - 1, argv + 1);
+    }
+    rc = wcol_offline_main(argc, argv); /* user ..., audit-verify (auth/offline.h) */
     if (rc >= 0) {
         return rc;
     }
@@ -45,7 +67,13 @@ int main(int argc, char **argv)
     }
     (void)wcol_collector_on_reload(&c, reload_options, NULL);
     (void)wcol_collector_on_reload(&c, reload_alerting, NULL);
+    if (start_backups(&c) != 0) {
+        wcol_collector_close(&c);
+        return 1;
+    }
     rc = wcol_collector_run(&c);
+    wcol_backup_schedule_stop(c.backups);
+    c.backups = NULL;
     wcol_collector_close(&c);
     return rc == 0 ? 0 : 1;
 }

@@ -115,6 +115,16 @@ static const struct opt s_opts[] = {
     { "audit-refusals", T_UINT, 1, 100000, AT(cfg.audit_refusals), "N",
       "refusals (logins, tokens, device handshakes) audited per minute; the rest are counted "
       "into one summary entry" },
+    { "min-agent-version", T_STR, 0, 0, AT(cfg.min_agent_version), "VERSION",
+      "devices with an older agent are outdated (wardctl devices --outdated)" },
+    { "Backups (docs/operations.md):", T_SECTION, 0, 0, 0, NULL, NULL },
+    { "backup-dir", T_STR, 0, 0, AT(cfg.backup_dir), "DIR",
+      "write scheduled backups of the state directory here (created 0700)" },
+    { "backup-every", T_DURATION, 0, 0, AT(cfg.backup_every_ms), "DURATION",
+      "time between scheduled backups (s, m, h, d)" },
+    { "backup-keep", T_UINT, 1, 100000, AT(cfg.backup_keep), "N", "scheduled backups kept" },
+    { "backup-key", T_STR, 0, 0, AT(cfg.backup_key), "FILE",
+      "encrypt scheduled backups with AES-256-GCM under this 32-byte key file (mode 0600)" },
     { "Limits:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "max-connections", T_UINT, 1, 1000000, AT(cfg.max_conns), "N", "device connections" },
     { "max-api-connections", T_UINT, 1, 10000, AT(cfg.max_api_conns), "N", "operator connections" },
@@ -218,6 +228,8 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->session_ms = 8ull * 3600000u;
     cfg->audit_checkpoint_ms = 3600000u;
     cfg->audit_refusals = WCOL_AUDIT_REFUSALS_PER_MIN;
+    cfg->backup_every_ms = 86400000u;
+    cfg->backup_keep = 14;
 }
 
 static int number(const char *opt, const char *arg, unsigned long min, unsigned long max,
@@ -469,6 +481,10 @@ static int complete(struct args *a)
         fprintf(stderr,
                 "ward-collector: history-raw-step must be 1s or more and each history "
                 "tier must keep at least its step (trends-every >= 1s, trends-window >= 1m)\n");
+        return 2;
+    }
+    if (cfg->backup_dir != NULL && cfg->backup_every_ms < 1000) {
+        fprintf(stderr, "ward-collector: --backup-every must be at least 1s\n");
         return 2;
     }
     if (cfg->tls.ticket_lifetime_s > cfg->tls.ticket_rotate_s) {

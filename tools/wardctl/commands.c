@@ -153,6 +153,9 @@ static int events_path(const struct opts *o, char *path, size_t cap)
 int cmd_devices(struct client *c, const struct opts *o, const char *arg)
 {
     (void)arg;
+    if (o->outdated) {
+        return cmd_outdated(c, o);
+    }
     return cmd_show(c, o, "/v1/devices", NULL, "devices", print_devices);
 }
 

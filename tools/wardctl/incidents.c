@@ -25,7 +25,7 @@ static void need_id(const char *id)
     }
 }
 
-static void fmt_ms(const cJSON *o, const char *key, char *out, size_t cap)
+void fmt_ms(const cJSON *o, const char *key, char *out, size_t cap)
 {
     double v = 0;
 

@@ -64,6 +64,11 @@ static const char s_usage[] =
     "  user          accounts: list, add, passwd, remove, totp-reset (admin)\n"
     "  token         API tokens: list, create, revoke (admin)\n"
     "  audit         the audit log, and audit verify (admin)\n"
+    "  inventory ID  a device's inventory and its changes\n"
+    "  changes       inventory and configuration changes [ID] [--since D]\n"
+    "  change        change windows: open TITLE --devices GLOB, close ID, list\n"
+    "  backups       scheduled backups: last result, files kept\n"
+    "  (devices --outdated: devices below the collector's min-agent-version)\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -85,8 +90,9 @@ static const char s_usage[] =
 
 /* Each command's own usage (`wardctl COMMAND --help`); the options above apply to all. */
 static const char s_usage_devices[] =
-    "usage: wardctl [OPTIONS] devices [--json]\n"
-    "Every device the collector knows: state, health, last heartbeat.\n";
+    "usage: wardctl [OPTIONS] devices [--outdated] [--json]\n"
+    "Every device the collector knows: state, health, last heartbeat.\n"
+    "  --outdated     only devices whose agent is older than min-agent-version\n";
 static const char s_usage_device[] = "usage: wardctl [OPTIONS] device ID [--json]\n"
                                      "One device: its heartbeat, sensors and recent events.\n";
 static const char s_usage_events[] =
@@ -131,6 +137,20 @@ static const char s_usage_trends[] =
     "usage: wardctl [OPTIONS] trends [--within 90d] [--json]\n"
     "Sensors forecast (Theil-Sen over their history) to reach their threshold\n"
     "within the horizon, soonest first, with the fit's confidence.\n";
+static const char s_usage_inventory[] =
+    "usage: wardctl [OPTIONS] inventory ID [--json]\n"
+    "       wardctl [OPTIONS] changes [ID] [--since DURATION] [--json]\n"
+    "       wardctl [OPTIONS] change open TITLE --devices GLOB [--for DURATION]\n"
+    "       wardctl [OPTIONS] change close ID | change list\n"
+    "A device's inventory (agent version, board, digests, boot, hardware items) and\n"
+    "every change with its time; changes inside an open change window are linked to\n"
+    "it, other changes (but reboots and first sightings) are UNPLANNED.\n"
+    "  --since D       changes in the last D: 90s, 30m, 2h, 7d\n"
+    "  --devices GLOB  the devices a change window covers\n"
+    "  --for D         how long the window stays open (default 1h)\n";
+static const char s_usage_backups[] =
+    "usage: wardctl [OPTIONS] backups [--json]\n"
+    "The collector's scheduled backups: schedule, last result, the files kept.\n";
 static const char s_usage_watch[] =
     "usage: wardctl [OPTIONS] watch [--interval S] [--for S] [--json]\n"
     "A live fleet table until Ctrl-C.\n"
@@ -230,6 +250,7 @@ static const struct opt s_opts[] = {
     { "from", K_STR, offsetof(struct opts, from) },
     { "actor", K_STR, offsetof(struct opts, actor) },
     { "action", K_STR, offsetof(struct opts, action) },
+    { "outdated", K_FLAG, offsetof(struct opts, outdated) },
     { "help", K_HELP, 0 },
     { "version", K_VERSION, 0 },
 };
@@ -308,7 +329,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 static const struct command {
     const char *name;
     int takes_id; /* operands: 1 "device ID", 2 "assign ID WHO", 3 optional one,
-                   * 4 up to two ("user add NAME", "user list") */
+                   * 4 up to two ("user add NAME", "user list", "change open TITLE") */
     int (*run)(struct client *c, const struct opts *o, const char *arg);
     const char *usage;
 } s_commands[] = {
@@ -333,6 +354,10 @@ static const struct command {
     { "user", 4, cmd_user, s_usage_user },
     { "token", 4, cmd_token, s_usage_token },
     { "audit", 3, cmd_audit, s_usage_audit },
+    { "inventory", 1, cmd_inventory, s_usage_inventory },
+    { "changes", 3, cmd_changes, s_usage_inventory },
+    { "change", 4, cmd_change, s_usage_inventory },
+    { "backups", 0, cmd_backups, s_usage_backups },
 };
 
 /* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */
@@ -400,6 +425,8 @@ int main(int argc, char **argv)
             if (optind + 1 >= argc) {
                 die_usage("this command needs two operands (ID and WHO or TEXT)");
             }
+            o.arg2 = argv[++optind];
+        } else if (cmd->takes_id == 4 && optind + 1 < argc && argv[optind + 1][0] != '-') {
             o.arg2 = argv[++optind];
         }
     }

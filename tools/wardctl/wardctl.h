@@ -59,6 +59,7 @@ struct opts {
     const char *actor;
     const char *action;
     bool anonymous; /* the command needs no credential (login) */
+    bool outdated; /* devices --outdated (inventory.c) */
 };
 
 struct client {
@@ -143,6 +144,15 @@ int cmd_resolve(struct client *c, const struct opts *o, const char *arg);
 int cmd_close(struct client *c, const struct opts *o, const char *arg);
 int cmd_report(struct client *c, const struct opts *o, const char *arg);
 int cmd_silence(struct client *c, const struct opts *o, const char *arg);
+/** The time of member key (ms) as a table cell, "-" when absent or 0. */
+void fmt_ms(const cJSON *o, const char *key, char *out, size_t cap);
+
+/* inventory.c */
+int cmd_inventory(struct client *c, const struct opts *o, const char *arg);
+int cmd_changes(struct client *c, const struct opts *o, const char *arg);
+int cmd_change(struct client *c, const struct opts *o, const char *arg);
+int cmd_outdated(struct client *c, const struct opts *o);
+int cmd_backups(struct client *c, const struct opts *o, const char *arg);
 
 /* access.c */
 /** The session file: $WARD_SESSION_FILE, else ~/.config/ward/session (NULL: no HOME). */

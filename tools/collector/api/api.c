@@ -29,7 +29,9 @@
 #include "tls/tls_config.h"
 #include "common/jw.h"
 #include "export/metrics.h"
+#include "backup/schedule.h"
 #include "incidents/incidents.h"
+#include "inventory/inventory.h"
 
 #define RESPONSE_LIMIT  (16u * 1024u * 1024u)
 #define EVENTS_DEFAULT  100u
@@ -150,7 +152,7 @@ static const char *parse_query(const char *q, size_t len, struct query *out)
     return NULL;
 }
 
-static void send_doc(struct wcol_conn *conn, struct wcol_jw *w)
+void wcol_api_send_doc(struct wcol_conn *conn, struct wcol_jw *w)
 {
     size_t len;
 
@@ -262,7 +264,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kint(&w, "bytes", ss.db_bytes);
     wcol_jw_obj_end(&w);
     wcol_jw_obj_end(&w);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
@@ -337,7 +339,7 @@ static void get_devices(struct wcol_conn *conn)
     wcol_jw_arr_end(&w);
     wcol_jw_obj_end(&w);
     free(list);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 static void event_json(struct wcol_jw *w, const struct wcol_store_event *ev)
@@ -457,7 +459,7 @@ static void get_events(struct wcol_conn *conn, const char *qs, size_t qlen)
     }
     wcol_jw_kint(&w, "next", next);
     wcol_jw_obj_end(&w);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 struct device_doc {
@@ -525,7 +527,7 @@ static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len
         return;
     }
     wcol_jw_obj_end(&w);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 /* 403, audited (rate-limited) and counted: p may not do this request. */
@@ -649,7 +651,9 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
      * (incidents/inc_api.c). Both take POSTs. */
     if (wcol_access_request(conn, &p, body, len) ||
         wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, p.name, body, len) ||
-        wcol_history_request(conn, p.name, body, len)) {
+        wcol_history_request(conn, p.name, body, len) ||
+        wcol_inventory_request(wcol_conn_collector(conn)->inventory, conn, p.name, body, len) ||
+        wcol_backup_request(wcol_conn_collector(conn)->backups, conn)) {
         s_who = NULL;
         return;
     }

@@ -20,6 +20,8 @@ static const struct wcol_access_rule s_rules[] = {
     { WCOL_HTTP_POST, "/v1/silences", WCOL_ROLE_OPERATOR, WCOL_SCOPE_CLOSED },
     { WCOL_HTTP_POST, "/v1/drills", WCOL_ROLE_OPERATOR, WCOL_SCOPE_CLOSED },
     { WCOL_HTTP_POST, "/v1/drills/", WCOL_ROLE_OPERATOR, WCOL_SCOPE_CLOSED },
+    { WCOL_HTTP_POST, "/v1/change-windows", WCOL_ROLE_OPERATOR, WCOL_SCOPE_CLOSED },
+    { WCOL_HTTP_POST, "/v1/change-windows/", WCOL_ROLE_OPERATOR, WCOL_SCOPE_CLOSED },
     { 0, "/v1/users", WCOL_ROLE_ADMIN, WCOL_SCOPE_CLOSED },
     { 0, "/v1/users/", WCOL_ROLE_ADMIN, WCOL_SCOPE_CLOSED },
     { 0, "/v1/tokens", WCOL_ROLE_ADMIN, WCOL_SCOPE_CLOSED },

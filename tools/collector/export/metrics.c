@@ -6,8 +6,10 @@
 #include <stdlib.h>
 
 #include "common/clock.h"
+#include "backup/schedule.h"
 #include "incidents/incidents.h"
 #include "auth/access.h"
+#include "inventory/inventory.h"
 #include "export/metrics.h"
 #include "fleet/fleet.h"
 #include "server/collector.h"
@@ -269,6 +271,8 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     traffic_families(c, w);
     events_by_severity(c, w);
     fleet_counts(c, w, c->fleet.count - n);
+    wcol_backup_metrics(c->backups, w);
+    wcol_inventory_metrics(c->inventory, w);
     if (c->incidents != NULL) {
         wcol_incidents_metrics(c->incidents, w);
     }

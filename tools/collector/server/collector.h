@@ -67,6 +67,12 @@ struct wcol_collector_config {
     uint64_t session_ms;            /* a login session's lifetime */
     uint64_t audit_checkpoint_ms;   /* how often the audit head is signed (0: at stop only) */
     unsigned audit_refusals;        /* refusal entries per minute, the rest summarised */
+    /* Scheduled backups (backup/schedule.h): dir NULL for none; key NULL: not encrypted. */
+    const char *backup_dir;
+    uint64_t backup_every_ms;
+    unsigned backup_keep;
+    const char *backup_key;
+    const char *min_agent_version; /* inventory/inventory.h: older agents are outdated */
 };
 
 enum wcol_ep_type {
@@ -231,6 +237,10 @@ struct wcol_collector {
         void *user;
     } reload_hooks[WCOL_RELOAD_HOOKS_MAX];
     unsigned n_reload_hooks;
+    /* backup/schedule.h, NULL: no scheduled backups */
+    struct wcol_backup_schedule *backups;
+    /* inventory/inventory.h: inventory, changes, change windows, outdated agents */
+    struct wcol_inventory *inventory;
 };
 
 /* server.c */

@@ -33,6 +33,7 @@
 #include "commit/group.h"
 #include "common/clock.h"
 #include "incidents/incidents.h"
+#include "inventory/inventory.h"
 #include "ingest/ingest.h"
 #include "auth/access.h"
 #include "server/collector.h"
@@ -389,7 +390,9 @@ static int open_store_and_fleet(struct wcol_collector *c)
     rc =
         rc ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path, cfg->api_listen);
     rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
-    return rc ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, &c->bus, c->incidents);
+    rc = rc ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, &c->bus, c->incidents);
+    rc = rc ?: wcol_inventory_open(&c->inventory, cfg->db_path, cfg->min_agent_version);
+    return rc ?: wcol_inventory_subscribe(c->inventory, &c->bus);
 }
 
 static int open_listeners(struct wcol_collector *c)
@@ -435,9 +438,9 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
             return -errno;
         }
     }
-    for (int i = 0; i < 9; i++) {
-        /* The store's database, then incidents.db (incidents/model.h) and history.db
-         * (history/hist.h) beside it. */
+    for (int i = 0; i < 12; i++) {
+        /* The store's database, then incidents.db (incidents/model.h), history.db
+         * (history/hist.h) and inventory.db beside it. */
         const char *slash = strrchr(c->cfg.db_path, '/');
         int dir = slash ? (int)(slash - c->cfg.db_path + 1) : 0;
 
@@ -445,7 +448,9 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
             snprintf(path, sizeof(path), "%s", c->cfg.db_path);
         } else {
             snprintf(path, sizeof(path), "%.*s%s", dir, c->cfg.db_path,
-                     i < 6 ? "incidents.db" : "history.db");
+                     i < 6   ? "incidents.db"
+                     : i < 9 ? "history.db"
+                             : "inventory.db");
         }
         snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s",
                  i % 3 == 0   ? ""
@@ -799,6 +804,8 @@ void wcol_collector_close(struct wcol_collector *c)
     c->history = NULL;
     wcol_incidents_close(c->incidents);
     c->incidents = NULL;
+    wcol_inventory_close(c->inventory);
+    c->inventory = NULL;
     wcol_fleet_free(&c->fleet);
     wcol_metrics_free(&c->metrics);
     if (c->tls != NULL) {

@@ -1,0 +1,56 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "backup/util.h"
+
+int wbk_say(char *err, size_t cap, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int wbk_write_all(int fd, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    while (n > 0) {
+        ssize_t k = write(fd, b, n);
+
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k <= 0) {
+            return k < 0 ? -errno : -EIO;
+        }
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+ssize_t wbk_read_full(int fd, void *p, size_t n)
+{
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t k = read(fd, (unsigned char *)p + got, n - got);
+
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k < 0) {
+            return -errno;
+        }
+        if (k == 0) {
+            break;
+        }
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
+}

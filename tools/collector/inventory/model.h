@@ -1,0 +1,65 @@
+/* Inventory internals shared by the thread (model.c) and the operator API (inv_api.c). */
+#ifndef WCOL_INVENTORY_MODEL_H_
+#define WCOL_INVENTORY_MODEL_H_
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "common/ident.h"
+#include "inventory/inventory.h"
+
+#define INV_QUEUE_MAX   4096
+#define INV_VERSION_MAX 64
+
+enum inv_kind {
+    INV_DISCOVERED = 0, /* first time seen: not a change */
+    INV_ADDED,          /* a new item on a known device (a new disk, sensor chip) */
+    INV_AGENT_UPDATED,  /* firmware (the agent's version) */
+    INV_CONFIG_CHANGED, /* config_sha256 */
+    INV_RULES_CHANGED,  /* rules_sha256 */
+    INV_HARDWARE,       /* board, arch, or an inventory item's value (a disk's serial) */
+    INV_REBOOTED,       /* boot id */
+    INV_KIND_COUNT,
+};
+
+struct inv_job {
+    char device[WCOL_DEVICE_ID_MAX + 1];
+    int64_t at_ms;
+    char boot[40];   /* the batch's boot id (a heartbeat in a batch carries none) */
+    char *heartbeat; /* heap, NUL-terminated */
+};
+
+struct wcol_inventory {
+    pthread_t thread;
+    bool thread_up;
+    pthread_mutex_t mu; /* the queue, stop */
+    pthread_cond_t cv;  /* work queued, stop, or the queue drained */
+    bool stop, busy;
+    struct inv_job q[INV_QUEUE_MAX];
+    unsigned head, n;
+    pthread_mutex_t db_mu; /* the write connection: the thread and the API's POSTs */
+    sqlite3 *w;
+    sqlite3 *r; /* the API's reads (event loop only) */
+    char path[4200];
+    char min_version[INV_VERSION_MAX];
+    atomic_uint_fast64_t changes[INV_KIND_COUNT][2]; /* [kind][unplanned] */
+    atomic_uint_fast64_t dropped;                    /* jobs refused, the queue full */
+};
+
+const char *wcol_inv_kind_name(enum inv_kind k);
+
+/** Run sql on db. @return 0, -EIO (logged). */
+int wcol_inv_exec(sqlite3 *db, const char *sql);
+
+/** Open a change window now (under db_mu). @return its id, -EIO. */
+int64_t wcol_inv_window_open(struct wcol_inventory *inv, const char *title, const char *devices,
+                             int64_t now_ms, int64_t until_ms, const char *who);
+
+/** Close window id now. @return 0, -ENOENT (none open with that id), -EIO. */
+int wcol_inv_window_close(struct wcol_inventory *inv, int64_t id, int64_t now_ms, const char *who);
+
+#endif /* WCOL_INVENTORY_MODEL_H_ */
