@@ -25,6 +25,7 @@
 #include "server/conn.h"
 #include "tls/tls_config.h"
 #include "common/jw.h"
+#include "dash/dash.h"
 #include "export/metrics.h"
 #include "incidents/incidents.h"
 
@@ -498,25 +499,34 @@ static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len
     send_doc(conn, &w);
 }
 
-/* @return the token's name, NULL when refused. */
-static const char *authorized(struct wcol_conn *conn)
+/* @return the token's (or the dashboard session's) principal; NULL when refused, with the
+ * status to answer in *status (401, or 403 for a session's POST without its CSRF token). */
+static const char *authorized(struct wcol_conn *conn, int *status)
 {
     struct wcol_collector *c = wcol_conn_collector(conn);
     const char *who = wcol_tokens_check(&c->tokens, wcol_conn_request(conn)->authorization,
                                         wcol_conn_request(conn)->authorization_len);
+    const char *how = "token";
 
+    *status = 401;
+    if (who == NULL && wcol_conn_request(conn)->authorization == NULL) {
+        who = wcol_dash_session_who(conn, status); /* the dashboard's cookie (dash/dash.h) */
+        how = "session";
+    }
     if (who != NULL) {
         const struct wcol_http_request *r = wcol_conn_request(conn);
 
         /* The access log: who asked what, from where (the target's bytes are checked
          * printable by the HTTP parser). */
-        wcol_log_info("%s: operator token=%s %s %.*s", wcol_conn_addr(conn), who,
+        wcol_log_info("%s: operator %s=%s %s %.*s", wcol_conn_addr(conn), how, who,
                       wcol_http_method_name(r->method), (int)r->target_len, r->target);
         wcol_conn_authenticated(conn);
         return who;
     }
     c->stats.unauthorized++;
-    wcol_log_warn("%s: operator request without a valid bearer token", wcol_conn_addr(conn));
+    if (*status == 401) {
+        wcol_log_warn("%s: operator request without a valid bearer token", wcol_conn_addr(conn));
+    }
     return NULL;
 }
 
@@ -572,10 +582,18 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     const struct wcol_route *route = NULL;
     struct wcol_route_args args;
 
-    const char *who = authorized(conn);
+    int status;
+
+    /* The dashboard's pages and its login need no token (dash/dash.h). */
+    if (wcol_dash_request(conn, body, len)) {
+        return;
+    }
+    const char *who = authorized(conn, &status);
 
     if (who == NULL) {
-        wcol_conn_error(conn, 401, "a valid bearer token is required (wardctl --token-file)");
+        wcol_conn_error(conn, status,
+                        status == 403 ? "X-CSRF-Token and Origin of the session are required"
+                                      : "a valid bearer token is required (wardctl --token-file)");
         return;
     }
     /* Incidents and silences take POSTs (incidents/inc_api.c). */

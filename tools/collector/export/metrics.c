@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "common/clock.h"
+#include "dash/dash.h"
 #include "incidents/incidents.h"
 #include "export/metrics.h"
 #include "fleet/fleet.h"
@@ -271,6 +272,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     if (c->incidents != NULL) {
         wcol_incidents_metrics(c->incidents, w);
     }
+    wcol_dash_metrics(c, w);
     device_families(w, &c->metrics.per_device, list, n, now_ms);
     free(list);
     return w->failed ? -ENOMEM : 0;

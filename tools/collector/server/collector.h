@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "api/tokens.h"
+#include "dash/session.h"
 #include "commit/bus.h"
 #include "commit/group.h"
 #include "common/log.h"
@@ -187,6 +188,7 @@ struct wcol_collector {
     struct wcol_metrics metrics;      /* export/metrics.h, fed by the bus */
     struct wcol_group group;          /* requests waiting for the commit */
     struct wcol_incidents *incidents; /* incidents/incidents.h: engine, outbox, API */
+    struct wcol_sessions sessions;    /* dash/session.h: the dashboard's logins */
     wcol_request_fn on_request[2];    /* by enum wcol_conn_kind */
     struct wcol_conn *ready;          /* connections to look at again before sleeping */
     struct wcol_conn **ready_tail;

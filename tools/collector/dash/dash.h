@@ -1,0 +1,36 @@
+/*
+ * The operator dashboard on the operator listener: static pages under /ui/ (dash/assets.h)
+ * that call the /v1 API with a session cookie, the login/logout/session endpoints, and the
+ * session check the API uses besides bearer tokens (dash/session.h).
+ *
+ *   GET  /ui/, /ui/FILE        the embedded files (no login needed: they hold no data)
+ *   POST /ui/login             {"token": "..."}: an operator bearer token -> session cookie
+ *   POST /ui/logout            ends the session (X-CSRF-Token)
+ *   GET  /ui/session           {"who", "csrf", "idle_timeout_s"} of the cookie's session
+ */
+#ifndef WCOL_DASH_DASH_H_
+#define WCOL_DASH_DASH_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct wcol_conn;
+struct wcol_collector;
+struct wcol_prom;
+
+/** Answer the request when it is the dashboard's (/, /favicon.ico, /ui/...). @return false
+ *  when it is not, and the API goes on with it. */
+bool wcol_dash_request(struct wcol_conn *conn, const char *body, size_t len);
+
+/**
+ * The principal of the request's session cookie, for the /v1 API. A POST also needs the
+ * session's X-CSRF-Token and an Origin equal to https://HOST.
+ * @return the principal, or NULL with *status 401 (no valid session) or 403 (CSRF or Origin
+ *         refused; counted).
+ */
+const char *wcol_dash_session_who(struct wcol_conn *conn, int *status);
+
+/** ward_dashboard_* families for /metrics. */
+void wcol_dash_metrics(struct wcol_collector *c, struct wcol_prom *w);
+
+#endif /* WCOL_DASH_DASH_H_ */
