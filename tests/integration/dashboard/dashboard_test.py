@@ -328,6 +328,11 @@ def main():
             check(line in m, "/metrics lacks %r: %s" % (line, [x for x in m.split("\n")
                                                                 if "dashboard" in x]))
         check("ward_dashboard_logins_total{result=\"ok\"} 2" in m, "two logins ok")
+        h = json.loads(api.bearer("/v1/health"))["dashboard"]
+        check(h["logins"] == 2 and h["logins_refused"] == 1 and h["csrf_refused"] == 4 and
+              h["sessions"] == 0, "/v1/health dashboard: %s" % h)
+        out = env.wardctl(c, "health").stdout
+        check("dashboard: sessions=0 logins=2" in out, "wardctl health: %r" % out)
         c.stop()
     except (Fail, cdp.CdpError, OSError, KeyError, ValueError) as e:
         print("FAIL browser: %s (logs in %s)" % (e, env.dir))

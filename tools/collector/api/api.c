@@ -248,6 +248,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kint(&w, "devices", ss.devices);
     wcol_jw_kint(&w, "bytes", ss.db_bytes);
     wcol_jw_obj_end(&w);
+    wcol_dash_health(c, &w);
     wcol_jw_obj_end(&w);
     send_doc(conn, &w);
 }

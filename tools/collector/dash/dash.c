@@ -312,6 +312,19 @@ bool wcol_dash_request(struct wcol_conn *conn, const char *body, size_t len)
     return true;
 }
 
+void wcol_dash_health(struct wcol_collector *c, struct wcol_jw *w)
+{
+    const struct wcol_session_stats *s = &c->sessions.stats;
+
+    wcol_jw_key(w, "dashboard");
+    wcol_jw_obj_begin(w);
+    wcol_jw_kuint(w, "sessions", wcol_sessions_active(&c->sessions, wcol_now_mono()));
+    wcol_jw_kuint(w, "logins", s->logins);
+    wcol_jw_kuint(w, "logins_refused", s->login_failures);
+    wcol_jw_kuint(w, "csrf_refused", s->csrf_refused);
+    wcol_jw_obj_end(w);
+}
+
 void wcol_dash_metrics(struct wcol_collector *c, struct wcol_prom *w)
 {
     const struct wcol_session_stats *s = &c->sessions.stats;

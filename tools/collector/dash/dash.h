@@ -17,6 +17,7 @@
 struct wcol_conn;
 struct wcol_collector;
 struct wcol_prom;
+struct wcol_jw;
 
 /** Answer the request when it is the dashboard's (/, /favicon.ico, /ui/...). @return false
  *  when it is not, and the API goes on with it. */
@@ -29,6 +30,9 @@ bool wcol_dash_request(struct wcol_conn *conn, const char *body, size_t len);
  *         refused; counted).
  */
 const char *wcol_dash_session_who(struct wcol_conn *conn, int *status);
+
+/** The "dashboard" member of GET /v1/health (sessions now, logins, refusals). */
+void wcol_dash_health(struct wcol_collector *c, struct wcol_jw *w);
 
 /** ward_dashboard_* families for /metrics. */
 void wcol_dash_metrics(struct wcol_collector *c, struct wcol_prom *w);

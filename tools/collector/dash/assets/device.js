@@ -62,7 +62,16 @@ function thresholdValues(t) {
     return Object.entries(t).filter(([, v]) => typeof v === "number");
 }
 
-function sensorRows(list) {
+/* since_ms is on the agent's clock (ms since its boot), as is the snapshot's t_ms: how long
+ * the sensor has been in its state when the snapshot was taken. */
+function inState(s, snapT) {
+    if (typeof s.since_ms !== "number" || typeof snapT !== "number" || snapT < s.since_ms) {
+        return "—";
+    }
+    return ward.age(snapT - s.since_ms).replace(" ago", "");
+}
+
+function sensorRows(list, snapT) {
     return list.map((s) => {
         const pick = ward.el("button", { type: "button", className: "linkish" }, "chart");
         pick.addEventListener("click", () => {
@@ -73,7 +82,7 @@ function sensorRows(list) {
             props: { className: "sensor-row", dataset: { sensor: s.id, state: s.state } },
             cells: [s.id, ward.badge(s.state), ward.badge(s.severity), s.kind,
                 s.value === null || s.value === undefined ? "—" : String(s.value),
-                thresholdText(s.thresholds), s.reason || "", ward.time(s.since_ms), pick],
+                thresholdText(s.thresholds), s.reason || "", inState(s, snapT), pick],
         };
     });
 }
@@ -143,6 +152,7 @@ function noChart(text) {
         graph = null;
     }
     replace("chart");
+    document.getElementById("chart").className = "chart empty";
     document.getElementById("chart-note").textContent = text;
 }
 
@@ -183,6 +193,7 @@ async function drawChart() {
     if (graph !== null) {
         graph.destroy();
     }
+    document.getElementById("chart").className = "chart";
     graph = new Dygraph(document.getElementById("chart"), data, {
         labels: ["time", "value"],
         customBars: true,
@@ -228,10 +239,12 @@ async function refresh() {
         ["Interval", Math.round(x.interval_ms / 1000) + " s"],
         ["Silent after", Math.round(x.silent_after_ms / 1000) + " s"],
         ["In state since", ward.time(x.state_since_ms)], ["First seen", ward.time(x.first_seen_ms)],
-        ["Boot id", x.boot_id || "—"]]), ward.el("h3", {}, "Inventory"), inventory(x.heartbeat));
+        ["Boot id", x.boot_id || "—"]]));
+    replace("inventory-box", inventory(x.heartbeat));
     replace("sensors", sensors.length === 0 ? ward.el("p", { className: "muted" },
         "No health snapshot stored yet.") : ward.table(["Sensor", "State", "Severity", "Rule",
-        "Value", "Thresholds", "Reason", "Since", ""], sensorRows(sensors), { id: "sensor-table" }));
+        "Value", "Thresholds", "Reason", "In state for", ""], sensorRows(sensors, x.snapshot.t_ms),
+        { id: "sensor-table" }));
     replace("events", x.recent_events.length === 0 ? ward.el("p", { className: "muted" },
         "No events.") : ward.table(["Received", "Sensor", "From", "To", "Severity", "Value"],
         eventRows(x.recent_events), { id: "event-table" }));
@@ -254,7 +267,8 @@ function layout() {
                 ward.el("p", { className: "muted" }, "No sensor to chart.")))),
         ward.section("Sensors", box("sensors")), ward.el("div", { className: "row" },
             ward.section("Recent events", box("events")),
-            ward.section("Incidents", box("incidents"))));
+            ward.section("Incidents", box("incidents"))),
+        ward.section("Inventory (the last heartbeat)", box("inventory-box")));
 }
 
 ward.start("fleet", () => {
