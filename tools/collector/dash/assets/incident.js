@@ -63,9 +63,11 @@ async function refresh() {
         return;
     }
     const x = r.doc;
-    /* The action box is kept across refreshes so a half-typed text is not lost. */
+    /* Rebuilt for the new state, keeping a half-typed text (and the focus while typing). */
     if (actionBox === null || document.activeElement !== actionBox.querySelector("input")) {
+        const typed = actionBox !== null ? actionBox.querySelector("input").value : "";
         actionBox = actions(x);
+        actionBox.querySelector("input").value = typed;
     }
     const tl = x.timeline.map((t) => ({
         props: { className: "timeline-row" },
