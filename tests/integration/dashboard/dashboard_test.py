@@ -18,6 +18,7 @@ Exit 77 (skipped) when the sim board's agent or chromium is missing."""
 import http.client
 import json
 import os
+import re
 import shutil
 import ssl
 import sys
@@ -205,8 +206,12 @@ def browse(env, c, api, chromium, screens, wait_sim):
         check(b.eval("document.querySelector('#sensor-table tr[data-sensor=\"temp:cpu0\"]')"
                      ".cells[5].textContent") == "caution 80000, critical 95000",
               "thresholds in the sensor table")
-        check(any(e["method"] == "Fetch.requestPaused" for e in b.events),
-              "the fixture was never asked for")
+        asked = [e["params"]["request"]["url"] for e in b.events
+                 if e["method"] == "Fetch.requestPaused"]
+        check(asked, "the fixture was never asked for")
+        # The query as docs/history.md has it: from/to in ms since the epoch, step a duration.
+        check(re.search(r"/v1/devices/dev-hostile/history\?sensor=temp%3Acpu0&from=\d{13}"
+                        r"&to=\d{13}&step=\d+s$", asked[0]), "history query: %s" % asked[0])
         time.sleep(0.5)  # the chart's first paint
         page_ok(b, "device dev-hostile")
         shot("device")
@@ -244,11 +249,8 @@ def browse(env, c, api, chromium, screens, wait_sim):
         # Trends.
         b.navigate(base + "/ui/trends.html")
         t = b.wait("document.getElementById('trends-unavailable') ? 'unavailable' : "
-                   "(document.querySelector('#main h1') && !document.querySelector('#main p"
-                   ".muted + p') && document.querySelectorAll('#main h1').length ? "
-                   "(document.getElementById('trends') ? 'table' : "
-                   "(document.querySelector('#main p.muted') ? 'empty' : null)) : null)", 15,
-                   "the trends page")
+                   "document.getElementById('trends-none') ? 'none' : "
+                   "document.getElementById('trends') ? 'table' : null", 15, "the trends page")
         print("trends page: %s" % t)
         page_ok(b, "trends")
         shot("trends")

@@ -14,11 +14,12 @@ let graph = null;
 
 const dev = (path) => "/v1/devices/" + encodeURIComponent(deviceId) + path;
 
-/* The history query: from/to in ms since the epoch (the answer's from_ms/to_ms), step in s. */
+/* The history query: from/to in ms since the epoch (the answer's from_ms/to_ms), step a
+ * duration ("60s"; a bare number would be milliseconds). */
 function historyPath(sensor, now) {
     const step = Math.max(1, Math.round(range / POINTS));
     return dev("/history?sensor=" + encodeURIComponent(sensor) + "&from=" + (now - range * 1000)
-        + "&to=" + now + "&step=" + step);
+        + "&to=" + now + "&step=" + step + "s");
 }
 
 function dl(id, pairs) {
