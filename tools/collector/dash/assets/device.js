@@ -198,6 +198,11 @@ async function drawChart() {
     graph = new Dygraph(document.getElementById("chart"), data, {
         labels: ["time", "value"],
         customBars: true,
+        drawPoints: true, /* a sensor heard once is one point, not an empty chart */
+        pointSize: 2,
+        /* The range asked for, not only the span of the points. */
+        dateWindow: typeof r.doc.from_ms === "number" && r.doc.to_ms > r.doc.from_ms
+            ? [r.doc.from_ms, r.doc.to_ms] : null,
         highlightCallback: (ev, x, pts, row) => showPoint(x, row),
         unhighlightCallback: () => {
             document.getElementById("chart-legend").textContent = "";
