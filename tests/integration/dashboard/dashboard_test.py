@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import ssl
 import sys
 import time
@@ -142,6 +143,27 @@ def check_csrf(api, sess, csrf, inc_id):
     s, _, _ = api.req("POST", "/ui/logout", "{}", dict(ok_h, **{"X-CSRF-Token": csrf}))
     check(s == 200, "logout: %d" % s)
     check(api.req("GET", "/v1/devices", headers=sess)[0] == 401, "the session outlived logout")
+
+
+def check_revoked_token_ends_session(env, c, api):
+    """A session lives only as long as the token it was opened with: take the token out of
+    the tokens file, reload, and the session's next request is refused."""
+    env.run_pki("token", "temp")
+    tok = open(os.path.join(env.pki, "tokens", "temp.token")).read().strip()
+    c.signal(signal.SIGHUP)
+    wait_for(lambda: api.req("GET", "/v1/health", headers={"Authorization": "Bearer " + tok})[0]
+             == 200, 10, "the new token after SIGHUP")
+    s, h, _ = api.login(token=tok)
+    check(s == 200, "login with the new token: %d" % s)
+    sess = {"Cookie": h["set-cookie"].split(";")[0]}
+    check(api.req("GET", "/v1/devices", headers=sess)[0] == 200, "the temp session")
+    path = os.path.join(env.pki, "api-tokens")
+    lines = open(path).read().splitlines(True)
+    with open(path, "w") as f:
+        f.writelines(x for x in lines if not x.startswith("temp "))
+    c.signal(signal.SIGHUP)
+    wait_for(lambda: api.req("GET", "/v1/devices", headers=sess)[0] == 401, 10,
+             "the session of a removed token to be refused")
 
 
 def page_ok(b, name):
@@ -320,6 +342,7 @@ def main():
         incs = json.loads(api.bearer("/v1/incidents?device=dev-hostile"))["incidents"]
         check(len(incs) >= 1, "no incident on dev-hostile")
         check_csrf(api, sess, csrf, incs[0]["id"])
+        check_revoked_token_ends_session(env, c, api)
         wait_for(lambda: json.loads(api.bearer("/v1/devices/dev-silent"))["state"] == "silent",
                  15, "dev-silent to go silent", step=0.3)
         def wait_sim():
@@ -329,15 +352,16 @@ def main():
         m = api.bearer("/metrics").decode()
         for line in ("ward_dashboard_logins_total{result=\"refused\"} 1",
                      "ward_dashboard_csrf_refused_total 4",
-                     "ward_dashboard_sessions_ended_total{how=\"logout\"} 2"):
+                     "ward_dashboard_sessions_ended_total{how=\"logout\"} 2",
+                     "ward_dashboard_sessions_ended_total{how=\"expired\"} 1"):
             check(line in m, "/metrics lacks %r: %s" % (line, [x for x in m.split("\n")
                                                                 if "dashboard" in x]))
-        check("ward_dashboard_logins_total{result=\"ok\"} 2" in m, "two logins ok")
+        check("ward_dashboard_logins_total{result=\"ok\"} 3" in m, "three logins ok")
         h = json.loads(api.bearer("/v1/health"))["dashboard"]
-        check(h["logins"] == 2 and h["logins_refused"] == 1 and h["csrf_refused"] == 4 and
+        check(h["logins"] == 3 and h["logins_refused"] == 1 and h["csrf_refused"] == 4 and
               h["sessions"] == 0, "/v1/health dashboard: %s" % h)
         out = env.wardctl(c, "health").stdout
-        check("dashboard: sessions=0 logins=2" in out, "wardctl health: %r" % out)
+        check("dashboard: sessions=0 logins=3" in out, "wardctl health: %r" % out)
         c.stop()
     except (Fail, cdp.CdpError, OSError, KeyError, ValueError) as e:
         print("FAIL browser: %s (logs in %s)" % (e, env.dir))

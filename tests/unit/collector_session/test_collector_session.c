@@ -33,7 +33,7 @@ static const struct wcol_session *by_cookie(const char *id, uint64_t now)
 static void test_create_and_check(void **state)
 {
     (void)state;
-    const struct wcol_session *s = wcol_session_create(&s_t, "ops", 1000);
+    const struct wcol_session *s = wcol_session_create(&s_t, "ops", "Bearer t", 1000);
 
     assert_non_null(s);
     assert_int_equal(strlen(s->id), WCOL_SESSION_TOKEN_HEX);
@@ -41,6 +41,7 @@ static void test_create_and_check(void **state)
     assert_string_not_equal(s->id, s->csrf);
     assert_ptr_equal(by_cookie(s->id, 2000), s);
     assert_string_equal(s->who, "ops");
+    assert_string_equal(s->bearer, "Bearer t");
     assert_int_equal(wcol_sessions_active(&s_t, 2000), 1);
     assert_int_equal(s_t.stats.logins, 1);
 }
@@ -48,7 +49,7 @@ static void test_create_and_check(void **state)
 static void test_cookie_shapes_refused(void **state)
 {
     (void)state;
-    const struct wcol_session *s = wcol_session_create(&s_t, "ops", 1000);
+    const struct wcol_session *s = wcol_session_create(&s_t, "ops", "Bearer t", 1000);
     char id[WCOL_SESSION_TOKEN_HEX + 1], h[256];
 
     memcpy(id, s->id, sizeof(id));
@@ -69,7 +70,7 @@ static void test_cookie_shapes_refused(void **state)
 static void test_csrf(void **state)
 {
     (void)state;
-    const struct wcol_session *s = wcol_session_create(&s_t, "ops", 1000);
+    const struct wcol_session *s = wcol_session_create(&s_t, "ops", "Bearer t", 1000);
     char bad[WCOL_SESSION_TOKEN_HEX + 1];
 
     assert_true(wcol_session_csrf_ok(s, s->csrf, WCOL_SESSION_TOKEN_HEX));
@@ -85,7 +86,7 @@ static void test_csrf(void **state)
 static void test_idle_and_lifetime(void **state)
 {
     (void)state;
-    const struct wcol_session *s = wcol_session_create(&s_t, "ops", 1000);
+    const struct wcol_session *s = wcol_session_create(&s_t, "ops", "Bearer t", 1000);
     char id[WCOL_SESSION_TOKEN_HEX + 1];
     uint64_t t = 1000;
 
@@ -98,7 +99,7 @@ static void test_idle_and_lifetime(void **state)
     assert_null(by_cookie(id, 1000 + WCOL_SESSION_LIFETIME_MS));
     assert_int_equal(s_t.stats.expired, 1);
 
-    s = wcol_session_create(&s_t, "ops", 5000);
+    s = wcol_session_create(&s_t, "ops", "Bearer t", 5000);
     memcpy(id, s->id, sizeof(id));
     assert_null(by_cookie(id, 5000 + WCOL_SESSION_IDLE_MS)); /* idle too long */
     assert_int_equal(wcol_sessions_active(&s_t, 5000 + WCOL_SESSION_IDLE_MS), 0);
@@ -110,10 +111,10 @@ static void test_full_table_evicts_least_recent(void **state)
     char ids[WCOL_SESSIONS_MAX][WCOL_SESSION_TOKEN_HEX + 1];
 
     for (unsigned i = 0; i < WCOL_SESSIONS_MAX; i++) {
-        memcpy(ids[i], wcol_session_create(&s_t, "ops", 1000 + i)->id, sizeof(ids[i]));
+        memcpy(ids[i], wcol_session_create(&s_t, "ops", "Bearer t", 1000 + i)->id, sizeof(ids[i]));
     }
     assert_non_null(by_cookie(ids[0], 5000)); /* the oldest is used again: now the newest */
-    assert_non_null(wcol_session_create(&s_t, "late", 6000));
+    assert_non_null(wcol_session_create(&s_t, "late", "Bearer t", 6000));
     assert_int_equal(s_t.stats.evicted, 1);
     assert_int_equal(wcol_sessions_active(&s_t, 6000), WCOL_SESSIONS_MAX);
     assert_non_null(by_cookie(ids[0], 6000));
@@ -123,18 +124,30 @@ static void test_full_table_evicts_least_recent(void **state)
     }
 }
 
+static void test_credential_bounded(void **state)
+{
+    char big[WCOL_SESSION_BEARER_MAX + 2];
+
+    (void)state;
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_null(wcol_session_create(&s_t, "ops", big, 1000));
+    big[sizeof(big) - 2] = '\0';
+    assert_non_null(wcol_session_create(&s_t, "ops", big, 1000));
+}
+
 static void test_destroy(void **state)
 {
     (void)state;
-    const struct wcol_session *s = wcol_session_create(&s_t, "ops", 1000);
+    const struct wcol_session *s = wcol_session_create(&s_t, "ops", "Bearer t", 1000);
     char id[WCOL_SESSION_TOKEN_HEX + 1];
 
     memcpy(id, s->id, sizeof(id));
     wcol_session_destroy(&s_t, s);
     assert_null(by_cookie(id, 1000));
-    assert_int_equal(s_t.stats.logouts, 1);
+    assert_int_equal(wcol_sessions_active(&s_t, 1000), 0);
     wcol_session_destroy(&s_t, s); /* twice: nothing more */
-    assert_int_equal(s_t.stats.logouts, 1);
+    assert_int_equal(wcol_sessions_active(&s_t, 1000), 0);
 }
 
 int main(void)
@@ -145,6 +158,7 @@ int main(void)
         cmocka_unit_test_setup(test_csrf, reset),
         cmocka_unit_test_setup(test_idle_and_lifetime, reset),
         cmocka_unit_test_setup(test_full_table_evicts_least_recent, reset),
+        cmocka_unit_test_setup(test_credential_bounded, reset),
         cmocka_unit_test_setup(test_destroy, reset),
     };
 

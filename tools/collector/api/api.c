@@ -26,6 +26,7 @@
 #include "tls/tls_config.h"
 #include "common/jw.h"
 #include "dash/dash.h"
+#include "dash/session.h"
 #include "export/metrics.h"
 #include "incidents/incidents.h"
 
@@ -505,24 +506,32 @@ static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len
 static const char *authorized(struct wcol_conn *conn, int *status)
 {
     struct wcol_collector *c = wcol_conn_collector(conn);
-    const char *who = wcol_tokens_check(&c->tokens, wcol_conn_request(conn)->authorization,
-                                        wcol_conn_request(conn)->authorization_len);
-    const char *how = "token";
+    const struct wcol_http_request *r = wcol_conn_request(conn);
+    const char *cred = r->authorization;
+    size_t cred_len = r->authorization_len;
+    const struct wcol_session *s = NULL;
 
     *status = 401;
-    if (who == NULL && wcol_conn_request(conn)->authorization == NULL) {
-        who = wcol_dash_session_who(conn, status); /* the dashboard's cookie (dash/dash.h) */
-        how = "session";
+    if (cred == NULL) {
+        /* The dashboard's cookie (dash/dash.h): the credential its session was opened with,
+         * checked again as if it were the header. */
+        s = wcol_dash_session(conn, status);
+        cred = s != NULL ? s->bearer : NULL;
+        cred_len = s != NULL ? strlen(s->bearer) : 0;
     }
-    if (who != NULL) {
-        const struct wcol_http_request *r = wcol_conn_request(conn);
+    const char *who = wcol_tokens_check(&c->tokens, cred, cred_len);
 
+    if (who != NULL) {
         /* The access log: who asked what, from where (the target's bytes are checked
          * printable by the HTTP parser). */
-        wcol_log_info("%s: operator %s=%s %s %.*s", wcol_conn_addr(conn), how, who,
-                      wcol_http_method_name(r->method), (int)r->target_len, r->target);
+        wcol_log_info("%s: operator %s=%s %s %.*s", wcol_conn_addr(conn),
+                      s != NULL ? "session" : "token", who, wcol_http_method_name(r->method),
+                      (int)r->target_len, r->target);
         wcol_conn_authenticated(conn);
         return who;
+    }
+    if (s != NULL) {
+        wcol_dash_session_end(conn, s); /* its token was taken out of the tokens file */
     }
     c->stats.unauthorized++;
     if (*status == 401) {

@@ -182,16 +182,19 @@ static void post_login(struct wcol_conn *conn, const char *body, size_t len)
     snprintf(bearer, sizeof(bearer), "Bearer %s", token);
     const char *who = wcol_tokens_check(&c->tokens, bearer, strlen(bearer));
 
-    memset(token, 0, sizeof(token));
-    memset(bearer, 0, sizeof(bearer));
+    explicit_bzero(token, sizeof(token));
     if (who == NULL) {
+        explicit_bzero(bearer, sizeof(bearer));
         sessions(conn)->stats.login_failures++;
         wcol_log_warn("%s: dashboard login refused: not an operator token", wcol_conn_addr(conn));
         error_answer(conn, 401, "not a valid operator token");
         return;
     }
-    const struct wcol_session *s = wcol_session_create(sessions(conn), who, wcol_now_mono());
+    /* The session keeps the credential: each of its requests is authorized with it again. */
+    const struct wcol_session *s =
+        wcol_session_create(sessions(conn), who, bearer, wcol_now_mono());
 
+    explicit_bzero(bearer, sizeof(bearer));
     if (s == NULL) {
         error_answer(conn, 503, "no random bytes for a session id");
         return;
@@ -207,21 +210,17 @@ static void post_login(struct wcol_conn *conn, const char *body, size_t len)
 static void post_logout(struct wcol_conn *conn)
 {
     int status = 401;
-    const char *who = wcol_dash_session_who(conn, &status);
-    const struct wcol_http_request *r = wcol_conn_request(conn);
+    const struct wcol_session *s = wcol_dash_session(conn, &status);
+    struct wcol_jw w;
 
-    if (who == NULL) {
+    if (s == NULL) {
         error_answer(conn, status,
                      status == 403 ? "X-CSRF-Token or Origin refused" : "not logged in");
         return;
     }
-    const struct wcol_session *s =
-        wcol_session_check(sessions(conn), r->cookie, r->cookie_len, wcol_now_mono());
-
-    WCOL_AUDIT(wcol_conn_collector(conn), who, "logout", "dashboard", wcol_conn_addr(conn));
+    WCOL_AUDIT(wcol_conn_collector(conn), s->who, "logout", "dashboard", wcol_conn_addr(conn));
+    sessions(conn)->stats.logouts++;
     wcol_session_destroy(sessions(conn), s);
-    struct wcol_jw w;
-
     wcol_jw_init(&w, 64);
     wcol_jw_obj_begin(&w);
     wcol_jw_kstr(&w, "status", "logged out");
@@ -246,7 +245,7 @@ static void get_session(struct wcol_conn *conn)
     json_answer(conn, 200, &w, NULL);
 }
 
-const char *wcol_dash_session_who(struct wcol_conn *conn, int *status)
+const struct wcol_session *wcol_dash_session(struct wcol_conn *conn, int *status)
 {
     const struct wcol_http_request *r = wcol_conn_request(conn);
     struct wcol_sessions *t = sessions(conn);
@@ -264,8 +263,15 @@ const char *wcol_dash_session_who(struct wcol_conn *conn, int *status)
         *status = 403;
         return NULL;
     }
-    wcol_conn_authenticated(conn);
-    return s->who;
+    return s;
+}
+
+void wcol_dash_session_end(struct wcol_conn *conn, const struct wcol_session *s)
+{
+    wcol_log_warn("%s: session of %s ended: its credential is no longer valid",
+                  wcol_conn_addr(conn), s->who);
+    sessions(conn)->stats.expired++;
+    wcol_session_destroy(sessions(conn), s);
 }
 
 /* ---- routing ---- */

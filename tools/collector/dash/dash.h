@@ -18,18 +18,24 @@ struct wcol_conn;
 struct wcol_collector;
 struct wcol_prom;
 struct wcol_jw;
+struct wcol_session;
 
 /** Answer the request when it is the dashboard's (/, /favicon.ico, /ui/...). @return false
  *  when it is not, and the API goes on with it. */
 bool wcol_dash_request(struct wcol_conn *conn, const char *body, size_t len);
 
 /**
- * The principal of the request's session cookie, for the /v1 API. A POST also needs the
- * session's X-CSRF-Token and an Origin equal to https://HOST.
- * @return the principal, or NULL with *status 401 (no valid session) or 403 (CSRF or Origin
+ * The session of the request's cookie, for the /v1 API, which authorizes the request with the
+ * session's credential (s->bearer) as if it were the Authorization header. A POST also needs
+ * the session's X-CSRF-Token and an Origin equal to https://HOST.
+ * @return the session, or NULL with *status 401 (no valid session) or 403 (CSRF or Origin
  *         refused; counted).
  */
-const char *wcol_dash_session_who(struct wcol_conn *conn, int *status);
+const struct wcol_session *wcol_dash_session(struct wcol_conn *conn, int *status);
+
+/** End a session whose credential no longer authorizes (a token removed, an account
+ *  disabled): counted as expired. */
+void wcol_dash_session_end(struct wcol_conn *conn, const struct wcol_session *s);
 
 /** The "dashboard" member of GET /v1/health (sessions now, logins, refusals). */
 void wcol_dash_health(struct wcol_collector *c, struct wcol_jw *w);

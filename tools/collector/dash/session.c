@@ -12,7 +12,7 @@ static bool expired(const struct wcol_session *s, uint64_t now_ms)
 
 static void drop(struct wcol_session *s)
 {
-    memset(s, 0, sizeof(*s));
+    explicit_bzero(s, sizeof(*s));
 }
 
 static void sweep(struct wcol_sessions *t, uint64_t now_ms)
@@ -53,10 +53,13 @@ static bool equal_ct(const char *a, const char *b, size_t n)
 }
 
 const struct wcol_session *wcol_session_create(struct wcol_sessions *t, const char *who,
-                                               uint64_t now_ms)
+                                               const char *bearer, uint64_t now_ms)
 {
     struct wcol_session *slot = NULL;
 
+    if (strlen(bearer) > WCOL_SESSION_BEARER_MAX) {
+        return NULL;
+    }
     sweep(t, now_ms);
     for (unsigned i = 0; i < WCOL_SESSIONS_MAX; i++) {
         if (!t->s[i].live) {
@@ -77,6 +80,7 @@ const struct wcol_session *wcol_session_create(struct wcol_sessions *t, const ch
         return NULL;
     }
     snprintf(slot->who, sizeof(slot->who), "%s", who);
+    memcpy(slot->bearer, bearer, strlen(bearer) + 1);
     slot->created_ms = slot->used_ms = now_ms;
     slot->live = true;
     t->stats.logins++;
@@ -141,7 +145,6 @@ void wcol_session_destroy(struct wcol_sessions *t, const struct wcol_session *s)
     for (unsigned i = 0; i < WCOL_SESSIONS_MAX; i++) {
         if (&t->s[i] == s && s->live) {
             drop(&t->s[i]);
-            t->stats.logouts++;
         }
     }
 }

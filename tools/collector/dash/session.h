@@ -3,7 +3,10 @@
  * session should be). A session is created once a principal has proved who it is (today: an
  * operator bearer token, api/tokens.h; later the password + TOTP login), and carries a random
  * id (the cookie's value), a random CSRF token (sent back in the X-CSRF-Token header of every
- * state-changing request) and the principal's name. Ids are compared in constant time.
+ * state-changing request), the principal's name and the credential it logged in with, as an
+ * Authorization value: every request of the session is authorized with it again, so a token
+ * taken out of the tokens file (or an account disabled) ends its sessions at their next
+ * request. Ids are compared in constant time; the credential is wiped when the session ends.
  */
 #ifndef WCOL_DASH_SESSION_H_
 #define WCOL_DASH_SESSION_H_
@@ -15,6 +18,7 @@
 #define WCOL_SESSIONS_MAX        64
 #define WCOL_SESSION_TOKEN_HEX   64 /* 32 random bytes */
 #define WCOL_SESSION_WHO_MAX     64
+#define WCOL_SESSION_BEARER_MAX  (7 + 512) /* "Bearer " + the longest token api/tokens.c takes */
 #define WCOL_SESSION_IDLE_MS     (30u * 60u * 1000u)       /* unused for 30 minutes: gone */
 #define WCOL_SESSION_LIFETIME_MS (12u * 60u * 60u * 1000u) /* log in again after 12 hours */
 #define WCOL_SESSION_COOKIE      "__Host-ward_session"
@@ -23,7 +27,8 @@ struct wcol_session {
     char id[WCOL_SESSION_TOKEN_HEX + 1];
     char csrf[WCOL_SESSION_TOKEN_HEX + 1];
     char who[WCOL_SESSION_WHO_MAX + 1];
-    uint64_t created_ms, used_ms; /* monotonic */
+    char bearer[WCOL_SESSION_BEARER_MAX + 1]; /* "Bearer TOKEN" */
+    uint64_t created_ms, used_ms;             /* monotonic */
     bool live;
 };
 
@@ -37,11 +42,13 @@ struct wcol_sessions {
 };
 
 /**
- * A new session for who; when the table is full the least recently used one is evicted.
- * @return the session (its id and csrf set), NULL when no random bytes could be read.
+ * A new session for who, who proved it with the Authorization value bearer ("Bearer TOKEN");
+ * when the table is full the least recently used one is evicted.
+ * @return the session (its id and csrf set), NULL when no random bytes could be read or
+ *         bearer is longer than WCOL_SESSION_BEARER_MAX.
  */
 const struct wcol_session *wcol_session_create(struct wcol_sessions *t, const char *who,
-                                               uint64_t now_ms);
+                                               const char *bearer, uint64_t now_ms);
 
 /**
  * The live session named by a Cookie header value (WCOL_SESSION_COOKIE=ID among others);
@@ -53,7 +60,7 @@ const struct wcol_session *wcol_session_check(struct wcol_sessions *t, const cha
 /** Does an X-CSRF-Token header value match the session's token (constant time)? */
 bool wcol_session_csrf_ok(const struct wcol_session *s, const char *hdr, size_t len);
 
-/** End a session (logout). */
+/** End a session (logout, or its credential is no longer valid); the caller counts why. */
 void wcol_session_destroy(struct wcol_sessions *t, const struct wcol_session *s);
 
 /** Live sessions now (expired ones are dropped on the way). */
