@@ -176,6 +176,7 @@ static void post_login(struct wcol_conn *conn, const char *body, size_t len)
         return;
     }
     if (login_token(body, len, token, sizeof(token)) != 0) {
+        explicit_bzero(token, sizeof(token));
         error_answer(conn, 400, "the body is {\"token\": \"...\"}");
         return;
     }
