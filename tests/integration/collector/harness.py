@@ -221,6 +221,26 @@ class Collector:
         return self.env.wardctl_json(self, "health")
 
 
+SIM_SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                             "boards", "sim", "scenarios")
+
+
+def start_sim_agent(env, collector, agent, story, seconds):
+    """The sim board's ward-agent playing boards/sim/scenarios/STORY.json as device STORY (its
+    certificate from env.make_pki) for `seconds`; stopped with the test like the rest."""
+    crt, key = env.device_files(story)
+    state = os.path.join(env.dir, "agent-" + story)
+    os.makedirs(state)
+    log = open(os.path.join(env.dir, "agent-%s.log" % story), "w")
+    p = subprocess.Popen([agent, "run", "--collector", "127.0.0.1:%d" % collector.device_port,
+                          "--server-name", "localhost", "--ca", env.ca(), "--cert", crt,
+                          "--key", key, "--state-dir", state, "--scenario",
+                          os.path.join(SIM_SCENARIOS, story + ".json"), "--for", str(seconds)],
+                         stdout=log, stderr=subprocess.STDOUT)
+    _PROCS.append(p)
+    return p
+
+
 def client_context(env, device, ca=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2

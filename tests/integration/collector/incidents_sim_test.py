@@ -14,15 +14,12 @@ interval, and the link's carrier flaps are not a sensor state, so flapping is co
 incidents_test.py's own documents.) Exit 77 (skipped) when the sim board's ward-agent is not
 built (cmake -B build/sim -DBOARD=sim)."""
 import os
-import subprocess
 import sys
 import time
 
 import harness as H
 from harness import Fail, check, wait_for
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCENARIOS = os.path.join(HERE, "..", "..", "..", "boards", "sim", "scenarios")
 STORIES = ["failing-fan", "dying-disk", "overheating", "flapping-link"]
 
 
@@ -40,16 +37,7 @@ def main():
             f.write("hold-down 3s\nflapping 4 60s\n")
         c = env.start("--alerting", conf)
         for s in STORIES:
-            crt, key = env.device_files(s)
-            state = os.path.join(env.dir, "agent-" + s)
-            os.makedirs(state)
-            log = open(os.path.join(env.dir, "agent-%s.log" % s), "w")
-            p = subprocess.Popen([agent, "run", "--collector", "127.0.0.1:%d" % c.device_port,
-                                  "--server-name", "localhost", "--ca", env.ca(), "--cert", crt,
-                                  "--key", key, "--state-dir", state, "--scenario",
-                                  os.path.join(SCENARIOS, s + ".json"), "--for", "150"],
-                                 stdout=log, stderr=subprocess.STDOUT)
-            H._PROCS.append(p)
+            H.start_sim_agent(env, c, agent, s, 150)
 
         def inc(device, pred):
             xs = env.wardctl_json(c, "incidents", "--device", device)["incidents"]

@@ -111,6 +111,31 @@ static void test_refusals(void **state)
                    414);
 }
 
+/* What the dashboard reads (dash/dash.c): Host, Cookie, Origin, X-CSRF-Token, If-None-Match,
+ * each once. */
+static void test_browser_headers(void **state)
+{
+    const char *t = "POST /ui/logout HTTP/1.1\r\nHost: h:1\r\ncookie: a=1; b=2\r\n"
+                    "Origin: https://h:1\r\nX-CSRF-Token: abc\r\nIf-None-Match: \"e\"\r\n"
+                    "Content-Length: 0\r\n\r\n";
+    struct wcol_http_request r;
+
+    (void)state;
+    assert_int_equal(parse(t, &r), 0);
+    assert_int_equal(r.host_len, 3);
+    assert_memory_equal(r.host, "h:1", 3);
+    assert_int_equal(r.cookie_len, 8);
+    assert_memory_equal(r.cookie, "a=1; b=2", 8);
+    assert_int_equal(r.origin_len, 11);
+    assert_memory_equal(r.origin, "https://h:1", 11);
+    assert_int_equal(r.csrf_len, 3);
+    assert_memory_equal(r.csrf, "abc", 3);
+    assert_int_equal(r.if_none_match_len, 3);
+    expect_refused("GET / HTTP/1.1\r\nHost: x\r\nCookie: a\r\nCookie: b\r\n\r\n", 400);
+    expect_refused("GET / HTTP/1.1\r\nHost: x\r\nOrigin: a\r\nOrigin: b\r\n\r\n", 400);
+    expect_refused("GET / HTTP/1.1\r\nHost: x\r\nX-CSRF-Token: a\r\nx-csrf-token: b\r\n\r\n", 400);
+}
+
 static void test_limits(void **state)
 {
     char big[1024];
@@ -138,7 +163,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_post_accepted), cmocka_unit_test(test_get_with_token_and_close),
         cmocka_unit_test(test_incremental),   cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_limits),        cmocka_unit_test(test_browser_headers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,8 @@
 #include "server/conn.h"
 #include "tls/tls_config.h"
 #include "common/jw.h"
+#include "dash/dash.h"
+#include "dash/session.h"
 #include "export/metrics.h"
 #include "backup/schedule.h"
 #include "incidents/incidents.h"
@@ -263,6 +265,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kint(&w, "devices", ss.devices);
     wcol_jw_kint(&w, "bytes", ss.db_bytes);
     wcol_jw_obj_end(&w);
+    wcol_dash_health(c, &w);
     wcol_jw_obj_end(&w);
     wcol_api_send_doc(conn, &w);
 }
@@ -567,8 +570,29 @@ static bool authorize(struct wcol_conn *conn, struct wcol_principal *p)
     size_t plen = qm != NULL ? (size_t)(qm - r->target) : r->target_len;
     const char *why;
 
-    if (wcol_auth_bearer(c->auth, &c->tokens, r->authorization, r->authorization_len,
-                         wcol_conn_addr(conn), wcol_now_wall_ms(), p, &why) != 0) {
+    const char *cred = r->authorization;
+    size_t cred_len = r->authorization_len;
+    const struct wcol_session *s = NULL;
+    int status = 401;
+
+    if (cred == NULL) {
+        /* The dashboard's cookie (dash/dash.h): the credential its session was opened with,
+         * checked again as if it were the header (a revoked token or an ended login session
+         * ends the dashboard session too). */
+        s = wcol_dash_session(conn, &status);
+        cred = s != NULL ? s->bearer : NULL;
+        cred_len = s != NULL ? strlen(s->bearer) : 0;
+        if (s == NULL && status == 403) {
+            c->stats.unauthorized++;
+            wcol_conn_error(conn, 403, "X-CSRF-Token and Origin of the session are required");
+            return false;
+        }
+    }
+    if (wcol_auth_bearer(c->auth, &c->tokens, cred, cred_len, wcol_conn_addr(conn),
+                         wcol_now_wall_ms(), p, &why) != 0) {
+        if (s != NULL) {
+            wcol_dash_session_end(conn, s);
+        }
         c->stats.unauthorized++;
         wcol_log_warn("%s: operator request refused: %s", wcol_conn_addr(conn), why);
         wcol_conn_error(conn, 401, why);
@@ -581,8 +605,9 @@ static bool authorize(struct wcol_conn *conn, struct wcol_principal *p)
     }
     /* The access log: who asked what, from where (the target's bytes are checked printable
      * by the HTTP parser). */
-    wcol_log_info("%s: operator token=%s %s %.*s", wcol_conn_addr(conn), p->name,
-                  wcol_http_method_name(r->method), (int)r->target_len, r->target);
+    wcol_log_info("%s: operator %s=%s %s %.*s", wcol_conn_addr(conn),
+                  s != NULL ? "session" : "token", p->name, wcol_http_method_name(r->method),
+                  (int)r->target_len, r->target);
     wcol_conn_authenticated(conn);
     return true;
 }
@@ -640,6 +665,10 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     struct wcol_route_args args;
     struct wcol_principal p;
 
+    /* The dashboard's pages and its login need no credential (dash/dash.h). */
+    if (wcol_dash_request(conn, body, len)) {
+        return;
+    }
     if (wcol_access_login_request(conn, body, len)) { /* the only route without a credential */
         return;
     }

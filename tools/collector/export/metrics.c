@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "backup/schedule.h"
+#include "dash/dash.h"
 #include "incidents/incidents.h"
 #include "auth/access.h"
 #include "inventory/inventory.h"
@@ -278,6 +279,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     }
     wcol_history_metrics(c->history, w);
     wcol_access_metrics(c, w, now_ms); /* logins, refusals, the audit log */
+    wcol_dash_metrics(c, w);
     device_families(w, &c->metrics.per_device, list, n, now_ms);
     free(list);
     return w->failed ? -ENOMEM : 0;

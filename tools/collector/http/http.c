@@ -152,6 +152,37 @@ static int parse_content_length(const char *v, size_t len, const struct wcol_htt
     return 0;
 }
 
+/* Headers kept once by pointer: a second copy is refused rather than guessed between. */
+static int once(struct wcol_http_request *req, const char **at, size_t *at_len, const char *v,
+                size_t vlen, const char *dup_reason)
+{
+    if (*at != NULL) {
+        return refuse(req, 400, dup_reason);
+    }
+    *at = v;
+    *at_len = vlen;
+    return 0;
+}
+
+static int apply_browser_header(const char *name, size_t nlen, const char *v, size_t vlen,
+                                struct wcol_http_request *req)
+{
+    if (name_is(name, nlen, "cookie")) {
+        return once(req, &req->cookie, &req->cookie_len, v, vlen, "duplicate Cookie");
+    }
+    if (name_is(name, nlen, "origin")) {
+        return once(req, &req->origin, &req->origin_len, v, vlen, "duplicate Origin");
+    }
+    if (name_is(name, nlen, "x-csrf-token")) {
+        return once(req, &req->csrf, &req->csrf_len, v, vlen, "duplicate X-CSRF-Token");
+    }
+    if (name_is(name, nlen, "if-none-match")) {
+        return once(req, &req->if_none_match, &req->if_none_match_len, v, vlen,
+                    "duplicate If-None-Match");
+    }
+    return 0;
+}
+
 static int apply_header(const char *name, size_t nlen, const char *v, size_t vlen,
                         const struct wcol_http_limits *limits, struct wcol_http_request *req,
                         unsigned *hosts)
@@ -169,6 +200,8 @@ static int apply_header(const char *name, size_t nlen, const char *v, size_t vle
         if (++*hosts > 1) {
             return refuse(req, 400, "duplicate Host");
         }
+        req->host = v;
+        req->host_len = vlen;
     } else if (name_is(name, nlen, "connection")) {
         if (list_has_token(v, vlen, "close")) {
             req->keep_alive = false;
@@ -185,6 +218,8 @@ static int apply_header(const char *name, size_t nlen, const char *v, size_t vle
     } else if (name_is(name, nlen, "accept")) {
         req->accept = v;
         req->accept_len = vlen;
+    } else {
+        return apply_browser_header(name, nlen, v, vlen, req);
     }
     return 0;
 }

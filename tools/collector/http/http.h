@@ -41,6 +41,9 @@ struct wcol_http_request {
     size_t content_type_len;
     const char *accept; /* value of Accept, or NULL */
     size_t accept_len;
+    /* For the browser dashboard (dash/): each NULL when absent, refused when repeated. */
+    const char *host, *cookie, *origin, *csrf, *if_none_match; /* X-CSRF-Token: csrf */
+    size_t host_len, cookie_len, origin_len, csrf_len, if_none_match_len;
     size_t content_length; /* 0 when absent */
     bool has_content_length;
     bool keep_alive; /* false after "Connection: close" */

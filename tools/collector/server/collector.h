@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "api/tokens.h"
+#include "dash/session.h"
 #include "commit/bus.h"
 #include "commit/group.h"
 #include "common/log.h"
@@ -207,6 +208,7 @@ struct wcol_collector {
     struct wcol_history *history;     /* history/hist.h: NULL when off */
     struct wcol_auth *auth;           /* auth/auth.h: accounts, sessions, API tokens */
     struct wcol_audit *audit;         /* audit/audit.h: the hash-chained audit log */
+    struct wcol_sessions sessions;    /* dash/session.h: the dashboard's logins */
     wcol_request_fn on_request[2];    /* by enum wcol_conn_kind */
     struct wcol_conn *ready;          /* connections to look at again before sleeping */
     struct wcol_conn **ready_tail;

@@ -737,14 +737,24 @@ void wcol_conn_respond_typed(struct wcol_conn *conn, int status, const char *con
                              const char *body, size_t body_len, const char *extra_headers,
                              bool close_after)
 {
-    char head[512];
+    wcol_conn_respond_cached(conn, status, content_type, "no-store", body, body_len, extra_headers,
+                             close_after);
+}
+
+void wcol_conn_respond_cached(struct wcol_conn *conn, int status, const char *content_type,
+                              const char *cache_control, const char *body, size_t body_len,
+                              const char *extra_headers, bool close_after)
+{
+    char head[2048];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                     "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s\r\n",
-                     status, ward_http_status_text(status), content_type, body_len,
+                     "Content-Length: %zu\r\nCache-Control: %s\r\n%s%s\r\n",
+                     status, ward_http_status_text(status), content_type, body_len, cache_control,
                      extra_headers != NULL ? extra_headers : "",
                      close_after ? "Connection: close\r\n" : "");
-    char *buf = malloc((size_t)n + body_len);
+    /* The callers' headers are bounded constants: a head that does not fit is a bug, and the
+     * connection closes rather than send a cut one. */
+    char *buf = n > 0 && (size_t)n < sizeof(head) ? malloc((size_t)n + body_len) : NULL;
 
     free(conn->wbuf);
     conn->wbuf = NULL;

@@ -34,6 +34,12 @@ void wcol_conn_respond_typed(struct wcol_conn *conn, int status, const char *con
                              const char *body, size_t body_len, const char *extra_headers,
                              bool close_after);
 
+/** wcol_conn_respond_typed() with a Cache-Control other than no-store (the dashboard's
+ *  assets: "no-cache" with an ETag). extra_headers: whole lines, each ending in CRLF. */
+void wcol_conn_respond_cached(struct wcol_conn *conn, int status, const char *content_type,
+                              const char *cache_control, const char *body, size_t body_len,
+                              const char *extra_headers, bool close_after);
+
 /** wcol_conn_respond() of a string literal body: its length without the NUL. */
 #define WCOL_CONN_RESPOND_LIT(conn, status, literal, extra, close_after)                           \
     wcol_conn_respond((conn), (status), "" literal, sizeof(literal) - 1, (extra), (close_after))
