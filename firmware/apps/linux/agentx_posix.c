@@ -121,7 +121,8 @@ int agentx_posix_parse(const char *spec)
     return 0;
 }
 
-void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log)
+void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log,
+                        const struct ward_nms_cache *cache)
 {
     uint8_t digest[WARD_DIGEST_LEN];
 
@@ -133,6 +134,7 @@ void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log)
         s_ax.config_hex[0] = '\0';
     }
     ward_agentx_init(&s_ax.ax, agent, ward_version(), s_ax.config_hex);
+    s_ax.ax.mib.cache = cache;
     s_ax.log = log;
     s_ax.link = L_DOWN;
     s_ax.next_try_ms = 0;
@@ -356,10 +358,12 @@ int agentx_posix_parse(const char *spec)
     return -ENOTSUP;
 }
 
-void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log)
+void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log,
+                        const struct ward_nms_cache *cache)
 {
     (void)agent;
     (void)log;
+    (void)cache;
 }
 
 void agentx_posix_pollfd(struct pollfd *pfd)
