@@ -5,7 +5,7 @@ if(TARGET ward_nms)
     ward_fuzz_target(agentx_pdu
         SOURCES ${_nms}/src/agentx_pdu.c ${_nms}/src/agentx.c ${_nms}/src/mib.c
             ${_nms}/src/mib_disk.c
-        LIBS ward_core ward_smart)
+        LIBS ward_core)
     foreach(_exe fuzz_agentx_pdu_replay fuzz_agentx_pdu_lf)
         if(TARGET ${_exe})
             target_include_directories(${_exe} PRIVATE ${_nms}/include)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ward/digest.h"
+#include "ward/hal/smart.h"
 #include "ward/nms/agentx.h"
 #include "ward/version.h"
 
@@ -135,6 +136,7 @@ void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log,
     }
     ward_agentx_init(&s_ax.ax, agent, ward_version(), s_ax.config_hex);
     s_ax.ax.mib.cache = cache;
+    s_ax.ax.mib.attr_name = ward_smart_ata_attr_name;
     s_ax.log = log;
     s_ax.link = L_DOWN;
     s_ax.next_try_ms = 0;

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "ward/base/fmt.h"
-#include "ward/hal/smart.h"
 
 #include "mib_internal.h"
 
@@ -124,8 +123,11 @@ int mib_attr_get(const struct ward_mib *m, unsigned col, uint32_t row, int64_t n
         return -ENOENT;
     }
     switch (col) {
-    case 2:
-        ward_agentx_value_str(v, ward_smart_ata_attr_name(a->id));
+    case 2: /* the application's names (hal/smart is a backend's helper, not the core's) */
+        if (m->attr_name == NULL) {
+            return -ENOENT;
+        }
+        ward_agentx_value_str(v, m->attr_name(a->id));
         break;
     case 3:
     case 4:

@@ -15,6 +15,7 @@
 
 #include "heap_count.h"
 #include "ward/agent.h"
+#include "ward/hal/smart.h"
 #include "ward/nms/agentx.h"
 
 static struct ward_agent s_agent;
@@ -316,6 +317,7 @@ static void fill_cache(void)
     d->smart.u.nvme.critical_warning = 4;
     d->smart.u.nvme.power_on_hours[0] = 5000000000u;
     s_ax.mib.cache = &s_cache;
+    s_ax.mib.attr_name = ward_smart_ata_attr_name;
 }
 
 /* GetNext from WARD-MIB.1.t.1.sub...; @return the OID's sub-identifiers after wardObjects. */

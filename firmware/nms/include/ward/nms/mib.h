@@ -43,6 +43,9 @@ struct ward_mib {
     uint32_t journal_depth; /* records in the store-and-forward journal (the app sets it) */
     /* The agent's reading cache (SMART, NVMe health) for the disk tables; NULL: no rows. */
     const struct ward_nms_cache *cache;
+    /* The name of an ATA attribute id (wardSmartAttrName), given by the application (e.g.
+     * hal/smart's ward_smart_ata_attr_name); NULL: the column has no instances. */
+    const char *(*attr_name)(uint8_t id);
     /* The master's sysUpTime (centiseconds) at agent time sync_ms, from its last Response:
      * TimeStamp columns are sysUpTime by the master's clock (ward_mib_sync_uptime). */
     uint32_t uptime_at_sync;
