@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Bytes on the wire per heartbeat interval for a real `ward-agent run` (docs/benchmarks.md,
 # "Bytes on the wire per heartbeat"): everything the agent sends (TLS records: heartbeats,
-# events, health snapshot pages) divided by the heartbeats sent, between two SIGUSR1 `stats`
-# lines (docs/transport.md), against a ward-collector on 127.0.0.1.
+# events, health snapshot pages) between two SIGUSR1 `stats` lines (docs/transport.md),
+# against a ward-collector on 127.0.0.1, divided by the heartbeat intervals in the window
+# (SECONDS / HEARTBEAT_MS) and, as the earlier runs did, by the batches sent (each batch
+# carries a heartbeat, and a snapshot cycle of several pages sends extra batches).
 #
 #   tools/bench/wire_interval.sh BUILD root DIR|scenario FILE [SECONDS] [HEARTBEAT_MS]
 #
@@ -57,6 +59,8 @@ a, b = (json.loads(line[line.index("{"):]) for line in sys.stdin.read().splitlin
 hb = b["heartbeats"] - a["heartbeats"]
 tx, rx = b["tx_bytes"] - a["tx_bytes"], b["rx_bytes"] - a["rx_bytes"]
 conn = b["connects"]
-print(f"{hb} heartbeats: {tx / hb:.0f} B sent, {rx / hb:.0f} B received per interval "
+n = int(sys.argv[1]) * 1000 / int(sys.argv[2])  # heartbeat intervals in the window
+print(f"{n:.0f} intervals: {tx / n:.0f} B sent, {rx / n:.0f} B received per interval; "
+      f"{hb} batches (each carries a heartbeat): {tx / hb:.0f} B sent per batch "
       f"(tx {tx}, rx {rx}; {conn} connects)")
-'
+' "$SECS" "$HB"
