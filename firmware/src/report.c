@@ -8,6 +8,8 @@
 #include "ward/version.h"
 #include "ward/wire/encode.h"
 
+#include "report_delta.h"
+
 /* The agent's limits are the wire's: what it writes, the collector takes. */
 _Static_assert(WARD_BOOT_ID_LEN == WARD_WIRE_BOOT_LEN, "boot ids are 16 bytes on the wire");
 _Static_assert(WARD_BOOT_ID_HEX_LEN == WARD_WIRE_BOOT_HEX_LEN, "boot ids are 32 hex digits");
@@ -201,6 +203,13 @@ void ward_report_sticky_reset(struct ward_agent *a)
 {
     if (a != NULL) {
         a->sticky_sent = false;
+        /* A new connection may reach a collector without the snapshot: the next cycle is
+         * full, and a delta cycle in progress gives way to it at once. */
+        a->delta_ok = false;
+        if (a->health_delta) {
+            a->health_cursor = 0;
+            a->health_delta = false;
+        }
     }
 }
 
@@ -227,7 +236,9 @@ static bool wire_sensor(const struct ward_agent *a, unsigned i, struct ward_wire
     return true;
 }
 
-static cJSON *doc_health(const struct doc *d, int64_t now, unsigned first, unsigned max)
+/* Sensors [first, first + max) of the table (max 0: to the end); with delta, only those
+ * that changed since they last went out (report_delta.h). */
+static cJSON *doc_health(const struct doc *d, int64_t now, unsigned first, unsigned max, bool delta)
 {
     const struct ward_agent *a = d->a;
     unsigned total = ward_health_count(&a->health);
@@ -242,12 +253,15 @@ static cJSON *doc_health(const struct doc *d, int64_t now, unsigned first, unsig
     first = first > total ? total : first;
     end = (max == 0 || max > total - first) ? total : first + max;
     h = (struct ward_wire_health){ now, (uint8_t)st, (uint8_t)sev, total, first };
-    o = ward_wire_health_json(&h, &d->id, &sensors);
+    o = delta ? ward_wire_health_delta_json(&h, &d->id, &sensors)
+              : ward_wire_health_json(&h, &d->id, &sensors);
     ok = o != NULL;
     for (unsigned i = first; ok && i < end; i++) {
         struct ward_wire_sensor s;
 
-        ok = wire_sensor(a, i, &s) && ward_wire_health_add(sensors, &s);
+        if (!delta || report_delta_changed(a, i)) {
+            ok = wire_sensor(a, i, &s) && ward_wire_health_add(sensors, &s);
+        }
     }
     return ok ? o : NULL;
 }
@@ -326,7 +340,7 @@ int ward_report_health(struct ward_agent *a, int64_t now_ms, unsigned first, uns
     doc_init(&d, a);
     failures = arena->failures;
     ward_json_arena_enter(arena);
-    return finish(a, arena, failures, doc_health(&d, now_ms, first, max), buf, len);
+    return finish(a, arena, failures, doc_health(&d, now_ms, first, max, false), buf, len);
 }
 
 int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
@@ -352,12 +366,13 @@ struct batch_plan {
     unsigned want;  /* events asked for */
     unsigned page;  /* sensors in the health page from the cursor, 0: no health member */
     unsigned total; /* sensors in the table */
+    bool quiet;     /* a delta cycle with nothing changed: done without a page */
 };
 
 /* The largest batch: every pending event asked for, every sensor left in the cycle. */
 static void batch_plan(struct ward_agent *a, const struct doc *d,
-                       const struct ward_json_arena *arena, unsigned from, unsigned max_events,
-                       bool with_health, struct batch_plan *p)
+                       const struct ward_json_arena *arena, int64_t now, unsigned from,
+                       unsigned max_events, bool with_health, struct batch_plan *p)
 {
     unsigned pending = ward_evlog_pending(&a->log);
     struct ward_wire_heartbeat full;
@@ -370,13 +385,21 @@ static void batch_plan(struct ward_agent *a, const struct doc *d,
     p->want = p->want > max_events ? max_events : p->want;
     p->total = ward_health_count(&a->health);
     p->page = 0;
+    p->quiet = false;
     a->health_done = false;
     if (a->health_cursor >= p->total) {
         a->health_cursor = 0; /* a new cycle (or the sensor table shrank) */
     }
     if (with_health) {
+        if (a->health_cursor == 0) { /* a cycle starts: full or delta (report_delta.h) */
+            a->health_delta = report_delta_allowed(a, now);
+        }
         /* Every sensor left in the cycle; an agent without sensors sends an empty page. */
         p->page = p->total > 0 ? p->total - a->health_cursor : 1u;
+        if (a->health_delta && !report_delta_any(a, a->health_cursor, p->total)) {
+            p->page = 0;
+            p->quiet = true;
+        }
     }
 }
 
@@ -392,7 +415,8 @@ static cJSON *doc_batch(const struct doc *d, int64_t now, const struct batch_pla
     ok = ward_wire_put(o, WARD_WIRE_M_HEARTBEAT, ward_wire_heartbeat_json(&h, NULL));
     if (p->page > 0) {
         ok = ok &&
-             ward_wire_put(o, WARD_WIRE_M_HEALTH, doc_health(d, now, d->a->health_cursor, p->page));
+             ward_wire_put(o, WARD_WIRE_M_HEALTH,
+                           doc_health(d, now, d->a->health_cursor, p->page, d->a->health_delta));
     }
     return ok ? o : NULL;
 }
@@ -441,8 +465,21 @@ static bool batch_shrink(struct batch_plan *p, int rc, unsigned got)
     return true;
 }
 
+/* The page of sensors [first, end) was built: remember what went out. */
+static void sent_page(struct ward_agent *a, int64_t now, unsigned first, unsigned end)
+{
+    if (!a->health_delta && first == 0) {
+        a->full_at_ms = now; /* a full cycle starts */
+    }
+    for (unsigned i = first; IS_ENABLED(CONFIG_WARD_REPORT_DELTA) && i < end; i++) {
+        if (!a->health_delta || report_delta_changed(a, i)) {
+            report_delta_mark(a, i);
+        }
+    }
+}
+
 /* A batch was built: number its heartbeat, remember the sticky values, move the cursor. */
-static void batch_built(struct ward_agent *a, const struct batch_plan *p)
+static void batch_built(struct ward_agent *a, int64_t now, const struct batch_plan *p)
 {
     heartbeat_sent(a);
     if (p->full) {
@@ -452,9 +489,22 @@ static void batch_built(struct ward_agent *a, const struct batch_plan *p)
     if (p->page > 0) {
         unsigned next = a->health_cursor + p->page;
 
+        sent_page(a, now, a->health_cursor, next < p->total ? next : p->total);
         /* Advanced when built, not acked: a lost page waits for the next cycle. */
         a->health_done = next >= p->total;
         a->health_cursor = (uint16_t)(next >= p->total ? 0u : next);
+        /* Deltas may follow once a whole full cycle went out on this connection. */
+        a->delta_ok = a->delta_ok || (a->health_done && !a->health_delta);
+    } else if (p->quiet) {
+        a->health_done = true;
+        a->health_cursor = 0;
+    }
+}
+
+void ward_report_delta_pages(struct ward_agent *a, bool on)
+{
+    if (a != NULL) {
+        a->delta_pages = on;
     }
 }
 
@@ -476,7 +526,7 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
         return -EINVAL;
     }
     doc_init(&d, a);
-    batch_plan(a, &d, arena, from, max_events, with_health, &p);
+    batch_plan(a, &d, arena, now_ms, from, max_events, with_health, &p);
     for (;;) {
         uint32_t failures = arena->failures;
         uint32_t json_failures = a->json_failures;
@@ -497,7 +547,7 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
         a->json_failures = json_failures;
     }
     if (rc >= 0) {
-        batch_built(a, &p);
+        batch_built(a, now_ms, &p);
     }
     if (n_events != NULL) {
         *n_events = rc >= 0 ? got : 0;

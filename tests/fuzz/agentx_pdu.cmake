@@ -4,6 +4,7 @@ if(TARGET ward_nms)
     set(_nms ${CMAKE_SOURCE_DIR}/firmware/nms)
     ward_fuzz_target(agentx_pdu
         SOURCES ${_nms}/src/agentx_pdu.c ${_nms}/src/agentx.c ${_nms}/src/mib.c
+            ${_nms}/src/mib_disk.c
         LIBS ward_core)
     foreach(_exe fuzz_agentx_pdu_replay fuzz_agentx_pdu_lf)
         if(TARGET ${_exe})

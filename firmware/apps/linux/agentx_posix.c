@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ward/digest.h"
+#include "ward/hal/smart.h"
 #include "ward/nms/agentx.h"
 #include "ward/version.h"
 
@@ -121,7 +122,8 @@ int agentx_posix_parse(const char *spec)
     return 0;
 }
 
-void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log)
+void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log,
+                        const struct ward_nms_cache *cache)
 {
     uint8_t digest[WARD_DIGEST_LEN];
 
@@ -133,6 +135,8 @@ void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log)
         s_ax.config_hex[0] = '\0';
     }
     ward_agentx_init(&s_ax.ax, agent, ward_version(), s_ax.config_hex);
+    s_ax.ax.mib.cache = cache;
+    s_ax.ax.mib.attr_name = ward_smart_ata_attr_name;
     s_ax.log = log;
     s_ax.link = L_DOWN;
     s_ax.next_try_ms = 0;
@@ -356,10 +360,12 @@ int agentx_posix_parse(const char *spec)
     return -ENOTSUP;
 }
 
-void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log)
+void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log,
+                        const struct ward_nms_cache *cache)
 {
     (void)agent;
     (void)log;
+    (void)cache;
 }
 
 void agentx_posix_pollfd(struct pollfd *pfd)

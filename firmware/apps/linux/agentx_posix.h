@@ -20,8 +20,12 @@
  */
 int agentx_posix_parse(const char *spec);
 
-/** Attach the subagent to the started agent; the loop connects from its next step. */
-void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log);
+struct ward_nms_cache;
+
+/** Attach the subagent to the started agent and its reading cache (NULL: no disk rows); the
+ * loop connects from its next step. */
+void agentx_posix_start(const struct ward_agent *agent, struct log_repeat *log,
+                        const struct ward_nms_cache *cache);
 
 /** The socket to poll and for what (fd -1 when there is none). */
 void agentx_posix_pollfd(struct pollfd *pfd);

@@ -319,7 +319,7 @@ int cmd_run(int argc, char **argv)
         ward_store_posix_close(&r->store);
         return 1;
     }
-    agentx_posix_start(&r->agent, &r->log); /* nothing without --agentx */
+    agentx_posix_start(&r->agent, &r->log, run_reading_cache(r)); /* nothing without --agentx */
     run_stderr_default(RUN_LOG_INFO);
     if (o.run_for_s > 0) {
         end_ms = r->start_ms + (int64_t)o.run_for_s * 1000;

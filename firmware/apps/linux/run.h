@@ -114,4 +114,9 @@ void run_step(struct run *r, int64_t now);
 /** When run_step() must run next at the latest. */
 int64_t run_next_wake(const struct run *r, int64_t now);
 
+struct ward_nms_cache;
+
+/** The agent's reading cache (fed with --metrics or --agentx), NULL when not built in. */
+const struct ward_nms_cache *run_reading_cache(const struct run *r);
+
 #endif /* WARD_APPS_LINUX_RUN_H_ */

@@ -291,7 +291,7 @@ static int setup_agent(const struct opts *o, struct run *r, const char *device_i
         cfg.hooks.user = &r->up;
     }
 #if IS_ENABLED(CONFIG_WARD_NMS_PROM)
-    if (o->metrics != NULL) { /* only /metrics and /health answer from this cache */
+    if (o->metrics != NULL || o->agentx != NULL) { /* /metrics, /health, WARD-MIB's disks */
         cfg.hooks.observe = ward_nms_cache_observe;
         cfg.hooks.observe_user = &r->metrics.cache;
     }
@@ -567,3 +567,13 @@ int64_t run_next_wake(const struct run *r, int64_t now)
 }
 
 #endif /* CONFIG_WARD_TRANSPORT */
+
+const struct ward_nms_cache *run_reading_cache(const struct run *r)
+{
+#if IS_ENABLED(CONFIG_WARD_NMS_PROM)
+    return &r->metrics.cache;
+#else
+    (void)r;
+    return NULL; /* the cache lives beside the metrics listener */
+#endif
+}

@@ -83,6 +83,18 @@ struct ward_agent_config {
     bool no_board_defaults; /* evaluate with runtime rules only (replay) */
 };
 
+/* A sensor as it last went out in a snapshot page (delta pages compare against it). */
+struct ward_report_sent {
+    int64_t value;
+    uint8_t state;
+    uint8_t severity;
+    uint8_t reason;
+    uint8_t flags; /* WARD_SENT_* */
+};
+#define WARD_SENT_VALID     0x01u /* went out since the last full cycle began */
+#define WARD_SENT_HAS_VALUE 0x02u
+#define WARD_SENT_STANDBY   0x04u
+
 struct ward_agent {
     char device_id[WARD_DEVICE_ID_MAX];
     uint8_t boot_id[WARD_BOOT_ID_LEN];
@@ -116,6 +128,15 @@ struct ward_agent {
      * and whether the last batch built carried the last page of a snapshot cycle. */
     bool health_done;
     uint16_t health_cursor;
+    /* Delta snapshot pages (report_delta.c, docs/protocol.md): whether the cycle being sent
+     * lists only changed sensors, whether a full cycle went out on this connection, when the
+     * last full cycle started, and what each sensor last went out as. */
+    bool delta_pages; /* ward_report_delta_pages() */
+    bool health_delta;
+    bool delta_ok;
+    int64_t full_at_ms;
+    struct ward_report_sent
+        sent[IS_ENABLED(CONFIG_WARD_REPORT_DELTA) ? WARD_HEALTH_MAX_SENSORS : 1];
 };
 
 /**

@@ -69,6 +69,17 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
                       unsigned *n_events);
 
 /**
+ * Delta snapshot cycles (docs/protocol.md, "Delta pages"): when on, a cycle after a full
+ * one lists only the sensors that changed since they last went out (their state, severity,
+ * reason, or a value past its dead band: CONFIG_WARD_REPORT_DEADBAND_*), its pages marked
+ * "delta": true, and a cycle where nothing changed sends no page at all; a full cycle goes
+ * after ward_report_sticky_reset() (a new connection) and every CONFIG_WARD_REPORT_FULL_EVERY_S.
+ * Off (the default of a new agent), every cycle is full. The reporting loop turns it on
+ * when CONFIG_WARD_REPORT_DELTA is set.
+ */
+void ward_report_delta_pages(struct ward_agent *a, bool on);
+
+/**
  * Whether the last batch built carried the last page of a health snapshot cycle (every
  * sensor went out since the cycle began at sensor 0). False after a batch without health
  * or whose page was left out. Keep asking for health until it is true.

@@ -119,6 +119,9 @@ static int on_response(struct ward_agentx *ax, const uint8_t *pdu, size_t len, i
     if (ward_agentx_response_decode(pdu, len, &res) != 0) {
         return -EPROTO;
     }
+    /* Every Response of the master carries its sysUpTime (RFC 2741 6.2.16): the clock of the
+     * TimeStamp columns, re-read at every Open, Register, Notify and Ping. */
+    ward_mib_sync_uptime(&ax->mib, res.sys_uptime, now);
     if (ax->waiting_for == 0 || res.h.packet_id != ax->waiting_for) {
         return 0; /* the answer to a Notify */
     }
@@ -137,6 +140,7 @@ static int on_response(struct ward_agentx *ax, const uint8_t *pdu, size_t len, i
             send_register(ax, now);
         } else {
             ax->state = WARD_AGENTX_READY;
+            ax->pinged_ms = now;
         }
     }
     return 0;
@@ -372,6 +376,21 @@ static void notify_new_events(struct ward_agentx *ax)
     }
 }
 
+/* A Ping: its Response re-reads the master's sysUpTime, and a master that lost the session
+ * (it answers notOpen) or does not answer in time is dropped and reconnected. */
+static void send_ping(struct ward_agentx *ax, int64_t now)
+{
+    struct ward_agentx_writer w;
+
+    writer_at_tail(ax, &w, NOTIFY_ROOM);
+    ward_agentx_begin(&w, WARD_AGENTX_PING, 0, ax->session_id, 0, ++ax->packet_id);
+    if (writer_commit(ax, &w) == 0) {
+        ax->waiting_for = ax->packet_id;
+        ax->waiting_since = now;
+    }
+    ax->pinged_ms = now;
+}
+
 int ward_agentx_tick(struct ward_agentx *ax, int64_t now_ms)
 {
     if (ax->state == WARD_AGENTX_DOWN) {
@@ -382,6 +401,10 @@ int ward_agentx_tick(struct ward_agentx *ax, int64_t now_ms)
     }
     if (ax->state == WARD_AGENTX_READY) {
         notify_new_events(ax);
+        if (ax->waiting_for == 0 && now_ms - ax->pinged_ms >= WARD_AGENTX_PING_MS &&
+            tx_free(ax) >= NOTIFY_ROOM) {
+            send_ping(ax, now_ms);
+        }
     }
     return process(ax, now_ms);
 }

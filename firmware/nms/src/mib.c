@@ -11,30 +11,44 @@
 
 #include "ward/wire/state.h"
 
+#include "mib_internal.h"
+
 #define SENSOR_VALUE_MAX 1000000000 /* EntitySensorValue's range */
 
-struct table {
-    uint32_t entry[12];
-    uint8_t len;
-    uint8_t col_min;
-    uint8_t col_max;
-    /* The smallest row index > after (after < 0: the first row). @return it, or -1. */
-    int64_t (*next_row)(const struct ward_mib *m, int64_t after);
-    /* @return 0 with v filled, -ENOENT when the row has no value in this column. */
-    int (*get)(const struct ward_mib *m, unsigned col, uint32_t row, int64_t now,
-               struct ward_agentx_value *v);
-};
-
-static void v_int(struct ward_agentx_value *v, int64_t x)
+void mib_v_int(struct ward_agentx_value *v, int64_t x)
 {
     v->type = WARD_AGENTX_V_INTEGER;
     v->u.i32 = x > INT32_MAX ? INT32_MAX : (x < INT32_MIN ? INT32_MIN : (int32_t)x);
 }
 
-static void v_u32(struct ward_agentx_value *v, uint16_t type, uint64_t x)
+void mib_v_u32(struct ward_agentx_value *v, uint16_t type, uint64_t x)
 {
     v->type = type;
     v->u.u32 = x > UINT32_MAX ? UINT32_MAX : (uint32_t)x;
+}
+
+/* ---- sysUpTime ---- */
+
+void ward_mib_sync_uptime(struct ward_mib *m, uint32_t sys_uptime, int64_t now_ms)
+{
+    m->uptime_at_sync = sys_uptime;
+    m->sync_ms = now_ms;
+    m->uptime_known = true;
+}
+
+uint32_t mib_timestamp(const struct ward_mib *m, int64_t t_ms)
+{
+    int64_t cs;
+
+    if (!m->uptime_known) { /* no Response from a master yet: the agent's own run time */
+        return t_ms > m->agent->start_ms ? (uint32_t)((uint64_t)(t_ms - m->agent->start_ms) / 10u)
+                                         : 0;
+    }
+    /* Whole centiseconds toward the past: a reading 5 ms before the sync is 1 cs before it. */
+    cs = t_ms >= m->sync_ms ? (t_ms - m->sync_ms) / 10 : -((m->sync_ms - t_ms + 9) / 10);
+    cs += (int64_t)m->uptime_at_sync;
+    /* Before the master's (re)initialization: TimeStamp says 0. sysUpTime wraps at 2^32. */
+    return cs <= 0 ? 0 : (uint32_t)((uint64_t)cs & 0xffffffffu);
 }
 
 /* ---- device rows ---- */
@@ -246,16 +260,16 @@ static int ent_get(const struct ward_mib *m, unsigned col, uint32_t row, int64_t
         v->u.oid.n = 2;
         break;
     case 4:
-        v_int(v, parent);
+        mib_v_int(v, parent);
         break;
     case 5:
-        v_int(v, cls);
+        mib_v_int(v, cls);
         break;
     case 6:
-        v_int(v, pos);
+        mib_v_int(v, pos);
         break;
     case 16: /* entPhysicalIsFRU: true(1), false(2) */
-        v_int(v, fru ? 1 : 2);
+        mib_v_int(v, fru ? 1 : 2);
         break;
     default: /* the texts, already set */
         break;
@@ -295,36 +309,33 @@ static int sens_get(const struct ward_mib *m, unsigned col, uint32_t row, int64_
     has = (s->flags & WARD_SENSOR_HAS_VALUE) != 0;
     switch (col) {
     case 1: /* entPhySensorType */
-        v_int(v, k_type[k]);
+        mib_v_int(v, k_type[k]);
         break;
     case 2: /* entPhySensorScale: units(9); milli-degrees are units with precision 3 */
-        v_int(v, 9);
+        mib_v_int(v, 9);
         break;
     case 3: /* entPhySensorPrecision */
-        v_int(v, k == K_TEMP ? 3 : 0);
+        mib_v_int(v, k == K_TEMP ? 3 : 0);
         break;
     case 4:
-        v_int(v, !has ? 0
-                      : (s->value > SENSOR_VALUE_MAX
-                             ? SENSOR_VALUE_MAX
-                             : (s->value < -SENSOR_VALUE_MAX ? -SENSOR_VALUE_MAX : s->value)));
+        mib_v_int(v, !has ? 0
+                          : (s->value > SENSOR_VALUE_MAX
+                                 ? SENSOR_VALUE_MAX
+                                 : (s->value < -SENSOR_VALUE_MAX ? -SENSOR_VALUE_MAX : s->value)));
         break;
     case 5: /* entPhySensorOperStatus: ok(1), unavailable(2), nonoperational(3) */
-        v_int(v, s->state == WARD_STATE_FAILED
-                     ? 3
-                     : (!has || s->state == WARD_STATE_UNAVAILABLE ? 2 : 1));
+        mib_v_int(v, s->state == WARD_STATE_FAILED
+                         ? 3
+                         : (!has || s->state == WARD_STATE_UNAVAILABLE ? 2 : 1));
         break;
     case 6:
         ward_agentx_value_str(v, k_units[k]);
         break;
-    case 7: /* entPhySensorValueTimeStamp: centiseconds of agent time at the last reading */
-        v_u32(v, WARD_AGENTX_V_TIMETICKS,
-              has && s->last_ms > m->agent->start_ms
-                  ? (uint64_t)(s->last_ms - m->agent->start_ms) / 10u
-                  : 0);
+    case 7: /* entPhySensorValueTimeStamp: sysUpTime (the master's) at the last reading */
+        mib_v_u32(v, WARD_AGENTX_V_TIMETICKS, has ? mib_timestamp(m, s->last_ms) : 0);
         break;
     case 8: /* entPhySensorValueUpdateRate: 0, unknown */
-        v_u32(v, WARD_AGENTX_V_GAUGE32, 0);
+        mib_v_u32(v, WARD_AGENTX_V_GAUGE32, 0);
         break;
     default:
         return -ENOENT;
@@ -360,23 +371,23 @@ static int agent_get(const struct ward_mib *m, unsigned col, uint32_t row, int64
         ward_agentx_value_str(v, m->agent->device_id);
         break;
     case 4:
-        v_u32(v, WARD_AGENTX_V_GAUGE32, m->journal_depth);
+        mib_v_u32(v, WARD_AGENTX_V_GAUGE32, m->journal_depth);
         break;
     case 5:
-        v_u32(v, WARD_AGENTX_V_GAUGE32, ward_evlog_pending(log));
+        mib_v_u32(v, WARD_AGENTX_V_GAUGE32, ward_evlog_pending(log));
         break;
     case 6:
     case 7:
     case 8: /* events dropped, low / medium / high */
-        v_u32(v, WARD_AGENTX_V_COUNTER32, log->dropped[WARD_SEV_LOW + (col - 6)]);
+        mib_v_u32(v, WARD_AGENTX_V_COUNTER32, log->dropped[WARD_SEV_LOW + (col - 6)]);
         break;
     case 9:
-        v_u32(v, WARD_AGENTX_V_GAUGE32, m->n_sensors);
+        mib_v_u32(v, WARD_AGENTX_V_GAUGE32, m->n_sensors);
         break;
     default: {
         enum ward_severity sev;
 
-        v_int(v, (int)ward_health_overall(&m->agent->health, &sev, NULL) + 1);
+        mib_v_int(v, (int)ward_health_overall(&m->agent->health, &sev, NULL) + 1);
         break;
     }
     }
@@ -408,37 +419,40 @@ static int wsens_get(const struct ward_mib *m, unsigned col, uint32_t row, int64
         ward_agentx_value_str(v, s->id);
         break;
     case 3:
-        v_int(v, (int)s->state + 1);
+        mib_v_int(v, (int)s->state + 1);
         break;
     case 4:
-        v_int(v, (int)ward_health_sensor_severity(h, row - 1u) + 1);
+        mib_v_int(v, (int)ward_health_sensor_severity(h, row - 1u) + 1);
         break;
     case 5:
         if (!(s->flags & WARD_SENSOR_HAS_VALUE)) {
             return -ENOENT;
         }
-        v_int(v, s->value);
+        mib_v_int(v, s->value);
         break;
     case 12:
-        v_int(v, (int64_t)WARD_MIB_SENSOR_BASE + row - 1);
+        mib_v_int(v, (int64_t)WARD_MIB_SENSOR_BASE + row - 1);
         break;
     default: /* 6..11: the thresholds, in enum ward_threshold_kind order */
         if (ward_health_sensor_thresholds(h, row - 1u, &thr) != 0 ||
             !(thr.present & (1u << (col - 6)))) {
             return -ENOENT;
         }
-        v_int(v, thr.value[col - 6]);
+        mib_v_int(v, thr.value[col - 6]);
         break;
     }
     return 0;
 }
 
 /* In lexicographic order of their entries. */
-static const struct table k_tables[] = {
-    { { 1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1 }, 11, 2, 16, ent_next, ent_get },
-    { { 1, 3, 6, 1, 2, 1, 99, 1, 1, 1 }, 10, 1, 8, sens_next, sens_get },
-    { { WARD_MIB_OID, 1, 1 }, 10, 1, 10, one_row, agent_get },
-    { { WARD_MIB_OID, 1, 2, 1 }, 11, 2, 12, wsens_next, wsens_get },
+static const struct mib_table k_tables[] = {
+    { { 1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1 }, 11, 2, 16, 1, ent_next, ent_get },
+    { { 1, 3, 6, 1, 2, 1, 99, 1, 1, 1 }, 10, 1, 8, 1, sens_next, sens_get },
+    { { WARD_MIB_OID, 1, 1 }, 10, 1, 10, 1, one_row, agent_get },
+    { { WARD_MIB_OID, 1, 2, 1 }, 11, 2, 12, 1, wsens_next, wsens_get },
+    { { WARD_MIB_OID, 1, 4, 1 }, 11, 2, 6, 1, mib_disk_next, mib_disk_get },
+    { { WARD_MIB_OID, 1, 5, 1 }, 11, 2, 8, 2, mib_attr_next, mib_attr_get },
+    { { WARD_MIB_OID, 1, 6, 1 }, 11, 1, 8, 1, mib_nvme_next, mib_nvme_get },
 };
 #define N_TABLES (sizeof(k_tables) / sizeof(k_tables[0]))
 
@@ -460,12 +474,57 @@ int ward_mib_subtree(unsigned i, struct ward_oid *out)
     }
 }
 
+/* The row an instance OID of table tb names, or -1 when it cannot name one. */
+static int64_t row_of(const struct mib_table *tb, const struct ward_oid *oid)
+{
+    const uint32_t *idx = &oid->sub[tb->len + 1];
+
+    if (oid->n != tb->len + 1u + tb->n_index) {
+        return -1;
+    }
+    if (tb->n_index == 1) {
+        return idx[0];
+    }
+    return idx[0] > 0xffffu || idx[1] > 0xffu ? -1 : (int64_t)idx[0] << MIB_ATTR_BITS | idx[1];
+}
+
+/* The row after which GetNext from a start OID inside column col of table tb continues. */
+static int64_t row_after(const struct mib_table *tb, const struct ward_oid *start)
+{
+    const uint32_t *idx = &start->sub[tb->len + 1];
+    int64_t disk;
+
+    if (start->n <= tb->len + 1u) {
+        return -1;
+    }
+    if (tb->n_index == 1) {
+        return idx[0];
+    }
+    disk = idx[0] > 0x10000u ? 0x10000 : (int64_t)idx[0];
+    if (start->n == tb->len + 2u) {
+        return (disk << MIB_ATTR_BITS) - 1; /* col.d: every attribute of disk d is after it */
+    }
+    return disk << MIB_ATTR_BITS | (idx[1] > 0xffu ? 0xff : idx[1]);
+}
+
+static void put_row(const struct mib_table *tb, int64_t row, struct ward_oid *out)
+{
+    if (tb->n_index == 1) {
+        out->sub[tb->len + 1] = (uint32_t)row;
+    } else {
+        out->sub[tb->len + 1] = (uint32_t)(row >> MIB_ATTR_BITS);
+        out->sub[tb->len + 2] = (uint32_t)row & 0xffu;
+    }
+    out->n = (uint8_t)(tb->len + 1u + tb->n_index);
+}
+
 void ward_mib_get(const struct ward_mib *m, const struct ward_oid *oid, int64_t now_ms,
                   struct ward_agentx_value *v)
 {
     for (unsigned t = 0; t < N_TABLES; t++) {
-        const struct table *tb = &k_tables[t];
+        const struct mib_table *tb = &k_tables[t];
         unsigned col;
+        int64_t row;
 
         if (!ward_oid_has_prefix(oid, tb->entry, tb->len) || oid->n == tb->len) {
             continue;
@@ -474,7 +533,8 @@ void ward_mib_get(const struct ward_mib *m, const struct ward_oid *oid, int64_t 
         if (col < tb->col_min || col > tb->col_max) {
             break;
         }
-        if (oid->n != tb->len + 2u || tb->get(m, col, oid->sub[tb->len + 1], now_ms, v) != 0) {
+        row = row_of(tb, oid);
+        if (row < 0 || tb->get(m, col, (uint32_t)row, now_ms, v) != 0) {
             v->type = WARD_AGENTX_V_NOSUCHINSTANCE;
         }
         return;
@@ -483,8 +543,8 @@ void ward_mib_get(const struct ward_mib *m, const struct ward_oid *oid, int64_t 
 }
 
 /* The first instance of table tb at or after (col, row > after). @return 0 or -ENOENT. */
-static int table_next(const struct ward_mib *m, const struct table *tb, unsigned col, int64_t after,
-                      int64_t now, struct ward_oid *out, struct ward_agentx_value *v)
+static int table_next(const struct ward_mib *m, const struct mib_table *tb, unsigned col,
+                      int64_t after, int64_t now, struct ward_oid *out, struct ward_agentx_value *v)
 {
     for (; col <= tb->col_max; col++, after = -1) {
         /* Bounded by the rows: next_row() is strictly increasing and ends with -1. */
@@ -492,8 +552,7 @@ static int table_next(const struct ward_mib *m, const struct table *tb, unsigned
             if (tb->get(m, col, (uint32_t)row, now, v) == 0) {
                 (void)ward_oid_set(out, tb->entry, tb->len);
                 out->sub[tb->len] = col;
-                out->sub[tb->len + 1] = (uint32_t)row;
-                out->n = (uint8_t)(tb->len + 2);
+                put_row(tb, row, out);
                 return 0;
             }
         }
@@ -502,7 +561,7 @@ static int table_next(const struct ward_mib *m, const struct table *tb, unsigned
 }
 
 /* Where GetNext starts inside table tb for a start OID: its column and the row to pass. */
-static bool start_in(const struct table *tb, const struct ward_oid *start, unsigned *col,
+static bool start_in(const struct mib_table *tb, const struct ward_oid *start, unsigned *col,
                      int64_t *after)
 {
     struct ward_oid entry;
@@ -519,7 +578,7 @@ static bool start_in(const struct table *tb, const struct ward_oid *start, unsig
         return true;
     }
     *col = start->sub[tb->len];
-    *after = start->n > tb->len + 1u ? (int64_t)start->sub[tb->len + 1] : -1;
+    *after = row_after(tb, start);
     return *col <= tb->col_max;
 }
 
@@ -595,10 +654,10 @@ unsigned ward_mib_notification(const struct ward_mib *m, const struct ward_event
         if (c == 2) {
             ward_agentx_value_str(&vals[n], s != NULL ? s->id : "");
         } else {
-            v_int(&vals[n], c == 3
-                                ? (int64_t)ev->to + 1
-                                : (c == 4 ? (int64_t)ev->severity + 1
-                                          : ((ev->flags & WARD_EVENT_HAS_VALUE) ? ev->value : 0)));
+            mib_v_int(&vals[n],
+                      c == 3 ? (int64_t)ev->to + 1
+                             : (c == 4 ? (int64_t)ev->severity + 1
+                                       : ((ev->flags & WARD_EVENT_HAS_VALUE) ? ev->value : 0)));
         }
         n++;
     }
@@ -606,8 +665,9 @@ unsigned ward_mib_notification(const struct ward_mib *m, const struct ward_event
     for (unsigned c = 1; c <= 2; c++) { /* wardNotifyOldState.0, wardNotifyThreshold.0 */
         (void)ward_oid_set(&names[n], k_notify, 10);
         names[n].sub[10] = c, names[n].sub[11] = 0, names[n].n = 12;
-        v_int(&vals[n], c == 1 ? (int64_t)ev->from + 1
-                               : crossed(&thr, ev->to > ev->from ? ev->to : ev->from, ev->value));
+        mib_v_int(&vals[n], c == 1
+                                ? (int64_t)ev->from + 1
+                                : crossed(&thr, ev->to > ev->from ? ev->to : ev->from, ev->value));
         n++;
     }
     return n;

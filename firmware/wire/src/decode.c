@@ -516,6 +516,13 @@ static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
         if (handled) {
             continue;
         }
+        if (strcmp(key, WARD_WIRE_M_DELTA) == 0 &&
+            (ward_jscan_peek(&d->s) == 't' || ward_jscan_peek(&d->s) == 'f')) {
+            if (ward_jscan_bool(&d->s, &b->snapshot_delta) != 0) {
+                return d->s.err;
+            }
+            continue;
+        }
         if (strcmp(key, WARD_WIRE_M_SENSORS) == 0) {
             if (seen(d, &mask, 1u << 4) != 0 || ward_jscan_peek(&d->s) != '[') {
                 return schema(d, "sensors must be an array");

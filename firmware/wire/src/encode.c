@@ -251,8 +251,8 @@ cJSON *ward_wire_heartbeat_json(const struct ward_wire_heartbeat *h,
     return ok ? o : NULL;
 }
 
-cJSON *ward_wire_health_json(const struct ward_wire_health *h, const struct ward_wire_ident *id,
-                             cJSON **sensors)
+static cJSON *health_json(const struct ward_wire_health *h, const struct ward_wire_ident *id,
+                          bool delta, cJSON **sensors)
 {
     cJSON *o = header(id, WARD_WIRE_TYPE_HEALTH, WARD_WIRE_V1);
     bool ok;
@@ -266,8 +266,21 @@ cJSON *ward_wire_health_json(const struct ward_wire_health *h, const struct ward
         ok && put_ref(o, WARD_WIRE_M_SEVERITY, ward_severity_name((enum ward_severity)h->severity));
     ok = ok && put_u64(o, WARD_WIRE_M_TOTAL, h->total);
     ok = ok && put_u64(o, WARD_WIRE_M_FIRST, h->first);
+    ok = ok && (!delta || ward_wire_put(o, WARD_WIRE_M_DELTA, cJSON_CreateTrue()));
     ok = ok && ward_wire_put(o, WARD_WIRE_M_SENSORS, *sensors);
     return ok ? o : NULL;
+}
+
+cJSON *ward_wire_health_json(const struct ward_wire_health *h, const struct ward_wire_ident *id,
+                             cJSON **sensors)
+{
+    return health_json(h, id, false, sensors);
+}
+
+cJSON *ward_wire_health_delta_json(const struct ward_wire_health *h,
+                                   const struct ward_wire_ident *id, cJSON **sensors)
+{
+    return health_json(h, id, true, sensors);
 }
 
 bool ward_wire_health_add(cJSON *sensors, const struct ward_wire_sensor *s)

@@ -12,7 +12,12 @@ temporary directory), snmptrapd logging to a file, and ward-agent run --agentx. 
          the walk ends (endOfMibView) with the subtree.
   sim:   a scenario swings a temperature across its critical threshold: snmptrapd logs the
          wardStateChange trap with the sensor, the old and new state, severity and threshold.
-  both:  snmpd killed and restarted: the subagent registers again; a fake master that sends
+  both:  wardDiskTable, wardSmartAttrTable and wardNvmeTable list the disks, ATA attributes and
+         NVMe health of `ward-agent probe --json` (sim: a second agent on DISK_SCENARIO, whose
+         disks have SMART data; linux: the fixture's disks, whose SMART the tree cannot give);
+         entPhySensorValueTimeStamp is snmpd's sysUpTime, also after snmpd restarted under a
+         running agent (sysUpTime starts over, the agent's own clock does not);
+         snmpd killed and restarted: the subagent registers again; a fake master that sends
          garbage, then one that closes at once: the agent survives, says why, keeps reporting
          to the collector and registers with the real snmpd once it is back; WARD-MIB passes
          `smilint -l 3` with no output and snmptranslate resolves its objects.
@@ -21,9 +26,11 @@ The IETF MIB modules are not in Debian main (snmp-mibs-downloader is non-free): 
 run with -m "" and numeric OIDs; smilint and snmptranslate read SNMPv2-SMI/TC/CONF from the
 lwIP source package tools/bootstrap fetches (contrib/apps/LwipMibCompiler/Mibs).
 
-usage: snmp_test.py linux|sim AGENT DATA MIBDIR IETF_MIBDIR FAKE_COLLECTOR [EMULATOR...]
-  DATA: the fixture tree (linux) or the scenario (sim); exit 77 (skipped) when not root or
-  when snmpd is not installed.
+usage: snmp_test.py linux|sim AGENT DATA MIBDIR IETF_MIBDIR FAKE_COLLECTOR DISK_SCENARIO
+                   [EMULATOR...]
+  DATA: the fixture tree (linux) or the scenario (sim); DISK_SCENARIO: a sim scenario with ATA
+  and NVMe disks (sim only; "-" for linux); exit 77 (skipped) when not root or when snmpd is
+  not installed.
 """
 import json
 import os
@@ -36,13 +43,17 @@ import tempfile
 import threading
 import time
 
-MODE, AGENT, DATA, MIBDIR, IETF, FAKE = sys.argv[1:7]
-EMU = sys.argv[7:]
+MODE, AGENT, DATA, MIBDIR, IETF, FAKE, DISK_SCENARIO = sys.argv[1:8]
+EMU = sys.argv[8:]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENT_SENSOR = "1.3.6.1.2.1.99.1.1.1"
 ENT_PHYS = "1.3.6.1.2.1.47.1.1.1.1"
 WARD = "1.3.6.1.4.1.32473.1"
 WARD_SENSOR = WARD + ".1.2.1"
+WARD_DISK = WARD + ".1.4.1"
+WARD_ATTR = WARD + ".1.5.1"
+WARD_NVME = WARD + ".1.6.1"
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 THRESHOLDS = ["lower_caution", "upper_caution", "lower_critical", "upper_critical",
               "lower_fatal", "upper_fatal"]
 failed = []
@@ -141,7 +152,9 @@ def parse_walk(text):
         val = val.strip()
         if typ == "STRING":
             val = val.strip('"')
-        elif typ in ("INTEGER", "Gauge32", "Counter32"):
+        elif typ == "Timeticks":
+            val = int(val[1:val.index(")")])
+        elif typ in ("INTEGER", "Gauge32", "Counter32", "Counter64"):
             val = int(val.split("(")[-1].rstrip(")")) if "(" in val else int(val)
         rows[oid.lstrip(".")] = (typ, val)
     return rows
@@ -159,9 +172,12 @@ def walk_both(e, oid):
     rc2, out2, err2 = snmp(e, "snmpbulkwalk", "-Cr25", oid)
     check(rc1 == 0 and rc2 == 0, f"snmpwalk and snmpbulkwalk of {oid} exit 0 ({err1}{err2})")
     a, b = parse_walk(out1), parse_walk(out2)
-    stamp = ENT_SENSOR + ".7."
-    same = a.keys() == b.keys() and all(a[k] == b[k] for k in a if not k.startswith(stamp))
-    diff = [k for k in a if k in b and a[k] != b[k] and not k.startswith(stamp)][:3]
+    def moving(k):  # time stamps, and what the disks' next sample may have changed
+        return k.startswith((ENT_SENSOR + ".7.", WARD_DISK + ".6.", WARD_ATTR + ".6.",
+                             WARD_NVME + ".2."))
+
+    same = a.keys() == b.keys() and all(a[k] == b[k] for k in a if not moving(k))
+    diff = [k for k in a if k in b and a[k] != b[k] and not moving(k)][:3]
     diff += sorted(a.keys() ^ b.keys())[:3]
     check(same and len(a) > 0, f"snmpwalk and snmpbulkwalk of {oid} agree ({len(a)} rows; {diff})")
     return a
@@ -224,10 +240,10 @@ def heartbeats(work):
         return 0
 
 
-def start_agent(e, port, agentx=None):
+def start_agent(e, port, agentx=None, data=None):
     # Every class sampled within a second, fast heartbeats (no rules: the thresholds stay the
     # hardware's).
-    extra = ["--root" if MODE == "linux" else "--scenario", DATA, "--rules",
+    extra = ["--root" if MODE == "linux" else "--scenario", data or DATA, "--rules",
              os.path.join(HERE, "fast.rules.json")]
     err = open(os.path.join(e.work, "agent.err"), "w")
     return start(EMU + [AGENT, "run", "--collector", f"127.0.0.1:{port}", "--server-name",
@@ -314,8 +330,113 @@ def check_linux_values(e):
     _, out, _ = snmp(e, "snmpget", f"{WARD_SENSOR}.2.99999", f"{WARD}.1.1.99.0")
     check("No Such Instance" in out and "No Such Object" in out,
           f"snmpget: noSuchInstance and noSuchObject ({out.strip()})")
-    _, out, _ = snmp(e, "snmpgetnext", f"{WARD}.1.2.1.13")
+    _, out, _ = snmp(e, "snmpgetnext", f"{WARD}.1.6.1.9")
     check(f".{WARD}" not in out, f"GetNext past WARD-MIB's last column leaves the subtree ({out.strip()})")
+
+
+def probe_json(data, at=None):
+    src = ["--root", data] if MODE == "linux" else ["--scenario", data]
+    p = subprocess.run(EMU + [AGENT, "probe", *src, *(["--at", at] if at else []), "--json"],
+                       capture_output=True, timeout=120)
+    return json.loads(p.stdout)
+
+
+def check_disk_tables(e, data):
+    """WARD-MIB's disk tables against probe on the same data (sim: at 0 s and 300 s, so a raw
+    counter the scenario moves is checked between the two)."""
+    probe = probe_json(data)
+    later = probe_json(data, "300000") if MODE == "sim" else probe
+    disks = {d["id"]: d for d in probe["disks"]}
+    want_disks = len(disks)
+
+    def filled():
+        rc, out, _ = snmp(e, "snmpwalk", WARD_DISK + ".5")
+        rows = parse_walk(out)
+        return len(rows) == want_disks and (MODE == "linux" or all(v[1] != 1 for v in rows.values()))
+
+    check(want_disks >= 2 and wait_for(filled, 30, 0.5),
+          f"wardDiskTable: a row for each of probe's {want_disks} disks, with a verdict")
+    dt = walk_both(e, WARD_DISK)
+    ids = column(dt, WARD_DISK, 2)
+    rows = {v: k for k, v in ids.items()}
+    check(set(rows) == set(disks), f"wardDiskId: probe's disks ({sorted(rows)} vs {sorted(disks)})")
+    verdicts = {"unknown": 1, "passed": 2, "failed-past": 3, "failing": 4}
+    for did, d in disks.items():
+        r = rows.get(did)
+        got = (column(dt, WARD_DISK, 3).get(r), column(dt, WARD_DISK, 4).get(r),
+               column(dt, WARD_DISK, 5).get(r))
+        want = (d["dev_name"], 2 if d["kind"] == "nvme" else 1,
+                verdicts.get(d["smart"]["verdict"], 0))
+        check(got == want, f"{did}: device, kind, verdict {got} == probe's {want}")
+    attrs = walk_attrs(e) if MODE == "sim" else {}
+    if MODE == "linux":  # the fixture tree has no SMART pages: no rows, as probe says
+        found = []
+        for oid in (WARD_ATTR, WARD_NVME):  # an empty subtree: snmpwalk's Get says no object
+            found += [k for k, v in parse_walk(snmp(e, "snmpwalk", oid)[1]).items()
+                      if not v[0].startswith("No Such")]
+        check(all(d["smart"]["status"] != "ok" for d in disks.values()) and not found,
+              f"no SMART read from the fixture: wardSmartAttrTable and wardNvmeTable are "
+              f"empty ({found[:3]})")
+        return
+    nv = walk_both(e, WARD_NVME)
+    checked = 0
+    for did, d in disks.items():
+        r, sm, sm2 = rows[did], d["smart"], {x["id"]: x for x in later["disks"]}[did]["smart"]
+        if d["kind"] == "ata":
+            for a in sm["ata"]["attributes"]:
+                a2 = {x["id"]: x for x in sm2["ata"]["attributes"]}[a["id"]]
+                got = attrs.get((r, a["id"]))
+                ok = got is not None and got[:4] == (a["name"], a["value"], a["worst"],
+                                                     a["threshold"])
+                ok = ok and a["raw"] <= int(got[4]) <= a2["raw"]
+                ok = ok and got[5] == a["flags"] and got[6] == verdicts[a["verdict"]]
+                checked += ok
+                check(ok, f"{did} attribute {a['id']}: {got} matches probe's {a}")
+            check(len([k for k in attrs if k[0] == r]) == len(sm["ata"]["attributes"]),
+                  f"{did}: as many wardSmartAttrTable rows as probe's attributes")
+        else:
+            h = sm["nvme"]
+            col = lambda c: column(nv, WARD_NVME, c).get(r)  # noqa: E731
+            got = [col(1), col(3), col(4), col(5), col(6), col(7), col(8)]
+            want = [h["critical_warning"], h["avail_spare_pct"], h["spare_threshold_pct"],
+                    h["percent_used"], h["media_errors"], h["power_on_hours"],
+                    h["unsafe_shutdowns"]]
+            temp = col(2)
+            ok = got == want and temp is not None and abs(temp - h["composite_temp_mdeg_c"]) <= 2000
+            checked += ok
+            check(ok, f"{did}: wardNvmeTable {got} temp {temp} matches probe's {want} "
+                      f"{h['composite_temp_mdeg_c']}")
+    check(checked >= 10, f"{checked} SMART attributes and NVMe rows compared with probe")
+
+
+def walk_attrs(e):
+    rows = walk_both(e, WARD_ATTR)
+    out = {}
+    for k, (_, v) in rows.items():
+        col, disk, aid = (int(x) for x in k[len(WARD_ATTR) + 1:].split("."))
+        out.setdefault((disk, aid), [None] * 7)[col - 2] = v
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def check_timestamps(e, after):
+    """entPhySensorValueTimeStamp and wardDiskTimeStamp are snmpd's sysUpTime of the last
+    reading: at most sysUpTime, and recent (every class is sampled within a second)."""
+    def fresh():
+        rc, out, _ = snmp(e, "snmpget", SYS_UPTIME)
+        up = parse_walk(out).get(SYS_UPTIME, (0, 0))[1]
+        rc2, out2, _ = snmp(e, "snmpwalk", ENT_SENSOR + ".7")
+        rc3, out3, _ = snmp(e, "snmpwalk", WARD_DISK + ".6")
+        rc4, out4, _ = snmp(e, "snmpget", SYS_UPTIME)
+        up2 = parse_walk(out4).get(SYS_UPTIME, (0, 0))[1]
+        # 0: no value read yet (a sensor that is unavailable).
+        stamps = [v[1] for v in {**parse_walk(out2), **parse_walk(out3)}.values() if v[1]]
+        fresh.last = (up, up2, stamps[:4], len(stamps))
+        return rc == rc2 == rc3 == rc4 == 0 and len(stamps) >= 3 and \
+            all(t <= up2 and up - t < 500 for t in stamps)
+
+    fresh.last = None
+    check(wait_for(fresh, 20, 0.5), f"{after}: the time stamps are snmpd's sysUpTime of recent "
+          f"readings (sysUpTime {fresh.last})")
 
 
 def check_trap(e):
@@ -359,6 +480,7 @@ def check_restart(e, agent, work):
     start_snmpd(e)
     check(wait_for(lambda: registered(e), 40, 0.5), "snmpd restarted: the subagent registered again")
     check(agent.poll() is None, "the agent is still running")
+    check_timestamps(e, "snmpd restarted")
 
 
 def fake_master(path, mode, stop_evt):
@@ -481,13 +603,25 @@ def main():
         check(wait_for(lambda: registered(e), 30, 0.5), "the subagent registered with snmpd")
         if MODE == "linux":
             check_linux_values(e)
+            check_disk_tables(e, DATA)
         else:
             check_trap(e)
+        check_timestamps(e, "first session")
         check_restart(e, agent, work)
         check_bad_master(e, agent, work)
         stop(agent)
         check(agent.returncode == 0, f"SIGTERM: the agent exits 0 (got {agent.returncode})")
         check_tcp_and_bad_address(e, port)
+        if MODE == "sim":  # a second agent on a scenario with disks, on the unix socket again
+            stop(e.snmpd)
+            write_snmpd_conf(e)
+            if os.path.exists(e.sock):
+                os.unlink(e.sock)
+            start_snmpd(e)
+            agent = start_agent(e, port, data=DISK_SCENARIO)
+            check(wait_for(lambda: registered(e), 30, 0.5), "disk scenario: registered")
+            check_disk_tables(e, DISK_SCENARIO)
+            stop(agent)
     finally:
         for p in reversed(procs):
             stop(p)

@@ -15,6 +15,7 @@
 
 #include "heap_count.h"
 #include "ward/agent.h"
+#include "ward/hal/smart.h"
 #include "ward/nms/agentx.h"
 
 static struct ward_agent s_agent;
@@ -284,6 +285,146 @@ static void test_session(void **state)
     ward_agentx_disconnected(&s_ax);
 }
 
+/* Two disks in a reading cache: an ATA one whose page lists ids out of order, an NVMe one. */
+static struct ward_nms_cache s_cache;
+
+static void fill_cache(void)
+{
+    static const uint8_t ids[] = { 194, 5, 9 };
+    struct ward_nms_disk *d = &s_cache.disk[0];
+
+    memset(&s_cache, 0, sizeof(s_cache));
+    s_cache.n_disks = 2;
+    strcpy(d->info.sensor.id, "disk:A_1");
+    d->info.kind = WARD_DISK_ATA;
+    d->t_ms = 6000;
+    d->smart.status = WARD_STATUS_OK;
+    d->smart.kind = WARD_DISK_ATA;
+    d->smart.verdict = WARD_SMART_PASSED;
+    d->smart.u.ata.n_attrs = 3;
+    for (unsigned i = 0; i < 3; i++) {
+        d->smart.u.ata.attr[i].id = ids[i];
+        d->smart.u.ata.attr[i].value = (uint8_t)(100 + i);
+        d->smart.u.ata.attr[i].raw = 281474976710655u; /* 2^48 - 1 */
+    }
+    d = &s_cache.disk[1];
+    strcpy(d->info.sensor.id, "disk:N_2");
+    d->info.kind = WARD_DISK_NVME;
+    d->t_ms = 4000;
+    d->smart.status = WARD_STATUS_OK;
+    d->smart.kind = WARD_DISK_NVME;
+    d->smart.verdict = WARD_SMART_FAILING;
+    d->smart.u.nvme.critical_warning = 4;
+    d->smart.u.nvme.power_on_hours[0] = 5000000000u;
+    s_ax.mib.cache = &s_cache;
+    s_ax.mib.attr_name = ward_smart_ata_attr_name;
+}
+
+/* GetNext from WARD-MIB.1.t.1.sub...; @return the OID's sub-identifiers after wardObjects. */
+static void next_of(const uint32_t *sub, unsigned n, struct ward_oid *out,
+                    struct ward_agentx_value *v)
+{
+    struct ward_oid start, end = { 0 };
+    uint32_t full[WARD_AGENTX_OID_MAX];
+
+    memcpy(full, k_ward, sizeof(k_ward));
+    full[8] = 1;
+    memcpy(full + 9, sub, n * sizeof(sub[0]));
+    ward_oid_set(&start, full, 9 + n);
+    ward_mib_next(&s_ax.mib, &start, &end, 0, out, v);
+}
+
+static void expect_at(const struct ward_oid *o, const uint32_t *sub, unsigned n)
+{
+    assert_int_equal(o->n, 9 + n);
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(o->sub[9 + i], sub[i]);
+    }
+}
+
+static void test_disk_tables(void **state)
+{
+    struct ward_agentx_value v;
+    struct ward_oid o;
+
+    (void)state;
+    fill_cache();
+    /* wardSmartAttrTable: (disk, id) in order although the page is not sorted. */
+    next_of((const uint32_t[]){ 5, 1, 3 }, 3, &o, &v);
+    expect_at(&o, (const uint32_t[]){ 5, 1, 3, 1, 5 }, 5);
+    assert_int_equal(v.u.i32, 101);
+    next_of((const uint32_t[]){ 5, 1, 3, 1, 5 }, 5, &o, &v);
+    expect_at(&o, (const uint32_t[]){ 5, 1, 3, 1, 9 }, 5);
+    next_of((const uint32_t[]){ 5, 1, 3, 1 }, 4, &o, &v); /* col.disk: its first attribute */
+    expect_at(&o, (const uint32_t[]){ 5, 1, 3, 1, 5 }, 5);
+    /* Past disk 1's last id (and an id past 255): the NVMe disk has none, next column. */
+    next_of((const uint32_t[]){ 5, 1, 3, 1, 300 }, 5, &o, &v);
+    expect_at(&o, (const uint32_t[]){ 5, 1, 4, 1, 5 }, 5);
+    next_of((const uint32_t[]){ 5, 1, 6, 1, 194 }, 5, &o, &v);
+    expect_at(&o, (const uint32_t[]){ 5, 1, 7, 1, 5 }, 5);
+    next_of((const uint32_t[]){ 5, 1, 2, 1, 5 }, 5, &o, &v);
+    assert_int_equal(v.type, WARD_AGENTX_V_OCTETS);
+    assert_memory_equal(v.u.octets.data, "Power_On_Hours", 14);
+    next_of((const uint32_t[]){ 5, 1, 6, 1, 5 }, 5, &o, &v);
+    assert_int_equal(v.u.octets.len, 15);
+    assert_memory_equal(v.u.octets.data, "281474976710655", 15);
+    /* wardNvmeTable: only disk 2; Counter64 keeps 64 bits. */
+    next_of((const uint32_t[]){ 6 }, 1, &o, &v);
+    expect_at(&o, (const uint32_t[]){ 6, 1, 1, 2 }, 4);
+    assert_int_equal(v.u.i32, 4);
+    next_of((const uint32_t[]){ 6, 1, 2 }, 3, &o, &v); /* no composite temperature: skipped */
+    expect_at(&o, (const uint32_t[]){ 6, 1, 3, 2 }, 4);
+    next_of((const uint32_t[]){ 6, 1, 6, 2 }, 4, &o, &v);
+    assert_int_equal(v.type, WARD_AGENTX_V_COUNTER64);
+    assert_int_equal(v.u.u64, 5000000000u);
+    /* wardDiskTable: verdict failing(4); time stamps by the master's sysUpTime. */
+    next_of((const uint32_t[]){ 4, 1, 5, 1 }, 4, &o, &v);
+    assert_int_equal(v.u.i32, 4);
+    ward_mib_sync_uptime(&s_ax.mib, 1000, 5000); /* sysUpTime 10 s at agent time 5 s */
+    next_of((const uint32_t[]){ 4, 1, 6 }, 3, &o, &v);
+    assert_int_equal(v.type, WARD_AGENTX_V_TIMETICKS);
+    assert_int_equal(v.u.u32, 1100); /* read at 6 s */
+    next_of((const uint32_t[]){ 4, 1, 6, 1 }, 4, &o, &v);
+    assert_int_equal(v.u.u32, 900);            /* read at 4 s */
+    ward_mib_sync_uptime(&s_ax.mib, 50, 5000); /* snmpd restarted 0.5 s ago */
+    next_of((const uint32_t[]){ 4, 1, 6, 1 }, 4, &o, &v);
+    assert_int_equal(v.u.u32, 0); /* before it started */
+    next_of((const uint32_t[]){ 4, 1, 6 }, 3, &o, &v);
+    assert_int_equal(v.u.u32, 150);
+    s_ax.mib.cache = NULL;
+}
+
+/* An idle session pings; the Response's sysUpTime becomes the clock of the time stamps. */
+static void test_ping_uptime(void **state)
+{
+    struct ward_agentx_header h;
+    size_t len;
+    uint8_t r[28];
+
+    (void)state;
+    open_session();
+    assert_int_equal(ward_agentx_tick(&s_ax, 100 + WARD_AGENTX_PING_MS - 1), 0);
+    ward_agentx_tx_data(&s_ax, &len);
+    assert_int_equal(len, 0);
+    assert_int_equal(ward_agentx_tick(&s_ax, 100 + WARD_AGENTX_PING_MS), 0);
+    take(&h, &len);
+    assert_int_equal(h.type, WARD_AGENTX_PING);
+    header(r, WARD_AGENTX_RESPONSE, true, 8, h.packet_id);
+    memset(r + 20, 0, 8);
+    r[22] = 0x30, r[23] = 0x39; /* sysUpTime 12345 */
+    assert_int_equal(input(r, 28, 20000), 0);
+    assert_true(s_ax.mib.uptime_known);
+    assert_int_equal(s_ax.mib.uptime_at_sync, 12345);
+    assert_int_equal(s_ax.mib.sync_ms, 20000);
+    /* No answer to the next Ping within the timeout: the connection is dropped. */
+    assert_int_equal(ward_agentx_tick(&s_ax, 20000 + WARD_AGENTX_PING_MS), 0);
+    take(&h, &len);
+    assert_int_equal(
+        ward_agentx_tick(&s_ax, 20000 + WARD_AGENTX_PING_MS + WARD_AGENTX_TIMEOUT_MS + 1),
+        -ETIMEDOUT);
+    ward_agentx_disconnected(&s_ax);
+}
+
 static void test_refused_open(void **state)
 {
     struct ward_agentx_header h;
@@ -310,6 +451,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disk_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ping_uptime, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -194,10 +194,116 @@ static void test_pages_merge(void **state)
     check_stored(5, 1000);
 }
 
+/* Build one batch that must carry no snapshot page (a quiet delta cycle). */
+static void send_quiet(int64_t now)
+{
+    unsigned n = 0;
+    int len = ward_report_batch(&s_agent, now, 0, 64, true, &s_arena, s_buf, sizeof(s_buf), &n);
+
+    assert_true(len > 0);
+    assert_null(strstr(s_buf, "\"health\":{\"v\""));
+    assert_true(ward_report_health_done(&s_agent));
+}
+
+static void feed_one(int i, int64_t v, int64_t t)
+{
+    char id[48];
+    struct ward_reading r;
+
+    snprintf(id, sizeof(id), "temp:board%02d_sensor_with_a_long_name", i);
+    ward_reading_ok(&r, v);
+    assert_true(ward_agent_feed(&s_agent, id, &r, t) >= 0);
+}
+
+/* Stored sensors [0, SENSORS) in order, sensor i with value want[i]. */
+static void check_values(const int64_t *want)
+{
+    char id[48];
+
+    assert_int_equal(s_store.ops->get_device(s_store.impl, "sim-fleet-07", got_device, NULL), 0);
+    assert_null(strstr(s_snapshot, "\"delta\"")); /* a page's flag, not the snapshot's */
+    ward_json_arena_enter(&s_parse_arena);
+    cJSON *d = cJSON_Parse(s_snapshot);
+    const cJSON *sensors = cJSON_GetObjectItem(d, "sensors");
+
+    assert_int_equal(cJSON_GetArraySize(sensors), SENSORS);
+    for (int i = 0; i < SENSORS; i++) {
+        const cJSON *s = cJSON_GetArrayItem(sensors, i);
+
+        snprintf(id, sizeof(id), "temp:board%02d_sensor_with_a_long_name", i);
+        assert_string_equal(cJSON_GetObjectItem(s, "id")->valuestring, id);
+        assert_int_equal((int64_t)cJSON_GetObjectItem(s, "value")->valuedouble, want[i]);
+    }
+    ward_json_arena_leave(&s_parse_arena);
+}
+
+/* Delta pages (docs/protocol.md): after a full cycle only sensors that moved past their dead
+ * band go out, marked "delta"; the collector merges them in place; a quiet cycle sends no
+ * page; a new connection and the full-cycle period bring a full cycle back. */
+static void test_delta_merge(void **state)
+{
+    int64_t want[SENSORS];
+    unsigned pages = 0;
+
+    (void)state;
+    init_agent(s_boot, SENSORS, 40000);
+    ward_report_delta_pages(&s_agent, true);
+    do {
+        send_batch(5000 + pages);
+        assert_null(strstr(s_buf, "\"delta\""));
+        assert_true(++pages < 40);
+    } while (!ward_report_health_done(&s_agent));
+    for (int i = 0; i < SENSORS; i++) {
+        want[i] = 40000 + i;
+    }
+    feed_one(5, 41005, 6000);  /* +1000 m°C: past the 500 m°C band */
+    feed_one(20, 40120, 6000); /* +100: inside it, stays out */
+    feed_one(33, 40633, 6000); /* +600 */
+    want[5] = 41005, want[33] = 40633;
+    send_batch(7000);
+    assert_true(ward_report_health_done(&s_agent)); /* one page holds the delta */
+    assert_non_null(
+        strstr(s_buf, "\"first\":0,\"delta\":true,\"sensors\":[{\"id\":\"temp:board05"));
+    assert_non_null(strstr(s_buf, "board33"));
+    assert_null(strstr(s_buf, "board20"));
+    assert_null(strstr(s_buf, "board06"));
+    {
+        struct ward_ingest_batch b;
+        const char *why = NULL;
+
+        memset(&b, 0, sizeof(b));
+        b.events = s_events;
+        b.max_events = 256;
+        assert_int_equal(
+            ward_ingest_decode(s_buf, strlen(s_buf), &b, s_scratch, sizeof(s_scratch), &why), 0);
+        assert_true(b.snapshot_delta); /* the collector tells a delta from a full page */
+    }
+    check_values(want);
+    /* Nothing moved since: the cycle is done without a page. */
+    feed_one(33, 40700, 7500); /* +67 since it went out */
+    send_quiet(8000);
+    /* A new connection: full again, every current value. */
+    ward_report_sticky_reset(&s_agent);
+    pages = 0;
+    do {
+        send_batch(9000 + pages);
+        assert_null(strstr(s_buf, "\"delta\""));
+        assert_true(++pages < 40);
+    } while (!ward_report_health_done(&s_agent));
+    want[20] = 40120, want[33] = 40700;
+    check_values(want);
+    /* Quiet again, until the full-cycle period has passed since the last full cycle began. */
+    send_quiet(9000 + (int64_t)WARD_REPORT_FULL_EVERY_S * 1000 - 1);
+    send_batch(9000 + (int64_t)WARD_REPORT_FULL_EVERY_S * 1000);
+    assert_non_null(strstr(s_buf, "\"health\":{\"v\""));
+    assert_null(strstr(s_buf, "\"delta\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pages_merge),
+        cmocka_unit_test(test_delta_merge),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

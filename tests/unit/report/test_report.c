@@ -527,6 +527,84 @@ static void test_documents_use_no_heap(void **state)
     assert_int_equal(heap_count_stop(), 0);
 }
 
+/* One batch with health (no events); @return its "health" member's sensor ids, "" for none. */
+static const char *delta_ids(int64_t now, char *ids, size_t cap)
+{
+    unsigned n = 0;
+    const cJSON *it;
+
+    ids[0] = '\0';
+    assert_true(
+        ward_report_batch(&s_agent, now, 1000, 0, true, &s_arena, s_buf, sizeof(s_buf), &n) > 0);
+    cJSON *d = parse(s_buf);
+    const cJSON *h = cJSON_GetObjectItem(d, "health");
+
+    if (h != NULL) {
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(h, "delta")));
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(h, "sensors"))
+        {
+            strncat(ids, str(it, "id"), cap - strlen(ids) - 2);
+            strcat(ids, " ");
+        }
+    }
+    done();
+    return ids;
+}
+
+/* Delta pages: each kind of sensor goes out again only past its own dead band (Kconfig
+ * defaults), or on a change of state; a full cycle first and after a new connection. */
+static void test_delta_pages(void **state)
+{
+    static const struct {
+        const char *id;
+        int64_t v0, inside, past; /* first value, a move inside the band, one past it */
+    } k[] = {
+        { "temp:chip:t1", 40000, 40499, 40500 }, /* 500 m°C */
+        { "fan:chip:fan1", 2000, 2039, 2040 },   /* 2 % of 2000 */
+        { "host:mem_used_pct", 50, 51, 52 },     /* 2 points */
+        { "agent:loop_lag_ms", 5, 24, 25 },      /* 20 ms */
+        { "psu:1:watts", 100, 104, 105 },        /* 5 % of 100 */
+    };
+    char ids[512];
+    unsigned n = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < 5; i++) {
+        feed(k[i].id, k[i].v0, 2000);
+    }
+    ward_report_delta_pages(&s_agent, true);
+    heap_count_start();
+    for (int guard = 0; guard < 16 && !ward_report_health_done(&s_agent); guard++) {
+        assert_true(ward_report_batch(&s_agent, 3000, 1000, 0, true, &s_arena, s_buf, sizeof(s_buf),
+                                      &n) > 0);
+        assert_null(strstr(s_buf, "\"delta\"")); /* the first cycle is full */
+    }
+    for (unsigned i = 0; i < 5; i++) {
+        feed(k[i].id, k[i].inside, 4000);
+    }
+    assert_string_equal(delta_ids(5000, ids, sizeof(ids)), "");
+    assert_true(ward_report_health_done(&s_agent));
+    for (unsigned i = 0; i < 5; i++) {
+        feed(k[i].id, k[i].past, 6000);
+        delta_ids(7000, ids, sizeof(ids));
+        assert_non_null(strstr(ids, k[i].id));
+        assert_int_equal(strlen(ids), strlen(k[i].id) + 1);
+    }
+    save("batch.delta.json", s_buf);
+    /* A change of state goes out whatever the value: above the 80000 rule's caution. */
+    feed("temp:chip:t1", 80100, 8000);
+    feed("temp:chip:t1", 80200, 8100);
+    assert_string_equal(delta_ids(9000, ids, sizeof(ids)), "temp:chip:t1 ");
+    /* A new connection: the next cycle is full. */
+    ward_report_sticky_reset(&s_agent);
+    assert_true(
+        ward_report_batch(&s_agent, 10000, 1000, 0, true, &s_arena, s_buf, sizeof(s_buf), &n) > 0);
+    assert_non_null(strstr(s_buf, "\"health\":{\"v\""));
+    assert_null(strstr(s_buf, "\"delta\""));
+    assert_int_equal(heap_count_stop(), 0);
+    ward_report_delta_pages(&s_agent, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_documents_use_no_heap),
         cmocka_unit_test(test_batch_sticky),
         cmocka_unit_test(test_health_pages),
+        cmocka_unit_test(test_delta_pages),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

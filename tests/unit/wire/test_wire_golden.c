@@ -231,6 +231,34 @@ static void test_batches(void **state)
     golden("batch_small", s_buf);
 }
 
+/* A delta page (docs/protocol.md, "Delta pages"): after a full cycle, only the sensor whose
+ * value moved past its dead band, marked "delta": true. */
+static void test_delta(void **state)
+{
+    struct ward_reading r;
+    unsigned n = 0;
+
+    (void)state;
+    ward_report_delta_pages(&s_agent, true);
+    ward_report_sticky_reset(&s_agent);
+    for (int k = 0; k < 8; k++) {
+        assert_true(ward_report_batch(&s_agent, 80000, 100, 100, true, &s_arena, s_buf,
+                                      sizeof(s_buf), &n) > 0);
+        if (ward_report_health_done(&s_agent)) {
+            break;
+        }
+    }
+    assert_true(ward_report_health_done(&s_agent));
+    ward_reading_ok(&r, 90000); /* +5000 m°C */
+    assert_true(ward_agent_feed(&s_agent, "temp:cpu0", &r, 81000) >= 0);
+    ward_reading_ok(&r, -40400); /* +100 m°C: inside the dead band */
+    assert_true(ward_agent_feed(&s_agent, "temp:inlet", &r, 81000) >= 0);
+    assert_true(
+        ward_report_batch(&s_agent, 82000, 100, 100, true, &s_arena, s_buf, sizeof(s_buf), &n) > 0);
+    golden("batch_delta", s_buf);
+    ward_report_delta_pages(&s_agent, false);
+}
+
 static void test_ack(void **state)
 {
     (void)state;
@@ -253,6 +281,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_documents),
         cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_delta),
         cmocka_unit_test(test_ack),
     };
 

@@ -65,6 +65,9 @@ struct sq {
  * "first" plus its index). The header (t_ms, state, sensors_total) is the latest page's and
  * "first" becomes 0. A page of another boot, or one holding the whole snapshot, replaces
  * it: that is when sensors the agent no longer has are pruned; otherwise upsert only.
+ * A delta page ("delta": true) lists only sensors that changed, not a contiguous run: its
+ * sensors keep their stored place (a new one takes "first" plus its index until the next
+ * full page), and "delta" is not kept in the stored header.
  *
  * The header lives in devices.snapshot (its "sensors" emptied), the sensors as rows of
  * snapshot_sensors keyed (device, id), so merging a page touches the page's rows and never
@@ -91,14 +94,14 @@ struct sq {
 #define SNAPSHOT_UPSERT                                                                            \
     "INSERT INTO snapshot_sensors (device, id, pos, gen, doc) SELECT ?1, " SN_KEY("p") ", "        \
     SN_FIRST " + p.key, ?3, " SN_DOC("p") " FROM json_each(?2, '$.sensors') AS p WHERE true "      \
-    "ON CONFLICT (device, id) DO UPDATE SET pos = excluded.pos, gen = excluded.gen, "              \
-    "doc = excluded.doc"
+    "ON CONFLICT (device, id) DO UPDATE SET pos = CASE WHEN json_extract(?2, '$.delta') "          \
+    "THEN snapshot_sensors.pos ELSE excluded.pos END, gen = excluded.gen, doc = excluded.doc"
 /* The header as stored: ?8 the page, ?11 1 when it replaces the stored snapshot. */
 #define SNAPSHOT_HEADER                                                                            \
     "CASE WHEN ?8 IS NULL THEN NULL "                                                              \
-    "WHEN ?11 THEN CASE WHEN json_type(?8, '$.sensors') IS NULL THEN json(?8) "                    \
-    "ELSE json_set(?8, '$.sensors', json('[]')) END "                                              \
-    "ELSE json_set(?8, '$.first', 0, '$.sensors', json('[]')) END"
+    "WHEN ?11 THEN CASE WHEN json_type(?8, '$.sensors') IS NULL THEN json_remove(?8, '$.delta') "  \
+    "ELSE json_remove(json_set(?8, '$.sensors', json('[]')), '$.delta') END "                      \
+    "ELSE json_remove(json_set(?8, '$.first', 0, '$.sensors', json('[]')), '$.delta') END"
 /* The snapshot as the API shows it: the header with its sensors back in place. */
 #define SNAPSHOT_READ                                                                              \
     "CASE WHEN snapshot IS NULL OR json_type(snapshot, '$.sensors') IS NULL THEN snapshot "        \

@@ -3,7 +3,8 @@
  * with no socket in it. A port (firmware/apps/linux/agentx_posix.c) connects, moves bytes and
  * calls in; the session opens, registers the MIB's subtrees (ward/nms/mib.h), answers Get,
  * GetNext and GetBulk from the agent's state and sends a Notify for every state change of
- * medium or high severity.
+ * medium or high severity. An idle session pings the master every WARD_AGENTX_PING_MS; every
+ * Response the master sends gives its sysUpTime to the MIB's TimeStamp columns.
  *
  *   ward_agentx_init(&ax, &agent, version, config_hex);
  *   on connect:      ward_agentx_connected(&ax, now);
@@ -30,7 +31,8 @@
 #define WARD_AGENTX_RX_SIZE      (WARD_AGENTX_HEADER_LEN + WARD_AGENTX_PAYLOAD_MAX)
 #define WARD_AGENTX_TX_SIZE      (2u * 8192u)
 #define WARD_AGENTX_RESPONSE_MAX 8192u /* largest Response ward writes */
-#define WARD_AGENTX_TIMEOUT_MS   5000  /* a master that does not answer Open/Register */
+#define WARD_AGENTX_TIMEOUT_MS   5000  /* a master that does not answer Open/Register/Ping */
+#define WARD_AGENTX_PING_MS      15000 /* Ping when idle this long (net-snmp's agentxPingInterval) */
 
 enum ward_agentx_state {
     WARD_AGENTX_DOWN = 0, /* no connection */
@@ -55,6 +57,7 @@ struct ward_agentx {
     uint32_t packet_id;   /* of the last PDU ward sent */
     uint32_t waiting_for; /* packet id of the Open/Register awaiting its Response, 0 none */
     int64_t waiting_since;
+    int64_t pinged_ms;     /* when the last Ping was sent (or the session became ready) */
     uint8_t reg_next;      /* next subtree to register */
     uint32_t notified_seq; /* this run's events up to here are notified (or not notifiable) */
     struct ward_agentx_stats stats;
@@ -66,7 +69,8 @@ struct ward_agentx {
     uint8_t tx[WARD_AGENTX_TX_SIZE];
 };
 
-/** Attach a session to an agent; nothing is sent until ward_agentx_connected(). */
+/** Attach a session to an agent; nothing is sent until ward_agentx_connected(). The disk
+ * tables are served from ax->mib.cache: set it to the agent's reading cache (or leave NULL). */
 void ward_agentx_init(struct ward_agentx *ax, const struct ward_agent *agent, const char *version,
                       const char *config_hex);
 

@@ -84,6 +84,7 @@ struct ward_ingest_batch {
     size_t heartbeat_len;
     const char *snapshot;
     size_t snapshot_len;
+    bool snapshot_delta; /* a delta page ("delta": true): only changed sensors, merged by id */
     struct ward_ingest_event *events; /* caller's array */
     unsigned max_events;
     unsigned n_events;

@@ -154,6 +154,11 @@ cJSON *ward_wire_replay_json(const struct ward_wire_event *e);
 cJSON *ward_wire_health_json(const struct ward_wire_health *h, const struct ward_wire_ident *id,
                              cJSON **sensors);
 
+/** The same for a delta page: "delta": true, its sensors only those that changed since
+ * they last went out (docs/protocol.md, "Delta pages"). */
+cJSON *ward_wire_health_delta_json(const struct ward_wire_health *h,
+                                   const struct ward_wire_ident *id, cJSON **sensors);
+
 /** Append one sensor to a snapshot's "sensors". */
 bool ward_wire_health_add(cJSON *sensors, const struct ward_wire_sensor *s);
 

@@ -67,6 +67,7 @@
 #define WARD_WIRE_M_STANDBY    "standby"
 #define WARD_WIRE_M_TOTAL      "sensors_total"
 #define WARD_WIRE_M_FIRST      "first"
+#define WARD_WIRE_M_DELTA      "delta"
 #define WARD_WIRE_M_ACKS       "acks"
 #define WARD_WIRE_M_FIRMWARE   "firmware"
 #define WARD_WIRE_M_BOARD      "board"
