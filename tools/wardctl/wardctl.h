@@ -59,7 +59,7 @@ struct opts {
     const char *actor;
     const char *action;
     bool anonymous; /* the command needs no credential (login) */
-    bool outdated; /* devices --outdated (inventory.c) */
+    bool outdated;  /* devices --outdated (inventory.c) */
 };
 
 struct client {

@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import ssl
+import subprocess
 import sys
 import time
 
@@ -164,6 +165,46 @@ def check_revoked_token_ends_session(env, c, api):
     c.signal(signal.SIGHUP)
     wait_for(lambda: api.req("GET", "/v1/devices", headers=sess)[0] == 401, 10,
              "the session of a removed token to be refused")
+
+
+PASSWORD = "dashboard pass phrase"
+
+
+def add_account(env, name):
+    """An operator account made offline (ward-collector user add); returns its TOTP secret."""
+    pw = os.path.join(env.dir, "pw")
+    with open(pw, "w") as f:
+        f.write(PASSWORD + "\n")
+    os.makedirs(env.state, exist_ok=True)
+    p = subprocess.run([env.collector_bin, "user", "add", name, "--role", "operator", "--state",
+                        env.state, "--password-file", pw], capture_output=True, text=True,
+                       timeout=60)
+    check(p.returncode == 0 and "secret=" in p.stdout, "user add: %r %r" % (p.stdout, p.stderr))
+    return p.stdout.split("secret=")[1].split("&")[0]
+
+
+def check_account_session(api, name, secret):
+    """Password + TOTP (POST /v1/login, as the login page does) opens a dashboard session;
+    logging out of the account ends the dashboard session too."""
+    code = subprocess.run(["oathtool", "--totp", "-b", secret], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    s, _, d = api.req("POST", "/v1/login", json.dumps({"user": name, "password": PASSWORD,
+                                                       "totp": code}),
+                      {"Content-Type": "application/json"})
+    check(s == 200, "account login: %d %r" % (s, d))
+    tok = json.loads(d)["token"]
+    s, h, d = api.login(token=tok)
+    check(s == 200, "dashboard session from the account's login: %d %r" % (s, d))
+    sess = {"Cookie": h["set-cookie"].split(";")[0]}
+    s, _, d = api.req("GET", "/v1/devices", headers=sess)
+    check(s == 200, "the account's dashboard session: %d" % s)
+    s, _, d = api.req("GET", "/v1/whoami", headers=sess)
+    check(s == 200 and json.loads(d).get("role") == "operator", "whoami: %d %r" % (s, d))
+    s, _, _ = api.req("POST", "/v1/logout", "{}", {"Authorization": "Bearer " + tok,
+                                                    "Content-Type": "application/json"})
+    check(s == 200, "account logout: %d" % s)
+    check(api.req("GET", "/v1/devices", headers=sess)[0] == 401,
+          "the dashboard session outlived the account's logout")
 
 
 def page_ok(b, name):
@@ -327,6 +368,7 @@ def main():
         conf = os.path.join(env.dir, "alerting.conf")
         with open(conf, "w") as f:
             f.write("hold-down 3s\n")
+        secret = add_account(env, "olivia")
         c = env.start("--alerting", conf, "--check-interval", "100")
         for s in STORIES:
             H.start_sim_agent(env, c, agent, s, 120)
@@ -362,6 +404,7 @@ def main():
               h["sessions"] == 0, "/v1/health dashboard: %s" % h)
         out = env.wardctl(c, "health").stdout
         check("dashboard: sessions=0 logins=3" in out, "wardctl health: %r" % out)
+        check_account_session(api, "olivia", secret)
         c.stop()
     except (Fail, cdp.CdpError, OSError, KeyError, ValueError) as e:
         print("FAIL browser: %s (logs in %s)" % (e, env.dir))
