@@ -57,6 +57,7 @@ static const char s_usage[] =
     "  ack ID | assign ID WHO | note ID TEXT | resolve ID [--cause T] | close ID\n"
     "  report ID     fault report [--format md|json]\n"
     "  silence [DEVICE|GLOB --for DURATION --reason TEXT]   hold notifications\n"
+    "  drill list|start|show|stop|report   incident drills through a live agent\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -107,6 +108,13 @@ static const char s_usage_incident[] =
 static const char s_usage_report[] =
     "usage: wardctl [OPTIONS] report ID [--format md|json]\n"
     "The fault report: timeline, readings, times to detect, acknowledge and resolve.\n";
+static const char s_usage_drill[] =
+    "usage: wardctl [OPTIONS] drill list | start SCENARIO --device ID [--for D]\n"
+    "                         | show ID | stop ID | report ID   [--json]\n"
+    "Ask a live agent to play a scenario of its --drill-dir beside its real\n"
+    "readings (default 10 minutes); everything it causes is marked drill.\n"
+    "report: times to detect, acknowledge and resolve each of its incidents\n"
+    "against the alerting file's drill-target values.\n";
 static const char s_usage_silence[] =
     "usage: wardctl [OPTIONS] silence [DEVICE|GLOB --for DURATION --reason TEXT]\n"
     "Hold notifications of matching devices (incidents are still recorded);\n"
@@ -254,6 +262,7 @@ static const struct command {
     { "close", 1, cmd_close, s_usage_incident },
     { "report", 1, cmd_report, s_usage_report },
     { "silence", 3, cmd_silence, s_usage_silence },
+    { "drill", 4, cmd_drill, s_usage_drill },
 };
 
 /* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */
@@ -310,9 +319,14 @@ int main(int argc, char **argv)
         if (!have && cmd->takes_id != 3) {
             die_usage(cmd->takes_id == 2                 ? "this command needs two operands"
                       : strcmp(cmd->name, "device") == 0 ? "device needs an ID"
-                                                         : "this command needs an incident ID");
+                      : cmd->takes_id == 4 ? "drill needs list, start, show, stop or report"
+                                           : "this command needs an incident ID");
         }
         arg = have ? argv[++optind] : NULL;
+        /* 4: a subcommand and, when given, its operand (drill start NAME, drill list). */
+        if (cmd->takes_id == 4 && optind + 1 < argc && argv[optind + 1][0] != '-') {
+            o.arg2 = argv[++optind];
+        }
         if (cmd->takes_id == 2) {
             if (optind + 1 >= argc) {
                 die_usage("this command needs two operands (ID and WHO or TEXT)");
@@ -344,7 +358,7 @@ int main(int argc, char **argv)
     } else {
         fprintf(stderr,
                 "wardctl: unknown command '%s' (devices, device, events, health, watch, "
-                "incidents, incident, ack, assign, note, resolve, close, report, silence)\n",
+                "incidents, incident, ack, assign, note, resolve, close, report, silence, drill)\n",
                 sub_argv[0]);
     }
     client_drop(&c);

@@ -126,6 +126,12 @@ int cmd_close(struct client *c, const struct opts *o, const char *arg);
 int cmd_report(struct client *c, const struct opts *o, const char *arg);
 int cmd_silence(struct client *c, const struct opts *o, const char *arg);
 
+/** incidents.c: the time of o's key (ms), or "-" when absent or 0. */
+void fmt_ms_or_dash(const cJSON *o, const char *key, char *out, size_t cap);
+
+/* drills.c: arg is the subcommand, o->arg2 its operand */
+int cmd_drill(struct client *c, const struct opts *o, const char *arg);
+
 /* watch.c */
 int cmd_watch(struct client *c, const struct opts *o, const char *arg);
 

@@ -25,6 +25,7 @@
 
 #include "ward/base/config.h"
 #include "ward/digest.h"
+#include "ward/drill.h"
 #include "ward/evlog.h"
 #include "ward/hal/hal.h"
 #include "ward/health.h"
@@ -116,6 +117,11 @@ struct ward_agent {
      * and whether the last batch built carried the last page of a snapshot cycle. */
     bool health_done;
     uint16_t health_cursor;
+    /* A drill (ward/drill.h): the board's app sets drill_hal while one plays and keeps the
+     * status the heartbeat reports; drill_sampling is true while that HAL is walked. */
+    const struct ward_hal *drill_hal;
+    struct ward_drill_status drill;
+    bool drill_sampling;
 };
 
 /**

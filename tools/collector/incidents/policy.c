@@ -36,6 +36,14 @@ void wcol_policy_defaults(struct wcol_policy *p)
     p->send_timeout_ms = 5000;
     p->retry_max_ms = 5 * 60000;
     p->escalate = -1;
+    static const uint64_t targets[4][3] = {
+        { 0, 0, 0 },
+        { 10 * 60000, 4 * 3600000, 24 * 3600000ull },
+        { 5 * 60000, 3600000, 4 * 3600000 },
+        { 2 * 60000, 15 * 60000, 3600000 },
+    };
+    memcpy(p->drill_target_ms, targets, sizeof(targets));
+    p->prune_after_ms = 7 * 86400000ull;
 }
 
 /* "500ms", "90s", "5m", "2h", "1d". @return 0 or -1. */
@@ -306,6 +314,21 @@ static int directive(struct wcol_policy *p, const struct lctx *l, char **tok, in
             return bad(l, "ack-deadline low|medium|high DURATION", tok[1]);
         }
         return dur_arg(l, tok[2], &p->ack_deadline_ms[s]);
+    }
+    if (n == 4 && strcmp(d, "drill-target") == 0) {
+        static const char *const what[] = { "detect", "ack", "resolve" };
+        int s = wcol_store_severity_rank(tok[1]);
+
+        for (int k = 0; s >= 1 && k < 3; k++) {
+            if (strcmp(tok[2], what[k]) == 0) {
+                return dur_arg(l, tok[3], &p->drill_target_ms[s][k]);
+            }
+        }
+        return bad(l, "drill-target low|medium|high detect|ack|resolve DURATION", tok[1]);
+    }
+    if (n == 2 && strcmp(d, "prune-delivered") == 0) {
+        return strcmp(tok[1], "never") == 0 ? (p->prune_after_ms = 0, 0)
+                                            : dur_arg(l, tok[1], &p->prune_after_ms);
     }
     return bad(l, "unknown directive or wrong number of arguments", d);
 }

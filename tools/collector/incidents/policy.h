@@ -64,10 +64,18 @@ struct wcol_policy {
     int escalate; /* receiver index, -1 none */
     struct wcol_runbook runbooks[WCOL_POL_RUNBOOKS];
     unsigned n_runbooks;
+    /* Drill targets (drills.c): [severity rank][WCOL_DRILL_DETECT..RESOLVE], 0 none. */
+    uint64_t drill_target_ms[4][3];
+    /* Outbox pruning (sender.c): delivered rows older than this go, in batches; 0 never. */
+    uint64_t prune_after_ms;
 };
 
+enum { WCOL_DRILL_DETECT = 0, WCOL_DRILL_ACK, WCOL_DRILL_RESOLVE };
+
 /** The defaults (no receivers): hold-down 5m, flapping 4 in 10m, 5 silent in 2m,
- *  high acknowledged within 15m, resend 1m, timeout 5s, retry up to 5m. */
+ *  high acknowledged within 15m, resend 1m, timeout 5s, retry up to 5m; drill targets (detect,
+ *  acknowledge, resolve) high 2m 15m 1h, medium 5m 1h 4h, low 10m 4h 24h; delivered
+ *  notifications pruned after 7d. */
 void wcol_policy_defaults(struct wcol_policy *p);
 
 /** Read FILE over the defaults. @return 0, or -EINVAL/-EIO after one "FILE:LINE: why" line. */
