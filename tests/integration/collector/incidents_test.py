@@ -331,6 +331,33 @@ def case_webhook_retry(env):
     r.close()
 
 
+def case_prune(env):
+    """Delivered notifications older than prune-delivered go (counted in /metrics); pending
+    ones (a receiver that keeps failing) stay."""
+    from metrics_test import get_metrics, samples
+    good, bad = Receiver(), Receiver(fail_first=10 ** 6)
+    c = start(env, POLICY.format(port=good.port) + "prune-delivered 1s\n"
+              "receiver bad webhook http://127.0.0.1:%d/hook secret-file SECRET\nroute bad\n"
+              % bad.port)
+    d = Dev(env, c, "dev-a")
+    for i in range(4):
+        d.send([("temp:cpu%d" % i, "ok", "caution", "low")],
+               [sensor("temp:cpu%d" % i, "caution", 10 + i)])
+    wait_for(lambda: len(good.accepted) >= 4, 20, "four notifications delivered")
+    wait_for(lambda: not iquery(env, "SELECT id FROM outbox WHERE state = 'delivered'"), 15,
+             "the delivered rows pruned")
+    pending = iquery(env, "SELECT receiver, state FROM outbox")
+    check(len(pending) >= 4 and all(r == "bad" and s == "pending" for r, s in pending),
+          "pending rows were pruned or others kept: %s" % pending)
+    status, _, text = get_metrics(env, c)
+    check(status == 200 and samples(text).get("ward_notifications_pruned_total", 0) >= 4,
+          "ward_notifications_pruned_total: %s" % [ln for ln in text.splitlines()
+                                                   if "pruned" in ln])
+    c.stop()
+    good.close()
+    bad.close()
+
+
 def case_escalation(env):
     r, pager = Receiver(), Receiver()
     c = start(env, POLICY.format(port=r.port) + "ack-deadline high 2s\n"
@@ -556,4 +583,5 @@ if __name__ == "__main__":
     H.main({"lifecycle": case_lifecycle, "holddown": case_holddown, "flapping": case_flapping,
             "correlate": case_correlate, "webhook_retry": case_webhook_retry,
             "kill9": case_kill9, "escalation": case_escalation, "silence": case_silence, "slow_receiver": case_slow_receiver,
-            "bad_config": case_bad_config, "reload": case_reload, "alertmanager": case_alertmanager})
+            "bad_config": case_bad_config, "reload": case_reload, "alertmanager": case_alertmanager,
+            "prune": case_prune})

@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "incidents/model.h"
+#include "incidents/prune.h"
 
 #define BATCH    32
 #define IDLE_MS  250
@@ -278,6 +279,7 @@ void *wcol_inc_sender_main(void *arg)
     struct wcol_incidents *in = arg;
     sqlite3 *db = NULL;
     struct row rows[BATCH];
+    int64_t prune_at = 0;
 
     pthread_setname_np(pthread_self(), "wcol-sender");
     if (wcol_inc_db_open(&db, in, 5000) != 0) {
@@ -292,6 +294,9 @@ void *wcol_inc_sender_main(void *arg)
                 deliver(in, db, &rows[i]);
             }
             free(rows[i].body);
+        }
+        if (n == 0) {
+            wcol_inc_prune(in, db, &prune_at); /* only while nothing is due */
         }
         wcol_inc_pol_leave(in);
         if (n == 0) {
