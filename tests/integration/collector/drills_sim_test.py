@@ -63,7 +63,7 @@ def main():
     try:
         env.make_pki(devices=["drill-a", "drill-off"])
         conf = alerting(env, "hold-down 3s\nreceiver ops webhook http://127.0.0.1:%d/ward "
-                        "secret-file SECRET\nroute ops\ndrill-target high detect 30s\n"
+                        "secret-file SECRET insecure-http\nroute ops\ndrill-target high detect 30s\n"
                         "drill-target high ack 1h\ndrill-target high resolve 2m\n" % rx.port)
         c = env.start("--alerting", conf, "--check-interval", "100")
         agent(env, c, binary, "drill-a")

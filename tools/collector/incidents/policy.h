@@ -32,7 +32,13 @@ struct wcol_receiver {
     char path[WCOL_POL_TEXT_MAX];
     unsigned char secret[WCOL_POL_SECRET]; /* webhook HMAC key (read from a file) */
     size_t secret_len;
+    bool tls;                        /* https://: certificate verified against ca_file */
+    bool insecure_http;              /* http:// on loopback, said explicitly (insecure-http) */
+    char ca_file[WCOL_POL_TEXT_MAX]; /* PEM CAs (ca-file), else the system's bundle */
 };
+
+/* An https receiver's CAs when the file names no ca-file (Debian's ca-certificates). */
+#define WCOL_POL_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
 struct wcol_route_rule {
     unsigned receiver;  /* index into receivers */
