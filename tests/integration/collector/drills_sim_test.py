@@ -61,14 +61,15 @@ def main():
     t0 = time.monotonic()
     rx = Receiver()
     try:
-        env.make_pki(devices=["drill-a", "drill-off"])
+        env.make_pki(devices=["drill-a", "drill-off", "old-agent"])
         conf = alerting(env, "hold-down 3s\nreceiver ops webhook http://127.0.0.1:%d/ward "
                         "secret-file SECRET insecure-http\nroute ops\ndrill-target high detect 30s\n"
                         "drill-target high ack 1h\ndrill-target high resolve 2m\n" % rx.port)
         c = env.start("--alerting", conf, "--check-interval", "100")
         agent(env, c, binary, "drill-a")
         agent(env, c, binary, "drill-off", "--no-drills")
-        wait_for(lambda: len(env.wardctl_json(c, "devices")["devices"]) == 2, 30,
+        H.post_ok(env, c, "old-agent", H.batch("old-agent", hb_seq=1))
+        wait_for(lambda: len(env.wardctl_json(c, "devices")["devices"]) == 3, 30,
                  "both agents reporting", step=0.5)
 
         # Bad requests: clear one-line errors, nothing recorded.
@@ -99,6 +100,24 @@ def main():
         wait_for(lambda: drill(env, c, nf["id"])["state"] == "refused", 20,
                  "an unknown scenario refused")
         check("no scenario" in drill(env, c, nf["id"])["reason"], str(drill(env, c, nf["id"])))
+
+        # An agent that does not know drills (its answers never name it): the request rides
+        # in at most 5 acknowledgements, then the drill is given up (its old parser would
+        # refuse every acknowledgement with the member and free nothing).
+        old = env.wardctl_json(c, "drill", "start", "failing-fan", "--device", "old-agent",
+                               "--for", "8")["drill"][0]
+        carried = 0
+        for i in range(8):
+            dc = H.DeviceClient(env, c, "old-agent")
+            try:
+                status, _, data = dc.post(H.batch("old-agent", hb_seq=2 + i))
+            finally:
+                dc.close()
+            check(status == 200, "old-agent refused: %r" % data)
+            carried += "drill" in json.loads(data)
+        check(carried == 5, "the request rode in %d answers, not 5" % carried)
+        gone = drill(env, c, old["id"])
+        check(gone["state"] == "refused" and "no answer" in gone["reason"], str(gone))
 
         # The drill.
         d = env.wardctl_json(c, "drill", "start", "failing-fan", "--device", "drill-a",
@@ -148,8 +167,18 @@ def main():
               "report: %s" % mine)
         text = env.wardctl(c, "drill", "report", str(d["id"])).stdout
         check("DETECT/TARGET" in text and "met" in text, text)
+        # A stop: the agent stops playing, the collector records who stopped it.
+        st = env.wardctl_json(c, "drill", "start", "overheating", "--device", "drill-a",
+                              "--for", "300")["drill"][0]
+        wait_for(lambda: drill(env, c, st["id"])["state"] == "running", 20, "the second drill")
+        env.wardctl(c, "drill", "stop", str(st["id"]))
+        wait_for(lambda: drill(env, c, st["id"])["state"] == "stopped", 20, "the drill stopped")
+        check(drill(env, c, st["id"])["stopped_by"] == "ops", str(drill(env, c, st["id"])))
+        p = env.wardctl(c, "drill", "stop", str(st["id"]), check_rc=False)
+        check(p.returncode == 1 and "over" in p.stderr, "stop twice: %r" % p.stderr)
+        check("audit: ops drill-stop drill-a" in c.log_text(), "the stop is not audited")
         status, _, m = get_metrics(env, c)
-        check(status == 200 and "ward_drill_refusals_total 2" in m and
+        check(status == 200 and "ward_drill_refusals_total 3" in m and
               'ward_drills{state="running"} 0' in m, "metrics: %s" %
               [ln for ln in m.splitlines() if "drill" in ln])
         c.stop()

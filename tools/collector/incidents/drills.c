@@ -32,12 +32,16 @@
 #define LIST_MAX      500
 #define DRILL_FOR_DEF 600
 #define REASON_MAX    80
+/* An agent that does not know the member refuses the whole acknowledgement (and frees
+ * nothing): after this many answers without hearing of the drill, it is given up. */
+#define UNHEARD_MAX 5
 
 /* A drill not yet over, as the ingest hooks need it (no database on the ingest path). */
 struct live {
     bool used;
-    bool heard; /* the agent named it: the start is no longer repeated */
-    bool stop;  /* a stop is asked: repeated until the agent says stopped or done */
+    bool heard;    /* the agent named it: the start is no longer repeated */
+    bool stop;     /* a stop is asked: repeated until the agent says stopped or done */
+    unsigned sent; /* answers that carried it */
     char device[64];
     char state[16]; /* as last written to the table */
     struct ward_wire_drill w;
@@ -150,6 +154,8 @@ void wcol_drills_free(struct wcol_incidents *in)
 
 /* ---- ingest hooks ---- */
 
+static void write_state(struct wcol_incidents *in, const struct heard *h, const char *device);
+
 int wcol_incidents_drill_ack(struct wcol_incidents *in, const char *device, char *body, size_t cap,
                              int len)
 {
@@ -161,14 +167,28 @@ int wcol_incidents_drill_ack(struct wcol_incidents *in, const char *device, char
     if (d == NULL || atomic_load(&d->n) == 0 || len < 0) {
         return len;
     }
+    struct heard gone = { 0 };
+
     pthread_mutex_lock(&d->mu);
     l = find(d, device, 0);
-    if (l != NULL && (!l->heard || l->stop)) {
+    if (l != NULL && (!l->heard || l->stop) && l->sent >= UNHEARD_MAX) {
+        gone.id = l->w.id;
+        snprintf(gone.state, sizeof(gone.state), "%s", l->stop ? "stopped" : "refused");
+        snprintf(gone.reason, sizeof(gone.reason),
+                 "no answer from the agent after %u requests (an agent without drills?)",
+                 UNHEARD_MAX);
+        drop_live(d, l);
+    } else if (l != NULL && (!l->heard || l->stop)) {
+        l->sent++;
         w = l->w;
         w.stop = l->stop;
         send = true;
     }
     pthread_mutex_unlock(&d->mu);
+    if (gone.id != 0) {
+        atomic_fetch_add(&d->refusals, 1);
+        write_state(in, &gone, device);
+    }
     if (!send) {
         return len;
     }
@@ -455,6 +475,7 @@ static void stop(struct wcol_incidents *in, struct wcol_conn *conn, int64_t id, 
                 drop_live(in->drills, l);
             } else {
                 l->stop = true;
+                l->sent = 0;
                 snprintf(l->state, sizeof(l->state), "stopping");
             }
             break;
