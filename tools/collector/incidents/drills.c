@@ -34,7 +34,7 @@
 #define REASON_MAX    80
 /* An agent that does not know the member refuses the whole acknowledgement (and frees
  * nothing): after this many answers without hearing of the drill, it is given up. */
-#define UNHEARD_MAX 5
+#define UNHEARD_MAX 5u
 
 /* A drill not yet over, as the ingest hooks need it (no database on the ingest path). */
 struct live {
