@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drills (issue 12) from wardctl to live agents of the sim board, real processes on 127.0.0.1.
 
-    drills_sim_test.py BUILD_DIR WORK_DIR SIM_AGENT
+    drills_sim_test.py BUILD_DIR WORK_DIR SIM_AGENT [HOST_AGENT]
 
 drill-a plays the healthy server as its own machine; `wardctl drill start failing-fan` reaches
 it in the acknowledgement of its next report; it plays the story (10x fast) beside its real
@@ -12,7 +12,9 @@ opens anything, the incident resolves after the hold-down, and `wardctl drill re
 times to detect, acknowledge and resolve against the targets. drill-off runs with --no-drills
 (what a board without CONFIG_WARD_DRILLS answers too): it refuses, and the collector shows the
 refusal and its reason. Bad requests: an unknown device (404), a bad scenario name (400), an
-unknown scenario (refused by the agent). Exit 77 (skipped) when build/sim is not built."""
+unknown scenario (refused by the agent). With HOST_AGENT (the host board's ward-agent, built
+with CONFIG_WARD_DRILLS), a Linux agent reading tests/fixtures/intel-server plays the same
+drill beside its real sensors. Exit 77 (skipped) when build/sim is not built."""
 import json
 import os
 import subprocess
@@ -26,9 +28,10 @@ from metrics_test import get_metrics
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = os.path.join(HERE, "..", "..", "..", "boards", "sim", "scenarios")
+FIXTURE = os.path.join(HERE, "..", "..", "fixtures", "intel-server")
 
 
-def agent(env, c, binary, name, *extra):
+def agent(env, c, binary, name, *extra, machine=None):
     crt, key = env.device_files(name)
     state = os.path.join(env.dir, "agent-" + name)
     os.makedirs(state)
@@ -40,9 +43,10 @@ def agent(env, c, binary, name, *extra):
     log = open(os.path.join(env.dir, "agent-%s.log" % name), "w")
     p = subprocess.Popen([binary, "run", "--collector", "127.0.0.1:%d" % c.device_port,
                           "--server-name", "localhost", "--ca", env.ca(), "--cert", crt,
-                          "--key", key, "--state-dir", state, "--rules", rules, "--scenario",
-                          os.path.join(SCENARIOS, "healthy-server.json"), "--drill-dir",
-                          SCENARIOS, "--drill-speed", "10", "--for", "90"] + list(extra),
+                          "--key", key, "--state-dir", state, "--rules", rules] +
+                         (machine or ["--scenario", os.path.join(SCENARIOS, "healthy-server.json")])
+                         + ["--drill-dir", SCENARIOS, "--drill-speed", "10", "--for", "90"]
+                         + list(extra),
                          stdout=log, stderr=subprocess.STDOUT)
     H._PROCS.append(p)
     return p
@@ -52,8 +56,35 @@ def drill(env, c, did):
     return env.wardctl_json(c, "drill", "show", str(did))["drill"][0]
 
 
+def linux_board(env, c, binary):
+    """The host board's agent reads a Linux sysfs fixture (tests/fixtures/intel-server); the
+    drill's FAN3 plays beside those real sensors, which keep being evaluated."""
+    agent(env, c, binary, "drill-linux", machine=["--root", FIXTURE])
+    wait_for(lambda: env.query("SELECT count(*) FROM snapshot_sensors WHERE device = "
+                               "'drill-linux'")[0][0] > 0, 30, "the Linux agent's snapshot")
+    d = env.wardctl_json(c, "drill", "start", "failing-fan", "--device", "drill-linux",
+                         "--for", "8")["drill"][0]
+    wait_for(lambda: drill(env, c, d["id"])["state"] in ("running", "done"), 20,
+             "the Linux agent playing the drill")
+
+    def fan():
+        xs = env.wardctl_json(c, "incidents", "--device", "drill-linux")["incidents"]
+        return [x for x in xs if x["component"].startswith("drill:fan:") and x["drill"]
+                and x["severity"] == "high"]
+    wait_for(fan, 40, "the drill's FAN3 incident (high) from the Linux agent", step=0.5)
+    check(fan()[0]["drill_id"] == d["id"], str(fan()))
+
+    def side_by_side():
+        ids = [r[0] for r in env.query("SELECT id FROM snapshot_sensors WHERE device = "
+                                       "'drill-linux'")]
+        real = [i for i in ids if not i.startswith("drill:")]
+        return real and len(real) < len(ids)
+    wait_for(side_by_side, 20, "real and drill sensors side by side in the snapshot", step=0.5)
+
+
 def main():
     build, work, binary = sys.argv[1:4]
+    host_agent = sys.argv[4] if len(sys.argv) > 4 else None
     if not os.access(binary, os.X_OK):
         print("SKIP drills: %s is not built" % binary)
         sys.exit(77)
@@ -61,7 +92,7 @@ def main():
     t0 = time.monotonic()
     rx = Receiver()
     try:
-        env.make_pki(devices=["drill-a", "drill-off", "old-agent"])
+        env.make_pki(devices=["drill-a", "drill-off", "old-agent", "drill-linux"])
         conf = alerting(env, "hold-down 3s\nreceiver ops webhook http://127.0.0.1:%d/ward "
                         "secret-file SECRET insecure-http\nroute ops\ndrill-target high detect 30s\n"
                         "drill-target high ack 1h\ndrill-target high resolve 2m\n" % rx.port)
@@ -181,12 +212,14 @@ def main():
         check(status == 200 and "ward_drill_refusals_total 3" in m and
               'ward_drills{state="running"} 0' in m, "metrics: %s" %
               [ln for ln in m.splitlines() if "drill" in ln])
+        if host_agent is not None and os.access(host_agent, os.X_OK):
+            linux_board(env, c, host_agent)
         c.stop()
     except Fail as e:
         print("FAIL drills: %s" % e)
         for col in env.collectors:
             print("\n".join(col.log_text().splitlines()[-30:]))
-        for n in ("drill-a", "drill-off"):
+        for n in ("drill-a", "drill-off", "drill-linux"):
             try:
                 print(open(os.path.join(env.dir, "agent-%s.log" % n)).read()[-3000:])
             except OSError:
