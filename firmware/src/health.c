@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ward/hal/disk.h"
+#include "ward/drill.h"
 #include "ward/health.h"
 
 #define MS_PER_MIN 60000
@@ -147,6 +148,10 @@ static uint16_t match_rule(const struct ward_rule *rules, unsigned n, const char
 {
     uint16_t glob = WARD_HEALTH_NONE;
 
+    /* A drill's sensor is judged by the rules of the sensor it imitates (ward/drill.h). */
+    if (ward_drill_sensor(id)) {
+        id += WARD_DRILL_PREFIX_LEN;
+    }
     for (unsigned i = 0; i < n; i++) {
         if (!rules[i].glob) {
             if (strcmp(rules[i].sensor, id) == 0) {

@@ -97,8 +97,35 @@ static cJSON *doc_event(const struct doc *d, const struct ward_event *ev)
 {
     struct ward_wire_event w;
 
+    cJSON *o;
+
     wire_event(d->a, d->boot_hex[ev->boot < WARD_EVLOG_BOOTS ? ev->boot : 0], ev, &w);
-    return ward_wire_event_json(&w);
+    o = ward_wire_event_json(&w);
+    /* A drill's event says so (ward/drill.h): the collector marks all that follows from it. */
+    if (ward_drill_sensor(w.sensor) && !ward_wire_put(o, WARD_WIRE_M_DRILL, cJSON_CreateTrue())) {
+        return NULL;
+    }
+    return o;
+}
+
+/* The latest drill's state, in every heartbeat once the collector asked for one. */
+static bool put_drill(cJSON *hb, const struct ward_drill_status *st)
+{
+    cJSON *o;
+
+    if (st->state == WARD_DRILL_NONE) {
+        return hb != NULL;
+    }
+    o = cJSON_CreateObject();
+    if (o != NULL) {
+        (void)cJSON_AddNumberToObject(o, "id", (double)st->id);
+        (void)cJSON_AddStringToObject(o, "state", ward_drill_state_name(st->state));
+        (void)cJSON_AddStringToObject(o, "scenario", st->scenario);
+        if (st->reason[0] != '\0') {
+            (void)cJSON_AddStringToObject(o, "reason", st->reason);
+        }
+    }
+    return ward_wire_put(hb, WARD_WIRE_M_DRILL, o);
 }
 
 static uint64_t loop_skipped(const struct ward_agent *a)
@@ -409,10 +436,12 @@ static cJSON *doc_batch(const struct doc *d, int64_t now, const struct batch_pla
 {
     struct ward_wire_heartbeat h;
     cJSON *o = ward_wire_batch_json(&d->id);
+    cJSON *hb;
     bool ok;
 
     wire_heartbeat(d, now, arena, p->full, &h);
-    ok = ward_wire_put(o, WARD_WIRE_M_HEARTBEAT, ward_wire_heartbeat_json(&h, NULL));
+    hb = ward_wire_heartbeat_json(&h, NULL);
+    ok = put_drill(hb, &d->a->drill) && ward_wire_put(o, WARD_WIRE_M_HEARTBEAT, hb);
     if (p->page > 0) {
         ok = ok &&
              ward_wire_put(o, WARD_WIRE_M_HEALTH,

@@ -55,13 +55,40 @@ int ward_sensor_id_join(char *out, size_t len, const char *base, const char *suf
 /* Hand what a device reported to the pull endpoints' cache (ward_agent_hooks.observe). */
 static void observe(const struct ward_agent *a, const struct ward_observation *obs, int64_t now)
 {
-    if (IS_ENABLED(CONFIG_WARD_NMS) && a->hooks.observe != NULL) {
+    if (IS_ENABLED(CONFIG_WARD_NMS) && a->hooks.observe != NULL && !a->drill_sampling) {
         a->hooks.observe(obs, now, a->hooks.observe_user);
     }
 }
 
+/*
+ * The id a reading goes under: its own, or while a drill's HAL is walked "drill:<id>"
+ * (ward/drill.h), so the drill's sensors sit beside the real ones. NULL when it won't fit.
+ */
+static const char *sensor_key(const struct ward_agent *a, const char *id,
+                              char buf[WARD_HEALTH_ID_MAX])
+{
+    size_t n = strlen(id);
+
+    if (!a->drill_sampling) {
+        return id;
+    }
+    if (WARD_DRILL_PREFIX_LEN + n >= WARD_HEALTH_ID_MAX) {
+        return NULL;
+    }
+    memcpy(buf, WARD_DRILL_PREFIX, sizeof(WARD_DRILL_PREFIX));
+    memcpy(buf + WARD_DRILL_PREFIX_LEN, id, n + 1);
+    return buf;
+}
+
 static void feed(struct ward_agent *a, const char *id, const struct ward_reading *r, int64_t now)
 {
+    char buf[WARD_HEALTH_ID_MAX];
+
+    id = sensor_key(a, id, buf);
+    if (id == NULL) {
+        a->feed_errors++;
+        return;
+    }
     /* A reading this platform does not offer at all is no sensor, not a lost one. */
     if (r->status == WARD_STATUS_UNAVAILABLE && r->reason == WARD_REASON_NOT_SUPPORTED &&
         ward_health_find(&a->health, id) < 0) {
@@ -93,21 +120,29 @@ static void feed_sub(struct ward_agent *a, const char *base, const char *suffix,
     }
 }
 
-static void hw_thresholds(struct ward_agent *a, const struct ward_sensor_info *info)
+static void set_hw_thresholds(struct ward_agent *a, const char *real_id,
+                              const struct ward_thresholds *thr)
 {
-    int i = ward_health_find(&a->health, info->id);
+    char buf[WARD_HEALTH_ID_MAX];
+    const char *id = sensor_key(a, real_id, buf);
+    int i = id != NULL ? ward_health_find(&a->health, id) : -1;
 
     /* Only when they changed: the table slot is created by the first reading. */
-    if (info->thresholds.present == 0 && i < 0) {
+    if (id == NULL || (thr->present == 0 && i < 0)) {
         return;
     }
     /* A difference in padding only re-applies the same thresholds */
     // NOLINTNEXTLINE(bugprone-suspicious-memory-comparison,bugprone-suspicious-string-compare,cert-exp42-c,cert-flp37-c)
-    if (i < 0 || memcmp(&a->health.sensor[i].hw, &info->thresholds, sizeof(info->thresholds))) {
-        if (ward_health_set_hw_thresholds(&a->health, info->id, &info->thresholds) != 0) {
+    if (i < 0 || memcmp(&a->health.sensor[i].hw, thr, sizeof(*thr))) {
+        if (ward_health_set_hw_thresholds(&a->health, id, thr) != 0) {
             a->feed_errors++;
         }
     }
+}
+
+static void hw_thresholds(struct ward_agent *a, const struct ward_sensor_info *info)
+{
+    set_hw_thresholds(a, info->id, &info->thresholds);
 }
 
 static void sample_temp(struct ward_agent *a, const struct ward_device *dev, int64_t now)
@@ -319,6 +354,7 @@ static void sample_nvme(struct ward_agent *a, const char *base, const struct war
 {
     struct ward_reading r;
     char id[WARD_HEALTH_ID_MAX];
+    char buf[WARD_HEALTH_ID_MAX];
 
     ward_reading_ok(&r, nv->critical_warning);
     feed_sub(a, base, "critical_warning", &r, false, now);
@@ -338,8 +374,10 @@ static void sample_nvme(struct ward_agent *a, const char *base, const struct war
             thr.present |= 1u << WARD_THR_UPPER_CRITICAL;
             thr.value[WARD_THR_UPPER_CRITICAL] = nv->critical_temp_mdeg_c;
         }
-        if (thr.present != 0 && ward_health_find(&a->health, id) < 0) {
-            ward_health_set_hw_thresholds(&a->health, id, &thr);
+        const char *key = sensor_key(a, id, buf);
+
+        if (thr.present != 0 && key != NULL && ward_health_find(&a->health, key) < 0) {
+            ward_health_set_hw_thresholds(&a->health, key, &thr);
         }
         ward_reading_ok(&r, nv->composite_temp_mdeg_c);
         feed(a, id, &r, now);
@@ -389,10 +427,11 @@ static void sample_self(struct ward_agent *a, int64_t now)
     feed_value(a, "agent:events_dropped", (int64_t)ward_evlog_dropped_total(&a->log), now);
 }
 
+static void sample_hal(struct ward_agent *a, const struct ward_hal *hal, enum ward_class cls,
+                       int64_t now_ms);
+
 int ward_agent_sample(struct ward_agent *a, enum ward_class cls, int64_t now_ms)
 {
-    const struct ward_hal *hal;
-
     if (a == NULL || (unsigned)cls >= WARD_CLASS_COUNT) {
         return -EINVAL;
     }
@@ -400,10 +439,22 @@ int ward_agent_sample(struct ward_agent *a, enum ward_class cls, int64_t now_ms)
         sample_self(a, now_ms);
         return 0;
     }
-    hal = a->hal;
-    if (hal == NULL) {
-        return 0;
+    if (a->hal != NULL) {
+        sample_hal(a, a->hal, cls, now_ms);
     }
+    /* A drill's scenario plays beside the real devices (ward/drill.h); host figures are the
+     * machine's own and are not drilled. */
+    if (IS_ENABLED(CONFIG_WARD_DRILLS) && a->drill_hal != NULL && cls != WARD_CLASS_HOST) {
+        a->drill_sampling = true;
+        sample_hal(a, a->drill_hal, cls, now_ms);
+        a->drill_sampling = false;
+    }
+    return 0;
+}
+
+static void sample_hal(struct ward_agent *a, const struct ward_hal *hal, enum ward_class cls,
+                       int64_t now_ms)
+{
     switch (cls) {
     case WARD_CLASS_TEMP:
         for (unsigned i = 0; i < hal->n_temp && i < WARD_HAL_MAX_DEVICES_PER_CLASS; i++) {
@@ -431,5 +482,4 @@ int ward_agent_sample(struct ward_agent *a, enum ward_class cls, int64_t now_ms)
     default:
         break;
     }
-    return 0;
 }

@@ -25,7 +25,7 @@ static void need_id(const char *id)
     }
 }
 
-void fmt_ms(const cJSON *o, const char *key, char *out, size_t cap)
+void fmt_ms_or_dash(const cJSON *o, const char *key, char *out, size_t cap)
 {
     double v = 0;
 
@@ -55,7 +55,7 @@ static void list_rows(const cJSON *arr, FILE *out)
 
         jnum(x, "id", &v);
         snprintf(id, sizeof(id), "%.0f", v);
-        fmt_ms(x, "opened_ms", opened, sizeof(opened));
+        fmt_ms_or_dash(x, "opened_ms", opened, sizeof(opened));
         jnum(x, "parent", &v);
         snprintf(flags, sizeof(flags), "%s%s%s", cJSON_IsTrue(fl) ? "flapping " : "",
                  cJSON_IsTrue(gr) ? "group " : "", v > 0 ? "grouped" : "");
@@ -86,7 +86,7 @@ static void print_incident(const cJSON *x, FILE *out)
             cJSON_IsTrue(cJSON_GetObjectItem(x, "flapping")) ? " (flapping)" : "");
     fprintf(out, "  severity   %s\n", shown(jstr(x, "severity"), "-"));
     fprintf(out, "  reading    %s\n", shown(jstr(x, "reading"), "-"));
-    fmt_ms(x, "opened_ms", t, sizeof(t));
+    fmt_ms_or_dash(x, "opened_ms", t, sizeof(t));
     fprintf(out, "  opened     %s\n", t);
     fprintf(out, "  assignee   %s\n", shown(jstr(x, "assignee"), "-"));
     fprintf(out, "  commander  %s\n", shown(jstr(x, "commander"), "-"));
@@ -95,7 +95,7 @@ static void print_incident(const cJSON *x, FILE *out)
     fprintf(out, "timeline:\n");
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(x, "timeline"))
     {
-        fmt_ms(e, "at_ms", t, sizeof(t));
+        fmt_ms_or_dash(e, "at_ms", t, sizeof(t));
         fprintf(out, "  %s  %-10s %-18s %s\n", t, shown(jstr(e, "who"), "-"),
                 shown(jstr(e, "what"), "-"), shown(jstr(e, "detail"), ""));
     }
@@ -228,9 +228,9 @@ static void md_report(const cJSON *x, FILE *out)
     fprintf(out, "| field | value |\n|---|---|\n");
     fprintf(out, "| severity | %s |\n| state | %s |\n", shown(jstr(x, "severity"), "-"),
             shown(jstr(x, "state"), "-"));
-    fmt_ms(x, "opened_ms", t, sizeof(t));
+    fmt_ms_or_dash(x, "opened_ms", t, sizeof(t));
     fprintf(out, "| opened | %s |\n", t);
-    fmt_ms(x, "resolved_ms", t, sizeof(t));
+    fmt_ms_or_dash(x, "resolved_ms", t, sizeof(t));
     fprintf(out, "| resolved | %s |\n", t);
     fprintf(out, "| assignee | %s |\n| commander | %s |\n| runbook | %s |\n",
             shown(jstr(x, "assignee"), "-"), shown(jstr(x, "commander"), "-"),
@@ -247,7 +247,7 @@ static void md_report(const cJSON *x, FILE *out)
     fprintf(out, "\n## Timeline\n\n");
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(x, "timeline"))
     {
-        fmt_ms(e, "at_ms", t, sizeof(t));
+        fmt_ms_or_dash(e, "at_ms", t, sizeof(t));
         fprintf(out, "- %s **%s** by %s: %s\n", t, shown(jstr(e, "what"), "-"),
                 shown(jstr(e, "who"), "-"), shown(jstr(e, "detail"), ""));
     }
@@ -256,7 +256,7 @@ static void md_report(const cJSON *x, FILE *out)
         "\n## Readings\n\n| received | from | to | severity | value |\n|---|---|---|---|---|\n");
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(x, "readings"))
     {
-        fmt_ms(e, "received_ms", t, sizeof(t));
+        fmt_ms_or_dash(e, "received_ms", t, sizeof(t));
         fprintf(out, "| %s | %s | %s | %s | %s |\n", t, shown(jstr(e, "from"), "-"),
                 shown(jstr(e, "to"), "-"), shown(jstr(e, "severity"), "-"),
                 shown(jstr(e, "value"), "-"));
@@ -287,7 +287,7 @@ static void print_silences(const cJSON *doc, FILE *out)
 
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(doc, "silences"))
     {
-        fmt_ms(s, "until_ms", t, sizeof(t));
+        fmt_ms_or_dash(s, "until_ms", t, sizeof(t));
         fprintf(out, "silence %.0f: %s until %s by %s: %s\n",
                 cJSON_GetNumberValue(cJSON_GetObjectItem(s, "id")), shown(jstr(s, "match"), "-"), t,
                 shown(jstr(s, "who"), "-"), shown(jstr(s, "reason"), "-"));

@@ -50,7 +50,7 @@ static void print_changes_of(const cJSON *arr, FILE *out)
         double w = 0;
 
         snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(cJSON_GetObjectItem(x, "id")));
-        fmt_ms(x, "at_ms", when, sizeof(when));
+        fmt_ms_or_dash(x, "at_ms", when, sizeof(when));
         if (jnum(x, "window", &w)) {
             snprintf(win, sizeof(win), "window %.0f", w);
         } else {
@@ -89,7 +89,7 @@ static void print_inventory(const cJSON *doc, FILE *out)
     }
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(doc, "items"))
     {
-        fmt_ms(x, "since_ms", since, sizeof(since));
+        fmt_ms_or_dash(x, "since_ms", since, sizeof(since));
         const char *row[] = { shown(jstr(x, "item"), "-"),
                               cell(shown(jstr(x, "value"), "-"), v, sizeof(v)), since };
 
@@ -115,10 +115,11 @@ static void print_windows(const cJSON *doc, FILE *out)
     {
         snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(cJSON_GetObjectItem(x, "id")));
         snprintf(n, sizeof(n), "%.0f", cJSON_GetNumberValue(cJSON_GetObjectItem(x, "changes")));
-        fmt_ms(x, "opened_ms", opened, sizeof(opened));
+        fmt_ms_or_dash(x, "opened_ms", opened, sizeof(opened));
         double closed = 0;
 
-        fmt_ms(x, jnum(x, "closed_ms", &closed) ? "closed_ms" : "until_ms", until, sizeof(until));
+        fmt_ms_or_dash(x, jnum(x, "closed_ms", &closed) ? "closed_ms" : "until_ms", until,
+                       sizeof(until));
         const char *row[] = { id,
                               cJSON_IsTrue(cJSON_GetObjectItem(x, "open")) ? "open" : "closed",
                               shown(jstr(x, "title"), "-"),
@@ -160,7 +161,7 @@ static void print_outdated(const cJSON *doc, FILE *out)
     }
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(doc, "devices"))
     {
-        fmt_ms(x, "since_ms", since, sizeof(since));
+        fmt_ms_or_dash(x, "since_ms", since, sizeof(since));
         const char *row[] = { shown(jstr(x, "id"), "-"), shown(jstr(x, "version"), "-"), since };
 
         (void)ward_table_row(&t, row);
@@ -262,7 +263,7 @@ static void print_backups(const cJSON *doc, FILE *out)
                      "one by hand)\n");
         return;
     }
-    fmt_ms(s, "last_ok_ms", last, sizeof(last));
+    fmt_ms_or_dash(s, "last_ok_ms", last, sizeof(last));
     (void)jnum(s, "ok", &ok);
     (void)jnum(s, "failed", &failed);
     (void)jnum(s, "every_s", &every);
@@ -279,7 +280,7 @@ static void print_backups(const cJSON *doc, FILE *out)
     {
         snprintf(bytes, sizeof(bytes), "%.0f",
                  cJSON_GetNumberValue(cJSON_GetObjectItem(x, "bytes")));
-        fmt_ms(x, "mtime_ms", when, sizeof(when));
+        fmt_ms_or_dash(x, "mtime_ms", when, sizeof(when));
         const char *row[] = { shown(jstr(x, "name"), "-"), bytes, when };
 
         (void)ward_table_row(&t, row);

@@ -69,6 +69,7 @@ static const char s_usage[] =
     "  change        change windows: open TITLE --devices GLOB, close ID, list\n"
     "  backups       scheduled backups: last result, files kept\n"
     "  (devices --outdated: devices below the collector's min-agent-version)\n"
+    "  drill list|start|show|stop|report   incident drills through a live agent\n"
     "\n"
     "options:\n"
     "  --config FILE      settings: url, ca, token-file, pki, timeout (default\n"
@@ -121,6 +122,13 @@ static const char s_usage_incident[] =
 static const char s_usage_report[] =
     "usage: wardctl [OPTIONS] report ID [--format md|json]\n"
     "The fault report: timeline, readings, times to detect, acknowledge and resolve.\n";
+static const char s_usage_drill[] =
+    "usage: wardctl [OPTIONS] drill list | start SCENARIO --device ID [--for D]\n"
+    "                         | show ID | stop ID | report ID   [--json]\n"
+    "Ask a live agent to play a scenario of its --drill-dir beside its real\n"
+    "readings (default 10 minutes); everything it causes is marked drill.\n"
+    "report: times to detect, acknowledge and resolve each of its incidents\n"
+    "against the alerting file's drill-target values.\n";
 static const char s_usage_silence[] =
     "usage: wardctl [OPTIONS] silence [DEVICE|GLOB --for DURATION --reason TEXT]\n"
     "Hold notifications of matching devices (incidents are still recorded);\n"
@@ -358,6 +366,7 @@ static const struct command {
     { "changes", 3, cmd_changes, s_usage_inventory },
     { "change", 4, cmd_change, s_usage_inventory },
     { "backups", 0, cmd_backups, s_usage_backups },
+    { "drill", 4, cmd_drill, s_usage_drill },
 };
 
 /* `COMMAND --help` (or -h) anywhere after the command: its usage, and nothing else happens. */
@@ -456,7 +465,7 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "wardctl: unknown command '%s' (devices, device, events, health, watch, "
                 "incidents, incident, ack, assign, note, resolve, close, report, silence, history, "
-                "trends, login, logout, user, token, audit)\n",
+                "trends, login, logout, user, token, audit, drill)\n",
                 sub_argv[0]);
     }
     client_drop(&c);

@@ -145,7 +145,6 @@ int cmd_close(struct client *c, const struct opts *o, const char *arg);
 int cmd_report(struct client *c, const struct opts *o, const char *arg);
 int cmd_silence(struct client *c, const struct opts *o, const char *arg);
 /** The time of member key (ms) as a table cell, "-" when absent or 0. */
-void fmt_ms(const cJSON *o, const char *key, char *out, size_t cap);
 
 /* inventory.c */
 int cmd_inventory(struct client *c, const struct opts *o, const char *arg);
@@ -162,6 +161,12 @@ int cmd_logout(struct client *c, const struct opts *o, const char *arg);
 int cmd_user(struct client *c, const struct opts *o, const char *arg);
 int cmd_token(struct client *c, const struct opts *o, const char *arg);
 int cmd_audit(struct client *c, const struct opts *o, const char *arg);
+
+/** incidents.c: the time of o's key (ms), or "-" when absent or 0. */
+void fmt_ms_or_dash(const cJSON *o, const char *key, char *out, size_t cap);
+
+/* drills.c: arg is the subcommand, o->arg2 its operand */
+int cmd_drill(struct client *c, const struct opts *o, const char *arg);
 
 /* watch.c */
 int cmd_watch(struct client *c, const struct opts *o, const char *arg);

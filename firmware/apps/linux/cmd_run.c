@@ -90,6 +90,12 @@ static const struct opt_spec k_opts[] = {
       "mutual TLS on --metrics (--cert, --key, --ca)" },
     { "--log-level", offsetof(struct opts, log_level), OPT_TEXT, "LEVEL",
       "error, warn, info (default) or debug" },
+    { "--drill-dir", offsetof(struct opts, drill_dir), OPT_TEXT, "DIR",
+      "scenarios a drill may play (DIR/NAME.json)" },
+    { "--drill-speed", offsetof(struct opts, drill_speed), OPT_SECONDS, "N",
+      "play a drill N times faster than real time (1..100)" },
+    { "--no-drills", offsetof(struct opts, no_drills), OPT_FLAG, NULL,
+      "refuse every drill the collector asks for" },
     { "--config", offsetof(struct opts, config), OPT_TEXT, "FILE",
       "options as key = value (default: " RUN_CONFIG_DEFAULT ")" },
     { "--check-config", offsetof(struct opts, check_config), OPT_FLAG, NULL,
@@ -257,6 +263,7 @@ static void loop(struct run *r, int64_t end_ms, const sigset_t *wait_mask)
 #if IS_ENABLED(CONFIG_WARD_HAL_SIM)
         ward_sim_set_time(&r->sim, (uint64_t)(now - r->start_ms));
 #endif
+        run_drill_tick(r, now);
         run_step(r, now);
         agentx_posix_step(app_mono_ms(), (uint32_t)ward_journal_count(&r->journal));
         run_log_tick(r, app_mono_ms());

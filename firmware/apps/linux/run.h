@@ -12,6 +12,7 @@
 #include "journal_posix.h"
 #include "log_repeat.h"
 #include "net_posix.h"
+#include "run_drill.h"
 #include "ward/agent.h"
 #include "ward/base/json_arena.h"
 #include "ward/transport/config.h"
@@ -53,6 +54,9 @@ struct opts {
     const char *config;        /* run_config.h */
     bool check_config;
     const char *log_level;
+    const char *drill_dir; /* run_drill.h */
+    bool no_drills;
+    long drill_speed;
 };
 
 /* Everything the agent owns, in .bss like on a board. */
@@ -84,6 +88,7 @@ struct run {
     struct run_metrics metrics;
 #endif
     int64_t start_ms;
+    struct run_drill drill;
     uint8_t pem_ca[RUN_PEM_MAX];
     uint8_t pem_cert[RUN_PEM_MAX];
     uint8_t pem_key[RUN_PEM_MAX];

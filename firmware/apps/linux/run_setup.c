@@ -365,6 +365,7 @@ static int setup_uplink(struct run *r, int64_t now)
         return rc;
     }
     r->up.on_fault = run_log_fault;
+    r->up.on_ack = run_drill_on_ack;
     r->up.user = r;
     return 0;
 }
@@ -529,6 +530,13 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
         (rc = setup_agent(o, r, device_id, now)) != 0 || (rc = setup_journal(o, r)) != 0 ||
         (rc = setup_transport(r, device_id)) != 0 || (rc = setup_uplink(r, now)) != 0) {
         return rc;
+    }
+    r->drill.dir = o->drill_dir != NULL ? o->drill_dir : WARD_DRILL_DIR_DEFAULT;
+    r->drill.off = o->no_drills;
+    r->drill.speed = o->drill_speed > 0 ? o->drill_speed : 1;
+    if (r->drill.speed > 100) {
+        fprintf(stderr, "ward-agent: --drill-speed must be 1..100\n");
+        return -EINVAL;
     }
     restored = ward_outbox_restore(&r->outbox, &r->agent);
     if (restored < 0) {

@@ -25,6 +25,7 @@
 
 #include "ward/base/config.h"
 #include "ward/digest.h"
+#include "ward/drill.h"
 #include "ward/evlog.h"
 #include "ward/hal/hal.h"
 #include "ward/health.h"
@@ -137,6 +138,11 @@ struct ward_agent {
     int64_t full_at_ms;
     struct ward_report_sent
         sent[IS_ENABLED(CONFIG_WARD_REPORT_DELTA) ? WARD_HEALTH_MAX_SENSORS : 1];
+    /* A drill (ward/drill.h): the board's app sets drill_hal while one plays and keeps the
+     * status the heartbeat reports; drill_sampling is true while that HAL is walked. */
+    const struct ward_hal *drill_hal;
+    struct ward_drill_status drill;
+    bool drill_sampling;
 };
 
 /**

@@ -177,6 +177,9 @@ static void handle_response(struct ward_uplink *u)
         return;
     }
     u->stats.acks++;
+    if (u->on_ack != NULL) {
+        u->on_ack(u->user, (const char *)body, len);
+    }
     /* Progress and more pending: the next batch goes as soon as the transport is free. */
     u->draining = rc > 0 && ward_evlog_pending(&u->p.agent->log) > 0;
 }

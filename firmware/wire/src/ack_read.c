@@ -41,8 +41,10 @@ static int read_ack(struct ward_jscan *s, uint8_t boot[WARD_WIRE_BOOT_LEN], uint
 }
 
 /* Walk the document, calling fn (when not NULL) for each pair. @return pairs, or errno. */
-static int walk_ack(const char *text, size_t len, ward_wire_ack_fn fn, void *ctx)
+static int walk_ack(const char *text, size_t len, ward_wire_ack_fn fn, void *ctx,
+                    struct ward_wire_drill *drill)
 {
+    struct ward_wire_drill ignored;
     struct ward_jscan s;
     char key[8];
     unsigned seen = 0;
@@ -83,6 +85,11 @@ static int walk_ack(const char *text, size_t len, ward_wire_ack_fn fn, void *ctx
             if (rc < 0) {
                 return rc;
             }
+        } else if (strcmp(key, WARD_WIRE_M_DRILL) == 0 && !(seen & 4u)) {
+            seen |= 4u;
+            if (ward_wire_ack_read_drill(&s, drill != NULL ? drill : &ignored) != 0) {
+                return s.err;
+            }
         } else {
             return ward_jscan_fail(&s, -EINVAL, "unknown or duplicate key in ack document");
         }
@@ -90,7 +97,10 @@ static int walk_ack(const char *text, size_t len, ward_wire_ack_fn fn, void *ctx
     if (rc < 0 || ward_jscan_end(&s) != 0) {
         return s.err != 0 ? s.err : rc;
     }
-    return seen == 3u ? pairs : -EINVAL;
+    if ((seen & 3u) != 3u) {
+        return -EINVAL;
+    }
+    return drill != NULL ? (int)((seen & 4u) != 0) : pairs;
 }
 
 int ward_wire_ack_each(const char *text, size_t len, ward_wire_ack_fn fn, void *ctx)
@@ -101,6 +111,15 @@ int ward_wire_ack_each(const char *text, size_t len, ward_wire_ack_fn fn, void *
         return -EINVAL;
     }
     /* A clean first pass before any callback: a malformed document changes nothing. */
-    rc = walk_ack(text, len, NULL, NULL);
-    return rc < 0 || fn == NULL ? rc : walk_ack(text, len, fn, ctx);
+    rc = walk_ack(text, len, NULL, NULL, NULL);
+    return rc < 0 || fn == NULL ? rc : walk_ack(text, len, fn, ctx, NULL);
+}
+
+int ward_wire_ack_drill(const char *text, size_t len, struct ward_wire_drill *out)
+{
+    if (text == NULL || out == NULL) {
+        return -EINVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    return walk_ack(text, len, NULL, NULL, out);
 }

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -26,7 +27,7 @@ class Receiver:
     """A webhook receiver on loopback: verifies X-Ward-Signature, answers `fail_first` requests
     with 503, or hangs when `hang` is set. Keeps every request and the keys it accepted."""
 
-    def __init__(self, port=0, fail_first=0):
+    def __init__(self, port=0, fail_first=0, tls=None):
         self.requests = []
         self.accepted = {}
         self.bad_signatures = 0
@@ -62,6 +63,10 @@ class Receiver:
                 self.end_headers()
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if tls is not None:  # (cert, key): an https receiver
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -155,7 +160,7 @@ flapping 4 60s
 correlate 3 30s
 retry-max 1s
 timeout 1s
-receiver hook webhook http://127.0.0.1:{port}/hook secret-file SECRET
+receiver hook webhook http://127.0.0.1:{port}/hook secret-file SECRET insecure-http
 route hook
 runbook temp:* https://runbooks.example/temp
 """
@@ -331,10 +336,83 @@ def case_webhook_retry(env):
     r.close()
 
 
+def case_prune(env):
+    """Delivered notifications older than prune-delivered go (counted in /metrics); pending
+    ones (a receiver that keeps failing) stay."""
+    from metrics_test import get_metrics, samples
+    good, bad = Receiver(), Receiver(fail_first=10 ** 6)
+    c = start(env, POLICY.format(port=good.port) + "prune-delivered 1s\n"
+              "receiver bad webhook http://127.0.0.1:%d/hook secret-file SECRET insecure-http\n"
+              "route bad\n"
+              % bad.port)
+    d = Dev(env, c, "dev-a")
+    for i in range(4):
+        d.send([("temp:cpu%d" % i, "ok", "caution", "low")],
+               [sensor("temp:cpu%d" % i, "caution", 10 + i)])
+    wait_for(lambda: len(good.accepted) >= 4, 20, "four notifications delivered")
+    wait_for(lambda: not iquery(env, "SELECT id FROM outbox WHERE state = 'delivered'"), 15,
+             "the delivered rows pruned")
+    pending = iquery(env, "SELECT receiver, state FROM outbox")
+    check(len(pending) >= 4 and all(r == "bad" and s == "pending" for r, s in pending),
+          "pending rows were pruned or others kept: %s" % pending)
+    status, _, text = get_metrics(env, c)
+    check(status == 200 and samples(text).get("ward_notifications_pruned_total", 0) >= 4,
+          "ward_notifications_pruned_total: %s" % [ln for ln in text.splitlines()
+                                                   if "pruned" in ln])
+    c.stop()
+    good.close()
+    bad.close()
+
+
+def case_https(env):
+    """https:// receivers: the certificate is verified against the receiver's ca-file (a signed
+    notification delivered), a receiver whose certificate another CA signed is never delivered
+    to (its error says why); plain http:// is refused unless insecure-http on loopback."""
+    other = H.Env(env.build, os.path.dirname(env.dir), "https-other").make_pki(devices=())
+    ca = env.ca()
+    env.make_pki()
+    good = Receiver(tls=(os.path.join(env.pki, "collector.crt"),
+                         os.path.join(env.pki, "collector.key")))
+    rogue = Receiver(tls=(os.path.join(other.pki, "collector.crt"),
+                          os.path.join(other.pki, "collector.key")))
+    for text, want in [
+            ("receiver a webhook http://127.0.0.1:1/ secret-file SECRET\n",
+             ":1: plain http:// is refused"),
+            ("receiver a webhook http://198.18.0.1:1/ secret-file SECRET insecure-http\n",
+             ":1: insecure-http is only for a loopback host"),
+            ("receiver a webhook https://127.0.0.1:1/ secret-file SECRET ca-file %s\n" % ca,
+             ":1: an https receiver is named by its certificate's DNS name"),
+            ("receiver a webhook https://localhost:1/ secret-file SECRET ca-file /nonexistent\n",
+             ":1: cannot read the CA certificates"),
+            ("receiver a webhook https://localhost:1/ secret-file SECRET insecure-http\n",
+             ":1: insecure-http is for http:// receivers only")]:
+        refused_config(env, text, want)
+    c = env.start("--alerting", alerting(env, (
+        "hold-down 2s\nretry-max 1s\ntimeout 2s\n"
+        "receiver good webhook https://localhost:%d/hook secret-file SECRET ca-file %s\n"
+        "receiver rogue webhook https://localhost:%d/hook secret-file SECRET ca-file %s\n"
+        "route good\nroute rogue\n") % (good.port, ca, rogue.port, ca)),
+        "--check-interval", "100")
+    d = Dev(env, c, "dev-a")
+    d.send([("temp:cpu0", "ok", "caution", "low")], [sensor("temp:cpu0", "caution", 10)])
+    wait_for(lambda: good.accepted, 15, "the firing notification over https")
+    check(good.bad_signatures == 0 and good.kinds() == ["firing"], str(good.kinds()))
+    wait_for(lambda: iquery(env, "SELECT last_error FROM outbox WHERE receiver = 'rogue' AND "
+                                 "attempts >= 2"), 15, "the rogue receiver tried twice")
+    (err,), = iquery(env, "SELECT last_error FROM outbox WHERE receiver = 'rogue'")
+    check("not trusted" in err, "rogue receiver's error: %r" % err)
+    check(not rogue.requests, "a notification reached an untrusted receiver")
+    check(iquery(env, "SELECT state FROM outbox WHERE receiver = 'rogue'") == [("pending",)],
+          "the rogue receiver's row is not pending")
+    c.stop()
+    good.close()
+    rogue.close()
+
+
 def case_escalation(env):
     r, pager = Receiver(), Receiver()
     c = start(env, POLICY.format(port=r.port) + "ack-deadline high 2s\n"
-              "receiver pager webhook http://127.0.0.1:%d/page secret-file SECRET\n"
+              "receiver pager webhook http://127.0.0.1:%d/page secret-file SECRET insecure-http\n"
               "escalate pager\n" % pager.port)
     d = Dev(env, c, "dev-a")
     d.send([("disk:sda:smart", "ok", "failed", "high"), ("disk:sdb:smart", "ok", "failed", "high")],
@@ -434,6 +512,16 @@ def case_slow_receiver(env):
     r.close()
 
 
+def refused_config(env, text, want):
+    """The collector refuses to start with this alerting file; its one line says want."""
+    path = alerting(env, text)
+    p = subprocess.run([env.collector_bin, "--pki", env.pki, "--state", env.state,
+                        "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0",
+                        "--alerting", path], capture_output=True, text=True, timeout=20)
+    check(p.returncode != 0 and (path + want) in p.stderr,
+          "alerting %r: rc %d, %r" % (text, p.returncode, p.stderr))
+
+
 def case_bad_config(env):
     env.make_pki()
     for text, want in [("frobnicate 3\n", ":1: unknown directive"),
@@ -442,19 +530,14 @@ def case_bad_config(env):
                        ("receiver a webhook http://127.0.0.1:1/ secret-file /nonexistent\n",
                         ":1: cannot read the secret file"),
                        ("\n# ok\nreceiver a webhook ftp://x/\n", ":3: a receiver URL")]:
-        path = alerting(env, text)
-        p = subprocess.run([env.collector_bin, "--pki", env.pki, "--state", env.state,
-                            "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0",
-                            "--alerting", path], capture_output=True, text=True, timeout=20)
-        check(p.returncode != 0 and (path + want) in p.stderr,
-              "alerting %r: rc %d, %r" % (text, p.returncode, p.stderr))
+        refused_config(env, text, want)
 
 
 RELOAD_POLICY = """hold-down 2s
 retry-max 1s
 timeout 1s
-receiver a webhook http://127.0.0.1:{a}/hook secret-file SECRET
-receiver b webhook http://127.0.0.1:{b}/hook secret-file SECRET
+receiver a webhook http://127.0.0.1:{a}/hook secret-file SECRET insecure-http
+receiver b webhook http://127.0.0.1:{b}/hook secret-file SECRET insecure-http
 route {to}
 """
 
@@ -520,7 +603,7 @@ def case_alertmanager(env):
     try:
         wait_for(lambda: _ready(port), 30, "alertmanager to be ready", step=0.3)
         c = start(env, POLICY.format(port=1) .replace("route hook", "") +
-                  "resend 2s\nreceiver am alertmanager http://127.0.0.1:%d/\nroute am\n" % port)
+                  "resend 2s\nreceiver am alertmanager http://127.0.0.1:%d/ insecure-http\nroute am\n" % port)
         d = Dev(env, c, "dev-a")
         d.send([("fan:fan1", "ok", "critical", "medium")], [sensor("fan:fan1", "critical", 10)])
         x = wait_incident(env, c, "dev-a", "fan:fan1", lambda x: x["state"] == "open", "open")
@@ -556,4 +639,5 @@ if __name__ == "__main__":
     H.main({"lifecycle": case_lifecycle, "holddown": case_holddown, "flapping": case_flapping,
             "correlate": case_correlate, "webhook_retry": case_webhook_retry,
             "kill9": case_kill9, "escalation": case_escalation, "silence": case_silence, "slow_receiver": case_slow_receiver,
-            "bad_config": case_bad_config, "reload": case_reload, "alertmanager": case_alertmanager})
+            "bad_config": case_bad_config, "reload": case_reload, "alertmanager": case_alertmanager,
+            "prune": case_prune, "https": case_https})

@@ -605,6 +605,56 @@ static void test_delta_pages(void **state)
     ward_report_delta_pages(&s_agent, false);
 }
 
+/* A drill's sensor (ward/drill.h): judged by the rule of the sensor it imitates, its event
+ * marked "drill", the drill's state in the heartbeat; a real sensor's event is not marked. */
+static void test_drill_marks(void **state)
+{
+    unsigned n = 0;
+    char ack[160];
+    const cJSON *e;
+    int drill_events = 0, real_events = 0;
+
+    (void)state;
+    /* Start from an empty log: the collector stored everything so far. */
+    snprintf(ack, sizeof(ack),
+             "{\"v\":1,\"acks\":[{\"boot\":\"deadbeef0102030405060708090a0b0c\",\"seq\":%u}]}",
+             (unsigned)ward_evlog_last_seq(&s_agent.log));
+    assert_true(ward_report_apply_ack(&s_agent, ack, strlen(ack)) >= 0);
+    assert_int_equal(ward_evlog_pending(&s_agent.log), 0);
+    s_agent.drill = (struct ward_drill_status){ .id = 7,
+                                                .state = WARD_DRILL_RUNNING,
+                                                .scenario = "failing-fan" };
+    feed("drill:temp:cpu9", 70000, 30000);
+    feed("drill:temp:cpu9", 85000, 31000); /* temp:* upper_caution 80000 applies */
+    feed("temp:cpu9", 70000, 31000);
+    feed("temp:cpu9", 85000, 32000);
+    assert_true(
+        ward_report_batch(&s_agent, 33000, 0, 100, false, &s_arena, s_buf, sizeof(s_buf), &n) > 0);
+    save("batch.drill.json", s_buf);
+    cJSON *d = parse(s_buf);
+    const cJSON *hd = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "heartbeat"), "drill");
+
+    assert_non_null(hd);
+    assert_string_equal(str(hd, "state"), "running");
+    assert_string_equal(str(hd, "scenario"), "failing-fan");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(d, "events"))
+    {
+        bool marked = cJSON_IsTrue(cJSON_GetObjectItem(e, "drill"));
+
+        if (strncmp(str(e, "sensor"), "drill:", 6) == 0) {
+            assert_true(marked);
+            drill_events++;
+        } else {
+            assert_null(cJSON_GetObjectItem(e, "drill"));
+            real_events++;
+        }
+    }
+    assert_int_equal(drill_events, 1);
+    assert_int_equal(real_events, 1);
+    done();
+    s_agent.drill = (struct ward_drill_status){ 0 };
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_batch_sticky),
         cmocka_unit_test(test_health_pages),
         cmocka_unit_test(test_delta_pages),
+        cmocka_unit_test(test_drill_marks),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

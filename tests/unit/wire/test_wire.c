@@ -501,6 +501,66 @@ static void test_ack_reader_limits(void **state)
     }
 }
 
+/* The drill member (docs/incidents.md, "Drills"): written by the collector, read by the agent,
+ * validated like the rest of the document, ignored by ward_wire_ack_each()'s pairs. */
+static void test_ack_drill(void **state)
+{
+    const struct ward_ingest_ack acks[] = { { BOOT_HEX, 5 } };
+    struct ward_wire_drill d = { .id = 7, .for_s = 600, .scenario = "failing-fan" };
+    struct ward_wire_drill got;
+    int n;
+
+    (void)state;
+    heap_count_start();
+    n = ward_ingest_format_ack(s_buf, sizeof(s_buf), acks, 1);
+    assert_int_equal(ward_wire_ack_drill(s_buf, (size_t)n, &got), 0); /* none */
+    n = ward_ingest_ack_add_drill(s_buf, sizeof(s_buf), (size_t)n, &d);
+    assert_true(n > 0);
+    assert_string_equal(s_buf, "{\"v\":1,\"acks\":[{\"boot\":\"" BOOT_HEX "\",\"seq\":5}],"
+                               "\"drill\":{\"id\":7,\"scenario\":\"failing-fan\",\"for_s\":600}}");
+    assert_int_equal(ward_wire_ack_each(s_buf, (size_t)n, NULL, NULL), 1);
+    assert_int_equal(ward_wire_ack_drill(s_buf, (size_t)n, &got), 1);
+    assert_int_equal(heap_count_stop(), 0);
+    assert_true(got.id == 7 && got.for_s == 600 && !got.stop);
+    assert_string_equal(got.scenario, "failing-fan");
+    /* A stop. */
+    d = (struct ward_wire_drill){ .id = 9, .stop = true };
+    n = ward_ingest_format_ack(s_buf, sizeof(s_buf), acks, 1);
+    n = ward_ingest_ack_add_drill(s_buf, sizeof(s_buf), (size_t)n, &d);
+    assert_int_equal(ward_wire_ack_drill(s_buf, (size_t)n, &got), 1);
+    assert_true(got.id == 9 && got.stop && got.scenario[0] == '\0');
+    /* The writer's bound and its refusals. */
+    assert_int_equal(ward_ingest_ack_add_drill(s_buf, (size_t)n, (size_t)n, &d), -ENOSPC);
+    d = (struct ward_wire_drill){ .id = 1, .for_s = 1, .scenario = "../x" };
+    assert_int_equal(ward_ingest_ack_add_drill(s_buf, sizeof(s_buf), (size_t)n, &d), -EINVAL);
+}
+
+static void test_ack_drill_limits(void **state)
+{
+    static const char *const bad[] = {
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":0,\"scenario\":\"a\",\"for_s\":1}}",
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":1,\"scenario\":\"a/b\",\"for_s\":1}}",
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":1,\"scenario\":\"-a\",\"for_s\":1}}",
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":1,\"scenario\":\"a\",\"for_s\":0}}",
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":1,\"scenario\":\"a\",\"for_s\":86401}}",
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":1,\"scenario\":\"a\"}}",
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":1,\"stop\":false}}",
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":1,\"stop\":true,\"scenario\":\"a\"}}",
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":1,\"stop\":true,\"x\":1}}",
+        "{\"v\":1,\"acks\":[],\"drill\":{\"id\":1,\"stop\":true},\"drill\":{\"id\":1,"
+        "\"stop\":true}}",
+        "{\"v\":1,\"acks\":[],\"drill\":[]}",
+    };
+    struct ward_wire_drill got;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        /* A malformed request makes the whole acknowledgement malformed: nothing is freed. */
+        assert_true(ward_wire_ack_each(bad[i], strlen(bad[i]), NULL, NULL) < 0);
+        assert_true(ward_wire_ack_drill(bad[i], strlen(bad[i]), &got) < 0);
+    }
+}
+
 /* A snapshot sensor of unexpected shape is kept untyped, never refused (as before). */
 static void test_sensors_lenient(void **state)
 {
@@ -537,6 +597,8 @@ int main(void)
         cmocka_unit_test(test_decoder_refuses_terminal_escapes),
         cmocka_unit_test(test_ack_round_trip),
         cmocka_unit_test(test_ack_reader_limits),
+        cmocka_unit_test(test_ack_drill),
+        cmocka_unit_test(test_ack_drill_limits),
         cmocka_unit_test(test_sensors_lenient),
     };
 

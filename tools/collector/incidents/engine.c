@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "incidents/incidents.h"
+#include "incidents/drills.h"
 #include "incidents/model.h"
 
 #define EVENTS_PER_TXN 200
@@ -195,7 +196,7 @@ static int open_new(struct wcol_incidents *in, sqlite3 *db, const struct ev *e, 
     x.first_event_ms = e->time_ms > 0 ? e->time_ms : e->received_ms;
     snprintf(x.runbook, sizeof(x.runbook), "%s", wcol_policy_runbook(&in->pol, e->sensor));
     set_reading(&x, e);
-    if (wcol_inc_put(db, &x) != 0) {
+    if (wcol_inc_put(db, &x) != 0 || wcol_drill_mark(db, &x) != 0) {
         return -EIO;
     }
     snprintf(d, sizeof(d), "%s -> %s (%s)", e->from, e->to, wcol_inc_sev_name(e->rank));

@@ -6,6 +6,7 @@
  *   POST /v1/incidents/{id}/{ack,assign,commander,note,resolve,close,followup}
  *                                                        {"text": "..."} (who: the token's name)
  *   GET  /v1/silences, POST /v1/silences {"match": GLOB, "for_s": N, "reason": TEXT}
+ *   /v1/drills...                                        drills.c
  * A change writes the row, its timeline entry and its notifications in one transaction.
  */
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "common/jw.h"
 #include "common/log.h"
 #include "export/prom.h"
+#include "incidents/drills.h"
 #include "incidents/incidents.h"
 #include "incidents/model.h"
 #include "server/conn.h"
@@ -40,7 +42,7 @@ struct body {
     bool has_text;
 };
 
-static void answer(struct wcol_conn *conn, struct wcol_jw *w)
+void wcol_inc_answer(struct wcol_conn *conn, struct wcol_jw *w)
 {
     size_t len;
 
@@ -120,7 +122,8 @@ static void incident_fields(struct wcol_jw *w, const struct wcol_incident *x)
     wcol_jw_kstr(w, "commander", x->commander[0] ? x->commander : NULL);
     wcol_jw_kstr(w, "runbook", x->runbook[0] ? x->runbook : NULL);
     wcol_jw_key(w, "drill");
-    wcol_jw_bool(w, false);
+    wcol_jw_bool(w, x->drill != 0);
+    wcol_jw_kint(w, "drill_id", x->drill_id);
 }
 
 static void text_col(struct wcol_jw *w, const char *k, sqlite3_stmt *st, int i)
@@ -128,8 +131,8 @@ static void text_col(struct wcol_jw *w, const char *k, sqlite3_stmt *st, int i)
     wcol_jw_kstr(w, k, (const char *)sqlite3_column_text(st, i));
 }
 
-static int rows_into(struct wcol_jw *w, sqlite3 *db, const char *sql, int64_t id,
-                     const char *const *names, const char *types, unsigned max)
+int wcol_inc_rows_into(struct wcol_jw *w, sqlite3 *db, const char *sql, int64_t id,
+                       const char *const *names, const char *types, unsigned max)
 {
     sqlite3_stmt *st = NULL;
 
@@ -184,18 +187,19 @@ static void incident_doc(sqlite3 *db, struct wcol_jw *w, const struct wcol_incid
     }
     (void)extra;
     wcol_jw_key(w, "timeline");
-    rows_into(w, db,
-              "SELECT id, at_ms, who, what, detail, event_id FROM incident_timeline WHERE "
-              "incident = ?1 ORDER BY id LIMIT ?2",
-              x->id, s_tl_names, "iisssi", TIMELINE_MAX);
+    wcol_inc_rows_into(w, db,
+                       "SELECT id, at_ms, who, what, detail, event_id FROM incident_timeline WHERE "
+                       "incident = ?1 ORDER BY id LIMIT ?2",
+                       x->id, s_tl_names, "iisssi", TIMELINE_MAX);
     wcol_jw_key(w, "notifications");
-    rows_into(w, db,
-              "SELECT receiver, kind, key, state, attempts, created_ms, delivered_ms, last_error "
-              "FROM outbox WHERE incident = ?1 AND kind != 'refresh' ORDER BY id LIMIT ?2",
-              x->id, s_nf_names, "ssssiiis", TIMELINE_MAX);
+    wcol_inc_rows_into(
+        w, db,
+        "SELECT receiver, kind, key, state, attempts, created_ms, delivered_ms, last_error "
+        "FROM outbox WHERE incident = ?1 AND kind != 'refresh' ORDER BY id LIMIT ?2",
+        x->id, s_nf_names, "ssssiiis", TIMELINE_MAX);
 }
 
-static int64_t parse_id(const char *s, size_t n)
+int64_t wcol_inc_parse_id(const char *s, size_t n)
 {
     int64_t v = 0;
 
@@ -238,25 +242,27 @@ static void get_one(struct wcol_incidents *in, struct wcol_conn *conn, int64_t i
         (void)end;
         /* The readings of the component around the incident (the events the agent sent). */
         wcol_jw_key(&w, "readings");
-        rows_into(&w, in->api_db,
-                  "SELECT e.id, e.received_ms, e.time_ms, e.from_state, e.to_state, e.severity, "
-                  "json_extract(e.doc, '$.value') FROM events AS e, incidents AS i WHERE i.id = "
-                  "?1 AND e.device = i.device AND e.sensor = i.component AND e.received_ms >= "
-                  "i.opened_ms - 3600000 AND (i.resolved_ms = 0 OR e.received_ms <= "
-                  "i.resolved_ms + 600000) ORDER BY e.id LIMIT ?2",
-                  x.id, rn, "iiissss", READINGS_MAX);
+        wcol_inc_rows_into(
+            &w, in->api_db,
+            "SELECT e.id, e.received_ms, e.time_ms, e.from_state, e.to_state, e.severity, "
+            "json_extract(e.doc, '$.value') FROM events AS e, incidents AS i WHERE i.id = "
+            "?1 AND e.device = i.device AND e.sensor = i.component AND e.received_ms >= "
+            "i.opened_ms - 3600000 AND (i.resolved_ms = 0 OR e.received_ms <= "
+            "i.resolved_ms + 600000) ORDER BY e.id LIMIT ?2",
+            x.id, rn, "iiissss", READINGS_MAX);
         static const char *const sn[] = { "sensor" };
 
         /* The thresholds in force are the agent's rules; the snapshot row names the rule kind
          * and carries the current reading. */
         wcol_jw_key(&w, "current");
-        rows_into(&w, in->api_db,
-                  "SELECT s.doc FROM snapshot_sensors AS s, incidents AS i WHERE i.id = ?1 AND "
-                  "s.device = i.device AND s.id = i.component LIMIT ?2",
-                  x.id, sn, "r", 1);
+        wcol_inc_rows_into(
+            &w, in->api_db,
+            "SELECT s.doc FROM snapshot_sensors AS s, incidents AS i WHERE i.id = ?1 AND "
+            "s.device = i.device AND s.id = i.component LIMIT ?2",
+            x.id, sn, "r", 1);
     }
     wcol_jw_obj_end(&w);
-    answer(conn, &w);
+    wcol_inc_answer(conn, &w);
 }
 
 static const char *list_query(const char *q, size_t qlen, char *state, int *sev, char *device,
@@ -334,7 +340,7 @@ static void get_list(struct wcol_incidents *in, struct wcol_conn *conn, const ch
     sqlite3_finalize(st);
     wcol_jw_arr_end(&w);
     wcol_jw_obj_end(&w);
-    answer(conn, &w);
+    wcol_inc_answer(conn, &w);
 }
 
 /* ---- changing ---- */
@@ -538,12 +544,13 @@ static void silences(struct wcol_incidents *in, struct wcol_conn *conn, bool pos
     wcol_jw_init(&w, RESPONSE_LIMIT);
     wcol_jw_obj_begin(&w);
     wcol_jw_key(&w, "silences");
-    rows_into(&w, in->api_db,
-              "SELECT id, pattern, created_ms, until_ms, who, reason FROM silences WHERE until_ms "
-              "> ?1 ORDER BY id LIMIT ?2",
-              now, names, "isiiss", LIST_MAX);
+    wcol_inc_rows_into(
+        &w, in->api_db,
+        "SELECT id, pattern, created_ms, until_ms, who, reason FROM silences WHERE until_ms "
+        "> ?1 ORDER BY id LIMIT ?2",
+        now, names, "isiiss", LIST_MAX);
     wcol_jw_obj_end(&w);
-    answer(conn, &w);
+    wcol_inc_answer(conn, &w);
 }
 
 static bool request(struct wcol_incidents *in, struct wcol_conn *conn, const char *who,
@@ -571,7 +578,7 @@ static bool request(struct wcol_incidents *in, struct wcol_conn *conn, const cha
     }
     const char *id_s = t + 14, *slash = memchr(id_s, '/', pl - 14);
     size_t idl = slash ? (size_t)(slash - id_s) : pl - 14;
-    int64_t id = parse_id(id_s, idl);
+    int64_t id = wcol_inc_parse_id(id_s, idl);
     const char *verb = slash ? slash + 1 : NULL;
     size_t vl = slash ? pl - 14 - idl - 1 : 0;
 
@@ -632,6 +639,10 @@ void wcol_incidents_metrics(struct wcol_incidents *in, struct wcol_prom *w)
                      "delivery attempts that failed (retried)");
     wcol_prom_sample_u64(w, "ward_notifications_failed_total", NULL, 0,
                          atomic_load(&in->send_failures));
+    wcol_prom_family(w, "ward_notifications_pruned_total", "counter",
+                     "delivered notifications removed from the outbox (prune-delivered)");
+    wcol_prom_sample_u64(w, "ward_notifications_pruned_total", NULL, 0, atomic_load(&in->pruned));
+    wcol_drills_metrics(in, w);
 }
 
 /* ---- life ---- */
@@ -653,7 +664,8 @@ bool wcol_incidents_request(struct wcol_incidents *in, struct wcol_conn *conn, c
     /* A change notifies through the policy: a pass like the threads', never waiting (the event
      * loop is the reloader). */
     wcol_inc_pol_enter(in, false);
-    bool handled = request(in, conn, who, body, len);
+    bool handled =
+        request(in, conn, who, body, len) || wcol_drills_request(in, conn, who, body, len);
 
     wcol_inc_pol_leave(in);
     return handled;
@@ -722,7 +734,8 @@ int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const 
     snprintf(in->default_url, sizeof(in->default_url), "https://%s", api_addr);
     snprintf(in->base_url, sizeof(in->base_url), "%s",
              in->pol.external_url[0] ? in->pol.external_url : in->default_url);
-    if (wcol_inc_db_open(&in->api_db, in, 1000) != 0 || wcol_inc_db_migrate(in->api_db) != 0) {
+    if (wcol_inc_db_open(&in->api_db, in, 1000) != 0 || wcol_inc_db_migrate(in->api_db) != 0 ||
+        wcol_drills_open(in) != 0) {
         return -EIO;
     }
     /* The threads take no signal: the event loop reads them all from its signalfd. */
@@ -759,6 +772,7 @@ void wcol_incidents_close(struct wcol_incidents *in)
     if (in->sender_up) {
         pthread_join(in->sender, NULL);
     }
+    wcol_drills_free(in);
     sqlite3_close(in->api_db);
     free(in->pol_next);
     pthread_cond_destroy(&in->cv);

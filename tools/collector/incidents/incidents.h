@@ -56,6 +56,16 @@ bool wcol_incidents_request(struct wcol_incidents *in, struct wcol_conn *conn, c
 int wcol_incidents_forecast(struct wcol_incidents *in, const char *device, const char *sensor,
                             bool firing, const char *detail);
 
+/**
+ * Ingest's drill hooks (drills.c), on the event loop. ack: add the device's pending drill
+ * request to the acknowledgement (body, len bytes, cap); @return the new length (len when
+ * nothing is added). heard: the device's heartbeat (a span of the batch) names a drill's state.
+ */
+int wcol_incidents_drill_ack(struct wcol_incidents *in, const char *device, char *body, size_t cap,
+                             int len);
+void wcol_incidents_drill_heard(struct wcol_incidents *in, const char *device, const char *hb,
+                                size_t len);
+
 /** The incident families of GET /metrics. */
 void wcol_incidents_metrics(struct wcol_incidents *in, struct wcol_prom *w);
 

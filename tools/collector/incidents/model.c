@@ -59,8 +59,23 @@ static const char s_inc_v1[] =
     "INSERT OR IGNORE INTO incident_cursor (name, value) "
     "SELECT 'events', coalesce(max(id), 0) FROM events;";
 
+/* Drills (drills.c): the requests, and which drill an incident of a drill sensor belongs to. */
+static const char s_inc_v2[] =
+    "ALTER TABLE incidents ADD COLUMN drill_id INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE IF NOT EXISTS drills ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, scenario TEXT NOT NULL,"
+    "  for_s INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT, who TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL DEFAULT 0,"
+    "  ended_ms INTEGER NOT NULL DEFAULT 0, stopped_by TEXT"
+    ");"
+    "CREATE INDEX IF NOT EXISTS drills_by_device ON drills(device, id);"
+    "CREATE INDEX IF NOT EXISTS incidents_by_drill ON incidents(drill_id) WHERE drill_id > 0;"
+    "CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox(delivered_ms) WHERE state = "
+    "'delivered';";
+
 static const char *const s_inc_migrations[] = {
     s_inc_v1, /* 1: incidents, timeline, outbox, silences, the engine's cursor */
+    s_inc_v2, /* 2: drills, incidents.drill_id, the pruning index */
 };
 
 #define INC_SCHEMA ((int)(sizeof(s_inc_migrations) / sizeof(s_inc_migrations[0])))
@@ -217,7 +232,7 @@ int wcol_inc_db_migrate(sqlite3 *db)
     "id, device, component, state, severity, opened_ms, acked_ms, resolved_ms, closed_ms, "        \
     "first_event_ms, healthy_since_ms, healthy_t_ms, last_bad_t_ms, last_boot, last_state, "       \
     "events, flap_start_ms, transitions, flapping, parent, is_parent, escalated, resend_ms, "      \
-    "reopened, assignee, commander, runbook"
+    "reopened, assignee, commander, runbook, drill, drill_id"
 
 static void col_str(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
@@ -258,6 +273,8 @@ static void read_row(sqlite3_stmt *st, struct wcol_incident *x)
     col_str(st, i++, x->assignee, sizeof(x->assignee));
     col_str(st, i++, x->commander, sizeof(x->commander));
     col_str(st, i++, x->runbook, sizeof(x->runbook));
+    x->drill = sqlite3_column_int(st, i++);
+    x->drill_id = sqlite3_column_int64(st, i++);
 }
 
 static int get_where(sqlite3 *db, const char *where, const char *a, const char *b, int64_t id,
@@ -465,7 +482,10 @@ static void webhook_body(const struct wcol_incidents *in, struct wcol_jw *w,
     wcol_jw_kstr(w, "runbook", x->runbook[0] ? x->runbook : NULL);
     wcol_jw_kstr(w, "url", link);
     wcol_jw_key(w, "drill");
-    wcol_jw_bool(w, false);
+    wcol_jw_bool(w, x->drill != 0);
+    if (x->drill) {
+        wcol_jw_kint(w, "drill_id", x->drill_id);
+    }
     wcol_jw_obj_end(w);
     wcol_jw_obj_end(w);
 }
@@ -492,7 +512,7 @@ static void alertmanager_body(const struct wcol_incidents *in, struct wcol_jw *w
     wcol_jw_kstr(w, "sensor", x->component);
     wcol_jw_kstr(w, "severity", wcol_inc_sev_name(x->severity));
     wcol_jw_kstr(w, "incident", id);
-    wcol_jw_kstr(w, "drill", "false");
+    wcol_jw_kstr(w, "drill", x->drill ? "true" : "false");
     wcol_jw_obj_end(w);
     wcol_jw_key(w, "annotations");
     wcol_jw_obj_begin(w);

@@ -41,6 +41,8 @@ struct wcol_incidents {
     bool wake_engine;
     bool wake_sender;
     _Atomic uint64_t evaluated, opened, sent, send_failures;
+    _Atomic uint64_t pruned;    /* delivered outbox rows removed (sender.c) */
+    struct wcol_drills *drills; /* drills.c */
 };
 
 /* Live states: open, reopened, acknowledged. Then resolved, closed. */
@@ -63,6 +65,8 @@ struct wcol_incident {
     char assignee[WCOL_INC_WHO_MAX + 1];
     char commander[WCOL_INC_WHO_MAX + 1];
     char runbook[WCOL_POL_TEXT_MAX];
+    int drill;        /* opened by a drill's sensor ("drill:..."): every notification says so */
+    int64_t drill_id; /* the drill it belongs to (drills.c), 0 unknown */
 };
 
 bool wcol_inc_live(const char *state);
@@ -116,6 +120,18 @@ void wcol_inc_wake(struct wcol_incidents *in, bool engine, bool sender);
 /** Sleep up to ms or until *flag (one of the wake flags) is set or the threads stop; clears
  *  *flag. */
 void wcol_inc_wait(struct wcol_incidents *in, bool *flag, unsigned ms);
+
+struct wcol_jw;
+struct wcol_conn;
+/** inc_api.c: answer 200 with the written document (500 when it overflowed). */
+void wcol_inc_answer(struct wcol_conn *conn, struct wcol_jw *w);
+/** inc_api.c: the rows of sql (?1 id, ?2 max) as an array of objects; types per column: 'i'
+ *  integer, 's' text, 'r' raw JSON. @return 0, -EIO. */
+int wcol_inc_rows_into(struct wcol_jw *w, sqlite3 *db, const char *sql, int64_t id,
+                       const char *const *names, const char *types, unsigned max);
+
+/** inc_api.c: a path's id, 1-15 decimal digits. @return it, or -1. */
+int64_t wcol_inc_parse_id(const char *s, size_t n);
 
 /* engine.c, sender.c: the threads' bodies. */
 void *wcol_inc_engine_main(void *arg);

@@ -1,8 +1,11 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <mbedtls/x509_crt.h>
 
 #include "common/ident.h"
 #include "common/log.h"
@@ -36,6 +39,14 @@ void wcol_policy_defaults(struct wcol_policy *p)
     p->send_timeout_ms = 5000;
     p->retry_max_ms = 5 * 60000;
     p->escalate = -1;
+    static const uint64_t targets[4][3] = {
+        { 0, 0, 0 },
+        { 10 * 60000, 4 * 3600000, 24 * 3600000ull },
+        { 5 * 60000, 3600000, 4 * 3600000 },
+        { 2 * 60000, 15 * 60000, 3600000 },
+    };
+    memcpy(p->drill_target_ms, targets, sizeof(targets));
+    p->prune_after_ms = 7 * 86400000ull;
 }
 
 /* "500ms", "90s", "5m", "2h", "1d". @return 0 or -1. */
@@ -79,14 +90,19 @@ static int copy(char *dst, size_t cap, const char *s)
     return 0;
 }
 
-/* http://HOST[:PORT]/PATH (plain HTTP: receivers sit beside the collector; the signature
- * authenticates webhook bodies). */
+/* https://HOST[:PORT]/PATH, or http:// (only with insecure-http, checked by the caller). */
 static int parse_url(const struct lctx *l, const char *url, struct wcol_receiver *r)
 {
-    const char *h = url + 7, *slash, *colon;
+    const char *h, *slash, *colon;
 
-    if (strncmp(url, "http://", 7) != 0) {
-        return bad(l, "a receiver URL is http://HOST[:PORT]/PATH", url);
+    if (strncmp(url, "https://", 8) == 0) {
+        r->tls = true;
+        h = url + 8;
+    } else if (strncmp(url, "http://", 7) == 0) {
+        h = url + 7;
+    } else {
+        return bad(
+            l, "a receiver URL is https://HOST[:PORT]/PATH (http:// only with insecure-http)", url);
     }
     slash = strchr(h, '/');
     slash = slash ? slash : h + strlen(h);
@@ -109,12 +125,64 @@ static int parse_url(const struct lctx *l, const char *url, struct wcol_receiver
         memcpy(r->port, colon + 1, pl);
         r->port[pl] = '\0';
     } else {
-        strcpy(r->port, "80");
+        strcpy(r->port, r->tls ? "443" : "80");
     }
     if (copy(r->path, sizeof(r->path), *slash ? slash : "/") != 0) {
         return bad(l, "receiver URL path too long", url);
     }
     return 0;
+}
+
+static bool loopback(const char *host)
+{
+    unsigned char a[16];
+
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0) {
+        return true;
+    }
+    return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
+}
+
+static bool ip_literal(const char *host)
+{
+    unsigned char a[16];
+
+    return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
+/* The transport's rules (docs/incidents.md, "HTTPS receivers"), once every option is read. */
+static int transport_ok(const struct lctx *l, const struct wcol_receiver *r)
+{
+    mbedtls_x509_crt ca;
+    int rc;
+
+    if (!r->tls) {
+        if (!r->insecure_http || r->ca_file[0] != '\0') {
+            return bad(l,
+                       r->ca_file[0] ? "ca-file is for https:// receivers"
+                                     : "plain http:// is refused: use https://, or add "
+                                       "insecure-http for a receiver on this machine (loopback)",
+                       r->name);
+        }
+        return loopback(r->host) ? 0
+                                 : bad(l,
+                                       "insecure-http is only for a loopback host "
+                                       "(127.0.0.0/8, ::1, localhost)",
+                                       r->host);
+    }
+    if (r->insecure_http) {
+        return bad(l, "insecure-http is for http:// receivers only", r->name);
+    }
+    if (ip_literal(r->host)) {
+        return bad(l, "an https receiver is named by its certificate's DNS name, not an address",
+                   r->host);
+    }
+    mbedtls_x509_crt_init(&ca);
+    rc = mbedtls_x509_crt_parse_file(&ca, r->ca_file[0] ? r->ca_file : WCOL_POL_SYSTEM_CA);
+    mbedtls_x509_crt_free(&ca);
+    return rc == 0 ? 0
+                   : bad(l, "cannot read the CA certificates (PEM) of ca-file",
+                         r->ca_file[0] ? r->ca_file : WCOL_POL_SYSTEM_CA);
 }
 
 static int read_secret(const struct lctx *l, const char *path, struct wcol_receiver *r)
@@ -137,12 +205,39 @@ static int read_secret(const struct lctx *l, const char *path, struct wcol_recei
     return 0;
 }
 
+/* secret-file FILE, ca-file FILE, insecure-http, after the URL. */
+static int receiver_options(const struct lctx *l, char **tok, int n, struct wcol_receiver *r)
+{
+    for (int i = 4; i < n; i++) {
+        if (strcmp(tok[i], "insecure-http") == 0) {
+            r->insecure_http = true;
+        } else if (i + 1 < n && strcmp(tok[i], "secret-file") == 0) {
+            if (read_secret(l, tok[++i], r) != 0) {
+                return -EINVAL;
+            }
+        } else if (i + 1 < n && strcmp(tok[i], "ca-file") == 0) {
+            if (copy(r->ca_file, sizeof(r->ca_file), tok[++i]) != 0) {
+                return bad(l, "ca-file path too long", tok[i]);
+            }
+        } else {
+            return bad(l,
+                       "receiver NAME webhook|alertmanager URL [secret-file FILE] [ca-file FILE] "
+                       "[insecure-http]",
+                       tok[i]);
+        }
+    }
+    return 0;
+}
+
 static int receiver(struct wcol_policy *p, const struct lctx *l, char **tok, int n)
 {
     struct wcol_receiver *r = &p->receivers[p->n_receivers];
 
-    if (n != 4 && !(n == 6 && strcmp(tok[4], "secret-file") == 0)) {
-        return bad(l, "receiver NAME webhook|alertmanager URL [secret-file FILE]", NULL);
+    if (n < 4) {
+        return bad(l,
+                   "receiver NAME webhook|alertmanager URL [secret-file FILE] [ca-file FILE] "
+                   "[insecure-http]",
+                   NULL);
     }
     if (p->n_receivers == WCOL_POL_RECEIVERS) {
         return bad(l, "too many receivers (16)", NULL);
@@ -159,17 +254,17 @@ static int receiver(struct wcol_policy *p, const struct lctx *l, char **tok, int
     } else {
         return bad(l, "receiver kind is webhook or alertmanager", tok[2]);
     }
-    if (parse_url(l, tok[3], r) != 0) {
+    if (parse_url(l, tok[3], r) != 0 || receiver_options(l, tok, n, r) != 0) {
         return -EINVAL;
     }
     if (r->kind == WCOL_RECV_ALERTMANAGER && strcmp(r->path, "/") == 0) {
         strcpy(r->path, "/api/v2/alerts");
     }
-    if (n == 6 && read_secret(l, tok[5], r) != 0) {
-        return -EINVAL;
-    }
     if (r->kind == WCOL_RECV_WEBHOOK && r->secret_len == 0) {
         return bad(l, "a webhook needs secret-file FILE (its HMAC-SHA256 key)", tok[1]);
+    }
+    if (transport_ok(l, r) != 0) {
+        return -EINVAL;
     }
     p->n_receivers++;
     return 0;
@@ -306,6 +401,21 @@ static int directive(struct wcol_policy *p, const struct lctx *l, char **tok, in
             return bad(l, "ack-deadline low|medium|high DURATION", tok[1]);
         }
         return dur_arg(l, tok[2], &p->ack_deadline_ms[s]);
+    }
+    if (n == 4 && strcmp(d, "drill-target") == 0) {
+        static const char *const what[] = { "detect", "ack", "resolve" };
+        int s = wcol_store_severity_rank(tok[1]);
+
+        for (int k = 0; s >= 1 && k < 3; k++) {
+            if (strcmp(tok[2], what[k]) == 0) {
+                return dur_arg(l, tok[3], &p->drill_target_ms[s][k]);
+            }
+        }
+        return bad(l, "drill-target low|medium|high detect|ack|resolve DURATION", tok[1]);
+    }
+    if (n == 2 && strcmp(d, "prune-delivered") == 0) {
+        return strcmp(tok[1], "never") == 0 ? (p->prune_after_ms = 0, 0)
+                                            : dur_arg(l, tok[1], &p->prune_after_ms);
     }
     return bad(l, "unknown directive or wrong number of arguments", d);
 }

@@ -32,7 +32,13 @@ struct wcol_receiver {
     char path[WCOL_POL_TEXT_MAX];
     unsigned char secret[WCOL_POL_SECRET]; /* webhook HMAC key (read from a file) */
     size_t secret_len;
+    bool tls;                        /* https://: certificate verified against ca_file */
+    bool insecure_http;              /* http:// on loopback, said explicitly (insecure-http) */
+    char ca_file[WCOL_POL_TEXT_MAX]; /* PEM CAs (ca-file), else the system's bundle */
 };
+
+/* An https receiver's CAs when the file names no ca-file (Debian's ca-certificates). */
+#define WCOL_POL_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
 struct wcol_route_rule {
     unsigned receiver;  /* index into receivers */
@@ -64,10 +70,18 @@ struct wcol_policy {
     int escalate; /* receiver index, -1 none */
     struct wcol_runbook runbooks[WCOL_POL_RUNBOOKS];
     unsigned n_runbooks;
+    /* Drill targets (drills.c): [severity rank][WCOL_DRILL_DETECT..RESOLVE], 0 none. */
+    uint64_t drill_target_ms[4][3];
+    /* Outbox pruning (sender.c): delivered rows older than this go, in batches; 0 never. */
+    uint64_t prune_after_ms;
 };
 
+enum { WCOL_DRILL_DETECT = 0, WCOL_DRILL_ACK, WCOL_DRILL_RESOLVE };
+
 /** The defaults (no receivers): hold-down 5m, flapping 4 in 10m, 5 silent in 2m,
- *  high acknowledged within 15m, resend 1m, timeout 5s, retry up to 5m. */
+ *  high acknowledged within 15m, resend 1m, timeout 5s, retry up to 5m; drill targets (detect,
+ *  acknowledge, resolve) high 2m 15m 1h, medium 5m 1h 4h, low 10m 4h 24h; delivered
+ *  notifications pruned after 7d. */
 void wcol_policy_defaults(struct wcol_policy *p);
 
 /** Read FILE over the defaults. @return 0, or -EINVAL/-EIO after one "FILE:LINE: why" line. */

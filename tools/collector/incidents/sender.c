@@ -1,6 +1,7 @@
 /*
  * The outbox sender: a thread with its own database connection that posts pending
- * notifications to their receivers (plain HTTP/1.1, one connection per attempt, every step
+ * notifications to their receivers (HTTP/1.1 over TLS with the receiver's certificate verified
+ * (recv_tls.c), or plain on loopback with insecure-http; one connection per attempt, every step
  * bounded by the policy's timeout), oldest first and in order per (receiver, incident), marks
  * them delivered on a 2xx and otherwise retries with doubling backoff. Nothing here runs on
  * the event loop, so a slow or hanging receiver never slows ingest.
@@ -20,6 +21,8 @@
 
 #include "common/log.h"
 #include "incidents/model.h"
+#include "incidents/prune.h"
+#include "incidents/recv_tls.h"
 
 #define BATCH    32
 #define IDLE_MS  250
@@ -78,17 +81,26 @@ static int connect_to(const struct wcol_receiver *r, int64_t deadline, char *err
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n, int64_t deadline)
+/* One attempt's connection: plain, or TLS over the same socket (tls != NULL). */
+struct link {
+    int fd;
+    struct wcol_recv_tls *tls;
+};
+
+static int send_all(const struct link *k, const char *p, size_t n, int64_t deadline)
 {
+    if (k->tls != NULL) {
+        return wcol_recv_tls_send(k->tls, p, n) == 0 ? 0 : -ETIMEDOUT;
+    }
     while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL);
 
         if (w > 0) {
             p += w;
             n -= (size_t)w;
         } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
             return -errno;
-        } else if (wait_fd(fd, POLLOUT, deadline) != 0) {
+        } else if (wait_fd(k->fd, POLLOUT, deadline) != 0) {
             return -ETIMEDOUT;
         }
     }
@@ -96,20 +108,21 @@ static int send_all(int fd, const char *p, size_t n, int64_t deadline)
 }
 
 /* The status of the answer's first line. */
-static int read_status(int fd, int64_t deadline, char *err, size_t cap)
+static int read_status(const struct link *k, int64_t deadline, char *err, size_t cap)
 {
     char buf[256] = "";
     size_t len = 0;
     int status = 0;
 
     while (len < sizeof(buf) - 1 && memchr(buf, '\n', len) == NULL) {
-        ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        ssize_t r = k->tls != NULL ? wcol_recv_tls_recv(k->tls, buf + len, sizeof(buf) - 1 - len)
+                                   : recv(k->fd, buf + len, sizeof(buf) - 1 - len, 0);
 
         if (r > 0) {
             len += (size_t)r;
-        } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+        } else if (r == 0 || k->tls != NULL || (errno != EAGAIN && errno != EINTR)) {
             break;
-        } else if (wait_fd(fd, POLLIN, deadline) != 0) {
+        } else if (wait_fd(k->fd, POLLIN, deadline) != 0) {
             snprintf(err, cap, "no answer within the timeout");
             return -1;
         }
@@ -134,15 +147,24 @@ static void signature(const struct wcol_receiver *r, const char *body, size_t le
 }
 
 /* One attempt. @return the HTTP status, or -1 with err set. */
-static int post(const struct wcol_receiver *r, const char *key, const char *body, size_t len,
-                uint64_t timeout_ms, char *err, size_t cap)
+static int post(struct wcol_recv_tls *tls, const struct wcol_receiver *r, const char *key,
+                const char *body, size_t len, uint64_t timeout_ms, char *err, size_t cap)
 {
     int64_t deadline = mono_ms() + (int64_t)timeout_ms;
     char head[HEAD_CAP], sig[112] = "";
-    int fd = connect_to(r, deadline, err, cap), status = -1;
+    struct link k = { connect_to(r, deadline, err, cap), NULL };
+    int status = -1;
 
-    if (fd < 0) {
+    if (k.fd < 0) {
         return -1;
+    }
+    if (r->tls) {
+        k.tls = tls;
+        if (wcol_recv_tls_open(tls, r, k.fd, deadline, err, cap) != 0) {
+            wcol_recv_tls_close(tls);
+            close(k.fd);
+            return -1;
+        }
     }
     if (r->kind == WCOL_RECV_WEBHOOK) {
         char hex[65];
@@ -157,13 +179,16 @@ static int post(const struct wcol_receiver *r, const char *key, const char *body
                      "Connection: close\r\n\r\n",
                      r->path, r->host, r->port, len, key, key, sig);
 
-    if (n >= (int)sizeof(head) || send_all(fd, head, (size_t)n, deadline) != 0 ||
-        send_all(fd, body, len, deadline) != 0) {
+    if (n >= (int)sizeof(head) || send_all(&k, head, (size_t)n, deadline) != 0 ||
+        send_all(&k, body, len, deadline) != 0) {
         snprintf(err, cap, "sending to %s:%s failed or timed out", r->host, r->port);
     } else {
-        status = read_status(fd, deadline, err, cap);
+        status = read_status(&k, deadline, err, cap);
     }
-    close(fd);
+    if (k.tls != NULL) {
+        wcol_recv_tls_close(k.tls);
+    }
+    close(k.fd);
     return status;
 }
 
@@ -245,7 +270,8 @@ static int due(sqlite3 *db, struct row *rows)
     return n;
 }
 
-static void deliver(struct wcol_incidents *in, sqlite3 *db, struct row *r)
+static void deliver(struct wcol_incidents *in, sqlite3 *db, struct wcol_recv_tls *tls,
+                    struct row *r)
 {
     int ri = wcol_policy_receiver(&in->pol, r->receiver);
     char err[160] = "";
@@ -254,8 +280,8 @@ static void deliver(struct wcol_incidents *in, sqlite3 *db, struct row *r)
         mark(db, r->id, false, r->attempts, "receiver not in the alerting file", &in->pol);
         return;
     }
-    int status = post(&in->pol.receivers[ri], r->key, r->body, r->len, in->pol.send_timeout_ms, err,
-                      sizeof(err));
+    int status = post(tls, &in->pol.receivers[ri], r->key, r->body, r->len, in->pol.send_timeout_ms,
+                      err, sizeof(err));
     bool ok = status >= 200 && status < 300;
 
     if (!ok && status > 0) {
@@ -278,9 +304,15 @@ void *wcol_inc_sender_main(void *arg)
     struct wcol_incidents *in = arg;
     sqlite3 *db = NULL;
     struct row rows[BATCH];
+    int64_t prune_at = 0;
+    static struct wcol_recv_tls tls; /* one sender thread per collector */
 
     pthread_setname_np(pthread_self(), "wcol-sender");
+    if (wcol_recv_tls_init(&tls) != 0) {
+        wcol_log_warn("incidents: no random generator: https receivers will fail");
+    }
     if (wcol_inc_db_open(&db, in, 5000) != 0) {
+        wcol_recv_tls_free(&tls);
         return NULL;
     }
     while (!in->stop) {
@@ -289,9 +321,12 @@ void *wcol_inc_sender_main(void *arg)
 
         for (int i = 0; i < n; i++) {
             if (!in->stop) {
-                deliver(in, db, &rows[i]);
+                deliver(in, db, &tls, &rows[i]);
             }
             free(rows[i].body);
+        }
+        if (n == 0) {
+            wcol_inc_prune(in, db, &prune_at); /* only while nothing is due */
         }
         wcol_inc_pol_leave(in);
         if (n == 0) {
@@ -299,5 +334,6 @@ void *wcol_inc_sender_main(void *arg)
         }
     }
     sqlite3_close(db);
+    wcol_recv_tls_free(&tls);
     return NULL;
 }

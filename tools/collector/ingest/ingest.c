@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "http/route.h"
+#include "incidents/incidents.h"
 #include "ingest/ingest.h"
 #include "ward/wire/decode.h"
 #include "server/collector.h"
@@ -196,7 +197,7 @@ static void finish(struct wcol_group_item *item, bool committed)
     struct pending *p = (struct pending *)item;
     struct wcol_conn *conn = p->conn;
     struct wcol_collector *c = wcol_conn_collector(conn);
-    char body[64 + WCOL_ACK_MAX * (WARD_WIRE_BOOT_HEX_LEN + 40)];
+    char body[64 + WCOL_ACK_MAX * (WARD_WIRE_BOOT_HEX_LEN + 40) + 128]; /* + a drill request */
     int n;
 
     wcol_conn_resume(conn);
@@ -223,6 +224,7 @@ static void finish(struct wcol_group_item *item, bool committed)
         return;
     }
     n = write_ack(body, sizeof(body), p);
+    n = wcol_incidents_drill_ack(c->incidents, p->device, body, sizeof(body), n);
     if (n < 0) { /* cannot happen: the buffer holds WCOL_ACK_MAX entries */
         free(p);
         wcol_conn_error(conn, 500, "acknowledgement too large");
@@ -244,6 +246,7 @@ static void enqueue(struct wcol_conn *conn, const struct ward_ingest_batch *b)
         wcol_conn_error(conn, 503, "out of memory");
         return;
     }
+    wcol_incidents_drill_heard(c->incidents, b->device, b->heartbeat, b->heartbeat_len);
     if (collect_boots(b, p) != 0) {
         free(p);
         refuse(conn, WCOL_REFUSE_MALFORMED, 400, "malformed batch",

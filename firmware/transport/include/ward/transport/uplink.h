@@ -87,6 +87,9 @@ struct ward_uplink {
     bool draining;   /* an ack freed events and more are pending: the next batch goes at once */
     /** Called once per fault; may be NULL. */
     void (*on_fault)(void *user, enum ward_uplink_fault fault, int err);
+    /** Called with each acknowledgement once it has been applied (requests the collector
+     *  adds to it, such as a drill); may be NULL. */
+    void (*on_ack)(void *user, const char *body, size_t len);
     void *user;
     struct ward_uplink_stats stats;
 };

@@ -33,6 +33,9 @@
 /* A time the agent never had (a sensor known only from a restored event): null. */
 #define WARD_WIRE_TIME_NONE INT64_MIN
 
+/* A drill's sensor ids start with this (docs/incidents.md, "Drills"). */
+#define WARD_WIRE_DRILL_PREFIX "drill:"
+
 /* Document types ("type"). */
 #define WARD_WIRE_TYPE_BATCH     "batch"
 #define WARD_WIRE_TYPE_HEARTBEAT "heartbeat"
@@ -72,5 +75,6 @@
 #define WARD_WIRE_M_FIRMWARE   "firmware"
 #define WARD_WIRE_M_BOARD      "board"
 #define WARD_WIRE_M_ARCH       "arch"
+#define WARD_WIRE_M_DRILL      "drill" /* ack: a drill request; heartbeat: its state; event: true */
 
 #endif /* WARD_WIRE_PROTOCOL_H_ */
