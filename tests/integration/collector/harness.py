@@ -225,9 +225,10 @@ SIM_SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "
                              "boards", "sim", "scenarios")
 
 
-def start_sim_agent(env, collector, agent, story, seconds):
+def start_sim_agent(env, collector, agent, story, seconds, extra=()):
     """The sim board's ward-agent playing boards/sim/scenarios/STORY.json as device STORY (its
-    certificate from env.make_pki) for `seconds`; stopped with the test like the rest."""
+    certificate from env.make_pki) for `seconds`, with `extra` arguments; stopped with the test
+    like the rest."""
     crt, key = env.device_files(story)
     state = os.path.join(env.dir, "agent-" + story)
     os.makedirs(state)
@@ -235,8 +236,8 @@ def start_sim_agent(env, collector, agent, story, seconds):
     p = subprocess.Popen([agent, "run", "--collector", "127.0.0.1:%d" % collector.device_port,
                           "--server-name", "localhost", "--ca", env.ca(), "--cert", crt,
                           "--key", key, "--state-dir", state, "--scenario",
-                          os.path.join(SIM_SCENARIOS, story + ".json"), "--for", str(seconds)],
-                         stdout=log, stderr=subprocess.STDOUT)
+                          os.path.join(SIM_SCENARIOS, story + ".json"), "--for", str(seconds)] +
+                         list(extra), stdout=log, stderr=subprocess.STDOUT)
     _PROCS.append(p)
     return p
 

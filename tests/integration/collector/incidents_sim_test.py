@@ -39,10 +39,6 @@ def main():
         c = env.start("--alerting", conf)
         t_agents = time.monotonic()
         for s in STORIES:
-            crt, key = env.device_files(s)
-            state = os.path.join(env.dir, "agent-" + s)
-            os.makedirs(state)
-            log = open(os.path.join(env.dir, "agent-%s.log" % s), "w")
             extra = []
             if s == "flapping-link":
                 # The carrier is a sensor once a rule names it: each 1.5 s drop is critical.
@@ -52,12 +48,7 @@ def main():
                                                         "lower_critical": 1}],
                                "intervals_ms": {"nic": 500}}, f)
                 extra = ["--rules", rules]
-            p = subprocess.Popen([agent, "run", "--collector", "127.0.0.1:%d" % c.device_port,
-                                  "--server-name", "localhost", "--ca", env.ca(), "--cert", crt,
-                                  "--key", key, "--state-dir", state, "--scenario",
-                                  os.path.join(SCENARIOS, s + ".json"), "--for", "150"] + extra,
-                                 stdout=log, stderr=subprocess.STDOUT)
-            H._PROCS.append(p)
+            H.start_sim_agent(env, c, agent, s, 150, extra)
 
         def inc(device, pred):
             xs = env.wardctl_json(c, "incidents", "--device", device)["incidents"]
