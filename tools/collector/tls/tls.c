@@ -10,6 +10,8 @@
 #include <mbedtls/oid.h>
 #include <psa/crypto.h>
 
+#include "ward/wire/device_id.h"
+
 #include "common/log.h"
 #include "tls/tls.h"
 
@@ -34,18 +36,7 @@ const char *wcol_tls_strerror(int err)
 
 bool wcol_device_id_valid(const char *id, size_t len)
 {
-    if (len == 0 || len > WCOL_DEVICE_ID_MAX || id[0] == '.' || id[0] == '-') {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-')) {
-            return false;
-        }
-    }
-    return true;
+    return ward_device_id_valid(id, len);
 }
 
 /* A secret on disk must be readable by its owner only (as ssh insists). */

@@ -1,0 +1,226 @@
+/*
+ * ward-agent enroll: make the device's key and a certificate signing request on the device.
+ * The private key is written here (mode 0600, never replaced unless --force) and never
+ * leaves the machine; the request goes to an administrator (`wardctl device enroll ID --csr
+ * FILE`, or `ward-pki sign-csr ID --csr FILE` on an offline CA host), who returns the
+ * certificate. docs/pki.md, "Device lifecycle".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_csr.h>
+#include <psa/crypto.h>
+
+#include "ward/wire/device_id.h"
+
+#include "commands.h"
+#include "opt_table.h"
+
+#define ENROLL_PEM_MAX 4096
+
+struct enroll_args {
+    const char *id;
+    const char *key_out;
+    const char *csr_out;
+    bool force;
+};
+
+static const struct opt_spec s_opts[] = {
+    { "--id", offsetof(struct enroll_args, id), OPT_TEXT, "ID",
+      "the device id: the certificate's CN (required)" },
+    { "--key-out", offsetof(struct enroll_args, key_out), OPT_TEXT, "FILE",
+      "new private key, EC P-256, mode 0600 (required)" },
+    { "--csr-out", offsetof(struct enroll_args, csr_out), OPT_TEXT, "FILE",
+      "certificate signing request for the admin (required)" },
+    { "--force", offsetof(struct enroll_args, force), OPT_FLAG, NULL,
+      "replace an existing key file (renewal by hand)" },
+};
+
+void cmd_enroll_usage(FILE *f)
+{
+    opt_usage(f,
+              "usage: ward-agent enroll --id ID --key-out FILE --csr-out FILE [--force]\n"
+              "Make this device's private key (it never leaves the device) and a certificate\n"
+              "signing request with CN = ID. Have it signed with `wardctl device enroll ID\n"
+              "--csr FILE` or `ward-pki sign-csr ID --csr FILE`, then run with --key FILE\n"
+              "--cert CERT.\n",
+              s_opts, sizeof(s_opts) / sizeof(s_opts[0]));
+}
+
+static int parse_args(int argc, char **argv, struct enroll_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 1; i < argc; i++) {
+        const struct opt_spec *o = opt_find(s_opts, sizeof(s_opts) / sizeof(s_opts[0]), argv[i]);
+
+        if (o == NULL) {
+            fprintf(stderr, "ward-agent enroll: unknown option '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+        if (o->kind == OPT_FLAG) {
+            *(bool *)((char *)a + o->off) = true;
+            continue;
+        }
+        if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+            fprintf(stderr, "ward-agent enroll: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        *(const char **)((char *)a + o->off) = argv[++i];
+    }
+    if (a->id == NULL || a->key_out == NULL || a->csr_out == NULL) {
+        fprintf(stderr, "ward-agent enroll: --id, --key-out and --csr-out are required\n");
+        return 2;
+    }
+    if (!ward_device_id_valid(a->id, strlen(a->id))) {
+        fprintf(stderr,
+                "ward-agent enroll: device id '%s' must be 1-63 of [A-Za-z0-9._-], starting "
+                "with a letter or digit\n",
+                a->id);
+        return 2;
+    }
+    return 0;
+}
+
+/* Write all of buf to path, created with mode (O_EXCL unless replace), fsynced. */
+static int write_file(const char *path, const char *buf, size_t len, mode_t mode, bool replace)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (replace ? 0 : O_EXCL), mode);
+    int rc = 0;
+
+    if (fd < 0) {
+        return -errno;
+    }
+    /* O_CREAT's mode is masked by the umask and ignored for an existing file: set it. */
+    if (fchmod(fd, mode) != 0) {
+        rc = -errno;
+        goto close_fd;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, buf + off, len - off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            rc = n < 0 ? -errno : -EIO;
+            goto close_fd;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        rc = -errno;
+    }
+close_fd:
+    if (close(fd) != 0 && rc == 0) {
+        rc = -errno;
+    }
+    return rc;
+}
+
+static int make_key(mbedtls_pk_context *key, mbedtls_ctr_drbg_context *drbg)
+{
+    int rc = mbedtls_pk_setup(key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+
+    if (rc == 0) {
+        rc = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*key),
+                                 mbedtls_ctr_drbg_random, drbg);
+    }
+    return rc;
+}
+
+static int make_csr(const struct enroll_args *a, mbedtls_pk_context *key,
+                    mbedtls_ctr_drbg_context *drbg, unsigned char *pem, size_t cap)
+{
+    mbedtls_x509write_csr csr;
+    char subject[8 + WARD_DEVICE_ID_MAX];
+    int rc;
+
+    snprintf(subject, sizeof(subject), "CN=%s", a->id);
+    mbedtls_x509write_csr_init(&csr);
+    mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
+    mbedtls_x509write_csr_set_key(&csr, key);
+    rc = mbedtls_x509write_csr_set_subject_name(&csr, subject);
+    if (rc == 0) {
+        rc = mbedtls_x509write_csr_pem(&csr, pem, cap, mbedtls_ctr_drbg_random, drbg);
+    }
+    mbedtls_x509write_csr_free(&csr);
+    return rc;
+}
+
+static int write_outputs(const struct enroll_args *a, const unsigned char *key_pem,
+                         const unsigned char *csr_pem)
+{
+    int rc = write_file(a->key_out, (const char *)key_pem, strlen((const char *)key_pem), 0600,
+                        a->force);
+
+    if (rc == -EEXIST) {
+        fprintf(stderr,
+                "ward-agent enroll: %s exists; refusing to replace a device key (give --force "
+                "to make a new one)\n",
+                a->key_out);
+        return 1;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent enroll: cannot write %s: %s\n", a->key_out, strerror(-rc));
+        return 1;
+    }
+    rc = write_file(a->csr_out, (const char *)csr_pem, strlen((const char *)csr_pem), 0644, true);
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent enroll: cannot write %s: %s\n", a->csr_out, strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_enroll(int argc, char **argv)
+{
+    static const char pers[] = "ward-agent enroll";
+    static unsigned char key_pem[ENROLL_PEM_MAX], csr_pem[ENROLL_PEM_MAX];
+    struct enroll_args a;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_pk_context key;
+    int status = parse_args(argc, argv, &a);
+
+    if (status != 0) {
+        return status;
+    }
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_pk_init(&key);
+    status = 1;
+    if (psa_crypto_init() != PSA_SUCCESS ||
+        mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, (const unsigned char *)pers,
+                              sizeof(pers) - 1) != 0) {
+        fprintf(stderr, "ward-agent enroll: cannot seed the random generator (is /dev/urandom "
+                        "readable?)\n");
+        goto free_all;
+    }
+    if (make_key(&key, &drbg) != 0 ||
+        mbedtls_pk_write_key_pem(&key, key_pem, sizeof(key_pem)) != 0 ||
+        make_csr(&a, &key, &drbg, csr_pem, sizeof(csr_pem)) != 0) {
+        fprintf(stderr, "ward-agent enroll: cannot make the key and request for %s\n", a.id);
+        goto free_all;
+    }
+    status = write_outputs(&a, key_pem, csr_pem);
+    if (status == 0) {
+        printf("ward-agent enroll: key %s (0600) and request %s for device %s; have it signed "
+               "with: wardctl device enroll %s --csr %s\n",
+               a.key_out, a.csr_out, a.id, a.id, a.csr_out);
+    }
+free_all:
+    memset(key_pem, 0, sizeof(key_pem));
+    mbedtls_pk_free(&key);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+    return status;
+}
