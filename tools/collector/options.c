@@ -55,6 +55,13 @@ static const struct opt s_opts[] = {
     { "key", T_STR, 0, 0, AT(cfg.tls.key), "FILE", "its private key" },
     { "crl", T_STR, 0, 0, AT(cfg.tls.crl), "FILE", "revoked device certificates" },
     { "tokens", T_STR, 0, 0, AT(cfg.tokens_path), "FILE", "operator bearer tokens" },
+    { "Device enrolment (docs/pki.md; off unless both files are given):", T_SECTION, 0, 0, 0, NULL,
+      NULL },
+    { "enroll-cert", T_STR, 0, 0, AT(cfg.enroll_cert), "FILE",
+      "enrolment CA certificate: signs device requests (also list it in --ca)" },
+    { "enroll-key", T_STR, 0, 0, AT(cfg.enroll_key), "FILE", "its private key (mode 0600)" },
+    { "enroll-days", T_UINT, 1, 825, AT(cfg.enroll_days), "N",
+      "validity of the certificates it signs, in days" },
     { "Where:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "state", T_STR, 0, 0, AT(cfg.state_dir), "DIR",
       "database, session ticket keys, 'ports' file (created 0700)" },
@@ -170,6 +177,7 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->tls.ticket_lifetime_s = 86400;
     cfg->tls.ticket_rotate_s = 86400;
     cfg->retention_ms = 90ull * 86400000u;
+    cfg->enroll_days = 825;
 }
 
 static int number(const char *opt, const char *arg, unsigned long min, unsigned long max,
@@ -412,6 +420,10 @@ static int complete(struct args *a)
     if (cfg->tls.ca == NULL || cfg->tls.cert == NULL || cfg->tls.key == NULL ||
         cfg->tokens_path == NULL) {
         fprintf(stderr, "ward-collector: give --pki DIR (or --ca, --cert, --key and --tokens)\n");
+        return 2;
+    }
+    if ((cfg->enroll_cert == NULL) != (cfg->enroll_key == NULL)) {
+        fprintf(stderr, "ward-collector: --enroll-cert and --enroll-key go together\n");
         return 2;
     }
     if (cfg->tls.ticket_lifetime_s > cfg->tls.ticket_rotate_s) {

@@ -49,6 +49,7 @@ static const char s_usage[] =
     "commands:\n"
     "  devices       every device: state, health, last heartbeat\n"
     "  device ID     one device: heartbeat, sensors, recent events\n"
+    "      (device revoke|remove ID [--reason T], device enroll ID --csr FILE)\n"
     "  events        events, oldest first (filters: wardctl events --help)\n"
     "  health        the collector's own health\n"
     "  watch         live fleet table until Ctrl-C (or for S seconds)\n"
@@ -79,8 +80,14 @@ static const char s_usage[] =
 static const char s_usage_devices[] =
     "usage: wardctl [OPTIONS] devices [--json]\n"
     "Every device the collector knows: state, health, last heartbeat.\n";
-static const char s_usage_device[] = "usage: wardctl [OPTIONS] device ID [--json]\n"
-                                     "One device: its heartbeat, sensors and recent events.\n";
+static const char s_usage_device[] =
+    "usage: wardctl [OPTIONS] device ID [--json]\n"
+    "       wardctl [OPTIONS] device revoke|remove ID [--reason TEXT]\n"
+    "       wardctl [OPTIONS] device enroll ID --csr FILE [--out FILE]\n"
+    "One device: its heartbeat, sensors and recent events. revoke: its live\n"
+    "connections are closed and its certificates refused; remove: revoked and\n"
+    "decommissioned (kept with its history, never silent); enroll: sign the\n"
+    "request ward-agent enroll made (certificate to --out FILE, else stdout).\n";
 static const char s_usage_events[] =
     "usage: wardctl [OPTIONS] events [--device ID] [--since ID] [--severity S]\n"
     "                                [--limit N] [--json]\n"
@@ -159,6 +166,8 @@ static const struct opt s_opts[] = {
     { "cause", K_STR, offsetof(struct opts, cause) },
     { "format", K_STR, offsetof(struct opts, format) },
     { "reason", K_STR, offsetof(struct opts, reason) },
+    { "csr", K_STR, offsetof(struct opts, csr) },
+    { "out", K_STR, offsetof(struct opts, out) },
     { "help", K_HELP, 0 },
     { "version", K_VERSION, 0 },
 };
@@ -313,6 +322,11 @@ int main(int argc, char **argv)
                                                          : "this command needs an incident ID");
         }
         arg = have ? argv[++optind] : NULL;
+        /* device revoke|remove|enroll ID: the verb, then the id */
+        if (cmd->run == cmd_device && device_verb(arg) && optind + 1 < argc &&
+            argv[optind + 1][0] != '-') {
+            o.arg2 = argv[++optind];
+        }
         if (cmd->takes_id == 2) {
             if (optind + 1 >= argc) {
                 die_usage("this command needs two operands (ID and WHO or TEXT)");

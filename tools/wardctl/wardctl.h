@@ -44,7 +44,10 @@ struct opts {
     const char *cause;
     const char *format;
     const char *reason;
-    const char *arg2; /* the second operand: assign ID WHO, note ID TEXT */
+    const char *arg2; /* the second operand: assign ID WHO, note ID TEXT, device revoke ID */
+    /* device enroll (devices.c) */
+    const char *csr;
+    const char *out;
 };
 
 struct client {
@@ -125,6 +128,11 @@ int cmd_resolve(struct client *c, const struct opts *o, const char *arg);
 int cmd_close(struct client *c, const struct opts *o, const char *arg);
 int cmd_report(struct client *c, const struct opts *o, const char *arg);
 int cmd_silence(struct client *c, const struct opts *o, const char *arg);
+
+/* devices.c */
+/** revoke, remove or enroll: `wardctl device VERB ID`. */
+bool device_verb(const char *arg);
+int cmd_device_lifecycle(struct client *c, const struct opts *o, const char *verb, const char *id);
 
 /* watch.c */
 int cmd_watch(struct client *c, const struct opts *o, const char *arg);

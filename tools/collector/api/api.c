@@ -26,6 +26,7 @@
 #include "tls/tls_config.h"
 #include "common/jw.h"
 #include "export/metrics.h"
+#include "devices/devices.h"
 #include "incidents/incidents.h"
 
 #define RESPONSE_LIMIT  (16u * 1024u * 1024u)
@@ -136,7 +137,7 @@ static const char *parse_query(const char *q, size_t len, struct query *out)
     return NULL;
 }
 
-static void send_doc(struct wcol_conn *conn, struct wcol_jw *w)
+void wcol_api_send_doc(struct wcol_conn *conn, struct wcol_jw *w)
 {
     size_t len;
 
@@ -212,7 +213,9 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "devices", c->fleet.count);
     wcol_jw_kuint(&w, "up", c->fleet.up);
     wcol_jw_kuint(&w, "silent", c->fleet.silent);
+    wcol_jw_kuint(&w, "removed", c->fleet.removed);
     wcol_jw_kuint(&w, "transitions", c->fleet.transitions);
+    wcol_devices_health(c->devices, &w);
     wcol_jw_obj_end(&w);
     wcol_jw_key(&w, "tls");
     wcol_jw_obj_begin(&w);
@@ -248,7 +251,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kint(&w, "bytes", ss.db_bytes);
     wcol_jw_obj_end(&w);
     wcol_jw_obj_end(&w);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
@@ -279,6 +282,7 @@ static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
     wcol_jw_kint(w, "state_since_ms", d->state_since_ms);
     wcol_jw_kint(w, "first_seen_ms", d->first_seen_ms);
     wcol_jw_kint(w, "last_seen_ms", d->last_seen_ms);
+    wcol_jw_kint(w, "revoked_at_ms", wcol_devices_revoked_at(c->devices, d->id));
 }
 
 static void get_devices(struct wcol_conn *conn)
@@ -313,7 +317,7 @@ static void get_devices(struct wcol_conn *conn)
     wcol_jw_arr_end(&w);
     wcol_jw_obj_end(&w);
     free(list);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 static void event_json(struct wcol_jw *w, const struct wcol_store_event *ev)
@@ -427,7 +431,7 @@ static void get_events(struct wcol_conn *conn, const char *qs, size_t qlen)
     }
     wcol_jw_kint(&w, "next", next);
     wcol_jw_obj_end(&w);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 struct device_doc {
@@ -495,7 +499,7 @@ static void get_device(struct wcol_conn *conn, const char *id_raw, size_t id_len
         return;
     }
     wcol_jw_obj_end(&w);
-    send_doc(conn, &w);
+    wcol_api_send_doc(conn, &w);
 }
 
 /* @return the token's name, NULL when refused. */
@@ -580,6 +584,10 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     }
     /* Incidents and silences take POSTs (incidents/inc_api.c). */
     if (wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, who, body, len)) {
+        return;
+    }
+    /* Device revocation, removal, enrolment (devices/dev_api.c; role admin). */
+    if (wcol_devices_request(conn, who, body, len)) {
         return;
     }
     /* The rest of the operator API is read-only: any other method is refused before routing. */

@@ -8,8 +8,12 @@
 #include <stddef.h>
 
 struct wcol_conn;
+struct wcol_jw;
 
 /** A complete request on an operator connection (server/collector.h wcol_request_fn). */
 void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len);
+
+/** Answer 200 with the writer's document (500 when it failed), and free it. */
+void wcol_api_send_doc(struct wcol_conn *conn, struct wcol_jw *w);
 
 #endif /* WCOL_API_API_H_ */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "common/clock.h"
+#include "devices/devices.h"
 #include "incidents/incidents.h"
 #include "export/metrics.h"
 #include "fleet/fleet.h"
@@ -167,11 +168,11 @@ static void events_by_severity(struct wcol_collector *c, struct wcol_prom *w)
 
 static void fleet_counts(struct wcol_collector *c, struct wcol_prom *w, size_t omitted)
 {
-    static const char *const states[] = { "up", "silent" };
-    const uint64_t n[] = { c->fleet.up, c->fleet.silent };
+    static const char *const states[] = { "up", "silent", "removed" };
+    const uint64_t n[] = { c->fleet.up, c->fleet.silent, c->fleet.removed };
 
     labelled(w, "ward_devices", "gauge", "Devices the collector knows, by state.", "state", states,
-             n, 2);
+             n, 3);
     single(w, "ward_metrics_devices_omitted", "gauge",
            "Devices left out of the per-device series (more than the export's limit).", omitted);
 }
@@ -270,6 +271,9 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     fleet_counts(c, w, c->fleet.count - n);
     if (c->incidents != NULL) {
         wcol_incidents_metrics(c->incidents, w);
+    }
+    if (c->devices != NULL) {
+        wcol_devices_metrics(c->devices, w);
     }
     device_families(w, &c->metrics.per_device, list, n, now_ms);
     free(list);

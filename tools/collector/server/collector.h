@@ -58,6 +58,9 @@ struct wcol_collector_config {
     uint64_t retention_ms;        /* events older than this are deleted (0: keep all) */
     const char *user;             /* run as this user once ports and files are open (or NULL) */
     const char *alerting_path;    /* receivers, routes, runbooks, incident policy (or NULL) */
+    const char *enroll_cert;      /* enrolment CA that signs device requests (or NULL) */
+    const char *enroll_key;
+    unsigned enroll_days; /* validity of the certificates it signs */
 };
 
 enum wcol_ep_type {
@@ -187,6 +190,7 @@ struct wcol_collector {
     struct wcol_metrics metrics;      /* export/metrics.h, fed by the bus */
     struct wcol_group group;          /* requests waiting for the commit */
     struct wcol_incidents *incidents; /* incidents/incidents.h: engine, outbox, API */
+    struct wcol_devices *devices;     /* devices/devices.h: revocations, enrolment */
     wcol_request_fn on_request[2];    /* by enum wcol_conn_kind */
     struct wcol_conn *ready;          /* connections to look at again before sleeping */
     struct wcol_conn **ready_tail;
@@ -240,5 +244,10 @@ void wcol_state_remove_ports(struct wcol_collector *c);
 int wcol_collector_on_reload(struct wcol_collector *c, wcol_reload_fn fn, void *user);
 /** SIGHUP: the hooks, then the CRL and the operator tokens; logs what changed. */
 void wcol_collector_reload(struct wcol_collector *c);
+
+/* server.c */
+/** Close every device connection whose identity is now refused (CRL, device revocation);
+ *  a request waiting for the commit is answered first. @return how many. */
+unsigned wcol_collector_drop_refused(struct wcol_collector *c);
 
 #endif /* WCOL_SERVER_COLLECTOR_H_ */

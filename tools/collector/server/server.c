@@ -32,6 +32,7 @@
 #include "api/api.h"
 #include "commit/group.h"
 #include "common/clock.h"
+#include "devices/devices.h"
 #include "incidents/incidents.h"
 #include "ingest/ingest.h"
 #include "server/collector.h"
@@ -387,7 +388,8 @@ static int open_store_and_fleet(struct wcol_collector *c)
     rc = rc ?: wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
     rc =
         rc ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path, cfg->api_listen);
-    return rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
+    rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
+    return rc ?: wcol_devices_attach(c);
 }
 
 static int open_listeners(struct wcol_collector *c)
@@ -575,21 +577,23 @@ static void free_dead(struct wcol_collector *c)
     }
 }
 
-static void drop_revoked(struct wcol_collector *c)
+unsigned wcol_collector_drop_refused(struct wcol_collector *c)
 {
     struct wcol_conn *next;
+    unsigned n = 0;
 
     for (struct wcol_conn *conn = c->all; conn != NULL; conn = next) {
         next = conn->anext;
         if (conn->ep.type == WCOL_EP_CONN && conn->kind == WCOL_CONN_DEVICE &&
-            conn->peer.ident.valid &&
-            wcol_tls_is_revoked(c->tls, conn->peer.ident.serial, conn->peer.ident.serial_len)) {
+            conn->peer.ident.valid && wcol_tls_ident_refused(c->tls, &conn->peer.ident)) {
             wcol_log_warn("%s: device %s was revoked; closing its connection", conn->addr,
                           conn->peer.ident.cn);
             conn->doomed = true; /* a request waiting for the commit is answered first */
             wcol_conn_close(conn);
+            n++;
         }
     }
+    return n;
 }
 
 void wcol_collector_reload(struct wcol_collector *c)
@@ -606,7 +610,7 @@ void wcol_collector_reload(struct wcol_collector *c)
         }
     }
     if (wcol_tls_reload_crl(c->tls, true) > 0) {
-        drop_revoked(c);
+        (void)wcol_collector_drop_refused(c);
     }
     int n = wcol_tokens_load(&c->tokens, c->cfg.tokens_path);
 
@@ -648,7 +652,7 @@ static void periodic(struct wcol_collector *c, uint64_t now)
     wcol_conn_park_idle(c, now);
     wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
     if (wcol_tls_reload_crl(c->tls, false) > 0) {
-        drop_revoked(c);
+        (void)wcol_collector_drop_refused(c);
     }
     int rc = wcol_ticket_keys_maybe_rotate(&c->tls->tickets, (int64_t)time(NULL));
 
@@ -784,6 +788,8 @@ void wcol_collector_close(struct wcol_collector *c)
     }
     wcol_incidents_close(c->incidents);
     c->incidents = NULL;
+    wcol_devices_close(c->devices);
+    c->devices = NULL;
     wcol_fleet_free(&c->fleet);
     wcol_metrics_free(&c->metrics);
     if (c->tls != NULL) {

@@ -101,9 +101,17 @@ bool wcol_tls_is_revoked(struct wcol_tls *t, const uint8_t *serial, size_t len)
     return false;
 }
 
-static bool ticket_revoked(void *ctx, const uint8_t *serial, size_t len)
+bool wcol_tls_ident_refused(struct wcol_tls *t, const struct wcol_ident *id)
 {
-    return wcol_tls_is_revoked(ctx, serial, len);
+    if (t->crl != NULL && wcol_tls_is_revoked(t, id->serial, id->serial_len)) {
+        return true;
+    }
+    return t->device_refused != NULL && t->device_refused(t->refused_ctx, id);
+}
+
+static bool ticket_revoked(void *ctx, const struct wcol_ident *id)
+{
+    return wcol_tls_ident_refused(ctx, id);
 }
 
 int wcol_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
@@ -141,7 +149,8 @@ int wcol_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t
     memcpy(id->serial, serial, slen);
     id->serial_len = (uint8_t)slen;
     id->not_after = x509_time_to_unix(&crt->valid_to);
-    if (peer->tls->crl != NULL && wcol_tls_is_revoked(peer->tls, serial, slen)) {
+    id->not_before = x509_time_to_unix(&crt->valid_from);
+    if (wcol_tls_ident_refused(peer->tls, id)) {
         *flags |= MBEDTLS_X509_BADCERT_REVOKED;
     }
     id->valid = *flags == 0;
