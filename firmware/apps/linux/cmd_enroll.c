@@ -23,9 +23,8 @@
 #include "ward/wire/device_id.h"
 
 #include "commands.h"
+#include "enroll.h"
 #include "opt_table.h"
-
-#define ENROLL_PEM_MAX 4096
 
 struct enroll_args {
     const char *id;
@@ -58,23 +57,9 @@ void cmd_enroll_usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct enroll_args *a)
 {
-    memset(a, 0, sizeof(*a));
-    for (int i = 1; i < argc; i++) {
-        const struct opt_spec *o = opt_find(s_opts, sizeof(s_opts) / sizeof(s_opts[0]), argv[i]);
-
-        if (o == NULL) {
-            fprintf(stderr, "ward-agent enroll: unknown option '%s' (see --help)\n", argv[i]);
-            return 2;
-        }
-        if (o->kind == OPT_FLAG) {
-            *(bool *)((char *)a + o->off) = true;
-            continue;
-        }
-        if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-            fprintf(stderr, "ward-agent enroll: %s needs a value\n", argv[i]);
-            return 2;
-        }
-        *(const char **)((char *)a + o->off) = argv[++i];
+    if (opt_parse_flat(s_opts, sizeof(s_opts) / sizeof(s_opts[0]), argc, argv, a, sizeof(*a),
+                       "ward-agent enroll") != 0) {
+        return 2;
     }
     if (a->id == NULL || a->key_out == NULL || a->csr_out == NULL) {
         fprintf(stderr, "ward-agent enroll: --id, --key-out and --csr-out are required\n");
@@ -91,7 +76,7 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 }
 
 /* Write all of buf to path, created with mode (O_EXCL unless replace), fsynced. */
-static int write_file(const char *path, const char *buf, size_t len, mode_t mode, bool replace)
+int enroll_write_file(const char *path, const char *buf, size_t len, mode_t mode, bool replace)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (replace ? 0 : O_EXCL), mode);
     int rc = 0;
@@ -137,14 +122,14 @@ static int make_key(mbedtls_pk_context *key, mbedtls_ctr_drbg_context *drbg)
     return rc;
 }
 
-static int make_csr(const struct enroll_args *a, mbedtls_pk_context *key,
-                    mbedtls_ctr_drbg_context *drbg, unsigned char *pem, size_t cap)
+static int make_csr(const char *id, mbedtls_pk_context *key, mbedtls_ctr_drbg_context *drbg,
+                    unsigned char *pem, size_t cap)
 {
     mbedtls_x509write_csr csr;
-    char subject[8 + WARD_DEVICE_ID_MAX];
+    char subject[8 + WARD_DEVICE_ID_LEN_MAX];
     int rc;
 
-    snprintf(subject, sizeof(subject), "CN=%s", a->id);
+    snprintf(subject, sizeof(subject), "CN=%s", id);
     mbedtls_x509write_csr_init(&csr);
     mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
     mbedtls_x509write_csr_set_key(&csr, key);
@@ -159,8 +144,8 @@ static int make_csr(const struct enroll_args *a, mbedtls_pk_context *key,
 static int write_outputs(const struct enroll_args *a, const unsigned char *key_pem,
                          const unsigned char *csr_pem)
 {
-    int rc = write_file(a->key_out, (const char *)key_pem, strlen((const char *)key_pem), 0600,
-                        a->force);
+    int rc = enroll_write_file(a->key_out, (const char *)key_pem, strlen((const char *)key_pem),
+                               0600, a->force);
 
     if (rc == -EEXIST) {
         fprintf(stderr,
@@ -173,7 +158,8 @@ static int write_outputs(const struct enroll_args *a, const unsigned char *key_p
         fprintf(stderr, "ward-agent enroll: cannot write %s: %s\n", a->key_out, strerror(-rc));
         return 1;
     }
-    rc = write_file(a->csr_out, (const char *)csr_pem, strlen((const char *)csr_pem), 0644, true);
+    rc = enroll_write_file(a->csr_out, (const char *)csr_pem, strlen((const char *)csr_pem), 0644,
+                           true);
     if (rc != 0) {
         fprintf(stderr, "ward-agent enroll: cannot write %s: %s\n", a->csr_out, strerror(-rc));
         return 1;
@@ -181,35 +167,49 @@ static int write_outputs(const struct enroll_args *a, const unsigned char *key_p
     return 0;
 }
 
-int cmd_enroll(int argc, char **argv)
+int enroll_make(const char *id, unsigned char *key_pem, size_t key_cap, unsigned char *csr_pem,
+                size_t csr_cap)
 {
     static const char pers[] = "ward-agent enroll";
-    static unsigned char key_pem[ENROLL_PEM_MAX], csr_pem[ENROLL_PEM_MAX];
-    struct enroll_args a;
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
     mbedtls_pk_context key;
+    int rc = -EIO;
+
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_pk_init(&key);
+    if (psa_crypto_init() != PSA_SUCCESS ||
+        mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, (const unsigned char *)pers,
+                              sizeof(pers) - 1) != 0) {
+        goto free_all;
+    }
+    if (make_key(&key, &drbg) == 0 && mbedtls_pk_write_key_pem(&key, key_pem, key_cap) == 0 &&
+        make_csr(id, &key, &drbg, csr_pem, csr_cap) == 0) {
+        rc = 0;
+    }
+free_all:
+    mbedtls_pk_free(&key);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+    return rc;
+}
+
+int cmd_enroll(int argc, char **argv)
+{
+    static unsigned char key_pem[ENROLL_PEM_MAX], csr_pem[ENROLL_PEM_MAX];
+    struct enroll_args a;
     int status = parse_args(argc, argv, &a);
 
     if (status != 0) {
         return status;
     }
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
-    mbedtls_pk_init(&key);
-    status = 1;
-    if (psa_crypto_init() != PSA_SUCCESS ||
-        mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, (const unsigned char *)pers,
-                              sizeof(pers) - 1) != 0) {
-        fprintf(stderr, "ward-agent enroll: cannot seed the random generator (is /dev/urandom "
-                        "readable?)\n");
-        goto free_all;
-    }
-    if (make_key(&key, &drbg) != 0 ||
-        mbedtls_pk_write_key_pem(&key, key_pem, sizeof(key_pem)) != 0 ||
-        make_csr(&a, &key, &drbg, csr_pem, sizeof(csr_pem)) != 0) {
-        fprintf(stderr, "ward-agent enroll: cannot make the key and request for %s\n", a.id);
-        goto free_all;
+    if (enroll_make(a.id, key_pem, sizeof(key_pem), csr_pem, sizeof(csr_pem)) != 0) {
+        fprintf(stderr,
+                "ward-agent enroll: cannot make the key and request for %s (is "
+                "/dev/urandom readable?)\n",
+                a.id);
+        return 1;
     }
     status = write_outputs(&a, key_pem, csr_pem);
     if (status == 0) {
@@ -217,10 +217,6 @@ int cmd_enroll(int argc, char **argv)
                "with: wardctl device enroll %s --csr %s\n",
                a.key_out, a.csr_out, a.id, a.id, a.csr_out);
     }
-free_all:
     memset(key_pem, 0, sizeof(key_pem));
-    mbedtls_pk_free(&key);
-    mbedtls_ctr_drbg_free(&drbg);
-    mbedtls_entropy_free(&entropy);
     return status;
 }

@@ -2,7 +2,7 @@
 
 bool ward_device_id_valid(const char *id, size_t len)
 {
-    if (len == 0 || len > WARD_DEVICE_ID_MAX || id[0] == '.' || id[0] == '-') {
+    if (len == 0 || len > WARD_DEVICE_ID_LEN_MAX || id[0] == '.' || id[0] == '-') {
         return false;
     }
     for (size_t i = 0; i < len; i++) {

@@ -7,6 +7,10 @@ for agents where the test needs byte-level control.
              it with its enrolment CA (not the offline root); the real agent then reports with
              it. A request for another id and one with a broken signature are refused (422,
              audited). The offline path, `ward-pki sign-csr`, gives a certificate that works too.
+  renew      a certificate with one day left (ward-pki --days 1): `ward-agent cert-renew --within 2`
+             gets a new one over the device's mutual TLS (new key, made on the device) while
+             the agent keeps reporting; `--within` says "not due" for the new one; the agent,
+             restarted, reports with it: its heartbeats never stop being acknowledged.
   revoke     `wardctl device revoke` while the device is connected: its connection is closed
              within 1 s, a new handshake is refused, the reason is counted in /v1/health and
              /metrics, another device is untouched; after a restart it is still refused, and a
@@ -147,6 +151,73 @@ def case_enroll(env):
     print("ok: ward-pki sign-csr (offline CA) certificate reports too")
 
 
+def start_agent(env, c, crt, key, tag):
+    log = open(os.path.join(env.dir, "agent-%s.log" % tag), "w")
+    a = subprocess.Popen([agent_bin(env), "run", "--collector", "127.0.0.1:%d" % c.device_port,
+                          "--server-name", "localhost", "--ca", env.ca(), "--cert", crt, "--key",
+                          key, "--state-dir", os.path.join(env.dir, "agent-state"), "--root",
+                          os.path.join(os.environ["WARD_FIXTURES"], "intel-server"),
+                          "--for", "60"], stdout=log, stderr=subprocess.STDOUT)
+    _PROCS.append(a)
+    return a
+
+
+def heartbeat_ms(env, c, device):
+    for d in env.wardctl_json(c, "devices")["devices"]:
+        if d["id"] == device:
+            return d["last_heartbeat_ms"], d["state"]
+    return 0, None
+
+
+def case_renew(env):
+    env.make_pki(devices=())
+    c = env.start(*enrol_ca(env))
+    env.run_pki("device", "dev-r", "--days", "1")
+    crt, key = os.path.join(env.dir, "dev-r.crt"), os.path.join(env.dir, "dev-r.key")
+    src = env.device_files("dev-r")
+    open(crt, "w").write(open(src[0]).read())
+    open(key, "w").write(open(src[1]).read())
+    os.chmod(key, 0o600)
+    old_pub = subprocess.run(["openssl", "pkey", "-in", key, "-pubout"], capture_output=True,
+                             text=True, check=True).stdout
+    a = start_agent(env, c, crt, key, "before")
+    hb0 = wait_for(lambda: heartbeat_ms(env, c, "dev-r")[0], 30, "the agent's first heartbeat")
+    renew = [agent_bin(env), "cert-renew", "--collector", "127.0.0.1:%d" % c.device_port,
+             "--server-name", "localhost", "--ca", env.ca(), "--cert", crt, "--key", key]
+    p = subprocess.run(renew + ["--within", "2"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "renewed" in p.stdout, "renew: %r %r" % (p.stdout, p.stderr))
+    new_pub = subprocess.run(["openssl", "pkey", "-in", key, "-pubout"], capture_output=True,
+                             text=True, check=True).stdout
+    cert_pub = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-pubkey"],
+                              capture_output=True, text=True, check=True).stdout
+    check(new_pub != old_pub and cert_pub == new_pub, "the new certificate is not for a new key")
+    check(os.stat(key).st_mode & 0o777 == 0o600, "the new key is not 0600")
+    end = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-checkend",
+                          str(800 * 86400)], capture_output=True, text=True)
+    check(end.returncode == 0, "the new certificate does not last 800 days")
+    check("action=device.renew target=dev-r" in c.log_text() and "actor=device:dev-r" in
+          c.log_text(), "renewal not audited")
+    print("ok: ward-agent cert-renew --within 2: a new key and an 825-day certificate, audited")
+    p = subprocess.run(renew + ["--within", "30"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "not due" in p.stdout, "renew of a fresh one: %r" % p.stdout)
+    # The running agent was not disturbed; restarted, it reports with the new certificate.
+    hb1 = wait_for(lambda: heartbeat_ms(env, c, "dev-r")[0] > hb0 and
+                   heartbeat_ms(env, c, "dev-r")[0], 30, "a heartbeat during the renewal")
+    a.terminate()
+    a.wait(timeout=20)
+    a = start_agent(env, c, crt, key, "after")
+    hb2 = wait_for(lambda: heartbeat_ms(env, c, "dev-r")[0] > hb1 and
+                   heartbeat_ms(env, c, "dev-r")[0], 30, "a heartbeat with the new certificate")
+    check(heartbeat_ms(env, c, "dev-r")[1] == "up", "the device left up")
+    log = open(os.path.join(env.dir, "agent-after.log")).read()
+    check(a.poll() is None and "refused" not in log, "the agent with the new certificate: %s"
+          % log[-400:])
+    a.terminate()
+    a.wait(timeout=20)
+    print("ok: heartbeats acknowledged before, during and after (%d -> %d -> %d)"
+          % (hb0, hb1, hb2))
+
+
 def case_revoke(env):
     env.make_pki()
     c = env.start()
@@ -266,5 +337,5 @@ def case_duplicate(env):
 
 
 if __name__ == "__main__":
-    main({"enroll": case_enroll, "revoke": case_revoke, "remove": case_remove,
+    main({"enroll": case_enroll, "renew": case_renew, "revoke": case_revoke, "remove": case_remove,
           "duplicate": case_duplicate})

@@ -4,8 +4,10 @@
  *                                                   closed at once, new handshakes refused
  *   POST /v1/devices/{id}/remove  {"reason": TEXT}  revoked and decommissioned: the fleet
  *                                                   keeps it as `removed`, never `silent`
- *   POST /v1/devices/{id}/enroll  PEM request       the certificate, signed by the enrolment
+ *   POST /v1/devices/{id}/enroll  {"csr": PEM}      the certificate, signed by the enrolment
  *                                                   CA (--enroll-cert/--enroll-key)
+ * and on the device listener, authenticated by the device's current certificate:
+ *   POST /v1/renew                {"csr": PEM}      its next certificate (same CN, new key)
  * Each is an audited action (WCOL_AUDIT).
  */
 #include <errno.h>
@@ -121,13 +123,14 @@ static void revoke(struct wcol_conn *conn, const char *id, bool removed, const c
     wcol_api_send_doc(conn, &w);
 }
 
+/* Sign the request in body for id and answer it; action names it in the audit log. */
 static void enrol(struct wcol_conn *conn, const char *id, const char *who, const char *body,
-                  size_t len)
+                  size_t len, const char *action)
 {
     struct wcol_collector *c = wcol_conn_collector(conn);
     struct wcol_enrolment *e = calloc(1, sizeof(*e));
     const char *why = NULL;
-    char detail[96];
+    char detail[96], refused[48];
     struct wcol_jw w;
 
     if (e == NULL) {
@@ -146,12 +149,13 @@ static void enrol(struct wcol_conn *conn, const char *id, const char *who, const
 
     if (rc != 0) {
         free(e);
-        WCOL_AUDIT(c, who, "device.enroll.refused", id, why);
+        snprintf(refused, sizeof(refused), "%s.refused", action);
+        WCOL_AUDIT(c, who, refused, id, why);
         wcol_conn_error(conn, rc == -ENOTSUP ? 501 : rc == -EINVAL ? 422 : 500, why);
         return;
     }
     snprintf(detail, sizeof(detail), "serial=%s", e->serial);
-    WCOL_AUDIT(c, who, "device.enroll", id, detail);
+    WCOL_AUDIT(c, who, action, id, detail);
     wcol_jw_init(&w, 16384);
     wcol_jw_obj_begin(&w);
     wcol_jw_kstr(&w, "device", id);
@@ -199,11 +203,20 @@ bool wcol_devices_request(struct wcol_conn *conn, const char *who, const char *b
     memcpy(id, id_s, idl);
     id[idl] = '\0';
     if (is_enrol) {
-        enrol(conn, id, who, body, len);
+        enrol(conn, id, who, body, len, "device.enroll");
     } else {
         revoke(conn, id, is_remove, who, body, len);
     }
     return true;
+}
+
+void wcol_devices_renew(struct wcol_conn *conn, const char *body, size_t len)
+{
+    const char *id = wcol_conn_peer_cn(conn);
+    char who[8 + WCOL_DEVICE_ID_MAX];
+
+    snprintf(who, sizeof(who), "device:%s", id);
+    enrol(conn, id, who, body, len, "device.renew");
 }
 
 int wcol_devices_attach(struct wcol_collector *c)

@@ -93,4 +93,11 @@ void wcol_devices_metrics(struct wcol_devices *d, struct wcol_prom *w);
  */
 bool wcol_devices_request(struct wcol_conn *conn, const char *who, const char *body, size_t len);
 
+/**
+ * POST /v1/renew on the device listener, {"csr": PEM}: the device's current certificate (its
+ * mutual TLS) vouches for a request with a new key and the same CN; the answer is as for
+ * enrolment. Audited with the actor "device:ID".
+ */
+void wcol_devices_renew(struct wcol_conn *conn, const char *body, size_t len);
+
 #endif /* WCOL_DEVICES_DEVICES_H_ */

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define WARD_DEVICE_ID_MAX 63
+#define WARD_DEVICE_ID_LEN_MAX 63
 
 /** 1-63 of [A-Za-z0-9._-], not starting with '.' or '-' (ward-pki's ID_RE). */
 bool ward_device_id_valid(const char *id, size_t len);
