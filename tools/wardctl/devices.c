@@ -4,6 +4,7 @@
  *   device remove ID [--reason TEXT]     revoked and decommissioned (never `silent` again)
  *   device enroll ID --csr FILE [--out FILE]   the certificate for a request made on the
  *                                        device by `ward-agent enroll` (to FILE, else stdout)
+ *   device enroll-token ID [--expires D] a one-time token the device enrols itself with
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +20,8 @@
 
 bool device_verb(const char *arg)
 {
-    return arg != NULL &&
-           (strcmp(arg, "revoke") == 0 || strcmp(arg, "remove") == 0 || strcmp(arg, "enroll") == 0);
+    return arg != NULL && (strcmp(arg, "revoke") == 0 || strcmp(arg, "remove") == 0 ||
+                           strcmp(arg, "enroll") == 0 || strcmp(arg, "enroll-token") == 0);
 }
 
 static void print_revoked(const cJSON *d, FILE *out)
@@ -153,10 +154,34 @@ static int enroll_device(struct client *c, const struct opts *o, const char *id)
     return rc;
 }
 
+static void print_token(const cJSON *d, FILE *out)
+{
+    double until = 0;
+    char when[40];
+
+    jnum(d, "expires_ms", &until);
+    fmt_time(until, when, sizeof(when));
+    fprintf(out, "%s\n(one-time enrolment token for %s, valid until %s; shown once)\n",
+            shown(jstr(d, "token"), "?"), shown(jstr(d, "device"), "?"), when);
+}
+
+static int make_token(struct client *c, const struct opts *o, const char *id)
+{
+    char path[128], what[96], body[64];
+
+    snprintf(body, sizeof(body), "{\"expires_s\":%.0f}", o->expires_s > 0 ? o->expires_s : 3600);
+    snprintf(path, sizeof(path), "/v1/devices/%s/enroll-token", id);
+    snprintf(what, sizeof(what), "enroll-token %s", id);
+    return cmd_show(c, o, path, body, what, print_token);
+}
+
 int cmd_device_lifecycle(struct client *c, const struct opts *o, const char *verb, const char *id)
 {
     if (id == NULL || !id_valid(id)) {
         die_usage("device revoke|remove|enroll needs a device id (1-63 of [A-Za-z0-9._-])");
+    }
+    if (strcmp(verb, "enroll-token") == 0) {
+        return make_token(c, o, id);
     }
     return strcmp(verb, "enroll") == 0 ? enroll_device(c, o, id) : revoke_device(c, o, verb, id);
 }

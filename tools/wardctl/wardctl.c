@@ -49,7 +49,8 @@ static const char s_usage[] =
     "commands:\n"
     "  devices       every device: state, health, last heartbeat\n"
     "  device ID     one device: heartbeat, sensors, recent events\n"
-    "      (device revoke|remove ID [--reason T], device enroll ID --csr FILE)\n"
+    "      (device revoke|remove ID [--reason T], device enroll ID --csr FILE,\n"
+    "       device enroll-token ID [--expires DURATION])\n"
     "  events        events, oldest first (filters: wardctl events --help)\n"
     "  health        the collector's own health\n"
     "  watch         live fleet table until Ctrl-C (or for S seconds)\n"
@@ -84,10 +85,12 @@ static const char s_usage_device[] =
     "usage: wardctl [OPTIONS] device ID [--json]\n"
     "       wardctl [OPTIONS] device revoke|remove ID [--reason TEXT]\n"
     "       wardctl [OPTIONS] device enroll ID --csr FILE [--out FILE]\n"
+    "       wardctl [OPTIONS] device enroll-token ID [--expires DURATION]\n"
     "One device: its heartbeat, sensors and recent events. revoke: its live\n"
     "connections are closed and its certificates refused; remove: revoked and\n"
     "decommissioned (kept with its history, never silent); enroll: sign the\n"
-    "request ward-agent enroll made (certificate to --out FILE, else stdout).\n";
+    "request ward-agent enroll made (certificate to --out FILE, else stdout);\n"
+    "enroll-token: a one-time token (default 1h) for ward-agent enroll --token.\n";
 static const char s_usage_events[] =
     "usage: wardctl [OPTIONS] events [--device ID] [--since ID] [--severity S]\n"
     "                                [--limit N] [--json]\n"
@@ -168,6 +171,7 @@ static const struct opt s_opts[] = {
     { "reason", K_STR, offsetof(struct opts, reason) },
     { "csr", K_STR, offsetof(struct opts, csr) },
     { "out", K_STR, offsetof(struct opts, out) },
+    { "expires", K_SECONDS, offsetof(struct opts, expires_s) },
     { "help", K_HELP, 0 },
     { "version", K_VERSION, 0 },
 };

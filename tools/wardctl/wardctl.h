@@ -48,6 +48,7 @@ struct opts {
     /* device enroll (devices.c) */
     const char *csr;
     const char *out;
+    double expires_s;
 };
 
 struct client {

@@ -31,6 +31,12 @@ struct enroll_args {
     const char *key_out;
     const char *csr_out;
     bool force;
+    /* self-enrolment with a one-time token (enroll_token.c) */
+    const char *collector;
+    const char *server_name;
+    const char *ca;
+    const char *token;
+    const char *cert_out;
 };
 
 static const struct opt_spec s_opts[] = {
@@ -42,16 +48,29 @@ static const struct opt_spec s_opts[] = {
       "certificate signing request for the admin (required)" },
     { "--force", offsetof(struct enroll_args, force), OPT_FLAG, NULL,
       "replace an existing key file (renewal by hand)" },
+    { "--token", offsetof(struct enroll_args, token), OPT_TEXT, "FILE",
+      "one-time enrolment token: enrol now (with --collector)" },
+    { "--collector", offsetof(struct enroll_args, collector), OPT_TEXT, "HOST:PORT",
+      "the collector's operator port, for --token" },
+    { "--server-name", offsetof(struct enroll_args, server_name), OPT_TEXT, "NAME",
+      "name in its certificate (default: HOST)" },
+    { "--ca", offsetof(struct enroll_args, ca), OPT_TEXT, "FILE",
+      "CA of the collector, for --token" },
+    { "--cert-out", offsetof(struct enroll_args, cert_out), OPT_TEXT, "FILE",
+      "where the signed certificate goes, for --token" },
 };
 
 void cmd_enroll_usage(FILE *f)
 {
     opt_usage(f,
               "usage: ward-agent enroll --id ID --key-out FILE --csr-out FILE [--force]\n"
+              "                         [--token FILE --collector HOST:PORT --ca FILE\n"
+              "                          --cert-out FILE [--server-name NAME]]\n"
               "Make this device's private key (it never leaves the device) and a certificate\n"
               "signing request with CN = ID. Have it signed with `wardctl device enroll ID\n"
               "--csr FILE` or `ward-pki sign-csr ID --csr FILE`, then run with --key FILE\n"
-              "--cert CERT.\n",
+              "--cert CERT. With --token (wardctl device enroll-token) the device has the\n"
+              "collector sign it now, on its operator port.\n",
               s_opts, sizeof(s_opts) / sizeof(s_opts[0]));
 }
 
@@ -63,6 +82,10 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
     }
     if (a->id == NULL || a->key_out == NULL || a->csr_out == NULL) {
         fprintf(stderr, "ward-agent enroll: --id, --key-out and --csr-out are required\n");
+        return 2;
+    }
+    if (a->token != NULL && (a->collector == NULL || a->ca == NULL || a->cert_out == NULL)) {
+        fprintf(stderr, "ward-agent enroll: --token needs --collector, --ca and --cert-out\n");
         return 2;
     }
     if (!ward_device_id_valid(a->id, strlen(a->id))) {
@@ -167,6 +190,30 @@ static int write_outputs(const struct enroll_args *a, const unsigned char *key_p
     return 0;
 }
 
+int enroll_csr_json(const char *id, const char *pem, char *out, size_t cap)
+{
+    int w = id != NULL ? snprintf(out, cap, "{\"device\":\"%s\",\"csr\":\"", id)
+                       : snprintf(out, cap, "{\"csr\":\"");
+    size_t n = w > 0 ? (size_t)w : cap;
+
+    for (const char *p = pem; n < cap && *p != '\0'; p++) {
+        if (n + 3 >= cap || *p == '"' || *p == '\\') {
+            return -ENOSPC;
+        }
+        if (*p == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else {
+            out[n++] = *p;
+        }
+    }
+    if (n + 3 > cap) {
+        return -ENOSPC;
+    }
+    memcpy(out + n, "\"}", 3);
+    return (int)(n + 2);
+}
+
 int enroll_make(const char *id, unsigned char *key_pem, size_t key_cap, unsigned char *csr_pem,
                 size_t csr_cap)
 {
@@ -195,6 +242,56 @@ free_all:
     return rc;
 }
 
+/* The token file's first line, without its newline. @return 0, or 1 after one line. */
+static int read_token(const char *path, char *tok, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    bool ok = f != NULL && fgets(tok, (int)cap, f) != NULL;
+
+    if (f != NULL) {
+        fclose(f);
+    }
+    tok[ok ? strcspn(tok, "\r\n") : 0] = '\0';
+    if (tok[0] == '\0') {
+        fprintf(stderr, "ward-agent enroll: cannot read a token from %s\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+static int enrol_now(const struct enroll_args *a, const char *csr)
+{
+    static char cert[ENROLL_PEM_MAX];
+    char tok[128];
+
+#ifndef WARD_AGENT_TRANSPORT
+    (void)cert;
+    (void)tok;
+    (void)csr;
+    fprintf(stderr, "ward-agent enroll: this build has no transport; --token is not available\n");
+    return 2;
+#else
+    if (read_token(a->token, tok, sizeof(tok)) != 0 ||
+        enroll_with_token(a->collector, a->server_name, a->ca, tok, a->id, csr, cert,
+                          sizeof(cert)) != 0) {
+        fprintf(stderr,
+                "ward-agent enroll: not enrolled; the key %s and request %s are kept "
+                "(an admin can sign it: wardctl device enroll %s --csr %s)\n",
+                a->key_out, a->csr_out, a->id, a->csr_out);
+        return 1;
+    }
+    int rc = enroll_write_file(a->cert_out, cert, strlen(cert), 0644, true);
+
+    if (rc != 0) {
+        fprintf(stderr, "ward-agent enroll: cannot write %s: %s\n", a->cert_out, strerror(-rc));
+        return 1;
+    }
+    printf("ward-agent enroll: enrolled %s: key %s, certificate %s\n", a->id, a->key_out,
+           a->cert_out);
+    return 0;
+#endif
+}
+
 int cmd_enroll(int argc, char **argv)
 {
     static unsigned char key_pem[ENROLL_PEM_MAX], csr_pem[ENROLL_PEM_MAX];
@@ -212,6 +309,10 @@ int cmd_enroll(int argc, char **argv)
         return 1;
     }
     status = write_outputs(&a, key_pem, csr_pem);
+    memset(key_pem, 0, sizeof(key_pem));
+    if (status == 0 && a.token != NULL) {
+        return enrol_now(&a, (const char *)csr_pem);
+    }
     if (status == 0) {
         printf("ward-agent enroll: key %s (0600) and request %s for device %s; have it signed "
                "with: wardctl device enroll %s --csr %s\n",

@@ -186,32 +186,6 @@ static int read_response(struct session *s, struct ward_http_resp *resp)
     }
 }
 
-/* {"csr":"PEM"}: a PEM holds base64, dashes, spaces and newlines; only the newlines need
- * escaping. @return its length, -ENOSPC. */
-static int csr_body(const char *pem, char *out, size_t cap)
-{
-    size_t n = 0;
-    int w = snprintf(out, cap, "{\"csr\":\"");
-
-    n = (size_t)w;
-    for (const char *p = pem; *p != '\0'; p++) {
-        if (n + 3 >= cap || *p == '"' || *p == '\\') {
-            return -ENOSPC;
-        }
-        if (*p == '\n') {
-            out[n++] = '\\';
-            out[n++] = 'n';
-        } else {
-            out[n++] = *p;
-        }
-    }
-    if (n + 3 > cap) {
-        return -ENOSPC;
-    }
-    memcpy(out + n, "\"}", 3);
-    return (int)(n + 2);
-}
-
 /* POST /v1/renew; the certificate of the answer into cert_out. @return 0, -errno (said). */
 static int ask_collector(struct session *s, const char *host, uint16_t port, const char *csr,
                          char *cert_out, size_t cap)
@@ -220,7 +194,7 @@ static int ask_collector(struct session *s, const char *host, uint16_t port, con
     static uint8_t rbody[RENEW_BODY_MAX];
     char head[512];
     struct ward_http_resp resp;
-    int blen = csr_body(csr, body, sizeof(body));
+    int blen = enroll_csr_json(NULL, csr, body, sizeof(body));
     int hlen =
         blen < 0 ? blen
                  : ward_http_format_post(head, sizeof(head), host, port, "/v1/renew", (size_t)blen);

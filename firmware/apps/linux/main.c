@@ -26,7 +26,7 @@ static const struct command s_commands[] = {
       "decode captured SMART pages (ATA or NVMe)" },
     { "enroll", cmd_enroll, cmd_enroll_usage,
       "make this device's key and certificate signing request" },
-#ifdef WARD_AGENT_RENEW
+#ifdef WARD_AGENT_TRANSPORT
     { "cert-renew", cmd_renew, cmd_renew_usage,
       "renew the certificate over mutual TLS before it expires" },
 #endif

@@ -7,6 +7,10 @@ for agents where the test needs byte-level control.
              it with its enrolment CA (not the offline root); the real agent then reports with
              it. A request for another id and one with a broken signature are refused (422,
              audited). The offline path, `ward-pki sign-csr`, gives a certificate that works too.
+  token      `wardctl device enroll-token ID --expires 1h` shows a one-time token; `ward-agent
+             enroll --token` posts the device's request to the operator port (server-
+             authenticated TLS) and gets its certificate, which then reports; the same token
+             again, another device's token, an expired one: refused (401), audited.
   renew      a certificate with one day left (ward-pki --days 1): `ward-agent cert-renew --within 2`
              gets a new one over the device's mutual TLS (new key, made on the device) while
              the agent keeps reporting; `--within` says "not due" for the new one; the agent,
@@ -149,6 +153,54 @@ def case_enroll(env):
     check(acks.get(BOOT_A) == 1, "offline-signed device: acks %r" % acks)
     check(lifecycle(env, c)["enrolled"] == 1, "enrolled counter: %r" % lifecycle(env, c))
     print("ok: ward-pki sign-csr (offline CA) certificate reports too")
+
+
+def enroll_token(env, c, device, expires="1h"):
+    p = env.wardctl(c, "device", "enroll-token", device, "--expires", expires)
+    tok = p.stdout.splitlines()[0].strip()
+    check(re.fullmatch(r"wenr_[0-9a-f]{64}", tok) is not None, "token: %r" % p.stdout)
+    path = os.path.join(env.dir, "%s.%s.token" % (device, expires))
+    with open(path, "w") as f:
+        f.write(tok + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def self_enroll(env, c, device, token, force=False):
+    p = env.dir
+    cmd = [agent_bin(env), "enroll", "--id", device, "--key-out", os.path.join(p, device + ".key"),
+           "--csr-out", os.path.join(p, device + ".csr"), "--token", token, "--collector",
+           "127.0.0.1:%d" % c.api_port, "--server-name", "localhost", "--ca", env.ca(),
+           "--cert-out", os.path.join(p, device + ".crt")] + (["--force"] if force else [])
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def case_token(env):
+    env.make_pki(devices=())
+    c = env.start(*enrol_ca(env))
+    tok = enroll_token(env, c, "dev-t")
+    p = self_enroll(env, c, "dev-t", tok)
+    check(p.returncode == 0 and "enrolled dev-t" in p.stdout, "enroll --token: %r %r"
+          % (p.stdout, p.stderr))
+    crt, key = os.path.join(env.dir, "dev-t.crt"), os.path.join(env.dir, "dev-t.key")
+    acks = post_ok(env, c, (crt, key), batch("dev-t", seqs=(1,)))
+    check(acks.get(BOOT_A) == 1, "the self-enrolled device: %r" % acks)
+    print("ok: ward-agent enroll --token: enrolled over the operator port, reports")
+    p = self_enroll(env, c, "dev-t", tok, force=True)
+    check(p.returncode == 1 and "HTTP 401" in p.stderr, "a spent token: %r" % p.stderr)
+    other = enroll_token(env, c, "dev-x")
+    p = self_enroll(env, c, "dev-t", other, force=True)
+    check(p.returncode == 1 and "HTTP 401" in p.stderr, "another device's token: %r" % p.stderr)
+    short = enroll_token(env, c, "dev-s", expires="1")
+    time.sleep(1.2)
+    p = self_enroll(env, c, "dev-s", short)
+    check(p.returncode == 1 and "HTTP 401" in p.stderr, "an expired token: %r" % p.stderr)
+    log = c.log_text()
+    check("action=device.enroll_token target=dev-t" in log and
+          "actor=enroll-token:dev-t action=device.enroll target=dev-t" in log and
+          log.count("action=device.enroll.refused") == 3 and "wenr_" not in log,
+          "token actions not audited (or a token in the log)")
+    print("ok: spent, foreign and expired tokens refused (401), all audited, no token logged")
 
 
 def start_agent(env, c, crt, key, tag):
@@ -337,5 +389,5 @@ def case_duplicate(env):
 
 
 if __name__ == "__main__":
-    main({"enroll": case_enroll, "renew": case_renew, "revoke": case_revoke, "remove": case_remove,
+    main({"enroll": case_enroll, "token": case_token, "renew": case_renew, "revoke": case_revoke, "remove": case_remove,
           "duplicate": case_duplicate})

@@ -576,6 +576,10 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     const struct wcol_route *route = NULL;
     struct wcol_route_args args;
 
+    /* A device enrolling with a one-time token carries no operator token (devices/). */
+    if (wcol_devices_token_enrol(conn, body, len)) {
+        return;
+    }
     const char *who = authorized(conn);
 
     if (who == NULL) {

@@ -6,6 +6,8 @@
  *                                                   keeps it as `removed`, never `silent`
  *   POST /v1/devices/{id}/enroll  {"csr": PEM}      the certificate, signed by the enrolment
  *                                                   CA (--enroll-cert/--enroll-key)
+ *   POST /v1/devices/{id}/enroll-token {"expires_s": N}  a one-time enrolment token
+ * and without an operator token, POST /v1/enroll with the enrolment token (enrol_token.c)
  * and on the device listener, authenticated by the device's current certificate:
  *   POST /v1/renew                {"csr": PEM}      its next certificate (same CN, new key)
  * Each is an audited action (WCOL_AUDIT).
@@ -123,29 +125,17 @@ static void revoke(struct wcol_conn *conn, const char *id, bool removed, const c
     wcol_api_send_doc(conn, &w);
 }
 
-/* Sign the request in body for id and answer it; action names it in the audit log. */
-static void enrol(struct wcol_conn *conn, const char *id, const char *who, const char *body,
-                  size_t len, const char *action)
+void wcol_devices_enrol_answer(struct wcol_conn *conn, const char *id, const char *who,
+                               const char *csr, size_t len, const char *action)
 {
     struct wcol_collector *c = wcol_conn_collector(conn);
     struct wcol_enrolment *e = calloc(1, sizeof(*e));
-    const char *why = NULL;
+    const char *why = "out of memory";
     char detail[96], refused[48];
     struct wcol_jw w;
-
-    if (e == NULL) {
-        wcol_conn_error(conn, 503, "out of memory");
-        return;
-    }
-    char *csr = calloc(1, WCOL_CSR_MAX + 2);
-    int rc = csr == NULL ? -EIO : -EINVAL;
-
-    if (csr != NULL && (why = parse_csr(body, len, csr, WCOL_CSR_MAX + 2)) == NULL) {
-        rc = wcol_devices_enrol(c->devices, id, csr, strlen(csr), wcol_now_wall_ms() / 1000, e,
-                                &why);
-    }
-    free(csr);
-    why = why != NULL ? why : "out of memory";
+    int rc = e == NULL
+                 ? -EIO
+                 : wcol_devices_enrol(c->devices, id, csr, len, wcol_now_wall_ms() / 1000, e, &why);
 
     if (rc != 0) {
         free(e);
@@ -168,6 +158,21 @@ static void enrol(struct wcol_conn *conn, const char *id, const char *who, const
     wcol_api_send_doc(conn, &w);
 }
 
+/* The request {"csr": PEM} in body, signed for id and answered. */
+static void enrol(struct wcol_conn *conn, const char *id, const char *who, const char *body,
+                  size_t len, const char *action)
+{
+    char *csr = calloc(1, WCOL_CSR_MAX + 2);
+    const char *why = csr == NULL ? "out of memory" : parse_csr(body, len, csr, WCOL_CSR_MAX + 2);
+
+    if (why != NULL) {
+        wcol_conn_error(conn, csr == NULL ? 503 : 400, why);
+    } else {
+        wcol_devices_enrol_answer(conn, id, who, csr, strlen(csr), action);
+    }
+    free(csr);
+}
+
 bool wcol_devices_request(struct wcol_conn *conn, const char *who, const char *body, size_t len)
 {
     const struct wcol_http_request *r = wcol_conn_request(conn);
@@ -187,9 +192,10 @@ bool wcol_devices_request(struct wcol_conn *conn, const char *who, const char *b
     bool is_revoke = vl == 6 && memcmp(verb, "revoke", 6) == 0;
     bool is_remove = vl == 6 && memcmp(verb, "remove", 6) == 0;
     bool is_enrol = vl == 6 && memcmp(verb, "enroll", 6) == 0;
+    bool is_token = vl == 12 && memcmp(verb, "enroll-token", 12) == 0;
     char id[WCOL_DEVICE_ID_MAX + 1];
 
-    if (!is_revoke && !is_remove && !is_enrol) {
+    if (!is_revoke && !is_remove && !is_enrol && !is_token) {
         return false;
     }
     if (r->method != WCOL_HTTP_POST) {
@@ -202,7 +208,9 @@ bool wcol_devices_request(struct wcol_conn *conn, const char *who, const char *b
     }
     memcpy(id, id_s, idl);
     id[idl] = '\0';
-    if (is_enrol) {
+    if (is_token) {
+        wcol_devices_token_create(conn, id, who, body, len);
+    } else if (is_enrol) {
         enrol(conn, id, who, body, len, "device.enroll");
     } else {
         revoke(conn, id, is_remove, who, body, len);
@@ -225,6 +233,7 @@ int wcol_devices_attach(struct wcol_collector *c)
     int rc = wcol_devices_open(&c->devices, cfg->db_path);
 
     rc = rc ?: wcol_devices_subscribe(c->devices, c, &c->bus);
+    rc = rc ?: wcol_devices_tokens_open(c->devices);
     if (rc == 0 && cfg->enroll_cert != NULL) {
         rc = wcol_devices_signer_open(c->devices, cfg->enroll_cert, cfg->enroll_key,
                                       cfg->enroll_days);

@@ -94,6 +94,13 @@ void wcol_devices_metrics(struct wcol_devices *d, struct wcol_prom *w);
 bool wcol_devices_request(struct wcol_conn *conn, const char *who, const char *body, size_t len);
 
 /**
+ * POST /v1/enroll on the operator listener, before operator tokens are checked: the bearer is
+ * a one-time enrolment token (wardctl device enroll-token), the body {"device": ID, "csr":
+ * PEM}. @return true when the path is /v1/enroll (answered).
+ */
+bool wcol_devices_token_enrol(struct wcol_conn *conn, const char *body, size_t len);
+
+/**
  * POST /v1/renew on the device listener, {"csr": PEM}: the device's current certificate (its
  * mutual TLS) vouches for a request with a new key and the same CN; the answer is as for
  * enrolment. Audited with the actor "device:ID".

@@ -43,6 +43,16 @@ struct wcol_devices {
 };
 
 void wcol_devices_dup_free(struct wcol_devices *d);
+
+struct wcol_conn;
+/** Sign the PEM request csr for id and answer it (or the refusal); audited as action. */
+void wcol_devices_enrol_answer(struct wcol_conn *conn, const char *id, const char *who,
+                               const char *csr, size_t len, const char *action);
+/** The enrol_tokens table (enrol_token.c). @return 0, -EIO. */
+int wcol_devices_tokens_open(struct wcol_devices *d);
+/** POST /v1/devices/{id}/enroll-token {"expires_s": N}: a new token, shown once. */
+void wcol_devices_token_create(struct wcol_conn *conn, const char *id, const char *who,
+                               const char *body, size_t len);
 void wcol_devices_signer_free(struct wcol_devices *d);
 
 #endif /* WCOL_DEVICES_DEVICES_IMPL_H_ */
