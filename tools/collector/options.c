@@ -590,7 +590,9 @@ static int check_config(const struct args *a)
     const struct wcol_collector_config *cfg = &a->cfg;
     int bad = check_readable("CA", cfg->tls.ca) + check_readable("certificate", cfg->tls.cert) +
               check_readable("key", cfg->tls.key) +
-              check_readable("operator tokens", cfg->tokens_path);
+              check_readable("operator tokens", cfg->tokens_path) +
+              check_readable("enrolment CA certificate", cfg->enroll_cert) +
+              check_readable("enrolment CA key", cfg->enroll_key);
 
     if (cfg->tls.crl != NULL && access(cfg->tls.crl, F_OK) == 0) {
         bad += check_readable("CRL", cfg->tls.crl);

@@ -82,7 +82,7 @@ static char *read_csr(const char *path)
         fprintf(stderr,
                 "wardctl: %s is empty or larger than %u bytes; give the request made by "
                 "ward-agent enroll\n",
-                path, CSR_MAX);
+                path, (unsigned)CSR_MAX);
         free(buf);
         return NULL;
     }

@@ -178,7 +178,7 @@ static int read_response(struct session *s, struct ward_http_resp *resp)
             if (done != 0) {
                 return done < 0 ? done : 0;
             }
-        } else if (n == 0 || n != -EAGAIN || mono_ms() >= s->deadline) {
+        } else if (n != -EAGAIN || mono_ms() >= s->deadline) {
             return n == 0 ? -ECONNRESET : n == -EAGAIN ? -ETIMEDOUT : n;
         } else {
             wait_io(&s->np);

@@ -28,7 +28,7 @@ static int by_id(const void *a, const void *b)
 
 static struct wcol_revocation *find(const struct wcol_devices *d, const char *id)
 {
-    struct wcol_revocation key;
+    struct wcol_revocation key = { .revoked_at_ms = 0 };
 
     snprintf(key.id, sizeof(key.id), "%s", id);
     return d->n == 0 ? NULL : bsearch(&key, d->v, d->n, sizeof(*d->v), by_id);
