@@ -25,10 +25,15 @@ int opt_parse_flat(const struct opt_spec *table, size_t n, int argc, char **argv
             fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, argv[i]);
             return 2;
         }
+        /* memcpy: the field's alignment is unknown through char * (-Wcast-align on ARM) */
         if (o->kind == OPT_FLAG) {
-            *(bool *)((char *)args + o->off) = true;
+            bool on = true;
+
+            memcpy((char *)args + o->off, &on, sizeof(on));
         } else if (i + 1 < argc && argv[i + 1][0] != '\0') {
-            *(const char **)((char *)args + o->off) = argv[++i];
+            const char *v = argv[++i];
+
+            memcpy((char *)args + o->off, &v, sizeof(v));
         } else {
             fprintf(stderr, "%s: %s needs a value\n", prog, argv[i]);
             return 2;
