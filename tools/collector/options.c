@@ -56,6 +56,13 @@ static const struct opt s_opts[] = {
     { "key", T_STR, 0, 0, AT(cfg.tls.key), "FILE", "its private key" },
     { "crl", T_STR, 0, 0, AT(cfg.tls.crl), "FILE", "revoked device certificates" },
     { "tokens", T_STR, 0, 0, AT(cfg.tokens_path), "FILE", "operator bearer tokens" },
+    { "Device enrolment (docs/pki.md; off unless both files are given):", T_SECTION, 0, 0, 0, NULL,
+      NULL },
+    { "enroll-cert", T_STR, 0, 0, AT(cfg.enroll_cert), "FILE",
+      "enrolment CA certificate: signs device requests (also list it in --ca)" },
+    { "enroll-key", T_STR, 0, 0, AT(cfg.enroll_key), "FILE", "its private key (mode 0600)" },
+    { "enroll-days", T_UINT, 1, 825, AT(cfg.enroll_days), "N",
+      "validity of the certificates it signs, in days" },
     { "Where:", T_SECTION, 0, 0, 0, NULL, NULL },
     { "state", T_STR, 0, 0, AT(cfg.state_dir), "DIR",
       "database, session ticket keys, 'ports' file (created 0700)" },
@@ -230,6 +237,7 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->audit_refusals = WCOL_AUDIT_REFUSALS_PER_MIN;
     cfg->backup_every_ms = 86400000u;
     cfg->backup_keep = 14;
+    cfg->enroll_days = 825;
 }
 
 static int number(const char *opt, const char *arg, unsigned long min, unsigned long max,
@@ -487,6 +495,10 @@ static int complete(struct args *a)
         fprintf(stderr, "ward-collector: --backup-every must be at least 1s\n");
         return 2;
     }
+    if ((cfg->enroll_cert == NULL) != (cfg->enroll_key == NULL)) {
+        fprintf(stderr, "ward-collector: --enroll-cert and --enroll-key go together\n");
+        return 2;
+    }
     if (cfg->tls.ticket_lifetime_s > cfg->tls.ticket_rotate_s) {
         fprintf(stderr, "ward-collector: --ticket-lifetime must not exceed --ticket-rotate\n");
         return 2;
@@ -651,7 +663,9 @@ static int check_config(const struct args *a)
     const struct wcol_collector_config *cfg = &a->cfg;
     int bad = check_readable("CA", cfg->tls.ca) + check_readable("certificate", cfg->tls.cert) +
               check_readable("key", cfg->tls.key) +
-              check_readable("operator tokens", cfg->tokens_path);
+              check_readable("operator tokens", cfg->tokens_path) +
+              check_readable("enrolment CA certificate", cfg->enroll_cert) +
+              check_readable("enrolment CA key", cfg->enroll_key);
 
     if (cfg->tls.crl != NULL && access(cfg->tls.crl, F_OK) == 0) {
         bad += check_readable("CRL", cfg->tls.crl);

@@ -82,6 +82,12 @@
 #define MBEDTLS_X509_CRL_PARSE_C
 #define MBEDTLS_X509_CHECK_KEY_USAGE
 #define MBEDTLS_X509_CHECK_EXTENDED_KEY_USAGE
+/* Enrolment (tools/collector/devices/signer.c): device requests in, certificates out. */
+#define MBEDTLS_X509_CSR_PARSE_C
+#define MBEDTLS_X509_CREATE_C
+#define MBEDTLS_X509_CRT_WRITE_C
+#define MBEDTLS_PK_WRITE_C
+#define MBEDTLS_PEM_WRITE_C
 
 /* TLS 1.3 and 1.2 server and client, mutual auth, tickets */
 #define MBEDTLS_SSL_TLS_C

@@ -295,8 +295,7 @@ static void print_tokens(const cJSON *doc, FILE *out)
     ward_table_free(&t);
 }
 
-/* "30d", "12h", "90m", "3600s" or seconds. @return seconds, -1 when malformed. */
-static long long duration_s(const char *s)
+long long duration_s(const char *s)
 {
     char *end;
     long long v = s != NULL ? strtoll(s, &end, 10) : -1;

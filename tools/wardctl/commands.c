@@ -163,6 +163,9 @@ int cmd_device(struct client *c, const struct opts *o, const char *arg)
 {
     char path[128];
 
+    if (device_verb(arg)) {
+        return cmd_device_lifecycle(c, o, arg, o->arg2);
+    }
     if (!id_valid(arg)) {
         die_usage("a device id is 1-63 of [A-Za-z0-9._-]");
     }

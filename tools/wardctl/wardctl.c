@@ -49,6 +49,8 @@ static const char s_usage[] =
     "commands:\n"
     "  devices       every device: state, health, last heartbeat\n"
     "  device ID     one device: heartbeat, sensors, recent events\n"
+    "      (device revoke|remove ID [--reason T], device enroll ID --csr FILE,\n"
+    "       device enroll-token ID [--expires DURATION])\n"
     "  events        events, oldest first (filters: wardctl events --help)\n"
     "  health        the collector's own health\n"
     "  watch         live fleet table until Ctrl-C (or for S seconds)\n"
@@ -94,8 +96,16 @@ static const char s_usage_devices[] =
     "usage: wardctl [OPTIONS] devices [--outdated] [--json]\n"
     "Every device the collector knows: state, health, last heartbeat.\n"
     "  --outdated     only devices whose agent is older than min-agent-version\n";
-static const char s_usage_device[] = "usage: wardctl [OPTIONS] device ID [--json]\n"
-                                     "One device: its heartbeat, sensors and recent events.\n";
+static const char s_usage_device[] =
+    "usage: wardctl [OPTIONS] device ID [--json]\n"
+    "       wardctl [OPTIONS] device revoke|remove ID [--reason TEXT]\n"
+    "       wardctl [OPTIONS] device enroll ID --csr FILE [--out FILE]\n"
+    "       wardctl [OPTIONS] device enroll-token ID [--expires DURATION]\n"
+    "One device: its heartbeat, sensors and recent events. revoke: its live\n"
+    "connections are closed and its certificates refused; remove: revoked and\n"
+    "decommissioned (kept with its history, never silent); enroll: sign the\n"
+    "request ward-agent enroll made (certificate to --out FILE, else stdout);\n"
+    "enroll-token: a one-time token (default 1h) for ward-agent enroll --token.\n";
 static const char s_usage_events[] =
     "usage: wardctl [OPTIONS] events [--device ID] [--since ID] [--severity S]\n"
     "                                [--limit N] [--json]\n"
@@ -259,6 +269,8 @@ static const struct opt s_opts[] = {
     { "actor", K_STR, offsetof(struct opts, actor) },
     { "action", K_STR, offsetof(struct opts, action) },
     { "outdated", K_FLAG, offsetof(struct opts, outdated) },
+    { "csr", K_STR, offsetof(struct opts, csr) },
+    { "out", K_STR, offsetof(struct opts, out) },
     { "help", K_HELP, 0 },
     { "version", K_VERSION, 0 },
 };
@@ -427,15 +439,15 @@ int main(int argc, char **argv)
                                                          : "this command needs an incident ID");
         }
         arg = have ? argv[++optind] : NULL;
-        if (cmd->takes_id == 4 && have && optind + 1 < argc && argv[optind + 1][0] != '-') {
+        /* 4: a verb and its operand (user add NAME); device revoke|remove|enroll ID */
+        if (((cmd->takes_id == 4 && have) || (cmd->run == cmd_device && device_verb(arg))) &&
+            optind + 1 < argc && argv[optind + 1][0] != '-') {
             o.arg2 = argv[++optind];
         }
         if (cmd->takes_id == 2) {
             if (optind + 1 >= argc) {
                 die_usage("this command needs two operands (ID and WHO or TEXT)");
             }
-            o.arg2 = argv[++optind];
-        } else if (cmd->takes_id == 4 && optind + 1 < argc && argv[optind + 1][0] != '-') {
             o.arg2 = argv[++optind];
         }
     }

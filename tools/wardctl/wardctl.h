@@ -44,7 +44,7 @@ struct opts {
     const char *cause;
     const char *format;
     const char *reason;
-    const char *arg2; /* the second operand: assign ID WHO, note ID TEXT */
+    const char *arg2; /* the second operand: assign ID WHO, note ID TEXT, device revoke ID */
     /* history.c */
     const char *step;
     const char *within;
@@ -60,6 +60,9 @@ struct opts {
     const char *action;
     bool anonymous; /* the command needs no credential (login) */
     bool outdated;  /* devices --outdated (inventory.c) */
+    /* device enroll (devices.c) */
+    const char *csr;
+    const char *out;
 };
 
 struct client {
@@ -163,10 +166,17 @@ int cmd_token(struct client *c, const struct opts *o, const char *arg);
 int cmd_audit(struct client *c, const struct opts *o, const char *arg);
 
 /** incidents.c: the time of o's key (ms), or "-" when absent or 0. */
+/* "30d", "12h", "90m", "3600s" or seconds (access.c). @return seconds, -1 when malformed. */
+long long duration_s(const char *s);
 void fmt_ms_or_dash(const cJSON *o, const char *key, char *out, size_t cap);
 
 /* drills.c: arg is the subcommand, o->arg2 its operand */
 int cmd_drill(struct client *c, const struct opts *o, const char *arg);
+
+/* devices.c */
+/** revoke, remove or enroll: `wardctl device VERB ID`. */
+bool device_verb(const char *arg);
+int cmd_device_lifecycle(struct client *c, const struct opts *o, const char *verb, const char *id);
 
 /* watch.c */
 int cmd_watch(struct client *c, const struct opts *o, const char *arg);

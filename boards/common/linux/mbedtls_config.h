@@ -75,6 +75,11 @@
 #define MBEDTLS_X509_USE_C
 #define MBEDTLS_X509_CRT_PARSE_C
 #define MBEDTLS_X509_CRL_PARSE_C
+/* ward-agent enroll: the device makes its own key and certificate request (docs/pki.md). */
+#define MBEDTLS_PK_WRITE_C
+#define MBEDTLS_PEM_WRITE_C
+#define MBEDTLS_X509_CREATE_C
+#define MBEDTLS_X509_CSR_WRITE_C
 
 /* TLS 1.3 client, mutual auth, tickets */
 #define MBEDTLS_SSL_TLS_C

@@ -11,6 +11,8 @@ int cmd_run(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_smart_decode(int argc, char **argv);
+int cmd_enroll(int argc, char **argv);
+int cmd_renew(int argc, char **argv);
 
 /* Each prints its command's usage (starting "usage: ", lines within 80 columns) to f. */
 void cmd_version_usage(FILE *f);
@@ -19,5 +21,7 @@ void cmd_run_usage(FILE *f);
 void cmd_probe_usage(FILE *f);
 void cmd_replay_usage(FILE *f);
 void cmd_smart_decode_usage(FILE *f);
+void cmd_enroll_usage(FILE *f);
+void cmd_renew_usage(FILE *f);
 
 #endif /* WARD_APPS_LINUX_COMMANDS_H_ */

@@ -24,6 +24,12 @@ static const struct command s_commands[] = {
     { "replay", cmd_replay, cmd_replay_usage, "feed a recorded trace through the health engine" },
     { "smart-decode", cmd_smart_decode, cmd_smart_decode_usage,
       "decode captured SMART pages (ATA or NVMe)" },
+    { "enroll", cmd_enroll, cmd_enroll_usage,
+      "make this device's key and certificate signing request" },
+#ifdef WARD_AGENT_TRANSPORT
+    { "cert-renew", cmd_renew, cmd_renew_usage,
+      "renew the certificate over mutual TLS before it expires" },
+#endif
 };
 
 /* --help or -h anywhere after the command asks for its usage: no other argument is read. */

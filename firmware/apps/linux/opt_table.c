@@ -1,6 +1,7 @@
 /* Option tables (opt_table.h). */
 #include "opt_table.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 const struct opt_spec *opt_find(const struct opt_spec *table, size_t n, const char *name)
@@ -11,6 +12,34 @@ const struct opt_spec *opt_find(const struct opt_spec *table, size_t n, const ch
         }
     }
     return NULL;
+}
+
+int opt_parse_flat(const struct opt_spec *table, size_t n, int argc, char **argv, void *args,
+                   size_t args_size, const char *prog)
+{
+    memset(args, 0, args_size);
+    for (int i = 1; i < argc; i++) {
+        const struct opt_spec *o = opt_find(table, n, argv[i]);
+
+        if (o == NULL) {
+            fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, argv[i]);
+            return 2;
+        }
+        /* memcpy: the field's alignment is unknown through char * (-Wcast-align on ARM) */
+        if (o->kind == OPT_FLAG) {
+            bool on = true;
+
+            memcpy((char *)args + o->off, &on, sizeof(on));
+        } else if (i + 1 < argc && argv[i + 1][0] != '\0') {
+            const char *v = argv[++i];
+
+            memcpy((char *)args + o->off, &v, sizeof(v));
+        } else {
+            fprintf(stderr, "%s: %s needs a value\n", prog, argv[i]);
+            return 2;
+        }
+    }
+    return 0;
 }
 
 void opt_usage(FILE *f, const char *synopsis, const struct opt_spec *table, size_t n)

@@ -27,6 +27,13 @@ struct opt_spec {
 const struct opt_spec *opt_find(const struct opt_spec *table, size_t n, const char *name);
 
 /**
+ * Parse argv[1, argc) of a command whose options are all OPT_FLAG or OPT_TEXT into the struct
+ * args, zeroed first. @return 0, or 2 after one "PROG: ..." line on stderr.
+ */
+int opt_parse_flat(const struct opt_spec *table, size_t n, int argc, char **argv, void *args,
+                   size_t args_size, const char *prog);
+
+/**
  * Print a command's usage to f: the synopsis (already wrapped, each line ending in '\n'), then
  * "options:" and one line per entry of table[0, n) with its placeholder and help. Every line
  * stays within 80 columns as long as name + arg fit in 22 and help in 55 characters.

@@ -14,12 +14,17 @@
                refused, no token / a wrong token 401, the right one 200.
   tls          --metrics-tls: a client with a certificate of the fleet CA gets /metrics; one
                without a certificate, with another CA's, or speaking plain HTTP gets nothing.
+  pki          (issue 11) certificates from ward-pki itself: `ward-pki device ID --san
+               DNS:localhost,IP:127.0.0.1` makes a certificate that curl and openssl s_client
+               verify (name and serverAuth) on the agent's --metrics-tls listener; one made
+               without --san is refused by both.
   reporting    (sim) an agent that reports to a stand-in collector (mutual TLS) and serves
                --metrics-tls from the same TLS pool: while slow clients hold 3 of the 4 slots
                (never finishing their handshake) heartbeats keep being acknowledged; the
                uplink's families (reports acked, last report time) move.
 
 Usage: agent_metrics_test.py sim|linux AGENT SOURCE CASE [EMULATOR]
+  (the pki case reads WARD_PKI, the path of ward-pki)
   SOURCE: the scenarios folder (sim) or the fixtures folder (linux).
 Every process is started by this script and killed by pid; every wait is bounded.
 """
@@ -526,6 +531,69 @@ def case_tls(env):
         a.stop()
 
 
+def verify_metrics_cert(env, port, pki):
+    """curl and openssl s_client, each verifying the agent's certificate against the CA for
+    the name localhost; @return (curl's exit status, s_client's exit status and verify line).
+    A handshake that fails (the agent's mbedTLS will not serve a clientAuth-only
+    certificate) fails both."""
+    p = lambda *n: os.path.join(pki, *n)
+    c = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", p("ca.crt"),
+                        "--cert", p("devices", "prom.crt"), "--key", p("devices", "prom.key"),
+                        "--resolve", "localhost:%d:127.0.0.1" % port,
+                        "https://localhost:%d/metrics" % port],
+                       capture_output=True, text=True, timeout=30)
+    o = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+                        "-CAfile", p("ca.crt"), "-verify_return_error",
+                        "-verify_hostname", "localhost", "-purpose", "sslserver",
+                        "-cert", p("devices", "prom.crt"), "-key", p("devices", "prom.key")],
+                       input="", capture_output=True, text=True, timeout=30)
+    line = [x for x in (o.stdout + o.stderr).splitlines() if "Verify return code" in x]
+    return c.returncode, o.returncode, (line[0].strip() if line else "no verify line")
+
+
+def case_pki(env):
+    pki_bin = os.environ.get("WARD_PKI", "")
+    check(os.access(pki_bin, os.X_OK), "WARD_PKI is not the ward-pki script: %r" % pki_bin)
+    check(shutil.which("curl") is not None, "curl not found (tools/bootstrap installs it)")
+    pki = os.path.join(env.dir, "pki")
+    run = lambda *a: subprocess.run([pki_bin, "--dir", pki] + list(a), check=True,
+                                    capture_output=True, timeout=60)
+    run("init")
+    run("device", "prom")  # Prometheus' client certificate
+    source = (["--scenario", os.path.join(HERE, "steady.json")] if env.board == "sim"
+              else ["--root", os.path.join(env.source, "intel-server")])
+    p = lambda *n: os.path.join(pki, *n)
+    for dev, good in (("t-1", True), ("t-1", False)):
+        if good:
+            run("device", dev, "--san", "DNS:localhost,IP:127.0.0.1")
+        else:  # re-issued without --san: clientAuth only, as before issue 11
+            run("device", dev, "--force")
+        a = Agent(env, source, ["--metrics-tls", "--ca", p("ca.crt"), "--cert",
+                                p("devices", dev + ".crt"), "--key", p("devices", dev + ".key")])
+        try:
+            def ready():
+                check(a.proc.poll() is None, "agent exited: " + a.stderr())
+                try:
+                    socket.create_connection(("127.0.0.1", a.port), timeout=2).close()
+                    return True
+                except OSError:
+                    return False
+            wait_for(ready, 30, "the agent's TLS metrics listener")
+            rc, orc, line = verify_metrics_cert(env, a.port, pki)
+            if good:
+                check(rc == 0, "curl did not verify the --san certificate (exit %d)" % rc)
+                check(orc == 0 and line.startswith("Verify return code: 0 (ok)"),
+                      "s_client (exit %d): %s" % (orc, line))
+                print("ok: ward-pki device --san: curl and openssl s_client verify %s" % dev)
+            else:
+                check(rc != 0, "curl accepted a certificate without serverAuth or SAN")
+                check(orc != 0, "s_client accepted a certificate without --san: " + line)
+                print("ok: without --san: curl (exit %d) and s_client (exit %d) get no verified "
+                      "certificate" % (rc, orc))
+        finally:
+            a.stop()
+
+
 def heartbeats(path):
     try:
         with open(path) as f:
@@ -599,7 +667,7 @@ def main():
     env.emu = sys.argv[5].split() if len(sys.argv) > 5 and sys.argv[5] else []
     env.dir = tempfile.mkdtemp(prefix="ward-agent-metrics-")
     cases = {"exposition": case_exposition, "prometheus": case_prometheus, "bad": case_bad,
-             "tls": case_tls, "reporting": case_reporting}
+             "tls": case_tls, "reporting": case_reporting, "pki": case_pki}
     try:
         cases[case](env)
         print("agent_metrics %s: passed" % case)

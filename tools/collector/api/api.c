@@ -32,6 +32,7 @@
 #include "dash/session.h"
 #include "export/metrics.h"
 #include "backup/schedule.h"
+#include "devices/devices.h"
 #include "incidents/incidents.h"
 #include "inventory/inventory.h"
 
@@ -230,7 +231,9 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "devices", c->fleet.count);
     wcol_jw_kuint(&w, "up", c->fleet.up);
     wcol_jw_kuint(&w, "silent", c->fleet.silent);
+    wcol_jw_kuint(&w, "removed", c->fleet.removed);
     wcol_jw_kuint(&w, "transitions", c->fleet.transitions);
+    wcol_devices_health(c->devices, &w);
     wcol_jw_obj_end(&w);
     wcol_jw_key(&w, "tls");
     wcol_jw_obj_begin(&w);
@@ -298,6 +301,7 @@ static void device_fields(struct wcol_collector *c, struct wcol_jw *w,
     wcol_jw_kint(w, "state_since_ms", d->state_since_ms);
     wcol_jw_kint(w, "first_seen_ms", d->first_seen_ms);
     wcol_jw_kint(w, "last_seen_ms", d->last_seen_ms);
+    wcol_jw_kint(w, "revoked_at_ms", wcol_devices_revoked_at(c->devices, d->id));
 }
 
 static void get_devices(struct wcol_conn *conn)
@@ -665,6 +669,10 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     struct wcol_route_args args;
     struct wcol_principal p;
 
+    /* A device enrolling with a one-time token carries no operator token (devices/). */
+    if (wcol_devices_token_enrol(conn, body, len)) {
+        return;
+    }
     /* The dashboard's pages and its login need no credential (dash/dash.h). */
     if (wcol_dash_request(conn, body, len)) {
         return;
@@ -682,7 +690,9 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
         wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, p.name, body, len) ||
         wcol_history_request(conn, p.name, body, len) ||
         wcol_inventory_request(wcol_conn_collector(conn)->inventory, conn, p.name, body, len) ||
-        wcol_backup_request(wcol_conn_collector(conn)->backups, conn)) {
+        wcol_backup_request(wcol_conn_collector(conn)->backups, conn) ||
+        /* Device revocation, removal, enrolment (devices/dev_api.c; role admin). */
+        wcol_devices_request(conn, p.name, body, len)) {
         s_who = NULL;
         return;
     }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct wcol_conn;
+struct wcol_jw;
 
 /** A complete request on an operator connection (server/collector.h wcol_request_fn). */
 void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commit/group.h"
 #include "common/clock.h"
@@ -48,6 +49,9 @@ static void publish_changes(const struct wcol_bus *bus, const struct wcol_fleet_
         const struct wcol_store_state_change *c = &ch->v[i];
         struct wcol_msg m = { .topic = WCOL_TOPIC_DEVICE_STATE };
 
+        if (strcmp(c->event.sensor, "device") != 0) {
+            continue; /* an alert the fleet raised (wcol_fleet_raise), not a state change */
+        }
         m.u.state.device = c->device;
         m.u.state.from = c->event.from_state;
         m.u.state.to = c->state;

@@ -19,7 +19,10 @@ struct wcol_ident {
     uint8_t serial[WCOL_SERIAL_MAX]; /* certificate serial, big-endian as in the DER */
     uint8_t serial_len;
     int64_t not_after; /* certificate expiry, Unix seconds */
-    bool resumed;      /* restored from a session ticket */
+    /* The certificate's notBefore, or on resumption the time the ticket was issued (a
+     * session that passed every check then): what a device revocation compares. */
+    int64_t not_before;
+    bool resumed; /* restored from a session ticket */
 };
 
 /** A device id (docs/schemas/common.json): 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'. */

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "backup/schedule.h"
 #include "dash/dash.h"
+#include "devices/devices.h"
 #include "incidents/incidents.h"
 #include "auth/access.h"
 #include "inventory/inventory.h"
@@ -171,11 +172,11 @@ static void events_by_severity(struct wcol_collector *c, struct wcol_prom *w)
 
 static void fleet_counts(struct wcol_collector *c, struct wcol_prom *w, size_t omitted)
 {
-    static const char *const states[] = { "up", "silent" };
-    const uint64_t n[] = { c->fleet.up, c->fleet.silent };
+    static const char *const states[] = { "up", "silent", "removed" };
+    const uint64_t n[] = { c->fleet.up, c->fleet.silent, c->fleet.removed };
 
     labelled(w, "ward_devices", "gauge", "Devices the collector knows, by state.", "state", states,
-             n, 2);
+             n, 3);
     single(w, "ward_metrics_devices_omitted", "gauge",
            "Devices left out of the per-device series (more than the export's limit).", omitted);
 }
@@ -280,6 +281,9 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     wcol_history_metrics(c->history, w);
     wcol_access_metrics(c, w, now_ms); /* logins, refusals, the audit log */
     wcol_dash_metrics(c, w);
+    if (c->devices != NULL) {
+        wcol_devices_metrics(c->devices, w);
+    }
     device_families(w, &c->metrics.per_device, list, n, now_ms);
     free(list);
     return w->failed ? -ENOMEM : 0;

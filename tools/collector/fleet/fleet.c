@@ -21,7 +21,7 @@ static uint32_t hash_id(const char *id)
 
 const char *wcol_fleet_state_name(uint8_t state)
 {
-    return state == WCOL_FLEET_SILENT ? "silent" : "up";
+    return state == WCOL_FLEET_SILENT ? "silent" : state == WCOL_FLEET_REMOVED ? "removed" : "up";
 }
 
 int wcol_fleet_init(struct wcol_fleet *f, size_t max_devices, unsigned silent_factor,
@@ -111,7 +111,9 @@ void wcol_fleet_unreserve(struct wcol_fleet *f)
 
 static void count_state(struct wcol_fleet *f, uint8_t state, int delta)
 {
-    size_t *n = state == WCOL_FLEET_SILENT ? &f->silent : &f->up;
+    size_t *n = state == WCOL_FLEET_SILENT    ? &f->silent
+                : state == WCOL_FLEET_REMOVED ? &f->removed
+                                              : &f->up;
 
     *n = delta > 0 ? *n + 1 : *n - 1;
 }
@@ -133,8 +135,12 @@ static int load_one(void *ctx, const struct wcol_store_device *sd)
         lc->err = -ENOSPC;
         return 1;
     }
-    d->state =
-        sd->state != NULL && strcmp(sd->state, "silent") == 0 ? WCOL_FLEET_SILENT : WCOL_FLEET_UP;
+    d->state = WCOL_FLEET_UP;
+    if (sd->state != NULL && strcmp(sd->state, "silent") == 0) {
+        d->state = WCOL_FLEET_SILENT;
+    } else if (sd->state != NULL && strcmp(sd->state, "removed") == 0) {
+        d->state = WCOL_FLEET_REMOVED;
+    }
     d->stored_state = d->state;
     d->first_seen_ms = sd->first_seen_ms;
     d->last_seen_ms = sd->last_seen_ms;
@@ -214,7 +220,7 @@ struct wcol_fleet_device *wcol_fleet_heard(struct wcol_fleet *f, const char *id,
     if (r->health[0] != '\0') {
         memcpy(d->health, r->health, sizeof(d->health));
     }
-    if (d->state == WCOL_FLEET_SILENT) {
+    if (d->state != WCOL_FLEET_UP) {
         set_state(f, d, WCOL_FLEET_UP, now_ms);
         wcol_log_info("fleet: device %s is up again", id);
     }
@@ -247,20 +253,50 @@ unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mon
     return changed;
 }
 
+int wcol_fleet_remove(struct wcol_fleet *f, const char *id, int64_t now_ms)
+{
+    struct wcol_fleet_device *d = wcol_fleet_find(f, id);
+
+    if (d == NULL) {
+        return -ENOENT;
+    }
+    if (d->state == WCOL_FLEET_REMOVED) {
+        return -EALREADY;
+    }
+    set_state(f, d, WCOL_FLEET_REMOVED, now_ms);
+    wcol_log_info("fleet: device %s removed (decommissioned)", id);
+    return 0;
+}
+
+int wcol_fleet_raise(struct wcol_fleet *f, const char *id, const char *sensor, const char *from,
+                     const char *to)
+{
+    struct wcol_fleet_device *d = wcol_fleet_find(f, id);
+
+    if (d == NULL) {
+        return -ENOENT;
+    }
+    snprintf(d->alert_sensor, sizeof(d->alert_sensor), "%s", sensor);
+    snprintf(d->alert_from, sizeof(d->alert_from), "%s", from);
+    snprintf(d->alert_to, sizeof(d->alert_to), "%s", to);
+    mark_dirty(f, d);
+    return 0;
+}
+
 bool wcol_fleet_dirty(const struct wcol_fleet *f)
 {
     return f->dirty != NULL;
 }
 
 /* The transition's event document, written by the JSON writer. @return it (heap) or NULL. */
-static char *transition_doc(const struct wcol_fleet_device *d, const char *from, const char *to,
-                            size_t *len)
+static char *transition_doc(const struct wcol_fleet_device *d, const char *sensor, const char *from,
+                            const char *to, size_t *len)
 {
     struct wcol_jw w;
 
     wcol_jw_init(&w, 1024);
     wcol_jw_obj_begin(&w);
-    wcol_jw_kstr(&w, "sensor", "device");
+    wcol_jw_kstr(&w, "sensor", sensor);
     wcol_jw_kstr(&w, "from", from);
     wcol_jw_kstr(&w, "to", to);
     wcol_jw_kstr(&w, "severity", ward_severity_name(WCOL_FLEET_TRANSITION_SEVERITY));
@@ -274,13 +310,12 @@ static char *transition_doc(const struct wcol_fleet_device *d, const char *from,
     return wcol_jw_take(&w, len);
 }
 
-static int stage_one(struct wcol_fleet_device *d, int64_t now_ms,
-                     struct wcol_store_state_change *ch)
+/* A transition (sensor "device") or a raised alert; the device's state row is written too. */
+static int stage_one(struct wcol_fleet_device *d, int64_t now_ms, const char *sensor,
+                     const char *from, const char *to, struct wcol_store_state_change *ch)
 {
-    const char *from = wcol_fleet_state_name(d->stored_state);
-    const char *to = wcol_fleet_state_name(d->state);
     size_t len = 0;
-    char *doc = transition_doc(d, from, to, &len);
+    char *doc = transition_doc(d, sensor, from, to, &len);
 
     if (doc == NULL) {
         return -ENOMEM;
@@ -289,7 +324,7 @@ static int stage_one(struct wcol_fleet_device *d, int64_t now_ms,
     // NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
     *ch = (struct wcol_store_state_change){
         .device = d->id,
-        .state = to,
+        .state = wcol_fleet_state_name(d->state),
         .at_ms = d->state_since_ms,
         .event = {
             .device = d->id,
@@ -297,7 +332,7 @@ static int stage_one(struct wcol_fleet_device *d, int64_t now_ms,
             .seq = -1,
             .received_ms = now_ms,
             .time_ms = now_ms,
-            .sensor = "device",
+            .sensor = sensor,
             .from_state = from,
             .to_state = to,
             .severity = ward_severity_name(WCOL_FLEET_TRANSITION_SEVERITY),
@@ -321,7 +356,7 @@ static size_t dirty_count(const struct wcol_fleet *f)
 
 int wcol_fleet_stage(struct wcol_fleet *f, int64_t now_ms, struct wcol_fleet_changes *out)
 {
-    size_t cap = dirty_count(f);
+    size_t cap = 2 * dirty_count(f); /* a transition and an alert each */
 
     memset(out, 0, sizeof(*out));
     out->v = cap > 0 ? calloc(cap, sizeof(*out->v)) : NULL;
@@ -331,13 +366,19 @@ int wcol_fleet_stage(struct wcol_fleet *f, int64_t now_ms, struct wcol_fleet_cha
     while (f->dirty != NULL) {
         struct wcol_fleet_device *d = f->dirty;
 
-        if (d->state != d->stored_state) {
-            int rc = stage_one(d, now_ms, &out->v[out->n]);
+        int rc = 0;
 
-            if (rc != 0) {
-                return rc;
-            }
-            out->n++;
+        if (d->state != d->stored_state) {
+            rc = stage_one(d, now_ms, "device", wcol_fleet_state_name(d->stored_state),
+                           wcol_fleet_state_name(d->state), &out->v[out->n]);
+            out->n += rc == 0;
+        }
+        if (rc == 0 && d->alert_sensor[0] != '\0') {
+            rc = stage_one(d, now_ms, d->alert_sensor, d->alert_from, d->alert_to, &out->v[out->n]);
+            out->n += rc == 0;
+        }
+        if (rc != 0) {
+            return rc;
         }
         f->dirty = d->dnext;
         d->dnext = f->inflight;
@@ -364,6 +405,7 @@ void wcol_fleet_committed(struct wcol_fleet *f, bool ok)
         d->dirty = false;
         if (ok) {
             d->stored_state = d->state;
+            d->alert_sensor[0] = '\0';
         } else {
             mark_dirty(f, d); /* retried with the next commit */
         }

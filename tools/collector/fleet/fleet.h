@@ -33,7 +33,10 @@
 enum wcol_fleet_state {
     WCOL_FLEET_UP = 0,
     WCOL_FLEET_SILENT = 1,
+    WCOL_FLEET_REMOVED = 2, /* decommissioned (wardctl device remove): kept, no longer watched */
 };
+
+#define WCOL_FLEET_ALERT_MAX 24
 
 struct wcol_fleet_device {
     char id[WCOL_DEVICE_ID_MAX + 1];
@@ -52,6 +55,10 @@ struct wcol_fleet_device {
     int64_t state_since_ms; /* wall clock of the last transition */
     uint64_t requests;
     uint64_t events_stored;
+    /* A collector event about the device waiting for the next commit (wcol_fleet_raise). */
+    char alert_sensor[WCOL_FLEET_ALERT_MAX];
+    char alert_from[WCOL_FLEET_ALERT_MAX];
+    char alert_to[WCOL_FLEET_ALERT_MAX];
     struct wcol_fleet_device *hnext;
     struct wcol_fleet_device *dnext;
 };
@@ -75,7 +82,7 @@ struct wcol_fleet {
     int64_t default_interval_ms;
     struct wcol_fleet_device *dirty;
     struct wcol_fleet_device *inflight; /* state changes staged in the open transaction */
-    size_t up, silent;
+    size_t up, silent, removed;
     uint64_t transitions;
 };
 
@@ -101,6 +108,21 @@ struct wcol_fleet_device *wcol_fleet_heard(struct wcol_fleet *f, const char *id,
 
 /** Mark devices silent whose heartbeat is overdue. @return how many changed. */
 unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono);
+
+/**
+ * Decommission: the device goes to `removed` (a high event, as every transition); it is kept
+ * with its history but never turns silent. A heartbeat brings it back up (a new certificate).
+ * @return 0, -ENOENT (not in the fleet), -EALREADY.
+ */
+int wcol_fleet_remove(struct wcol_fleet *f, const char *id, int64_t now_ms);
+
+/**
+ * Raise a collector event about a device (sensor, from, to: up to 23 bytes each), severity
+ * high, stored with the next commit like a transition. One waits per device: a later one
+ * replaces it. @return 0, -ENOENT (not in the fleet).
+ */
+int wcol_fleet_raise(struct wcol_fleet *f, const char *id, const char *sensor, const char *from,
+                     const char *to);
 
 /** True when state changes wait to be written. */
 bool wcol_fleet_dirty(const struct wcol_fleet *f);

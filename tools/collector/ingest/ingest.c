@@ -17,6 +17,7 @@
 #include "commit/group.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "devices/devices.h"
 #include "http/route.h"
 #include "incidents/incidents.h"
 #include "ingest/ingest.h"
@@ -298,8 +299,15 @@ static void post_ingest(struct wcol_conn *conn, const struct wcol_route_args *a)
     enqueue(conn, b);
 }
 
+/* Certificate renewal over the device's own mutual TLS (devices/dev_api.c). */
+static void post_renew(struct wcol_conn *conn, const struct wcol_route_args *a)
+{
+    wcol_devices_renew(conn, a->body, a->body_len);
+}
+
 static const struct wcol_route s_device_routes[] = {
     { WCOL_HTTP_POST, "/v1/ingest", WCOL_ROUTE_NO_QUERY, post_ingest },
+    { WCOL_HTTP_POST, "/v1/renew", WCOL_ROUTE_NO_QUERY, post_renew },
 };
 
 void wcol_device_request(struct wcol_conn *conn, const char *body, size_t len)

@@ -74,6 +74,9 @@ struct wcol_collector_config {
     unsigned backup_keep;
     const char *backup_key;
     const char *min_agent_version; /* inventory/inventory.h: older agents are outdated */
+    const char *enroll_cert;       /* enrolment CA that signs device requests (or NULL) */
+    const char *enroll_key;
+    unsigned enroll_days; /* validity of the certificates it signs */
 };
 
 enum wcol_ep_type {
@@ -209,6 +212,7 @@ struct wcol_collector {
     struct wcol_auth *auth;           /* auth/auth.h: accounts, sessions, API tokens */
     struct wcol_audit *audit;         /* audit/audit.h: the hash-chained audit log */
     struct wcol_sessions sessions;    /* dash/session.h: the dashboard's logins */
+    struct wcol_devices *devices;     /* devices/devices.h: revocations, enrolment */
     wcol_request_fn on_request[2];    /* by enum wcol_conn_kind */
     struct wcol_conn *ready;          /* connections to look at again before sleeping */
     struct wcol_conn **ready_tail;
@@ -266,5 +270,10 @@ void wcol_state_remove_ports(struct wcol_collector *c);
 int wcol_collector_on_reload(struct wcol_collector *c, wcol_reload_fn fn, void *user);
 /** SIGHUP: the hooks, then the CRL and the operator tokens; logs what changed. */
 void wcol_collector_reload(struct wcol_collector *c);
+
+/* server.c */
+/** Close every device connection whose identity is now refused (CRL, device revocation);
+ *  a request waiting for the commit is answered first. @return how many. */
+unsigned wcol_collector_drop_refused(struct wcol_collector *c);
 
 #endif /* WCOL_SERVER_COLLECTOR_H_ */

@@ -32,6 +32,7 @@
 #include "api/api.h"
 #include "commit/group.h"
 #include "common/clock.h"
+#include "devices/devices.h"
 #include "incidents/incidents.h"
 #include "inventory/inventory.h"
 #include "ingest/ingest.h"
@@ -392,7 +393,8 @@ static int open_store_and_fleet(struct wcol_collector *c)
     rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
     rc = rc ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, &c->bus, c->incidents);
     rc = rc ?: wcol_inventory_open(&c->inventory, cfg->db_path, cfg->min_agent_version);
-    return rc ?: wcol_inventory_subscribe(c->inventory, &c->bus);
+    rc = rc ?: wcol_inventory_subscribe(c->inventory, &c->bus);
+    return rc ?: wcol_devices_attach(c);
 }
 
 static int open_listeners(struct wcol_collector *c)
@@ -438,9 +440,9 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
             return -errno;
         }
     }
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < 15; i++) {
         /* The store's database, then incidents.db (incidents/model.h), history.db
-         * (history/hist.h) and inventory.db beside it. */
+         * (history/hist.h), inventory.db and devices.db (devices/devices.h) beside it. */
         const char *slash = strrchr(c->cfg.db_path, '/');
         int dir = slash ? (int)(slash - c->cfg.db_path + 1) : 0;
 
@@ -448,9 +450,10 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
             snprintf(path, sizeof(path), "%s", c->cfg.db_path);
         } else {
             snprintf(path, sizeof(path), "%.*s%s", dir, c->cfg.db_path,
-                     i < 6   ? "incidents.db"
-                     : i < 9 ? "history.db"
-                             : "inventory.db");
+                     i < 6    ? "incidents.db"
+                     : i < 9  ? "history.db"
+                     : i < 12 ? "inventory.db"
+                              : "devices.db");
         }
         snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s",
                  i % 3 == 0   ? ""
@@ -591,21 +594,23 @@ static void free_dead(struct wcol_collector *c)
     }
 }
 
-static void drop_revoked(struct wcol_collector *c)
+unsigned wcol_collector_drop_refused(struct wcol_collector *c)
 {
     struct wcol_conn *next;
+    unsigned n = 0;
 
     for (struct wcol_conn *conn = c->all; conn != NULL; conn = next) {
         next = conn->anext;
         if (conn->ep.type == WCOL_EP_CONN && conn->kind == WCOL_CONN_DEVICE &&
-            conn->peer.ident.valid &&
-            wcol_tls_is_revoked(c->tls, conn->peer.ident.serial, conn->peer.ident.serial_len)) {
+            conn->peer.ident.valid && wcol_tls_ident_refused(c->tls, &conn->peer.ident)) {
             wcol_log_warn("%s: device %s was revoked; closing its connection", conn->addr,
                           conn->peer.ident.cn);
             conn->doomed = true; /* a request waiting for the commit is answered first */
             wcol_conn_close(conn);
+            n++;
         }
     }
+    return n;
 }
 
 void wcol_collector_reload(struct wcol_collector *c)
@@ -622,7 +627,7 @@ void wcol_collector_reload(struct wcol_collector *c)
         }
     }
     if (wcol_tls_reload_crl(c->tls, true) > 0) {
-        drop_revoked(c);
+        (void)wcol_collector_drop_refused(c);
     }
     int n = wcol_tokens_load(&c->tokens, c->cfg.tokens_path);
 
@@ -665,7 +670,7 @@ static void periodic(struct wcol_collector *c, uint64_t now)
     wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
     wcol_access_tick(c, wcol_now_wall_ms());
     if (wcol_tls_reload_crl(c->tls, false) > 0) {
-        drop_revoked(c);
+        (void)wcol_collector_drop_refused(c);
     }
     int rc = wcol_ticket_keys_maybe_rotate(&c->tls->tickets, (int64_t)time(NULL));
 
@@ -806,6 +811,8 @@ void wcol_collector_close(struct wcol_collector *c)
     c->incidents = NULL;
     wcol_inventory_close(c->inventory);
     c->inventory = NULL;
+    wcol_devices_close(c->devices);
+    c->devices = NULL;
     wcol_fleet_free(&c->fleet);
     wcol_metrics_free(&c->metrics);
     if (c->tls != NULL) {

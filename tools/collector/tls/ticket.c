@@ -414,8 +414,8 @@ static int parse_identity(struct wcol_ticket_ctx *t, const uint8_t *plain, size_
     if (out->valid && out->not_after <= now) {
         return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED; /* the certificate expired since */
     }
-    if (out->valid && k->is_revoked != NULL &&
-        k->is_revoked(k->revoked_ctx, out->serial, out->serial_len)) {
+    out->not_before = issued;
+    if (out->valid && k->is_revoked != NULL && k->is_revoked(k->revoked_ctx, out)) {
         wcol_log_warn("refused a session ticket of revoked device %s", out->cn);
         return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED;
     }

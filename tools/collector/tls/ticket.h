@@ -44,8 +44,9 @@ struct wcol_ticket_keys {
     struct wcol_ticket_key slot[2]; /* [0] current, [1] previous */
     int (*f_rng)(void *, unsigned char *, size_t);
     void *p_rng;
-    /* Revocation check used when a ticket is presented (may be NULL). */
-    bool (*is_revoked)(void *ctx, const uint8_t *serial, size_t len);
+    /* Revocation check used when a ticket is presented (may be NULL): the identity it
+     * restores, not_before = the ticket's issue time. */
+    bool (*is_revoked)(void *ctx, const struct wcol_ident *id);
     void *revoked_ctx;
 };
 

@@ -10,6 +10,8 @@
 #include <mbedtls/oid.h>
 #include <psa/crypto.h>
 
+#include "ward/wire/device_id.h"
+
 #include "common/log.h"
 #include "tls/tls.h"
 
@@ -34,18 +36,7 @@ const char *wcol_tls_strerror(int err)
 
 bool wcol_device_id_valid(const char *id, size_t len)
 {
-    if (len == 0 || len > WCOL_DEVICE_ID_MAX || id[0] == '.' || id[0] == '-') {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-')) {
-            return false;
-        }
-    }
-    return true;
+    return ward_device_id_valid(id, len);
 }
 
 /* A secret on disk must be readable by its owner only (as ssh insists). */
@@ -110,9 +101,17 @@ bool wcol_tls_is_revoked(struct wcol_tls *t, const uint8_t *serial, size_t len)
     return false;
 }
 
-static bool ticket_revoked(void *ctx, const uint8_t *serial, size_t len)
+bool wcol_tls_ident_refused(struct wcol_tls *t, const struct wcol_ident *id)
 {
-    return wcol_tls_is_revoked(ctx, serial, len);
+    if (t->crl != NULL && wcol_tls_is_revoked(t, id->serial, id->serial_len)) {
+        return true;
+    }
+    return t->device_refused != NULL && t->device_refused(t->refused_ctx, id);
+}
+
+static bool ticket_revoked(void *ctx, const struct wcol_ident *id)
+{
+    return wcol_tls_ident_refused(ctx, id);
 }
 
 int wcol_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
@@ -150,7 +149,8 @@ int wcol_tls_verify_device(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t
     memcpy(id->serial, serial, slen);
     id->serial_len = (uint8_t)slen;
     id->not_after = x509_time_to_unix(&crt->valid_to);
-    if (peer->tls->crl != NULL && wcol_tls_is_revoked(peer->tls, serial, slen)) {
+    id->not_before = x509_time_to_unix(&crt->valid_from);
+    if (wcol_tls_ident_refused(peer->tls, id)) {
         *flags |= MBEDTLS_X509_BADCERT_REVOKED;
     }
     id->valid = *flags == 0;

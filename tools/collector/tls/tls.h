@@ -49,6 +49,10 @@ struct wcol_tls {
     struct wcol_ticket_keys tickets;
     struct wcol_ticket_ctx device_tickets;
     struct wcol_ticket_ctx api_tickets;
+    /* Device revocations kept by the collector itself (devices/devices.h), beside the CRL:
+     * true refuses the identity. May be NULL. */
+    bool (*device_refused)(void *ctx, const struct wcol_ident *id);
+    void *refused_ctx;
 };
 
 /**
@@ -68,6 +72,10 @@ int wcol_tls_reload_crl(struct wcol_tls *t, bool force);
 
 /** Is this serial number on the current CRL? */
 bool wcol_tls_is_revoked(struct wcol_tls *t, const uint8_t *serial, size_t len);
+
+/** Is this identity refused: its serial on the CRL, or its device revoked by the collector
+ *  (device_refused) since before its certificate (or ticket) was issued? */
+bool wcol_tls_ident_refused(struct wcol_tls *t, const struct wcol_ident *id);
 
 /* The verify callback's context: one per connection. */
 struct wcol_tls_peer {
