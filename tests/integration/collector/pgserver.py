@@ -52,8 +52,12 @@ class Server:
         with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
             f.write("local all postgres trust\nlocal all all scram-sha-256\n")
         self.start()
-        self.psql_admin("CREATE ROLE ward LOGIN PASSWORD '%s'" % PASSWORD)
-        self.psql_admin("CREATE DATABASE ward OWNER ward")
+        try:
+            self.psql_admin("CREATE ROLE ward LOGIN PASSWORD '%s'" % PASSWORD)
+            self.psql_admin("CREATE DATABASE ward OWNER ward")
+        except Exception:
+            self.teardown()
+            raise
 
     def _pg(self, prog, *args, timeout=60, check=True):
         p = subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(PG_BIN, prog)] +
