@@ -59,8 +59,9 @@ static const struct opt s_opts[] = {
     { "state", T_STR, 0, 0, AT(cfg.state_dir), "DIR",
       "database, session ticket keys, 'ports' file (created 0700)" },
     { "db", T_STR, 0, 0, AT(cfg.db_path), "FILE", "SQLite database (default STATE/ward.db)" },
-    { "storage", T_STR, 0, 0, AT(cfg.storage), "sqlite:PATH|postgresql:CONNINFO",
-      "where events and devices are stored (default sqlite:STATE/ward.db; docs/storage.md)" },
+    { "storage", T_STR, 0, 0, AT(cfg.storage), "STORAGE",
+      "sqlite:PATH or postgresql:CONNINFO (a libpq connection string): where events and "
+      "devices are stored (default sqlite:STATE/ward.db; docs/storage.md)" },
     { "listen", T_STR, 0, 0, AT(cfg.listen), "ADDR:PORT", "devices (port 0 = any free port)" },
     { "api-listen", T_STR, 0, 0, AT(cfg.api_listen), "ADDR:PORT", "operators" },
     { "user", T_STR, 0, 0, AT(cfg.user), "NAME",

@@ -5,6 +5,9 @@ can do to the collector. Run with WARD_TEST_STORAGE=postgresql (CMakeLists.txt d
 pg_outage      PostgreSQL stopped (pg_ctl -m immediate) under load and started again: requests
                get 503 meanwhile, the collector stays up and reconnects; every acknowledged
                event is stored exactly once and the clients' resends fill the rest.
+pg_partitions  events land in the partition of their day, made ahead with the next two days;
+               retention (ward_expire) drops a day wholly before the cutoff, with its
+               identities, and a resend after that is new again.
 pg_bad_config  unreachable server, wrong password, schema newer than the binary: one clear
                line each, exit != 0, nothing listening.
 """
@@ -41,6 +44,37 @@ def case_pg_outage(env):
     check("reconnected to PostgreSQL" in log, "no reconnection in the log")
     print("pg_outage: acked at stop %s, %d requests failed while down, acked at end %s" %
           (acked_at_stop, errors_down, {ld.device: ld.acked for ld in loaders}))
+
+
+def case_pg_partitions(env):
+    env.make_pki()
+    col = env.start()
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[1, 2, 3]))
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[3, 4], hb_seq=2))  # 3 a duplicate
+    day = int(time.time() * 1000) // 86400000
+    rows = env.query("SELECT tableoid::regclass::text, count(*) FROM events GROUP BY 1")
+    check(rows == [("events_d%d" % day, 4)], "events not in today's partition: %r" % rows)
+    parts = sorted(r[0] for r in env.query(
+        "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'events'::regclass"))
+    want = sorted(["events_default"] + ["events_d%d" % (day + k) for k in range(3)])
+    check(parts == want, "partitions %r, want %r" % (parts, want))
+    col.stop()
+    # Retention with a cutoff at the end of today: the whole day is dropped, not row by row.
+    n = env.query("SELECT ward_expire(%d, 1)" % ((day + 1) * 86400000))
+    check(n == [(4,)], "ward_expire deleted %r, want the day's 4" % n)
+    check(env.query("SELECT count(*) FROM pg_class WHERE relname = 'events_d%d'" % day) == [(0,)],
+          "today's partition not dropped")
+    # Identities go in bounded slices (1 here), the rest on the next call.
+    check(env.query("SELECT count(*) FROM event_keys") == [(3,)], "identities: one slice")
+    check(env.query("SELECT ward_expire(%d, 100)" % ((day + 1) * 86400000)) == [(0,)],
+          "the second call deleted events")
+    check(env.query("SELECT count(*) FROM event_keys") == [(0,)], "identities not pruned")
+    col = env.start()
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[4, 5], hb_seq=3))
+    check(env.query("SELECT seq FROM events ORDER BY seq") == [(4,), (5,)],
+          "after the drop: %r" % env.query("SELECT seq FROM events"))
+    col.stop()
 
 
 def start_fails(env, conninfo, expect):

@@ -14,7 +14,9 @@
  *
  * Schema: versioned migrations applied at open under pg_advisory_lock (several collectors
  * may start at once); a database newer than this binary is refused with one line.
- * Deduplication is the unique index on (device, boot_id, seq) with ON CONFLICT DO NOTHING.
+ * Deduplication: the primary key of event_keys (device, boot_id, seq) with ON CONFLICT DO
+ * NOTHING; events is partitioned by day of received_ms (retention drops whole days), and a
+ * unique index on it would have to hold received_ms.
  * The snapshot merge and the heartbeat's sticky fields (store_sqlite.c says what they are)
  * are one PL/pgSQL function, ward_put_report(), so that a report is one statement.
  */
@@ -39,6 +41,7 @@ struct pg {
     unsigned max_sensors;
     bool prepared;
     int64_t snapshots_refused;
+    int64_t partitions_until; /* received_ms the day partitions are made up to (this run) */
 };
 
 /* ---- schema ---- */
@@ -61,8 +64,12 @@ static const char s_schema_v1[] =
     "  snapshot jsonb,"
     "  peer text,"
     "  sensor_count bigint NOT NULL DEFAULT 0);"
+    /* Events in one partition per day of received_ms (events_d<day>, created ahead by
+     * ward_event_partitions(); a default one catches a clock gone back), so retention drops
+     * whole days. A unique index on a partitioned table must hold the partition key, so the
+     * identity that deduplicates lives in event_keys, beside it. */
     "CREATE TABLE IF NOT EXISTS events ("
-    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  id bigint GENERATED ALWAYS AS IDENTITY,"
     "  device text NOT NULL,"
     "  boot_id text NOT NULL,"
     "  seq bigint,"
@@ -73,9 +80,47 @@ static const char s_schema_v1[] =
     "  to_state text,"
     "  severity text NOT NULL,"
     "  severity_rank integer NOT NULL,"
-    "  doc text NOT NULL);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS events_identity ON events (device, boot_id, seq);"
+    "  doc text NOT NULL,"
+    "  PRIMARY KEY (id, received_ms)) PARTITION BY RANGE (received_ms);"
+    "CREATE TABLE IF NOT EXISTS events_default PARTITION OF events DEFAULT;"
     "CREATE INDEX IF NOT EXISTS events_by_device ON events (device, id);"
+    "CREATE TABLE IF NOT EXISTS event_keys ("
+    "  device text NOT NULL,"
+    "  boot_id text NOT NULL,"
+    "  seq bigint NOT NULL,"
+    "  received_ms bigint NOT NULL,"
+    "  PRIMARY KEY (device, boot_id, seq));"
+    "CREATE INDEX IF NOT EXISTS event_keys_received ON event_keys (received_ms);"
+    "CREATE OR REPLACE FUNCTION ward_event_partitions(p_at bigint, p_days integer) "
+    "  RETURNS void LANGUAGE plpgsql AS $f$ "
+    "DECLARE d bigint; "
+    "BEGIN "
+    "  FOR d IN p_at / 86400000 .. p_at / 86400000 + p_days LOOP"
+    "    EXECUTE format('CREATE TABLE IF NOT EXISTS events_d%s PARTITION OF events "
+    "      FOR VALUES FROM (%s) TO (%s)', d, d::bigint * 86400000, (d::bigint + 1) * 86400000);"
+    "  END LOOP; "
+    "END $f$;"
+    /* Retention: the days wholly before the cutoff dropped, then a bounded slice of rows, then
+     * of the identities. @return the events deleted. */
+    "CREATE OR REPLACE FUNCTION ward_expire(p_cutoff bigint, p_max integer) "
+    "  RETURNS bigint LANGUAGE plpgsql AS $f$ "
+    "DECLARE r record; n bigint := 0; m bigint; "
+    "BEGIN "
+    "  FOR r IN SELECT c.relname AS name FROM pg_inherits AS i JOIN pg_class AS c "
+    "    ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass "
+    "    AND c.relname ~ '^events_d[0-9]+$' "
+    "    AND (substr(c.relname, 9)::bigint + 1) * 86400000 <= p_cutoff LOOP"
+    "    EXECUTE format('SELECT count(*) FROM %I', r.name) INTO m;"
+    "    EXECUTE format('DROP TABLE %I', r.name);"
+    "    n := n + m;"
+    "  END LOOP;"
+    "  DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT p_max) "
+    "    AND received_ms < p_cutoff;"
+    "  GET DIAGNOSTICS m = ROW_COUNT;"
+    "  DELETE FROM event_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM event_keys "
+    "    WHERE received_ms < p_cutoff LIMIT p_max));"
+    "  RETURN n + m; "
+    "END $f$;"
     "CREATE TABLE IF NOT EXISTS snapshot_sensors ("
     "  device text NOT NULL,"
     "  id text NOT NULL,"
@@ -246,16 +291,22 @@ static const struct {
     const char *name;
     const char *sql;
 } s_statements[] = {
-    { "ins_event", "INSERT INTO events (device, boot_id, seq, received_ms, time_ms, sensor, "
-                   "from_state, to_state, severity, severity_rank, doc) VALUES ($1, $2, $3, $4, "
-                   "$5, $6, $7, $8, $9, $10, $11) ON CONFLICT (device, boot_id, seq) DO NOTHING "
-                   "RETURNING id" },
+    /* The identity first: the event only when it was new (collector events, seq NULL,
+     * have none). */
+    { "ins_event",
+      "WITH k AS (INSERT INTO event_keys (device, boot_id, seq, received_ms) SELECT $1::text, "
+      "$2::text, $3::bigint, $4::bigint WHERE $3::bigint IS NOT NULL ON CONFLICT DO NOTHING "
+      "RETURNING 1) INSERT INTO events (device, boot_id, seq, received_ms, time_ms, sensor, "
+      "from_state, to_state, severity, severity_rank, doc) SELECT $1::text, $2::text, "
+      "$3::bigint, $4::bigint, $5::bigint, $6::text, $7::text, $8::text, $9::text, "
+      "$10::integer, $11::text WHERE $3::bigint IS NULL OR EXISTS (SELECT 1 FROM k) "
+      "RETURNING id" },
     { "put_report", "SELECT ward_put_report($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, "
                     "$10)" },
-    { "max_seq", "SELECT max(seq) FROM events WHERE device = $1 AND boot_id = $2" },
+    { "max_seq", "SELECT max(seq) FROM event_keys WHERE device = $1 AND boot_id = $2" },
     { "put_state", "UPDATE devices SET state = $2, state_since_ms = $3 WHERE id = $1" },
-    { "expire", "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT $2) "
-                "AND received_ms < $1" },
+    { "expire", "SELECT ward_expire($1, $2)" },
+    { "partitions", "SELECT ward_event_partitions($1, 2)" },
     { "load_devices", "SELECT " DEVICE_COLS " FROM devices" },
     { "get_device",
       "SELECT " DEVICE_COLS ", heartbeat::text, " SNAPSHOT_READ " FROM devices WHERE id = $1" },
@@ -640,11 +691,53 @@ static int run_stepwise(struct pg *q, const struct plan *p, struct wcol_store_ba
     return rc != 0 ? -EIO : 0;
 }
 
+#define DAY_MS 86400000
+
+/* The day partitions of the batch's events and the next two, made before they are needed (a
+ * failure is only logged: the default partition takes the rows). Outside the transaction. */
+static void partitions_ahead(struct pg *q, const struct wcol_store_batch *b)
+{
+    int64_t latest = 0;
+
+    for (unsigned i = 0; i < b->n_puts; i++) {
+        for (unsigned e = 0; e < b->puts[i].n_events; e++) {
+            latest = b->puts[i].events[e].received_ms > latest ? b->puts[i].events[e].received_ms
+                                                               : latest;
+        }
+    }
+    for (unsigned i = 0; i < b->n_changes; i++) {
+        latest =
+            b->changes[i].event.received_ms > latest ? b->changes[i].event.received_ms : latest;
+    }
+    if (latest == 0 || latest + DAY_MS < q->partitions_until) {
+        return;
+    }
+    char at[24];
+    const char *v[1] = { at };
+
+    snprintf(at, sizeof(at), "%" PRId64, latest);
+    PGresult *r = PQexecPrepared(q->c, "partitions", 1, v, NULL, NULL, 0);
+
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        q->partitions_until = (latest / DAY_MS + 3) * DAY_MS;
+    } else {
+        char line[512];
+
+        wcol_log_warn("storage: cannot create the event partitions ahead on PostgreSQL %s: %s",
+                      q->where, one_line(PQresultErrorMessage(r), line, sizeof(line)));
+    }
+    PQclear(r);
+}
+
 static int pg_commit_batch(void *impl, struct wcol_store_batch *b)
 {
     struct pg *q = impl;
     struct plan p = { 0 };
     int rc = ensure(q);
+
+    if (rc == 0) {
+        partitions_ahead(q, b);
+    }
 
     rc = rc ?: plan_batch(q, &p, b);
     if (rc == 0) {
@@ -656,7 +749,7 @@ static int pg_commit_batch(void *impl, struct wcol_store_batch *b)
     free(p.s);
     if (rc != 0) { /* nothing of the batch is stored */
         for (unsigned i = 0; i < b->n_puts; i++) {
-            b->puts[i].status = b->puts[i].status ?: rc;
+            b->puts[i].status = rc;
             b->puts[i].stored = b->puts[i].duplicates = 0;
         }
         if (PQstatus(q->c) == CONNECTION_OK && PQtransactionStatus(q->c) != PQTRANS_IDLE) {
@@ -681,9 +774,11 @@ static int pg_expire(void *impl, int64_t cutoff_ms, unsigned max, unsigned *dele
     snprintf(m, sizeof(m), "%u", max);
     PGresult *r = PQexecPrepared(q->c, "expire", 2, v, NULL, NULL, 0);
 
-    rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : fail_res(q, "expire events", r);
+    rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+             ? 0
+             : fail_res(q, "expire events", r);
     if (rc == 0) {
-        *deleted = (unsigned)strtoul(PQcmdTuples(r), NULL, 10);
+        *deleted = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
     }
     PQclear(r);
     return rc;
@@ -870,9 +965,11 @@ static int migrate(struct pg *q)
                        q->where, version, SCHEMA_VERSION);
         rc = -EIO;
     }
-    for (int v = (int)version + 1; rc == 0 && v <= SCHEMA_VERSION; v++) {
+    for (size_t i = version > 0 ? (size_t)version : 0; rc == 0 && i < (size_t)SCHEMA_VERSION; i++) {
+        int v = (int)i + 1;
+
         rc = exec(q, "BEGIN", "BEGIN");
-        rc = rc ?: exec(q, s_migrations[v - 1], "migration");
+        rc = rc ?: exec(q, s_migrations[i], "migration");
         snprintf(sql, sizeof(sql),
                  "INSERT INTO schema_version (version, applied_ms) VALUES (%d, "
                  "(extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
@@ -887,6 +984,13 @@ static int migrate(struct pg *q)
     }
     exec(q, "SELECT pg_advisory_unlock(" PG_LOCK_KEY_STR ")", "migration unlock");
     return rc;
+}
+
+/* The server's notices ("already exists, skipping"): not for the collector's log. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
 }
 
 int wcol_store_pg_open(struct wcol_store *store, const struct wcol_store_pg_opts *opts)
@@ -925,8 +1029,8 @@ int wcol_store_pg_open(struct wcol_store *store, const struct wcol_store_pg_opts
         pg_close(q);
         return -EIO;
     }
-    rc = exec(q, "SET client_min_messages = warning", "SET");
-    rc = rc ?: migrate(q);
+    PQsetNoticeProcessor(q->c, on_notice, NULL); /* kept across PQreset() */
+    rc = migrate(q);
     rc = rc ?: prepare_all(q);
     if (rc != 0) {
         pg_close(q);
