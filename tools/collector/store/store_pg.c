@@ -378,6 +378,7 @@ struct step {
     int fmt[MAX_PARAMS]; /* 1: binary (text of a given length, not NUL-terminated) */
     char num[6][24];     /* the integers' text */
     int nnum;
+    signed char slot[MAX_PARAMS]; /* which num[] a value is, -1 none (see fix_params) */
 };
 
 struct plan {
@@ -415,6 +416,7 @@ static void param(struct step *s, const char *v, size_t len)
     s->v[s->n] = v;
     s->len[s->n] = (int)len;
     s->fmt[s->n] = v != NULL;
+    s->slot[s->n] = -1;
     s->n++;
 }
 
@@ -423,6 +425,7 @@ static void param_str(struct step *s, const char *v)
     s->v[s->n] = v;
     s->len[s->n] = 0;
     s->fmt[s->n] = 0;
+    s->slot[s->n] = -1;
     s->n++;
 }
 
@@ -437,6 +440,22 @@ static void param_int(struct step *s, int64_t v, bool is_null)
 
     snprintf(b, sizeof(s->num[0]), "%" PRId64, v);
     param_str(s, b);
+    s->slot[s->n - 1] = (signed char)(s->nnum - 1);
+}
+
+/* The integers' pointers into their own step, set once the plan stops growing (a realloc
+ * of the plan moves the steps). */
+static void fix_params(struct plan *p)
+{
+    for (unsigned i = 0; i < p->n; i++) {
+        struct step *s = &p->s[i];
+
+        for (int j = 0; j < s->n; j++) {
+            if (s->slot[j] >= 0) {
+                s->v[j] = s->num[s->slot[j]];
+            }
+        }
+    }
 }
 
 static struct step *add_event(struct plan *p, enum step_kind kind, unsigned put, unsigned idx,
@@ -741,6 +760,7 @@ static int pg_commit_batch(void *impl, struct wcol_store_batch *b)
 
     rc = rc ?: plan_batch(q, &p, b);
     if (rc == 0) {
+        fix_params(&p);
         rc = run_pipelined(q, &p, b);
         if (rc == 1) {
             rc = run_stepwise(q, &p, b);
