@@ -354,6 +354,7 @@ static int ensure(struct pg *q)
     if (PQstatus(q->c) != CONNECTION_OK) {
         q->prepared = false;
         PQreset(q->c);
+        (void)PQexitPipelineMode(q->c); /* off on a fresh connection; made sure */
         if (PQstatus(q->c) != CONNECTION_OK) {
             return fail_conn(q, "reconnect");
         }
@@ -772,7 +773,12 @@ static int pg_commit_batch(void *impl, struct wcol_store_batch *b)
             b->puts[i].status = rc;
             b->puts[i].stored = b->puts[i].duplicates = 0;
         }
-        if (PQstatus(q->c) == CONNECTION_OK && PQtransactionStatus(q->c) != PQTRANS_IDLE) {
+        if (PQstatus(q->c) == CONNECTION_OK && PQpipelineStatus(q->c) != PQ_PIPELINE_OFF) {
+            /* A pipeline left half read: start over on a new connection. */
+            q->prepared = false;
+            PQreset(q->c);
+            (void)PQexitPipelineMode(q->c);
+        } else if (PQstatus(q->c) == CONNECTION_OK && PQtransactionStatus(q->c) != PQTRANS_IDLE) {
             exec(q, "ROLLBACK", "ROLLBACK");
         }
     }
