@@ -67,6 +67,9 @@ static const struct opt s_opts[] = {
     { "state", T_STR, 0, 0, AT(cfg.state_dir), "DIR",
       "database, session ticket keys, 'ports' file (created 0700)" },
     { "db", T_STR, 0, 0, AT(cfg.db_path), "FILE", "SQLite database (default STATE/ward.db)" },
+    { "storage", T_STR, 0, 0, AT(cfg.storage), "STORAGE",
+      "sqlite:PATH or postgresql:CONNINFO (a libpq connection string): where events and "
+      "devices are stored (default sqlite:STATE/ward.db; docs/storage.md)" },
     { "listen", T_STR, 0, 0, AT(cfg.listen), "ADDR:PORT", "devices (port 0 = any free port)" },
     { "api-listen", T_STR, 0, 0, AT(cfg.api_listen), "ADDR:PORT", "operators" },
     { "user", T_STR, 0, 0, AT(cfg.user), "NAME",
@@ -453,6 +456,33 @@ static const char *join(int slot, const char *dir, const char *name)
     return s_paths[s_gen][slot];
 }
 
+/* --storage: sqlite:PATH sets the database file; postgresql:CONNINFO the server. */
+static int parse_storage(struct wcol_collector_config *cfg)
+{
+    static const char sq[] = "sqlite:", pg[] = "postgresql:";
+    const char *s = cfg->storage;
+
+    cfg->pg_conninfo = NULL;
+    if (s == NULL) {
+        return 0;
+    }
+    if (strncmp(s, sq, sizeof(sq) - 1) == 0 && s[sizeof(sq) - 1] != '\0') {
+        if (cfg->db_path != NULL && strcmp(cfg->db_path, s + sizeof(sq) - 1) != 0) {
+            fprintf(stderr, "ward-collector: --storage %s and --db %s disagree; give one\n", s,
+                    cfg->db_path);
+            return -1;
+        }
+        cfg->db_path = s + sizeof(sq) - 1;
+        return 0;
+    }
+    if (strncmp(s, pg, sizeof(pg) - 1) == 0) {
+        cfg->pg_conninfo = s + sizeof(pg) - 1;
+        return 0;
+    }
+    fprintf(stderr, "ward-collector: --storage must be sqlite:PATH or postgresql:CONNINFO\n");
+    return -1;
+}
+
 /* What the options imply for each other, and what must be given. @return 0 or 2. */
 static int complete(struct args *a)
 {
@@ -511,6 +541,9 @@ static int complete(struct args *a)
             fprintf(stderr, "ward-collector: cannot read %s: %s\n", f, strerror(errno));
             return 2;
         }
+    }
+    if (parse_storage(cfg) != 0) {
+        return 2;
     }
     cfg->db_path = cfg->db_path ? cfg->db_path : join(5, cfg->state_dir, "ward.db");
     cfg->tls.ticket_keys = join(6, cfg->state_dir, "ticket-keys");

@@ -656,6 +656,27 @@ class Loader(threading.Thread):
             client.close()
 
 
+def stop_and_verify(env, loaders, col):
+    """Stop the load clients and the collector; then every event is stored exactly once and
+    none is missing up to the highest stored."""
+    for ld in loaders:
+        ld.stop.set()
+    for ld in loaders:
+        ld.join(timeout=15)
+        check(not ld.is_alive(), "a load client did not stop")
+        check(ld.bad is None, "%s: %s" % (ld.device, ld.bad))
+    col.stop()
+    dup = env.query("SELECT device, boot_id, seq, count(*) FROM events GROUP BY device, boot_id, "
+                    "seq HAVING count(*) > 1")
+    check(dup == [], "duplicates: %r" % dup[:5])
+    for ld in loaders:
+        rows = env.query("SELECT count(*), min(seq), max(seq) FROM events WHERE device = ?",
+                         (ld.device,))
+        n, lo, hi = rows[0]
+        check(lo == 1 and hi >= ld.acked and n == hi,
+              "%s: %d rows, seq %s..%s, acked %d: a gap" % (ld.device, n, lo, hi, ld.acked))
+
+
 def case_kill9(env):
     """kill -9 of the collector under load, restart: every acknowledged event is stored exactly
     once, and after the clients resent the rest, nothing is missing."""
@@ -681,22 +702,7 @@ def case_kill9(env):
     target = {ld.device: ld.acked + 2000 for ld in loaders}
     wait_for(lambda: all(ld.acked >= target[ld.device] for ld in loaders), 120,
              "clients to resume after the restart")
-    for ld in loaders:
-        ld.stop.set()
-    for ld in loaders:
-        ld.join(timeout=15)
-        check(not ld.is_alive(), "a load client did not stop")
-        check(ld.bad is None, "%s: %s" % (ld.device, ld.bad))
-    col2.stop()
-    dup = env.query("SELECT device, boot_id, seq, count(*) FROM events GROUP BY device, boot_id, "
-                    "seq HAVING count(*) > 1")
-    check(dup == [], "duplicates: %r" % dup[:5])
-    for ld in loaders:
-        rows = env.query("SELECT count(*), min(seq), max(seq) FROM events WHERE device = ?",
-                         (ld.device,))
-        n, lo, hi = rows[0]
-        check(lo == 1 and hi >= ld.acked and n == hi,
-              "%s: %d rows, seq %s..%s, acked %d: a gap" % (ld.device, n, lo, hi, ld.acked))
+    stop_and_verify(env, loaders, col2)
     total = sum(ld.requests for ld in loaders)
     print("kill9: %d requests, %d client errors around the kill, %s acked" %
           (total, sum(ld.errors for ld in loaders), {ld.device: ld.acked for ld in loaders}))

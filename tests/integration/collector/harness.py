@@ -18,6 +18,7 @@ import tempfile
 import time
 
 _PROCS = []
+_SERVERS = []  # PostgreSQL servers of the *_pg variants (pgserver.Server)
 
 
 def _teardown():
@@ -32,6 +33,9 @@ def _teardown():
             except subprocess.TimeoutExpired:
                 pass
     _PROCS.clear()
+    for srv in list(_SERVERS):
+        srv.teardown()
+    _SERVERS.clear()
 
 
 def _on_signal(signum, frame):
@@ -113,6 +117,15 @@ class Env:
         self.pki = os.path.join(self.dir, "pki")
         self.state = os.path.join(self.dir, "state")
         self.collectors = []
+        # The storage backend is a test parameter: WARD_TEST_STORAGE=postgresql runs the case
+        # against a PostgreSQL server of its own (pgserver.py), else the default SQLite.
+        self.pg = None
+        self.storage_args = []
+        if os.environ.get("WARD_TEST_STORAGE") == "postgresql":
+            import pgserver
+            self.pg = pgserver.Server(self.dir)
+            _SERVERS.append(self.pg)
+            self.storage_args = ["--storage", "postgresql:" + self.pg.conninfo()]
 
     def run_pki(self, *args, check_rc=True):
         p = subprocess.run([self.pki_bin, "--dir", self.pki] + list(args), capture_output=True,
@@ -147,6 +160,8 @@ class Env:
 
     def query(self, sql, args=()):
         """Read the collector's database the way an auditor would: a separate connection."""
+        if self.pg is not None:
+            return self.pg.query(sql, args)
         con = sqlite3.connect("file:%s?mode=ro" % self.db(), uri=True, timeout=10)
         try:
             return con.execute(sql, args).fetchall()
@@ -176,7 +191,8 @@ class Collector:
         self.log_path = os.path.join(env.dir, "collector.%d.log" % len(env.collectors))
         self.log = open(self.log_path, "w")
         args = [env.collector_bin, "--pki", env.pki, "--state", state,
-                "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"] + list(extra)
+                "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"] + env.storage_args + \
+            list(extra)
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=preexec)
         _PROCS.append(self.proc)
@@ -358,6 +374,12 @@ def main(cases):
                                                                 " ".join(sorted(cases))))
         sys.exit(2)
     build, work, name = sys.argv[1:]
+    if os.environ.get("WARD_TEST_STORAGE") == "postgresql":
+        import pgserver
+        why = pgserver.available()
+        if why:
+            print("SKIP %s: %s" % (name, why))
+            sys.exit(77)
     env = Env(os.path.abspath(build), os.path.abspath(work), name)
     t0 = time.monotonic()
     try:

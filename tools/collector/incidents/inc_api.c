@@ -661,6 +661,9 @@ int wcol_incidents_subscribe(struct wcol_incidents *in, struct wcol_bus *bus)
 bool wcol_incidents_request(struct wcol_incidents *in, struct wcol_conn *conn, const char *who,
                             const char *body, size_t len)
 {
+    if (in == NULL) {
+        return false; /* no incidents (the PostgreSQL storage, docs/storage.md) */
+    }
     /* A change notifies through the policy: a pass like the threads', never waiting (the event
      * loop is the reloader). */
     wcol_inc_pol_enter(in, false);

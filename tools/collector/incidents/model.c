@@ -137,6 +137,9 @@ static int attach_store(sqlite3 *db, const char *path)
     sqlite3_stmt *st = NULL;
     int rc = -EIO;
 
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        return 0; /* the store is not a SQLite file here (PostgreSQL, docs/storage.md) */
+    }
     if (ro_uri(path, uri, sizeof(uri)) == 0 &&
         sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS w", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);

@@ -32,10 +32,12 @@
 #define WCOL_COLLECTOR_VERSION "0.1.0"
 
 struct wcol_collector_config {
-    const char *listen;     /* device listener, "ADDR:PORT" (port 0: any free port) */
-    const char *api_listen; /* operator API listener */
-    const char *state_dir;  /* database, ticket keys, ports file */
-    const char *db_path;
+    const char *listen;      /* device listener, "ADDR:PORT" (port 0: any free port) */
+    const char *api_listen;  /* operator API listener */
+    const char *state_dir;   /* database, ticket keys, ports file */
+    const char *db_path;     /* SQLite store; incidents.db beside it */
+    const char *storage;     /* --storage as given, NULL: SQLite at db_path */
+    const char *pg_conninfo; /* PostgreSQL store when not NULL */
     const char *tokens_path;
     struct wcol_tls_paths tls;
     unsigned max_conns;             /* device connections */

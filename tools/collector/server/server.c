@@ -366,13 +366,28 @@ static void fleet_on_report(void *ctx, const struct wcol_msg *m)
     wcol_fleet_heard(ctx, r->device, &fr, wcol_now_wall_ms(), wcol_now_mono());
 }
 
+/* The incidents engine reads the events from the SQLite store: not yet with PostgreSQL. */
+static int open_without_incidents(const struct wcol_collector_config *cfg)
+{
+    if (cfg->alerting_path != NULL) {
+        wcol_log_error("--alerting needs the SQLite storage for now: incidents are not yet "
+                       "available with --storage postgresql: (docs/storage.md)");
+        return -EINVAL;
+    }
+    wcol_log_info("storage: PostgreSQL; incidents are off (they need the SQLite storage for now)");
+    return 0;
+}
+
 static int open_store_and_fleet(struct wcol_collector *c)
 {
     const struct wcol_collector_config *cfg = &c->cfg;
     struct wcol_store_sqlite_opts so = { .path = cfg->db_path,
                                          .busy_timeout_ms = cfg->busy_timeout_ms,
                                          .max_sensors = cfg->max_sensors };
-    int rc = wcol_store_sqlite_open(&c->store, &so);
+    struct wcol_store_pg_opts po = { .conninfo = cfg->pg_conninfo,
+                                     .max_sensors = cfg->max_sensors };
+    int rc = cfg->pg_conninfo != NULL ? wcol_store_pg_open(&c->store, &po)
+                                      : wcol_store_sqlite_open(&c->store, &so);
 
     if (rc != 0) {
         return rc;
@@ -382,12 +397,16 @@ static int open_store_and_fleet(struct wcol_collector *c)
         rc = wcol_fleet_load(&c->fleet, &c->store, c->start_mono);
     }
     if (rc != 0) {
-        wcol_log_error("cannot load the fleet from %s", cfg->db_path);
+        wcol_log_error("cannot load the fleet from %s",
+                       cfg->pg_conninfo != NULL ? "PostgreSQL" : cfg->db_path);
         return rc;
     }
     wcol_group_init(&c->group, &c->store, &c->fleet, &c->bus, cfg->max_group);
     rc = wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
     rc = rc ?: wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
+    if (rc == 0 && cfg->pg_conninfo != NULL) {
+        return open_without_incidents(cfg); /* they read events from SQLite (docs/storage.md) */
+    }
     rc =
         rc ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path, cfg->api_listen);
     rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
@@ -549,7 +568,7 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
     wcol_log_info("ward-collector %s: devices on %s (mutual TLS), operators on %s; %zu devices "
                   "known; storage %s (%s)",
                   WCOL_COLLECTOR_VERSION, c->device_addr, c->api_addr, c->fleet.count,
-                  c->store.ops->name, cfg->db_path);
+                  c->store.ops->name, cfg->pg_conninfo != NULL ? "conninfo" : cfg->db_path);
     return 0;
 }
 

@@ -164,6 +164,17 @@ struct wcol_store_sqlite_opts {
  */
 int wcol_store_sqlite_open(struct wcol_store *st, const struct wcol_store_sqlite_opts *opts);
 
+struct wcol_store_pg_opts {
+    const char *conninfo; /* libpq connection string (docs/storage.md) */
+    unsigned max_sensors; /* per device in the merged snapshot; 0: the default, 4096 */
+};
+
+/**
+ * Connect to PostgreSQL (14 or later), apply the schema migrations under an advisory lock.
+ * @return 0, -EIO with one log line (unreachable, refused, schema newer than this binary).
+ */
+int wcol_store_pg_open(struct wcol_store *st, const struct wcol_store_pg_opts *opts);
+
 /** Severity rank of a wire name (the agent's severity table, ward/state.h): none 0, low 1,
  *  medium 2, high 3; -1 for anything else. */
 int wcol_store_severity_rank(const char *name);

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""The PostgreSQL storage backend (docs/storage.md) on its own: what only a server database
+can do to the collector. Run with WARD_TEST_STORAGE=postgresql (CMakeLists.txt does).
+
+pg_outage      PostgreSQL stopped (pg_ctl -m immediate) under load and started again: requests
+               get 503 meanwhile, the collector stays up and reconnects; every acknowledged
+               event is stored exactly once and the clients' resends fill the rest.
+pg_partitions  events land in the partition of their day, made ahead with the next two days;
+               retention (ward_expire) drops a day wholly before the cutoff, with its
+               identities, and a resend after that is new again.
+pg_bad_config  unreachable server, wrong password, schema newer than the binary: one clear
+               line each, exit != 0, nothing listening.
+"""
+import os
+import subprocess
+import time
+
+from collector_test import Loader, stop_and_verify
+from harness import Fail, batch, check, main, post_ok, wait_for
+
+
+def case_pg_outage(env):
+    env.make_pki(devices=("dev-a", "dev-b"))
+    col = env.start()
+    col_ref = [col]
+    loaders = [Loader(env, col_ref, d) for d in ("dev-a", "dev-b")]
+    for ld in loaders:
+        ld.start()
+    wait_for(lambda: all(ld.acked >= 500 for ld in loaders), 60, "load to build up")
+    errors_before = sum(ld.errors for ld in loaders)
+    env.pg.stop("immediate")
+    acked_at_stop = {ld.device: ld.acked for ld in loaders}
+    time.sleep(1.5)
+    check(col.alive(), "the collector exited when the database went away")
+    stalled = {ld.device: ld.acked for ld in loaders}
+    errors_down = sum(ld.errors for ld in loaders) - errors_before
+    check(errors_down > 0, "no request failed while the database was down")
+    env.pg.start()
+    target = {ld.device: stalled[ld.device] + 500 for ld in loaders}
+    wait_for(lambda: all(ld.acked >= target[ld.device] for ld in loaders), 60,
+             "clients to resume after the database came back")
+    stop_and_verify(env, loaders, col)
+    log = col.log_text()
+    check("reconnected to PostgreSQL" in log, "no reconnection in the log")
+    print("pg_outage: acked at stop %s, %d requests failed while down, acked at end %s" %
+          (acked_at_stop, errors_down, {ld.device: ld.acked for ld in loaders}))
+
+
+def case_pg_partitions(env):
+    env.make_pki()
+    col = env.start()
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[1, 2, 3]))
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[3, 4], hb_seq=2))  # 3 a duplicate
+    day = int(time.time() * 1000) // 86400000
+    rows = env.query("SELECT tableoid::regclass::text, count(*) FROM events GROUP BY 1")
+    check(rows == [("events_d%d" % day, 4)], "events not in today's partition: %r" % rows)
+    parts = sorted(r[0] for r in env.query(
+        "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'events'::regclass"))
+    want = sorted(["events_default"] + ["events_d%d" % (day + k) for k in range(3)])
+    check(parts == want, "partitions %r, want %r" % (parts, want))
+    col.stop()
+    # Retention with a cutoff at the end of today: the whole day is dropped, not row by row.
+    n = env.query("SELECT ward_expire(%d, 1)" % ((day + 1) * 86400000))
+    check(n == [(4,)], "ward_expire deleted %r, want the day's 4" % n)
+    check(env.query("SELECT count(*) FROM pg_class WHERE relname = 'events_d%d'" % day) == [(0,)],
+          "today's partition not dropped")
+    # Identities go in bounded slices (1 here), the rest on the next call.
+    check(env.query("SELECT count(*) FROM event_keys") == [(3,)], "identities: one slice")
+    check(env.query("SELECT ward_expire(%d, 100)" % ((day + 1) * 86400000)) == [(0,)],
+          "the second call deleted events")
+    check(env.query("SELECT count(*) FROM event_keys") == [(0,)], "identities not pruned")
+    col = env.start()
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[4, 5], hb_seq=3))
+    check(env.query("SELECT seq FROM events ORDER BY seq") == [(4,), (5,)],
+          "after the drop: %r" % env.query("SELECT seq FROM events"))
+    col.stop()
+
+
+def start_fails(env, conninfo, expect):
+    """The collector refuses to start: exit != 0 and the reason on one line."""
+    p = subprocess.run([env.collector_bin, "--pki", env.pki, "--state", env.state, "--listen",
+                        "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--storage",
+                        "postgresql:" + conninfo], capture_output=True, text=True, timeout=30)
+    out = p.stdout + p.stderr
+    lines = [ln for ln in out.splitlines() if expect in ln]
+    check(p.returncode != 0, "started with %r: %s" % (conninfo, out))
+    check(len(lines) == 1, "no single line saying %r: %s" % (expect, out))
+    check("ward-test-pw" not in out and "wrong-pw" not in out, "a password in the log: %s" % out)
+    check(not os.path.exists(os.path.join(env.state, "ports")), "ports file written")
+    return lines[0]
+
+
+def case_pg_bad_config(env):
+    env.make_pki()
+    nowhere = os.path.join(env.dir, "no-server")
+    os.makedirs(nowhere)
+    shown = [start_fails(env, "host=%s dbname=ward user=ward connect_timeout=3" % nowhere,
+                         "cannot connect to PostgreSQL"),
+             start_fails(env, env.pg.conninfo(password="wrong-pw"),
+                         "password authentication failed")]
+    # A database at a schema this binary does not know.
+    col = env.start()
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[1]))
+    col.stop()
+    env.pg.query("INSERT INTO schema_version (version, applied_ms) VALUES (99, 0)")
+    shown.append(start_fails(env, env.pg.conninfo(), "newer than this collector"))
+    env.pg.query("DELETE FROM schema_version WHERE version = 99")
+    col = env.start()
+    check(env.wardctl_json(col, "events")["events"][0]["seq"] == 1, "the stored event")
+    col.stop()
+    for s in shown:
+        print("pg_bad_config: " + s.split(" error: ", 1)[-1])
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    if os.environ.get("WARD_TEST_STORAGE") != "postgresql":
+        raise SystemExit(Fail("run with WARD_TEST_STORAGE=postgresql"))
+    main(CASES)

@@ -1,0 +1,1068 @@
+/*
+ * PostgreSQL backend of the storage interface (libpq, PostgreSQL 14 or later for pipelines).
+ *
+ * Durability: the ack leaves only after COMMIT returned, and PostgreSQL's COMMIT returns
+ * after the WAL is flushed (synchronous_commit on, the server's default; the operator's
+ * choice, docs/storage.md).
+ *
+ * Round trips: a batch is sent as one pipeline (BEGIN, every statement, COMMIT, one sync),
+ * so a batch costs one round trip whatever its size. When any statement of it fails the
+ * pipeline aborts and nothing of it is stored; the batch is then run again one statement at
+ * a time with a SAVEPOINT around each request, so that a request failing on its own is undone
+ * alone, as in SQLite. A lost connection fails the batch (-EIO: the requests get 503, the
+ * agents retry) and the next batch reconnects.
+ *
+ * Schema: versioned migrations applied at open under pg_advisory_lock (several collectors
+ * may start at once); a database newer than this binary is refused with one line.
+ * Deduplication: the primary key of event_keys (device, boot_id, seq) with ON CONFLICT DO
+ * NOTHING; events is partitioned by day of received_ms (retention drops whole days), and a
+ * unique index on it would have to hold received_ms.
+ * The snapshot merge and the heartbeat's sticky fields (store_sqlite.c says what they are)
+ * are one PL/pgSQL function, ward_put_report(), so that a report is one statement.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "common/log.h"
+#include "store/store.h"
+
+#define TEXTOID         25           /* pg_type.h's OID of text */
+#define PG_LOCK_KEY_STR "2003923556" /* the migrations' advisory lock (any constant) */
+
+struct pg {
+    PGconn *c;
+    char conninfo[4096];
+    char where[160]; /* "database D on host H" for log lines, never the password */
+    unsigned max_sensors;
+    bool prepared;
+    int64_t snapshots_refused;
+    int64_t partitions_until; /* received_ms the day partitions are made up to (this run) */
+};
+
+/* ---- schema ---- */
+
+static const char s_schema_v1[] =
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    "  version integer PRIMARY KEY,"
+    "  applied_ms bigint NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS devices ("
+    "  id text PRIMARY KEY,"
+    "  first_seen_ms bigint NOT NULL,"
+    "  last_seen_ms bigint NOT NULL,"
+    "  last_heartbeat_ms bigint,"
+    "  interval_ms bigint,"
+    "  boot_id text,"
+    "  state text NOT NULL DEFAULT 'up',"
+    "  state_since_ms bigint,"
+    "  health text,"
+    "  heartbeat jsonb,"
+    "  snapshot jsonb,"
+    "  peer text,"
+    "  sensor_count bigint NOT NULL DEFAULT 0);"
+    /* Events in one partition per day of received_ms (events_d<day>, created ahead by
+     * ward_event_partitions(); a default one catches a clock gone back), so retention drops
+     * whole days. A unique index on a partitioned table must hold the partition key, so the
+     * identity that deduplicates lives in event_keys, beside it. */
+    "CREATE TABLE IF NOT EXISTS events ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY,"
+    "  device text NOT NULL,"
+    "  boot_id text NOT NULL,"
+    "  seq bigint,"
+    "  received_ms bigint NOT NULL,"
+    "  time_ms bigint,"
+    "  sensor text,"
+    "  from_state text,"
+    "  to_state text,"
+    "  severity text NOT NULL,"
+    "  severity_rank integer NOT NULL,"
+    "  doc text NOT NULL,"
+    "  PRIMARY KEY (id, received_ms)) PARTITION BY RANGE (received_ms);"
+    "CREATE TABLE IF NOT EXISTS events_default PARTITION OF events DEFAULT;"
+    "CREATE INDEX IF NOT EXISTS events_by_device ON events (device, id);"
+    "CREATE TABLE IF NOT EXISTS event_keys ("
+    "  device text NOT NULL,"
+    "  boot_id text NOT NULL,"
+    "  seq bigint NOT NULL,"
+    "  received_ms bigint NOT NULL,"
+    "  PRIMARY KEY (device, boot_id, seq));"
+    "CREATE INDEX IF NOT EXISTS event_keys_received ON event_keys (received_ms);"
+    "CREATE OR REPLACE FUNCTION ward_event_partitions(p_at bigint, p_days integer) "
+    "  RETURNS void LANGUAGE plpgsql AS $f$ "
+    "DECLARE d bigint; "
+    "BEGIN "
+    "  FOR d IN p_at / 86400000 .. p_at / 86400000 + p_days LOOP"
+    "    EXECUTE format('CREATE TABLE IF NOT EXISTS events_d%s PARTITION OF events "
+    "      FOR VALUES FROM (%s) TO (%s)', d, d::bigint * 86400000, (d::bigint + 1) * 86400000);"
+    "  END LOOP; "
+    "END $f$;"
+    /* Retention: the days wholly before the cutoff dropped, then a bounded slice of rows, then
+     * of the identities. @return the events deleted. */
+    "CREATE OR REPLACE FUNCTION ward_expire(p_cutoff bigint, p_max integer) "
+    "  RETURNS bigint LANGUAGE plpgsql AS $f$ "
+    "DECLARE r record; n bigint := 0; m bigint; "
+    "BEGIN "
+    "  FOR r IN SELECT c.relname AS name FROM pg_inherits AS i JOIN pg_class AS c "
+    "    ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass "
+    "    AND c.relname ~ '^events_d[0-9]+$' "
+    "    AND (substr(c.relname, 9)::bigint + 1) * 86400000 <= p_cutoff LOOP"
+    "    EXECUTE format('SELECT count(*) FROM %I', r.name) INTO m;"
+    "    EXECUTE format('DROP TABLE %I', r.name);"
+    "    n := n + m;"
+    "  END LOOP;"
+    "  DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT p_max) "
+    "    AND received_ms < p_cutoff;"
+    "  GET DIAGNOSTICS m = ROW_COUNT;"
+    "  DELETE FROM event_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM event_keys "
+    "    WHERE received_ms < p_cutoff LIMIT p_max));"
+    "  RETURN n + m; "
+    "END $f$;"
+    "CREATE TABLE IF NOT EXISTS snapshot_sensors ("
+    "  device text NOT NULL,"
+    "  id text NOT NULL,"
+    "  pos bigint NOT NULL,"
+    "  gen bigint NOT NULL,"
+    "  doc text NOT NULL,"
+    "  PRIMARY KEY (device, id));"
+    /* One report: $1 device, $2 received, $3 heartbeat received or NULL, $4 interval or NULL,
+     * $5 boot, $6 health, $7 heartbeat, $8 snapshot page, $9 peer, $10 max sensors. */
+    "CREATE OR REPLACE FUNCTION ward_put_report(p_dev text, p_at bigint, p_hb_at bigint,"
+    "  p_interval bigint, p_boot text, p_health text, p_hb jsonb, p_page jsonb, p_peer text,"
+    "  p_max bigint) RETURNS void LANGUAGE plpgsql AS $f$ "
+    "DECLARE old devices%ROWTYPE; repl boolean := false; first bigint; cnt bigint := 0;"
+    "  sensors jsonb; header jsonb; hb jsonb; "
+    "BEGIN "
+    "  SELECT * INTO old FROM devices WHERE id = p_dev FOR UPDATE;"
+    "  IF p_page IS NOT NULL THEN"
+    "    first := CASE WHEN jsonb_typeof(p_page->'first') = 'number' "
+    "      THEN (p_page->>'first')::bigint ELSE 0 END;"
+    "    sensors := CASE WHEN jsonb_typeof(p_page->'sensors') = 'array' "
+    "      THEN p_page->'sensors' ELSE '[]'::jsonb END;"
+    "    repl := old.id IS NULL OR old.snapshot IS NULL "
+    "      OR (old.snapshot->'boot') IS DISTINCT FROM (p_page->'boot') "
+    "      OR (first = 0 AND jsonb_typeof(p_page->'sensors_total') = 'number' AND "
+    "          jsonb_array_length(sensors) >= (p_page->>'sensors_total')::numeric);"
+    "    IF repl THEN DELETE FROM snapshot_sensors WHERE device = p_dev;"
+    "    ELSE cnt := old.sensor_count; END IF;"
+    "    cnt := cnt + (SELECT count(DISTINCT n.k) FROM (SELECT coalesce(CASE WHEN "
+    "      jsonb_typeof(e) = 'object' THEN e->>'id' END, chr(1) || (first + o - 1)) AS k "
+    "      FROM jsonb_array_elements(sensors) WITH ORDINALITY AS t(e, o)) AS n "
+    "      WHERE NOT EXISTS (SELECT 1 FROM snapshot_sensors AS s WHERE s.device = p_dev "
+    "      AND s.id = n.k));"
+    "    IF cnt > p_max THEN RAISE EXCEPTION 'ward: snapshot of % exceeds % sensors', p_dev,"
+    "      p_max USING ERRCODE = 'WS001'; END IF;"
+    "    INSERT INTO snapshot_sensors (device, id, pos, gen, doc) SELECT DISTINCT ON (k) "
+    "      p_dev, k, pos, p_at, doc FROM (SELECT coalesce(CASE WHEN jsonb_typeof(e) = 'object' "
+    "      THEN e->>'id' END, chr(1) || (first + o - 1)) AS k, first + o - 1 AS pos, "
+    "      e::text AS doc, o FROM jsonb_array_elements(sensors) WITH ORDINALITY AS t(e, o)) "
+    "      AS p ORDER BY k, o DESC "
+    "      ON CONFLICT (device, id) DO UPDATE SET pos = excluded.pos, gen = excluded.gen, "
+    "      doc = excluded.doc;"
+    "    header := CASE WHEN repl THEN (CASE WHEN p_page ? 'sensors' "
+    "      THEN jsonb_set(p_page, '{sensors}', '[]'::jsonb) ELSE p_page END) "
+    "      ELSE jsonb_set(jsonb_set(p_page, '{first}', '0'::jsonb), '{sensors}', '[]'::jsonb) "
+    "      END;"
+    "  END IF;"
+    "  hb := CASE WHEN p_hb IS NULL THEN old.heartbeat "
+    "    WHEN old.heartbeat IS NULL OR p_hb ? 'config_sha256' "
+    "      OR jsonb_typeof(old.heartbeat) <> 'object' OR jsonb_typeof(p_hb) <> 'object' "
+    "    THEN p_hb "
+    "    ELSE p_hb || jsonb_strip_nulls(jsonb_build_object("
+    "      'uptime_ms', CASE WHEN jsonb_typeof(p_hb->'t_ms') = 'number' AND "
+    "        jsonb_typeof(old.heartbeat->'t_ms') = 'number' AND "
+    "        jsonb_typeof(old.heartbeat->'uptime_ms') = 'number' THEN to_jsonb("
+    "        (p_hb->>'t_ms')::numeric - (old.heartbeat->>'t_ms')::numeric + "
+    "        (old.heartbeat->>'uptime_ms')::numeric) END,"
+    "      'interval_ms', old.heartbeat->'interval_ms', 'firmware', old.heartbeat->'firmware',"
+    "      'board', old.heartbeat->'board', 'arch', old.heartbeat->'arch',"
+    "      'config_sha256', old.heartbeat->'config_sha256',"
+    "      'rules_sha256', old.heartbeat->'rules_sha256', 'memory', old.heartbeat->'memory')) "
+    "    END;"
+    "  IF p_hb IS NOT NULL AND hb IS NOT NULL AND jsonb_typeof(hb->'loop') = 'object' AND "
+    "    old.heartbeat #> '{loop,lag_max_ms}' IS NOT NULL AND NOT (p_hb ? 'config_sha256') THEN"
+    "    hb := jsonb_set(hb, '{loop,lag_max_ms}', old.heartbeat #> '{loop,lag_max_ms}');"
+    "  END IF;"
+    "  IF old.id IS NULL THEN"
+    "    INSERT INTO devices (id, first_seen_ms, last_seen_ms, last_heartbeat_ms, interval_ms,"
+    "      boot_id, health, heartbeat, snapshot, peer, state, state_since_ms, sensor_count)"
+    "      VALUES (p_dev, p_at, p_at, p_hb_at, p_interval, p_boot, p_health, hb, header, p_peer,"
+    "      'up', p_at, cnt);"
+    "  ELSE"
+    "    UPDATE devices SET last_seen_ms = p_at,"
+    "      last_heartbeat_ms = coalesce(p_hb_at, last_heartbeat_ms),"
+    "      interval_ms = coalesce(p_interval, interval_ms), boot_id = coalesce(p_boot, boot_id),"
+    "      health = coalesce(p_health, health), heartbeat = hb,"
+    "      snapshot = coalesce(header, snapshot),"
+    "      sensor_count = CASE WHEN p_page IS NULL THEN sensor_count ELSE cnt END, peer = p_peer"
+    "      WHERE id = p_dev;"
+    "  END IF;"
+    "END $f$;";
+
+static const char *const s_migrations[] = {
+    s_schema_v1, /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
+
+/* ---- connection ---- */
+
+/* libpq's messages span lines: one line for the log. */
+static const char *one_line(const char *msg, char *buf, size_t cap)
+{
+    size_t o = 0;
+
+    for (const char *p = msg; p != NULL && *p != '\0' && o + 1 < cap; p++) {
+        if (*p == '\n') {
+            if (p[1] != '\0' && o + 3 < cap) {
+                buf[o++] = ';';
+                buf[o++] = ' ';
+            }
+        } else if (*p != '\r') {
+            buf[o++] = *p == '\t' ? ' ' : *p;
+        }
+    }
+    while (o > 0 && buf[o - 1] == ' ') {
+        o--;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static int fail_msg(struct pg *q, const char *what, const char *msg)
+{
+    char line[512];
+
+    wcol_log_error("storage: %s failed on PostgreSQL %s: %s", what, q->where,
+                   one_line(msg, line, sizeof(line)));
+    return -EIO;
+}
+
+static int fail_conn(struct pg *q, const char *what)
+{
+    return fail_msg(q, what, PQerrorMessage(q->c));
+}
+
+static int fail_res(struct pg *q, const char *what, const PGresult *r)
+{
+    const char *m = r != NULL ? PQresultErrorMessage(r) : NULL;
+
+    return fail_msg(q, what, m != NULL && m[0] != '\0' ? m : PQerrorMessage(q->c));
+}
+
+/* Run SQL that returns no rows (or rows nobody reads). */
+static int exec(struct pg *q, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(q->c, sql);
+    ExecStatusType s = PQresultStatus(r);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : fail_res(q, what, r);
+
+    PQclear(r);
+    return rc;
+}
+
+/* A query of one integer (NULL reads as 0). */
+static int query_int(struct pg *q, const char *sql, int64_t *out)
+{
+    PGresult *r = PQexec(q->c, sql);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? 0 : fail_res(q, sql, r);
+
+    *out = rc == 0 && !PQgetisnull(r, 0, 0) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return rc;
+}
+
+#define DEVICE_COLS                                                                                \
+    "id, state, first_seen_ms, last_seen_ms, coalesce(last_heartbeat_ms, 0), "                     \
+    "coalesce(interval_ms, 0), boot_id, health"
+#define EVENT_COLS                                                                                 \
+    "id, device, boot_id, seq, received_ms, coalesce(time_ms, 0), sensor, from_state, to_state, "  \
+    "severity, severity_rank, doc"
+#define SNAPSHOT_READ                                                                              \
+    "CASE WHEN snapshot IS NULL OR NOT snapshot ? 'sensors' THEN snapshot::text "                  \
+    "ELSE jsonb_set(snapshot, '{sensors}', coalesce((SELECT jsonb_agg(m.doc::jsonb ORDER BY "      \
+    "m.pos, m.gen DESC, m.id) FROM snapshot_sensors AS m WHERE m.device = $1), "                   \
+    "'[]'::jsonb))::text END"
+
+static const struct {
+    const char *name;
+    const char *sql;
+} s_statements[] = {
+    /* The identity first: the event only when it was new (collector events, seq NULL,
+     * have none). */
+    { "ins_event",
+      "WITH k AS (INSERT INTO event_keys (device, boot_id, seq, received_ms) SELECT $1::text, "
+      "$2::text, $3::bigint, $4::bigint WHERE $3::bigint IS NOT NULL ON CONFLICT DO NOTHING "
+      "RETURNING 1) INSERT INTO events (device, boot_id, seq, received_ms, time_ms, sensor, "
+      "from_state, to_state, severity, severity_rank, doc) SELECT $1::text, $2::text, "
+      "$3::bigint, $4::bigint, $5::bigint, $6::text, $7::text, $8::text, $9::text, "
+      "$10::integer, $11::text WHERE $3::bigint IS NULL OR EXISTS (SELECT 1 FROM k) "
+      "RETURNING id" },
+    { "put_report", "SELECT ward_put_report($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, "
+                    "$10)" },
+    { "max_seq", "SELECT max(seq) FROM event_keys WHERE device = $1 AND boot_id = $2" },
+    { "put_state", "UPDATE devices SET state = $2, state_since_ms = $3 WHERE id = $1" },
+    { "expire", "SELECT ward_expire($1, $2)" },
+    { "partitions", "SELECT ward_event_partitions($1, 2)" },
+    { "load_devices", "SELECT " DEVICE_COLS " FROM devices" },
+    { "get_device",
+      "SELECT " DEVICE_COLS ", heartbeat::text, " SNAPSHOT_READ " FROM devices WHERE id = $1" },
+    { "ev00", "SELECT " EVENT_COLS " FROM events WHERE id > $1 AND severity_rank >= $2 "
+              "ORDER BY id LIMIT $3" },
+    { "ev01", "SELECT " EVENT_COLS " FROM events WHERE id > $1 AND severity_rank >= $2 "
+              "ORDER BY id DESC LIMIT $3" },
+    { "ev10", "SELECT " EVENT_COLS " FROM events WHERE device = $4 AND id > $1 AND "
+              "severity_rank >= $2 ORDER BY id LIMIT $3" },
+    { "ev11", "SELECT " EVENT_COLS " FROM events WHERE device = $4 AND id > $1 AND "
+              "severity_rank >= $2 ORDER BY id DESC LIMIT $3" },
+    { "stats", "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM devices), "
+               "pg_database_size(current_database())" },
+};
+
+static int prepare_all(struct pg *q)
+{
+    for (size_t i = 0; i < sizeof(s_statements) / sizeof(s_statements[0]); i++) {
+        /* The documents are text sent in binary format: their type said, not inferred. */
+        static const Oid report_types[10] = { [6] = TEXTOID, [7] = TEXTOID };
+        static const Oid event_types[11] = { [10] = TEXTOID };
+        const char *name = s_statements[i].name;
+        bool rep = strcmp(name, "put_report") == 0, ev = strcmp(name, "ins_event") == 0;
+        PGresult *r = PQprepare(q->c, name, s_statements[i].sql,
+                                rep  ? 10
+                                : ev ? 11
+                                     : 0,
+                                rep  ? report_types
+                                : ev ? event_types
+                                     : NULL);
+        int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : fail_res(q, "prepare", r);
+
+        PQclear(r);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    q->prepared = true;
+    return 0;
+}
+
+/* The connection, usable: reconnected (and statements prepared again) after a loss. */
+static int ensure(struct pg *q)
+{
+    if (PQstatus(q->c) != CONNECTION_OK) {
+        q->prepared = false;
+        PQreset(q->c);
+        (void)PQexitPipelineMode(q->c); /* off on a fresh connection; made sure */
+        if (PQstatus(q->c) != CONNECTION_OK) {
+            return fail_conn(q, "reconnect");
+        }
+        wcol_log_info("storage: reconnected to PostgreSQL %s", q->where);
+    }
+    return q->prepared ? 0 : prepare_all(q);
+}
+
+/* ---- a batch as a list of statements ---- */
+
+enum step_kind { K_BEGIN, K_EVENT, K_REPORT, K_ACK, K_STATE, K_CHANGE_EVENT, K_COMMIT };
+
+#define MAX_PARAMS 11
+
+struct step {
+    enum step_kind kind;
+    unsigned put, idx; /* which request, which of its events or acks */
+    const char *stmt;
+    int n;
+    const char *v[MAX_PARAMS];
+    int len[MAX_PARAMS];
+    int fmt[MAX_PARAMS]; /* 1: binary (text of a given length, not NUL-terminated) */
+    char num[6][24];     /* the integers' text */
+    int nnum;
+    signed char slot[MAX_PARAMS]; /* which num[] a value is, -1 none (see fix_params) */
+};
+
+struct plan {
+    struct step *s;
+    unsigned n, cap;
+};
+
+static struct step *add(struct plan *p, enum step_kind kind, unsigned put, unsigned idx,
+                        const char *stmt)
+{
+    if (p->n == p->cap) {
+        unsigned cap = p->cap ? p->cap * 2 : 64;
+        struct step *s = realloc(p->s, cap * sizeof(*s));
+
+        if (s == NULL) {
+            return NULL;
+        }
+        p->s = s;
+        p->cap = cap;
+    }
+    struct step *s = &p->s[p->n++];
+
+    memset(s, 0, sizeof(*s));
+    s->kind = kind;
+    s->put = put;
+    s->idx = idx;
+    s->stmt = stmt;
+    return s;
+}
+
+/* Text of a given length, sent in binary format: libpq reads a text-format value to its NUL,
+ * and documents point into the request's body. */
+static void param(struct step *s, const char *v, size_t len)
+{
+    s->v[s->n] = v;
+    s->len[s->n] = (int)len;
+    s->fmt[s->n] = v != NULL;
+    s->slot[s->n] = -1;
+    s->n++;
+}
+
+static void param_str(struct step *s, const char *v)
+{
+    s->v[s->n] = v;
+    s->len[s->n] = 0;
+    s->fmt[s->n] = 0;
+    s->slot[s->n] = -1;
+    s->n++;
+}
+
+/* An integer, or NULL. */
+static void param_int(struct step *s, int64_t v, bool is_null)
+{
+    if (is_null || s->nnum >= 6) {
+        param(s, NULL, 0);
+        return;
+    }
+    char *b = s->num[s->nnum++];
+
+    snprintf(b, sizeof(s->num[0]), "%" PRId64, v);
+    param_str(s, b);
+    s->slot[s->n - 1] = (signed char)(s->nnum - 1);
+}
+
+/* The integers' pointers into their own step, set once the plan stops growing (a realloc
+ * of the plan moves the steps). */
+static void fix_params(struct plan *p)
+{
+    for (unsigned i = 0; i < p->n; i++) {
+        struct step *s = &p->s[i];
+
+        for (int j = 0; j < s->n; j++) {
+            if (s->slot[j] >= 0) {
+                s->v[j] = s->num[s->slot[j]];
+            }
+        }
+    }
+}
+
+static struct step *add_event(struct plan *p, enum step_kind kind, unsigned put, unsigned idx,
+                              const struct wcol_store_event *ev)
+{
+    struct step *s = add(p, kind, put, idx, "ins_event");
+
+    if (s == NULL) {
+        return NULL;
+    }
+    param_str(s, ev->device);
+    param_str(s, ev->boot_id != NULL ? ev->boot_id : "");
+    param_int(s, ev->seq, ev->seq < 0);
+    param_int(s, ev->received_ms, false);
+    param_int(s, ev->time_ms, ev->time_ms <= 0);
+    param_str(s, ev->sensor);
+    param_str(s, ev->from_state);
+    param_str(s, ev->to_state);
+    param_str(s, ev->severity != NULL ? ev->severity : "none");
+    param_int(s, ev->severity_rank, false);
+    param(s, ev->doc, ev->doc_len);
+    return s;
+}
+
+static int plan_put(struct pg *q, struct plan *p, const struct wcol_store_put *put, unsigned i)
+{
+    for (unsigned e = 0; e < put->n_events; e++) {
+        if (add_event(p, K_EVENT, i, e, &put->events[e]) == NULL) {
+            return -ENOMEM;
+        }
+    }
+    const struct wcol_store_report *r = put->report;
+
+    if (r != NULL) {
+        struct step *s = add(p, K_REPORT, i, 0, "put_report");
+
+        if (s == NULL) {
+            return -ENOMEM;
+        }
+        param_str(s, r->device);
+        param_int(s, r->received_ms, false);
+        param_int(s, r->received_ms, !r->has_heartbeat);
+        param_int(s, r->interval_ms, r->interval_ms <= 0);
+        param_str(s, r->boot_id);
+        param_str(s, r->health);
+        param(s, r->heartbeat, r->heartbeat_len);
+        param(s, r->snapshot, r->snapshot_len);
+        param_str(s, r->peer);
+        param_int(s, q->max_sensors, false);
+    }
+    for (unsigned a = 0; a < put->n_acks; a++) {
+        struct step *s = add(p, K_ACK, i, a, "max_seq");
+
+        if (s == NULL) {
+            return -ENOMEM;
+        }
+        param_str(s, put->device);
+        param_str(s, put->acks[a].boot_id);
+    }
+    return 0;
+}
+
+static int plan_batch(struct pg *q, struct plan *p, const struct wcol_store_batch *b)
+{
+    int rc = add(p, K_BEGIN, 0, 0, NULL) != NULL ? 0 : -ENOMEM;
+
+    for (unsigned i = 0; rc == 0 && i < b->n_puts; i++) {
+        rc = plan_put(q, p, &b->puts[i], i);
+    }
+    for (unsigned i = 0; rc == 0 && i < b->n_changes; i++) {
+        const struct wcol_store_state_change *ch = &b->changes[i];
+        struct step *s = add(p, K_STATE, i, 0, "put_state");
+
+        if (s == NULL) {
+            return -ENOMEM;
+        }
+        param_str(s, ch->device);
+        param_str(s, ch->state);
+        param_int(s, ch->at_ms, false);
+        rc = add_event(p, K_CHANGE_EVENT, i, 0, &ch->event) != NULL ? 0 : -ENOMEM;
+    }
+    return rc ?: (add(p, K_COMMIT, 0, 0, NULL) != NULL ? 0 : -ENOMEM);
+}
+
+static int send_step(struct pg *q, const struct step *s)
+{
+    if (s->stmt == NULL) {
+        return PQsendQueryParams(q->c, s->kind == K_BEGIN ? "BEGIN" : "COMMIT", 0, NULL, NULL, NULL,
+                                 NULL, 0)
+                   ? 0
+                   : -EIO;
+    }
+    return PQsendQueryPrepared(q->c, s->stmt, s->n, s->v, s->len, s->fmt, 0) ? 0 : -EIO;
+}
+
+/* What a statement's successful result tells the request. */
+static void take_result(struct wcol_store_batch *b, const struct step *s, const PGresult *r)
+{
+    if (s->kind == K_EVENT) {
+        struct wcol_store_put *p = &b->puts[s->put];
+        bool ins = PQntuples(r) == 1;
+
+        p->events[s->idx].inserted = ins;
+        p->stored += ins;
+        p->duplicates += !ins;
+    } else if (s->kind == K_ACK) {
+        struct wcol_store_ack *a = &b->puts[s->put].acks[s->idx];
+
+        a->seq = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+                                                            : -1;
+    }
+}
+
+static bool result_ok(const PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+static void reset_counts(struct wcol_store_batch *b)
+{
+    for (unsigned i = 0; i < b->n_puts; i++) {
+        b->puts[i].status = 0;
+        b->puts[i].stored = b->puts[i].duplicates = 0;
+    }
+}
+
+/*
+ * The whole plan in one pipeline and one round trip. @return 0 committed; 1 a statement
+ * failed (nothing stored, the connection usable, its transaction rolled back); -EIO.
+ */
+static int run_pipelined(struct pg *q, const struct plan *p, struct wcol_store_batch *b)
+{
+    int rc = PQenterPipelineMode(q->c) ? 0 : fail_conn(q, "pipeline");
+    bool failed = false;
+
+    for (unsigned i = 0; rc == 0 && i < p->n; i++) {
+        rc = send_step(q, &p->s[i]);
+    }
+    if (rc == 0 && !PQpipelineSync(q->c)) {
+        rc = -EIO;
+    }
+    if (rc != 0) {
+        fail_conn(q, "send batch");
+        PQexitPipelineMode(q->c);
+        return -EIO;
+    }
+    reset_counts(b);
+    for (unsigned i = 0; i < p->n; i++) {
+        PGresult *r = PQgetResult(q->c);
+
+        if (r == NULL) {
+            return fail_conn(q, "batch");
+        }
+        if (result_ok(r)) {
+            if (!failed) {
+                take_result(b, &p->s[i], r);
+            }
+        } else if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED) {
+            if (PQstatus(q->c) != CONNECTION_OK) {
+                fail_res(q, "batch", r);
+                PQclear(r);
+                return -EIO;
+            }
+            failed = true;
+        } else {
+            failed = true;
+        }
+        PQclear(r);
+        PQclear(PQgetResult(q->c)); /* the NULL that ends each statement's results */
+    }
+    PGresult *sync = PQgetResult(q->c);
+    bool synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+
+    PQclear(sync);
+    if (!synced || !PQexitPipelineMode(q->c)) {
+        return fail_conn(q, "batch sync");
+    }
+    if (failed) {
+        return exec(q, "ROLLBACK", "ROLLBACK") == 0 ? 1 : -EIO;
+    }
+    return 0;
+}
+
+static int exec_step(struct pg *q, const struct step *s, struct wcol_store_batch *b)
+{
+    PGresult *r;
+
+    if (s->stmt == NULL) {
+        r = PQexec(q->c, s->kind == K_BEGIN ? "BEGIN" : "COMMIT");
+    } else {
+        r = PQexecPrepared(q->c, s->stmt, s->n, s->v, s->len, s->fmt, 0);
+    }
+    int rc = 0;
+
+    if (result_ok(r)) {
+        take_result(b, s, r);
+    } else {
+        const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+        if (code != NULL && strcmp(code, "WS001") == 0) {
+            q->snapshots_refused++;
+            rc = -E2BIG;
+        } else {
+            rc = fail_res(q, s->stmt != NULL ? s->stmt : "COMMIT", r);
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* One statement at a time, a savepoint around each request: the slow path after a failure. */
+static int run_stepwise(struct pg *q, const struct plan *p, struct wcol_store_batch *b)
+{
+    int rc = 0;
+    unsigned i = 0;
+
+    reset_counts(b);
+    while (rc == 0 && i < p->n) {
+        const struct step *s = &p->s[i];
+
+        if (s->kind != K_EVENT && s->kind != K_REPORT && s->kind != K_ACK) {
+            rc = exec_step(q, s, b);
+            i++;
+            continue;
+        }
+        unsigned put = s->put, j = i;
+        int prc = exec(q, "SAVEPOINT req", "SAVEPOINT");
+
+        if (prc != 0) {
+            return -EIO;
+        }
+        for (; j < p->n && p->s[j].put == put &&
+               (p->s[j].kind == K_EVENT || p->s[j].kind == K_REPORT || p->s[j].kind == K_ACK);
+             j++) {
+            prc = prc ?: exec_step(q, &p->s[j], b);
+        }
+        if (prc != 0) {
+            b->puts[put].status = prc;
+            b->puts[put].stored = b->puts[put].duplicates = 0;
+            if (exec(q, "ROLLBACK TO SAVEPOINT req", "ROLLBACK TO") != 0) {
+                return -EIO;
+            }
+        }
+        rc = exec(q, "RELEASE SAVEPOINT req", "RELEASE");
+        i = j;
+    }
+    if (rc != 0 && PQstatus(q->c) == CONNECTION_OK) {
+        exec(q, "ROLLBACK", "ROLLBACK");
+    }
+    return rc != 0 ? -EIO : 0;
+}
+
+#define DAY_MS 86400000
+
+/* The day partitions of the batch's events and the next two, made before they are needed (a
+ * failure is only logged: the default partition takes the rows). Outside the transaction. */
+static void partitions_ahead(struct pg *q, const struct wcol_store_batch *b)
+{
+    int64_t latest = 0;
+
+    for (unsigned i = 0; i < b->n_puts; i++) {
+        for (unsigned e = 0; e < b->puts[i].n_events; e++) {
+            latest = b->puts[i].events[e].received_ms > latest ? b->puts[i].events[e].received_ms
+                                                               : latest;
+        }
+    }
+    for (unsigned i = 0; i < b->n_changes; i++) {
+        latest =
+            b->changes[i].event.received_ms > latest ? b->changes[i].event.received_ms : latest;
+    }
+    if (latest == 0 || latest + DAY_MS < q->partitions_until) {
+        return;
+    }
+    char at[24];
+    const char *v[1] = { at };
+
+    snprintf(at, sizeof(at), "%" PRId64, latest);
+    PGresult *r = PQexecPrepared(q->c, "partitions", 1, v, NULL, NULL, 0);
+
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        q->partitions_until = (latest / DAY_MS + 3) * DAY_MS;
+    } else {
+        char line[512];
+
+        wcol_log_warn("storage: cannot create the event partitions ahead on PostgreSQL %s: %s",
+                      q->where, one_line(PQresultErrorMessage(r), line, sizeof(line)));
+    }
+    PQclear(r);
+}
+
+static int pg_commit_batch(void *impl, struct wcol_store_batch *b)
+{
+    struct pg *q = impl;
+    struct plan p = { 0 };
+    int rc = ensure(q);
+
+    if (rc == 0) {
+        partitions_ahead(q, b);
+    }
+
+    rc = rc ?: plan_batch(q, &p, b);
+    if (rc == 0) {
+        fix_params(&p);
+        rc = run_pipelined(q, &p, b);
+        if (rc == 1) {
+            rc = run_stepwise(q, &p, b);
+        }
+    }
+    free(p.s);
+    if (rc != 0) { /* nothing of the batch is stored */
+        for (unsigned i = 0; i < b->n_puts; i++) {
+            b->puts[i].status = rc;
+            b->puts[i].stored = b->puts[i].duplicates = 0;
+        }
+        if (PQstatus(q->c) == CONNECTION_OK && PQpipelineStatus(q->c) != PQ_PIPELINE_OFF) {
+            /* A pipeline left half read: start over on a new connection. */
+            q->prepared = false;
+            PQreset(q->c);
+            (void)PQexitPipelineMode(q->c);
+        } else if (PQstatus(q->c) == CONNECTION_OK && PQtransactionStatus(q->c) != PQTRANS_IDLE) {
+            exec(q, "ROLLBACK", "ROLLBACK");
+        }
+    }
+    return rc;
+}
+
+static int pg_expire(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted)
+{
+    struct pg *q = impl;
+    char a[24], m[24];
+    const char *v[2] = { a, m };
+    int rc = ensure(q);
+
+    *deleted = 0;
+    if (rc != 0) {
+        return rc;
+    }
+    snprintf(a, sizeof(a), "%" PRId64, cutoff_ms);
+    snprintf(m, sizeof(m), "%u", max);
+    PGresult *r = PQexecPrepared(q->c, "expire", 2, v, NULL, NULL, 0);
+
+    rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+             ? 0
+             : fail_res(q, "expire events", r);
+    if (rc == 0) {
+        *deleted = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- reads ---- */
+
+static const char *val(const PGresult *r, int row, int col, size_t *len)
+{
+    if (PQgetisnull(r, row, col)) {
+        if (len != NULL) {
+            *len = 0;
+        }
+        return NULL;
+    }
+    if (len != NULL) {
+        *len = (size_t)PQgetlength(r, row, col);
+    }
+    return PQgetvalue(r, row, col);
+}
+
+static int64_t ival(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static PGresult *read_prepared(struct pg *q, const char *stmt, int n, const char *const *v)
+{
+    if (ensure(q) != 0) {
+        return NULL;
+    }
+    PGresult *r = PQexecPrepared(q->c, stmt, n, v, NULL, NULL, 0);
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fail_res(q, stmt, r);
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int walk_devices(struct pg *q, const char *stmt, const char *id, wcol_store_device_cb cb,
+                        void *ctx)
+{
+    PGresult *r = read_prepared(q, stmt, id != NULL, &id);
+    struct wcol_store_device d;
+
+    if (r == NULL) {
+        return -EIO;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        memset(&d, 0, sizeof(d));
+        d.id = val(r, i, 0, NULL);
+        d.state = val(r, i, 1, NULL);
+        d.first_seen_ms = ival(r, i, 2);
+        d.last_seen_ms = ival(r, i, 3);
+        d.last_heartbeat_ms = ival(r, i, 4);
+        d.interval_ms = ival(r, i, 5);
+        d.boot_id = val(r, i, 6, NULL);
+        d.health = val(r, i, 7, NULL);
+        if (id != NULL) {
+            d.heartbeat = val(r, i, 8, &d.heartbeat_len);
+            d.snapshot = val(r, i, 9, &d.snapshot_len);
+        }
+        if (cb(ctx, &d) != 0) {
+            break;
+        }
+    }
+    PQclear(r);
+    return 0;
+}
+
+static int pg_load_devices(void *impl, wcol_store_device_cb cb, void *ctx)
+{
+    return walk_devices(impl, "load_devices", NULL, cb, ctx);
+}
+
+static int pg_get_device(void *impl, const char *id, wcol_store_device_cb cb, void *ctx)
+{
+    return walk_devices(impl, "get_device", id, cb, ctx);
+}
+
+static int pg_query_events(void *impl, const struct wcol_store_event_query *qq,
+                           wcol_store_event_cb cb, void *ctx)
+{
+    static const char *const names[2][2] = { { "ev00", "ev01" }, { "ev10", "ev11" } };
+    struct pg *q = impl;
+    char after[24], rank[16], limit[16];
+    const char *v[4] = { after, rank, limit, qq->device };
+    struct wcol_store_event ev;
+
+    snprintf(after, sizeof(after), "%" PRId64, qq->after_id);
+    snprintf(rank, sizeof(rank), "%d", qq->min_rank);
+    snprintf(limit, sizeof(limit), "%u", qq->limit);
+    PGresult *r = read_prepared(q, names[qq->device != NULL][qq->newest_first],
+                                qq->device != NULL ? 4 : 3, v);
+
+    if (r == NULL) {
+        return -EIO;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        memset(&ev, 0, sizeof(ev));
+        ev.id = ival(r, i, 0);
+        ev.device = val(r, i, 1, NULL);
+        ev.boot_id = val(r, i, 2, NULL);
+        ev.seq = PQgetisnull(r, i, 3) ? -1 : ival(r, i, 3);
+        ev.received_ms = ival(r, i, 4);
+        ev.time_ms = ival(r, i, 5);
+        ev.sensor = val(r, i, 6, NULL);
+        ev.from_state = val(r, i, 7, NULL);
+        ev.to_state = val(r, i, 8, NULL);
+        ev.severity = val(r, i, 9, NULL);
+        ev.severity_rank = (int)ival(r, i, 10);
+        ev.doc = val(r, i, 11, &ev.doc_len);
+        if (cb(ctx, &ev) != 0) {
+            break;
+        }
+    }
+    PQclear(r);
+    return 0;
+}
+
+static int pg_stats(void *impl, struct wcol_store_stats *out)
+{
+    struct pg *q = impl;
+    PGresult *r = read_prepared(q, "stats", 0, NULL);
+
+    memset(out, 0, sizeof(*out));
+    out->snapshots_refused = q->snapshots_refused;
+    if (r == NULL) {
+        return -EIO;
+    }
+    if (PQntuples(r) == 1) {
+        out->events = ival(r, 0, 0);
+        out->devices = ival(r, 0, 1);
+        out->db_bytes = ival(r, 0, 2);
+    }
+    PQclear(r);
+    return 0;
+}
+
+static void pg_close(void *impl)
+{
+    struct pg *q = impl;
+
+    if (q != NULL) {
+        PQfinish(q->c);
+        free(q);
+    }
+}
+
+static const struct wcol_store_ops s_pg_ops = {
+    .name = "postgresql",
+    .commit_batch = pg_commit_batch,
+    .expire = pg_expire,
+    .load_devices = pg_load_devices,
+    .get_device = pg_get_device,
+    .query_events = pg_query_events,
+    .stats = pg_stats,
+    .close = pg_close,
+};
+
+/* ---- migrations ---- */
+
+static int migrate(struct pg *q)
+{
+    int64_t has = 0, version = 0;
+    char sql[160];
+    int rc = exec(q, "SELECT pg_advisory_lock(" PG_LOCK_KEY_STR ")", "migration lock");
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = query_int(q,
+                   "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND "
+                   "tablename = 'schema_version'",
+                   &has);
+    if (rc == 0 && has) {
+        rc = query_int(q, "SELECT coalesce(max(version), 0) FROM schema_version", &version);
+    }
+    if (rc == 0 && version > SCHEMA_VERSION) {
+        wcol_log_error("storage: PostgreSQL %s has schema version %" PRId64 ", newer than this "
+                       "collector's %d; use a newer ward-collector",
+                       q->where, version, SCHEMA_VERSION);
+        rc = -EIO;
+    }
+    for (size_t i = version > 0 ? (size_t)version : 0; rc == 0 && i < (size_t)SCHEMA_VERSION; i++) {
+        int v = (int)i + 1;
+
+        rc = exec(q, "BEGIN", "BEGIN");
+        rc = rc ?: exec(q, s_migrations[i], "migration");
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO schema_version (version, applied_ms) VALUES (%d, "
+                 "(extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+                 v);
+        rc = rc ?: exec(q, sql, "migration record");
+        rc = rc ?: exec(q, "COMMIT", "COMMIT");
+        if (rc != 0) {
+            exec(q, "ROLLBACK", "ROLLBACK");
+        } else if (version > 0) {
+            wcol_log_info("storage: PostgreSQL %s migrated to schema version %d", q->where, v);
+        }
+    }
+    exec(q, "SELECT pg_advisory_unlock(" PG_LOCK_KEY_STR ")", "migration unlock");
+    return rc;
+}
+
+/* The server's notices ("already exists, skipping"): not for the collector's log. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+int wcol_store_pg_open(struct wcol_store *store, const struct wcol_store_pg_opts *opts)
+{
+    /* The conninfo's own settings win: the defaults come first. */
+    static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+    struct pg *q = calloc(1, sizeof(*q));
+    int rc;
+
+    if (q == NULL) {
+        return -ENOMEM;
+    }
+    snprintf(q->conninfo, sizeof(q->conninfo), "%s", opts->conninfo);
+    q->max_sensors = opts->max_sensors > 0 ? opts->max_sensors : WCOL_STORE_MAX_SENSORS;
+    const char *vals[] = { "5", "ward-collector", q->conninfo, NULL };
+
+    q->c = PQconnectdbParams(keys, vals, 1);
+    snprintf(q->where, sizeof(q->where), "(%s)", q->conninfo[0] ? "conninfo" : "defaults");
+    if (q->c == NULL) {
+        wcol_log_error("storage: cannot connect to PostgreSQL: out of memory");
+        free(q);
+        return -ENOMEM;
+    }
+    if (PQstatus(q->c) != CONNECTION_OK) {
+        char line[512];
+
+        wcol_log_error("storage: cannot connect to PostgreSQL: %s",
+                       one_line(PQerrorMessage(q->c), line, sizeof(line)));
+        pg_close(q);
+        return -EIO;
+    }
+    snprintf(q->where, sizeof(q->where), "database %s on %s", PQdb(q->c), PQhost(q->c));
+    if (PQserverVersion(q->c) < 140000) {
+        wcol_log_error("storage: PostgreSQL %s is version %d; the collector needs 14 or later",
+                       q->where, PQserverVersion(q->c) / 10000);
+        pg_close(q);
+        return -EIO;
+    }
+    PQsetNoticeProcessor(q->c, on_notice, NULL); /* kept across PQreset() */
+    rc = migrate(q);
+    rc = rc ?: prepare_all(q);
+    if (rc != 0) {
+        pg_close(q);
+        return rc;
+    }
+    store->ops = &s_pg_ops;
+    store->impl = q;
+    return 0;
+}
