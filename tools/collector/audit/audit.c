@@ -319,8 +319,9 @@ int wcol_audit_open(struct wcol_audit **out, const char *db_path, const char *st
     a->window_max = WCOL_AUDIT_REFUSALS_PER_MIN;
     snprintf(a->ckpt_path, sizeof(a->ckpt_path), "%s/audit-checkpoints", state_dir);
     snprintf(a->state_dir, sizeof(a->state_dir), "%s", state_dir);
-    if (sqlite3_open_v2(db_path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(db_path, &a->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         wcol_log_error("audit: cannot open %s: %s", db_path,
                        a->db ? sqlite3_errmsg(a->db) : "out of memory");
         wcol_audit_close(a);

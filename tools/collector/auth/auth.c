@@ -223,8 +223,9 @@ int wcol_auth_open(struct wcol_auth **out, const char *db_path, const struct wco
     }
     a->cfg = *cfg;
     a->audit = audit;
-    if (sqlite3_open_v2(db_path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(db_path, &a->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         wcol_log_error("auth: cannot open %s: %s", db_path,
                        a->db ? sqlite3_errmsg(a->db) : "out of memory");
         wcol_auth_close(a);

@@ -405,11 +405,15 @@ static int open_store_and_fleet(struct wcol_collector *c)
     rc = wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
     rc = rc ?: wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
     if (rc == 0 && cfg->pg_conninfo != NULL) {
-        return open_without_incidents(cfg); /* they read events from SQLite (docs/storage.md) */
+        rc = open_without_incidents(cfg); /* they read events from SQLite (docs/storage.md) */
+    } else {
+        rc = rc
+                 ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path,
+                                        cfg->api_listen);
+        rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
     }
-    rc =
-        rc ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path, cfg->api_listen);
-    rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
+    /* History, inventory and device revocations keep SQLite files of their own in the state
+     * directory whatever the event storage (docs/storage.md). */
     rc = rc ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, &c->bus, c->incidents);
     rc = rc ?: wcol_inventory_open(&c->inventory, cfg->db_path, cfg->min_agent_version);
     rc = rc ?: wcol_inventory_subscribe(c->inventory, &c->bus);
