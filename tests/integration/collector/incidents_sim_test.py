@@ -10,9 +10,13 @@ story opens within its first ~60 s with the agent's default rules and intervals:
 FAN3 high, the overheating CPUs at least medium (one incident per sensor, events joined),
 sdb's drivetemp sensor unavailable (medium), error bursts on eno2 and nothing on the healthy
 eno1, and (with a rule naming the carrier) eno2's link drops as one flapping incident that
-resolves after the hold-down once the story's flapping ends. (The SMART verdicts of
-dying-disk come later than the run at the default disk interval.) Exit 77 (skipped) when the sim board's ward-agent is not
-built (cmake -B build/sim -DBOARD=sim)."""
+resolves after the hold-down once the story's flapping ends. The dying-disk agent samples its
+disks every second (a rules file with "intervals_ms": {"disk": 1000}; the default is 5 min):
+the SMART verdicts of nvme1 (spare below threshold, ~30 s) and sdb (Reallocated_Sector_Ct at
+its threshold, ~52 s) go failing, which is state failed, a high incident each, one per
+disk:<model>_<serial>:smart component with every event of that sensor joined on it, and none
+for the healthy sda and nvme0. Exit 77 (skipped) when the sim board's ward-agent is not built
+(cmake -B build/sim -DBOARD=sim)."""
 import json
 import os
 import sys
@@ -48,6 +52,13 @@ def main():
                                                         "lower_critical": 1}],
                                "intervals_ms": {"nic": 500}}, f)
                 extra = ["--rules", rules]
+            elif s == "dying-disk":
+                # SMART is read every second (default 5 min), so the verdicts move within the
+                # run; the board's default rule for disk:*:smart applies (failing = failed).
+                rules = os.path.join(env.dir, "disk-rules.json")
+                with open(rules, "w") as f:
+                    json.dump({"version": 1, "rules": [], "intervals_ms": {"disk": 1000}}, f)
+                extra = ["--rules", rules]
             H.start_sim_agent(env, c, agent, s, 150, extra)
 
         def inc(device, pred):
@@ -65,6 +76,32 @@ def main():
         wait_for(lambda: inc("dying-disk", lambda x: "drivetemp" in x["component"]
                              and sev[x["severity"]] >= 2), 100, "sdb's drivetemp unavailable",
                  step=1)
+        # The SMART verdicts: failing is state failed, which is high (docs/incidents.md). One
+        # incident per disk:<model>_<serial>:smart (sdb is WKD3A7C9, nvme1 S64HNE0T502744),
+        # and every event the collector stored for that sensor is counted on it (joined; the
+        # story moves each verdict once, passed -> failing, so that is one event today).
+        def smart_of(serial):
+            return lambda x: x["component"].startswith("disk:") and x["component"].endswith(
+                "_%s:smart" % serial)
+
+        for serial in ("S64HNE0T502744", "WKD3A7C9"):
+            wait_for(lambda: inc("dying-disk", lambda x: smart_of(serial)(x)
+                                 and x["severity"] == "high"), 30,
+                     "%s's SMART verdict failing (high)" % serial, step=1)
+            smart = inc("dying-disk", smart_of(serial))
+            check(len(smart) == 1 and smart[0]["state"] in ("open", "acknowledged", "reopened"),
+                  "%s: %s" % (serial, smart))
+            rep = json.loads(env.wardctl(c, "report", str(smart[0]["id"]), "--format",
+                                         "json").stdout)
+            check(any(r["to"] == "failed" for r in rep["readings"])
+                  and smart[0]["events"] == len(rep["readings"]),
+                  "%s: %d events joined, readings %s" % (serial, smart[0]["events"],
+                                                         rep["readings"]))
+            print("sim: %s: incident %s %s, %d event(s) joined: %s" % (
+                serial, smart[0]["id"], smart[0]["severity"], smart[0]["events"],
+                ["%s->%s" % (r["from"], r["to"]) for r in rep["readings"]]))
+        check(not inc("dying-disk", lambda x: smart_of("WKD3A1B2")(x)
+                      or smart_of("S64HNE0T502731")(x)), "an incident on a healthy disk's verdict")
         hot = inc("overheating", lambda x: True)
         check(len({x["component"] for x in hot}) == len(hot) and
               any(x["events"] >= 2 for x in hot), "one incident per sensor, events joined: %s"
