@@ -129,7 +129,7 @@ int wcol_audit_sign_line(struct wcol_audit *a, int64_t count, const uint8_t head
 int wcol_audit_check_line(mbedtls_pk_context *pub, const char *line, int64_t *count,
                           uint8_t head[32])
 {
-    char hex[65], sighex[2 * MBEDTLS_PK_SIGNATURE_MAX_SIZE + 1], again[256];
+    char hex[65], sighex[301], again[256]; /* sighex: what %300s may write */
     unsigned char digest[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
     long long c, at;
 
