@@ -463,27 +463,25 @@ static int give_state(const struct wcol_collector *c, uid_t uid, gid_t gid)
             return -errno;
         }
     }
-    for (int i = 0; i < 15; i++) {
-        /* The store's database, then incidents.db (incidents/model.h), history.db
-         * (history/hist.h), inventory.db and devices.db (devices/devices.h) beside it. */
-        const char *slash = strrchr(c->cfg.db_path, '/');
-        int dir = slash ? (int)(slash - c->cfg.db_path + 1) : 0;
+    /* The store's database, then the databases beside it: incidents.db (incidents/model.h),
+     * history.db (history/hist.h), inventory.db and devices.db (devices/devices.h); each
+     * with its WAL and shared-memory files. */
+    static const char *const dbs[] = { NULL, "incidents.db", "history.db", "inventory.db",
+                                       "devices.db" };
+    static const char *const suffix[] = { "", "-wal", "-shm" };
+    const char *slash = strrchr(c->cfg.db_path, '/');
+    int dir = slash ? (int)(slash - c->cfg.db_path + 1) : 0;
 
-        if (i < 3) {
-            snprintf(path, sizeof(path), "%s", c->cfg.db_path);
-        } else {
-            snprintf(path, sizeof(path), "%.*s%s", dir, c->cfg.db_path,
-                     i < 6    ? "incidents.db"
-                     : i < 9  ? "history.db"
-                     : i < 12 ? "inventory.db"
-                              : "devices.db");
-        }
-        snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s",
-                 i % 3 == 0   ? ""
-                 : i % 3 == 1 ? "-wal"
-                              : "-shm");
-        if (lchown(path, uid, gid) != 0 && errno != ENOENT) {
-            return -errno;
+    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        for (size_t k = 0; k < sizeof(suffix) / sizeof(suffix[0]); k++) {
+            if (dbs[i] == NULL) {
+                snprintf(path, sizeof(path), "%s%s", c->cfg.db_path, suffix[k]);
+            } else {
+                snprintf(path, sizeof(path), "%.*s%s%s", dir, c->cfg.db_path, dbs[i], suffix[k]);
+            }
+            if (lchown(path, uid, gid) != 0 && errno != ENOENT) {
+                return -errno;
+            }
         }
     }
     return 0;
