@@ -32,6 +32,7 @@
 #include "dash/session.h"
 #include "export/metrics.h"
 #include "backup/schedule.h"
+#include "cluster/cluster.h"
 #include "devices/devices.h"
 #include "incidents/incidents.h"
 #include "inventory/inventory.h"
@@ -269,6 +270,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kint(&w, "bytes", ss.db_bytes);
     wcol_jw_obj_end(&w);
     wcol_dash_health(c, &w);
+    wcol_cluster_health(c->cluster, &w);
     wcol_jw_obj_end(&w);
     wcol_api_send_doc(conn, &w);
 }

@@ -17,11 +17,13 @@
 #include "backup/audit_hook.h"
 #include "backup/backup.h"
 #include "backup/schedule.h"
+#include "cluster/cluster.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "api/api.h"
 #include "common/jw.h"
 #include "export/prom.h"
+#include "server/collector.h"
 #include "server/conn.h"
 
 #define PREFIX     "ward-backup-"
@@ -202,6 +204,11 @@ static void *schedule_main(void *arg)
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         int64_t wait_ms = next_due(s) - wcol_now_wall_ms();
+
+        if (wait_ms <= 0 && s->collector != NULL &&
+            !wcol_cluster_is_leader(s->collector->cluster)) {
+            wait_ms = 5000; /* several collectors on PostgreSQL: the leader backs up */
+        }
 
         if (wait_ms > 0) {
             struct timespec ts;

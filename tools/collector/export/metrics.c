@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "backup/schedule.h"
+#include "cluster/cluster.h"
 #include "dash/dash.h"
 #include "devices/devices.h"
 #include "incidents/incidents.h"
@@ -281,6 +282,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     wcol_history_metrics(c->history, w);
     wcol_access_metrics(c, w, now_ms); /* logins, refusals, the audit log */
     wcol_dash_metrics(c, w);
+    wcol_cluster_metrics(c->cluster, w);
     if (c->devices != NULL) {
         wcol_devices_metrics(c->devices, w);
     }

@@ -124,6 +124,26 @@ struct load_ctx {
     int err;
 };
 
+static uint8_t state_of(const char *name)
+{
+    if (name != NULL && strcmp(name, "silent") == 0) {
+        return WCOL_FLEET_SILENT;
+    }
+    return name != NULL && strcmp(name, "removed") == 0 ? WCOL_FLEET_REMOVED : WCOL_FLEET_UP;
+}
+
+/* What a stored row says about a device, apart from its state and its windows. */
+static void take_row(struct wcol_fleet_device *d, const struct wcol_store_device *sd)
+{
+    d->first_seen_ms = sd->first_seen_ms;
+    d->last_seen_ms = sd->last_seen_ms > d->last_seen_ms ? sd->last_seen_ms : d->last_seen_ms;
+    d->last_hb_ms = sd->last_heartbeat_ms;
+    d->heard = sd->last_heartbeat_ms > 0;
+    d->interval_ms = sd->interval_ms;
+    snprintf(d->boot_id, sizeof(d->boot_id), "%s", sd->boot_id ? sd->boot_id : "");
+    snprintf(d->health, sizeof(d->health), "%s", sd->health ? sd->health : "");
+}
+
 static int load_one(void *ctx, const struct wcol_store_device *sd)
 {
     struct load_ctx *lc = ctx;
@@ -135,22 +155,58 @@ static int load_one(void *ctx, const struct wcol_store_device *sd)
         lc->err = -ENOSPC;
         return 1;
     }
-    d->state = WCOL_FLEET_UP;
-    if (sd->state != NULL && strcmp(sd->state, "silent") == 0) {
-        d->state = WCOL_FLEET_SILENT;
-    } else if (sd->state != NULL && strcmp(sd->state, "removed") == 0) {
-        d->state = WCOL_FLEET_REMOVED;
-    }
+    d->state = state_of(sd->state);
     d->stored_state = d->state;
-    d->first_seen_ms = sd->first_seen_ms;
-    d->last_seen_ms = sd->last_seen_ms;
-    d->last_hb_ms = sd->last_heartbeat_ms;
-    d->heard = sd->last_heartbeat_ms > 0;
+    take_row(d, sd);
     d->last_hb_mono = lc->now_mono; /* a fresh window: see fleet.h */
-    d->interval_ms = sd->interval_ms;
-    snprintf(d->boot_id, sizeof(d->boot_id), "%s", sd->boot_id ? sd->boot_id : "");
-    snprintf(d->health, sizeof(d->health), "%s", sd->health ? sd->health : "");
     count_state(lc->f, d->state, 1);
+    return 0;
+}
+
+/* The monotonic time of a wall-clock instant in the past, never before floor_mono. */
+static uint64_t mono_of(int64_t at_ms, int64_t now_ms, uint64_t now_mono, uint64_t floor_mono)
+{
+    int64_t age = now_ms > at_ms ? now_ms - at_ms : 0;
+    uint64_t t = (uint64_t)age >= now_mono ? 0 : now_mono - (uint64_t)age;
+
+    return t > floor_mono ? t : floor_mono;
+}
+
+int wcol_fleet_merge(struct wcol_fleet *f, const struct wcol_store_device *sd, int64_t now_ms,
+                     uint64_t now_mono, uint64_t floor_mono)
+{
+    struct wcol_fleet_device *d = wcol_fleet_find(f, sd->id);
+    uint8_t state = state_of(sd->state);
+
+    if (d == NULL) {
+        if (f->count + f->reserved >= f->max || (d = add(f, sd->id)) == NULL) {
+            return -ENOSPC;
+        }
+        d->state = d->stored_state = state;
+        d->state_since_ms = now_ms;
+        take_row(d, sd);
+        d->last_hb_mono = sd->last_heartbeat_ms > 0
+                              ? mono_of(sd->last_heartbeat_ms, now_ms, now_mono, floor_mono)
+                              : now_mono;
+        count_state(f, d->state, 1);
+        return 0;
+    }
+    if (sd->last_heartbeat_ms > d->last_hb_ms) {
+        uint64_t t = mono_of(sd->last_heartbeat_ms, now_ms, now_mono, floor_mono);
+
+        take_row(d, sd);
+        d->last_hb_mono = t > d->last_hb_mono ? t : d->last_hb_mono;
+    } else if (sd->last_seen_ms > d->last_seen_ms) {
+        d->last_seen_ms = sd->last_seen_ms;
+    }
+    /* Another collector's transition (or the leader's): taken as it is stored, unless one
+     * of this collector's own waits to be written. */
+    if (!d->dirty && state != d->state) {
+        count_state(f, d->state, -1);
+        d->state = d->stored_state = state;
+        d->state_since_ms = now_ms;
+        count_state(f, d->state, 1);
+    }
     return 0;
 }
 

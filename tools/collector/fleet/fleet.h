@@ -101,6 +101,16 @@ void wcol_fleet_unreserve(struct wcol_fleet *f);
 /** Load devices from storage at start-up. @return 0 or the store's error. */
 int wcol_fleet_load(struct wcol_fleet *f, struct wcol_store *st, uint64_t now_mono);
 
+/**
+ * Take a device row another collector may have written (the cluster's fleet sync): a newer
+ * heartbeat moves the device's window forward (judged from the row's wall-clock time, never
+ * before floor_mono: a fresh window from this collector's start), and the stored state
+ * replaces the one in memory unless a change of this collector's own waits to be written.
+ * A device not yet known is added. @return 0 or -ENOSPC (the fleet is full).
+ */
+int wcol_fleet_merge(struct wcol_fleet *f, const struct wcol_store_device *sd, int64_t now_ms,
+                     uint64_t now_mono, uint64_t floor_mono);
+
 /** Apply a committed request. @return the device, NULL only when the fleet is full. */
 struct wcol_fleet_device *wcol_fleet_heard(struct wcol_fleet *f, const char *id,
                                            const struct wcol_fleet_report *r, int64_t now_ms,

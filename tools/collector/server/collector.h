@@ -247,6 +247,7 @@ struct wcol_collector {
     unsigned n_reload_hooks;
     /* backup/schedule.h, NULL: no scheduled backups */
     struct wcol_backup_schedule *backups;
+    struct wcol_cluster *cluster; /* cluster/cluster.h: NULL with SQLite (always the leader) */
     /* inventory/inventory.h: inventory, changes, change windows, outdated agents */
     struct wcol_inventory *inventory;
 };

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "cluster/cluster.h"
 #include "commit/group.h"
 #include "common/clock.h"
 #include "devices/devices.h"
@@ -554,6 +555,7 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
     rc = rc ?: open_tls_and_tokens(c);
     rc = rc ?: wcol_state_lock(c); /* after the key checks, before the database and ports */
     rc = rc ?: open_store_and_fleet(c);
+    rc = rc ?: wcol_cluster_open(&c->cluster, cfg->pg_conninfo);
     rc = rc ?: wcol_access_open(c); /* accounts and the audit log (auth/access.h) */
     rc = rc ?: open_listeners(c);
     if (rc != 0) {
@@ -682,13 +684,16 @@ static void expire_events(struct wcol_collector *c, uint64_t now)
 
 static void periodic(struct wcol_collector *c, uint64_t now)
 {
-    if (now >= c->next_retention) {
+    wcol_cluster_tick(c, now); /* election, shared ticket keys, fleet read back */
+    if (now >= c->next_retention && wcol_cluster_is_leader(c->cluster)) {
         expire_events(c, now);
     }
     c->next_check = now + c->cfg.check_interval_ms;
     wcol_conn_warn_flush(c, now);
     wcol_conn_park_idle(c, now);
-    wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
+    if (wcol_cluster_may_judge_silence(c->cluster, now)) {
+        wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
+    }
     wcol_access_tick(c, wcol_now_wall_ms());
     if (wcol_tls_reload_crl(c->tls, false) > 0) {
         (void)wcol_collector_drop_refused(c);
@@ -823,6 +828,8 @@ int wcol_collector_run(struct wcol_collector *c)
 void wcol_collector_close(struct wcol_collector *c)
 {
     wcol_access_close(c);
+    wcol_cluster_close(c->cluster);
+    c->cluster = NULL;
     if (c->store.ops != NULL) {
         c->store.ops->close(c->store.impl);
     }

@@ -202,8 +202,30 @@ static const char s_schema_v1[] =
     "  END IF;"
     "END $f$;";
 
+/* Several collectors on one database (cluster/cluster.c): the TLS session ticket keys they
+ * share, added by the leader, the newest two read by every collector. */
+static const char s_schema_v2[] =
+    "CREATE TABLE IF NOT EXISTS ticket_keys ("
+    "  id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  created_s bigint NOT NULL,"
+    "  key bytea NOT NULL CHECK (length(key) = 32));"
+    /* CREATE TABLE IF NOT EXISTS is not safe against itself: two collectors making the same
+     * day's partition at once, one of them failed ("already exists"). A transaction lock
+     * (any constant) makes them take turns. */
+    "CREATE OR REPLACE FUNCTION ward_event_partitions(p_at bigint, p_days integer) "
+    "  RETURNS void LANGUAGE plpgsql AS $f$ "
+    "DECLARE d bigint; "
+    "BEGIN "
+    "  PERFORM pg_advisory_xact_lock(2003923558);"
+    "  FOR d IN p_at / 86400000 .. p_at / 86400000 + p_days LOOP"
+    "    EXECUTE format('CREATE TABLE IF NOT EXISTS events_d%s PARTITION OF events "
+    "      FOR VALUES FROM (%s) TO (%s)', d, d::bigint * 86400000, (d::bigint + 1) * 86400000);"
+    "  END LOOP; "
+    "END $f$;";
+
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
+    s_schema_v2, /* 2: ticket_keys; ward_event_partitions() under a lock */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))

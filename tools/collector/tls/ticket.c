@@ -273,6 +273,9 @@ int wcol_ticket_keys_open(struct wcol_ticket_keys *k, const char *path, uint32_t
 
 int wcol_ticket_keys_maybe_rotate(struct wcol_ticket_keys *k, int64_t now)
 {
+    if (k->shared) {
+        return 0;
+    }
     if (now - k->slot[0].created < (int64_t)k->rotate_s) {
         return 0;
     }
@@ -284,6 +287,23 @@ int wcol_ticket_keys_maybe_rotate(struct wcol_ticket_keys *k, int64_t now)
     wcol_log_info("rotated session ticket key (now key %" PRIu32 ", previous %" PRIu32 ")",
                   k->slot[0].id, k->slot[1].id);
     return 1;
+}
+
+/* The database's key ids live above 2^31 so that they never meet a key file's. */
+#define SHARED_ID_BIT 0x80000000u
+
+int wcol_ticket_keys_import(struct wcol_ticket_keys *k, const struct wcol_ticket_key_material m[2])
+{
+    int rc = 0;
+
+    for (int s = 0; s < 2; s++) {
+        k->slot[s].id = m[s].id != 0 ? m[s].id | SHARED_ID_BIT : 0;
+        k->slot[s].created = m[s].created;
+        memcpy(k->slot[s].key, m[s].key, WCOL_TICKET_KEY_BYTES);
+        rc = rc ?: key_arm(&k->slot[s]);
+    }
+    k->shared = true;
+    return rc;
 }
 
 void wcol_ticket_keys_close(struct wcol_ticket_keys *k)

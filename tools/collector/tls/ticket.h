@@ -48,6 +48,14 @@ struct wcol_ticket_keys {
      * restores, not_before = the ticket's issue time. */
     bool (*is_revoked)(void *ctx, const struct wcol_ident *id);
     void *revoked_ctx;
+    bool shared; /* the keys come from the cluster's database: no file, no local rotation */
+};
+
+/* One key as the cluster's database holds it (cluster/cluster.c). */
+struct wcol_ticket_key_material {
+    uint32_t id; /* 0 = none */
+    int64_t created;
+    uint8_t key[WCOL_TICKET_KEY_BYTES];
 };
 
 /*
@@ -73,6 +81,13 @@ int wcol_ticket_keys_open(struct wcol_ticket_keys *k, const char *path, uint32_t
 
 /** Rotate when the current key is rotate_s old. @return 1 rotated, 0 not due, -errno. */
 int wcol_ticket_keys_maybe_rotate(struct wcol_ticket_keys *k, int64_t now);
+
+/**
+ * Use the cluster's keys from now on, m[0] current and m[1] previous (id 0: none): the key
+ * file is left as it is and no longer rotated here (the leader rotates the shared keys).
+ * @return 0, -EIO (the cipher refused the key).
+ */
+int wcol_ticket_keys_import(struct wcol_ticket_keys *k, const struct wcol_ticket_key_material m[2]);
 
 void wcol_ticket_keys_close(struct wcol_ticket_keys *k);
 

@@ -1,0 +1,482 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <mbedtls/platform_util.h>
+
+#include "cluster/cluster.h"
+#include "common/clock.h"
+#include "common/jw.h"
+#include "common/log.h"
+#include "export/prom.h"
+#include "fleet/fleet.h"
+#include "server/collector.h"
+#include "tls/tls.h"
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+enum query_kind { Q_NONE, Q_LOCK, Q_KEYS, Q_ROTATE };
+
+struct wcol_cluster {
+    char conninfo[4096];
+    PGconn *pg;
+    bool connected;
+    PostgresPollingStatusType polling;
+    uint64_t connect_mono;
+    enum query_kind pending;
+    uint64_t sent_mono;
+    atomic_bool leader;
+    uint64_t leader_since;
+    uint64_t synced_mono; /* the last fleet sync that read every device */
+    uint64_t next_connect, next_lock, next_keys, next_sync;
+    uint64_t leader_changes, fleet_syncs, fleet_sync_failures, keys_loaded;
+    uint32_t key_id; /* the database's id of the current ticket key, 0 none yet */
+    bool rotate_due;
+};
+
+int wcol_cluster_open(struct wcol_cluster **out, const char *conninfo)
+{
+    *out = NULL;
+    if (conninfo == NULL) {
+        return 0;
+    }
+    struct wcol_cluster *cl = calloc(1, sizeof(*cl));
+
+    if (cl == NULL) {
+        return -ENOMEM;
+    }
+    snprintf(cl->conninfo, sizeof(cl->conninfo), "%s", conninfo);
+    atomic_init(&cl->leader, false);
+    *out = cl;
+    return 0;
+}
+
+bool wcol_cluster_is_leader(const struct wcol_cluster *cl)
+{
+    return cl == NULL || atomic_load(&((struct wcol_cluster *)cl)->leader);
+}
+
+bool wcol_cluster_may_judge_silence(const struct wcol_cluster *cl, uint64_t now_mono)
+{
+    if (cl == NULL) {
+        return true;
+    }
+    return wcol_cluster_is_leader(cl) && now_mono - cl->leader_since >= WCOL_CLUSTER_GRACE_MS &&
+           cl->synced_mono > cl->leader_since;
+}
+
+static void set_leader(struct wcol_cluster *cl, bool on, uint64_t now, const char *why)
+{
+    if (wcol_cluster_is_leader(cl) == on) {
+        return;
+    }
+    atomic_store(&cl->leader, on);
+    cl->leader_changes++;
+    if (on) {
+        cl->leader_since = now;
+        cl->rotate_due = false;
+        cl->next_keys = now; /* check the ticket keys' age first */
+        wcol_log_info("cluster: this collector is the leader now (silence detection from %u ms "
+                      "on, retention, backups, ticket key rotation)",
+                      WCOL_CLUSTER_GRACE_MS);
+    } else {
+        wcol_log_warn("cluster: no longer the leader (%s); leader duties stopped", why);
+    }
+}
+
+/* The connection failed (or answers too slowly): leadership ends here and now. */
+static void drop(struct wcol_cluster *cl, uint64_t now, const char *what)
+{
+    char line[300] = "";
+    const char *msg = cl->pg != NULL ? PQerrorMessage(cl->pg) : "out of memory";
+    size_t o = 0;
+
+    for (const char *p = msg; *p != '\0' && o + 1 < sizeof(line); p++) {
+        line[o++] = *p == '\n' || *p == '\t' ? ' ' : *p;
+    }
+    while (o > 0 && line[o - 1] == ' ') {
+        o--;
+    }
+    line[o] = '\0';
+    if (cl->connected || wcol_cluster_is_leader(cl)) {
+        wcol_log_warn("cluster: connection to PostgreSQL lost (%s: %s)", what, line);
+    }
+    set_leader(cl, false, now, "lost the connection holding the leader lock");
+    if (cl->pg != NULL) {
+        PQfinish(cl->pg);
+        cl->pg = NULL;
+    }
+    cl->connected = false;
+    cl->pending = Q_NONE;
+    cl->next_connect = now + WCOL_CLUSTER_RETRY_MS;
+}
+
+/* Wait up to ms for the connection's socket (0: just look). @return true when ready. */
+static bool wait_fd(PGconn *pg, short events, int ms)
+{
+    struct pollfd p = { .fd = PQsocket(pg), .events = events };
+
+    return p.fd >= 0 && poll(&p, 1, ms) > 0;
+}
+
+static void connect_step(struct wcol_cluster *cl, uint64_t now)
+{
+    /* The conninfo's own settings win: the defaults come first. Keepalives notice a
+     * silent network, so that the lock's holder learns it is cut off. */
+    static const char *const keys[] = { "connect_timeout",
+                                        "application_name",
+                                        "keepalives_idle",
+                                        "keepalives_interval",
+                                        "keepalives_count",
+                                        "dbname",
+                                        NULL };
+
+    if (cl->pg == NULL) {
+        if (now < cl->next_connect) {
+            return;
+        }
+        const char *vals[] = { "5", "ward-collector-leader", "5", "2", "2", cl->conninfo, NULL };
+
+        cl->pg = PQconnectStartParams(keys, vals, 1);
+        if (cl->pg == NULL || PQstatus(cl->pg) == CONNECTION_BAD) {
+            drop(cl, now, "connect");
+            return;
+        }
+        cl->polling = PGRES_POLLING_WRITING;
+        cl->connect_mono = now;
+    }
+    for (int i = 0; i < 16 && cl->polling != PGRES_POLLING_OK; i++) {
+        if (cl->polling == PGRES_POLLING_FAILED) {
+            drop(cl, now, "connect");
+            return;
+        }
+        short ev = cl->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+
+        if (!wait_fd(cl->pg, ev, WCOL_CLUSTER_WAIT_STEP_MS)) {
+            break;
+        }
+        cl->polling = PQconnectPoll(cl->pg);
+    }
+    if (cl->polling == PGRES_POLLING_OK) {
+        (void)PQsetnonblocking(cl->pg, 1);
+        cl->connected = true;
+        cl->next_lock = now;
+        cl->next_keys = now;
+        wcol_log_info("cluster: connected to PostgreSQL database %s on %s for the leader election",
+                      PQdb(cl->pg), PQhost(cl->pg));
+    } else if (now - cl->connect_mono > WCOL_CLUSTER_ANSWER_MS * 2) {
+        drop(cl, now, "connect timeout");
+    }
+}
+
+static int send_query(struct wcol_cluster *cl, enum query_kind kind, const char *sql, uint64_t now)
+{
+    if (PQsendQuery(cl->pg, sql) != 1) {
+        drop(cl, now, "send");
+        return -EIO;
+    }
+    cl->pending = kind;
+    cl->sent_mono = now;
+    return 0;
+}
+
+/*
+ * The pending query's results, when they are all in: waits at most one step. @return 1 with
+ * *out (the last result; every result was OK), 0 not yet, -EIO (connection dropped).
+ */
+static int collect(struct wcol_cluster *cl, uint64_t now, PGresult **out)
+{
+    *out = NULL;
+    if (PQflush(cl->pg) < 0 || PQconsumeInput(cl->pg) != 1) {
+        drop(cl, now, "read");
+        return -EIO;
+    }
+    if (PQisBusy(cl->pg)) {
+        if (!wait_fd(cl->pg, POLLIN, WCOL_CLUSTER_WAIT_STEP_MS) || PQconsumeInput(cl->pg) != 1 ||
+            PQisBusy(cl->pg)) {
+            if (PQstatus(cl->pg) == CONNECTION_BAD) {
+                drop(cl, now, "read");
+                return -EIO;
+            }
+            if (now - cl->sent_mono > WCOL_CLUSTER_ANSWER_MS) {
+                drop(cl, now, "no answer");
+                return -EIO;
+            }
+            return 0;
+        }
+    }
+    bool bad = false;
+    PGresult *r;
+
+    while ((r = PQgetResult(cl->pg)) != NULL) {
+        ExecStatusType s = PQresultStatus(r);
+
+        bad |= s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK;
+        PQclear(*out);
+        *out = r;
+    }
+    cl->pending = Q_NONE;
+    if (bad) {
+        PQclear(*out);
+        *out = NULL;
+        drop(cl, now, "query");
+        return -EIO;
+    }
+    return 1;
+}
+
+static void on_lock(struct wcol_cluster *cl, PGresult *r, uint64_t now)
+{
+    bool got = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+
+    cl->next_lock = now + WCOL_CLUSTER_RETRY_MS;
+    if (got) {
+        set_leader(cl, true, now, NULL);
+    }
+}
+
+static int hex_key(const char *hex, uint8_t *out)
+{
+    if (strlen(hex) != 2 * WCOL_TICKET_KEY_BYTES) {
+        return -EBADMSG;
+    }
+    for (size_t i = 0; i < WCOL_TICKET_KEY_BYTES; i++) {
+        unsigned v;
+
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+            return -EBADMSG;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+/* The two newest keys of ticket_keys: imported when the newest changed. */
+static void on_keys(struct wcol_cluster *cl, struct wcol_collector *c, PGresult *r)
+{
+    struct wcol_ticket_key_material m[2];
+    int n = PQntuples(r) < 2 ? PQntuples(r) : 2;
+    int64_t now_s = (int64_t)time(NULL);
+
+    memset(m, 0, sizeof(m));
+    cl->rotate_due = n == 0 || strtoll(PQgetvalue(r, 0, 1), NULL, 10) <=
+                                   now_s - (int64_t)c->tls->tickets.rotate_s;
+    if (n == 0 || (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10) == cl->key_id) {
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        m[i].id = (uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+        m[i].created = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        if (m[i].id == 0 || hex_key(PQgetvalue(r, i, 2), m[i].key) != 0) {
+            wcol_log_error("cluster: ticket key %s in the database is malformed; ignored",
+                           PQgetvalue(r, i, 0));
+            mbedtls_platform_zeroize(m, sizeof(m));
+            return;
+        }
+    }
+    if (wcol_ticket_keys_import(&c->tls->tickets, m) == 0) {
+        cl->key_id = m[0].id;
+        cl->keys_loaded++;
+        wcol_log_info("cluster: session ticket key %" PRIu32 " from the database in use",
+                      cl->key_id);
+    }
+    mbedtls_platform_zeroize(m, sizeof(m));
+}
+
+/* The leader adds a fresh key once the newest is rotate_s old and keeps the newest two. */
+static int send_rotate(struct wcol_cluster *cl, struct wcol_collector *c, uint64_t now)
+{
+    uint8_t key[WCOL_TICKET_KEY_BYTES];
+    char sql[600];
+    int64_t now_s = (int64_t)time(NULL);
+    struct wcol_ticket_keys *k = &c->tls->tickets;
+    int len;
+
+    if (k->f_rng(k->p_rng, key, sizeof(key)) != 0) {
+        return -EIO;
+    }
+    len = snprintf(sql, sizeof(sql),
+                   "INSERT INTO ticket_keys (created_s, key) SELECT %" PRId64 ", decode('", now_s);
+    for (size_t i = 0; i < sizeof(key); i++) {
+        len += snprintf(sql + len, sizeof(sql) - (size_t)len, "%02x", key[i]);
+    }
+    snprintf(sql + len, sizeof(sql) - (size_t)len,
+             "', 'hex') WHERE NOT EXISTS (SELECT 1 FROM ticket_keys WHERE created_s > %" PRId64
+             "); DELETE FROM ticket_keys WHERE id < (SELECT max(id) - 1 FROM ticket_keys)",
+             now_s - (int64_t)k->rotate_s);
+    mbedtls_platform_zeroize(key, sizeof(key));
+    int rc = send_query(cl, Q_ROTATE, sql, now);
+
+    mbedtls_platform_zeroize(sql, sizeof(sql));
+    return rc;
+}
+
+/* Start the next query that is due, if any. @return 1 sent, 0 nothing due, -EIO. */
+static int next_query(struct wcol_cluster *cl, struct wcol_collector *c, uint64_t now)
+{
+    if (!wcol_cluster_is_leader(cl) && now >= cl->next_lock) {
+        return send_query(cl, Q_LOCK,
+                          "SELECT pg_try_advisory_lock(" STR(WCOL_CLUSTER_LOCK_CLASS) ", " STR(
+                              WCOL_CLUSTER_LOCK_OBJ) ")",
+                          now)
+                   ?: 1;
+    }
+    if (wcol_cluster_is_leader(cl) && cl->rotate_due) {
+        cl->rotate_due = false;
+        return send_rotate(cl, c, now) ?: 1;
+    }
+    if (now >= cl->next_keys) {
+        /* Also the leader's proof that its connection, and so its lock, is alive. */
+        cl->next_keys = now + WCOL_CLUSTER_SYNC_MS;
+        return send_query(cl, Q_KEYS,
+                          "SELECT id, created_s, encode(key, 'hex') FROM ticket_keys "
+                          "ORDER BY id DESC LIMIT 2",
+                          now)
+                   ?: 1;
+    }
+    return 0;
+}
+
+static void election_step(struct wcol_cluster *cl, struct wcol_collector *c, uint64_t now)
+{
+    for (int round = 0; round < 4 && cl->connected; round++) {
+        PGresult *r = NULL;
+
+        if (cl->pending == Q_NONE && next_query(cl, c, now) <= 0) {
+            return;
+        }
+        enum query_kind kind = cl->pending;
+
+        if (collect(cl, now, &r) <= 0) {
+            return;
+        }
+        if (kind == Q_LOCK) {
+            on_lock(cl, r, now);
+        } else if (kind == Q_KEYS) {
+            on_keys(cl, c, r);
+        } else if (kind == Q_ROTATE) {
+            cl->next_keys = now; /* read the new key back at once */
+        }
+        PQclear(r);
+    }
+}
+
+/* ---- the fleet read back from the database ---- */
+
+struct sync_ctx {
+    struct wcol_collector *c;
+    int64_t now_ms;
+    uint64_t now_mono;
+    unsigned full;
+};
+
+static int sync_one(void *ctx, const struct wcol_store_device *sd)
+{
+    struct sync_ctx *s = ctx;
+
+    if (wcol_fleet_merge(&s->c->fleet, sd, s->now_ms, s->now_mono, s->c->start_mono) != 0) {
+        s->full++;
+    }
+    return 0;
+}
+
+static void fleet_sync(struct wcol_cluster *cl, struct wcol_collector *c, uint64_t now)
+{
+    struct sync_ctx s = { .c = c, .now_ms = wcol_now_wall_ms(), .now_mono = now };
+
+    cl->next_sync = now + WCOL_CLUSTER_SYNC_MS;
+    if (c->store.ops->load_devices(c->store.impl, sync_one, &s) != 0) {
+        cl->fleet_sync_failures++;
+        return;
+    }
+    if (s.full > 0 && cl->fleet_syncs == 0) {
+        wcol_log_warn("cluster: %u devices in the database do not fit --max-devices (%zu)", s.full,
+                      c->fleet.max);
+    }
+    cl->fleet_syncs++;
+    cl->synced_mono = now;
+}
+
+void wcol_cluster_tick(struct wcol_collector *c, uint64_t now_mono)
+{
+    struct wcol_cluster *cl = c->cluster;
+
+    if (cl == NULL) {
+        return;
+    }
+    if (!cl->connected) {
+        connect_step(cl, now_mono);
+    }
+    if (cl->connected) {
+        election_step(cl, c, now_mono);
+    }
+    if (now_mono >= cl->next_sync) {
+        fleet_sync(cl, c, now_mono);
+    }
+}
+
+void wcol_cluster_health(const struct wcol_cluster *cl, struct wcol_jw *w)
+{
+    bool leader = wcol_cluster_is_leader(cl);
+
+    wcol_jw_key(w, "cluster");
+    wcol_jw_obj_begin(w);
+    wcol_jw_kstr(w, "role", cl == NULL ? "standalone" : leader ? "leader" : "follower");
+    wcol_jw_kuint(w, "leader", leader ? 1 : 0);
+    if (cl != NULL) {
+        wcol_jw_kstr(w, "election_connection", cl->connected ? "up" : "down");
+        wcol_jw_kuint(w, "leader_changes", cl->leader_changes);
+        wcol_jw_kuint(w, "leader_for_s", leader ? (wcol_now_mono() - cl->leader_since) / 1000 : 0);
+        wcol_jw_kuint(w, "fleet_syncs", cl->fleet_syncs);
+        wcol_jw_kuint(w, "fleet_sync_failures", cl->fleet_sync_failures);
+        wcol_jw_kuint(w, "ticket_key", cl->key_id);
+        wcol_jw_kuint(w, "ticket_keys_loaded", cl->keys_loaded);
+    }
+    wcol_jw_obj_end(w);
+}
+
+static void one(struct wcol_prom *w, const char *name, const char *type, const char *help,
+                uint64_t v)
+{
+    wcol_prom_family(w, name, type, help);
+    wcol_prom_sample_u64(w, name, NULL, 0, v);
+}
+
+void wcol_cluster_metrics(const struct wcol_cluster *cl, struct wcol_prom *w)
+{
+    one(w, "ward_collector_leader", "gauge",
+        "1 when this collector runs the fleet-wide duties (silence detection, retention, "
+        "backups): always with SQLite, the holder of the advisory lock with PostgreSQL.",
+        wcol_cluster_is_leader(cl) ? 1 : 0);
+    if (cl == NULL) {
+        return;
+    }
+    one(w, "ward_collector_leader_changes_total", "counter",
+        "Times this collector became or stopped being the leader.", cl->leader_changes);
+    one(w, "ward_collector_fleet_syncs_total", "counter",
+        "Reads of every device's state and last-seen times back from PostgreSQL.", cl->fleet_syncs);
+    one(w, "ward_collector_fleet_sync_failures_total", "counter",
+        "Fleet reads from PostgreSQL that failed (the database was unreachable).",
+        cl->fleet_sync_failures);
+    one(w, "ward_collector_ticket_keys_loaded_total", "counter",
+        "Session ticket keys taken from the database (shared by every collector).",
+        cl->keys_loaded);
+}
+
+void wcol_cluster_close(struct wcol_cluster *cl)
+{
+    if (cl == NULL) {
+        return;
+    }
+    if (cl->pg != NULL) {
+        PQfinish(cl->pg); /* ends the session: the lock is released at once */
+    }
+    free(cl);
+}
