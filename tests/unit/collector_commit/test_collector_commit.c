@@ -272,6 +272,63 @@ static void test_fleet_changes_ride_the_batch(void **state)
     wcol_fleet_free(&fleet);
 }
 
+/* Rows written by other collectors (the cluster's fleet sync): a newer heartbeat moves the
+ * window, judged from its wall-clock age but never before this collector's start; another
+ * collector's transition is taken unless one of this collector's own waits. */
+static void test_fleet_merge_rows_of_other_collectors(void **state)
+{
+    struct wcol_fleet fleet;
+    struct wcol_fleet_report rep = { .has_heartbeat = true, .interval_ms = 1000 };
+    struct wcol_store_device row = { .id = "dev-x",
+                                     .state = "up",
+                                     .first_seen_ms = 1000,
+                                     .last_seen_ms = 100000,
+                                     .last_heartbeat_ms = 100000,
+                                     .interval_ms = 1000 };
+
+    (void)state;
+    assert_int_equal(wcol_fleet_init(&fleet, 2, 3, 1000), 0);
+    /* Wall clock 101000 = monotonic 50000; started at monotonic 40000. */
+    assert_int_equal(wcol_fleet_merge(&fleet, &row, 101000, 50000, 40000), 0);
+    struct wcol_fleet_device *d = wcol_fleet_find(&fleet, "dev-x");
+
+    assert_non_null(d);
+    assert_int_equal(d->last_hb_mono, 49000); /* heard 1 s ago, on another collector */
+    assert_int_equal(fleet.up, 1);
+    assert_int_equal(wcol_fleet_check(&fleet, 103000, 52000), 0); /* 3 s: not yet */
+    assert_int_equal(wcol_fleet_check(&fleet, 103100, 52100), 1); /* 3.1 s: silent */
+    wcol_fleet_committed(&fleet, false);
+    /* Its own change waits: a stored "up" does not undo it. */
+    assert_int_equal(wcol_fleet_merge(&fleet, &row, 103200, 52200, 40000), 0);
+    assert_int_equal(d->state, WCOL_FLEET_SILENT);
+    struct wcol_fleet_changes ch;
+
+    assert_int_equal(wcol_fleet_stage(&fleet, 103200, &ch), 0);
+    wcol_fleet_changes_free(&ch);
+    wcol_fleet_committed(&fleet, true);
+    /* Another collector heard it again: up, no transition of this collector's own. */
+    row.last_heartbeat_ms = row.last_seen_ms = 104000;
+    uint64_t transitions = fleet.transitions;
+
+    assert_int_equal(wcol_fleet_merge(&fleet, &row, 104500, 53500, 40000), 0);
+    assert_int_equal(d->state, WCOL_FLEET_UP);
+    assert_int_equal(d->last_hb_mono, 53000);
+    assert_int_equal(fleet.up, 1);
+    assert_int_equal(fleet.silent, 0);
+    assert_int_equal(fleet.transitions, transitions);
+    assert_false(wcol_fleet_dirty(&fleet));
+    /* An old heartbeat never moves the window before this collector's start. */
+    row.id = "dev-y";
+    row.last_heartbeat_ms = 1000;
+    assert_int_equal(wcol_fleet_merge(&fleet, &row, 104500, 53500, 40000), 0);
+    assert_int_equal(wcol_fleet_find(&fleet, "dev-y")->last_hb_mono, 40000);
+    /* Full: the row is not taken. */
+    row.id = "dev-z";
+    assert_int_equal(wcol_fleet_merge(&fleet, &row, 104500, 53500, 40000), -ENOSPC);
+    assert_non_null(wcol_fleet_heard(&fleet, "dev-x", &rep, 105000, 54000));
+    wcol_fleet_free(&fleet);
+}
+
 static void noop(void *ctx, const struct wcol_msg *m)
 {
     (void)ctx;
@@ -298,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup(test_failed_commit_publishes_nothing, setup),
         cmocka_unit_test_setup(test_request_failing_alone, setup),
         cmocka_unit_test_setup(test_fleet_changes_ride_the_batch, setup),
+        cmocka_unit_test(test_fleet_merge_rows_of_other_collectors),
         cmocka_unit_test(test_bus_bounded),
     };
 
