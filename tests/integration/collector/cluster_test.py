@@ -78,10 +78,10 @@ class Device:
                 pass
             self.sock = None
 
-    def step(self, port):
-        """One request: the next two events and a heartbeat; resent until acknowledged."""
+    def step(self, port, per=2):
+        """One request: the next `per` events and a heartbeat; resent until acknowledged."""
         first = self.acked + 1
-        seqs = [first, first + 1]
+        seqs = list(range(first, first + per))
         body = batch(self.name, seqs=seqs, hb_seq=first, interval_ms=INTERVAL_MS)
         try:
             if self.sock is None:
