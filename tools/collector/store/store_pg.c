@@ -380,6 +380,8 @@ static int ensure(struct pg *q)
         if (PQstatus(q->c) != CONNECTION_OK) {
             return fail_conn(q, "reconnect");
         }
+        /* With several hosts in the conninfo this may be another server (a promoted standby). */
+        snprintf(q->where, sizeof(q->where), "database %s on %s", PQdb(q->c), PQhost(q->c));
         wcol_log_info("storage: reconnected to PostgreSQL %s", q->where);
     }
     return q->prepared ? 0 : prepare_all(q);
