@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +61,12 @@ static int on_setting(void *ctx, const char *path, const struct ward_conf_settin
         char *end;
         double v = strtod(s->value, &end);
 
-        if (s->value[0] == '\0' || *end != '\0' || v <= 0 || v > 31536000) {
+        /* at most what fits in an int of milliseconds (24.8 days) */
+        if (s->value[0] == '\0' || *end != '\0' || v <= 0 || v > INT_MAX / 1000) {
             fprintf(stderr,
-                    "wardctl: %s:%u: timeout wants a positive number of seconds, not "
-                    "'%s'\n",
-                    path, s->line, s->value);
+                    "wardctl: %s:%u: timeout wants a positive number of seconds up to %d, "
+                    "not '%s'\n",
+                    path, s->line, INT_MAX / 1000, s->value);
             return -EINVAL;
         }
         fc->f->timeout_ms = (int)(v * 1000);

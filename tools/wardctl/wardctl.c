@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -305,9 +306,17 @@ static void apply(const struct opt *op, const char *arg, struct opts *o)
     case K_FLAG:
         *(bool *)dst = true;
         break;
-    case K_SECONDS_MS:
-        *(int *)dst = (int)(seconds_arg(op->name, arg) * 1000);
+    case K_SECONDS_MS: {
+        double v = seconds_arg(op->name, arg);
+
+        if (v > INT_MAX / 1000) { /* milliseconds in an int */
+            fprintf(stderr, "wardctl: --%s is at most %d seconds, not '%s'\n", op->name,
+                    INT_MAX / 1000, arg);
+            exit(2);
+        }
+        *(int *)dst = (int)(v * 1000);
         break;
+    }
     case K_SECONDS:
         *(double *)dst = seconds_arg(op->name, arg);
         break;

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Network faults between real agents and a real collector, made with tc netem in network
-namespaces this test creates (netns.py: 198.18.0.1 the collector, 198.18.0.2.. the agents).
+namespaces this test creates (netns.py: 198.18.0.1 the collector, 198.18.0.2.. the agents);
+where the kernel has no netem, with tools/netem-relay between TUN devices (or, without TUN,
+nftables, which makes only loss and partitions).
 
-  loss       10 % of packets lost, both directions (nftables where the kernel lacks netem)
-  delay      2 s added to every packet, both directions (4 s round trip)    } netem only:
+  loss       10 % of packets lost, both directions
+  delay      2 s added to every packet, both directions (4 s round trip)    } netem or relay:
   reorder    25 % of packets sent early past the others (100 ms delay)      } else SKIP
   flap       every agent's link goes down and up every 5 s
   partition  20 agents cut off (loss 100 % both ways, and the router answers host
@@ -16,8 +18,8 @@ sequences 1..max exactly once, so nothing the agents produced, acknowledged or n
 or duplicated; and under each impairment some events got through (the agents made progress,
 not just caught up afterwards).
 
-Usage: net_test.py BUILD_DIR WORK_DIR CASE (root; prints "SKIP" when namespaces or netem
-are unavailable, which ctest reports as skipped).
+Usage: net_test.py BUILD_DIR WORK_DIR CASE (root; prints "SKIP" when namespaces or the
+impairment are unavailable, which ctest reports as skipped).
 """
 import os
 import sys
@@ -94,9 +96,16 @@ def impaired(env, spec, seconds=25, n=3):
     time.sleep(max(0.0, t0 + seconds - time.monotonic()))
     during = {a.device: events_stored_for(env, a.device) - before[a.device] for a in agents}
     held = time.monotonic() - t0
+    counts = net.relay_counts()
     rows, per_boot = finish(env, net, col, agents, tog)
     print("netem %s for %.0f s: events delivered meanwhile %s; %d events stored, %d boots, "
           "no gap, no duplicate" % (" ".join(spec), held, during, len(rows), len(per_boot)))
+    if counts:
+        # The relay did what was asked: each impairment shows in its counters.
+        print("relay packets: %s" % counts)
+        for word, counter in (("loss", "lost"), ("delay", "delayed"), ("reorder", "early")):
+            check(word not in spec or counts[counter] > 0,
+                  "the relay made no '%s' packets under netem %s" % (counter, " ".join(spec)))
 
 
 def case_loss(env):
@@ -193,11 +202,13 @@ CASES = {"loss": case_loss, "delay": case_delay, "reorder": case_reorder, "flap"
 
 
 def why_not(case):
-    why, has_netem, has_nft = netns.probe()
-    netns.HAS_NETEM = has_netem
-    if why is None and not has_netem and (case in NEED_NETEM or not has_nft):
-        why = "this kernel has no netem qdisc (sch_netem)%s" % (
-            "" if case in NEED_NETEM else " and nft does not work")
+    why, mode = netns.probe()
+    netns.MODE = mode
+    if why is None and (mode is None or (mode == "nft" and case in NEED_NETEM)):
+        why = ("this kernel has no netem qdisc (sch_netem) and no TUN device for "
+               "tools/netem-relay%s" % ("" if mode is None else " (nftables makes only loss)"))
+    if why is None:
+        print("impairments by %s" % mode)
     return why
 
 
