@@ -80,6 +80,18 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
 void ward_report_delta_pages(struct ward_agent *a, bool on);
 
 /**
+ * Severity-first batches (docs/protocol.md, "Backlog"): when on, a batch takes the pending
+ * events of the highest severity first, each with every older pending event of its own
+ * sensor (a sensor's transitions never overtake each other), then the oldest of the rest;
+ * they go in the log's order. Such a batch need not hold the oldest pending events, so its
+ * acknowledgement must free only what it carried: every event of the batch last built is
+ * marked WARD_EVENT_SENT, and the transport acknowledges with ward_evlog_ack_sent() (the
+ * outbox does). Off (the default of a new agent), a batch holds the oldest pending events
+ * and ward_report_apply_ack()'s watermark frees them. The reporting loop turns it on.
+ */
+void ward_report_severity_first(struct ward_agent *a, bool on);
+
+/**
  * Whether the last batch built carried the last page of a health snapshot cycle (every
  * sensor went out since the cycle began at sensor 0). False after a batch without health
  * or whose page was left out. Keep asking for health until it is true.
