@@ -43,9 +43,10 @@ int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
                       struct ward_json_arena *arena, char *buf, size_t len);
 
 /**
- * An ingest batch: a heartbeat, the oldest pending events from index `from` (in the log's
- * order, which is seq order per boot: see docs/protocol.md for why no event may overtake
- * another), as many as the buffer holds, at most max_events, and optionally a page of the
+ * An ingest batch: a heartbeat, pending events from index `from` (the oldest, or severity
+ * first: ward_report_severity_first(); in the log's order either way, so no event overtakes
+ * an older one of its sensor, docs/protocol.md), as many as the buffer holds, at most
+ * max_events, and optionally a page of the
  * health snapshot. The heartbeat is full (every sticky field, docs/protocol.md) the first
  * time, after ward_report_sticky_reset() and whenever a sticky value changed; compact
  * otherwise.
