@@ -8,7 +8,8 @@ thr_merge: a full snapshot page carries each threshold-judged sensor's "thr"/"th
 delta pages that follow update the same sensors without them, and the stored snapshot (the
 device API, wardctl device) keeps the full page's thresholds, while a later full page
 replaces them (a rule lost a level). A compact heartbeat without "events" keeps the stored
-counters (nothing pending); one with "events" replaces them.
+counters (nothing pending); one with "events" replaces them. wardctl device shows the
+thresholds in its sensor table.
 """
 import json
 
@@ -83,6 +84,9 @@ def case_thr_merge(env):
           "thr_below" not in by_id["temp:s2"], "temp:s2: %r" % by_id["temp:s2"])
     check(by_id["temp:s1"].get("thr_below") == {"caution": 5000}, "temp:s1: %r" % by_id["temp:s1"])
     check("delta" not in d["snapshot"], "delta kept in the header: %r" % d["snapshot"])
+    text = env.wardctl(col, "device", "dev-t").stdout
+    check("THRESHOLDS" in text and "caution>80" in text and "caution<5" in text,
+          "wardctl device does not show the thresholds: %r" % text)
     # Compact heartbeats: without "events" the stored counters stay (nothing pending).
     post(env, col, 5)
     hb = env.wardctl_json(col, "device", "dev-t")["heartbeat"]
