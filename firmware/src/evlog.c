@@ -114,6 +114,7 @@ int ward_evlog_append(struct ward_evlog *log, const struct ward_event *ev, uint3
     }
     e = *ev;
     e.boot = 0;
+    e.flags &= (uint8_t)~WARD_EVENT_SENT;
     e.seq = log->next_seq++;
     e.count = 1;
     e.first_t_ms = e.t_ms;
@@ -185,10 +186,13 @@ int ward_evlog_restore(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_I
     e = *ev;
     e.boot = (uint8_t)b;
     e.count = e.count == 0 ? 1u : e.count;
+    e.flags &= (uint8_t)~WARD_EVENT_SENT;
     return store(log, &e, true);
 }
 
-int ward_evlog_ack(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LEN], uint32_t seq)
+/* Free the events of that boot up to seq (only those marked sent, when sent_only). */
+static int ack(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LEN], uint32_t seq,
+               bool sent_only)
 {
     unsigned kept = 0;
     int freed = 0;
@@ -202,7 +206,8 @@ int ward_evlog_ack(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LE
         return b;
     }
     for (unsigned i = 0; i < log->n; i++) {
-        if (log->ev[i].boot == (uint8_t)b && log->ev[i].seq <= seq) {
+        if (log->ev[i].boot == (uint8_t)b && log->ev[i].seq <= seq &&
+            (!sent_only || (log->ev[i].flags & WARD_EVENT_SENT) != 0)) {
             freed++;
             continue;
         }
@@ -214,6 +219,30 @@ int ward_evlog_ack(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LE
     log->n = (uint16_t)kept;
     log->acked += (uint32_t)freed;
     return freed;
+}
+
+int ward_evlog_ack(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LEN], uint32_t seq)
+{
+    return ack(log, boot_id, seq, false);
+}
+
+int ward_evlog_ack_sent(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LEN],
+                        uint32_t seq)
+{
+    return ack(log, boot_id, seq, true);
+}
+
+uint32_t ward_evlog_floor(const struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LEN],
+                          uint32_t seq)
+{
+    int b = log != NULL && boot_id != NULL ? boot_index(log, boot_id) : -ENOENT;
+
+    for (unsigned i = 0; b >= 0 && i < log->n; i++) {
+        if (log->ev[i].boot == (uint8_t)b && log->ev[i].seq <= seq) {
+            seq = log->ev[i].seq - 1u; /* seq >= 1: restored and appended events */
+        }
+    }
+    return seq;
 }
 
 const struct ward_event *ward_evlog_at(const struct ward_evlog *log, unsigned i)

@@ -20,6 +20,11 @@ _Static_assert(WARD_DIGEST_HEX_LEN >= WARD_WIRE_DIGEST_SHORT, "digest prefix lon
 // NOLINTNEXTLINE(misc-redundant-expression)
 _Static_assert(WARD_TIME_NONE == WARD_WIRE_TIME_NONE, "one null time");
 _Static_assert(WARD_HEALTH_MAX_SENSORS <= UINT16_MAX, "the health page cursor is 16 bits");
+_Static_assert(WARD_WIRE_THR_COUNT == WARD_THR_COUNT && WARD_THR_UPPER_FATAL == 5,
+               "the wire's threshold levels are the HAL's, in its order");
+
+/* Lateness of the loop below this (ms) is reported as 0 (loop.lag_ms, docs/protocol.md). */
+#define WARD_REPORT_LAG_FLOOR_MS 10
 
 /*
  * Strings that must outlive the builders until printing: hex of the boot ids and of the
@@ -193,10 +198,12 @@ static void wire_heartbeat(const struct doc *d, int64_t now, const struct ward_j
     h->severity = (uint8_t)sev;
     h->sensors = ward_health_count(&a->health);
     h->not_ok = not_ok;
-    h->lag_ms = a->lag_hb_ms;
+    /* Lateness under the floor is timer and scheduling jitter: reported as on time. */
+    h->lag_ms = a->lag_hb_ms >= WARD_REPORT_LAG_FLOOR_MS ? a->lag_hb_ms : 0;
     h->lag_max_ms = a->sched.lag_ever_ms;
     h->skipped = loop_skipped(a);
     wire_counters(a, arena, h);
+    h->events_unchanged = !full && h->events[WARD_WIRE_EV_PENDING] == 0;
 }
 
 static uint32_t fnv1a(uint32_t h, const void *p, size_t n)
@@ -211,17 +218,37 @@ static uint32_t fnv1a(uint32_t h, const void *p, size_t n)
     return h;
 }
 
+/* The power of two at or below a worst lag (0 for none): what the sticky hash sees of it. */
+static unsigned lag_octave(int64_t lag_ms)
+{
+    unsigned o = 0;
+
+    while (lag_ms > 0) {
+        lag_ms >>= 1;
+        o++;
+    }
+    return o;
+}
+
 /*
  * Hash of every sticky value a full heartbeat carries (uptime_ms aside: it is derived): the
- * memory figures, the interval, the worst lag and the digests. Host byte order: the hash
- * never leaves the agent.
+ * memory figures, the interval, the worst lag, the wall clock's offset, the events counters
+ * (events: their hash, see batch_plan()) and the digests. Host byte order: the hash never
+ * leaves the agent. The worst lag counts by its power of two only: it creeps up a
+ * millisecond at a time on a loaded host, and each step would resend every sticky member
+ * (docs/protocol.md: a full heartbeat carries its exact value whenever one goes).
  */
-static uint32_t sticky_hash(const struct ward_wire_heartbeat *h)
+static uint32_t sticky_hash(const struct ward_wire_heartbeat *h, uint32_t events)
 {
     uint32_t x = fnv1a(2166136261u, h->memory, sizeof(h->memory));
+    unsigned lag = lag_octave(h->lag_max_ms);
+    /* wall_ms - t_ms, in whole seconds (the clock set or stepped, not its slew) */
+    int64_t wall_s = h->has_wall ? (h->wall_ms - h->t_ms) / 1000 : INT64_MIN;
 
     x = fnv1a(x, &h->interval_ms, sizeof(h->interval_ms));
-    x = fnv1a(x, &h->lag_max_ms, sizeof(h->lag_max_ms));
+    x = fnv1a(x, &lag, sizeof(lag));
+    x = fnv1a(x, &wall_s, sizeof(wall_s));
+    x = fnv1a(x, &events, sizeof(events));
     x = fnv1a(x, h->config_sha256, strlen(h->config_sha256));
     return fnv1a(x, h->rules_sha256, strlen(h->rules_sha256) + 1u);
 }
@@ -240,10 +267,13 @@ void ward_report_sticky_reset(struct ward_agent *a)
     }
 }
 
-/* Sensor i of the health table as the wire's; false when there is none. */
-static bool wire_sensor(const struct ward_agent *a, unsigned i, struct ward_wire_sensor *w)
+/* Sensor i of the health table as the wire's, with its effective thresholds when full;
+ * false when there is none. */
+static bool wire_sensor(const struct ward_agent *a, unsigned i, bool full,
+                        struct ward_wire_sensor *w)
 {
     const struct ward_sensor *s = ward_health_sensor_at(&a->health, i);
+    struct ward_thresholds thr;
 
     if (s == NULL) {
         return false;
@@ -260,6 +290,11 @@ static bool wire_sensor(const struct ward_agent *a, unsigned i, struct ward_wire
         .reason = reason_name(s->reason),
         .standby = (s->flags & WARD_SENSOR_STANDBY) != 0,
     };
+    /* Thresholds are static: full pages only, so a delta page stays small. */
+    if (full && ward_health_sensor_thresholds(&a->health, i, &thr) == 0) {
+        w->thr_present = thr.present;
+        memcpy(w->thr, thr.value, sizeof(w->thr));
+    }
     return true;
 }
 
@@ -287,7 +322,7 @@ static cJSON *doc_health(const struct doc *d, int64_t now, unsigned first, unsig
         struct ward_wire_sensor s;
 
         if (!delta || report_delta_changed(a, i)) {
-            ok = wire_sensor(a, i, &s) && ward_wire_health_add(sensors, &s);
+            ok = wire_sensor(a, i, !delta, &s) && ward_wire_health_add(sensors, &s);
         }
     }
     return ok ? o : NULL;
@@ -385,16 +420,96 @@ int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
     return finish(a, arena, failures, doc_event(&d, ev), buf, len);
 }
 
+/* Rounds a severity-first batch is chosen again to fit its buffer (ward_report_batch()). */
+#define WARD_REPORT_RESELECT_ROUNDS 3u
+
 /* What one batch holds; ward_report_batch() shrinks it until it fits. */
 struct batch_plan {
-    bool full;      /* a full heartbeat (every sticky member) */
-    uint32_t hash;  /* of the sticky values, remembered once a full heartbeat went out */
-    unsigned from;  /* the first pending event */
-    unsigned want;  /* events asked for */
-    unsigned page;  /* sensors in the health page from the cursor, 0: no health member */
-    unsigned total; /* sensors in the table */
-    bool quiet;     /* a delta cycle with nothing changed: done without a page */
+    bool full;       /* a full heartbeat (every sticky member) */
+    uint32_t hash;   /* of the sticky values, remembered once a full heartbeat went out */
+    uint32_t events; /* of the events counters, the same */
+    unsigned from;   /* the first pending event */
+    unsigned want;   /* events asked for (chosen) */
+    unsigned asked;  /* want before batch_reselect() made it smaller */
+    unsigned page;   /* sensors in the health page from the cursor, 0: no health member */
+    unsigned total;  /* sensors in the table */
+    bool quiet;      /* a delta cycle with nothing changed: done without a page */
+    /* The events chosen, by log index from `from`: `want` of them (severity first, or the
+     * oldest); printed in the log's order. */
+    uint8_t sel[(WARD_EVLOG_SIZE + 7) / 8];
 };
+
+static bool is_sel(const struct batch_plan *p, unsigned i)
+{
+    return (p->sel[i / 8u] & (1u << (i % 8u))) != 0;
+}
+
+static void set_sel(struct batch_plan *p, unsigned i)
+{
+    p->sel[i / 8u] |= (uint8_t)(1u << (i % 8u));
+}
+
+/* Unchosen events of i's sensor at or before i: what must go with it (or before it). */
+static unsigned chain_len(const struct ward_evlog *log, const struct batch_plan *p, unsigned i)
+{
+    unsigned n = 0;
+
+    for (unsigned j = p->from; j <= i; j++) {
+        n += !is_sel(p, j) && log->ev[j].sensor == log->ev[i].sensor;
+    }
+    return n;
+}
+
+static void chain_take(const struct ward_evlog *log, struct batch_plan *p, unsigned i)
+{
+    for (unsigned j = p->from; j <= i; j++) {
+        if (log->ev[j].sensor == log->ev[i].sensor) {
+            set_sel(p, j);
+        }
+    }
+}
+
+/*
+ * Choose p->want events from p->from: the oldest, or (severity first) every event of the
+ * highest severity with its sensor's older ones, then the next severity down to low, while
+ * they fit, then the oldest of the rest. A sensor's chosen events are always the oldest of
+ * its pending ones, so any prefix of the choice in the log's order keeps every sensor's order.
+ */
+static void batch_select(const struct ward_agent *a, struct batch_plan *p)
+{
+    const struct ward_evlog *log = &a->log;
+    unsigned taken = 0;
+
+    memset(p->sel, 0, sizeof(p->sel));
+    if (!a->severity_first) {
+        for (unsigned i = p->from; i < p->from + p->want; i++) {
+            set_sel(p, i);
+        }
+        return;
+    }
+    for (unsigned sev = WARD_SEV_COUNT; --sev > WARD_SEV_NONE && taken < p->want;) {
+        for (unsigned i = p->from; i < log->n && taken < p->want; i++) {
+            unsigned c;
+
+            if (log->ev[i].severity != sev || is_sel(p, i)) {
+                continue;
+            }
+            c = chain_len(log, p, i);
+            if (taken + c <= p->want) {
+                chain_take(log, p, i);
+                taken += c;
+            }
+        }
+    }
+    /* The rest oldest first: each is the oldest not yet chosen, so its sensor's older ones
+     * are all in. */
+    for (unsigned i = p->from; i < log->n && taken < p->want; i++) {
+        if (!is_sel(p, i)) {
+            set_sel(p, i);
+            taken++;
+        }
+    }
+}
 
 /* The largest batch: every pending event asked for, every sensor left in the cycle. */
 static void batch_plan(struct ward_agent *a, const struct doc *d,
@@ -405,11 +520,17 @@ static void batch_plan(struct ward_agent *a, const struct doc *d,
     struct ward_wire_heartbeat full;
 
     wire_heartbeat(d, 0, arena, true, &full);
-    p->hash = sticky_hash(&full);
+    /* The events counters count while nothing is pending: a compact heartbeat leaves them
+     * out then, so they must be the last full one's. While events are pending every
+     * heartbeat carries them, and they count as they were. */
+    p->events =
+        pending == 0 ? fnv1a(2166136261u, full.events, sizeof(full.events)) : a->sticky_events;
+    p->hash = sticky_hash(&full, p->events);
     p->full = !a->sticky_sent || p->hash != a->sticky_hash;
     p->from = from;
     p->want = from >= pending ? 0 : pending - from;
     p->want = p->want > max_events ? max_events : p->want;
+    p->asked = p->want;
     p->total = ward_health_count(&a->health);
     p->page = 0;
     p->quiet = false;
@@ -454,23 +575,46 @@ static cJSON *doc_batch(const struct doc *d, int64_t now, const struct batch_pla
  * Print pending events from p->from (at most p->want) after the printed batch in buf, each
  * built alone on the arena: the buffer bounds a batch, not the arena. @return how many went.
  */
-static unsigned append_events(const struct doc *d, const struct batch_plan *p,
+static bool append_one(const struct doc *d, unsigned i, bool first, struct ward_json_arena *arena,
+                       char *buf, size_t cap, size_t *len)
+{
+    const struct ward_event *ev = ward_evlog_at(&d->a->log, i);
+    uint32_t failures = arena->failures;
+    bool ok;
+
+    ward_json_arena_enter(arena);
+    ok = ev != NULL && ward_wire_batch_append(buf, cap, len, first, doc_event(d, ev));
+    d->a->json_failures += arena->failures - failures;
+    ward_json_arena_leave(arena);
+    return ok;
+}
+
+static unsigned append_events(const struct doc *d, struct batch_plan *p,
                               struct ward_json_arena *arena, char *buf, size_t cap, size_t *len)
 {
+    unsigned n = ward_evlog_pending(&d->a->log);
     unsigned got = 0;
+    unsigned i;
 
-    while (got < p->want) {
-        const struct ward_event *ev = ward_evlog_at(&d->a->log, p->from + got);
-        uint32_t failures = arena->failures;
-        bool ok;
-
-        ward_json_arena_enter(arena);
-        ok = ev != NULL && ward_wire_batch_append(buf, cap, len, got == 0, doc_event(d, ev));
-        d->a->json_failures += arena->failures - failures;
-        ward_json_arena_leave(arena);
-        if (!ok) {
-            break; /* the buffer is full: the rest go in the next batch */
+    for (i = p->from; got < p->want && i < n; i++) {
+        if (!is_sel(p, i)) {
+            continue;
         }
+        if (!append_one(d, i, got == 0, arena, buf, cap, len)) {
+            return got; /* the buffer is full: the rest go in the next batch */
+        }
+        got++;
+    }
+    /* Room left after a choice made smaller to fit (batch_reselect()): the oldest events not
+     * chosen follow while they fit, each the oldest left, so after its sensor's chosen ones. */
+    for (i = p->from; d->a->severity_first && got < p->asked && i < n; i++) {
+        if (is_sel(p, i)) {
+            continue;
+        }
+        if (!append_one(d, i, got == 0, arena, buf, cap, len)) {
+            break;
+        }
+        set_sel(p, i);
         got++;
     }
     return got;
@@ -494,6 +638,24 @@ static bool batch_shrink(struct batch_plan *p, int rc, unsigned got)
     return true;
 }
 
+/*
+ * Severity first, the buffer held fewer events than were chosen (got): those printed are the
+ * first in the log's order, not the most severe. Choose again for what fits, a few times
+ * (each round prints the batch again); after that the prefix goes, in order all the same.
+ * @return true to build the round again.
+ */
+static bool batch_reselect(const struct ward_agent *a, struct batch_plan *p, int rc, unsigned got,
+                           unsigned *rounds)
+{
+    if (!a->severity_first || rc < 0 || p->page > 0 || got >= p->want || got == 0 ||
+        ++*rounds > WARD_REPORT_RESELECT_ROUNDS) {
+        return false;
+    }
+    p->want = got;
+    batch_select(a, p);
+    return true;
+}
+
 /* The page of sensors [first, end) was built: remember what went out. */
 static void sent_page(struct ward_agent *a, int64_t now, unsigned first, unsigned end)
 {
@@ -507,13 +669,30 @@ static void sent_page(struct ward_agent *a, int64_t now, unsigned first, unsigne
     }
 }
 
-/* A batch was built: number its heartbeat, remember the sticky values, move the cursor. */
-static void batch_built(struct ward_agent *a, int64_t now, const struct batch_plan *p)
+/* Mark the events the batch carries (the first `got` chosen, in the log's order) as sent,
+ * and no other: an acknowledgement answers the batch last built. */
+static void mark_sent(struct ward_agent *a, const struct batch_plan *p, unsigned got)
 {
+    struct ward_evlog *log = &a->log;
+
+    for (unsigned i = 0; i < log->n; i++) {
+        bool sent = i >= p->from && got > 0 && is_sel(p, i);
+
+        got -= sent ? 1u : 0u;
+        log->ev[i].flags = (uint8_t)(sent ? log->ev[i].flags | WARD_EVENT_SENT
+                                          : log->ev[i].flags & ~WARD_EVENT_SENT);
+    }
+}
+
+/* A batch was built: number its heartbeat, remember the sticky values, move the cursor. */
+static void batch_built(struct ward_agent *a, int64_t now, const struct batch_plan *p, unsigned got)
+{
+    mark_sent(a, p, got);
     heartbeat_sent(a);
     if (p->full) {
         a->sticky_sent = true;
         a->sticky_hash = p->hash;
+        a->sticky_events = p->events;
     }
     if (p->page > 0) {
         unsigned next = a->health_cursor + p->page;
@@ -537,6 +716,13 @@ void ward_report_delta_pages(struct ward_agent *a, bool on)
     }
 }
 
+void ward_report_severity_first(struct ward_agent *a, bool on)
+{
+    if (a != NULL) {
+        a->severity_first = on;
+    }
+}
+
 bool ward_report_health_done(const struct ward_agent *a)
 {
     return a != NULL && a->health_done;
@@ -549,6 +735,7 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
     struct doc d;
     struct batch_plan p;
     unsigned got = 0;
+    unsigned rounds = 0;
     int rc;
 
     if (!args_ok(a, arena, buf)) {
@@ -556,6 +743,7 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
     }
     doc_init(&d, a);
     batch_plan(a, &d, arena, now_ms, from, max_events, with_health, &p);
+    batch_select(a, &p);
     for (;;) {
         uint32_t failures = arena->failures;
         uint32_t json_failures = a->json_failures;
@@ -569,14 +757,14 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
             got = append_events(&d, &p, arena, buf, len, &end);
             rc = (int)end;
         }
-        if (!batch_shrink(&p, rc, got)) {
+        if (!batch_shrink(&p, rc, got) && !batch_reselect(a, &p, rc, got, &rounds)) {
             break;
         }
         /* A round that is retried smaller is paging by design, not an arena failure. */
         a->json_failures = json_failures;
     }
     if (rc >= 0) {
-        batch_built(a, now_ms, &p);
+        batch_built(a, now_ms, &p, got);
     }
     if (n_events != NULL) {
         *n_events = rc >= 0 ? got : 0;

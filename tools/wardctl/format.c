@@ -176,6 +176,48 @@ void print_events_table(const cJSON *events, FILE *out, bool with_device)
     ward_table_free(&t);
 }
 
+/* A sensor's thresholds (full snapshot pages, docs/protocol.md): "caution>80.0 C ..." with
+ * ">" for thr (a reading above enters the state) and "<" for thr_below; "" without any. */
+static void format_thresholds(const cJSON *s, char *out, size_t cap)
+{
+    static const char *const member[] = { "thr", "thr_below" };
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (unsigned m = 0; m < 2; m++) {
+        const cJSON *lv;
+
+        cJSON_ArrayForEach(lv, cJSON_GetObjectItemCaseSensitive(s, member[m]))
+        {
+            char value[32];
+            int w;
+
+            if (!cJSON_IsNumber(lv) || n >= cap) {
+                continue;
+            }
+            format_value(jstr(s, "id"), lv->valuedouble, value, sizeof(value));
+            w = snprintf(out + n, cap - n, "%s%s%s%s", n > 0 ? " " : "", shown(lv->string, "?"),
+                         m == 0 ? ">" : "<", value);
+            n = w > 0 ? n + (size_t)w : n;
+        }
+    }
+}
+
+/* Whether any sensor carries thresholds: the column is shown only then. */
+static bool any_thresholds(const cJSON *sensors)
+{
+    const cJSON *s;
+
+    cJSON_ArrayForEach(s, sensors)
+    {
+        if (cJSON_GetObjectItemCaseSensitive(s, "thr") != NULL ||
+            cJSON_GetObjectItemCaseSensitive(s, "thr_below") != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void print_device(const cJSON *d, FILE *out)
 {
     const cJSON *hb = cJSON_GetObjectItemCaseSensitive(d, "heartbeat");
@@ -214,23 +256,26 @@ void print_device(const cJSON *d, FILE *out)
     const cJSON *sensors = cJSON_GetObjectItemCaseSensitive(snap, "sensors");
 
     if (cJSON_IsArray(sensors)) {
-        static const char *const head[] = {
-            "SENSOR", "STATE", "SEVERITY", "VALUE", "REASON", NULL
-        };
+        static const char *const head[] = { "SENSOR", "STATE",      "SEVERITY", "VALUE",
+                                            "REASON", "THRESHOLDS", NULL };
+        static const char *const head_no_thr[] = { "SENSOR", "STATE",  "SEVERITY",
+                                                   "VALUE",  "REASON", NULL };
         struct ward_table t;
         const cJSON *s;
 
         fprintf(out, "\nsensors:\n");
-        ward_table_init(&t, head);
+        ward_table_init(&t, any_thresholds(sensors) ? head : head_no_thr);
         cJSON_ArrayForEach(s, sensors)
         {
             char value[32] = "";
+            char thr[WARD_TABLE_CELL_MAX + 1];
 
             if (jnum(s, "value", &v)) {
                 format_value(jstr(s, "id"), v, value, sizeof(value));
             }
-            const char *row[] = { jstr(s, "id"), jstr(s, "state"), jstr(s, "severity"), value,
-                                  jstr(s, "reason") };
+            format_thresholds(s, thr, sizeof(thr));
+            const char *row[] = { jstr(s, "id"), jstr(s, "state"),  jstr(s, "severity"),
+                                  value,         jstr(s, "reason"), thr };
 
             ward_table_row(&t, row);
         }

@@ -124,7 +124,8 @@ struct ward_agent {
     uint32_t hal_errors;  /* HAL calls that returned an error */
     /* Sticky heartbeat fields (docs/protocol.md): hash of the values last sent in full. */
     uint32_t sticky_hash;
-    bool sticky_sent; /* false: the next batch's heartbeat carries them all */
+    uint32_t sticky_events; /* hash of the events counters the last full heartbeat carried */
+    bool sticky_sent;       /* false: the next batch's heartbeat carries them all */
     /* Health snapshot paging (ward_report_batch()): index of the next page's first sensor,
      * and whether the last batch built carried the last page of a snapshot cycle. */
     bool health_done;
@@ -132,7 +133,8 @@ struct ward_agent {
     /* Delta snapshot pages (report_delta.c, docs/protocol.md): whether the cycle being sent
      * lists only changed sensors, whether a full cycle went out on this connection, when the
      * last full cycle started, and what each sensor last went out as. */
-    bool delta_pages; /* ward_report_delta_pages() */
+    bool delta_pages;    /* ward_report_delta_pages() */
+    bool severity_first; /* ward_report_severity_first() */
     bool health_delta;
     bool delta_ok;
     int64_t full_at_ms;

@@ -37,6 +37,9 @@
 /* ward_event.flags */
 #define WARD_EVENT_HAS_VALUE (1u << 0) /* value holds the reading */
 #define WARD_EVENT_HAS_WALL  (1u << 1) /* wall_ms is known */
+/* In the batch last built (ward_report_batch()): what ward_evlog_ack_sent() may free. Never
+ * persisted: a restored event was not sent by this run. */
+#define WARD_EVENT_SENT (1u << 2)
 
 struct ward_event {
     int64_t t_ms;       /* agent monotonic time of the latest occurrence */
@@ -94,6 +97,24 @@ int ward_evlog_restore(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_I
  * @return the number freed (>= 0), -EINVAL, -ENOENT for a boot id the log does not know.
  */
 int ward_evlog_ack(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LEN], uint32_t seq);
+
+/**
+ * Free every event of that boot with sequence <= seq that is marked WARD_EVENT_SENT: the
+ * acknowledgement of a batch whose events need not be the oldest pending ones (a batch sent
+ * highest severity first, docs/protocol.md). The collector's seq is the highest it stored
+ * for the boot, which can pass events this batch left for later: those stay.
+ * @return the number freed (>= 0), -EINVAL, -ENOENT for a boot id the log does not know.
+ */
+int ward_evlog_ack_sent(struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LEN],
+                        uint32_t seq);
+
+/**
+ * The highest sequence <= seq below which no event of that boot is pending: what may be
+ * acknowledged as a watermark (the journal's) after ward_evlog_ack_sent() freed what it could.
+ * @return seq when nothing of the boot at or below it is pending (or the boot is unknown).
+ */
+uint32_t ward_evlog_floor(const struct ward_evlog *log, const uint8_t boot_id[WARD_BOOT_ID_LEN],
+                          uint32_t seq);
 
 static inline unsigned ward_evlog_pending(const struct ward_evlog *log)
 {

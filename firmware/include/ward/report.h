@@ -43,9 +43,10 @@ int ward_report_event(struct ward_agent *a, const struct ward_event *ev,
                       struct ward_json_arena *arena, char *buf, size_t len);
 
 /**
- * An ingest batch: a heartbeat, the oldest pending events from index `from` (in the log's
- * order, which is seq order per boot: see docs/protocol.md for why no event may overtake
- * another), as many as the buffer holds, at most max_events, and optionally a page of the
+ * An ingest batch: a heartbeat, pending events from index `from` (the oldest, or severity
+ * first: ward_report_severity_first(); in the log's order either way, so no event overtakes
+ * an older one of its sensor, docs/protocol.md), as many as the buffer holds, at most
+ * max_events, and optionally a page of the
  * health snapshot. The heartbeat is full (every sticky field, docs/protocol.md) the first
  * time, after ward_report_sticky_reset() and whenever a sticky value changed; compact
  * otherwise.
@@ -78,6 +79,18 @@ int ward_report_batch(struct ward_agent *a, int64_t now_ms, unsigned from, unsig
  * when CONFIG_WARD_REPORT_DELTA is set.
  */
 void ward_report_delta_pages(struct ward_agent *a, bool on);
+
+/**
+ * Severity-first batches (docs/protocol.md, "Backlog"): when on, a batch takes the pending
+ * events of the highest severity first, each with every older pending event of its own
+ * sensor (a sensor's transitions never overtake each other), then the oldest of the rest;
+ * they go in the log's order. Such a batch need not hold the oldest pending events, so its
+ * acknowledgement must free only what it carried: every event of the batch last built is
+ * marked WARD_EVENT_SENT, and the transport acknowledges with ward_evlog_ack_sent() (the
+ * outbox does). Off (the default of a new agent), a batch holds the oldest pending events
+ * and ward_report_apply_ack()'s watermark frees them. The reporting loop turns it on.
+ */
+void ward_report_severity_first(struct ward_agent *a, bool on);
 
 /**
  * Whether the last batch built carried the last page of a health snapshot cycle (every

@@ -180,10 +180,19 @@ int ward_outbox_apply_ack(struct ward_outbox *o, struct ward_agent *a, const cha
         return n;
     }
     for (int i = 0; i < n; i++) {
-        int rc = ward_evlog_ack(&a->log, acks[i].boot_id, acks[i].seq);
+        uint32_t seq = acks[i].seq;
+        int rc;
 
+        if (a->severity_first) {
+            /* The batch carried what is marked sent, not necessarily the oldest: free that,
+             * and move the journal's watermark only up to the oldest event still pending. */
+            rc = ward_evlog_ack_sent(&a->log, acks[i].boot_id, seq);
+            seq = ward_evlog_floor(&a->log, acks[i].boot_id, seq);
+        } else {
+            rc = ward_evlog_ack(&a->log, acks[i].boot_id, seq);
+        }
         freed += rc > 0 ? rc : 0; /* -ENOENT: a boot the log no longer holds */
-        (void)ward_journal_ack(o->journal, acks[i].boot_id, acks[i].seq);
+        (void)ward_journal_ack(o->journal, acks[i].boot_id, seq);
     }
     o->stats.acks += (uint32_t)n;
     return freed;

@@ -42,6 +42,7 @@ int ward_uplink_init(struct ward_uplink *u, const struct ward_uplink_config *cfg
     u->health_due = true;
     u->hb_due = true; /* the collector hears of this agent at once, not an interval later */
     ward_report_delta_pages(parts->agent, IS_ENABLED(CONFIG_WARD_REPORT_DELTA));
+    ward_report_severity_first(parts->agent, true); /* acknowledged by the outbox's ack_sent */
     u->last_send_ms = now_ms - (int64_t)cfg->batch_gap_ms;
     return 0;
 }

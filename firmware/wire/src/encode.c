@@ -234,16 +234,19 @@ cJSON *ward_wire_heartbeat_json(const struct ward_wire_heartbeat *h,
     bool ok = o != NULL && put_u64(o, WARD_WIRE_M_SEQ, h->seq);
 
     ok = ok && put_i64(o, WARD_WIRE_M_T_MS, h->t_ms);
-    if (h->has_wall) {
+    /* The wall clock's offset and the rules digest are sticky: full heartbeats only. */
+    if (h->has_wall && h->full) {
         ok = ok && put_i64(o, WARD_WIRE_M_WALL_MS, h->wall_ms);
     }
     ok = ok && put_ref(o, "config", h->config);
-    if (h->rules[0] != '\0') {
+    if (h->rules[0] != '\0' && h->full) {
         ok = ok && put_ref(o, "rules", h->rules);
     }
     ok = ok && (!h->full || hb_sticky(o, h));
     ok = ok && ward_wire_put(o, WARD_WIRE_M_HEALTH, hb_health(h));
-    ok = ok && ward_wire_put_unless_empty(o, WARD_WIRE_M_EVENTS, hb_events(h));
+    if (h->full || !h->events_unchanged) {
+        ok = ok && ward_wire_put_unless_empty(o, WARD_WIRE_M_EVENTS, hb_events(h));
+    }
     ok = ok && ward_wire_put_unless_empty(o, "loop", hb_loop(h));
     if (h->full) {
         ok = ok && ward_wire_put(o, "memory", hb_memory(h));
@@ -283,6 +286,32 @@ cJSON *ward_wire_health_delta_json(const struct ward_wire_health *h,
     return health_json(h, id, true, sensors);
 }
 
+/*
+ * "thr" (upper: odd indices) or "thr_below" (lower: even): each level the rule has, keyed by
+ * the state a reading past it enters. Absent when the rule has none on that side.
+ */
+static bool put_thresholds(cJSON *o, const char *member, const struct ward_wire_sensor *s,
+                           unsigned side)
+{
+    static const uint8_t level[] = { WARD_STATE_CAUTION, WARD_STATE_CRITICAL, WARD_STATE_FATAL };
+    cJSON *t;
+    bool ok;
+
+    if ((s->thr_present & (side != 0 ? 0x2au : 0x15u)) == 0) {
+        return true;
+    }
+    t = cJSON_CreateObject();
+    ok = t != NULL;
+    for (unsigned l = 0; ok && l < sizeof(level); l++) {
+        unsigned k = 2u * l + side;
+
+        if ((s->thr_present & (1u << k)) != 0) {
+            ok = put_i64(t, ward_state_name((enum ward_state)level[l]), s->thr[k]);
+        }
+    }
+    return ok && ward_wire_put(o, member, t);
+}
+
 bool ward_wire_health_add(cJSON *sensors, const struct ward_wire_sensor *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -299,6 +328,8 @@ bool ward_wire_health_add(cJSON *sensors, const struct ward_wire_sensor *s)
     if (s->standby) {
         ok = ok && ward_wire_put(o, WARD_WIRE_M_STANDBY, cJSON_CreateTrue());
     }
+    ok = ok && put_thresholds(o, "thr", s, 1u);
+    ok = ok && put_thresholds(o, "thr_below", s, 0u);
     return ok && sensors != NULL && cJSON_AddItemToArray(sensors, o);
 }
 

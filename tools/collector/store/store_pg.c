@@ -46,6 +46,87 @@ struct pg {
 
 /* ---- schema ---- */
 
+/* ward_put_report(), one report: $1 device, $2 received, $3 heartbeat received or NULL,
+ * $4 interval or NULL, $5 boot, $6 health, $7 heartbeat, $8 snapshot page, $9 peer,
+ * $10 max sensors. The same text in every migration but POS and DOC, the place and document
+ * a page's sensor takes when it is stored already, and HB, statements run once the heartbeat
+ * and header are merged. */
+/* clang-format off */
+#define PUT_REPORT(POS, DOC, HB)                                                                   \
+    "CREATE OR REPLACE FUNCTION ward_put_report(p_dev text, p_at bigint, p_hb_at bigint,"          \
+    "  p_interval bigint, p_boot text, p_health text, p_hb jsonb, p_page jsonb, p_peer text,"      \
+    "  p_max bigint) RETURNS void LANGUAGE plpgsql AS $f$ "                                        \
+    "DECLARE old devices%ROWTYPE; repl boolean := false; first bigint; cnt bigint := 0;"           \
+    "  sensors jsonb; header jsonb; hb jsonb; "                                                    \
+    "BEGIN "                                                                                       \
+    "  SELECT * INTO old FROM devices WHERE id = p_dev FOR UPDATE;"                                \
+    "  IF p_page IS NOT NULL THEN"                                                                 \
+    "    first := CASE WHEN jsonb_typeof(p_page->'first') = 'number' "                             \
+    "      THEN (p_page->>'first')::bigint ELSE 0 END;"                                            \
+    "    sensors := CASE WHEN jsonb_typeof(p_page->'sensors') = 'array' "                          \
+    "      THEN p_page->'sensors' ELSE '[]'::jsonb END;"                                           \
+    "    repl := old.id IS NULL OR old.snapshot IS NULL "                                          \
+    "      OR (old.snapshot->'boot') IS DISTINCT FROM (p_page->'boot') "                           \
+    "      OR (first = 0 AND jsonb_typeof(p_page->'sensors_total') = 'number' AND "                \
+    "          jsonb_array_length(sensors) >= (p_page->>'sensors_total')::numeric);"               \
+    "    IF repl THEN DELETE FROM snapshot_sensors WHERE device = p_dev;"                          \
+    "    ELSE cnt := old.sensor_count; END IF;"                                                    \
+    "    cnt := cnt + (SELECT count(DISTINCT n.k) FROM (SELECT coalesce(CASE WHEN "                \
+    "      jsonb_typeof(e) = 'object' THEN e->>'id' END, chr(1) || (first + o - 1)) AS k "         \
+    "      FROM jsonb_array_elements(sensors) WITH ORDINALITY AS t(e, o)) AS n "                   \
+    "      WHERE NOT EXISTS (SELECT 1 FROM snapshot_sensors AS s WHERE s.device = p_dev "          \
+    "      AND s.id = n.k));"                                                                      \
+    "    IF cnt > p_max THEN RAISE EXCEPTION 'ward: snapshot of % exceeds % sensors', p_dev,"      \
+    "      p_max USING ERRCODE = 'WS001'; END IF;"                                                 \
+    "    INSERT INTO snapshot_sensors (device, id, pos, gen, doc) SELECT DISTINCT ON (k) "         \
+    "      p_dev, k, pos, p_at, doc FROM (SELECT coalesce(CASE WHEN jsonb_typeof(e) = 'object' "   \
+    "      THEN e->>'id' END, chr(1) || (first + o - 1)) AS k, first + o - 1 AS pos, "             \
+    "      e::text AS doc, o FROM jsonb_array_elements(sensors) WITH ORDINALITY AS t(e, o)) "      \
+    "      AS p ORDER BY k, o DESC "                                                               \
+    "      ON CONFLICT (device, id) DO UPDATE SET pos = " POS ", gen = excluded.gen, "             \
+    "      doc = " DOC ";"                                                                         \
+    "    header := CASE WHEN repl THEN (CASE WHEN p_page ? 'sensors' "                             \
+    "      THEN jsonb_set(p_page, '{sensors}', '[]'::jsonb) ELSE p_page END) "                     \
+    "      ELSE jsonb_set(jsonb_set(p_page, '{first}', '0'::jsonb), '{sensors}', '[]'::jsonb) "    \
+    "      END;"                                                                                   \
+    "  END IF;"                                                                                    \
+    "  hb := CASE WHEN p_hb IS NULL THEN old.heartbeat "                                           \
+    "    WHEN old.heartbeat IS NULL OR p_hb ? 'config_sha256' "                                    \
+    "      OR jsonb_typeof(old.heartbeat) <> 'object' OR jsonb_typeof(p_hb) <> 'object' "          \
+    "    THEN p_hb "                                                                               \
+    "    ELSE p_hb || jsonb_strip_nulls(jsonb_build_object("                                       \
+    "      'uptime_ms', CASE WHEN jsonb_typeof(p_hb->'t_ms') = 'number' AND "                      \
+    "        jsonb_typeof(old.heartbeat->'t_ms') = 'number' AND "                                  \
+    "        jsonb_typeof(old.heartbeat->'uptime_ms') = 'number' THEN to_jsonb("                   \
+    "        (p_hb->>'t_ms')::numeric - (old.heartbeat->>'t_ms')::numeric + "                      \
+    "        (old.heartbeat->>'uptime_ms')::numeric) END,"                                         \
+    "      'interval_ms', old.heartbeat->'interval_ms', 'firmware', old.heartbeat->'firmware',"    \
+    "      'board', old.heartbeat->'board', 'arch', old.heartbeat->'arch',"                        \
+    "      'config_sha256', old.heartbeat->'config_sha256',"                                       \
+    "      'rules_sha256', old.heartbeat->'rules_sha256', 'memory', old.heartbeat->'memory')) "    \
+    "    END;"                                                                                     \
+    "  IF p_hb IS NOT NULL AND hb IS NOT NULL AND jsonb_typeof(hb->'loop') = 'object' AND "        \
+    "    old.heartbeat #> '{loop,lag_max_ms}' IS NOT NULL AND NOT (p_hb ? 'config_sha256') THEN"   \
+    "    hb := jsonb_set(hb, '{loop,lag_max_ms}', old.heartbeat #> '{loop,lag_max_ms}');"          \
+    "  END IF;"                                                                                    \
+    HB                                                                                             \
+    "  IF old.id IS NULL THEN"                                                                     \
+    "    INSERT INTO devices (id, first_seen_ms, last_seen_ms, last_heartbeat_ms, interval_ms,"    \
+    "      boot_id, health, heartbeat, snapshot, peer, state, state_since_ms, sensor_count)"       \
+    "      VALUES (p_dev, p_at, p_at, p_hb_at, p_interval, p_boot, p_health, hb, header, p_peer,"  \
+    "      'up', p_at, cnt);"                                                                      \
+    "  ELSE"                                                                                       \
+    "    UPDATE devices SET last_seen_ms = p_at,"                                                  \
+    "      last_heartbeat_ms = coalesce(p_hb_at, last_heartbeat_ms),"                              \
+    "      interval_ms = coalesce(p_interval, interval_ms), boot_id = coalesce(p_boot, boot_id),"  \
+    "      health = coalesce(p_health, health), heartbeat = hb,"                                   \
+    "      snapshot = coalesce(header, snapshot),"                                                 \
+    "      sensor_count = CASE WHEN p_page IS NULL THEN sensor_count ELSE cnt END, peer = p_peer"  \
+    "      WHERE id = p_dev;"                                                                      \
+    "  END IF;"                                                                                    \
+    "END $f$;"
+/* clang-format on */
+
 static const char s_schema_v1[] =
     "CREATE TABLE IF NOT EXISTS schema_version ("
     "  version integer PRIMARY KEY,"
@@ -127,80 +208,34 @@ static const char s_schema_v1[] =
     "  pos bigint NOT NULL,"
     "  gen bigint NOT NULL,"
     "  doc text NOT NULL,"
-    "  PRIMARY KEY (device, id));"
-    /* One report: $1 device, $2 received, $3 heartbeat received or NULL, $4 interval or NULL,
-     * $5 boot, $6 health, $7 heartbeat, $8 snapshot page, $9 peer, $10 max sensors. */
-    "CREATE OR REPLACE FUNCTION ward_put_report(p_dev text, p_at bigint, p_hb_at bigint,"
-    "  p_interval bigint, p_boot text, p_health text, p_hb jsonb, p_page jsonb, p_peer text,"
-    "  p_max bigint) RETURNS void LANGUAGE plpgsql AS $f$ "
-    "DECLARE old devices%ROWTYPE; repl boolean := false; first bigint; cnt bigint := 0;"
-    "  sensors jsonb; header jsonb; hb jsonb; "
-    "BEGIN "
-    "  SELECT * INTO old FROM devices WHERE id = p_dev FOR UPDATE;"
-    "  IF p_page IS NOT NULL THEN"
-    "    first := CASE WHEN jsonb_typeof(p_page->'first') = 'number' "
-    "      THEN (p_page->>'first')::bigint ELSE 0 END;"
-    "    sensors := CASE WHEN jsonb_typeof(p_page->'sensors') = 'array' "
-    "      THEN p_page->'sensors' ELSE '[]'::jsonb END;"
-    "    repl := old.id IS NULL OR old.snapshot IS NULL "
-    "      OR (old.snapshot->'boot') IS DISTINCT FROM (p_page->'boot') "
-    "      OR (first = 0 AND jsonb_typeof(p_page->'sensors_total') = 'number' AND "
-    "          jsonb_array_length(sensors) >= (p_page->>'sensors_total')::numeric);"
-    "    IF repl THEN DELETE FROM snapshot_sensors WHERE device = p_dev;"
-    "    ELSE cnt := old.sensor_count; END IF;"
-    "    cnt := cnt + (SELECT count(DISTINCT n.k) FROM (SELECT coalesce(CASE WHEN "
-    "      jsonb_typeof(e) = 'object' THEN e->>'id' END, chr(1) || (first + o - 1)) AS k "
-    "      FROM jsonb_array_elements(sensors) WITH ORDINALITY AS t(e, o)) AS n "
-    "      WHERE NOT EXISTS (SELECT 1 FROM snapshot_sensors AS s WHERE s.device = p_dev "
-    "      AND s.id = n.k));"
-    "    IF cnt > p_max THEN RAISE EXCEPTION 'ward: snapshot of % exceeds % sensors', p_dev,"
-    "      p_max USING ERRCODE = 'WS001'; END IF;"
-    "    INSERT INTO snapshot_sensors (device, id, pos, gen, doc) SELECT DISTINCT ON (k) "
-    "      p_dev, k, pos, p_at, doc FROM (SELECT coalesce(CASE WHEN jsonb_typeof(e) = 'object' "
-    "      THEN e->>'id' END, chr(1) || (first + o - 1)) AS k, first + o - 1 AS pos, "
-    "      e::text AS doc, o FROM jsonb_array_elements(sensors) WITH ORDINALITY AS t(e, o)) "
-    "      AS p ORDER BY k, o DESC "
-    "      ON CONFLICT (device, id) DO UPDATE SET pos = excluded.pos, gen = excluded.gen, "
-    "      doc = excluded.doc;"
-    "    header := CASE WHEN repl THEN (CASE WHEN p_page ? 'sensors' "
-    "      THEN jsonb_set(p_page, '{sensors}', '[]'::jsonb) ELSE p_page END) "
-    "      ELSE jsonb_set(jsonb_set(p_page, '{first}', '0'::jsonb), '{sensors}', '[]'::jsonb) "
-    "      END;"
+    "  PRIMARY KEY (device, id));" PUT_REPORT("excluded.pos", "excluded.doc", "");
+
+/*
+ * Migration 3: a delta page's sensor carries no thresholds ("thr", "thr_below": full pages
+ * only, docs/protocol.md): it keeps the stored ones (a full page's replaces them, thresholds
+ * and all) and its place. A compact heartbeat without "events" keeps the stored counters.
+ */
+/* clang-format off */
+static const char s_schema_v3[] = PUT_REPORT(
+    /* A delta page's sensor keeps its place, as in the SQLite store. */
+    "CASE WHEN p_page->'delta' = 'true'::jsonb THEN snapshot_sensors.pos ELSE excluded.pos END",
+    "CASE WHEN p_page->'delta' = 'true'::jsonb "
+    "AND jsonb_typeof(excluded.doc::jsonb) = 'object' "
+    "AND NOT (excluded.doc::jsonb ?| array['thr', 'thr_below']) "
+    "AND jsonb_typeof(snapshot_sensors.doc::jsonb) = 'object' "
+    "AND snapshot_sensors.doc::jsonb ?| array['thr', 'thr_below'] "
+    "THEN (excluded.doc::jsonb || jsonb_strip_nulls(jsonb_build_object("
+    "'thr', snapshot_sensors.doc::jsonb->'thr', "
+    "'thr_below', snapshot_sensors.doc::jsonb->'thr_below')))::text ELSE excluded.doc END",
+    /* A compact heartbeat without "events": nothing pending, the counters the stored ones. */
+    "  IF p_hb IS NOT NULL AND hb IS NOT NULL AND jsonb_typeof(hb) = 'object' AND "
+    "    NOT (p_hb ? 'config_sha256') AND NOT (p_hb ? 'events') AND "
+    "    jsonb_typeof(old.heartbeat->'events') = 'object' THEN "
+    "    hb := jsonb_set(hb, '{events}', (old.heartbeat->'events') - 'pending');"
     "  END IF;"
-    "  hb := CASE WHEN p_hb IS NULL THEN old.heartbeat "
-    "    WHEN old.heartbeat IS NULL OR p_hb ? 'config_sha256' "
-    "      OR jsonb_typeof(old.heartbeat) <> 'object' OR jsonb_typeof(p_hb) <> 'object' "
-    "    THEN p_hb "
-    "    ELSE p_hb || jsonb_strip_nulls(jsonb_build_object("
-    "      'uptime_ms', CASE WHEN jsonb_typeof(p_hb->'t_ms') = 'number' AND "
-    "        jsonb_typeof(old.heartbeat->'t_ms') = 'number' AND "
-    "        jsonb_typeof(old.heartbeat->'uptime_ms') = 'number' THEN to_jsonb("
-    "        (p_hb->>'t_ms')::numeric - (old.heartbeat->>'t_ms')::numeric + "
-    "        (old.heartbeat->>'uptime_ms')::numeric) END,"
-    "      'interval_ms', old.heartbeat->'interval_ms', 'firmware', old.heartbeat->'firmware',"
-    "      'board', old.heartbeat->'board', 'arch', old.heartbeat->'arch',"
-    "      'config_sha256', old.heartbeat->'config_sha256',"
-    "      'rules_sha256', old.heartbeat->'rules_sha256', 'memory', old.heartbeat->'memory')) "
-    "    END;"
-    "  IF p_hb IS NOT NULL AND hb IS NOT NULL AND jsonb_typeof(hb->'loop') = 'object' AND "
-    "    old.heartbeat #> '{loop,lag_max_ms}' IS NOT NULL AND NOT (p_hb ? 'config_sha256') THEN"
-    "    hb := jsonb_set(hb, '{loop,lag_max_ms}', old.heartbeat #> '{loop,lag_max_ms}');"
-    "  END IF;"
-    "  IF old.id IS NULL THEN"
-    "    INSERT INTO devices (id, first_seen_ms, last_seen_ms, last_heartbeat_ms, interval_ms,"
-    "      boot_id, health, heartbeat, snapshot, peer, state, state_since_ms, sensor_count)"
-    "      VALUES (p_dev, p_at, p_at, p_hb_at, p_interval, p_boot, p_health, hb, header, p_peer,"
-    "      'up', p_at, cnt);"
-    "  ELSE"
-    "    UPDATE devices SET last_seen_ms = p_at,"
-    "      last_heartbeat_ms = coalesce(p_hb_at, last_heartbeat_ms),"
-    "      interval_ms = coalesce(p_interval, interval_ms), boot_id = coalesce(p_boot, boot_id),"
-    "      health = coalesce(p_health, health), heartbeat = hb,"
-    "      snapshot = coalesce(header, snapshot),"
-    "      sensor_count = CASE WHEN p_page IS NULL THEN sensor_count ELSE cnt END, peer = p_peer"
-    "      WHERE id = p_dev;"
-    "  END IF;"
-    "END $f$;";
+    /* "delta" describes the page, not the stored snapshot (as in the SQLite store). */
+    "  header := header - 'delta';");
+/* clang-format on */
 
 /* Several collectors on one database (cluster/cluster.c): the TLS session ticket keys they
  * share, added by the leader, the newest two read by every collector. */
@@ -226,6 +261,7 @@ static const char s_schema_v2[] =
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
     s_schema_v2, /* 2: ticket_keys; ward_event_partitions() under a lock */
+    s_schema_v3, /* 3: ward_put_report: delta pages keep places and thresholds; events */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))

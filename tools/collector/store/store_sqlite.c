@@ -40,7 +40,8 @@ struct sq {
  * The stored heartbeat is the latest one with the sticky fields (docs/protocol.md) of the
  * last full one put back when it is compact (no config_sha256): a null in a JSON merge
  * patch removes the member, so a sticky field the full heartbeat lacked stays absent.
- * uptime_ms is derived: t_ms - uptime_ms is constant for a boot.
+ * uptime_ms is derived: t_ms - uptime_ms is constant for a boot. A compact heartbeat without
+ * "events" has nothing pending and the counters of the last one that carried them.
  */
 /* clang-format off */
 #define HB_OLD(path) "json_extract(heartbeat, '$." path "')"
@@ -56,6 +57,8 @@ struct sq {
     "'config_sha256', " HB_OLD("config_sha256") ", "                                               \
     "'rules_sha256', " HB_OLD("rules_sha256") ", "                                                 \
     "'loop', json_object('lag_max_ms', " HB_OLD("loop.lag_max_ms") "), "                           \
+    "'events', CASE WHEN " HB_NEW("events") " IS NULL THEN "                                      \
+    "json_remove(" HB_OLD("events") ", '$.pending') ELSE json(" HB_NEW("events") ") END, "       \
     "'memory', json(" HB_OLD("memory") "))) END"
 
 /*
@@ -91,11 +94,22 @@ struct sq {
     "SELECT count(DISTINCT n.k) FROM (SELECT " SN_KEY("p") " AS k "                                \
     "FROM json_each(?2, '$.sensors') AS p) AS n WHERE NOT EXISTS (SELECT 1 FROM "                  \
     "snapshot_sensors AS s WHERE s.device = ?1 AND s.id = n.k)"
+/* A delta page's sensor carries no thresholds (full pages only): it keeps the stored ones. */
+#define SN_OLD_THR "json_extract(snapshot_sensors.doc, '$.thr')"
+#define SN_OLD_BELOW "json_extract(snapshot_sensors.doc, '$.thr_below')"
+#define SN_KEEP_THR                                                                                \
+    "CASE WHEN json_extract(?2, '$.delta') AND json_type(excluded.doc) = 'object' "              \
+    "AND json_type(excluded.doc, '$.thr') IS NULL "                                                \
+    "AND json_type(excluded.doc, '$.thr_below') IS NULL "                                          \
+    "AND json_valid(snapshot_sensors.doc) AND coalesce(" SN_OLD_THR ", " SN_OLD_BELOW ") IS NOT NULL " \
+    "THEN json_patch(excluded.doc, json_patch('{}', json_object("                                  \
+    "'thr', json(" SN_OLD_THR "), 'thr_below', json(" SN_OLD_BELOW ")))) "                         \
+    "ELSE excluded.doc END"
 #define SNAPSHOT_UPSERT                                                                            \
     "INSERT INTO snapshot_sensors (device, id, pos, gen, doc) SELECT ?1, " SN_KEY("p") ", "        \
     SN_FIRST " + p.key, ?3, " SN_DOC("p") " FROM json_each(?2, '$.sensors') AS p WHERE true "      \
     "ON CONFLICT (device, id) DO UPDATE SET pos = CASE WHEN json_extract(?2, '$.delta') "          \
-    "THEN snapshot_sensors.pos ELSE excluded.pos END, gen = excluded.gen, doc = excluded.doc"
+    "THEN snapshot_sensors.pos ELSE excluded.pos END, gen = excluded.gen, doc = " SN_KEEP_THR
 /* The header as stored: ?8 the page, ?11 1 when it replaces the stored snapshot. */
 #define SNAPSHOT_HEADER                                                                            \
     "CASE WHEN ?8 IS NULL THEN NULL "                                                              \

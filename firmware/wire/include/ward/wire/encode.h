@@ -87,8 +87,11 @@ struct ward_wire_heartbeat {
     uint32_t memory[WARD_WIRE_MEM_COUNT];
     uint8_t state;    /* enum ward_state */
     uint8_t severity; /* enum ward_severity; WARD_SEV_NONE: left out */
-    bool has_wall;
+    bool has_wall;    /* wall_ms is known: written in full heartbeats */
     bool full;
+    /* Compact only: nothing pending and the events counters are the last full heartbeat's
+     * (docs/protocol.md): "events" is left out. */
+    bool events_unchanged;
 };
 
 /* One event: the evlog's record, with its boot and sensor as text. */
@@ -110,15 +113,21 @@ struct ward_wire_event {
 };
 
 /* One sensor of a health snapshot. */
+/* Threshold levels a full snapshot page may carry: lower/upper caution, critical, fatal, in
+ * that order (the HAL's enum ward_threshold_kind): even indices are lower, odd upper. */
+#define WARD_WIRE_THR_COUNT 6
+
 struct ward_wire_sensor {
-    int64_t value;    /* written when has_value, null otherwise */
-    int64_t since_ms; /* WARD_WIRE_TIME_NONE: null */
+    int64_t value;                    /* written when has_value, null otherwise */
+    int64_t thr[WARD_WIRE_THR_COUNT]; /* where thr_present has bit (1 << index) */
+    int64_t since_ms;                 /* WARD_WIRE_TIME_NONE: null */
     int64_t last_ms;
     const char *id;
-    const char *kind;   /* the rule kind: "threshold", "rate", "smart", ... */
-    const char *reason; /* NULL: none */
-    uint8_t state;      /* enum ward_state */
-    uint8_t severity;   /* enum ward_severity */
+    const char *kind;    /* the rule kind: "threshold", "rate", "smart", ... */
+    const char *reason;  /* NULL: none */
+    uint8_t state;       /* enum ward_state */
+    uint8_t severity;    /* enum ward_severity */
+    uint8_t thr_present; /* 0 (delta pages, rules without thresholds): no "thr" members */
     bool has_value;
     bool standby;
 };

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""What the collector keeps of the agent's trimmed documents (issue 14), for every storage
+backend (WARD_TEST_STORAGE=postgresql: a PostgreSQL server of the test's own).
+
+    thr_test.py BUILD_DIR WORK_DIR CASE
+
+thr_merge: a full snapshot page carries each threshold-judged sensor's "thr"/"thr_below"; the
+delta pages that follow update the same sensors without them, and the stored snapshot (the
+device API, wardctl device) keeps the full page's thresholds, while a later full page
+replaces them (a rule lost a level). A compact heartbeat without "events" keeps the stored
+counters (nothing pending); one with "events" replaces them. wardctl device shows the
+thresholds in its sensor table.
+"""
+import json
+
+from harness import BOOT_A, check, main, post_ok
+
+
+def sensor(i, value, thr=True):
+    s = {"id": "temp:s%d" % i, "state": "ok", "severity": "none", "kind": "threshold",
+         "value": value, "since_ms": 1, "last_ms": 2}
+    if thr:
+        s["thr"] = {"caution": 80000, "critical": 90000}
+        s["thr_below"] = {"caution": 5000}
+    return s
+
+
+def page(sensors, total, first=0, delta=False):
+    p = {"v": 1, "type": "health", "device": "dev-t", "boot": BOOT_A, "t_ms": 5000,
+         "state": "ok", "severity": "none", "sensors_total": total, "first": first,
+         "sensors": sensors}
+    if delta:
+        p["delta"] = True
+    return p
+
+
+def heartbeat(seq, events=None, full=False):
+    hb = {"v": 2, "seq": seq, "t_ms": 1000 * seq, "config": "0" * 16,
+          "health": {"state": "ok", "sensors": 3}}
+    if full:
+        hb.update({"uptime_ms": 1000 * seq, "interval_ms": 60000, "firmware": "0.1.0",
+                   "board": "linux-x86_64", "arch": "x86_64", "config_sha256": "0" * 64,
+                   "memory": {"context_bytes": 1}})
+    if events is not None:
+        hb["events"] = events
+    return hb
+
+
+def post(env, col, seq, health=None, events=None, full=False):
+    doc = {"v": 2, "type": "batch", "device": "dev-t", "boot": BOOT_A,
+           "heartbeat": heartbeat(seq, events, full)}
+    if health is not None:
+        doc["health"] = health
+    post_ok(env, col, "dev-t", json.dumps(doc, separators=(",", ":")).encode())
+
+
+def stored(env, col):
+    d = env.wardctl_json(col, "device", "dev-t")
+    return d, {s["id"]: s for s in d["snapshot"]["sensors"]}
+
+
+def case_thr_merge(env):
+    env.make_pki(devices=("dev-t",))
+    col = env.start()
+    # A full cycle of two pages; the second sensor's rule has no lower level.
+    post(env, col, 1, page([sensor(0, 40000), sensor(1, 41000)], 3), full=True,
+         events={"last_seq": 4, "acked": 4})
+    s1 = sensor(2, 42000)
+    del s1["thr_below"]
+    post(env, col, 2, page([s1], 3, first=2))
+    # Delta pages: values move, no thresholds on the wire.
+    post(env, col, 3, page([sensor(0, 47000, thr=False)], 3, delta=True))
+    post(env, col, 4, page([sensor(2, 48000, thr=False), sensor(0, 49000, thr=False)], 3,
+                           delta=True))
+    d, by_id = stored(env, col)
+    check([s["id"] for s in d["snapshot"]["sensors"]] == ["temp:s0", "temp:s1", "temp:s2"],
+          "order: %r" % d["snapshot"]["sensors"])
+    check(by_id["temp:s0"]["value"] == 49000 and by_id["temp:s2"]["value"] == 48000,
+          "delta values not merged: %r" % by_id)
+    check(by_id["temp:s0"].get("thr") == {"caution": 80000, "critical": 90000} and
+          by_id["temp:s0"].get("thr_below") == {"caution": 5000},
+          "temp:s0 lost its thresholds over delta pages: %r" % by_id["temp:s0"])
+    check(by_id["temp:s2"].get("thr") == {"caution": 80000, "critical": 90000} and
+          "thr_below" not in by_id["temp:s2"], "temp:s2: %r" % by_id["temp:s2"])
+    check(by_id["temp:s1"].get("thr_below") == {"caution": 5000}, "temp:s1: %r" % by_id["temp:s1"])
+    check("delta" not in d["snapshot"], "delta kept in the header: %r" % d["snapshot"])
+    text = env.wardctl(col, "device", "dev-t").stdout
+    check("THRESHOLDS" in text and "caution>80" in text and "caution<5" in text,
+          "wardctl device does not show the thresholds: %r" % text)
+    # Compact heartbeats: without "events" the stored counters stay (nothing pending).
+    post(env, col, 5)
+    hb = env.wardctl_json(col, "device", "dev-t")["heartbeat"]
+    check(hb.get("events") == {"last_seq": 4, "acked": 4}, "counters lost: %r" % hb)
+    check(hb.get("firmware") == "0.1.0", "sticky members lost: %r" % hb)
+    post(env, col, 6, events={"pending": 1, "last_seq": 5, "acked": 4})
+    hb = env.wardctl_json(col, "device", "dev-t")["heartbeat"]
+    check(hb.get("events") == {"pending": 1, "last_seq": 5, "acked": 4}, "counters: %r" % hb)
+    post(env, col, 7)  # acknowledged since: nothing pending, counters as last sent
+    hb = env.wardctl_json(col, "device", "dev-t")["heartbeat"]
+    check(hb.get("events") == {"last_seq": 5, "acked": 4}, "pending kept: %r" % hb)
+    # A later full page replaces the thresholds (a rule lost its critical level).
+    s0 = sensor(0, 50000)
+    s0["thr"] = {"caution": 85000}
+    del s0["thr_below"]
+    post(env, col, 8, page([s0, sensor(1, 41000, thr=False), sensor(2, 42000, thr=False)], 3))
+    _, by_id = stored(env, col)
+    check(by_id["temp:s0"].get("thr") == {"caution": 85000} and
+          "thr_below" not in by_id["temp:s0"], "full page did not replace: %r" % by_id["temp:s0"])
+    check("thr" not in by_id["temp:s1"], "temp:s1 kept old thresholds: %r" % by_id["temp:s1"])
+    # ... and the next delta page keeps those.
+    post(env, col, 9, page([sensor(0, 51000, thr=False)], 3, delta=True))
+    _, by_id = stored(env, col)
+    check(by_id["temp:s0"].get("thr") == {"caution": 85000}, "temp:s0: %r" % by_id["temp:s0"])
+
+
+if __name__ == "__main__":
+    main({"thr_merge": case_thr_merge})
