@@ -101,8 +101,12 @@ else
     rm -f "$DIR.debootstrap.log"
     say "debootstrap --variant=minbase bookworm from $MIRROR ($((SECONDS - t)) s, not timed)"
 fi
+# What the Debian installer writes and debootstrap does not: without /etc/hosts, "localhost"
+# (the collector certificate's name, which wardctl connects to) does not resolve.
 cp /etc/resolv.conf "$DIR/etc/resolv.conf"
 echo ward-fresh >"$DIR/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tward-fresh\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+    >"$DIR/etc/hosts"
 git clone -q --no-hardlinks "$ROOT" "$DIR/root/ward"
 git -C "$DIR/root/ward" checkout -q "$commit"
 for m in proc sys dev dev/pts; do
@@ -115,6 +119,9 @@ for m in proc sys dev dev/pts; do
     MOUNTS+=("$DIR/$m")
 done
 
+# What debootstrap left in apt's cache and lists is not the demo's download.
+(cd "$DIR/var/cache/apt/archives" && ls) >"$DIR/root/.fresh-debs-before" 2>/dev/null || true
+du -sb "$DIR/var/lib/apt/lists" | cut -f1 >"$DIR/root/.fresh-lists-before"
 say "commit $(git -C "$ROOT" log -1 --format='%h %s' "$commit" | cut -c1-70)"
 say "load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 stamped=$DIR/demo.stamped
@@ -141,6 +148,11 @@ for raw in sys.stdin.buffer:
 rc=${PIPESTATUS[0]}
 set -e
 total=$(python3 -c "import time; print('%.1f' % (time.time() - $start))")
+# CPU time of everything the run waited for (apt, dpkg, compilers, the demo): on a loaded
+# machine, wall time says little; CPU seconds / cores is what an idle machine would need at least.
+times >"$DIR.times" # no pipe: a subshell would report its own (empty) children
+cpu=$(sed -n 2p "$DIR.times" | awk '{ split($0, f, /[ ms]+/); printf "%.0f", 60 * f[1] + f[2] + 60 * f[3] + f[4] }')
+rm -f "$DIR.times"
 [ -n "$LOGFILE" ] && cp "$stamped" "$LOGFILE"
 
 # Where the time went.
@@ -148,15 +160,19 @@ first=$(sed -n 's/^ *\([0-9.]*\) FIRST DEVICE ON SCREEN$/\1/p' "$stamped" | head
 say "---- $(date -u +%FT%TZ), commit ${commit:0:10}, exit $rc"
 say "total (demo --for $FOR, from the command to its exit): $total s"
 say "first device on screen: ${first:-never} s"
+say "CPU time of the run (user + system, all processes): $cpu s; load during it: see below"
 python3 - "$DIR" "$start" <<'PY'
 import datetime, glob, os, re, sys
 d, t0 = sys.argv[1], float(sys.argv[2])
 def mb(paths):
     return sum(os.path.getsize(p) for p in paths if os.path.isfile(p)) / 1e6
-debs = glob.glob(d + "/var/cache/apt/archives/*.deb")
-lists = glob.glob(d + "/var/lib/apt/lists/*")
-print("fresh_demo: apt: %d packages, %.0f MB of .deb, %.0f MB of indexes" %
-      (len(debs), mb(debs), mb(lists)))
+before = set(open(d + "/root/.fresh-debs-before").read().split())
+debs = [p for p in glob.glob(d + "/var/cache/apt/archives/*.deb")
+        if os.path.basename(p) not in before]
+lists = [p for p in glob.glob(d + "/var/lib/apt/lists/**", recursive=True)]
+lists_mb = mb(lists) - int(open(d + "/root/.fresh-lists-before").read()) / 1e6
+print("fresh_demo: apt: %d packages, %.0f MB of .deb; indexes grew by %.0f MB (as stored)" %
+      (len(debs), mb(debs), lists_mb))
 # dpkg.log: seconds resolution, local time of the host (the chroot has the same clock).
 stamps = []
 try:
