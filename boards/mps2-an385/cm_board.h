@@ -16,6 +16,21 @@
 /* APB peripherals */
 #define AN385_UART0_BASE 0x40004000u
 
+/*
+ * The clock's free-running counter (clock.c): CMSDK APB timer 0, counting down from
+ * 0xFFFFFFFF at the APB clock (25 MHz) and reloading, no interrupt. QEMU computes its VALUE
+ * from the virtual clock, so the millisecond clock keeps to the wall clock on a loaded host.
+ */
+#define AN385_TIMER0_BASE 0x40000000u
+#define CM_FREE_COUNTER   CM_REG(AN385_TIMER0_BASE + 0x04u) /* VALUE */
+#define CM_FREE_COUNTER_START()                                                                    \
+    do {                                                                                           \
+        CM_REG(AN385_TIMER0_BASE + 0x00u) = 0u;          /* CTRL: stopped */                       \
+        CM_REG(AN385_TIMER0_BASE + 0x08u) = 0xFFFFFFFFu; /* RELOAD */                              \
+        CM_REG(AN385_TIMER0_BASE + 0x04u) = 0xFFFFFFFFu; /* VALUE */                               \
+        CM_REG(AN385_TIMER0_BASE + 0x00u) = 1u;          /* CTRL: enable, no interrupt */          \
+    } while (0)
+
 /* The data flash: the top 512 KiB of SSRAM1 (flash.h; an385.ld keeps the image below it). */
 #define CM_FLASH_BASE         0x00380000u
 #define CM_FLASH_SIZE         0x00080000u

@@ -10,7 +10,8 @@
 # to a ward-collector on 127.0.0.1 that the load generator starts; then the same N agents
 # send the same mutual-TLS keep-alive POSTs to nginx (one worker, `return 204`). INTERVAL_MS
 # 0 means closed loop (each agent sends its next heartbeat when the previous is acknowledged).
-# Work files: $WORK (default /tmp/ward-bench-loadgen). Every process started here is stopped
+# Port: $PORT (default 18443; 0: a free one). Work files: $WORK (default
+# /tmp/ward-bench-loadgen). Every process started here is stopped
 # by the load generator (by PID) before it exits.
 set -euo pipefail
 
@@ -35,6 +36,9 @@ for a in "$@"; do
 done
 WORK=${WORK:-/tmp/ward-bench-loadgen}
 PORT=${PORT:-18443}
+if [ "$PORT" = 0 ]; then # a free port on loopback, chosen by the kernel (what the smoke test uses)
+    PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+fi
 LOADGEN=$BUILD/tools/bench/loadgen
 COLLECTOR=$BUILD/tools/ward-collector
 [ -x "$LOADGEN" ] && [ -x "$COLLECTOR" ] || { echo "loadgen.sh: build $BUILD first (loadgen, ward-collector)" >&2; exit 1; }

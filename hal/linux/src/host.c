@@ -186,7 +186,8 @@ static const struct {
     { "SwapFree", offsetof(struct ward_host_mem, swap_free) },
 };
 
-#define LX_MEM_KEYS (sizeof(s_mem_keys) / sizeof(s_mem_keys[0]))
+#define LX_MEM_KEYS     (sizeof(s_mem_keys) / sizeof(s_mem_keys[0]))
+#define LX_MEM_OPTIONAL (1u << 2) /* MemAvailable: only since Linux 3.14 */
 
 int lx_host_mem(struct ward_linux_hal *lh, struct ward_host_mem *out)
 {
@@ -194,7 +195,7 @@ int lx_host_mem(struct ward_linux_hal *lh, struct ward_host_mem *out)
     const char *line;
     size_t len;
     unsigned found = 0, seen = 0;
-    int tmp, fd, rc;
+    int tmp, fd, rc = 0;
 
     memset(out, 0, sizeof(*out));
     fd = proc_fd(lh, lh->meminfo_fd, "/proc/meminfo", &tmp);
@@ -204,8 +205,6 @@ int lx_host_mem(struct ward_linux_hal *lh, struct ward_host_mem *out)
         return 0;
     }
     lx_lines_begin(&l, fd);
-    /* End (0) and failure (< 0) both end the loop; rc is not needed after it */
-    // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores)
     while (seen < LX_MEM_KEYS && (rc = lx_lines_next(&l, &line, &len)) == 1) {
         size_t kl = ward_linux_meminfo_key(line, len);
         char key[32];
@@ -226,13 +225,18 @@ int lx_host_mem(struct ward_linux_hal *lh, struct ward_host_mem *out)
         }
     }
     proc_done(tmp);
-    if ((found & 3u) != 3u) { /* MemTotal and MemFree are in every kernel's meminfo */
+    /*
+     * A read that failed part way, or a file that ended early, is not a reading: the numbers
+     * seen so far would pass for the whole (MemAvailable made up from the others). Every key
+     * but MemAvailable is in every kernel's meminfo, so a file without one of them is cut short.
+     */
+    if (rc < 0 || (found | LX_MEM_OPTIONAL) != (1u << LX_MEM_KEYS) - 1u) {
         memset(out, 0, sizeof(*out));
         out->status = WARD_STATUS_UNAVAILABLE;
-        out->reason = WARD_REASON_BAD_DATA;
+        out->reason = rc < 0 ? lx_reason(rc) : WARD_REASON_BAD_DATA;
         return 0;
     }
-    if (!(found & (1u << 2))) {
+    if (!(found & LX_MEM_OPTIONAL)) {
         /* Kernels before 3.14 have no MemAvailable: the old free + buffers + cached. */
         out->available = out->free + out->buffers + out->cached;
     }

@@ -473,10 +473,16 @@ def case_silence(env):
     r.close()
 
 
+# The send timeout of case_slow_receiver: a loop that waited for the receiver would hold a
+# request about this long, far beyond what a loaded machine adds to one request.
+SLOW_TIMEOUT_S = 3
+
+
 def case_slow_receiver(env):
     r = Receiver()
     r.hang = True
-    c = start(env, POLICY.format(port=r.port))
+    c = start(env, POLICY.replace("timeout 1s", "timeout %ds" % SLOW_TIMEOUT_S)
+              .format(port=r.port))
     dev = Dev(env, c, "dev-b")
 
     worst = [0.0]
@@ -498,14 +504,19 @@ def case_slow_receiver(env):
     for i in range(10):
         dev.send([("temp:cpu%d" % i, "ok", "caution", "low")],
                  [sensor("temp:cpu%d" % i, "caution", 10 + i)])
-    wait_for(lambda: len(r.requests) >= 2, 15, "the receiver to be hanging on requests")
+    # From the first request on, the sender is inside a post the receiver never answers (and,
+    # after the timeout, inside the next one): the whole measurement runs while it hangs.
+    wait_for(lambda: len(r.requests) >= 1, 15, "the receiver to be hanging on a request")
     during = rate(200)
     print("ingest: %.0f req/s before, %.0f req/s with a hanging receiver (slowest %.3f s)" %
           (base, during, worst[0]))
-    # A loop that waited for the receiver would hold a request for the 1 s send timeout.
-    check(worst[0] < 0.9 and during > 0.3 * base, "ingest slowed by a hanging receiver: "
-          "%.0f -> %.0f req/s, slowest request %.3f s" % (base, during, worst[0]))
-    errs = iquery(env, "SELECT last_error FROM outbox WHERE attempts > 0")
+    # A loop that waited for the receiver would hold a request for the send timeout. The rate
+    # is printed, not compared: on a loaded 2-core machine it swings 4x between two runs of
+    # 200 requests (544 -> 137 req/s with the slowest request at 0.067 s was seen).
+    check(worst[0] < SLOW_TIMEOUT_S / 2, "ingest slowed by a hanging receiver: %.0f -> %.0f "
+          "req/s, slowest request %.3f s" % (base, during, worst[0]))
+    errs = wait_for(lambda: iquery(env, "SELECT last_error FROM outbox WHERE attempts > 0"),
+                    SLOW_TIMEOUT_S + 15, "a failed attempt in the outbox")
     check(errs and "no answer" in errs[0][0], "the timeout is not recorded: %s" % errs)
     check(len(incidents(env, c)) == 10, "incidents not opened while the receiver hangs")
     c.stop()

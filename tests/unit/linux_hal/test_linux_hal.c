@@ -89,6 +89,7 @@ ssize_t __wrap_pread(int fd, void *buf, size_t n, long off);
 
 static const char *s_fail_suffix; /* preads of a file whose path ends so fail with s_fail_errno */
 static int s_fail_errno;
+static unsigned s_fail_skip; /* ... after this many of them succeeded */
 static unsigned s_preads;
 
 static int injected(int fd)
@@ -109,6 +110,10 @@ static int injected(int fd)
     path[n] = '\0';
     sl = strlen(s_fail_suffix);
     if ((size_t)n >= sl && strcmp(path + n - sl, s_fail_suffix) == 0) {
+        if (s_fail_skip > 0) {
+            s_fail_skip--;
+            return 0;
+        }
         errno = s_fail_errno;
         return 1;
     }
@@ -129,6 +134,7 @@ static void inject(const char *suffix, int err)
 {
     s_fail_suffix = suffix;
     s_fail_errno = err;
+    s_fail_skip = 0;
 }
 
 /* ---- helpers ---- */
@@ -896,6 +902,79 @@ static void test_driver_errors(void **state)
     ward_linux_hal_close(&s_lh);
 }
 
+/* /proc/meminfo as the kernel writes it: MemTotal and MemFree first, MemAvailable (since 3.14)
+ * third, Buffers, Cached, then more than the line reader's 2 KiB buffer before SwapTotal and
+ * SwapFree, so it takes more than one pread. */
+static void put_meminfo(bool available, const char *last)
+{
+    char text[4096];
+    size_t n = 0;
+
+    n += (size_t)snprintf(text + n, sizeof(text) - n,
+                          "MemTotal:       16000000 kB\n"
+                          "MemFree:         1000000 kB\n");
+    if (available) {
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "MemAvailable:    9000000 kB\n");
+    }
+    n += (size_t)snprintf(text + n, sizeof(text) - n,
+                          "Buffers:          200000 kB\n"
+                          "Cached:          3000000 kB\n");
+    for (unsigned i = 0; i < 80; i++) {
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "Field%02u:         %7u kB\n", i, i);
+    }
+    assert_true(n > 2048 && n < sizeof(text) - 128);
+    snprintf(text + n, sizeof(text) - n, "SwapTotal:       500000 kB\n%s", last);
+    put("proc/meminfo", text);
+}
+
+/* The memory reading of a tree whose only file is that meminfo. */
+static void mem_of_meminfo(bool available, const char *last, struct ward_host_mem *mem)
+{
+    struct ward_hal hal;
+
+    put_meminfo(available, last);
+    init_at(&s_lh, &hal, s_tmp);
+    assert_int_equal(ward_host_mem(hal.host, mem), 0);
+    ward_linux_hal_close(&s_lh);
+}
+
+/* A meminfo read that fails or ends part way is unavailable, never a partial reading. */
+static void test_meminfo_partial_read(void **state)
+{
+    struct ward_hal hal;
+    struct ward_host_mem mem;
+
+    (void)state;
+    put_meminfo(true, "SwapFree:        400000 kB\n");
+    init_at(&s_lh, &hal, s_tmp);
+    assert_int_equal(ward_host_mem(hal.host, &mem), 0);
+    assert_int_equal(mem.status, WARD_STATUS_OK);
+    assert_true(mem.total == 16000000ull * 1024 && mem.available == 9000000ull * 1024);
+    assert_true(mem.swap_total == 500000ull * 1024 && mem.swap_free == 400000ull * 1024);
+
+    /* The first pread (MemTotal .. Cached) succeeds, the second fails. */
+    inject("/proc/meminfo", EIO);
+    s_fail_skip = 1;
+    assert_int_equal(ward_host_mem(hal.host, &mem), 0);
+    assert_int_equal(mem.status, WARD_STATUS_UNAVAILABLE);
+    assert_int_equal(mem.reason, WARD_REASON_IO_ERROR);
+    assert_true(mem.total == 0 && mem.available == 0);
+    inject(NULL, 0);
+    ward_host_mem(hal.host, &mem);
+    assert_int_equal(mem.status, WARD_STATUS_OK);
+    ward_linux_hal_close(&s_lh);
+
+    /* Cut short before SwapFree (a key every kernel writes): bad data. */
+    mem_of_meminfo(true, "", &mem);
+    assert_int_equal(mem.status, WARD_STATUS_UNAVAILABLE);
+    assert_int_equal(mem.reason, WARD_REASON_BAD_DATA);
+
+    /* A kernel before 3.14: no MemAvailable, which is then free + buffers + cached. */
+    mem_of_meminfo(false, "SwapFree:        400000 kB\n", &mem);
+    assert_int_equal(mem.status, WARD_STATUS_OK);
+    assert_true(mem.available == (1000000ull + 200000 + 3000000) * 1024);
+}
+
 /* Files kept open or opened per read: the same readings; no heap either way. */
 static void test_kept_and_reopened_files_agree(void **state)
 {
@@ -1180,6 +1259,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_statuses_of_broken_channels, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_permission_denied, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_driver_errors, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_meminfo_partial_read, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_kept_and_reopened_files_agree),
         cmocka_unit_test(test_heap_counter_counts),
         cmocka_unit_test_setup_teardown(test_blk_walk_reads_one_snapshot, tmp_setup, tmp_teardown),
