@@ -6,6 +6,7 @@
 
 #include <mbedtls/ecp.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <psa/crypto.h>
 
@@ -104,6 +105,75 @@ static int parse_creds(struct ward_tls *t, const struct ward_tls_creds *c)
         mbedtls_pk_check_pair(&t->cert.pk, &t->key, mbedtls_ctr_drbg_random, &t->drbg) != 0) {
         return -EBADMSG;
     }
+    return 0;
+}
+
+/* The subject CN's value, or NULL. */
+static const mbedtls_x509_buf *subject_cn(const mbedtls_x509_crt *crt)
+{
+    for (const mbedtls_x509_name *n = &crt->subject; n != NULL; n = n->next) {
+        if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
+            return &n->val;
+        }
+    }
+    return NULL;
+}
+
+static bool same_cn(const mbedtls_x509_crt *a, const mbedtls_x509_crt *b)
+{
+    const mbedtls_x509_buf *x = subject_cn(a), *y = subject_cn(b);
+
+    return x != NULL && y != NULL && x->len == y->len && memcmp(x->p, y->p, x->len) == 0;
+}
+
+/* Parse and check a replacement pair into cert and key (initialised by the caller). */
+static int parse_pair(struct ward_tls *t, mbedtls_x509_crt *cert, mbedtls_pk_context *key,
+                      const uint8_t *cert_pem, size_t cert_len, const uint8_t *key_pem,
+                      size_t key_len)
+{
+    if (mbedtls_x509_crt_parse(cert, cert_pem, cert_len) != 0 ||
+        mbedtls_pk_parse_key(key, key_pem, key_len, NULL, 0, mbedtls_ctr_drbg_random, &t->drbg) !=
+            0) {
+        return -EBADMSG;
+    }
+    if (!mbedtls_pk_can_do(key, MBEDTLS_PK_ECDSA) ||
+        mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(*key)) != MBEDTLS_ECP_DP_SECP256R1) {
+        return -ENOTSUP;
+    }
+    if (mbedtls_pk_check_pair(&cert->pk, key, mbedtls_ctr_drbg_random, &t->drbg) != 0) {
+        return -EINVAL;
+    }
+    return same_cn(&t->cert, cert) ? 0 : -EPERM;
+}
+
+int ward_tls_reload(struct ward_tls *t, const uint8_t *cert_pem, size_t cert_len,
+                    const uint8_t *key_pem, size_t key_len)
+{
+    mbedtls_x509_crt cert, old_cert;
+    mbedtls_pk_context key, old_key;
+    int rc;
+
+    if (t == NULL || !t->ready || cert_pem == NULL || key_pem == NULL) {
+        return -EINVAL;
+    }
+    mbedtls_x509_crt_init(&cert);
+    mbedtls_pk_init(&key);
+    rc = parse_pair(t, &cert, &key, cert_pem, cert_len, key_pem, key_len);
+    if (rc != 0) {
+        mbedtls_pk_free(&key);
+        mbedtls_x509_crt_free(&cert);
+        return rc;
+    }
+    /* The configuration points at t->cert and t->key: swapping their contents switches the
+     * next handshake to the new pair (none of these structs points into itself). */
+    old_cert = t->cert;
+    old_key = t->key;
+    t->cert = cert;
+    t->key = key;
+    mbedtls_pk_free(&old_key);
+    mbedtls_x509_crt_free(&old_cert);
+    /* A ticket resumes the identity it was issued to: the next handshake must be a full one. */
+    ward_tls_forget_session(t);
     return 0;
 }
 

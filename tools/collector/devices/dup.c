@@ -1,14 +1,17 @@
 /*
  * Duplicate certificate use (devices/devices.h): a device's heartbeats going back to the
- * boot id they had left. Fed by the commit bus, so only stored heartbeats count.
+ * boot id they had left, whichever addresses they come from. Fed by the commit bus, so only
+ * stored heartbeats count. Also which certificate each device presents (renewals).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commit/bus.h"
 #include "common/clock.h"
+#include "common/jw.h"
 #include "common/log.h"
 #include "devices/devices_impl.h"
 #include "server/collector.h"
@@ -44,24 +47,95 @@ static struct wcol_dup_track *track_of(struct wcol_devices *d, const char *id)
     return t;
 }
 
-static void raise_duplicate(struct wcol_devices *d, struct wcol_dup_track *t, const char *peer,
-                            uint64_t now)
+static void hex(const uint8_t *b, size_t n, char *out, size_t cap)
 {
+    size_t o = 0;
+
+    for (size_t i = 0; i < n && o + 3 <= cap; i++) {
+        o += (size_t)snprintf(out + o, cap - o, "%02x", b[i]);
+    }
+    out[o] = '\0';
+}
+
+void wcol_devices_cert_seen(struct wcol_devices *d, const struct wcol_ident *id)
+{
+    char was[2 * WCOL_SERIAL_MAX + 1], now[2 * WCOL_SERIAL_MAX + 1], detail[160];
+    char actor[sizeof("device:") + WCOL_DEVICE_ID_MAX];
+    struct wcol_dup_track *t;
+
+    if (d == NULL || d->buckets == NULL || !id->valid || id->cn[0] == '\0' ||
+        (t = track_of(d, id->cn)) == NULL ||
+        (t->serial_len == id->serial_len && memcmp(t->serial, id->serial, id->serial_len) == 0)) {
+        return;
+    }
+    bool first = t->serial_len == 0;
+
+    if (!first && id->not_after <= t->not_after) {
+        return; /* an older certificate still in use elsewhere: not a switch */
+    }
+    hex(t->serial, t->serial_len, was, sizeof(was));
+    hex(id->serial, id->serial_len, now, sizeof(now));
+    memcpy(t->serial, id->serial, id->serial_len);
+    t->serial_len = id->serial_len;
+    t->not_after = id->not_after;
+    if (first) {
+        return;
+    }
+    d->stats.cert_switches++;
+    snprintf(detail, sizeof(detail), "serial=%s previous=%s not_after=%lld", now, was,
+             (long long)id->not_after);
+    wcol_log_info("device %s: now presents certificate serial %s (was %s)", id->cn, now, was);
+    snprintf(actor, sizeof(actor), "device:%s", id->cn);
+    WCOL_AUDIT(d->c, actor, "device.certificate.switch", id->cn, detail);
+}
+
+/* "ADDR" of "ADDR:PORT" (IPv6 in brackets or not): the host part, to tell two hosts apart. */
+static size_t host_len(const char *peer)
+{
+    const char *colon = strrchr(peer, ':');
+
+    return colon != NULL ? (size_t)(colon - peer) : strlen(peer);
+}
+
+static bool same_host(const char *a, const char *b)
+{
+    size_t n = host_len(a);
+
+    return n == host_len(b) && strncmp(a, b, n) == 0;
+}
+
+static void raise_duplicate(struct wcol_devices *d, struct wcol_dup_track *t, uint64_t now)
+{
+    char detail[2 * (WCOL_DUP_BOOT_MAX + WCOL_DUP_PEER_MAX) + 64];
+    const char *where =
+        same_host(t->cur_peer, t->prev_peer) ? "one address, two agents" : "two addresses";
+
     if (t->raised_mono != 0 && now - t->raised_mono < WCOL_DEVICES_DUP_WINDOW_MS) {
         return; /* one event per window: the alternation goes on every heartbeat */
     }
     t->raised_mono = now;
+    t->raised_wall_ms = wcol_now_wall_ms();
     d->stats.duplicates++;
-    wcol_log_error("device %s: its certificate is in use by two agents at once (boot ids %s and "
-                   "%s alternate; latest from %s); revoke it: wardctl device revoke %s",
-                   t->id, t->cur, t->prev, peer != NULL ? peer : "?", t->id);
+    wcol_log_error("device %s: its certificate is in use by two agents at once (%s: boot id %s "
+                   "from %s, boot id %s from %s); revoke it: wardctl device revoke %s",
+                   t->id, where, t->cur, t->cur_peer, t->prev, t->prev_peer, t->id);
+    snprintf(detail, sizeof(detail), "boot=%s peer=%s other_boot=%s other_peer=%s", t->cur,
+             t->cur_peer, t->prev, t->prev_peer);
+    WCOL_AUDIT(d->c, "collector", "device.certificate.duplicate", t->id, detail);
     (void)wcol_fleet_raise(&d->c->fleet, t->id, "certificate", "ok", "duplicate");
 }
 
+/*
+ * One agent keeps its boot id whatever address it comes from (a DHCP lease, NAT): a new
+ * address alone is never a duplicate. Two agents with one certificate each keep their own
+ * boot id, so the device's heartbeats go back to a boot id they had left: from another
+ * address, or from the same address on another connection (two agents behind one NAT).
+ */
 static void on_report(void *ctx, const struct wcol_msg *m)
 {
     struct wcol_devices *d = ctx;
     const struct wcol_store_report *r = m->u.report.report;
+    const char *peer = r != NULL && r->peer != NULL ? r->peer : "?";
     uint64_t now = wcol_now_mono();
 
     if (r == NULL || !r->has_heartbeat || r->boot_id == NULL || r->boot_id[0] == '\0' ||
@@ -70,18 +144,51 @@ static void on_report(void *ctx, const struct wcol_msg *m)
     }
     struct wcol_dup_track *t = track_of(d, r->device);
 
-    if (t == NULL || strcmp(t->cur, r->boot_id) == 0) {
+    if (t == NULL) {
+        return;
+    }
+    if (strcmp(t->cur, r->boot_id) == 0) {
+        snprintf(t->cur_peer, sizeof(t->cur_peer), "%s", peer); /* it may have moved */
         return;
     }
     bool back =
         strcmp(t->prev, r->boot_id) == 0 && now - t->switched_mono < WCOL_DEVICES_DUP_WINDOW_MS;
 
     memcpy(t->prev, t->cur, sizeof(t->prev));
+    memcpy(t->prev_peer, t->cur_peer, sizeof(t->prev_peer));
     snprintf(t->cur, sizeof(t->cur), "%s", r->boot_id);
+    snprintf(t->cur_peer, sizeof(t->cur_peer), "%s", peer);
     t->switched_mono = now;
     if (back) {
-        raise_duplicate(d, t, r->peer, now);
+        raise_duplicate(d, t, now);
     }
+}
+
+void wcol_devices_dup_list(struct wcol_devices *d, struct wcol_jw *w)
+{
+    uint64_t now = wcol_now_mono();
+    unsigned n = 0;
+
+    wcol_jw_key(w, "duplicate");
+    wcol_jw_arr_begin(w);
+    for (size_t b = 0; d->buckets != NULL && b < d->nbuckets && n < WCOL_DUP_LIST_MAX; b++) {
+        for (const struct wcol_dup_track *t = d->buckets[b]; t != NULL && n < WCOL_DUP_LIST_MAX;
+             t = t->next) {
+            if (t->raised_mono == 0 || now - t->raised_mono >= WCOL_DEVICES_DUP_WINDOW_MS) {
+                continue;
+            }
+            wcol_jw_obj_begin(w);
+            wcol_jw_kstr(w, "device", t->id);
+            wcol_jw_kint(w, "at_ms", t->raised_wall_ms);
+            wcol_jw_kstr(w, "boot", t->cur);
+            wcol_jw_kstr(w, "peer", t->cur_peer);
+            wcol_jw_kstr(w, "other_boot", t->prev);
+            wcol_jw_kstr(w, "other_peer", t->prev_peer);
+            wcol_jw_obj_end(w);
+            n++;
+        }
+    }
+    wcol_jw_arr_end(w);
 }
 
 int wcol_devices_subscribe(struct wcol_devices *d, struct wcol_collector *c, struct wcol_bus *bus)
