@@ -24,6 +24,7 @@ static struct run_file_id file_id(const char *path)
         id.ino = (uint64_t)st.st_ino;
         id.size = (uint64_t)st.st_size;
         id.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        id.mode = (unsigned)st.st_mode;
         id.present = true;
     }
     return id;
@@ -35,15 +36,31 @@ static bool same_file(const struct run_file_id *a, const struct run_file_id *b)
            a->mtime_ns == b->mtime_ns;
 }
 
-void run_certwatch_init(struct run_certwatch *w, const char *cert_path, const char *key_path,
-                        int64_t now)
+/* Read both files into the run's PEM buffers and hash them. @return 0 or -errno. */
+static int read_pair(struct run *r, size_t *clen, size_t *klen, uint8_t csha[WARD_DIGEST_LEN],
+                     uint8_t ksha[WARD_DIGEST_LEN])
 {
+    const struct run_certwatch *w = &r->certwatch;
+    int rc = run_read_small(w->cert_path, r->pem_cert, RUN_PEM_MAX, clen);
+
+    rc = rc ?: run_read_small(w->key_path, r->pem_key, RUN_PEM_MAX, klen);
+    rc = rc ?: ward_sha256(r->pem_cert, *clen, csha);
+    return rc ?: ward_sha256(r->pem_key, *klen, ksha);
+}
+
+void run_certwatch_init(struct run *r, const char *cert_path, const char *key_path, int64_t now)
+{
+    struct run_certwatch *w = &r->certwatch;
+    size_t clen, klen;
+
     memset(w, 0, sizeof(*w));
     w->cert_path = cert_path;
     w->key_path = key_path;
     w->cert = file_id(cert_path);
     w->key = file_id(key_path);
     w->next_check_ms = now + CERTWATCH_PERIOD_MS;
+    (void)read_pair(r, &clen, &klen, w->cert_sha, w->key_sha); /* unreadable: any change */
+    memset(r->pem_key, 0, sizeof(r->pem_key)); /* the key stays in the TLS context only */
 }
 
 /* "serial 4A:..:01, expires 2029-03-10" of the certificate in use. */
@@ -70,21 +87,29 @@ static const char *reload_why(int rc)
         return "the key does not match the certificate";
     case -EPERM:
         return "the certificate names another device (subject CN)";
+    case -EACCES:
+        return "the key is accessible to group or others (chmod 600 it)";
     default:
         return strerror(-rc);
     }
 }
 
-/* Read both files and switch to them. @return 0 or a negative errno (said in one line). */
+/* Read both files and, when their contents changed, switch to them.
+ * @return 1 switched, 0 nothing new, or a negative errno (said in one line). */
 static int reload(struct run *r)
 {
     struct run_certwatch *w = &r->certwatch;
+    uint8_t csha[WARD_DIGEST_LEN], ksha[WARD_DIGEST_LEN];
     size_t clen = 0, klen = 0;
     char before[160], after[160];
-    int rc = run_check_key_mode(w->key_path);
+    int rc = (w->key.mode & 077) != 0 ? -EACCES : 0; /* as at start-up: refused, as ssh does */
 
-    rc = rc ?: run_read_small(w->cert_path, r->pem_cert, RUN_PEM_MAX, &clen);
-    rc = rc ?: run_read_small(w->key_path, r->pem_key, RUN_PEM_MAX, &klen);
+    rc = rc ?: read_pair(r, &clen, &klen, csha, ksha);
+    if (rc == 0 && memcmp(csha, w->cert_sha, sizeof(csha)) == 0 &&
+        memcmp(ksha, w->key_sha, sizeof(ksha)) == 0) {
+        memset(r->pem_key, 0, sizeof(r->pem_key));
+        return 0; /* touched, copied over itself, or only its time moved */
+    }
     describe(&r->tls.cert, before, sizeof(before));
     if (rc == 0) {
         rc = ward_tls_reload(&r->tls, r->pem_cert, clen, r->pem_key, klen);
@@ -98,12 +123,14 @@ static int reload(struct run *r)
                 w->cert_path, w->key_path, reload_why(rc), before);
         return rc;
     }
+    memcpy(w->cert_sha, csha, sizeof(csha));
+    memcpy(w->key_sha, ksha, sizeof(ksha));
     w->reloads++;
     describe(&r->tls.cert, after, sizeof(after));
     fprintf(stderr,
             "ward-agent: new certificate %s loaded: %s -> %s; the next connection uses it\n",
             w->cert_path, before, after);
-    return 0;
+    return 1;
 }
 
 void run_certwatch_step(struct run *r, int64_t now)
@@ -123,7 +150,7 @@ void run_certwatch_step(struct run *r, int64_t now)
              * a mismatch seen between the two renames is retried when the second lands. */
             w->cert = c;
             w->key = k;
-            w->reconnect = reload(r) == 0 || w->reconnect;
+            w->reconnect = reload(r) > 0 || w->reconnect;
         }
     }
     if (w->reconnect && (down || !ward_transport_busy(&r->tp))) {

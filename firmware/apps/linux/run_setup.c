@@ -531,7 +531,7 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
         (rc = setup_transport(r, device_id)) != 0 || (rc = setup_uplink(r, now)) != 0) {
         return rc;
     }
-    run_certwatch_init(&r->certwatch, o->cert, o->key, now);
+    run_certwatch_init(r, o->cert, o->key, now);
     r->drill.dir = o->drill_dir != NULL ? o->drill_dir : WARD_DRILL_DIR_DEFAULT;
     r->drill.off = o->no_drills;
     r->drill.speed = o->drill_speed > 0 ? o->drill_speed : 1;

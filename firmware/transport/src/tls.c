@@ -92,22 +92,6 @@ static unsigned char mfl_code(unsigned len)
 }
 #endif
 
-static int parse_creds(struct ward_tls *t, const struct ward_tls_creds *c)
-{
-    if (mbedtls_x509_crt_parse(&t->ca, c->ca, c->ca_len) != 0 ||
-        mbedtls_x509_crt_parse(&t->cert, c->cert, c->cert_len) != 0 ||
-        mbedtls_pk_parse_key(&t->key, c->key, c->key_len, NULL, 0, mbedtls_ctr_drbg_random,
-                             &t->drbg) != 0) {
-        return -EBADMSG;
-    }
-    if (!mbedtls_pk_can_do(&t->key, MBEDTLS_PK_ECDSA) ||
-        mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(t->key)) != MBEDTLS_ECP_DP_SECP256R1 ||
-        mbedtls_pk_check_pair(&t->cert.pk, &t->key, mbedtls_ctr_drbg_random, &t->drbg) != 0) {
-        return -EBADMSG;
-    }
-    return 0;
-}
-
 /* The subject CN's value, or NULL. */
 static const mbedtls_x509_buf *subject_cn(const mbedtls_x509_crt *crt)
 {
@@ -126,7 +110,8 @@ static bool same_cn(const mbedtls_x509_crt *a, const mbedtls_x509_crt *b)
     return x != NULL && y != NULL && x->len == y->len && memcmp(x->p, y->p, x->len) == 0;
 }
 
-/* Parse and check a replacement pair into cert and key (initialised by the caller). */
+/* Parse a certificate and its key into cert and key (initialised by the caller) and check
+ * that they belong together. @return 0, -EBADMSG, -ENOTSUP (not P-256), -EINVAL (mismatch). */
 static int parse_pair(struct ward_tls *t, mbedtls_x509_crt *cert, mbedtls_pk_context *key,
                       const uint8_t *cert_pem, size_t cert_len, const uint8_t *key_pem,
                       size_t key_len)
@@ -143,14 +128,36 @@ static int parse_pair(struct ward_tls *t, mbedtls_x509_crt *cert, mbedtls_pk_con
     if (mbedtls_pk_check_pair(&cert->pk, key, mbedtls_ctr_drbg_random, &t->drbg) != 0) {
         return -EINVAL;
     }
-    return same_cn(&t->cert, cert) ? 0 : -EPERM;
+    return 0;
+}
+
+static int parse_creds(struct ward_tls *t, const struct ward_tls_creds *c)
+{
+    if (mbedtls_x509_crt_parse(&t->ca, c->ca, c->ca_len) != 0 ||
+        parse_pair(t, &t->cert, &t->key, c->cert, c->cert_len, c->key, c->key_len) != 0) {
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+/* Exchange two objects in place (no third copy on the stack of a small board). */
+static void swap_bytes(void *a, void *b, size_t n)
+{
+    uint8_t *x = a, *y = b;
+
+    for (size_t i = 0; i < n; i++) {
+        uint8_t v = x[i];
+
+        x[i] = y[i];
+        y[i] = v;
+    }
 }
 
 int ward_tls_reload(struct ward_tls *t, const uint8_t *cert_pem, size_t cert_len,
                     const uint8_t *key_pem, size_t key_len)
 {
-    mbedtls_x509_crt cert, old_cert;
-    mbedtls_pk_context key, old_key;
+    mbedtls_x509_crt cert;
+    mbedtls_pk_context key;
     int rc;
 
     if (t == NULL || !t->ready || cert_pem == NULL || key_pem == NULL) {
@@ -159,22 +166,21 @@ int ward_tls_reload(struct ward_tls *t, const uint8_t *cert_pem, size_t cert_len
     mbedtls_x509_crt_init(&cert);
     mbedtls_pk_init(&key);
     rc = parse_pair(t, &cert, &key, cert_pem, cert_len, key_pem, key_len);
-    if (rc != 0) {
-        mbedtls_pk_free(&key);
-        mbedtls_x509_crt_free(&cert);
-        return rc;
+    if (rc == 0 && !same_cn(&t->cert, &cert)) {
+        rc = -EPERM;
     }
-    /* The configuration points at t->cert and t->key: swapping their contents switches the
-     * next handshake to the new pair (none of these structs points into itself). */
-    old_cert = t->cert;
-    old_key = t->key;
-    t->cert = cert;
-    t->key = key;
-    mbedtls_pk_free(&old_key);
-    mbedtls_x509_crt_free(&old_cert);
-    /* A ticket resumes the identity it was issued to: the next handshake must be a full one. */
-    ward_tls_forget_session(t);
-    return 0;
+    if (rc == 0) {
+        /* The configuration points at t->cert and t->key: exchanging their contents switches
+         * the next handshake to the new pair (none of these structs points into itself), and
+         * the locals then hold the old pair, freed below. */
+        swap_bytes(&t->cert, &cert, sizeof(cert));
+        swap_bytes(&t->key, &key, sizeof(key));
+        /* A ticket resumes the identity it was issued to: the next handshake is a full one. */
+        ward_tls_forget_session(t);
+    }
+    mbedtls_pk_free(&key);
+    mbedtls_x509_crt_free(&cert);
+    return rc;
 }
 
 /* Called for each certificate of the collector's chain: only a full handshake verifies one.

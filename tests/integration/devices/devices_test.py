@@ -19,8 +19,9 @@ for agents where the test needs byte-level control.
              `ward-agent cert-renew` the collector sees (audit device.certificate.switch,
              /v1/health, /metrics) the next connection present the new serial, from the same
              agent process; the old serial is then revoked (CRL) and the agent keeps
-             reporting, its journal empty at the end (nothing lost); a replaced key that does
-             not match is refused by the agent in one line and the pair in use is kept.
+             reporting, its journal empty at the end (nothing lost); a touched file reloads
+             nothing; a replaced key that does not match is refused by the agent in one line
+             and the pair in use is kept.
   revoke     `wardctl device revoke` while the device is connected: its connection is closed
              within 1 s, a new handshake is refused, the reason is counted in /v1/health and
              /metrics, another device is untouched; after a restart it is still refused, and a
@@ -340,6 +341,12 @@ def case_hotload(env):
     hb = wait_for(lambda: heartbeat_ms(env, c, "dev-h")[0] > t_rev and
                   heartbeat_ms(env, c, "dev-h")[0], 40, "a heartbeat after the revocation")
     check(heartbeat_ms(env, c, "dev-h")[1] == "up" and a.poll() is None, "the agent left up")
+    # Touched (or a clock that moves file times): the same contents, nothing reloaded.
+    os.utime(crt, (time.time() + 7200, time.time() + 7200))
+    time.sleep(1.5)
+    hot = open(os.path.join(env.dir, "agent-hot.log")).read()
+    check(hot.count("new certificate") == 1 and "not used" not in hot, "a touch reloaded: %s"
+          % hot[-600:])
     # A key that does not match the certificate in the file: refused, the pair in use kept.
     other = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
                             "ec_paramgen_curve:P-256"], capture_output=True, text=True,
