@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "common/ident.h"
@@ -45,6 +46,9 @@ struct wcol_devices {
     size_t n, cap;
     struct wcol_devices_stats stats;
     struct wcol_collector *c;
+    /* The tracks below: handshakes note certificates, committed reports boot ids; neither may
+     * assume the other runs on its thread. Never held across logging or auditing. */
+    pthread_mutex_t dup_mu;
     struct wcol_dup_track **buckets;
     size_t nbuckets;
     struct wcol_signer *signer; /* NULL: no enrolment CA configured */
