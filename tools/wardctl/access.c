@@ -433,7 +433,7 @@ int cmd_audit(struct client *c, const struct opts *o, const char *arg)
         return audit_verify(c, o);
     }
     if (arg != NULL) {
-        die_usage("audit [verify] [--since DURATION] [--actor NAME] [--action VERB]");
+        die_usage("audit [verify] [--since DURATION] [--actor NAME] [--action NOUN.VERB]");
     }
     if ((o->actor && !name_ok(o->actor)) || (o->action && !name_ok(o->action))) {
         die_usage("--actor and --action are names: letters, digits, . _ - :");

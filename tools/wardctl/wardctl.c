@@ -205,7 +205,7 @@ static const char s_usage_token[] =
     "  --devices GLOB    only devices whose id matches (default: all)\n"
     "  --from CIDR       only from this network (default: anywhere)\n";
 static const char s_usage_audit[] =
-    "usage: wardctl [OPTIONS] audit [--since DURATION] [--actor NAME] [--action VERB]\n"
+    "usage: wardctl [OPTIONS] audit [--since DURATION] [--actor NAME] [--action NOUN.VERB]\n"
     "                               [--limit N] [--json]\n"
     "       wardctl [OPTIONS] audit verify [--json]\n"
     "The audit log (admin), oldest first; verify recomputes its hash chain and checks\n"
@@ -213,7 +213,8 @@ static const char s_usage_audit[] =
     "inserted (exit status 1 when it finds one).\n"
     "  --since D      entries of the last D (90s, 30m, 12h, 7d)\n"
     "  --actor NAME   only this actor's entries\n"
-    "  --action VERB  only this action and its sub-actions (login: login.failed too)\n"
+    "  --action A     only action A (noun.verb) and its sub-actions (user.login:\n"
+    "                 user.login.failed too), old names included (docs/security.md)\n"
     "  --limit N      at most N entries (default 1000)\n";
 
 volatile sig_atomic_t g_wardctl_stop;

@@ -3,8 +3,8 @@
  * mutual TLS (the same TLS client as the reporting loop, firmware/transport): a new key and
  * request are made here, POST /v1/renew on the collector's device port is authenticated by
  * the current certificate, and the new key and certificate replace the old ones (each written
- * beside it, fsynced, then renamed). The running agent keeps its current certificate, still
- * valid, and takes the new one at its next start (docs/pki.md, "Renewal").
+ * beside it, fsynced, then renamed). A running `ward-agent run` notices the new files and
+ * uses them from its next connection (run_certwatch.h; docs/pki.md, "Renewal").
  */
 #include <errno.h>
 #include <poll.h>
@@ -379,8 +379,8 @@ int cmd_renew(int argc, char **argv)
     status = renew(&a, host, port, cn);
     if (status == 0) {
         printf(
-            "ward-agent cert-renew: %s renewed for %s (it expired in %.1f days); the agent uses it "
-            "from its next start\n",
+            "ward-agent cert-renew: %s renewed for %s (it expired in %.1f days); a running agent "
+            "uses it from its next connection\n",
             a.cert, cn, days);
     }
     return status;

@@ -11,6 +11,7 @@
 
 #include "journal_posix.h"
 #include "log_repeat.h"
+#include "run_certwatch.h"
 #include "net_posix.h"
 #include "run_drill.h"
 #include "ward/agent.h"
@@ -89,6 +90,7 @@ struct run {
 #endif
     int64_t start_ms;
     struct run_drill drill;
+    struct run_certwatch certwatch; /* a renewed certificate, hot-loaded */
     uint8_t pem_ca[RUN_PEM_MAX];
     uint8_t pem_cert[RUN_PEM_MAX];
     uint8_t pem_key[RUN_PEM_MAX];
@@ -112,6 +114,10 @@ int run_startup(const struct opts *o, struct run *r, int64_t now);
  * line with the chmod to run. @return 0, -EPERM, or -errno of stat().
  */
 int run_check_key_mode(const char *path);
+
+/** Read a small file (PEM) into buf with a terminating NUL counted in *len.
+ *  @return 0, -EFBIG when it does not fit, or -errno of open()/read(). */
+int run_read_small(const char *path, uint8_t *buf, size_t cap, size_t *len);
 
 /** One pass of the loop: the reporting loop, or (pull-only) sampling alone. */
 void run_step(struct run *r, int64_t now);

@@ -62,7 +62,7 @@ static bool is_numeric_host(const char *h)
 }
 
 /* Read a whole small file into buf, NUL-terminated; *len counts the NUL (PEM wants it). */
-static int read_small(const char *path, uint8_t *buf, size_t cap, size_t *len)
+int run_read_small(const char *path, uint8_t *buf, size_t cap, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     size_t n = 0;
@@ -125,7 +125,7 @@ static int load_creds(const struct opts *o, struct run *r, struct ward_tls_creds
         return -EPERM;
     }
     for (int i = 0; i < 3; i++) {
-        int rc = read_small(paths[i], bufs[i], RUN_PEM_MAX, &lens[i]);
+        int rc = run_read_small(paths[i], bufs[i], RUN_PEM_MAX, &lens[i]);
 
         if (rc != 0) {
             fprintf(stderr, "ward-agent: cannot read %s: %s\n", paths[i], strerror(-rc));
@@ -531,6 +531,7 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
         (rc = setup_transport(r, device_id)) != 0 || (rc = setup_uplink(r, now)) != 0) {
         return rc;
     }
+    run_certwatch_init(r, o->cert, o->key, now);
     r->drill.dir = o->drill_dir != NULL ? o->drill_dir : WARD_DRILL_DIR_DEFAULT;
     r->drill.off = o->no_drills;
     r->drill.speed = o->drill_speed > 0 ? o->drill_speed : 1;
@@ -553,6 +554,7 @@ int run_startup(const struct opts *o, struct run *r, int64_t now)
 void run_step(struct run *r, int64_t now)
 {
     if (!r->pull_only) {
+        run_certwatch_step(r, now);
         ward_uplink_step(&r->up, now);
         return;
     }

@@ -6,6 +6,7 @@
 
 #include <mbedtls/ecp.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <psa/crypto.h>
 
@@ -91,20 +92,95 @@ static unsigned char mfl_code(unsigned len)
 }
 #endif
 
+/* The subject CN's value, or NULL. */
+static const mbedtls_x509_buf *subject_cn(const mbedtls_x509_crt *crt)
+{
+    for (const mbedtls_x509_name *n = &crt->subject; n != NULL; n = n->next) {
+        if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
+            return &n->val;
+        }
+    }
+    return NULL;
+}
+
+static bool same_cn(const mbedtls_x509_crt *a, const mbedtls_x509_crt *b)
+{
+    const mbedtls_x509_buf *x = subject_cn(a), *y = subject_cn(b);
+
+    return x != NULL && y != NULL && x->len == y->len && memcmp(x->p, y->p, x->len) == 0;
+}
+
+/* Parse a certificate and its key into cert and key (initialised by the caller) and check
+ * that they belong together. @return 0, -EBADMSG, -ENOTSUP (not P-256), -EINVAL (mismatch). */
+static int parse_pair(struct ward_tls *t, mbedtls_x509_crt *cert, mbedtls_pk_context *key,
+                      const uint8_t *cert_pem, size_t cert_len, const uint8_t *key_pem,
+                      size_t key_len)
+{
+    if (mbedtls_x509_crt_parse(cert, cert_pem, cert_len) != 0 ||
+        mbedtls_pk_parse_key(key, key_pem, key_len, NULL, 0, mbedtls_ctr_drbg_random, &t->drbg) !=
+            0) {
+        return -EBADMSG;
+    }
+    if (!mbedtls_pk_can_do(key, MBEDTLS_PK_ECDSA) ||
+        mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(*key)) != MBEDTLS_ECP_DP_SECP256R1) {
+        return -ENOTSUP;
+    }
+    if (mbedtls_pk_check_pair(&cert->pk, key, mbedtls_ctr_drbg_random, &t->drbg) != 0) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int parse_creds(struct ward_tls *t, const struct ward_tls_creds *c)
 {
     if (mbedtls_x509_crt_parse(&t->ca, c->ca, c->ca_len) != 0 ||
-        mbedtls_x509_crt_parse(&t->cert, c->cert, c->cert_len) != 0 ||
-        mbedtls_pk_parse_key(&t->key, c->key, c->key_len, NULL, 0, mbedtls_ctr_drbg_random,
-                             &t->drbg) != 0) {
-        return -EBADMSG;
-    }
-    if (!mbedtls_pk_can_do(&t->key, MBEDTLS_PK_ECDSA) ||
-        mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(t->key)) != MBEDTLS_ECP_DP_SECP256R1 ||
-        mbedtls_pk_check_pair(&t->cert.pk, &t->key, mbedtls_ctr_drbg_random, &t->drbg) != 0) {
+        parse_pair(t, &t->cert, &t->key, c->cert, c->cert_len, c->key, c->key_len) != 0) {
         return -EBADMSG;
     }
     return 0;
+}
+
+/* Exchange two objects in place (no third copy on the stack of a small board). */
+static void swap_bytes(void *a, void *b, size_t n)
+{
+    uint8_t *x = a, *y = b;
+
+    for (size_t i = 0; i < n; i++) {
+        uint8_t v = x[i];
+
+        x[i] = y[i];
+        y[i] = v;
+    }
+}
+
+int ward_tls_reload(struct ward_tls *t, const uint8_t *cert_pem, size_t cert_len,
+                    const uint8_t *key_pem, size_t key_len)
+{
+    mbedtls_x509_crt cert;
+    mbedtls_pk_context key;
+    int rc;
+
+    if (t == NULL || !t->ready || cert_pem == NULL || key_pem == NULL) {
+        return -EINVAL;
+    }
+    mbedtls_x509_crt_init(&cert);
+    mbedtls_pk_init(&key);
+    rc = parse_pair(t, &cert, &key, cert_pem, cert_len, key_pem, key_len);
+    if (rc == 0 && !same_cn(&t->cert, &cert)) {
+        rc = -EPERM;
+    }
+    if (rc == 0) {
+        /* The configuration points at t->cert and t->key: exchanging their contents switches
+         * the next handshake to the new pair (none of these structs points into itself), and
+         * the locals then hold the old pair, freed below. */
+        swap_bytes(&t->cert, &cert, sizeof(cert));
+        swap_bytes(&t->key, &key, sizeof(key));
+        /* A ticket resumes the identity it was issued to: the next handshake is a full one. */
+        ward_tls_forget_session(t);
+    }
+    mbedtls_pk_free(&key);
+    mbedtls_x509_crt_free(&cert);
+    return rc;
 }
 
 /* Called for each certificate of the collector's chain: only a full handshake verifies one.

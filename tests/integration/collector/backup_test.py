@@ -11,6 +11,10 @@ kill9      scheduled backups of a larger database, the collector killed with SIG
            backup, and the next collector's first backup verifies and restores
 refused    corrupt, truncated, wrong-key, foreign, forged (valid checksum, altered database)
            and key-mode failures: one line, exit status 1, nothing restored
+offline    `ward-collector backup` with no collector running appends backup.create to the
+           state's audit chain, which `ward-collector audit-verify` still verifies; one taken
+           beside a running collector is appended under the same rules (the chain verifies
+           through the API) and `wardctl audit --action backup` lists both
 latency    ack latency of an ingesting client with scheduled backups running back to back on a
            larger database, against the same without (docs/benchmarks.md)
 """
@@ -131,6 +135,46 @@ def case_roundtrip(env):
     evs = env.wardctl_json(c2, "events", "--device", "dev-a", "--limit", "1000")["events"]
     check(len(evs) == 41, "after the restore: %d events of dev-a" % len(evs))
     c2.stop()
+
+
+def backup_entries(env):
+    con = sqlite3.connect("file:%s?mode=ro" % env.db(), uri=True, timeout=10)
+    try:
+        return con.execute("SELECT actor, source, action, target, outcome, detail FROM audit "
+                           "WHERE action = 'backup.create' ORDER BY seq").fetchall()
+    finally:
+        con.close()
+
+
+def case_offline(env):
+    env.make_pki(devices=("dev-a",))
+    c = env.start()
+    H.post_ok(env, c, "dev-a", H.batch("dev-a", seqs=[1]))
+    c.stop()
+    out = os.path.join(env.dir, "offline.wbk")
+    ok(cli(env, "backup", "--state", env.state, "--out", out), "offline backup")
+    rows = backup_entries(env)
+    check(len(rows) == 1 and rows[0][1:5] == ("local", "backup.create", out, "ok") and
+          "result=ok" in rows[0][5], "the offline backup's audit entry: %r" % rows)
+    p = ok(cli(env, "audit-verify", "--state", env.state), "audit-verify")
+    check("audit log ok" in p.stdout, p.stdout)
+    print("ok: offline backup audited (%s); the chain verifies: %s" % (rows[0][0],
+                                                                       p.stdout.strip()))
+    c = env.start()
+    online = os.path.join(env.dir, "online.wbk")
+    ok(cli(env, "backup", "--state", env.state, "--out", online), "backup beside a collector")
+    H.post_ok(env, c, "dev-a", H.batch("dev-a", seqs=[2]))  # the collector appends after it
+    doc = env.wardctl_json(c, "audit", "--action", "backup")
+    acts = [(e["action"], e["target"]) for e in doc["entries"]]
+    check(acts == [("backup.create", out), ("backup.create", online)], "wardctl audit: %r"
+          % acts)
+    p = env.wardctl(c, "audit", "verify")
+    check("ok" in p.stdout and "TAMPERED" not in p.stdout, "wardctl audit verify: %r" % p.stdout)
+    c.stop()
+    p = ok(cli(env, "audit-verify", "--state", env.state), "audit-verify after")
+    check("audit log ok" in p.stdout, p.stdout)
+    print("ok: a backup beside a running collector audited too; wardctl audit verify: %s"
+          % p.stdout.strip())
 
 
 def big_state(env, rows=150000):
@@ -401,4 +445,4 @@ def case_latency(env):
 
 if __name__ == "__main__":
     main({"roundtrip": case_roundtrip, "kill9": case_kill9, "refused": case_refused,
-          "latency": case_latency})
+          "latency": case_latency, "offline": case_offline})

@@ -15,6 +15,13 @@ for agents where the test needs byte-level control.
              gets a new one over the device's mutual TLS (new key, made on the device) while
              the agent keeps reporting; `--within` says "not due" for the new one; the agent,
              restarted, reports with it: its heartbeats never stop being acknowledged.
+  hotload    the running agent takes its renewed certificate into use without a restart: after
+             `ward-agent cert-renew` the collector sees (audit device.certificate.switch,
+             /v1/health, /metrics) the next connection present the new serial, from the same
+             agent process; the old serial is then revoked (CRL) and the agent keeps
+             reporting, its journal empty at the end (nothing lost); a touched file reloads
+             nothing; a replaced key that does not match is refused by the agent in one line
+             and the pair in use is kept.
   revoke     `wardctl device revoke` while the device is connected: its connection is closed
              within 1 s, a new handshake is refused, the reason is counted in /v1/health and
              /metrics, another device is untouched; after a restart it is still refused, and a
@@ -24,9 +31,14 @@ for agents where the test needs byte-level control.
   duplicate  one certificate used by two agents at once (alternating boot ids) raises one
              high event "certificate -> duplicate" and the counters; a legitimate restart (one
              switch of boot id) raises nothing.
+  dupaddr    two agents with one certificate on simultaneous connections from 127.0.0.1 and
+             127.0.0.2: raised (high event, audited with both boot ids and addresses, /metrics,
+             /v1/health lifecycle.duplicate); one agent moving from 127.0.0.1 to 127.0.0.3
+             (DHCP, NAT) with its boot id: nothing raised.
 
 Usage: WARD_FIXTURES=DIR devices_test.py BUILD_DIR WORK_DIR CASE
 """
+import http.client
 import json
 import os
 import re
@@ -229,15 +241,21 @@ def heartbeat_ms(env, c, device):
     return 0, None
 
 
-def case_renew(env):
-    env.make_pki(devices=())
-    c = env.start(*enrol_ca(env))
-    env.run_pki("device", "dev-r", "--days", "1")
-    crt, key = os.path.join(env.dir, "dev-r.crt"), os.path.join(env.dir, "dev-r.key")
-    src = env.device_files("dev-r")
+def short_lived(env, device):
+    """A certificate with one day left, copied where the agent (and cert-renew) may replace it."""
+    env.run_pki("device", device, "--days", "1")
+    crt, key = os.path.join(env.dir, device + ".crt"), os.path.join(env.dir, device + ".key")
+    src = env.device_files(device)
     open(crt, "w").write(open(src[0]).read())
     open(key, "w").write(open(src[1]).read())
     os.chmod(key, 0o600)
+    return crt, key
+
+
+def case_renew(env):
+    env.make_pki(devices=())
+    c = env.start(*enrol_ca(env))
+    crt, key = short_lived(env, "dev-r")
     old_pub = subprocess.run(["openssl", "pkey", "-in", key, "-pubout"], capture_output=True,
                              text=True, check=True).stdout
     a = start_agent(env, c, crt, key, "before")
@@ -276,6 +294,78 @@ def case_renew(env):
     a.wait(timeout=20)
     print("ok: heartbeats acknowledged before, during and after (%d -> %d -> %d)"
           % (hb0, hb1, hb2))
+
+
+def serial_of(crt):
+    p = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-serial"], capture_output=True,
+                       text=True, check=True)
+    return p.stdout.strip().split("=", 1)[1].lower().lstrip("0")
+
+
+def audit_rows(env, action):
+    return env.query("SELECT actor, target, detail FROM audit WHERE action = ? ORDER BY seq",
+                     (action,))
+
+
+def case_hotload(env):
+    env.make_pki(devices=())
+    c = env.start(*enrol_ca(env), "--check-interval", "200")
+    crt, key = short_lived(env, "dev-h")
+    old = serial_of(crt)
+    a = start_agent(env, c, crt, key, "hot")
+    wait_for(lambda: heartbeat_ms(env, c, "dev-h")[0], 30, "the agent's first heartbeat")
+    renew = [agent_bin(env), "cert-renew", "--collector", "127.0.0.1:%d" % c.device_port,
+             "--server-name", "localhost", "--ca", env.ca(), "--cert", crt, "--key", key]
+    p = subprocess.run(renew + ["--force"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "renewed" in p.stdout, "renew: %r %r" % (p.stdout, p.stderr))
+    new = serial_of(crt)
+    check(new != old, "the renewal kept the serial")
+    rows = wait_for(lambda: audit_rows(env, "device.certificate.switch"), 40,
+                    "the collector to see the new certificate (audit device.certificate.switch)")
+    check(len(rows) == 1 and rows[0][0] == "device:dev-h" and rows[0][1] == "dev-h" and
+          ("serial=%s previous=%s " % (new, old)) in rows[0][2], "audit: %r (old %s new %s)"
+          % (rows, old, new))
+    check(a.poll() is None, "the agent stopped")
+    alog = open(os.path.join(env.dir, "agent-hot.log")).read()
+    check(re.search(r"new certificate .* loaded: serial [0-9A-F:]+, expires [^>]+ -> serial "
+                    r"[0-9A-F:]+, expires", alog) is not None, "agent log: %s" % alog[-600:])
+    check(lifecycle(env, c)["certificate_switches"] == 1, "health: %r" % lifecycle(env, c))
+    check(metrics(env, c).get("ward_collector_devices_certificate_switches_total") == 1,
+          "metrics: no certificate switch")
+    print("ok: renewed while running: the next connection presents serial %s (was %s), "
+          "same agent pid %d" % (new, old, a.pid))
+    # The old certificate revoked (CRL, by serial): the agent, on the new one, keeps reporting.
+    env.run_pki("revoke", "dev-h", "--serial", old)
+    t_rev = int(time.time() * 1000)
+    time.sleep(0.6)  # the collector reloads its CRL on its next check (200 ms)
+    hb = wait_for(lambda: heartbeat_ms(env, c, "dev-h")[0] > t_rev and
+                  heartbeat_ms(env, c, "dev-h")[0], 40, "a heartbeat after the revocation")
+    check(heartbeat_ms(env, c, "dev-h")[1] == "up" and a.poll() is None, "the agent left up")
+    # Touched (or a clock that moves file times): the same contents, nothing reloaded.
+    os.utime(crt, (time.time() + 7200, time.time() + 7200))
+    time.sleep(1.5)
+    hot = open(os.path.join(env.dir, "agent-hot.log")).read()
+    check(hot.count("new certificate") == 1 and "not used" not in hot, "a touch reloaded: %s"
+          % hot[-600:])
+    # A key that does not match the certificate in the file: refused, the pair in use kept.
+    other = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                            "ec_paramgen_curve:P-256"], capture_output=True, text=True,
+                           check=True).stdout
+    with open(key + ".tmp", "w") as f:
+        f.write(other)
+    os.chmod(key + ".tmp", 0o600)
+    os.rename(key + ".tmp", key)
+    wait_for(lambda: "does not match the certificate" in
+             open(os.path.join(env.dir, "agent-hot.log")).read(), 10, "the mismatch's line")
+    a.terminate()
+    a.wait(timeout=20)
+    alog = open(os.path.join(env.dir, "agent-hot.log")).read()
+    check("stopped; 0 unacknowledged events kept in the journal" in alog,
+          "events left unacknowledged: %s" % alog[-600:])
+    check(len(audit_rows(env, "device.certificate.switch")) == 1, "a switch to a bad pair")
+    check("refused" not in alog, "a connection was refused: %s" % alog[-600:])
+    print("ok: old serial revoked, heartbeats go on (%d); a mismatched key kept out; the journal "
+          "empty at the end" % hb)
 
 
 def case_revoke(env):
@@ -396,6 +486,67 @@ def case_duplicate(env):
     print("ok: two agents with one certificate: one high event, counted; a restart is not one")
 
 
+class SourceClient(DeviceClient):
+    """A device connection from a given loopback source address (another host, for the
+    collector)."""
+
+    def __init__(self, env, c, device, source):
+        DeviceClient.__init__(self, env, c, device)
+        self.source = source
+
+    def connect(self):
+        self.conn = http.client.HTTPSConnection("localhost", self.port, context=self.ctx,
+                                                timeout=self.timeout,
+                                                source_address=(self.source, 0))
+        self.conn.connect()
+        return self
+
+
+def case_dupaddr(env):
+    env.make_pki()
+    c = env.start()
+    # One agent (one boot id) whose address changes: DHCP, NAT. Its old connection stays open.
+    old = SourceClient(env, c, "dev-b", "127.0.0.1").connect()
+    st, _, _ = old.post(batch("dev-b", boot=BOOT_A, seqs=(), hb_seq=1))
+    check(st == 200, "dev-b: %d" % st)
+    moved = SourceClient(env, c, "dev-b", "127.0.0.3").connect()
+    for i in range(2, 5):
+        st, _, _ = moved.post(batch("dev-b", boot=BOOT_A, seqs=(), hb_seq=i))
+        check(st == 200, "dev-b moved: %d" % st)
+    st, _, _ = old.post(batch("dev-b", boot=BOOT_A, seqs=(), hb_seq=5))
+    check(st == 200, "dev-b's old connection: %d" % st)
+    # Two agents with dev-a's certificate at once, on two hosts.
+    x = SourceClient(env, c, "dev-a", "127.0.0.1").connect()
+    y = SourceClient(env, c, "dev-a", "127.0.0.2").connect()
+    for i in range(1, 4):
+        for cl, boot in ((x, BOOT_A), (y, BOOT_B)):
+            st, _, _ = cl.post(batch("dev-a", boot=boot, seqs=(), hb_seq=i))
+            check(st == 200, "a report: %d" % st)
+    for cl in (old, moved, x, y):
+        cl.close()
+    ev = wait_for(lambda: device_events(env, c, "dev-a", "certificate"), 5, "the duplicate event")
+    check(len(ev) == 1 and ev[0]["to"] == "duplicate" and ev[0]["severity"] == "high",
+          "events: %r" % ev)
+    check(device_events(env, c, "dev-b", "certificate") == [], "a moved agent was taken for a "
+          "duplicate")
+    rows = audit_rows(env, "device.certificate.duplicate")
+    peers = re.findall(r"peer=(127\.0\.0\.[0-9]+):[0-9]+", rows[0][2]) if rows else []
+    check(len(rows) == 1 and rows[0][0] == "collector" and rows[0][1] == "dev-a" and
+          sorted(peers) == ["127.0.0.1", "127.0.0.2"] and BOOT_A in rows[0][2] and
+          BOOT_B in rows[0][2], "audit: %r" % rows)
+    lc = lifecycle(env, c)
+    dup = lc.get("duplicate", [])
+    check(lc["duplicates"] == 1 and len(dup) == 1 and dup[0]["device"] == "dev-a" and
+          {dup[0]["peer"].rsplit(":", 1)[0], dup[0]["other_peer"].rsplit(":", 1)[0]} ==
+          {"127.0.0.1", "127.0.0.2"}, "health: %r" % lc)
+    check(metrics(env, c).get("ward_collector_devices_duplicate_certificate_total") == 1,
+          "metrics")
+    check("two addresses" in c.log_text(), "no log line naming the addresses")
+    print("ok: one certificate on 127.0.0.1 and 127.0.0.2 at once: raised, audited, in "
+          "/metrics and /v1/health; an agent moving to 127.0.0.3 is not a duplicate")
+
+
 if __name__ == "__main__":
-    main({"enroll": case_enroll, "token": case_token, "renew": case_renew, "revoke": case_revoke, "remove": case_remove,
-          "duplicate": case_duplicate})
+    main({"enroll": case_enroll, "token": case_token, "renew": case_renew, "hotload": case_hotload,
+          "revoke": case_revoke, "remove": case_remove,
+          "duplicate": case_duplicate, "dupaddr": case_dupaddr})

@@ -139,8 +139,8 @@ def case_login(env):
                                                    "totp": "123456"})
     check(st == 429, "the sixth failure from one address answered %d %r" % (st, doc))
     actions = [r[2] for r in audit(env)]
-    for a in ("login", "login.failed", "login.lockout", "login.locked", "login.throttled",
-              "logout"):
+    for a in ("user.login", "user.login.failed", "user.lock", "user.login.locked",
+              "user.login.throttled", "user.logout"):  # docs/security.md, "Audit actions"
         check(a in actions, "no %s in the audit log: %r" % (a, actions))
     text = api(col, "GET", "/metrics", file_token(env))[1].decode()
     check('ward_collector_logins_total{result="ok"} 2' in text and

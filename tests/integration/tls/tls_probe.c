@@ -180,7 +180,8 @@ int main(int argc, char **argv)
     unsigned count = 1;
     bool request = false;
     const char *pause_file = NULL;
-    struct ward_tls_creds creds;
+    const char *reload_cert = NULL, *reload_key = NULL; /* ward_tls_reload before conn 2 */
+    struct ward_tls_creds creds, again;
     static struct ward_tls tls;
     static struct ward_mempool pool;
     struct ward_net_posix np;
@@ -216,6 +217,10 @@ int main(int argc, char **argv)
             count = (unsigned)atoi(v);
         } else if (strcmp(argv[i - 1], "--pause-file") == 0) {
             pause_file = v;
+        } else if (strcmp(argv[i - 1], "--reload-cert") == 0) {
+            reload_cert = v;
+        } else if (strcmp(argv[i - 1], "--reload-key") == 0) {
+            reload_key = v;
         } else {
             fprintf(stderr, "tls_probe: unknown option %s\n", argv[i - 1]);
             return 2;
@@ -230,6 +235,11 @@ int main(int argc, char **argv)
     creds.cert = slurp(cert, &creds.cert_len);
     creds.key = slurp(key, &creds.key_len);
     creds.server_name = name;
+    memset(&again, 0, sizeof(again));
+    if (reload_cert != NULL && reload_key != NULL) {
+        again.cert = slurp(reload_cert, &again.cert_len);
+        again.key = slurp(reload_key, &again.key_len);
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("tls_probe: pool %u bytes\n", (unsigned)sizeof(s_pool_mem));
 
@@ -262,6 +272,13 @@ int main(int argc, char **argv)
             printf("conn %u: fail: %s did not appear within 30 s\n", c, pause_file);
             break;
         }
+        if (c == 2 && again.cert != NULL) {
+            unsigned before = (unsigned)pool.stats.used;
+
+            rc = ward_tls_reload(&tls, again.cert, again.cert_len, again.key, again.key_len);
+            printf("reload: %s %d pool in use %u -> %u\n", rc == 0 ? "ok" : "fail", rc, before,
+                   (unsigned)pool.stats.used);
+        }
         rc = one_connection(&tls, &net, &np, host, (uint16_t)port, request);
         if (rc == 0) {
             ok++;
@@ -289,5 +306,6 @@ int main(int argc, char **argv)
     printf("freed: pool_in_use=%u bad_frees=%u\n", (unsigned)pool.stats.used,
            (unsigned)pool.stats.bad_frees);
     free_creds(&creds);
+    free_creds(&again);
     return ok == count ? 0 : 1;
 }

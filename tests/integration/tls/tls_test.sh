@@ -8,7 +8,8 @@
 #   s_server -allow_no_dhe_kex); AES-GCM and ChaCha20 suites; no heap after start-up; the
 #   pool returns to empty;
 #   refused: another CA, the wrong server name, an expired server certificate, a plain TCP
-#   peer, a device certificate from another CA, an RSA-only server, a TLS 1.2-only server.
+#   peer, a device certificate from another CA, an RSA-only server, a TLS 1.2-only server;
+#   a renewed certificate loaded between connections (and a mismatched or foreign one not).
 # Usage: tls_test.sh PROBE WORKDIR [EMULATOR]
 set -uo pipefail
 probe=$1
@@ -52,6 +53,12 @@ mkleaf srv ca collector.test "$SRV_EXT" && mkleaf dev ca dev-1 "$DEV_EXT" || fai
 mkleaf othersrv otherca collector.test "$SRV_EXT" && mkleaf otherdev otherca dev-1 "$DEV_EXT" ||
     fail "other CA's certs"
 mkleaf rsasrv ca collector.test "$SRV_EXT" rsa || fail "RSA server cert"
+# A renewal of dev-1 (its subject says so, for the server's log) and another device's pair.
+ec dev2.key && openssl req -new -key dev2.key -out dev2.csr -subj "/O=renewed/CN=dev-1" \
+    2>/dev/null && printf '%b' "$DEV_EXT" >dev2.ext &&
+    openssl x509 -req -in dev2.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out dev2.pem \
+        -days 2 -extfile dev2.ext 2>/dev/null || fail "renewed device cert"
+mkleaf dev9 ca dev-9 "$DEV_EXT" || fail "another device's cert"
 # A server certificate from the right CA for the right name, valid from 10 to 2 days ago.
 /usr/bin/python3 - <<'EOF' || fail "expired server cert"
 import datetime
@@ -170,7 +177,29 @@ probe "${GOOD[@]}"
 expect "TLS 1.2-only server refused (the agent speaks 1.3 only)" "^conn 1: fail -(71|104|32) "
 stop_server
 
-# 5. A plain TCP peer that answers in clear text.
+# 5. A new certificate taken into use between connections (ward_tls_reload): the next
+#    handshake is a full one with it, from the pool, no heap; a pair that does not match or
+#    names another device is refused and the old one goes on (resumed: its ticket is kept).
+start_server s6.log srv.pem srv.key
+probe "${GOOD[@]}" --count 3 --request --reload-cert dev2.pem --reload-key dev2.key
+[ $st -eq 0 ] || { echo "$out"; fail "reload exited $st"; }
+expect "reload of a renewed pair accepted" "^reload: ok 0 "
+expect "the next connection is a full handshake" "^conn 2: ok full "
+expect "then resumed again" "^conn 3: ok resumed "
+grep -q "O = renewed" s6.log || { cat s6.log; fail "the server never saw the renewed certificate"; }
+passed=$((passed + 1))
+echo "ok: the server saw the renewed certificate"
+expect "reload: no heap" "heap_calls=0"
+expect "reload: the pool is empty after free" "freed: pool_in_use=0 bad_frees=0"
+probe "${GOOD[@]}" --count 2 --reload-cert dev2.pem --reload-key dev.key
+expect "a key that does not match refused (-EINVAL), the old pair resumes" \
+    "^reload: fail -22 .*"$'\n'"conn 2: ok resumed"
+probe "${GOOD[@]}" --count 2 --reload-cert dev9.pem --reload-key dev9.key
+expect "another device's certificate refused (-EPERM)" "^reload: fail -1 "
+expect "refused reloads leak nothing" "freed: pool_in_use=0 bad_frees=0"
+stop_server
+
+# 6. A plain TCP peer that answers in clear text.
 port=$(free_port)
 /usr/bin/python3 -c '
 import socket, sys

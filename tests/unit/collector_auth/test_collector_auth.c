@@ -245,6 +245,25 @@ static void test_audit_chain(void **state)
     assert_int_equal(system(sql), 0);
 }
 
+/* Action names (docs/security.md, "Audit actions"): dotted children match, old names are
+ * translated both ways, and a name that merely starts alike does not match. */
+static void test_audit_action_names(void **state)
+{
+    (void)state;
+    assert_string_equal(wcol_audit_action_name("change-window-open"), "change.open");
+    assert_string_equal(wcol_audit_action_name("backup"), "backup.create");
+    assert_string_equal(wcol_audit_action_name("token.create"), "token.create");
+    assert_true(wcol_audit_action_matches("user.login.failed", "user.login"));
+    assert_true(wcol_audit_action_matches("login.failed", "user.login")); /* an old entry */
+    assert_true(wcol_audit_action_matches("user.login.failed", "login")); /* an old filter */
+    assert_true(wcol_audit_action_matches("restore", "backup"));
+    assert_false(wcol_audit_action_matches("user.logout", "user.login"));
+    assert_false(wcol_audit_action_matches("user.lock", "login"));
+    assert_false(wcol_audit_action_matches("device.enroll_token", "device.enroll"));
+    assert_true(wcol_audit_action_matches("device.enroll.refused", "device.enroll"));
+    assert_false(wcol_audit_action_matches(NULL, "device"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_cidr),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_audit_chain),
+        cmocka_unit_test(test_audit_action_names),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

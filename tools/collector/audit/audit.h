@@ -43,7 +43,7 @@ struct wcol_audit_entry {
     int64_t at_ms;
     const char *actor;   /* user, "token:NAME", a token file's name, "device:CN", "-" unknown */
     const char *source;  /* peer address "ADDR:PORT", "local" for offline commands */
-    const char *action;  /* dotted verb: login, login.failed, token.create, incident.ack, ... */
+    const char *action;  /* noun.verb: user.login, user.login.failed, token.create, ... */
     const char *target;  /* what it acted on: a user, token, incident id, device, route */
     const char *outcome; /* "ok", "refused", "failed" */
     const char *detail;
@@ -113,9 +113,18 @@ struct wcol_audit_query {
     int64_t after;      /* entries with seq > after (the "next" of an earlier answer) */
     int64_t since_ms;   /* written at or after */
     const char *actor;  /* exactly, or NULL */
-    const char *action; /* the action or its dotted children ("login": login.failed too) */
+    const char *action; /* the action or its dotted children ("user.login": user.login.failed
+                         * too; names from before the scheme match, wcol_audit_action_matches) */
     unsigned limit;
 };
+
+/** The current name of an action (docs/security.md, "Audit actions"): a name used before
+ *  the dotted noun.verb scheme (login, backup, change-window-open, ...) mapped to its
+ *  successor, any other returned as it is. */
+const char *wcol_audit_action_name(const char *action);
+
+/** Whether action is filter or one of its dotted children, old names translated both ways. */
+bool wcol_audit_action_matches(const char *action, const char *filter);
 
 /** {"entries": [...]} oldest first into w; *next the last seq written. @return 0, -EIO. */
 int wcol_audit_list(struct wcol_audit *a, const struct wcol_audit_query *q, struct wcol_jw *w,

@@ -6,6 +6,13 @@
 #include "common/jw.h"
 #include "ward/base/hex.h"
 
+static void sql_matches(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sqlite3_result_int(ctx, wcol_audit_action_matches((const char *)sqlite3_value_text(argv[0]),
+                                                      (const char *)sqlite3_value_text(argv[1])));
+}
+
 int wcol_audit_list(struct wcol_audit *a, const struct wcol_audit_query *q, struct wcol_jw *w,
                     int64_t *next)
 {
@@ -15,12 +22,16 @@ int wcol_audit_list(struct wcol_audit *a, const struct wcol_audit_query *q, stru
 
     *next = q->after;
     pthread_mutex_lock(&a->mu);
-    rc = sqlite3_prepare_v2(a->db,
-                            "SELECT seq, at_ms, actor, source, action, target, outcome, detail, "
-                            "hash FROM audit WHERE seq > ?1 AND at_ms >= ?2 AND (?3 IS NULL OR "
-                            "actor = ?3) AND (?4 IS NULL OR action = ?4 OR action LIKE ?4 || '.%') "
-                            "ORDER BY seq LIMIT ?5",
-                            -1, &st, NULL);
+    rc = sqlite3_create_function(a->db, "ward_action_matches", 2,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_matches, NULL, NULL);
+    rc = rc
+             ?: sqlite3_prepare_v2(
+                    a->db,
+                    "SELECT seq, at_ms, actor, source, action, target, outcome, detail, "
+                    "hash FROM audit WHERE seq > ?1 AND at_ms >= ?2 AND (?3 IS NULL OR "
+                    "actor = ?3) AND (?4 IS NULL OR ward_action_matches(action, ?4)) "
+                    "ORDER BY seq LIMIT ?5",
+                    -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, q->after);
         sqlite3_bind_int64(st, 2, q->since_ms);

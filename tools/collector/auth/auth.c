@@ -485,7 +485,7 @@ static int login_failed(struct wcol_auth *a, const char *user, struct account *a
 {
     a->stats.logins_failed++;
     src->failures++;
-    wcol_auth_audit(a, user, source, "login.failed", user, "refused", detail);
+    wcol_auth_audit(a, user, source, "user.login.failed", user, "refused", detail);
     if (!acc->found) {
         return -EACCES;
     }
@@ -498,7 +498,7 @@ static int login_failed(struct wcol_auth *a, const char *user, struct account *a
                  (long long)acc->failures, (unsigned long long)(a->cfg.lockout_ms / 1000));
         save_failures(a, user, 0, now_ms + (int64_t)a->cfg.lockout_ms);
         /* A lock-out is always written: it is not a flood (one per N failures). */
-        wcol_auth_audit(a, "collector", source, "login.lockout", user, "ok", d);
+        wcol_auth_audit(a, "collector", source, "user.lock", user, "ok", d);
         wcol_log_warn("%s: account %s locked after %lld failed logins", source, user,
                       (long long)acc->failures);
         return -EACCES;
@@ -551,7 +551,7 @@ int wcol_auth_login(struct wcol_auth *a, const char *user, const char *password,
 
     if (a->cfg.source_failures > 0 && src->failures >= a->cfg.source_failures) {
         a->stats.throttled++;
-        wcol_auth_audit(a, wcol_name_valid(user) ? user : "-", source, "login.throttled", user,
+        wcol_auth_audit(a, wcol_name_valid(user) ? user : "-", source, "user.login.throttled", user,
                         "refused", "too many failed logins from this address");
         return -EAGAIN;
     }
@@ -560,7 +560,7 @@ int wcol_auth_login(struct wcol_auth *a, const char *user, const char *password,
     }
     if (acc.found && acc.locked_until_ms > now_ms) {
         a->stats.logins_failed++;
-        wcol_auth_audit(a, user, source, "login.locked", user, "refused", "account locked");
+        wcol_auth_audit(a, user, source, "user.login.locked", user, "refused", "account locked");
         return -EBUSY;
     }
     /* The hash is computed for an unknown user too: the answer takes as long either way. */
@@ -592,7 +592,7 @@ int wcol_auth_login(struct wcol_auth *a, const char *user, const char *password,
     }
     *role = acc.role;
     a->stats.logins_ok++;
-    wcol_auth_audit(a, user, source, "login", user, "ok", wcol_role_name(acc.role));
+    wcol_auth_audit(a, user, source, "user.login", user, "ok", wcol_role_name(acc.role));
     return 0;
 }
 
@@ -614,6 +614,6 @@ int wcol_auth_logout(struct wcol_auth *a, const struct wcol_principal *p, const 
     int rc = sqlite3_step(st);
 
     sqlite3_finalize(st);
-    wcol_auth_audit(a, p->name, source, "logout", p->name, "ok", "");
+    wcol_auth_audit(a, p->name, source, "user.logout", p->name, "ok", "");
     return rc == SQLITE_DONE ? 0 : -EIO;
 }

@@ -1,10 +1,10 @@
 /*
  * Backups and restores are audited (issue 13, docs/security.md). A scheduled backup runs in
  * the collector, whose audit log records it (wcol_audit_append is thread-safe). The offline
- * `ward-collector backup` has no collector: it must not write into the audit log of a state
- * directory a running collector owns, so it writes the same record as a log line (stderr,
- * the journal under systemd); `restore --verify` appends its entry to the restored state's
- * own audit log (backup/cli.c).
+ * `ward-collector backup` appends its entry to the audit log of the state it copied, and
+ * `restore --verify` to the restored state's, under the log's rules, so beside a running
+ * collector too (backup/cli.c). Only without an audit log is the record a log line (stderr,
+ * the journal under systemd).
  */
 #ifndef WCOL_BACKUP_AUDIT_HOOK_H_
 #define WCOL_BACKUP_AUDIT_HOOK_H_

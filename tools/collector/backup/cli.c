@@ -90,26 +90,35 @@ static void actor(char *out, size_t cap)
     snprintf(out, cap, "%s(uid %u)", u != NULL ? u : "", (unsigned)getuid());
 }
 
-/* The restored state's own audit log gets the restore (nothing runs on it yet). */
-static void audit_restore(const char *state, const char *who, const char *detail)
+/*
+ * An offline backup or restore goes into the audit log of the state it read or wrote, under
+ * the log's own rules (audit.h): each entry its own IMMEDIATE transaction that reads the head,
+ * waiting out a running collector's write lock (busy timeout), so it may append beside a
+ * running collector as `ward-collector user add` does. Without an audit log (no ward.db) it
+ * is a log line.
+ */
+static void audit_local(const char *state, const char *who, const char *action, const char *target,
+                        const char *detail)
 {
     char db[4200];
     struct wcol_audit *au = NULL;
     const struct wcol_audit_entry e = {
         .actor = who,
         .source = "local",
-        .action = "restore",
-        .target = state,
+        .action = action,
+        .target = target,
         .outcome = "ok",
         .detail = detail,
     };
 
     snprintf(db, sizeof(db), "%s/ward.db", state);
     if (access(db, F_OK) != 0 || wcol_audit_open(&au, db, state, 0) != 0) {
-        WCOL_AUDIT_OR_LOG(NULL, who, "restore", state, detail);
+        WCOL_AUDIT_OR_LOG(NULL, who, action, target, detail);
         return;
     }
-    (void)wcol_audit_record(au, &e);
+    if (wcol_audit_record(au, &e) < 0) {
+        WCOL_AUDIT_OR_LOG(NULL, who, action, target, detail);
+    }
     wcol_audit_close(au);
 }
 
@@ -121,7 +130,7 @@ static int do_backup(const struct cli *a, const struct wcol_backup_key *key, cha
     actor(who, sizeof(who));
     snprintf(detail, sizeof(detail), "state=%s encrypted=%s result=%s", a->state,
              key->set ? "yes" : "no", rc == 0 ? "ok" : "failed");
-    WCOL_AUDIT_OR_LOG(NULL, who, "backup", a->out, detail);
+    audit_local(a->state, who, "backup.create", a->out, detail);
     if (rc != 0) {
         return fail("backup", err);
     }
@@ -145,9 +154,9 @@ static int do_verify(const char *cmd, const struct cli *a, const struct wcol_bac
         snprintf(detail, sizeof(detail), "from=%s result=%s", a->verify,
                  rc == 0 ? "ok" : "refused");
         if (rc == 0) {
-            audit_restore(a->state, who, detail);
+            audit_local(a->state, who, "backup.restore", a->state, detail);
         } else {
-            WCOL_AUDIT_OR_LOG(NULL, who, "restore", a->state, detail);
+            WCOL_AUDIT_OR_LOG(NULL, who, "backup.restore", a->state, detail);
         }
     }
     if (rc != 0) {

@@ -192,7 +192,7 @@ static void run_one(struct wcol_backup_schedule *s)
     }
     snprintf(detail, sizeof(detail), "scheduled state=%s result=%s", s->state,
              rc == 0 ? "ok" : "failed");
-    WCOL_AUDIT_OR_LOG(s->collector, "collector", "backup", path, detail);
+    WCOL_AUDIT_OR_LOG(s->collector, "collector", "backup.create", path, detail);
 }
 
 static void *schedule_main(void *arg)

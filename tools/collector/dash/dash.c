@@ -211,7 +211,7 @@ static void post_login(struct wcol_conn *conn, const char *body, size_t len)
         return;
     }
     wcol_conn_authenticated(conn);
-    WCOL_AUDIT(c, who, "login", "dashboard", wcol_conn_addr(conn));
+    WCOL_AUDIT(c, who, "user.login", "dashboard", wcol_conn_addr(conn));
     snprintf(cookie, sizeof(cookie), "Set-Cookie: %s=%s%s; Max-Age=%u\r\n", WCOL_SESSION_COOKIE,
              s->id, COOKIE_ATTRS, WCOL_SESSION_LIFETIME_MS / 1000u);
     session_doc(&w, s);
@@ -229,7 +229,7 @@ static void post_logout(struct wcol_conn *conn)
                      status == 403 ? "X-CSRF-Token or Origin refused" : "not logged in");
         return;
     }
-    WCOL_AUDIT(wcol_conn_collector(conn), s->who, "logout", "dashboard", wcol_conn_addr(conn));
+    WCOL_AUDIT(wcol_conn_collector(conn), s->who, "user.logout", "dashboard", wcol_conn_addr(conn));
     sessions(conn)->stats.logouts++;
     wcol_session_destroy(sessions(conn), s);
     wcol_jw_init(&w, 64);

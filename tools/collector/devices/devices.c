@@ -192,6 +192,8 @@ void wcol_devices_health(struct wcol_devices *d, struct wcol_jw *w)
     wcol_jw_kuint(w, "connections_closed", d->stats.closed);
     wcol_jw_kuint(w, "duplicates", d->stats.duplicates);
     wcol_jw_kuint(w, "enrolled", d->stats.enrolled);
+    wcol_jw_kuint(w, "certificate_switches", d->stats.cert_switches);
+    wcol_devices_dup_list(d, w);
     wcol_jw_kstr(w, "enrolment", d->signer != NULL ? "enabled" : "disabled");
     wcol_jw_obj_end(w);
 }
@@ -220,4 +222,7 @@ void wcol_devices_metrics(struct wcol_devices *d, struct wcol_prom *w)
             d->stats.duplicates);
     counter(w, "ward_collector_devices_enrolled_total", "counter",
             "Certificates the collector signed for enrolment requests.", d->stats.enrolled);
+    counter(w, "ward_collector_devices_certificate_switches_total", "counter",
+            "Devices seen presenting a newer certificate than before (renewal taken into use).",
+            d->stats.cert_switches);
 }

@@ -14,7 +14,10 @@
  * and a restarted agent never goes back to its old boot id. When a device's heartbeats switch
  * back to the boot id they left within WCOL_DEVICES_DUP_WINDOW_MS, two agents hold the same
  * certificate: a high event (sensor "certificate", to "duplicate") is raised through the
- * fleet, at most once per window per device, and counted.
+ * fleet, at most once per window per device, counted, audited (device.certificate.duplicate,
+ * with both boot ids and peer addresses) and listed in /v1/health (lifecycle.duplicate).
+ * Addresses alone decide nothing: one agent that comes back from a new address (DHCP, NAT)
+ * keeps its boot id and is not a duplicate; two agents behind one address are.
  */
 #ifndef WCOL_DEVICES_DEVICES_H_
 #define WCOL_DEVICES_DEVICES_H_
@@ -43,6 +46,7 @@ struct wcol_devices_stats {
     uint64_t closed;           /* live connections closed by a revocation */
     uint64_t duplicates;       /* duplicate certificate use detected */
     uint64_t enrolled;         /* certificates signed for an enrolment request */
+    uint64_t cert_switches;    /* a device presenting a newer certificate than before */
     unsigned revoked, removed; /* devices in each state now */
 };
 
@@ -70,6 +74,11 @@ int wcol_devices_revoke(struct wcol_devices *d, const char *id, bool removed, in
 
 /** When the device was revoked (Unix ms), 0 if it is not. */
 int64_t wcol_devices_revoked_at(const struct wcol_devices *d, const char *id);
+
+/** A device connection's handshake completed with id (full or resumed): note the certificate
+ *  it presented; a switch to a newer one (a renewal the agent took into use, re-enrolment) is
+ *  logged, counted and audited (device.certificate.switch). d may be NULL. */
+void wcol_devices_cert_seen(struct wcol_devices *d, const struct wcol_ident *id);
 
 /** Watch committed heartbeats for duplicate certificate use. @return as wcol_bus_subscribe. */
 int wcol_devices_subscribe(struct wcol_devices *d, struct wcol_collector *c, struct wcol_bus *bus);

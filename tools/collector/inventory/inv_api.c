@@ -284,7 +284,7 @@ static void open_window(struct wcol_inventory *inv, struct wcol_conn *conn, cons
         return;
     }
     snprintf(target, sizeof(target), "change-window/%lld", (long long)id);
-    WCOL_AUDIT(wcol_conn_collector(conn), who, "change-window-open", target, detail);
+    WCOL_AUDIT(wcol_conn_collector(conn), who, "change.open", target, detail);
     struct wcol_jw w;
 
     wcol_jw_init(&w, 4096);
@@ -324,7 +324,7 @@ static void close_window(struct wcol_inventory *inv, struct wcol_conn *conn, con
         return;
     }
     snprintf(target, sizeof(target), "change-window/%lld", id);
-    WCOL_AUDIT(wcol_conn_collector(conn), who, "change-window-close", target, "");
+    WCOL_AUDIT(wcol_conn_collector(conn), who, "change.close", target, "");
     WCOL_CONN_RESPOND_LIT(conn, 200, "{\"closed\":true}", NULL,
                           !wcol_conn_request(conn)->keep_alive);
 }

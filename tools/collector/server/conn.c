@@ -24,6 +24,7 @@
 
 #include "common/clock.h"
 #include "auth/access.h"
+#include "devices/devices.h"
 #include "server/conn_impl.h"
 #include "tls/park.h"
 #include "ward/base/http_status.h"
@@ -1119,6 +1120,8 @@ static void do_handshake(struct wcol_conn *conn)
     }
     if (conn->kind == WCOL_CONN_DEVICE) {
         unauth_remove(conn); /* the certificate named a device */
+        /* which certificate: a renewal taken into use is audited (devices/devices.h) */
+        wcol_devices_cert_seen(c->devices, &conn->peer.ident);
     }
     c->stats.handshakes++;
     c->stats.handshakes_resumed += conn->peer.ident.resumed;

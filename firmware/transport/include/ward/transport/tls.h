@@ -93,6 +93,19 @@ void ward_tls_free(struct ward_tls *t);
 /** Forget the saved session: the next handshake is a full one. */
 void ward_tls_forget_session(struct ward_tls *t);
 
+/**
+ * Switch to a new certificate and key (a renewal, or files an operator replaced) for the next
+ * handshake: both are parsed from the pool and checked before anything changes; on any error
+ * the old pair stays in use. The saved session is forgotten, so the next handshake is a full
+ * one that presents the new certificate. Call it with no handshake in progress.
+ * @return 0; -EINVAL for missing arguments or when the key does not match the certificate;
+ *         -EBADMSG when either does not parse (or the pool is too small for both pairs at
+ *         once); -ENOTSUP when the key is not ECDSA P-256; -EPERM when the certificate's
+ *         subject CN (the device id) differs from the current one.
+ */
+int ward_tls_reload(struct ward_tls *t, const uint8_t *cert_pem, size_t cert_len,
+                    const uint8_t *key_pem, size_t key_len);
+
 /** The channel view for the transport. */
 struct ward_chan ward_tls_chan(struct ward_tls *t);
 
