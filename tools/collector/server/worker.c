@@ -429,6 +429,10 @@ static void *loop_main(void *arg)
 {
     struct wcol_loop *l = arg;
     struct epoll_event evs[LOOP_EPOLL_BATCH];
+    char name[16];
+
+    snprintf(name, sizeof(name), "ward-loop%u", l->index + 1); /* ps -L, /proc/PID/task */
+    pthread_setname_np(pthread_self(), name);
 
     l->c.next_check = wcol_now_mono() + LOOP_TICK_MS;
     while (!l->c.stopping || l->inflight > 0) {
