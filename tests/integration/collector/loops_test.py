@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 
-from harness import DeviceClient, acks_of, batch, check, main
+from harness import DeviceClient, acks_of, batch, check, main, wait_for
 from metrics_test import get_metrics
 
 DEVICES = ["dev-%d" % i for i in range(8)]
@@ -30,8 +30,10 @@ def case_loops(env):
     """3 loops on a port: 8 devices x 20 keep-alive batches, all acked once, then SIGTERM."""
     env.make_pki(devices=DEVICES)
     col = env.start("--loops", "3")
-    check(loop_threads(col.pid) == ["ward-loop1", "ward-loop2", "ward-loop3"],
-          "loop threads: %r" % loop_threads(col.pid))
+    # The threads start as the main loop starts, just after the ports file is written.
+    want = ["ward-loop1", "ward-loop2", "ward-loop3"]
+    wait_for(lambda: loop_threads(col.pid) == want, 10, "three loop threads, not %r"
+             % loop_threads(col.pid))
     health = col.health()
     check(health["connections"]["loops"] == 3, "health: %r" % health["connections"])
     errors = []

@@ -396,6 +396,17 @@ static void shed(struct wcol_conn *victim, uint64_t *counter, const char *why)
     wcol_conn_close(victim);
 }
 
+bool wcol_conn_shed_for_source(struct wcol_collector *c, const struct wcol_src *src)
+{
+    struct wcol_conn *victim = oldest_unauth(c, WCOL_CONN_DEVICE, src);
+
+    if (victim == NULL) {
+        return false;
+    }
+    shed(victim, &c->stats.shed_per_source, "its source is at --max-unauth-per-source");
+    return true;
+}
+
 enum room {
     ROOM_YES,  /* the newcomer gets a slot (a victim may have been shed for it) */
     ROOM_WAIT, /* handshakes in progress fill the budget: it waits until one is stalled */
@@ -430,7 +441,12 @@ static enum room make_room(struct wcol_collector *c, enum wcol_conn_kind kind,
             shed(victim, &c->stats.shed_per_source, "its source is at --max-unauth-per-source");
             return ROOM_YES;
         }
-        if (c->loop == NULL || wcol_srcmap_count(&u->srcs, src) > 0) {
+        if (c->loop == NULL) {
+            return ROOM_WAIT;
+        }
+        /* The other loops may hold its stalled connections: they shed one and wake us. */
+        wcol_loops_ask_shed(c, src);
+        if (wcol_srcmap_count(&u->srcs, src) > 0) {
             return ROOM_WAIT;
         }
     }

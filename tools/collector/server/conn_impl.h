@@ -84,6 +84,9 @@ void wcol_conn_admit_waiting(struct wcol_collector *c);
 void wcol_conn_park_idle(struct wcol_collector *c, uint64_t now);
 /** Close the waiting newcomers (the collector stops). */
 void wcol_conn_drop_waiting(struct wcol_collector *c);
+/** Shed this loop's longest-stalled unauthenticated device connection from src (another
+ *  loop has a newcomer of that source at --max-unauth-per-source). @return whether one was. */
+bool wcol_conn_shed_for_source(struct wcol_collector *c, const struct wcol_src *src);
 /** The owner answered a held connection: wlen bytes are in conn->wbuf; send them. */
 void wcol_conn_send_prepared(struct wcol_conn *conn, uint32_t wlen, bool close_after);
 /** A device loop's handler of device requests (server/worker.c). */

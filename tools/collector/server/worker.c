@@ -29,6 +29,7 @@
 #define LOOP_EPOLL_BATCH 256
 #define LOOP_TICK_MS     250u
 #define STOP_BOUND_MS    10000u
+#define SHED_REQ_MAX     8u /* sources asked of a loop at once (more wait for the next ask) */
 
 enum xreq_type {
     XREQ_INGEST = 1, /* a decoded batch for the commit group */
@@ -80,6 +81,11 @@ struct wcol_loop {
     bool stop;
     bool done;
     unsigned refused_gen;
+    struct {
+        struct wcol_src src;
+        unsigned from; /* the asking loop's index */
+    } shed_req[SHED_REQ_MAX];
+    unsigned n_shed_req;
     struct loop_pub pub;
     struct loop_pub folded; /* owner-only: what the owner already added */
 };
@@ -316,6 +322,27 @@ void wcol_loops_device_refused(struct wcol_collector *c, const char *source, con
     post_to_owner(c->loop, x);
 }
 
+/* Other loops' newcomers wait for a source's connection to be shed: shed ours, wake them. */
+static void take_shed_requests(struct wcol_loop *l)
+{
+    struct wcol_src src[SHED_REQ_MAX];
+    unsigned from[SHED_REQ_MAX], n;
+
+    pthread_mutex_lock(&l->mu);
+    n = l->n_shed_req;
+    for (unsigned i = 0; i < n; i++) {
+        src[i] = l->shed_req[i].src;
+        from[i] = l->shed_req[i].from;
+    }
+    l->n_shed_req = 0;
+    pthread_mutex_unlock(&l->mu);
+    for (unsigned i = 0; i < n; i++) {
+        if (wcol_conn_shed_for_source(&l->c, &src[i])) {
+            wake(l->owner->loops->v[from[i]].evfd);
+        }
+    }
+}
+
 /* The owner's answers: each connection sends its bytes (its buffer swapped with the message's,
  * so neither side allocates per request). */
 static void take_replies(struct wcol_loop *l)
@@ -329,6 +356,7 @@ static void take_replies(struct wcol_loop *l)
     l->replies = NULL;
     stop = l->stop;
     pthread_mutex_unlock(&l->mu);
+    take_shed_requests(l);
     while (list != NULL) {
         struct wcol_xreq *x = list;
         struct wcol_conn *conn = x->conn;
@@ -804,4 +832,32 @@ unsigned wcol_loops_src_count(struct wcol_collector *c, int kind, const struct w
 
     pthread_mutex_unlock(&ls->src_mu);
     return n;
+}
+
+void wcol_loops_ask_shed(struct wcol_collector *c, const struct wcol_src *src)
+{
+    struct wcol_loops *ls = c->loop->owner->loops;
+
+    for (unsigned i = 0; i < ls->n; i++) {
+        struct wcol_loop *l = &ls->v[i];
+        bool asked = false;
+
+        if (l == c->loop) {
+            continue;
+        }
+        pthread_mutex_lock(&l->mu);
+        for (unsigned k = 0; k < l->n_shed_req && !asked; k++) {
+            asked = memcmp(&l->shed_req[k].src, src, sizeof(*src)) == 0;
+        }
+        if (!asked && l->n_shed_req < SHED_REQ_MAX) {
+            l->shed_req[l->n_shed_req].src = *src;
+            l->shed_req[l->n_shed_req].from = c->loop->index;
+            l->n_shed_req++;
+            asked = true;
+        }
+        pthread_mutex_unlock(&l->mu);
+        if (asked) {
+            wake(l->evfd);
+        }
+    }
 }

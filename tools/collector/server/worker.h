@@ -87,6 +87,9 @@ struct wcol_src;
 void wcol_loops_src_add(struct wcol_collector *c, int kind, const struct wcol_src *src);
 void wcol_loops_src_remove(struct wcol_collector *c, int kind, const struct wcol_src *src);
 unsigned wcol_loops_src_count(struct wcol_collector *c, int kind, const struct wcol_src *src);
+/** A newcomer from src waits on this loop with none of src's connections stalled here: ask the
+ *  other loops to shed their longest-stalled one of src, and to wake this loop when they do. */
+void wcol_loops_ask_shed(struct wcol_collector *c, const struct wcol_src *src);
 
 /** A decoded batch: to the owner's commit group (from a loop), or into it (one loop). */
 void wcol_loops_submit(struct wcol_conn *conn, struct wcol_ingest_pending *p);
