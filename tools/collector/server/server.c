@@ -801,6 +801,7 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
         wcol_group_commit(&c->group);
     }
     run_ready(c);
+    wcol_loops_flush(c); /* the acks of this pass's commit to the device loops */
     wcol_conn_expire(c, wcol_now_mono());
     wcol_conn_admit_waiting(c); /* handshakes ended or stalled in this pass: room for them */
     free_dead(c);

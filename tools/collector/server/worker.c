@@ -74,7 +74,12 @@ struct wcol_loop {
     struct wcol_ticket_ctx tickets;
     struct wcol_xreq *pool; /* loop-only: free messages */
     unsigned inflight;      /* loop-only: requests at the owner */
-    unsigned refused_seen;  /* loop-only */
+    /* Loop-only: requests for the owner, handed over at the end of the pass (one lock and at
+     * most one wake-up per pass, not per request); newest first. */
+    struct wcol_xreq *outbox, *outbox_last;
+    /* Owner-only: answers for this loop, handed over at the end of the owner's pass. */
+    struct wcol_xreq *outgoing, *outgoing_last;
+    unsigned refused_seen; /* loop-only */
     /* Under mu: */
     pthread_mutex_t mu;
     struct wcol_xreq *replies; /* from the owner, newest first */
@@ -247,16 +252,36 @@ static struct wcol_xreq *xreq_get(struct wcol_loop *l)
 
 static void post_to_owner(struct wcol_loop *l, struct wcol_xreq *x)
 {
-    struct wcol_loops *ls = l->owner->loops;
+    x->next = l->outbox;
+    if (l->outbox == NULL) {
+        l->outbox_last = x;
+    }
+    l->outbox = x;
+}
+
+/* Hand a list (newest first) to a queue under its lock; wake its reader if it was empty. */
+static void splice(pthread_mutex_t *mu, struct wcol_xreq **queue, struct wcol_xreq *first,
+                   struct wcol_xreq *last, int evfd)
+{
     bool was_empty;
 
-    pthread_mutex_lock(&ls->mu);
-    was_empty = ls->inbox == NULL;
-    x->next = ls->inbox;
-    ls->inbox = x;
-    pthread_mutex_unlock(&ls->mu);
+    pthread_mutex_lock(mu);
+    was_empty = *queue == NULL;
+    last->next = *queue;
+    *queue = first;
+    pthread_mutex_unlock(mu);
     if (was_empty) {
-        wake(ls->evfd);
+        wake(evfd);
+    }
+}
+
+static void flush_outbox(struct wcol_loop *l)
+{
+    struct wcol_loops *ls = l->owner->loops;
+
+    if (l->outbox != NULL) {
+        splice(&ls->mu, &ls->inbox, l->outbox, l->outbox_last, ls->evfd);
+        l->outbox = NULL;
     }
 }
 
@@ -450,6 +475,7 @@ static void loop_pass(struct wcol_loop *l, struct epoll_event *evs)
         wcol_conn_admit_waiting(c);
     }
     wcol_server_free_dead(c);
+    flush_outbox(l);
     publish(l);
 }
 
@@ -467,6 +493,7 @@ static void *loop_main(void *arg)
         loop_pass(l, evs);
     }
     wcol_server_close_all(&l->c);
+    flush_outbox(l);
     publish(l);
     pthread_mutex_lock(&l->mu);
     l->done = true;
@@ -527,7 +554,6 @@ static void reply(struct wcol_xreq *x, const char *head, size_t head_len, const 
 {
     struct wcol_loop *l = x->loop;
     size_t need = head_len + body_len;
-    bool was_empty;
 
     if (need > x->resp_cap) {
         char *nb = realloc(x->resp, need);
@@ -546,13 +572,25 @@ static void reply(struct wcol_xreq *x, const char *head, size_t head_len, const 
     }
     x->resp_len = (uint32_t)need;
     x->close_after = close_after;
-    pthread_mutex_lock(&l->mu);
-    was_empty = l->replies == NULL;
-    x->next = l->replies;
-    l->replies = x;
-    pthread_mutex_unlock(&l->mu);
-    if (was_empty) {
-        wake(l->evfd);
+    x->next = l->outgoing; /* wcol_loops_flush() hands them over */
+    if (l->outgoing == NULL) {
+        l->outgoing_last = x;
+    }
+    l->outgoing = x;
+}
+
+void wcol_loops_flush(struct wcol_collector *c)
+{
+    if (c->loops == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < c->loops->n; i++) {
+        struct wcol_loop *l = &c->loops->v[i];
+
+        if (l->outgoing != NULL) {
+            splice(&l->mu, &l->replies, l->outgoing, l->outgoing_last, l->evfd);
+            l->outgoing = NULL;
+        }
     }
 }
 
@@ -719,6 +757,7 @@ void wcol_loops_stop(struct wcol_collector *c)
         if (wcol_group_pending(&c->group)) {
             wcol_group_commit(&c->group);
         }
+        wcol_loops_flush(c);
         nanosleep(&ts, NULL);
     }
     for (unsigned i = 0; i < ls->n; i++) {

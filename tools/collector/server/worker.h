@@ -58,6 +58,9 @@ int wcol_loops_start(struct wcol_collector *c);
 /** The owner's wake-up fired: take the loops' requests and audit entries. */
 void wcol_loops_drain(struct wcol_collector *c);
 
+/** Hand the answers made in this pass to their loops (end of the owner's pass). */
+void wcol_loops_flush(struct wcol_collector *c);
+
 /** Add what the loops counted since the last call to c's counters and gauges. */
 void wcol_loops_fold(struct wcol_collector *c);
 
