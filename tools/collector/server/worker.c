@@ -55,11 +55,20 @@ struct wcol_xreq {
     uint32_t resp_len, resp_cap;
 };
 
+enum {
+    G_CONNS,
+    G_UNAUTH,
+    G_PARKED,
+    G_TICKETS_ISSUED,
+    G_TICKETS_RESUMED,
+    G_TICKETS_REFUSED,
+    G_COUNT
+};
+
 /* What a loop counts, as the owner sees it (uint64_t only: folded field by field). */
 struct loop_pub {
     struct wcol_collector_stats stats;
-    uint64_t device_conns, unauth, parked;
-    uint64_t tickets_issued, tickets_resumed, tickets_refused;
+    uint64_t g[G_COUNT]; /* gauges and the ticket context's counters */
 };
 
 struct wcol_loop {
@@ -412,12 +421,8 @@ static void publish(struct wcol_loop *l)
     struct wcol_collector *c = &l->c;
     struct loop_pub p = {
         .stats = c->stats,
-        .device_conns = c->n_device_conns,
-        .unauth = c->unauth[WCOL_CONN_DEVICE].count,
-        .parked = c->parked,
-        .tickets_issued = l->tickets.issued,
-        .tickets_resumed = l->tickets.resumed,
-        .tickets_refused = l->tickets.refused,
+        .g = { c->n_device_conns, c->unauth[WCOL_CONN_DEVICE].count, c->parked, l->tickets.issued,
+               l->tickets.resumed, l->tickets.refused },
     };
     unsigned gen;
 
@@ -676,28 +681,26 @@ void wcol_loops_fold(struct wcol_collector *c)
     for (unsigned i = 0; i < ls->n; i++) {
         struct wcol_loop *l = &ls->v[i];
         struct loop_pub p;
-        uint64_t g[6], gseen[6];
+        uint64_t g[G_COUNT];
 
         pthread_mutex_lock(&l->mu);
         p = l->pub;
         pthread_mutex_unlock(&l->mu);
         add_u64s((uint64_t *)(void *)&c->stats, (const uint64_t *)(const void *)&p.stats,
                  (uint64_t *)(void *)&l->folded.stats, sizeof(p.stats) / sizeof(uint64_t));
-        g[0] = c->n_device_conns;
-        g[1] = c->unauth[WCOL_CONN_DEVICE].count;
-        g[2] = c->parked;
-        g[3] = c->tls->device_tickets.issued;
-        g[4] = c->tls->device_tickets.resumed;
-        g[5] = c->tls->device_tickets.refused;
-        memcpy(gseen, &l->folded.device_conns, sizeof(gseen));
-        add_u64s(g, &p.device_conns, gseen, 6);
-        memcpy(&l->folded.device_conns, gseen, sizeof(gseen));
-        c->n_device_conns = (unsigned)g[0];
-        c->unauth[WCOL_CONN_DEVICE].count = (unsigned)g[1];
-        c->parked = (unsigned)g[2];
-        c->tls->device_tickets.issued = g[3];
-        c->tls->device_tickets.resumed = g[4];
-        c->tls->device_tickets.refused = g[5];
+        g[G_CONNS] = c->n_device_conns;
+        g[G_UNAUTH] = c->unauth[WCOL_CONN_DEVICE].count;
+        g[G_PARKED] = c->parked;
+        g[G_TICKETS_ISSUED] = c->tls->device_tickets.issued;
+        g[G_TICKETS_RESUMED] = c->tls->device_tickets.resumed;
+        g[G_TICKETS_REFUSED] = c->tls->device_tickets.refused;
+        add_u64s(g, p.g, l->folded.g, G_COUNT);
+        c->n_device_conns = (unsigned)g[G_CONNS];
+        c->unauth[WCOL_CONN_DEVICE].count = (unsigned)g[G_UNAUTH];
+        c->parked = (unsigned)g[G_PARKED];
+        c->tls->device_tickets.issued = g[G_TICKETS_ISSUED];
+        c->tls->device_tickets.resumed = g[G_TICKETS_RESUMED];
+        c->tls->device_tickets.refused = g[G_TICKETS_REFUSED];
     }
 }
 
