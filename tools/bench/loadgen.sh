@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The collector load benchmark and its TLS baseline (docs/benchmarks.md, "Collector load").
 #
-#   tools/bench/loadgen.sh BUILD N [INTERVAL_MS] [RAMP_S] [HOLD_S] [--restart | --restart-tickets] [--no-nginx]
+#   tools/bench/loadgen.sh BUILD N [INTERVAL_MS] [RAMP_S] [HOLD_S] [--restart | --restart-tickets] [--no-nginx | --only-nginx]
 #   (WARD_COLLECTOR_ARGS="..." adds options to the collector, e.g. --max-unauth-per-source N;
 #    WARD_LOADGEN_ARGS="--sensors 8" makes every batch carry a snapshot page of 8 moving values)
 #
@@ -26,11 +26,13 @@ HOLD=${5:-10}
 shift $(( $# < 5 ? $# : 5 ))
 RESTART=()
 NGINX=1
+RUN_COLLECTOR=1
 for a in "$@"; do
     case $a in
     --restart) RESTART=(--restart) ;;
     --restart-tickets) RESTART=(--restart-tickets) ;;
     --no-nginx) NGINX=0 ;;
+    --only-nginx) RUN_COLLECTOR=0 ;;
     *) echo "loadgen.sh: unknown argument '$a'" >&2; exit 2 ;;
     esac
 done
@@ -52,11 +54,13 @@ python3 "$HERE/mkcerts.py" "$WORK/pki" "$WORK/certs" "$N" >&2
 
 echo "# $(date -u +%FT%TZ) commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || cat "$ROOT/HEAD.txt") $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 rm -rf "$WORK/state"
+if [ $RUN_COLLECTOR -eq 1 ]; then
 echo "collector:"
 "$LOADGEN" --pki "$WORK/pki" --certs "$WORK/certs" --agents "$N" --port "$PORT" \
     --ramp "$RAMP" --hold "$HOLD" --interval-ms "$INTERVAL" "${RESTART[@]}" ${WARD_LOADGEN_ARGS:-} -- \
     "$COLLECTOR" --pki "$WORK/pki" --state "$WORK/state" --listen "127.0.0.1:$PORT" \
     --api-listen 127.0.0.1:0 --log-level error ${WARD_COLLECTOR_ARGS:-} | tee "$WORK/collector.json"
+fi
 
 [ $NGINX -eq 1 ] || exit 0
 NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
@@ -103,6 +107,7 @@ echo "nginx:"
 "$LOADGEN" --pki "$WORK/pki" --certs "$WORK/certs" --agents "$N" --port "$PORT" \
     --ramp "$RAMP" --hold "$HOLD" --interval-ms "$INTERVAL" "${RESTART[@]}" -- \
     "$NGINX_BIN" -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" | tee "$WORK/nginx.json"
+[ $RUN_COLLECTOR -eq 1 ] || exit 0
 python3 - "$WORK/collector.json" "$WORK/nginx.json" <<'EOF'
 import json, sys
 c, n = (json.load(open(p)) for p in sys.argv[1:3])

@@ -157,6 +157,8 @@ static const struct opt s_opts[] = {
     { "write-timeout", T_UINT, 100, 3600000, AT(cfg.write_timeout_ms), "MS",
       "response not taken by the peer" },
     { "max-group", T_UINT, 1, 100000, AT(cfg.max_group), "N", "requests per storage commit" },
+    { "loops", T_UINT, 0, 64, AT(cfg.loops), "N",
+      "device-port event loops, each a thread (0: one per core; 1: one thread for everything)" },
     { "busy-timeout", T_UINT, 0, 60000, AT(cfg.busy_timeout_ms), "MS",
       "wait for a storage lock held by another process" },
     { "Session tickets:", T_SECTION, 0, 0, 0, NULL, NULL },

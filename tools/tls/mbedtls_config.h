@@ -31,6 +31,12 @@
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_C
+/*
+ * The collector's device loops are threads (tools/collector/server/worker.h): the shared
+ * random generator and PSA's key store (TLS 1.3 keys) take mbedTLS's own locks.
+ */
+#define MBEDTLS_THREADING_C
+#define MBEDTLS_THREADING_PTHREAD
 #define MBEDTLS_FS_IO
 #define MBEDTLS_DEPRECATED_REMOVED
 #define MBEDTLS_ERROR_C

@@ -190,9 +190,13 @@ class Collector:
             os.unlink(self.ports_file)
         self.log_path = os.path.join(env.dir, "collector.%d.log" % len(env.collectors))
         self.log = open(self.log_path, "w")
+        # The device-port event loops are a test parameter too: WARD_TEST_LOOPS=2 runs the case
+        # with two loop threads handing batches to the main loop (server/worker.h); unset, one
+        # loop, the collector as one thread. A case's own --loops comes later and wins.
+        loops = ["--loops", os.environ.get("WARD_TEST_LOOPS", "1")]
         args = [env.collector_bin, "--pki", env.pki, "--state", state,
-                "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"] + env.storage_args + \
-            list(extra)
+                "--listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0"] + loops + \
+            env.storage_args + list(extra)
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=preexec)
         _PROCS.append(self.proc)

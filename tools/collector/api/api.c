@@ -225,6 +225,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "refused_capacity", s->refused_capacity);
     wcol_jw_kuint(&w, "deferred", s->deferred);
     wcol_jw_kuint(&w, "parked", c->parked);
+    wcol_jw_kuint(&w, "loops", c->cfg.loops); /* device-port event loops (server/worker.h) */
     shed_counts(&w, s);
     wcol_jw_obj_end(&w);
     wcol_jw_key(&w, "fleet");

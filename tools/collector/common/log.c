@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,12 +20,13 @@ static enum wcol_log_level s_level = WCOL_LOG_INFO;
 static time_t s_second;
 static unsigned s_lines;
 static unsigned long s_suppressed;
+static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const s_names[] = { "error", "warn", "info", "debug" };
 
 void wcol_log_set_level(enum wcol_log_level level)
 {
-    s_level = level;
+    __atomic_store_n(&s_level, level, __ATOMIC_RELAXED); /* read by the device loops */
 }
 
 int wcol_log_parse_level(const char *name, enum wcol_log_level *level)
@@ -45,22 +48,30 @@ void wcol_log(enum wcol_log_level level, const char *fmt, ...)
     va_list ap;
     int n;
 
-    if (level > s_level) {
+    if (level > __atomic_load_n(&s_level, __ATOMIC_RELAXED)) {
         return;
     }
     gettimeofday(&tv, NULL);
-    if (tv.tv_sec != s_second) {
-        unsigned long dropped = s_suppressed;
+    /* The collector's device loops log from their own threads (server/worker.h). */
+    pthread_mutex_lock(&s_mu);
+    unsigned long dropped = 0;
+    bool flooded = false;
 
+    if (tv.tv_sec != s_second) {
+        dropped = s_suppressed;
         s_second = tv.tv_sec;
         s_lines = 0;
         s_suppressed = 0;
-        if (dropped > 0) {
-            wcol_log(WCOL_LOG_WARN, "%lu log lines suppressed in the last second (flood)", dropped);
-        }
     }
     if (level > WCOL_LOG_ERROR && ++s_lines > LINES_PER_SECOND) {
         s_suppressed++;
+        flooded = true;
+    }
+    pthread_mutex_unlock(&s_mu);
+    if (dropped > 0) {
+        wcol_log(WCOL_LOG_WARN, "%lu log lines suppressed in the last second (flood)", dropped);
+    }
+    if (flooded) {
         return;
     }
     gmtime_r(&tv.tv_sec, &tm);

@@ -102,10 +102,10 @@ static void revoke(struct wcol_conn *conn, const char *id, bool removed, const c
         return;
     }
     /* The live check is not a refused handshake: keep that counter to handshakes. */
-    uint64_t refused = d->stats.refused;
+    uint64_t refused = __atomic_load_n(&d->stats.refused, __ATOMIC_RELAXED);
     unsigned closed = wcol_collector_drop_refused(c);
 
-    d->stats.refused = refused;
+    __atomic_store_n(&d->stats.refused, refused, __ATOMIC_RELAXED);
     d->stats.closed += closed;
     if (removed) {
         (void)wcol_fleet_remove(&c->fleet, id, now);

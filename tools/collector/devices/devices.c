@@ -14,6 +14,7 @@
 #include "devices/devices_impl.h"
 #include "export/prom.h"
 #include "server/collector.h"
+#include "tls/tls.h"
 
 static const char s_schema[] = "CREATE TABLE IF NOT EXISTS device_revocations ("
                                "  device TEXT PRIMARY KEY, revoked_at_ms INTEGER NOT NULL,"
@@ -35,7 +36,7 @@ static struct wcol_revocation *find(const struct wcol_devices *d, const char *id
 }
 
 /* Insert or update in memory, keeping the array sorted. @return 0, -ENOMEM. */
-static int remember(struct wcol_devices *d, const char *id, int64_t at_ms, bool removed)
+static int remember_locked(struct wcol_devices *d, const char *id, int64_t at_ms, bool removed)
 {
     struct wcol_revocation *r = find(d, id);
 
@@ -62,6 +63,22 @@ static int remember(struct wcol_devices *d, const char *id, int64_t at_ms, bool 
     }
     qsort(d->v, d->n, sizeof(*d->v), by_id);
     return 0;
+}
+
+/* The device loops read the array in their handshakes (tls/tls.h refused lock). */
+static int remember(struct wcol_devices *d, const char *id, int64_t at_ms, bool removed)
+{
+    struct wcol_tls *t = d->c != NULL ? d->c->tls : NULL; /* NULL: loading, no loop yet */
+
+    if (t != NULL) {
+        wcol_tls_refused_lock(t);
+    }
+    int rc = remember_locked(d, id, at_ms, removed);
+
+    if (t != NULL) {
+        wcol_tls_refused_unlock(t);
+    }
+    return rc;
 }
 
 static int load(struct wcol_devices *d)
@@ -137,7 +154,7 @@ bool wcol_devices_refused(void *ctx, const struct wcol_ident *id)
     if (r == NULL || id->not_before * 1000 > r->revoked_at_ms) {
         return false;
     }
-    d->stats.refused++;
+    __atomic_fetch_add(&d->stats.refused, 1, __ATOMIC_RELAXED); /* from the device loops */
     return true;
 }
 
@@ -188,7 +205,7 @@ void wcol_devices_health(struct wcol_devices *d, struct wcol_jw *w)
     wcol_jw_obj_begin(w);
     wcol_jw_kuint(w, "revoked", d->stats.revoked);
     wcol_jw_kuint(w, "removed", d->stats.removed);
-    wcol_jw_kuint(w, "refused_revoked", d->stats.refused);
+    wcol_jw_kuint(w, "refused_revoked", __atomic_load_n(&d->stats.refused, __ATOMIC_RELAXED));
     wcol_jw_kuint(w, "connections_closed", d->stats.closed);
     wcol_jw_kuint(w, "duplicates", d->stats.duplicates);
     wcol_jw_kuint(w, "enrolled", d->stats.enrolled);
@@ -214,7 +231,7 @@ void wcol_devices_metrics(struct wcol_devices *d, struct wcol_prom *w)
             "Devices decommissioned (wardctl device remove).", d->stats.removed);
     counter(w, "ward_collector_devices_refused_revoked_total", "counter",
             "Handshakes and session tickets refused because their device was revoked.",
-            d->stats.refused);
+            __atomic_load_n(&d->stats.refused, __ATOMIC_RELAXED));
     counter(w, "ward_collector_devices_connections_closed_total", "counter",
             "Live device connections closed by a revocation.", d->stats.closed);
     counter(w, "ward_collector_devices_duplicate_certificate_total", "counter",

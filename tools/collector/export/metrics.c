@@ -157,6 +157,8 @@ static void traffic_families(struct wcol_collector *c, struct wcol_prom *w)
     single(w, "ward_collector_connections_parked", "gauge",
            "Idle connections whose TLS record buffers are given back until their next request.",
            c->parked);
+    single(w, "ward_collector_device_loops", "gauge",
+           "Event loops (threads) serving the device port (--loops).", c->cfg.loops);
 }
 
 static void events_by_severity(struct wcol_collector *c, struct wcol_prom *w)

@@ -32,7 +32,7 @@
  * (documents stay spans of the request body, which the held connection keeps), and the rows
  * the store is given. One allocation, freed when the request is answered.
  */
-struct pending {
+struct wcol_ingest_pending {
     struct wcol_group_item item; /* first: the group hands it back */
     struct wcol_conn *conn;
     char device[WARD_WIRE_DEVICE_MAX + 1];
@@ -61,7 +61,7 @@ static bool json_content_type(const struct wcol_http_request *r)
 }
 
 /* The boots to acknowledge: the batch's own and every event's, at most WCOL_ACK_MAX. */
-static int collect_boots(const struct ward_ingest_batch *b, struct pending *p)
+static int collect_boots(const struct ward_ingest_batch *b, struct wcol_ingest_pending *p)
 {
     unsigned n = 0;
 
@@ -87,7 +87,8 @@ static int collect_boots(const struct ward_ingest_batch *b, struct pending *p)
     return 0;
 }
 
-static void fill_events(struct pending *p, const struct ward_ingest_batch *b, int64_t now_ms)
+static void fill_events(struct wcol_ingest_pending *p, const struct ward_ingest_batch *b,
+                        int64_t now_ms)
 {
     memcpy(p->decoded, b->events, b->n_events * sizeof(*b->events));
     for (unsigned i = 0; i < b->n_events; i++) {
@@ -113,17 +114,16 @@ static void fill_events(struct pending *p, const struct ward_ingest_batch *b, in
 }
 
 /* Copy a decoded batch into a request of the commit group. @return it, or NULL (no memory). */
-static struct pending *pending_new(struct wcol_conn *conn, const struct ward_ingest_batch *b)
+static struct wcol_ingest_pending *pending_new(const struct ward_ingest_batch *b)
 {
     size_t n = b->n_events;
-    struct pending *p = calloc(
+    struct wcol_ingest_pending *p = calloc(
         1, sizeof(*p) + n * (sizeof(struct wcol_store_event) + sizeof(struct ward_ingest_event)));
     int64_t now_ms = wcol_now_wall_ms();
 
     if (p == NULL) {
         return NULL;
     }
-    p->conn = conn;
     p->decoded = (struct ward_ingest_event *)(void *)(p->events + n);
     snprintf(p->device, sizeof(p->device), "%s", b->device);
     snprintf(p->boot, sizeof(p->boot), "%s", b->boot);
@@ -131,7 +131,6 @@ static struct pending *pending_new(struct wcol_conn *conn, const struct ward_ing
     p->report = (struct wcol_store_report){
         .device = p->device,
         .received_ms = now_ms,
-        .peer = wcol_conn_addr(conn),
         .has_heartbeat = b->has_heartbeat,
         .boot_id = p->boot,
         .health = p->health[0] != '\0' ? p->health : NULL,
@@ -151,7 +150,7 @@ static struct pending *pending_new(struct wcol_conn *conn, const struct ward_ing
  * The acknowledgement's body, written in this one place (the wire codec's writer).
  * @return its length, or a negative errno when it does not fit.
  */
-static int write_ack(char *out, size_t cap, const struct pending *p)
+static int write_ack(char *out, size_t cap, const struct wcol_ingest_pending *p)
 {
     struct ward_ingest_ack acks[WCOL_ACK_MAX];
     unsigned n = p->item.put.n_acks;
@@ -195,7 +194,7 @@ static void refuse_sensors(struct wcol_conn *conn, unsigned max)
 /* After the commit (commit/group.h): answer with the acknowledgement, or 503. */
 static void finish(struct wcol_group_item *item, bool committed)
 {
-    struct pending *p = (struct pending *)item;
+    struct wcol_ingest_pending *p = (struct wcol_ingest_pending *)item;
     struct wcol_conn *conn = p->conn;
     struct wcol_collector *c = wcol_conn_collector(conn);
     char body[64 + WCOL_ACK_MAX * (WARD_WIRE_BOOT_HEX_LEN + 40) + 128]; /* + a drill request */
@@ -237,28 +236,38 @@ static void finish(struct wcol_group_item *item, bool committed)
     wcol_conn_respond(conn, 200, body, (size_t)n, NULL, !wcol_conn_request(conn)->keep_alive);
 }
 
-/* The batch is decoded and is the certificate's device: join the commit group. */
-static void enqueue(struct wcol_conn *conn, const struct ward_ingest_batch *b)
+/* The batch is decoded and is the certificate's device: copy it out of the decoder's buffers
+ * and hand it on (server/conn.h: into the commit group, through the owner with device loops). */
+static void prepare(struct wcol_conn *conn, const struct ward_ingest_batch *b)
 {
-    struct wcol_collector *c = wcol_conn_collector(conn);
-    struct pending *p = pending_new(conn, b);
+    struct wcol_ingest_pending *p = pending_new(b);
 
     if (p == NULL) {
         wcol_conn_error(conn, 503, "out of memory");
         return;
     }
-    wcol_incidents_drill_heard(c->incidents, b->device, b->heartbeat, b->heartbeat_len);
     if (collect_boots(b, p) != 0) {
         free(p);
         refuse(conn, WCOL_REFUSE_MALFORMED, 400, "malformed batch",
                "more boots in one batch than the collector takes");
         return;
     }
-    if (wcol_fleet_reserve(&c->fleet, b->device) != 0) {
-        free(p);
+    wcol_conn_submit(conn, p);
+}
+
+void wcol_ingest_enqueue(struct wcol_conn *conn, struct wcol_ingest_pending *p)
+{
+    struct wcol_collector *c = wcol_conn_collector(conn);
+
+    p->conn = conn;
+    p->report.peer = wcol_conn_addr(conn);
+    wcol_incidents_drill_heard(c->incidents, p->device, p->report.heartbeat,
+                               p->report.heartbeat_len);
+    if (wcol_fleet_reserve(&c->fleet, p->device) != 0) {
         c->stats.ingest_refused[WCOL_REFUSE_DEVICE_CAPACITY]++;
         wcol_log_error("fleet is full (%zu devices, --max-devices); refusing %s", c->fleet.max,
-                       b->device);
+                       p->device);
+        free(p);
         WCOL_CONN_RESPOND_LIT(conn, 503, "{\"error\":\"collector at device capacity\"}",
                               "Retry-After: 60\r\n", false);
         return;
@@ -296,7 +305,7 @@ static void post_ingest(struct wcol_conn *conn, const struct wcol_route_args *a)
         wcol_conn_error(conn, 403, "the batch's device is not the certificate's subject");
         return;
     }
-    enqueue(conn, b);
+    prepare(conn, b);
 }
 
 /* Certificate renewal over the device's own mutual TLS (devices/dev_api.c). */
@@ -309,6 +318,16 @@ static const struct wcol_route s_device_routes[] = {
     { WCOL_HTTP_POST, "/v1/ingest", WCOL_ROUTE_NO_QUERY, post_ingest },
     { WCOL_HTTP_POST, "/v1/renew", WCOL_ROUTE_NO_QUERY, post_renew },
 };
+
+bool wcol_ingest_is_batch(const struct wcol_http_request *r)
+{
+    const struct wcol_route *route = NULL;
+    struct wcol_route_args args;
+
+    return wcol_route_find(s_device_routes, sizeof(s_device_routes) / sizeof(s_device_routes[0]), r,
+                           &route, &args) == WCOL_ROUTE_FOUND &&
+           route->handler == post_ingest;
+}
 
 void wcol_device_request(struct wcol_conn *conn, const char *body, size_t len)
 {

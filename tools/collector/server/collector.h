@@ -56,6 +56,7 @@ struct wcol_collector_config {
     unsigned default_interval_ms; /* heartbeat interval of a device that announces none */
     unsigned check_interval_ms;   /* how often silence and the CRL file are checked */
     unsigned max_group;           /* requests per commit */
+    unsigned loops;               /* device-port event loops (0: one per core; server/worker.h) */
     unsigned busy_timeout_ms;     /* storage lock wait */
     unsigned max_events;          /* per request */
     unsigned max_sensors;         /* per device in its merged health snapshot */
@@ -86,6 +87,7 @@ enum wcol_ep_type {
     WCOL_EP_LISTEN_DEVICE,
     WCOL_EP_LISTEN_API,
     WCOL_EP_SIGNAL,
+    WCOL_EP_LOOPS, /* a device loop's or the owner's wake-up (server/worker.h) */
 };
 
 struct wcol_ep {
@@ -250,6 +252,10 @@ struct wcol_collector {
     struct wcol_cluster *cluster; /* cluster/cluster.h: NULL with SQLite (always the leader) */
     /* inventory/inventory.h: inventory, changes, change windows, outdated agents */
     struct wcol_inventory *inventory;
+    /* server/worker.h: the device loops (owner: NULL with --loops 1), or the loop this context
+     * is (NULL on the owner) */
+    struct wcol_loops *loops;
+    struct wcol_loop *loop;
 };
 
 /* server.c */
@@ -273,6 +279,15 @@ void wcol_state_remove_ports(struct wcol_collector *c);
 int wcol_collector_on_reload(struct wcol_collector *c, wcol_reload_fn fn, void *user);
 /** SIGHUP: the hooks, then the CRL and the operator tokens; logs what changed. */
 void wcol_collector_reload(struct wcol_collector *c);
+
+/* server.c, for the device loops (server/worker.c) */
+int wcol_server_listen(const char *spec, char *bound, size_t bound_cap, bool reuseport);
+int wcol_server_alloc_loop(struct wcol_collector *c);
+void wcol_server_free_loop(struct wcol_collector *c);
+int wcol_server_wait_timeout(struct wcol_collector *c, uint64_t now);
+void wcol_server_run_ready(struct wcol_collector *c);
+void wcol_server_free_dead(struct wcol_collector *c);
+void wcol_server_close_all(struct wcol_collector *c);
 
 /* server.c */
 /** Close every device connection whose identity is now refused (CRL, device revocation);

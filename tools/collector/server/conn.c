@@ -26,6 +26,7 @@
 #include "auth/access.h"
 #include "devices/devices.h"
 #include "server/conn_impl.h"
+#include "server/worker.h"
 #include "tls/park.h"
 #include "ward/base/http_status.h"
 
@@ -233,6 +234,7 @@ static void unauth_add(struct wcol_conn *conn)
     u->tail = conn;
     u->count++;
     (void)wcol_srcmap_add(&u->srcs, &conn->src);
+    wcol_loops_src_add(conn->c, conn->kind, &conn->src);
 }
 
 static void unauth_remove(struct wcol_conn *conn)
@@ -256,6 +258,7 @@ static void unauth_remove(struct wcol_conn *conn)
     conn->uprev = conn->unext = NULL;
     u->count--;
     wcol_srcmap_remove(&u->srcs, &conn->src);
+    wcol_loops_src_remove(conn->c, conn->kind, &conn->src);
 }
 
 void wcol_conn_authenticated(struct wcol_conn *conn)
@@ -394,6 +397,17 @@ static void shed(struct wcol_conn *victim, uint64_t *counter, const char *why)
     wcol_conn_close(victim);
 }
 
+bool wcol_conn_shed_for_source(struct wcol_collector *c, const struct wcol_src *src)
+{
+    struct wcol_conn *victim = oldest_unauth(c, WCOL_CONN_DEVICE, src);
+
+    if (victim == NULL) {
+        return false;
+    }
+    shed(victim, &c->stats.shed_per_source, "its source is at --max-unauth-per-source");
+    return true;
+}
+
 enum room {
     ROOM_YES,  /* the newcomer gets a slot (a victim may have been shed for it) */
     ROOM_WAIT, /* handshakes in progress fill the budget: it waits until one is stalled */
@@ -416,14 +430,26 @@ static enum room make_room(struct wcol_collector *c, enum wcol_conn_kind kind,
     unsigned max = kind == WCOL_CONN_DEVICE ? c->cfg.max_conns : c->cfg.max_api_conns;
     struct wcol_conn *victim;
 
-    if (wcol_srcmap_count(&u->srcs, src) >= c->cfg.max_unauth_per_source) {
+    /* With device loops the count is the source's on every loop (server/worker.h). */
+    if (wcol_loops_src_count(c, kind, src) >= c->cfg.max_unauth_per_source) {
         /* Waiting holds up the other sources too, for at most a grace: a source's handshakes
-         * that progress are a fleet behind one address (NAT, a restart), not a flood. */
-        if ((victim = oldest_unauth(c, kind, src)) == NULL) {
+         * that progress are a fleet behind one address (NAT, a restart), not a flood. A loop
+         * holding none of the source's connections has none to shed or wait for: the
+         * newcomer is taken on the loop's own budget (the source then holds at most one
+         * more per loop than the setting). */
+        victim = oldest_unauth(c, kind, src);
+        if (victim != NULL) {
+            shed(victim, &c->stats.shed_per_source, "its source is at --max-unauth-per-source");
+            return ROOM_YES;
+        }
+        if (c->loop == NULL) {
             return ROOM_WAIT;
         }
-        shed(victim, &c->stats.shed_per_source, "its source is at --max-unauth-per-source");
-        return ROOM_YES;
+        /* The other loops may hold its stalled connections: they shed one and wake us. */
+        wcol_loops_ask_shed(c, src);
+        if (wcol_srcmap_count(&u->srcs, src) > 0) {
+            return ROOM_WAIT;
+        }
     }
     if (u->count >= u->max) {
         if ((victim = oldest_unauth(c, kind, NULL)) == NULL) {
@@ -624,6 +650,7 @@ void wcol_conn_close(struct wcol_conn *conn)
     free(conn->rbuf);
     free(conn->wbuf);
     conn->rbuf = conn->wbuf = NULL;
+    conn->rcap = conn->wcap = 0;
     if (conn->kind == WCOL_CONN_DEVICE) {
         c->n_device_conns--;
     } else {
@@ -721,11 +748,38 @@ void wcol_conn_park_idle(struct wcol_collector *c, uint64_t now)
         if (conn->state == WCOL_CS_READ && conn->rlen == 0 && conn->ssl_setup &&
             wcol_tls_park(&conn->ssl, &conn->park) == 1) {
             c->parked++;
+            /* An idle keep-alive connection holds no request or response buffer either: they
+             * are kept only while it answers requests back to back. */
+            free(conn->rbuf);
+            free(conn->wbuf);
+            conn->rbuf = conn->wbuf = NULL;
+            conn->rcap = conn->wcap = 0;
         }
     }
 }
 
 /* ---- responses ---- */
+
+/* Grow a connection's buffer to want bytes (kept as large as it got). */
+static bool grow_buf(char **buf, uint32_t *cap, size_t want)
+{
+    if (want <= *cap) {
+        return true;
+    }
+    char *nb = realloc(*buf, want);
+
+    if (nb == NULL) {
+        return false;
+    }
+    *buf = nb;
+    *cap = (uint32_t)want;
+    return true;
+}
+
+static bool ensure_wbuf(struct wcol_conn *conn, size_t want)
+{
+    return grow_buf(&conn->wbuf, &conn->wcap, want);
+}
 
 void wcol_conn_respond(struct wcol_conn *conn, int status, const char *body, size_t body_len,
                        const char *extra_headers, bool close_after)
@@ -755,21 +809,25 @@ void wcol_conn_respond_cached(struct wcol_conn *conn, int status, const char *co
                      close_after ? "Connection: close\r\n" : "");
     /* The callers' headers are bounded constants: a head that does not fit is a bug, and the
      * connection closes rather than send a cut one. */
-    char *buf = n > 0 && (size_t)n < sizeof(head) ? malloc((size_t)n + body_len) : NULL;
+    bool fits = n > 0 && (size_t)n < sizeof(head);
 
-    free(conn->wbuf);
-    conn->wbuf = NULL;
-    if (buf == NULL) {
+    if (conn->proxy) { /* the owner answers for a device loop (server/worker.h) */
+        wcol_loops_answer(conn, head, fits ? (size_t)n : 0, body, fits ? body_len : 0,
+                          close_after || !fits);
+        return;
+    }
+    /* The response buffer is kept between requests (no allocation per request); it is given
+     * back when the connection parks (wcol_conn_park_idle). */
+    if (!fits || !ensure_wbuf(conn, (size_t)n + body_len)) {
         wcol_log_error("%s: out of memory for a response; closing", conn->addr);
         conn->close_after = true;
         conn->wlen = conn->woff = 0;
         return;
     }
-    memcpy(buf, head, (size_t)n);
+    memcpy(conn->wbuf, head, (size_t)n);
     if (body_len > 0) {
-        memcpy(buf + n, body, body_len);
+        memcpy(conn->wbuf + n, body, body_len);
     }
-    conn->wbuf = buf;
     conn->wlen = (uint32_t)((size_t)n + body_len);
     conn->woff = 0;
     conn->close_after = close_after;
@@ -801,6 +859,15 @@ void wcol_conn_wrong_method(struct wcol_conn *conn, const char *allowed)
 
     snprintf(allow, sizeof(allow), "Allow: %s\r\n", allowed);
     wcol_conn_respond(conn, 405, body, (size_t)n, allow, true);
+}
+
+void wcol_conn_send_prepared(struct wcol_conn *conn, uint32_t wlen, bool close_after)
+{
+    wcol_conn_resume(conn);
+    conn->wlen = wlen;
+    conn->woff = 0;
+    conn->close_after = close_after;
+    send_response(conn);
 }
 
 void wcol_conn_hold(struct wcol_conn *conn)
@@ -847,12 +914,6 @@ static void request_done(struct wcol_conn *conn)
     memmove(conn->rbuf, conn->rbuf + used, conn->rlen - used);
     conn->rlen -= (uint32_t)used;
     conn->have_head = false;
-    if (conn->rlen == 0) {
-        /* An idle keep-alive connection holds no request buffer. */
-        free(conn->rbuf);
-        conn->rbuf = NULL;
-        conn->rcap = 0;
-    }
 }
 
 static void do_write(struct wcol_conn *conn)
@@ -874,8 +935,6 @@ static void do_write(struct wcol_conn *conn)
         }
         conn->woff += (uint32_t)n;
     }
-    free(conn->wbuf);
-    conn->wbuf = NULL;
     conn->wlen = conn->woff = 0;
     if (conn->close_after || conn->doomed || conn->c->stopping) {
         begin_close(conn, true);
@@ -905,28 +964,16 @@ static void dispatch(struct wcol_conn *conn)
 
 static bool ensure_rbuf(struct wcol_conn *conn, size_t want)
 {
-    if (want <= conn->rcap) {
-        return true;
-    }
-    char *nb = realloc(conn->rbuf, want);
-
-    if (nb == NULL) {
-        return false;
-    }
-    conn->rbuf = nb;
-    conn->rcap = (uint32_t)want;
-    return true;
+    return grow_buf(&conn->rbuf, &conn->rcap, want);
 }
 
-static const struct wcol_http_limits *limits_of(struct wcol_collector *c)
+/* On the stack: the device loops parse heads on their own threads. */
+static struct wcol_http_limits limits_of(const struct wcol_collector *c)
 {
-    static struct wcol_http_limits lim;
-
-    lim.max_head = c->cfg.max_head;
-    lim.max_target = 1024;
-    lim.max_body = c->cfg.max_body;
-    lim.max_headers = c->cfg.max_headers;
-    return &lim;
+    return (struct wcol_http_limits){ .max_head = c->cfg.max_head,
+                                      .max_target = 1024,
+                                      .max_body = c->cfg.max_body,
+                                      .max_headers = c->cfg.max_headers };
 }
 
 /*
@@ -937,12 +984,13 @@ static const struct wcol_http_limits *limits_of(struct wcol_collector *c)
 static int examine(struct wcol_conn *conn)
 {
     struct wcol_collector *c = conn->c;
+    struct wcol_http_limits lim = limits_of(c);
 
     if (conn->rlen == 0) {
         return 0;
     }
     if (!conn->have_head) {
-        int rc = wcol_http_parse_head(conn->rbuf, conn->rlen, limits_of(c), &conn->req);
+        int rc = wcol_http_parse_head(conn->rbuf, conn->rlen, &lim, &conn->req);
 
         if (rc == -EAGAIN) {
             return 0;
@@ -965,7 +1013,7 @@ static int examine(struct wcol_conn *conn)
         }
         if (conn->rbuf != before) {
             /* The request's strings point into the buffer: parse the (same) head again. */
-            (void)wcol_http_parse_head(conn->rbuf, conn->rlen, limits_of(c), &conn->req);
+            (void)wcol_http_parse_head(conn->rbuf, conn->rlen, &lim, &conn->req);
         }
     }
     return conn->rlen >= conn->req.head_len + conn->req.content_length ? 1 : 0;
@@ -1067,8 +1115,8 @@ static void log_handshake_failure(struct wcol_conn *conn, int rc)
         }
     }
     if (conn->kind == WCOL_CONN_DEVICE) { /* audited, rate-limited (audit/audit.h) */
-        wcol_access_device_refused(c, conn->addr, conn->peer.ident.cn,
-                                   info[0] ? info : wcol_tls_strerror(rc));
+        wcol_loops_device_refused(c, conn->addr, conn->peer.ident.cn,
+                                  info[0] ? info : wcol_tls_strerror(rc));
     }
     if (!unauth_warn_allowed(c)) {
         return;
@@ -1084,8 +1132,7 @@ static void log_handshake_failure(struct wcol_conn *conn, int rc)
 static void do_handshake(struct wcol_conn *conn)
 {
     struct wcol_collector *c = conn->c;
-    struct wcol_ticket_ctx *tc =
-        conn->kind == WCOL_CONN_DEVICE ? &c->tls->device_tickets : &c->tls->api_tickets;
+    struct wcol_ticket_ctx *tc = wcol_loops_tickets(c, conn->kind);
 
     tc->current = &conn->peer.ident;
     int state = conn->ssl.MBEDTLS_PRIVATE(state);
@@ -1113,8 +1160,8 @@ static void do_handshake(struct wcol_conn *conn)
         c->stats.rejected_tls++;
         c->stats.tls_rejected[WCOL_TLS_REJ_NO_IDENTITY]++;
         wcol_log_warn("%s: session without a device identity; closing", conn->addr);
-        wcol_access_device_refused(c, conn->addr, conn->peer.ident.cn,
-                                   "certificate names no device");
+        wcol_loops_device_refused(c, conn->addr, conn->peer.ident.cn,
+                                  "certificate names no device");
         begin_close(conn, true);
         return;
     }
@@ -1137,8 +1184,7 @@ static void do_handshake(struct wcol_conn *conn)
 static int setup_tls(struct wcol_conn *conn)
 {
     struct wcol_collector *c = conn->c;
-    const mbedtls_ssl_config *conf =
-        conn->kind == WCOL_CONN_DEVICE ? &c->tls->device_conf : &c->tls->api_conf;
+    const mbedtls_ssl_config *conf = wcol_loops_conf(c, conn->kind);
 
     mbedtls_ssl_init(&conn->ssl);
     conn->ssl_setup = true;

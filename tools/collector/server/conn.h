@@ -14,6 +14,7 @@
 
 struct wcol_conn;
 struct wcol_collector;
+struct wcol_ingest_pending;
 
 struct wcol_collector *wcol_conn_collector(struct wcol_conn *conn);
 const struct wcol_http_request *wcol_conn_request(const struct wcol_conn *conn);
@@ -61,5 +62,9 @@ void wcol_conn_hold(struct wcol_conn *conn);
 
 /** The commit is done: the connection answers again (call before responding). */
 void wcol_conn_resume(struct wcol_conn *conn);
+
+/** A decoded batch from this held-to-be connection joins the commit group: at once with one
+ *  loop, through the owner's queue from a device loop (server/worker.h). */
+void wcol_conn_submit(struct wcol_conn *conn, struct wcol_ingest_pending *p);
 
 #endif /* WCOL_SERVER_CONN_H_ */

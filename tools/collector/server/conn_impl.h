@@ -17,6 +17,8 @@
 #include "tls/park.h"
 #include "tls/tls.h"
 
+struct wcol_xreq;
+
 enum wcol_conn_state {
     WCOL_CS_PEEK = 0,    /* waiting for the first byte: TLS or something else */
     WCOL_CS_HANDSHAKE,   /* TLS handshake */
@@ -60,6 +62,9 @@ struct wcol_conn {
     bool doomed; /* close after the pending answer (its device was revoked meanwhile) */
     uint64_t requests;
     uint32_t drained;
+    uint32_t wcap;       /* wbuf's size: kept between responses, freed when parked */
+    bool proxy;          /* the owner's stand-in for a device loop's connection */
+    struct wcol_xreq *x; /* proxy: the request it answers (server/worker.c) */
 };
 
 void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_kind kind);
@@ -79,5 +84,14 @@ void wcol_conn_admit_waiting(struct wcol_collector *c);
 void wcol_conn_park_idle(struct wcol_collector *c, uint64_t now);
 /** Close the waiting newcomers (the collector stops). */
 void wcol_conn_drop_waiting(struct wcol_collector *c);
+/** Shed this loop's longest-stalled unauthenticated device connection from src (another
+ *  loop has a newcomer of that source at --max-unauth-per-source). @return whether one was. */
+bool wcol_conn_shed_for_source(struct wcol_collector *c, const struct wcol_src *src);
+/** The owner answered a held connection: wlen bytes are in conn->wbuf; send them. */
+void wcol_conn_send_prepared(struct wcol_conn *conn, uint32_t wlen, bool close_after);
+/** A device loop's handler of device requests (server/worker.c). */
+void wcol_loops_device_request(struct wcol_conn *conn, const char *body, size_t len);
+/** The owner's handler of operator requests while device loops run (server/worker.c). */
+void wcol_loops_api_request(struct wcol_conn *conn, const char *body, size_t len);
 
 #endif /* WCOL_SERVER_CONN_IMPL_H_ */

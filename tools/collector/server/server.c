@@ -40,6 +40,7 @@
 #include "auth/access.h"
 #include "server/collector.h"
 #include "server/conn_impl.h"
+#include "server/worker.h"
 #include "tls/tls.h"
 
 #define EPOLL_BATCH  256
@@ -117,7 +118,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
     return 0;
 }
 
-static int open_listener(const char *spec, char *bound, size_t bound_cap)
+static int open_listener(const char *spec, char *bound, size_t bound_cap, bool reuseport)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -133,6 +134,15 @@ static int open_listener(const char *spec, char *bound, size_t bound_cap)
         return -errno;
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* Each device loop listens on the port with a socket of its own (server/worker.h). */
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        int err = errno;
+
+        wcol_log_error("cannot share %s between the device loops (SO_REUSEPORT): %s", spec,
+                       strerror(err));
+        close(fd);
+        return -err;
+    }
     /* A fleet reconnecting at once waits in the listen queue while the budget for handshakes
      * is full (server/conn.c, make_room()): as deep as the kernel allows (somaxconn). */
     if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
@@ -434,16 +444,21 @@ static int open_listeners(struct wcol_collector *c)
     if (rc != 0) {
         return rc;
     }
-    c->device_fd = open_listener(c->cfg.listen, c->device_addr, sizeof(c->device_addr));
-    if (c->device_fd < 0) {
-        return c->device_fd;
+    if (c->cfg.loops > 1) {
+        rc = wcol_loops_open(c); /* the device port is the loops' (server/worker.h) */
+    } else {
+        c->device_fd = open_listener(c->cfg.listen, c->device_addr, sizeof(c->device_addr), false);
+        rc = c->device_fd < 0 ? c->device_fd
+                              : add_ep(c, c->device_fd, &c->ep_device, EPOLLIN | EPOLLET);
     }
-    c->api_fd = open_listener(c->cfg.api_listen, c->api_addr, sizeof(c->api_addr));
+    if (rc != 0) {
+        return rc;
+    }
+    c->api_fd = open_listener(c->cfg.api_listen, c->api_addr, sizeof(c->api_addr), false);
     if (c->api_fd < 0) {
         return c->api_fd;
     }
-    rc = add_ep(c, c->device_fd, &c->ep_device, EPOLLIN | EPOLLET);
-    return rc ?: add_ep(c, c->api_fd, &c->ep_api, EPOLLIN | EPOLLET);
+    return add_ep(c, c->api_fd, &c->ep_api, EPOLLIN | EPOLLET);
 }
 
 /* The state the collector keeps writing after the drop: give it to the user. */
@@ -544,6 +559,7 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
     int rc;
 
     init_context(c, cfg);
+    c->cfg.loops = wcol_loops_resolve(cfg->loops);
     rc = check_listen_specs(cfg);
     rc = rc ?: open_state(c);
     if (rc != 0) {
@@ -633,6 +649,7 @@ unsigned wcol_collector_drop_refused(struct wcol_collector *c)
             n++;
         }
     }
+    wcol_loops_recheck_refused(c); /* the device loops close theirs */
     return n;
 }
 
@@ -689,6 +706,7 @@ static void periodic(struct wcol_collector *c, uint64_t now)
         expire_events(c, now);
     }
     c->next_check = now + c->cfg.check_interval_ms;
+    wcol_loops_fold(c);
     wcol_conn_warn_flush(c, now);
     wcol_conn_park_idle(c, now);
     if (wcol_cluster_may_judge_silence(c->cluster, now)) {
@@ -753,6 +771,9 @@ static void dispatch_event(struct wcol_collector *c, struct epoll_event *e)
     case WCOL_EP_SIGNAL:
         on_signal(c);
         break;
+    case WCOL_EP_LOOPS:
+        wcol_loops_drain(c);
+        break;
     case WCOL_EP_CONN:
         wcol_conn_event((struct wcol_conn *)ep, e->events);
         break;
@@ -785,6 +806,7 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
         wcol_group_commit(&c->group);
     }
     run_ready(c);
+    wcol_loops_flush(c); /* the acks of this pass's commit to the device loops */
     wcol_conn_expire(c, wcol_now_mono());
     wcol_conn_admit_waiting(c); /* handshakes ended or stalled in this pass: room for them */
     free_dead(c);
@@ -806,14 +828,20 @@ int wcol_collector_run(struct wcol_collector *c)
     struct epoll_event evs[EPOLL_BATCH];
 
     c->next_check = wcol_now_mono() + c->cfg.check_interval_ms;
+    if (c->loops != NULL && wcol_loops_start(c) != 0) {
+        c->stopping = true;
+    }
     while (!c->stopping) {
         pass(c, evs);
     }
     /* Stop accepting, commit and answer what is staged, then close everyone. */
-    close(c->device_fd);
+    if (c->device_fd >= 0) {
+        close(c->device_fd);
+    }
     close(c->api_fd);
     c->device_fd = c->api_fd = -1;
     wcol_conn_drop_waiting(c);
+    wcol_loops_stop(c); /* their requests in flight committed and answered, threads joined */
     wcol_group_commit(&c->group);
     run_ready(c);
     close_all(c);
@@ -827,6 +855,8 @@ int wcol_collector_run(struct wcol_collector *c)
 
 void wcol_collector_close(struct wcol_collector *c)
 {
+    wcol_loops_stop(c); /* a failed start: threads that did start */
+    wcol_loops_free(c);
     wcol_access_close(c);
     wcol_cluster_close(c->cluster);
     c->cluster = NULL;
@@ -863,9 +893,48 @@ void wcol_collector_close(struct wcol_collector *c)
     if (c->lock_fd >= 0) {
         close(c->lock_fd);
     }
+    wcol_server_free_loop(c);
+}
+
+/* ---- for the device loops (server/worker.c) ---- */
+
+int wcol_server_listen(const char *spec, char *bound, size_t bound_cap, bool reuseport)
+{
+    return open_listener(spec, bound, bound_cap, reuseport);
+}
+
+int wcol_server_alloc_loop(struct wcol_collector *c)
+{
+    int rc = alloc_decoder(c);
+
+    return rc ?: alloc_budgets(c);
+}
+
+void wcol_server_free_loop(struct wcol_collector *c)
+{
     free(c->scratch);
     free(c->batch.events);
     for (int k = 0; k < 2; k++) {
         wcol_srcmap_free(&c->unauth[k].srcs);
     }
+}
+
+int wcol_server_wait_timeout(struct wcol_collector *c, uint64_t now)
+{
+    return wait_timeout(c, now);
+}
+
+void wcol_server_run_ready(struct wcol_collector *c)
+{
+    run_ready(c);
+}
+
+void wcol_server_free_dead(struct wcol_collector *c)
+{
+    free_dead(c);
+}
+
+void wcol_server_close_all(struct wcol_collector *c)
+{
+    close_all(c);
 }

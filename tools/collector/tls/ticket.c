@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -236,6 +237,7 @@ int wcol_ticket_keys_open(struct wcol_ticket_keys *k, const char *path, uint32_t
                           void *p_rng, int64_t now)
 {
     memset(k, 0, sizeof(*k));
+    pthread_mutex_init(&k->mu, NULL);
     mbedtls_gcm_init(&k->slot[0].gcm);
     mbedtls_gcm_init(&k->slot[1].gcm);
     if (lifetime_s == 0 || rotate_s == 0 || lifetime_s > rotate_s || strlen(path) >= 4000) {
@@ -279,8 +281,10 @@ int wcol_ticket_keys_maybe_rotate(struct wcol_ticket_keys *k, int64_t now)
     if (now - k->slot[0].created < (int64_t)k->rotate_s) {
         return 0;
     }
+    pthread_mutex_lock(&k->mu);
     int rc = rotate(k, now);
 
+    pthread_mutex_unlock(&k->mu);
     if (rc != 0) {
         return rc;
     }
@@ -296,6 +300,8 @@ int wcol_ticket_keys_import(struct wcol_ticket_keys *k, const struct wcol_ticket
 {
     int rc = 0;
 
+    /* The device loops (server/worker.c) make and read tickets with these slots. */
+    pthread_mutex_lock(&k->mu);
     for (int s = 0; s < 2; s++) {
         k->slot[s].id = m[s].id != 0 ? m[s].id | SHARED_ID_BIT : 0;
         k->slot[s].created = m[s].created;
@@ -303,6 +309,7 @@ int wcol_ticket_keys_import(struct wcol_ticket_keys *k, const struct wcol_ticket
         rc = rc ?: key_arm(&k->slot[s]);
     }
     k->shared = true;
+    pthread_mutex_unlock(&k->mu);
     return rc;
 }
 
@@ -312,6 +319,7 @@ void wcol_ticket_keys_close(struct wcol_ticket_keys *k)
         mbedtls_gcm_free(&k->slot[s].gcm);
     }
     mbedtls_platform_zeroize(k->slot, sizeof(k->slot));
+    pthread_mutex_destroy(&k->mu);
 }
 
 static struct wcol_ticket_key *find_key(struct wcol_ticket_keys *k, uint32_t id)
@@ -341,8 +349,8 @@ static int session_save_lean(const mbedtls_ssl_session *session, unsigned char *
     return mbedtls_ssl_session_save(&lean, buf, len, olen);
 }
 
-int wcol_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigned char *start,
-                      const unsigned char *end, size_t *tlen, uint32_t *lifetime)
+static int ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigned char *start,
+                        const unsigned char *end, size_t *tlen, uint32_t *lifetime)
 {
     struct wcol_ticket_ctx *t = p_ticket;
     struct wcol_ticket_keys *k = t->keys;
@@ -443,7 +451,8 @@ static int parse_identity(struct wcol_ticket_ctx *t, const uint8_t *plain, size_
     return 0;
 }
 
-int wcol_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+static int ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf,
+                        size_t len)
 {
     struct wcol_ticket_ctx *t = p_ticket;
     uint8_t plain[PLAIN_FIXED + WCOL_SERIAL_MAX + WCOL_DEVICE_ID_MAX + SESSION_MAX];
@@ -486,4 +495,32 @@ int wcol_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned cha
     }
     t->resumed++;
     return 0;
+}
+
+/*
+ * The device loops' threads share the keys (server/worker.h): a GCM context keeps state while it
+ * runs, and the owner rotates the keys. A ticket is made or read once per handshake, so one lock
+ * costs nothing measurable.
+ */
+int wcol_ticket_write(void *p_ticket, const mbedtls_ssl_session *session, unsigned char *start,
+                      const unsigned char *end, size_t *tlen, uint32_t *lifetime)
+{
+    struct wcol_ticket_keys *k = ((struct wcol_ticket_ctx *)p_ticket)->keys;
+
+    pthread_mutex_lock(&k->mu);
+    int rc = ticket_write(p_ticket, session, start, end, tlen, lifetime);
+
+    pthread_mutex_unlock(&k->mu);
+    return rc;
+}
+
+int wcol_ticket_parse(void *p_ticket, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+{
+    struct wcol_ticket_keys *k = ((struct wcol_ticket_ctx *)p_ticket)->keys;
+
+    pthread_mutex_lock(&k->mu);
+    int rc = ticket_parse(p_ticket, session, buf, len);
+
+    pthread_mutex_unlock(&k->mu);
+    return rc;
 }

@@ -19,6 +19,7 @@
 #ifndef WCOL_TLS_TICKET_H_
 #define WCOL_TLS_TICKET_H_
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +49,8 @@ struct wcol_ticket_keys {
      * restores, not_before = the ticket's issue time. */
     bool (*is_revoked)(void *ctx, const struct wcol_ident *id);
     void *revoked_ctx;
-    bool shared; /* the keys come from the cluster's database: no file, no local rotation */
+    bool shared;        /* the keys come from the cluster's database: no file, no local rotation */
+    pthread_mutex_t mu; /* held to make or read a ticket and to rotate (server/worker.h) */
 };
 
 /* One key as the cluster's database holds it (cluster/cluster.c). */
@@ -59,8 +61,8 @@ struct wcol_ticket_key_material {
 };
 
 /*
- * Per listener: the purpose byte and the identity of the connection whose handshake is
- * being stepped right now (the collector is single-threaded; it sets `current` around each
+ * Per listener and device loop: the purpose byte and the identity of the connection whose
+ * handshake is being stepped right now (a loop is one thread; it sets `current` around each
  * mbedtls_ssl_handshake() call). Give &ctx to mbedtls_ssl_conf_session_tickets_cb().
  */
 struct wcol_ticket_ctx {

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static const int s_ciphersuites[] = {
 
 const char *wcol_tls_strerror(int err)
 {
-    static char buf[160];
+    static _Thread_local char buf[160]; /* loops log from their own threads */
 
     mbedtls_strerror(err, buf, sizeof(buf));
     return buf;
@@ -103,10 +104,24 @@ bool wcol_tls_is_revoked(struct wcol_tls *t, const uint8_t *serial, size_t len)
 
 bool wcol_tls_ident_refused(struct wcol_tls *t, const struct wcol_ident *id)
 {
-    if (t->crl != NULL && wcol_tls_is_revoked(t, id->serial, id->serial_len)) {
-        return true;
-    }
-    return t->device_refused != NULL && t->device_refused(t->refused_ctx, id);
+    bool refused;
+
+    /* Device loops ask from their threads while the owner swaps the CRL (server/worker.h). */
+    pthread_mutex_lock(&t->refused_mu);
+    refused = (t->crl != NULL && wcol_tls_is_revoked(t, id->serial, id->serial_len)) ||
+              (t->device_refused != NULL && t->device_refused(t->refused_ctx, id));
+    pthread_mutex_unlock(&t->refused_mu);
+    return refused;
+}
+
+void wcol_tls_refused_lock(struct wcol_tls *t)
+{
+    pthread_mutex_lock(&t->refused_mu);
+}
+
+void wcol_tls_refused_unlock(struct wcol_tls *t)
+{
+    pthread_mutex_unlock(&t->refused_mu);
 }
 
 static bool ticket_revoked(void *ctx, const struct wcol_ident *id)
@@ -267,11 +282,15 @@ int wcol_tls_reload_crl(struct wcol_tls *t, bool force)
     if (rc != 0) {
         return rc;
     }
-    if (t->crl != NULL) {
-        mbedtls_x509_crl_free(t->crl);
-        free(t->crl);
-    }
+    pthread_mutex_lock(&t->refused_mu);
+    mbedtls_x509_crl *old = t->crl;
+
     t->crl = fresh;
+    pthread_mutex_unlock(&t->refused_mu);
+    if (old != NULL) {
+        mbedtls_x509_crl_free(old);
+        free(old);
+    }
     t->crl_mtime = st.st_mtim;
     wcol_log_info("CRL %s loaded: %u revoked certificates", t->crl_path, crl_count(fresh));
     return 1;
@@ -352,6 +371,7 @@ int wcol_tls_init(struct wcol_tls *t, const struct wcol_tls_paths *p)
     int rc;
 
     memset(t, 0, sizeof(*t));
+    pthread_mutex_init(&t->refused_mu, NULL);
     mbedtls_entropy_init(&t->entropy);
     mbedtls_ctr_drbg_init(&t->drbg);
     mbedtls_x509_crt_init(&t->ca);
@@ -422,4 +442,5 @@ void wcol_tls_free(struct wcol_tls *t)
     mbedtls_ctr_drbg_free(&t->drbg);
     mbedtls_entropy_free(&t->entropy);
     mbedtls_psa_crypto_free();
+    pthread_mutex_destroy(&t->refused_mu);
 }

@@ -15,6 +15,7 @@
 #ifndef WCOL_TLS_TLS_H_
 #define WCOL_TLS_TLS_H_
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -53,6 +54,9 @@ struct wcol_tls {
      * true refuses the identity. May be NULL. */
     bool (*device_refused)(void *ctx, const struct wcol_ident *id);
     void *refused_ctx;
+    /* Held to read or change the CRL and the device revocations: the device loops' threads
+     * check them in their handshakes (server/worker.h). */
+    pthread_mutex_t refused_mu;
 };
 
 /**
@@ -72,6 +76,10 @@ int wcol_tls_reload_crl(struct wcol_tls *t, bool force);
 
 /** Is this serial number on the current CRL? */
 bool wcol_tls_is_revoked(struct wcol_tls *t, const uint8_t *serial, size_t len);
+
+/** Hold the refused lock while changing what device_refused reads (devices/devices.c). */
+void wcol_tls_refused_lock(struct wcol_tls *t);
+void wcol_tls_refused_unlock(struct wcol_tls *t);
 
 /** Is this identity refused: its serial on the CRL, or its device revoked by the collector
  *  (device_refused) since before its certificate (or ticket) was issued? */
