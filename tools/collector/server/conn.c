@@ -600,6 +600,12 @@ void wcol_conn_close(struct wcol_conn *conn)
     if (conn->held || conn->ep.type != WCOL_EP_CONN) {
         return; /* answered by the commit first; or already closed */
     }
+    if (conn->on_close != NULL) {
+        wcol_conn_close_fn fn = conn->on_close;
+
+        conn->on_close = NULL;
+        fn(conn, conn->on_close_ctx);
+    }
     timer_unlink(conn);
     unauth_remove(conn);
     if (conn->aprev != NULL) {
@@ -860,12 +866,17 @@ static void do_write(struct wcol_conn *conn)
         return;
     }
     while (conn->woff < conn->wlen) {
-        int n = mbedtls_ssl_write(&conn->ssl, (const unsigned char *)conn->wbuf + conn->woff,
-                                  conn->wlen - conn->woff);
+        /* mbedTLS holds the record of a write that would block and must be called again with
+         * the same length (a stream may have queued more bytes behind it meanwhile). */
+        uint32_t chunk = conn->wpend != 0 ? conn->wpend : conn->wlen - conn->woff;
+        int n =
+            mbedtls_ssl_write(&conn->ssl, (const unsigned char *)conn->wbuf + conn->woff, chunk);
 
         if (n == MBEDTLS_ERR_SSL_WANT_WRITE || n == MBEDTLS_ERR_SSL_WANT_READ) {
+            conn->wpend = chunk;
             return; /* EPOLLOUT (edge) resumes us */
         }
+        conn->wpend = 0;
         if (n < 0) {
             wcol_log_debug("%s: write failed: %s", conn->addr, wcol_tls_strerror(n));
             wcol_conn_close(conn);
@@ -876,6 +887,10 @@ static void do_write(struct wcol_conn *conn)
     free(conn->wbuf);
     conn->wbuf = NULL;
     conn->wlen = conn->woff = 0;
+    if (conn->state == WCOL_CS_STREAM) {
+        wcol_conn_timer(conn, WCOL_TC_NONE); /* all taken: no write deadline until the next */
+        return;
+    }
     if (conn->close_after || conn->doomed || conn->c->stopping) {
         begin_close(conn, true);
         return;
@@ -1192,6 +1207,79 @@ static void do_peek(struct wcol_conn *conn)
     begin_close(conn, false);
 }
 
+/* ---- streams ---- */
+
+int wcol_conn_stream_begin(struct wcol_conn *conn, const char *head, size_t len,
+                           wcol_conn_close_fn on_close, void *ctx)
+{
+    int small = 4096; /* a stream's bound is the collector's buffer, not the kernel's */
+
+    request_done(conn);
+    conn->state = WCOL_CS_STREAM;
+    conn->on_close = on_close;
+    conn->on_close_ctx = ctx;
+    wcol_conn_timer(conn, WCOL_TC_NONE);
+    setsockopt(conn->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    return wcol_conn_stream_send(conn, head, len, len);
+}
+
+int wcol_conn_stream_send(struct wcol_conn *conn, const char *data, size_t len, size_t cap)
+{
+    size_t pending = conn->wlen - conn->woff;
+
+    if (conn->state != WCOL_CS_STREAM || conn->ep.type != WCOL_EP_CONN) {
+        return -EPIPE;
+    }
+    if (pending + len > cap) {
+        return -ENOBUFS;
+    }
+    if (conn->wpend == 0 && conn->woff > 0) { /* nothing of it is inside mbedTLS: compact */
+        memmove(conn->wbuf, conn->wbuf + conn->woff, pending);
+        conn->wlen = (uint32_t)pending;
+        conn->woff = 0;
+    }
+    char *nb = realloc(conn->wbuf, conn->wlen + len);
+
+    if (nb == NULL) {
+        wcol_conn_close(conn);
+        return -ENOMEM;
+    }
+    memcpy(nb + conn->wlen, data, len);
+    conn->wbuf = nb;
+    conn->wlen += (uint32_t)len;
+    if (pending == 0) {
+        wcol_conn_timer(conn, WCOL_TC_WRITE); /* taken within --write-timeout, or closed */
+    }
+    wcol_conn_kick(conn);
+    return 0;
+}
+
+void wcol_conn_stream_end(struct wcol_conn *conn)
+{
+    wcol_conn_close(conn);
+}
+
+/* A stream reads only to see its peer go (a request sent on it is ignored), and writes. */
+static void stream_event(struct wcol_conn *conn)
+{
+    unsigned char buf[512];
+
+    for (;;) {
+        int n = mbedtls_ssl_read(&conn->ssl, buf, sizeof(buf));
+
+        if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) {
+            break;
+        }
+        if (n <= 0) {
+            wcol_conn_close(conn);
+            return;
+        }
+    }
+    if (conn->woff < conn->wlen) {
+        do_write(conn);
+    }
+}
+
 void wcol_conn_event(struct wcol_conn *conn, uint32_t events)
 {
     (void)events;
@@ -1213,6 +1301,9 @@ void wcol_conn_event(struct wcol_conn *conn, uint32_t events)
         break;
     case WCOL_CS_LINGER:
         drain(conn);
+        break;
+    case WCOL_CS_STREAM:
+        stream_event(conn);
         break;
     default: /* WAIT_COMMIT: the commit resumes the connection */
         break;
