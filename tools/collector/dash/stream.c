@@ -184,13 +184,12 @@ static uint64_t last_seq(const struct wcol_streams *s, const char *v, size_t len
 /* A reconnecting stream gets what it missed when the ring still has all of it, else one
  * "refresh" (the page loads everything again). A new stream (no Last-Event-ID) needs neither:
  * the page has just loaded. */
-static void catch_up(struct stream *x, const char *last, size_t last_len)
+static void catch_up(struct stream *x, bool resumed, uint64_t from)
 {
     struct wcol_streams *s = x->owner;
-    uint64_t from = last_seq(s, last, last_len);
     char text[96];
 
-    if (last == NULL) {
+    if (!resumed) {
         return;
     }
     if (from != 0 && s->seq - from < WCOL_STREAM_RING) {
@@ -281,6 +280,10 @@ static void open_stream(struct wcol_streams *s, struct wcol_conn *conn,
                      ": ward event stream of %s\nretry: %u\n\n",
                      x->who, WCOL_STREAM_RETRY_MS);
 
+    /* Read before the stream begins: the request's bytes are released then. */
+    bool resumed = r->last_event_id != NULL;
+    uint64_t from = last_seq(s, r->last_event_id, r->last_event_id_len);
+
     x->conn = conn;
     s->open++;
     s->stats.opened++;
@@ -288,7 +291,7 @@ static void open_stream(struct wcol_streams *s, struct wcol_conn *conn,
         return; /* closed: on_conn_close freed the slot */
     }
     wcol_log_info("%s: event stream of %s opened (%u open)", wcol_conn_addr(conn), x->who, s->open);
-    catch_up(x, r->last_event_id, r->last_event_id_len);
+    catch_up(x, resumed, from);
 }
 
 bool wcol_stream_request(struct wcol_conn *conn, const struct wcol_principal *p)
