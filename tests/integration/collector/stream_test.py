@@ -7,7 +7,8 @@ updates"), against a real collector on loopback:
            one gets "refresh"; the limits (per principal: 429, in all: 503); a viewer token may
            stream and a stream closes when that token is revoked; a dashboard session's stream
            closes at logout; a reader that takes nothing is cut off at --stream-buffer while
-           devices keep being acknowledged; the counts in /metrics, /v1/health and wardctl.
+           devices keep being acknowledged; bytes sent on a stream close it; the counts in
+           /metrics, /v1/health and wardctl.
 
     stream_test.py BUILD_DIR WORK_DIR CASE
 """
@@ -273,6 +274,11 @@ def case_stream(env):
     hs = api.json("/v1/health")["dashboard"]["streams"]
     check(hs["slow_closed"] == 1 and hs["opened"] >= 7 and hs["refused"] == 2,
           "/v1/health streams: %s" % hs)
+    # A client sends nothing on a stream: bytes from it (a pipelined request) close it.
+    junk = Stream(c, ca, auth)
+    check(junk.head()[0] == 200, "the last stream")
+    junk.sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    check(junk.closed_by_peer(3), "a stream that was sent a request stayed open")
     out = env.wardctl(c, "health").stdout
     check("streams" in out and "slow_closed=1" in out, "wardctl health: %r" % out)
     check(c.stop() == 0, "the collector did not stop cleanly")

@@ -1259,21 +1259,17 @@ void wcol_conn_stream_end(struct wcol_conn *conn)
     wcol_conn_close(conn);
 }
 
-/* A stream reads only to see its peer go (a request sent on it is ignored), and writes. */
+/* A stream reads only to see its peer go, and writes. A client sends nothing on a stream:
+ * bytes from it close the stream (so a sender cannot keep the loop reading). */
 static void stream_event(struct wcol_conn *conn)
 {
-    unsigned char buf[512];
+    unsigned char buf[64];
+    int n = mbedtls_ssl_read(&conn->ssl, buf, sizeof(buf));
 
-    for (;;) {
-        int n = mbedtls_ssl_read(&conn->ssl, buf, sizeof(buf));
-
-        if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) {
-            break;
-        }
-        if (n <= 0) {
-            wcol_conn_close(conn);
-            return;
-        }
+    if (n != MBEDTLS_ERR_SSL_WANT_READ && n != MBEDTLS_ERR_SSL_WANT_WRITE) {
+        wcol_log_debug("%s: event stream closed by its peer (%d)", conn->addr, n);
+        wcol_conn_close(conn);
+        return;
     }
     if (conn->woff < conn->wlen) {
         do_write(conn);
