@@ -105,13 +105,30 @@ const ward = (() => {
      * fn(change) gets the change event's document, or null for a poll or a "refresh".
      */
     const live = { stream: null, updates: 0, mode: "starting" };
+    const GAP_MS = 2000; /* a busy fleet changes every second: load at most every 2 s */
     function poll(fn, ms) {
         let busy = false;
-        let again = false;
+        let pending; /* a run asked for meanwhile: its change (null: a poll), or undefined */
         let timer = null;
+        let trailing = null;
+        let lastEnd = 0;
+        /* Two changes make one that names all devices; a poll and a change, the change. */
+        const merge = (a, b) => (a === undefined ? b : (a && b ? { all: true } : a || b));
+        const take = () => {
+            const c = pending;
+            pending = undefined;
+            return c === undefined ? null : c;
+        };
         const run = async (change) => {
-            if (busy) {
-                again = true; /* one more run after this one, not one per event */
+            const wait = lastEnd + GAP_MS - Date.now();
+            if (busy || (change && wait > 0)) {
+                pending = merge(pending, change);
+                if (!busy && trailing === null) {
+                    trailing = window.setTimeout(() => {
+                        trailing = null;
+                        run(take());
+                    }, wait);
+                }
                 return;
             }
             busy = true;
@@ -125,9 +142,9 @@ const ward = (() => {
                 status("update failed: " + e.message, true);
             }
             busy = false;
-            if (again) {
-                again = false;
-                run(null);
+            lastEnd = Date.now();
+            if (pending !== undefined && trailing === null) {
+                run(take()); /* a change waits for the gap; a poll runs now */
             }
         };
         const schedule = () => {
