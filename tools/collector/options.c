@@ -87,6 +87,15 @@ static const struct opt s_opts[] = {
       "delete events received longer ago (s, m, h, d; 0 keeps everything)" },
     { "alerting", T_STR, 0, 0, AT(cfg.alerting_path), "FILE",
       "incident policy, receivers, routes and runbooks (docs/incidents.md)" },
+    { "Dashboard event streams (docs/dashboard.md):", T_SECTION, 0, 0, 0, NULL, NULL },
+    { "max-streams", T_UINT, 1, 10000, AT(cfg.stream.max), "N",
+      "event streams (GET /v1/stream) open at once; more are refused (503)" },
+    { "max-streams-per-user", T_UINT, 1, 10000, AT(cfg.stream.per_principal), "N",
+      "event streams of one user or token; more are refused (429)" },
+    { "stream-buffer", T_UINT, 1024, 16777216, AT(cfg.stream.buffer), "BYTES",
+      "bytes a stream's reader may leave untaken before it is closed" },
+    { "stream-keepalive", T_UINT, 1000, 3600000, AT(cfg.stream.keepalive_ms), "MS",
+      "a keep-alive comment on an idle stream this often" },
     { "History and trends (docs/history.md):", T_SECTION, 0, 0, 0, NULL, NULL },
     { "no-history", T_FLAG, 0, 0, AT(cfg.history.off), NULL,
       "keep no sensor history (no history.db, no trends)" },
@@ -234,6 +243,7 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->tls.ticket_rotate_s = 86400;
     cfg->retention_ms = 90ull * 86400000u;
     wcol_history_defaults(&cfg->history);
+    wcol_stream_defaults(&cfg->stream);
     cfg->login_max_failures = 5;
     cfg->login_lockout_ms = 15ull * 60000u;
     cfg->login_source_failures = 20;

@@ -90,6 +90,66 @@ def feed_test_devices(env, c):
     H.post_ok(env, c, "dev-silent", H.batch("dev-silent", interval_ms=1000, events=[]))
 
 
+def feed_threshold_device(env, c):
+    """dev-thr: a full snapshot page whose sensor carries upper and lower thresholds the way
+    agents send them ("thr", "thr_below": keyed by the state entered), and one without."""
+    cpu = snapshot_sensor("temp:cpu0", "ok", "none", 61000)
+    cpu["thr"] = {"caution": 80000, "critical": 95000}
+    cpu["thr_below"] = {"caution": 5000}
+    fan = snapshot_sensor("fan:cpu", "ok", "none", 3000)
+    H.post_ok(env, c, "dev-thr", H.batch("dev-thr", events=[],
+                                         health=H.snapshot("dev-thr", BOOT_A, [cpu, fan])))
+
+
+def check_live(env, c, b, base, shot):
+    """The fleet page goes live over GET /v1/stream, and a device that reports after it loaded
+    shows up without a reload (polling is once a minute while live: this is the stream)."""
+    b.navigate(base + "/ui/")
+    b.wait("document.body.dataset.live === 'live' && "
+           "document.querySelectorAll('#devices tr.device-row').length > 0", 20,
+           "the fleet page's event stream")
+    b.eval("window.__loaded_once = 1; true")
+    t0 = time.monotonic()
+    feed_threshold_device(env, c)
+    b.wait("!!document.querySelector('#devices tr.device-row[data-device=\"dev-thr\"]')", 5,
+           "the new device on the live fleet page")
+    print("live: the fleet page showed a new device %.0f ms after its batch"
+          % ((time.monotonic() - t0) * 1000))
+    check(b.eval("window.__loaded_once === 1"), "the fleet page reloaded")
+    page_ok(b, "fleet (live)")
+    shot("fleet-live")
+
+
+def check_threshold_lines(b, base, fixture, shot):
+    """The device page draws the stored snapshot's thr / thr_below as lines, one per state,
+    and nothing for a sensor without thresholds."""
+    b.intercept("*/v1/devices/*/history*", lambda url: (200, fixture))
+    b.navigate(base + "/ui/device.html?id=dev-thr&sensor=temp%3Acpu0")
+    got = b.wait("(() => { const c = document.getElementById('chart');"
+                 " return c && c.dataset.thresholdsDrawn ? [...document.querySelectorAll("
+                 "'#chart-thresholds li')].map(l => [l.dataset.state, l.dataset.value,"
+                 " l.dataset.dir, l.className]) : null; })()", 20, "the threshold lines")
+    check(sorted(map(tuple, got)) == sorted([("caution", "80000", "above", "thr thr-caution"),
+                                             ("critical", "95000", "above", "thr thr-critical"),
+                                             ("caution", "5000", "below", "thr thr-caution")]),
+          "threshold lines: %s" % got)
+    check(b.eval("document.getElementById('chart').dataset.thresholdsDrawn") == "3",
+          "the chart drew %s lines" % b.eval("document.getElementById('chart').dataset"
+                                             ".thresholdsDrawn"))
+    cell = b.eval("document.querySelector('#sensor-table tr[data-sensor=\"temp:cpu0\"]')"
+                  ".cells[5].textContent")
+    check(cell == "caution 80000, critical 95000, caution below 5000", "table: %r" % cell)
+    time.sleep(0.5)
+    page_ok(b, "device dev-thr")
+    shot("device-thr")
+    b.eval("const p = document.getElementById('chart-sensor'); p.value = 'fan:cpu';"
+           "p.dispatchEvent(new Event('change')); true")
+    b.wait("document.getElementById('chart').dataset.thresholdsDrawn === '0' && "
+           "document.querySelectorAll('#chart-thresholds li').length === 0", 15,
+           "no threshold lines for a sensor without thresholds")
+    b.intercept(None, None)
+
+
 def check_http(api):
     """Headers, caching, login and CSRF refusals, without a browser."""
     s, h, body = api.req("GET", "/ui/")
@@ -249,6 +309,7 @@ def browse(env, c, api, chromium, screens, wait_sim):
               "from script")
         page_ok(b, "fleet")
         shot("fleet")
+        check_live(env, c, b, base, shot)
 
         # The hostile device: names shown as text, nothing made of them. The history request
         # is answered with the fixture, so the chart and its threshold lines are drawn.
@@ -279,6 +340,7 @@ def browse(env, c, api, chromium, screens, wait_sim):
         page_ok(b, "device dev-hostile")
         shot("device")
         b.intercept(None, None)
+        check_threshold_lines(b, base, fixture, shot)
 
         # Incidents.
         b.navigate(base + "/ui/incidents.html")
@@ -364,7 +426,7 @@ def main():
     os.makedirs(screens)
     t0 = time.monotonic()
     try:
-        env.make_pki(devices=STORIES + ["dev-hostile", "dev-silent"])
+        env.make_pki(devices=STORIES + ["dev-hostile", "dev-silent", "dev-thr"])
         conf = os.path.join(env.dir, "alerting.conf")
         with open(conf, "w") as f:
             f.write("hold-down 3s\n")

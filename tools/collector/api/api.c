@@ -30,6 +30,7 @@
 #include "common/jw.h"
 #include "dash/dash.h"
 #include "dash/session.h"
+#include "dash/stream.h"
 #include "export/metrics.h"
 #include "backup/schedule.h"
 #include "cluster/cluster.h"
@@ -689,7 +690,7 @@ void wcol_api_request(struct wcol_conn *conn, const char *body, size_t len)
     s_who = &p;
     /* Accounts, tokens, the audit log (auth/access_api.c); incidents and silences
      * (incidents/inc_api.c). Both take POSTs. */
-    if (wcol_access_request(conn, &p, body, len) ||
+    if (wcol_access_request(conn, &p, body, len) || wcol_stream_request(conn, &p) ||
         wcol_incidents_request(wcol_conn_collector(conn)->incidents, conn, p.name, body, len) ||
         wcol_history_request(conn, p.name, body, len) ||
         wcol_inventory_request(wcol_conn_collector(conn)->inventory, conn, p.name, body, len) ||

@@ -9,6 +9,7 @@ static const struct wcol_access_rule s_rules[] = {
     { WCOL_HTTP_POST, "/v1/logout", WCOL_ROLE_VIEWER, WCOL_SCOPE_NONE },
     { WCOL_HTTP_GET, "/v1/whoami", WCOL_ROLE_VIEWER, WCOL_SCOPE_NONE },
     { WCOL_HTTP_GET, "/v1/health", WCOL_ROLE_VIEWER, WCOL_SCOPE_NONE },
+    { WCOL_HTTP_GET, "/v1/stream", WCOL_ROLE_VIEWER, WCOL_SCOPE_CLOSED },
     { WCOL_HTTP_GET, "/v1/devices", WCOL_ROLE_VIEWER, WCOL_SCOPE_FILTER },
     { WCOL_HTTP_GET, "/v1/devices/", WCOL_ROLE_VIEWER, WCOL_SCOPE_PATH },
     { WCOL_HTTP_GET, "/v1/events", WCOL_ROLE_VIEWER, WCOL_SCOPE_FILTER },

@@ -14,6 +14,7 @@
 #include "dash/dash.h"
 #include "audit/audit.h"
 #include "dash/session.h"
+#include "dash/stream.h"
 #include "export/prom.h"
 #include "http/route.h"
 #include "server/collector.h"
@@ -231,6 +232,7 @@ static void post_logout(struct wcol_conn *conn)
     }
     WCOL_AUDIT(wcol_conn_collector(conn), s->who, "user.logout", "dashboard", wcol_conn_addr(conn));
     sessions(conn)->stats.logouts++;
+    wcol_streams_session_ended(wcol_conn_collector(conn)->streams, s->id);
     wcol_session_destroy(sessions(conn), s);
     wcol_jw_init(&w, 64);
     wcol_jw_obj_begin(&w);
@@ -339,6 +341,7 @@ void wcol_dash_health(struct wcol_collector *c, struct wcol_jw *w)
     wcol_jw_kuint(w, "logins", s->logins);
     wcol_jw_kuint(w, "logins_refused", s->login_failures);
     wcol_jw_kuint(w, "csrf_refused", s->csrf_refused);
+    wcol_streams_health(c->streams, w);
     wcol_jw_obj_end(w);
 }
 
@@ -370,4 +373,5 @@ void wcol_dash_metrics(struct wcol_collector *c, struct wcol_prom *w)
 
         wcol_prom_sample_u64(w, "ward_dashboard_sessions_ended_total", &l, 1, ended[i]);
     }
+    wcol_streams_metrics(c->streams, w);
 }

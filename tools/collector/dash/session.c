@@ -134,6 +134,23 @@ const struct wcol_session *wcol_session_check(struct wcol_sessions *t, const cha
     return found;
 }
 
+const struct wcol_session *wcol_session_find(struct wcol_sessions *t, const char *id,
+                                             uint64_t now_ms)
+{
+    const struct wcol_session *found = NULL;
+
+    if (strlen(id) != WCOL_SESSION_TOKEN_HEX) {
+        return NULL;
+    }
+    sweep(t, now_ms);
+    for (unsigned i = 0; i < WCOL_SESSIONS_MAX; i++) {
+        if (t->s[i].live && equal_ct(t->s[i].id, id, WCOL_SESSION_TOKEN_HEX)) {
+            found = &t->s[i];
+        }
+    }
+    return found;
+}
+
 bool wcol_session_csrf_ok(const struct wcol_session *s, const char *hdr, size_t len)
 {
     return s != NULL && hdr != NULL && len == WCOL_SESSION_TOKEN_HEX &&

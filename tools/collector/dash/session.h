@@ -57,6 +57,11 @@ const struct wcol_session *wcol_session_create(struct wcol_sessions *t, const ch
 const struct wcol_session *wcol_session_check(struct wcol_sessions *t, const char *cookie,
                                               size_t len, uint64_t now_ms);
 
+/** The live session with this id, without refreshing its idle timer (an open event stream
+ *  does not keep its session alive). @return NULL when it ended or expired. */
+const struct wcol_session *wcol_session_find(struct wcol_sessions *t, const char *id,
+                                             uint64_t now_ms);
+
 /** Does an X-CSRF-Token header value match the session's token (constant time)? */
 bool wcol_session_csrf_ok(const struct wcol_session *s, const char *hdr, size_t len);
 

@@ -16,6 +16,15 @@
 
 enum { HQ_SNAPSHOT, HQ_EVENT };
 
+/*
+ * The writer takes the queue in batches: it looks every HQ_BATCH_MS, or at once when
+ * HQ_WAKE_DEPTH documents wait. Waking it for every document cost the event loop a futex
+ * wake per stored page and the writer a transaction per page (docs/benchmarks.md, "History
+ * on vs off, interleaved").
+ */
+#define HQ_BATCH_MS   200
+#define HQ_WAKE_DEPTH 256u
+
 /* A document the bus handed over, copied: the writer parses it (SQLite's JSON functions). */
 struct hq_item {
     struct hq_item *next;
@@ -28,6 +37,14 @@ struct hq_item {
     size_t len;
     char doc[];
 };
+
+/* Documents that wake the writer early: HQ_WAKE_DEPTH, or half a shorter queue. */
+static unsigned wake_depth(const struct wcol_history *h)
+{
+    unsigned half = h->cfg.queue / 2 > 0 ? h->cfg.queue / 2 : 1;
+
+    return half < HQ_WAKE_DEPTH ? half : HQ_WAKE_DEPTH;
+}
 
 static void push(struct wcol_history *h, struct hq_item *it)
 {
@@ -42,7 +59,9 @@ static void push(struct wcol_history *h, struct hq_item *it)
     *h->tail = it;
     h->tail = &it->next;
     h->depth++;
-    pthread_cond_signal(&h->cv);
+    if (h->depth == wake_depth(h)) {
+        pthread_cond_signal(&h->cv);
+    }
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -270,11 +289,13 @@ static void *writer_main(void *arg)
             }
         }
         pthread_mutex_lock(&h->mu);
-        if (h->head == NULL && !h->stop && !h->kick) {
+        if (h->depth < wake_depth(h) && !h->stop && !h->kick) {
             struct timespec ts;
 
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
+            ts.tv_nsec += HQ_BATCH_MS * 1000000L;
+            ts.tv_sec += ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
             pthread_cond_timedwait(&h->cv, &h->mu, &ts);
         }
     }

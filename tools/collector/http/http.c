@@ -180,6 +180,10 @@ static int apply_browser_header(const char *name, size_t nlen, const char *v, si
         return once(req, &req->if_none_match, &req->if_none_match_len, v, vlen,
                     "duplicate If-None-Match");
     }
+    if (name_is(name, nlen, "last-event-id")) { /* an EventSource reconnecting (dash/stream.h) */
+        return once(req, &req->last_event_id, &req->last_event_id_len, v, vlen,
+                    "duplicate Last-Event-ID");
+    }
     return 0;
 }
 

@@ -44,6 +44,8 @@ struct wcol_http_request {
     /* For the browser dashboard (dash/): each NULL when absent, refused when repeated. */
     const char *host, *cookie, *origin, *csrf, *if_none_match; /* X-CSRF-Token: csrf */
     size_t host_len, cookie_len, origin_len, csrf_len, if_none_match_len;
+    const char *last_event_id; /* Last-Event-ID of an event stream reconnecting, or NULL */
+    size_t last_event_id_len;
     size_t content_length; /* 0 when absent */
     bool has_content_length;
     bool keep_alive; /* false after "Connection: close" */

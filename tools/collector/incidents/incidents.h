@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct wcol_incidents;
 struct wcol_bus;
@@ -65,6 +66,9 @@ int wcol_incidents_drill_ack(struct wcol_incidents *in, const char *device, char
                              int len);
 void wcol_incidents_drill_heard(struct wcol_incidents *in, const char *device, const char *hb,
                                 size_t len);
+
+/** How many times an incident row was written since start (any thread; a change counter). */
+uint64_t wcol_incidents_changes(void);
 
 /** The incident families of GET /metrics. */
 void wcol_incidents_metrics(struct wcol_incidents *in, struct wcol_prom *w);

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "common/jw.h"
 #include "common/log.h"
+#include "incidents/incidents.h"
 #include "incidents/model.h"
 
 #define BODY_MAX (64u * 1024u)
@@ -329,6 +331,15 @@ int wcol_inc_find_resolved(sqlite3 *db, const char *device, const char *componen
                      device, component, 0, inc);
 }
 
+/* Incident rows written (opened, updated, acknowledged, resolved...): the dashboard's event
+ * stream tells its pages to look again when this moves (dash/stream.h). */
+static _Atomic uint64_t s_changes;
+
+uint64_t wcol_incidents_changes(void)
+{
+    return atomic_load(&s_changes);
+}
+
 int wcol_inc_put(sqlite3 *db, struct wcol_incident *x)
 {
     static const char ins[] =
@@ -389,6 +400,7 @@ int wcol_inc_put(sqlite3 *db, struct wcol_incident *x)
     if (x->id == 0) {
         x->id = sqlite3_last_insert_rowid(db);
     }
+    atomic_fetch_add(&s_changes, 1);
     return 0;
 }
 

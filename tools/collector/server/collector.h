@@ -17,6 +17,7 @@
 
 #include "api/tokens.h"
 #include "dash/session.h"
+#include "dash/stream.h"
 #include "commit/bus.h"
 #include "commit/group.h"
 #include "common/log.h"
@@ -64,6 +65,7 @@ struct wcol_collector_config {
     const char *user;             /* run as this user once ports and files are open (or NULL) */
     const char *alerting_path;    /* receivers, routes, runbooks, incident policy (or NULL) */
     struct wcol_history_config history; /* history/hist.h: tiers, queue, trends */
+    struct wcol_stream_config stream;   /* dash/stream.h: the dashboard's event streams */
     /* Accounts and the audit log (auth/auth.h, audit/audit.h; docs/security.md). */
     unsigned login_max_failures;    /* failed logins in a row that lock an account (0: never) */
     uint64_t login_lockout_ms;      /* for how long */
@@ -216,6 +218,7 @@ struct wcol_collector {
     struct wcol_auth *auth;           /* auth/auth.h: accounts, sessions, API tokens */
     struct wcol_audit *audit;         /* audit/audit.h: the hash-chained audit log */
     struct wcol_sessions sessions;    /* dash/session.h: the dashboard's logins */
+    struct wcol_streams *streams;     /* dash/stream.h: its event streams */
     struct wcol_devices *devices;     /* devices/devices.h: revocations, enrolment */
     wcol_request_fn on_request[2];    /* by enum wcol_conn_kind */
     struct wcol_conn *ready;          /* connections to look at again before sleeping */

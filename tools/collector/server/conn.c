@@ -627,6 +627,12 @@ void wcol_conn_close(struct wcol_conn *conn)
     if (conn->held || conn->ep.type != WCOL_EP_CONN) {
         return; /* answered by the commit first; or already closed */
     }
+    if (conn->on_close != NULL) {
+        wcol_conn_close_fn fn = conn->on_close;
+
+        conn->on_close = NULL;
+        fn(conn, conn->on_close_ctx);
+    }
     timer_unlink(conn);
     unauth_remove(conn);
     if (conn->aprev != NULL) {
@@ -922,12 +928,17 @@ static void do_write(struct wcol_conn *conn)
         return;
     }
     while (conn->woff < conn->wlen) {
-        int n = mbedtls_ssl_write(&conn->ssl, (const unsigned char *)conn->wbuf + conn->woff,
-                                  conn->wlen - conn->woff);
+        /* mbedTLS holds the record of a write that would block and must be called again with
+         * the same length (a stream may have queued more bytes behind it meanwhile). */
+        uint32_t chunk = conn->wpend != 0 ? conn->wpend : conn->wlen - conn->woff;
+        int n =
+            mbedtls_ssl_write(&conn->ssl, (const unsigned char *)conn->wbuf + conn->woff, chunk);
 
         if (n == MBEDTLS_ERR_SSL_WANT_WRITE || n == MBEDTLS_ERR_SSL_WANT_READ) {
+            conn->wpend = chunk;
             return; /* EPOLLOUT (edge) resumes us */
         }
+        conn->wpend = 0;
         if (n < 0) {
             wcol_log_debug("%s: write failed: %s", conn->addr, wcol_tls_strerror(n));
             wcol_conn_close(conn);
@@ -936,6 +947,10 @@ static void do_write(struct wcol_conn *conn)
         conn->woff += (uint32_t)n;
     }
     conn->wlen = conn->woff = 0;
+    if (conn->state == WCOL_CS_STREAM) {
+        wcol_conn_timer(conn, WCOL_TC_NONE); /* all taken: no write deadline until the next */
+        return;
+    }
     if (conn->close_after || conn->doomed || conn->c->stopping) {
         begin_close(conn, true);
         return;
@@ -1241,6 +1256,72 @@ static void do_peek(struct wcol_conn *conn)
     begin_close(conn, false);
 }
 
+/* ---- streams ---- */
+
+int wcol_conn_stream_begin(struct wcol_conn *conn, const char *head, size_t len,
+                           wcol_conn_close_fn on_close, void *ctx)
+{
+    int small = 4096; /* a stream's bound is the collector's buffer, not the kernel's */
+
+    request_done(conn);
+    conn->state = WCOL_CS_STREAM;
+    conn->on_close = on_close;
+    conn->on_close_ctx = ctx;
+    wcol_conn_timer(conn, WCOL_TC_NONE);
+    setsockopt(conn->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    return wcol_conn_stream_send(conn, head, len, len);
+}
+
+int wcol_conn_stream_send(struct wcol_conn *conn, const char *data, size_t len, size_t cap)
+{
+    size_t pending = conn->wlen - conn->woff;
+
+    if (conn->state != WCOL_CS_STREAM || conn->ep.type != WCOL_EP_CONN) {
+        return -EPIPE;
+    }
+    if (pending + len > cap) {
+        return -ENOBUFS;
+    }
+    if (conn->wpend == 0 && conn->woff > 0) { /* nothing of it is inside mbedTLS: compact */
+        memmove(conn->wbuf, conn->wbuf + conn->woff, pending);
+        conn->wlen = (uint32_t)pending;
+        conn->woff = 0;
+    }
+    if (!ensure_wbuf(conn, (size_t)conn->wlen + len)) { /* wcap stays wbuf's size */
+        wcol_conn_close(conn);
+        return -ENOMEM;
+    }
+    memcpy(conn->wbuf + conn->wlen, data, len);
+    conn->wlen += (uint32_t)len;
+    if (pending == 0) {
+        wcol_conn_timer(conn, WCOL_TC_WRITE); /* taken within --write-timeout, or closed */
+    }
+    wcol_conn_kick(conn);
+    return 0;
+}
+
+void wcol_conn_stream_end(struct wcol_conn *conn)
+{
+    wcol_conn_close(conn);
+}
+
+/* A stream reads only to see its peer go, and writes. A client sends nothing on a stream:
+ * bytes from it close the stream (so a sender cannot keep the loop reading). */
+static void stream_event(struct wcol_conn *conn)
+{
+    unsigned char buf[64];
+    int n = mbedtls_ssl_read(&conn->ssl, buf, sizeof(buf));
+
+    if (n != MBEDTLS_ERR_SSL_WANT_READ && n != MBEDTLS_ERR_SSL_WANT_WRITE) {
+        wcol_log_debug("%s: event stream closed by its peer (%d)", conn->addr, n);
+        wcol_conn_close(conn);
+        return;
+    }
+    if (conn->woff < conn->wlen) {
+        do_write(conn);
+    }
+}
+
 void wcol_conn_event(struct wcol_conn *conn, uint32_t events)
 {
     (void)events;
@@ -1262,6 +1343,9 @@ void wcol_conn_event(struct wcol_conn *conn, uint32_t events)
         break;
     case WCOL_CS_LINGER:
         drain(conn);
+        break;
+    case WCOL_CS_STREAM:
+        stream_event(conn);
         break;
     default: /* WAIT_COMMIT: the commit resumes the connection */
         break;

@@ -66,5 +66,28 @@ void wcol_conn_resume(struct wcol_conn *conn);
 /** A decoded batch from this held-to-be connection joins the commit group: at once with one
  *  loop, through the owner's queue from a device loop (server/worker.h). */
 void wcol_conn_submit(struct wcol_conn *conn, struct wcol_ingest_pending *p);
+/* ---- streams (server-sent events, dash/stream.h) ---- */
+
+typedef void (*wcol_conn_close_fn)(struct wcol_conn *conn, void *ctx);
+
+/**
+ * Make the connection a stream: head (a complete response head without Content-Length) goes
+ * out now, then the connection stays open with no idle timeout, reads nothing but its peer's
+ * close, and takes bytes from wcol_conn_stream_send(). on_close(conn, ctx) is called once
+ * when it closes, whoever closes it (the peer, --write-timeout, the collector stopping).
+ * @return 0, -ENOMEM (the connection is closed).
+ */
+int wcol_conn_stream_begin(struct wcol_conn *conn, const char *head, size_t len,
+                           wcol_conn_close_fn on_close, void *ctx);
+
+/**
+ * Queue bytes on a stream; they are written in this loop pass. Never blocks: when the bytes
+ * not yet taken by the peer would pass cap, nothing is queued.
+ * @return 0, -ENOBUFS (over cap: a slow reader), -ENOMEM, -EPIPE (not a stream).
+ */
+int wcol_conn_stream_send(struct wcol_conn *conn, const char *data, size_t len, size_t cap);
+
+/** Close a stream at once (its owner ends it). */
+void wcol_conn_stream_end(struct wcol_conn *conn);
 
 #endif /* WCOL_SERVER_CONN_H_ */

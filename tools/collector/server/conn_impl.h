@@ -26,6 +26,7 @@ enum wcol_conn_state {
     WCOL_CS_WAIT_COMMIT, /* in the commit group, answer held back */
     WCOL_CS_WRITE,       /* writing the response */
     WCOL_CS_LINGER,      /* response sent, write side shut, draining before close */
+    WCOL_CS_STREAM,      /* an event stream: written to as events come (dash/stream.h) */
 };
 
 struct wcol_conn {
@@ -65,6 +66,9 @@ struct wcol_conn {
     uint32_t wcap;       /* wbuf's size: kept between responses, freed when parked */
     bool proxy;          /* the owner's stand-in for a device loop's connection */
     struct wcol_xreq *x; /* proxy: the request it answers (server/worker.c) */
+    uint32_t wpend; /* length of a TLS write that would block: retried with the same length */
+    wcol_conn_close_fn on_close; /* a stream's owner, told once when it closes */
+    void *on_close_ctx;
 };
 
 void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_kind kind);

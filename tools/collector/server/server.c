@@ -428,6 +428,7 @@ static int open_store_and_fleet(struct wcol_collector *c)
     rc = rc ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, &c->bus, c->incidents);
     rc = rc ?: wcol_inventory_open(&c->inventory, cfg->db_path, cfg->min_agent_version);
     rc = rc ?: wcol_inventory_subscribe(c->inventory, &c->bus);
+    rc = rc ?: wcol_streams_open(&c->streams, c);
     return rc ?: wcol_devices_attach(c);
 }
 
@@ -713,6 +714,7 @@ static void periodic(struct wcol_collector *c, uint64_t now)
         wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now);
     }
     wcol_access_tick(c, wcol_now_wall_ms());
+    wcol_streams_tick(c->streams, now);
     if (wcol_tls_reload_crl(c->tls, false) > 0) {
         (void)wcol_collector_drop_refused(c);
     }
@@ -871,6 +873,8 @@ void wcol_collector_close(struct wcol_collector *c)
     c->inventory = NULL;
     wcol_devices_close(c->devices);
     c->devices = NULL;
+    wcol_streams_close(c->streams);
+    c->streams = NULL;
     wcol_fleet_free(&c->fleet);
     wcol_metrics_free(&c->metrics);
     if (c->tls != NULL) {

@@ -1,7 +1,7 @@
 /*
  * Shared by every dashboard page: the session (its CSRF token), JSON calls to the /v1 API,
  * DOM building with textContent only (device-supplied strings are never parsed as HTML),
- * the navigation bar and polling.
+ * the navigation bar, and live updates (server-sent events, polling when they fail).
  */
 "use strict";
 
@@ -96,19 +96,103 @@ const ward = (() => {
         f.className = bad ? "error" : "muted";
     }
 
-    /* fn() now and again every ms after it settles; errors show in the footer. */
+    /*
+     * fn() now, then whenever the collector says something changed: server-sent events from
+     * GET /v1/stream (docs/dashboard.md, "Live updates"). While the stream is down (refused
+     * at its limit, a proxy that buffers, the collector restarting) the page polls every ms
+     * instead; EventSource reconnects by itself (the server's retry: hint) and sends the last
+     * event id, and polling stops once it is back. Errors show in the footer.
+     * fn(change) gets the change event's document, or null for a poll or a "refresh".
+     */
+    const live = { stream: null, updates: 0, mode: "starting" };
+    const GAP_MS = 2000; /* a busy fleet changes every second: load at most every 2 s */
     function poll(fn, ms) {
-        const run = async () => {
+        let busy = false;
+        let pending; /* a run asked for meanwhile: its change (null: a poll), or undefined */
+        let timer = null;
+        let trailing = null;
+        let lastEnd = 0;
+        /* Two changes make one that names all devices; a poll and a change, the change. */
+        const merge = (a, b) => (a === undefined ? b : (a && b ? { all: true } : a || b));
+        const take = () => {
+            const c = pending;
+            pending = undefined;
+            return c === undefined ? null : c;
+        };
+        const run = async (change) => {
+            const wait = lastEnd + GAP_MS - Date.now();
+            if (busy || (change && wait > 0)) {
+                pending = merge(pending, change);
+                if (!busy && trailing === null) {
+                    trailing = window.setTimeout(() => {
+                        trailing = null;
+                        run(take());
+                    }, wait);
+                }
+                return;
+            }
+            busy = true;
             try {
-                await fn();
-                status("updated " + new Date().toLocaleTimeString() + " · every " + ms / 1000 +
-                       " s", false);
+                await fn(change || null);
+                live.updates++;
+                document.body.dataset.updates = String(live.updates);
+                status("updated " + new Date().toLocaleTimeString() + (live.mode === "live"
+                    ? " · live" : " · every " + ms / 1000 + " s"), false);
             } catch (e) {
                 status("update failed: " + e.message, true);
             }
-            window.setTimeout(run, ms);
+            busy = false;
+            lastEnd = Date.now();
+            if (pending !== undefined && trailing === null) {
+                run(take()); /* a change waits for the gap; a poll runs now */
+            }
         };
-        run();
+        const schedule = () => {
+            window.clearTimeout(timer);
+            /* Live: a slow safety poll only; otherwise every ms. */
+            timer = window.setTimeout(async () => {
+                await run(null);
+                schedule();
+            }, live.mode === "live" ? Math.max(ms, 60000) : ms);
+        };
+        const setMode = (m) => {
+            live.mode = m;
+            document.body.dataset.live = m;
+        };
+        const connect = () => {
+            const es = new EventSource("/v1/stream");
+            live.stream = es;
+            es.addEventListener("open", () => {
+                setMode("live");
+                schedule();
+            });
+            es.addEventListener("error", () => {
+                if (live.mode === "live") {
+                    setMode("polling");
+                    schedule();
+                }
+                if (es.readyState === EventSource.CLOSED) {
+                    /* Refused (401, 429, 503): EventSource gives up; a new one later. */
+                    window.setTimeout(connect, 30000);
+                }
+            });
+            es.addEventListener("change", (ev) => {
+                let doc = null;
+                try {
+                    doc = JSON.parse(ev.data);
+                } catch (e) {
+                    doc = null;
+                }
+                run(doc);
+            });
+            es.addEventListener("refresh", () => run(null));
+        };
+        run(null);
+        setMode("polling");
+        schedule();
+        if (typeof EventSource !== "undefined") {
+            connect();
+        }
     }
 
     function time(ms) {
@@ -176,5 +260,5 @@ const ward = (() => {
         fn();
     }
 
-    return { el, get, post, poll, time, age, badge, table, link, param, section, start, status };
+    return { el, get, post, poll, live, time, age, badge, table, link, param, section, start, status };
 })();

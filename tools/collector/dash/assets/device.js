@@ -48,19 +48,53 @@ function inventory(hb) {
     return dl("inventory", pairs);
 }
 
-/* "caution ≥ 80000, critical ≥ 95000" from a sensor's thresholds, when the snapshot has any. */
-function thresholdText(t) {
-    if (!t || typeof t !== "object") {
-        return "—";
+/*
+ * A sensor's thresholds as lines: [{state, value, below}]. The snapshot's "thr" holds upper
+ * limits keyed by the state entered above each value ({"caution": 80000, "critical": 95000}),
+ * "thr_below" the lower ones (entered below the value), both in the unit of "value"
+ * (docs/protocol.md); "thresholds" (older agents, the history answer) counts as upper ones.
+ */
+function thresholdLines(s, fromHistory) {
+    const out = [];
+    const add = (t, below) => {
+        if (!t || typeof t !== "object" || Array.isArray(t)) {
+            return;
+        }
+        for (const [state, v] of Object.entries(t)) {
+            if (typeof v === "number" && Number.isFinite(v)
+                && !out.some((l) => l.state === state && l.value === v && l.below === below)) {
+                out.push({ state, value: v, below });
+            }
+        }
+    };
+    add(s && s.thr, false);
+    add(s && s.thr_below, true);
+    if (out.length === 0) {
+        add((s && s.thresholds) || fromHistory, false);
     }
-    return Object.entries(t).map(([k, v]) => k + " " + v).join(", ");
+    return out;
 }
 
-function thresholdValues(t) {
-    if (!t || typeof t !== "object") {
-        return [];
-    }
-    return Object.entries(t).filter(([, v]) => typeof v === "number");
+/* "caution 80000, critical 95000, caution below 5000" from a sensor's thresholds. */
+function thresholdText(s) {
+    const lines = thresholdLines(s);
+    return lines.length === 0 ? "—"
+        : lines.map((l) => l.state + (l.below ? " below " : " ") + l.value).join(", ");
+}
+
+/* Colour by severity: the states of docs/protocol.md; anything else grey. */
+const THRESHOLD_COLOURS = { caution: "#d97706", warning: "#d97706", critical: "#dc2626",
+    fatal: "#7c2d12", failed: "#7c2d12" };
+function thresholdColour(state) {
+    return THRESHOLD_COLOURS[state] || "#6b7280";
+}
+
+/* The lines drawn, for a reader of the page and for the browser test (textContent only). */
+function thresholdList(lines) {
+    return ward.el("ul", { id: "chart-thresholds", className: "thresholds" }, ...lines.map((l) =>
+        ward.el("li", { className: "thr thr-" + (THRESHOLD_COLOURS[l.state] ? l.state : "other"),
+            dataset: { state: l.state, value: String(l.value), dir: l.below ? "below" : "above" } },
+        ward.badge(l.state), (l.below ? " below " : " ") + l.value)));
 }
 
 /* since_ms is on the agent's clock (ms since its boot), as is the snapshot's t_ms: how long
@@ -83,7 +117,7 @@ function sensorRows(list, snapT) {
             props: { className: "sensor-row", dataset: { sensor: s.id, state: s.state } },
             cells: [s.id, ward.badge(s.state), ward.badge(s.severity), s.kind,
                 s.value === null || s.value === undefined ? "—" : String(s.value),
-                thresholdText(s.thresholds), s.reason || "", inState(s, snapT), pick],
+                thresholdText(s), s.reason || "", inState(s, snapT), pick],
         };
     });
 }
@@ -181,16 +215,16 @@ async function drawChart() {
         return;
     }
     const snap = sensors.find((s) => s.id === chosen);
-    const lines = thresholdValues(series.thresholds || (snap && snap.thresholds));
+    const lines = thresholdLines(snap, series.thresholds);
     const data = series.points.map((p) => [new Date(p[0]), [p[1], p[2], p[3]]]);
-    let lo = Math.min(...series.points.map((p) => p[1]), ...lines.map((l) => l[1]));
-    let hi = Math.max(...series.points.map((p) => p[3]), ...lines.map((l) => l[1]));
+    const lo = Math.min(...series.points.map((p) => p[1]), ...lines.map((l) => l.value));
+    const hi = Math.max(...series.points.map((p) => p[3]), ...lines.map((l) => l.value));
     const pad = (hi - lo) * 0.08 || 1;
     document.getElementById("chart-unit").textContent = (series.unit ? "unit: " + series.unit
         : "") + " · tier " + series.tier + " · " + series.points.length + " points";
-    document.getElementById("chart-note").textContent = lines.length > 0
-        ? "Thresholds: " + lines.map((l) => l[0] + " " + l[1]).join(", ")
-        : "The snapshot carries no thresholds for this sensor.";
+    const note = document.getElementById("chart-note");
+    note.replaceChildren(...(lines.length > 0 ? ["Thresholds: ", thresholdList(lines)]
+        : [thresholdList([]), "The snapshot carries no thresholds for this sensor."]));
     if (graph !== null) {
         graph.destroy();
     }
@@ -209,18 +243,25 @@ async function drawChart() {
         },
         valueRange: [lo - pad, hi + pad],
         colors: ["#2563eb"],
+        /* Each threshold a dashed horizontal line in its severity's colour, labelled with
+         * the state it enters (canvas text: no HTML, nothing for the CSP to refuse). */
         underlayCallback: (ctx, area, g) => {
-            for (const [, v] of lines) {
-                const y = g.toDomYCoord(v);
+            for (const l of lines) {
+                const y = g.toDomYCoord(l.value);
                 ctx.save();
-                ctx.strokeStyle = "#dc2626";
-                ctx.setLineDash([6, 4]);
+                ctx.strokeStyle = ctx.fillStyle = thresholdColour(l.state);
+                ctx.setLineDash(l.below ? [2, 3] : [6, 4]);
                 ctx.beginPath();
                 ctx.moveTo(area.x, y);
                 ctx.lineTo(area.x + area.w, y);
                 ctx.stroke();
+                ctx.font = "11px sans-serif";
+                ctx.textAlign = "right";
+                ctx.fillText(l.state + (l.below ? " ≤ " : " ≥ ") + l.value, area.x + area.w - 4,
+                    l.below ? y + 12 : y - 4);
                 ctx.restore();
             }
+            document.getElementById("chart").dataset.thresholdsDrawn = String(lines.length);
         },
     });
 }
@@ -279,6 +320,13 @@ function layout() {
 
 ward.start("fleet", () => {
     layout();
-    ward.poll(refresh, 5000);
+    /* A change event naming this device (or "all") draws its chart again too. */
+    ward.poll(async (change) => {
+        await refresh();
+        if (change && (change.all || (Array.isArray(change.devices)
+            && change.devices.includes(deviceId)))) {
+            await drawChart();
+        }
+    }, 5000);
     window.setInterval(() => drawChart().catch(() => {}), 60000);
 });
