@@ -66,7 +66,7 @@ struct wcol_conn {
     uint32_t wcap;       /* wbuf's size: kept between responses, freed when parked */
     bool proxy;          /* the owner's stand-in for a device loop's connection */
     struct wcol_xreq *x; /* proxy: the request it answers (server/worker.c) */
-    uint32_t wpend; /* length of a TLS write that would block: retried with the same length */
+    uint32_t wpend;      /* length of a TLS write that would block: retried with the same length */
     wcol_conn_close_fn on_close; /* a stream's owner, told once when it closes */
     void *on_close_ctx;
 };
