@@ -50,7 +50,7 @@ static void mac_or_empty(char *m)
 
 static void read_disks(struct ward_inventory *inv, const struct ward_device *dev)
 {
-    for (unsigned i = 0; inv->n_disk < WARD_INVENTORY_MAX && i < 64; i++) {
+    for (unsigned i = 0; inv->n_disk < WARD_INVENTORY_MAX_HW && i < 64; i++) {
         struct ward_inv_disk *d = &inv->disk[inv->n_disk];
 
         if (ward_inventory_disk(dev, i, d) != 0) {
@@ -66,7 +66,7 @@ static void read_disks(struct ward_inventory *inv, const struct ward_device *dev
 
 static void read_nics(struct ward_inventory *inv, const struct ward_device *dev)
 {
-    for (unsigned i = 0; inv->n_nic < WARD_INVENTORY_MAX && i < 64; i++) {
+    for (unsigned i = 0; inv->n_nic < WARD_INVENTORY_MAX_HW && i < 64; i++) {
         struct ward_inv_nic *n = &inv->nic[inv->n_nic];
 
         if (ward_inventory_nic(dev, i, n) != 0) {
@@ -156,8 +156,10 @@ void ward_inventory_refresh(struct ward_inventory *inv, const struct ward_hal *h
     }
     inv->n_disk = inv->n_nic = inv->n_chip = 0;
     if (hal != NULL && hal->inventory != NULL) {
-        read_disks(inv, hal->inventory);
-        read_nics(inv, hal->inventory);
+        if (IS_ENABLED(CONFIG_WARD_INVENTORY_DISKS_NICS)) {
+            read_disks(inv, hal->inventory);
+            read_nics(inv, hal->inventory);
+        }
         read_chips(inv, hal->inventory);
     }
     if (hal != NULL && (hal->inventory == NULL || inv->n_chip == 0)) {

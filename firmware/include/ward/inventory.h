@@ -17,12 +17,16 @@
 #include "ward/base/config.h"
 #include "ward/hal/hal.h"
 
-#define WARD_INVENTORY_MAX        CONFIG_WARD_INVENTORY_MAX_ITEMS /* per list */
-#define WARD_INVENTORY_REFRESH_MS (10 * 60 * 1000)                /* hot-swapped disks */
+#define WARD_INVENTORY_MAX CONFIG_WARD_INVENTORY_MAX_ITEMS /* per list */
+/* Disk and NIC slots: none without CONFIG_WARD_INVENTORY_DISKS_NICS (one unused, as C
+ * has no empty arrays). */
+#define WARD_INVENTORY_MAX_HW                                                                      \
+    (IS_ENABLED(CONFIG_WARD_INVENTORY_DISKS_NICS) ? WARD_INVENTORY_MAX : 1)
+#define WARD_INVENTORY_REFRESH_MS (10 * 60 * 1000) /* hot-swapped disks */
 
 struct ward_inventory {
-    struct ward_inv_disk disk[WARD_INVENTORY_MAX];
-    struct ward_inv_nic nic[WARD_INVENTORY_MAX];
+    struct ward_inv_disk disk[WARD_INVENTORY_MAX_HW];
+    struct ward_inv_nic nic[WARD_INVENTORY_MAX_HW];
     struct ward_inv_chip chip[WARD_INVENTORY_MAX];
     int64_t read_ms; /* when last read */
     uint32_t hash;   /* of everything above that goes on the wire */
