@@ -1,10 +1,13 @@
 /*
  * The agent's inventory (docs/protocol.md, heartbeat member `inventory`): its build id and the
  * hardware the HAL reports (ward/hal/inventory.h): disks, NICs and sensor chips. Read on the
- * first report, again after each new connection and at a slow refresh, never per heartbeat;
- * it goes out with the other sticky fields only, and a change of it makes the next heartbeat
- * full. Stored in the agent's context (fixed tables, no heap); every string is printable ASCII
- * within the wire's bounds, a MAC is lower-case "xx:xx:xx:xx:xx:xx" or left out.
+ * first report, again after each new connection and at a slow refresh, never per heartbeat,
+ * and rendered then into a fixed text buffer in the agent's context (no heap), which a full
+ * heartbeat carries as one raw JSON node: the arena never holds a tree of it, and the request
+ * buffer only its bytes. It goes out with the other sticky fields only, and a change of it
+ * makes the next heartbeat full. Every string is printable ASCII within the wire's bounds
+ * (escaped), a MAC is lower-case "xx:xx:xx:xx:xx:xx" or left out; items that do not fit the
+ * buffer are left out whole, so the text is always one valid JSON object.
  */
 #ifndef WARD_INVENTORY_H_
 #define WARD_INVENTORY_H_
@@ -17,23 +20,16 @@
 #include "ward/base/config.h"
 #include "ward/hal/hal.h"
 
-#define WARD_INVENTORY_MAX CONFIG_WARD_INVENTORY_MAX_ITEMS /* per list */
-/* Disk and NIC slots: none without CONFIG_WARD_INVENTORY_DISKS_NICS (one unused, as C
- * has no empty arrays). */
-#define WARD_INVENTORY_MAX_HW                                                                      \
-    (IS_ENABLED(CONFIG_WARD_INVENTORY_DISKS_NICS) ? WARD_INVENTORY_MAX : 1)
+#define WARD_INVENTORY_TEXT_SIZE  CONFIG_WARD_INVENTORY_TEXT_SIZE
+#define WARD_INVENTORY_LIST_MAX   64               /* the wire's bound on each list */
 #define WARD_INVENTORY_REFRESH_MS (10 * 60 * 1000) /* hot-swapped disks */
 
 struct ward_inventory {
-    struct ward_inv_disk disk[WARD_INVENTORY_MAX_HW];
-    struct ward_inv_nic nic[WARD_INVENTORY_MAX_HW];
-    struct ward_inv_chip chip[WARD_INVENTORY_MAX];
-    int64_t read_ms; /* when last read */
-    uint32_t hash;   /* of everything above that goes on the wire */
-    uint8_t n_disk;
-    uint8_t n_nic;
-    uint8_t n_chip;
-    bool fresh; /* read at least once and not marked stale since */
+    char text[WARD_INVENTORY_TEXT_SIZE]; /* {"build":...}: the member's value */
+    int64_t read_ms;                     /* when last read */
+    uint32_t hash;                       /* of text */
+    uint16_t left_out;                   /* items that did not fit text */
+    bool fresh;                          /* read at least once and not marked stale since */
 };
 
 /**
@@ -53,9 +49,9 @@ uint32_t ward_inventory_mix(const struct ward_inventory *inv, uint32_t h);
 const char *ward_inventory_build(void);
 
 /**
- * Put the `inventory` member on a full heartbeat: build, then disks, nics and chips when there
- * are any. Strings are referenced: inv must outlive the printing.
- * @return hb, or NULL when hb is NULL or the arena is full (the document is then dropped).
+ * Put the `inventory` member (inv's text, by reference: inv must outlive the printing) on a
+ * full heartbeat. @return hb, or NULL when hb is NULL, inv was never read or the arena is full
+ * (the document is then dropped).
  */
 cJSON *ward_inventory_json(cJSON *hb, const struct ward_inventory *inv);
 

@@ -660,11 +660,12 @@ static void test_drill_marks(void **state)
 /* ---- the inventory: a fake HAL inventory device (ward/hal/inventory.h) ---- */
 
 static char s_fake_serial[WARD_INV_SERIAL_LEN] = "S1";
+static unsigned s_fake_disks = 1;
 
 static int fake_disk(const struct ward_device *dev, unsigned i, struct ward_inv_disk *out)
 {
     (void)dev;
-    if (i > 0) {
+    if (i >= s_fake_disks) {
         return -ENOENT;
     }
     *out = (struct ward_inv_disk){ .name = "sda", .model = "Disk\001\"X\"", .firmware = "F1" };
@@ -751,6 +752,17 @@ static void test_inventory(void **state)
     ward_report_sticky_reset(&s_agent);
     assert_non_null(batch_inventory(t + 6000 + WARD_INVENTORY_REFRESH_MS));
     done();
+    /* More hardware than the text holds: whole items left out, the batch still built. */
+    s_fake_disks = 60;
+    ward_report_sticky_reset(&s_agent);
+    inv = batch_inventory(t + 7000 + WARD_INVENTORY_REFRESH_MS);
+    assert_non_null(inv);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(inv, "disks")) > 5);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(inv, "disks")) < 60);
+    assert_true(s_agent.inv.left_out > 0);
+    assert_true(strlen(s_agent.inv.text) < WARD_INVENTORY_TEXT_SIZE);
+    done();
+    s_fake_disks = 1;
     memcpy(s_fake_serial, "S1", 3);
     s_agent.hal = NULL;
     ward_report_sticky_reset(&s_agent);
