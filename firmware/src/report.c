@@ -4,6 +4,7 @@
 
 #include <cJSON.h>
 
+#include "ward/inventory.h"
 #include "ward/report.h"
 #include "ward/version.h"
 #include "ward/wire/encode.h"
@@ -257,6 +258,7 @@ void ward_report_sticky_reset(struct ward_agent *a)
 {
     if (a != NULL) {
         a->sticky_sent = false;
+        ward_inventory_stale(&a->inv);
         /* A new connection may reach a collector without the snapshot: the next cycle is
          * full, and a delta cycle in progress gives way to it at once. */
         a->delta_ok = false;
@@ -383,7 +385,9 @@ int ward_report_heartbeat(struct ward_agent *a, int64_t now_ms, struct ward_json
     wire_heartbeat(&d, now_ms, arena, true, &h);
     failures = arena->failures;
     ward_json_arena_enter(arena);
-    rc = finish(a, arena, failures, ward_wire_heartbeat_json(&h, &d.id), buf, len);
+    ward_inventory_refresh(&a->inv, a->hal, now_ms);
+    rc = finish(a, arena, failures,
+                ward_inventory_json(ward_wire_heartbeat_json(&h, &d.id), &a->inv), buf, len);
     if (rc >= 0) {
         heartbeat_sent(a);
     }
@@ -525,7 +529,8 @@ static void batch_plan(struct ward_agent *a, const struct doc *d,
      * heartbeat carries them, and they count as they were. */
     p->events =
         pending == 0 ? fnv1a(2166136261u, full.events, sizeof(full.events)) : a->sticky_events;
-    p->hash = sticky_hash(&full, p->events);
+    ward_inventory_refresh(&a->inv, a->hal, now);
+    p->hash = ward_inventory_mix(&a->inv, sticky_hash(&full, p->events));
     p->full = !a->sticky_sent || p->hash != a->sticky_hash;
     p->from = from;
     p->want = from >= pending ? 0 : pending - from;
@@ -562,6 +567,7 @@ static cJSON *doc_batch(const struct doc *d, int64_t now, const struct batch_pla
 
     wire_heartbeat(d, now, arena, p->full, &h);
     hb = ward_wire_heartbeat_json(&h, NULL);
+    hb = p->full ? ward_inventory_json(hb, &d->a->inv) : hb;
     ok = put_drill(hb, &d->a->drill) && ward_wire_put(o, WARD_WIRE_M_HEARTBEAT, hb);
     if (p->page > 0) {
         ok = ok &&

@@ -146,10 +146,11 @@ static void print_closed(const cJSON *doc, FILE *out)
 
 static void print_outdated(const cJSON *doc, FILE *out)
 {
-    static const char *const h[] = { "DEVICE", "VERSION", "SINCE", NULL };
+    static const char *const h[] = { "DEVICE", "VERSION", "SINCE", "INCIDENT", NULL };
     struct ward_table t;
     const cJSON *x;
-    char since[40];
+    char since[40], incident[32];
+    double id;
 
     if (jstr(doc, "min_agent_version") == NULL) {
         fprintf(out, "no min-agent-version is set in the collector's configuration\n");
@@ -162,7 +163,12 @@ static void print_outdated(const cJSON *doc, FILE *out)
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(doc, "devices"))
     {
         fmt_ms_or_dash(x, "since_ms", since, sizeof(since));
-        const char *row[] = { shown(jstr(x, "id"), "-"), shown(jstr(x, "version"), "-"), since };
+        snprintf(incident, sizeof(incident), "-");
+        if (jnum(x, "incident", &id)) {
+            snprintf(incident, sizeof(incident), "%.0f (low)", id);
+        }
+        const char *row[] = { shown(jstr(x, "id"), "-"), shown(jstr(x, "version"), "-"), since,
+                              incident };
 
         (void)ward_table_row(&t, row);
     }

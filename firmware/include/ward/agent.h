@@ -28,6 +28,7 @@
 #include "ward/drill.h"
 #include "ward/evlog.h"
 #include "ward/hal/hal.h"
+#include "ward/inventory.h"
 #include "ward/health.h"
 #include "ward/rules.h"
 #include "ward/sched.h"
@@ -124,8 +125,9 @@ struct ward_agent {
     uint32_t hal_errors;  /* HAL calls that returned an error */
     /* Sticky heartbeat fields (docs/protocol.md): hash of the values last sent in full. */
     uint32_t sticky_hash;
-    uint32_t sticky_events; /* hash of the events counters the last full heartbeat carried */
-    bool sticky_sent;       /* false: the next batch's heartbeat carries them all */
+    uint32_t sticky_events;    /* hash of the events counters the last full heartbeat carried */
+    bool sticky_sent;          /* false: the next batch's heartbeat carries them all */
+    struct ward_inventory inv; /* sticky too: its hash is in sticky_hash (ward/inventory.h) */
     /* Health snapshot paging (ward_report_batch()): index of the next page's first sensor,
      * and whether the last batch built carried the last page of a snapshot cycle. */
     bool health_done;

@@ -124,5 +124,6 @@ extern const struct ward_temp_ops lx_temp_ops;
 extern const struct ward_fan_ops lx_fan_ops;
 extern const struct ward_nic_ops lx_nic_ops;
 extern const struct ward_host_ops lx_host_ops;
+extern const struct ward_inventory_ops lx_inventory_ops;
 
 #endif /* WARD_HAL_LINUX_SRC_INTERNAL_H_ */

@@ -236,6 +236,10 @@ int ward_linux_hal_init(struct ward_linux_hal *lh, struct ward_hal *hal, const c
     hal->fan[hal->n_fan++] = &lh->fan_dev;
     hal->nic[hal->n_nic++] = &lh->nic_dev;
     hal->host = &lh->host_dev;
+    if (hal->inventory == NULL) {
+        set_device(&lh->inv_dev, "linux-inventory", &lx_inventory_ops, lh);
+        hal->inventory = &lh->inv_dev;
+    }
     return 0;
 }
 

@@ -337,8 +337,8 @@ static int parse_link(struct sim_parse *p, const cJSON *obj, struct ward_sim_nic
 
 static int nic_item(struct sim_parse *p, const cJSON *obj, void *slot)
 {
-    static const char *const keys[] = { "id",  "name", "label",    "mac",
-                                        "mtu", "link", "counters", NULL };
+    static const char *const keys[] = { "id",   "name",     "label",  "mac", "mtu",
+                                        "link", "counters", "driver", NULL };
     struct ward_sim_nic *n = slot;
     int64_t mtu = 0;
     int rc = sim_check_keys(p, obj, keys);
@@ -362,6 +362,9 @@ static int nic_item(struct sim_parse *p, const cJSON *obj, void *slot)
     }
     if (rc == 0) {
         rc = parse_mac(p, obj, &n->info);
+    }
+    if (rc == 0) {
+        rc = sim_get_str(p, obj, "driver", false, n->driver, sizeof(n->driver));
     }
     if (rc == 0) {
         rc = sim_get_int(p, obj, "mtu", 68, 65535, false, 1500, &mtu);

@@ -119,6 +119,10 @@ int ward_sim_init(struct ward_sim *sim, struct ward_hal *hal, const char *text, 
         add_device(sim, &sim->dev_host, "sim-host", &ward_sim_host_ops);
         hal->host = &sim->dev_host;
     }
+    if (hal->inventory == NULL) {
+        add_device(sim, &sim->dev_inv, "sim-inventory", &ward_sim_inventory_ops);
+        hal->inventory = &sim->dev_inv;
+    }
     sim->ready = true;
     return 0;
 }

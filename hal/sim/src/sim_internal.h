@@ -56,5 +56,6 @@ extern const struct ward_fan_ops ward_sim_fan_ops;
 extern const struct ward_nic_ops ward_sim_nic_ops;
 extern const struct ward_disk_ops ward_sim_disk_ops;
 extern const struct ward_host_ops ward_sim_host_ops;
+extern const struct ward_inventory_ops ward_sim_inventory_ops;
 
 #endif /* WARD_HAL_SIM_SRC_SIM_INTERNAL_H_ */

@@ -12,7 +12,16 @@ changes   full heartbeats with a new agent version, config digest, boot and an `
 outdated  min-agent-version: wardctl devices --outdated, /v1/outdated, /metrics
 sim       a sim agent restarted with other rules: rules_changed (unplanned) and rebooted
           (exit 77 when the sim board is not built)
+sim_changes
+          a sim agent's own `inventory` (its scenario's disk, NIC and chips, its build id),
+          restarted with another disk serial and other rules: hardware_changed and
+          rules_changed, low severity, unplanned outside a change window and linked inside
+          one; below min-agent-version it raises one low incident (exit 77 without build/sim)
+outdated_incident
+          min-agent-version raises one low incident per outdated device (wardctl, the API,
+          /metrics), marked healthy and resolved once the device is updated or removed
 """
+import re
 import json
 import os
 import subprocess
@@ -180,16 +189,22 @@ def case_outdated(env):
     check(p.returncode != 0 and "min-agent-version" in p.stderr, "a bad version: %r" % p.stderr)
 
 
-def case_sim(env):
+def sim_setup(env, case, device, *collector_args):
+    """The sim agent (exit 77 when it is not built), device's PKI, a collector, a state dir."""
     agent = os.environ.get("WARD_SIM_AGENT", "")
     if not os.access(agent, os.X_OK):
-        print("SKIP sim: %s is not built" % agent)
+        print("SKIP %s: %s is not built" % (case, agent))
         sys.exit(77)
-    env.make_pki(devices=("sim-1",))
-    c = env.start()
-    crt, key = env.device_files("sim-1")
+    env.make_pki(devices=(device,))
+    c = env.start(*collector_args)
+    crt, key = env.device_files(device)
     state = os.path.join(env.dir, "agent")
     os.makedirs(state)
+    return agent, c, crt, key, state
+
+
+def case_sim(env):
+    agent, c, crt, key, state = sim_setup(env, "sim", "sim-1")
     scen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "boards",
                         "sim", "scenarios", "overheating.json")
 
@@ -223,5 +238,149 @@ def case_sim(env):
     c.stop()
 
 
+def outdated_incidents(env, c, state=None):
+    args = ("incidents",) + (("--state", state) if state else ())
+    return [x for x in env.wardctl_json(c, *args)["incidents"]
+            if x["component"] == "agent:version"]
+
+
+def case_outdated_incident(env):
+    env.make_pki(devices=("dev-a", "dev-b", "dev-c"))
+    policy = os.path.join(env.dir, "alerting.conf")
+    with open(policy, "w") as f:
+        f.write("hold-down 1s\n")
+    c = env.start("--min-agent-version", "0.10.0", "--alerting", policy)
+    for d, v in (("dev-a", "0.9.7"), ("dev-b", "0.10.0"), ("dev-c", "0.9.0")):
+        post_hb(env, c, d, full_hb(d, BOOT_A, 1, firmware=v))
+    xs = wait_for(lambda: (lambda x: x if len(x) >= 2 else None)(outdated_incidents(env, c)), 10,
+                  "two outdated-agent incidents", step=0.1)
+    check(sorted(x["device"] for x in xs) == ["dev-a", "dev-c"] and
+          all(x["severity"] == "low" and x["state"] == "open" for x in xs), "incidents: %s" % xs)
+    by_dev = {x["device"]: x for x in xs}
+    one = json.dumps(env.wardctl_json(c, "incident", str(by_dev["dev-a"]["id"])))
+    check("agent version 0.9.7 is below min-agent-version 0.10.0" in one, "timeline: %s" % one[:600])
+    # Another full heartbeat of the same old agent: still one incident per device.
+    post_hb(env, c, "dev-a", full_hb("dev-a", BOOT_A, 2, firmware="0.9.7", config=CFG_B))
+    wait_changes(env, c, "dev-a", 1, "dev-a's config change")
+    check(len(outdated_incidents(env, c)) == 2, "a second incident: %s" % outdated_incidents(env, c))
+    doc = env.wardctl_json(c, "devices", "--outdated")
+    check({x["id"]: x["incident"] for x in doc["devices"]} ==
+          {"dev-a": by_dev["dev-a"]["id"], "dev-c": by_dev["dev-c"]["id"]}, "outdated: %s" % doc)
+    out = env.wardctl(c, "devices", "--outdated").stdout
+    check("INCIDENT" in out and "%d (low)" % by_dev["dev-a"]["id"] in out, out)
+    check("ward_collector_devices_outdated_incidents 2" in H_metrics(env, c), "metrics: 2")
+    # Updated: healthy, then resolved after the hold-down.
+    post_hb(env, c, "dev-a", full_hb("dev-a", BOOT_A, 3, firmware="0.10.1"))
+    wait_for(lambda: [x for x in outdated_incidents(env, c, "resolved") if x["device"] == "dev-a"],
+             15, "dev-a's incident to resolve", step=0.2)
+    # Removed: its incident resolves and it leaves the outdated list.
+    env.wardctl(c, "device", "remove", "dev-c", "--reason", "decommissioned")
+    wait_for(lambda: [x for x in outdated_incidents(env, c, "resolved") if x["device"] == "dev-c"],
+             15, "dev-c's incident to resolve", step=0.2)
+    check(env.wardctl_json(c, "devices", "--outdated")["devices"] == [], "still outdated")
+    check("ward_collector_devices_outdated_incidents 0" in H_metrics(env, c), "metrics: 0")
+    check([x for x in outdated_incidents(env, c) if x["state"] != "resolved"] == [],
+          "an incident left open: %s" % outdated_incidents(env, c))
+    # A restart neither raises again nor forgets.
+    c.stop()
+    c = env.start("--min-agent-version", "0.10.0", "--alerting", policy)
+    time.sleep(1)
+    check([x for x in outdated_incidents(env, c) if x["state"] != "resolved"] == [],
+          "raised again after a restart: %s" % outdated_incidents(env, c))
+    c.stop()
+
+
+SIM_RULES = {"version": 1, "rules": [{"sensor": "temp:*", "upper_caution": 80000}],
+             "intervals_ms": {"temp": 1000, "heartbeat": 1000}}
+
+
+def sim_scenario(serial):
+    return {"name": "inventory", "seed": 1, "duration_ms": 600000,
+            "temps": [{"id": "temp:coretemp.isa0000:core_%d" % i, "label": "Core %d" % i,
+                       "value": {"value": 50000 + 1000 * i}} for i in range(2)],
+            "nics": [{"name": "eth0", "mac": "02:5E:1a:07:c3:11", "driver": "virtio_net"}],
+            "disks": [{"kind": "ata", "dev": "sda", "model": "ST8000NM000A-2KE101",
+                       "serial": serial, "firmware": "SN02", "capacity_bytes": 8001563222016,
+                       "attributes": [{"id": 5, "name": "Reallocated_Sector_Ct",
+                                       "prefail": True, "value": 100, "threshold": 10,
+                                       "raw": 0}]}]}
+
+
+def case_sim_changes(env):
+    agent, c, crt, key, state = sim_setup(env, "sim_changes", "sim-2", "--min-agent-version",
+                                          "99.0.0")
+    scen, rules = os.path.join(env.dir, "scenario.json"), os.path.join(env.dir, "rules.json")
+
+    def run(serial, caution):
+        with open(scen, "w") as f:
+            json.dump(sim_scenario(serial), f)
+        r = json.loads(json.dumps(SIM_RULES))
+        r["rules"][0]["upper_caution"] = caution
+        with open(rules, "w") as f:
+            json.dump(r, f)
+        log = open(os.path.join(env.dir, "agent.log"), "a")
+        p = subprocess.Popen([agent, "run", "--collector", "127.0.0.1:%d" % c.device_port,
+                              "--server-name", "localhost", "--ca", env.ca(), "--cert", crt,
+                              "--key", key, "--state-dir", state, "--scenario", scen,
+                              "--rules", rules, "--for", "30"],
+                             stdout=log, stderr=subprocess.STDOUT)
+        H._PROCS.append(p)
+        return p
+
+    def stop(p):
+        p.terminate()
+        p.wait(timeout=15)
+
+    def items():
+        p = env.wardctl(c, "--json", "inventory", "sim-2", check_rc=False)
+        return {x["item"]: x["value"] for x in json.loads(p.stdout)["items"]} \
+            if p.returncode == 0 else {}
+
+    def after(n, what):
+        return wait_changes(env, c, "sim-2", n, what)
+
+    p = run("WKD3A1B2", 80000)
+    it = wait_for(lambda: (lambda i: i if "disks:sda" in i and "rules_sha256" in i else None)(
+        items()), 20, "the sim agent's inventory", step=0.2)
+    disk, nic = json.loads(it["disks:sda"]), json.loads(it["nics:eth0"])
+    check(disk == {"name": "sda", "model": "ST8000NM000A-2KE101", "serial": "WKD3A1B2",
+                   "firmware": "SN02"}, "disk: %s" % disk)
+    check(nic == {"name": "eth0", "mac": "02:5e:1a:07:c3:11", "driver": "virtio_net"},
+          "nic: %s" % nic)
+    check(json.loads(it["chips:coretemp.isa0000"])["sensors"] == 2, "chips: %s" % it)
+    check(re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+(\+g[0-9a-f]{12})?", it["inventory.build"]) and
+          it["inventory.build"].startswith(it["firmware"]), "build: %s" % it)
+    inc = wait_for(lambda: outdated_incidents(env, c), 10, "the outdated-agent incident")
+    check(len(inc) == 1 and inc[0]["device"] == "sim-2" and inc[0]["severity"] == "low",
+          "outdated incident: %s" % inc)
+    stop(p)
+    # Another disk and other rules, announced by nobody: unplanned.
+    p = run("WKD9Z9Z9", 85000)
+    xs = {x["item"]: x for x in after(3, "the unplanned disk and rules changes")}
+    d, r = xs.get("disks:sda"), xs.get("rules_sha256")
+    check(d is not None and d["kind"] == "hardware_changed" and "WKD3A1B2" in d["old"] and
+          "WKD9Z9Z9" in d["new"] and d["unplanned"] and d["severity"] == "low",
+          "disk replaced: %s" % xs)
+    check(r is not None and r["kind"] == "rules_changed" and r["unplanned"] and
+          r["severity"] == "low", "rules changed: %s" % xs)
+    check(not xs["boot"]["unplanned"], "the reboot flagged: %s" % xs["boot"])
+    stop(p)
+    # Announced: linked to the change window.
+    env.wardctl(c, "change", "open", "replace disk sda on sim-2", "--devices", "sim-*")
+    win = env.wardctl_json(c, "change", "list")["windows"][0]
+    p = run("WKD7Y7Y7", 80000)
+    xs = wait_for(lambda: (lambda v: v if {"disks:sda", "rules_sha256"} <= set(
+        x["item"] for x in v) else None)([x for x in changes(env, c, "sim-2")
+                                          if x.get("window") == win["id"]]),
+        20, "the planned changes", step=0.2)
+    check(all(not x["unplanned"] and x["severity"] == "low" for x in xs), "planned: %s" % xs)
+    out = env.wardctl(c, "changes", "sim-2").stdout
+    check("UNPLANNED" in out and ("window %d" % win["id"]) in out and "disks:sda" in out, out)
+    check(len(outdated_incidents(env, c)) == 1, "one incident: %s" % outdated_incidents(env, c))
+    stop(p)
+    c.stop()
+
+
 if __name__ == "__main__":
-    main({"changes": case_changes, "outdated": case_outdated, "sim": case_sim})
+    main({"changes": case_changes, "outdated": case_outdated, "sim": case_sim,
+          "sim_changes": case_sim_changes, "outdated_incident": case_outdated_incident})

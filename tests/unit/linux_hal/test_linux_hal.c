@@ -1246,6 +1246,53 @@ static void test_real_lo_matches_proc_net_dev(void **state)
     ward_linux_hal_close(&s_lh);
 }
 
+/* The inventory from sysfs only (hal/linux/src/inventory.c): disks, NICs with a device and
+ * their driver, hwmon chips with their input counts, each list by name. */
+static void test_inventory(void **state)
+{
+    struct ward_hal hal;
+    struct ward_inv_disk d;
+    struct ward_inv_nic n;
+    struct ward_inv_chip c;
+    static const struct {
+        const char *name;
+        uint32_t sensors;
+    } chips[] = { { "acpitz", 1 },    { "coretemp", 5 }, { "coretemp~2", 5 },
+                  { "drivetemp", 1 }, { "nct6776", 10 }, { "nvme", 3 } };
+
+    (void)state;
+    init_fixture(&s_lh, &hal, "intel-server");
+    assert_non_null(hal.inventory);
+    /* nvme0n1 is listed as its controller; dm-0 and loop0 have no device */
+    assert_int_equal(ward_inventory_disk(hal.inventory, 0, &d), 0);
+    assert_string_equal(d.name, "nvme0");
+    assert_string_equal(d.model, "SAMSUNG MZQL2960HCJR-00A07");
+    assert_string_equal(d.serial, "S64FNE0R812345");
+    assert_string_equal(d.firmware, "GDC5302Q");
+    assert_int_equal(ward_inventory_disk(hal.inventory, 1, &d), 0);
+    assert_string_equal(d.name, "sda");
+    assert_string_equal(d.model, "Samsung SSD 870");  /* vendor "ATA" left out, blanks trimmed */
+    assert_string_equal(d.serial, "S6PNNX0T123456A"); /* VPD page 80h */
+    assert_string_equal(d.firmware, "2B6Q");
+    assert_int_equal(ward_inventory_disk(hal.inventory, 2, &d), -ENOENT);
+    /* lo has no device; bonding_masters is a file */
+    assert_int_equal(ward_inventory_nic(hal.inventory, 0, &n), 0);
+    assert_string_equal(n.name, "eno1");
+    assert_string_equal(n.mac, "3c:ec:ef:12:34:56");
+    assert_string_equal(n.driver, "igb");
+    assert_int_equal(ward_inventory_nic(hal.inventory, 1, &n), 0);
+    assert_string_equal(n.name, "eno2");
+    assert_string_equal(n.driver, "");
+    assert_int_equal(ward_inventory_nic(hal.inventory, 2, &n), -ENOENT);
+    for (unsigned i = 0; i < sizeof(chips) / sizeof(chips[0]); i++) {
+        assert_int_equal(ward_inventory_chip(hal.inventory, i, &c), 0);
+        assert_string_equal(c.name, chips[i].name);
+        assert_int_equal(c.sensors, chips[i].sensors);
+    }
+    assert_int_equal(ward_inventory_chip(hal.inventory, 6, &c), -ENOENT);
+    ward_linux_hal_close(&s_lh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1255,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_same_name_chips_stay_apart),
         cmocka_unit_test(test_bmc_statuses),
         cmocka_unit_test(test_nics),
+        cmocka_unit_test(test_inventory),
         cmocka_unit_test(test_host),
         cmocka_unit_test_setup_teardown(test_statuses_of_broken_channels, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_permission_denied, tmp_setup, tmp_teardown),

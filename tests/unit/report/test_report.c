@@ -18,7 +18,9 @@
 #include <cJSON.h>
 
 #include "heap_count.h"
+#include "ward/inventory.h"
 #include "ward/report.h"
+#include "ward/version.h"
 
 static struct ward_agent s_agent;
 static uint8_t s_storage[WARD_JSON_ARENA_SIZE];
@@ -655,6 +657,145 @@ static void test_drill_marks(void **state)
     s_agent.drill = (struct ward_drill_status){ 0 };
 }
 
+/* ---- the inventory: a fake HAL inventory device (ward/hal/inventory.h) ---- */
+
+static char s_fake_serial[WARD_INV_SERIAL_LEN] = "S1";
+static unsigned s_fake_disks = 1;
+
+static int fake_disk(const struct ward_device *dev, unsigned i, struct ward_inv_disk *out)
+{
+    (void)dev;
+    if (i >= s_fake_disks) {
+        return -ENOENT;
+    }
+    *out = (struct ward_inv_disk){ .name = "sda", .model = "Disk\001\"X\"", .firmware = "F1" };
+    memcpy(out->serial, s_fake_serial, sizeof(out->serial));
+    return 0;
+}
+
+static int fake_nic(const struct ward_device *dev, unsigned i, struct ward_inv_nic *out)
+{
+    static const struct ward_inv_nic nics[] = {
+        { .name = "eth0", .mac = "02:AB:cd:00:00:01", .driver = "igb" },
+        { .name = "eth1", .mac = "02:ab:cd:00:00", .driver = "" }, /* not a MAC: left out */
+        { .name = "", .mac = "02:ab:cd:00:00:03" },                /* no name: left out */
+    };
+
+    (void)dev;
+    if (i >= sizeof(nics) / sizeof(nics[0])) {
+        return -ENOENT;
+    }
+    *out = nics[i];
+    return 0;
+}
+
+static const struct ward_inventory_ops s_fake_inventory_ops = { .disk = fake_disk,
+                                                                .nic = fake_nic };
+
+/* The inventory's heartbeat member in the batch in s_buf, or NULL (parsed: call done()). */
+static const cJSON *batch_inventory(int64_t now)
+{
+    unsigned n;
+
+    assert_true(ward_report_batch(&s_agent, now, 0, 0, false, &s_arena, s_buf, sizeof(s_buf), &n) >
+                0);
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(parse(s_buf), "heartbeat"), "inventory");
+}
+
+/* Sent with the sticky fields only; strings made printable; a change read at the refresh
+ * makes the next heartbeat full; without an inventory device, chips are the HAL's. */
+static void test_inventory(void **state)
+{
+    static const struct ward_device inv_dev = { .name = "fake-inventory",
+                                                .api = &s_fake_inventory_ops };
+    static struct ward_hal hal = { .inventory = &inv_dev };
+    const cJSON *inv, *disk, *nics;
+    int64_t t = 100000;
+
+    (void)state;
+    s_agent.hal = &hal;
+    ward_report_sticky_reset(&s_agent);
+    inv = batch_inventory(t);
+    assert_non_null(inv);
+    assert_string_equal(str(inv, "build"), ward_inventory_build());
+    assert_non_null(strstr(ward_inventory_build(), ward_version()));
+    disk = cJSON_GetArrayItem(cJSON_GetObjectItem(inv, "disks"), 0);
+    assert_string_equal(str(disk, "name"), "sda");
+    assert_string_equal(str(disk, "model"), "Disk?\"X\""); /* escaped by cJSON */
+    assert_string_equal(str(disk, "serial"), "S1");
+    nics = cJSON_GetObjectItem(inv, "nics");
+    assert_int_equal(cJSON_GetArraySize(nics), 2);
+    assert_string_equal(str(cJSON_GetArrayItem(nics, 0), "mac"), "02:ab:cd:00:00:01");
+    assert_string_equal(str(cJSON_GetArrayItem(nics, 0), "driver"), "igb");
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(nics, 1), "mac"));
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(nics, 1), "driver"));
+    assert_null(cJSON_GetObjectItem(inv, "chips")); /* none, and no temperature devices */
+    save("batch.inventory.json", s_buf);
+    done();
+    /* Settle (the arena's high-water mark), then compact: no inventory. */
+    for (int i = 1; i <= 3; i++) {
+        (void)batch_inventory(t + i * 1000);
+        done();
+    }
+    assert_null(batch_inventory(t + 4000));
+    done();
+    /* The disk is replaced: not read again before the refresh, then a full heartbeat. */
+    memcpy(s_fake_serial, "S2", 3);
+    assert_null(batch_inventory(t + 5000));
+    done();
+    inv = batch_inventory(t + 5000 + WARD_INVENTORY_REFRESH_MS);
+    assert_non_null(inv);
+    assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(inv, "disks"), 0), "serial"),
+                        "S2");
+    done();
+    /* A new connection reads it again and sends it again. */
+    ward_report_sticky_reset(&s_agent);
+    assert_non_null(batch_inventory(t + 6000 + WARD_INVENTORY_REFRESH_MS));
+    done();
+    /* More hardware than the text holds: whole items left out, the batch still built. */
+    s_fake_disks = 60;
+    ward_report_sticky_reset(&s_agent);
+    inv = batch_inventory(t + 7000 + WARD_INVENTORY_REFRESH_MS);
+    assert_non_null(inv);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(inv, "disks")) > 5);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(inv, "disks")) < 60);
+    assert_true(s_agent.inv.left_out > 0);
+    assert_true(strlen(s_agent.inv.text) < WARD_INVENTORY_TEXT_SIZE);
+    done();
+    s_fake_disks = 1;
+    memcpy(s_fake_serial, "S1", 3);
+    s_agent.hal = NULL;
+    ward_report_sticky_reset(&s_agent);
+}
+
+/* Bare metal without an inventory device: the build and the sensor devices as chips. */
+static int two_channels(const struct ward_device *dev)
+{
+    (void)dev;
+    return 2;
+}
+
+static void test_inventory_chips_of_devices(void **state)
+{
+    static const struct ward_temp_ops temp_ops = { .count = two_channels };
+    static const struct ward_device temp = { .name = "lm75", .api = &temp_ops };
+    static struct ward_hal hal = { .temp = { &temp }, .n_temp = 1 };
+    const cJSON *inv, *chip;
+
+    (void)state;
+    s_agent.hal = &hal;
+    ward_report_sticky_reset(&s_agent);
+    inv = batch_inventory(300000);
+    assert_non_null(inv);
+    assert_null(cJSON_GetObjectItem(inv, "disks"));
+    chip = cJSON_GetArrayItem(cJSON_GetObjectItem(inv, "chips"), 0);
+    assert_string_equal(str(chip, "name"), "lm75");
+    assert_int_equal(num(chip, "sensors"), 2);
+    done();
+    s_agent.hal = NULL;
+    ward_report_sticky_reset(&s_agent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +810,8 @@ int main(void)
         cmocka_unit_test(test_health_pages),
         cmocka_unit_test(test_delta_pages),
         cmocka_unit_test(test_drill_marks),
+        cmocka_unit_test(test_inventory),
+        cmocka_unit_test(test_inventory_chips_of_devices),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);

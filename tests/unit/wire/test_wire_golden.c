@@ -51,6 +51,7 @@ static const char *const s_masked_members[] = {
     "events_max",
     "json_arena_high_water",
     "json_arena_bytes",
+    "build", /* the inventory's build id: version and source revision */
 };
 
 /* Replace the value of every "member": in s_masked_members by "@member@". */

@@ -26,6 +26,7 @@
 #include "devices/devices.h"
 #include "devices/devices_impl.h"
 #include "devices/signer.h"
+#include "inventory/inventory.h"
 #include "server/collector.h"
 #include "server/conn.h"
 #include "tls/tls.h"
@@ -109,6 +110,7 @@ static void revoke(struct wcol_conn *conn, const char *id, bool removed, const c
     d->stats.closed += closed;
     if (removed) {
         (void)wcol_fleet_remove(&c->fleet, id, now);
+        wcol_inventory_device_removed(c->inventory, id); /* its outdated-agent incident */
     } else {
         (void)wcol_fleet_raise(&c->fleet, id, "certificate", "valid", "revoked");
     }

@@ -355,27 +355,37 @@ int wcol_incidents_forecast(struct wcol_incidents *in, const char *device, const
                             bool firing, const char *detail)
 {
     char comp[WCOL_INC_COMP_MAX + 1];
+
+    snprintf(comp, sizeof(comp), "forecast:%s", sensor);
+    return wcol_incidents_condition(in, device, comp, "forecast", firing, detail) < 0 ? -EIO : 0;
+}
+
+int64_t wcol_incidents_condition(struct wcol_incidents *in, const char *device, const char *comp,
+                                 const char *state, bool firing, const char *detail)
+{
     struct ev e = { .device = device,
                     .boot = "",
                     .sensor = comp,
                     .rank = 1,
-                    .from = firing ? "ok" : "forecast",
-                    .to = firing ? "forecast" : "ok" };
+                    .from = firing ? "ok" : state,
+                    .to = firing ? state : "ok" };
     struct wcol_incident x;
     sqlite3 *db = NULL;
-    int64_t now = wcol_inc_now_ms();
+    int64_t now = wcol_inc_now_ms(), id = 0;
     int rc;
 
-    snprintf(comp, sizeof(comp), "forecast:%s", sensor);
+    if (in == NULL || device == NULL || comp == NULL || state == NULL || detail == NULL) {
+        return -EINVAL;
+    }
     e.received_ms = e.time_ms = now;
     if (wcol_inc_db_open(&db, in, 5000) != 0) {
         return -EIO;
     }
     wcol_inc_pol_enter(in, true);
     rc = wcol_inc_exec(db, "BEGIN IMMEDIATE") == 0 ? on_event(in, db, &e, now) : -EIO;
-    if (rc == 0 && wcol_inc_find_live(db, device, comp, &x) == 0 &&
-        wcol_inc_timeline(db, x.id, now, "collector", "forecast", detail, 0) < 0) {
-        rc = -EIO;
+    if (rc == 0 && wcol_inc_find_live(db, device, comp, &x) == 0) {
+        id = x.id;
+        rc = wcol_inc_timeline(db, x.id, now, "collector", state, detail, 0) < 0 ? -EIO : 0;
     }
     rc = rc ?: wcol_inc_exec(db, "COMMIT");
     if (rc != 0) {
@@ -384,7 +394,7 @@ int wcol_incidents_forecast(struct wcol_incidents *in, const char *device, const
     wcol_inc_pol_leave(in);
     sqlite3_close(db);
     wcol_inc_wake(in, false, true);
-    return rc != 0 ? -EIO : 0;
+    return rc != 0 ? -EIO : firing ? id : 0;
 }
 
 /* ---- once a second ---- */

@@ -58,6 +58,17 @@ int wcol_incidents_forecast(struct wcol_incidents *in, const char *device, const
                             bool firing, const char *detail);
 
 /**
+ * A condition the collector itself observes (a forecast, an outdated agent), from any thread:
+ * firing opens (or reopens) a low-severity incident on (device, comp) as if a sensor had gone
+ * from "ok" to state, with `detail` in its timeline; not firing marks it healthy (resolved
+ * after the hold-down). Call it on a change only.
+ * @return the incident's id when firing (0 when the component is too long to be one), 0 when
+ *         not firing, -EINVAL (a NULL argument), -EIO.
+ */
+int64_t wcol_incidents_condition(struct wcol_incidents *in, const char *device, const char *comp,
+                                 const char *state, bool firing, const char *detail);
+
+/**
  * Ingest's drill hooks (drills.c), on the event loop. ack: add the device's pending drill
  * request to the acknowledgement (body, len bytes, cap); @return the new length (len when
  * nothing is added). heard: the device's heartbeat (a span of the batch) names a drill's state.

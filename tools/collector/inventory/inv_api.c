@@ -337,8 +337,10 @@ static unsigned outdated_into(struct wcol_inventory *inv, struct wcol_jw *w)
 
     if (inv->min_version[0] == '\0' ||
         sqlite3_prepare_v2(inv->r,
-                           "SELECT device, value, since_ms FROM inventory WHERE item = 'firmware' "
-                           "ORDER BY device",
+                           "SELECT i.device, i.value, i.since_ms, o.incident FROM inventory i "
+                           "LEFT JOIN outdated_raised o ON o.device = i.device WHERE i.item = "
+                           "'firmware' AND i.device NOT IN (SELECT device FROM removed_devices) "
+                           "ORDER BY i.device",
                            -1, &st, NULL) != SQLITE_OK) {
         return 0;
     }
@@ -354,6 +356,12 @@ static unsigned outdated_into(struct wcol_inventory *inv, struct wcol_jw *w)
             col_str(w, "id", st, 0);
             wcol_jw_kstr(w, "version", v);
             wcol_jw_kint(w, "since_ms", sqlite3_column_int64(st, 2));
+            wcol_jw_key(w, "incident"); /* the low incident it raised (null: none yet) */
+            if (sqlite3_column_type(st, 3) == SQLITE_INTEGER) {
+                wcol_jw_int(w, sqlite3_column_int64(st, 3));
+            } else {
+                wcol_jw_null(w);
+            }
             wcol_jw_obj_end(w);
         }
     }
@@ -495,4 +503,14 @@ void wcol_inventory_metrics(struct wcol_inventory *inv, struct wcol_prom *w)
                      "devices whose agent is older than min-agent-version");
     wcol_prom_sample(w, "ward_collector_devices_outdated", NULL, 0,
                      (double)outdated_into(inv, NULL));
+    wcol_prom_family(
+        w, "ward_collector_devices_outdated_incidents", "gauge",
+        "outdated devices with a low incident raised (clears once updated or removed)");
+    st = NULL;
+    if (sqlite3_prepare_v2(inv->r, "SELECT count(*) FROM outdated_raised", -1, &st, NULL) ==
+        SQLITE_OK) {
+        wcol_prom_sample(w, "ward_collector_devices_outdated_incidents", NULL, 0,
+                         sqlite3_step(st) == SQLITE_ROW ? (double)sqlite3_column_int64(st, 0) : 0);
+    }
+    sqlite3_finalize(st);
 }

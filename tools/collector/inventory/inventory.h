@@ -20,6 +20,7 @@ struct wcol_inventory;
 struct wcol_bus;
 struct wcol_conn;
 struct wcol_prom;
+struct wcol_incidents;
 
 /**
  * Open (creating) inventory.db beside the store's database and start the thread.
@@ -45,6 +46,17 @@ void wcol_inventory_metrics(struct wcol_inventory *inv, struct wcol_prom *w);
 /** Compare dotted versions ("0.10.1" > "0.9"): <0, 0, >0; a non-numeric part compares as
  *  text after the numbers. */
 int wcol_version_cmp(const char *a, const char *b);
+
+/**
+ * Raise a low incident for every outdated device through inc (NULL: none, as with PostgreSQL)
+ * and clear it when the device is updated or removed. Called once after both are open; the
+ * first pass over the stored devices runs on the inventory thread.
+ */
+void wcol_inventory_set_incidents(struct wcol_inventory *inv, struct wcol_incidents *inc);
+
+/** The device was removed (decommissioned): its outdated incident is cleared and it leaves
+ *  the outdated list until it reports again. inv NULL: nothing. */
+void wcol_inventory_device_removed(struct wcol_inventory *inv, const char *device);
 
 /** Wait until the queue is empty (tests and the clean stop). */
 void wcol_inventory_flush(struct wcol_inventory *inv);

@@ -13,6 +13,7 @@
 #include <cJSON.h>
 
 #include "commit/bus.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "inventory/model.h"
 #include "store/store.h"
@@ -274,6 +275,22 @@ static void process(struct wcol_inventory *inv, const struct inv_job *j)
     }
 }
 
+static void run_job(struct wcol_inventory *inv, const struct inv_job *j)
+{
+    switch (j->kind) {
+    case INV_JOB_HEARTBEAT:
+        process(inv, j);
+        wcol_inv_outdated_seen(inv, j->device);
+        break;
+    case INV_JOB_REMOVED:
+        wcol_inv_outdated_removed(inv, j->device, j->at_ms);
+        break;
+    case INV_JOB_RECONCILE:
+        wcol_inv_outdated_reconcile(inv);
+        break;
+    }
+}
+
 static void *inv_main(void *arg)
 {
     struct wcol_inventory *inv = arg;
@@ -293,7 +310,7 @@ static void *inv_main(void *arg)
         inv->n--;
         inv->busy = true;
         pthread_mutex_unlock(&inv->mu);
-        process(inv, &j);
+        run_job(inv, &j);
         free(j.heartbeat);
         pthread_mutex_lock(&inv->mu);
         inv->busy = false;
@@ -305,6 +322,28 @@ static void *inv_main(void *arg)
 
 /* ---- the subscriber (event loop): copy and queue, never wait ---- */
 
+/* Queue a job (copy: a heap heartbeat the queue then owns, or NULL); a full queue drops it. */
+static void enqueue(struct wcol_inventory *inv, enum inv_job_kind kind, const char *device,
+                    int64_t at_ms, const char *boot, char *copy)
+{
+    pthread_mutex_lock(&inv->mu);
+    if ((kind == INV_JOB_HEARTBEAT && copy == NULL) || inv->n >= INV_QUEUE_MAX) {
+        atomic_fetch_add(&inv->dropped, 1);
+        free(copy);
+    } else {
+        struct inv_job *j = &inv->q[(inv->head + inv->n) % INV_QUEUE_MAX];
+
+        j->kind = kind;
+        snprintf(j->device, sizeof(j->device), "%s", device);
+        j->at_ms = at_ms;
+        snprintf(j->boot, sizeof(j->boot), "%s", boot);
+        j->heartbeat = copy;
+        inv->n++;
+        pthread_cond_broadcast(&inv->cv);
+    }
+    pthread_mutex_unlock(&inv->mu);
+}
+
 static void on_report(void *ctx, const struct wcol_msg *m)
 {
     struct wcol_inventory *inv = ctx;
@@ -315,23 +354,25 @@ static void on_report(void *ctx, const struct wcol_msg *m)
         memmem(r->heartbeat, r->heartbeat_len, "\"config_sha256\"", 15) == NULL) {
         return;
     }
-    char *copy = strndup(r->heartbeat, r->heartbeat_len);
+    enqueue(inv, INV_JOB_HEARTBEAT, r->device, r->received_ms, r->boot_id != NULL ? r->boot_id : "",
+            strndup(r->heartbeat, r->heartbeat_len));
+}
 
-    pthread_mutex_lock(&inv->mu);
-    if (copy == NULL || inv->n >= INV_QUEUE_MAX) {
-        atomic_fetch_add(&inv->dropped, 1);
-        free(copy);
-    } else {
-        struct inv_job *j = &inv->q[(inv->head + inv->n) % INV_QUEUE_MAX];
-
-        snprintf(j->device, sizeof(j->device), "%s", r->device);
-        j->at_ms = r->received_ms;
-        snprintf(j->boot, sizeof(j->boot), "%s", r->boot_id != NULL ? r->boot_id : "");
-        j->heartbeat = copy;
-        inv->n++;
-        pthread_cond_broadcast(&inv->cv);
+void wcol_inventory_set_incidents(struct wcol_inventory *inv, struct wcol_incidents *inc)
+{
+    if (inv != NULL) {
+        atomic_store(&inv->incidents, inc);
+        if (inc != NULL) {
+            enqueue(inv, INV_JOB_RECONCILE, "", wcol_now_wall_ms(), "", NULL);
+        }
     }
-    pthread_mutex_unlock(&inv->mu);
+}
+
+void wcol_inventory_device_removed(struct wcol_inventory *inv, const char *device)
+{
+    if (inv != NULL && device != NULL) {
+        enqueue(inv, INV_JOB_REMOVED, device, wcol_now_wall_ms(), "", NULL);
+    }
 }
 
 int wcol_inventory_subscribe(struct wcol_inventory *inv, struct wcol_bus *bus)
@@ -433,6 +474,7 @@ static int open_db(struct wcol_inventory *inv)
     int rc = wcol_inv_exec(inv->w, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL");
 
     rc = rc ?: wcol_inv_exec(inv->w, s_schema);
+    rc = rc ?: wcol_inv_outdated_schema(inv->w);
     if (rc == 0 && sqlite3_open_v2(inv->path, &inv->r, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         wcol_log_error("inventory: cannot open %s: %s", inv->path, sqlite3_errmsg(inv->r));
         rc = -EIO;

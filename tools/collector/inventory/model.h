@@ -26,8 +26,15 @@ enum inv_kind {
     INV_KIND_COUNT,
 };
 
+enum inv_job_kind {
+    INV_JOB_HEARTBEAT = 0, /* compare a full heartbeat */
+    INV_JOB_REMOVED,       /* the device was removed (wcol_inventory_device_removed) */
+    INV_JOB_RECONCILE,     /* raise or clear every device's outdated incident (outdated.c) */
+};
+
 struct inv_job {
     char device[WCOL_DEVICE_ID_MAX + 1];
+    enum inv_job_kind kind;
     int64_t at_ms;
     char boot[40];   /* the batch's boot id (a heartbeat in a batch carries none) */
     char *heartbeat; /* heap, NUL-terminated */
@@ -48,6 +55,7 @@ struct wcol_inventory {
     char min_version[INV_VERSION_MAX];
     atomic_uint_fast64_t changes[INV_KIND_COUNT][2]; /* [kind][unplanned] */
     atomic_uint_fast64_t dropped;                    /* jobs refused, the queue full */
+    _Atomic(struct wcol_incidents *) incidents;      /* NULL: no incidents (PostgreSQL) */
 };
 
 const char *wcol_inv_kind_name(enum inv_kind k);
@@ -61,5 +69,14 @@ int64_t wcol_inv_window_open(struct wcol_inventory *inv, const char *title, cons
 
 /** Close window id now. @return 0, -ENOENT (none open with that id), -EIO. */
 int wcol_inv_window_close(struct wcol_inventory *inv, int64_t id, int64_t now_ms, const char *who);
+
+/* Outdated agents' incidents (outdated.c), on the inventory thread. */
+int wcol_inv_outdated_schema(sqlite3 *db);
+/** A full heartbeat of device was compared: raise or clear its incident. */
+void wcol_inv_outdated_seen(struct wcol_inventory *inv, const char *device);
+/** device was removed: clear its incident, and keep it off the outdated list. */
+void wcol_inv_outdated_removed(struct wcol_inventory *inv, const char *device, int64_t at_ms);
+/** Every device (the incidents were attached, or the minimum changed across a restart). */
+void wcol_inv_outdated_reconcile(struct wcol_inventory *inv);
 
 #endif /* WCOL_INVENTORY_MODEL_H_ */

@@ -428,6 +428,9 @@ static int open_store_and_fleet(struct wcol_collector *c)
     rc = rc ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, &c->bus, c->incidents);
     rc = rc ?: wcol_inventory_open(&c->inventory, cfg->db_path, cfg->min_agent_version);
     rc = rc ?: wcol_inventory_subscribe(c->inventory, &c->bus);
+    if (rc == 0) {
+        wcol_inventory_set_incidents(c->inventory, c->incidents); /* outdated agents */
+    }
     rc = rc ?: wcol_streams_open(&c->streams, c);
     return rc ?: wcol_devices_attach(c);
 }
@@ -867,10 +870,10 @@ void wcol_collector_close(struct wcol_collector *c)
     }
     wcol_history_close(c->history); /* before the incidents: its pass may call them */
     c->history = NULL;
+    wcol_inventory_close(c->inventory); /* before the incidents too: outdated agents raise them */
+    c->inventory = NULL;
     wcol_incidents_close(c->incidents);
     c->incidents = NULL;
-    wcol_inventory_close(c->inventory);
-    c->inventory = NULL;
     wcol_devices_close(c->devices);
     c->devices = NULL;
     wcol_streams_close(c->streams);

@@ -123,6 +123,7 @@ struct ward_linux_hal {
     struct ward_device fan_dev;
     struct ward_device nic_dev;
     struct ward_device host_dev;
+    struct ward_device inv_dev; /* the inventory, read from sysfs (src/inventory.c) */
 
     int dir_fd[WARD_LINUX_DIRS_MAX]; /* hwmon attribute dirs, zones, NICs */
     uint16_t n_dirs;

@@ -84,6 +84,7 @@ struct ward_sim_sensor {
 
 struct ward_sim_nic {
     struct ward_nic_info info;
+    char driver[WARD_INV_DRIVER_LEN]; /* the inventory's driver name; "" when not given */
     ward_sim_sig_t counter[WARD_NIC_COUNTER_COUNT];
     int64_t speed_mbps; /* 0: unknown */
     uint8_t duplex;     /* enum ward_nic_duplex */
@@ -234,6 +235,7 @@ struct ward_sim {
     struct ward_device dev_nic;
     struct ward_device dev_disk;
     struct ward_device dev_host;
+    struct ward_device dev_inv;
 
     struct ward_sim_signal signal[WARD_SIM_MAX_SIGNALS];
     struct ward_sim_event event[WARD_SIM_MAX_EVENTS];
