@@ -173,6 +173,13 @@ static void wire_counters(const struct ward_agent *a, const struct ward_json_are
     h->memory[WARD_WIRE_MEM_HAL_ERRORS] = a->hal_errors;
 }
 
+/* The heartbeat's health summary packed without loss: state, severity, sensors, not ok. */
+static uint64_t health_summary(const struct ward_wire_heartbeat *h)
+{
+    return (uint64_t)h->state << 48 | (uint64_t)h->severity << 40 | (uint64_t)h->sensors << 20 |
+           (uint64_t)h->not_ok;
+}
+
 /* The heartbeat the agent would send now: full with every sticky member, or compact. */
 static void wire_heartbeat(const struct doc *d, int64_t now, const struct ward_json_arena *arena,
                            bool full, struct ward_wire_heartbeat *h)
@@ -205,6 +212,7 @@ static void wire_heartbeat(const struct doc *d, int64_t now, const struct ward_j
     h->skipped = loop_skipped(a);
     wire_counters(a, arena, h);
     h->events_unchanged = !full && h->events[WARD_WIRE_EV_PENDING] == 0;
+    h->health_unchanged = !full && a->summary_acked_ok && health_summary(h) == a->summary_acked;
 }
 
 static uint32_t fnv1a(uint32_t h, const void *p, size_t n)
@@ -259,6 +267,8 @@ void ward_report_sticky_reset(struct ward_agent *a)
     if (a != NULL) {
         a->sticky_sent = false;
         ward_inventory_stale(&a->inv);
+        a->summary_acked_ok = false; /* the health summary goes again, too */
+        a->summary_built_ok = false;
         /* A new connection may reach a collector without the snapshot: the next cycle is
          * full, and a delta cycle in progress gives way to it at once. */
         a->delta_ok = false;
@@ -438,6 +448,8 @@ struct batch_plan {
     unsigned page;   /* sensors in the health page from the cursor, 0: no health member */
     unsigned total;  /* sensors in the table */
     bool quiet;      /* a delta cycle with nothing changed: done without a page */
+    /* The heartbeat's health summary (health_summary()). */
+    uint64_t summary;
     /* The events chosen, by log index from `from`: `want` of them (severity first, or the
      * oldest); printed in the log's order. */
     uint8_t sel[(WARD_EVLOG_SIZE + 7) / 8];
@@ -532,6 +544,7 @@ static void batch_plan(struct ward_agent *a, const struct doc *d,
     ward_inventory_refresh(&a->inv, a->hal, now);
     p->hash = ward_inventory_mix(&a->inv, sticky_hash(&full, p->events));
     p->full = !a->sticky_sent || p->hash != a->sticky_hash;
+    p->summary = health_summary(&full);
     p->from = from;
     p->want = from >= pending ? 0 : pending - from;
     p->want = p->want > max_events ? max_events : p->want;
@@ -695,6 +708,9 @@ static void batch_built(struct ward_agent *a, int64_t now, const struct batch_pl
 {
     mark_sent(a, p, got);
     heartbeat_sent(a);
+    /* The collector holds it once an acknowledgement answers this batch (below). */
+    a->summary_built = p->summary;
+    a->summary_built_ok = true;
     if (p->full) {
         a->sticky_sent = true;
         a->sticky_hash = p->hash;
@@ -821,5 +837,16 @@ int ward_report_apply_ack(struct ward_agent *a, const char *text, size_t len)
         return -EINVAL;
     }
     rc = ward_report_ack_each(text, len, ack_free_events, &f);
+    if (rc >= 0) {
+        ward_report_batch_acked(a);
+    }
     return rc < 0 ? rc : f.freed;
+}
+
+void ward_report_batch_acked(struct ward_agent *a)
+{
+    if (a != NULL && a->summary_built_ok) {
+        a->summary_acked = a->summary_built;
+        a->summary_acked_ok = true;
+    }
 }

@@ -128,6 +128,13 @@ struct ward_agent {
     uint32_t sticky_events;    /* hash of the events counters the last full heartbeat carried */
     bool sticky_sent;          /* false: the next batch's heartbeat carries them all */
     struct ward_inventory inv; /* sticky too: its hash is in sticky_hash (ward/inventory.h) */
+    /* The heartbeat's health summary (docs/protocol.md): as in the last batch built on this
+     * connection, and as the collector last acknowledged it there (_ok: known). A compact
+     * heartbeat leaves it out while it equals the acknowledged one. */
+    uint64_t summary_built;
+    uint64_t summary_acked;
+    bool summary_built_ok;
+    bool summary_acked_ok;
     /* Health snapshot paging (ward_report_batch()): index of the next page's first sensor,
      * and whether the last batch built carried the last page of a snapshot cycle. */
     bool health_done;

@@ -105,6 +105,14 @@ bool ward_report_health_done(const struct ward_agent *a);
  */
 void ward_report_sticky_reset(struct ward_agent *a);
 
+/**
+ * The collector acknowledged the last batch built (a valid acknowledgement answered it, so
+ * its heartbeat is stored): compact heartbeats leave out the health summary while it stays
+ * the one that batch carried (docs/protocol.md). ward_report_apply_ack() and
+ * ward_outbox_apply_ack() call it; ward_report_sticky_reset() forgets it.
+ */
+void ward_report_batch_acked(struct ward_agent *a);
+
 /** Called for each (boot id, highest durably stored seq) pair of an acknowledgement. */
 typedef ward_wire_ack_fn ward_ack_fn;
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ward/base/byteorder.h"
+#include "ward/report.h"
 #include "ward/transport/ack.h"
 #include "ward/transport/outbox.h"
 
@@ -195,5 +196,6 @@ int ward_outbox_apply_ack(struct ward_outbox *o, struct ward_agent *a, const cha
         (void)ward_journal_ack(o->journal, acks[i].boot_id, seq);
     }
     o->stats.acks += (uint32_t)n;
+    ward_report_batch_acked(a);
     return freed;
 }

@@ -299,7 +299,8 @@ static int read_hb_health(struct dec *d, struct ward_ingest_batch *b)
     return rc;
 }
 
-#define HB_REQUIRED (1u << 0 | 1u << 4 | 1u << 5 | 1u << 7) /* v seq t_ms health */
+/* v seq t_ms; "health" may be left out of a compact heartbeat (unchanged, docs/protocol.md) */
+#define HB_REQUIRED (1u << 0 | 1u << 4 | 1u << 5)
 
 /* The heartbeat's build text (sticky): 1..WARD_WIRE_TEXT_MAX printable ASCII each. */
 static const char *const s_hb_text[][2] = {
@@ -371,7 +372,7 @@ static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
         return rc;
     }
     if ((mask & HB_REQUIRED) != HB_REQUIRED) {
-        return schema(d, "a heartbeat needs v, seq, t_ms and health");
+        return schema(d, "a heartbeat needs v, seq and t_ms");
     }
     b->heartbeat_len = (size_t)(d->s.p - b->heartbeat);
     b->has_heartbeat = true;

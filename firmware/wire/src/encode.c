@@ -243,7 +243,9 @@ cJSON *ward_wire_heartbeat_json(const struct ward_wire_heartbeat *h,
         ok = ok && put_ref(o, "rules", h->rules);
     }
     ok = ok && (!h->full || hb_sticky(o, h));
-    ok = ok && ward_wire_put(o, WARD_WIRE_M_HEALTH, hb_health(h));
+    if (h->full || !h->health_unchanged) {
+        ok = ok && ward_wire_put(o, WARD_WIRE_M_HEALTH, hb_health(h));
+    }
     if (h->full || !h->events_unchanged) {
         ok = ok && ward_wire_put_unless_empty(o, WARD_WIRE_M_EVENTS, hb_events(h));
     }

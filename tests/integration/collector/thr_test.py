@@ -10,6 +10,10 @@ device API, wardctl device) keeps the full page's thresholds, while a later full
 replaces them (a rule lost a level). A compact heartbeat without "events" keeps the stored
 counters (nothing pending); one with "events" replaces them. wardctl device shows the
 thresholds in its sensor table.
+
+hb_health: a compact heartbeat without "health" (the summary unchanged since the last
+acknowledged one) keeps the stored health and heartbeat summary and the device's state; a
+changed summary replaces them; a full heartbeat carries it again.
 """
 import json
 
@@ -34,9 +38,13 @@ def page(sensors, total, first=0, delta=False):
     return p
 
 
-def heartbeat(seq, events=None, full=False):
-    hb = {"v": 2, "seq": seq, "t_ms": 1000 * seq, "config": "0" * 16,
-          "health": {"state": "ok", "sensors": 3}}
+OK = {"state": "ok", "sensors": 3}
+
+
+def heartbeat(seq, events=None, full=False, summary=OK):
+    hb = {"v": 2, "seq": seq, "t_ms": 1000 * seq, "config": "0" * 16}
+    if summary is not None:
+        hb["health"] = summary
     if full:
         hb.update({"uptime_ms": 1000 * seq, "interval_ms": 60000, "firmware": "0.1.0",
                    "board": "linux-x86_64", "arch": "x86_64", "config_sha256": "0" * 64,
@@ -46,9 +54,9 @@ def heartbeat(seq, events=None, full=False):
     return hb
 
 
-def post(env, col, seq, health=None, events=None, full=False):
+def post(env, col, seq, health=None, events=None, full=False, summary=OK):
     doc = {"v": 2, "type": "batch", "device": "dev-t", "boot": BOOT_A,
-           "heartbeat": heartbeat(seq, events, full)}
+           "heartbeat": heartbeat(seq, events, full, summary)}
     if health is not None:
         doc["health"] = health
     post_ok(env, col, "dev-t", json.dumps(doc, separators=(",", ":")).encode())
@@ -113,5 +121,39 @@ def case_thr_merge(env):
     check(by_id["temp:s0"].get("thr") == {"caution": 85000}, "temp:s0: %r" % by_id["temp:s0"])
 
 
+def case_hb_health(env):
+    env.make_pki(devices=("dev-t",))
+    col = env.start()
+    caution = {"state": "caution", "severity": "medium", "sensors": 3, "not_ok": 2}
+    post(env, col, 1, full=True, summary=caution)
+    d = env.wardctl_json(col, "device", "dev-t")
+    check(d.get("health") == "caution" and d["heartbeat"].get("health") == caution,
+          "full heartbeat's summary not stored: %r" % d)
+    state = d.get("state")
+    # Compact heartbeats without "health": the summary is unchanged, the stored one stays.
+    for seq in (2, 3):
+        post(env, col, seq, summary=None)
+        d = env.wardctl_json(col, "device", "dev-t")
+        check(d.get("health") == "caution", "health lost: %r" % d.get("health"))
+        check(d["heartbeat"].get("health") == caution, "summary lost: %r" % d["heartbeat"])
+        check(d["heartbeat"].get("seq") == seq and d["heartbeat"].get("firmware") == "0.1.0",
+              "heartbeat not merged: %r" % d["heartbeat"])
+        check(d.get("state") == state, "device state moved: %r -> %r" % (state, d.get("state")))
+    # A changed summary replaces it; the next one without keeps the new one.
+    post(env, col, 4, summary=OK)
+    d = env.wardctl_json(col, "device", "dev-t")
+    check(d.get("health") == "ok" and d["heartbeat"].get("health") == OK,
+          "changed summary not stored: %r" % d)
+    post(env, col, 5, summary=None)
+    d = env.wardctl_json(col, "device", "dev-t")
+    check(d.get("health") == "ok" and d["heartbeat"].get("health") == OK,
+          "changed summary not kept: %r" % d)
+    # A full heartbeat (a new connection) carries it again and replaces the stored document.
+    post(env, col, 6, full=True, summary=caution)
+    d = env.wardctl_json(col, "device", "dev-t")
+    check(d.get("health") == "caution" and d["heartbeat"].get("health") == caution,
+          "full heartbeat's summary: %r" % d)
+
+
 if __name__ == "__main__":
-    main({"thr_merge": case_thr_merge})
+    main({"thr_merge": case_thr_merge, "hb_health": case_hb_health})

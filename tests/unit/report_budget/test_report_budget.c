@@ -7,6 +7,9 @@
  * Steady state: the sticky members went out, events happened and were acknowledged, the
  * loop's worst lag keeps creeping up within its power of two, lateness under the floor.
  *
+ * The same with two sensors not ok: the heartbeat's health summary goes only when it changed
+ * since the last acknowledged heartbeat (and with every full one).
+ *
  * Thresholds: full snapshot pages carry each threshold-judged sensor's effective thresholds
  * ("thr" above, "thr_below" below, keyed by the state a reading past them enters); delta
  * pages and heartbeats never do; pages split to fit a small buffer still carry them.
@@ -180,6 +183,93 @@ static void test_steady_heartbeat_within_budget(void **state)
     assert_int_equal(heap_count_stop(), 0);
 }
 
+/* The collector acknowledged the batch last built (what its answer to every batch says). */
+static void ack_batch(void)
+{
+    char ack[160];
+
+    snprintf(ack, sizeof(ack),
+             "{\"v\":1,\"acks\":[{\"boot\":\"deadbeef0102030405060708090a0b0c\",\"seq\":%u}]}",
+             (unsigned)ward_evlog_last_seq(&s_agent.log));
+    assert_true(ward_report_apply_ack(&s_agent, ack, strlen(ack)) >= 0);
+}
+
+static bool has_health(void)
+{
+    return strstr(s_buf, "\"health\":{") != NULL;
+}
+
+/*
+ * Two of the 20 sensors not ok (a fan unavailable, a temperature in caution): the health
+ * summary is sent when it changed since the last acknowledged heartbeat, so the steady
+ * heartbeat-only batch stays within the budget; a changed summary goes out until a batch
+ * carrying it is acknowledged, and again on a new connection.
+ */
+static void test_steady_not_ok_within_budget(void **state)
+{
+    const int64_t t0 = 6000000000LL;
+    struct ward_reading r;
+    size_t worst = 0;
+    size_t with_health;
+
+    (void)state;
+    start();
+    ward_reading_unavailable(&r, WARD_REASON_MISSING);
+    assert_true(ward_agent_feed(&s_agent, "fan:chip0:f2", &r, 2500) >= 0);
+    feed("temp:chip3:t1", 84000, 2500);
+    events_acknowledged(3000);
+    s_agent.hb_seq = 99999;
+    s_agent.sched.lag_ever_ms = 64;
+    heap_count_start();
+    assert_true(wire_bytes(t0) > WIRE_BUDGET);
+    assert_true(is_full() && has_health());
+    assert_non_null(strstr(s_buf, "\"not_ok\":2"));
+    ack_batch();
+    for (int i = 1; i <= 3; i++) {
+        (void)wire_bytes(t0 + i * 60000);
+        ack_batch();
+    }
+    for (int i = 0; i < 20; i++) {
+        size_t b;
+
+        s_agent.sched.lag_ever_ms = 64 + i * 3;
+        s_agent.lag_hb_ms = 9;
+        b = wire_bytes(t0 + (4 + i) * 60000);
+        assert_false(is_full());
+        assert_false(has_health()); /* unchanged since the last acknowledged heartbeat */
+        worst = b > worst ? b : worst;
+        ack_batch();
+    }
+    print_message("worst steady heartbeat-only batch, 2 of 21 sensors not ok: %zu bytes "
+                  "(budget %u): %s\n",
+                  worst, WIRE_BUDGET, s_buf);
+    assert_true(worst <= WIRE_BUDGET);
+    /* A third sensor in caution (its event acknowledged): the summary changed. */
+    feed("temp:chip3:t2", 85000, t0 + 25 * 60000);
+    events_acknowledged(t0 + 25 * 60000 + 10);
+    with_health = wire_bytes(t0 + 26 * 60000);
+    assert_true(has_health());
+    assert_non_null(strstr(s_buf, "\"not_ok\":3"));
+    print_message("the next, full (the events counters moved): %zu bytes\n", with_health);
+    /* Not acknowledged (the connection dropped before the answer): sent again. */
+    with_health = wire_bytes(t0 + 27 * 60000);
+    assert_false(is_full());
+    assert_true(has_health());
+    print_message("a compact one carrying the summary: %zu bytes: %s\n", with_health, s_buf);
+    assert_non_null(strstr(s_buf, "\"not_ok\":3"));
+    ack_batch();
+    (void)wire_bytes(t0 + 28 * 60000);
+    assert_false(has_health());
+    ack_batch();
+    /* A new connection: full, with the summary. */
+    ward_report_sticky_reset(&s_agent);
+    (void)wire_bytes(t0 + 29 * 60000);
+    assert_true(is_full() && has_health());
+    (void)wire_bytes(t0 + 30 * 60000); /* no ack for it yet: the summary goes again */
+    assert_true(has_health());
+    assert_int_equal(heap_count_stop(), 0);
+}
+
 static const cJSON *sensor(const cJSON *sensors, const char *id)
 {
     const cJSON *s;
@@ -316,6 +406,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steady_heartbeat_within_budget),
+        cmocka_unit_test(test_steady_not_ok_within_budget),
         cmocka_unit_test(test_full_pages_carry_thresholds),
         cmocka_unit_test(test_delta_pages_leave_thresholds_out),
         cmocka_unit_test(test_split_pages_keep_thresholds),

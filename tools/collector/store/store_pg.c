@@ -216,25 +216,40 @@ static const char s_schema_v1[] =
  * and all) and its place. A compact heartbeat without "events" keeps the stored counters.
  */
 /* clang-format off */
-static const char s_schema_v3[] = PUT_REPORT(
-    /* A delta page's sensor keeps its place, as in the SQLite store. */
-    "CASE WHEN p_page->'delta' = 'true'::jsonb THEN snapshot_sensors.pos ELSE excluded.pos END",
-    "CASE WHEN p_page->'delta' = 'true'::jsonb "
-    "AND jsonb_typeof(excluded.doc::jsonb) = 'object' "
-    "AND NOT (excluded.doc::jsonb ?| array['thr', 'thr_below']) "
-    "AND jsonb_typeof(snapshot_sensors.doc::jsonb) = 'object' "
-    "AND snapshot_sensors.doc::jsonb ?| array['thr', 'thr_below'] "
-    "THEN (excluded.doc::jsonb || jsonb_strip_nulls(jsonb_build_object("
-    "'thr', snapshot_sensors.doc::jsonb->'thr', "
-    "'thr_below', snapshot_sensors.doc::jsonb->'thr_below')))::text ELSE excluded.doc END",
-    /* A compact heartbeat without "events": nothing pending, the counters the stored ones. */
+/* A delta page's sensor keeps its place, as in the SQLite store. */
+#define V3_POS \
+    "CASE WHEN p_page->'delta' = 'true'::jsonb THEN snapshot_sensors.pos ELSE excluded.pos END"
+#define V3_DOC \
+    "CASE WHEN p_page->'delta' = 'true'::jsonb " \
+    "AND jsonb_typeof(excluded.doc::jsonb) = 'object' " \
+    "AND NOT (excluded.doc::jsonb ?| array['thr', 'thr_below']) " \
+    "AND jsonb_typeof(snapshot_sensors.doc::jsonb) = 'object' " \
+    "AND snapshot_sensors.doc::jsonb ?| array['thr', 'thr_below'] " \
+    "THEN (excluded.doc::jsonb || jsonb_strip_nulls(jsonb_build_object(" \
+    "'thr', snapshot_sensors.doc::jsonb->'thr', " \
+    "'thr_below', snapshot_sensors.doc::jsonb->'thr_below')))::text ELSE excluded.doc END"
+/* A compact heartbeat without "events": nothing pending, the counters the stored ones. */
+#define V3_HB \
+    "  IF p_hb IS NOT NULL AND hb IS NOT NULL AND jsonb_typeof(hb) = 'object' AND " \
+    "    NOT (p_hb ? 'config_sha256') AND NOT (p_hb ? 'events') AND " \
+    "    jsonb_typeof(old.heartbeat->'events') = 'object' THEN " \
+    "    hb := jsonb_set(hb, '{events}', (old.heartbeat->'events') - 'pending');" \
+    "  END IF;" \
+    /* "delta" describes the page, not the stored snapshot (as in the SQLite store). */ \
+    "  header := header - 'delta';"
+static const char s_schema_v3[] = PUT_REPORT(V3_POS, V3_DOC, V3_HB);
+
+/*
+ * Migration 4: a compact heartbeat without "health" (the summary unchanged since the last
+ * acknowledged one, docs/protocol.md) keeps the stored summary, as in the SQLite store. The
+ * devices.health column already kept its value (coalesce).
+ */
+static const char s_schema_v4[] = PUT_REPORT(V3_POS, V3_DOC, V3_HB
     "  IF p_hb IS NOT NULL AND hb IS NOT NULL AND jsonb_typeof(hb) = 'object' AND "
-    "    NOT (p_hb ? 'config_sha256') AND NOT (p_hb ? 'events') AND "
-    "    jsonb_typeof(old.heartbeat->'events') = 'object' THEN "
-    "    hb := jsonb_set(hb, '{events}', (old.heartbeat->'events') - 'pending');"
-    "  END IF;"
-    /* "delta" describes the page, not the stored snapshot (as in the SQLite store). */
-    "  header := header - 'delta';");
+    "    NOT (p_hb ? 'config_sha256') AND NOT (p_hb ? 'health') AND "
+    "    jsonb_typeof(old.heartbeat->'health') = 'object' THEN "
+    "    hb := jsonb_set(hb, '{health}', old.heartbeat->'health');"
+    "  END IF;");
 /* clang-format on */
 
 /* Several collectors on one database (cluster/cluster.c): the TLS session ticket keys they
@@ -262,6 +277,7 @@ static const char *const s_migrations[] = {
     s_schema_v1, /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
     s_schema_v2, /* 2: ticket_keys; ward_event_partitions() under a lock */
     s_schema_v3, /* 3: ward_put_report: delta pages keep places and thresholds; events */
+    s_schema_v4, /* 4: ward_put_report: a compact heartbeat without health keeps it */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))

@@ -41,7 +41,8 @@ struct sq {
  * last full one put back when it is compact (no config_sha256): a null in a JSON merge
  * patch removes the member, so a sticky field the full heartbeat lacked stays absent.
  * uptime_ms is derived: t_ms - uptime_ms is constant for a boot. A compact heartbeat without
- * "events" has nothing pending and the counters of the last one that carried them.
+ * "events" has nothing pending and the counters of the last one that carried them; one
+ * without "health" has the summary of the last one that carried it (unchanged).
  */
 /* clang-format off */
 #define HB_OLD(path) "json_extract(heartbeat, '$." path "')"
@@ -59,6 +60,7 @@ struct sq {
     "'loop', json_object('lag_max_ms', " HB_OLD("loop.lag_max_ms") "), "                           \
     "'events', CASE WHEN " HB_NEW("events") " IS NULL THEN "                                      \
     "json_remove(" HB_OLD("events") ", '$.pending') ELSE json(" HB_NEW("events") ") END, "       \
+    "'health', json(coalesce(" HB_NEW("health") ", " HB_OLD("health") ")), "                   \
     "'memory', json(" HB_OLD("memory") "))) END"
 
 /*

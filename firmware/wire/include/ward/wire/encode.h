@@ -92,6 +92,9 @@ struct ward_wire_heartbeat {
     /* Compact only: nothing pending and the events counters are the last full heartbeat's
      * (docs/protocol.md): "events" is left out. */
     bool events_unchanged;
+    /* Compact only: the health summary is the one the collector acknowledged last on this
+     * connection (docs/protocol.md): "health" is left out. */
+    bool health_unchanged;
 };
 
 /* One event: the evlog's record, with its boot and sensor as text. */
