@@ -52,14 +52,6 @@ struct wcol_streams {
     struct stream_stats stats;
 };
 
-void wcol_stream_defaults(struct wcol_stream_config *cfg)
-{
-    cfg->max = 32;
-    cfg->per_principal = 4;
-    cfg->buffer = 64 * 1024;
-    cfg->keepalive_ms = 15000;
-}
-
 /* ---- what changed (after-commit subscriber) ---- */
 
 static void note_device(struct wcol_streams *s, const char *id)

@@ -39,8 +39,15 @@ struct wcol_stream_config {
     unsigned keepalive_ms;  /* --stream-keepalive: a comment line this often */
 };
 
-/** The defaults: 32 streams, 4 per principal, 64 KiB, 15 s. */
-void wcol_stream_defaults(struct wcol_stream_config *cfg);
+/** The defaults: 32 streams, 4 per principal, 64 KiB, 15 s. (Inline: options.c, which the
+ *  config fuzzer links alone, sets them.) */
+static inline void wcol_stream_defaults(struct wcol_stream_config *cfg)
+{
+    cfg->max = 32;
+    cfg->per_principal = 4;
+    cfg->buffer = 64 * 1024;
+    cfg->keepalive_ms = 15000;
+}
 
 struct wcol_streams;
 struct wcol_collector;
