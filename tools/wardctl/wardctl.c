@@ -205,8 +205,8 @@ static const char s_usage_token[] =
     "  --devices GLOB    only devices whose id matches (default: all)\n"
     "  --from CIDR       only from this network (default: anywhere)\n";
 static const char s_usage_audit[] =
-    "usage: wardctl [OPTIONS] audit [--since DURATION] [--actor NAME] [--action NOUN.VERB]\n"
-    "                               [--limit N] [--json]\n"
+    "usage: wardctl [OPTIONS] audit [--since DURATION] [--actor NAME]\n"
+    "                               [--action NOUN.VERB] [--limit N] [--json]\n"
     "       wardctl [OPTIONS] audit verify [--json]\n"
     "The audit log (admin), oldest first; verify recomputes its hash chain and checks\n"
     "the signed checkpoints, naming the first entry edited, deleted, reordered or\n"
