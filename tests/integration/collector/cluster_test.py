@@ -287,7 +287,16 @@ def case_cluster(env):
         wait_for(lambda: fleet.progressed(mark), 40, "ingest to resume on the promoted standby")
         print("cluster: primary stopped, standby promoted; ingest resumed after %.1f s" %
               (time.monotonic() - t_fail))
-        wait_for(lambda: len(leaders(cols)) == 1, 20, "a leader on the promoted standby")
+        # Every session on the old primary ended with it, and the lock with them: the leader
+        # now must have taken the lock on the promoted standby, after the failover.
+        def new_leader():
+            fresh = [c for c, h in cluster_of(cols).items() if h.get("leader") == 1 and
+                     h.get("leader_for_s", 1 << 30) <= time.monotonic() - t_fail]
+            return len(fresh) == 1 and len(leaders(cols)) == 1
+
+        wait_for(new_leader, 20, "a leader on the promoted standby")
+        print("cluster: a leader holds the lock on the promoted standby %.1f s after the failover"
+              % (time.monotonic() - t_fail))
     finally:
         fleet.finish()
 

@@ -349,6 +349,13 @@ static void election_step(struct wcol_cluster *cl, struct wcol_collector *c, uin
     for (int round = 0; round < 4 && cl->connected; round++) {
         PGresult *r = NULL;
 
+        /* Between queries the server may have closed the session (a stopped or failed-over
+         * primary): the lock went with it, so leadership ends at once, not at the next query. */
+        if (cl->pending == Q_NONE && wait_fd(cl->pg, POLLIN, 0) &&
+            (PQconsumeInput(cl->pg) != 1 || PQstatus(cl->pg) == CONNECTION_BAD)) {
+            drop(cl, now, "closed by the server");
+            return;
+        }
         if (cl->pending == Q_NONE && next_query(cl, c, now) <= 0) {
             return;
         }
