@@ -36,7 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MKCERTS = os.path.join(HERE, "..", "..", "..", "tools", "bench", "mkcerts.py")
 INTERVAL_MS = 3000  # announced; silent after 3 x that (the collector's default factor)
 PERIOD_S = 1.0  # a request per device this often
-WORKERS = 8
+WORKERS = 25  # threads of blocking devices: 8 each, so one slow handshake delays few others
+SILENT_S = 3 * INTERVAL_MS / 1000.0
 
 
 class Device:
@@ -56,6 +57,11 @@ class Device:
         self.next = 0.0
         self.stopped = False
         self.bad = None
+        # The longest the collectors can have gone without this device's heartbeat: from the
+        # send of one acknowledged request to the ack of the next (an upper bound, since each
+        # arrived between its send and its ack). Over SILENT_S, "silent" was the truth.
+        self.sent_ok = None
+        self.max_gap = 0.0
 
     def connect(self, port):
         raw = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -86,6 +92,7 @@ class Device:
         try:
             if self.sock is None:
                 self.connect(port)
+            t_send = time.monotonic()
             self.sock.sendall(b"POST /v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: "
                               b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) +
                               body)
@@ -98,6 +105,9 @@ class Device:
             if got < seqs[-1]:
                 self.bad = "ack %d below what the batch sent (%d)" % (got, seqs[-1])
             self.acked = max(self.acked, got)
+            if self.sent_ok is not None:
+                self.max_gap = max(self.max_gap, time.monotonic() - self.sent_ok)
+            self.sent_ok = t_send
             return True
         except (OSError, ssl.SSLError, ValueError, KeyError, Fail):
             self.errors += 1
@@ -109,6 +119,7 @@ class Fleet:
     def __init__(self, devices, port):
         self.devices, self.port = devices, port
         self.stop = threading.Event()
+        self.ready = threading.Barrier(WORKERS)
         self.threads = [threading.Thread(target=self.run, args=(devices[i::WORKERS],),
                                          daemon=True) for i in range(WORKERS)]
 
@@ -117,6 +128,18 @@ class Fleet:
             t.start()
 
     def run(self, mine):
+        # Handshakes first, heartbeats after: a device's first heartbeat starts the clock of its
+        # silence, so it must not wait behind the full handshakes of the devices after it.
+        for d in mine:
+            if not self.stop.is_set():
+                try:
+                    d.connect(self.port)
+                except (OSError, ssl.SSLError):
+                    d.close()
+        try:
+            self.ready.wait(timeout=60)
+        except threading.BrokenBarrierError:
+            pass
         while not self.stop.is_set():
             now = time.monotonic()
             for d in mine:
@@ -298,18 +321,23 @@ def case_cluster(env):
         print("cluster: a leader holds the lock on the promoted standby %.1f s after the failover"
               % (time.monotonic() - t_fail))
     finally:
+        fin_mono, fin_wall_ms = time.monotonic(), int(time.time() * 1000)
         fleet.finish()
 
     # The operator API answers the same from every collector (the fleet read back).
     alive = [c for c in cols if c.alive()]
-    time.sleep(2.5)  # one fleet sync
     views = []
-    for c in alive:
-        listed = env.wardctl_json(c, "devices")
-        listed = listed.get("devices", listed) if isinstance(listed, dict) else listed
-        views.append(sorted((d["id"], d["state"]) for d in listed))
+
+    def same_views():  # every collector reads the fleet back every 2 s: they converge
+        views[:] = []
+        for c in alive:
+            listed = env.wardctl_json(c, "devices")
+            listed = listed.get("devices", listed) if isinstance(listed, dict) else listed
+            views.append(sorted((d["id"], d["state"]) for d in listed))
+        return all(v == views[0] for v in views)
+
+    wait_for(same_views, 30, "the collectors to list the same devices", step=0.5)
     check(len(views[0]) == n, "%d devices listed, want %d" % (len(views[0]), n))
-    check(all(v == views[0] for v in views), "the collectors list different devices")
     check(dict(views[0])[quiet.name] == "silent", "the quiet device is not silent in the list")
 
     # Nothing acknowledged is lost, nothing is stored twice, no device silent by mistake.
@@ -326,8 +354,21 @@ def case_cluster(env):
     check(lost == [], "acknowledged events missing for %s" % lost[:5])
     over = [d.name for d in devices if top.get(d.name, 0) > d.sent_max]
     check(over == [], "stored beyond what was sent: %s" % over[:5])
-    silent = db.query("SELECT device FROM events WHERE to_state = 'silent'")
-    check(silent == [(quiet.name,)], "devices reported silent: %r" % silent)
+    # A silence before the fleet stopped is a mistake unless the device itself went SILENT_S
+    # without an acknowledged heartbeat (the collectors see a device through the last fleet
+    # read back, and judge silence that much later: an ack before the read is in it).
+    silent = db.query("SELECT device, received_ms FROM events WHERE to_state = 'silent'")
+    check([r[0] for r in silent].count(quiet.name) == 1, "the quiet device reported silent %d "
+          "times" % [r[0] for r in silent].count(quiet.name))
+    silent = [r[0] for r in silent if r[1] <= fin_wall_ms]
+    late = {d.name for d in devices if d is not quiet and
+            max(d.max_gap, fin_mono - d.sent_ok if d.sent_ok is not None else 0) > SILENT_S}
+    wrong = sorted(set(silent) - {quiet.name} - late)
+    check(wrong == [], "devices reported silent that were not: %r (late: %d)" % (wrong, len(late)))
+    if late:
+        print("cluster: %d devices went %.0f s without an acknowledged heartbeat on this loaded "
+              "machine and were reported silent: %d" % (len(late), SILENT_S,
+                                                       len(set(silent) & late)))
     acked = sum(d.acked for d in devices)
     print("cluster: %d events acknowledged, %d stored (more when a stored batch's ack was lost "
           "in a kill), 0 duplicates; %d requests, %d failed and were resent" %

@@ -295,6 +295,9 @@ static void test_fleet_merge_rows_of_other_collectors(void **state)
     assert_non_null(d);
     assert_int_equal(d->last_hb_mono, 49000); /* heard 1 s ago, on another collector */
     assert_int_equal(fleet.up, 1);
+    /* Read back 2 s ago: the device may have reported since, so not silent before 3 + 2 s. */
+    assert_int_equal(wcol_fleet_check_lagged(&fleet, 103100, 52100, 2000), 0);
+    assert_int_equal(wcol_fleet_check_lagged(&fleet, 105000, 54000, 2000), 0);
     assert_int_equal(wcol_fleet_check(&fleet, 103000, 52000), 0); /* 3 s: not yet */
     assert_int_equal(wcol_fleet_check(&fleet, 103100, 52100), 1); /* 3.1 s: silent */
     wcol_fleet_committed(&fleet, false);

@@ -72,6 +72,11 @@ bool wcol_cluster_may_judge_silence(const struct wcol_cluster *cl, uint64_t now_
            cl->synced_mono > cl->leader_since;
 }
 
+uint64_t wcol_cluster_view_lag_ms(const struct wcol_cluster *cl, uint64_t now_mono)
+{
+    return cl == NULL || now_mono < cl->synced_mono ? 0 : now_mono - cl->synced_mono;
+}
+
 static void set_leader(struct wcol_cluster *cl, bool on, uint64_t now, const char *why)
 {
     if (wcol_cluster_is_leader(cl) == on) {

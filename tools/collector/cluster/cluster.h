@@ -52,6 +52,9 @@ void wcol_cluster_tick(struct wcol_collector *c, uint64_t now_mono);
 /** This collector runs the fleet-wide duties (true with SQLite). Any thread may ask. */
 bool wcol_cluster_is_leader(const struct wcol_cluster *cl);
 
+/** How old the fleet read back from the database may be (0 without a cluster). */
+uint64_t wcol_cluster_view_lag_ms(const struct wcol_cluster *cl, uint64_t now_mono);
+
 /** The leader may decide silence now: leader, past the grace period, fleet synced since. */
 bool wcol_cluster_may_judge_silence(const struct wcol_cluster *cl, uint64_t now_mono);
 

@@ -290,11 +290,17 @@ static int64_t interval_of(const struct wcol_fleet *f, const struct wcol_fleet_d
 
 unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono)
 {
+    return wcol_fleet_check_lagged(f, now_ms, now_mono, 0);
+}
+
+unsigned wcol_fleet_check_lagged(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono,
+                                 uint64_t lag_ms)
+{
     unsigned changed = 0;
 
     for (size_t b = 0; b < f->nbuckets; b++) {
         for (struct wcol_fleet_device *d = f->buckets[b]; d != NULL; d = d->hnext) {
-            uint64_t limit = (uint64_t)interval_of(f, d) * f->silent_factor;
+            uint64_t limit = (uint64_t)interval_of(f, d) * f->silent_factor + lag_ms;
 
             if (d->state != WCOL_FLEET_UP || now_mono - d->last_hb_mono <= limit) {
                 continue;
