@@ -16,6 +16,7 @@ int wcol_access_open(struct wcol_collector *c)
         .lockout_ms = cfg->login_lockout_ms,
         .session_ms = cfg->session_ms,
         .source_failures = cfg->login_source_failures,
+        .pg_conninfo = cfg->pg_conninfo, /* shared by the collectors on it */
     };
     int rc = wcol_audit_open(&c->audit, cfg->db_path, cfg->state_dir, cfg->audit_checkpoint_ms);
 

@@ -273,11 +273,28 @@ static const char s_schema_v2[] =
     "  END LOOP; "
     "END $f$;";
 
+/* Accounts, sessions and API tokens of the operator API, shared by every collector on the
+ * database (auth/auth_pg.c; the SQLite backend's tables in auth/auth.c). */
+static const char s_schema_v5[] =
+    "CREATE TABLE op_users (name text PRIMARY KEY, role text NOT NULL, pw_hash text NOT NULL,"
+    "  totp_secret bytea, totp_last_step bigint NOT NULL DEFAULT 0,"
+    "  failures bigint NOT NULL DEFAULT 0, locked_until_ms bigint NOT NULL DEFAULT 0,"
+    "  created_ms bigint NOT NULL, changed_ms bigint NOT NULL);"
+    "CREATE TABLE op_sessions (sha256 bytea PRIMARY KEY, user_name text NOT NULL,"
+    "  source text NOT NULL, created_ms bigint NOT NULL, expires_ms bigint NOT NULL,"
+    "  revoked_ms bigint);"
+    "CREATE INDEX op_sessions_user ON op_sessions (user_name);"
+    "CREATE TABLE op_tokens (name text PRIMARY KEY, sha256 bytea NOT NULL UNIQUE,"
+    "  role text NOT NULL, devices text NOT NULL, from_cidr text NOT NULL,"
+    "  created_ms bigint NOT NULL, created_by text NOT NULL, expires_ms bigint NOT NULL,"
+    "  revoked_ms bigint, last_used_ms bigint, uses bigint NOT NULL DEFAULT 0);";
+
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
     s_schema_v2, /* 2: ticket_keys; ward_event_partitions() under a lock */
     s_schema_v3, /* 3: ward_put_report: delta pages keep places and thresholds; events */
     s_schema_v4, /* 4: ward_put_report: a compact heartbeat without health keeps it */
+    s_schema_v5, /* 5: op_users, op_sessions, op_tokens (auth/auth_pg.c) */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))

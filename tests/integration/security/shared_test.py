@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Accounts, sessions and API tokens shared by two collectors on one PostgreSQL (issue 17).
+
+    shared_test.py BUILD_DIR WORK_DIR CASE
+
+accounts  collectors A and B on one PostgreSQL (state directories of their own): an admin
+          made offline (`ward-collector user add --storage postgresql:`) logs in on A; the
+          session works on B and its TOTP code cannot be replayed on B; an account and an API
+          token made through B's API work on A; a token revoked on A, an account removed on A
+          and a logout on B are refused on the other at its next request; both list the same
+          accounts and tokens.
+
+Needs root and the PostgreSQL 15 server binaries (pgserver.py); skips (77) without them.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "collector"))
+import harness  # noqa: E402
+from harness import check, main  # noqa: E402
+from security_test import PASSWORD, api, login, offline, totp  # noqa: E402
+
+
+def pg_user_add(env, name, role):
+    """ward-collector user add with the PostgreSQL storage: returns the base32 TOTP secret."""
+    pw = os.path.join(env.dir, "pw")
+    with open(pw, "w") as f:
+        f.write(PASSWORD + "\n")
+    p = offline(env, "user", "add", name, "--role", role, "--state", env.state,
+                "--password-file", pw, *env.storage_args)
+    check(p.returncode == 0 and "otpauth://totp/ward:%s?secret=" % name in p.stdout,
+          "user add %s: %r %r" % (name, p.stdout, p.stderr))
+    return p.stdout.split("secret=")[1].split("&")[0]
+
+
+def refused(col, token, why):
+    st, doc = api(col, "GET", "/v1/whoami", token)
+    check(st == 401 and why in doc.get("error", ""), "%s: %d %r" % (why, st, doc))
+
+
+def case_accounts(env):
+    check(env.pg is not None, "run with WARD_TEST_STORAGE=postgresql")
+    env.make_pki()
+    secret = pg_user_add(env, "root", "admin")
+    a = env.start()
+    b = env.start(state=os.path.join(env.dir, "state-b"))
+    # a session made on A is valid on B
+    session = login(a, "root", secret)
+    st, who = api(b, "GET", "/v1/whoami", session)
+    check(st == 200 and who["kind"] == "session" and who["name"] == "root",
+          "A's session on B: %d %r" % (st, who))
+    # the code A took cannot be replayed on B
+    st, doc = api(b, "POST", "/v1/login", body={"user": "root", "password": PASSWORD,
+                                                 "totp": totp(secret)})
+    check(st == 401, "a TOTP code used on A was accepted on B: %d %r" % (st, doc))
+    # an account and a token made through B's API work on A
+    st, doc = api(b, "POST", "/v1/users", session,
+                  {"name": "ops", "role": "operator", "password": PASSWORD})
+    check(st == 200 and "secret=" in doc.get("otpauth", ""), "user add on B: %d %r" % (st, doc))
+    ops = login(a, "ops", doc["otpauth"].split("secret=")[1].split("&")[0])
+    st, who = api(a, "GET", "/v1/whoami", ops)
+    check(st == 200 and who["role"] == "operator", "B's account on A: %d %r" % (st, who))
+    st, doc = api(b, "POST", "/v1/tokens", session,
+                  {"name": "nms", "role": "viewer", "devices": "*", "expires_s": 3600})
+    check(st == 200 and doc["token"].startswith("wardT_"), "token on B: %d %r" % (st, doc))
+    nms = doc["token"]
+    st, who = api(a, "GET", "/v1/whoami", nms)
+    check(st == 200 and who["kind"] == "token", "B's token on A: %d %r" % (st, who))
+    # both list the same accounts and tokens
+    for path, key, want in (("/v1/users", "users", ["ops", "root"]),
+                            ("/v1/tokens", "tokens", ["nms"])):
+        la, lb = api(a, "GET", path, session)[1], api(b, "GET", path, session)[1]
+        names = [x["name"] for x in la[key]]
+        check(names == [x["name"] for x in lb[key]] == want,
+              "%s differ: %r %r" % (path, la, lb))
+    toks = {t["name"]: t for t in api(b, "GET", "/v1/tokens", session)[1]["tokens"]}
+    check(toks["nms"]["uses"] >= 1, "the use on A not counted on B: %r" % toks)
+    # revoked on A: refused on B; removed on A: B's sessions of it end
+    st, _ = api(a, "POST", "/v1/tokens/nms/revoke", session, {})
+    check(st == 200, "revoke on A: %d" % st)
+    refused(b, nms, "revoked")
+    st, _ = api(a, "POST", "/v1/users/ops/remove", session, {})
+    check(st == 200, "user remove on A: %d" % st)
+    refused(b, ops, "session")
+    # logged out on B: refused on A
+    st, _ = api(b, "POST", "/v1/logout", session, {})
+    check(st == 200, "logout on B: %d" % st)
+    refused(a, session, "ended")
+    for c in (a, b):
+        check(c.stop() == 0, "a collector's exit status")
+
+
+if __name__ == "__main__":
+    main({n[5:]: f for n, f in globals().items() if n.startswith("case_")})
