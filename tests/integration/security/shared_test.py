@@ -9,6 +9,11 @@ accounts  collectors A and B on one PostgreSQL (state directories of their own):
           token made through B's API work on A; a token revoked on A, an account removed on A
           and a logout on B are refused on the other at its next request; both list the same
           accounts and tokens.
+audit     the audit log of A and B in one table, one chain per collector: GET /v1/audit on
+          either lists the actions of both; verify passes on both (online and offline
+          `ward-collector audit-verify --storage postgresql:`); an entry of B's chain edited in
+          the database (its append-only trigger bypassed) is found by A's verify, naming B's
+          node and the entry; a truncated tail of A's chain by A's signed checkpoints.
 
 Needs root and the PostgreSQL 15 server binaries (pgserver.py); skips (77) without them.
 """
@@ -88,6 +93,69 @@ def case_accounts(env):
     refused(a, session, "ended")
     for c in (a, b):
         check(c.stop() == 0, "a collector's exit status")
+
+
+def verify(col, token):
+    st, doc = api(col, "GET", "/v1/audit/verify", token)
+    check(st == 200, "verify: %d %r" % (st, doc))
+    return doc
+
+
+def offline_verify(env, state):
+    p = offline(env, "audit-verify", "--state", state, *env.storage_args)
+    return p.returncode, p.stdout + p.stderr
+
+
+def case_audit(env):
+    check(env.pg is not None, "run with WARD_TEST_STORAGE=postgresql")
+    env.make_pki()
+    secret = pg_user_add(env, "root", "admin")
+    state_b = os.path.join(env.dir, "state-b")
+    a = env.start()
+    b = env.start(state=state_b)
+    session = login(a, "root", secret)
+    st, _ = api(b, "POST", "/v1/tokens", session,
+                {"name": "from-b", "role": "viewer", "devices": "*", "expires_s": 600})
+    check(st == 200, "token on B: %d" % st)
+    st, _ = api(a, "POST", "/v1/tokens/from-b/revoke", session, {})
+    check(st == 200, "revoke on A: %d" % st)
+    nodes = {}
+    for col in (a, b):
+        st, doc = api(col, "GET", "/v1/audit?limit=1000", session)
+        check(st == 200, "audit list: %d %r" % (st, doc))
+        by = {(e["action"], e["target"]): e["node"] for e in doc["entries"]}
+        check(("token.create", "from-b") in by and ("token.revoke", "from-b") in by and
+              ("user.login", "root") in by, "the actions of both are not listed: %r" % by)
+        nodes[col] = (by[("user.login", "root")], by[("token.create", "from-b")])
+    node_a, node_b = nodes[a]
+    check(node_a != node_b and nodes[b] == nodes[a], "nodes %r" % nodes)
+    for col in (a, b):
+        v = verify(col, session)
+        check(v["ok"] and v["entries"] >= 6, "verify on a clean log: %r" % v)
+    for col in (a, b):
+        check(col.stop() == 0, "a collector's exit status")  # the last checkpoints
+    for state in (env.state, state_b):
+        rc, out = offline_verify(env, state)
+        check(rc == 0 and "audit log ok" in out, "offline verify of %s: %s" % (state, out))
+    # B's token.create entry edited behind the collectors' back (the trigger bypassed): A's
+    # verification (the same code as GET /v1/audit/verify) walks B's chain too
+    where = "node = '%s' AND action = 'token.create'" % node_b
+    seq, detail = env.pg.query("SELECT seq, detail FROM op_audit WHERE " + where)[0]
+    bypass = "SET session_replication_role = replica; "
+    env.pg.psql_admin(bypass + "UPDATE op_audit SET detail = 'role=admin' WHERE " + where,
+                      db="ward")
+    rc, out = offline_verify(env, env.state)
+    check(rc == 1 and "TAMPERED" in out and node_b in out and "entry %d was edited" % seq in out,
+          "B's edited entry: %r" % out)
+    env.pg.psql_admin(bypass + "UPDATE op_audit SET detail = '%s' WHERE %s" % (detail, where),
+                      db="ward")
+    # the last two entries of A's chain deleted: A's signed checkpoints count them
+    n = env.pg.query("SELECT max(seq) FROM op_audit WHERE node = ?", (node_a,))[0][0]
+    env.pg.psql_admin(bypass + "DELETE FROM op_audit WHERE node = '%s' AND seq > %d" %
+                      (node_a, n - 2), db="ward")
+    rc, out = offline_verify(env, env.state)
+    check(rc == 1 and "truncated: a checkpoint signed %d entries, %d remain" % (n, n - 2) in out,
+          "A's truncated chain: %r" % out)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
 #include "ward/base/hex.h"
 
 #include "auth/auth_pg.h"
 #include "common/jw.h"
 #include "common/log.h"
+#include "store/pgconn.h"
 
 #define MAX_PARAMS 8
 
@@ -20,54 +19,10 @@ struct wcol_authpg {
     PGconn *c;
 };
 
-static void log_fail(struct wcol_authpg *q, const PGresult *r)
-{
-    const char *m = r != NULL ? PQresultErrorMessage(r) : NULL;
-    char line[512];
-    size_t o = 0;
-
-    if (m == NULL || m[0] == '\0') {
-        m = PQerrorMessage(q->c);
-    }
-    for (; *m != '\0' && o + 1 < sizeof(line); m++) {
-        line[o++] = *m == '\n' || *m == '\t' ? ' ' : *m; /* libpq's messages span lines */
-    }
-    while (o > 0 && line[o - 1] == ' ') {
-        o--;
-    }
-    line[o] = '\0';
-    wcol_log_error("auth: PostgreSQL %s: %s", PQdb(q->c) ? PQdb(q->c) : "?", line);
-}
-
-/* The connection, reset after a loss (at most connect_timeout on the event loop). */
-static int ensure(struct wcol_authpg *q)
-{
-    if (PQstatus(q->c) != CONNECTION_OK) {
-        PQreset(q->c);
-        if (PQstatus(q->c) != CONNECTION_OK) {
-            log_fail(q, NULL);
-            return -EIO;
-        }
-    }
-    return 0;
-}
-
-/* Run sql with n text parameters (NULL: SQL null). @return the result (PQclear it), or NULL
- * after a logged error. */
+/* sql with n text parameters. @return the result (PQclear it), NULL after a logged error. */
 static PGresult *run(struct wcol_authpg *q, const char *sql, int n, const char *const *v)
 {
-    if (ensure(q) != 0) {
-        return NULL;
-    }
-    PGresult *r = PQexecParams(q->c, sql, n, NULL, v, NULL, NULL, 0);
-    ExecStatusType s = PQresultStatus(r);
-
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        log_fail(q, r);
-        PQclear(r);
-        return NULL;
-    }
-    return r;
+    return wcol_pg_run(q->c, "auth", sql, n, v, NULL, NULL);
 }
 
 /* A statement's count of changed rows. @return it, -EIO. */
@@ -99,21 +54,16 @@ static int64_t ival(const PGresult *r, int row, int col)
 
 int wcol_authpg_open(struct wcol_authpg **out, const char *conninfo)
 {
-    static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-    const char *vals[] = { "5", "ward-collector-auth", conninfo, NULL };
     struct wcol_authpg *q = calloc(1, sizeof(*q));
 
     *out = NULL;
     if (q == NULL) {
         return -ENOMEM;
     }
-    q->c = PQconnectdbParams(keys, vals, 1);
-    if (q->c == NULL || PQstatus(q->c) != CONNECTION_OK) {
-        if (q->c != NULL) {
-            log_fail(q, NULL);
-        }
-        wcol_authpg_close(q);
-        return q->c == NULL ? -ENOMEM : -EIO;
+    q->c = wcol_pg_connect(conninfo, "auth");
+    if (q->c == NULL) {
+        free(q);
+        return -EIO;
     }
     *out = q;
     return 0;

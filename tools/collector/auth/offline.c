@@ -21,8 +21,8 @@ static const char s_usage[] =
     "       ward-collector user passwd NAME --state DIR [--password-file FILE]\n"
     "       ward-collector user totp-reset|remove NAME --state DIR\n"
     "       ward-collector user list --state DIR\n"
-    "       (user commands: --storage postgresql:CONNINFO for a collector with that\n"
-    "       storage: the accounts are in PostgreSQL, shared by its collectors)\n"
+    "       (--storage postgresql:CONNINFO for a collector with that storage: the\n"
+    "       accounts and audit log are in PostgreSQL, shared by its collectors)\n"
     "       ward-collector audit-verify --state DIR [--db FILE] [--key FILE]\n"
     "Accounts and the audit log of a state directory, with or without a running\n"
     "collector (docs/security.md). A new password is read from FILE, else asked for\n"
@@ -139,7 +139,8 @@ static int open_all(const struct offline *o, struct wcol_audit **au, struct wcol
     if (o->pg != NULL) {
         st.ops->close(st.impl);
     }
-    if (wcol_audit_open(au, o->db, o->state, 0) != 0) {
+    if ((o->pg != NULL ? wcol_audit_open_pg(au, o->pg, o->state, 0)
+                       : wcol_audit_open(au, o->db, o->state, 0)) != 0) {
         return -EIO;
     }
     return wcol_auth_open(a, o->db, &ac, *au);
@@ -216,7 +217,9 @@ static int audit_verify(const struct offline *o)
 
     snprintf(ck, sizeof(ck), "%s/audit-checkpoints", o->state);
     snprintf(pub, sizeof(pub), "%s/audit-key.pub.pem", o->state);
-    if (wcol_audit_verify(o->db, ck, o->key != NULL ? o->key : pub, &v) != 0) {
+    /* PostgreSQL: every node's chain, this state directory's against its checkpoints */
+    if ((o->pg != NULL ? wcol_audit_verify_pg(o->pg, o->state, &v)
+                       : wcol_audit_verify(o->db, ck, o->key != NULL ? o->key : pub, &v)) != 0) {
         fprintf(stderr, "ward-collector: audit-verify: %s\n", v.problem);
         return 2;
     }
