@@ -14,15 +14,21 @@ audit     the audit log of A and B in one table, one chain per collector: GET /v
           `ward-collector audit-verify --storage postgresql:`); an entry of B's chain edited in
           the database (its append-only trigger bypassed) is found by A's verify, naming B's
           node and the entry; a truncated tail of A's chain by A's signed checkpoints.
+revoke    dev-a reporting to B over a live connection is revoked through A's API: B closes
+          that connection and refuses a new handshake of dev-a within seconds (its read-back of
+          the revocations), dev-b on B is untouched; an enrolment token made on A is spent on
+          B and then refused on A.
 
 Needs root and the PostgreSQL 15 server binaries (pgserver.py); skips (77) without them.
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "collector"))
 import harness  # noqa: E402
-from harness import check, main  # noqa: E402
+from harness import (DeviceClient, batch, check, main, peer_closed, post_ok,  # noqa: E402
+                     raw_tls, read_http_response)
 from security_test import PASSWORD, api, login, offline, totp  # noqa: E402
 
 
@@ -156,6 +162,54 @@ def case_audit(env):
     rc, out = offline_verify(env, env.state)
     check(rc == 1 and "truncated: a checkpoint signed %d entries, %d remain" % (n, n - 2) in out,
           "A's truncated chain: %r" % out)
+
+
+def handshake_refused(env, col, device):
+    try:
+        s = raw_tls(env, col, device, timeout=5)
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        st, _ = read_http_response(s)
+        s.close()
+        return st is None
+    except OSError:  # ssl.SSLError included
+        return True
+
+
+def case_revoke(env):
+    check(env.pg is not None, "run with WARD_TEST_STORAGE=postgresql")
+    env.make_pki()
+    a = env.start()
+    b = env.start(state=os.path.join(env.dir, "state-b"))
+    deva = DeviceClient(env, b, "dev-a").connect()
+    st, _, _ = deva.post(batch("dev-a", seqs=(1,)))
+    check(st == 200, "dev-a's report to B: %r" % st)
+    devb = DeviceClient(env, b, "dev-b").connect()
+    t0 = time.monotonic()
+    p = env.wardctl(a, "device", "revoke", "dev-a", "--reason", "stolen")
+    check("revoked" in p.stdout, "wardctl device revoke on A: %r" % p.stdout)
+    check(peer_closed(deva.conn.sock, timeout=15), "B kept dev-a's live connection 15 s after the revoke")
+    print("ok: B closed dev-a's connection %.1f s after the revocation on A" %
+          (time.monotonic() - t0))
+    check(handshake_refused(env, b, "dev-a"), "B accepted a new handshake of dev-a")
+    st, _, _ = devb.post(batch("dev-b", seqs=(1,)))
+    check(st == 200, "dev-b on B was disturbed: %d" % st)
+    devb.close()
+    check("device dev-a revoked on another collector" in b.log_text(), "B's log line")
+    # an enrolment token made on A is spent once, on B
+    with open(env.token_file) as f:
+        admin = f.read().strip()
+    st, doc = api(a, "POST", "/v1/devices/dev-t/enroll-token", admin, {"expires_s": 3600})
+    check(st == 200 and doc.get("token"), "enrolment token on A: %d %r" % (st, doc))
+    tok = doc["token"]
+    enrol = {"device": "dev-t", "csr": "-----BEGIN CERTIFICATE REQUEST-----\nx\n"
+             "-----END CERTIFICATE REQUEST-----\n"}
+    st, doc = api(b, "POST", "/v1/enroll", tok, enrol)
+    check(st != 401, "A's enrolment token refused on B: %d %r" % (st, doc))
+    st, doc = api(a, "POST", "/v1/enroll", tok, enrol)
+    check(st == 401, "a token spent on B accepted again on A: %d %r" % (st, doc))
+    post_ok(env, a, "dev-b", batch("dev-b", seqs=(2,)))
+    for c in (a, b):
+        check(c.stop() == 0, "a collector's exit status")
 
 
 if __name__ == "__main__":

@@ -423,7 +423,7 @@ int wcol_audit_open_pg(struct wcol_audit **out, const char *conninfo, const char
     if (a == NULL) {
         return -ENOMEM;
     }
-    rc = wcol_auditpg_open(&a->pg, conninfo);
+    rc = wcol_pgconn_open(&a->pg, conninfo, "audit");
     rc = rc ?: wcol_audit_key_open(a, state_dir);
     rc = rc ?: node_name(a);
     rc = rc ?: chain_head(a, &a->stats.head_seq, hash);
@@ -451,7 +451,7 @@ void wcol_audit_close(struct wcol_audit *a)
     }
     wcol_audit_key_free(a);
     sqlite3_close(a->db);
-    wcol_auditpg_close(a->pg);
+    wcol_pgconn_close(a->pg);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }

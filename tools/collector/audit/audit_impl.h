@@ -14,11 +14,11 @@
 
 #include "audit/audit.h"
 
-struct wcol_auditpg;
+struct wcol_pgconn;
 
 struct wcol_audit {
-    sqlite3 *db;             /* the SQLite backend, or */
-    struct wcol_auditpg *pg; /* PostgreSQL (audit/audit_pg.h): the chain of node */
+    sqlite3 *db;            /* the SQLite backend, or */
+    struct wcol_pgconn *pg; /* PostgreSQL (audit/audit_pg.h): the chain of node */
     char node[17];
     pthread_mutex_t mu;
     char ckpt_path[4200];

@@ -13,41 +13,12 @@
 #include "common/log.h"
 #include "store/pgconn.h"
 
-struct wcol_auditpg {
-    PGconn *c;
-};
-
 /* sql with text parameters. @return the result, NULL after an error (logged unless a unique
  * violation, the caller's to handle); state its SQLSTATE. */
-static PGresult *run(struct wcol_auditpg *q, const char *sql, int n, const char *const *v,
+static PGresult *run(struct wcol_pgconn *q, const char *sql, int n, const char *const *v,
                      char state[6])
 {
-    return wcol_pg_run(q->c, "audit", sql, n, v, state, "23505");
-}
-
-int wcol_auditpg_open(struct wcol_auditpg **out, const char *conninfo)
-{
-    struct wcol_auditpg *q = calloc(1, sizeof(*q));
-
-    *out = NULL;
-    if (q == NULL) {
-        return -ENOMEM;
-    }
-    q->c = wcol_pg_connect(conninfo, "audit");
-    if (q->c == NULL) {
-        free(q);
-        return -EIO;
-    }
-    *out = q;
-    return 0;
-}
-
-void wcol_auditpg_close(struct wcol_auditpg *q)
-{
-    if (q != NULL) {
-        PQfinish(q->c);
-        free(q);
-    }
+    return wcol_pgconn_run(q, sql, n, v, state, "23505");
 }
 
 static void unhex32(const char *hex, uint8_t out[32])
@@ -57,7 +28,7 @@ static void unhex32(const char *hex, uint8_t out[32])
     }
 }
 
-int wcol_auditpg_head(struct wcol_auditpg *q, const char *node, int64_t *seq, uint8_t hash[32])
+int wcol_auditpg_head(struct wcol_pgconn *q, const char *node, int64_t *seq, uint8_t hash[32])
 {
     char state[6];
     const char *v[] = { node };
@@ -79,7 +50,7 @@ int wcol_auditpg_head(struct wcol_auditpg *q, const char *node, int64_t *seq, ui
     return 0;
 }
 
-int wcol_auditpg_insert(struct wcol_auditpg *q, const char *node, int64_t seq,
+int wcol_auditpg_insert(struct wcol_pgconn *q, const char *node, int64_t seq,
                         const struct wcol_audit_entry *e, const uint8_t prev[32],
                         const uint8_t hash[32])
 {
@@ -101,7 +72,7 @@ int wcol_auditpg_insert(struct wcol_auditpg *q, const char *node, int64_t seq,
     return r != NULL ? 0 : strcmp(state, "23505") == 0 ? -EEXIST : -EIO;
 }
 
-int wcol_auditpg_list(struct wcol_auditpg *q, const struct wcol_audit_query *qq, struct wcol_jw *w,
+int wcol_auditpg_list(struct wcol_pgconn *q, const struct wcol_audit_query *qq, struct wcol_jw *w,
                       int64_t *next)
 {
     static const char *const names[] = {
@@ -166,7 +137,7 @@ static int add_row(struct wcol_audit_chain *ch, const PGresult *r, int i)
     return wcol_audit_chain_add(ch, strtoll(PQgetvalue(r, i, 1), NULL, 10), &e, prev, pl, hash, hl);
 }
 
-int wcol_auditpg_chains(struct wcol_auditpg *q,
+int wcol_auditpg_chains(struct wcol_pgconn *q,
                         int (*check)(void *ctx, const char *node, struct wcol_audit_chain *ch),
                         void *ctx)
 {

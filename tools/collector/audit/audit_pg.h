@@ -15,32 +15,28 @@
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "store/pgconn.h"
 
-struct wcol_auditpg;
 struct wcol_audit_chain;
 struct wcol_jw;
 
-/** @return 0, -ENOMEM, -EIO (logged). */
-int wcol_auditpg_open(struct wcol_auditpg **out, const char *conninfo);
-void wcol_auditpg_close(struct wcol_auditpg *q);
-
 /** The head of node's chain: its entries and last hash (zeros when empty). @return 0, -EIO. */
-int wcol_auditpg_head(struct wcol_auditpg *q, const char *node, int64_t *seq, uint8_t hash[32]);
+int wcol_auditpg_head(struct wcol_pgconn *q, const char *node, int64_t *seq, uint8_t hash[32]);
 
 /** Append e (fields already bounded and clean) as entry seq of node.
  *  @return 0, -EEXIST (seq taken: read the head again), -EIO. */
-int wcol_auditpg_insert(struct wcol_auditpg *q, const char *node, int64_t seq,
+int wcol_auditpg_insert(struct wcol_pgconn *q, const char *node, int64_t seq,
                         const struct wcol_audit_entry *e, const uint8_t prev[32],
                         const uint8_t hash[32]);
 
 /** {"entries": [...]} of every node, by id ("seq" in the answer is the table's id, each entry
  *  names its node and its place in that node's chain). @return 0, -EIO. */
-int wcol_auditpg_list(struct wcol_auditpg *q, const struct wcol_audit_query *qq, struct wcol_jw *w,
+int wcol_auditpg_list(struct wcol_pgconn *q, const struct wcol_audit_query *qq, struct wcol_jw *w,
                       int64_t *next);
 
 /** Every node's chain, handed to check one node at a time. @return 0, -EIO, -ENOMEM, or what
  *  check returned (it stops the walk). */
-int wcol_auditpg_chains(struct wcol_auditpg *q,
+int wcol_auditpg_chains(struct wcol_pgconn *q,
                         int (*check)(void *ctx, const char *node, struct wcol_audit_chain *ch),
                         void *ctx);
 

@@ -233,7 +233,7 @@ int wcol_auth_open(struct wcol_auth **out, const char *db_path, const struct wco
     a->cfg = *cfg;
     a->audit = audit;
     if (cfg->pg_conninfo != NULL) {
-        int rc = wcol_authpg_open(&a->pg, cfg->pg_conninfo); /* tables: store/store_pg.c */
+        int rc = wcol_pgconn_open(&a->pg, cfg->pg_conninfo, "auth"); /* tables: store/store_pg.c */
 
         if (rc != 0) {
             wcol_log_error("auth: cannot reach the accounts in PostgreSQL");
@@ -266,7 +266,7 @@ void wcol_auth_close(struct wcol_auth *a)
 {
     if (a != NULL) {
         sqlite3_close(a->db);
-        wcol_authpg_close(a->pg);
+        wcol_pgconn_close(a->pg);
         free(a);
     }
 }

@@ -17,7 +17,7 @@ struct src_slot {
 
 struct wcol_auth {
     sqlite3 *db;            /* the SQLite backend, or */
-    struct wcol_authpg *pg; /* the PostgreSQL one (auth/auth_pg.h) */
+    struct wcol_pgconn *pg; /* the PostgreSQL one (auth/auth_pg.h) */
     struct wcol_auth_config cfg;
     struct wcol_audit *audit;
     struct wcol_auth_stats stats;

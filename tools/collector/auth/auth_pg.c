@@ -15,18 +15,14 @@
 
 #define MAX_PARAMS 8
 
-struct wcol_authpg {
-    PGconn *c;
-};
-
 /* sql with n text parameters. @return the result (PQclear it), NULL after a logged error. */
-static PGresult *run(struct wcol_authpg *q, const char *sql, int n, const char *const *v)
+static PGresult *run(struct wcol_pgconn *q, const char *sql, int n, const char *const *v)
 {
-    return wcol_pg_run(q->c, "auth", sql, n, v, NULL, NULL);
+    return wcol_pgconn_run(q, sql, n, v, NULL, NULL);
 }
 
 /* A statement's count of changed rows. @return it, -EIO. */
-static int64_t changes(struct wcol_authpg *q, const char *sql, int n, const char *const *v)
+static int64_t changes(struct wcol_pgconn *q, const char *sql, int n, const char *const *v)
 {
     PGresult *r = run(q, sql, n, v);
     int64_t k = r != NULL ? strtoll(PQcmdTuples(r), NULL, 10) : -EIO;
@@ -52,34 +48,9 @@ static int64_t ival(const PGresult *r, int row, int col)
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-int wcol_authpg_open(struct wcol_authpg **out, const char *conninfo)
-{
-    struct wcol_authpg *q = calloc(1, sizeof(*q));
-
-    *out = NULL;
-    if (q == NULL) {
-        return -ENOMEM;
-    }
-    q->c = wcol_pg_connect(conninfo, "auth");
-    if (q->c == NULL) {
-        free(q);
-        return -EIO;
-    }
-    *out = q;
-    return 0;
-}
-
-void wcol_authpg_close(struct wcol_authpg *q)
-{
-    if (q != NULL) {
-        PQfinish(q->c);
-        free(q);
-    }
-}
-
 /* ---- credentials ---- */
 
-static int cred(struct wcol_authpg *q, const char *sql, const uint8_t sha[32],
+static int cred(struct wcol_pgconn *q, const char *sql, const uint8_t sha[32],
                 struct wcol_auth_cred *c)
 {
     char h[65];
@@ -103,7 +74,7 @@ static int cred(struct wcol_authpg *q, const char *sql, const uint8_t sha[32],
     return 0;
 }
 
-int wcol_authpg_session(struct wcol_authpg *q, const uint8_t sha[32], struct wcol_auth_cred *c)
+int wcol_authpg_session(struct wcol_pgconn *q, const uint8_t sha[32], struct wcol_auth_cred *c)
 {
     return cred(q,
                 "SELECT s.user_name, u.role, '*', '', s.expires_ms, s.revoked_ms FROM "
@@ -112,7 +83,7 @@ int wcol_authpg_session(struct wcol_authpg *q, const uint8_t sha[32], struct wco
                 sha, c);
 }
 
-int wcol_authpg_token(struct wcol_authpg *q, const uint8_t sha[32], struct wcol_auth_cred *c)
+int wcol_authpg_token(struct wcol_pgconn *q, const uint8_t sha[32], struct wcol_auth_cred *c)
 {
     return cred(q,
                 "SELECT name, role, devices, from_cidr, expires_ms, revoked_ms FROM op_tokens "
@@ -120,7 +91,7 @@ int wcol_authpg_token(struct wcol_authpg *q, const uint8_t sha[32], struct wcol_
                 sha, c);
 }
 
-void wcol_authpg_token_used(struct wcol_authpg *q, const uint8_t sha[32], int64_t now_ms)
+void wcol_authpg_token_used(struct wcol_pgconn *q, const uint8_t sha[32], int64_t now_ms)
 {
     char h[65], t[24];
     const char *v[] = { hex32(h, sha), i64(t, now_ms) };
@@ -131,7 +102,7 @@ void wcol_authpg_token_used(struct wcol_authpg *q, const uint8_t sha[32], int64_
                   2, v);
 }
 
-int wcol_authpg_account(struct wcol_authpg *q, const char *user, struct wcol_auth_account *acc)
+int wcol_authpg_account(struct wcol_pgconn *q, const char *user, struct wcol_auth_account *acc)
 {
     const char *v[] = { user };
     PGresult *r = run(q,
@@ -161,7 +132,7 @@ int wcol_authpg_account(struct wcol_authpg *q, const char *user, struct wcol_aut
     return 0;
 }
 
-void wcol_authpg_save_failures(struct wcol_authpg *q, const char *user, int64_t failures,
+void wcol_authpg_save_failures(struct wcol_pgconn *q, const char *user, int64_t failures,
                                int64_t locked_until)
 {
     char f[24], l[24];
@@ -171,7 +142,7 @@ void wcol_authpg_save_failures(struct wcol_authpg *q, const char *user, int64_t 
                   v);
 }
 
-int wcol_authpg_login_ok(struct wcol_authpg *q, const char *user, int64_t step)
+int wcol_authpg_login_ok(struct wcol_pgconn *q, const char *user, int64_t step)
 {
     char s[24];
     const char *v[] = { user, i64(s, step) };
@@ -185,7 +156,7 @@ int wcol_authpg_login_ok(struct wcol_authpg *q, const char *user, int64_t step)
     return k < 0 ? -EIO : k == 1 ? 0 : -EACCES;
 }
 
-int wcol_authpg_session_start(struct wcol_authpg *q, const uint8_t sha[32], const char *user,
+int wcol_authpg_session_start(struct wcol_pgconn *q, const uint8_t sha[32], const char *user,
                               const char *source, int64_t now_ms, int64_t expires_ms)
 {
     char h[65], t[24], e[24];
@@ -203,7 +174,7 @@ int wcol_authpg_session_start(struct wcol_authpg *q, const uint8_t sha[32], cons
     return k == 1 ? 0 : -EIO;
 }
 
-int wcol_authpg_session_end(struct wcol_authpg *q, const uint8_t sha[32], int64_t now_ms)
+int wcol_authpg_session_end(struct wcol_pgconn *q, const uint8_t sha[32], int64_t now_ms)
 {
     char h[65], t[24];
     const char *v[] = { hex32(h, sha), i64(t, now_ms) };
@@ -216,7 +187,7 @@ int wcol_authpg_session_end(struct wcol_authpg *q, const uint8_t sha[32], int64_
                : 0;
 }
 
-void wcol_authpg_end_sessions(struct wcol_authpg *q, const char *user, int64_t now_ms)
+void wcol_authpg_end_sessions(struct wcol_pgconn *q, const char *user, int64_t now_ms)
 {
     char t[24];
     const char *v[] = { user, i64(t, now_ms) };
@@ -230,14 +201,14 @@ void wcol_authpg_end_sessions(struct wcol_authpg *q, const char *user, int64_t n
 /* ---- accounts ---- */
 
 /* A statement that changes one row. @return 0, absent (no row changed), -EIO. */
-static int change1(struct wcol_authpg *q, const char *sql, int n, const char *const *v, int absent)
+static int change1(struct wcol_pgconn *q, const char *sql, int n, const char *const *v, int absent)
 {
     int64_t k = changes(q, sql, n, v);
 
     return k < 0 ? -EIO : k == 1 ? 0 : absent;
 }
 
-int wcol_authpg_user_insert(struct wcol_authpg *q, const char *name, const char *role,
+int wcol_authpg_user_insert(struct wcol_pgconn *q, const char *name, const char *role,
                             const char *hash, int64_t now_ms)
 {
     char t[24];
@@ -249,7 +220,7 @@ int wcol_authpg_user_insert(struct wcol_authpg *q, const char *name, const char 
                    4, v, -EEXIST);
 }
 
-int wcol_authpg_user_totp(struct wcol_authpg *q, const char *name, const uint8_t *secret,
+int wcol_authpg_user_totp(struct wcol_pgconn *q, const char *name, const uint8_t *secret,
                           size_t len, int64_t now_ms)
 {
     char hex[2 * WCOL_TOTP_SECRET_LEN + 1], t[24];
@@ -265,7 +236,7 @@ int wcol_authpg_user_totp(struct wcol_authpg *q, const char *name, const uint8_t
                    3, v, -ENOENT);
 }
 
-int wcol_authpg_user_passwd(struct wcol_authpg *q, const char *name, const char *hash,
+int wcol_authpg_user_passwd(struct wcol_pgconn *q, const char *name, const char *hash,
                             int64_t now_ms)
 {
     char t[24];
@@ -277,7 +248,7 @@ int wcol_authpg_user_passwd(struct wcol_authpg *q, const char *name, const char 
                    3, v, -ENOENT);
 }
 
-int wcol_authpg_user_remove(struct wcol_authpg *q, const char *name)
+int wcol_authpg_user_remove(struct wcol_pgconn *q, const char *name)
 {
     const char *v[] = { name };
 
@@ -285,7 +256,7 @@ int wcol_authpg_user_remove(struct wcol_authpg *q, const char *name)
 }
 
 /* {"KEY": [...]}: each row of sql written by row. @return 0, -EIO. */
-static int list_json(struct wcol_authpg *q, const char *sql, const char *key,
+static int list_json(struct wcol_pgconn *q, const char *sql, const char *key,
                      void (*row)(struct wcol_jw *, const PGresult *, int, int64_t),
                      struct wcol_jw *w, int64_t now_ms)
 {
@@ -319,7 +290,7 @@ static void user_row(struct wcol_jw *w, const PGresult *r, int i, int64_t now_ms
     wcol_jw_kint(w, "changed_ms", ival(r, i, 6));
 }
 
-int wcol_authpg_users_json(struct wcol_authpg *q, struct wcol_jw *w, int64_t now_ms)
+int wcol_authpg_users_json(struct wcol_pgconn *q, struct wcol_jw *w, int64_t now_ms)
 {
     return list_json(q,
                      "SELECT name, role, totp_secret IS NOT NULL, failures, locked_until_ms, "
@@ -329,7 +300,7 @@ int wcol_authpg_users_json(struct wcol_authpg *q, struct wcol_jw *w, int64_t now
 
 /* ---- API tokens ---- */
 
-int wcol_authpg_token_insert(struct wcol_authpg *q, const struct wcol_token_spec *spec,
+int wcol_authpg_token_insert(struct wcol_pgconn *q, const struct wcol_token_spec *spec,
                              const char *from, const uint8_t sha[32], const char *actor,
                              int64_t now_ms)
 {
@@ -347,7 +318,7 @@ int wcol_authpg_token_insert(struct wcol_authpg *q, const struct wcol_token_spec
                    8, v, -EEXIST);
 }
 
-int wcol_authpg_token_revoke(struct wcol_authpg *q, const char *name, int64_t now_ms)
+int wcol_authpg_token_revoke(struct wcol_pgconn *q, const char *name, int64_t now_ms)
 {
     char t[24];
     const char *v[] = { name, i64(t, now_ms) };
@@ -387,7 +358,7 @@ static void token_row(struct wcol_jw *w, const PGresult *r, int i, int64_t now_m
     wcol_jw_kint(w, "uses", ival(r, i, 9));
 }
 
-int wcol_authpg_tokens_json(struct wcol_authpg *q, struct wcol_jw *w, int64_t now_ms)
+int wcol_authpg_tokens_json(struct wcol_pgconn *q, struct wcol_jw *w, int64_t now_ms)
 {
     return list_json(q,
                      "SELECT name, role, devices, from_cidr, created_ms, created_by, expires_ms, "

@@ -55,7 +55,14 @@ struct wcol_devices_stats {
  * @return 0, -EIO (logged), -ENOMEM.
  */
 int wcol_devices_open(struct wcol_devices **out, const char *db_path);
+/** The same with the revocations and enrolment tokens in PostgreSQL, shared by the
+ *  collectors on it (devices/devices_pg.h). @return 0, -EIO (logged), -ENOMEM. */
+int wcol_devices_open_pg(struct wcol_devices **out, const char *conninfo);
 void wcol_devices_close(struct wcol_devices *d);
+
+/** With PostgreSQL: every WCOL_DEVICES_SYNC_MS, the revocations other collectors made are
+ *  read back, and the live connections of a newly revoked device closed. */
+void wcol_devices_tick(struct wcol_collector *c, uint64_t now_mono);
 
 /** Open c->devices beside the store, watch the bus, hook the TLS layer's device checks and
  *  load the enrolment CA when configured. @return 0 or a negative errno (logged). */

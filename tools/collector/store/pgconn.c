@@ -1,5 +1,7 @@
 /* A PostgreSQL connection of a feature's own (store/pgconn.h). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -24,26 +26,43 @@ static void log_fail(PGconn *c, const char *who, const PGresult *r)
     wcol_log_error("%s: PostgreSQL: %s", who, line);
 }
 
-PGconn *wcol_pg_connect(const char *conninfo, const char *who)
+int wcol_pgconn_open(struct wcol_pgconn **out, const char *conninfo, const char *who)
 {
     static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
     char app[64];
     const char *vals[] = { "5", app, conninfo, NULL };
+    struct wcol_pgconn *q = calloc(1, sizeof(*q));
 
-    snprintf(app, sizeof(app), "ward-collector-%s", who);
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-
-    if (c == NULL || PQstatus(c) != CONNECTION_OK) {
-        log_fail(c, who, NULL);
-        PQfinish(c);
-        return NULL;
+    *out = NULL;
+    if (q == NULL) {
+        return -ENOMEM;
     }
-    return c;
+    snprintf(q->who, sizeof(q->who), "%s", who);
+    snprintf(app, sizeof(app), "ward-collector-%s", who);
+    q->c = PQconnectdbParams(keys, vals, 1);
+    if (q->c == NULL || PQstatus(q->c) != CONNECTION_OK) {
+        log_fail(q->c, who, NULL);
+        wcol_pgconn_close(q);
+        return -EIO;
+    }
+    *out = q;
+    return 0;
 }
 
-PGresult *wcol_pg_run(PGconn *c, const char *who, const char *sql, int n, const char *const *v,
-                      char *state, const char *quiet)
+void wcol_pgconn_close(struct wcol_pgconn *q)
 {
+    if (q != NULL) {
+        PQfinish(q->c);
+        free(q);
+    }
+}
+
+PGresult *wcol_pgconn_run(struct wcol_pgconn *q, const char *sql, int n, const char *const *v,
+                          char *state, const char *quiet)
+{
+    PGconn *c = q->c;
+    const char *who = q->who;
+
     if (state != NULL) {
         state[0] = '\0';
     }

@@ -8,15 +8,22 @@
 
 #include <libpq-fe.h>
 
-/** Connect (application_name ward-collector-WHO). @return the connection, NULL (logged). */
-PGconn *wcol_pg_connect(const char *conninfo, const char *who);
+/** A connection and the name its errors are logged with. */
+struct wcol_pgconn {
+    PGconn *c;
+    char who[24];
+};
+
+/** Connect (application_name ward-collector-WHO). @return 0, -ENOMEM, -EIO (logged). */
+int wcol_pgconn_open(struct wcol_pgconn **out, const char *conninfo, const char *who);
+void wcol_pgconn_close(struct wcol_pgconn *q);
 
 /**
- * Run sql with n text parameters (NULL: SQL null) on c, reset first after a lost connection.
+ * Run sql with n text parameters (NULL: SQL null) on q, reset first after a lost connection.
  * @return the result (PQclear it), NULL after an error, logged unless its SQLSTATE is quiet;
  *         state (6 bytes, may be NULL) gets the SQLSTATE of a failure, "" otherwise.
  */
-PGresult *wcol_pg_run(PGconn *c, const char *who, const char *sql, int n, const char *const *v,
-                      char *state, const char *quiet);
+PGresult *wcol_pgconn_run(struct wcol_pgconn *q, const char *sql, int n, const char *const *v,
+                          char *state, const char *quiet);
 
 #endif /* WCOL_STORE_PGCONN_H_ */
