@@ -195,9 +195,14 @@ def case_revoke(env):
     check(st == 200, "dev-b on B was disturbed: %d" % st)
     devb.close()
     check("device dev-a revoked on another collector" in b.log_text(), "B's log line")
-    # an enrolment token made on A is spent once, on B
+    lc = b.health()["fleet"]["lifecycle"]
+    check(lc["revocations"] == "shared" and lc["revocations_synced"] == 1 and lc["revoked"] == 1
+          and lc["connections_closed"] == 1, "B's /v1/health lifecycle: %r" % lc)
     with open(env.token_file) as f:
         admin = f.read().strip()
+    text = api(b, "GET", "/metrics", admin)[1].decode()
+    check("ward_collector_devices_revocations_synced_total 1" in text, "B's /metrics")
+    # an enrolment token made on A is spent once, on B
     st, doc = api(a, "POST", "/v1/devices/dev-t/enroll-token", admin, {"expires_s": 3600})
     check(st == 200 and doc.get("token"), "enrolment token on A: %d %r" % (st, doc))
     tok = doc["token"]

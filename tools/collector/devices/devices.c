@@ -179,6 +179,7 @@ static int sync_one(void *ctx, const char *id, int64_t at_ms, bool removed)
     wcol_log_info("device %s %s on another collector: refused here too", id,
                   removed ? "removed" : "revoked");
     d->next_sync = 0; /* marks a change for wcol_devices_tick */
+    d->stats.synced++;
     return remember(d, id, at_ms, removed);
 }
 
@@ -287,6 +288,8 @@ void wcol_devices_health(struct wcol_devices *d, struct wcol_jw *w)
     wcol_jw_kuint(w, "certificate_switches", d->stats.cert_switches);
     wcol_devices_dup_list(d, w);
     wcol_jw_kstr(w, "enrolment", d->signer != NULL ? "enabled" : "disabled");
+    wcol_jw_kstr(w, "revocations", d->pg != NULL ? "shared" : "local"); /* PostgreSQL or not */
+    wcol_jw_kuint(w, "revocations_synced", d->stats.synced);
     wcol_jw_obj_end(w);
 }
 
@@ -317,4 +320,7 @@ void wcol_devices_metrics(struct wcol_devices *d, struct wcol_prom *w)
     counter(w, "ward_collector_devices_certificate_switches_total", "counter",
             "Devices seen presenting a newer certificate than before (renewal taken into use).",
             d->stats.cert_switches);
+    counter(w, "ward_collector_devices_revocations_synced_total", "counter",
+            "Revocations made on other collectors and taken into use here (PostgreSQL).",
+            d->stats.synced);
 }

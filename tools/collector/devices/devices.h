@@ -47,6 +47,7 @@ struct wcol_devices_stats {
     uint64_t duplicates;       /* duplicate certificate use detected */
     uint64_t enrolled;         /* certificates signed for an enrolment request */
     uint64_t cert_switches;    /* a device presenting a newer certificate than before */
+    uint64_t synced;           /* revocations read back from other collectors (PostgreSQL) */
     unsigned revoked, removed; /* devices in each state now */
 };
 
