@@ -13,7 +13,8 @@ audit     the audit log of A and B in one table, one chain per collector: GET /v
           either lists the actions of both; verify passes on both (online and offline
           `ward-collector audit-verify --storage postgresql:`); an entry of B's chain edited in
           the database (its append-only trigger bypassed) is found by A's verify, naming B's
-          node and the entry; a truncated tail of A's chain by A's signed checkpoints.
+          node and the entry; a truncated tail of A's chain, and all of it deleted, by A's
+          signed checkpoints.
 revoke    dev-a reporting to B over a live connection is revoked through A's API: B closes
           that connection and refuses a new handshake of dev-a within seconds (its read-back of
           the revocations), dev-b on B is untouched; an enrolment token made on A is spent on
@@ -162,6 +163,10 @@ def case_audit(env):
     rc, out = offline_verify(env, env.state)
     check(rc == 1 and "truncated: a checkpoint signed %d entries, %d remain" % (n, n - 2) in out,
           "A's truncated chain: %r" % out)
+    env.pg.psql_admin(bypass + "DELETE FROM op_audit WHERE node = '%s'" % node_a, db="ward")
+    rc, out = offline_verify(env, env.state)
+    check(rc == 1 and "truncated: a checkpoint signed %d entries, 0 remain" % n in out,
+          "A's chain deleted: %r" % out)
 
 
 def handshake_refused(env, col, device):

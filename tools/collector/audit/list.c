@@ -81,6 +81,7 @@ struct live {
     struct wcol_audit *a;
     const char *pub;
     struct wcol_audit_verdict *v;
+    bool mine_seen; /* this node's chain was walked */
 };
 
 /* One node's chain: this node's against its checkpoints too; a problem names the node. */
@@ -88,6 +89,8 @@ static int check_node(void *ctx, const char *node, struct wcol_audit_chain *ch)
 {
     struct live *l = ctx;
     bool mine = strcmp(node, l->a->node) == 0;
+
+    l->mine_seen |= mine;
     int rc = wcol_audit_chain_verify(ch, mine ? l->a->ckpt_path : NULL, l->pub, l->v);
 
     if (!l->v->ok) {
@@ -107,7 +110,8 @@ int wcol_audit_verify_live(struct wcol_audit *a, struct wcol_audit_verdict *v)
 
     snprintf(pub, sizeof(pub), "%.*s/audit-key.pub.pem", (int)(sizeof(pub) - 32), a->state_dir);
     if (a->pg != NULL) {
-        struct live l = { a, pub, v };
+        struct live l = { a, pub, v, false };
+        struct wcol_audit_chain none = { 0 };
 
         memset(v, 0, sizeof(*v));
         v->ok = true;
@@ -115,6 +119,9 @@ int wcol_audit_verify_live(struct wcol_audit *a, struct wcol_audit_verdict *v)
         int rc = wcol_auditpg_chains(a->pg, check_node, &l);
 
         pthread_mutex_unlock(&a->mu);
+        if (rc == 0 && !l.mine_seen) { /* every entry of this node deleted: its checkpoints */
+            rc = check_node(&l, a->node, &none);
+        }
         if (rc < 0 && v->ok) {
             v->ok = false;
             snprintf(v->problem, sizeof(v->problem), "cannot read the audit log in PostgreSQL");

@@ -4,7 +4,8 @@
  * of one device certificate used by two agents at once.
  *
  * Revocations are kept in STATE/devices.db (table device_revocations, beside the store's
- * ward.db as incidents.db is), loaded at start and held in memory. A revocation names the
+ * ward.db as incidents.db is), or with the PostgreSQL storage in the shared database
+ * (devices/devices_pg.h), loaded at start and held in memory. A revocation names the
  * device and its time: every certificate of that device issued at or before it (notBefore),
  * and every session ticket issued before it, is refused from then on, whoever signed it; a
  * certificate issued later (re-enrolment) is accepted. The CRL (ward-pki revoke) keeps
