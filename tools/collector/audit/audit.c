@@ -160,7 +160,7 @@ static int64_t insert_pg(struct wcol_audit *a, const struct wcol_audit_entry *in
     static char buf[6][WCOL_AUDIT_FIELD_MAX + 1];
     struct wcol_audit_entry e = *in;
     uint8_t prev[32], hash[32];
-    int64_t seq;
+    int64_t seq = 0;
     int rc = -EEXIST;
 
     e.actor = clean_field(in->actor, buf[0]), e.source = clean_field(in->source, buf[1]);

@@ -137,11 +137,11 @@ int wcol_audit_verify_pg(const char *conninfo, const char *state_dir, struct wco
     int rc = wcol_audit_open_pg(&a, conninfo, state_dir, 0);
 
     memset(v, 0, sizeof(*v));
-    rc = rc ?: wcol_audit_verify_live(a, v);
-    if (a != NULL) {
+    if (rc == 0) {
+        rc = wcol_audit_verify_live(a, v);
         wcol_audit_key_free(a); /* a verification writes no checkpoint at close */
+        wcol_audit_close(a);
     }
-    wcol_audit_close(a);
     if (rc != 0 && v->problem[0] == '\0') {
         snprintf(v->problem, sizeof(v->problem), "cannot read the audit log in PostgreSQL");
     }

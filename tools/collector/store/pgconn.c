@@ -10,7 +10,7 @@
 static void log_fail(PGconn *c, const char *who, const PGresult *r)
 {
     const char *m = r != NULL ? PQresultErrorMessage(r) : NULL;
-    char line[512];
+    char line[512] = "";
     size_t o = 0;
 
     if (m == NULL || m[0] == '\0') {
