@@ -45,7 +45,7 @@ def add_user(env, name, role, state=None):
     with open(pw, "w") as f:
         f.write(PASSWORD + "\n")
     p = offline(env, "user", "add", name, "--role", role, "--state", state or env.state,
-                "--password-file", pw)
+                "--password-file", pw, *env.storage_args)
     check(p.returncode == 0 and "otpauth://totp/ward:%s?secret=" % name in p.stdout,
           "user add %s: %r %r" % (name, p.stdout, p.stderr))
     return p.stdout.split("secret=")[1].split("&")[0]
@@ -82,8 +82,10 @@ def login(col, user, secret, at=None):
 
 
 def audit(env, where=""):
-    return env.query("SELECT seq, actor, action, target, outcome, detail FROM audit " + where +
-                     " ORDER BY seq")
+    # With PostgreSQL (WARD_TEST_STORAGE=postgresql) the log is op_audit, in the order of ids.
+    table, order = ("op_audit", "id") if env.pg is not None else ("audit", "seq")
+    return env.query("SELECT %s, actor, action, target, outcome, detail FROM %s " %
+                     (order, table) + where + " ORDER BY " + order)
 
 
 def file_token(env):

@@ -13,6 +13,7 @@
 #include "ward/base/hex.h"
 
 #include "audit/audit_impl.h"
+#include "audit/audit_pg.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "server/collector.h"
@@ -133,6 +134,48 @@ static int64_t insert(struct wcol_audit *a, const struct wcol_audit_entry *in)
     return rc == SQLITE_DONE ? seq + 1 : -EIO;
 }
 
+/* The head of this collector's chain, whichever the backend. */
+static int chain_head(struct wcol_audit *a, int64_t *seq, uint8_t hash[32])
+{
+    return a->pg != NULL ? wcol_auditpg_head(a->pg, a->node, seq, hash) : head(a->db, seq, hash);
+}
+
+/* A field for PostgreSQL: bounded as in SQLite, and printable ASCII only (a cut UTF-8
+ * sequence or a control byte would make the server refuse the entry). */
+static const char *clean_field(const char *s, char *buf)
+{
+    size_t i = 0;
+
+    for (; s != NULL && s[i] != '\0' && i < WCOL_AUDIT_FIELD_MAX; i++) {
+        buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/* Append to this node's chain in PostgreSQL; another writer of the node (an offline command)
+ * taking the number first makes it read the head again. @return the entry's number, -EIO. */
+static int64_t insert_pg(struct wcol_audit *a, const struct wcol_audit_entry *in)
+{
+    static char buf[6][WCOL_AUDIT_FIELD_MAX + 1];
+    struct wcol_audit_entry e = *in;
+    uint8_t prev[32], hash[32];
+    int64_t seq = 0;
+    int rc = -EEXIST;
+
+    e.actor = clean_field(in->actor, buf[0]), e.source = clean_field(in->source, buf[1]);
+    e.action = clean_field(in->action, buf[2]), e.target = clean_field(in->target, buf[3]);
+    e.outcome = clean_field(in->outcome, buf[4]), e.detail = clean_field(in->detail, buf[5]);
+    for (int tries = 0; rc == -EEXIST && tries < 5; tries++) {
+        rc = wcol_auditpg_head(a->pg, a->node, &seq, prev);
+        if (rc == 0) {
+            wcol_audit_hash(prev, &e, hash);
+            rc = wcol_auditpg_insert(a->pg, a->node, seq + 1, &e, prev, hash);
+        }
+    }
+    return rc == 0 ? seq + 1 : -EIO;
+}
+
 int64_t wcol_audit_record(struct wcol_audit *a, const struct wcol_audit_entry *in)
 {
     struct wcol_audit_entry e = *in;
@@ -145,15 +188,22 @@ int64_t wcol_audit_record(struct wcol_audit *a, const struct wcol_audit_entry *i
         e.at_ms = wcol_now_wall_ms();
     }
     pthread_mutex_lock(&a->mu);
-    seq = exec(a->db, "BEGIN IMMEDIATE") == 0 ? insert(a, &e) : -EIO;
-    if (seq > 0 && exec(a->db, "COMMIT") != 0) {
-        seq = -EIO;
+    if (a->pg != NULL) {
+        seq = insert_pg(a, &e);
+    } else {
+        seq = exec(a->db, "BEGIN IMMEDIATE") == 0 ? insert(a, &e) : -EIO;
+        if (seq > 0 && exec(a->db, "COMMIT") != 0) {
+            seq = -EIO;
+        }
+        if (seq < 0) {
+            (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+        }
     }
     if (seq < 0) {
-        (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
         a->stats.failures++;
         wcol_log_error("audit: entry %s by %s not written: %s", e.action ? e.action : "?",
-                       e.actor ? e.actor : "?", sqlite3_errmsg(a->db));
+                       e.actor ? e.actor : "?",
+                       a->db != NULL ? sqlite3_errmsg(a->db) : "PostgreSQL (see above)");
     } else {
         a->stats.appended++;
         a->stats.head_seq = seq;
@@ -243,7 +293,7 @@ int wcol_audit_checkpoint(struct wcol_audit *a, int64_t now_ms)
     char line[512];
 
     pthread_mutex_lock(&a->mu);
-    int rc = head(a->db, &seq, hash);
+    int rc = chain_head(a, &seq, hash);
 
     pthread_mutex_unlock(&a->mu);
     if (rc != 0 || seq == a->last_ckpt_count) {
@@ -304,21 +354,31 @@ static void last_checkpoint(struct wcol_audit *a)
     fclose(f);
 }
 
-int wcol_audit_open(struct wcol_audit **out, const char *db_path, const char *state_dir,
-                    uint64_t checkpoint_ms)
+static struct wcol_audit *audit_new(const char *state_dir, uint64_t checkpoint_ms)
 {
     struct wcol_audit *a = calloc(1, sizeof(*a));
-    uint8_t hash[32];
 
-    *out = NULL;
     if (a == NULL) {
-        return -ENOMEM;
+        return NULL;
     }
     pthread_mutex_init(&a->mu, NULL);
     a->interval_ms = checkpoint_ms;
     a->window_max = WCOL_AUDIT_REFUSALS_PER_MIN;
     snprintf(a->ckpt_path, sizeof(a->ckpt_path), "%s/audit-checkpoints", state_dir);
     snprintf(a->state_dir, sizeof(a->state_dir), "%s", state_dir);
+    return a;
+}
+
+int wcol_audit_open(struct wcol_audit **out, const char *db_path, const char *state_dir,
+                    uint64_t checkpoint_ms)
+{
+    struct wcol_audit *a = audit_new(state_dir, checkpoint_ms);
+    uint8_t hash[32];
+
+    *out = NULL;
+    if (a == NULL) {
+        return -ENOMEM;
+    }
     if (sqlite3_open_v2(db_path, &a->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -339,17 +399,59 @@ int wcol_audit_open(struct wcol_audit **out, const char *db_path, const char *st
     return 0;
 }
 
+/* The node's name: the first 16 hex digits of SHA-256 of the audit key's public half. */
+static int node_name(struct wcol_audit *a)
+{
+    unsigned char der[256], sha[32];
+    int n = mbedtls_pk_write_pubkey_der(&a->key, der, sizeof(der));
+
+    if (n <= 0 || mbedtls_sha256(der + sizeof(der) - n, (size_t)n, sha, 0) != 0) {
+        return -EIO;
+    }
+    ward_hex_encode(sha, 8, a->node);
+    return 0;
+}
+
+int wcol_audit_open_pg(struct wcol_audit **out, const char *conninfo, const char *state_dir,
+                       uint64_t checkpoint_ms)
+{
+    struct wcol_audit *a = audit_new(state_dir, checkpoint_ms);
+    uint8_t hash[32];
+    int rc;
+
+    *out = NULL;
+    if (a == NULL) {
+        return -ENOMEM;
+    }
+    rc = wcol_pgconn_open(&a->pg, conninfo, "audit");
+    rc = rc ?: wcol_audit_key_open(a, state_dir);
+    rc = rc ?: node_name(a);
+    rc = rc ?: chain_head(a, &a->stats.head_seq, hash);
+    if (rc != 0) {
+        wcol_log_error("audit: cannot open the audit log in PostgreSQL");
+        wcol_audit_close(a);
+        return rc;
+    }
+    wcol_log_info("audit: entries in PostgreSQL as node %s (%lld so far)", a->node,
+                  (long long)a->stats.head_seq);
+    last_checkpoint(a);
+    a->window_start_ms = wcol_now_wall_ms();
+    *out = a;
+    return 0;
+}
+
 void wcol_audit_close(struct wcol_audit *a)
 {
     if (a == NULL) {
         return;
     }
-    if (a->db != NULL && a->key_ready) {
+    if ((a->db != NULL || a->pg != NULL) && a->key_ready) {
         flush_suppressed(a, wcol_now_wall_ms());
         (void)wcol_audit_checkpoint(a, wcol_now_wall_ms());
     }
     wcol_audit_key_free(a);
     sqlite3_close(a->db);
+    wcol_pgconn_close(a->pg);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }

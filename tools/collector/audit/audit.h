@@ -66,6 +66,12 @@ struct wcol_audit_stats {
 int wcol_audit_open(struct wcol_audit **out, const char *db_path, const char *state_dir,
                     uint64_t checkpoint_ms);
 
+/** The same with the entries in PostgreSQL (conninfo), shared by the collectors on it: one
+ *  chain per node (audit/audit_pg.h); key and checkpoints in state_dir as above.
+ *  @return 0, -EIO, -ENOMEM. */
+int wcol_audit_open_pg(struct wcol_audit **out, const char *conninfo, const char *state_dir,
+                       uint64_t checkpoint_ms);
+
 /** Refusal entries per minute (0: the default, WCOL_AUDIT_REFUSALS_PER_MIN). */
 void wcol_audit_set_refusal_limit(struct wcol_audit *a, unsigned per_minute);
 
@@ -151,6 +157,10 @@ int wcol_audit_verify(const char *db_path, const char *checkpoints_path, const c
 struct wcol_audit_verdict;
 /** wcol_audit_verify on the running log's own files. */
 int wcol_audit_verify_live(struct wcol_audit *a, struct wcol_audit_verdict *v);
+
+/** The same for the log in PostgreSQL (conninfo): every node's chain, and the chain of the
+ *  node of state_dir's key against its checkpoints. Writes nothing. @return as verify_live. */
+int wcol_audit_verify_pg(const char *conninfo, const char *state_dir, struct wcol_audit_verdict *v);
 
 /** The same on the files of a state directory (ward.db, audit-checkpoints,
  *  audit-key.pub.pem); db_path NULL means STATE/ward.db. */

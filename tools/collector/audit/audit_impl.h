@@ -14,8 +14,12 @@
 
 #include "audit/audit.h"
 
+struct wcol_pgconn;
+
 struct wcol_audit {
-    sqlite3 *db;
+    sqlite3 *db;            /* the SQLite backend, or */
+    struct wcol_pgconn *pg; /* PostgreSQL (audit/audit_pg.h): the chain of node */
+    char node[17];
     pthread_mutex_t mu;
     char ckpt_path[4200];
     char state_dir[4096];
@@ -32,6 +36,29 @@ struct wcol_audit {
     mbedtls_ctr_drbg_context drbg;
     struct wcol_audit_stats stats;
 };
+
+/* verify.c: a chain of entries as read, checked by wcol_audit_chain_verify. */
+struct wcol_audit_row {
+    int64_t seq;
+    uint8_t prev[32], hash[32];
+    bool content_ok; /* the content gives the hash */
+};
+
+struct wcol_audit_chain {
+    struct wcol_audit_row *rows;
+    size_t n, cap;
+};
+
+/** One entry read, in chain order (prev and hash as stored: lengths other than 32 are
+ *  wrong). @return 0, -ENOMEM. */
+int wcol_audit_chain_add(struct wcol_audit_chain *ch, int64_t seq, const struct wcol_audit_entry *e,
+                         const void *prev, size_t prev_len, const void *hash, size_t hash_len);
+
+/** The links and contents of ch, then its checkpoints (checkpoints_path NULL: none). v->ok
+ *  cleared and the first problem named; v->entries grows by the chain's length.
+ *  @return 0, -EIO (a checkpoint file or key unreadable: v->problem). */
+int wcol_audit_chain_verify(const struct wcol_audit_chain *ch, const char *checkpoints_path,
+                            const char *pub_path, struct wcol_audit_verdict *v);
 
 /** An entry's hash (audit.h, "Canonical encoding"). */
 void wcol_audit_hash(const uint8_t prev[32], const struct wcol_audit_entry *e, uint8_t out[32]);

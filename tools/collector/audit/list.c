@@ -1,8 +1,10 @@
 /* Reading the audit log for GET /v1/audit (audit.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "audit/audit_impl.h"
+#include "audit/audit_pg.h"
 #include "common/jw.h"
 #include "ward/base/hex.h"
 
@@ -21,6 +23,12 @@ int wcol_audit_list(struct wcol_audit *a, const struct wcol_audit_query *q, stru
     int rc;
 
     *next = q->after;
+    if (a->pg != NULL) {
+        pthread_mutex_lock(&a->mu);
+        rc = wcol_auditpg_list(a->pg, q, w, next);
+        pthread_mutex_unlock(&a->mu);
+        return rc;
+    }
     pthread_mutex_lock(&a->mu);
     rc = sqlite3_create_function(a->db, "ward_action_matches", 2,
                                  SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_matches, NULL, NULL);
@@ -69,11 +77,73 @@ int wcol_audit_list(struct wcol_audit *a, const struct wcol_audit_query *q, stru
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+struct live {
+    struct wcol_audit *a;
+    const char *pub;
+    struct wcol_audit_verdict *v;
+    bool mine_seen; /* this node's chain was walked */
+};
+
+/* One node's chain: this node's against its checkpoints too; a problem names the node. */
+static int check_node(void *ctx, const char *node, struct wcol_audit_chain *ch)
+{
+    struct live *l = ctx;
+    bool mine = strcmp(node, l->a->node) == 0;
+
+    l->mine_seen |= mine;
+    int rc = wcol_audit_chain_verify(ch, mine ? l->a->ckpt_path : NULL, l->pub, l->v);
+
+    if (!l->v->ok) {
+        char problem[sizeof(l->v->problem)];
+
+        snprintf(problem, sizeof(problem), "node %.20s%s: %.400s", node,
+                 mine ? " (this collector)" : "", l->v->problem);
+        memcpy(l->v->problem, problem, sizeof(problem));
+        return rc != 0 ? rc : 1; /* the first problem ends the walk */
+    }
+    return rc;
+}
+
 int wcol_audit_verify_live(struct wcol_audit *a, struct wcol_audit_verdict *v)
 {
     char pub[4200];
-    const char *db = sqlite3_db_filename(a->db, "main");
 
     snprintf(pub, sizeof(pub), "%.*s/audit-key.pub.pem", (int)(sizeof(pub) - 32), a->state_dir);
-    return wcol_audit_verify(db, a->ckpt_path, pub, v);
+    if (a->pg != NULL) {
+        struct live l = { a, pub, v, false };
+        struct wcol_audit_chain none = { 0 };
+
+        memset(v, 0, sizeof(*v));
+        v->ok = true;
+        pthread_mutex_lock(&a->mu);
+        int rc = wcol_auditpg_chains(a->pg, check_node, &l);
+
+        pthread_mutex_unlock(&a->mu);
+        if (rc == 0 && !l.mine_seen) { /* every entry of this node deleted: its checkpoints */
+            rc = check_node(&l, a->node, &none);
+        }
+        if (rc < 0 && v->ok) {
+            v->ok = false;
+            snprintf(v->problem, sizeof(v->problem), "cannot read the audit log in PostgreSQL");
+        }
+        return rc < 0 ? rc : 0;
+    }
+    return wcol_audit_verify(sqlite3_db_filename(a->db, "main"), a->ckpt_path, pub, v);
+}
+
+int wcol_audit_verify_pg(const char *conninfo, const char *state_dir, struct wcol_audit_verdict *v)
+{
+    struct wcol_audit *a = NULL;
+    int rc = wcol_audit_open_pg(&a, conninfo, state_dir, 0);
+
+    memset(v, 0, sizeof(*v));
+    if (rc == 0) {
+        rc = wcol_audit_verify_live(a, v);
+        wcol_audit_key_free(a); /* a verification writes no checkpoint at close */
+        wcol_audit_close(a);
+    }
+    if (rc != 0 && v->problem[0] == '\0') {
+        snprintf(v->problem, sizeof(v->problem), "cannot read the audit log in PostgreSQL");
+    }
+    return rc;
 }

@@ -19,35 +19,39 @@
 
 #include "audit/audit_impl.h"
 
-struct row {
-    int64_t seq;
-    uint8_t prev[32], hash[32];
-    bool content_ok;
-};
-
-struct chain {
-    struct row *rows;
-    size_t n, cap;
-};
-
-static int load_row(struct chain *ch, sqlite3_stmt *st)
+int wcol_audit_chain_add(struct wcol_audit_chain *ch, int64_t seq, const struct wcol_audit_entry *e,
+                         const void *prev, size_t prev_len, const void *hash, size_t hash_len)
 {
-    struct wcol_audit_entry e;
     uint8_t again[32];
 
     if (ch->n == ch->cap) {
         size_t cap = ch->cap ? ch->cap * 2 : 1024;
-        struct row *r = realloc(ch->rows, cap * sizeof(*r));
+        struct wcol_audit_row *r = realloc(ch->rows, cap * sizeof(*r));
 
         if (r == NULL) {
             return -ENOMEM;
         }
         ch->rows = r, ch->cap = cap;
     }
-    struct row *r = &ch->rows[ch->n++];
+    struct wcol_audit_row *r = &ch->rows[ch->n++];
 
     memset(r, 0, sizeof(*r));
-    r->seq = sqlite3_column_int64(st, 0);
+    r->seq = seq;
+    if (prev_len == 32) {
+        memcpy(r->prev, prev, 32);
+    }
+    if (hash_len == 32) {
+        memcpy(r->hash, hash, 32);
+    }
+    wcol_audit_hash(r->prev, e, again);
+    r->content_ok = memcmp(again, r->hash, 32) == 0 && prev_len == 32;
+    return 0;
+}
+
+static int load_row(struct wcol_audit_chain *ch, sqlite3_stmt *st)
+{
+    struct wcol_audit_entry e;
+
     e.at_ms = sqlite3_column_int64(st, 1);
     e.actor = (const char *)sqlite3_column_text(st, 2);
     e.source = (const char *)sqlite3_column_text(st, 3);
@@ -55,18 +59,12 @@ static int load_row(struct chain *ch, sqlite3_stmt *st)
     e.target = (const char *)sqlite3_column_text(st, 5);
     e.outcome = (const char *)sqlite3_column_text(st, 6);
     e.detail = (const char *)sqlite3_column_text(st, 7);
-    if (sqlite3_column_bytes(st, 8) == 32) {
-        memcpy(r->prev, sqlite3_column_blob(st, 8), 32);
-    }
-    if (sqlite3_column_bytes(st, 9) == 32) {
-        memcpy(r->hash, sqlite3_column_blob(st, 9), 32);
-    }
-    wcol_audit_hash(r->prev, &e, again);
-    r->content_ok = memcmp(again, r->hash, 32) == 0 && sqlite3_column_bytes(st, 8) == 32;
-    return 0;
+    return wcol_audit_chain_add(ch, sqlite3_column_int64(st, 0), &e, sqlite3_column_blob(st, 8),
+                                (size_t)sqlite3_column_bytes(st, 8), sqlite3_column_blob(st, 9),
+                                (size_t)sqlite3_column_bytes(st, 9));
 }
 
-static int load(const char *db_path, struct chain *ch, struct wcol_audit_verdict *v)
+static int load(const char *db_path, struct wcol_audit_chain *ch, struct wcol_audit_verdict *v)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
@@ -97,7 +95,7 @@ static int load(const char *db_path, struct chain *ch, struct wcol_audit_verdict
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static const struct row *by_hash(const struct chain *ch, const uint8_t h[32])
+static const struct wcol_audit_row *by_hash(const struct wcol_audit_chain *ch, const uint8_t h[32])
 {
     for (size_t i = 0; i < ch->n; i++) {
         if (memcmp(ch->rows[i].hash, h, 32) == 0) {
@@ -122,10 +120,10 @@ static void bad(struct wcol_audit_verdict *v, int64_t entry, const char *fmt, ..
 }
 
 /* The first broken link: which entry, and what most likely happened to it. */
-static bool check_link(const struct chain *ch, size_t i, struct wcol_audit_verdict *v)
+static bool check_link(const struct wcol_audit_chain *ch, size_t i, struct wcol_audit_verdict *v)
 {
     static const uint8_t zero[32];
-    const struct row *r = &ch->rows[i];
+    const struct wcol_audit_row *r = &ch->rows[i];
     const uint8_t *want = i == 0 ? zero : ch->rows[i - 1].hash;
 
     if (r->seq != (int64_t)i + 1) {
@@ -136,7 +134,7 @@ static bool check_link(const struct chain *ch, size_t i, struct wcol_audit_verdi
     if (memcmp(r->prev, want, 32) == 0) {
         return true;
     }
-    const struct row *k = memcmp(r->prev, zero, 32) == 0 ? NULL : by_hash(ch, r->prev);
+    const struct wcol_audit_row *k = memcmp(r->prev, zero, 32) == 0 ? NULL : by_hash(ch, r->prev);
 
     if (k != NULL && i >= 2 && k == &ch->rows[i - 2]) {
         bad(v, ch->rows[i - 1].seq,
@@ -154,8 +152,8 @@ static bool check_link(const struct chain *ch, size_t i, struct wcol_audit_verdi
     return false;
 }
 
-static int check_checkpoints(const struct chain *ch, const char *ckpt, const char *pub_path,
-                             struct wcol_audit_verdict *v)
+static int check_checkpoints(const struct wcol_audit_chain *ch, const char *ckpt,
+                             const char *pub_path, struct wcol_audit_verdict *v)
 {
     mbedtls_pk_context pub;
     char line[512];
@@ -200,10 +198,28 @@ static int check_checkpoints(const struct chain *ch, const char *ckpt, const cha
     return 0;
 }
 
+int wcol_audit_chain_verify(const struct wcol_audit_chain *ch, const char *checkpoints_path,
+                            const char *pub_path, struct wcol_audit_verdict *v)
+{
+    v->entries += (int64_t)ch->n;
+    for (size_t i = 0; i < ch->n && v->ok; i++) {
+        if (check_link(ch, i, v) && !ch->rows[i].content_ok) {
+            bad(v, ch->rows[i].seq, "entry %lld was edited: its content does not give its hash",
+                (long long)ch->rows[i].seq);
+        }
+    }
+    if (v->ok && checkpoints_path != NULL &&
+        check_checkpoints(ch, checkpoints_path, pub_path, v) != 0) {
+        v->ok = false;
+        return -EIO;
+    }
+    return 0;
+}
+
 int wcol_audit_verify(const char *db_path, const char *checkpoints_path, const char *pub_path,
                       struct wcol_audit_verdict *v)
 {
-    struct chain ch = { 0 };
+    struct wcol_audit_chain ch = { 0 };
     int rc;
 
     memset(v, 0, sizeof(*v));
@@ -214,19 +230,7 @@ int wcol_audit_verify(const char *db_path, const char *checkpoints_path, const c
         free(ch.rows);
         return rc;
     }
-    v->entries = (int64_t)ch.n;
-    for (size_t i = 0; i < ch.n && v->ok; i++) {
-        if (check_link(&ch, i, v) && !ch.rows[i].content_ok) {
-            bad(v, ch.rows[i].seq, "entry %lld was edited: its content does not give its hash",
-                (long long)ch.rows[i].seq);
-        }
-    }
-    if (v->ok) {
-        rc = check_checkpoints(&ch, checkpoints_path, pub_path, v);
-        if (rc != 0) {
-            v->ok = false;
-        }
-    }
+    rc = wcol_audit_chain_verify(&ch, checkpoints_path, pub_path, v);
     free(ch.rows);
     return rc;
 }

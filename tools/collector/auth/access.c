@@ -16,8 +16,13 @@ int wcol_access_open(struct wcol_collector *c)
         .lockout_ms = cfg->login_lockout_ms,
         .session_ms = cfg->session_ms,
         .source_failures = cfg->login_source_failures,
+        .pg_conninfo = cfg->pg_conninfo, /* shared by the collectors on it */
     };
-    int rc = wcol_audit_open(&c->audit, cfg->db_path, cfg->state_dir, cfg->audit_checkpoint_ms);
+    /* With PostgreSQL the log is shared: one chain per collector (audit/audit_pg.h). */
+    int rc = cfg->pg_conninfo != NULL ? wcol_audit_open_pg(&c->audit, cfg->pg_conninfo,
+                                                           cfg->state_dir, cfg->audit_checkpoint_ms)
+                                      : wcol_audit_open(&c->audit, cfg->db_path, cfg->state_dir,
+                                                        cfg->audit_checkpoint_ms);
 
     wcol_audit_set_refusal_limit(c->audit, cfg->audit_refusals);
     rc = rc ?: wcol_auth_open(&c->auth, cfg->db_path, &ac, c->audit);

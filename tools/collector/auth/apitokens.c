@@ -16,21 +16,13 @@ static bool glob_valid(const char *g)
            strspn(g, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-*?[]!") == n;
 }
 
-int wcol_auth_token_create(struct wcol_auth *a, const struct wcol_token_spec *spec,
-                           const char *actor, const char *source, char token[WCOL_SECRET_LEN])
+/* @return 0, -EEXIST, -EIO. */
+static int sqlite_insert(struct wcol_auth *a, const struct wcol_token_spec *spec, const char *from,
+                         const uint8_t sha[32], const char *actor, int64_t now)
 {
-    uint8_t sha[32];
     sqlite3_stmt *st = NULL;
-    const char *from = spec->from != NULL ? spec->from : "";
-    int64_t now = wcol_now_wall_ms();
 
-    if (!wcol_name_valid(spec->name) || spec->role == WCOL_ROLE_NONE ||
-        !glob_valid(spec->devices) || spec->expires_ms <= now ||
-        (from[0] != '\0' && !wcol_cidr_valid(from))) {
-        return -EINVAL;
-    }
-    if (wcol_auth_new_secret("wardT_", token, sha) != 0 ||
-        sqlite3_prepare_v2(a->db,
+    if (sqlite3_prepare_v2(a->db,
                            "INSERT INTO api_tokens (name, sha256, role, devices, from_cidr, "
                            "created_ms, created_by, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                            "?7, ?8) ON CONFLICT DO NOTHING",
@@ -51,8 +43,30 @@ int wcol_auth_token_create(struct wcol_auth *a, const struct wcol_token_spec *sp
     if (rc != SQLITE_DONE) {
         return -EIO;
     }
-    if (sqlite3_changes(a->db) != 1) {
-        return -EEXIST; /* names are never reused, revoked ones included */
+    /* names are never reused, revoked ones included */
+    return sqlite3_changes(a->db) == 1 ? 0 : -EEXIST;
+}
+
+int wcol_auth_token_create(struct wcol_auth *a, const struct wcol_token_spec *spec,
+                           const char *actor, const char *source, char token[WCOL_SECRET_LEN])
+{
+    uint8_t sha[32];
+    const char *from = spec->from != NULL ? spec->from : "";
+    int64_t now = wcol_now_wall_ms();
+
+    if (!wcol_name_valid(spec->name) || spec->role == WCOL_ROLE_NONE ||
+        !glob_valid(spec->devices) || spec->expires_ms <= now ||
+        (from[0] != '\0' && !wcol_cidr_valid(from))) {
+        return -EINVAL;
+    }
+    if (wcol_auth_new_secret("wardT_", token, sha) != 0) {
+        return -EIO;
+    }
+    int rc = a->pg != NULL ? wcol_authpg_token_insert(a->pg, spec, from, sha, actor, now)
+                           : sqlite_insert(a, spec, from, sha, actor, now);
+
+    if (rc != 0) {
+        return rc;
     }
     char detail[WCOL_GLOB_MAX + 128];
 
@@ -70,14 +84,14 @@ int wcol_auth_token_revoke(struct wcol_auth *a, const char *name, const char *ac
     const char *p[] = { name, now };
 
     snprintf(now, sizeof(now), "%lld", (long long)wcol_now_wall_ms());
-    if (wcol_auth_run(a,
-                      "UPDATE api_tokens SET revoked_ms = CAST(?2 AS INTEGER) WHERE name = ?1 "
-                      "AND revoked_ms IS NULL",
-                      2, p) != SQLITE_DONE) {
-        return -EIO;
-    }
-    if (sqlite3_changes(a->db) != 1) {
-        return -ENOENT;
+    int rc = a->pg != NULL ? wcol_authpg_token_revoke(a->pg, name, wcol_now_wall_ms())
+                           : wcol_auth_change(a,
+                                              "UPDATE api_tokens SET revoked_ms = CAST(?2 AS "
+                                              "INTEGER) WHERE name = ?1 AND revoked_ms IS NULL",
+                                              2, p, -ENOENT);
+
+    if (rc != 0) {
+        return rc;
     }
     wcol_auth_audit(a, actor, source, "token.revoke", name, "ok", "");
     return 0;
@@ -95,6 +109,9 @@ static void opt_int(struct wcol_jw *w, const char *key, sqlite3_stmt *st, int co
 
 int wcol_auth_tokens_json(struct wcol_auth *a, struct wcol_jw *w, int64_t now_ms)
 {
+    if (a->pg != NULL) {
+        return wcol_authpg_tokens_json(a->pg, w, now_ms);
+    }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(a->db,
                                 "SELECT name, role, devices, from_cidr, created_ms, created_by, "

@@ -194,6 +194,15 @@ int wcol_auth_run(struct wcol_auth *a, const char *sql, int n, const char *const
     return rc;
 }
 
+int wcol_auth_change(struct wcol_auth *a, const char *sql, int n, const char *const *params,
+                     int absent)
+{
+    if (wcol_auth_run(a, sql, n, params) != SQLITE_DONE) {
+        return -EIO;
+    }
+    return sqlite3_changes(a->db) == 1 ? 0 : absent;
+}
+
 /* Accounts, sessions and API tokens: secrets as hashes only (TOTP secrets excepted, codes are
  * computed from them). In the collector's database, created here (see audit/audit.c). */
 static const char s_schema[] =
@@ -223,6 +232,17 @@ int wcol_auth_open(struct wcol_auth **out, const char *db_path, const struct wco
     }
     a->cfg = *cfg;
     a->audit = audit;
+    if (cfg->pg_conninfo != NULL) {
+        int rc = wcol_pgconn_open(&a->pg, cfg->pg_conninfo, "auth"); /* tables: store/store_pg.c */
+
+        if (rc != 0) {
+            wcol_log_error("auth: cannot reach the accounts in PostgreSQL");
+            wcol_auth_close(a);
+            return rc;
+        }
+        *out = a;
+        return 0;
+    }
     if (sqlite3_open_v2(db_path, &a->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -246,6 +266,7 @@ void wcol_auth_close(struct wcol_auth *a)
 {
     if (a != NULL) {
         sqlite3_close(a->db);
+        wcol_pgconn_close(a->pg);
         free(a);
     }
 }
@@ -267,76 +288,73 @@ void wcol_auth_count_refusal(struct wcol_auth *a)
 
 /* ---- bearer credentials ---- */
 
+/* The row of a presented secret in the SQLite backend. @return 0 (c filled), -EIO. */
+static int sqlite_cred(struct wcol_auth *a, const char *sql, const uint8_t sha[32],
+                       struct wcol_auth_cred *c)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(a->db, sql, -1, &st, NULL);
+
+    memset(c, 0, sizeof(*c));
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, sha, 32, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_ROW) {
+        c->found = true;
+        snprintf(c->name, sizeof(c->name), "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(c->role, sizeof(c->role), "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(c->devices, sizeof(c->devices), "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(c->from, sizeof(c->from), "%s", (const char *)sqlite3_column_text(st, 3));
+        c->expires_ms = sqlite3_column_int64(st, 4);
+        c->revoked = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static int session_principal(struct wcol_auth *a, const uint8_t sha[32], int64_t now_ms,
                              struct wcol_principal *p, const char **why)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(a->db,
-                                "SELECT s.user, u.role, s.expires_ms, s.revoked_ms FROM sessions "
-                                "AS s JOIN users AS u ON u.name = s.user WHERE s.sha256 = ?1",
-                                -1, &st, NULL);
+    struct wcol_auth_cred c;
+    int rc = a->pg != NULL
+                 ? wcol_authpg_session(a->pg, sha, &c)
+                 : sqlite_cred(a,
+                               "SELECT s.user, u.role, '*', '', s.expires_ms, s.revoked_ms FROM "
+                               "sessions AS s JOIN users AS u ON u.name = s.user WHERE s.sha256 "
+                               "= ?1",
+                               sha, &c);
 
     *why = "unknown or ended session (wardctl login)";
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_blob(st, 1, sha, 32, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-    }
-    if (rc == SQLITE_ROW) {
-        snprintf(p->name, sizeof(p->name), "%s", (const char *)sqlite3_column_text(st, 0));
-        p->role = wcol_role_parse((const char *)sqlite3_column_text(st, 1));
-        p->kind = WCOL_PRINCIPAL_SESSION;
-        snprintf(p->devices, sizeof(p->devices), "*");
-        memcpy(p->secret_sha256, sha, 32);
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-            *why = "session ended (logged out or account changed); wardctl login";
-            rc = SQLITE_DONE;
-        } else if (sqlite3_column_int64(st, 2) <= now_ms) {
-            *why = "session expired; wardctl login";
-            rc = SQLITE_DONE;
-        }
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW && p->role != WCOL_ROLE_NONE ? 0 : -EACCES;
-}
-
-static int token_principal(struct wcol_auth *a, const uint8_t sha[32], const char *source,
-                           int64_t now_ms, struct wcol_principal *p, const char **why)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(a->db,
-                                "SELECT name, role, devices, from_cidr, expires_ms, revoked_ms "
-                                "FROM api_tokens WHERE sha256 = ?1",
-                                -1, &st, NULL);
-
-    *why = "unknown API token";
-    p->name[0] = '\0';
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_blob(st, 1, sha, 32, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-    }
-    if (rc == SQLITE_ROW) {
-        snprintf(p->name, sizeof(p->name), "token:%s", (const char *)sqlite3_column_text(st, 0));
-        p->role = wcol_role_parse((const char *)sqlite3_column_text(st, 1));
-        p->kind = WCOL_PRINCIPAL_TOKEN;
-        snprintf(p->devices, sizeof(p->devices), "%s", (const char *)sqlite3_column_text(st, 2));
-        if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
-            *why = "API token revoked";
-            rc = SQLITE_DONE;
-        } else if (sqlite3_column_int64(st, 4) <= now_ms) {
-            *why = "API token expired";
-            rc = SQLITE_DONE;
-        } else if (!wcol_cidr_match((const char *)sqlite3_column_text(st, 3), source)) {
-            *why = "API token not valid from this address";
-            rc = SQLITE_DONE;
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW || p->role == WCOL_ROLE_NONE) {
+    if (rc != 0 || !c.found) {
         return -EACCES;
     }
-    /* Every use recorded: last used, count. */
+    snprintf(p->name, sizeof(p->name), "%s", c.name);
+    p->role = wcol_role_parse(c.role);
+    p->kind = WCOL_PRINCIPAL_SESSION;
+    snprintf(p->devices, sizeof(p->devices), "*");
+    memcpy(p->secret_sha256, sha, 32);
+    if (c.revoked) {
+        *why = "session ended (logged out or account changed); wardctl login";
+        return -EACCES;
+    }
+    if (c.expires_ms <= now_ms) {
+        *why = "session expired; wardctl login";
+        return -EACCES;
+    }
+    return p->role != WCOL_ROLE_NONE ? 0 : -EACCES;
+}
+
+/* Every use of a token recorded: last used, count. */
+static void token_used(struct wcol_auth *a, const uint8_t sha[32], int64_t now_ms)
+{
     sqlite3_stmt *up = NULL;
 
+    if (a->pg != NULL) {
+        wcol_authpg_token_used(a->pg, sha, now_ms);
+        return;
+    }
     if (sqlite3_prepare_v2(a->db,
                            "UPDATE api_tokens SET last_used_ms = ?2, uses = uses + 1 WHERE "
                            "sha256 = ?1",
@@ -346,6 +364,43 @@ static int token_principal(struct wcol_auth *a, const uint8_t sha[32], const cha
         (void)sqlite3_step(up);
     }
     sqlite3_finalize(up);
+}
+
+static int token_principal(struct wcol_auth *a, const uint8_t sha[32], const char *source,
+                           int64_t now_ms, struct wcol_principal *p, const char **why)
+{
+    struct wcol_auth_cred c;
+    int rc = a->pg != NULL ? wcol_authpg_token(a->pg, sha, &c)
+                           : sqlite_cred(a,
+                                         "SELECT name, role, devices, from_cidr, expires_ms, "
+                                         "revoked_ms FROM api_tokens WHERE sha256 = ?1",
+                                         sha, &c);
+
+    *why = "unknown API token";
+    p->name[0] = '\0';
+    if (rc != 0 || !c.found) {
+        return -EACCES;
+    }
+    snprintf(p->name, sizeof(p->name), "token:%s", c.name);
+    p->role = wcol_role_parse(c.role);
+    p->kind = WCOL_PRINCIPAL_TOKEN;
+    snprintf(p->devices, sizeof(p->devices), "%s", c.devices);
+    if (c.revoked) {
+        *why = "API token revoked";
+        return -EACCES;
+    }
+    if (c.expires_ms <= now_ms) {
+        *why = "API token expired";
+        return -EACCES;
+    }
+    if (!wcol_cidr_match(c.from, source)) {
+        *why = "API token not valid from this address";
+        return -EACCES;
+    }
+    if (p->role == WCOL_ROLE_NONE) {
+        return -EACCES;
+    }
+    token_used(a, sha, now_ms);
     a->stats.token_uses++;
     return 0;
 }
@@ -423,17 +478,11 @@ static struct src_slot *source_slot(struct wcol_auth *a, const char *source, int
     return oldest;
 }
 
-struct account {
-    bool found;
-    enum wcol_role role;
-    char pw_hash[WCOL_PW_ENC_MAX];
-    uint8_t secret[WCOL_TOTP_SECRET_LEN];
-    size_t secret_len;
-    int64_t last_step, failures, locked_until_ms;
-};
-
-static int load_account(struct wcol_auth *a, const char *user, struct account *acc)
+static int load_account(struct wcol_auth *a, const char *user, struct wcol_auth_account *acc)
 {
+    if (a->pg != NULL) {
+        return wcol_authpg_account(a->pg, user, acc);
+    }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(a->db,
                                 "SELECT role, pw_hash, totp_secret, totp_last_step, failures, "
@@ -471,6 +520,10 @@ static void save_failures(struct wcol_auth *a, const char *user, int64_t failure
     char f[24], l[24];
     const char *p[] = { user, f, l };
 
+    if (a->pg != NULL) {
+        wcol_authpg_save_failures(a->pg, user, failures, locked_until);
+        return;
+    }
     snprintf(f, sizeof(f), "%lld", (long long)failures);
     snprintf(l, sizeof(l), "%lld", (long long)locked_until);
     (void)wcol_auth_run(a,
@@ -479,7 +532,7 @@ static void save_failures(struct wcol_auth *a, const char *user, int64_t failure
                         3, p);
 }
 
-static int login_failed(struct wcol_auth *a, const char *user, struct account *acc,
+static int login_failed(struct wcol_auth *a, const char *user, struct wcol_auth_account *acc,
                         const char *source, struct src_slot *src, int64_t now_ms,
                         const char *detail)
 {
@@ -513,6 +566,12 @@ static int start_session(struct wcol_auth *a, const char *user, const char *sour
     uint8_t sha[32];
     sqlite3_stmt *st = NULL;
 
+    if (a->pg != NULL) {
+        *expires_ms = now_ms + (int64_t)a->cfg.session_ms;
+        return wcol_auth_new_secret("wardS_", token, sha) != 0
+                   ? -EIO
+                   : wcol_authpg_session_start(a->pg, sha, user, source, now_ms, *expires_ms);
+    }
     if (wcol_auth_new_secret("wardS_", token, sha) != 0 ||
         sqlite3_prepare_v2(a->db,
                            "INSERT INTO sessions (sha256, user, source, created_ms, expires_ms) "
@@ -546,7 +605,7 @@ int wcol_auth_login(struct wcol_auth *a, const char *user, const char *password,
                     int64_t *expires_ms, enum wcol_role *role)
 {
     struct src_slot *src = source_slot(a, source, now_ms);
-    struct account acc;
+    struct wcol_auth_account acc;
     char step[24];
 
     if (a->cfg.source_failures > 0 && src->failures >= a->cfg.source_failures) {
@@ -582,12 +641,19 @@ int wcol_auth_login(struct wcol_auth *a, const char *user, const char *password,
     }
     snprintf(step, sizeof(step), "%lld", (long long)s);
     const char *p[] = { user, step };
+    int rc = a->pg != NULL ? wcol_authpg_login_ok(a->pg, user, s)
+             : wcol_auth_run(a,
+                             "UPDATE users SET failures = 0, locked_until_ms = 0, "
+                             "totp_last_step = CAST(?2 AS INTEGER) WHERE name = ?1",
+                             2, p) != SQLITE_DONE
+                 ? -EIO
+                 : 0;
 
-    if (wcol_auth_run(a,
-                      "UPDATE users SET failures = 0, locked_until_ms = 0, totp_last_step = "
-                      "CAST(?2 AS INTEGER) WHERE name = ?1",
-                      2, p) != SQLITE_DONE ||
-        start_session(a, user, source, now_ms, token, expires_ms) != 0) {
+    if (rc == -EACCES) { /* another collector took this code first */
+        return login_failed(a, user, &acc, source, src, now_ms,
+                            "wrong, expired or already used TOTP code");
+    }
+    if (rc != 0 || start_session(a, user, source, now_ms, token, expires_ms) != 0) {
         return -EIO;
     }
     *role = acc.role;
@@ -602,6 +668,12 @@ int wcol_auth_logout(struct wcol_auth *a, const struct wcol_principal *p, const 
 
     if (p->kind != WCOL_PRINCIPAL_SESSION) {
         return -EINVAL;
+    }
+    if (a->pg != NULL) {
+        int rc = wcol_authpg_session_end(a->pg, p->secret_sha256, wcol_now_wall_ms());
+
+        wcol_auth_audit(a, p->name, source, "user.logout", p->name, "ok", "");
+        return rc;
     }
     if (sqlite3_prepare_v2(a->db,
                            "UPDATE sessions SET revoked_ms = ?2 WHERE sha256 = ?1 AND revoked_ms "

@@ -55,6 +55,7 @@ struct wcol_auth_config {
     uint64_t lockout_ms;      /* how long */
     uint64_t session_ms;      /* a session's lifetime */
     unsigned source_failures; /* failed logins per minute from one address */
+    const char *pg_conninfo;  /* accounts in PostgreSQL (shared by collectors), not db_path */
 };
 
 struct wcol_auth_stats {

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include "auth/auth.h"
+#include "auth/auth_pg.h"
 
 #define SOURCES_TRACKED 64 /* addresses whose failed logins are counted (oldest forgotten) */
 
@@ -15,7 +16,8 @@ struct src_slot {
 };
 
 struct wcol_auth {
-    sqlite3 *db;
+    sqlite3 *db;            /* the SQLite backend, or */
+    struct wcol_pgconn *pg; /* the PostgreSQL one (auth/auth_pg.h) */
     struct wcol_auth_config cfg;
     struct wcol_audit *audit;
     struct wcol_auth_stats stats;
@@ -31,6 +33,11 @@ int wcol_auth_new_secret(const char *prefix, char out[WCOL_SECRET_LEN], uint8_t 
 
 /** Prepare, bind text params (NULL: null), step once. @return the sqlite3 step code. */
 int wcol_auth_run(struct wcol_auth *a, const char *sql, int n, const char *const *params);
+
+/** wcol_auth_run for a statement that changes one row. @return 0, absent (no row changed),
+ *  -EIO. */
+int wcol_auth_change(struct wcol_auth *a, const char *sql, int n, const char *const *params,
+                     int absent);
 
 /** A new TOTP secret for name, stored; otpauth gets its URI. @return 0, -ENOENT, -EIO. */
 int wcol_auth_new_totp(struct wcol_auth *a, const char *name, char otpauth[WCOL_OTPAUTH_MAX]);

@@ -21,6 +21,8 @@ static const char s_usage[] =
     "       ward-collector user passwd NAME --state DIR [--password-file FILE]\n"
     "       ward-collector user totp-reset|remove NAME --state DIR\n"
     "       ward-collector user list --state DIR\n"
+    "       (--storage postgresql:CONNINFO for a collector with that storage: the\n"
+    "       accounts and audit log are in PostgreSQL, shared by its collectors)\n"
     "       ward-collector audit-verify --state DIR [--db FILE] [--key FILE]\n"
     "Accounts and the audit log of a state directory, with or without a running\n"
     "collector (docs/security.md). A new password is read from FILE, else asked for\n"
@@ -28,6 +30,7 @@ static const char s_usage[] =
 
 struct offline {
     const char *state, *db, *key, *role, *password_file;
+    const char *pg; /* --storage postgresql:CONNINFO: the accounts there */
     char db_buf[4200];
 };
 
@@ -39,6 +42,7 @@ static int parse(int argc, char **argv, struct offline *o)
         { "key", required_argument, NULL, 'k' },
         { "role", required_argument, NULL, 'r' },
         { "password-file", required_argument, NULL, 'p' },
+        { "storage", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -61,6 +65,13 @@ static int parse(int argc, char **argv, struct offline *o)
             break;
         case 'p':
             o->password_file = optarg;
+            break;
+        case 'S':
+            if (strncmp(optarg, "postgresql:", 11) != 0) {
+                fprintf(stderr, "ward-collector: --storage must be postgresql:CONNINFO here\n");
+                return 2;
+            }
+            o->pg = optarg + 11;
             break;
         case 'h':
             fputs(s_usage, stdout);
@@ -111,7 +122,8 @@ static int open_all(const struct offline *o, struct wcol_audit **au, struct wcol
 {
     struct wcol_store st = { 0 };
     struct wcol_store_sqlite_opts so = { .path = o->db, .busy_timeout_ms = 5000 };
-    struct wcol_auth_config ac = { .session_ms = 3600000 };
+    struct wcol_store_pg_opts po = { .conninfo = o->pg };
+    struct wcol_auth_config ac = { .session_ms = 3600000, .pg_conninfo = o->pg };
 
     if (mkdir(o->state, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "ward-collector: cannot create %s: %s\n", o->state, strerror(errno));
@@ -121,7 +133,14 @@ static int open_all(const struct offline *o, struct wcol_audit **au, struct wcol
         return -EIO;
     }
     st.ops->close(st.impl);
-    if (wcol_audit_open(au, o->db, o->state, 0) != 0) {
+    if (o->pg != NULL && wcol_store_pg_open(&st, &po) != 0) { /* its migrations: the tables */
+        return -EIO;
+    }
+    if (o->pg != NULL) {
+        st.ops->close(st.impl);
+    }
+    if ((o->pg != NULL ? wcol_audit_open_pg(au, o->pg, o->state, 0)
+                       : wcol_audit_open(au, o->db, o->state, 0)) != 0) {
         return -EIO;
     }
     return wcol_auth_open(a, o->db, &ac, *au);
@@ -198,7 +217,9 @@ static int audit_verify(const struct offline *o)
 
     snprintf(ck, sizeof(ck), "%s/audit-checkpoints", o->state);
     snprintf(pub, sizeof(pub), "%s/audit-key.pub.pem", o->state);
-    if (wcol_audit_verify(o->db, ck, o->key != NULL ? o->key : pub, &v) != 0) {
+    /* PostgreSQL: every node's chain, this state directory's against its checkpoints */
+    if ((o->pg != NULL ? wcol_audit_verify_pg(o->pg, o->state, &v)
+                       : wcol_audit_verify(o->db, ck, o->key != NULL ? o->key : pub, &v)) != 0) {
         fprintf(stderr, "ward-collector: audit-verify: %s\n", v.problem);
         return 2;
     }

@@ -10,22 +10,19 @@
 #include "common/clock.h"
 #include "common/jw.h"
 
-int wcol_auth_new_totp(struct wcol_auth *a, const char *name, char otpauth[WCOL_OTPAUTH_MAX])
+/* The secret stored in the SQLite backend. @return 0, -ENOENT, -EIO. */
+static int sqlite_totp(struct wcol_auth *a, const char *name, const uint8_t *secret, size_t len)
 {
-    uint8_t secret[WCOL_TOTP_SECRET_LEN];
-    char b32[WCOL_TOTP_B32_MAX];
     sqlite3_stmt *st = NULL;
 
-    if (getrandom(secret, sizeof(secret), 0) != (ssize_t)sizeof(secret) ||
-        wcol_b32_encode(secret, sizeof(secret), b32, sizeof(b32)) != 0 ||
-        sqlite3_prepare_v2(a->db,
+    if (sqlite3_prepare_v2(a->db,
                            "UPDATE users SET totp_secret = ?2, totp_last_step = 0, changed_ms = "
                            "?3 WHERE name = ?1",
                            -1, &st, NULL) != SQLITE_OK) {
         return -EIO;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, secret, sizeof(secret), SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, secret, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, wcol_now_wall_ms());
     int rc = sqlite3_step(st);
 
@@ -33,8 +30,24 @@ int wcol_auth_new_totp(struct wcol_auth *a, const char *name, char otpauth[WCOL_
     if (rc != SQLITE_DONE) {
         return -EIO;
     }
-    if (sqlite3_changes(a->db) != 1) {
-        return -ENOENT;
+    return sqlite3_changes(a->db) == 1 ? 0 : -ENOENT;
+}
+
+int wcol_auth_new_totp(struct wcol_auth *a, const char *name, char otpauth[WCOL_OTPAUTH_MAX])
+{
+    uint8_t secret[WCOL_TOTP_SECRET_LEN];
+    char b32[WCOL_TOTP_B32_MAX];
+
+    if (getrandom(secret, sizeof(secret), 0) != (ssize_t)sizeof(secret) ||
+        wcol_b32_encode(secret, sizeof(secret), b32, sizeof(b32)) != 0) {
+        return -EIO;
+    }
+    int rc = a->pg != NULL
+                 ? wcol_authpg_user_totp(a->pg, name, secret, sizeof(secret), wcol_now_wall_ms())
+                 : sqlite_totp(a, name, secret, sizeof(secret));
+
+    if (rc != 0) {
+        return rc;
     }
     snprintf(otpauth, WCOL_OTPAUTH_MAX,
              "otpauth://totp/ward:%s?secret=%s&issuer=ward&algorithm=SHA1&digits=6&period=30", name,
@@ -48,11 +61,25 @@ static void end_sessions(struct wcol_auth *a, const char *name)
     char now[24];
     const char *p[] = { name, now };
 
+    if (a->pg != NULL) {
+        wcol_authpg_end_sessions(a->pg, name, wcol_now_wall_ms());
+        return;
+    }
     snprintf(now, sizeof(now), "%lld", (long long)wcol_now_wall_ms());
     (void)wcol_auth_run(a,
                         "UPDATE sessions SET revoked_ms = CAST(?2 AS INTEGER) WHERE user = ?1 AND "
                         "revoked_ms IS NULL",
                         2, p);
+}
+
+/* @return 0, -EEXIST, -EIO. */
+static int user_insert(struct wcol_auth *a, const char *const p[4])
+{
+    return wcol_auth_change(a,
+                            "INSERT INTO users (name, role, pw_hash, created_ms, changed_ms) "
+                            "VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER), CAST(?4 AS INTEGER)) "
+                            "ON CONFLICT DO NOTHING",
+                            4, p, -EEXIST);
 }
 
 int wcol_auth_user_add(struct wcol_auth *a, const char *name, enum wcol_role role,
@@ -69,17 +96,11 @@ int wcol_auth_user_add(struct wcol_auth *a, const char *name, enum wcol_role rol
     }
     snprintf(now, sizeof(now), "%lld", (long long)wcol_now_wall_ms());
     const char *p[] = { name, wcol_role_name(role), hash, now };
-    int rc = wcol_auth_run(a,
-                           "INSERT INTO users (name, role, pw_hash, created_ms, changed_ms) "
-                           "VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER), CAST(?4 AS INTEGER)) "
-                           "ON CONFLICT DO NOTHING",
-                           4, p);
+    int rc = a->pg != NULL ? wcol_authpg_user_insert(a->pg, name, p[1], hash, wcol_now_wall_ms())
+                           : user_insert(a, p);
 
-    if (rc != SQLITE_DONE) {
-        return -EIO;
-    }
-    if (sqlite3_changes(a->db) != 1) {
-        return -EEXIST;
+    if (rc != 0) {
+        return rc;
     }
     rc = wcol_auth_new_totp(a, name, otpauth);
     if (rc == 0) {
@@ -102,14 +123,15 @@ int wcol_auth_user_passwd(struct wcol_auth *a, const char *name, const char *pas
     snprintf(now, sizeof(now), "%lld", (long long)wcol_now_wall_ms());
     const char *p[] = { name, hash, now };
 
-    if (wcol_auth_run(a,
-                      "UPDATE users SET pw_hash = ?2, failures = 0, locked_until_ms = 0, "
-                      "changed_ms = CAST(?3 AS INTEGER) WHERE name = ?1",
-                      3, p) != SQLITE_DONE) {
-        return -EIO;
-    }
-    if (sqlite3_changes(a->db) != 1) {
-        return -ENOENT;
+    int rc = a->pg != NULL ? wcol_authpg_user_passwd(a->pg, name, hash, wcol_now_wall_ms())
+                           : wcol_auth_change(a,
+                                              "UPDATE users SET pw_hash = ?2, failures = 0, "
+                                              "locked_until_ms = 0, changed_ms = CAST(?3 AS "
+                                              "INTEGER) WHERE name = ?1",
+                                              3, p, -ENOENT);
+
+    if (rc != 0) {
+        return rc;
     }
     end_sessions(a, name);
     wcol_auth_audit(a, actor, source, "user.passwd", name, "ok", "password set, sessions ended");
@@ -134,11 +156,12 @@ int wcol_auth_user_remove(struct wcol_auth *a, const char *name, const char *act
 {
     const char *p[] = { name };
 
-    if (wcol_auth_run(a, "DELETE FROM users WHERE name = ?1", 1, p) != SQLITE_DONE) {
-        return -EIO;
-    }
-    if (sqlite3_changes(a->db) != 1) {
-        return -ENOENT;
+    int rc = a->pg != NULL
+                 ? wcol_authpg_user_remove(a->pg, name)
+                 : wcol_auth_change(a, "DELETE FROM users WHERE name = ?1", 1, p, -ENOENT);
+
+    if (rc != 0) {
+        return rc;
     }
     end_sessions(a, name);
     wcol_auth_audit(a, actor, source, "user.remove", name, "ok", "");
@@ -147,6 +170,9 @@ int wcol_auth_user_remove(struct wcol_auth *a, const char *name, const char *act
 
 int wcol_auth_users_json(struct wcol_auth *a, struct wcol_jw *w, int64_t now_ms)
 {
+    if (a->pg != NULL) {
+        return wcol_authpg_users_json(a->pg, w, now_ms);
+    }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(a->db,
                                 "SELECT name, role, totp_secret IS NOT NULL, failures, "

@@ -232,7 +232,9 @@ void wcol_devices_renew(struct wcol_conn *conn, const char *body, size_t len)
 int wcol_devices_attach(struct wcol_collector *c)
 {
     const struct wcol_collector_config *cfg = &c->cfg;
-    int rc = wcol_devices_open(&c->devices, cfg->db_path);
+    /* With PostgreSQL revocations and enrolment tokens are shared (devices/devices_pg.h). */
+    int rc = cfg->pg_conninfo != NULL ? wcol_devices_open_pg(&c->devices, cfg->pg_conninfo)
+                                      : wcol_devices_open(&c->devices, cfg->db_path);
 
     rc = rc ?: wcol_devices_subscribe(c->devices, c, &c->bus);
     rc = rc ?: wcol_devices_tokens_open(c->devices);

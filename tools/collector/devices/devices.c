@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "devices/devices.h"
 #include "devices/devices_impl.h"
+#include "devices/devices_pg.h"
 #include "export/prom.h"
 #include "server/collector.h"
 #include "tls/tls.h"
@@ -81,8 +82,16 @@ static int remember(struct wcol_devices *d, const char *id, int64_t at_ms, bool 
     return rc;
 }
 
+static int remember_cb(void *ctx, const char *id, int64_t at_ms, bool removed)
+{
+    return remember(ctx, id, at_ms, removed);
+}
+
 static int load(struct wcol_devices *d)
 {
+    if (d->pg != NULL) {
+        return wcol_devicespg_load(d->pg, remember_cb, d);
+    }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(d->db,
                                 "SELECT device, revoked_at_ms, removed FROM "
@@ -133,12 +142,73 @@ int wcol_devices_open(struct wcol_devices **out, const char *db_path)
     return 0;
 }
 
+int wcol_devices_open_pg(struct wcol_devices **out, const char *conninfo)
+{
+    struct wcol_devices *d = calloc(1, sizeof(*d));
+    int rc;
+
+    *out = NULL;
+    if (d == NULL) {
+        return -ENOMEM;
+    }
+    snprintf(d->path, sizeof(d->path), "PostgreSQL");
+    rc = wcol_pgconn_open(&d->pg, conninfo, "devices");
+    rc = rc ?: load(d);
+    if (rc != 0) {
+        wcol_log_error("cannot read the device revocations from PostgreSQL");
+        wcol_devices_close(d);
+        return rc;
+    }
+    if (d->n > 0) {
+        wcol_log_info("device revocations in PostgreSQL: %u revoked, %u removed", d->stats.revoked,
+                      d->stats.removed);
+    }
+    *out = d;
+    return 0;
+}
+
+/* A revocation read back: taken when new to this collector (or newly a removal). */
+static int sync_one(void *ctx, const char *id, int64_t at_ms, bool removed)
+{
+    struct wcol_devices *d = ctx;
+    const struct wcol_revocation *r = find(d, id);
+
+    if (r != NULL && (r->removed || !removed)) {
+        return 0;
+    }
+    wcol_log_info("device %s %s on another collector: refused here too", id,
+                  removed ? "removed" : "revoked");
+    d->next_sync = 0; /* marks a change for wcol_devices_tick */
+    d->stats.synced++;
+    return remember(d, id, at_ms, removed);
+}
+
+void wcol_devices_tick(struct wcol_collector *c, uint64_t now_mono)
+{
+    struct wcol_devices *d = c->devices;
+
+    if (d == NULL || d->pg == NULL || now_mono < d->next_sync) {
+        return;
+    }
+    d->next_sync = 1;
+    (void)wcol_devicespg_load(d->pg, sync_one, d);
+    if (d->next_sync == 0) {
+        /* Not refused handshakes: the live check keeps that counter to handshakes. */
+        uint64_t refused = __atomic_load_n(&d->stats.refused, __ATOMIC_RELAXED);
+
+        d->stats.closed += wcol_collector_drop_refused(c);
+        __atomic_store_n(&d->stats.refused, refused, __ATOMIC_RELAXED);
+    }
+    d->next_sync = now_mono + WCOL_DEVICES_SYNC_MS;
+}
+
 void wcol_devices_close(struct wcol_devices *d)
 {
     if (d == NULL) {
         return;
     }
     sqlite3_close(d->db);
+    wcol_pgconn_close(d->pg);
     wcol_devices_dup_free(d);
     wcol_devices_signer_free(d);
     free(d->v);
@@ -170,6 +240,12 @@ int wcol_devices_revoke(struct wcol_devices *d, const char *id, bool removed, in
 {
     const struct wcol_revocation *r = find(d, id);
     int64_t at = r != NULL ? r->revoked_at_ms : now_ms;
+
+    if (d->pg != NULL) { /* another collector's earlier revocation keeps its time */
+        return wcol_devicespg_revoke(d->pg, id, removed, &at, actor, reason) == 0
+                   ? remember(d, id, at, removed)
+                   : -EIO;
+    }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(d->db,
                                 "INSERT INTO device_revocations (device, revoked_at_ms, removed, "
@@ -212,6 +288,8 @@ void wcol_devices_health(struct wcol_devices *d, struct wcol_jw *w)
     wcol_jw_kuint(w, "certificate_switches", d->stats.cert_switches);
     wcol_devices_dup_list(d, w);
     wcol_jw_kstr(w, "enrolment", d->signer != NULL ? "enabled" : "disabled");
+    wcol_jw_kstr(w, "revocations", d->pg != NULL ? "shared" : "local"); /* PostgreSQL or not */
+    wcol_jw_kuint(w, "revocations_synced", d->stats.synced);
     wcol_jw_obj_end(w);
 }
 
@@ -242,4 +320,7 @@ void wcol_devices_metrics(struct wcol_devices *d, struct wcol_prom *w)
     counter(w, "ward_collector_devices_certificate_switches_total", "counter",
             "Devices seen presenting a newer certificate than before (renewal taken into use).",
             d->stats.cert_switches);
+    counter(w, "ward_collector_devices_revocations_synced_total", "counter",
+            "Revocations made on other collectors and taken into use here (PostgreSQL).",
+            d->stats.synced);
 }

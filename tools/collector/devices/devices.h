@@ -4,7 +4,8 @@
  * of one device certificate used by two agents at once.
  *
  * Revocations are kept in STATE/devices.db (table device_revocations, beside the store's
- * ward.db as incidents.db is), loaded at start and held in memory. A revocation names the
+ * ward.db as incidents.db is), or with the PostgreSQL storage in the shared database
+ * (devices/devices_pg.h), loaded at start and held in memory. A revocation names the
  * device and its time: every certificate of that device issued at or before it (notBefore),
  * and every session ticket issued before it, is refused from then on, whoever signed it; a
  * certificate issued later (re-enrolment) is accepted. The CRL (ward-pki revoke) keeps
@@ -47,6 +48,7 @@ struct wcol_devices_stats {
     uint64_t duplicates;       /* duplicate certificate use detected */
     uint64_t enrolled;         /* certificates signed for an enrolment request */
     uint64_t cert_switches;    /* a device presenting a newer certificate than before */
+    uint64_t synced;           /* revocations read back from other collectors (PostgreSQL) */
     unsigned revoked, removed; /* devices in each state now */
 };
 
@@ -55,7 +57,14 @@ struct wcol_devices_stats {
  * @return 0, -EIO (logged), -ENOMEM.
  */
 int wcol_devices_open(struct wcol_devices **out, const char *db_path);
+/** The same with the revocations and enrolment tokens in PostgreSQL, shared by the
+ *  collectors on it (devices/devices_pg.h). @return 0, -EIO (logged), -ENOMEM. */
+int wcol_devices_open_pg(struct wcol_devices **out, const char *conninfo);
 void wcol_devices_close(struct wcol_devices *d);
+
+/** With PostgreSQL: every WCOL_DEVICES_SYNC_MS, the revocations other collectors made are
+ *  read back, and the live connections of a newly revoked device closed. */
+void wcol_devices_tick(struct wcol_collector *c, uint64_t now_mono);
 
 /** Open c->devices beside the store, watch the bus, hook the TLS layer's device checks and
  *  load the enrolment CA when configured. @return 0 or a negative errno (logged). */

@@ -39,9 +39,13 @@ struct wcol_dup_track {
 
 struct wcol_signer; /* devices/signer.c */
 
+struct wcol_pgconn;
+
 struct wcol_devices {
     char path[4096];
-    sqlite3 *db;
+    sqlite3 *db;               /* STATE/devices.db, or */
+    struct wcol_pgconn *pg;    /* PostgreSQL, shared (devices/devices_pg.h) */
+    uint64_t next_sync;        /* monotonic ms of the next read-back of the revocations */
     struct wcol_revocation *v; /* sorted by id */
     size_t n, cap;
     struct wcol_devices_stats stats;

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "devices/devices.h"
 #include "devices/devices_impl.h"
+#include "devices/devices_pg.h"
 #include "devices/signer.h"
 #include "server/collector.h"
 #include "server/conn.h"
@@ -38,6 +39,9 @@ static const char s_schema[] = "CREATE TABLE IF NOT EXISTS enrol_tokens ("
 
 int wcol_devices_tokens_open(struct wcol_devices *d)
 {
+    if (d->pg != NULL) {
+        return 0; /* op_enrol_tokens: the store's migrations */
+    }
     return sqlite3_exec(d->db, s_schema, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
@@ -91,6 +95,27 @@ static int64_t parse_expires(const char *s, size_t len)
     return m < 0 || ward_jscan_end(&js) != 0 || v < 1 || v > EXPIRES_MAX_S ? -1 : v;
 }
 
+/* @return the sqlite3 step code. */
+static int token_insert(sqlite3 *db, const char *hash, const char *id, int64_t until,
+                        const char *who)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db,
+                                "INSERT INTO enrol_tokens (sha256, device, expires_ms, "
+                                "created_by) VALUES (?1, ?2, ?3, ?4)",
+                                -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, until);
+        sqlite3_bind_text(st, 4, who, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 void wcol_devices_token_create(struct wcol_conn *conn, const char *id, const char *who,
                                const char *body, size_t len)
 {
@@ -98,7 +123,6 @@ void wcol_devices_token_create(struct wcol_conn *conn, const char *id, const cha
     int64_t expires_s = parse_expires(body, len);
     int64_t until = wcol_now_wall_ms() + expires_s * 1000;
     char tok[TOKEN_LEN + 1], hash[65], detail[64];
-    sqlite3_stmt *st = NULL;
     struct wcol_jw w;
     int rc;
 
@@ -111,18 +135,12 @@ void wcol_devices_token_create(struct wcol_conn *conn, const char *id, const cha
         return;
     }
     hex_sha256(tok, TOKEN_LEN, hash);
-    rc = sqlite3_prepare_v2(c->devices->db,
-                            "INSERT INTO enrol_tokens (sha256, device, expires_ms, created_by) "
-                            "VALUES (?1, ?2, ?3, ?4)",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, until);
-        sqlite3_bind_text(st, 4, who, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
+    if (c->devices->pg != NULL) {
+        rc = wcol_devicespg_token_add(c->devices->pg, hash, id, until, who) == 0 ? SQLITE_DONE
+                                                                                 : SQLITE_ERROR;
+    } else {
+        rc = token_insert(c->devices->db, hash, id, until, who);
     }
-    sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         wcol_conn_error(conn, 503, "storage unavailable: no token made");
         return;
@@ -152,6 +170,9 @@ static bool spend(struct wcol_devices *d, const struct wcol_http_request *r, con
         return false;
     }
     hex_sha256(r->authorization + sizeof(bearer) - 1, TOKEN_LEN, hash);
+    if (d->pg != NULL) {
+        return wcol_devicespg_token_spend(d->pg, hash, id, wcol_now_wall_ms());
+    }
     if (sqlite3_prepare_v2(d->db,
                            "UPDATE enrol_tokens SET used_ms = ?3 WHERE sha256 = ?1 AND "
                            "device = ?2 AND used_ms = 0 AND expires_ms > ?3",

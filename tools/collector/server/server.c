@@ -718,6 +718,7 @@ static void periodic(struct wcol_collector *c, uint64_t now)
                                 wcol_cluster_view_lag_ms(c->cluster, now));
     }
     wcol_access_tick(c, wcol_now_wall_ms());
+    wcol_devices_tick(c, now); /* revocations made on other collectors (PostgreSQL) */
     wcol_streams_tick(c->streams, now);
     if (wcol_tls_reload_crl(c->tls, false) > 0) {
         (void)wcol_collector_drop_refused(c);

@@ -273,11 +273,45 @@ static const char s_schema_v2[] =
     "  END LOOP; "
     "END $f$;";
 
+/* Accounts, sessions and API tokens of the operator API, its audit log, device revocations
+ * and enrolment tokens, shared by every collector on the database (auth/auth_pg.c,
+ * audit/audit_pg.c, devices/devices_pg.c; the SQLite tables in auth/, audit/, devices/). */
+static const char s_schema_v5[] =
+    "CREATE TABLE op_users (name text PRIMARY KEY, role text NOT NULL, pw_hash text NOT NULL,"
+    "  totp_secret bytea, totp_last_step bigint NOT NULL DEFAULT 0,"
+    "  failures bigint NOT NULL DEFAULT 0, locked_until_ms bigint NOT NULL DEFAULT 0,"
+    "  created_ms bigint NOT NULL, changed_ms bigint NOT NULL);"
+    "CREATE TABLE op_sessions (sha256 bytea PRIMARY KEY, user_name text NOT NULL,"
+    "  source text NOT NULL, created_ms bigint NOT NULL, expires_ms bigint NOT NULL,"
+    "  revoked_ms bigint);"
+    "CREATE INDEX op_sessions_user ON op_sessions (user_name);"
+    "CREATE TABLE op_tokens (name text PRIMARY KEY, sha256 bytea NOT NULL UNIQUE,"
+    "  role text NOT NULL, devices text NOT NULL, from_cidr text NOT NULL,"
+    "  created_ms bigint NOT NULL, created_by text NOT NULL, expires_ms bigint NOT NULL,"
+    "  revoked_ms bigint, last_used_ms bigint, uses bigint NOT NULL DEFAULT 0);"
+    /* the audit log: one hash chain per collector node (audit/audit_pg.h), append-only */
+    "CREATE TABLE op_audit (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  node text NOT NULL, seq bigint NOT NULL, at_ms bigint NOT NULL, actor text NOT NULL,"
+    "  source text NOT NULL, action text NOT NULL, target text NOT NULL,"
+    "  outcome text NOT NULL, detail text NOT NULL, prev bytea NOT NULL, hash bytea NOT NULL,"
+    "  UNIQUE (node, seq));"
+    "CREATE FUNCTION ward_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+    "BEGIN RAISE EXCEPTION 'audit entries are append-only'; END $f$;"
+    "CREATE TRIGGER op_audit_append_only BEFORE UPDATE OR DELETE ON op_audit "
+    "  FOR EACH ROW EXECUTE FUNCTION ward_audit_append_only();"
+    /* device revocations and enrolment tokens of the API (devices/devices_pg.h) */
+    "CREATE TABLE op_device_revocations (device text PRIMARY KEY,"
+    "  revoked_at_ms bigint NOT NULL, removed boolean NOT NULL, actor text NOT NULL,"
+    "  reason text NOT NULL);"
+    "CREATE TABLE op_enrol_tokens (sha256 text PRIMARY KEY, device text NOT NULL,"
+    "  expires_ms bigint NOT NULL, created_by text NOT NULL, used_ms bigint NOT NULL DEFAULT 0);";
+
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
     s_schema_v2, /* 2: ticket_keys; ward_event_partitions() under a lock */
     s_schema_v3, /* 3: ward_put_report: delta pages keep places and thresholds; events */
     s_schema_v4, /* 4: ward_put_report: a compact heartbeat without health keeps it */
+    s_schema_v5, /* 5: accounts, sessions, API tokens, audit, revocations */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))

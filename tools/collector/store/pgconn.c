@@ -1,0 +1,92 @@
+/* A PostgreSQL connection of a feature's own (store/pgconn.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "store/pgconn.h"
+
+static void log_fail(PGconn *c, const char *who, const PGresult *r)
+{
+    const char *m = r != NULL ? PQresultErrorMessage(r) : NULL;
+    char line[512] = "";
+    size_t o = 0;
+
+    if (m == NULL || m[0] == '\0') {
+        m = c != NULL ? PQerrorMessage(c) : "out of memory";
+    }
+    for (; *m != '\0' && o + 1 < sizeof(line); m++) {
+        line[o++] = *m == '\n' || *m == '\t' ? ' ' : *m; /* libpq's messages span lines */
+    }
+    while (o > 0 && line[o - 1] == ' ') {
+        o--;
+    }
+    line[o] = '\0';
+    wcol_log_error("%s: PostgreSQL: %s", who, line);
+}
+
+int wcol_pgconn_open(struct wcol_pgconn **out, const char *conninfo, const char *who)
+{
+    static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+    char app[64];
+    const char *vals[] = { "5", app, conninfo, NULL };
+    struct wcol_pgconn *q = calloc(1, sizeof(*q));
+
+    *out = NULL;
+    if (q == NULL) {
+        return -ENOMEM;
+    }
+    snprintf(q->who, sizeof(q->who), "%s", who);
+    snprintf(app, sizeof(app), "ward-collector-%s", who);
+    q->c = PQconnectdbParams(keys, vals, 1);
+    if (q->c == NULL || PQstatus(q->c) != CONNECTION_OK) {
+        log_fail(q->c, who, NULL);
+        wcol_pgconn_close(q);
+        return -EIO;
+    }
+    *out = q;
+    return 0;
+}
+
+void wcol_pgconn_close(struct wcol_pgconn *q)
+{
+    if (q != NULL) {
+        PQfinish(q->c);
+        free(q);
+    }
+}
+
+PGresult *wcol_pgconn_run(struct wcol_pgconn *q, const char *sql, int n, const char *const *v,
+                          char *state, const char *quiet)
+{
+    PGconn *c = q->c;
+    const char *who = q->who;
+
+    if (state != NULL) {
+        state[0] = '\0';
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        PQreset(c);
+        if (PQstatus(c) != CONNECTION_OK) {
+            log_fail(c, who, NULL);
+            return NULL;
+        }
+    }
+    PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
+    ExecStatusType s = PQresultStatus(r);
+
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        return r;
+    }
+    const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+    if (state != NULL) {
+        snprintf(state, 6, "%s", code != NULL ? code : "");
+    }
+    if (quiet == NULL || code == NULL || strcmp(code, quiet) != 0) {
+        log_fail(c, who, r);
+    }
+    PQclear(r);
+    return NULL;
+}
