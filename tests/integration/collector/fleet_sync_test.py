@@ -11,7 +11,9 @@ fleet_sync  two collectors A and B on one database (WARD_TEST_STORAGE=postgresql
             a device first (the lower transaction id) and stays open, session Y writes
             another and commits; both collectors list Y's device and sync once more; X
             commits: its device must still appear. At the end an idle sync reads a handful
-            of rows, not the fleet, and there was one full read per collector.
+            of rows, not the fleet, and there was one full read per collector; stats.events
+            (the event_counts sum) equals count(*) after inserts, a delete, a fold and a
+            retention pass that drops the day partitions.
 
 Skips (77) without PostgreSQL 15 server binaries or root. Real processes on loopback and a
 Unix socket in the test's directory, stopped by PID at the end.
@@ -118,7 +120,7 @@ def case_fleet_sync(env):
 
     # Devices report through A; bulk rows appear in the table as another collector's would.
     for i, d in enumerate(REPORTERS):
-        post_ok(env, a, d, batch(d, hb_seq=1, interval_ms=600000))
+        post_ok(env, a, d, batch(d, seqs=(1, 2), hb_seq=1, interval_ms=600000))
     env.pg.query("INSERT INTO devices (id, first_seen_ms, last_seen_ms, last_heartbeat_ms, "
                  "interval_ms, state, state_since_ms, health) SELECT 'bulk-' || "
                  "lpad(g::text, 5, '0'), %d, %d + g, %d + g, 600000, 'up', %d, 'ok' "
@@ -168,6 +170,22 @@ def case_fleet_sync(env):
     text = env.wardctl(b, "health").stdout
     check("fleet_syncs_full=1" in text and "fleet_sync_last_rows=" in text,
           "wardctl health does not show the fleet sync: %s" % text)
+
+    # stats.events is the sum of event_counts, kept by triggers: it follows inserts, deletes,
+    # a fold and dropped day partitions (retention) exactly.
+    def counted(what):
+        wait_for(lambda: a.health()["storage"]["last_event_id"] ==
+                 env.pg.query("SELECT count(*) FROM events")[0][0], 10,
+                 "stats.events to equal count(*) after %s" % what, step=0.3)
+
+    counted("%d events stored" % (2 * len(REPORTERS)))
+    env.pg.query("DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT 3)")
+    counted("3 events deleted")
+    env.pg.query("SELECT ward_event_counts_fold()")
+    check(env.pg.query("SELECT count(*) FROM event_counts") == [(1,)], "the fold left rows")
+    counted("the fold")
+    env.pg.query("SELECT ward_expire(%d, 5000)" % (now + 3 * 86400000))
+    counted("retention dropped the day partitions")
     for c in cols:
         c.stop()
 

@@ -128,6 +128,33 @@ struct pg {
     "END $f$;"
 /* clang-format on */
 
+/* ward_expire(), retention: the days wholly before the cutoff dropped, then a bounded slice of
+ * rows, then of the identities. @return the events deleted. DROPPED: statements run once a
+ * day's partition of m events is dropped. */
+/* clang-format off */
+#define EXPIRE(DROPPED)                                                                            \
+    "CREATE OR REPLACE FUNCTION ward_expire(p_cutoff bigint, p_max integer) "                     \
+    "  RETURNS bigint LANGUAGE plpgsql AS $f$ "                                                    \
+    "DECLARE r record; n bigint := 0; m bigint; "                                                  \
+    "BEGIN "                                                                                       \
+    "  FOR r IN SELECT c.relname AS name FROM pg_inherits AS i JOIN pg_class AS c "                \
+    "    ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass "                            \
+    "    AND c.relname ~ '^events_d[0-9]+$' "                                                      \
+    "    AND (substr(c.relname, 9)::bigint + 1) * 86400000 <= p_cutoff LOOP"                       \
+    "    EXECUTE format('SELECT count(*) FROM %I', r.name) INTO m;"                                \
+    "    EXECUTE format('DROP TABLE %I', r.name);"                                                 \
+    DROPPED                                                                                        \
+    "    n := n + m;"                                                                              \
+    "  END LOOP;"                                                                                  \
+    "  DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT p_max) "            \
+    "    AND received_ms < p_cutoff;"                                                              \
+    "  GET DIAGNOSTICS m = ROW_COUNT;"                                                             \
+    "  DELETE FROM event_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM event_keys "                \
+    "    WHERE received_ms < p_cutoff LIMIT p_max));"                                              \
+    "  RETURN n + m; "                                                                             \
+    "END $f$;"
+/* clang-format on */
+
 static const char s_schema_v1[] =
     "CREATE TABLE IF NOT EXISTS schema_version ("
     "  version integer PRIMARY KEY,"
@@ -182,27 +209,9 @@ static const char s_schema_v1[] =
     "      FOR VALUES FROM (%s) TO (%s)', d, d::bigint * 86400000, (d::bigint + 1) * 86400000);"
     "  END LOOP; "
     "END $f$;"
-    /* Retention: the days wholly before the cutoff dropped, then a bounded slice of rows, then
-     * of the identities. @return the events deleted. */
-    "CREATE OR REPLACE FUNCTION ward_expire(p_cutoff bigint, p_max integer) "
-    "  RETURNS bigint LANGUAGE plpgsql AS $f$ "
-    "DECLARE r record; n bigint := 0; m bigint; "
-    "BEGIN "
-    "  FOR r IN SELECT c.relname AS name FROM pg_inherits AS i JOIN pg_class AS c "
-    "    ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass "
-    "    AND c.relname ~ '^events_d[0-9]+$' "
-    "    AND (substr(c.relname, 9)::bigint + 1) * 86400000 <= p_cutoff LOOP"
-    "    EXECUTE format('SELECT count(*) FROM %I', r.name) INTO m;"
-    "    EXECUTE format('DROP TABLE %I', r.name);"
-    "    n := n + m;"
-    "  END LOOP;"
-    "  DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT p_max) "
-    "    AND received_ms < p_cutoff;"
-    "  GET DIAGNOSTICS m = ROW_COUNT;"
-    "  DELETE FROM event_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM event_keys "
-    "    WHERE received_ms < p_cutoff LIMIT p_max));"
-    "  RETURN n + m; "
-    "END $f$;"
+    /* clang-format off */
+    EXPIRE("")
+    /* clang-format on */
     "CREATE TABLE IF NOT EXISTS snapshot_sensors ("
     "  device text NOT NULL,"
     "  id text NOT NULL,"
@@ -298,14 +307,45 @@ static const char s_schema_v5[] =
     "DROP TRIGGER IF EXISTS devices_changed ON devices;"
     "CREATE TRIGGER devices_changed BEFORE INSERT OR UPDATE ON devices "
     "  FOR EACH ROW EXECUTE FUNCTION ward_device_changed();"
-    "CREATE INDEX IF NOT EXISTS devices_by_change ON devices (change_xid, change_seq);";
+    "CREATE INDEX IF NOT EXISTS devices_by_change ON devices (change_xid, change_seq);"
+    /* The events' count (stats.events) without count(*) over every partition: each statement
+     * that inserts or deletes events appends its count to event_counts (a row per statement,
+     * so concurrent transactions never wait on one counter row), a dropped day partition
+     * appends minus its events, and now and then (1 % of the statements) the rows that no
+     * other transaction holds are folded into one. The count is their sum. The triggers come
+     * first: they lock events until this migration commits, so the first count is exact. */
+    "CREATE TABLE IF NOT EXISTS event_counts (n bigint NOT NULL);"
+    "CREATE OR REPLACE FUNCTION ward_event_counts_fold() RETURNS void LANGUAGE sql AS $f$ "
+    "  WITH d AS (DELETE FROM event_counts WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
+    "    event_counts FOR UPDATE SKIP LOCKED)) RETURNING n) "
+    "  INSERT INTO event_counts (n) SELECT sum(n) FROM d HAVING count(*) > 0 $f$;"
+    "CREATE OR REPLACE FUNCTION ward_events_counted() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+    "DECLARE k bigint; "
+    "BEGIN "
+    "  IF TG_OP = 'INSERT' THEN SELECT count(*) INTO k FROM new_rows;"
+    "  ELSE SELECT -count(*) INTO k FROM old_rows; END IF;"
+    "  IF k <> 0 THEN INSERT INTO event_counts (n) VALUES (k); END IF;"
+    "  IF random() < 0.01 THEN PERFORM ward_event_counts_fold(); END IF;"
+    "  RETURN NULL; "
+    "END $f$;"
+    "DROP TRIGGER IF EXISTS events_counted_ins ON events;"
+    "DROP TRIGGER IF EXISTS events_counted_del ON events;"
+    "CREATE TRIGGER events_counted_ins AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows "
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ward_events_counted();"
+    "CREATE TRIGGER events_counted_del AFTER DELETE ON events REFERENCING OLD TABLE AS old_rows "
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ward_events_counted();"
+    "DELETE FROM event_counts;"
+    "INSERT INTO event_counts (n) SELECT count(*) FROM events;"
+    /* clang-format off */
+    EXPIRE("    INSERT INTO event_counts (n) VALUES (-m);");
+/* clang-format on */
 
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
     s_schema_v2, /* 2: ticket_keys; ward_event_partitions() under a lock */
     s_schema_v3, /* 3: ward_put_report: delta pages keep places and thresholds; events */
     s_schema_v4, /* 4: ward_put_report: a compact heartbeat without health keeps it */
-    s_schema_v5, /* 5: devices stamped for the incremental fleet sync (change_xid, _seq) */
+    s_schema_v5, /* 5: devices stamped for the incremental fleet sync; event_counts */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
@@ -427,7 +467,8 @@ static const struct {
               "severity_rank >= $2 ORDER BY id LIMIT $3" },
     { "ev11", "SELECT " EVENT_COLS " FROM events WHERE device = $4 AND id > $1 AND "
               "severity_rank >= $2 ORDER BY id DESC LIMIT $3" },
-    { "stats", "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM devices), "
+    { "stats", "SELECT (SELECT coalesce(sum(n), 0) FROM event_counts), "
+               "(SELECT count(*) FROM devices), "
                "pg_database_size(current_database())" },
 };
 
