@@ -3,14 +3,15 @@
 "The fleet sync").
 
 fleet_sync  two collectors A and B on one database (WARD_TEST_STORAGE=postgresql). Devices
-            report through A, and 5,200 rows are written straight into the devices table in
-            one transaction (more than one page of the sync, every row with the same
-            transaction id), then some of them changed again. B's device list (wardctl
-            devices) and A's must converge to what the database holds. Then the case that a
-            reader of "rows numbered above the last one read" gets wrong: session X writes
-            a device first (the lower transaction id) and stays open, session Y writes
-            another and commits; both collectors list Y's device and sync once more; X
-            commits: its device must still appear. At the end an idle sync reads a handful
+            report through A, and 300 rows are written straight into the devices table, then
+            some of them changed again. B's device list (wardctl devices) and A's must
+            converge to what the database holds. Then the case that a reader of "rows
+            numbered above the last one read" gets wrong: session X writes 50 devices first
+            (the lower transaction id) and stays open; transaction ids are used up to the
+            next power of ten (so that the ids' text sorts the other way round), session Y
+            writes 5,100 devices (more than a page, one transaction id) and commits; both
+            collectors list Y's devices and sync once more; X commits: its devices must
+            still appear, read in one sync with Y's. At the end an idle sync reads a handful
             of rows, not the fleet, and there was one full read per collector; stats.events
             (the event_counts sum) equals count(*) after inserts, a delete, a fold and a
             retention pass that drops the day partitions.
@@ -29,7 +30,9 @@ import pgserver
 from harness import Fail, batch, check, post_ok, wait_for
 
 REPORTERS = ["fs-%02d" % i for i in range(6)]
-BULK = 5200  # > WCOL_CLUSTER_SYNC_ROWS (5000): a full read of two pages
+BULK = 300
+EARLY = 50
+LATE = 5100  # > WCOL_CLUSTER_SYNC_ROWS (5000): a read of two pages
 
 
 class Session:
@@ -45,7 +48,7 @@ class Session:
         self.n = 0
 
     def run(self, sql, timeout=20):
-        """Run sql and wait until psql has done it (a marker echoed after it)."""
+        """Run sql and wait until psql has done it (a marker echoed after it): its output."""
         self.n += 1
         mark = "done-%d" % self.n
         self.p.stdin.write("%s\nSELECT '%s';\n" % (sql, mark))
@@ -61,6 +64,7 @@ class Session:
                     continue
                 out += line
         check("ERROR" not in out, "psql: %s" % out.strip())
+        return out
 
     def close(self):
         self.p.stdin.close()
@@ -141,25 +145,42 @@ def case_fleet_sync(env):
 
     # Out of order: X takes the lower transaction id and commits after Y.
     x = Session(env.pg)
-    x.run("BEGIN; INSERT INTO devices (id, first_seen_ms, last_seen_ms, state) "
-          "VALUES ('ooo-early', %d, %d, 'up');" % (now, now))
-    env.pg.query("INSERT INTO devices (id, first_seen_ms, last_seen_ms, state) "
-                 "VALUES ('ooo-late', %d, %d, 'up')" % (now, now))
-    wait_for(lambda: all("ooo-late" in [r[0] for r in col_view(env, c)] for c in cols), 20,
-             "both collectors to list the later transaction's device", step=0.3)
+    for _ in range(3):
+        out = x.run("BEGIN; INSERT INTO devices (id, first_seen_ms, last_seen_ms, state) "
+                    "SELECT 'ooo-early-' || lpad(g::text, 2, '0'), %d, %d, 'up' FROM "
+                    "generate_series(1, %d) AS g; SELECT 'xid=' || pg_current_xact_id();" %
+                    (now, now, EARLY))
+        xid = int(out.split("xid=")[1].split()[0])
+        if str(xid).rstrip("0") != "1":  # a power of ten sorts first as text too
+            break
+        x.run("ROLLBACK;")
+    top = 10 ** len(str(xid))
+    cur = env.pg.query("SELECT pg_current_xact_id()")[0][0]
+    env.pg.query("DO $$ BEGIN FOR i IN 1..%d LOOP PERFORM pg_current_xact_id(); COMMIT; "
+                 "END LOOP; END $$" % max(0, top - cur))
+    env.pg.query("INSERT INTO devices (id, first_seen_ms, last_seen_ms, state) SELECT "
+                 "'ooo-late-' || lpad(g::text, 5, '0'), %d, %d, 'up' FROM "
+                 "generate_series(1, %d) AS g" % (now, now, LATE))
+    late = env.pg.query("SELECT DISTINCT change_xid::text FROM devices WHERE id LIKE 'ooo-late%'")
+    check(len(late) == 1 and int(late[0][0]) >= top and str(xid) > str(late[0][0]),
+          "Y's transaction id %r is not past %d (X's %d)" % (late, top, xid))
+    wait_for(lambda: all(len([r for r in col_view(env, c) if r[0].startswith("ooo-late")]) ==
+                         LATE for c in cols), 20,
+             "both collectors to list the later transaction's devices", step=0.3)
     syncs = {c: cluster(c)["fleet_syncs"] for c in cols}
     wait_for(lambda: all(cluster(c)["fleet_syncs"] >= syncs[c] + 1 for c in cols), 20,
              "another fleet sync", step=0.3)
     x.run("COMMIT;")
     x.close()
-    converged(env, cols, "the earlier transaction's device, committed last, on both")
-    check("ooo-early" in [r[0] for r in col_view(env, b)], "B misses the device committed last")
+    converged(env, cols, "the earlier transaction's devices, committed last, on both")
+    check(len([r for r in col_view(env, b) if r[0].startswith("ooo-early")]) == EARLY,
+          "B misses devices committed last")
 
     # Incremental: an idle sync reads a few rows, not the fleet; one full read each.
     def idle():
         return all(cluster(c)["fleet_sync_last_rows"] < 100 for c in cols)
 
-    wait_for(idle, 20, "an idle sync to read fewer than 100 of %d rows" % (BULK + 8), step=0.5)
+    wait_for(idle, 20, "an idle sync to read fewer than 100 of %d rows" % (BULK + EARLY + LATE + len(REPORTERS)), step=0.5)
     for c in cols:
         h = cluster(c)
         print("fleet_sync: %s: %d syncs, %d full, %d rows read, the last %d rows in %d us "

@@ -289,7 +289,7 @@ static const char s_schema_v2[] =
  * stamps the row with the writing transaction's id (change_xid, 64 bits, never wraps) and a
  * sequence number (change_seq, the order within one transaction): a collector reads only the
  * rows stamped at or after the oldest transaction that was still running at its previous
- * read (pg_devices_sync() in this file says why that is exact). The rows of an older schema
+ * read (pg_sync_devices() in this file says why that is exact). The rows of an older schema
  * keep (0, 0): the first, full, read takes them. The constant default adds the columns
  * without rewriting the table; the trigger is made before the index so that no write goes
  * unstamped.
@@ -450,13 +450,15 @@ static const struct {
     { "expire", "SELECT ward_expire($1, $2)" },
     { "partitions", "SELECT ward_event_partitions($1, 2)" },
     { "load_devices", "SELECT " DEVICE_COLS " FROM devices" },
-    /* One page of the fleet sync (pg_devices_sync()), and the snapshot it was read in: a
-     * row with NULL columns when the page is empty. */
+    /* One page of the fleet sync (pg_sync_devices()), and the snapshot it was read in: a
+     * row with NULL columns when the page is empty. The order is the xid8's, on the index (the
+     * text of the xid is named apart: ORDER BY an output column's name would sort the text,
+     * "1000" before "999", and a page would skip rows). */
     { "sync_devices",
       "SELECT pg_snapshot_xmin(h.s)::text, pg_snapshot_xmax(h.s)::text, d.* FROM "
-      "pg_current_snapshot() AS h(s) LEFT JOIN LATERAL (SELECT " DEVICE_COLS ", change_xid::text, "
-      "change_seq FROM devices WHERE (change_xid, change_seq) > ($1::xid8, $2::bigint) "
-      "ORDER BY change_xid, change_seq LIMIT $3) AS d ON true" },
+      "pg_current_snapshot() AS h(s) LEFT JOIN LATERAL (SELECT " DEVICE_COLS ", change_xid::text "
+      "AS xid, change_seq AS seq FROM devices WHERE (change_xid, change_seq) > ($1::xid8, "
+      "$2::bigint) ORDER BY devices.change_xid, devices.change_seq LIMIT $3) AS d ON true" },
     { "get_device",
       "SELECT " DEVICE_COLS ", heartbeat::text, " SNAPSHOT_READ " FROM devices WHERE id = $1" },
     { "ev00", "SELECT " EVENT_COLS " FROM events WHERE id > $1 AND severity_rank >= $2 "
