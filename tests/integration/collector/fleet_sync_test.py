@@ -164,9 +164,9 @@ def case_fleet_sync(env):
     late = env.pg.query("SELECT DISTINCT change_xid::text FROM devices WHERE id LIKE 'ooo-late%'")
     check(len(late) == 1 and int(late[0][0]) >= top and str(xid) > str(late[0][0]),
           "Y's transaction id %r is not past %d (X's %d)" % (late, top, xid))
-    wait_for(lambda: all(len([r for r in col_view(env, c) if r[0].startswith("ooo-late")]) ==
-                         LATE for c in cols), 20,
-             "both collectors to list the later transaction's devices", step=0.3)
+    known = len(REPORTERS) + BULK + LATE
+    wait_for(lambda: all(c.health()["fleet"]["devices"] == known for c in cols), 20,
+             "both collectors to hold the later transaction's devices", step=0.3)
     syncs = {c: cluster(c)["fleet_syncs"] for c in cols}
     wait_for(lambda: all(cluster(c)["fleet_syncs"] >= syncs[c] + 1 for c in cols), 20,
              "another fleet sync", step=0.3)
