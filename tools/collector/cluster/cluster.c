@@ -34,9 +34,18 @@ struct wcol_cluster {
     uint64_t sent_mono;
     atomic_bool leader;
     uint64_t leader_since;
-    uint64_t synced_mono; /* the last fleet sync that read every device */
+    uint64_t synced_mono; /* when the last complete fleet sync began (0: none since a reset) */
     uint64_t next_connect, next_lock, next_keys, next_sync;
     uint64_t leader_changes, fleet_syncs, fleet_sync_failures, keys_loaded;
+    struct wcol_store_sync sync; /* where the incremental read of the devices stands */
+    struct sync_stats {
+        uint64_t started;               /* mono: the read in progress began */
+        uint64_t rows, wall_us, cpu_us; /* the read in progress so far */
+        unsigned misfits;               /* its devices that did not fit --max-devices */
+        uint64_t full, rows_total;      /* complete full reads; rows read by every read */
+        uint64_t last_rows, last_wall_us, last_cpu_us; /* the last complete read */
+        bool warned;
+    } st;
     uint32_t key_id; /* the database's id of the current ticket key, 0 none yet */
     bool rotate_due;
 };
@@ -386,34 +395,100 @@ struct sync_ctx {
     struct wcol_collector *c;
     int64_t now_ms;
     uint64_t now_mono;
-    unsigned full;
+    unsigned full; /* devices that did not fit */
+    uint64_t rows;
 };
 
 static int sync_one(void *ctx, const struct wcol_store_device *sd)
 {
     struct sync_ctx *s = ctx;
 
+    s->rows++;
     if (wcol_fleet_merge(&s->c->fleet, sd, s->now_ms, s->now_mono, s->c->start_mono) != 0) {
         s->full++;
     }
     return 0;
 }
 
+/* A backend without incremental reads: every device, every time. @return 0 done, -EIO. */
+static int read_all(struct wcol_cluster *cl, struct wcol_collector *c, struct sync_ctx *s)
+{
+    int rc = c->store.ops->load_devices(c->store.impl, sync_one, s);
+
+    cl->sync = (struct wcol_store_sync){ .full = true, .done = rc == 0 };
+    return rc;
+}
+
+static uint64_t cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void sync_done(struct wcol_cluster *cl, struct wcol_collector *c, uint64_t now)
+{
+    struct sync_stats *st = &cl->st;
+
+    if (st->misfits > 0 && !st->warned) {
+        wcol_log_warn("cluster: %u devices in the database do not fit --max-devices (%zu)",
+                      st->misfits, c->fleet.max);
+        st->warned = true;
+    }
+    st->full += cl->sync.full;
+    st->last_rows = st->rows;
+    st->last_wall_us = st->wall_us;
+    st->last_cpu_us = st->cpu_us;
+    cl->fleet_syncs++;
+    cl->synced_mono = st->started;
+    cl->next_sync = now + WCOL_CLUSTER_SYNC_MS;
+}
+
+/*
+ * Read back what the other collectors wrote: the devices changed since the last read, a page
+ * at a time, at most WCOL_CLUSTER_SYNC_PAGES pages per tick (a full read of a large fleet
+ * goes on over the next ticks). While a full read is under way (start, reconnection,
+ * failover) the leader does not judge silence: synced_mono is 0 until it ends.
+ */
 static void fleet_sync(struct wcol_cluster *cl, struct wcol_collector *c, uint64_t now)
 {
     struct sync_ctx s = { .c = c, .now_ms = wcol_now_wall_ms(), .now_mono = now };
+    uint64_t wall0 = wcol_now_us(), cpu0 = cpu_us();
+    int rc = 0;
 
-    cl->next_sync = now + WCOL_CLUSTER_SYNC_MS;
-    if (c->store.ops->load_devices(c->store.impl, sync_one, &s) != 0) {
+    if (!cl->sync.active) {
+        cl->st.started = now;
+        cl->st.rows = cl->st.wall_us = cl->st.cpu_us = 0;
+        cl->st.misfits = 0;
+    }
+    for (unsigned page = 0; rc == 0 && page < WCOL_CLUSTER_SYNC_PAGES; page++) {
+        if (c->store.ops->sync_devices == NULL) {
+            rc = read_all(cl, c, &s);
+        } else {
+            rc = c->store.ops->sync_devices(c->store.impl, &cl->sync, WCOL_CLUSTER_SYNC_ROWS,
+                                            sync_one, &s);
+        }
+        if (cl->sync.full) {
+            cl->synced_mono = 0;
+        }
+        if (rc == 0 && cl->sync.done) {
+            break;
+        }
+    }
+    cl->st.misfits += s.full;
+    cl->st.rows += s.rows;
+    cl->st.rows_total += s.rows;
+    cl->st.wall_us += wcol_now_us() - wall0;
+    cl->st.cpu_us += cpu_us() - cpu0;
+    if (rc != 0) {
         cl->fleet_sync_failures++;
-        return;
+        cl->next_sync = now + WCOL_CLUSTER_SYNC_MS;
+    } else if (cl->sync.done) {
+        sync_done(cl, c, now);
+    } else {
+        cl->next_sync = now; /* the next tick goes on with the next pages */
     }
-    if (s.full > 0 && cl->fleet_syncs == 0) {
-        wcol_log_warn("cluster: %u devices in the database do not fit --max-devices (%zu)", s.full,
-                      c->fleet.max);
-    }
-    cl->fleet_syncs++;
-    cl->synced_mono = now;
 }
 
 void wcol_cluster_tick(struct wcol_collector *c, uint64_t now_mono)
@@ -448,6 +523,11 @@ void wcol_cluster_health(const struct wcol_cluster *cl, struct wcol_jw *w)
         wcol_jw_kuint(w, "leader_for_s", leader ? (wcol_now_mono() - cl->leader_since) / 1000 : 0);
         wcol_jw_kuint(w, "fleet_syncs", cl->fleet_syncs);
         wcol_jw_kuint(w, "fleet_sync_failures", cl->fleet_sync_failures);
+        wcol_jw_kuint(w, "fleet_syncs_full", cl->st.full);
+        wcol_jw_kuint(w, "fleet_sync_rows", cl->st.rows_total);
+        wcol_jw_kuint(w, "fleet_sync_last_rows", cl->st.last_rows);
+        wcol_jw_kuint(w, "fleet_sync_last_us", cl->st.last_wall_us);
+        wcol_jw_kuint(w, "fleet_sync_last_cpu_us", cl->st.last_cpu_us);
         wcol_jw_kuint(w, "ticket_key", cl->key_id);
         wcol_jw_kuint(w, "ticket_keys_loaded", cl->keys_loaded);
     }
@@ -473,7 +553,19 @@ void wcol_cluster_metrics(const struct wcol_cluster *cl, struct wcol_prom *w)
     one(w, "ward_collector_leader_changes_total", "counter",
         "Times this collector became or stopped being the leader.", cl->leader_changes);
     one(w, "ward_collector_fleet_syncs_total", "counter",
-        "Reads of every device's state and last-seen times back from PostgreSQL.", cl->fleet_syncs);
+        "Reads of the devices' state and last-seen times back from PostgreSQL (the devices "
+        "changed since the previous read; every device after a start or a reconnection).",
+        cl->fleet_syncs);
+    one(w, "ward_collector_fleet_syncs_full_total", "counter",
+        "Fleet reads that read every device (start, reconnection, failover).", cl->st.full);
+    one(w, "ward_collector_fleet_sync_rows_total", "counter",
+        "Device rows read back from PostgreSQL by the fleet reads.", cl->st.rows_total);
+    one(w, "ward_collector_fleet_sync_last_rows", "gauge",
+        "Device rows the last complete fleet read took.", cl->st.last_rows);
+    wcol_prom_family(w, "ward_collector_fleet_sync_last_seconds", "gauge",
+                     "Time the last complete fleet read held the event loop (all its pages).");
+    wcol_prom_sample(w, "ward_collector_fleet_sync_last_seconds", NULL, 0,
+                     (double)cl->st.last_wall_us / 1e6);
     one(w, "ward_collector_fleet_sync_failures_total", "counter",
         "Fleet reads from PostgreSQL that failed (the database was unreachable).",
         cl->fleet_sync_failures);

@@ -38,6 +38,10 @@ struct wcol_prom;
 #define WCOL_CLUSTER_SYNC_MS      2000u /* fleet and ticket keys read back this often */
 #define WCOL_CLUSTER_ANSWER_MS    5000u /* a query unanswered this long: connection dead */
 #define WCOL_CLUSTER_WAIT_STEP_MS 20    /* the longest one tick waits for the server */
+/* The fleet sync reads this many devices per query and at most this many queries per tick:
+ * a full read of a larger fleet goes on over the next ticks. */
+#define WCOL_CLUSTER_SYNC_ROWS  5000u
+#define WCOL_CLUSTER_SYNC_PAGES 10u
 
 /**
  * Start the cluster membership for a collector on PostgreSQL (conninfo), nothing with SQLite

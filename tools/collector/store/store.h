@@ -121,6 +121,23 @@ struct wcol_store_batch {
     unsigned n_changes;
 };
 
+/*
+ * Where an incremental read of the devices stands (sync_devices; docs/storage.md, "The fleet
+ * sync"). Zeroed by the caller once; the backend owns the fields. One read may take several
+ * calls (one page each) and ends with done.
+ */
+struct wcol_store_sync {
+    uint64_t horizon;      /* every change older than this was read; 0: nothing read yet */
+    uint64_t next_horizon; /* what horizon becomes when the read in progress ends */
+    uint64_t at_xid;       /* the read in progress: the last row taken */
+    int64_t at_seq;
+    uint64_t conn; /* the backend connection the positions belong to */
+    bool active;   /* a read in progress */
+    bool full;     /* out: the read in progress started from nothing (every device) */
+    bool done;     /* out: this call ended the read */
+    unsigned rows; /* out: rows this call read */
+};
+
 typedef int (*wcol_store_event_cb)(void *ctx, const struct wcol_store_event *ev);
 typedef int (*wcol_store_device_cb)(void *ctx, const struct wcol_store_device *dev);
 
@@ -138,6 +155,13 @@ struct wcol_store_ops {
     int (*expire)(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted);
     /* Reads: committed data only. A callback returning non-zero stops the walk. */
     int (*load_devices)(void *impl, wcol_store_device_cb cb, void *ctx);
+    /**
+     * The devices written since the last complete read (every device on the first read, after
+     * a reconnection or a failover), one page of at most max_rows per call. NULL in a backend
+     * that has no other writers (SQLite). @return 0 (s->done when the read ended), -EIO.
+     */
+    int (*sync_devices)(void *impl, struct wcol_store_sync *s, unsigned max_rows,
+                        wcol_store_device_cb cb, void *ctx);
     int (*get_device)(void *impl, const char *id, wcol_store_device_cb cb, void *ctx);
     int (*query_events)(void *impl, const struct wcol_store_event_query *q, wcol_store_event_cb cb,
                         void *ctx);

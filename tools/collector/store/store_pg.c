@@ -42,6 +42,7 @@ struct pg {
     bool prepared;
     int64_t snapshots_refused;
     int64_t partitions_until; /* received_ms the day partitions are made up to (this run) */
+    uint64_t conn_gen;        /* counts the connections made: a new one may be another server */
 };
 
 /* ---- schema ---- */
@@ -127,6 +128,33 @@ struct pg {
     "END $f$;"
 /* clang-format on */
 
+/* ward_expire(), retention: the days wholly before the cutoff dropped, then a bounded slice of
+ * rows, then of the identities. @return the events deleted. DROPPED: statements run once a
+ * day's partition of m events is dropped. */
+/* clang-format off */
+#define EXPIRE(DROPPED)                                                                            \
+    "CREATE OR REPLACE FUNCTION ward_expire(p_cutoff bigint, p_max integer) "                     \
+    "  RETURNS bigint LANGUAGE plpgsql AS $f$ "                                                    \
+    "DECLARE r record; n bigint := 0; m bigint; "                                                  \
+    "BEGIN "                                                                                       \
+    "  FOR r IN SELECT c.relname AS name FROM pg_inherits AS i JOIN pg_class AS c "                \
+    "    ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass "                            \
+    "    AND c.relname ~ '^events_d[0-9]+$' "                                                      \
+    "    AND (substr(c.relname, 9)::bigint + 1) * 86400000 <= p_cutoff LOOP"                       \
+    "    EXECUTE format('SELECT count(*) FROM %I', r.name) INTO m;"                                \
+    "    EXECUTE format('DROP TABLE %I', r.name);"                                                 \
+    DROPPED                                                                                        \
+    "    n := n + m;"                                                                              \
+    "  END LOOP;"                                                                                  \
+    "  DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT p_max) "            \
+    "    AND received_ms < p_cutoff;"                                                              \
+    "  GET DIAGNOSTICS m = ROW_COUNT;"                                                             \
+    "  DELETE FROM event_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM event_keys "                \
+    "    WHERE received_ms < p_cutoff LIMIT p_max));"                                              \
+    "  RETURN n + m; "                                                                             \
+    "END $f$;"
+/* clang-format on */
+
 static const char s_schema_v1[] =
     "CREATE TABLE IF NOT EXISTS schema_version ("
     "  version integer PRIMARY KEY,"
@@ -181,27 +209,9 @@ static const char s_schema_v1[] =
     "      FOR VALUES FROM (%s) TO (%s)', d, d::bigint * 86400000, (d::bigint + 1) * 86400000);"
     "  END LOOP; "
     "END $f$;"
-    /* Retention: the days wholly before the cutoff dropped, then a bounded slice of rows, then
-     * of the identities. @return the events deleted. */
-    "CREATE OR REPLACE FUNCTION ward_expire(p_cutoff bigint, p_max integer) "
-    "  RETURNS bigint LANGUAGE plpgsql AS $f$ "
-    "DECLARE r record; n bigint := 0; m bigint; "
-    "BEGIN "
-    "  FOR r IN SELECT c.relname AS name FROM pg_inherits AS i JOIN pg_class AS c "
-    "    ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass "
-    "    AND c.relname ~ '^events_d[0-9]+$' "
-    "    AND (substr(c.relname, 9)::bigint + 1) * 86400000 <= p_cutoff LOOP"
-    "    EXECUTE format('SELECT count(*) FROM %I', r.name) INTO m;"
-    "    EXECUTE format('DROP TABLE %I', r.name);"
-    "    n := n + m;"
-    "  END LOOP;"
-    "  DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT p_max) "
-    "    AND received_ms < p_cutoff;"
-    "  GET DIAGNOSTICS m = ROW_COUNT;"
-    "  DELETE FROM event_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM event_keys "
-    "    WHERE received_ms < p_cutoff LIMIT p_max));"
-    "  RETURN n + m; "
-    "END $f$;"
+    /* clang-format off */
+    EXPIRE("")
+    /* clang-format on */
     "CREATE TABLE IF NOT EXISTS snapshot_sensors ("
     "  device text NOT NULL,"
     "  id text NOT NULL,"
@@ -306,12 +316,70 @@ static const char s_schema_v5[] =
     "CREATE TABLE op_enrol_tokens (sha256 text PRIMARY KEY, device text NOT NULL,"
     "  expires_ms bigint NOT NULL, created_by text NOT NULL, used_ms bigint NOT NULL DEFAULT 0);";
 
+/*
+ * Migration 6: the incremental fleet sync (docs/storage.md, "The fleet sync"). Every write of
+ * a device's row, whoever makes it (ward_put_report(), the state changes, an operator's SQL),
+ * stamps the row with the writing transaction's id (change_xid, 64 bits, never wraps) and a
+ * sequence number (change_seq, the order within one transaction): a collector reads only the
+ * rows stamped at or after the oldest transaction that was still running at its previous
+ * read (pg_sync_devices() in this file says why that is exact). The rows of an older schema
+ * keep (0, 0): the first, full, read takes them. The constant default adds the columns
+ * without rewriting the table; the trigger is made before the index so that no write goes
+ * unstamped.
+ */
+static const char s_schema_v6[] =
+    "CREATE SEQUENCE IF NOT EXISTS devices_change_seq;"
+    "ALTER TABLE devices ADD COLUMN IF NOT EXISTS change_xid xid8 NOT NULL DEFAULT '0',"
+    "  ADD COLUMN IF NOT EXISTS change_seq bigint NOT NULL DEFAULT 0;"
+    "CREATE OR REPLACE FUNCTION ward_device_changed() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+    "BEGIN "
+    "  NEW.change_xid := pg_current_xact_id();"
+    "  NEW.change_seq := nextval('devices_change_seq');"
+    "  RETURN NEW; "
+    "END $f$;"
+    "DROP TRIGGER IF EXISTS devices_changed ON devices;"
+    "CREATE TRIGGER devices_changed BEFORE INSERT OR UPDATE ON devices "
+    "  FOR EACH ROW EXECUTE FUNCTION ward_device_changed();"
+    "CREATE INDEX IF NOT EXISTS devices_by_change ON devices (change_xid, change_seq);"
+    /* The events' count (stats.events) without count(*) over every partition: each statement
+     * that inserts or deletes events appends its count to event_counts (a row per statement,
+     * so concurrent transactions never wait on one counter row), a dropped day partition
+     * appends minus its events, and now and then (1 % of the statements) the rows that no
+     * other transaction holds are folded into one. The count is their sum. The triggers come
+     * first: they lock events until this migration commits, so the first count is exact. */
+    "CREATE TABLE IF NOT EXISTS event_counts (n bigint NOT NULL);"
+    "CREATE OR REPLACE FUNCTION ward_event_counts_fold() RETURNS void LANGUAGE sql AS $f$ "
+    "  WITH d AS (DELETE FROM event_counts WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
+    "    event_counts FOR UPDATE SKIP LOCKED)) RETURNING n) "
+    "  INSERT INTO event_counts (n) SELECT sum(n) FROM d HAVING count(*) > 0 $f$;"
+    "CREATE OR REPLACE FUNCTION ward_events_counted() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+    "DECLARE k bigint; "
+    "BEGIN "
+    "  IF TG_OP = 'INSERT' THEN SELECT count(*) INTO k FROM new_rows;"
+    "  ELSE SELECT -count(*) INTO k FROM old_rows; END IF;"
+    "  IF k <> 0 THEN INSERT INTO event_counts (n) VALUES (k); END IF;"
+    "  IF random() < 0.01 THEN PERFORM ward_event_counts_fold(); END IF;"
+    "  RETURN NULL; "
+    "END $f$;"
+    "DROP TRIGGER IF EXISTS events_counted_ins ON events;"
+    "DROP TRIGGER IF EXISTS events_counted_del ON events;"
+    "CREATE TRIGGER events_counted_ins AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows "
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ward_events_counted();"
+    "CREATE TRIGGER events_counted_del AFTER DELETE ON events REFERENCING OLD TABLE AS old_rows "
+    "  FOR EACH STATEMENT EXECUTE FUNCTION ward_events_counted();"
+    "DELETE FROM event_counts;"
+    "INSERT INTO event_counts (n) SELECT count(*) FROM events;"
+    /* clang-format off */
+    EXPIRE("    INSERT INTO event_counts (n) VALUES (-m);");
+/* clang-format on */
+
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
     s_schema_v2, /* 2: ticket_keys; ward_event_partitions() under a lock */
     s_schema_v3, /* 3: ward_put_report: delta pages keep places and thresholds; events */
     s_schema_v4, /* 4: ward_put_report: a compact heartbeat without health keeps it */
     s_schema_v5, /* 5: accounts, sessions, API tokens, audit, revocations */
+    s_schema_v6, /* 6: devices stamped for the incremental fleet sync; event_counts */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
@@ -416,6 +484,15 @@ static const struct {
     { "expire", "SELECT ward_expire($1, $2)" },
     { "partitions", "SELECT ward_event_partitions($1, 2)" },
     { "load_devices", "SELECT " DEVICE_COLS " FROM devices" },
+    /* One page of the fleet sync (pg_sync_devices()), and the snapshot it was read in: a
+     * row with NULL columns when the page is empty. The order is the xid8's, on the index (the
+     * text of the xid is named apart: ORDER BY an output column's name would sort the text,
+     * "1000" before "999", and a page would skip rows). */
+    { "sync_devices",
+      "SELECT pg_snapshot_xmin(h.s)::text, pg_snapshot_xmax(h.s)::text, d.* FROM "
+      "pg_current_snapshot() AS h(s) LEFT JOIN LATERAL (SELECT " DEVICE_COLS ", change_xid::text "
+      "AS xid, change_seq AS seq FROM devices WHERE (change_xid, change_seq) > ($1::xid8, "
+      "$2::bigint) ORDER BY devices.change_xid, devices.change_seq LIMIT $3) AS d ON true" },
     { "get_device",
       "SELECT " DEVICE_COLS ", heartbeat::text, " SNAPSHOT_READ " FROM devices WHERE id = $1" },
     { "ev00", "SELECT " EVENT_COLS " FROM events WHERE id > $1 AND severity_rank >= $2 "
@@ -426,7 +503,8 @@ static const struct {
               "severity_rank >= $2 ORDER BY id LIMIT $3" },
     { "ev11", "SELECT " EVENT_COLS " FROM events WHERE device = $4 AND id > $1 AND "
               "severity_rank >= $2 ORDER BY id DESC LIMIT $3" },
-    { "stats", "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM devices), "
+    { "stats", "SELECT (SELECT coalesce(sum(n), 0) FROM event_counts), "
+               "(SELECT count(*) FROM devices), "
                "pg_database_size(current_database())" },
 };
 
@@ -462,6 +540,7 @@ static int ensure(struct pg *q)
     if (PQstatus(q->c) != CONNECTION_OK) {
         q->prepared = false;
         PQreset(q->c);
+        q->conn_gen++;
         (void)PQexitPipelineMode(q->c); /* off on a fresh connection; made sure */
         if (PQstatus(q->c) != CONNECTION_OK) {
             return fail_conn(q, "reconnect");
@@ -887,6 +966,7 @@ static int pg_commit_batch(void *impl, struct wcol_store_batch *b)
             /* A pipeline left half read: start over on a new connection. */
             q->prepared = false;
             PQreset(q->c);
+            q->conn_gen++;
             (void)PQexitPipelineMode(q->c);
         } else if (PQstatus(q->c) == CONNECTION_OK && PQtransactionStatus(q->c) != PQTRANS_IDLE) {
             exec(q, "ROLLBACK", "ROLLBACK");
@@ -956,6 +1036,20 @@ static PGresult *read_prepared(struct pg *q, const char *stmt, int n, const char
     return r;
 }
 
+/* DEVICE_COLS from column `at` on. */
+static void device_row(const PGresult *r, int i, int at, struct wcol_store_device *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->id = val(r, i, at, NULL);
+    d->state = val(r, i, at + 1, NULL);
+    d->first_seen_ms = ival(r, i, at + 2);
+    d->last_seen_ms = ival(r, i, at + 3);
+    d->last_heartbeat_ms = ival(r, i, at + 4);
+    d->interval_ms = ival(r, i, at + 5);
+    d->boot_id = val(r, i, at + 6, NULL);
+    d->health = val(r, i, at + 7, NULL);
+}
+
 static int walk_devices(struct pg *q, const char *stmt, const char *id, wcol_store_device_cb cb,
                         void *ctx)
 {
@@ -966,15 +1060,7 @@ static int walk_devices(struct pg *q, const char *stmt, const char *id, wcol_sto
         return -EIO;
     }
     for (int i = 0; i < PQntuples(r); i++) {
-        memset(&d, 0, sizeof(d));
-        d.id = val(r, i, 0, NULL);
-        d.state = val(r, i, 1, NULL);
-        d.first_seen_ms = ival(r, i, 2);
-        d.last_seen_ms = ival(r, i, 3);
-        d.last_heartbeat_ms = ival(r, i, 4);
-        d.interval_ms = ival(r, i, 5);
-        d.boot_id = val(r, i, 6, NULL);
-        d.health = val(r, i, 7, NULL);
+        device_row(r, i, 0, &d);
         if (id != NULL) {
             d.heartbeat = val(r, i, 8, &d.heartbeat_len);
             d.snapshot = val(r, i, 9, &d.snapshot_len);
@@ -995,6 +1081,89 @@ static int pg_load_devices(void *impl, wcol_store_device_cb cb, void *ctx)
 static int pg_get_device(void *impl, const char *id, wcol_store_device_cb cb, void *ctx)
 {
     return walk_devices(impl, "get_device", id, cb, ctx);
+}
+
+/*
+ * The fleet sync, incremental (docs/storage.md, "The fleet sync"): the rows stamped at or
+ * after the horizon, in stamp order (change_xid, change_seq), a page at a time.
+ *
+ * Why a transaction id and not a sequence alone: transactions commit in another order than
+ * they draw numbers, so a row numbered 100 may become visible after one numbered 101 was
+ * read, and a reader that went on from 101 would never see it. A snapshot says which
+ * transactions were still running when it was taken: every transaction below the oldest of
+ * them (pg_snapshot_xmin) has ended, every one still to commit has an id at or above it. So
+ * the next read starts at the xmin of this read's first snapshot: a row stamped below it was
+ * visible to every page of this read and was taken when the pages passed its stamp (or a
+ * newer version of it was). The price is a re-read of what the transactions from that xmin
+ * on wrote: a few group commits' rows. A transaction that stays open after writing (an
+ * operator's psql session) holds the horizon back: each read re-reads the changes since it
+ * began, more rows (ward_collector_fleet_sync_last_rows shows it), nothing missed.
+ *
+ * A full read again after a new connection (it may be another server: a promoted standby
+ * goes on from the transaction ids in its WAL, and may hand out again ids that the old
+ * primary gave to transactions it never replicated) and when the horizon is beyond the
+ * server's next transaction id (pg_snapshot_xmax: the counter went back).
+ */
+static int pg_sync_devices(void *impl, struct wcol_store_sync *s, unsigned max_rows,
+                           wcol_store_device_cb cb, void *ctx)
+{
+    struct pg *q = impl;
+    char x[24], n[24], lim[16];
+    const char *v[3] = { x, n, lim };
+    struct wcol_store_device d;
+    int rc = ensure(q);
+
+    s->done = false;
+    s->rows = 0;
+    if (rc != 0) {
+        return rc;
+    }
+    if (s->conn != q->conn_gen) {
+        *s = (struct wcol_store_sync){ .conn = q->conn_gen };
+    }
+    if (!s->active) {
+        s->active = true;
+        s->full = s->horizon == 0;
+        s->at_xid = s->horizon;
+        s->at_seq = -1;
+        s->next_horizon = 0;
+    }
+    snprintf(x, sizeof(x), "%" PRIu64, s->at_xid);
+    snprintf(n, sizeof(n), "%" PRId64, s->at_seq);
+    snprintf(lim, sizeof(lim), "%u", max_rows > 0 ? max_rows : 1);
+    PGresult *r = read_prepared(q, "sync_devices", 3, v);
+
+    if (r == NULL) {
+        return -EIO;
+    }
+    uint64_t xmin = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    uint64_t xmax = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+
+    if (xmax < s->horizon) {
+        wcol_log_warn("storage: PostgreSQL %s is behind the devices already read (transaction "
+                      "%" PRIu64 " < %" PRIu64 "): another server; reading every device again",
+                      q->where, xmax, s->horizon);
+        *s = (struct wcol_store_sync){ .conn = q->conn_gen };
+        PQclear(r);
+        return 0;
+    }
+    if (s->next_horizon == 0) {
+        s->next_horizon = xmin;
+    }
+    for (int i = 0; i < PQntuples(r) && !PQgetisnull(r, i, 2); i++) {
+        device_row(r, i, 2, &d);
+        s->at_xid = strtoull(PQgetvalue(r, i, 10), NULL, 10);
+        s->at_seq = ival(r, i, 11);
+        s->rows++;
+        (void)cb(ctx, &d);
+    }
+    PQclear(r);
+    if (s->rows < max_rows) {
+        s->horizon = s->next_horizon;
+        s->active = false;
+        s->done = true;
+    }
+    return 0;
 }
 
 static int pg_query_events(void *impl, const struct wcol_store_event_query *qq,
@@ -1071,6 +1240,7 @@ static const struct wcol_store_ops s_pg_ops = {
     .commit_batch = pg_commit_batch,
     .expire = pg_expire,
     .load_devices = pg_load_devices,
+    .sync_devices = pg_sync_devices,
     .get_device = pg_get_device,
     .query_events = pg_query_events,
     .stats = pg_stats,
@@ -1172,6 +1342,7 @@ int wcol_store_pg_open(struct wcol_store *store, const struct wcol_store_pg_opts
         pg_close(q);
         return rc;
     }
+    q->conn_gen = 1;
     store->ops = &s_pg_ops;
     store->impl = q;
     return 0;
