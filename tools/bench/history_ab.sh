@@ -12,7 +12,9 @@
 # and the spread of the per-pair ratios. A run with history on must leave a history.db with
 # points in it, one with --no-history must leave none: otherwise the bench fails (it measured
 # nothing).
-# Work files: $WORK (default /tmp/ward-bench-history-ab); PORT (default 18453).
+# Work files: $WORK (default /tmp/ward-bench-history-ab); PORT (default 18453); COLLECTOR
+# (default BUILD/tools/ward-collector: another binary, e.g. one built at an older commit, to
+# compare writers).
 set -euo pipefail
 
 [ $# -ge 3 ] || { echo "usage: $0 BUILD N ROUNDS [HOLD_S] [SENSORS]" >&2; exit 2; }
@@ -27,7 +29,7 @@ RAMP=${RAMP:-2}
 WORK=${WORK:-/tmp/ward-bench-history-ab}
 PORT=${PORT:-18453}
 LOADGEN=$BUILD/tools/bench/loadgen
-COLLECTOR=$BUILD/tools/ward-collector
+COLLECTOR=${COLLECTOR:-$BUILD/tools/ward-collector}
 [ -x "$LOADGEN" ] && [ -x "$COLLECTOR" ] ||
     { echo "history_ab.sh: build $BUILD first (loadgen, ward-collector)" >&2; exit 1; }
 case "$N$ROUNDS$HOLD$SENSORS" in *[!0-9]*) echo "history_ab.sh: N, ROUNDS, HOLD_S, SENSORS are numbers" >&2; exit 2 ;; esac
@@ -42,7 +44,7 @@ python3 "$HERE/mkcerts.py" "$WORK/pki" "$WORK/certs" "$N" >&2
 rm -f "$WORK"/run-*.json
 echo "# $(date -u +%FT%TZ) commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)" \
     "$(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg); $N agents, $SENSORS values a batch," \
-    "$ROUNDS pairs of ${HOLD}s"
+    "$ROUNDS pairs of ${HOLD}s; $COLLECTOR"
 
 run() { # run ROUND on|off
     local args=() state="$WORK/state-$2"
@@ -152,7 +154,8 @@ for m, rs in runs.items():
 def stats(m, k):
     v = [d[k] for d in runs[m]]
     return {"mean": round(statistics.fmean(v), 2), "min": min(v), "max": max(v)}
-out = {"history_ab": "ok" if not bad else "failed", "rounds": rounds, "agents": n}
+out = {"history_ab": "ok" if not bad else "failed", "rounds": rounds, "agents": n,
+       "load_end": open("/proc/loadavg").read().split()[:3]}
 KEYS = ("hb_per_s", "p99_ms", "server_cpu_us_per_hb", "loop_cpu_us_per_hb",
         "history_cpu_us_per_hb")
 for m in ("on", "off"):
