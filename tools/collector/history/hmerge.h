@@ -22,7 +22,7 @@
 #include "history/hist.h"
 #include "history/hstore.h"
 
-#define WCOL_HMERGE_FLUSH_MS 2000 /* the longest a reading waits in memory */
+#define WCOL_HMERGE_FLUSH_MS 5000 /* the longest a reading waits in memory */
 #define WCOL_HMERGE_SERIES   8192u
 #define WCOL_HMERGE_BUCKETS  32768u
 
