@@ -4,8 +4,9 @@
  * instead of SQLite's JSON functions (docs/benchmarks.md, "History writer cost").
  *
  * What counts as a reading is what it was with SQLite's json_extract/json_type: a sensor of
- * the page's "sensors" array whose "id" is a string and whose "value" is an integer in the
- * int64 range; its "last_ms" and the page's "t_ms" only when they are such integers too.
+ * the page's "sensors" array whose "value" is an integer in the int64 range; its "last_ms" and
+ * the page's "t_ms" only when they are such integers too. Its "id" must be a non-empty string
+ * (SQLite turned a number into text and kept an empty id as a series named "").
  * The documents reached the store through the ingest decoder (ward/wire/decode.h), so they
  * are valid JSON; one that does not scan gives no reading at all.
  */
