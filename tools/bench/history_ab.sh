@@ -12,7 +12,12 @@
 # and the spread of the per-pair ratios. A run with history on must leave a history.db with
 # points in it, one with --no-history must leave none: otherwise the bench fails (it measured
 # nothing).
-# Work files: $WORK (default /tmp/ward-bench-history-ab); PORT (default 18453).
+# Work files: $WORK (default /tmp/ward-bench-history-ab); PORT (default 18453); COLLECTOR
+# (default BUILD/tools/ward-collector: another binary, e.g. one built at an older commit, to
+# compare writers); INTERVAL_MS (default 0, closed loop: each agent sends its next heartbeat
+# when the last one is answered; above 0, open loop: every INTERVAL_MS whatever the answers,
+# so both sides get the same offered rate and the same batching, and CPU per heartbeat and p99
+# compare at equal load).
 set -euo pipefail
 
 [ $# -ge 3 ] || { echo "usage: $0 BUILD N ROUNDS [HOLD_S] [SENSORS]" >&2; exit 2; }
@@ -24,13 +29,14 @@ ROUNDS=$3
 HOLD=${4:-8}
 SENSORS=${5:-8}
 RAMP=${RAMP:-2}
+INTERVAL_MS=${INTERVAL_MS:-0}
 WORK=${WORK:-/tmp/ward-bench-history-ab}
 PORT=${PORT:-18453}
 LOADGEN=$BUILD/tools/bench/loadgen
-COLLECTOR=$BUILD/tools/ward-collector
+COLLECTOR=${COLLECTOR:-$BUILD/tools/ward-collector}
 [ -x "$LOADGEN" ] && [ -x "$COLLECTOR" ] ||
     { echo "history_ab.sh: build $BUILD first (loadgen, ward-collector)" >&2; exit 1; }
-case "$N$ROUNDS$HOLD$SENSORS" in *[!0-9]*) echo "history_ab.sh: N, ROUNDS, HOLD_S, SENSORS are numbers" >&2; exit 2 ;; esac
+case "$N$ROUNDS$HOLD$SENSORS$INTERVAL_MS" in *[!0-9]*) echo "history_ab.sh: N, ROUNDS, HOLD_S, SENSORS, INTERVAL_MS are numbers" >&2; exit 2 ;; esac
 [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 50 ] || { echo "history_ab.sh: ROUNDS 1..50" >&2; exit 2; }
 
 mkdir -p "$WORK"
@@ -42,14 +48,14 @@ python3 "$HERE/mkcerts.py" "$WORK/pki" "$WORK/certs" "$N" >&2
 rm -f "$WORK"/run-*.json
 echo "# $(date -u +%FT%TZ) commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)" \
     "$(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg); $N agents, $SENSORS values a batch," \
-    "$ROUNDS pairs of ${HOLD}s"
+    "$ROUNDS pairs of ${HOLD}s; interval ${INTERVAL_MS} ms (0: closed loop); $COLLECTOR"
 
 run() { # run ROUND on|off
     local args=() state="$WORK/state-$2"
     [ "$2" = off ] && args=(--no-history)
     rm -rf "$state"
     "$LOADGEN" --pki "$WORK/pki" --certs "$WORK/certs" --agents "$N" --port "$PORT" \
-        --ramp "$RAMP" --hold "$HOLD" --interval-ms 0 --sensors "$SENSORS" -- \
+        --ramp "$RAMP" --hold "$HOLD" --interval-ms "$INTERVAL_MS" --sensors "$SENSORS" -- \
         "$COLLECTOR" --pki "$WORK/pki" --state "$state" --listen "127.0.0.1:$PORT" \
         --api-listen 127.0.0.1:0 --log-level error "${args[@]}" >"$WORK/run-$1-$2.json" &
     local lg=$!
@@ -152,7 +158,8 @@ for m, rs in runs.items():
 def stats(m, k):
     v = [d[k] for d in runs[m]]
     return {"mean": round(statistics.fmean(v), 2), "min": min(v), "max": max(v)}
-out = {"history_ab": "ok" if not bad else "failed", "rounds": rounds, "agents": n}
+out = {"history_ab": "ok" if not bad else "failed", "rounds": rounds, "agents": n,
+       "load_end": open("/proc/loadavg").read().split()[:3]}
 KEYS = ("hb_per_s", "p99_ms", "server_cpu_us_per_hb", "loop_cpu_us_per_hb",
         "history_cpu_us_per_hb")
 for m in ("on", "off"):

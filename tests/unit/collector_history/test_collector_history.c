@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include "history/history.h"
+#include "history/hmerge.h"
+#include "history/hparse.h"
 #include "history/hstore.h"
 #include "history/trends.h"
 
@@ -125,6 +127,16 @@ static void compare(struct wcol_hstore *hs, int64_t id, const struct pt *p, unsi
     }
 }
 
+/* Small rings, so they wrap many times: raw 2 s x 120, 1 m x 90, 1 h x 3. */
+static void small_rings(struct wcol_history_config *cfg)
+{
+    wcol_history_defaults(cfg);
+    cfg->raw_step_ms = 2000;
+    cfg->keep_ms[0] = 240000;
+    cfg->keep_ms[1] = 90 * 60000;
+    cfg->keep_ms[2] = 3 * 3600000;
+}
+
 static void test_rollup_property(void **state)
 {
     static struct pt p[N_POINTS];
@@ -134,12 +146,7 @@ static void test_rollup_property(void **state)
     int64_t t = 1700000000000 - 7; /* not on any boundary */
 
     (void)state;
-    wcol_history_defaults(&cfg);
-    /* Small rings, so they wrap many times: raw 2 s x 120, 1 m x 90, 1 h x 3. */
-    cfg.raw_step_ms = 2000;
-    cfg.keep_ms[0] = 240000;
-    cfg.keep_ms[1] = 90 * 60000;
-    cfg.keep_ms[2] = 3 * 3600000;
+    small_rings(&cfg);
     assert_int_equal(wcol_hstore_open(&hs, s_db, &cfg, false), 0);
     assert_int_equal(wcol_hstore_begin(&hs), 0);
     for (unsigned i = 0; i < N_POINTS; i++) {
@@ -168,6 +175,170 @@ static void test_rollup_property(void **state)
     /* Every ring holds at most its slots. */
     assert_true(wcol_hstore_rows(&hs, 1) <= 120 + 90 + 3);
     wcol_hstore_close(&hs);
+}
+
+/* ---- readings merged in memory (hmerge.h) ---- */
+
+static int first_id(void *ctx, int64_t id, const char *sensor, const char *unit)
+{
+    (void)sensor;
+    (void)unit;
+    *(int64_t *)ctx = id;
+    return 1;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const struct pt *x = a, *y = b;
+
+    return x->t < y->t ? -1 : x->t > y->t;
+}
+
+/* Every tier of one series against the reference (which wants its points in time order). */
+static void compare_series(struct wcol_hstore *hs, const char *sensor, const struct pt *p,
+                           unsigned n, int64_t now)
+{
+    static struct pt sorted[N_POINTS];
+    int64_t id = 0;
+
+    assert_int_equal(wcol_hstore_series(hs, "dev-1", sensor, 1, first_id, &id), 1);
+    memcpy(sorted, p, n * sizeof(*p));
+    qsort(sorted, n, sizeof(*sorted), by_time);
+    for (int k = 0; k < WCOL_HIST_TIERS; k++) {
+        compare(hs, id, sorted, n, k, now, hs->tier[k].step_ms);
+    }
+    compare(hs, id, sorted, n, 0, now, 10000);
+    compare(hs, id, sorted, n, 1, now, 300000);
+}
+
+static uint64_t flush_ok(struct wcol_hmerge *m, struct wcol_hstore *hs)
+{
+    struct wcol_hflush f;
+
+    wcol_hmerge_flush(m, hs, &f);
+    assert_int_equal(f.failures, 0);
+    assert_int_equal(f.dropped, 0);
+    assert_int_equal(m->readings, 0);
+    return f.written;
+}
+
+/*
+ * The writer's path: readings of three series, some of them late (up to 30 s, so they land in
+ * buckets already written), merged in a table so small that it fills every few readings, and
+ * flushed then, at random, and around restarts: the tiers equal the brute-force reference, as
+ * wcol_hstore_put() of each reading gives (test_rollup_property).
+ */
+static void test_merge_property(void **state)
+{
+    static const char *const names[3] = { "temp:cpu0", "fan:it87:1", "disk:sda:temp" };
+    static struct pt p[3][N_POINTS];
+    struct wcol_history_config cfg;
+    struct wcol_hstore hs;
+    struct wcol_hmerge m;
+    unsigned seed = 41, n[3] = { 0 }, early = 0;
+    int64_t t = 1700000000000 - 7;
+    uint64_t written = 0;
+
+    (void)state;
+    small_rings(&cfg);
+    assert_int_equal(wcol_hstore_open(&hs, s_db, &cfg, false), 0);
+    assert_int_equal(wcol_hmerge_init(&m, 4, 16), 0);
+    for (unsigned i = 0; i < N_POINTS; i++) {
+        unsigned r = (unsigned)rand_r(&seed), k = r % 3;
+        int64_t gap = r % 8 == 0 ? 0 : r % 97 == 0 ? 300000 : (int64_t)(r % 2000);
+        int64_t at, v = (int64_t)(rand_r(&seed) % 200001) - 100000;
+
+        t += gap;
+        at = r % 5 == 0 ? t - (int64_t)(rand_r(&seed) % 30000) : t;
+        p[k][n[k]++] = (struct pt){ .t = at, .v = v };
+        if (!wcol_hmerge_room(&m)) {
+            written += flush_ok(&m, &hs);
+            early++;
+        }
+        assert_int_equal(wcol_hmerge_add(&m, &hs, "dev-1", names[k], at, v), 0);
+        if (rand_r(&seed) % 50 == 0) {
+            written += flush_ok(&m, &hs);
+        }
+        if (i % 700 == 699) { /* a clean restart: flushed, closed, reopened */
+            written += flush_ok(&m, &hs);
+            wcol_hstore_close(&hs);
+            assert_int_equal(wcol_hstore_open(&hs, s_db, &cfg, false), 0);
+        }
+        if (i % 500 == 499) {
+            written += flush_ok(&m, &hs);
+            for (unsigned j = 0; j < 3; j++) {
+                compare_series(&hs, names[j], p[j], n[j], t);
+            }
+        }
+    }
+    written += flush_ok(&m, &hs);
+    assert_int_equal(written, N_POINTS);
+    assert_true(early > 100); /* the table did fill, and was written early */
+    for (unsigned j = 0; j < 3; j++) {
+        compare_series(&hs, names[j], p[j], n[j], t);
+        assert_true(wcol_hstore_rows(&hs, (int64_t)j + 1) <= 120 + 90 + 3);
+    }
+    /* Too long an id is refused, not truncated into another series. */
+    char longid[WCOL_HIST_SENSOR_MAX + 2];
+
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    assert_int_equal(wcol_hmerge_add(&m, &hs, "dev-1", longid, t, 1), -EINVAL);
+    wcol_hmerge_free(&m);
+    wcol_hstore_close(&hs);
+}
+
+#define DOC(text) text, strlen(text)
+
+/* What the writer reads of a page and of an event, as SQLite's json_extract/json_type did. */
+static void test_page_reader(void **state)
+{
+    static const char page[] =
+        "{\"v\":1,\"type\":\"health\",\"device\":\"dev-1\",\"extra\":{\"a\":[1,{\"b\":null}]},"
+        "\"sensors\":["
+        "{\"id\":\"temp:cpu0\",\"state\":\"ok\",\"value\":41000,\"since_ms\":0,\"last_ms\":9000},"
+        "{\"id\":\"fan:it87:1\",\"value\":null,\"last_ms\":9000},"
+        "{\"id\":\"nic:eth0:link\",\"value\":\"up\"},"
+        "{\"id\":\"disk:sda:reallocated\",\"value\":18446744073709551615},"
+        "{\"value\":5},"
+        "{\"id\":7,\"value\":5},"
+        "[1,2],"
+        "{\"id\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\",\"value\":1},"
+        "{\"last_ms\":null,\"value\":-9223372036854775807,\"id\":\"t\\u00e9mp:a\",\"k\":[{}]},"
+        "{\"id\":\"host:load_pct\",\"value\":3,\"last_ms\":\"soon\"}"
+        "],\"t_ms\":10000}";
+    struct wcol_hpage pg = { 0 };
+    int64_t v = 0;
+
+    (void)state;
+    assert_int_equal(wcol_hparse_page(&pg, page, strlen(page)), 0);
+    assert_true(pg.has_t);
+    assert_int_equal(pg.t_ms, 10000);
+    assert_int_equal(pg.n, 3);
+    assert_string_equal(pg.r[0].id, "temp:cpu0");
+    assert_int_equal(pg.r[0].value, 41000);
+    assert_true(pg.r[0].has_last);
+    assert_int_equal(pg.r[0].last_ms, 9000);
+    assert_string_equal(pg.r[1].id, "t\xc3\xa9mp:a");
+    assert_int_equal(pg.r[1].value, -9223372036854775807);
+    assert_false(pg.r[1].has_last);
+    assert_string_equal(pg.r[2].id, "host:load_pct");
+    assert_false(pg.r[2].has_last);
+    /* Not an object, malformed: nothing. */
+    assert_int_equal(wcol_hparse_page(&pg, DOC("[1]")), -EPROTO);
+    assert_int_equal(wcol_hparse_page(&pg, DOC("{\"sensors\":[{\"id\":\"a\",\"value\":1}")),
+                     -EPROTO);
+    assert_int_equal(pg.n, 0);
+    assert_int_equal(wcol_hparse_page(&pg, DOC("{\"t_ms\":null}")), 0);
+    assert_false(pg.has_t);
+    assert_int_equal(pg.n, 0);
+    /* Events: the value when it is an integer. */
+    assert_int_equal(wcol_hparse_event(&pg, DOC("{\"seq\":3,\"value\":-61000}"), &v), 0);
+    assert_int_equal(v, -61000);
+    assert_int_equal(wcol_hparse_event(&pg, DOC("{\"seq\":3,\"value\":null}"), &v), -ENODATA);
+    assert_int_equal(wcol_hparse_event(&pg, DOC("{\"seq\":3}"), &v), -ENODATA);
+    assert_int_equal(wcol_hparse_event(&pg, DOC("{\"seq\":"), &v), -EPROTO);
+    wcol_hpage_free(&pg);
 }
 
 /* ---- the storage bound ---- */
@@ -311,6 +482,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_functions),
         cmocka_unit_test_setup_teardown(test_rollup_property, fresh_db, forget_db),
+        cmocka_unit_test_setup_teardown(test_merge_property, fresh_db, forget_db),
+        cmocka_unit_test(test_page_reader),
         cmocka_unit_test_setup_teardown(test_year_of_one_sensor, fresh_db, forget_db),
         cmocka_unit_test(test_theil_sen_outliers),
         cmocka_unit_test_setup_teardown(test_recorded_trace, fresh_db, forget_db),

@@ -8,7 +8,8 @@
  * tiers' slots, whatever it sends.
  *
  * Off the ingest path: an after-commit subscriber (commit/bus.h) copies what it needs into a
- * bounded queue and returns; a thread of its own writes history.db beside the store's database.
+ * bounded queue and returns; a thread of its own reads the readings (hparse.h), merges them per
+ * bucket in memory (hmerge.h) and writes history.db beside the store's database.
  * A full queue drops (counted): history is best effort, acknowledgements never wait for it.
  */
 #ifndef WCOL_HISTORY_HIST_H_

@@ -13,6 +13,8 @@
 #include "common/log.h"
 #include "export/prom.h"
 #include "history/history.h"
+#include "history/hmerge.h"
+#include "history/hparse.h"
 
 enum { HQ_SNAPSHOT, HQ_EVENT };
 
@@ -25,7 +27,7 @@ enum { HQ_SNAPSHOT, HQ_EVENT };
 #define HQ_BATCH_MS   200
 #define HQ_WAKE_DEPTH 256u
 
-/* A document the bus handed over, copied: the writer parses it (SQLite's JSON functions). */
+/* A document the bus handed over, copied: the writer parses it (hparse.h). */
 struct hq_item {
     struct hq_item *next;
     int kind;
@@ -123,60 +125,69 @@ static void on_event(void *ctx, const struct wcol_msg *m)
 
 /* ---- the writer ---- */
 
-static void put(struct wcol_history *h, struct wcol_hstore *hs, const char *device,
-                const char *sensor, int64_t t, int64_t v)
-{
-    int rc;
+/* The writer thread's own state: readings merged in memory, the page reader's buffers. */
+struct writer {
+    struct wcol_history *h;
+    struct wcol_hstore hs;
+    struct wcol_hmerge m;
+    struct wcol_hpage pg;
+    uint64_t flush_at; /* monotonic ms: the merged readings are written by then */
+};
 
-    if (sensor == NULL || strlen(sensor) > WCOL_HIST_SENSOR_MAX) {
+static void flush(struct writer *w)
+{
+    struct wcol_history *h = w->h;
+    struct wcol_hflush f;
+
+    w->flush_at = wcol_now_mono() + WCOL_HMERGE_FLUSH_MS;
+    if (w->m.n_series == 0) {
         return;
     }
-    rc = wcol_hstore_put(hs, device, sensor, t, v);
-    if (rc == 0) {
-        atomic_fetch_add(&h->written, 1);
-    } else if (rc == -ENOSPC) {
-        atomic_fetch_add(&h->dropped_points, 1);
-    } else {
-        atomic_fetch_add(&h->write_failures, 1);
+    wcol_hmerge_flush(&w->m, &w->hs, &f);
+    atomic_store(&h->pending, 0);
+    atomic_fetch_add(&h->flushes, 1);
+    atomic_fetch_add(&h->written, f.written);
+    atomic_fetch_add(&h->dropped_points, f.dropped);
+    if (f.failures != 0) {
+        atomic_fetch_add(&h->write_failures, f.failures);
+        wcol_log_warn("history: writing %s failed; those points are lost", h->path);
     }
 }
 
-/* A reading's time: the device says how long before its page it was read (t_ms - last_ms). */
-static int64_t reading_time(const struct wcol_history *h, int64_t received, sqlite3_stmt *st)
+static void put(struct writer *w, const char *device, const char *sensor, int64_t t, int64_t v)
 {
-    int64_t back = sqlite3_column_int64(st, 0) - sqlite3_column_int64(st, 3);
+    if (!wcol_hmerge_room(&w->m)) {
+        flush(w); /* never drop for want of room: write what is merged now */
+    }
+    (void)wcol_hmerge_add(&w->m, &w->hs, device, sensor, t, v); /* -EINVAL: an id too long */
+}
 
-    if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
-        sqlite3_column_type(st, 3) != SQLITE_INTEGER || back < 0 ||
+/* A reading's time: the device says how long before its page it was read (t_ms - last_ms). */
+static int64_t reading_time(const struct wcol_history *h, int64_t received,
+                            const struct wcol_hpage *pg, const struct wcol_hreading *r)
+{
+    int64_t back = pg->t_ms - r->last_ms;
+
+    if (!pg->has_t || !r->has_last || back < 0 ||
         back > (int64_t)h->cfg.keep_ms[WCOL_HIST_TIERS - 1]) {
         return received;
     }
     return received - back;
 }
 
-static void write_snapshot(struct wcol_history *h, struct wcol_hstore *hs, const struct hq_item *it)
+static void write_snapshot(struct writer *w, const struct hq_item *it)
 {
-    sqlite3_stmt *st = NULL;
+    int rc = wcol_hparse_page(&w->pg, it->doc, it->len);
 
-    if (sqlite3_prepare_v2(hs->db,
-                           "SELECT json_extract(?1, '$.t_ms'), json_extract(j.value, '$.id'), "
-                           "json_extract(j.value, '$.value'), json_extract(j.value, '$.last_ms'), "
-                           "json_type(j.value, '$.value') FROM json_each(?1, '$.sensors') AS j "
-                           "LIMIT 100000",
-                           -1, &st, NULL) != SQLITE_OK) {
-        atomic_fetch_add(&h->write_failures, 1);
+    if (rc != 0) {
+        atomic_fetch_add(&w->h->write_failures, 1);
         return;
     }
-    sqlite3_bind_text(st, 1, it->doc, (int)it->len, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *type = (const char *)sqlite3_column_text(st, 4);
+    for (unsigned i = 0; i < w->pg.n; i++) {
+        const struct wcol_hreading *r = &w->pg.r[i];
 
-        if (type != NULL && strcmp(type, "integer") == 0) {
-            put(h, hs, it->device, (const char *)sqlite3_column_text(st, 1),
-                reading_time(h, it->received_ms, st), sqlite3_column_int64(st, 2));
-        }
+        put(w, it->device, r->id, reading_time(w->h, it->received_ms, &w->pg, r), r->value);
     }
-    sqlite3_finalize(st);
 }
 
 /* The first reading out of ok is the device's own threshold, as near as the collector sees it. */
@@ -206,56 +217,75 @@ static void learn_threshold(struct wcol_hstore *hs, const struct hq_item *it, in
     sqlite3_finalize(st);
 }
 
-static void write_event(struct wcol_history *h, struct wcol_hstore *hs, const struct hq_item *it)
+static void write_event(struct writer *w, const struct hq_item *it)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t t = it->received_ms, far = (int64_t)h->cfg.keep_ms[WCOL_HIST_TIERS - 1];
+    const struct wcol_history *h = w->h;
+    int64_t t = it->received_ms, far = (int64_t)h->cfg.keep_ms[WCOL_HIST_TIERS - 1], v;
+    int rc = wcol_hparse_event(&w->pg, it->doc, it->len, &v);
 
     /* The device's wall clock when it is plausible (a device without SNTP says 0). */
     if (it->time_ms > it->received_ms - far && it->time_ms <= it->received_ms + 60000) {
         t = it->time_ms;
     }
-    if (sqlite3_prepare_v2(hs->db, "SELECT json_extract(?1, '$.value'), json_type(?1, '$.value')",
-                           -1, &st, NULL) != SQLITE_OK) {
-        atomic_fetch_add(&h->write_failures, 1);
-        return;
+    if (rc == 0) {
+        put(w, it->device, it->sensor, t, v);
+        learn_threshold(&w->hs, it, v);
+    } else if (rc != -ENODATA) {
+        atomic_fetch_add(&w->h->write_failures, 1);
     }
-    sqlite3_bind_text(st, 1, it->doc, (int)it->len, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 1) != NULL &&
-        strcmp((const char *)sqlite3_column_text(st, 1), "integer") == 0) {
-        int64_t v = sqlite3_column_int64(st, 0);
-
-        put(h, hs, it->device, it->sensor, t, v);
-        learn_threshold(hs, it, v);
-    }
-    sqlite3_finalize(st);
 }
 
-static void write_all(struct wcol_history *h, struct wcol_hstore *hs, struct hq_item *list)
+static void merge_all(struct writer *w, struct hq_item *list)
 {
-    bool txn = wcol_hstore_begin(hs) == 0;
-
     while (list != NULL) {
         struct hq_item *next = list->next;
 
         if (list->kind == HQ_SNAPSHOT) {
-            write_snapshot(h, hs, list);
+            write_snapshot(w, list);
         } else {
-            write_event(h, hs, list);
+            write_event(w, list);
         }
         free(list);
         list = next;
     }
-    if (!txn || wcol_hstore_commit(hs) != 0) {
-        atomic_fetch_add(&h->write_failures, 1);
-        wcol_log_warn("history: writing %s failed; those points are lost", h->path);
+    atomic_store(&w->h->pending, w->m.readings);
+}
+
+/* Take what the queue holds; merge it; write the merged readings when they are due. */
+static void writer_round(struct writer *w, int64_t *next_pass)
+{
+    struct wcol_history *h = w->h;
+    struct hq_item *list;
+    bool pass;
+
+    pthread_mutex_lock(&h->mu);
+    list = h->head;
+    pass = h->kick || wcol_now_wall_ms() >= *next_pass;
+    h->head = NULL;
+    h->tail = &h->head;
+    h->depth = 0;
+    h->kick = false;
+    pthread_mutex_unlock(&h->mu);
+    merge_all(w, list);
+    /* A quiet queue writes at once: a lone page is in history.db within a round. */
+    if (list == NULL || pass || wcol_now_mono() >= w->flush_at) {
+        flush(w);
+    }
+    if (pass && !h->stop) {
+        int64_t now = wcol_now_wall_ms();
+
+        *next_pass = now + (int64_t)h->cfg.trends_every_ms;
+        if (wcol_history_trends_pass(h, &w->hs, now) != 0) {
+            wcol_log_warn("history: the trends pass failed; retried in %llu s",
+                          (unsigned long long)(h->cfg.trends_every_ms / 1000));
+        }
     }
 }
 
 static void *writer_main(void *arg)
 {
-    struct wcol_history *h = arg;
-    struct wcol_hstore hs;
+    struct writer w = { .h = arg };
+    struct wcol_history *h = w.h;
     int64_t next_pass = wcol_now_wall_ms() + 5000;
 
     pthread_setname_np(pthread_self(), "wcol-history");
@@ -263,31 +293,19 @@ static void *writer_main(void *arg)
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) {
         wcol_log_debug("history: cannot lower the writer's priority: %s", strerror(errno));
     }
-    if (wcol_hstore_open(&hs, h->path, &h->cfg, false) != 0) {
+    if (wcol_hstore_open(&w.hs, h->path, &h->cfg, false) != 0) {
         return NULL;
     }
+    if (wcol_hmerge_init(&w.m, WCOL_HMERGE_SERIES, WCOL_HMERGE_BUCKETS) != 0) {
+        wcol_log_error("history: no memory for the writer's table; history is not written");
+        wcol_hstore_close(&w.hs);
+        return NULL;
+    }
+    w.flush_at = wcol_now_mono() + WCOL_HMERGE_FLUSH_MS;
     pthread_mutex_lock(&h->mu);
     while (!h->stop || h->head != NULL) {
-        struct hq_item *list = h->head;
-        bool pass = h->kick || wcol_now_wall_ms() >= next_pass;
-
-        h->head = NULL;
-        h->tail = &h->head;
-        h->depth = 0;
-        h->kick = false;
         pthread_mutex_unlock(&h->mu);
-        if (list != NULL) {
-            write_all(h, &hs, list);
-        }
-        if (pass && !h->stop) {
-            int64_t now = wcol_now_wall_ms();
-
-            next_pass = now + (int64_t)h->cfg.trends_every_ms;
-            if (wcol_history_trends_pass(h, &hs, now) != 0) {
-                wcol_log_warn("history: the trends pass failed; retried in %llu s",
-                              (unsigned long long)(h->cfg.trends_every_ms / 1000));
-            }
-        }
+        writer_round(&w, &next_pass);
         pthread_mutex_lock(&h->mu);
         if (h->depth < wake_depth(h) && !h->stop && !h->kick) {
             struct timespec ts;
@@ -300,7 +318,10 @@ static void *writer_main(void *arg)
         }
     }
     pthread_mutex_unlock(&h->mu);
-    wcol_hstore_close(&hs);
+    flush(&w); /* a clean stop writes everything */
+    wcol_hmerge_free(&w.m);
+    wcol_hpage_free(&w.pg);
+    wcol_hstore_close(&w.hs);
     return NULL;
 }
 
@@ -401,8 +422,12 @@ void wcol_history_metrics(struct wcol_history *h, struct wcol_prom *w)
         { "ward_trends_forecasts", "gauge",
           "sensors forecast to reach their threshold within trends-within" },
         { "ward_trends_passes_total", "counter", "trend passes run" },
+        { "ward_history_points_pending", "gauge",
+          "readings merged in the writer's memory, not yet written to history.db" },
+        { "ward_history_flushes_total", "counter",
+          "transactions that wrote the merged readings to history.db" },
     };
-    uint64_t v[8];
+    uint64_t v[10];
 
     if (h == NULL) {
         return;
@@ -417,6 +442,8 @@ void wcol_history_metrics(struct wcol_history *h, struct wcol_prom *w)
     v[5] = file_bytes(h->path, "") + file_bytes(h->path, "-wal");
     v[6] = atomic_load(&h->within);
     v[7] = atomic_load(&h->passes);
+    v[8] = atomic_load(&h->pending);
+    v[9] = atomic_load(&h->flushes);
     for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
         wcol_prom_family(w, fam[i].name, fam[i].type, fam[i].help);
         wcol_prom_sample_u64(w, fam[i].name, NULL, 0, v[i]);

@@ -28,7 +28,8 @@ struct wcol_history {
     unsigned n_fc;
     int64_t fc_at_ms;
     _Atomic uint64_t written, dropped_docs, dropped_points, write_failures, passes;
-    _Atomic unsigned within; /* forecasts inside the horizon */
+    _Atomic uint64_t pending, flushes; /* readings merged in memory, not written yet; flushes */
+    _Atomic unsigned within;           /* forecasts inside the horizon */
 };
 
 /** The trends pass over what hs holds (the writer thread). @return 0, -EIO, -ENOMEM. */

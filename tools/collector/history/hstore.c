@@ -26,12 +26,12 @@ static const char s_schema[] =
     "value INTEGER NOT NULL, PRIMARY KEY(device, sensor)) WITHOUT ROWID;";
 
 static const char s_upsert[] =
-    "INSERT INTO buckets(series, tier, slot, t, mn, mx, sum, cnt) VALUES(?1, ?2, ?3, ?4, ?5, ?5, "
-    "?5, 1) ON CONFLICT(series, tier, slot) DO UPDATE SET "
+    "INSERT INTO buckets(series, tier, slot, t, mn, mx, sum, cnt) VALUES(?1, ?2, ?3, ?4, ?5, ?6, "
+    "?7, ?8) ON CONFLICT(series, tier, slot) DO UPDATE SET "
     "mn = CASE WHEN t = excluded.t THEN min(mn, excluded.mn) ELSE excluded.mn END, "
     "mx = CASE WHEN t = excluded.t THEN max(mx, excluded.mx) ELSE excluded.mx END, "
     "sum = CASE WHEN t = excluded.t THEN sum + excluded.sum ELSE excluded.sum END, "
-    "cnt = CASE WHEN t = excluded.t THEN cnt + 1 ELSE 1 END, t = excluded.t "
+    "cnt = CASE WHEN t = excluded.t THEN cnt + excluded.cnt ELSE excluded.cnt END, t = excluded.t "
     "WHERE excluded.t >= t";
 
 static int prep(struct wcol_hstore *s, const char *sql, sqlite3_stmt **st)
@@ -178,48 +178,85 @@ static uint32_t key_hash(const char *k)
     return h;
 }
 
-int wcol_hstore_put(struct wcol_hstore *s, const char *device, const char *sensor, int64_t t_ms,
-                    int64_t value)
+/* The cache slot of (device, sensor), its id looked up or the series added when missing. */
+static struct wcol_hcache_slot *slot_of(struct wcol_hstore *s, const char *device,
+                                        const char *sensor, int *err)
 {
     char key[sizeof(s->cache[0].key)];
     struct wcol_hcache_slot *c;
-    int64_t id;
 
     snprintf(key, sizeof(key), "%s\x1f%s", device, sensor);
     c = &s->cache[key_hash(key) % WCOL_HCACHE_SLOTS];
     if (c->id == 0 || strcmp(c->key, key) != 0) {
-        id = series_id(s, device, sensor);
+        int64_t id = series_id(s, device, sensor);
+
         if (id < 0) {
-            return (int)id;
+            *err = (int)id;
+            return NULL;
         }
         *c = (struct wcol_hcache_slot){ .id = id, .touched_ms = INT64_MIN };
         memcpy(c->key, key, sizeof(key));
     }
-    id = c->id;
-    for (int i = 0; i < WCOL_HIST_TIERS; i++) {
-        const struct wcol_hist_tier *t = &s->tier[i];
-        int64_t start = wcol_hist_floor(t_ms, t->step_ms);
-        int64_t k = start / t->step_ms;
-        int64_t slot = k - wcol_hist_floor(k, t->slots);
-        sqlite3_reset(s->upsert);
-        sqlite3_bind_int64(s->upsert, 1, id);
-        sqlite3_bind_int(s->upsert, 2, i);
-        sqlite3_bind_int64(s->upsert, 3, slot);
-        sqlite3_bind_int64(s->upsert, 4, start);
-        sqlite3_bind_int64(s->upsert, 5, value);
-        if (sqlite3_step(s->upsert) != SQLITE_DONE) {
+    return c;
+}
+
+static int upsert(struct wcol_hstore *s, int64_t id, int tier, const struct wcol_hpoint *p)
+{
+    const struct wcol_hist_tier *t = &s->tier[tier];
+    int64_t k = p->t / t->step_ms;
+
+    sqlite3_reset(s->upsert);
+    sqlite3_bind_int64(s->upsert, 1, id);
+    sqlite3_bind_int(s->upsert, 2, tier);
+    sqlite3_bind_int64(s->upsert, 3, k - wcol_hist_floor(k, t->slots));
+    sqlite3_bind_int64(s->upsert, 4, p->t);
+    sqlite3_bind_int64(s->upsert, 5, p->mn);
+    sqlite3_bind_int64(s->upsert, 6, p->mx);
+    sqlite3_bind_int64(s->upsert, 7, p->sum);
+    sqlite3_bind_int64(s->upsert, 8, p->cnt);
+    return sqlite3_step(s->upsert) == SQLITE_DONE ? 0 : -EIO;
+}
+
+int wcol_hstore_merge(struct wcol_hstore *s, const char *device, const char *sensor,
+                      int64_t last_ms, const struct wcol_hpoint *p, const uint8_t *tier, unsigned n)
+{
+    struct wcol_hcache_slot *c;
+    int rc = 0;
+
+    c = slot_of(s, device, sensor, &rc);
+    if (c == NULL) {
+        return rc;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (tier[i] >= WCOL_HIST_TIERS || upsert(s, c->id, tier[i], &p[i]) != 0) {
             return -EIO;
         }
     }
     /* last_ms picks the series a trends pass looks at: a minute late is soon enough. */
-    if (c->touched_ms != INT64_MIN && t_ms - c->touched_ms < 60000) {
+    if (c->touched_ms != INT64_MIN && last_ms - c->touched_ms < 60000) {
         return 0;
     }
-    c->touched_ms = t_ms;
+    c->touched_ms = last_ms;
     sqlite3_reset(s->touch);
-    sqlite3_bind_int64(s->touch, 1, id);
-    sqlite3_bind_int64(s->touch, 2, t_ms);
+    sqlite3_bind_int64(s->touch, 1, c->id);
+    sqlite3_bind_int64(s->touch, 2, last_ms);
     return sqlite3_step(s->touch) == SQLITE_DONE ? 0 : -EIO;
+}
+
+int wcol_hstore_put(struct wcol_hstore *s, const char *device, const char *sensor, int64_t t_ms,
+                    int64_t value)
+{
+    static const uint8_t tiers[WCOL_HIST_TIERS] = { 0, 1, 2 };
+    struct wcol_hpoint p[WCOL_HIST_TIERS];
+
+    for (int i = 0; i < WCOL_HIST_TIERS; i++) {
+        p[i] = (struct wcol_hpoint){ .t = wcol_hist_floor(t_ms, s->tier[i].step_ms),
+                                     .mn = value,
+                                     .mx = value,
+                                     .sum = value,
+                                     .cnt = 1 };
+    }
+    return wcol_hstore_merge(s, device, sensor, t_ms, p, tiers, WCOL_HIST_TIERS);
 }
 
 int wcol_hstore_series(struct wcol_hstore *s, const char *device, const char *glob, unsigned max,

@@ -53,6 +53,19 @@ int wcol_hstore_commit(struct wcol_hstore *s);
 int wcol_hstore_put(struct wcol_hstore *s, const char *device, const char *sensor, int64_t t_ms,
                     int64_t value);
 
+/**
+ * Merge n buckets of (device, sensor) into their tiers' slots, in one go: p[i] is a bucket of
+ * tier[i] (t its start, a multiple of the tier's step; the min, max, sum and count of the
+ * readings in it). A bucket of the same start in the slot is added to; one of an earlier start
+ * is replaced; one of a later start stays (the point is too old). So merging readings bucket
+ * by bucket gives what wcol_hstore_put() of each reading gives, in any order. last_ms: the
+ * latest reading among them (the series' last_ms, written at most once a minute).
+ * @return 0; -ENOSPC (a new series past max_series: dropped), -EIO.
+ */
+int wcol_hstore_merge(struct wcol_hstore *s, const char *device, const char *sensor,
+                      int64_t last_ms, const struct wcol_hpoint *p, const uint8_t *tier,
+                      unsigned n);
+
 typedef int (*wcol_hseries_cb)(void *ctx, int64_t id, const char *sensor, const char *unit);
 
 /** The series of device whose sensor matches glob (SQLite GLOB), by sensor, at most max.
