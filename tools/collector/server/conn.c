@@ -164,19 +164,68 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
                                                  : MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
+/*
+ * mbedTLS asks for a record's 5-byte header, then for the rest: two recv() calls per record,
+ * and a third that finds the socket empty. Reading up to RA_CAP bytes at once takes a small
+ * record (a heartbeat is a few hundred bytes) in one call, and a short read means the receive
+ * queue is empty: the next read waits for the socket's next event (edge-triggered, so one comes
+ * for every arrival after it) instead of asking the kernel again.
+ */
+#define RA_CAP 2048u
+
+static int recv_errno(int err)
+{
+    if (err == EAGAIN || err == EINTR) {
+        return MBEDTLS_ERR_SSL_WANT_READ;
+    }
+    return err == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     struct wcol_conn *conn = ctx;
-    ssize_t n = recv(conn->fd, buf, len, 0);
+    ssize_t n;
 
-    if (n >= 0) {
+    if (conn->ra_len > 0) {
+        size_t k = len < conn->ra_len ? len : conn->ra_len;
+
+        memcpy(buf, conn->ra + conn->ra_off, k);
+        conn->ra_off = (uint16_t)(conn->ra_off + k);
+        conn->ra_len = (uint16_t)(conn->ra_len - k);
+        return (int)k;
+    }
+    if (conn->rdry) {
+        return MBEDTLS_ERR_SSL_WANT_READ;
+    }
+    if (len >= RA_CAP || (conn->ra == NULL && (conn->ra = malloc(RA_CAP)) == NULL)) {
+        n = recv(conn->fd, buf, len, 0); /* a large record: straight into mbedTLS's buffer */
+        if (n < 0) {
+            return recv_errno(errno);
+        }
+        conn->rdry = n > 0 && (size_t)n < len;
         conn->c->stats.bytes_in += (uint64_t)n;
         return (int)n;
     }
-    if (errno == EAGAIN || errno == EINTR) {
-        return MBEDTLS_ERR_SSL_WANT_READ;
+    n = recv(conn->fd, conn->ra, RA_CAP, 0);
+    if (n < 0) {
+        return recv_errno(errno);
     }
-    return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+    conn->rdry = n > 0 && (size_t)n < RA_CAP;
+    conn->c->stats.bytes_in += (uint64_t)n;
+    conn->ra_off = 0;
+    conn->ra_len = (uint16_t)n;
+    if (n == 0) {
+        return 0;
+    }
+    return bio_recv(conn, buf, len);
+}
+
+/* The read-ahead buffer, when nothing is in it (a parked or closed connection). */
+static void ra_free(struct wcol_conn *conn)
+{
+    free(conn->ra);
+    conn->ra = NULL;
+    conn->ra_off = conn->ra_len = 0;
 }
 
 /* ---- accept and close ---- */
@@ -303,7 +352,7 @@ static bool stalled(const struct wcol_conn *x, uint64_t now)
 {
     int unread = 0;
 
-    return !x->held &&
+    return !x->held && x->ra_len == 0 &&
            now - x->progress_ms >= (x->progressed ? UNAUTH_GRACE_PROGRESS_MS : UNAUTH_GRACE_MS) &&
            ioctl(x->fd, FIONREAD, &unread) == 0 && unread == 0;
 }
@@ -657,6 +706,7 @@ void wcol_conn_close(struct wcol_conn *conn)
     free(conn->wbuf);
     conn->rbuf = conn->wbuf = NULL;
     conn->rcap = conn->wcap = 0;
+    ra_free(conn);
     if (conn->kind == WCOL_CONN_DEVICE) {
         c->n_device_conns--;
     } else {
@@ -751,8 +801,8 @@ void wcol_conn_park_idle(struct wcol_collector *c, uint64_t now)
     /* The idle list is in the order connections went idle (deadline = then + idle timeout). */
     for (struct wcol_conn *conn = c->timers[WCOL_TC_IDLE].head;
          conn != NULL && conn->deadline + PARK_AFTER_MS <= now + idle_ms; conn = conn->tnext) {
-        if (conn->state == WCOL_CS_READ && conn->rlen == 0 && conn->ssl_setup &&
-            wcol_tls_park(&conn->ssl, &conn->park) == 1) {
+        if (conn->state == WCOL_CS_READ && conn->rlen == 0 && conn->ra_len == 0 &&
+            conn->ssl_setup && wcol_tls_park(&conn->ssl, &conn->park) == 1) {
             c->parked++;
             /* An idle keep-alive connection holds no request or response buffer either: they
              * are kept only while it answers requests back to back. */
@@ -760,6 +810,7 @@ void wcol_conn_park_idle(struct wcol_collector *c, uint64_t now)
             free(conn->wbuf);
             conn->rbuf = conn->wbuf = NULL;
             conn->rcap = conn->wcap = 0;
+            ra_free(conn);
         }
     }
 }
@@ -1324,9 +1375,11 @@ static void stream_event(struct wcol_conn *conn)
 
 void wcol_conn_event(struct wcol_conn *conn, uint32_t events)
 {
-    (void)events;
     if (conn->ep.type != WCOL_EP_CONN) {
         return; /* closed earlier in this loop pass */
+    }
+    if (events != 0) {
+        conn->rdry = false; /* from epoll: bytes (or the peer's close) may have arrived */
     }
     switch (conn->state) {
     case WCOL_CS_PEEK:
