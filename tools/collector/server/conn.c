@@ -839,13 +839,13 @@ static bool ensure_wbuf(struct wcol_conn *conn, size_t want)
     return grow_buf(&conn->wbuf, &conn->wcap, want);
 }
 
-/* Append s to the head being built; *at goes past cap when it does not fit. */
+/* Append s (with its NUL) to the head being built; *at goes past cap when it does not fit. */
 static void head_put(char *head, size_t cap, size_t *at, const char *s)
 {
     size_t n = strlen(s);
 
     if (*at + n < cap) {
-        memcpy(head + *at, s, n);
+        memcpy(head + *at, s, n + 1);
     }
     *at += n;
 }
@@ -877,9 +877,6 @@ static int format_head(char *head, size_t cap, int status, const char *content_t
     head_put(head, cap, &at, "\r\n");
     head_put(head, cap, &at, extra_headers != NULL ? extra_headers : "");
     head_put(head, cap, &at, close_after ? "Connection: close\r\n\r\n" : "\r\n");
-    if (at < cap) {
-        head[at] = '\0';
-    }
     return at > INT32_MAX ? INT32_MAX : (int)at;
 }
 
