@@ -69,6 +69,11 @@ struct wcol_conn {
     uint32_t wpend;      /* length of a TLS write that would block: retried with the same length */
     wcol_conn_close_fn on_close; /* a stream's owner, told once when it closes */
     void *on_close_ctx;
+    /* TLS bytes read ahead of what mbedTLS asked for (one recv() per record, not one for its
+     * header and one for the rest): heap, freed with the record buffers when parked. */
+    unsigned char *ra;
+    uint16_t ra_off, ra_len;
+    bool rdry; /* the socket's receive queue was empty at the last recv(); an event clears it */
 };
 
 void wcol_conn_accept(struct wcol_collector *c, int listen_fd, enum wcol_conn_kind kind);

@@ -610,7 +610,7 @@ static void run_ready(struct wcol_collector *c)
 
             list = conn->knext;
             conn->kicked = false;
-            wcol_conn_event(conn, EPOLLIN | EPOLLOUT);
+            wcol_conn_event(conn, 0); /* a kick: no new readiness from the kernel */
         }
     }
 }
