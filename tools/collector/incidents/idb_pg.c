@@ -119,6 +119,12 @@ int wcol_idb_pg_exec(struct wcol_idb_pg *pg, const char *sql)
     PGresult *r = PQexec(pg->c, sql);
     int rc = result_rc(pg, r);
 
+    /* A transaction a failed statement aborted answers COMMIT with ROLLBACK: not a commit. */
+    if (rc == SQLITE_OK && strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+        set_err(pg, "the transaction failed and was rolled back");
+        rc = SQLITE_ERROR;
+    }
+
     PQclear(r);
     return rc;
 }
