@@ -18,6 +18,7 @@ import time
 import harness as H
 from harness import check, wait_for
 from incidents_test import Dev, Receiver, alerting, incidents, sensor, wait_incident
+from metrics_test import get_metrics
 
 POLICY = """hold-down 1s
 retry-max 1s
@@ -29,6 +30,14 @@ route hook
 
 def role(c):
     return c.health().get("cluster", {}).get("role")
+
+
+def engine_active(c):
+    text = get_metrics(c.env, c)[2]
+    for line in text.splitlines():
+        if line.startswith("ward_incidents_engine_active "):
+            return int(line.split()[1])
+    return None
 
 
 def listed(env, c):
@@ -50,6 +59,8 @@ def case_failover(env):
     wait_for(lambda: role(a) == "leader", 20, "the first collector to lead")
     b = start(1)
     wait_for(lambda: role(b) == "follower", 20, "the second collector to follow")
+    wait_for(lambda: engine_active(a) == 1 and engine_active(b) == 0, 10,
+             "the engine active on the leader only (ward_incidents_engine_active)")
 
     # The device reports to the follower; the leader's engine reads the shared events.
     dev = Dev(env, b, "dev-a")
@@ -69,6 +80,7 @@ def case_failover(env):
     a.kill9()
     t0 = time.monotonic()
     wait_for(lambda: role(b) == "leader", 20, "the follower to take over")
+    wait_for(lambda: engine_active(b) == 1, 10, "the engine active on the new leader")
     print("failover: the second collector leads %.1f s after kill -9" % (time.monotonic() - t0))
     dev.send([("temp:cpu0", "critical", "ok", "low"), ("fan:1", "ok", "failed", "high")],
              [sensor("temp:cpu0", "ok", 5000), sensor("fan:1", "failed", 5000, "high")])

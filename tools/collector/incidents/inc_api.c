@@ -649,6 +649,10 @@ void wcol_incidents_metrics(struct wcol_incidents *in, struct wcol_prom *w)
     wcol_prom_family(w, "ward_notifications_pruned_total", "counter",
                      "delivered notifications removed from the outbox (prune-delivered)");
     wcol_prom_sample_u64(w, "ward_notifications_pruned_total", NULL, 0, atomic_load(&in->pruned));
+    wcol_prom_family(w, "ward_incidents_engine_active", "gauge",
+                     "1 when this collector evaluates incidents and delivers notifications "
+                     "(always with SQLite; the leader with PostgreSQL)");
+    wcol_prom_sample_u64(w, "ward_incidents_engine_active", NULL, 0, atomic_load(&in->leader));
     wcol_drills_metrics(in, w);
 }
 
