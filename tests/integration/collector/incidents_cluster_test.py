@@ -13,6 +13,7 @@ Needs root and the PostgreSQL 15 server binaries; skips (77) without them.
 Usage: incidents_cluster_test.py BUILD_DIR WORK_DIR failover
 """
 import os
+import threading
 import time
 
 import harness as H
@@ -93,6 +94,27 @@ def case_failover(env):
     a = start(0)
     wait_for(lambda: role(a) == "follower", 20, "the restarted collector to follow")
     wait_for(lambda: listed(env, a) == listed(env, b), 15, "the same list from both collectors")
+    show = [{k: v for k, v in env.wardctl_json(c, "incident", iid).items()
+             if k != "healthy_since_ms"} for c in (a, b)]
+    check(show[0] == show[1], "wardctl incident %s differs: %r" % (iid, show))
+
+    # The same acknowledgement from both collectors at once: exactly one of them applies it.
+    fan = str([x for x in incidents(env, b) if x["component"] == "fan:1"][0]["id"])
+    res = [None, None]
+
+    def ack(i, c):
+        res[i] = env.wardctl(c, "ack", fan, check_rc=False)
+    ts = [threading.Thread(target=ack, args=(i, c)) for i, c in enumerate((a, b))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    codes = sorted(p.returncode for p in res)
+    check(codes == [0, 1] and any("409" in p.stderr for p in res),
+          "two concurrent acks: %r" % [(p.returncode, p.stderr.strip()) for p in res])
+    acks = env.query("SELECT count(*) FROM incident_timeline WHERE incident = %s AND what = "
+                     "'ack'" % fan)
+    check(acks == [(1,)], "one ack in the timeline: %r" % acks)
     rows = env.query("SELECT device, component, count(*) FROM incidents GROUP BY device, "
                      "component ORDER BY component")
     check(rows == [("dev-a", "fan:1", 1), ("dev-a", "temp:cpu0", 1)],
