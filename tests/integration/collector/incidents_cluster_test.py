@@ -6,8 +6,9 @@ failover  two collectors on one database (no haproxy). A device reports to the f
           receiver; an operator acknowledges it on the follower. kill -9 the leader: the other
           collector takes the lock and continues where the engine stopped: it resolves the
           incident after the recovery event and opens a new one for a new event, each once.
-          wardctl lists the same incidents from both collectors (the old leader restarted) and
-          no problem has two incidents.
+          wardctl lists the same incidents from both collectors (the old leader restarted), no
+          problem has two incidents, and the same acknowledgement sent to both collectors at
+          once is applied once (the other answers 409).
 
 Needs root and the PostgreSQL 15 server binaries; skips (77) without them.
 Usage: incidents_cluster_test.py BUILD_DIR WORK_DIR failover
