@@ -82,7 +82,10 @@ class Receiver:
 
 
 def iquery(env, sql):
-    """Read incidents.db (beside ward.db) as an auditor would: a connection of its own."""
+    """Read incidents.db (beside ward.db), or the PostgreSQL database that holds the incident
+    tables (WARD_TEST_STORAGE=postgresql), as an auditor would: a connection of its own."""
+    if env.pg is not None:
+        return env.pg.query(sql)
     con = H.sqlite3.connect("file:%s?mode=ro" % os.path.join(env.state, "incidents.db"),
                             uri=True, timeout=10)
     try:

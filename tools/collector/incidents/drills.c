@@ -121,25 +121,25 @@ static void drop_live(struct wcol_drills *d, struct live *l)
 int wcol_drills_open(struct wcol_incidents *in)
 {
     struct wcol_drills *d = calloc(1, sizeof(*d));
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
 
     if (d == NULL) {
         return -ENOMEM;
     }
     pthread_mutex_init(&d->mu, NULL);
     in->drills = d;
-    if (sqlite3_prepare_v2(in->api_db,
-                           "SELECT id, device, scenario, for_s, state FROM drills WHERE state IN "
-                           "('requested', 'running', 'stopping') ORDER BY id DESC LIMIT 64",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(in->api_db,
+                            "SELECT id, device, scenario, for_s, state FROM drills WHERE state IN "
+                            "('requested', 'running', 'stopping') ORDER BY id DESC LIMIT 64",
+                            -1, &st, NULL) != SQLITE_OK) {
         return -EIO;
     }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        (void)add_live(d, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                       (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3),
-                       (const char *)sqlite3_column_text(st, 4));
+    while (wcol_idb_step(st) == SQLITE_ROW) {
+        (void)add_live(d, wcol_idb_column_int64(st, 0), (const char *)wcol_idb_column_text(st, 1),
+                       (const char *)wcol_idb_column_text(st, 2), wcol_idb_column_int64(st, 3),
+                       (const char *)wcol_idb_column_text(st, 4));
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return 0;
 }
 
@@ -237,25 +237,25 @@ static int parse_heard(const char *hb, size_t len, struct heard *h)
 
 static void write_state(struct wcol_incidents *in, const struct heard *h, const char *device)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int64_t now = wcol_inc_now_ms();
 
-    if (sqlite3_prepare_v2(in->api_db,
-                           "UPDATE drills SET state = ?2, reason = CASE WHEN ?3 = '' THEN reason "
-                           "ELSE ?3 END, started_ms = CASE WHEN ?2 = 'running' AND started_ms = 0 "
-                           "THEN ?4 ELSE started_ms END, ended_ms = CASE WHEN ?2 IN ('refused', "
-                           "'stopped', 'done') AND ended_ms = 0 THEN ?4 ELSE ended_ms END WHERE "
-                           "id = ?1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, h->id);
-        sqlite3_bind_text(st, 2, h->state, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, h->reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, now);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            wcol_log_error("drills: storage: %s", sqlite3_errmsg(in->api_db));
+    if (wcol_idb_prepare_v2(in->api_db,
+                            "UPDATE drills SET state = ?2, reason = CASE WHEN ?3 = '' THEN reason "
+                            "ELSE ?3 END, started_ms = CASE WHEN ?2 = 'running' AND started_ms = 0 "
+                            "THEN ?4 ELSE started_ms END, ended_ms = CASE WHEN ?2 IN ('refused', "
+                            "'stopped', 'done') AND ended_ms = 0 THEN ?4 ELSE ended_ms END WHERE "
+                            "id = ?1",
+                            -1, &st, NULL) == SQLITE_OK) {
+        wcol_idb_bind_int64(st, 1, h->id);
+        wcol_idb_bind_text(st, 2, h->state, -1, SQLITE_STATIC);
+        wcol_idb_bind_text(st, 3, h->reason, -1, SQLITE_STATIC);
+        wcol_idb_bind_int64(st, 4, now);
+        if (wcol_idb_step(st) != SQLITE_DONE) {
+            wcol_log_error("drills: storage: %s", wcol_idb_errmsg(in->api_db));
         }
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     if (strcmp(h->state, "refused") == 0) {
         wcol_log_warn("drill %lld: %s refused it: %s", (long long)h->id, device, h->reason);
     } else {
@@ -299,9 +299,9 @@ void wcol_incidents_drill_heard(struct wcol_incidents *in, const char *device, c
 
 /* ---- the engine's mark ---- */
 
-int wcol_drill_mark(sqlite3 *db, struct wcol_incident *x)
+int wcol_drill_mark(struct wcol_idb *db, struct wcol_incident *x)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int rc;
 
     if (strncmp(x->component, WARD_WIRE_DRILL_PREFIX, sizeof(WARD_WIRE_DRILL_PREFIX) - 1) != 0) {
@@ -309,22 +309,22 @@ int wcol_drill_mark(sqlite3 *db, struct wcol_incident *x)
     }
     x->drill = 1;
     /* The device's drill that started last (one plays at a time on an agent). */
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE incidents SET drill = 1, drill_id = coalesce((SELECT id FROM "
-                           "drills WHERE device = ?2 AND started_ms > 0 ORDER BY id DESC LIMIT "
-                           "1), 0) WHERE id = ?1 RETURNING drill_id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        wcol_log_error("drills: storage: %s", sqlite3_errmsg(db));
+    if (wcol_idb_prepare_v2(db,
+                            "UPDATE incidents SET drill = 1, drill_id = coalesce((SELECT id FROM "
+                            "drills WHERE device = ?2 AND started_ms > 0 ORDER BY id DESC LIMIT "
+                            "1), 0) WHERE id = ?1 RETURNING drill_id",
+                            -1, &st, NULL) != SQLITE_OK) {
+        wcol_log_error("drills: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
-    sqlite3_bind_int64(st, 1, x->id);
-    sqlite3_bind_text(st, 2, x->device, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
+    wcol_idb_bind_int64(st, 1, x->id);
+    wcol_idb_bind_text(st, 2, x->device, -1, SQLITE_STATIC);
+    rc = wcol_idb_step(st);
     if (rc == SQLITE_ROW) {
-        x->drill_id = sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st);
+        x->drill_id = wcol_idb_column_int64(st, 0);
+        rc = wcol_idb_step(st);
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
@@ -386,17 +386,17 @@ static const char *parse_start(const char *text, size_t len, struct start_body *
     return NULL;
 }
 
-static int64_t one_i64(sqlite3 *db, const char *sql, const char *a, int64_t b)
+static int64_t one_i64(struct wcol_idb *db, const char *sql, const char *a, int64_t b)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int64_t v = -1;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, b);
-        v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (wcol_idb_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        wcol_idb_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        wcol_idb_bind_int64(st, 2, b);
+        v = wcol_idb_step(st) == SQLITE_ROW ? wcol_idb_column_int64(st, 0) : 0;
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return v;
 }
 
@@ -407,7 +407,7 @@ static void start(struct wcol_incidents *in, struct wcol_conn *conn, const char 
 {
     struct start_body b;
     const char *why = parse_start(body, len, &b);
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int64_t id = 0;
     char detail[160];
 
@@ -427,21 +427,21 @@ static void start(struct wcol_incidents *in, struct wcol_conn *conn, const char 
         wcol_conn_error(conn, 409, "a drill of this device is not over yet (wardctl drill list)");
         return;
     }
-    if (sqlite3_prepare_v2(in->api_db,
-                           "INSERT INTO drills (device, scenario, for_s, state, who, created_ms) "
-                           "VALUES (?1, ?2, ?3, 'requested', ?4, ?5) RETURNING id",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, b.device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, b.scenario, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, b.for_s);
-        sqlite3_bind_text(st, 4, who, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, wcol_inc_now_ms());
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            id = sqlite3_column_int64(st, 0);
+    if (wcol_idb_prepare_v2(in->api_db,
+                            "INSERT INTO drills (device, scenario, for_s, state, who, created_ms) "
+                            "VALUES (?1, ?2, ?3, 'requested', ?4, ?5) RETURNING id",
+                            -1, &st, NULL) == SQLITE_OK) {
+        wcol_idb_bind_text(st, 1, b.device, -1, SQLITE_STATIC);
+        wcol_idb_bind_text(st, 2, b.scenario, -1, SQLITE_STATIC);
+        wcol_idb_bind_int64(st, 3, b.for_s);
+        wcol_idb_bind_text(st, 4, who, -1, SQLITE_STATIC);
+        wcol_idb_bind_int64(st, 5, wcol_inc_now_ms());
+        if (wcol_idb_step(st) == SQLITE_ROW) {
+            id = wcol_idb_column_int64(st, 0);
         }
-        (void)sqlite3_step(st);
+        (void)wcol_idb_step(st);
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     if (id <= 0 || id > (int64_t)UINT32_MAX) {
         wcol_conn_error(conn, 503, "storage unavailable");
         return;
@@ -464,7 +464,7 @@ static void stop(struct wcol_incidents *in, struct wcol_conn *conn, int64_t id, 
 {
     struct live *l;
     char device[64] = "", detail[64];
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
 
     pthread_mutex_lock(&in->drills->mu);
     for (unsigned i = 0; i < LIVE_MAX; i++) {
@@ -491,17 +491,17 @@ static void stop(struct wcol_incidents *in, struct wcol_conn *conn, int64_t id, 
         wcol_conn_error(conn, known ? 409 : 404, known ? "the drill is over" : "no such drill");
         return;
     }
-    if (sqlite3_prepare_v2(in->api_db,
-                           "UPDATE drills SET state = CASE WHEN state = 'requested' THEN "
-                           "'stopped' ELSE 'stopping' END, stopped_by = ?2, ended_ms = CASE WHEN "
-                           "state = 'requested' THEN ?3 ELSE ended_ms END WHERE id = ?1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, who, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, wcol_inc_now_ms());
-        (void)sqlite3_step(st);
+    if (wcol_idb_prepare_v2(in->api_db,
+                            "UPDATE drills SET state = CASE WHEN state = 'requested' THEN "
+                            "'stopped' ELSE 'stopping' END, stopped_by = ?2, ended_ms = CASE WHEN "
+                            "state = 'requested' THEN ?3 ELSE ended_ms END WHERE id = ?1",
+                            -1, &st, NULL) == SQLITE_OK) {
+        wcol_idb_bind_int64(st, 1, id);
+        wcol_idb_bind_text(st, 2, who, -1, SQLITE_STATIC);
+        wcol_idb_bind_int64(st, 3, wcol_inc_now_ms());
+        (void)wcol_idb_step(st);
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     snprintf(detail, sizeof(detail), "drill %lld", (long long)id);
     WCOL_AUDIT(wcol_conn_collector(conn), who, "drill.stop", device, detail);
     one_drill(in, conn, id, false);
@@ -526,29 +526,29 @@ static void judge(struct wcol_jw *w, const struct wcol_policy *pol, int sev, con
 
 static void report_incidents(struct wcol_incidents *in, struct wcol_jw *w, int64_t id)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     unsigned met = 0, missed = 0, pending = 0;
 
     wcol_jw_key(w, "incidents");
     wcol_jw_arr_begin(w);
-    if (sqlite3_prepare_v2(in->api_db,
-                           "SELECT id, component, severity, state, first_event_ms, opened_ms, "
-                           "acked_ms, resolved_ms FROM incidents WHERE drill_id = ?1 ORDER BY id",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        while (!w->failed && sqlite3_step(st) == SQLITE_ROW) {
-            int sev = sqlite3_column_int(st, 2);
-            int64_t first = sqlite3_column_int64(st, 4), opened = sqlite3_column_int64(st, 5);
-            int64_t acked = sqlite3_column_int64(st, 6), res = sqlite3_column_int64(st, 7);
+    if (wcol_idb_prepare_v2(in->api_db,
+                            "SELECT id, component, severity, state, first_event_ms, opened_ms, "
+                            "acked_ms, resolved_ms FROM incidents WHERE drill_id = ?1 ORDER BY id",
+                            -1, &st, NULL) == SQLITE_OK) {
+        wcol_idb_bind_int64(st, 1, id);
+        while (!w->failed && wcol_idb_step(st) == SQLITE_ROW) {
+            int sev = wcol_idb_column_int(st, 2);
+            int64_t first = wcol_idb_column_int64(st, 4), opened = wcol_idb_column_int64(st, 5);
+            int64_t acked = wcol_idb_column_int64(st, 6), res = wcol_idb_column_int64(st, 7);
             int64_t took[3] = { opened - first, acked ? acked - opened : -1,
                                 res ? res - opened : -1 };
             static const char *const names[] = { "detect", "acknowledge", "resolve" };
 
             wcol_jw_obj_begin(w);
-            wcol_jw_kint(w, "id", sqlite3_column_int64(st, 0));
-            wcol_jw_kstr(w, "component", (const char *)sqlite3_column_text(st, 1));
+            wcol_jw_kint(w, "id", wcol_idb_column_int64(st, 0));
+            wcol_jw_kstr(w, "component", (const char *)wcol_idb_column_text(st, 1));
             wcol_jw_kstr(w, "severity", wcol_inc_sev_name(sev));
-            wcol_jw_kstr(w, "state", (const char *)sqlite3_column_text(st, 3));
+            wcol_jw_kstr(w, "state", (const char *)wcol_idb_column_text(st, 3));
             for (int k = 0; k < 3; k++) {
                 uint64_t t = in->pol.drill_target_ms[sev & 3][k];
 
@@ -560,7 +560,7 @@ static void report_incidents(struct wcol_incidents *in, struct wcol_jw *w, int64
             wcol_jw_obj_end(w);
         }
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     wcol_jw_arr_end(w);
     wcol_jw_key(w, "summary");
     wcol_jw_obj_begin(w);

@@ -12,7 +12,7 @@
 #ifndef WCOL_INCIDENTS_DRILLS_H_
 #define WCOL_INCIDENTS_DRILLS_H_
 
-#include <sqlite3.h>
+#include "incidents/idb.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -36,7 +36,7 @@ bool wcol_drills_request(struct wcol_incidents *in, struct wcol_conn *conn, cons
 
 /** The engine, for an incident it just inserted: a drill sensor's marks it (drill, drill_id).
  *  @return 0, -EIO. */
-int wcol_drill_mark(sqlite3 *db, struct wcol_incident *x);
+int wcol_drill_mark(struct wcol_idb *db, struct wcol_incident *x);
 
 /** ward_drills{state} and ward_drill_refusals_total for GET /metrics. */
 void wcol_drills_metrics(struct wcol_incidents *in, struct wcol_prom *w);

@@ -19,6 +19,20 @@
 #define EVENTS_PER_TXN 200
 #define TICK_MS        500
 #define TICK_ROWS      500
+/* PostgreSQL: an event id may commit after a higher one (several collectors, or a rollback
+ * leaves it out for ever). The engine waits this long at a gap in the ids before it passes it,
+ * so an event committed late is not skipped. */
+#define GAP_WAIT_MS 3000
+
+/* A number member of a JSON text column, as bigint (NULL when absent or not a number). */
+#define PG_INT(doc, key)                                                                           \
+    "CASE WHEN jsonb_typeof(" doc "::jsonb->'" key "') = 'number' THEN (" doc "::jsonb->>'" key    \
+    "')::numeric::bigint END"
+
+struct gap {
+    int64_t at;       /* the cursor a gap follows, -1 none */
+    int64_t since_ms; /* since when */
+};
 
 struct ev {
     int64_t id;
@@ -49,7 +63,7 @@ static bool flap_transition(const struct wcol_policy *p, struct wcol_incident *x
     return false;
 }
 
-static int note_flapping(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x,
+static int note_flapping(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_incident *x,
                          int64_t now)
 {
     char d[96];
@@ -65,43 +79,51 @@ static int note_flapping(struct wcol_incidents *in, sqlite3 *db, struct wcol_inc
  * What the stored snapshot says of the incident's component: 1 healthy (ok, and newer than
  * `than_t_ms` of boot `boot`), 0 bad (not ok, and newer), -1 nothing newer known.
  */
-static int snapshot_says(sqlite3 *db, const struct wcol_incident *x, const char *boot,
+static int snapshot_says(struct wcol_idb *db, const struct wcol_incident *x, const char *boot,
                          int64_t than_t_ms, char *state, size_t cap)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     bool device = strcmp(x->component, "device") == 0;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(db,
-                           device ? "SELECT state, NULL, NULL FROM devices WHERE id = ?1"
-                                  : "SELECT json_extract(s.doc, '$.state'), "
-                                    "json_extract(s.doc, '$.last_ms'), d.boot_id FROM "
-                                    "snapshot_sensors AS s JOIN devices AS d ON d.id = s.device "
-                                    "WHERE s.device = ?1 AND s.id = ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(
+            db,
+            device ? "SELECT state, NULL, NULL FROM devices WHERE id = ?1"
+                   : wcol_idb_sql(
+                         db,
+                         "SELECT json_extract(s.doc, '$.state'), "
+                         "json_extract(s.doc, '$.last_ms'), d.boot_id "
+                         "FROM snapshot_sensors AS s JOIN devices AS d "
+                         "ON d.id = s.device WHERE s.device = ?1 AND "
+                         "s.id = ?2",
+                         "SELECT s.doc::jsonb->>'state', " PG_INT(
+                             "s.doc", "last_ms") ", d.boot_id FROM snapshot_sensors AS s JOIN "
+                                                 "devices AS d ON d.id = s.device WHERE "
+                                                 "s.device = ?1 AND s.id = ?2"),
+            -1, &st, NULL) != SQLITE_OK) {
         return -1;
     }
-    sqlite3_bind_text(st, 1, x->device, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, 1, x->device, -1, SQLITE_STATIC);
     if (!device) {
-        sqlite3_bind_text(st, 2, x->component, -1, SQLITE_STATIC);
+        wcol_idb_bind_text(st, 2, x->component, -1, SQLITE_STATIC);
     }
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
-        const char *s = (const char *)sqlite3_column_text(st, 0);
-        const char *b = (const char *)sqlite3_column_text(st, 2);
+    if (wcol_idb_step(st) == SQLITE_ROW && wcol_idb_column_text(st, 0) != NULL) {
+        const char *s = (const char *)wcol_idb_column_text(st, 0);
+        const char *b = (const char *)wcol_idb_column_text(st, 2);
         bool newer = device || (b != NULL && strcmp(b, boot) != 0) ||
-                     (sqlite3_column_type(st, 1) == SQLITE_INTEGER &&
-                      sqlite3_column_int64(st, 1) > than_t_ms);
+                     (wcol_idb_column_type(st, 1) == SQLITE_INTEGER &&
+                      wcol_idb_column_int64(st, 1) > than_t_ms);
 
         snprintf(state, cap, "%s", s);
         if (newer) {
             rc = is_bad(s) ? 0 : 1;
         }
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return rc;
 }
 
-static int open_parent(struct wcol_incidents *in, sqlite3 *db, int64_t now, int64_t *id)
+static int open_parent(struct wcol_incidents *in, struct wcol_idb *db, int64_t now, int64_t *id)
 {
     struct wcol_incident p = {
         .severity = 3, .opened_ms = now, .first_event_ms = now, .flap_start_ms = now, .is_parent = 1
@@ -127,40 +149,41 @@ static int open_parent(struct wcol_incidents *in, sqlite3 *db, int64_t now, int6
 }
 
 /* Many devices silent within the window: one parent incident speaks for them all. */
-static int correlate(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x, int64_t now)
+static int correlate(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_incident *x,
+                     int64_t now)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int64_t since = now - (int64_t)in->pol.correlate_window_ms, n = 0, parent;
     char d[64];
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT count(*) FROM incidents WHERE component = 'device' AND "
-                           "is_parent = 0 AND opened_ms >= ?1 AND state IN ('open', "
-                           "'reopened', 'acknowledged')",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(db,
+                            "SELECT count(*) FROM incidents WHERE component = 'device' AND "
+                            "is_parent = 0 AND opened_ms >= ?1 AND state IN ('open', "
+                            "'reopened', 'acknowledged')",
+                            -1, &st, NULL) != SQLITE_OK) {
         return -EIO;
     }
-    sqlite3_bind_int64(st, 1, since);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        n = sqlite3_column_int64(st, 0);
+    wcol_idb_bind_int64(st, 1, since);
+    if (wcol_idb_step(st) == SQLITE_ROW) {
+        n = wcol_idb_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     if (n < (int64_t)in->pol.correlate_min || open_parent(in, db, now, &parent) != 0) {
         return n < (int64_t)in->pol.correlate_min ? 0 : -EIO;
     }
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE incidents SET parent = ?1 WHERE component = 'device' AND "
-                           "is_parent = 0 AND parent = 0 AND opened_ms >= ?2 AND state IN "
-                           "('open', 'reopened', 'acknowledged')",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(db,
+                            "UPDATE incidents SET parent = ?1 WHERE component = 'device' AND "
+                            "is_parent = 0 AND parent = 0 AND opened_ms >= ?2 AND state IN "
+                            "('open', 'reopened', 'acknowledged')",
+                            -1, &st, NULL) != SQLITE_OK) {
         return -EIO;
     }
-    sqlite3_bind_int64(st, 1, parent);
-    sqlite3_bind_int64(st, 2, since);
-    int rc = sqlite3_step(st);
-    int moved = sqlite3_changes(db);
+    wcol_idb_bind_int64(st, 1, parent);
+    wcol_idb_bind_int64(st, 2, since);
+    int rc = wcol_idb_step(st);
+    int moved = wcol_idb_changes(db);
 
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     x->parent = parent;
     snprintf(d, sizeof(d), "%d more device(s) grouped", moved);
     return rc == SQLITE_DONE && wcol_inc_timeline(db, parent, now, "collector", "grouped", d, 0) > 0
@@ -174,7 +197,7 @@ static void set_reading(struct wcol_incident *x, const struct ev *e)
     snprintf(x->last_boot, sizeof(x->last_boot), "%s", e->boot);
 }
 
-static int open_new(struct wcol_incidents *in, sqlite3 *db, const struct ev *e, int64_t now)
+static int open_new(struct wcol_incidents *in, struct wcol_idb *db, const struct ev *e, int64_t now)
 {
     struct wcol_incident x = { .severity = e->rank,
                                .opened_ms = now,
@@ -209,7 +232,7 @@ static int open_new(struct wcol_incidents *in, sqlite3 *db, const struct ev *e, 
     return wcol_inc_notify(in, db, &x, "firing", tl, now);
 }
 
-static int bad_event(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x,
+static int bad_event(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_incident *x,
                      const struct ev *e, int64_t now, bool reopen)
 {
     char d[160];
@@ -247,7 +270,7 @@ static int bad_event(struct wcol_incidents *in, sqlite3 *db, struct wcol_inciden
                             : 0;
 }
 
-static int good_event(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x,
+static int good_event(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_incident *x,
                       const struct ev *e, int64_t now)
 {
     char d[160];
@@ -268,7 +291,7 @@ static int good_event(struct wcol_incidents *in, sqlite3 *db, struct wcol_incide
     return flapped ? note_flapping(in, db, x, now) : 0;
 }
 
-static int on_event(struct wcol_incidents *in, sqlite3 *db, const struct ev *e, int64_t now)
+static int on_event(struct wcol_incidents *in, struct wcol_idb *db, const struct ev *e, int64_t now)
 {
     struct wcol_incident x;
     int rc;
@@ -294,51 +317,83 @@ static int on_event(struct wcol_incidents *in, sqlite3 *db, const struct ev *e, 
     return rc == -ENOENT ? open_new(in, db, e, now) : rc;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
+static const char *col(struct wcol_idb_stmt *st, int i)
 {
-    return (const char *)sqlite3_column_text(st, i);
+    return (const char *)wcol_idb_column_text(st, i);
 }
 
-/* One transaction: up to EVENTS_PER_TXN events after the cursor. @return events, or -EIO. */
-static int process_events(struct wcol_incidents *in, sqlite3 *db, int64_t *cursor)
+static int64_t max_event(struct wcol_idb *db, const char *sql);
+
+/* PostgreSQL: at a gap after `last`, wait (true) until it has stayed open GAP_WAIT_MS. */
+static bool gap_holds(struct gap *g, int64_t last, int64_t id, int64_t now)
 {
-    sqlite3_stmt *st = NULL;
+    if (id == last + 1) {
+        return false;
+    }
+    if (g->at != last) {
+        g->at = last;
+        g->since_ms = now;
+    }
+    return now - g->since_ms < GAP_WAIT_MS;
+}
+
+/*
+ * One transaction: up to EVENTS_PER_TXN events after the cursor, which is read again inside
+ * the writers' turn (idb.h): a collector that led before this one, or believes it still does,
+ * moved it in its own transaction, so no event is judged twice or skipped.
+ * @return events, or -EIO.
+ */
+static int process_events(struct wcol_incidents *in, struct wcol_idb *db, int64_t *cursor,
+                          struct gap *g)
+{
+    struct wcol_idb_stmt *st = NULL;
     int n = 0, rc = 0;
-    int64_t last = *cursor, now = wcol_inc_now_ms();
+    int64_t last, now = wcol_inc_now_ms();
     char sql[96];
 
     if (wcol_inc_exec(db, "BEGIN IMMEDIATE") != 0) {
         return -EIO;
     }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, device, boot_id, received_ms, coalesce(time_ms, 0), "
-                           "sensor, from_state, to_state, severity_rank, "
-                           "coalesce(json_extract(doc, '$.t_ms'), 0) FROM events WHERE id > ?1 "
-                           "ORDER BY id LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
+    last = *cursor = max_event(db, "SELECT value FROM incident_cursor WHERE name = 'events'");
+    if (*cursor < 0 ||
+        wcol_idb_prepare_v2(
+            db,
+            wcol_idb_sql(db,
+                         "SELECT id, device, boot_id, received_ms, "
+                         "coalesce(time_ms, 0), sensor, from_state, to_state, "
+                         "severity_rank, coalesce(json_extract(doc, '$.t_ms'), "
+                         "0) FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+                         "SELECT id, device, boot_id, received_ms, "
+                         "coalesce(time_ms, 0), sensor, from_state, to_state, "
+                         "severity_rank, coalesce(" PG_INT(
+                             "doc", "t_ms") ", 0) FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"),
+            -1, &st, NULL) != SQLITE_OK) {
         wcol_inc_exec(db, "ROLLBACK");
         return -EIO;
     }
-    sqlite3_bind_int64(st, 1, *cursor);
-    sqlite3_bind_int(st, 2, EVENTS_PER_TXN);
-    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        struct ev e = { .id = sqlite3_column_int64(st, 0),
+    wcol_idb_bind_int64(st, 1, *cursor);
+    wcol_idb_bind_int(st, 2, EVENTS_PER_TXN);
+    while (rc == 0 && wcol_idb_step(st) == SQLITE_ROW) {
+        struct ev e = { .id = wcol_idb_column_int64(st, 0),
                         .device = col(st, 1),
                         .boot = col(st, 2) ? col(st, 2) : "",
-                        .received_ms = sqlite3_column_int64(st, 3),
-                        .time_ms = sqlite3_column_int64(st, 4),
+                        .received_ms = wcol_idb_column_int64(st, 3),
+                        .time_ms = wcol_idb_column_int64(st, 4),
                         .sensor = col(st, 5),
                         .from = col(st, 6),
                         .to = col(st, 7),
-                        .rank = sqlite3_column_int(st, 8),
-                        .t_ms = sqlite3_column_int64(st, 9) };
+                        .rank = wcol_idb_column_int(st, 8),
+                        .t_ms = wcol_idb_column_int64(st, 9) };
 
         e.rank = e.rank < 1 ? 1 : e.rank > 3 ? 3 : e.rank;
+        if (wcol_idb_is_pg(db) && gap_holds(g, last, e.id, now)) {
+            break;
+        }
         rc = on_event(in, db, &e, now);
         last = e.id;
         n++;
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     snprintf(sql, sizeof(sql), "UPDATE incident_cursor SET value = %lld WHERE name = 'events'",
              (long long)last);
     if (rc != 0 || wcol_inc_exec(db, sql) != 0 || wcol_inc_exec(db, "COMMIT") != 0) {
@@ -370,7 +425,7 @@ int64_t wcol_incidents_condition(struct wcol_incidents *in, const char *device, 
                     .from = firing ? "ok" : state,
                     .to = firing ? state : "ok" };
     struct wcol_incident x;
-    sqlite3 *db = NULL;
+    struct wcol_idb *db = NULL;
     int64_t now = wcol_inc_now_ms(), id = 0;
     int rc;
 
@@ -392,15 +447,15 @@ int64_t wcol_incidents_condition(struct wcol_incidents *in, const char *device, 
         wcol_inc_exec(db, "ROLLBACK");
     }
     wcol_inc_pol_leave(in);
-    sqlite3_close(db);
+    wcol_idb_close(db);
     wcol_inc_wake(in, false, true);
     return rc != 0 ? -EIO : firing ? id : 0;
 }
 
 /* ---- once a second ---- */
 
-static int resolve(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x, const char *why,
-                   int64_t now)
+static int resolve(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_incident *x,
+                   const char *why, int64_t now)
 {
     snprintf(x->state, sizeof(x->state), "resolved");
     x->resolved_ms = now;
@@ -422,8 +477,8 @@ static bool has_alertmanager(const struct wcol_policy *p)
 }
 
 /* Would review() change x? Read-only, so the write lock is taken only when it would. */
-static bool needs_review(struct wcol_incidents *in, sqlite3 *db, const struct wcol_incident *x,
-                         int64_t now)
+static bool needs_review(struct wcol_incidents *in, struct wcol_idb *db,
+                         const struct wcol_incident *x, int64_t now)
 {
     const struct wcol_policy *p = &in->pol;
     uint64_t deadline = p->ack_deadline_ms[x->severity & 3];
@@ -442,7 +497,8 @@ static bool needs_review(struct wcol_incidents *in, sqlite3 *db, const struct wc
 }
 
 /* A live incident, looked at again: resolve, reconcile, escalate, re-post. */
-static int review(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *x, int64_t now)
+static int review(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_incident *x,
+                  int64_t now)
 {
     const struct wcol_policy *p = &in->pol;
     char st[16], d[160];
@@ -490,24 +546,24 @@ static int review(struct wcol_incidents *in, sqlite3 *db, struct wcol_incident *
     return 0;
 }
 
-static int resolve_parents(struct wcol_incidents *in, sqlite3 *db, int64_t now)
+static int resolve_parents(struct wcol_incidents *in, struct wcol_idb *db, int64_t now)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int64_t ids[64];
     int n = 0, rc = 0;
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT p.id FROM incidents AS p WHERE p.is_parent = 1 AND p.state IN "
-                           "('open', 'reopened', 'acknowledged') AND NOT EXISTS (SELECT 1 FROM "
-                           "incidents AS c WHERE c.parent = p.id AND c.state IN ('open', "
-                           "'reopened', 'acknowledged')) LIMIT 64",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(db,
+                            "SELECT p.id FROM incidents AS p WHERE p.is_parent = 1 AND p.state IN "
+                            "('open', 'reopened', 'acknowledged') AND NOT EXISTS (SELECT 1 FROM "
+                            "incidents AS c WHERE c.parent = p.id AND c.state IN ('open', "
+                            "'reopened', 'acknowledged')) LIMIT 64",
+                            -1, &st, NULL) != SQLITE_OK) {
         return -EIO;
     }
-    while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
-        ids[n++] = sqlite3_column_int64(st, 0);
+    while (n < 64 && wcol_idb_step(st) == SQLITE_ROW) {
+        ids[n++] = wcol_idb_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     for (int i = 0; i < n && rc == 0; i++) {
         struct wcol_incident x;
 
@@ -517,52 +573,52 @@ static int resolve_parents(struct wcol_incidents *in, sqlite3 *db, int64_t now)
     return rc;
 }
 
-static bool has_live_children(sqlite3 *db, int64_t parent)
+static bool has_live_children(struct wcol_idb *db, int64_t parent)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     bool any = true;
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT 1 FROM incidents WHERE parent = ?1 AND state IN ('open', "
-                           "'reopened', 'acknowledged') LIMIT 1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, parent);
-        any = sqlite3_step(st) == SQLITE_ROW;
+    if (wcol_idb_prepare_v2(db,
+                            "SELECT 1 FROM incidents WHERE parent = ?1 AND state IN ('open', "
+                            "'reopened', 'acknowledged') LIMIT 1",
+                            -1, &st, NULL) == SQLITE_OK) {
+        wcol_idb_bind_int64(st, 1, parent);
+        any = wcol_idb_step(st) == SQLITE_ROW;
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return any;
 }
 
 /* The live incidents that need a change now (read-only). @return how many, -EIO. */
-static int due_reviews(struct wcol_incidents *in, sqlite3 *db, int64_t now, int64_t *ids,
+static int due_reviews(struct wcol_incidents *in, struct wcol_idb *db, int64_t now, int64_t *ids,
                        bool *parents)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int n = 0;
 
     *parents = false;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id FROM incidents WHERE state IN ('open', 'reopened', "
-                           "'acknowledged') ORDER BY id LIMIT ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(db,
+                            "SELECT id FROM incidents WHERE state IN ('open', 'reopened', "
+                            "'acknowledged') ORDER BY id LIMIT ?1",
+                            -1, &st, NULL) != SQLITE_OK) {
         return -EIO;
     }
-    sqlite3_bind_int(st, 1, TICK_ROWS);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    wcol_idb_bind_int(st, 1, TICK_ROWS);
+    while (wcol_idb_step(st) == SQLITE_ROW) {
         struct wcol_incident x;
 
-        if (wcol_inc_get(db, sqlite3_column_int64(st, 0), &x) == 0) {
+        if (wcol_inc_get(db, wcol_idb_column_int64(st, 0), &x) == 0) {
             *parents |= x.is_parent != 0 && !has_live_children(db, x.id);
             if (needs_review(in, db, &x, now)) {
                 ids[n++] = x.id;
             }
         }
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return n;
 }
 
-static int tick(struct wcol_incidents *in, sqlite3 *db)
+static int tick(struct wcol_incidents *in, struct wcol_idb *db)
 {
     static int64_t ids[TICK_ROWS];
     int64_t now = wcol_inc_now_ms();
@@ -592,51 +648,73 @@ static int tick(struct wcol_incidents *in, sqlite3 *db)
     return 0;
 }
 
-static bool has_live(sqlite3 *db)
+static bool has_live(struct wcol_idb *db)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     bool any = false;
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT 1 FROM incidents WHERE state IN ('open', 'reopened', "
-                           "'acknowledged') LIMIT 1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        any = sqlite3_step(st) == SQLITE_ROW;
+    if (wcol_idb_prepare_v2(db,
+                            "SELECT 1 FROM incidents WHERE state IN ('open', 'reopened', "
+                            "'acknowledged') LIMIT 1",
+                            -1, &st, NULL) == SQLITE_OK) {
+        any = wcol_idb_step(st) == SQLITE_ROW;
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return any;
 }
 
-static int64_t max_event(sqlite3 *db, const char *sql)
+static int64_t max_event(struct wcol_idb *db, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int64_t v = -1;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-        v = sqlite3_column_int64(st, 0);
+    if (wcol_idb_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        wcol_idb_step(st) == SQLITE_ROW) {
+        v = wcol_idb_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return v;
+}
+
+/* Open the engine's connection, again and again while the database is away. */
+static struct wcol_idb *engine_db(struct wcol_incidents *in)
+{
+    struct wcol_idb *db = NULL;
+
+    while (!in->stop && wcol_inc_db_open(&db, in, 5000) != 0) {
+        wcol_idb_close(db);
+        db = NULL;
+        if (in->pg_conninfo == NULL) {
+            return NULL; /* a local file that does not open will not open later */
+        }
+        wcol_inc_wait(in, &in->wake_engine, 2000);
+    }
+    return db;
 }
 
 void *wcol_inc_engine_main(void *arg)
 {
     struct wcol_incidents *in = arg;
-    sqlite3 *db = NULL;
-    int64_t cursor, next_tick = 0;
+    struct wcol_idb *db = NULL;
+    struct gap gap = { .at = -1 };
+    int64_t cursor = -1, next_tick = 0;
 
     pthread_setname_np(pthread_self(), "wcol-incidents");
-    if (wcol_inc_db_open(&db, in, 5000) != 0) {
+    if ((db = engine_db(in)) == NULL) {
         return NULL;
     }
-    cursor = max_event(db, "SELECT value FROM incident_cursor WHERE name = 'events'");
-    while (!in->stop && cursor >= 0) {
+    while (!in->stop) {
         int n = 0;
 
+        if (!atomic_load(&in->leader)) {
+            /* Another collector leads; its engine moves the shared cursor (idb.h). */
+            wcol_inc_wait(in, &in->wake_engine, TICK_MS);
+            continue;
+        }
         wcol_inc_pol_enter(in, true);
         /* Only a write transaction when there is something to write. */
         if (max_event(db, "SELECT coalesce(max(id), 0) FROM events") > cursor) {
-            n = process_events(in, db, &cursor);
+            n = process_events(in, db, &cursor, &gap);
         }
         int64_t now = wcol_inc_now_ms();
 
@@ -654,6 +732,6 @@ void *wcol_inc_engine_main(void *arg)
             wcol_inc_wait(in, &in->wake_engine, n < 0 ? 1000 : TICK_MS);
         }
     }
-    sqlite3_close(db);
+    wcol_idb_close(db);
     return NULL;
 }

@@ -126,34 +126,34 @@ static void incident_fields(struct wcol_jw *w, const struct wcol_incident *x)
     wcol_jw_kint(w, "drill_id", x->drill_id);
 }
 
-static void text_col(struct wcol_jw *w, const char *k, sqlite3_stmt *st, int i)
+static void text_col(struct wcol_jw *w, const char *k, struct wcol_idb_stmt *st, int i)
 {
-    wcol_jw_kstr(w, k, (const char *)sqlite3_column_text(st, i));
+    wcol_jw_kstr(w, k, (const char *)wcol_idb_column_text(st, i));
 }
 
-int wcol_inc_rows_into(struct wcol_jw *w, sqlite3 *db, const char *sql, int64_t id,
+int wcol_inc_rows_into(struct wcol_jw *w, struct wcol_idb *db, const char *sql, int64_t id,
                        const char *const *names, const char *types, unsigned max)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         return -EIO;
     }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, (int)max);
+    wcol_idb_bind_int64(st, 1, id);
+    wcol_idb_bind_int(st, 2, (int)max);
     wcol_jw_arr_begin(w);
-    while (!w->failed && sqlite3_step(st) == SQLITE_ROW) {
+    while (!w->failed && wcol_idb_step(st) == SQLITE_ROW) {
         wcol_jw_obj_begin(w);
         for (int i = 0; types[i]; i++) {
-            if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+            if (wcol_idb_column_type(st, i) == SQLITE_NULL) {
                 wcol_jw_key(w, names[i]);
                 wcol_jw_null(w);
             } else if (types[i] == 'i') {
-                wcol_jw_kint(w, names[i], sqlite3_column_int64(st, i));
+                wcol_jw_kint(w, names[i], wcol_idb_column_int64(st, i));
             } else if (types[i] == 'r') {
                 wcol_jw_key(w, names[i]);
-                wcol_jw_raw(w, (const char *)sqlite3_column_text(st, i),
-                            (size_t)sqlite3_column_bytes(st, i));
+                wcol_jw_raw(w, (const char *)wcol_idb_column_text(st, i),
+                            (size_t)wcol_idb_column_bytes(st, i));
             } else {
                 text_col(w, names[i], st, i);
             }
@@ -161,7 +161,7 @@ int wcol_inc_rows_into(struct wcol_jw *w, sqlite3 *db, const char *sql, int64_t 
         wcol_jw_obj_end(w);
     }
     wcol_jw_arr_end(w);
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return 0;
 }
 
@@ -169,21 +169,21 @@ static const char *const s_tl_names[] = { "id", "at_ms", "who", "what", "detail"
 static const char *const s_nf_names[] = { "receiver", "kind",       "key",          "state",
                                           "attempts", "created_ms", "delivered_ms", "last_error" };
 
-static void incident_doc(sqlite3 *db, struct wcol_jw *w, const struct wcol_incident *x)
+static void incident_doc(struct wcol_idb *db, struct wcol_jw *w, const struct wcol_incident *x)
 {
     char extra[WCOL_INC_NOTE_MAX * 2 + 2] = "";
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
 
     wcol_jw_obj_begin(w);
     incident_fields(w, x);
-    if (sqlite3_prepare_v2(db, "SELECT cause, followup FROM incidents WHERE id = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, x->id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+    if (wcol_idb_prepare_v2(db, "SELECT cause, followup FROM incidents WHERE id = ?1", -1, &st,
+                            NULL) == SQLITE_OK) {
+        wcol_idb_bind_int64(st, 1, x->id);
+        if (wcol_idb_step(st) == SQLITE_ROW) {
             text_col(w, "cause", st, 0);
             text_col(w, "followup", st, 1);
         }
-        sqlite3_finalize(st);
+        wcol_idb_finalize(st);
     }
     (void)extra;
     wcol_jw_key(w, "timeline");
@@ -242,14 +242,19 @@ static void get_one(struct wcol_incidents *in, struct wcol_conn *conn, int64_t i
         (void)end;
         /* The readings of the component around the incident (the events the agent sent). */
         wcol_jw_key(&w, "readings");
-        wcol_inc_rows_into(
-            &w, in->api_db,
-            "SELECT e.id, e.received_ms, e.time_ms, e.from_state, e.to_state, e.severity, "
-            "json_extract(e.doc, '$.value') FROM events AS e, incidents AS i WHERE i.id = "
-            "?1 AND e.device = i.device AND e.sensor = i.component AND e.received_ms >= "
-            "i.opened_ms - 3600000 AND (i.resolved_ms = 0 OR e.received_ms <= "
-            "i.resolved_ms + 600000) ORDER BY e.id LIMIT ?2",
-            x.id, rn, "iiissss", READINGS_MAX);
+#define READINGS_FROM                                                                              \
+    " FROM events AS e, incidents AS i WHERE i.id = ?1 AND e.device = i.device AND e.sensor = "    \
+    "i.component AND e.received_ms >= i.opened_ms - 3600000 AND (i.resolved_ms = 0 OR "            \
+    "e.received_ms <= i.resolved_ms + 600000) ORDER BY e.id LIMIT ?2"
+        wcol_inc_rows_into(&w, in->api_db,
+                           wcol_idb_sql(in->api_db,
+                                        "SELECT e.id, e.received_ms, e.time_ms, e.from_state, "
+                                        "e.to_state, e.severity, json_extract(e.doc, "
+                                        "'$.value')" READINGS_FROM,
+                                        "SELECT e.id, e.received_ms, e.time_ms, e.from_state, "
+                                        "e.to_state, e.severity, "
+                                        "e.doc::jsonb->>'value'" READINGS_FROM),
+                           x.id, rn, "iiissss", READINGS_MAX);
         static const char *const sn[] = { "sensor" };
 
         /* The thresholds in force are the agent's rules; the snapshot row names the rule kind
@@ -305,39 +310,41 @@ static void get_list(struct wcol_incidents *in, struct wcol_conn *conn, const ch
     char state[16] = "", device[64] = "";
     int sev = 0, limit = LIST_DEFAULT;
     const char *why = list_query(q, ql, state, &sev, device, &limit);
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     struct wcol_jw w;
 
     if (why != NULL) {
         wcol_conn_error(conn, 400, why);
         return;
     }
-    if (sqlite3_prepare_v2(in->api_db,
-                           "SELECT id FROM incidents WHERE (?1 = '' OR state = ?1 OR (?1 = 'live' "
-                           "AND state IN ('open', 'reopened', 'acknowledged'))) AND severity >= "
-                           "?2 AND (?3 = '' OR device = ?3) ORDER BY id DESC LIMIT ?4",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(in->api_db,
+                            "SELECT " INC_COLS
+                            " FROM incidents WHERE (?1 = '' OR state = ?1 OR (?1 = 'live' "
+                            "AND state IN ('open', 'reopened', 'acknowledged'))) AND severity >= "
+                            "?2 AND (?3 = '' OR device = ?3) ORDER BY id DESC LIMIT ?4",
+                            -1, &st, NULL) != SQLITE_OK) {
         wcol_conn_error(conn, 503, "storage unavailable");
         return;
     }
-    sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, sev);
-    sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, limit);
+    wcol_idb_bind_text(st, 1, state, -1, SQLITE_STATIC);
+    wcol_idb_bind_int(st, 2, sev);
+    wcol_idb_bind_text(st, 3, device, -1, SQLITE_STATIC);
+    wcol_idb_bind_int(st, 4, limit);
     wcol_jw_init(&w, RESPONSE_LIMIT);
     wcol_jw_obj_begin(&w);
     wcol_jw_key(&w, "incidents");
     wcol_jw_arr_begin(&w);
-    while (!w.failed && sqlite3_step(st) == SQLITE_ROW) {
+    while (!w.failed && wcol_idb_step(st) == SQLITE_ROW) {
         struct wcol_incident x;
 
-        if (wcol_inc_get(in->api_db, sqlite3_column_int64(st, 0), &x) == 0) {
-            wcol_jw_obj_begin(&w);
-            incident_fields(&w, &x);
-            wcol_jw_obj_end(&w);
-        }
+        /* The rows themselves: one query, not one per incident (a round trip each with
+         * PostgreSQL, on the event loop). */
+        wcol_inc_row(st, &x);
+        wcol_jw_obj_begin(&w);
+        incident_fields(&w, &x);
+        wcol_jw_obj_end(&w);
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     wcol_jw_arr_end(&w);
     wcol_jw_obj_end(&w);
     wcol_inc_answer(conn, &w);
@@ -380,7 +387,7 @@ static bool allowed(const struct action *a, const char *state)
 static int apply(struct wcol_incidents *in, struct wcol_incident *x, const struct action *a,
                  const char *who, const struct body *b, int64_t now)
 {
-    sqlite3 *db = in->api_db;
+    struct wcol_idb *db = in->api_db;
     char detail[WCOL_INC_NOTE_MAX + 64];
     const char *col = NULL;
 
@@ -404,17 +411,17 @@ static int apply(struct wcol_incidents *in, struct wcol_incident *x, const struc
     }
     if (col != NULL) {
         char sql[80];
-        sqlite3_stmt *st = NULL;
+        struct wcol_idb_stmt *st = NULL;
 
         snprintf(sql, sizeof(sql), "UPDATE incidents SET %s = ?2 WHERE id = ?1", col);
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        if (wcol_idb_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
             return -EIO;
         }
-        sqlite3_bind_int64(st, 1, x->id);
-        sqlite3_bind_text(st, 2, b->text, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
+        wcol_idb_bind_int64(st, 1, x->id);
+        wcol_idb_bind_text(st, 2, b->text, -1, SQLITE_STATIC);
+        int rc = wcol_idb_step(st);
 
-        sqlite3_finalize(st);
+        wcol_idb_finalize(st);
         if (rc != SQLITE_DONE) {
             return -EIO;
         }
@@ -504,7 +511,7 @@ static void silences(struct wcol_incidents *in, struct wcol_conn *conn, bool pos
 
     if (post) {
         const char *why = parse_body(body, len, &b);
-        sqlite3_stmt *st = NULL;
+        struct wcol_idb_stmt *st = NULL;
 
         if (why == NULL && (b.match[0] == '\0' || b.for_s < 1 || b.for_s > 90LL * 86400 ||
                             !b.has_text || b.text[0] == '\0')) {
@@ -515,21 +522,21 @@ static void silences(struct wcol_incidents *in, struct wcol_conn *conn, bool pos
             wcol_conn_error(conn, 400, why);
             return;
         }
-        if (sqlite3_prepare_v2(in->api_db,
-                               "INSERT INTO silences (pattern, created_ms, until_ms, who, reason) "
-                               "VALUES (?1, ?2, ?3, ?4, ?5)",
-                               -1, &st, NULL) != SQLITE_OK) {
+        if (wcol_idb_prepare_v2(in->api_db,
+                                "INSERT INTO silences (pattern, created_ms, until_ms, who, reason) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5)",
+                                -1, &st, NULL) != SQLITE_OK) {
             wcol_conn_error(conn, 503, "storage unavailable");
             return;
         }
-        sqlite3_bind_text(st, 1, b.match, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_bind_int64(st, 3, now + b.for_s * 1000);
-        sqlite3_bind_text(st, 4, who, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, b.text, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
+        wcol_idb_bind_text(st, 1, b.match, -1, SQLITE_STATIC);
+        wcol_idb_bind_int64(st, 2, now);
+        wcol_idb_bind_int64(st, 3, now + b.for_s * 1000);
+        wcol_idb_bind_text(st, 4, who, -1, SQLITE_STATIC);
+        wcol_idb_bind_text(st, 5, b.text, -1, SQLITE_STATIC);
+        int rc = wcol_idb_step(st);
 
-        sqlite3_finalize(st);
+        wcol_idb_finalize(st);
         if (rc != SQLITE_DONE) {
             wcol_conn_error(conn, 503, "storage unavailable");
             return;
@@ -604,23 +611,23 @@ void wcol_incidents_metrics(struct wcol_incidents *in, struct wcol_prom *w)
 {
     static const char *const states[] = { "open", "reopened", "acknowledged" };
     int64_t n[3][4] = { { 0 } };
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
 
-    if (sqlite3_prepare_v2(in->api_db,
-                           "SELECT state, severity, count(*) FROM incidents WHERE state IN "
-                           "('open', 'reopened', 'acknowledged') GROUP BY state, severity",
-                           -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *s = (const char *)sqlite3_column_text(st, 0);
-            int sev = sqlite3_column_int(st, 1) & 3;
+    if (wcol_idb_prepare_v2(in->api_db,
+                            "SELECT state, severity, count(*) FROM incidents WHERE state IN "
+                            "('open', 'reopened', 'acknowledged') GROUP BY state, severity",
+                            -1, &st, NULL) == SQLITE_OK) {
+        while (wcol_idb_step(st) == SQLITE_ROW) {
+            const char *s = (const char *)wcol_idb_column_text(st, 0);
+            int sev = wcol_idb_column_int(st, 1) & 3;
 
             for (int i = 0; i < 3; i++) {
                 if (s && strcmp(s, states[i]) == 0) {
-                    n[i][sev] = sqlite3_column_int64(st, 2);
+                    n[i][sev] = wcol_idb_column_int64(st, 2);
                 }
             }
         }
-        sqlite3_finalize(st);
+        wcol_idb_finalize(st);
     }
     wcol_prom_family(w, "ward_incidents", "gauge",
                      "incidents not yet resolved, by state and severity");
@@ -642,6 +649,10 @@ void wcol_incidents_metrics(struct wcol_incidents *in, struct wcol_prom *w)
     wcol_prom_family(w, "ward_notifications_pruned_total", "counter",
                      "delivered notifications removed from the outbox (prune-delivered)");
     wcol_prom_sample_u64(w, "ward_notifications_pruned_total", NULL, 0, atomic_load(&in->pruned));
+    wcol_prom_family(w, "ward_incidents_engine_active", "gauge",
+                     "1 when this collector evaluates incidents and delivers notifications "
+                     "(always with SQLite; the leader with PostgreSQL)");
+    wcol_prom_sample_u64(w, "ward_incidents_engine_active", NULL, 0, atomic_load(&in->leader));
     wcol_drills_metrics(in, w);
 }
 
@@ -662,7 +673,7 @@ bool wcol_incidents_request(struct wcol_incidents *in, struct wcol_conn *conn, c
                             const char *body, size_t len)
 {
     if (in == NULL) {
-        return false; /* no incidents (the PostgreSQL storage, docs/storage.md) */
+        return false; /* no incidents (the collector did not open them) */
     }
     /* A change notifies through the policy: a pass like the threads', never waiting (the event
      * loop is the reloader). */
@@ -714,13 +725,28 @@ int wcol_incidents_reload(struct wcol_incidents *in, const char *alerting)
     return 0;
 }
 
-int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const char *alerting,
-                        const char *api_addr)
+void wcol_incidents_set_leader(struct wcol_incidents *in, bool leader)
+{
+    if (in != NULL && atomic_exchange(&in->leader, leader) != leader) {
+        wcol_log_info("incidents: %s", leader ? "this collector leads: the engine and the "
+                                                "notifications run here"
+                                              : "another collector leads the incidents");
+        wcol_inc_wake(in, true, true);
+    }
+}
+
+int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const char *pg_conninfo,
+                        const char *alerting, const char *api_addr)
 {
     struct wcol_incidents *in = calloc(1, sizeof(*in));
 
     *out = in;
     if (in == NULL) {
+        return -ENOMEM;
+    }
+    /* With SQLite this collector is alone: it leads. A cluster's election says (server.c). */
+    atomic_store(&in->leader, pg_conninfo == NULL);
+    if (pg_conninfo != NULL && (in->pg_conninfo = strdup(pg_conninfo)) == NULL) {
         return -ENOMEM;
     }
     pthread_mutex_init(&in->mu, NULL);
@@ -776,7 +802,8 @@ void wcol_incidents_close(struct wcol_incidents *in)
         pthread_join(in->sender, NULL);
     }
     wcol_drills_free(in);
-    sqlite3_close(in->api_db);
+    wcol_idb_close(in->api_db);
+    free(in->pg_conninfo);
     free(in->pol_next);
     pthread_cond_destroy(&in->cv);
     pthread_mutex_destroy(&in->mu);

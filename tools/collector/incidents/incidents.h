@@ -23,11 +23,19 @@ struct wcol_prom;
 
 /**
  * Read the alerting file (NULL: defaults, no receivers), bring the incident tables to the
- * current schema and start the engine and the sender.
+ * current schema and start the engine and the sender. The tables: incidents.db beside db_path,
+ * or the store's PostgreSQL database (pg_conninfo non-NULL; idb.h).
  * @return 0, -EINVAL (alerting file, logged with its line), -EIO, -ENOMEM.
  */
-int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const char *alerting,
-                        const char *api_addr);
+int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const char *pg_conninfo,
+                        const char *alerting, const char *api_addr);
+
+/**
+ * The cluster's election, from the event loop: only the leader runs the engine and delivers
+ * notifications; every collector answers the operator API from the shared tables. With
+ * SQLite the collector always leads (wcol_incidents_open).
+ */
+void wcol_incidents_set_leader(struct wcol_incidents *in, bool leader);
 
 /**
  * SIGHUP: read the alerting file again (NULL: nothing to do) and put it in place once no

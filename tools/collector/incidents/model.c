@@ -103,13 +103,10 @@ int64_t wcol_inc_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int wcol_inc_exec(sqlite3 *db, const char *sql)
+int wcol_inc_exec(struct wcol_idb *db, const char *sql)
 {
-    char *err = NULL;
-
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        wcol_log_error("incidents: storage: %s", err ? err : sqlite3_errmsg(db));
-        sqlite3_free(err);
+    if (wcol_idb_exec(db, sql) != SQLITE_OK) {
+        wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
     return 0;
@@ -154,8 +151,11 @@ static int attach_store(sqlite3 *db, const char *path)
     return rc;
 }
 
-int wcol_inc_db_open(sqlite3 **db, const struct wcol_incidents *in, int busy_ms)
+int wcol_inc_db_open(struct wcol_idb **db, const struct wcol_incidents *in, int busy_ms)
 {
+    if (in->pg_conninfo != NULL) {
+        return wcol_idb_open_pg(db, in->pg_conninfo); /* the tables are the store's (idb.h) */
+    }
     int fd = open(in->inc_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
     if (fd < 0 || fchmod(fd, 0600) != 0) {
@@ -166,44 +166,41 @@ int wcol_inc_db_open(sqlite3 **db, const struct wcol_incidents *in, int busy_ms)
         return -EIO;
     }
     close(fd);
-    if (sqlite3_open_v2(in->inc_path, db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
-                        NULL) != SQLITE_OK) {
-        wcol_log_error("incidents: cannot open %s: %s", in->inc_path,
-                       *db ? sqlite3_errmsg(*db) : "out of memory");
-        sqlite3_close(*db);
-        *db = NULL;
+    if (wcol_idb_open_sqlite(db, in->inc_path) != 0) {
         return -EIO;
     }
-    sqlite3_busy_timeout(*db, busy_ms);
-    if (attach_store(*db, in->db_path) != 0) {
+    sqlite3_busy_timeout(wcol_idb_sqlite(*db), busy_ms);
+    if (attach_store(wcol_idb_sqlite(*db), in->db_path) != 0) {
         return -EIO;
     }
     return wcol_inc_exec(*db, "PRAGMA main.journal_mode = WAL; PRAGMA main.synchronous = FULL");
 }
 
-static int one_int(sqlite3 *db, const char *sql, int64_t *out)
+static int one_int(struct wcol_idb *db, const char *sql, int64_t *out)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    struct wcol_idb_stmt *st = NULL;
+    int rc = wcol_idb_prepare_v2(db, sql, -1, &st, NULL);
 
     *out = 0;
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_OK && (rc = wcol_idb_step(st)) == SQLITE_ROW) {
+        *out = wcol_idb_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        wcol_log_error("incidents: storage: %s", sqlite3_errmsg(db));
+        wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
     return 0;
 }
 
-int wcol_inc_db_migrate(sqlite3 *db)
+int wcol_inc_db_migrate(struct wcol_idb *db)
 {
     int64_t v = 0;
     char sql[200];
 
+    if (wcol_idb_is_pg(db)) {
+        return 0; /* the store's migrations made the tables (store/store_pg.c) */
+    }
     if (wcol_inc_exec(db, "CREATE TABLE IF NOT EXISTS incidents_schema (version INTEGER "
                           "PRIMARY KEY, applied_ms INTEGER NOT NULL)") != 0 ||
         one_int(db, "SELECT coalesce(max(version), 0) FROM incidents_schema", &v) != 0) {
@@ -233,87 +230,81 @@ int wcol_inc_db_migrate(sqlite3 *db)
 
 /* ---- rows ---- */
 
-#define INC_COLS                                                                                   \
-    "id, device, component, state, severity, opened_ms, acked_ms, resolved_ms, closed_ms, "        \
-    "first_event_ms, healthy_since_ms, healthy_t_ms, last_bad_t_ms, last_boot, last_state, "       \
-    "events, flap_start_ms, transitions, flapping, parent, is_parent, escalated, resend_ms, "      \
-    "reopened, assignee, commander, runbook, drill, drill_id"
-
-static void col_str(sqlite3_stmt *st, int i, char *dst, size_t cap)
+static void col_str(struct wcol_idb_stmt *st, int i, char *dst, size_t cap)
 {
-    const unsigned char *s = sqlite3_column_text(st, i);
+    const unsigned char *s = wcol_idb_column_text(st, i);
 
     snprintf(dst, cap, "%s", s ? (const char *)s : "");
 }
 
-static void read_row(sqlite3_stmt *st, struct wcol_incident *x)
+void wcol_inc_row(struct wcol_idb_stmt *st, struct wcol_incident *x)
 {
     int i = 0;
 
     memset(x, 0, sizeof(*x));
-    x->id = sqlite3_column_int64(st, i++);
+    x->id = wcol_idb_column_int64(st, i++);
     col_str(st, i++, x->device, sizeof(x->device));
     col_str(st, i++, x->component, sizeof(x->component));
     col_str(st, i++, x->state, sizeof(x->state));
-    x->severity = sqlite3_column_int(st, i++);
-    x->opened_ms = sqlite3_column_int64(st, i++);
-    x->acked_ms = sqlite3_column_int64(st, i++);
-    x->resolved_ms = sqlite3_column_int64(st, i++);
-    x->closed_ms = sqlite3_column_int64(st, i++);
-    x->first_event_ms = sqlite3_column_int64(st, i++);
-    x->healthy_since_ms = sqlite3_column_int64(st, i++);
-    x->healthy_t_ms = sqlite3_column_int64(st, i++);
-    x->last_bad_t_ms = sqlite3_column_int64(st, i++);
+    x->severity = wcol_idb_column_int(st, i++);
+    x->opened_ms = wcol_idb_column_int64(st, i++);
+    x->acked_ms = wcol_idb_column_int64(st, i++);
+    x->resolved_ms = wcol_idb_column_int64(st, i++);
+    x->closed_ms = wcol_idb_column_int64(st, i++);
+    x->first_event_ms = wcol_idb_column_int64(st, i++);
+    x->healthy_since_ms = wcol_idb_column_int64(st, i++);
+    x->healthy_t_ms = wcol_idb_column_int64(st, i++);
+    x->last_bad_t_ms = wcol_idb_column_int64(st, i++);
     col_str(st, i++, x->last_boot, sizeof(x->last_boot));
     col_str(st, i++, x->last_state, sizeof(x->last_state));
-    x->events = sqlite3_column_int64(st, i++);
-    x->flap_start_ms = sqlite3_column_int64(st, i++);
-    x->transitions = sqlite3_column_int64(st, i++);
-    x->flapping = sqlite3_column_int(st, i++);
-    x->parent = sqlite3_column_int64(st, i++);
-    x->is_parent = sqlite3_column_int(st, i++);
-    x->escalated = sqlite3_column_int(st, i++);
-    x->resend_ms = sqlite3_column_int64(st, i++);
-    x->reopened = sqlite3_column_int(st, i++);
+    x->events = wcol_idb_column_int64(st, i++);
+    x->flap_start_ms = wcol_idb_column_int64(st, i++);
+    x->transitions = wcol_idb_column_int64(st, i++);
+    x->flapping = wcol_idb_column_int(st, i++);
+    x->parent = wcol_idb_column_int64(st, i++);
+    x->is_parent = wcol_idb_column_int(st, i++);
+    x->escalated = wcol_idb_column_int(st, i++);
+    x->resend_ms = wcol_idb_column_int64(st, i++);
+    x->reopened = wcol_idb_column_int(st, i++);
     col_str(st, i++, x->assignee, sizeof(x->assignee));
     col_str(st, i++, x->commander, sizeof(x->commander));
     col_str(st, i++, x->runbook, sizeof(x->runbook));
-    x->drill = sqlite3_column_int(st, i++);
-    x->drill_id = sqlite3_column_int64(st, i++);
+    x->drill = wcol_idb_column_int(st, i++);
+    x->drill_id = wcol_idb_column_int64(st, i++);
 }
 
-static int get_where(sqlite3 *db, const char *where, const char *a, const char *b, int64_t id,
-                     struct wcol_incident *x)
+static int get_where(struct wcol_idb *db, const char *where, const char *a, const char *b,
+                     int64_t id, struct wcol_incident *x)
 {
     char sql[512];
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
 
     snprintf(sql, sizeof(sql), "SELECT " INC_COLS " FROM incidents WHERE %s", where);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        wcol_log_error("incidents: storage: %s", sqlite3_errmsg(db));
+    if (wcol_idb_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
     if (a != NULL) {
-        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+        wcol_idb_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        wcol_idb_bind_text(st, 2, b, -1, SQLITE_STATIC);
     } else {
-        sqlite3_bind_int64(st, 1, id);
+        wcol_idb_bind_int64(st, 1, id);
     }
-    int rc = sqlite3_step(st);
+    int rc = wcol_idb_step(st);
 
     if (rc == SQLITE_ROW) {
-        read_row(st, x);
+        wcol_inc_row(st, x);
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
-int wcol_inc_get(sqlite3 *db, int64_t id, struct wcol_incident *inc)
+int wcol_inc_get(struct wcol_idb *db, int64_t id, struct wcol_incident *inc)
 {
     return get_where(db, "id = ?1", NULL, NULL, id, inc);
 }
 
-int wcol_inc_find_live(sqlite3 *db, const char *device, const char *component,
+int wcol_inc_find_live(struct wcol_idb *db, const char *device, const char *component,
                        struct wcol_incident *inc)
 {
     return get_where(db,
@@ -322,7 +313,7 @@ int wcol_inc_find_live(sqlite3 *db, const char *device, const char *component,
                      device, component, 0, inc);
 }
 
-int wcol_inc_find_resolved(sqlite3 *db, const char *device, const char *component,
+int wcol_inc_find_resolved(struct wcol_idb *db, const char *device, const char *component,
                            struct wcol_incident *inc)
 {
     return get_where(db,
@@ -340,7 +331,7 @@ uint64_t wcol_incidents_changes(void)
     return atomic_load(&s_changes);
 }
 
-int wcol_inc_put(sqlite3 *db, struct wcol_incident *x)
+int wcol_inc_put(struct wcol_idb *db, struct wcol_incident *x)
 {
     static const char ins[] =
         "INSERT INTO incidents (device, component, state, severity, opened_ms, acked_ms, "
@@ -356,84 +347,84 @@ int wcol_inc_put(sqlite3 *db, struct wcol_incident *x)
         "last_state = ?15, events = ?16, flap_start_ms = ?17, transitions = ?18, flapping = ?19, "
         "parent = ?20, is_parent = ?21, escalated = ?22, resend_ms = ?23, reopened = ?24, "
         "assignee = ?25, commander = ?26, runbook = ?27 WHERE id = ?1";
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int i = 1;
 
-    if (sqlite3_prepare_v2(db, x->id == 0 ? ins : upd, -1, &st, NULL) != SQLITE_OK) {
-        wcol_log_error("incidents: storage: %s", sqlite3_errmsg(db));
+    if (wcol_idb_prepare_v2(db, x->id == 0 ? ins : upd, -1, &st, NULL) != SQLITE_OK) {
+        wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
-    sqlite3_bind_int64(st, i++, x->id);
-    sqlite3_bind_text(st, i++, x->device, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, i++, x->component, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, i++, x->state, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, i++, x->severity);
-    sqlite3_bind_int64(st, i++, x->opened_ms);
-    sqlite3_bind_int64(st, i++, x->acked_ms);
-    sqlite3_bind_int64(st, i++, x->resolved_ms);
-    sqlite3_bind_int64(st, i++, x->closed_ms);
-    sqlite3_bind_int64(st, i++, x->first_event_ms);
-    sqlite3_bind_int64(st, i++, x->healthy_since_ms);
-    sqlite3_bind_int64(st, i++, x->healthy_t_ms);
-    sqlite3_bind_int64(st, i++, x->last_bad_t_ms);
-    sqlite3_bind_text(st, i++, x->last_boot, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, i++, x->last_state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, i++, x->events);
-    sqlite3_bind_int64(st, i++, x->flap_start_ms);
-    sqlite3_bind_int64(st, i++, x->transitions);
-    sqlite3_bind_int(st, i++, x->flapping);
-    sqlite3_bind_int64(st, i++, x->parent);
-    sqlite3_bind_int(st, i++, x->is_parent);
-    sqlite3_bind_int(st, i++, x->escalated);
-    sqlite3_bind_int64(st, i++, x->resend_ms);
-    sqlite3_bind_int(st, i++, x->reopened);
-    sqlite3_bind_text(st, i++, x->assignee, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, i++, x->commander, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, i++, x->runbook, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    wcol_idb_bind_int64(st, i++, x->id);
+    wcol_idb_bind_text(st, i++, x->device, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, i++, x->component, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, i++, x->state, -1, SQLITE_STATIC);
+    wcol_idb_bind_int(st, i++, x->severity);
+    wcol_idb_bind_int64(st, i++, x->opened_ms);
+    wcol_idb_bind_int64(st, i++, x->acked_ms);
+    wcol_idb_bind_int64(st, i++, x->resolved_ms);
+    wcol_idb_bind_int64(st, i++, x->closed_ms);
+    wcol_idb_bind_int64(st, i++, x->first_event_ms);
+    wcol_idb_bind_int64(st, i++, x->healthy_since_ms);
+    wcol_idb_bind_int64(st, i++, x->healthy_t_ms);
+    wcol_idb_bind_int64(st, i++, x->last_bad_t_ms);
+    wcol_idb_bind_text(st, i++, x->last_boot, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, i++, x->last_state, -1, SQLITE_STATIC);
+    wcol_idb_bind_int64(st, i++, x->events);
+    wcol_idb_bind_int64(st, i++, x->flap_start_ms);
+    wcol_idb_bind_int64(st, i++, x->transitions);
+    wcol_idb_bind_int(st, i++, x->flapping);
+    wcol_idb_bind_int64(st, i++, x->parent);
+    wcol_idb_bind_int(st, i++, x->is_parent);
+    wcol_idb_bind_int(st, i++, x->escalated);
+    wcol_idb_bind_int64(st, i++, x->resend_ms);
+    wcol_idb_bind_int(st, i++, x->reopened);
+    wcol_idb_bind_text(st, i++, x->assignee, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, i++, x->commander, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, i++, x->runbook, -1, SQLITE_STATIC);
+    int rc = wcol_idb_step(st);
 
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     if (rc != SQLITE_DONE) {
-        wcol_log_error("incidents: storage: %s", sqlite3_errmsg(db));
+        wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
     if (x->id == 0) {
-        x->id = sqlite3_last_insert_rowid(db);
+        x->id = wcol_idb_last_insert_rowid(db);
     }
     atomic_fetch_add(&s_changes, 1);
     return 0;
 }
 
-int64_t wcol_inc_timeline(sqlite3 *db, int64_t incident, int64_t at_ms, const char *who,
+int64_t wcol_inc_timeline(struct wcol_idb *db, int64_t incident, int64_t at_ms, const char *who,
                           const char *what, const char *detail, int64_t event_id)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
 
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO incident_timeline (incident, at_ms, who, what, detail, "
-                           "event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        wcol_log_error("incidents: storage: %s", sqlite3_errmsg(db));
+    if (wcol_idb_prepare_v2(db,
+                            "INSERT INTO incident_timeline (incident, at_ms, who, what, detail, "
+                            "event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            -1, &st, NULL) != SQLITE_OK) {
+        wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
-    sqlite3_bind_int64(st, 1, incident);
-    sqlite3_bind_int64(st, 2, at_ms);
-    sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, what, -1, SQLITE_STATIC);
+    wcol_idb_bind_int64(st, 1, incident);
+    wcol_idb_bind_int64(st, 2, at_ms);
+    wcol_idb_bind_text(st, 3, who, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, 4, what, -1, SQLITE_STATIC);
     if (detail != NULL) {
-        sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+        wcol_idb_bind_text(st, 5, detail, -1, SQLITE_STATIC);
     }
     if (event_id > 0) {
-        sqlite3_bind_int64(st, 6, event_id);
+        wcol_idb_bind_int64(st, 6, event_id);
     }
-    int rc = sqlite3_step(st);
+    int rc = wcol_idb_step(st);
 
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     if (rc != SQLITE_DONE) {
-        wcol_log_error("incidents: storage: %s", sqlite3_errmsg(db));
+        wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
-    return sqlite3_last_insert_rowid(db);
+    return wcol_idb_last_insert_rowid(db);
 }
 
 /* ---- notifications ---- */
@@ -564,55 +555,55 @@ static bool route_matches(const struct wcol_route_rule *r, const struct wcol_inc
 }
 
 /* The silence that holds this device's notifications now (0 none). */
-static int64_t silenced(sqlite3 *db, const char *device, int64_t now_ms)
+static int64_t silenced(struct wcol_idb *db, const char *device, int64_t now_ms)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int64_t id = 0;
 
-    if (sqlite3_prepare_v2(db, "SELECT id, pattern FROM silences WHERE until_ms > ?1", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(db, "SELECT id, pattern FROM silences WHERE until_ms > ?1", -1, &st,
+                            NULL) != SQLITE_OK) {
         return 0;
     }
-    sqlite3_bind_int64(st, 1, now_ms);
-    while (id == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        const char *pat = (const char *)sqlite3_column_text(st, 1);
+    wcol_idb_bind_int64(st, 1, now_ms);
+    while (id == 0 && wcol_idb_step(st) == SQLITE_ROW) {
+        const char *pat = (const char *)wcol_idb_column_text(st, 1);
 
         if (pat != NULL && fnmatch(pat, device, 0) == 0) {
-            id = sqlite3_column_int64(st, 0);
+            id = wcol_idb_column_int64(st, 0);
         }
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return id;
 }
 
-static int enqueue(sqlite3 *db, const struct wcol_incident *x, const char *receiver,
+static int enqueue(struct wcol_idb *db, const struct wcol_incident *x, const char *receiver,
                    const char *kind, const char *key, const char *body, size_t len,
                    const char *state, int64_t now_ms)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
 
-    if (sqlite3_prepare_v2(db,
-                           "INSERT OR IGNORE INTO outbox (incident, receiver, kind, key, body, "
-                           "state, created_ms, next_ms, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                           "?7, ?7, 0)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        wcol_log_error("incidents: storage: %s", sqlite3_errmsg(db));
+    if (wcol_idb_prepare_v2(db,
+                            "INSERT OR IGNORE INTO outbox (incident, receiver, kind, key, body, "
+                            "state, created_ms, next_ms, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                            "?7, ?7, 0)",
+                            -1, &st, NULL) != SQLITE_OK) {
+        wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
-    sqlite3_bind_int64(st, 1, x->id);
-    sqlite3_bind_text(st, 2, receiver, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, body, (int)len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, now_ms);
-    int rc = sqlite3_step(st);
+    wcol_idb_bind_int64(st, 1, x->id);
+    wcol_idb_bind_text(st, 2, receiver, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, 4, key, -1, SQLITE_STATIC);
+    wcol_idb_bind_text(st, 5, body, (int)len, SQLITE_STATIC);
+    wcol_idb_bind_text(st, 6, state, -1, SQLITE_STATIC);
+    wcol_idb_bind_int64(st, 7, now_ms);
+    int rc = wcol_idb_step(st);
 
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static int notify_one(struct wcol_incidents *in, sqlite3 *db, const struct wcol_incident *x,
+static int notify_one(struct wcol_incidents *in, struct wcol_idb *db, const struct wcol_incident *x,
                       const struct wcol_receiver *r, const char *kind, const char *key,
                       const char *state, int64_t now_ms)
 {
@@ -640,7 +631,7 @@ static int notify_one(struct wcol_incidents *in, sqlite3 *db, const struct wcol_
     return rc;
 }
 
-int wcol_inc_notify(struct wcol_incidents *in, sqlite3 *db, const struct wcol_incident *x,
+int wcol_inc_notify(struct wcol_incidents *in, struct wcol_idb *db, const struct wcol_incident *x,
                     const char *kind, int64_t change, int64_t now_ms)
 {
     const struct wcol_policy *p = &in->pol;

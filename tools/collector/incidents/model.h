@@ -8,7 +8,7 @@
 #define WCOL_INCIDENTS_MODEL_H_
 
 #include <pthread.h>
-#include <sqlite3.h>
+#include "incidents/idb.h"
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,8 +31,12 @@ struct wcol_incidents {
     char default_url[WCOL_POL_TEXT_MAX]; /* base_url when the file names no external-url */
     char db_path[4096];  /* the store's database: events, snapshots (read only here) */
     char inc_path[4096]; /* incidents.db beside it: every incident table */
+    char *pg_conninfo;   /* non-NULL: the tables are in the store's PostgreSQL (idb.h) */
+    /* The engine and the sender work only on the cluster's leader (always with SQLite); the
+     * event loop sets it from the election (wcol_incidents_set_leader). */
+    _Atomic bool leader;
     char base_url[WCOL_POL_TEXT_MAX];
-    sqlite3 *api_db; /* the event loop's: operator reads and changes */
+    struct wcol_idb *api_db; /* the event loop's: operator reads and changes */
     pthread_t engine, sender;
     bool engine_up, sender_up;
     pthread_mutex_t mu;
@@ -78,24 +82,34 @@ int64_t wcol_inc_now_ms(void);
  * only as "w", so events and snapshots are read where they are and ingest's writer never
  * meets an incident writer's lock. @return 0, -EIO.
  */
-int wcol_inc_db_open(sqlite3 **db, const struct wcol_incidents *in, int busy_ms);
+int wcol_inc_db_open(struct wcol_idb **db, const struct wcol_incidents *in, int busy_ms);
 /** The incident tables' own ordered migrations (incidents_schema). @return 0, -EIO. */
-int wcol_inc_db_migrate(sqlite3 *db);
-int wcol_inc_exec(sqlite3 *db, const char *sql);
+int wcol_inc_db_migrate(struct wcol_idb *db);
+int wcol_inc_exec(struct wcol_idb *db, const char *sql);
+
+/* An incident row's columns, in the order wcol_inc_row() reads them. */
+#define INC_COLS                                                                                   \
+    "id, device, component, state, severity, opened_ms, acked_ms, resolved_ms, closed_ms, "        \
+    "first_event_ms, healthy_since_ms, healthy_t_ms, last_bad_t_ms, last_boot, last_state, "       \
+    "events, flap_start_ms, transitions, flapping, parent, is_parent, escalated, resend_ms, "      \
+    "reopened, assignee, commander, runbook, drill, drill_id"
+
+/** Read the current row of a statement that selected INC_COLS first. */
+void wcol_inc_row(struct wcol_idb_stmt *st, struct wcol_incident *x);
 
 /** @return 0, -ENOENT, -EIO. */
-int wcol_inc_get(sqlite3 *db, int64_t id, struct wcol_incident *inc);
+int wcol_inc_get(struct wcol_idb *db, int64_t id, struct wcol_incident *inc);
 /** The live incident of (device, component). @return 0, -ENOENT, -EIO. */
-int wcol_inc_find_live(sqlite3 *db, const char *device, const char *component,
+int wcol_inc_find_live(struct wcol_idb *db, const char *device, const char *component,
                        struct wcol_incident *inc);
 /** The latest resolved (not closed) one. @return 0, -ENOENT, -EIO. */
-int wcol_inc_find_resolved(sqlite3 *db, const char *device, const char *component,
+int wcol_inc_find_resolved(struct wcol_idb *db, const char *device, const char *component,
                            struct wcol_incident *inc);
 /** Insert (id 0: the new id is set) or update every column. @return 0, -EIO. */
-int wcol_inc_put(sqlite3 *db, struct wcol_incident *inc);
+int wcol_inc_put(struct wcol_idb *db, struct wcol_incident *inc);
 
 /** Append to the timeline. @return the entry's id (> 0, the change's number) or -EIO. */
-int64_t wcol_inc_timeline(sqlite3 *db, int64_t incident, int64_t at_ms, const char *who,
+int64_t wcol_inc_timeline(struct wcol_idb *db, int64_t incident, int64_t at_ms, const char *who,
                           const char *what, const char *detail, int64_t event_id);
 
 /**
@@ -104,7 +118,7 @@ int64_t wcol_inc_timeline(sqlite3 *db, int64_t incident, int64_t at_ms, const ch
  * "ward-<incident>-<change>", held (never sent) while a silence matches the device.
  * @return 0, -EIO.
  */
-int wcol_inc_notify(struct wcol_incidents *in, sqlite3 *db, const struct wcol_incident *inc,
+int wcol_inc_notify(struct wcol_incidents *in, struct wcol_idb *db, const struct wcol_incident *inc,
                     const char *kind, int64_t change, int64_t now_ms);
 
 /** Enter a pass that reads in->pol: wait (a thread, wait true) while a reloaded policy is
@@ -127,7 +141,7 @@ struct wcol_conn;
 void wcol_inc_answer(struct wcol_conn *conn, struct wcol_jw *w);
 /** inc_api.c: the rows of sql (?1 id, ?2 max) as an array of objects; types per column: 'i'
  *  integer, 's' text, 'r' raw JSON. @return 0, -EIO. */
-int wcol_inc_rows_into(struct wcol_jw *w, sqlite3 *db, const char *sql, int64_t id,
+int wcol_inc_rows_into(struct wcol_jw *w, struct wcol_idb *db, const char *sql, int64_t id,
                        const char *const *names, const char *types, unsigned max);
 
 /** inc_api.c: a path's id, 1-15 decimal digits. @return it, or -1. */

@@ -18,30 +18,30 @@
 #define PRUNE_EVERY_MS 1000
 
 /* One batch. @return rows removed, or -1. */
-static int prune_batch(sqlite3 *db, int64_t before_ms)
+static int prune_batch(struct wcol_idb *db, int64_t before_ms)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int n = -1;
 
-    if (sqlite3_prepare_v2(db,
-                           "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state = "
-                           "'delivered' AND delivered_ms < ?1 LIMIT ?2)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        wcol_log_warn("incidents: pruning: %s", sqlite3_errmsg(db));
+    if (wcol_idb_prepare_v2(db,
+                            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state = "
+                            "'delivered' AND delivered_ms < ?1 LIMIT ?2)",
+                            -1, &st, NULL) != SQLITE_OK) {
+        wcol_log_warn("incidents: pruning: %s", wcol_idb_errmsg(db));
         return -1;
     }
-    sqlite3_bind_int64(st, 1, before_ms);
-    sqlite3_bind_int(st, 2, PRUNE_BATCH);
-    if (sqlite3_step(st) == SQLITE_DONE) {
-        n = sqlite3_changes(db);
+    wcol_idb_bind_int64(st, 1, before_ms);
+    wcol_idb_bind_int(st, 2, PRUNE_BATCH);
+    if (wcol_idb_step(st) == SQLITE_DONE) {
+        n = wcol_idb_changes(db);
     } else {
-        wcol_log_warn("incidents: pruning: %s (tried again later)", sqlite3_errmsg(db));
+        wcol_log_warn("incidents: pruning: %s (tried again later)", wcol_idb_errmsg(db));
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return n;
 }
 
-void wcol_inc_prune(struct wcol_incidents *in, sqlite3 *db, int64_t *next_mono_ms)
+void wcol_inc_prune(struct wcol_incidents *in, struct wcol_idb *db, int64_t *next_mono_ms)
 {
     int64_t now = (int64_t)wcol_now_mono();
     uint64_t after = in->pol.prune_after_ms;

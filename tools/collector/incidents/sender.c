@@ -192,10 +192,10 @@ static int post(struct wcol_recv_tls *tls, const struct wcol_receiver *r, const 
     return status;
 }
 
-static void mark(sqlite3 *db, int64_t id, bool ok, int attempts, const char *err,
+static void mark(struct wcol_idb *db, int64_t id, bool ok, int attempts, const char *err,
                  const struct wcol_policy *p)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int64_t now = wcol_inc_now_ms();
     uint64_t backoff = 1000;
 
@@ -203,24 +203,24 @@ static void mark(sqlite3 *db, int64_t id, bool ok, int attempts, const char *err
         backoff *= 2;
     }
     backoff = backoff > p->retry_max_ms ? p->retry_max_ms : backoff;
-    if (sqlite3_prepare_v2(db,
-                           ok ? "UPDATE outbox SET state = 'delivered', delivered_ms = ?2, "
-                                "attempts = attempts + 1, last_error = NULL WHERE id = ?1"
-                              : "UPDATE outbox SET attempts = attempts + 1, next_ms = ?2, "
-                                "last_error = ?3 WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(db,
+                            ok ? "UPDATE outbox SET state = 'delivered', delivered_ms = ?2, "
+                                 "attempts = attempts + 1, last_error = NULL WHERE id = ?1"
+                               : "UPDATE outbox SET attempts = attempts + 1, next_ms = ?2, "
+                                 "last_error = ?3 WHERE id = ?1",
+                            -1, &st, NULL) != SQLITE_OK) {
         return;
     }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, ok ? now : now + (int64_t)backoff);
+    wcol_idb_bind_int64(st, 1, id);
+    wcol_idb_bind_int64(st, 2, ok ? now : now + (int64_t)backoff);
     if (!ok) {
-        sqlite3_bind_text(st, 3, err, -1, SQLITE_TRANSIENT);
+        wcol_idb_bind_text(st, 3, err, -1, SQLITE_TRANSIENT);
     }
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    if (wcol_idb_step(st) != SQLITE_DONE) {
         wcol_log_warn("incidents: cannot record a delivery: %s (it is sent again)",
-                      sqlite3_errmsg(db));
+                      wcol_idb_errmsg(db));
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
 }
 
 struct row {
@@ -233,32 +233,32 @@ struct row {
 };
 
 /* Due rows, each the oldest pending of its (receiver, incident). */
-static int due(sqlite3 *db, struct row *rows)
+static int due(struct wcol_idb *db, struct row *rows)
 {
-    sqlite3_stmt *st = NULL;
+    struct wcol_idb_stmt *st = NULL;
     int n = 0;
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT o.id, o.receiver, o.key, o.body, o.attempts FROM outbox AS o "
-                           "WHERE o.state = 'pending' AND o.next_ms <= ?1 AND NOT EXISTS "
-                           "(SELECT 1 FROM outbox AS e WHERE e.state = 'pending' AND e.receiver "
-                           "= o.receiver AND e.incident = o.incident AND e.id < o.id) ORDER BY "
-                           "o.id LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(db,
+                            "SELECT o.id, o.receiver, o.key, o.body, o.attempts FROM outbox AS o "
+                            "WHERE o.state = 'pending' AND o.next_ms <= ?1 AND NOT EXISTS "
+                            "(SELECT 1 FROM outbox AS e WHERE e.state = 'pending' AND e.receiver "
+                            "= o.receiver AND e.incident = o.incident AND e.id < o.id) ORDER BY "
+                            "o.id LIMIT ?2",
+                            -1, &st, NULL) != SQLITE_OK) {
         return 0;
     }
-    sqlite3_bind_int64(st, 1, wcol_inc_now_ms());
-    sqlite3_bind_int(st, 2, BATCH);
-    while (n < BATCH && sqlite3_step(st) == SQLITE_ROW) {
+    wcol_idb_bind_int64(st, 1, wcol_inc_now_ms());
+    wcol_idb_bind_int(st, 2, BATCH);
+    while (n < BATCH && wcol_idb_step(st) == SQLITE_ROW) {
         struct row *r = &rows[n];
-        const void *b = sqlite3_column_text(st, 3);
+        const void *b = wcol_idb_column_text(st, 3);
 
-        r->id = sqlite3_column_int64(st, 0);
-        snprintf(r->receiver, sizeof(r->receiver), "%s", sqlite3_column_text(st, 1));
-        snprintf(r->key, sizeof(r->key), "%s", sqlite3_column_text(st, 2));
-        r->len = (size_t)sqlite3_column_bytes(st, 3);
+        r->id = wcol_idb_column_int64(st, 0);
+        snprintf(r->receiver, sizeof(r->receiver), "%s", wcol_idb_column_text(st, 1));
+        snprintf(r->key, sizeof(r->key), "%s", wcol_idb_column_text(st, 2));
+        r->len = (size_t)wcol_idb_column_bytes(st, 3);
         r->body = malloc(r->len + 1);
-        r->attempts = sqlite3_column_int(st, 4);
+        r->attempts = wcol_idb_column_int(st, 4);
         if (r->body == NULL || b == NULL) {
             free(r->body);
             break;
@@ -266,11 +266,11 @@ static int due(sqlite3 *db, struct row *rows)
         memcpy(r->body, b, r->len + 1);
         n++;
     }
-    sqlite3_finalize(st);
+    wcol_idb_finalize(st);
     return n;
 }
 
-static void deliver(struct wcol_incidents *in, sqlite3 *db, struct wcol_recv_tls *tls,
+static void deliver(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_recv_tls *tls,
                     struct row *r)
 {
     int ri = wcol_policy_receiver(&in->pol, r->receiver);
@@ -302,7 +302,7 @@ static void deliver(struct wcol_incidents *in, sqlite3 *db, struct wcol_recv_tls
 void *wcol_inc_sender_main(void *arg)
 {
     struct wcol_incidents *in = arg;
-    sqlite3 *db = NULL;
+    struct wcol_idb *db = NULL;
     struct row rows[BATCH];
     int64_t prune_at = 0;
     static struct wcol_recv_tls tls; /* one sender thread per collector */
@@ -311,11 +311,22 @@ void *wcol_inc_sender_main(void *arg)
     if (wcol_recv_tls_init(&tls) != 0) {
         wcol_log_warn("incidents: no random generator: https receivers will fail");
     }
-    if (wcol_inc_db_open(&db, in, 5000) != 0) {
-        wcol_recv_tls_free(&tls);
-        return NULL;
+    while (!in->stop && wcol_inc_db_open(&db, in, 5000) != 0) {
+        wcol_idb_close(db);
+        db = NULL;
+        if (in->pg_conninfo == NULL) {
+            wcol_recv_tls_free(&tls);
+            return NULL;
+        }
+        wcol_inc_wait(in, &in->wake_sender, 2000); /* PostgreSQL away: again later */
     }
     while (!in->stop) {
+        if (!atomic_load(&in->leader)) {
+            /* The leader delivers the shared outbox; a new one takes over the rows not yet
+             * marked delivered (at least once, keyed for the receivers' deduplication). */
+            wcol_inc_wait(in, &in->wake_sender, IDLE_MS);
+            continue;
+        }
         wcol_inc_pol_enter(in, true);
         int n = in->pol.n_receivers > 0 ? due(db, rows) : 0;
 
@@ -333,7 +344,7 @@ void *wcol_inc_sender_main(void *arg)
             wcol_inc_wait(in, &in->wake_sender, IDLE_MS);
         }
     }
-    sqlite3_close(db);
+    wcol_idb_close(db);
     wcol_recv_tls_free(&tls);
     return NULL;
 }

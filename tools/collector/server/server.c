@@ -377,18 +377,6 @@ static void fleet_on_report(void *ctx, const struct wcol_msg *m)
     wcol_fleet_heard(ctx, r->device, &fr, wcol_now_wall_ms(), wcol_now_mono());
 }
 
-/* The incidents engine reads the events from the SQLite store: not yet with PostgreSQL. */
-static int open_without_incidents(const struct wcol_collector_config *cfg)
-{
-    if (cfg->alerting_path != NULL) {
-        wcol_log_error("--alerting needs the SQLite storage for now: incidents are not yet "
-                       "available with --storage postgresql: (docs/storage.md)");
-        return -EINVAL;
-    }
-    wcol_log_info("storage: PostgreSQL; incidents are off (they need the SQLite storage for now)");
-    return 0;
-}
-
 static int open_store_and_fleet(struct wcol_collector *c)
 {
     const struct wcol_collector_config *cfg = &c->cfg;
@@ -415,13 +403,15 @@ static int open_store_and_fleet(struct wcol_collector *c)
     wcol_group_init(&c->group, &c->store, &c->fleet, &c->bus, cfg->max_group);
     rc = wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
     rc = rc ?: wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
-    if (rc == 0 && cfg->pg_conninfo != NULL) {
-        rc = open_without_incidents(cfg); /* they read events from SQLite (docs/storage.md) */
-    } else {
-        rc = rc
-                 ?: wcol_incidents_open(&c->incidents, cfg->db_path, cfg->alerting_path,
-                                        cfg->api_listen);
+    /* Incidents in incidents.db, or in the PostgreSQL database for every collector: there only
+     * with --alerting, so that a cluster that does not alert does not pay for the engine. */
+    if (rc == 0 && (cfg->pg_conninfo == NULL || cfg->alerting_path != NULL)) {
+        rc = wcol_incidents_open(&c->incidents, cfg->db_path, cfg->pg_conninfo, cfg->alerting_path,
+                                 cfg->api_listen);
         rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
+    } else if (rc == 0) {
+        wcol_log_info("storage: PostgreSQL; incidents are off without --alerting "
+                      "(docs/incidents.md)");
     }
     /* History, inventory and device revocations keep SQLite files of their own in the state
      * directory whatever the event storage (docs/storage.md). */
@@ -706,6 +696,7 @@ static void expire_events(struct wcol_collector *c, uint64_t now)
 static void periodic(struct wcol_collector *c, uint64_t now)
 {
     wcol_cluster_tick(c, now); /* election, shared ticket keys, fleet read back */
+    wcol_incidents_set_leader(c->incidents, wcol_cluster_is_leader(c->cluster));
     if (now >= c->next_retention && wcol_cluster_is_leader(c->cluster)) {
         expire_events(c, now);
     }
