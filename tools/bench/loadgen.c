@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -429,12 +430,19 @@ static bool port_open(void)
 static int server_start(void)
 {
     int64_t end = now_ms() + 15000;
+    pid_t parent = getpid();
 
     s_server = fork();
     if (s_server < 0) {
         return -errno;
     }
     if (s_server == 0) {
+        /* The server ends with the load generator however that ends (a test's timeout, a
+         * SIGTERM from tools/bench/soak.sh): a server left behind kept its port and state
+         * directory, and the next soak removed that directory under it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) {
+            _exit(127);
+        }
         execvp(s_o.server_argv[0], s_o.server_argv);
         fprintf(stderr, "loadgen: cannot run %s: %s\n", s_o.server_argv[0], strerror(errno));
         _exit(127);

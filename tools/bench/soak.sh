@@ -64,32 +64,49 @@ trap 'kill "$LG" 2>/dev/null || true' EXIT
 # The collector is the load generator's child; sample it until the load generator ends.
 COL=""
 for _ in $(seq 1 100); do
-    COL=$(cat "/proc/$LG/task/$LG/children" 2>/dev/null | awk '{print $1}')
+    COL=$({ cat "/proc/$LG/task/$LG/children" 2>/dev/null || true; } | awk '{print $1}')
     [ -n "$COL" ] && break
     sleep 0.1
 done
 [ -n "$COL" ] || { echo "soak: FAIL the load generator started no collector: $(cat "$WORK/loadgen.log")"; exit 1; }
 T0=$(date +%s.%N)
+UP_S=""
 echo "t_s,rss_kib,fds,db_bytes" >"$WORK/soak.csv"
-while kill -0 "$LG" 2>/dev/null && [ -d "/proc/$COL" ]; do
+# Each read may fail (no ward.db yet while the collector starts, the process just gone): under
+# "set -e -o pipefail" a failing read ended the script with no verdict, so each one counts
+# what it could read instead. Sampling ends with the hold: the load generator writes its
+# result line (and flushes it) before it disconnects the agents, and a sample taken while
+# they went (fds 100 -> 42) is not one of the soak's.
+while kill -0 "$LG" 2>/dev/null && [ -d "/proc/$COL" ] && [ ! -s "$WORK/loadgen.json" ]; do
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$COL/status" 2>/dev/null || true)
-    fds=$(ls "/proc/$COL/fd" 2>/dev/null | wc -l)
-    db=$(cat "$WORK"/state/ward.db* 2>/dev/null | wc -c)
-    [ -n "$rss" ] && echo "$(python3 -c "print(round($(date +%s.%N) - $T0, 1))"),$rss,$fds,$db" >>"$WORK/soak.csv"
+    fds=$({ ls "/proc/$COL/fd" 2>/dev/null || true; } | wc -l)
+    db=$({ cat "$WORK"/state/ward.db* 2>/dev/null || true; } | wc -c)
+    [ ! -s "$WORK/loadgen.json" ] || break # the hold ended during these reads
+    t=$(python3 -c "print(round($(date +%s.%N) - $T0, 1))")
+    [ -n "$rss" ] && echo "$t,$rss,$fds,$db" >>"$WORK/soak.csv"
+    # The hold starts when the load generator has every agent up (it says so): not before
+    # this sample.
+    if [ -z "$UP_S" ] && grep -q " agents up after " "$WORK/loadgen.log" 2>/dev/null; then
+        UP_S=$t
+    fi
     sleep "$SAMPLE_S"
 done
 wait "$LG" || { echo "soak: FAIL the load generator exited $?: $(tail -n 5 "$WORK/loadgen.log")"; exit 1; }
 trap - EXIT
 
-python3 - "$WORK" "$N" "$HOLD" "$RAMP" <<'EOF'
+python3 - "$WORK" "$N" "$HOLD" "$RAMP" "${UP_S:-0}" <<'EOF'
 import csv, json, sys
 work, n, hold, ramp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+up_s = float(sys.argv[5])
 res = json.loads(open(work + "/loadgen.json").read().strip().splitlines()[-1])
 rows = [(float(r["t_s"]), int(r["rss_kib"]), int(r["fds"]), int(r["db_bytes"]))
         for r in csv.DictReader(open(work + "/soak.csv"))]
-# The hold starts once every agent is up: the ramp, plus the fds reaching their plateau.
+# The hold starts once every agent is up: the ramp, plus the fds reaching their plateau, and
+# not before the load generator said every agent was up (up_s). On a loaded machine the fds
+# peak early, with handshakes the collector then times out and the agents retry: the ramp
+# took 43 s, the fds first peaked at 11 s, and the warm-up ended before all were up.
 fd_top = max(r[2] for r in rows)
-t_up = next(r[0] for r in rows if r[2] >= fd_top - 2)
+t_up = max(up_s, next(r[0] for r in rows if r[2] >= fd_top - 2))
 warm = t_up + max(15.0, 0.25 * hold)
 after = [r for r in rows if r[0] >= warm]
 why = []

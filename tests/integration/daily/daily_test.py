@@ -150,6 +150,19 @@ def run(argv, timeout=60):
                           stdin=subprocess.DEVNULL)
 
 
+def dpkg(args, timeout=300):
+    """dpkg ARGS, again while another process (apt, unattended-upgrades on a fresh machine)
+    holds dpkg's lock: dpkg itself does not wait for it, and the test failed on "dpkg frontend
+    lock was locked by another process". At most `timeout` seconds in all."""
+    end = time.monotonic() + timeout
+    while True:
+        p = run(["dpkg"] + args, timeout=timeout)
+        if p.returncode == 0 or "lock was locked by another process" not in p.stderr or \
+                time.monotonic() > end:
+            return p
+        time.sleep(1)
+
+
 def case_collector_config(e):
     col = e.a.collector
     conf = e.write("c.conf", e.collector_conf(e.path("state-file")))
@@ -488,7 +501,7 @@ def case_package(e):
     with open("/etc/group") as f:
         group = f.read()
     try:
-        p = run(["dpkg", "-i"] + debs, timeout=300)
+        p = dpkg(["-i"] + debs)
         check(p.returncode == 0, "dpkg -i: %s" % (p.stdout + p.stderr)[-1500:])
         for b in ("/usr/bin/ward-agent", "/usr/bin/ward-collector", "/usr/bin/wardctl",
                   "/usr/bin/ward-pki"):
@@ -505,7 +518,7 @@ def case_package(e):
         check("ward-agent" in run(["id", "-nG", "ward-agent"]).stdout.split() and
               "disk" in run(["id", "-nG", "ward-agent"]).stdout.split(), "ward-agent not in disk")
     finally:
-        p = run(["dpkg", "--purge"] + PKGS, timeout=300)
+        p = dpkg(["--purge"] + PKGS)
     check(p.returncode == 0, "dpkg --purge: %s" % (p.stdout + p.stderr)[-1500:])
     check(not any(installed(x) for x in PKGS), "still installed after purge")
     after = set()

@@ -165,19 +165,37 @@ def column(rows, prefix, col):
     return {int(k[len(p):]): v[1] for k, v in rows.items() if k.startswith(p)}
 
 
-def walk_both(e, oid):
+def own_readings(ward):
+    """{wardSensorTable row: entPhysicalIndex} of the readings that change while the test
+    runs, so that two walks a moment apart may see different values (and states): the agent's
+    own ("agent:*", e.g. agent:loop_lag_ms, which follows the load on the machine) and, on the
+    sim board, every sensor (the scenario plays them: square.json swings one across its
+    critical threshold every second)."""
+    ids, ent = column(ward, WARD_SENSOR, 2), column(ward, WARD_SENSOR, 12)
+    return {r: ent.get(r) for r, sid in ids.items()
+            if MODE == "sim" or str(sid).startswith("agent:")}
+
+
+def walk_both(e, oid, own=None):
     """Walk with GetNext and with GetBulk; both must list the same rows with the same values,
-    except entPhySensorValueTimeStamp, which moves with every reading."""
+    except entPhySensorValueTimeStamp, which moves with every reading, and the reading, state
+    and severity of sensors whose readings change meanwhile (own_readings; `own` for
+    entPhySensorTable, which does not name its sensors, from a wardSensorTable walk)."""
     rc1, out1, err1 = snmp(e, "snmpwalk", oid)
     rc2, out2, err2 = snmp(e, "snmpbulkwalk", "-Cr25", oid)
     check(rc1 == 0 and rc2 == 0, f"snmpwalk and snmpbulkwalk of {oid} exit 0 ({err1}{err2})")
     a, b = parse_walk(out1), parse_walk(out2)
+    if oid == WARD_SENSOR:
+        own = own_readings(a)
+    live = {f"{WARD_SENSOR}.{c}.{r}" for r in (own or {}) for c in (3, 4, 5)}
+    live |= {f"{ENT_SENSOR}.{c}.{x}" for x in (own or {}).values() for c in (4, 5)}
+
     def moving(k):  # time stamps, and what the disks' next sample may have changed
-        return k.startswith((ENT_SENSOR + ".7.", WARD_DISK + ".6.", WARD_ATTR + ".6.",
-                             WARD_NVME + ".2."))
+        return k in live or k.startswith((ENT_SENSOR + ".7.", WARD_DISK + ".6.",
+                                          WARD_ATTR + ".6.", WARD_NVME + ".2."))
 
     same = a.keys() == b.keys() and all(a[k] == b[k] for k in a if not moving(k))
-    diff = [k for k in a if k in b and a[k] != b[k] and not moving(k)][:3]
+    diff = [(k, a[k], b[k]) for k in a if k in b and a[k] != b[k] and not moving(k)][:3]
     diff += sorted(a.keys() ^ b.keys())[:3]
     check(same and len(a) > 0, f"snmpwalk and snmpbulkwalk of {oid} agree ({len(a)} rows; {diff})")
     return a
@@ -282,7 +300,9 @@ def check_linux_values(e):
         if fa["rpm"].get("reason") != "not-supported":
             want[fa["id"]] = (fa["rpm"], fa["thresholds"], 10, 0)
     ward = walk_both(e, WARD_SENSOR)
-    sens = walk_both(e, ENT_SENSOR)
+    own = own_readings(ward)
+    check(len(own) >= 1, f"the agent's own readings are wardSensorTable rows ({own})")
+    sens = walk_both(e, ENT_SENSOR, own)
     ids = column(ward, WARD_SENSOR, 2)
     ent_index = column(ward, WARD_SENSOR, 12)
     rows = {v: k for k, v in ids.items()}
@@ -605,6 +625,7 @@ def main():
             check_linux_values(e)
             check_disk_tables(e, DATA)
         else:
+            settle(e)  # the agent's own sensors appear at their first sample: not between walks
             check_trap(e)
         check_timestamps(e, "first session")
         check_restart(e, agent, work)

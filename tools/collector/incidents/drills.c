@@ -540,7 +540,10 @@ static void report_incidents(struct wcol_incidents *in, struct wcol_jw *w, int64
             int sev = wcol_idb_column_int(st, 2);
             int64_t first = wcol_idb_column_int64(st, 4), opened = wcol_idb_column_int64(st, 5);
             int64_t acked = wcol_idb_column_int64(st, 6), res = wcol_idb_column_int64(st, 7);
-            int64_t took[3] = { opened - first, acked ? acked - opened : -1,
+            /* Detected is never pending: the incident is open. The first event's time is the
+             * device's clock, which may run ahead of this one (24 ms on one host under load):
+             * an incident opened "before" its first event was detected at once. */
+            int64_t took[3] = { opened > first ? opened - first : 0, acked ? acked - opened : -1,
                                 res ? res - opened : -1 };
             static const char *const names[] = { "detect", "acknowledge", "resolve" };
 
