@@ -14,6 +14,7 @@
                 the incident is resolved after the hold-down
 """
 import json
+import re
 import os
 import ssl
 import subprocess
@@ -130,6 +131,13 @@ def case_history_api(env):
     check(metric(env, col, "ward_history_points_written_total") >= 21, "points written metric")
     check(metric(env, col, "ward_history_documents_dropped_total") == 0, "dropped metric")
     check(metric(env, col, "ward_history_db_bytes") > 0, "db bytes metric")
+    # The same counters in GET /v1/health and wardctl health.
+    hh = col.health().get("history", {})
+    check(hh.get("points_written", 0) >= 21 and hh.get("db_bytes", 0) > 0 and
+          "flushes" in hh and "points_pending" in hh, "history in /v1/health: %r" % hh)
+    p = env.wardctl(col, "health")
+    check(re.search(r"^history: points_written=\d+ .*flushes=\d+", p.stdout, re.M),
+          "history in wardctl health: %r" % p.stdout)
     # wardctl: a sparkline, UTF-8 then ASCII, and the summary lines.
     p = env.wardctl(col, "history", "dev-a", "temp:cpu0", "--since", "5m", "--step", "1s")
     print(p.stdout, end="")

@@ -89,6 +89,10 @@ void wcol_history_close(struct wcol_history *h);
 /** The families of GET /metrics (points written, dropped, queue depth, db size, trends). */
 void wcol_history_metrics(struct wcol_history *h, struct wcol_prom *w);
 
+struct wcol_jw;
+/** The same values as a "history" object of GET /v1/health (wardctl health). NULL: none. */
+void wcol_history_health(struct wcol_history *h, struct wcol_jw *w);
+
 /** GET /v1/devices/{id}/history and GET /v1/trends (viewer). @return true when handled. */
 bool wcol_history_request(struct wcol_conn *conn, const char *who, const char *body, size_t len);
 

@@ -10,6 +10,7 @@
 
 #include "commit/bus.h"
 #include "common/clock.h"
+#include "common/jw.h"
 #include "common/log.h"
 #include "export/prom.h"
 #include "history/history.h"
@@ -406,11 +407,50 @@ static uint64_t file_bytes(const char *path, const char *suffix)
     return stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
+#define HISTORY_VALUES 10
+
+/* The writer's counters, in the order of the families below. */
+static void history_values(struct wcol_history *h, uint64_t v[HISTORY_VALUES])
+{
+    pthread_mutex_lock(&h->mu);
+    v[4] = h->depth;
+    pthread_mutex_unlock(&h->mu);
+    v[0] = atomic_load(&h->written);
+    v[1] = atomic_load(&h->dropped_docs);
+    v[2] = atomic_load(&h->dropped_points);
+    v[3] = atomic_load(&h->write_failures);
+    v[5] = file_bytes(h->path, "") + file_bytes(h->path, "-wal");
+    v[6] = atomic_load(&h->within);
+    v[7] = atomic_load(&h->passes);
+    v[8] = atomic_load(&h->pending);
+    v[9] = atomic_load(&h->flushes);
+}
+
+void wcol_history_health(struct wcol_history *h, struct wcol_jw *w)
+{
+    static const char *const keys[HISTORY_VALUES] = {
+        "points_written", "documents_dropped", "points_dropped", "write_failures", "queue_depth",
+        "db_bytes",       "forecasts",         "trend_passes",   "points_pending", "flushes",
+    };
+    uint64_t v[HISTORY_VALUES];
+
+    if (h == NULL) {
+        return;
+    }
+    history_values(h, v);
+    wcol_jw_key(w, "history");
+    wcol_jw_obj_begin(w);
+    for (size_t i = 0; i < HISTORY_VALUES; i++) {
+        wcol_jw_kuint(w, keys[i], v[i]);
+    }
+    wcol_jw_obj_end(w);
+}
+
 void wcol_history_metrics(struct wcol_history *h, struct wcol_prom *w)
 {
     static const struct {
         const char *name, *type, *help;
-    } fam[] = {
+    } fam[HISTORY_VALUES] = {
         { "ward_history_points_written_total", "counter", "readings written to history.db" },
         { "ward_history_documents_dropped_total", "counter",
           "snapshot pages and events not written: the history queue was full" },
@@ -427,24 +467,13 @@ void wcol_history_metrics(struct wcol_history *h, struct wcol_prom *w)
         { "ward_history_flushes_total", "counter",
           "transactions that wrote the merged readings to history.db" },
     };
-    uint64_t v[10];
+    uint64_t v[HISTORY_VALUES];
 
     if (h == NULL) {
         return;
     }
-    pthread_mutex_lock(&h->mu);
-    v[4] = h->depth;
-    pthread_mutex_unlock(&h->mu);
-    v[0] = atomic_load(&h->written);
-    v[1] = atomic_load(&h->dropped_docs);
-    v[2] = atomic_load(&h->dropped_points);
-    v[3] = atomic_load(&h->write_failures);
-    v[5] = file_bytes(h->path, "") + file_bytes(h->path, "-wal");
-    v[6] = atomic_load(&h->within);
-    v[7] = atomic_load(&h->passes);
-    v[8] = atomic_load(&h->pending);
-    v[9] = atomic_load(&h->flushes);
-    for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+    history_values(h, v);
+    for (size_t i = 0; i < HISTORY_VALUES; i++) {
         wcol_prom_family(w, fam[i].name, fam[i].type, fam[i].help);
         wcol_prom_sample_u64(w, fam[i].name, NULL, 0, v[i]);
     }
