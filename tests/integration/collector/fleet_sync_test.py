@@ -53,16 +53,20 @@ class Session:
         mark = "done-%d" % self.n
         self.p.stdin.write("%s\nSELECT '%s';\n" % (sql, mark))
         self.p.stdin.flush()
-        end, out = time.monotonic() + timeout, ""
+        # Read the pipe's fd itself: a buffered readline() may take both lines at once and leave
+        # the marker in Python's buffer, where select() cannot see it (a 20 s wait, then a
+        # failure with the answer already read).
+        fd, end, out = self.p.stdout.fileno(), time.monotonic() + timeout, ""
         while mark not in out:
             left = end - time.monotonic()
             if left <= 0 or self.p.poll() is not None:
                 raise Fail("psql did not finish %r: %s" % (sql, out.strip()))
-            if select.select([self.p.stdout], [], [], left)[0]:
-                line = self.p.stdout.readline()
-                if line == "":
+            if select.select([fd], [], [], left)[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    time.sleep(0.05)  # end of file: poll() sees the exit next round
                     continue
-                out += line
+                out += chunk.decode(errors="replace")
         check("ERROR" not in out, "psql: %s" % out.strip())
         return out
 
