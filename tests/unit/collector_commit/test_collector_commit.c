@@ -245,7 +245,7 @@ static void test_fleet_changes_ride_the_batch(void **state)
     assert_int_equal(wcol_fleet_init(&fleet, 8, 3, 1000), 0);
     wcol_group_init(&s_group, &s_store, &fleet, &s_bus, 8);
     assert_non_null(wcol_fleet_heard(&fleet, "dev-c", &rep, 1000, 1000));
-    assert_int_equal(wcol_fleet_check(&fleet, 9000, 9000), 1); /* 8 s > 3 x 1 s: silent */
+    assert_int_equal(wcol_fleet_check(&fleet, 9000, 9000, 0), 1); /* 8 s > 3 x 1 s: silent */
     assert_true(wcol_group_pending(&s_group));
 
     /* A failed commit keeps the change pending and publishes nothing. */
@@ -296,10 +296,10 @@ static void test_fleet_merge_rows_of_other_collectors(void **state)
     assert_int_equal(d->last_hb_mono, 49000); /* heard 1 s ago, on another collector */
     assert_int_equal(fleet.up, 1);
     /* Read back 2 s ago: the device may have reported since, so not silent before 3 + 2 s. */
-    assert_int_equal(wcol_fleet_check_lagged(&fleet, 103100, 52100, 2000), 0);
-    assert_int_equal(wcol_fleet_check_lagged(&fleet, 105000, 54000, 2000), 0);
-    assert_int_equal(wcol_fleet_check(&fleet, 103000, 52000), 0); /* 3 s: not yet */
-    assert_int_equal(wcol_fleet_check(&fleet, 103100, 52100), 1); /* 3.1 s: silent */
+    assert_int_equal(wcol_fleet_check(&fleet, 103100, 52100, 2000), 0);
+    assert_int_equal(wcol_fleet_check(&fleet, 105000, 54000, 2000), 0);
+    assert_int_equal(wcol_fleet_check(&fleet, 103000, 52000, 0), 0); /* 3 s: not yet */
+    assert_int_equal(wcol_fleet_check(&fleet, 103100, 52100, 0), 1); /* 3.1 s: silent */
     wcol_fleet_committed(&fleet, false);
     /* Its own change waits: a stored "up" does not undo it. */
     assert_int_equal(wcol_fleet_merge(&fleet, &row, 103200, 52200, 40000), 0);

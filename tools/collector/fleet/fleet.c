@@ -288,13 +288,7 @@ static int64_t interval_of(const struct wcol_fleet *f, const struct wcol_fleet_d
     return d->interval_ms > 0 ? d->interval_ms : f->default_interval_ms;
 }
 
-unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono)
-{
-    return wcol_fleet_check_lagged(f, now_ms, now_mono, 0);
-}
-
-unsigned wcol_fleet_check_lagged(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono,
-                                 uint64_t lag_ms)
+unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono, uint64_t lag_ms)
 {
     unsigned changed = 0;
 

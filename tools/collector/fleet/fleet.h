@@ -116,16 +116,13 @@ struct wcol_fleet_device *wcol_fleet_heard(struct wcol_fleet *f, const char *id,
                                            const struct wcol_fleet_report *r, int64_t now_ms,
                                            uint64_t now_mono);
 
-/** Mark devices silent whose heartbeat is overdue. @return how many changed. */
-unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono);
-
 /**
- * wcol_fleet_check() for a view that may be up to lag_ms old (a device reporting to another
- * collector of a cluster is seen through the last fleet read back): silent only past the
- * limit plus that lag, so that a late read never makes a device silent by mistake.
+ * Mark devices silent whose heartbeat is overdue. The view may be up to lag_ms old (a device
+ * reporting to another collector of a cluster is seen through the last fleet read back): a
+ * device is silent only past the limit plus that lag, so that a late read never makes it
+ * silent by mistake. @return how many changed.
  */
-unsigned wcol_fleet_check_lagged(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono,
-                                 uint64_t lag_ms);
+unsigned wcol_fleet_check(struct wcol_fleet *f, int64_t now_ms, uint64_t now_mono, uint64_t lag_ms);
 
 /**
  * Decommission: the device goes to `removed` (a high event, as every transition); it is kept

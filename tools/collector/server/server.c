@@ -705,8 +705,8 @@ static void periodic(struct wcol_collector *c, uint64_t now)
     wcol_conn_warn_flush(c, now);
     wcol_conn_park_idle(c, now);
     if (wcol_cluster_may_judge_silence(c->cluster, now)) {
-        wcol_fleet_check_lagged(&c->fleet, wcol_now_wall_ms(), now,
-                                wcol_cluster_view_lag_ms(c->cluster, now));
+        wcol_fleet_check(&c->fleet, wcol_now_wall_ms(), now,
+                         wcol_cluster_view_lag_ms(c->cluster, now));
     }
     wcol_access_tick(c, wcol_now_wall_ms());
     wcol_devices_tick(c, now); /* revocations made on other collectors (PostgreSQL) */
