@@ -407,9 +407,32 @@ static uint64_t file_bytes(const char *path, const char *suffix)
     return stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
-#define HISTORY_VALUES 10
+/* The writer's counters: a family of GET /metrics and a key of GET /v1/health each. */
+static const struct {
+    const char *name, *type, *help, *key;
+} s_fam[] = {
+    { "ward_history_points_written_total", "counter", "readings written to history.db",
+      "points_written" },
+    { "ward_history_documents_dropped_total", "counter",
+      "snapshot pages and events not written: the history queue was full", "documents_dropped" },
+    { "ward_history_points_dropped_total", "counter",
+      "readings of new series past history-max-series", "points_dropped" },
+    { "ward_history_write_failures_total", "counter", "history.db writes that failed",
+      "write_failures" },
+    { "ward_history_queue_depth", "gauge", "documents waiting for the history writer",
+      "queue_depth" },
+    { "ward_history_db_bytes", "gauge", "history.db and its WAL, bytes", "db_bytes" },
+    { "ward_trends_forecasts", "gauge",
+      "sensors forecast to reach their threshold within trends-within", "forecasts" },
+    { "ward_trends_passes_total", "counter", "trend passes run", "trend_passes" },
+    { "ward_history_points_pending", "gauge",
+      "readings merged in the writer's memory, not yet written to history.db", "points_pending" },
+    { "ward_history_flushes_total", "counter",
+      "transactions that wrote the merged readings to history.db", "flushes" },
+};
+#define HISTORY_VALUES (sizeof(s_fam) / sizeof(s_fam[0]))
 
-/* The writer's counters, in the order of the families below. */
+/* The writer's counters, in the order of s_fam. */
 static void history_values(struct wcol_history *h, uint64_t v[HISTORY_VALUES])
 {
     pthread_mutex_lock(&h->mu);
@@ -428,10 +451,6 @@ static void history_values(struct wcol_history *h, uint64_t v[HISTORY_VALUES])
 
 void wcol_history_health(struct wcol_history *h, struct wcol_jw *w)
 {
-    static const char *const keys[HISTORY_VALUES] = {
-        "points_written", "documents_dropped", "points_dropped", "write_failures", "queue_depth",
-        "db_bytes",       "forecasts",         "trend_passes",   "points_pending", "flushes",
-    };
     uint64_t v[HISTORY_VALUES];
 
     if (h == NULL) {
@@ -441,32 +460,13 @@ void wcol_history_health(struct wcol_history *h, struct wcol_jw *w)
     wcol_jw_key(w, "history");
     wcol_jw_obj_begin(w);
     for (size_t i = 0; i < HISTORY_VALUES; i++) {
-        wcol_jw_kuint(w, keys[i], v[i]);
+        wcol_jw_kuint(w, s_fam[i].key, v[i]);
     }
     wcol_jw_obj_end(w);
 }
 
 void wcol_history_metrics(struct wcol_history *h, struct wcol_prom *w)
 {
-    static const struct {
-        const char *name, *type, *help;
-    } fam[HISTORY_VALUES] = {
-        { "ward_history_points_written_total", "counter", "readings written to history.db" },
-        { "ward_history_documents_dropped_total", "counter",
-          "snapshot pages and events not written: the history queue was full" },
-        { "ward_history_points_dropped_total", "counter",
-          "readings of new series past history-max-series" },
-        { "ward_history_write_failures_total", "counter", "history.db writes that failed" },
-        { "ward_history_queue_depth", "gauge", "documents waiting for the history writer" },
-        { "ward_history_db_bytes", "gauge", "history.db and its WAL, bytes" },
-        { "ward_trends_forecasts", "gauge",
-          "sensors forecast to reach their threshold within trends-within" },
-        { "ward_trends_passes_total", "counter", "trend passes run" },
-        { "ward_history_points_pending", "gauge",
-          "readings merged in the writer's memory, not yet written to history.db" },
-        { "ward_history_flushes_total", "counter",
-          "transactions that wrote the merged readings to history.db" },
-    };
     uint64_t v[HISTORY_VALUES];
 
     if (h == NULL) {
@@ -474,7 +474,7 @@ void wcol_history_metrics(struct wcol_history *h, struct wcol_prom *w)
     }
     history_values(h, v);
     for (size_t i = 0; i < HISTORY_VALUES; i++) {
-        wcol_prom_family(w, fam[i].name, fam[i].type, fam[i].help);
-        wcol_prom_sample_u64(w, fam[i].name, NULL, 0, v[i]);
+        wcol_prom_family(w, s_fam[i].name, s_fam[i].type, s_fam[i].help);
+        wcol_prom_sample_u64(w, s_fam[i].name, NULL, 0, v[i]);
     }
 }
