@@ -360,16 +360,17 @@ static int next_query(struct wcol_cluster *cl, struct wcol_collector *c, uint64_
 
 static void election_step(struct wcol_cluster *cl, struct wcol_collector *c, uint64_t now)
 {
+    /* Between queries the server may have closed the session (a stopped or failed-over
+     * primary): the lock went with it, so leadership ends at once, not at the next query.
+     * Once a tick: a query answered in this tick has just read the socket. */
+    if (cl->pending == Q_NONE && wait_fd(cl->pg, POLLIN, 0) &&
+        (PQconsumeInput(cl->pg) != 1 || PQstatus(cl->pg) == CONNECTION_BAD)) {
+        drop(cl, now, "closed by the server");
+        return;
+    }
     for (int round = 0; round < 4 && cl->connected; round++) {
         PGresult *r = NULL;
 
-        /* Between queries the server may have closed the session (a stopped or failed-over
-         * primary): the lock went with it, so leadership ends at once, not at the next query. */
-        if (cl->pending == Q_NONE && wait_fd(cl->pg, POLLIN, 0) &&
-            (PQconsumeInput(cl->pg) != 1 || PQstatus(cl->pg) == CONNECTION_BAD)) {
-            drop(cl, now, "closed by the server");
-            return;
-        }
         if (cl->pending == Q_NONE && next_query(cl, c, now) <= 0) {
             return;
         }
