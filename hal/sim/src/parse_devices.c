@@ -308,6 +308,11 @@ static int disk_identity(struct sim_parse *p, const cJSON *obj, struct ward_sim_
     if (rc == 0 && in->sensor.id[0] == '\0') {
         /* the id the Linux backend gives the same drive */
         rc = ward_smart_disk_id(in->sensor.id, sizeof(in->sensor.id), in->model, in->serial);
+        if (rc != 0) {
+            /* neither string has a letter, digit, '.' or '-' to build the Linux backend's id */
+            rc = sim_fail(p, -EINVAL,
+                          "model and serial give no id (no letter or digit): set \"id\"");
+        }
     }
     if (rc == 0) {
         p->owner = in->sensor.id;

@@ -690,6 +690,10 @@ static const struct bad_case s_bad[] = {
     { -EINVAL, "disks[0].kind: expected \"ata\" or \"nvme\"",
       "{'disks': [{'kind': 'scsi', 'dev': 'sda'}]}" },
     { -EINVAL, "disks[0].model: missing", "{'disks': [{'kind': 'ata', 'dev': 'sda'}]}" },
+    /* found by the scenario fuzzer: refused, but with an empty message */
+    { -EINVAL, "scenario disks[0]: model and serial give no id (no letter or digit): set \"id\"",
+      "{'disks': [{'kind': 'ata', 'dev': 'sda', 'model': '(+)', 'serial': '$ _',"
+      " 'capacity_bytes': 1}]}" },
     { -EINVAL, "attributes[1] (\"disk:M_S\"): attribute id listed twice",
       "{'disks': [{'kind': 'ata', 'dev': 'sda', 'model': 'M', 'serial': 'S', 'capacity_bytes': 1,"
       " 'attributes': [{'id': 5, 'value': 100}, {'id': 5, 'value': 100}]}]}" },
