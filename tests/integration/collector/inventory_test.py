@@ -20,6 +20,11 @@ sim_changes
 outdated_incident
           min-agent-version raises one low incident per outdated device (wardctl, the API,
           /metrics), marked healthy and resolved once the device is updated or removed
+shared    two collectors A and B on one PostgreSQL (WARD_TEST_STORAGE=postgresql): devices
+          report to A only, a change window is opened through B; B's wardctl inventory,
+          changes, change list, devices --outdated and /metrics answer what A's do. A full
+          heartbeat older (same boot, lower seq) than one B compared, delivered to A after it,
+          changes nothing
 """
 import re
 import json
@@ -381,6 +386,55 @@ def case_sim_changes(env):
     c.stop()
 
 
+def case_shared(env):
+    check(env.pg is not None, "run with WARD_TEST_STORAGE=postgresql")
+    env.make_pki(devices=("sh-1", "sh-2"))
+    args = ("--min-agent-version", "0.10.0")
+    a = env.start(*args, state=os.path.join(env.dir, "a"))
+    b = env.start(*args, state=os.path.join(env.dir, "b"))
+    post_hb(env, a, "sh-1", full_hb("sh-1", BOOT_A, 1, firmware="0.9.7", inventory=disks("WD-A")))
+    post_hb(env, a, "sh-2", full_hb("sh-2", BOOT_A, 1, firmware="0.10.1"))
+    wait_for(lambda: len(changes(env, b)) >= 6 + 4, 10, "A's first sightings, read through B",
+             step=0.1)
+    env.wardctl(b, "change", "open", "disk on sh-1", "--devices", "sh-1", "--for", "1h")
+    post_hb(env, a, "sh-1", full_hb("sh-1", BOOT_A, 2, firmware="0.9.7", config=CFG_B,
+                                    inventory=disks("WD-B")))
+    xs = wait_changes(env, b, "sh-1", 2, "sh-1's planned changes, read through B")
+    win = env.wardctl_json(b, "change", "list")["windows"][0]
+    check(all(x["window"] == win["id"] and not x["unplanned"] for x in xs),
+          "not linked to B's window: %s" % xs)
+
+    def views(c):
+        return [env.wardctl_json(c, "inventory", "sh-1"), env.wardctl_json(c, "inventory", "sh-2"),
+                changes(env, c), env.wardctl_json(c, "change", "list"),
+                env.wardctl_json(c, "devices", "--outdated")]
+
+    va, vb = views(a), views(b)
+    check(va == vb, "A and B differ:\n%s\n%s" % (va, vb))
+    check([x["id"] for x in vb[4]["devices"]] == ["sh-1"] and vb[3]["windows"][0]["changes"] == 2,
+          "B's outdated and windows: %s" % vb[3:])
+    text = H_metrics(env, b)
+    check("ward_collector_devices_outdated 1" in text and
+          "ward_collector_change_windows_open 1" in text, "B's /metrics")
+    # sh-2 reports 0.11.0 (seq 5) to B; its seq 4 (0.10.5), delivered to A after, is older.
+    post_hb(env, b, "sh-2", full_hb("sh-2", BOOT_A, 5, firmware="0.11.0"))
+    wait_for(lambda: [x for x in changes(env, a, "sh-2") if x["new"] == "0.11.0"], 10,
+             "sh-2's update through B, read through A", step=0.1)
+    post_hb(env, a, "sh-2", full_hb("sh-2", BOOT_A, 4, firmware="0.10.5"))
+    # Compared by A: left out (its log says so) or, wrongly, recorded as a change.
+    wait_for(lambda: "sh-2: a full heartbeat older" in a.log_text() or
+             [x for x in changes(env, a, "sh-2") if x["new"] == "0.10.5"], 10,
+             "A to compare the older heartbeat", step=0.1)
+    for c in (a, b):
+        items = {x["item"]: x["value"] for x in env.wardctl_json(c, "inventory", "sh-2")["items"]}
+        check(items["firmware"] == "0.11.0", "the older heartbeat won: %s" % items)
+    check([x["new"] for x in changes(env, b, "sh-2") if x["item"] == "firmware"] ==
+          ["0.11.0", "0.10.1"], "sh-2's firmware changes: %s" % changes(env, b, "sh-2"))
+    a.stop()
+    b.stop()
+
+
 if __name__ == "__main__":
     main({"changes": case_changes, "outdated": case_outdated, "sim": case_sim,
-          "sim_changes": case_sim_changes, "outdated_incident": case_outdated_incident})
+          "sim_changes": case_sim_changes, "outdated_incident": case_outdated_incident,
+          "shared": case_shared})
