@@ -22,8 +22,8 @@ outdated_incident
           /metrics), marked healthy and resolved once the device is updated or removed
 shared    two collectors A and B on one PostgreSQL (WARD_TEST_STORAGE=postgresql): devices
           report to A only, a change window is opened through B; B's wardctl inventory,
-          changes, change list, devices --outdated and /metrics answer what A's do. A full
-          heartbeat older (same boot, lower seq) than one B compared, delivered to A after it,
+          changes, change list, devices --outdated and /metrics answer what A's do, and a
+          window closed through A is closed for B. A full heartbeat older (same boot, lower seq) than one B compared, delivered to A after it,
           changes nothing
 """
 import re
@@ -413,9 +413,17 @@ def case_shared(env):
     check(va == vb, "A and B differ:\n%s\n%s" % (va, vb))
     check([x["id"] for x in vb[4]["devices"]] == ["sh-1"] and vb[3]["windows"][0]["changes"] == 2,
           "B's outdated and windows: %s" % vb[3:])
+    n = env.pg.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                     "'ward-collector-inventory'")[0][0]
+    check(n == 4, "inventory connections (a writer and a reader per collector): %s" % n)
     text = H_metrics(env, b)
     check("ward_collector_devices_outdated 1" in text and
           "ward_collector_change_windows_open 1" in text, "B's /metrics")
+    # Closed through A: closed for B too.
+    env.wardctl(a, "change", "close", str(win["id"]))
+    p = env.wardctl(b, "change", "close", str(win["id"]), check_rc=False)
+    check(p.returncode == 1 and "409" in p.stderr, "closing twice, through B: %r" % p.stderr)
+    check(not env.wardctl_json(b, "change", "list")["windows"][0]["open"], "open for B")
     # sh-2 reports 0.11.0 (seq 5) to B; its seq 4 (0.10.5), delivered to A after, is older.
     post_hb(env, b, "sh-2", full_hb("sh-2", BOOT_A, 5, firmware="0.11.0"))
     wait_for(lambda: [x for x in changes(env, a, "sh-2") if x["new"] == "0.11.0"], 10,
