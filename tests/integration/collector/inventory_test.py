@@ -23,7 +23,8 @@ outdated_incident
 shared    two collectors A and B on one PostgreSQL (WARD_TEST_STORAGE=postgresql): devices
           report to A only, a change window is opened through B; B's wardctl inventory,
           changes, change list, devices --outdated and /metrics answer what A's do, and a
-          window closed through A is closed for B. A full heartbeat older (same boot, lower seq) than one B compared, delivered to A after it,
+          window closed through A is closed for B. A full heartbeat older than one B compared
+          (same boot, lower seq; another boot, an earlier wall_ms), delivered to A after it,
           changes nothing
 """
 import re
@@ -438,6 +439,22 @@ def case_shared(env):
         check(items["firmware"] == "0.11.0", "the older heartbeat won: %s" % items)
     check([x["new"] for x in changes(env, b, "sh-2") if x["item"] == "firmware"] ==
           ["0.11.0", "0.10.1"], "sh-2's firmware changes: %s" % changes(env, b, "sh-2"))
+    # Across boots by the agent's wall clock: boot B at 2000 through B, then boot A at 1000.
+    now = int(time.time() * 1000)
+    hb = full_hb("sh-2", BOOT_B, 1, firmware="0.12.0")
+    hb["wall_ms"] = now
+    post_hb(env, b, "sh-2", hb, boot=BOOT_B)
+    wait_for(lambda: [x for x in changes(env, a, "sh-2") if x["new"] == "0.12.0"], 10,
+             "sh-2's reboot through B, read through A", step=0.1)
+    hb = full_hb("sh-2", BOOT_A, 7, firmware="0.11.0")
+    hb["wall_ms"] = now - 60000
+    post_hb(env, a, "sh-2", hb)
+    wait_for(lambda: a.log_text().count("sh-2: a full heartbeat older") == 2 or
+             [x for x in changes(env, a, "sh-2") if x["new"] == BOOT_A], 10,
+             "A to compare the earlier boot's heartbeat", step=0.1)
+    items = {x["item"]: x["value"] for x in env.wardctl_json(b, "inventory", "sh-2")["items"]}
+    check(items["firmware"] == "0.12.0" and items["boot"] == BOOT_B,
+          "the earlier boot won: %s" % items)
     a.stop()
     b.stop()
 
