@@ -455,8 +455,10 @@ def case_shared(env):
     items = {x["item"]: x["value"] for x in env.wardctl_json(b, "inventory", "sh-2")["items"]}
     check(items["firmware"] == "0.12.0" and items["boot"] == BOOT_B,
           "the earlier boot won: %s" % items)
-    a.stop()
-    b.stop()
+    for c in (a, b):
+        rc = c.stop()
+        check(rc == 0, "a collector exited %s (a sanitizer's finding?): %s" % (
+            rc, "\n".join(c.log_text().splitlines()[-20:])))
 
 
 if __name__ == "__main__":
