@@ -20,6 +20,12 @@ sim_changes
 outdated_incident
           min-agent-version raises one low incident per outdated device (wardctl, the API,
           /metrics), marked healthy and resolved once the device is updated or removed
+shared    two collectors A and B on one PostgreSQL (WARD_TEST_STORAGE=postgresql): devices
+          report to A only, a change window is opened through B; B's wardctl inventory,
+          changes, change list, devices --outdated and /metrics answer what A's do, and a
+          window closed through A is closed for B. A full heartbeat older than one B compared
+          (same boot, lower seq; another boot, an earlier wall_ms), delivered to A after it,
+          changes nothing
 """
 import re
 import json
@@ -381,6 +387,81 @@ def case_sim_changes(env):
     c.stop()
 
 
+def case_shared(env):
+    check(env.pg is not None, "run with WARD_TEST_STORAGE=postgresql")
+    env.make_pki(devices=("sh-1", "sh-2"))
+    args = ("--min-agent-version", "0.10.0")
+    a = env.start(*args, state=os.path.join(env.dir, "a"))
+    b = env.start(*args, state=os.path.join(env.dir, "b"))
+    post_hb(env, a, "sh-1", full_hb("sh-1", BOOT_A, 1, firmware="0.9.7", inventory=disks("WD-A")))
+    post_hb(env, a, "sh-2", full_hb("sh-2", BOOT_A, 1, firmware="0.10.1"))
+    wait_for(lambda: len(changes(env, b)) >= 6 + 4, 10, "A's first sightings, read through B",
+             step=0.1)
+    env.wardctl(b, "change", "open", "disk on sh-1", "--devices", "sh-1", "--for", "1h")
+    post_hb(env, a, "sh-1", full_hb("sh-1", BOOT_A, 2, firmware="0.9.7", config=CFG_B,
+                                    inventory=disks("WD-B")))
+    xs = wait_changes(env, b, "sh-1", 2, "sh-1's planned changes, read through B")
+    win = env.wardctl_json(b, "change", "list")["windows"][0]
+    check(all(x["window"] == win["id"] and not x["unplanned"] for x in xs),
+          "not linked to B's window: %s" % xs)
+
+    def views(c):
+        return [env.wardctl_json(c, "inventory", "sh-1"), env.wardctl_json(c, "inventory", "sh-2"),
+                changes(env, c), env.wardctl_json(c, "change", "list"),
+                env.wardctl_json(c, "devices", "--outdated")]
+
+    va, vb = views(a), views(b)
+    check(va == vb, "A and B differ:\n%s\n%s" % (va, vb))
+    check([x["id"] for x in vb[4]["devices"]] == ["sh-1"] and vb[3]["windows"][0]["changes"] == 2,
+          "B's outdated and windows: %s" % vb[3:])
+    n = env.pg.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                     "'ward-collector-inventory'")[0][0]
+    check(n == 4, "inventory connections (a writer and a reader per collector): %s" % n)
+    text = H_metrics(env, b)
+    check("ward_collector_devices_outdated 1" in text and
+          "ward_collector_change_windows_open 1" in text, "B's /metrics")
+    # Closed through A: closed for B too.
+    env.wardctl(a, "change", "close", str(win["id"]))
+    p = env.wardctl(b, "change", "close", str(win["id"]), check_rc=False)
+    check(p.returncode == 1 and "409" in p.stderr, "closing twice, through B: %r" % p.stderr)
+    check(not env.wardctl_json(b, "change", "list")["windows"][0]["open"], "open for B")
+    # sh-2 reports 0.11.0 (seq 5) to B; its seq 4 (0.10.5), delivered to A after, is older.
+    post_hb(env, b, "sh-2", full_hb("sh-2", BOOT_A, 5, firmware="0.11.0"))
+    wait_for(lambda: [x for x in changes(env, a, "sh-2") if x["new"] == "0.11.0"], 10,
+             "sh-2's update through B, read through A", step=0.1)
+    post_hb(env, a, "sh-2", full_hb("sh-2", BOOT_A, 4, firmware="0.10.5"))
+    # Compared by A: left out (its log says so) or, wrongly, recorded as a change.
+    wait_for(lambda: "sh-2: a full heartbeat older" in a.log_text() or
+             [x for x in changes(env, a, "sh-2") if x["new"] == "0.10.5"], 10,
+             "A to compare the older heartbeat", step=0.1)
+    for c in (a, b):
+        items = {x["item"]: x["value"] for x in env.wardctl_json(c, "inventory", "sh-2")["items"]}
+        check(items["firmware"] == "0.11.0", "the older heartbeat won: %s" % items)
+    check([x["new"] for x in changes(env, b, "sh-2") if x["item"] == "firmware"] ==
+          ["0.11.0", "0.10.1"], "sh-2's firmware changes: %s" % changes(env, b, "sh-2"))
+    # Across boots by the agent's wall clock: boot B at 2000 through B, then boot A at 1000.
+    now = int(time.time() * 1000)
+    hb = full_hb("sh-2", BOOT_B, 1, firmware="0.12.0")
+    hb["wall_ms"] = now
+    post_hb(env, b, "sh-2", hb, boot=BOOT_B)
+    wait_for(lambda: [x for x in changes(env, a, "sh-2") if x["new"] == "0.12.0"], 10,
+             "sh-2's reboot through B, read through A", step=0.1)
+    hb = full_hb("sh-2", BOOT_A, 7, firmware="0.11.0")
+    hb["wall_ms"] = now - 60000
+    post_hb(env, a, "sh-2", hb)
+    wait_for(lambda: a.log_text().count("sh-2: a full heartbeat older") == 2 or
+             [x for x in changes(env, a, "sh-2") if x["new"] == BOOT_A], 10,
+             "A to compare the earlier boot's heartbeat", step=0.1)
+    items = {x["item"]: x["value"] for x in env.wardctl_json(b, "inventory", "sh-2")["items"]}
+    check(items["firmware"] == "0.12.0" and items["boot"] == BOOT_B,
+          "the earlier boot won: %s" % items)
+    for c in (a, b):
+        rc = c.stop()
+        check(rc == 0, "a collector exited %s (a sanitizer's finding?): %s" % (
+            rc, "\n".join(c.log_text().splitlines()[-20:])))
+
+
 if __name__ == "__main__":
     main({"changes": case_changes, "outdated": case_outdated, "sim": case_sim,
-          "sim_changes": case_sim_changes, "outdated_incident": case_outdated_incident})
+          "sim_changes": case_sim_changes, "outdated_incident": case_outdated_incident,
+          "shared": case_shared})

@@ -8,7 +8,8 @@
  *   POST /v1/change-windows/{id}/close       close it                             (operator)
  *   GET  /v1/outdated                        devices below min-agent-version       (viewer)
  *
- * Reads go through the read-only connection on the event loop (WAL: committed rows only).
+ * Reads go through the reader connection on the event loop (committed rows only: inventory.db
+ * in WAL mode, or the PostgreSQL tables every collector writes, invdb.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,39 +30,49 @@
 #define CHANGES_MAX  1000
 
 /* A text column as a JSON string, or null. */
-static void col_str(struct wcol_jw *w, const char *key, sqlite3_stmt *st, int i)
+static void col_str(struct wcol_jw *w, const char *key, const struct inv_rows *r, unsigned row,
+                    unsigned col)
 {
+    const char *v = wcol_inv_cell(r, row, col);
+
     wcol_jw_key(w, key);
-    if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+    if (v == NULL) {
         wcol_jw_null(w);
     } else {
-        wcol_jw_str(w, (const char *)sqlite3_column_text(st, i));
+        wcol_jw_str(w, v);
     }
 }
 
-#define CHANGE_COLS "id, device, at_ms, item, kind, old, new, window, unplanned"
-
-static void change_row(struct wcol_jw *w, sqlite3_stmt *st)
+/* An integer column, or null. */
+static void col_int(struct wcol_jw *w, const char *key, const struct inv_rows *r, unsigned row,
+                    unsigned col)
 {
-    wcol_jw_obj_begin(w);
-    wcol_jw_kint(w, "id", sqlite3_column_int64(st, 0));
-    col_str(w, "device", st, 1);
-    wcol_jw_kint(w, "at_ms", sqlite3_column_int64(st, 2));
-    col_str(w, "item", st, 3);
-    col_str(w, "kind", st, 4);
-    col_str(w, "old", st, 5);
-    col_str(w, "new", st, 6);
-    wcol_jw_key(w, "window");
-    if (sqlite3_column_type(st, 7) == SQLITE_NULL) {
+    wcol_jw_key(w, key);
+    if (wcol_inv_cell(r, row, col) == NULL) {
         wcol_jw_null(w);
     } else {
-        wcol_jw_int(w, sqlite3_column_int64(st, 7));
+        wcol_jw_int(w, wcol_inv_cell_int(r, row, col));
     }
+}
+
+#define CHANGE_COLS "id, device, at_ms, item, kind, old, new, \"window\", unplanned"
+
+static void change_row(struct wcol_jw *w, const struct inv_rows *r, unsigned i)
+{
+    const char *kind = wcol_inv_cell(r, i, 4);
+
+    wcol_jw_obj_begin(w);
+    wcol_jw_kint(w, "id", wcol_inv_cell_int(r, i, 0));
+    col_str(w, "device", r, i, 1);
+    wcol_jw_kint(w, "at_ms", wcol_inv_cell_int(r, i, 2));
+    col_str(w, "item", r, i, 3);
+    col_str(w, "kind", r, i, 4);
+    col_str(w, "old", r, i, 5);
+    col_str(w, "new", r, i, 6);
+    col_int(w, "window", r, i, 7);
     wcol_jw_key(w, "unplanned");
-    wcol_jw_bool(w, sqlite3_column_int(st, 8) != 0);
-    wcol_jw_kstr(w, "severity",
-                 strcmp((const char *)sqlite3_column_text(st, 4), "discovered") == 0 ? "none"
-                                                                                     : "low");
+    wcol_jw_bool(w, wcol_inv_cell_int(r, i, 8) != 0);
+    wcol_jw_kstr(w, "severity", kind != NULL && strcmp(kind, "discovered") == 0 ? "none" : "low");
     wcol_jw_obj_end(w);
 }
 
@@ -69,57 +80,57 @@ static void change_row(struct wcol_jw *w, sqlite3_stmt *st)
 static int changes_into(struct wcol_inventory *inv, struct wcol_jw *w, const char *device,
                         int64_t since_ms, unsigned limit)
 {
-    sqlite3_stmt *st = NULL;
+    struct inv_rows r = { 0 };
+    struct inv_val v[] = { INV_TEXT(device), INV_INT(since_ms), INV_INT(limit) };
 
-    if (sqlite3_prepare_v2(inv->r,
-                           "SELECT " CHANGE_COLS " FROM changes WHERE (?1 IS NULL OR device = ?1) "
-                           "AND at_ms >= ?2 ORDER BY id DESC LIMIT ?3",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_invdb_query(inv->r,
+                         "SELECT " CHANGE_COLS " FROM changes WHERE (CAST(?1 AS TEXT) IS NULL OR "
+                         "device = ?1) AND at_ms >= ?2 ORDER BY id DESC LIMIT ?3",
+                         v, 3, &r) != 0) {
+        wcol_inv_rows_free(&r);
         return -EIO;
     }
-    if (device != NULL) {
-        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-    }
-    sqlite3_bind_int64(st, 2, since_ms);
-    sqlite3_bind_int(st, 3, (int)limit);
     wcol_jw_arr_begin(w);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        change_row(w, st);
+    for (unsigned i = 0; i < r.n; i++) {
+        change_row(w, &r, i);
     }
     wcol_jw_arr_end(w);
-    sqlite3_finalize(st);
+    wcol_inv_rows_free(&r);
     return 0;
 }
 
 static void get_inventory(struct wcol_inventory *inv, struct wcol_conn *conn, const char *id)
 {
     struct wcol_jw w;
-    sqlite3_stmt *st = NULL;
+    struct inv_rows r = { 0 };
+    struct inv_val v[] = { INV_TEXT(id) };
     unsigned n = 0;
 
-    if (sqlite3_prepare_v2(inv->r,
-                           "SELECT item, value, since_ms FROM inventory WHERE device = ?1 "
-                           "ORDER BY item",
-                           -1, &st, NULL) != SQLITE_OK) {
+    /* COLLATE "C": the byte order SQLite sorts text in, whatever the database's collation. */
+    if (wcol_invdb_query(inv->r,
+                         inv->r->shared ? "SELECT item, value, since_ms FROM inventory WHERE "
+                                          "device = ?1 ORDER BY item COLLATE \"C\""
+                                        : "SELECT item, value, since_ms FROM inventory WHERE "
+                                          "device = ?1 ORDER BY item",
+                         v, 1, &r) != 0) {
+        wcol_inv_rows_free(&r);
         wcol_conn_error(conn, 503, "inventory unavailable");
         return;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     wcol_jw_init(&w, RESPONSE_MAX);
     wcol_jw_obj_begin(&w);
     wcol_jw_kstr(&w, "device", id);
     wcol_jw_key(&w, "items");
     wcol_jw_arr_begin(&w);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    for (; n < r.n; n++) {
         wcol_jw_obj_begin(&w);
-        col_str(&w, "item", st, 0);
-        col_str(&w, "value", st, 1);
-        wcol_jw_kint(&w, "since_ms", sqlite3_column_int64(st, 2));
+        col_str(&w, "item", &r, n, 0);
+        col_str(&w, "value", &r, n, 1);
+        wcol_jw_kint(&w, "since_ms", wcol_inv_cell_int(&r, n, 2));
         wcol_jw_obj_end(&w);
-        n++;
     }
     wcol_jw_arr_end(&w);
-    sqlite3_finalize(st);
+    wcol_inv_rows_free(&r);
     wcol_jw_key(&w, "changes");
     (void)changes_into(inv, &w, id, 0, 100);
     wcol_jw_obj_end(&w);
@@ -198,15 +209,16 @@ static void get_changes(struct wcol_inventory *inv, struct wcol_conn *conn, cons
 
 static void get_windows(struct wcol_inventory *inv, struct wcol_conn *conn)
 {
-    sqlite3_stmt *st = NULL;
+    struct inv_rows r = { 0 };
     struct wcol_jw w;
     int64_t now = wcol_now_wall_ms();
 
-    if (sqlite3_prepare_v2(inv->r,
-                           "SELECT id, title, devices, opened_ms, until_ms, closed_ms, opened_by, "
-                           "closed_by, (SELECT count(*) FROM changes AS c WHERE c.window = "
-                           "change_windows.id) FROM change_windows ORDER BY id DESC LIMIT 1000",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_invdb_query(inv->r,
+                         "SELECT id, title, devices, opened_ms, until_ms, closed_ms, opened_by, "
+                         "closed_by, (SELECT count(*) FROM changes AS c WHERE c.\"window\" = "
+                         "change_windows.id) FROM change_windows ORDER BY id DESC LIMIT 1000",
+                         NULL, 0, &r) != 0) {
+        wcol_inv_rows_free(&r);
         wcol_conn_error(conn, 503, "inventory unavailable");
         return;
     }
@@ -214,29 +226,24 @@ static void get_windows(struct wcol_inventory *inv, struct wcol_conn *conn)
     wcol_jw_obj_begin(&w);
     wcol_jw_key(&w, "windows");
     wcol_jw_arr_begin(&w);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        bool closed = sqlite3_column_type(st, 5) != SQLITE_NULL;
+    for (unsigned i = 0; i < r.n; i++) {
+        bool closed = wcol_inv_cell(&r, i, 5) != NULL;
 
         wcol_jw_obj_begin(&w);
-        wcol_jw_kint(&w, "id", sqlite3_column_int64(st, 0));
-        col_str(&w, "title", st, 1);
-        col_str(&w, "devices", st, 2);
-        wcol_jw_kint(&w, "opened_ms", sqlite3_column_int64(st, 3));
-        wcol_jw_kint(&w, "until_ms", sqlite3_column_int64(st, 4));
-        wcol_jw_key(&w, "closed_ms");
-        if (closed) {
-            wcol_jw_int(&w, sqlite3_column_int64(st, 5));
-        } else {
-            wcol_jw_null(&w);
-        }
-        col_str(&w, "opened_by", st, 6);
-        col_str(&w, "closed_by", st, 7);
-        wcol_jw_kint(&w, "changes", sqlite3_column_int64(st, 8));
+        wcol_jw_kint(&w, "id", wcol_inv_cell_int(&r, i, 0));
+        col_str(&w, "title", &r, i, 1);
+        col_str(&w, "devices", &r, i, 2);
+        wcol_jw_kint(&w, "opened_ms", wcol_inv_cell_int(&r, i, 3));
+        wcol_jw_kint(&w, "until_ms", wcol_inv_cell_int(&r, i, 4));
+        col_int(&w, "closed_ms", &r, i, 5);
+        col_str(&w, "opened_by", &r, i, 6);
+        col_str(&w, "closed_by", &r, i, 7);
+        wcol_jw_kint(&w, "changes", wcol_inv_cell_int(&r, i, 8));
         wcol_jw_key(&w, "open");
-        wcol_jw_bool(&w, !closed && sqlite3_column_int64(st, 4) >= now);
+        wcol_jw_bool(&w, !closed && wcol_inv_cell_int(&r, i, 4) >= now);
         wcol_jw_obj_end(&w);
     }
-    sqlite3_finalize(st);
+    wcol_inv_rows_free(&r);
     wcol_jw_arr_end(&w);
     wcol_jw_obj_end(&w);
     wcol_api_send_doc(conn, &w);
@@ -332,20 +339,26 @@ static void close_window(struct wcol_inventory *inv, struct wcol_conn *conn, con
 /* Devices whose agent version is below the minimum, into w (an array). @return count. */
 static unsigned outdated_into(struct wcol_inventory *inv, struct wcol_jw *w)
 {
-    sqlite3_stmt *st = NULL;
+    struct inv_rows r = { 0 };
     unsigned n = 0;
 
     if (inv->min_version[0] == '\0' ||
-        sqlite3_prepare_v2(inv->r,
-                           "SELECT i.device, i.value, i.since_ms, o.incident FROM inventory i "
-                           "LEFT JOIN outdated_raised o ON o.device = i.device WHERE i.item = "
-                           "'firmware' AND i.device NOT IN (SELECT device FROM removed_devices) "
-                           "ORDER BY i.device",
-                           -1, &st, NULL) != SQLITE_OK) {
+        wcol_invdb_query(inv->r,
+                         inv->r->shared
+                             ? "SELECT i.device, i.value, i.since_ms, o.incident FROM inventory i "
+                               "LEFT JOIN outdated_raised o ON o.device = i.device WHERE i.item = "
+                               "'firmware' AND i.device NOT IN (SELECT device FROM "
+                               "removed_devices) ORDER BY i.device COLLATE \"C\""
+                             : "SELECT i.device, i.value, i.since_ms, o.incident FROM inventory i "
+                               "LEFT JOIN outdated_raised o ON o.device = i.device WHERE i.item = "
+                               "'firmware' AND i.device NOT IN (SELECT device FROM "
+                               "removed_devices) ORDER BY i.device",
+                         NULL, 0, &r) != 0) {
+        wcol_inv_rows_free(&r);
         return 0;
     }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 1);
+    for (unsigned i = 0; i < r.n; i++) {
+        const char *v = wcol_inv_cell(&r, i, 1);
 
         if (v == NULL || wcol_version_cmp(v, inv->min_version) >= 0) {
             continue;
@@ -353,19 +366,14 @@ static unsigned outdated_into(struct wcol_inventory *inv, struct wcol_jw *w)
         n++;
         if (w != NULL) {
             wcol_jw_obj_begin(w);
-            col_str(w, "id", st, 0);
+            col_str(w, "id", &r, i, 0);
             wcol_jw_kstr(w, "version", v);
-            wcol_jw_kint(w, "since_ms", sqlite3_column_int64(st, 2));
-            wcol_jw_key(w, "incident"); /* the low incident it raised (null: none yet) */
-            if (sqlite3_column_type(st, 3) == SQLITE_INTEGER) {
-                wcol_jw_int(w, sqlite3_column_int64(st, 3));
-            } else {
-                wcol_jw_null(w);
-            }
+            wcol_jw_kint(w, "since_ms", wcol_inv_cell_int(&r, i, 2));
+            col_int(w, "incident", &r, i, 3); /* the low incident it raised (null: none yet) */
             wcol_jw_obj_end(w);
         }
     }
-    sqlite3_finalize(st);
+    wcol_inv_rows_free(&r);
     return n;
 }
 
@@ -465,10 +473,22 @@ bool wcol_inventory_request(struct wcol_inventory *inv, struct wcol_conn *conn, 
 
 /* ---- metrics ---- */
 
+/* A count(*) with at most one parameter (?1 a). */
+static int64_t count_of(struct wcol_inventory *inv, const char *sql, int64_t a)
+{
+    struct inv_rows r = { 0 };
+    struct inv_val v[] = { INV_INT(a) };
+    int64_t n = wcol_invdb_query(inv->r, sql, v, strstr(sql, "?1") != NULL, &r) == 0
+                    ? wcol_inv_cell_int(&r, 0, 0)
+                    : 0;
+
+    wcol_inv_rows_free(&r);
+    return n;
+}
+
 void wcol_inventory_metrics(struct wcol_inventory *inv, struct wcol_prom *w)
 {
     static const char *const planned[2] = { "yes", "no" };
-    sqlite3_stmt *st = NULL;
 
     if (inv == NULL) {
         return;
@@ -490,15 +510,11 @@ void wcol_inventory_metrics(struct wcol_inventory *inv, struct wcol_prom *w)
     wcol_prom_sample_u64(w, "ward_collector_inventory_dropped_total", NULL, 0,
                          (uint64_t)atomic_load(&inv->dropped));
     wcol_prom_family(w, "ward_collector_change_windows_open", "gauge", "change windows open now");
-    if (sqlite3_prepare_v2(inv->r,
-                           "SELECT count(*) FROM change_windows WHERE closed_ms IS NULL AND "
-                           "until_ms >= ?1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, wcol_now_wall_ms());
-        wcol_prom_sample(w, "ward_collector_change_windows_open", NULL, 0,
-                         sqlite3_step(st) == SQLITE_ROW ? (double)sqlite3_column_int64(st, 0) : 0);
-    }
-    sqlite3_finalize(st);
+    wcol_prom_sample(w, "ward_collector_change_windows_open", NULL, 0,
+                     (double)count_of(inv,
+                                      "SELECT count(*) FROM change_windows WHERE closed_ms IS NULL "
+                                      "AND until_ms >= ?1",
+                                      wcol_now_wall_ms()));
     wcol_prom_family(w, "ward_collector_devices_outdated", "gauge",
                      "devices whose agent is older than min-agent-version");
     wcol_prom_sample(w, "ward_collector_devices_outdated", NULL, 0,
@@ -506,11 +522,6 @@ void wcol_inventory_metrics(struct wcol_inventory *inv, struct wcol_prom *w)
     wcol_prom_family(
         w, "ward_collector_devices_outdated_incidents", "gauge",
         "outdated devices with a low incident raised (clears once updated or removed)");
-    st = NULL;
-    if (sqlite3_prepare_v2(inv->r, "SELECT count(*) FROM outdated_raised", -1, &st, NULL) ==
-        SQLITE_OK) {
-        wcol_prom_sample(w, "ward_collector_devices_outdated_incidents", NULL, 0,
-                         sqlite3_step(st) == SQLITE_ROW ? (double)sqlite3_column_int64(st, 0) : 0);
-    }
-    sqlite3_finalize(st);
+    wcol_prom_sample(w, "ward_collector_devices_outdated_incidents", NULL, 0,
+                     (double)count_of(inv, "SELECT count(*) FROM outdated_raised", 0));
 }

@@ -3,8 +3,9 @@
  * "Inventory and change management").
  *
  * What each device is (agent version, board, arch, config and rules digests, boot id, and the
- * items of an optional `inventory` object of its heartbeat) is kept in STATE/inventory.db
- * with every change and its time. An after-commit subscriber (commit/bus.h) copies each full
+ * items of an optional `inventory` object of its heartbeat) is kept in STATE/inventory.db,
+ * or in the PostgreSQL database of the store (shared by every collector), with every change
+ * and its time. An after-commit subscriber (commit/bus.h) copies each full
  * heartbeat (one that carries the sticky fields) to a queue; a thread of its own compares it
  * with the stored inventory and records what changed, linked to the change window (opened by
  * an operator: wardctl change open) that covers the device at that time, or flagged
@@ -23,11 +24,13 @@ struct wcol_prom;
 struct wcol_incidents;
 
 /**
- * Open (creating) inventory.db beside the store's database and start the thread.
- * min_version: the minimum agent version ("0.2.0"), NULL for no policy.
+ * Open (creating) inventory.db beside the store's database, or with pg_conninfo (not NULL) the
+ * store's PostgreSQL database that every collector shares (inventory/invdb.h), and start the
+ * thread. min_version: the minimum agent version ("0.2.0"), NULL for no policy.
  * @return 0, -EIO (logged), -ENOMEM, -EINVAL (min_version not a dotted version).
  */
-int wcol_inventory_open(struct wcol_inventory **out, const char *db_path, const char *min_version);
+int wcol_inventory_open(struct wcol_inventory **out, const char *db_path, const char *pg_conninfo,
+                        const char *min_version);
 
 /** Feed the queue from every stored report with a full heartbeat. */
 int wcol_inventory_subscribe(struct wcol_inventory *inv, struct wcol_bus *bus);

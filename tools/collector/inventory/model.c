@@ -43,16 +43,9 @@ const char *wcol_inv_kind_name(enum inv_kind k)
     return (unsigned)k < INV_KIND_COUNT ? s_kinds[k] : "?";
 }
 
-int wcol_inv_exec(sqlite3 *db, const char *sql)
+int wcol_inv_exec(struct inv_db *db, const char *sql, const struct inv_val *v, int n)
 {
-    char *msg = NULL;
-
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        wcol_log_error("inventory: %s", msg != NULL ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return -EIO;
-    }
-    return 0;
+    return wcol_invdb_query(db, sql, v, n, NULL);
 }
 
 /* The heartbeat's items: the sticky build fields, the boot, and an `inventory` object's
@@ -134,99 +127,67 @@ static unsigned facts_of(const cJSON *hb, const char *boot, struct fact *f)
 }
 
 /* The open window covering device at at_ms (0: none). */
-static int64_t window_for(sqlite3 *db, const char *device, int64_t at_ms)
+static int64_t window_for(struct inv_db *db, const char *device, int64_t at_ms)
 {
-    sqlite3_stmt *st = NULL;
+    struct inv_rows w = { 0 };
+    struct inv_val v[] = { INV_INT(at_ms) };
     int64_t id = 0;
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, devices FROM change_windows WHERE opened_ms <= ?1 AND "
-                           "until_ms >= ?1 AND (closed_ms IS NULL OR closed_ms >= ?1) ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return 0;
-    }
-    sqlite3_bind_int64(st, 1, at_ms);
-    while (id == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        const char *glob = (const char *)sqlite3_column_text(st, 1);
+    if (wcol_invdb_query(db,
+                         "SELECT id, devices FROM change_windows WHERE opened_ms <= ?1 AND "
+                         "until_ms >= ?1 AND (closed_ms IS NULL OR closed_ms >= ?1) ORDER BY id",
+                         v, 1, &w) == 0) {
+        for (unsigned i = 0; id == 0 && i < w.n; i++) {
+            const char *glob = wcol_inv_cell(&w, i, 1);
 
-        if (glob != NULL && fnmatch(glob, device, 0) == 0) {
-            id = sqlite3_column_int64(st, 0);
+            if (glob != NULL && fnmatch(glob, device, 0) == 0) {
+                id = wcol_inv_cell_int(&w, i, 0);
+            }
         }
     }
-    sqlite3_finalize(st);
+    wcol_inv_rows_free(&w);
     return id;
 }
 
-/* Stored value of one item (heap) or NULL; *known: the device has any item. */
-static char *stored(sqlite3 *db, const char *device, const char *item)
+/* The stored value of item among the device's items (item, value rows), NULL: none. */
+static const char *stored(const struct inv_rows *items, const char *item)
 {
-    sqlite3_stmt *st = NULL;
-    char *v = NULL;
+    for (unsigned i = 0; i < items->n; i++) {
+        const char *name = wcol_inv_cell(items, i, 0);
 
-    if (sqlite3_prepare_v2(db, "SELECT value FROM inventory WHERE device = ?1 AND item = ?2", -1,
-                           &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, item, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            v = strdup((const char *)sqlite3_column_text(st, 0));
+        if (name != NULL && strcmp(name, item) == 0) {
+            return wcol_inv_cell(items, i, 1);
         }
     }
-    sqlite3_finalize(st);
-    return v;
-}
-
-static bool device_known(sqlite3 *db, const char *device)
-{
-    sqlite3_stmt *st = NULL;
-    bool known = false;
-
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM inventory WHERE device = ?1 LIMIT 1", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-        known = sqlite3_step(st) == SQLITE_ROW;
-    }
-    sqlite3_finalize(st);
-    return known;
+    return NULL;
 }
 
 static int record(struct wcol_inventory *inv, const struct inv_job *j, const struct fact *f,
                   const char *old, enum inv_kind kind)
 {
-    sqlite3_stmt *st = NULL;
     int64_t win = kind == INV_DISCOVERED ? 0 : window_for(inv->w, j->device, j->at_ms);
     bool unplanned = win == 0 && kind != INV_DISCOVERED && kind != INV_REBOOTED;
-    int rc = -EIO;
-
-    if (sqlite3_prepare_v2(inv->w,
+    struct inv_val item[] = { INV_TEXT(j->device), INV_TEXT(f->item), INV_TEXT(f->value),
+                              INV_INT(j->at_ms) };
+    struct inv_val change[] = { INV_TEXT(j->device),
+                                INV_INT(j->at_ms),
+                                INV_TEXT(f->item),
+                                INV_TEXT(wcol_inv_kind_name(kind)),
+                                INV_TEXT(old),
+                                INV_TEXT(f->value),
+                                win > 0 ? INV_INT(win) : INV_TEXT(NULL),
+                                INV_INT(unplanned) };
+    int rc = wcol_inv_exec(inv->w,
                            "INSERT INTO inventory (device, item, value, since_ms) VALUES (?1, ?2, "
                            "?3, ?4) ON CONFLICT (device, item) DO UPDATE SET value = ?3, "
                            "since_ms = ?4",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, j->device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, f->item, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, f->value, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, j->at_ms);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (rc == 0 && sqlite3_prepare_v2(inv->w,
-                                      "INSERT INTO changes (device, at_ms, item, kind, old, new, "
-                                      "window, unplanned) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                                      -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, j->device, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, j->at_ms);
-        sqlite3_bind_text(st, 3, f->item, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, wcol_inv_kind_name(kind), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, old, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, f->value, -1, SQLITE_STATIC);
-        if (win > 0) {
-            sqlite3_bind_int64(st, 7, win);
-        }
-        sqlite3_bind_int(st, 8, unplanned);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-    }
-    sqlite3_finalize(st);
+                           item, 4);
+
+    rc = rc
+             ?: wcol_inv_exec(inv->w,
+                              "INSERT INTO changes (device, at_ms, item, kind, old, new, "
+                              "\"window\", unplanned) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                              change, 8);
     if (rc == 0) {
         atomic_fetch_add(&inv->changes[kind][unplanned], 1);
         if (kind != INV_DISCOVERED) {
@@ -238,38 +199,83 @@ static int record(struct wcol_inventory *inv, const struct inv_job *j, const str
     return rc;
 }
 
+static int64_t hb_int(const cJSON *hb, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(hb, key);
+
+    return cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 9e15
+               ? (int64_t)v->valuedouble
+               : 0;
+}
+
+/*
+ * Shared tables (PostgreSQL): is this heartbeat later, by the device's own order, than the last
+ * one any collector compared? Within a boot its seq says; across boots its wall clock when both
+ * carry one, else the later comparison wins. The row stays locked until the commit, so two
+ * collectors comparing the same device take turns. @return 1 later, 0 not, -EIO.
+ */
+static int later_than_stored(struct wcol_inventory *inv, const struct inv_job *j, int64_t seq,
+                             int64_t wall_ms)
+{
+    struct inv_rows r = { 0 };
+    struct inv_val v[] = { INV_TEXT(j->device), INV_TEXT(j->boot), INV_INT(seq), INV_INT(wall_ms),
+                           INV_INT(j->at_ms) };
+    int rc = wcol_invdb_query(
+        inv->w,
+        "INSERT INTO inventory_order AS o (device, boot, seq, wall_ms, at_ms) VALUES (?1, ?2, ?3, "
+        "?4, ?5) ON CONFLICT (device) DO UPDATE SET boot = excluded.boot, seq = excluded.seq, "
+        "wall_ms = excluded.wall_ms, at_ms = excluded.at_ms WHERE CASE WHEN o.boot = "
+        "excluded.boot THEN excluded.seq = 0 OR excluded.seq >= o.seq WHEN o.wall_ms > 0 AND "
+        "excluded.wall_ms > 0 THEN excluded.wall_ms >= o.wall_ms ELSE true END RETURNING device",
+        v, 5, &r);
+
+    rc = rc == 0 ? r.n == 1 : -EIO;
+    wcol_inv_rows_free(&r);
+    return rc;
+}
+
 static void process(struct wcol_inventory *inv, const struct inv_job *j)
 {
     struct fact f[FACTS_MAX];
     cJSON *hb = cJSON_Parse(j->heartbeat);
     unsigned n = hb != NULL ? facts_of(hb, j->boot, f) : 0;
-    int rc = 0;
+    int64_t seq = hb_int(hb, "seq"), wall_ms = hb_int(hb, "wall_ms");
+    struct inv_rows items = { 0 };
+    struct inv_val dev[] = { INV_TEXT(j->device) };
 
     cJSON_Delete(hb);
     pthread_mutex_lock(&inv->db_mu);
-    bool known = device_known(inv->w, j->device);
-    bool begun = false;
+    int rc = inv->w->ops->begin(inv->w), later = 1;
 
-    for (unsigned i = 0; i < n && rc == 0; i++) {
-        char *old = stored(inv->w, j->device, f[i].item);
+    if (rc == 0 && inv->w->shared) {
+        later = later_than_stored(inv, j, seq, wall_ms);
+        rc = later < 0 ? later : 0;
+    }
+    if (rc == 0 && later == 0) {
+        wcol_log_info("inventory: %s: a full heartbeat older than the last compared one (boot "
+                      "%s seq %lld) is left out",
+                      j->device, j->boot, (long long)seq);
+    }
+    rc = rc
+             ?: later == 0
+                ? 0
+                : wcol_invdb_query(inv->w, "SELECT item, value FROM inventory WHERE device = ?1",
+                                   dev, 1, &items);
+    bool known = items.n > 0;
+
+    for (unsigned i = 0; i < n && rc == 0 && later == 1; i++) {
+        const char *old = stored(&items, f[i].item);
 
         if (old == NULL || strcmp(old, f[i].value) != 0) {
-            if (!begun) {
-                rc = wcol_inv_exec(inv->w, "BEGIN IMMEDIATE");
-                begun = rc == 0;
-            }
-            rc = rc
-                     ?: record(inv, j, &f[i], old,
-                               old != NULL ? f[i].kind
-                               : known     ? INV_ADDED
-                                           : INV_DISCOVERED);
+            rc = record(inv, j, &f[i], old,
+                        old != NULL ? f[i].kind
+                        : known     ? INV_ADDED
+                                    : INV_DISCOVERED);
         }
-        free(old);
     }
-    if (begun) {
-        (void)wcol_inv_exec(inv->w, rc == 0 ? "COMMIT" : "ROLLBACK");
-    }
+    (void)inv->w->ops->end(inv->w, rc == 0);
     pthread_mutex_unlock(&inv->db_mu);
+    wcol_inv_rows_free(&items);
     for (unsigned i = 0; i < n; i++) {
         free(f[i].value);
     }
@@ -394,45 +400,38 @@ void wcol_inventory_flush(struct wcol_inventory *inv)
 int64_t wcol_inv_window_open(struct wcol_inventory *inv, const char *title, const char *devices,
                              int64_t now_ms, int64_t until_ms, const char *who)
 {
-    sqlite3_stmt *st = NULL;
+    struct inv_rows r = { 0 };
+    struct inv_val v[] = { INV_TEXT(title), INV_TEXT(devices), INV_INT(now_ms), INV_INT(until_ms),
+                           INV_TEXT(who) };
     int64_t id = -EIO;
 
     pthread_mutex_lock(&inv->db_mu);
-    if (sqlite3_prepare_v2(inv->w,
-                           "INSERT INTO change_windows (title, devices, opened_ms, until_ms, "
-                           "opened_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, title, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, devices, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now_ms);
-        sqlite3_bind_int64(st, 4, until_ms);
-        sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_DONE) {
-            id = sqlite3_last_insert_rowid(inv->w);
-        }
+    if (wcol_invdb_query(inv->w,
+                         "INSERT INTO change_windows (title, devices, opened_ms, until_ms, "
+                         "opened_by) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                         v, 5, &r) == 0 &&
+        r.n == 1) {
+        id = wcol_inv_cell_int(&r, 0, 0);
     }
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&inv->db_mu);
+    wcol_inv_rows_free(&r);
     return id;
 }
 
 int wcol_inv_window_close(struct wcol_inventory *inv, int64_t id, int64_t now_ms, const char *who)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -EIO;
+    struct inv_rows r = { 0 };
+    struct inv_val v[] = { INV_INT(id), INV_INT(now_ms), INV_TEXT(who) };
+    int rc;
 
     pthread_mutex_lock(&inv->db_mu);
-    if (sqlite3_prepare_v2(inv->w,
-                           "UPDATE change_windows SET closed_ms = ?2, closed_by = ?3 WHERE id = ?1 "
-                           "AND closed_ms IS NULL AND until_ms >= ?2",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now_ms);
-        sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? (sqlite3_changes(inv->w) == 1 ? 0 : -ENOENT) : -EIO;
-    }
-    sqlite3_finalize(st);
+    rc = wcol_invdb_query(inv->w,
+                          "UPDATE change_windows SET closed_ms = ?2, closed_by = ?3 WHERE id = ?1 "
+                          "AND closed_ms IS NULL AND until_ms >= ?2 RETURNING id",
+                          v, 3, &r);
     pthread_mutex_unlock(&inv->db_mu);
+    rc = rc != 0 ? -EIO : r.n == 1 ? 0 : -ENOENT;
+    wcol_inv_rows_free(&r);
     return rc;
 }
 
@@ -462,27 +461,24 @@ int wcol_version_cmp(const char *a, const char *b)
     return 0;
 }
 
-static int open_db(struct wcol_inventory *inv)
+/* inventory.db, or the store's PostgreSQL database (its tables are the store's migration):
+ * a writer and the API's reader. */
+static int open_db(struct wcol_inventory *inv, const char *pg_conninfo)
 {
-    if (sqlite3_open_v2(inv->path, &inv->w,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        NULL) != SQLITE_OK) {
-        wcol_log_error("inventory: cannot open %s: %s", inv->path, sqlite3_errmsg(inv->w));
-        return -EIO;
-    }
-    sqlite3_busy_timeout(inv->w, 5000);
-    int rc = wcol_inv_exec(inv->w, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL");
+    if (pg_conninfo != NULL) {
+        int rc = wcol_invdb_open_pg(&inv->w, pg_conninfo);
 
-    rc = rc ?: wcol_inv_exec(inv->w, s_schema);
-    rc = rc ?: wcol_inv_outdated_schema(inv->w);
-    if (rc == 0 && sqlite3_open_v2(inv->path, &inv->r, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        wcol_log_error("inventory: cannot open %s: %s", inv->path, sqlite3_errmsg(inv->r));
-        rc = -EIO;
+        return rc ?: wcol_invdb_open_pg(&inv->r, pg_conninfo);
     }
-    return rc;
+    int rc = wcol_invdb_open_sqlite(&inv->w, inv->path, false);
+
+    rc = rc ?: wcol_invdb_sqlite_schema(inv->w, s_schema);
+    rc = rc ?: wcol_inv_outdated_schema(inv->w);
+    return rc ?: wcol_invdb_open_sqlite(&inv->r, inv->path, true);
 }
 
-int wcol_inventory_open(struct wcol_inventory **out, const char *db_path, const char *min_version)
+int wcol_inventory_open(struct wcol_inventory **out, const char *db_path, const char *pg_conninfo,
+                        const char *min_version)
 {
     struct wcol_inventory *inv = calloc(1, sizeof(*inv));
     const char *slash = strrchr(db_path, '/');
@@ -503,9 +499,11 @@ int wcol_inventory_open(struct wcol_inventory **out, const char *db_path, const 
         }
         snprintf(inv->min_version, sizeof(inv->min_version), "%s", min_version);
     }
-    snprintf(inv->path, sizeof(inv->path), "%.*sinventory.db",
-             slash ? (int)(slash - db_path + 1) : 0, db_path);
-    int rc = open_db(inv);
+    if (pg_conninfo == NULL) {
+        snprintf(inv->path, sizeof(inv->path), "%.*sinventory.db",
+                 slash ? (int)(slash - db_path + 1) : 0, db_path);
+    }
+    int rc = open_db(inv, pg_conninfo);
 
     if (rc != 0) {
         return rc;
@@ -534,8 +532,8 @@ void wcol_inventory_close(struct wcol_inventory *inv)
         inv->head = (inv->head + 1) % INV_QUEUE_MAX;
         inv->n--;
     }
-    sqlite3_close(inv->r);
-    sqlite3_close(inv->w);
+    wcol_invdb_close(inv->r);
+    wcol_invdb_close(inv->w);
     pthread_cond_destroy(&inv->cv);
     pthread_mutex_destroy(&inv->db_mu);
     pthread_mutex_destroy(&inv->mu);

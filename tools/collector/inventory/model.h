@@ -7,9 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "common/ident.h"
+#include "inventory/invdb.h"
 #include "inventory/inventory.h"
 
 #define INV_QUEUE_MAX   4096
@@ -49,9 +48,9 @@ struct wcol_inventory {
     struct inv_job q[INV_QUEUE_MAX];
     unsigned head, n;
     pthread_mutex_t db_mu; /* the write connection: the thread and the API's POSTs */
-    sqlite3 *w;
-    sqlite3 *r; /* the API's reads (event loop only) */
-    char path[4200];
+    struct inv_db *w;
+    struct inv_db *r; /* the API's reads (event loop only) */
+    char path[4200];  /* inventory.db; "" in PostgreSQL (invdb.h) */
     char min_version[INV_VERSION_MAX];
     atomic_uint_fast64_t changes[INV_KIND_COUNT][2]; /* [kind][unplanned] */
     atomic_uint_fast64_t dropped;                    /* jobs refused, the queue full */
@@ -60,8 +59,8 @@ struct wcol_inventory {
 
 const char *wcol_inv_kind_name(enum inv_kind k);
 
-/** Run sql on db. @return 0, -EIO (logged). */
-int wcol_inv_exec(sqlite3 *db, const char *sql);
+/** Run sql (no rows) with n parameters on db. @return 0, -EIO (logged), -ENOMEM. */
+int wcol_inv_exec(struct inv_db *db, const char *sql, const struct inv_val *v, int n);
 
 /** Open a change window now (under db_mu). @return its id, -EIO. */
 int64_t wcol_inv_window_open(struct wcol_inventory *inv, const char *title, const char *devices,
@@ -71,7 +70,8 @@ int64_t wcol_inv_window_open(struct wcol_inventory *inv, const char *title, cons
 int wcol_inv_window_close(struct wcol_inventory *inv, int64_t id, int64_t now_ms, const char *who);
 
 /* Outdated agents' incidents (outdated.c), on the inventory thread. */
-int wcol_inv_outdated_schema(sqlite3 *db);
+/** inventory.db's tables of outdated.c (PostgreSQL: the store's migration). */
+int wcol_inv_outdated_schema(struct inv_db *db);
 /** A full heartbeat of device was compared: raise or clear its incident. */
 void wcol_inv_outdated_seen(struct wcol_inventory *inv, const char *device);
 /** device was removed: clear its incident, and keep it off the outdated list. */

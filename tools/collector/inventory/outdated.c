@@ -5,9 +5,11 @@
  * path trend forecasts take). It is marked healthy (resolved after the hold-down) once the
  * device reports a version at or above the minimum, is removed, or the minimum is lowered.
  *
- * inventory.db remembers which devices have one raised (outdated_raised) and which were
- * removed (removed_devices), so the check runs on a change only and a restart neither raises
- * twice nor forgets to clear. Runs on the inventory thread.
+ * inventory.db (or the shared PostgreSQL tables, invdb.h) remembers which devices have one
+ * raised (outdated_raised) and which were removed (removed_devices), so the check runs on a
+ * change only and a restart neither raises twice nor forgets to clear. Runs on the inventory
+ * thread. With several collectors, two that check one device at once both call the engine,
+ * which joins the second call to the incident the first opened (one incident).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,51 +31,23 @@ static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS removed_devices ("
     "  device TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
-int wcol_inv_outdated_schema(sqlite3 *db)
+int wcol_inv_outdated_schema(struct inv_db *db)
 {
-    return wcol_inv_exec(db, s_schema);
+    return wcol_invdb_sqlite_schema(db, s_schema);
 }
 
 /* One text column of a one-row query on device (heap), NULL when there is no row. */
-static char *query_text(sqlite3 *db, const char *sql, const char *device)
+static char *query_text(struct inv_db *db, const char *sql, const char *device)
 {
-    sqlite3_stmt *st = NULL;
-    char *v = NULL;
+    struct inv_rows r = { 0 };
+    struct inv_val v[] = { INV_TEXT(device) };
+    char *t = NULL;
 
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL) {
-            v = strdup((const char *)sqlite3_column_text(st, 0));
-        }
+    if (wcol_invdb_query(db, sql, v, 1, &r) == 0 && wcol_inv_cell(&r, 0, 0) != NULL) {
+        t = strdup(wcol_inv_cell(&r, 0, 0));
     }
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* Run sql with ?1 device, ?2 text, ?3 a, ?4 b (a parameter sql does not use is not bound). */
-static int run1(sqlite3 *db, const char *sql, const char *device, const char *text, int64_t a,
-                int64_t b)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = -EIO;
-
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        int np = sqlite3_bind_parameter_count(st);
-
-        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-        if (np >= 2) {
-            sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-        }
-        if (np >= 3) {
-            sqlite3_bind_int64(st, 3, a);
-        }
-        if (np >= 4) {
-            sqlite3_bind_int64(st, 4, b);
-        }
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-    }
-    sqlite3_finalize(st);
-    return rc;
+    wcol_inv_rows_free(&r);
+    return t;
 }
 
 /* Raise or clear device's incident when what it should have differs from what it has. */
@@ -118,12 +92,16 @@ static void check(struct wcol_inventory *inv, struct wcol_incidents *inc, const 
     }
     wcol_log_info("inventory: %s: %s", device, detail);
     pthread_mutex_lock(&inv->db_mu);
-    (void)(want
-               ? run1(inv->w,
-                      "INSERT OR REPLACE INTO outdated_raised (device, version, incident, "
-                      "since_ms) VALUES (?1, ?2, ?3, ?4)",
-                      device, version, id, wcol_now_wall_ms())
-               : run1(inv->w, "DELETE FROM outdated_raised WHERE device = ?1", device, NULL, 0, 0));
+    struct inv_val v[] = { INV_TEXT(device), INV_TEXT(version), INV_INT(id),
+                           INV_INT(wcol_now_wall_ms()) };
+
+    (void)(want ? wcol_inv_exec(inv->w,
+                                "INSERT INTO outdated_raised (device, version, incident, since_ms) "
+                                "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device) DO UPDATE SET "
+                                "version = excluded.version, incident = excluded.incident, "
+                                "since_ms = excluded.since_ms",
+                                v, 4)
+                : wcol_inv_exec(inv->w, "DELETE FROM outdated_raised WHERE device = ?1", v, 1));
     pthread_mutex_unlock(&inv->db_mu);
 out:
     free(version);
@@ -135,8 +113,10 @@ void wcol_inv_outdated_seen(struct wcol_inventory *inv, const char *device)
 {
     struct wcol_incidents *inc = atomic_load(&inv->incidents);
 
+    struct inv_val v[] = { INV_TEXT(device) };
+
     pthread_mutex_lock(&inv->db_mu);
-    (void)run1(inv->w, "DELETE FROM removed_devices WHERE device = ?1", device, NULL, 0, 0);
+    (void)wcol_inv_exec(inv->w, "DELETE FROM removed_devices WHERE device = ?1", v, 1);
     pthread_mutex_unlock(&inv->db_mu);
     if (inc != NULL) {
         check(inv, inc, device);
@@ -147,9 +127,13 @@ void wcol_inv_outdated_removed(struct wcol_inventory *inv, const char *device, i
 {
     struct wcol_incidents *inc = atomic_load(&inv->incidents);
 
+    struct inv_val v[] = { INV_TEXT(device), INV_INT(at_ms) };
+
     pthread_mutex_lock(&inv->db_mu);
-    (void)run1(inv->w, "INSERT OR REPLACE INTO removed_devices (device, at_ms) VALUES (?1, ?3)",
-               device, NULL, at_ms, 0);
+    (void)wcol_inv_exec(inv->w,
+                        "INSERT INTO removed_devices (device, at_ms) VALUES (?1, ?2) ON CONFLICT "
+                        "(device) DO UPDATE SET at_ms = excluded.at_ms",
+                        v, 2);
     pthread_mutex_unlock(&inv->db_mu);
     if (inc != NULL) {
         check(inv, inc, device);
@@ -160,38 +144,21 @@ void wcol_inv_outdated_removed(struct wcol_inventory *inv, const char *device, i
 void wcol_inv_outdated_reconcile(struct wcol_inventory *inv)
 {
     struct wcol_incidents *inc = atomic_load(&inv->incidents);
-    sqlite3_stmt *st = NULL;
-    char(*devices)[WCOL_DEVICE_ID_MAX + 1] = NULL;
-    size_t n = 0, cap = 0;
+    struct inv_rows r = { 0 };
 
     if (inc == NULL) {
         return;
     }
     pthread_mutex_lock(&inv->db_mu);
-    if (sqlite3_prepare_v2(inv->w,
+    (void)wcol_invdb_query(inv->w,
                            "SELECT device FROM inventory WHERE item = 'firmware' UNION "
                            "SELECT device FROM outdated_raised",
-                           -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *d = (const char *)sqlite3_column_text(st, 0);
-
-            if (n == cap) {
-                size_t ncap = cap > 0 ? cap * 2 : 64;
-                void *p = realloc(devices, ncap * sizeof(*devices));
-
-                if (p == NULL) {
-                    break;
-                }
-                devices = p;
-                cap = ncap;
-            }
-            snprintf(devices[n++], sizeof(devices[0]), "%s", d != NULL ? d : "");
-        }
-    }
-    sqlite3_finalize(st);
+                           NULL, 0, &r);
     pthread_mutex_unlock(&inv->db_mu);
-    for (size_t i = 0; i < n; i++) {
-        check(inv, inc, devices[i]);
+    for (unsigned i = 0; i < r.n; i++) {
+        const char *d = wcol_inv_cell(&r, i, 0);
+
+        check(inv, inc, d != NULL ? d : "");
     }
-    free(devices);
+    wcol_inv_rows_free(&r);
 }
