@@ -415,7 +415,9 @@ static int open_store_and_fleet(struct wcol_collector *c)
     }
     /* History, inventory and device revocations keep SQLite files of their own in the state
      * directory whatever the event storage (docs/storage.md). */
-    rc = rc ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, &c->bus, c->incidents);
+    rc = rc
+             ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, cfg->pg_conninfo,
+                                  &c->bus, c->incidents);
     rc = rc ?: wcol_inventory_open(&c->inventory, cfg->db_path, cfg->min_agent_version);
     rc = rc ?: wcol_inventory_subscribe(c->inventory, &c->bus);
     if (rc == 0) {
