@@ -17,7 +17,8 @@
   history_shared  (PostgreSQL only) two collectors on one database: a device reports
                 alternately to each, then to both at once from two threads; the buckets hold
                 every reading once (counts and sums in the database), /v1/history answers the
-                same from both, and the two collectors' points_written add up to the readings
+                same from both, the two collectors' points_written add up to the readings, and
+                retention (ward_history_partitions() five days on) drops the raw partitions
 """
 import json
 import re
@@ -338,6 +339,22 @@ def case_history_shared(env, dev="dev-a"):
               for h in hh), "history in /v1/health: %r" % hh)
     for c in cols:
         c.stop()
+    # Retention drops whole partitions: the upkeep five days on (raw keep 48 h, a day a
+    # partition, a day of slack) drops every raw partition up to two days on, the buckets in
+    # them with it, and makes the ones ahead; the 1 m tier (30 d) keeps its buckets.
+    later, day = now + 5 * 86400000, 86400000
+
+    def parts():
+        return {r[0] for r in env.query(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'history_b0'::regclass")}
+    check("history_b0_%d" % (now // day) in parts(), "no raw partition of today: %r" % parts())
+    env.query("SELECT ward_history_partitions(0, %d, %d, %d)" % (day, 2 * day, later))
+    left = parts()
+    check(all(int(p.rsplit("_", 1)[1]) > now // day + 1 for p in left) and
+          "history_b0_%d" % (later // day + 2) in left, "raw partitions after: %r" % left)
+    counts = env.query("SELECT tier, count(*) FROM history_buckets GROUP BY tier ORDER BY tier")
+    check([t for t, _ in counts] == [1, 2], "buckets by tier after the raw drop: %r" % counts)
 
 
 def case_history_pg(env):
