@@ -200,8 +200,7 @@ static int64_t lite_series_id(struct wcol_hstore *s, const char *device, const c
     return id;
 }
 
-/* FNV-1a of the cache key. */
-static uint32_t key_hash(const char *k)
+uint32_t wcol_hstore_key_hash(const char *k)
 {
     uint32_t h = 2166136261u;
 
@@ -219,7 +218,7 @@ static struct wcol_hcache_slot *slot_of(struct wcol_hstore *s, const char *devic
     struct wcol_hcache_slot *c;
 
     snprintf(key, sizeof(key), "%s\x1f%s", device, sensor);
-    c = &s->cache[key_hash(key) % WCOL_HCACHE_SLOTS];
+    c = &s->cache[wcol_hstore_key_hash(key) % WCOL_HCACHE_SLOTS];
     if (c->id == 0 || strcmp(c->key, key) != 0) {
         int64_t id = s->ops->series_id(s, device, sensor);
 

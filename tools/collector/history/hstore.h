@@ -94,6 +94,8 @@ int wcol_hstore_open_pg(struct wcol_hstore *s, const char *conninfo,
                         const struct wcol_history_config *cfg, bool read_only);
 /** The common part of opening: the tiers, the writer's cache. @return 0, -EINVAL, -ENOMEM. */
 int wcol_hstore_init(struct wcol_hstore *s, const struct wcol_history_config *cfg, bool read_only);
+/** FNV-1a of a cache key (device \x1f sensor). */
+uint32_t wcol_hstore_key_hash(const char *k);
 /** Forget every cached series id (after a failed commit), n_series recounted by the backend. */
 void wcol_hstore_forget(struct wcol_hstore *s);
 void wcol_hstore_close(struct wcol_hstore *s);

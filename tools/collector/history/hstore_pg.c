@@ -31,6 +31,7 @@ static const int64_t s_width[WCOL_HIST_TIERS] = { 86400000LL, 7 * 86400000LL, 30
 #define MAINT_MS       3600000 /* partitions made ahead and expired ones dropped, hourly */
 #define MAINT_RETRY_MS 60000
 #define DEADLOCK       "40P01"
+#define DOWN_MS        2000
 
 struct hrow {
     int64_t series;
@@ -49,6 +50,15 @@ struct sbuf {
     bool oom;
 };
 
+/* A threshold this writer stored: a reading that cannot move it is not sent again (an event
+ * of the same value a second is one round trip once, not every second). */
+#define THR_SLOTS 256u
+struct thr_seen {
+    char key[WCOL_HIST_DEVICE_MAX + WCOL_HIST_SENSOR_MAX + 2]; /* "" empty */
+    int dir;
+    int64_t value;
+};
+
 struct wcol_hstore_pg {
     struct wcol_pgconn *q;
     struct hrow *rows; /* the flush's buckets */
@@ -59,6 +69,8 @@ struct wcol_hstore_pg {
     int64_t until[WCOL_HIST_TIERS]; /* partitions exist below this start (0: none known yet) */
     int64_t maint_at;               /* next partition upkeep, wall ms */
     struct sbuf a[7];               /* series, tier, t, mn, mx, sum, cnt */
+    struct thr_seen thr[THR_SLOTS];
+    uint64_t down_until; /* monotonic ms: no statement tried before (a lost connection) */
 };
 
 static void sb_add(struct sbuf *b, const char *fmt, ...)
@@ -98,14 +110,24 @@ static void sb_add(struct sbuf *b, const char *fmt, ...)
     }
 }
 
-/* Run sql; a deadlock (another collector's flush) is tried once more. */
+/* Run sql; a deadlock (another collector's flush) is tried once more. After a lost connection
+ * nothing is tried for DOWN_MS: a flush of many series, or a stop, does not wait out a
+ * reconnect for each statement. */
 static PGresult *run(struct wcol_hstore *s, const char *sql, int n, const char *const *v)
 {
+    struct wcol_hstore_pg *pg = s->pg;
     char state[6];
-    PGresult *r = wcol_pgconn_run(s->pg->q, sql, n, v, state, DEADLOCK);
+    PGresult *r;
 
+    if (wcol_now_mono() < pg->down_until) {
+        return NULL;
+    }
+    r = wcol_pgconn_run(pg->q, sql, n, v, state, DEADLOCK);
     if (r == NULL && strcmp(state, DEADLOCK) == 0) {
-        r = wcol_pgconn_run(s->pg->q, sql, n, v, NULL, NULL);
+        r = wcol_pgconn_run(pg->q, sql, n, v, NULL, NULL);
+    }
+    if (r == NULL && PQstatus(pg->q->c) != CONNECTION_OK) {
+        pg->down_until = wcol_now_mono() + DOWN_MS;
     }
     return r;
 }
@@ -531,10 +553,17 @@ static int pg_forecasts_within(struct wcol_hstore *s, unsigned max, wcol_hfollow
 static int pg_threshold_learn(struct wcol_hstore *s, const char *device, const char *sensor,
                               int dir, int64_t value)
 {
-    char a[24];
+    char a[24], key[sizeof(s->pg->thr[0].key)];
     const char *v[] = { device, sensor, a };
+    struct thr_seen *seen;
     PGresult *r;
 
+    snprintf(key, sizeof(key), "%s\x1f%s", device, sensor);
+    seen = &s->pg->thr[wcol_hstore_key_hash(key) % THR_SLOTS];
+    if (strcmp(seen->key, key) == 0 && seen->dir == dir &&
+        (dir > 0 ? value >= seen->value : value <= seen->value)) {
+        return 0; /* the stored one is already at least as far */
+    }
     snprintf(a, sizeof(a), "%" PRId64, value);
     r = run(s,
             dir > 0 ? "INSERT INTO history_thresholds AS h VALUES ($1, $2, $3) ON CONFLICT "
@@ -543,7 +572,17 @@ static int pg_threshold_learn(struct wcol_hstore *s, const char *device, const c
                       "(device, sensor) DO UPDATE SET value = greatest(h.value, excluded.value)",
             3, v);
     PQclear(r);
-    return r != NULL ? 0 : -EIO;
+    if (r == NULL) {
+        return -EIO;
+    }
+    if (strcmp(seen->key, key) != 0 || seen->dir != dir) {
+        memcpy(seen->key, key, sizeof(key));
+        seen->dir = dir;
+        seen->value = value;
+    }
+    seen->value = dir > 0 ? (value < seen->value ? value : seen->value)
+                          : (value > seen->value ? value : seen->value);
+    return 0;
 }
 
 static int64_t pg_threshold(struct wcol_hstore *s, const char *device, const char *sensor,
