@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import harness as H
@@ -323,6 +324,13 @@ def case_history_shared(env, dev="dev-a"):
             docs.append(body)
         check(docs[0] == docs[1], "%s differs between the collectors:\n%s\n%s" % (q, docs[0][:600],
                                                                                  docs[1][:600]))
+    # SQLite's GLOB on PostgreSQL (a regular expression made from it): sets, ?, *, literals.
+    for glob, want_names in (("[ft]*", ["fan:1", "temp:cpu0"]), ("t?mp:*", ["temp:cpu0"]),
+                             ("[^t]*", ["fan:1"]), ("fan:.", []), ("*:1", ["fan:1"])):
+        st, _, body = api(env, cols[0], "/v1/devices/%s/history?from=-1h&sensor=%s" %
+                          (dev, urllib.parse.quote(glob)))
+        names = [x["sensor"] for x in json.loads(body)["series"]] if st == 200 else st
+        check(names == want_names, "sensor=%s: %r" % (glob, names))
     # Readings to the raw tier (1 s) from two collectors: min/max over the answer are the
     # readings', and the counts in the 1 h tier's mean add up (one bucket unless an hour
     # boundary fell inside the test).
