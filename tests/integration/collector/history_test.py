@@ -12,13 +12,24 @@
                 made with (19.3 days, within 10 %), and a low-severity incident opens on
                 (device, forecast:SENSOR); restarted with a horizon shorter than the forecast,
                 the incident is resolved after the hold-down
+  history       (PostgreSQL only) history_api, then history_shared with another device, on
+                one server (the ctest collector_history_pg)
+  history_shared  (PostgreSQL only) two collectors on one database: a device reports
+                alternately to each, then to both at once from two threads; the buckets hold
+                every reading once (counts and sums in the database), /v1/history answers the
+                same from both, the two collectors' points_written add up to the readings, and
+                retention (ward_history_partitions() five days on) drops the raw partitions
 """
 import json
 import re
 import os
 import ssl
 import subprocess
+import sys
+import threading
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import harness as H
@@ -225,5 +236,143 @@ def case_trends(env):
              "the forecast incident to resolve", step=0.3)
 
 
+def case_history_shared(env, dev="dev-a"):
+    if env.pg is None:
+        print("SKIP history_shared: needs WARD_TEST_STORAGE=postgresql")
+        sys.exit(77)
+    if dev == "dev-a":
+        env.make_pki(devices=(dev,))
+    else:
+        env.run_pki("device", dev)
+
+    def start(i):
+        state = os.path.join(env.dir, "state%d" % i)
+        os.makedirs(state, mode=0o700, exist_ok=True)
+        return env.start("--history-raw-step", "1s", state=state)
+    cols = [start(0), start(1)]
+    clients = [DeviceClient(env, c, dev) for c in cols]
+    seq = [0]
+
+    def post(i, sid, value):
+        seq[0] += 1
+        doc = page(dev, 100000, [sensor(sid, value, 100000, 100000)])
+        st, _, data = clients[i].post(H.batch(dev, hb_seq=seq[0], events=[], health=doc))
+        check(st == 200, "a batch was refused by collector %d: %d %r" % (i, st, data))
+
+    # Alternately: reading k (1000 * k) to collector k % 2.
+    temps = [1000 * k for k in range(1, 21)]
+    for k, v in enumerate(temps):
+        post(k % 2, "temp:cpu0", v)
+    # Both at once, each collector from a thread of its own: its flushes meet the other's on
+    # the same buckets.
+    fans = [[2000 + 10 * k + i for k in range(30)] for i in range(2)]
+    errors = []
+
+    def burst(i):
+        try:
+            for v in fans[i]:
+                post_one(i, v)
+        except Exception as e:  # reported below, on the test's thread
+            errors.append(repr(e))
+    lock = threading.Lock()
+
+    def post_one(i, v):
+        with lock:
+            seq[0] += 1
+            n = seq[0]
+        doc = page(dev, 100000, [sensor("fan:1", v, 100000, 100000)])
+        st, _, data = clients[i].post(H.batch(dev, hb_seq=n, events=[], health=doc))
+        if st != 200:
+            raise Fail("collector %d refused a batch: %d %r" % (i, st, data))
+    ts = [threading.Thread(target=burst, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    for c in clients:
+        c.close()
+    check(not errors, "the concurrent senders: %r" % errors)
+
+    # Every tier holds each reading once: counts and sums over its buckets.
+    want = {"temp:cpu0": (len(temps), sum(temps), min(temps), max(temps)),
+            "fan:1": (60, sum(fans[0]) + sum(fans[1]), min(fans[0]), max(fans[1]))}
+
+    def tiers():
+        rows = env.query("SELECT s.sensor, b.tier, sum(b.cnt), sum(b.sum), min(b.mn), max(b.mx) "
+                         "FROM history_buckets b JOIN history_series s ON s.id = b.series "
+                         "WHERE s.device = ? GROUP BY s.sensor, b.tier", (dev,))
+        got = {(r[0], r[1]): tuple(int(x) for x in r[2:]) for r in rows}
+        return got if all(got.get((k, t)) == w for k, w in want.items() for t in range(3)) \
+            else None
+    try:
+        wait_for(tiers, 15, "every reading in every tier once")
+    except Fail:
+        raise Fail("buckets: %r" % env.query(
+            "SELECT s.sensor, b.tier, sum(b.cnt), sum(b.sum) FROM history_buckets b JOIN "
+            "history_series s ON s.id = b.series GROUP BY s.sensor, b.tier ORDER BY 1, 2"))
+
+    # The operator API: the same answer from both collectors, every tier.
+    # (A fixed range: a relative one is the answering collector's own now.)
+    now = int(time.time() * 1000)
+    for base, span in (("sensor=*&step=1s", 300000), ("sensor=temp:*&step=1m", 3600000),
+                       ("sensor=fan:1&step=1h", 86400000), ("format=csv", 3600000)):
+        q = "%s&from=%d&to=%d" % (base, now - span, now + 60000)
+        docs = []
+        for c in cols:
+            st, _, body = api(env, c, "/v1/devices/%s/history?" % dev + q)
+            check(st == 200, "%s: %d %r" % (q, st, body))
+            docs.append(body)
+        check(docs[0] == docs[1], "%s differs between the collectors:\n%s\n%s" % (q, docs[0][:600],
+                                                                                 docs[1][:600]))
+    # SQLite's GLOB on PostgreSQL (a regular expression made from it): sets, ?, *, literals.
+    for glob, want_names in (("[ft]*", ["fan:1", "temp:cpu0"]), ("t?mp:*", ["temp:cpu0"]),
+                             ("[^t]*", ["fan:1"]), ("fan:.", []), ("*:1", ["fan:1"])):
+        st, _, body = api(env, cols[0], "/v1/devices/%s/history?from=-1h&sensor=%s" %
+                          (dev, urllib.parse.quote(glob)))
+        names = [x["sensor"] for x in json.loads(body)["series"]] if st == 200 else st
+        check(names == want_names, "sensor=%s: %r" % (glob, names))
+    # Readings to the raw tier (1 s) from two collectors: min/max over the answer are the
+    # readings', and the counts in the 1 h tier's mean add up (one bucket unless an hour
+    # boundary fell inside the test).
+    st, _, body = api(env, cols[1], "/v1/devices/%s/history?sensor=temp:cpu0&from=-1d&step=1d" % dev)
+    pts = json.loads(body)["series"][0]["points"]
+    check(min(p[1] for p in pts) == 1000 and max(p[3] for p in pts) == 20000 and
+          (len(pts) > 1 or pts[0][2] == sum(temps) // len(temps)), "temp:cpu0 1d: %r" % pts)
+    # Each collector counts what it wrote: together, every reading once.
+    def written():
+        hh = [c.health().get("history", {}) for c in cols]
+        return hh if sum(h.get("points_written", 0) for h in hh) == 80 else None
+    hh = wait_for(written, 10, "points_written of both collectors to add up to 80")
+    check(all(h["points_written"] > 0 and h["write_failures"] == 0 and h["db_bytes"] > 0
+              for h in hh), "history in /v1/health: %r" % hh)
+    for c in cols:
+        c.stop()
+    # Retention drops whole partitions: the upkeep five days on (raw keep 48 h, a day a
+    # partition, a day of slack) drops every raw partition up to two days on, the buckets in
+    # them with it, and makes the ones ahead; the 1 m tier (30 d) keeps its buckets.
+    later, day = now + 5 * 86400000, 86400000
+
+    def parts():
+        return {r[0] for r in env.query(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'history_b0'::regclass")}
+    check("history_b0_%d" % (now // day) in parts(), "no raw partition of today: %r" % parts())
+    env.query("SELECT ward_history_partitions(0, %d, %d, %d)" % (day, 2 * day, later))
+    left = parts()
+    check(all(int(p.rsplit("_", 1)[1]) > now // day + 1 for p in left) and
+          "history_b0_%d" % (later // day + 2) in left, "raw partitions after: %r" % left)
+    counts = env.query("SELECT tier, count(*) FROM history_buckets GROUP BY tier ORDER BY tier")
+    check([t for t, _ in counts] == [1, 2], "buckets by tier after the raw drop: %r" % counts)
+
+
+def case_history_pg(env):
+    """history_api against PostgreSQL, then history_shared on the same server (one start)."""
+    case_history_api(env)
+    for c in env.collectors:
+        c.stop()
+    case_history_shared(env, "dev-b")
+
+
 if __name__ == "__main__":
-    main({"history_api": case_history_api, "trends": case_trends})
+    main({"history_api": case_history_api, "trends": case_trends,
+          "history_shared": case_history_shared, "history": case_history_pg})

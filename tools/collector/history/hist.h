@@ -76,12 +76,14 @@ struct wcol_prom;
 struct wcol_incidents;
 
 /**
- * Open (creating) history.db in dir, subscribe to the bus and start the writer thread.
+ * Open (creating) history.db in dir, or with pg_conninfo (the PostgreSQL storage) the history
+ * tables of that database, subscribe to the bus and start the writer thread.
  * cfg->off: nothing is opened (*out is NULL) and every call below is a no-op.
  * @return 0, -EINVAL (configuration), -EIO (database, logged), -ENOMEM.
  */
 int wcol_history_open(struct wcol_history **out, const struct wcol_history_config *cfg,
-                      const char *db_path, struct wcol_bus *bus, struct wcol_incidents *inc);
+                      const char *db_path, const char *pg_conninfo, struct wcol_bus *bus,
+                      struct wcol_incidents *inc);
 
 /** Stop the thread (the queue is written first) and free. NULL is fine. */
 void wcol_history_close(struct wcol_history *h);

@@ -133,7 +133,33 @@ struct writer {
     struct wcol_hmerge m;
     struct wcol_hpage pg;
     uint64_t flush_at; /* monotonic ms: the merged readings are written by then */
+    uint64_t bytes_at; /* monotonic ms: the PostgreSQL tables measured again */
 };
+
+/* history.db, or the store's PostgreSQL database (hstore_pg.c). */
+static int open_store(struct wcol_history *h, struct wcol_hstore *hs, bool read_only)
+{
+    if (h->conninfo != NULL) {
+        return wcol_hstore_open_pg(hs, h->conninfo, &h->cfg, read_only);
+    }
+    return wcol_hstore_open(hs, h->path, &h->cfg, read_only);
+}
+
+/* The tables' size on PostgreSQL, read by the writer once a minute (a file's is a stat()). */
+static void measure(struct writer *w)
+{
+    uint64_t now = wcol_now_mono();
+    int64_t b;
+
+    if (w->h->conninfo == NULL || now < w->bytes_at) {
+        return;
+    }
+    w->bytes_at = now + 60000;
+    b = wcol_hstore_bytes(&w->hs);
+    if (b >= 0) {
+        atomic_store(&w->h->db_bytes, (uint64_t)b);
+    }
+}
 
 static void flush(struct writer *w)
 {
@@ -196,26 +222,13 @@ static void learn_threshold(struct wcol_hstore *hs, const struct hq_item *it, in
 {
     struct wcol_trend_rule rule;
     struct wcol_history_config any;
-    sqlite3_stmt *st = NULL;
 
     wcol_history_defaults(&any);
     if (strcmp(it->from, "ok") != 0 || strcmp(it->to, "ok") == 0 ||
         !wcol_trend_rule_for(it->sensor, &any, &rule)) {
         return;
     }
-    if (sqlite3_prepare_v2(hs->db,
-                           rule.dir > 0
-                               ? "INSERT INTO thresholds VALUES(?1, ?2, ?3) ON CONFLICT DO UPDATE "
-                                 "SET value = min(value, excluded.value)"
-                               : "INSERT INTO thresholds VALUES(?1, ?2, ?3) ON CONFLICT DO UPDATE "
-                                 "SET value = max(value, excluded.value)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, it->device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, it->sensor, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, v);
-        sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
+    (void)wcol_hstore_threshold_learn(hs, it->device, it->sensor, rule.dir, v);
 }
 
 static void write_event(struct writer *w, const struct hq_item *it)
@@ -272,6 +285,7 @@ static void writer_round(struct writer *w, int64_t *next_pass)
     if (list == NULL || pass || wcol_now_mono() >= w->flush_at) {
         flush(w);
     }
+    measure(w);
     if (pass && !h->stop) {
         int64_t now = wcol_now_wall_ms();
 
@@ -294,7 +308,7 @@ static void *writer_main(void *arg)
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0) {
         wcol_log_debug("history: cannot lower the writer's priority: %s", strerror(errno));
     }
-    if (wcol_hstore_open(&w.hs, h->path, &h->cfg, false) != 0) {
+    if (open_store(h, &w.hs, false) != 0) {
         return NULL;
     }
     if (wcol_hmerge_init(&w.m, WCOL_HMERGE_SERIES, WCOL_HMERGE_BUCKETS) != 0) {
@@ -329,7 +343,8 @@ static void *writer_main(void *arg)
 /* ---- life ---- */
 
 int wcol_history_open(struct wcol_history **out, const struct wcol_history_config *cfg,
-                      const char *db_path, struct wcol_bus *bus, struct wcol_incidents *inc)
+                      const char *db_path, const char *pg_conninfo, struct wcol_bus *bus,
+                      struct wcol_incidents *inc)
 {
     struct wcol_history *h;
     struct wcol_hstore probe;
@@ -350,13 +365,21 @@ int wcol_history_open(struct wcol_history **out, const struct wcol_history_confi
     h->tail = &h->head;
     snprintf(h->path, sizeof(h->path), "%.*shistory.db", slash ? (int)(slash - db_path + 1) : 0,
              db_path);
+    if (pg_conninfo != NULL) {
+        h->conninfo = strdup(pg_conninfo);
+        snprintf(h->path, sizeof(h->path), "the history in PostgreSQL");
+    }
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
-    /* Create the tables here, so the API's read connection finds them. */
-    rc = wcol_hstore_open(&probe, h->path, cfg, false);
+    /* Create the tables here, so the API's read connection finds them (on PostgreSQL they
+     * are the store's migration's). */
+    rc = pg_conninfo != NULL && h->conninfo == NULL ? -ENOMEM : 0;
+    rc = rc ?: pg_conninfo != NULL ? 0 : wcol_hstore_open(&probe, h->path, cfg, false);
     if (rc == 0) {
-        wcol_hstore_close(&probe);
-        rc = wcol_hstore_open(&h->api, h->path, cfg, true);
+        if (pg_conninfo == NULL) {
+            wcol_hstore_close(&probe);
+        }
+        rc = open_store(h, &h->api, true);
     }
     rc = rc ?: wcol_bus_subscribe(bus, WCOL_TOPIC_REPORT_RECEIVED, on_report, h);
     rc = rc ?: wcol_bus_subscribe(bus, WCOL_TOPIC_EVENT_STORED, on_event, h);
@@ -371,6 +394,7 @@ int wcol_history_open(struct wcol_history **out, const struct wcol_history_confi
     }
     if (rc != 0) {
         wcol_hstore_close(&h->api);
+        free(h->conninfo);
         free(h);
         return rc;
     }
@@ -392,6 +416,7 @@ void wcol_history_close(struct wcol_history *h)
         pthread_join(h->thread, NULL);
     }
     wcol_hstore_close(&h->api);
+    free(h->conninfo);
     free(h->fc);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
@@ -421,7 +446,8 @@ static const struct {
       "write_failures" },
     { "ward_history_queue_depth", "gauge", "documents waiting for the history writer",
       "queue_depth" },
-    { "ward_history_db_bytes", "gauge", "history.db and its WAL, bytes", "db_bytes" },
+    { "ward_history_db_bytes", "gauge",
+      "history.db and its WAL, or the history tables on PostgreSQL, bytes", "db_bytes" },
     { "ward_trends_forecasts", "gauge",
       "sensors forecast to reach their threshold within trends-within", "forecasts" },
     { "ward_trends_passes_total", "counter", "trend passes run", "trend_passes" },
@@ -442,7 +468,8 @@ static void history_values(struct wcol_history *h, uint64_t v[HISTORY_VALUES])
     v[1] = atomic_load(&h->dropped_docs);
     v[2] = atomic_load(&h->dropped_points);
     v[3] = atomic_load(&h->write_failures);
-    v[5] = file_bytes(h->path, "") + file_bytes(h->path, "-wal");
+    v[5] = h->conninfo != NULL ? atomic_load(&h->db_bytes)
+                               : file_bytes(h->path, "") + file_bytes(h->path, "-wal");
     v[6] = atomic_load(&h->within);
     v[7] = atomic_load(&h->passes);
     v[8] = atomic_load(&h->pending);

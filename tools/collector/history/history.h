@@ -13,6 +13,7 @@ struct hq_item;
 struct wcol_history {
     struct wcol_history_config cfg;
     char path[4200];
+    char *conninfo;         /* the store's PostgreSQL database, NULL: history.db */
     struct wcol_hstore api; /* the event loop's read connection */
     struct wcol_incidents *inc;
     pthread_t thread;
@@ -30,6 +31,7 @@ struct wcol_history {
     _Atomic uint64_t written, dropped_docs, dropped_points, write_failures, passes;
     _Atomic uint64_t pending, flushes; /* readings merged in memory, not written yet; flushes */
     _Atomic unsigned within;           /* forecasts inside the horizon */
+    _Atomic uint64_t db_bytes;         /* PostgreSQL: the tables' size, measured by the writer */
 };
 
 /** The trends pass over what hs holds (the writer thread). @return 0, -EIO, -ENOMEM. */

@@ -39,8 +39,9 @@ static int prep(struct wcol_hstore *s, const char *sql, sqlite3_stmt **st)
     return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-int wcol_hstore_open(struct wcol_hstore *s, const char *path, const struct wcol_history_config *cfg,
-                     bool read_only)
+static const struct wcol_hstore_ops s_lite;
+
+int wcol_hstore_init(struct wcol_hstore *s, const struct wcol_history_config *cfg, bool read_only)
 {
     int rc;
 
@@ -50,6 +51,39 @@ int wcol_hstore_open(struct wcol_hstore *s, const char *path, const struct wcol_
         return rc;
     }
     s->max_series = cfg->max_series;
+    if (!read_only) {
+        s->cache = calloc(WCOL_HCACHE_SLOTS, sizeof(*s->cache));
+        if (s->cache == NULL) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void wcol_hstore_forget(struct wcol_hstore *s)
+{
+    if (s->cache != NULL) {
+        memset(s->cache, 0, WCOL_HCACHE_SLOTS * sizeof(*s->cache));
+    }
+}
+
+static int64_t lite_count(struct wcol_hstore *s)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = 0;
+
+    if (prep(s, "SELECT count(*) FROM series", &st) == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+int wcol_hstore_open(struct wcol_hstore *s, const char *path, const struct wcol_history_config *cfg,
+                     bool read_only)
+{
+    int rc;
+
     if (!read_only) { /* the device's readings: the owner's only, like ward.db */
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
@@ -58,10 +92,16 @@ int wcol_hstore_open(struct wcol_hstore *s, const char *path, const struct wcol_
             if (fd >= 0) {
                 close(fd);
             }
+            memset(s, 0, sizeof(*s));
             return -EIO;
         }
         close(fd);
     }
+    rc = wcol_hstore_init(s, cfg, read_only);
+    if (rc != 0) {
+        return rc == -ENOMEM ? -EIO : rc;
+    }
+    s->ops = &s_lite;
     int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
     if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -77,10 +117,6 @@ int wcol_hstore_open(struct wcol_hstore *s, const char *path, const struct wcol_
     if (read_only) {
         return 0;
     }
-    s->cache = calloc(WCOL_HCACHE_SLOTS, sizeof(*s->cache));
-    if (s->cache == NULL) {
-        goto close_db;
-    }
     rc = prep(s, "SELECT id FROM series WHERE device = ?1 AND sensor = ?2", &s->find);
     rc = rc ?: prep(s, "INSERT INTO series(device, sensor, unit) VALUES(?1, ?2, ?3)", &s->add);
     rc = rc ?: prep(s, s_upsert, &s->upsert);
@@ -89,12 +125,7 @@ int wcol_hstore_open(struct wcol_hstore *s, const char *path, const struct wcol_
         wcol_log_error("history: %s: %s", path, sqlite3_errmsg(s->db));
         goto close_db;
     }
-    sqlite3_stmt *st = NULL;
-
-    if (prep(s, "SELECT count(*) FROM series", &st) == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        s->n_series = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
+    s->n_series = lite_count(s);
     return 0;
 close_db:
     wcol_hstore_close(s);
@@ -103,38 +134,40 @@ close_db:
 
 void wcol_hstore_close(struct wcol_hstore *s)
 {
+    if (s->ops != NULL && s->ops->close != NULL) {
+        s->ops->close(s);
+    }
+    free(s->cache);
+    memset(s, 0, sizeof(*s));
+}
+
+static void lite_close(struct wcol_hstore *s)
+{
     sqlite3_finalize(s->find);
     sqlite3_finalize(s->add);
     sqlite3_finalize(s->upsert);
     sqlite3_finalize(s->touch);
     sqlite3_close(s->db);
-    free(s->cache);
-    memset(s, 0, sizeof(*s));
 }
 
-int wcol_hstore_begin(struct wcol_hstore *s)
+static int lite_begin(struct wcol_hstore *s)
 {
     return sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-int wcol_hstore_commit(struct wcol_hstore *s)
+static int lite_commit(struct wcol_hstore *s)
 {
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
         return 0;
     }
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     /* Series added in the transaction are gone: forget every id, count them again. */
-    memset(s->cache, 0, WCOL_HCACHE_SLOTS * sizeof(*s->cache));
-    sqlite3_stmt *st = NULL;
-
-    if (prep(s, "SELECT count(*) FROM series", &st) == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        s->n_series = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
+    wcol_hstore_forget(s);
+    s->n_series = lite_count(s);
     return -EIO;
 }
 
-static int64_t series_id(struct wcol_hstore *s, const char *device, const char *sensor)
+static int64_t lite_series_id(struct wcol_hstore *s, const char *device, const char *sensor)
 {
     int64_t id = -ENOENT;
 
@@ -167,8 +200,7 @@ static int64_t series_id(struct wcol_hstore *s, const char *device, const char *
     return id;
 }
 
-/* FNV-1a of the cache key. */
-static uint32_t key_hash(const char *k)
+uint32_t wcol_hstore_key_hash(const char *k)
 {
     uint32_t h = 2166136261u;
 
@@ -186,9 +218,9 @@ static struct wcol_hcache_slot *slot_of(struct wcol_hstore *s, const char *devic
     struct wcol_hcache_slot *c;
 
     snprintf(key, sizeof(key), "%s\x1f%s", device, sensor);
-    c = &s->cache[key_hash(key) % WCOL_HCACHE_SLOTS];
+    c = &s->cache[wcol_hstore_key_hash(key) % WCOL_HCACHE_SLOTS];
     if (c->id == 0 || strcmp(c->key, key) != 0) {
-        int64_t id = series_id(s, device, sensor);
+        int64_t id = s->ops->series_id(s, device, sensor);
 
         if (id < 0) {
             *err = (int)id;
@@ -200,7 +232,7 @@ static struct wcol_hcache_slot *slot_of(struct wcol_hstore *s, const char *devic
     return c;
 }
 
-static int upsert(struct wcol_hstore *s, int64_t id, int tier, const struct wcol_hpoint *p)
+static int lite_upsert(struct wcol_hstore *s, int64_t id, int tier, const struct wcol_hpoint *p)
 {
     const struct wcol_hist_tier *t = &s->tier[tier];
     int64_t k = p->t / t->step_ms;
@@ -228,7 +260,7 @@ int wcol_hstore_merge(struct wcol_hstore *s, const char *device, const char *sen
         return rc;
     }
     for (unsigned i = 0; i < n; i++) {
-        if (tier[i] >= WCOL_HIST_TIERS || upsert(s, c->id, tier[i], &p[i]) != 0) {
+        if (tier[i] >= WCOL_HIST_TIERS || s->ops->upsert(s, c->id, tier[i], &p[i]) != 0) {
             return -EIO;
         }
     }
@@ -237,8 +269,13 @@ int wcol_hstore_merge(struct wcol_hstore *s, const char *device, const char *sen
         return 0;
     }
     c->touched_ms = last_ms;
+    return s->ops->touch(s, c->id, last_ms);
+}
+
+static int lite_touch(struct wcol_hstore *s, int64_t id, int64_t last_ms)
+{
     sqlite3_reset(s->touch);
-    sqlite3_bind_int64(s->touch, 1, c->id);
+    sqlite3_bind_int64(s->touch, 1, id);
     sqlite3_bind_int64(s->touch, 2, last_ms);
     return sqlite3_step(s->touch) == SQLITE_DONE ? 0 : -EIO;
 }
@@ -259,11 +296,28 @@ int wcol_hstore_put(struct wcol_hstore *s, const char *device, const char *senso
     return wcol_hstore_merge(s, device, sensor, t_ms, p, tiers, WCOL_HIST_TIERS);
 }
 
-int wcol_hstore_series(struct wcol_hstore *s, const char *device, const char *glob, unsigned max,
+/* Rows of (id, text, text), or (text, text) when id_col < 0, to cb; st finalized.
+ * @return how many cb saw. */
+static int lite_each(sqlite3_stmt *st, int id_col, unsigned max, wcol_hfollow_cb cb, void *ctx)
+{
+    int c = id_col < 0 ? 0 : 1, n = 0;
+
+    while ((unsigned)n < max && sqlite3_step(st) == SQLITE_ROW) {
+        n++;
+        if (cb(ctx, id_col < 0 ? 0 : sqlite3_column_int64(st, id_col),
+               (const char *)sqlite3_column_text(st, c),
+               (const char *)sqlite3_column_text(st, c + 1)) != 0) {
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int lite_series(struct wcol_hstore *s, const char *device, const char *glob, unsigned max,
                        wcol_hseries_cb cb, void *ctx)
 {
     sqlite3_stmt *st = NULL;
-    int n = 0;
 
     if (prep(s,
              "SELECT id, sensor, unit FROM series WHERE device = ?1 AND sensor GLOB ?2 "
@@ -274,23 +328,14 @@ int wcol_hstore_series(struct wcol_hstore *s, const char *device, const char *gl
     sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, glob, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, (int)max);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        n++;
-        if (cb(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-               (const char *)sqlite3_column_text(st, 2)) != 0) {
-            break;
-        }
-    }
-    sqlite3_finalize(st);
-    return n;
+    return lite_each(st, 0, UINT32_MAX, cb, ctx);
 }
 
-int wcol_hstore_read(struct wcol_hstore *s, int64_t series, int tier, int64_t from, int64_t to,
-                     int64_t now, struct wcol_hpoint *out, unsigned cap)
+static int lite_read(struct wcol_hstore *s, int64_t series, int tier, int64_t from, int64_t to,
+                     struct wcol_hpoint *out, unsigned cap)
 {
     sqlite3_stmt *st = NULL;
     unsigned n = 0;
-    int64_t oldest = now - s->tier[tier].keep_ms;
 
     if (prep(s,
              "SELECT t, mn, mx, sum, cnt FROM buckets WHERE series = ?1 AND tier = ?2 AND "
@@ -300,9 +345,7 @@ int wcol_hstore_read(struct wcol_hstore *s, int64_t series, int tier, int64_t fr
     }
     sqlite3_bind_int64(st, 1, series);
     sqlite3_bind_int(st, 2, tier);
-    /* Strictly newer than now - keep: the bucket at exactly that start shares its slot with
-     * the current one. */
-    sqlite3_bind_int64(st, 3, from > oldest ? from : oldest + 1);
+    sqlite3_bind_int64(st, 3, from);
     sqlite3_bind_int64(st, 4, to);
     while (n < cap && sqlite3_step(st) == SQLITE_ROW) {
         out[n++] = (struct wcol_hpoint){ .t = sqlite3_column_int64(st, 0),
@@ -352,7 +395,7 @@ static int64_t one_int(struct wcol_hstore *s, const char *sql, int64_t arg)
     return v;
 }
 
-int64_t wcol_hstore_bytes(struct wcol_hstore *s)
+static int64_t lite_bytes(struct wcol_hstore *s)
 {
     int64_t pages = one_int(s, "SELECT ?1 + page_count FROM pragma_page_count", 0);
     int64_t size = one_int(s, "SELECT ?1 + page_size FROM pragma_page_size", 0);
@@ -360,7 +403,185 @@ int64_t wcol_hstore_bytes(struct wcol_hstore *s)
     return pages < 0 || size < 0 ? -EIO : pages * size;
 }
 
-int64_t wcol_hstore_rows(struct wcol_hstore *s, int64_t series)
+static int64_t lite_rows(struct wcol_hstore *s, int64_t series)
 {
     return one_int(s, "SELECT count(*) FROM buckets WHERE series = ?1", series);
+}
+
+static int lite_followed(struct wcol_hstore *s, int64_t since, unsigned max, wcol_hfollow_cb cb,
+                         void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (prep(s, "SELECT id, device, sensor FROM series WHERE last_ms >= ?1 ORDER BY id LIMIT ?2",
+             &st) != 0) {
+        return -EIO;
+    }
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int(st, 2, (int)max);
+    return lite_each(st, 0, UINT32_MAX, cb, ctx);
+}
+
+/* Write (device, sensor, value) with sql. @return 0, -EIO. */
+static int lite_put(struct wcol_hstore *s, const char *sql, const char *device, const char *sensor,
+                    int64_t value)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+
+    if (prep(s, sql, &st) == 0) {
+        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, sensor, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, value);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int lite_threshold_learn(struct wcol_hstore *s, const char *device, const char *sensor,
+                                int dir, int64_t value)
+{
+    return lite_put(s,
+                    dir > 0 ? "INSERT INTO thresholds VALUES(?1, ?2, ?3) ON CONFLICT DO UPDATE "
+                              "SET value = min(value, excluded.value)"
+                            : "INSERT INTO thresholds VALUES(?1, ?2, ?3) ON CONFLICT DO UPDATE "
+                              "SET value = max(value, excluded.value)",
+                    device, sensor, value);
+}
+
+/* One integer of a (device, sensor) row, dflt without one. */
+static int64_t lite_keyed(struct wcol_hstore *s, const char *sql, const char *device,
+                          const char *sensor, int64_t dflt)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = dflt;
+
+    if (prep(s, sql, &st) == 0) {
+        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, sensor, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            v = sqlite3_column_int64(st, 0);
+        }
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int64_t lite_threshold(struct wcol_hstore *s, const char *device, const char *sensor,
+                              int64_t dflt)
+{
+    return lite_keyed(s, "SELECT value FROM thresholds WHERE device = ?1 AND sensor = ?2", device,
+                      sensor, dflt);
+}
+
+/* One writer: look, act, remember. */
+static int lite_settle(struct wcol_hstore *s, const char *device, const char *sensor, bool within,
+                       wcol_hsettle_fn act, void *ctx)
+{
+    if (lite_keyed(s, "SELECT within FROM forecasts WHERE device = ?1 AND sensor = ?2", device,
+                   sensor, 0) == (int64_t)within) {
+        return 0;
+    }
+    if (act(ctx) != 0) {
+        return 0; /* tried again next pass */
+    }
+    return lite_put(s, "INSERT OR REPLACE INTO forecasts VALUES(?1, ?2, ?3)", device, sensor,
+                    within);
+}
+
+static int lite_forecasts_within(struct wcol_hstore *s, unsigned max, wcol_hfollow_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (prep(s, "SELECT device, sensor FROM forecasts WHERE within = 1", &st) != 0) {
+        return -EIO;
+    }
+    return lite_each(st, -1, max, cb, ctx);
+}
+
+static const struct wcol_hstore_ops s_lite = {
+    .name = "sqlite",
+    .close = lite_close,
+    .begin = lite_begin,
+    .commit = lite_commit,
+    .series_id = lite_series_id,
+    .upsert = lite_upsert,
+    .touch = lite_touch,
+    .series = lite_series,
+    .read = lite_read,
+    .bytes = lite_bytes,
+    .rows = lite_rows,
+    .followed = lite_followed,
+    .threshold_learn = lite_threshold_learn,
+    .threshold = lite_threshold,
+    .settle = lite_settle,
+    .forecasts_within = lite_forecasts_within,
+};
+
+/* ---- the same for every backend ---- */
+
+int wcol_hstore_begin(struct wcol_hstore *s)
+{
+    return s->ops->begin(s);
+}
+
+int wcol_hstore_commit(struct wcol_hstore *s)
+{
+    return s->ops->commit(s);
+}
+
+int wcol_hstore_series(struct wcol_hstore *s, const char *device, const char *glob, unsigned max,
+                       wcol_hseries_cb cb, void *ctx)
+{
+    return s->ops->series(s, device, glob, max, cb, ctx);
+}
+
+int wcol_hstore_read(struct wcol_hstore *s, int64_t series, int tier, int64_t from, int64_t to,
+                     int64_t now, struct wcol_hpoint *out, unsigned cap)
+{
+    int64_t oldest = now - s->tier[tier].keep_ms;
+
+    /* Strictly newer than now - keep: the bucket at exactly that start shares its slot with
+     * the current one. */
+    return s->ops->read(s, series, tier, from > oldest ? from : oldest + 1, to, out, cap);
+}
+
+int64_t wcol_hstore_bytes(struct wcol_hstore *s)
+{
+    return s->ops->bytes(s);
+}
+
+int64_t wcol_hstore_rows(struct wcol_hstore *s, int64_t series)
+{
+    return s->ops->rows(s, series);
+}
+
+int wcol_hstore_followed(struct wcol_hstore *s, int64_t since, unsigned max, wcol_hfollow_cb cb,
+                         void *ctx)
+{
+    return s->ops->followed(s, since, max, cb, ctx);
+}
+
+int wcol_hstore_threshold_learn(struct wcol_hstore *s, const char *device, const char *sensor,
+                                int dir, int64_t value)
+{
+    return s->ops->threshold_learn(s, device, sensor, dir, value);
+}
+
+int64_t wcol_hstore_threshold(struct wcol_hstore *s, const char *device, const char *sensor,
+                              int64_t dflt)
+{
+    return s->ops->threshold(s, device, sensor, dflt);
+}
+
+int wcol_hstore_settle(struct wcol_hstore *s, const char *device, const char *sensor, bool within,
+                       wcol_hsettle_fn act, void *ctx)
+{
+    return s->ops->settle(s, device, sensor, within, act, ctx);
+}
+
+int wcol_hstore_forecasts_within(struct wcol_hstore *s, unsigned max, wcol_hfollow_cb cb, void *ctx)
+{
+    return s->ops->forecasts_within(s, max, cb, ctx);
 }

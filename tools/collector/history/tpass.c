@@ -23,24 +23,6 @@ static int pick_tier(const struct wcol_hstore *hs, int64_t window)
     return best;
 }
 
-static int64_t threshold_of(struct wcol_hstore *hs, const char *device, const char *sensor,
-                            int64_t dflt)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t v = dflt;
-
-    if (sqlite3_prepare_v2(hs->db, "SELECT value FROM thresholds WHERE device = ?1 AND sensor = ?2",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, sensor, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            v = sqlite3_column_int64(st, 0);
-        }
-    }
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* Fit one series. @return 0 with *f filled (a crossing), -ERANGE none, -ENODATA too few. */
 static int fit_one(struct wcol_history *h, struct wcol_hstore *hs, int64_t id, int64_t now,
                    struct wcol_hpoint *buf, struct wcol_forecast *f)
@@ -73,8 +55,8 @@ static int fit_one(struct wcol_history *h, struct wcol_hstore *hs, int64_t id, i
     if (wcol_theil_sen(t, y, m, now, &fit) != 0) {
         return -ENODATA;
     }
-    return wcol_trend_forecast(&fit, &rule, threshold_of(hs, f->device, f->sensor, rule.threshold),
-                               now, f);
+    return wcol_trend_forecast(
+        &fit, &rule, wcol_hstore_threshold(hs, f->device, f->sensor, rule.threshold), now, f);
 }
 
 static int by_eta(const void *a, const void *b)
@@ -84,105 +66,117 @@ static int by_eta(const void *a, const void *b)
     return (x->eta_ms > y->eta_ms) - (x->eta_ms < y->eta_ms);
 }
 
+/* What a forecast that changed sides does: open or resolve its incident. */
+struct settle_ctx {
+    struct wcol_history *h;
+    const char *device, *sensor, *sentence;
+    bool within;
+};
+
+static int settle_act(void *arg)
+{
+    const struct settle_ctx *x = arg;
+
+    if (x->h->inc == NULL) {
+        return 0;
+    }
+    return wcol_incidents_forecast(x->h->inc, x->device, x->sensor, x->within, x->sentence);
+}
+
 /* Open or resolve the forecast incident of (device, sensor) when its side of the horizon
  * changed since the last pass (the forecasts table remembers it across restarts). */
 static void settle(struct wcol_history *h, struct wcol_hstore *hs, const char *device,
                    const char *sensor, bool within, const char *sentence)
 {
-    sqlite3_stmt *st = NULL;
-    int was = 0;
+    struct settle_ctx x = {
+        .h = h, .device = device, .sensor = sensor, .sentence = sentence, .within = within
+    };
 
-    if (sqlite3_prepare_v2(hs->db, "SELECT within FROM forecasts WHERE device = ?1 AND sensor = ?2",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, sensor, -1, SQLITE_STATIC);
-        was = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    }
-    sqlite3_finalize(st);
-    if (was == (int)within) {
-        return;
-    }
-    if (h->inc != NULL && wcol_incidents_forecast(h->inc, device, sensor, within, sentence) != 0) {
-        return; /* tried again next pass */
-    }
-    if (sqlite3_prepare_v2(hs->db, "INSERT OR REPLACE INTO forecasts VALUES(?1, ?2, ?3)", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, sensor, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, within);
-        sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
+    (void)wcol_hstore_settle(hs, device, sensor, within, settle_act, &x);
 }
 
-/* Forecasts inside the horizon last pass whose series this pass did not put there. */
+/* The forecasts inside the horizon last pass that this pass did not put there (8 a pass). */
+struct rest {
+    struct wcol_history *h;
+    const struct wcol_forecast *fc;
+    unsigned n, k;
+    char dev[8][WCOL_HIST_DEVICE_MAX + 1], sen[8][WCOL_HIST_SENSOR_MAX + 1];
+};
+
+static int on_within(void *ctx, int64_t id, const char *d, const char *s)
+{
+    struct rest *r = ctx;
+    bool kept = false;
+
+    (void)id;
+    for (unsigned i = 0; i < r->n && !kept; i++) {
+        kept = r->fc[i].eta_ms <= (int64_t)r->h->cfg.trends_within_ms &&
+               strcmp(r->fc[i].device, d) == 0 && strcmp(r->fc[i].sensor, s) == 0;
+    }
+    if (!kept) {
+        snprintf(r->dev[r->k], sizeof(r->dev[0]), "%s", d);
+        snprintf(r->sen[r->k++], sizeof(r->sen[0]), "%s", s);
+    }
+    return r->k >= 8;
+}
+
 static void settle_rest(struct wcol_history *h, struct wcol_hstore *hs,
                         const struct wcol_forecast *fc, unsigned n)
 {
-    sqlite3_stmt *st = NULL;
-    char dev[8][WCOL_HIST_DEVICE_MAX + 1], sen[8][WCOL_HIST_SENSOR_MAX + 1];
-    unsigned k = 0;
+    struct rest r = { .h = h, .fc = fc, .n = n };
 
-    if (sqlite3_prepare_v2(hs->db, "SELECT device, sensor FROM forecasts WHERE within = 1", -1, &st,
-                           NULL) != SQLITE_OK) {
-        return;
+    (void)wcol_hstore_forecasts_within(hs, UINT32_MAX, on_within, &r);
+    for (unsigned i = 0; i < r.k; i++) {
+        settle(h, hs, r.dev[i], r.sen[i], false, "the forecast left the horizon");
     }
-    while (k < 8 && sqlite3_step(st) == SQLITE_ROW) {
-        const char *d = (const char *)sqlite3_column_text(st, 0);
-        const char *s = (const char *)sqlite3_column_text(st, 1);
-        bool kept = false;
+}
 
-        for (unsigned i = 0; i < n && !kept; i++) {
-            kept = fc[i].eta_ms <= (int64_t)h->cfg.trends_within_ms &&
-                   strcmp(fc[i].device, d) == 0 && strcmp(fc[i].sensor, s) == 0;
-        }
-        if (!kept) {
-            snprintf(dev[k], sizeof(dev[k]), "%s", d);
-            snprintf(sen[k++], sizeof(sen[0]), "%s", s);
-        }
+/* A followed series: fit it (a forecast kept while there is room). */
+struct pass {
+    struct wcol_history *h;
+    struct wcol_hstore *hs;
+    int64_t now;
+    struct wcol_hpoint *buf;
+    struct wcol_forecast *fc;
+    unsigned n;
+};
+
+static int on_followed(void *ctx, int64_t id, const char *device, const char *sensor)
+{
+    struct pass *p = ctx;
+    struct wcol_forecast *f = &p->fc[p->n];
+    struct wcol_trend_rule r;
+
+    if (sensor == NULL || device == NULL || !wcol_trend_rule_for(sensor, &p->h->cfg, &r)) {
+        return 0;
     }
-    sqlite3_finalize(st);
-    for (unsigned i = 0; i < k; i++) {
-        settle(h, hs, dev[i], sen[i], false, "the forecast left the horizon");
+    snprintf(f->device, sizeof(f->device), "%s", device);
+    snprintf(f->sensor, sizeof(f->sensor), "%s", sensor);
+    f->unit = wcol_hist_unit(sensor);
+    if (fit_one(p->h, p->hs, id, p->now, p->buf, f) == 0) {
+        p->n++;
     }
+    return p->n >= WCOL_TREND_MAX_LIST;
 }
 
 int wcol_history_trends_pass(struct wcol_history *h, struct wcol_hstore *hs, int64_t now)
 {
     struct wcol_hpoint *buf = malloc(READ_CAP * sizeof(*buf));
     struct wcol_forecast *fc = calloc(WCOL_TREND_MAX_LIST, sizeof(*fc));
-    sqlite3_stmt *st = NULL;
     unsigned n = 0, within = 0;
     int rc = -ENOMEM;
 
     if (buf == NULL || fc == NULL) {
         goto free_bufs;
     }
-    rc = -EIO;
-    if (sqlite3_prepare_v2(hs->db,
-                           "SELECT id, device, sensor, unit FROM series WHERE last_ms >= ?1 "
-                           "ORDER BY id LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
+    struct pass p = { .h = h, .hs = hs, .now = now, .buf = buf, .fc = fc };
+
+    if (wcol_hstore_followed(hs, now - (int64_t)h->cfg.trends_window_ms, WCOL_TREND_MAX_SERIES,
+                             on_followed, &p) < 0) {
+        rc = -EIO;
         goto free_bufs;
     }
-    sqlite3_bind_int64(st, 1, now - (int64_t)h->cfg.trends_window_ms);
-    sqlite3_bind_int(st, 2, WCOL_TREND_MAX_SERIES);
-    while (n < WCOL_TREND_MAX_LIST && sqlite3_step(st) == SQLITE_ROW) {
-        struct wcol_forecast *f = &fc[n];
-        struct wcol_trend_rule r;
-        const char *sensor = (const char *)sqlite3_column_text(st, 2);
-
-        if (sensor == NULL || !wcol_trend_rule_for(sensor, &h->cfg, &r)) {
-            continue;
-        }
-        snprintf(f->device, sizeof(f->device), "%s", (const char *)sqlite3_column_text(st, 1));
-        snprintf(f->sensor, sizeof(f->sensor), "%s", sensor);
-        f->unit = wcol_hist_unit(sensor);
-        if (fit_one(h, hs, sqlite3_column_int64(st, 0), now, buf, f) == 0) {
-            n++;
-        }
-    }
-    sqlite3_finalize(st);
+    n = p.n;
     qsort(fc, n, sizeof(fc[0]), by_eta);
     for (unsigned i = 0; i < n; i++) {
         char sentence[256];

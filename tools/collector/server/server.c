@@ -413,9 +413,11 @@ static int open_store_and_fleet(struct wcol_collector *c)
         wcol_log_info("storage: PostgreSQL; incidents are off without --alerting "
                       "(docs/incidents.md)");
     }
-    /* History, inventory and device revocations keep SQLite files of their own in the state
-     * directory whatever the event storage (docs/storage.md). */
-    rc = rc ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, &c->bus, c->incidents);
+    /* History and inventory: in the PostgreSQL database with --storage postgresql:, else
+     * SQLite files of their own in the state directory (docs/storage.md). */
+    rc = rc
+             ?: wcol_history_open(&c->history, &cfg->history, cfg->db_path, cfg->pg_conninfo,
+                                  &c->bus, c->incidents);
     rc = rc
              ?: wcol_inventory_open(&c->inventory, cfg->db_path, cfg->pg_conninfo,
                                     cfg->min_agent_version);

@@ -442,6 +442,48 @@ static const char s_schema_inventory[] =
     "  at_ms bigint NOT NULL);"
     "CREATE TABLE IF NOT EXISTS inventory_order (device text PRIMARY KEY, boot text NOT NULL,"
     "  seq bigint NOT NULL, wall_ms bigint NOT NULL, at_ms bigint NOT NULL);";
+/* Sensor history shared by every collector (history/hstore_pg.c): series, buckets keyed by
+ * their start and partitioned by tier then by time (retention drops whole partitions),
+ * learnt thresholds and the forecasts' side of the horizon. */
+static const char s_schema_history[] =
+    "CREATE TABLE history_series (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  device text NOT NULL, sensor text NOT NULL, unit text NOT NULL,"
+    "  last_ms bigint NOT NULL DEFAULT 0, UNIQUE (device, sensor));"
+    "CREATE INDEX history_series_last ON history_series (last_ms);"
+    "CREATE TABLE history_buckets (series bigint NOT NULL, tier smallint NOT NULL,"
+    "  t bigint NOT NULL, mn bigint NOT NULL, mx bigint NOT NULL, sum bigint NOT NULL,"
+    "  cnt bigint NOT NULL, PRIMARY KEY (series, tier, t)) PARTITION BY LIST (tier);"
+    "CREATE TABLE history_b0 PARTITION OF history_buckets FOR VALUES IN (0)"
+    "  PARTITION BY RANGE (t);"
+    "CREATE TABLE history_b1 PARTITION OF history_buckets FOR VALUES IN (1)"
+    "  PARTITION BY RANGE (t);"
+    "CREATE TABLE history_b2 PARTITION OF history_buckets FOR VALUES IN (2)"
+    "  PARTITION BY RANGE (t);"
+    "CREATE TABLE history_thresholds (device text NOT NULL, sensor text NOT NULL,"
+    "  value bigint NOT NULL, PRIMARY KEY (device, sensor));"
+    "CREATE TABLE history_forecasts (device text NOT NULL, sensor text NOT NULL,"
+    "  within integer NOT NULL, PRIMARY KEY (device, sensor));"
+    /* The partitions of one tier from now - keep to two widths ahead, and those wholly older
+     * than now - keep - width dropped (one width of slack: a collector whose clock is a little
+     * behind never writes into a partition another just dropped). */
+    "CREATE FUNCTION ward_history_partitions(p_tier integer, p_width bigint, p_keep bigint,"
+    "  p_now bigint) RETURNS void LANGUAGE plpgsql AS $f$ "
+    "DECLARE k bigint; r record; "
+    "BEGIN "
+    "  PERFORM pg_advisory_xact_lock(2003923559);"
+    "  FOR k IN greatest(p_now - p_keep, 0) / p_width .. p_now / p_width + 2 LOOP"
+    "    CONTINUE WHEN to_regclass(format('history_b%s_%s', p_tier, k)) IS NOT NULL;"
+    "    EXECUTE format('CREATE TABLE history_b%s_%s PARTITION OF history_b%s "
+    "      FOR VALUES FROM (%s) TO (%s)', p_tier, k, p_tier, k * p_width, (k + 1) * p_width);"
+    "  END LOOP;"
+    "  FOR r IN SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+    "    WHERE i.inhparent = format('history_b%s', p_tier)::regclass LOOP"
+    "    IF (substring(r.name FROM '_([0-9]+)$')::bigint + 1) * p_width"
+    "       <= p_now - p_keep - p_width THEN"
+    "      EXECUTE format('DROP TABLE %I', r.name);"
+    "    END IF;"
+    "  END LOOP; "
+    "END $f$;";
 
 static const char *const s_migrations[] = {
     s_schema_v1,        /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
@@ -452,6 +494,7 @@ static const char *const s_migrations[] = {
     s_schema_v6,        /* 6: devices stamped for the incremental fleet sync; event_counts */
     s_schema_incidents, /* 7: incidents, timeline, outbox, silences, cursor, drills */
     s_schema_inventory, /* 8: inventory, changes, change windows, outdated, their order */
+    s_schema_history,   /* 9: sensor history: series, partitioned buckets, forecasts */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
