@@ -10,13 +10,21 @@ pg_partitions  events land in the partition of their day, made ahead with the ne
                identities, and a resend after that is new again.
 pg_bad_config  unreachable server, wrong password, schema newer than the binary: one clear
                line each, exit != 0, nothing listening.
+pg_unreachable the server stops answering (its postmaster SIGSTOPped, the collector's backends
+               ended): connects hang, yet /v1/health and /metrics answer and heartbeats are
+               refused (no ack) in well under connect_timeout; after SIGCONT ingest resumes
+               and every acknowledged event is stored once (docs/storage.md, "Reconnecting").
 """
+import http.client
+import json
 import os
+import signal
+import ssl
 import subprocess
 import time
 
 from collector_test import Loader, stop_and_verify
-from harness import Fail, batch, check, main, post_ok, wait_for
+from harness import DeviceClient, Fail, batch, check, main, post_ok, wait_for
 
 
 def case_pg_outage(env):
@@ -111,6 +119,104 @@ def case_pg_bad_config(env):
     col.stop()
     for s in shown:
         print("pg_bad_config: " + s.split(" error: ", 1)[-1])
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    v = fn()
+    return v, time.monotonic() - t0
+
+
+def api_get(env, col, path):
+    """GET path on the operator API with the test's token: (status, body)."""
+    ctx = ssl.create_default_context(cafile=env.ca())
+    conn = http.client.HTTPSConnection("localhost", col.api_port, context=ctx, timeout=30)
+    with open(env.token_file) as f:
+        headers = {"Authorization": "Bearer " + f.read().strip()}
+    try:
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        conn.close()
+
+
+def post_status(env, col, body):
+    c = DeviceClient(env, col, "dev-a", timeout=30)
+    try:
+        status, _, data = c.post(body)
+    finally:
+        c.close()
+    return status, data
+
+
+def gone(pid):
+    """The process ended (a zombie its stopped parent has not reaped counts as ended)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+# Well under the conninfo's connect_timeout (10 s here): the old code blocked the event loop
+# for the whole timeout on every reconnect attempt.
+PROMPT_S = 2.5
+
+
+def case_pg_unreachable(env):
+    env.make_pki(devices=("dev-a",))
+    env.storage_args = ["--storage", "postgresql:" + env.pg.conninfo() + " connect_timeout=10"]
+    col = env.start()
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[1, 2, 3]))
+    h = col.health()
+    check(h["storage"].get("state") == "connected", "storage state before: %r" % h["storage"])
+    backends = [r[0] for r in env.pg.query(
+        "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'ward-collector%'")]
+    check(len(backends) >= 2, "the collector's connections: %r" % backends)
+    pm = env.pg.pid()
+    os.kill(pm, signal.SIGSTOP)  # new connections now wait in the listen queue, unanswered
+    try:
+        for pid in backends:
+            os.kill(pid, signal.SIGTERM)  # as pg_terminate_backend(): the client sees EOF
+        wait_for(lambda: all(gone(p) for p in backends), 10, "the backends to end")
+        (status, data), took = timed(lambda: post_status(env, col, batch("dev-a", seqs=[4, 5],
+                                                                         hb_seq=2)))
+        check(status == 503 and b"acks" not in data, "while away: %d %r" % (status, data))
+        check(took < PROMPT_S, "a refused heartbeat took %.2f s" % took)
+        for _ in range(3):
+            h, took = timed(col.health)
+            check(took < PROMPT_S, "wardctl health took %.2f s with the database away" % took)
+            st = h["storage"]
+            check(st["state"] in ("connecting", "down"), "storage while away: %r" % st)
+            (status, text), took = timed(lambda: api_get(env, col, "/metrics"))
+            check(status == 200 and took < PROMPT_S, "/metrics: %d in %.2f s" % (status, took))
+            check('ward_collector_storage_up{connection="storage"} 0' in text,
+                  "storage_up not 0 while away")
+            (status, text), took = timed(lambda: api_get(env, col, "/v1/events"))
+            check(status == 503 and took < PROMPT_S and "error" in json.loads(text),
+                  "/v1/events while away: %d %r in %.2f s" % (status, text, took))
+        (status, data), took = timed(lambda: post_status(env, col, batch("dev-a", seqs=[4, 5],
+                                                                         hb_seq=3)))
+        check(status == 503 and took < PROMPT_S, "a resend while away: %d in %.2f s" %
+              (status, took))
+        away = h["storage"]
+    finally:
+        os.kill(pm, signal.SIGCONT)
+
+    def resent():
+        status, data = post_status(env, col, batch("dev-a", seqs=[4, 5], hb_seq=4))
+        return status == 200 and json.loads(data)["acks"]
+    acks = wait_for(resent, 15, "ingest to resume after SIGCONT", step=0.2)
+    check(acks[0]["seq"] == 5, "acks after the return: %r" % acks)
+    h = wait_for(lambda: (lambda d: d if d["storage"]["state"] == "connected" else None)(
+        col.health()), 15, "the storage to show connected", step=0.2)
+    check(h["storage"]["reconnects"] >= 1, "no reconnect counted: %r" % h["storage"])
+    seqs = env.query("SELECT seq, count(*) FROM events GROUP BY seq ORDER BY seq")
+    check(seqs == [(s, 1) for s in range(1, 6)], "events stored: %r" % seqs)
+    col.stop()
+    check("reconnected to PostgreSQL" in col.log_text(), "no reconnection in the log")
+    print("pg_unreachable: while away %r; after %r" % (away, h["storage"]))
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
