@@ -602,8 +602,14 @@ static bool authorize(struct wcol_conn *conn, struct wcol_principal *p)
             return false;
         }
     }
-    if (wcol_auth_bearer(c->auth, &c->tokens, cred, cred_len, wcol_conn_addr(conn),
-                         wcol_now_wall_ms(), p, &why) != 0) {
+    int arc = wcol_auth_bearer(c->auth, &c->tokens, cred, cred_len, wcol_conn_addr(conn),
+                               wcol_now_wall_ms(), p, &why);
+
+    if (arc == -EAGAIN) { /* the session stays: the database is only away */
+        wcol_conn_error(conn, 503, why);
+        return false;
+    }
+    if (arc != 0) {
         if (s != NULL) {
             wcol_dash_session_end(conn, s);
         }
