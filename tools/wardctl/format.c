@@ -286,7 +286,7 @@ void print_device(const cJSON *d, FILE *out)
     print_events_table(cJSON_GetObjectItemCaseSensitive(d, "recent_events"), out, false);
 }
 
-/* A group of counters inside a section (connections.shed): " shed.per_source=3 ...". */
+/* A group inside a section (connections.shed, postgresql.auth): " shed.per_source=3 ...". */
 static void print_counter_group(const cJSON *group, FILE *out)
 {
     const cJSON *item;
@@ -296,6 +296,9 @@ static void print_counter_group(const cJSON *group, FILE *out)
         if (cJSON_IsNumber(item)) {
             fprintf(out, " %s.%s=%.0f", shown(group->string, "?"), shown(item->string, "?"),
                     item->valuedouble);
+        } else if (cJSON_IsString(item) && item->valuestring[0] != '\0') {
+            fprintf(out, " %s.%s=%s", shown(group->string, "?"), shown(item->string, "?"),
+                    item->valuestring);
         }
     }
 }

@@ -4,19 +4,25 @@ can do to the collector. Run with WARD_TEST_STORAGE=postgresql (CMakeLists.txt d
 
 pg_outage      PostgreSQL stopped (pg_ctl -m immediate) under load and started again: requests
                get 503 meanwhile, the collector stays up and reconnects; every acknowledged
-               event is stored exactly once and the clients' resends fill the rest.
+               event is stored exactly once and the clients' resends fill the rest. Then, on
+               the same server, a server that does not answer (unreachable(), below).
 pg_partitions  events land in the partition of their day, made ahead with the next two days;
                retention (ward_expire) drops a day wholly before the cutoff, with its
                identities, and a resend after that is new again.
 pg_bad_config  unreachable server, wrong password, schema newer than the binary: one clear
                line each, exit != 0, nothing listening.
 """
+import http.client
+import json
 import os
+import re
+import signal
+import ssl
 import subprocess
 import time
 
 from collector_test import Loader, stop_and_verify
-from harness import Fail, batch, check, main, post_ok, wait_for
+from harness import BOOT_B, DeviceClient, Fail, batch, check, main, post_ok, wait_for
 
 
 def case_pg_outage(env):
@@ -44,6 +50,7 @@ def case_pg_outage(env):
     check("reconnected to PostgreSQL" in log, "no reconnection in the log")
     print("pg_outage: acked at stop %s, %d requests failed while down, acked at end %s" %
           (acked_at_stop, errors_down, {ld.device: ld.acked for ld in loaders}))
+    unreachable(env)  # the same server: its start-up is the slow part of a case
 
 
 def case_pg_partitions(env):
@@ -111,6 +118,137 @@ def case_pg_bad_config(env):
     col.stop()
     for s in shown:
         print("pg_bad_config: " + s.split(" error: ", 1)[-1])
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    v = fn()
+    return v, time.monotonic() - t0
+
+
+def api_get(env, col, path, token=None, method="GET", body=None):
+    """path on the operator API with token (the tokens file's by default): (status, body)."""
+    ctx = ssl.create_default_context(cafile=env.ca())
+    conn = http.client.HTTPSConnection("localhost", col.api_port, context=ctx, timeout=30)
+    if token is None:
+        with open(env.token_file) as f:
+            token = f.read().strip()
+    headers = {"Authorization": "Bearer " + token}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(body)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        conn.close()
+
+
+def post_status(env, col, body):
+    c = DeviceClient(env, col, "dev-a", timeout=30)
+    try:
+        status, _, data = c.post(body)
+    finally:
+        c.close()
+    return status, data
+
+
+def gone(pid):
+    """The process ended (a zombie its stopped parent has not reaped counts as ended)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+# Well under the conninfo's connect_timeout (20 s here): the old code blocked the event loop
+# for the whole timeout on every reconnect attempt.
+PROMPT_S = 5.0
+
+
+def unreachable(env):
+    """The server stops answering (its postmaster SIGSTOPped, the collector's backends ended):
+    connects hang, yet /v1/health, /metrics, /v1/events and refused heartbeats (no ack) answer
+    in well under connect_timeout; after SIGCONT ingest resumes and every acknowledged event is
+    stored once (docs/storage.md, "Reconnecting"). The old code blocked 20 s per attempt."""
+    env.storage_args = ["--storage", "postgresql:" + env.pg.conninfo() + " connect_timeout=20"]
+    col = env.start()
+    worst = 0.0
+
+    def away(v_took):
+        nonlocal worst
+        worst = max(worst, v_took[1])
+        return v_took
+    post_ok(env, col, "dev-a", batch("dev-a", boot=BOOT_B, seqs=[1, 2, 3]))
+    status, text = api_get(env, col, "/v1/tokens", method="POST", body={
+        "name": "nms", "role": "viewer", "devices": "*", "expires_s": 3600})
+    check(status == 200, "token create: %d %s" % (status, text))
+    api_token = json.loads(text)["token"]  # looked up in PostgreSQL on every request
+    h = col.health()
+    check(h["storage"].get("state") == "connected", "storage state before: %r" % h["storage"])
+    backends = [r[0] for r in env.pg.query(
+        "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'ward-collector%'")]
+    check(len(backends) >= 2, "the collector's connections: %r" % backends)
+    pm = env.pg.pid()
+    os.kill(pm, signal.SIGSTOP)  # new connections now wait in the listen queue, unanswered
+    try:
+        for pid in backends:
+            try:
+                os.kill(pid, signal.SIGTERM)  # as pg_terminate_backend(): the client sees EOF
+            except ProcessLookupError:
+                pass
+        wait_for(lambda: all(gone(p) for p in backends), 10, "the backends to end")
+        (status, data), took = away(timed(lambda: post_status(
+            env, col, batch("dev-a", boot=BOOT_B, seqs=[4, 5], hb_seq=2))))
+        check(status == 503 and b"acks" not in data, "while away: %d %r" % (status, data))
+        check(took < PROMPT_S, "a refused heartbeat took %.2f s" % took)
+        for _ in range(3):
+            h, took = away(timed(col.health))
+            check(took < PROMPT_S, "wardctl health took %.2f s with the database away" % took)
+            st = h["storage"]
+            check(st["state"] in ("connecting", "down"), "storage while away: %r" % st)
+            (status, text), took = away(timed(lambda: api_get(env, col, "/metrics")))
+            check(status == 200 and took < PROMPT_S, "/metrics: %d in %.2f s" % (status, took))
+            check('ward_collector_storage_up{connection="storage"} 0' in text,
+                  "storage_up not 0 while away")
+            (status, text), took = away(timed(lambda: api_get(env, col, "/v1/events")))
+            check(status == 503 and took < PROMPT_S and "error" in json.loads(text),
+                  "/v1/events while away: %d %r in %.2f s" % (status, text, took))
+            (status, text), took = away(timed(lambda: api_get(env, col, "/v1/health",
+                                                              token=api_token)))
+            check(status == 503 and took < PROMPT_S and "unavailable" in json.loads(text)["error"],
+                  "an API token while away: %d %r in %.2f s" % (status, text, took))
+        out, took = away(timed(lambda: env.wardctl(col, "health").stdout))
+        check(re.search(r"^storage: .*state=(connecting|down) down_for_s=\d+", out, re.M) and
+              re.search(r"^postgresql: .*storage\.state=(connecting|down)", out, re.M),
+              "wardctl health while away: %r" % out)
+        (status, data), took = away(timed(lambda: post_status(
+            env, col, batch("dev-a", boot=BOOT_B, seqs=[4, 5], hb_seq=3))))
+        check(status == 503 and took < PROMPT_S, "a resend while away: %d in %.2f s" %
+              (status, took))
+        gone_state = h["storage"]
+    finally:
+        os.kill(pm, signal.SIGCONT)
+
+    def resent():
+        status, data = post_status(env, col, batch("dev-a", boot=BOOT_B, seqs=[4, 5], hb_seq=4))
+        return status == 200 and json.loads(data)["acks"]
+    acks = wait_for(resent, 15, "ingest to resume after SIGCONT", step=0.2)
+    check(acks[0]["seq"] == 5, "acks after the return: %r" % acks)
+    h = wait_for(lambda: (lambda d: d if d["storage"]["state"] == "connected" else None)(
+        col.health()), 15, "the storage to show connected", step=0.2)
+    check(h["storage"]["reconnects"] >= 1, "no reconnect counted: %r" % h["storage"])
+    wait_for(lambda: api_get(env, col, "/v1/health", token=api_token)[0] == 200, 15,
+             "the API token to be taken again", step=0.2)
+    seqs = env.query("SELECT seq, count(*) FROM events WHERE device = 'dev-a' AND boot_id = ? "
+                     "GROUP BY seq ORDER BY seq", (BOOT_B,))
+    check(seqs == [(s, 1) for s in range(1, 6)], "events stored: %r" % seqs)
+    col.stop()
+    check("reconnected to PostgreSQL" in col.log_text(), "no reconnection in the log")
+    print("pg_outage: unreachable: slowest answer while away %.3f s; storage while away %r; "
+          "after %r" % (worst, gone_state, h["storage"]))
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

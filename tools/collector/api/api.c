@@ -37,6 +37,7 @@
 #include "devices/devices.h"
 #include "incidents/incidents.h"
 #include "inventory/inventory.h"
+#include "store/pglink.h"
 
 #define RESPONSE_LIMIT  (16u * 1024u * 1024u)
 #define EVENTS_DEFAULT  100u
@@ -270,7 +271,11 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "events_expired", s->events_expired);
     wcol_jw_kint(&w, "devices", ss.devices);
     wcol_jw_kint(&w, "bytes", ss.db_bytes);
+    if (wcol_pglink_find("storage") != NULL) { /* PostgreSQL: the connection's state */
+        wcol_pglink_fields(wcol_pglink_find("storage"), &w, wcol_now_mono());
+    }
     wcol_jw_obj_end(&w);
+    wcol_pglink_health(&w, wcol_now_mono()); /* every PostgreSQL connection */
     wcol_dash_health(c, &w);
     wcol_cluster_health(c->cluster, &w);
     wcol_history_health(c->history, &w);
@@ -597,8 +602,14 @@ static bool authorize(struct wcol_conn *conn, struct wcol_principal *p)
             return false;
         }
     }
-    if (wcol_auth_bearer(c->auth, &c->tokens, cred, cred_len, wcol_conn_addr(conn),
-                         wcol_now_wall_ms(), p, &why) != 0) {
+    int arc = wcol_auth_bearer(c->auth, &c->tokens, cred, cred_len, wcol_conn_addr(conn),
+                               wcol_now_wall_ms(), p, &why);
+
+    if (arc == -EAGAIN) { /* the session stays: the database is only away */
+        wcol_conn_error(conn, 503, why);
+        return false;
+    }
+    if (arc != 0) {
         if (s != NULL) {
             wcol_dash_session_end(conn, s);
         }

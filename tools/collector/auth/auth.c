@@ -314,6 +314,10 @@ static int sqlite_cred(struct wcol_auth *a, const char *sql, const uint8_t sha[3
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* A credential that could not be looked up (the database away): 503, not 401. */
+static const char s_unavailable[] =
+    "the accounts database is unavailable (reconnecting); retry shortly";
+
 static int session_principal(struct wcol_auth *a, const uint8_t sha[32], int64_t now_ms,
                              struct wcol_principal *p, const char **why)
 {
@@ -327,7 +331,11 @@ static int session_principal(struct wcol_auth *a, const uint8_t sha[32], int64_t
                                sha, &c);
 
     *why = "unknown or ended session (wardctl login)";
-    if (rc != 0 || !c.found) {
+    if (rc != 0) {
+        *why = s_unavailable;
+        return -EAGAIN;
+    }
+    if (!c.found) {
         return -EACCES;
     }
     snprintf(p->name, sizeof(p->name), "%s", c.name);
@@ -378,7 +386,11 @@ static int token_principal(struct wcol_auth *a, const uint8_t sha[32], const cha
 
     *why = "unknown API token";
     p->name[0] = '\0';
-    if (rc != 0 || !c.found) {
+    if (rc != 0) {
+        *why = s_unavailable;
+        return -EAGAIN;
+    }
+    if (!c.found) {
         return -EACCES;
     }
     snprintf(p->name, sizeof(p->name), "token:%s", c.name);
@@ -442,7 +454,7 @@ int wcol_auth_bearer(struct wcol_auth *a, const struct wcol_tokens *file, const 
     } else {
         *why = "unknown bearer token";
     }
-    if (rc != 0 && a != NULL) {
+    if (rc != 0 && rc != -EAGAIN && a != NULL) {
         a->stats.refused++;
         wcol_auth_audit(a, p->name[0] ? p->name : "-", source, "auth.refused", "", "refused", *why);
     }

@@ -85,7 +85,8 @@ void wcol_auth_count_refusal(struct wcol_auth *a);
 /**
  * The principal of an Authorization header ("Bearer X"): a session, an API token, or a
  * token of the tokens file. A refusal is audited (rate-limited) and counted.
- * @return 0 (p filled), -EACCES (*why: one phrase for the 401 answer).
+ * @return 0 (p filled), -EACCES (*why: one phrase for the 401 answer), -EAGAIN the session
+ *         or API token could not be looked up (the database away: *why for a 503 answer).
  */
 int wcol_auth_bearer(struct wcol_auth *a, const struct wcol_tokens *file, const char *header,
                      size_t len, const char *source, int64_t now_ms, struct wcol_principal *p,

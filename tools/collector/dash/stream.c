@@ -376,8 +376,10 @@ static const char *still_valid(struct wcol_streams *s, struct stream *x)
         }
         cred = ses->bearer;
     }
-    if (wcol_auth_bearer(c->auth, &c->tokens, cred, strlen(cred), wcol_conn_addr(x->conn),
-                         wcol_now_wall_ms(), &p, &why) != 0) {
+    int rc = wcol_auth_bearer(c->auth, &c->tokens, cred, strlen(cred), wcol_conn_addr(x->conn),
+                              wcol_now_wall_ms(), &p, &why);
+
+    if (rc != 0 && rc != -EAGAIN) { /* -EAGAIN: the database away, checked again later */
         return "its credential no longer authorizes";
     }
     return NULL;

@@ -14,6 +14,7 @@
 #include "auth/access.h"
 #include "inventory/inventory.h"
 #include "export/metrics.h"
+#include "export/pg_metrics.h"
 #include "fleet/fleet.h"
 #include "server/collector.h"
 #include "tls/tls_config.h"
@@ -285,6 +286,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     wcol_access_metrics(c, w, now_ms); /* logins, refusals, the audit log */
     wcol_dash_metrics(c, w);
     wcol_cluster_metrics(c->cluster, w);
+    wcol_pg_metrics(w); /* the PostgreSQL connections' states */
     if (c->devices != NULL) {
         wcol_devices_metrics(c->devices, w);
     }

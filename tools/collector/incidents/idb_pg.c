@@ -12,8 +12,10 @@
 
 #include <libpq-fe.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "incidents/idb.h"
+#include "store/pglink.h"
 
 #define MAX_PARAMS 32
 #define INT8_OID   20u
@@ -24,6 +26,7 @@ struct wcol_idb_pg {
     PGconn *c;
     int changes;
     char err[256];
+    struct wcol_pglink link; /* its state, its reconnect off the event loop */
 };
 
 struct wcol_idb_stmt {
@@ -75,23 +78,33 @@ int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo)
         return -EIO;
     }
     PQsetNoticeProcessor(pg->c, on_notice, NULL);
+    if (wcol_pglink_init(&pg->link, pg->c, "incidents") != 0) {
+        wcol_log_error("incidents: PostgreSQL: more than %d connections", WCOL_PGLINK_MAX);
+        wcol_idb_pg_close(pg);
+        *out = NULL;
+        return -ENOSPC;
+    }
     return 0;
 }
 
 void wcol_idb_pg_close(struct wcol_idb_pg *pg)
 {
     if (pg != NULL) {
+        wcol_pglink_fini(&pg->link);
         PQfinish(pg->c);
         free(pg);
     }
 }
 
-/* A connection the server closed (a restart, a failover) comes back at the next statement. */
-static void revive(struct wcol_idb_pg *pg)
+/* A connection the server closed (a restart, a failover) is made again in the background
+ * (store/pglink.h): until it is, a statement fails at once. @return 0, -EAGAIN. */
+static int revive(struct wcol_idb_pg *pg)
 {
-    if (PQstatus(pg->c) == CONNECTION_BAD) {
-        PQreset(pg->c);
+    if (wcol_pglink_ready(&pg->link, wcol_now_mono()) < 0) {
+        set_err(pg, "the connection to PostgreSQL is being made again");
+        return -EAGAIN;
     }
+    return 0;
 }
 
 static int result_rc(struct wcol_idb_pg *pg, PGresult *r)
@@ -115,7 +128,9 @@ int wcol_idb_pg_exec(struct wcol_idb_pg *pg, const char *sql)
                  WCOL_IDB_LOCK_CLASS, WCOL_IDB_LOCK_OBJ);
         sql = lock;
     }
-    revive(pg);
+    if (revive(pg) != 0) {
+        return SQLITE_ERROR;
+    }
     PGresult *r = PQexec(pg->c, sql);
     int rc = result_rc(pg, r);
 
@@ -200,7 +215,9 @@ int wcol_idb_pg_bind(struct wcol_idb_stmt *st, int i, const char *text, int len,
 int wcol_idb_pg_step(struct wcol_idb_stmt *st)
 {
     if (st->res == NULL) {
-        revive(st->pg);
+        if (revive(st->pg) != 0) {
+            return SQLITE_ERROR;
+        }
         st->res = PQexecParams(st->pg->c, st->sql, st->n, st->type, (const char *const *)st->val,
                                NULL, NULL, 0);
         if (result_rc(st->pg, st->res) != SQLITE_OK) {

@@ -41,6 +41,7 @@
 #include "server/collector.h"
 #include "server/conn_impl.h"
 #include "server/worker.h"
+#include "store/pglink.h"
 #include "tls/tls.h"
 
 #define EPOLL_BATCH  256
@@ -756,6 +757,9 @@ static int wait_timeout(struct wcol_collector *c, uint64_t now)
     /* Not sooner than 10 ms: the oldest handshake may be due but still have bytes to read. */
     admit = admit <= now ? now + 10 : admit;
     next = admit < next ? admit : next;
+    int pg = wcol_pglink_due_in(now); /* a PostgreSQL connection being made again */
+
+    next = pg >= 0 && now + (uint64_t)pg < next ? now + (uint64_t)pg : next;
     return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
 
@@ -798,6 +802,7 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
     }
     run_ready(c);
     now = wcol_now_mono();
+    wcol_pglink_tick_all(now); /* lost PostgreSQL connections reconnect without waiting */
     if (now >= c->next_check) {
         periodic(c, now);
     }

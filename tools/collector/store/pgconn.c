@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "store/pgconn.h"
 
@@ -45,6 +46,11 @@ int wcol_pgconn_open(struct wcol_pgconn **out, const char *conninfo, const char 
         wcol_pgconn_close(q);
         return -EIO;
     }
+    if (wcol_pglink_init(&q->link, q->c, who) != 0) {
+        wcol_log_error("%s: PostgreSQL: more than %d connections", who, WCOL_PGLINK_MAX);
+        wcol_pgconn_close(q);
+        return -ENOSPC;
+    }
     *out = q;
     return 0;
 }
@@ -52,9 +58,15 @@ int wcol_pgconn_open(struct wcol_pgconn **out, const char *conninfo, const char 
 void wcol_pgconn_close(struct wcol_pgconn *q)
 {
     if (q != NULL) {
+        wcol_pglink_fini(&q->link);
         PQfinish(q->c);
         free(q);
     }
+}
+
+int wcol_pgconn_ready(struct wcol_pgconn *q)
+{
+    return wcol_pglink_ready(&q->link, wcol_now_mono()) >= 0 ? 0 : -EAGAIN;
 }
 
 PGresult *wcol_pgconn_run(struct wcol_pgconn *q, const char *sql, int n, const char *const *v,
@@ -66,12 +78,11 @@ PGresult *wcol_pgconn_run(struct wcol_pgconn *q, const char *sql, int n, const c
     if (state != NULL) {
         state[0] = '\0';
     }
-    if (PQstatus(c) != CONNECTION_OK) {
-        PQreset(c);
-        if (PQstatus(c) != CONNECTION_OK) {
-            log_fail(c, who, NULL);
-            return NULL;
+    if (wcol_pgconn_ready(q) != 0) {
+        if (state != NULL) {
+            snprintf(state, 6, "08006"); /* connection_failure; pglink.c logged it */
         }
+        return NULL;
     }
     PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
     ExecStatusType s = PQresultStatus(r);

@@ -1,27 +1,40 @@
 /*
  * A PostgreSQL connection of a feature's own (the accounts, the audit log) beside the store's:
- * blocking calls, as the store's API reads, at most connect_timeout (5 s unless the conninfo
- * says otherwise) on a reconnect. Errors are logged as one line prefixed with who.
+ * blocking calls while connected, as the store's API reads. A lost connection is made again in
+ * the background (store/pglink.h), never waiting on the event loop: meanwhile every call fails
+ * at once. Errors are logged as one line prefixed with who.
  */
 #ifndef WCOL_STORE_PGCONN_H_
 #define WCOL_STORE_PGCONN_H_
 
 #include <libpq-fe.h>
 
+#include "store/pglink.h"
+
 /** A connection and the name its errors are logged with. */
 struct wcol_pgconn {
     PGconn *c;
     char who[24];
+    struct wcol_pglink link; /* its state, its reconnect */
 };
 
-/** Connect (application_name ward-collector-WHO). @return 0, -ENOMEM, -EIO (logged). */
+/** Connect (application_name ward-collector-WHO). @return 0, -ENOMEM, -EIO, -ENOSPC (logged). */
 int wcol_pgconn_open(struct wcol_pgconn **out, const char *conninfo, const char *who);
 void wcol_pgconn_close(struct wcol_pgconn *q);
 
 /**
- * Run sql with n text parameters (NULL: SQL null) on q, reset first after a lost connection.
- * @return the result (PQclear it), NULL after an error, logged unless its SQLSTATE is quiet;
- *         state (6 bytes, may be NULL) gets the SQLSTATE of a failure, "" otherwise.
+ * Whether q->c may be used now (for a caller that runs libpq calls of its own): a lost
+ * connection's reconnect is started or taken a step, without waiting.
+ * @return 0 usable, -EAGAIN not connected (its state in /v1/health).
+ */
+int wcol_pgconn_ready(struct wcol_pgconn *q);
+
+/**
+ * Run sql with n text parameters (NULL: SQL null) on q; while q is not connected (a lost
+ * connection being made again) fail at once with state "08006".
+ * @return the result (PQclear it), NULL after an error, logged unless its SQLSTATE is quiet
+ *         or the connection is being made again; state (6 bytes, may be NULL) gets the
+ *         SQLSTATE of a failure, "" otherwise.
  */
 PGresult *wcol_pgconn_run(struct wcol_pgconn *q, const char *sql, int n, const char *const *v,
                           char *state, const char *quiet);

@@ -10,7 +10,8 @@
  * pipeline aborts and nothing of it is stored; the batch is then run again one statement at
  * a time with a SAVEPOINT around each request, so that a request failing on its own is undone
  * alone, as in SQLite. A lost connection fails the batch (-EIO: the requests get 503, the
- * agents retry) and the next batch reconnects.
+ * agents retry) and is made again in the background (store/pglink.h): until it is, every
+ * batch and read fails at once instead of waiting on the event loop.
  *
  * Schema: versioned migrations applied at open under pg_advisory_lock (several collectors
  * may start at once); a database newer than this binary is refused with one line.
@@ -28,7 +29,9 @@
 
 #include <libpq-fe.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "store/pglink.h"
 #include "store/store.h"
 
 #define TEXTOID         25           /* pg_type.h's OID of text */
@@ -43,6 +46,8 @@ struct pg {
     int64_t snapshots_refused;
     int64_t partitions_until; /* received_ms the day partitions are made up to (this run) */
     uint64_t conn_gen;        /* counts the connections made: a new one may be another server */
+    struct wcol_pglink link;  /* the connection's state and its reconnect */
+    struct wcol_store_stats last_stats; /* the last read: shown while the server is away */
 };
 
 /* ---- schema ---- */
@@ -649,20 +654,24 @@ static int prepare_all(struct pg *q)
     return 0;
 }
 
-/* The connection, usable: reconnected (and statements prepared again) after a loss. */
+/*
+ * The connection, usable: after a loss, reconnected in the background (pglink.c) and its
+ * statements prepared again. @return 0; -EIO not connected now (nothing waited), or failed.
+ */
 static int ensure(struct pg *q)
 {
-    if (PQstatus(q->c) != CONNECTION_OK) {
+    int rc = wcol_pglink_ready(&q->link, wcol_now_mono());
+
+    if (rc < 0) {
         q->prepared = false;
-        PQreset(q->c);
+        return -EIO;
+    }
+    if (rc == 1) {
+        q->prepared = false;
         q->conn_gen++;
         (void)PQexitPipelineMode(q->c); /* off on a fresh connection; made sure */
-        if (PQstatus(q->c) != CONNECTION_OK) {
-            return fail_conn(q, "reconnect");
-        }
         /* With several hosts in the conninfo this may be another server (a promoted standby). */
         snprintf(q->where, sizeof(q->where), "database %s on %s", PQdb(q->c), PQhost(q->c));
-        wcol_log_info("storage: reconnected to PostgreSQL %s", q->where);
     }
     return q->prepared ? 0 : prepare_all(q);
 }
@@ -1078,11 +1087,9 @@ static int pg_commit_batch(void *impl, struct wcol_store_batch *b)
             b->puts[i].stored = b->puts[i].duplicates = 0;
         }
         if (PQstatus(q->c) == CONNECTION_OK && PQpipelineStatus(q->c) != PQ_PIPELINE_OFF) {
-            /* A pipeline left half read: start over on a new connection. */
+            /* A pipeline left half read: start over on a new connection (the next use). */
             q->prepared = false;
-            PQreset(q->c);
-            q->conn_gen++;
-            (void)PQexitPipelineMode(q->c);
+            wcol_pglink_drop(&q->link, wcol_now_mono(), "a batch's pipeline left half read");
         } else if (PQstatus(q->c) == CONNECTION_OK && PQtransactionStatus(q->c) != PQTRANS_IDLE) {
             exec(q, "ROLLBACK", "ROLLBACK");
         }
@@ -1326,7 +1333,7 @@ static int pg_stats(void *impl, struct wcol_store_stats *out)
     struct pg *q = impl;
     PGresult *r = read_prepared(q, "stats", 0, NULL);
 
-    memset(out, 0, sizeof(*out));
+    *out = q->last_stats; /* while the server is away: what it said last */
     out->snapshots_refused = q->snapshots_refused;
     if (r == NULL) {
         return -EIO;
@@ -1336,6 +1343,7 @@ static int pg_stats(void *impl, struct wcol_store_stats *out)
         out->devices = ival(r, 0, 1);
         out->db_bytes = ival(r, 0, 2);
     }
+    q->last_stats = *out;
     PQclear(r);
     return 0;
 }
@@ -1345,6 +1353,7 @@ static void pg_close(void *impl)
     struct pg *q = impl;
 
     if (q != NULL) {
+        wcol_pglink_fini(&q->link);
         PQfinish(q->c);
         free(q);
     }
@@ -1450,8 +1459,9 @@ int wcol_store_pg_open(struct wcol_store *store, const struct wcol_store_pg_opts
         pg_close(q);
         return -EIO;
     }
-    PQsetNoticeProcessor(q->c, on_notice, NULL); /* kept across PQreset() */
-    rc = migrate(q);
+    PQsetNoticeProcessor(q->c, on_notice, NULL); /* kept across PQresetStart() */
+    rc = wcol_pglink_init(&q->link, q->c, "storage");
+    rc = rc ?: migrate(q);
     rc = rc ?: prepare_all(q);
     if (rc != 0) {
         pg_close(q);

@@ -1,0 +1,309 @@
+/* A PostgreSQL connection's state and its reconnect off the event loop (store/pglink.h). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/jw.h"
+#include "common/log.h"
+#include "store/pglink.h"
+
+static struct wcol_pglink *s_links[WCOL_PGLINK_MAX];
+static uint64_t s_jitter = 0x9e3779b97f4a7c15u;
+
+/* The connection's error as one line into l->last_error. */
+static void set_error(struct wcol_pglink *l, const char *msg)
+{
+    size_t o = 0;
+
+    for (const char *m = msg != NULL ? msg : ""; *m != '\0' && o + 1 < sizeof(l->last_error); m++) {
+        if (*m == '\n' || *m == '\t' || *m == '\r') {
+            if (o > 0 && l->last_error[o - 1] != ' ' && m[1] != '\0') {
+                l->last_error[o++] = ' ';
+            }
+        } else {
+            l->last_error[o++] = *m;
+        }
+    }
+    while (o > 0 && l->last_error[o - 1] == ' ') {
+        o--;
+    }
+    l->last_error[o] = '\0';
+}
+
+/* The conninfo's connect_timeout in ms (libpq: 0 or none waits forever; under 2 s means 2 s). */
+static uint32_t connect_timeout_ms(PGconn *c)
+{
+    PQconninfoOption *opts = PQconninfo(c);
+    long s = 0;
+
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL) {
+            s = strtol(o->val, NULL, 10);
+        }
+    }
+    PQconninfoFree(opts);
+    if (s <= 0 || s > 3600) {
+        s = 60; /* an attempt that never ends would keep the link from the next one */
+    }
+    return (uint32_t)(s < 2 ? 2 : s) * 1000u;
+}
+
+int wcol_pglink_init(struct wcol_pglink *l, PGconn *c, const char *who)
+{
+    memset(l, 0, sizeof(*l));
+    l->c = c;
+    snprintf(l->who, sizeof(l->who), "%s", who);
+    l->state = WCOL_PGLINK_CONNECTED;
+    l->timeout_ms = connect_timeout_ms(c);
+    for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
+        if (s_links[i] == NULL) {
+            s_links[i] = l;
+            l->registered = true;
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
+void wcol_pglink_fini(struct wcol_pglink *l)
+{
+    for (unsigned i = 0; l->registered && i < WCOL_PGLINK_MAX; i++) {
+        if (s_links[i] == l) {
+            s_links[i] = NULL;
+        }
+    }
+    l->registered = false;
+}
+
+/* The next attempt after a failure: twice the last wait up to the bound, a random half off. */
+static void back_off(struct wcol_pglink *l, uint64_t now)
+{
+    uint32_t b = l->backoff_ms == 0 ? WCOL_PGLINK_BACKOFF_MIN_MS : l->backoff_ms * 2;
+
+    l->backoff_ms = b > WCOL_PGLINK_BACKOFF_MAX_MS ? WCOL_PGLINK_BACKOFF_MAX_MS : b;
+    s_jitter ^= s_jitter << 13;
+    s_jitter ^= s_jitter >> 7;
+    s_jitter ^= s_jitter << 17;
+    l->next_try = now + l->backoff_ms / 2 + s_jitter % (l->backoff_ms / 2 + 1);
+    l->state = WCOL_PGLINK_DOWN;
+}
+
+static void attempt_failed(struct wcol_pglink *l, uint64_t now, const char *msg)
+{
+    char before[sizeof(l->last_error)];
+
+    memcpy(before, l->last_error, sizeof(before));
+    set_error(l, msg);
+    l->attempts_failed++;
+    back_off(l, now);
+    /* One line when the reason changes, not one per attempt while the server stays away. */
+    if (l->attempts == 1 || strcmp(before, l->last_error) != 0) {
+        wcol_log_error("%s: cannot reconnect to PostgreSQL (attempt %llu, retrying every %u s "
+                       "at most, in the background): %s",
+                       l->who, (unsigned long long)l->attempts, WCOL_PGLINK_BACKOFF_MAX_MS / 1000u,
+                       l->last_error);
+    }
+}
+
+static void lost(struct wcol_pglink *l, uint64_t now, const char *why)
+{
+    set_error(l, why);
+    wcol_log_error("%s: lost the connection to PostgreSQL database %s on %s (%s); reconnecting "
+                   "in the background, requests that need it fail meanwhile",
+                   l->who, PQdb(l->c), PQhost(l->c), l->last_error);
+    l->state = WCOL_PGLINK_DOWN;
+    l->down_since = now > 0 ? now : 1;
+    l->next_try = now; /* the first attempt at once */
+    l->backoff_ms = 0;
+    l->attempts = 0;
+    l->losses++;
+}
+
+void wcol_pglink_drop(struct wcol_pglink *l, uint64_t now, const char *why)
+{
+    if (l->state == WCOL_PGLINK_CONNECTED) {
+        lost(l, now, why);
+    }
+}
+
+static void connected(struct wcol_pglink *l, uint64_t now)
+{
+    wcol_log_info("%s: reconnected to PostgreSQL database %s on %s after %llu ms (%llu "
+                  "attempts)",
+                  l->who, PQdb(l->c), PQhost(l->c), (unsigned long long)(now - l->down_since),
+                  (unsigned long long)l->attempts);
+    l->state = WCOL_PGLINK_CONNECTED;
+    l->down_since = 0;
+    l->backoff_ms = 0;
+    l->reconnects++;
+    l->fresh = true;
+}
+
+/* Whether the connection's socket is ready for what libpq waits on, within ms. */
+static bool socket_ready(struct wcol_pglink *l, int ms)
+{
+    struct pollfd p = { .fd = PQsocket(l->c),
+                        .events = l->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT };
+
+    return p.fd >= 0 && poll(&p, 1, ms) > 0;
+}
+
+/*
+ * Start an attempt when one is due, or take the one under way as far as its socket allows.
+ * An attempt a caller starts may wait up to wait_ms in all: a server that answers (restarted
+ * a while ago) is connected again for that caller, one that does not costs it no more.
+ */
+static void step(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
+{
+    uint64_t until = now;
+
+    if (l->state == WCOL_PGLINK_DOWN) {
+        if (now < l->next_try) {
+            return;
+        }
+        l->attempts++;
+        l->attempt_start = now;
+        if (PQresetStart(l->c) != 1) {
+            attempt_failed(l, now, PQerrorMessage(l->c));
+            return;
+        }
+        l->state = WCOL_PGLINK_CONNECTING;
+        l->polling = PGRES_POLLING_WRITING; /* as libpq says to begin */
+        until = now + wait_ms;
+    }
+    for (int i = 0; i < 32 && l->state == WCOL_PGLINK_CONNECTING; i++) {
+        uint64_t t = wcol_now_mono();
+        int left = until > t ? (int)(until - t) : 0;
+
+        if (l->polling == PGRES_POLLING_OK) {
+            connected(l, now);
+        } else if (l->polling == PGRES_POLLING_FAILED) {
+            attempt_failed(l, now, PQerrorMessage(l->c));
+        } else if (l->polling == PGRES_POLLING_ACTIVE || socket_ready(l, left)) {
+            l->polling = PQresetPoll(l->c);
+        } else {
+            break;
+        }
+    }
+    if (l->state == WCOL_PGLINK_CONNECTING && now - l->attempt_start >= l->timeout_ms) {
+        char msg[96];
+
+        snprintf(msg, sizeof(msg), "no answer within %u s (connect_timeout)",
+                 l->timeout_ms / 1000u);
+        attempt_failed(l, now, msg);
+    }
+}
+
+int wcol_pglink_ready(struct wcol_pglink *l, uint64_t now)
+{
+    if (l->state == WCOL_PGLINK_CONNECTED && PQstatus(l->c) != CONNECTION_OK) {
+        lost(l, now, PQerrorMessage(l->c));
+    }
+    if (l->state != WCOL_PGLINK_CONNECTED) {
+        step(l, now, WCOL_PGLINK_WAIT_MS);
+    }
+    if (l->state != WCOL_PGLINK_CONNECTED) {
+        return -EAGAIN;
+    }
+    if (l->fresh) {
+        l->fresh = false;
+        return 1;
+    }
+    return 0;
+}
+
+void wcol_pglink_tick_all(uint64_t now)
+{
+    for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
+        if (s_links[i] != NULL && s_links[i]->state != WCOL_PGLINK_CONNECTED) {
+            step(s_links[i], now, 0);
+        }
+    }
+}
+
+int wcol_pglink_due_in(uint64_t now)
+{
+    uint64_t due = UINT64_MAX;
+
+    for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
+        const struct wcol_pglink *l = s_links[i];
+
+        if (l == NULL || l->state == WCOL_PGLINK_CONNECTED) {
+            continue;
+        }
+        uint64_t at = l->state == WCOL_PGLINK_DOWN ? l->next_try : now + WCOL_PGLINK_STEP_MS;
+
+        due = at < due ? at : due;
+    }
+    if (due == UINT64_MAX) {
+        return -1;
+    }
+    return due <= now ? 0 : (int)(due - now);
+}
+
+const char *wcol_pglink_state_name(enum wcol_pglink_state s)
+{
+    switch (s) {
+    case WCOL_PGLINK_CONNECTED:
+        return "connected";
+    case WCOL_PGLINK_CONNECTING:
+        return "connecting";
+    default:
+        return "down";
+    }
+}
+
+const struct wcol_pglink *wcol_pglink_find(const char *who)
+{
+    for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
+        if (s_links[i] != NULL && strcmp(s_links[i]->who, who) == 0) {
+            return s_links[i];
+        }
+    }
+    return NULL;
+}
+
+unsigned wcol_pglink_list(const struct wcol_pglink **out, unsigned cap)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < WCOL_PGLINK_MAX && n < cap; i++) {
+        if (s_links[i] != NULL) {
+            out[n++] = s_links[i];
+        }
+    }
+    return n;
+}
+
+void wcol_pglink_fields(const struct wcol_pglink *l, struct wcol_jw *w, uint64_t now)
+{
+    wcol_jw_kstr(w, "state", wcol_pglink_state_name(l->state));
+    wcol_jw_kuint(w, "down_for_s", l->down_since != 0 ? (now - l->down_since) / 1000u : 0);
+    wcol_jw_kuint(w, "reconnects", l->reconnects);
+    wcol_jw_kuint(w, "connections_lost", l->losses);
+    wcol_jw_kuint(w, "attempts", l->attempts);
+    wcol_jw_kuint(w, "attempts_failed", l->attempts_failed);
+    wcol_jw_kstr(w, "last_error", l->last_error);
+}
+
+void wcol_pglink_health(struct wcol_jw *w, uint64_t now)
+{
+    const struct wcol_pglink *list[WCOL_PGLINK_MAX];
+    unsigned n = wcol_pglink_list(list, WCOL_PGLINK_MAX);
+
+    if (n == 0) {
+        return;
+    }
+    wcol_jw_key(w, "postgresql");
+    wcol_jw_obj_begin(w);
+    for (unsigned i = 0; i < n; i++) {
+        wcol_jw_key(w, list[i]->who);
+        wcol_jw_obj_begin(w);
+        wcol_pglink_fields(list[i], w, now);
+        wcol_jw_obj_end(w);
+    }
+    wcol_jw_obj_end(w);
+}
