@@ -213,6 +213,11 @@ def unreachable(env):
             check(status == 200 and took < PROMPT_S, "/metrics: %d in %.2f s" % (status, took))
             check('ward_collector_storage_up{connection="storage"} 0' in text,
                   "storage_up not 0 while away")
+            # every connection its own label set (two of a feature: "inventory", "inventory-2"),
+            # else Prometheus refuses the whole scrape for a duplicate series
+            ups = re.findall(r'^ward_collector_storage_up\{connection="([^"]+)"\}', text, re.M)
+            check(len(ups) >= 5 and len(ups) == len(set(ups)),
+                  "storage_up label sets not unique: %r" % ups)
             (status, text), took = away(timed(lambda: api_get(env, col, "/v1/events")))
             check(status == 503 and took < PROMPT_S and "error" in json.loads(text),
                   "/v1/events while away: %d %r in %.2f s" % (status, text, took))

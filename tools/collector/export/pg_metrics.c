@@ -38,17 +38,17 @@ static uint64_t value(const struct wcol_pglink *l, enum pg_family f, uint64_t no
 
 void wcol_pg_metrics(struct wcol_prom *w)
 {
-    const struct wcol_pglink *list[WCOL_PGLINK_MAX];
+    struct wcol_pglink list[WCOL_PGLINK_MAX];
     unsigned n = wcol_pglink_list(list, WCOL_PGLINK_MAX);
     uint64_t now = wcol_now_mono();
 
     for (int f = 0; n > 0 && f < F_COUNT; f++) {
         wcol_prom_family(w, s_families[f].name, s_families[f].type, s_families[f].help);
         for (unsigned i = 0; i < n; i++) {
-            struct wcol_prom_label l = { "connection", list[i]->who };
+            struct wcol_prom_label l = { "connection", list[i].who };
 
             wcol_prom_sample_u64(w, s_families[f].name, &l, 1,
-                                 value(list[i], (enum pg_family)f, now));
+                                 value(&list[i], (enum pg_family)f, now));
         }
     }
 }

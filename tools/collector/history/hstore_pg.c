@@ -676,6 +676,9 @@ int wcol_hstore_open_pg(struct wcol_hstore *s, const char *conninfo,
         return rc;
     }
     if (!read_only) {
+        wcol_pgconn_own_thread(s->pg->q); /* the writer's thread */
+    }
+    if (!read_only) {
         s->n_series = one_int(s, "SELECT count(*) FROM history_series", 0, NULL, 0);
         if (s->n_series < 0) {
             wcol_hstore_close(s);

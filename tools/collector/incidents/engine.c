@@ -689,6 +689,7 @@ static struct wcol_idb *engine_db(struct wcol_incidents *in)
         }
         wcol_inc_wait(in, &in->wake_engine, 2000);
     }
+    wcol_idb_own_thread(db); /* this thread's connection */
     return db;
 }
 

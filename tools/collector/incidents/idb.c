@@ -56,6 +56,13 @@ int wcol_idb_open_pg(struct wcol_idb **out, const char *conninfo)
     return rc;
 }
 
+void wcol_idb_own_thread(struct wcol_idb *db)
+{
+    if (db != NULL && db->pg != NULL) {
+        wcol_idb_pg_own_thread(db->pg);
+    }
+}
+
 void wcol_idb_close(struct wcol_idb *db)
 {
     if (db == NULL) {

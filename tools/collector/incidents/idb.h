@@ -32,6 +32,9 @@ int wcol_idb_open_sqlite(struct wcol_idb **out, const char *path);
 /** PostgreSQL: connect with conninfo. @return 0, -EIO (logged), -ENOMEM. */
 int wcol_idb_open_pg(struct wcol_idb **out, const char *conninfo);
 void wcol_idb_close(struct wcol_idb *db);
+/** db is used from one thread of its own (the engine's, the sender's), not the event loop:
+ * its PostgreSQL reconnect is driven by that thread alone (store/pglink.h). */
+void wcol_idb_own_thread(struct wcol_idb *db);
 
 bool wcol_idb_is_pg(const struct wcol_idb *db);
 /** SQLite's handle (NULL on PostgreSQL): pragmas, ATTACH, the busy timeout. */
@@ -65,6 +68,7 @@ const char *wcol_idb_errmsg(struct wcol_idb *db);
 /* idb_pg.c, behind the functions above. */
 int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo);
 void wcol_idb_pg_close(struct wcol_idb_pg *pg);
+void wcol_idb_pg_own_thread(struct wcol_idb_pg *pg);
 int wcol_idb_pg_exec(struct wcol_idb_pg *pg, const char *sql);
 struct wcol_idb_stmt *wcol_idb_pg_prepare(struct wcol_idb_pg *pg, const char *sql);
 int wcol_idb_pg_bind(struct wcol_idb_stmt *st, int i, const char *text, int len, bool integer);

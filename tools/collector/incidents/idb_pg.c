@@ -87,6 +87,11 @@ int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo)
     return 0;
 }
 
+void wcol_idb_pg_own_thread(struct wcol_idb_pg *pg)
+{
+    wcol_pglink_own_thread(&pg->link);
+}
+
 void wcol_idb_pg_close(struct wcol_idb_pg *pg)
 {
     if (pg != NULL) {

@@ -320,6 +320,7 @@ void *wcol_inc_sender_main(void *arg)
         }
         wcol_inc_wait(in, &in->wake_sender, 2000); /* PostgreSQL away: again later */
     }
+    wcol_idb_own_thread(db); /* this thread's connection */
     while (!in->stop) {
         if (!atomic_load(&in->leader)) {
             /* The leader delivers the shared outbox; a new one takes over the rows not yet

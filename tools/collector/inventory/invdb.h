@@ -66,6 +66,9 @@ struct inv_db {
 int wcol_invdb_open_sqlite(struct inv_db **out, const char *path, bool readonly);
 /** The store's PostgreSQL database (its tables made by the store's migration). */
 int wcol_invdb_open_pg(struct inv_db **out, const char *conninfo);
+/** A PostgreSQL db used from the inventory's thread (under its lock), not only the event loop:
+ * its reconnect is driven by its users' calls alone (store/pglink.h). */
+void wcol_invdb_pg_own_thread(struct inv_db *db);
 /** Run SQLite statements without parameters (inventory.db's schema). @return 0, -EIO. */
 int wcol_invdb_sqlite_schema(struct inv_db *db, const char *sql);
 

@@ -120,6 +120,11 @@ static const struct inv_db_ops s_ops = {
     .query = pg_query, .begin = pg_begin, .end = pg_end, .close = pg_close
 };
 
+void wcol_invdb_pg_own_thread(struct inv_db *db)
+{
+    wcol_pgconn_own_thread(((struct pg *)db)->q);
+}
+
 int wcol_invdb_open_pg(struct inv_db **out, const char *conninfo)
 {
     struct pg *g = calloc(1, sizeof(*g));

@@ -468,6 +468,9 @@ static int open_db(struct wcol_inventory *inv, const char *pg_conninfo)
     if (pg_conninfo != NULL) {
         int rc = wcol_invdb_open_pg(&inv->w, pg_conninfo);
 
+        if (rc == 0) {
+            wcol_invdb_pg_own_thread(inv->w); /* the inventory's thread writes through it */
+        }
         return rc ?: wcol_invdb_open_pg(&inv->r, pg_conninfo);
     }
     int rc = wcol_invdb_open_sqlite(&inv->w, inv->path, false);

@@ -64,6 +64,11 @@ void wcol_pgconn_close(struct wcol_pgconn *q)
     }
 }
 
+void wcol_pgconn_own_thread(struct wcol_pgconn *q)
+{
+    wcol_pglink_own_thread(&q->link);
+}
+
 int wcol_pgconn_ready(struct wcol_pgconn *q)
 {
     return wcol_pglink_ready(&q->link, wcol_now_mono()) >= 0 ? 0 : -EAGAIN;

@@ -21,6 +21,8 @@ struct wcol_pgconn {
 /** Connect (application_name ward-collector-WHO). @return 0, -ENOMEM, -EIO, -ENOSPC (logged). */
 int wcol_pgconn_open(struct wcol_pgconn **out, const char *conninfo, const char *who);
 void wcol_pgconn_close(struct wcol_pgconn *q);
+/** q is used from one thread of its own, not the event loop (store/pglink.h). */
+void wcol_pgconn_own_thread(struct wcol_pgconn *q);
 
 /**
  * Whether q->c may be used now (for a caller that runs libpq calls of its own): a lost

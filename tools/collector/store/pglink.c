@@ -1,6 +1,7 @@
 /* A PostgreSQL connection's state and its reconnect off the event loop (store/pglink.h). */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@
 #include "store/pglink.h"
 
 static struct wcol_pglink *s_links[WCOL_PGLINK_MAX];
-static uint64_t s_jitter = 0x9e3779b97f4a7c15u;
+/* Guards s_links, and the state of the links used from threads of their own (own_thread):
+ * the event loop reads every link's state for /v1/health and /metrics. */
+static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* The connection's error as one line into l->last_error. */
 static void set_error(struct wcol_pglink *l, const char *msg)
@@ -51,31 +54,62 @@ static uint32_t connect_timeout_ms(PGconn *c)
     return (uint32_t)(s < 2 ? 2 : s) * 1000u;
 }
 
+/* Whether a registered link other than l is called who (s_mu held). */
+static bool name_taken(const struct wcol_pglink *l, const char *who)
+{
+    for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
+        if (s_links[i] != NULL && s_links[i] != l && strcmp(s_links[i]->who, who) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int wcol_pglink_init(struct wcol_pglink *l, PGconn *c, const char *who)
 {
+    int rc = -ENOSPC;
+
     memset(l, 0, sizeof(*l));
     l->c = c;
-    snprintf(l->who, sizeof(l->who), "%s", who);
     l->state = WCOL_PGLINK_CONNECTED;
     l->timeout_ms = connect_timeout_ms(c);
+    l->jitter = 0x9e3779b97f4a7c15u ^ (uint64_t)(uintptr_t)l;
+    pthread_mutex_lock(&s_mu);
+    /* A feature with two connections (a writer's and the API's): the second is "who-2", so
+     * every name in /v1/health and every label set in /metrics is unique. */
+    snprintf(l->who, sizeof(l->who), "%s", who);
+    for (unsigned k = 2; k <= WCOL_PGLINK_MAX && name_taken(l, l->who); k++) {
+        snprintf(l->who, sizeof(l->who), "%.20s-%u", who, k);
+    }
     for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
         if (s_links[i] == NULL) {
             s_links[i] = l;
             l->registered = true;
-            return 0;
+            rc = 0;
+            break;
         }
     }
-    return -ENOSPC;
+    pthread_mutex_unlock(&s_mu);
+    return rc;
 }
 
 void wcol_pglink_fini(struct wcol_pglink *l)
 {
+    pthread_mutex_lock(&s_mu);
     for (unsigned i = 0; l->registered && i < WCOL_PGLINK_MAX; i++) {
         if (s_links[i] == l) {
             s_links[i] = NULL;
         }
     }
     l->registered = false;
+    pthread_mutex_unlock(&s_mu);
+}
+
+void wcol_pglink_own_thread(struct wcol_pglink *l)
+{
+    pthread_mutex_lock(&s_mu);
+    l->own_thread = true;
+    pthread_mutex_unlock(&s_mu);
 }
 
 /* The next attempt after a failure: twice the last wait up to the bound, a random half off. */
@@ -84,10 +118,10 @@ static void back_off(struct wcol_pglink *l, uint64_t now)
     uint32_t b = l->backoff_ms == 0 ? WCOL_PGLINK_BACKOFF_MIN_MS : l->backoff_ms * 2;
 
     l->backoff_ms = b > WCOL_PGLINK_BACKOFF_MAX_MS ? WCOL_PGLINK_BACKOFF_MAX_MS : b;
-    s_jitter ^= s_jitter << 13;
-    s_jitter ^= s_jitter >> 7;
-    s_jitter ^= s_jitter << 17;
-    l->next_try = now + l->backoff_ms / 2 + s_jitter % (l->backoff_ms / 2 + 1);
+    l->jitter ^= l->jitter << 13;
+    l->jitter ^= l->jitter >> 7;
+    l->jitter ^= l->jitter << 17;
+    l->next_try = now + l->backoff_ms / 2 + l->jitter % (l->backoff_ms / 2 + 1);
     l->state = WCOL_PGLINK_DOWN;
 }
 
@@ -124,9 +158,11 @@ static void lost(struct wcol_pglink *l, uint64_t now, const char *why)
 
 void wcol_pglink_drop(struct wcol_pglink *l, uint64_t now, const char *why)
 {
+    pthread_mutex_lock(&s_mu);
     if (l->state == WCOL_PGLINK_CONNECTED) {
         lost(l, now, why);
     }
+    pthread_mutex_unlock(&s_mu);
 }
 
 static void connected(struct wcol_pglink *l, uint64_t now)
@@ -197,13 +233,13 @@ static void step(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
     }
 }
 
-int wcol_pglink_ready(struct wcol_pglink *l, uint64_t now)
+static int ready(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
 {
     if (l->state == WCOL_PGLINK_CONNECTED && PQstatus(l->c) != CONNECTION_OK) {
         lost(l, now, PQerrorMessage(l->c));
     }
     if (l->state != WCOL_PGLINK_CONNECTED) {
-        step(l, now, WCOL_PGLINK_WAIT_MS);
+        step(l, now, wait_ms);
     }
     if (l->state != WCOL_PGLINK_CONNECTED) {
         return -EAGAIN;
@@ -215,11 +251,37 @@ int wcol_pglink_ready(struct wcol_pglink *l, uint64_t now)
     return 0;
 }
 
+int wcol_pglink_ready(struct wcol_pglink *l, uint64_t now)
+{
+    int rc;
+
+    if (!l->own_thread) {
+        return ready(l, now, WCOL_PGLINK_WAIT_MS);
+    }
+    /* A thread of its own (the history writer, the inventory's): its state changes under s_mu
+     * for the loop's readers, and its wait for an attempt it started happens outside it. */
+    pthread_mutex_lock(&s_mu);
+    rc = ready(l, now, 0);
+    pthread_mutex_unlock(&s_mu);
+    if (rc == -EAGAIN && l->state == WCOL_PGLINK_CONNECTING && l->attempts > 0 &&
+        l->attempt_start == now && socket_ready(l, (int)WCOL_PGLINK_WAIT_MS)) {
+        uint64_t t = wcol_now_mono();
+
+        pthread_mutex_lock(&s_mu);
+        rc = ready(l, t, 0);
+        pthread_mutex_unlock(&s_mu);
+    }
+    return rc;
+}
+
 void wcol_pglink_tick_all(uint64_t now)
 {
     for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
-        if (s_links[i] != NULL && s_links[i]->state != WCOL_PGLINK_CONNECTED) {
-            step(s_links[i], now, 0);
+        struct wcol_pglink *l = s_links[i];
+
+        /* a link of another thread is driven by that thread's own calls */
+        if (l != NULL && !l->own_thread && l->state != WCOL_PGLINK_CONNECTED) {
+            step(l, now, 0);
         }
     }
 }
@@ -231,7 +293,7 @@ int wcol_pglink_due_in(uint64_t now)
     for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
         const struct wcol_pglink *l = s_links[i];
 
-        if (l == NULL || l->state == WCOL_PGLINK_CONNECTED) {
+        if (l == NULL || l->own_thread || l->state == WCOL_PGLINK_CONNECTED) {
             continue;
         }
         uint64_t at = l->state == WCOL_PGLINK_DOWN ? l->next_try : now + WCOL_PGLINK_STEP_MS;
@@ -258,23 +320,29 @@ const char *wcol_pglink_state_name(enum wcol_pglink_state s)
 
 const struct wcol_pglink *wcol_pglink_find(const char *who)
 {
-    for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
+    const struct wcol_pglink *l = NULL;
+
+    pthread_mutex_lock(&s_mu);
+    for (unsigned i = 0; l == NULL && i < WCOL_PGLINK_MAX; i++) {
         if (s_links[i] != NULL && strcmp(s_links[i]->who, who) == 0) {
-            return s_links[i];
+            l = s_links[i];
         }
     }
-    return NULL;
+    pthread_mutex_unlock(&s_mu);
+    return l;
 }
 
-unsigned wcol_pglink_list(const struct wcol_pglink **out, unsigned cap)
+unsigned wcol_pglink_list(struct wcol_pglink *out, unsigned cap)
 {
     unsigned n = 0;
 
+    pthread_mutex_lock(&s_mu);
     for (unsigned i = 0; i < WCOL_PGLINK_MAX && n < cap; i++) {
         if (s_links[i] != NULL) {
-            out[n++] = s_links[i];
+            out[n++] = *s_links[i];
         }
     }
+    pthread_mutex_unlock(&s_mu);
     return n;
 }
 
@@ -291,7 +359,7 @@ void wcol_pglink_fields(const struct wcol_pglink *l, struct wcol_jw *w, uint64_t
 
 void wcol_pglink_health(struct wcol_jw *w, uint64_t now)
 {
-    const struct wcol_pglink *list[WCOL_PGLINK_MAX];
+    struct wcol_pglink list[WCOL_PGLINK_MAX];
     unsigned n = wcol_pglink_list(list, WCOL_PGLINK_MAX);
 
     if (n == 0) {
@@ -300,9 +368,9 @@ void wcol_pglink_health(struct wcol_jw *w, uint64_t now)
     wcol_jw_key(w, "postgresql");
     wcol_jw_obj_begin(w);
     for (unsigned i = 0; i < n; i++) {
-        wcol_jw_key(w, list[i]->who);
+        wcol_jw_key(w, list[i].who);
         wcol_jw_obj_begin(w);
-        wcol_pglink_fields(list[i], w, now);
+        wcol_pglink_fields(&list[i], w, now);
         wcol_jw_obj_end(w);
     }
     wcol_jw_obj_end(w);

@@ -9,7 +9,10 @@
  * every caller fails at once (the store's batch: 503, the agents keep their events).
  *
  * Every link registers itself (at most WCOL_PGLINK_MAX) so that /v1/health, wardctl health
- * and /metrics show each one's state. One thread: the collector's main loop.
+ * and /metrics show each one's state. A link is used from the collector's main loop, or,
+ * marked with wcol_pglink_own_thread(), from one thread of its own (the history writer, the
+ * inventory's): the loop's tick leaves those alone, and their state changes under a lock so
+ * that the loop reads it whole (wcol_pglink_list copies).
  */
 #ifndef WCOL_STORE_PGLINK_H_
 #define WCOL_STORE_PGLINK_H_
@@ -51,6 +54,8 @@ struct wcol_pglink {
     uint64_t losses;
     bool fresh; /* connected again: the user has not been told yet */
     bool registered;
+    bool own_thread;      /* used from a thread of its own, not the main loop */
+    uint64_t jitter;      /* the backoff's random part (xorshift) */
     char last_error[200]; /* the last attempt's failure, one line ("" none) */
 };
 
@@ -58,6 +63,8 @@ struct wcol_pglink {
 int wcol_pglink_init(struct wcol_pglink *l, PGconn *c, const char *who);
 /** Unregister (the PGconn stays the caller's to PQfinish). */
 void wcol_pglink_fini(struct wcol_pglink *l);
+/** l is used from one thread of its own, not the main loop (before that thread uses it). */
+void wcol_pglink_own_thread(struct wcol_pglink *l);
 
 /**
  * Whether the connection may be used now: a lost connection is noticed here and its reconnect
@@ -78,8 +85,8 @@ int wcol_pglink_due_in(uint64_t now);
 const char *wcol_pglink_state_name(enum wcol_pglink_state s);
 /** The registered link called who, NULL none. */
 const struct wcol_pglink *wcol_pglink_find(const char *who);
-/** The registered links: n of them into out (at most cap). @return n. */
-unsigned wcol_pglink_list(const struct wcol_pglink **out, unsigned cap);
+/** Copies of the registered links: n of them into out (at most cap). @return n. */
+unsigned wcol_pglink_list(struct wcol_pglink *out, unsigned cap);
 
 /** "state", "down_for_s", "reconnects", ... of l into the open object of w. */
 void wcol_pglink_fields(const struct wcol_pglink *l, struct wcol_jw *w, uint64_t now);
