@@ -83,13 +83,16 @@ static void test_floor_still_drains(void **state)
     assert_true(n > 0 && n <= 5000 / WCOL_RETENTION_ROWS_MIN + 6);
 }
 
-/* A slice that found less than it asked for (caught up) does not grow the bound; a slice that
+/* A slice that found less than half of what it asked for (caught up) does not grow the bound,
+ * one more than half full does (a young event among the oldest ids); a slice that
  * took between half the target and the target keeps it; a slow one shrinks it in proportion. */
 static void test_rules(void **state)
 {
     (void)state;
     assert_int_equal(wcol_retention_next_rows(1000, 10, 100), 1000);
     assert_int_equal(wcol_retention_next_rows(1000, 1000, 100), 2000);
+    assert_int_equal(wcol_retention_next_rows(1000, 999, 100), 2000);
+    assert_int_equal(wcol_retention_next_rows(1000, 500, 100), 1000);
     assert_int_equal(wcol_retention_next_rows(1000, 1000, WCOL_RETENTION_SLICE_US * 3 / 4), 1000);
     assert_int_equal(wcol_retention_next_rows(1000, 1000, WCOL_RETENTION_SLICE_US * 3 / 2), 666);
     /* One slice that waited for the CPU: halved, not cut to the floor. */

@@ -39,7 +39,8 @@ struct wcol_retention {
  * The next slice's row bound after one that asked for rows, deleted deleted and took took_us:
  * scaled down in proportion when it took longer than WCOL_RETENTION_SLICE_US (but at most
  * halved: one slice that waited for the CPU on a loaded machine must not drop the bound to the
- * floor), doubled when a full slice took less than half of it, kept otherwise; within
+ * floor), doubled when a slice that was more than half full (a young event among the oldest
+ * ids must not keep it from growing) took less than half of it, kept otherwise; within
  * [ROWS_MIN, ROWS_MAX].
  */
 static inline unsigned wcol_retention_next_rows(unsigned rows, unsigned deleted, uint64_t took_us)
@@ -49,7 +50,7 @@ static inline unsigned wcol_retention_next_rows(unsigned rows, unsigned deleted,
     if (took_us > WCOL_RETENTION_SLICE_US) {
         next = (uint64_t)rows * WCOL_RETENTION_SLICE_US / took_us;
         next = next < rows / 2 ? rows / 2 : next;
-    } else if (deleted >= rows && took_us < WCOL_RETENTION_SLICE_US / 2) {
+    } else if (deleted > rows / 2 && took_us < WCOL_RETENTION_SLICE_US / 2) {
         next = (uint64_t)rows * 2;
     }
     next = next < WCOL_RETENTION_ROWS_MIN ? WCOL_RETENTION_ROWS_MIN : next;
