@@ -29,9 +29,11 @@ def backup_args(bdir):
 
 
 def case_backup_stop(env):
+    t_case = time.monotonic()
     env.make_pki()
-    rows = int(os.environ.get("WARD_BACKUP_ROWS", "80000"))
+    rows = int(os.environ.get("WARD_BACKUP_ROWS", "50000"))
     B.big_state(env, rows)
+    print("%.1f s: store of %d events made" % (time.monotonic() - t_case, rows))
     bdir = os.path.join(env.dir, "backups")
     c = env.start(*backup_args(bdir))
     wait_for(lambda: any(".tmp." in n for n in B.list_dir(bdir)), 30, "a backup in progress",
@@ -60,6 +62,7 @@ def case_backup_stop(env):
     check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "state corrupt")
     con.close()
 
+    print("%.1f s: stopped" % (time.monotonic() - t_case))
     c2 = env.start(*backup_args(bdir))
     H.post_ok(env, c2, "dev-b", H.batch("dev-b", seqs=[1]))
     doc = env.wardctl_json(c2, "backups")
@@ -72,6 +75,7 @@ def case_backup_stop(env):
           "/metrics: no interrupted backup counted")
     new = wait_for(lambda: [n for n in B.list_dir(bdir) if n.endswith(".wbk")], 90,
                    "the next start's backup", step=0.1)
+    print("%.1f s: the next start's backup written" % (time.monotonic() - t_case))
     log2 = c2.log_text()
     check("left by an interrupted backup" not in log2 and "backup interrupted" not in log2,
           "the next start was not clean:\n%s" % log2)
