@@ -79,9 +79,10 @@ void wcol_retention_tick(struct wcol_collector *c, uint64_t now)
     if (r->behind) {
         c->stats.events_expired += deleted;
         r->run_deleted += deleted;
-        /* At most half of the loop's time, however slow a slice was: every pass between two
-         * slices commits and answers what arrived meanwhile. */
-        uint64_t gap = took / 1000 > WCOL_RETENTION_GAP_MS ? took / 1000 : WCOL_RETENTION_GAP_MS;
+        /* At most a third of the loop's time, however slow a slice was: the passes between
+         * two slices commit and answer what arrived meanwhile. */
+        uint64_t gap =
+            2 * took / 1000 > WCOL_RETENTION_GAP_MS ? 2 * took / 1000 : WCOL_RETENTION_GAP_MS;
 
         r->next_ms = wcol_now_mono() + gap;
         log_run(c, now, false);

@@ -16,7 +16,7 @@
 #define WCOL_RETENTION_ROWS_MIN   100u
 #define WCOL_RETENTION_ROWS_MAX   20000u
 #define WCOL_RETENTION_ROWS_START 1000u
-#define WCOL_RETENTION_GAP_MS     10u /* between two slices while behind (at least) */
+#define WCOL_RETENTION_GAP_MS     50u /* between two slices while behind (at least) */
 #define WCOL_RETENTION_BUCKETS    6   /* slice durations: 5, 10, 20, 50, 100 ms, more */
 
 struct wcol_collector;
