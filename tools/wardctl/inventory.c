@@ -279,6 +279,10 @@ static void print_backups(const cJSON *doc, FILE *out)
             every, shown(jstr(s, "dir"), "-"), keep,
             cJSON_IsTrue(cJSON_GetObjectItem(s, "encrypted")) ? " (AES-256-GCM)" : "", ok, failed,
             last, cJSON_IsTrue(cJSON_GetObjectItem(s, "running")) ? " (one running now)" : "");
+    if (jnum(s, "interrupted", &ok) && ok > 0) {
+        fmt_ms_or_dash(s, "last_interrupted_ms", last, sizeof(last));
+        fprintf(out, "%.0f interrupted by a stop (not written; last %s)\n", ok, last);
+    }
     if (ward_table_init(&t, h) != 0) {
         return;
     }

@@ -277,6 +277,8 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_obj_end(&w);
     wcol_pglink_health(&w, wcol_now_mono()); /* every PostgreSQL connection */
     wcol_dash_health(c, &w);
+    wcol_backup_health(c->backups, &w);
+    wcol_retention_health(c, &w);
     wcol_cluster_health(c->cluster, &w);
     wcol_history_health(c->history, &w);
     wcol_jw_obj_end(&w);

@@ -133,8 +133,49 @@ static int list_dbs(const char *dir, char **names, int max, char *err, size_t ca
 
 /* ---- the copy ---- */
 
-/* One consistent copy of src at dst: one backup step over the whole database, so a writer
- * (WAL mode) is never blocked and the copy is one committed state. */
+/* Pages per backup step (1 MB of 4 KB pages): between two steps the stop flag is looked at,
+ * so a stop waits for one step, not for the whole database. */
+#define STEP_PAGES 256
+
+/* The read transaction the copy holds on src for its whole duration: the incremental steps
+ * then copy one snapshot (WAL mode: the writer goes on, and a step never restarts the copy
+ * because another connection committed). */
+static int hold_snapshot(sqlite3 *s)
+{
+    int rc = sqlite3_exec(s, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+
+    for (int i = 0; rc == SQLITE_BUSY && i < 100 && !wbk_cancelled(); i++) {
+        sqlite3_exec(s, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_sleep(50);
+        rc = sqlite3_exec(s, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+/* Step b to its end, STEP_PAGES at a time. @return SQLITE_DONE, an error, or
+ * SQLITE_INTERRUPT when the stop flag was set. */
+static int copy_steps(sqlite3_backup *b)
+{
+    int rc = SQLITE_OK, busy = 0;
+
+    while (rc != SQLITE_DONE) {
+        if (wbk_cancelled()) {
+            return SQLITE_INTERRUPT;
+        }
+        rc = sqlite3_backup_step(b, STEP_PAGES);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+            if (++busy >= 100) {
+                return rc;
+            }
+            sqlite3_sleep(50);
+        } else if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+            return rc;
+        }
+    }
+    return rc;
+}
+
+/* One consistent copy of src at dst, in bounded steps over one read snapshot of src. */
 static int copy_db(const char *src, const char *dst, char *err, size_t cap)
 {
     sqlite3 *s = NULL, *d = NULL;
@@ -148,19 +189,27 @@ static int copy_db(const char *src, const char *dst, char *err, size_t cap)
         goto out;
     }
     sqlite3_busy_timeout(s, 5000);
+    /* Each step is a transaction on the copy: no fsync for each (the packed file is synced
+     * once when complete, and an incomplete copy is never used). */
+    (void)sqlite3_exec(d, "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+    rc = hold_snapshot(s);
+    if (rc != SQLITE_OK) {
+        wbk_say(err, cap, -EIO, "backup of %s: cannot read it: %s", src, sqlite3_errmsg(s));
+        goto out;
+    }
     b = sqlite3_backup_init(d, "main", s, "main");
     if (b == NULL) {
         wbk_say(err, cap, -EIO, "backup of %s: %s", src, sqlite3_errmsg(d));
+        rc = SQLITE_ERROR;
         goto out;
     }
-    for (int i = 0; i < 100; i++) {
-        rc = sqlite3_backup_step(b, -1);
-        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
-            break;
-        }
-        sqlite3_sleep(50);
-    }
+    rc = copy_steps(b);
     sqlite3_backup_finish(b);
+    sqlite3_exec(s, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_INTERRUPT) {
+        wbk_say(err, cap, -ECANCELED, "backup interrupted by stop");
+        goto out;
+    }
     if (rc != SQLITE_DONE) {
         wbk_say(err, cap, -EIO, "backup of %s failed: %s", src, sqlite3_errstr(rc));
         rc = SQLITE_ERROR;
@@ -174,11 +223,11 @@ static int copy_db(const char *src, const char *dst, char *err, size_t cap)
 out:
     sqlite3_close(s);
     sqlite3_close(d);
-    return rc == SQLITE_OK ? 0 : -EIO;
+    return rc == SQLITE_OK ? 0 : rc == SQLITE_INTERRUPT ? -ECANCELED : -EIO;
 }
 
-int wcol_backup_create(const char *state_dir, const char *out, const struct wcol_backup_key *key,
-                       char *err, size_t cap)
+static int create(const char *state_dir, const char *out, const struct wcol_backup_key *key,
+                  char *err, size_t cap)
 {
     char *names[MAX_DBS] = { NULL };
     char tmp[4096], src[4400], dst[4400], packed[4400];
@@ -226,6 +275,13 @@ int wcol_backup_create(const char *state_dir, const char *out, const struct wcol
             wbk_abort(w);
         }
     }
+    if (rc != 0 && wbk_cancelled()) {
+        rc = wbk_say(err, cap, -ECANCELED, "backup interrupted by stop");
+    }
+    /* The stop flag last looked at here: once set, nothing is renamed into place. */
+    if (rc == 0 && wbk_cancelled()) {
+        rc = wbk_say(err, cap, -ECANCELED, "backup interrupted by stop");
+    }
     if (rc == 0 && rename(packed, out) != 0) {
         rc = wbk_say(err, cap, -errno, "cannot rename the backup to %s: %s", out, strerror(errno));
     }
@@ -236,6 +292,23 @@ out_names:
     for (int i = 0; i < n; i++) {
         free(names[i]);
     }
+    return rc;
+}
+
+int wcol_backup_create(const char *state_dir, const char *out, const struct wcol_backup_key *key,
+                       char *err, size_t cap)
+{
+    return wcol_backup_create_until(state_dir, out, key, NULL, err, cap);
+}
+
+int wcol_backup_create_until(const char *state_dir, const char *out,
+                             const struct wcol_backup_key *key, const atomic_bool *stop, char *err,
+                             size_t cap)
+{
+    wbk_cancel_set(stop);
+    int rc = create(state_dir, out, key, err, cap);
+
+    wbk_cancel_set(NULL);
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #ifndef WCOL_BACKUP_BACKUP_H_
 #define WCOL_BACKUP_BACKUP_H_
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,16 @@ int wcol_backup_key_load(const char *path, struct wcol_backup_key *key, char *er
  */
 int wcol_backup_create(const char *state_dir, const char *out, const struct wcol_backup_key *key,
                        char *err, size_t cap);
+
+/**
+ * wcol_backup_create(), stopped between two bounded steps (a few MB copied, hashed or packed)
+ * once *stop is set: then nothing is renamed to out, the temporary files are removed, and err
+ * says "backup interrupted by stop". stop NULL: never stopped.
+ * @return as wcol_backup_create(), -ECANCELED (stopped).
+ */
+int wcol_backup_create_until(const char *state_dir, const char *out,
+                             const struct wcol_backup_key *key, const atomic_bool *stop, char *err,
+                             size_t cap);
 
 /**
  * Check a backup without restoring it: container checksum or authentication tag, manifest,

@@ -160,10 +160,11 @@ int wbk_add_file(struct wbk_writer *w, const char *name, const char *path, char 
     int rc = record_head(w, name, left);
 
     while (rc == 0 && left > 0) {
-        ssize_t k = wbk_read_full(fd, w->in, left < CHUNK ? left : CHUNK);
+        ssize_t k =
+            wbk_cancelled() ? -ECANCELED : wbk_read_full(fd, w->in, left < CHUNK ? left : CHUNK);
 
         if (k <= 0) {
-            rc = -EIO;
+            rc = k == -ECANCELED ? -ECANCELED : -EIO;
             break;
         }
         left -= (uint64_t)k;

@@ -37,7 +37,7 @@ static int sha256_file(const char *path, char out[65], long long *bytes)
     unsigned char buf[65536], d[32];
     mbedtls_sha256_context sha;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t k;
+    ssize_t k = 0;
 
     if (fd < 0) {
         return -errno;
@@ -45,7 +45,7 @@ static int sha256_file(const char *path, char out[65], long long *bytes)
     *bytes = 0;
     mbedtls_sha256_init(&sha);
     mbedtls_sha256_starts(&sha, 0);
-    while ((k = read(fd, buf, sizeof(buf))) > 0) {
+    while (!wbk_cancelled() && (k = read(fd, buf, sizeof(buf))) > 0) {
         mbedtls_sha256_update(&sha, buf, (size_t)k);
         *bytes += k;
     }
@@ -53,7 +53,7 @@ static int sha256_file(const char *path, char out[65], long long *bytes)
     mbedtls_sha256_free(&sha);
     close(fd);
     hex(d, sizeof(d), out);
-    return k < 0 ? -EIO : 0;
+    return wbk_cancelled() ? -ECANCELED : k < 0 ? -EIO : 0;
 }
 
 cJSON *wbk_manifest_new(const char *state_dir, bool encrypted)

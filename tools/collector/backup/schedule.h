@@ -14,6 +14,7 @@
 struct wcol_backup_schedule;
 struct wcol_collector;
 struct wcol_conn;
+struct wcol_jw;
 struct wcol_prom;
 
 struct wcol_backup_schedule_config {
@@ -32,12 +33,17 @@ struct wcol_backup_schedule_config {
 int wcol_backup_schedule_start(struct wcol_backup_schedule **out,
                                const struct wcol_backup_schedule_config *cfg);
 
-/** Stop: a backup in progress completes first. NULL is fine. */
+/** Stop: a backup in progress stops after its current bounded step (a few MB), leaves no
+ *  backup file, logs "backup interrupted by stop" and is counted (kept in BACKUP_DIR across
+ *  restarts). NULL is fine. */
 void wcol_backup_schedule_stop(struct wcol_backup_schedule *s);
 
 /** GET /v1/backups (viewer): the schedule's state and the backups in its directory.
  *  @return true when handled (answered). */
 bool wcol_backup_request(struct wcol_backup_schedule *s, struct wcol_conn *conn);
+
+/** The "backups" member of GET /v1/health (null without a schedule). */
+void wcol_backup_health(struct wcol_backup_schedule *s, struct wcol_jw *w);
 
 /** The backup families of GET /metrics (s may be NULL: nothing). */
 void wcol_backup_metrics(struct wcol_backup_schedule *s, struct wcol_prom *w);

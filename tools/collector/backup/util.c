@@ -5,6 +5,19 @@
 
 #include "backup/util.h"
 
+/* Per thread: the scheduled backup's thread and a CLI backup never share a flag. */
+static _Thread_local const atomic_bool *s_stop;
+
+void wbk_cancel_set(const atomic_bool *stop)
+{
+    s_stop = stop;
+}
+
+bool wbk_cancelled(void)
+{
+    return s_stop != NULL && atomic_load_explicit(s_stop, memory_order_relaxed);
+}
+
 int wbk_say(char *err, size_t cap, int rc, const char *fmt, ...)
 {
     va_list ap;

@@ -278,6 +278,7 @@ int wcol_metrics_render(struct wcol_collector *c, struct wcol_prom *w, int64_t n
     events_by_severity(c, w);
     fleet_counts(c, w, c->fleet.count - n);
     wcol_backup_metrics(c->backups, w);
+    wcol_retention_metrics(c, w);
     wcol_inventory_metrics(c->inventory, w);
     if (c->incidents != NULL) {
         wcol_incidents_metrics(c->incidents, w);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "api/tokens.h"
+#include "server/retention.h"
 #include "dash/session.h"
 #include "dash/stream.h"
 #include "commit/bus.h"
@@ -238,7 +239,7 @@ struct wcol_collector {
     uint64_t start_mono;
     int64_t start_wall_ms;
     uint64_t next_check;
-    uint64_t next_retention;
+    struct wcol_retention retention; /* server/retention.h */
     struct wcol_collector_stats stats;
     char *scratch; /* decoder scratch (strings of one request) */
     size_t scratch_cap;

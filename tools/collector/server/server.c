@@ -675,36 +675,10 @@ void wcol_collector_reload(struct wcol_collector *c)
     }
 }
 
-/*
- * Retention: delete events older than --retention-days, a bounded slice at a time so that no
- * single commit holds up the loop, in a transaction of its own.
- */
-static void expire_events(struct wcol_collector *c, uint64_t now)
-{
-    int64_t cutoff = wcol_now_wall_ms() - (int64_t)c->cfg.retention_ms;
-    uint64_t every = c->cfg.retention_ms / 4 < 60000 ? c->cfg.retention_ms / 4 : 60000;
-    unsigned deleted = 0;
-
-    c->next_retention = now + (every > c->cfg.check_interval_ms ? every : c->cfg.check_interval_ms);
-    if (c->cfg.retention_ms == 0 ||
-        c->store.ops->expire(c->store.impl, cutoff, 5000, &deleted) != 0) {
-        return;
-    }
-    c->stats.events_expired += deleted;
-    if (deleted > 0) {
-        wcol_log_info("retention: deleted %u events received more than %llu s ago", deleted,
-                      (unsigned long long)(c->cfg.retention_ms / 1000));
-        c->next_retention = now; /* more may be due: the next tick continues */
-    }
-}
-
 static void periodic(struct wcol_collector *c, uint64_t now)
 {
     wcol_cluster_tick(c, now); /* election, shared ticket keys, fleet read back */
     wcol_incidents_set_leader(c->incidents, wcol_cluster_is_leader(c->cluster));
-    if (now >= c->next_retention && wcol_cluster_is_leader(c->cluster)) {
-        expire_events(c, now);
-    }
     c->next_check = now + c->cfg.check_interval_ms;
     wcol_loops_fold(c);
     wcol_conn_warn_flush(c, now);
@@ -744,6 +718,7 @@ static int wait_timeout(struct wcol_collector *c, uint64_t now)
 {
     uint64_t next = c->next_check;
 
+    next = wcol_retention_due(c) < next ? wcol_retention_due(c) : next;
     if (c->ready != NULL || c->stopping) {
         return 0;
     }
@@ -806,6 +781,7 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
     if (now >= c->next_check) {
         periodic(c, now);
     }
+    wcol_retention_tick(c, now); /* one time-bounded slice when due (server/retention.h) */
     if (c->reload) {
         wcol_collector_reload(c);
     }
