@@ -20,10 +20,11 @@
 
 enum { T_NULL, T_TRUE, T_FALSE, T_INT, T_REAL, T_STRING, T_ARRAY, T_OBJECT };
 
-#define F_REMOVE   1u /* an object member not rendered (json_remove, a null in the patch) */
-#define F_PATCH    2u /* rendered as node->patch instead */
-#define DEPTH_MAX  64
-#define DIGITS_MAX 18 /* an integer json_extract returns as itself, whatever its digits */
+#define F_REMOVE     1u /* an object member not rendered (json_remove, a null in the patch) */
+#define F_PATCH      2u /* rendered as node->patch instead */
+#define F_NULLS_GONE 4u /* remove_all_nulls() ran over this object */
+#define DEPTH_MAX    64
+#define DIGITS_MAX   18 /* an integer json_extract returns as itself, whatever its digits */
 
 struct node {
     uint8_t type;
@@ -48,7 +49,7 @@ struct wcol_hbmerge {
     struct node nodes[DOCS][WCOL_HBMERGE_NODES];
     struct appended app[WCOL_HBMERGE_NODES];
     unsigned n_app;
-    char patch[WCOL_HBMERGE_BYTES];
+    char patch[256]; /* the patch's integers */
     char out[WCOL_HBMERGE_BYTES];
 };
 
@@ -101,22 +102,25 @@ static int add(struct parse *ps, uint8_t type, const char *s, size_t len)
     return 0;
 }
 
+/* The bytes that end a plain run of a string: control characters, '"' and '\\'. */
+static const bool s_stop[256] = {
+    [0x00 ... 0x1f] = true,
+    ['"'] = true,
+    ['\\'] = true,
+};
+
 /* A string without escapes or control characters: SQLite hands those back as written. */
 static int parse_string(struct parse *ps)
 {
-    const char *start = ps->p++;
+    const char *start = ps->p, *p = start + 1, *end = ps->end;
 
-    while (ps->p < ps->end && *ps->p != '"') {
-        unsigned char c = (unsigned char)*ps->p++;
-
-        if (c < 0x20 || c == '\\') {
-            return -ENOTSUP;
-        }
+    while (p < end && !s_stop[(unsigned char)*p]) {
+        p++;
     }
-    if (ps->p >= ps->end) {
-        return -ENOTSUP;
+    if (p >= end || *p != '"') {
+        return -ENOTSUP; /* an escape, a control character, or no end */
     }
-    ps->p++;
+    ps->p = p + 1;
     return add(ps, T_STRING, start, (size_t)(ps->p - start));
 }
 
@@ -364,7 +368,57 @@ static void render(const struct wcol_hbmerge *m, struct out *o, const struct nod
     }
 }
 
-/* ---- the patch: json_object(...) of HEARTBEAT_MERGE_OF, as text ---- */
+/*
+ * ---- the patch: json_object(...) of HEARTBEAT_MERGE_OF ----
+ * json_patch parses the text json_object wrote; that text's nodes are built here directly:
+ * an extracted object or array is the stored one's nodes copied (json_object writes it as it
+ * is, and parsing it again gives the same nodes), a scalar the node SQL's value would give.
+ */
+
+struct build {
+    struct node *nodes;
+    unsigned n;
+    char *text; /* the digits of integers SQL printed */
+    size_t text_n, text_cap;
+};
+
+static int b_add(struct build *b, uint8_t type, const char *s, size_t len)
+{
+    if (b->n >= WCOL_HBMERGE_NODES) {
+        return -E2BIG;
+    }
+    b->nodes[b->n++] =
+        (struct node){ .type = type, .s = s, .len = (uint32_t)len, .app_head = -1, .app_tail = -1 };
+    return 0;
+}
+
+/* A member's key, as json_object writes it: with its quotes. */
+static int b_key(struct build *b, const char *quoted)
+{
+    return b_add(b, T_STRING, quoted, strlen(quoted));
+}
+
+/* The nodes of src's subtree, without the member `skip` (a value node of src, or NULL). */
+static int b_copy(struct build *b, const struct node *src, const struct node *skip)
+{
+    uint32_t size = node_size(src);
+    unsigned at = b->n;
+
+    if (size > WCOL_HBMERGE_NODES - b->n) {
+        return -E2BIG;
+    }
+    memcpy(&b->nodes[at], src, size * sizeof(*src));
+    b->n += size;
+    if (skip != NULL) { /* json_remove of a member of the top object: its key and value go */
+        uint32_t from = (uint32_t)(skip - src) - 1, gone = 1 + node_size(skip);
+
+        memmove(&b->nodes[at + from], &b->nodes[at + from + gone],
+                (size - from - gone) * sizeof(*src));
+        b->n -= gone;
+        b->nodes[at].n -= gone;
+    }
+    return 0;
+}
 
 /* An integer json_extract returns exactly (true and false are 1 and 0). */
 static int as_int(const struct node *nd, int64_t *v)
@@ -386,7 +440,8 @@ static int as_int(const struct node *nd, int64_t *v)
     return 0;
 }
 
-static void put_int(struct out *o, int64_t v)
+/* An integer as SQL prints it ("%lld"). */
+static int b_int(struct build *b, int64_t v)
 {
     char buf[24];
     size_t i = sizeof(buf);
@@ -399,52 +454,56 @@ static void put_int(struct out *o, int64_t v)
     if (v < 0) {
         buf[--i] = '-';
     }
-    put(o, buf + i, sizeof(buf) - i);
+    if (sizeof(buf) - i > b->text_cap - b->text_n) {
+        return -E2BIG;
+    }
+    char *at = b->text + b->text_n;
+
+    memcpy(at, buf + i, sizeof(buf) - i);
+    b->text_n += sizeof(buf) - i;
+    return b_add(b, T_INT, at, sizeof(buf) - i);
 }
 
-/* json_object's rendering of json_extract(doc, '$.key'): a value as SQL has it. */
-static int put_extracted(const struct wcol_hbmerge *m, struct out *o, const struct node *nd)
+/* json_object's argument json_extract(doc, '$.key'): a value as SQL has it. */
+static int b_extracted(struct build *b, const struct node *nd)
 {
     int64_t v;
 
     if (nd == NULL || nd->type == T_NULL) {
-        put_str(o, "null");
-    } else if (nd->type == T_STRING || nd->type >= T_ARRAY) {
-        render(m, o, nd); /* a string is quoted again as it was: it has no escapes */
-    } else if (as_int(nd, &v) == 0) {
-        put_int(o, v);
-    } else {
-        return -ENOTSUP; /* a real: SQLite prints the double again */
+        return b_add(b, T_NULL, NULL, 0);
     }
-    return 0;
+    if (nd->type == T_STRING) {
+        return b_add(b, T_STRING, nd->s, nd->len); /* quoted again as it was: no escapes */
+    }
+    if (nd->type >= T_ARRAY) {
+        return b_copy(b, nd, NULL);
+    }
+    if (as_int(nd, &v) == 0) {
+        return b_int(b, v);
+    }
+    return -ENOTSUP; /* a real: SQLite prints the double again */
 }
 
 /* json(json_extract(doc, '$.key')): an object or an array as it is; json() of a scalar
  * parses the scalar's SQL text as JSON again: declined. */
-static int put_json(const struct wcol_hbmerge *m, struct out *o, const struct node *nd)
+static int b_json(struct build *b, const struct node *nd)
 {
     if (nd == NULL || nd->type == T_NULL) {
-        put_str(o, "null");
-        return 0;
+        return b_add(b, T_NULL, NULL, 0);
     }
-    if (nd->type < T_ARRAY) {
-        return -ENOTSUP;
-    }
-    render(m, o, nd);
-    return 0;
+    return nd->type >= T_ARRAY ? b_copy(b, nd, NULL) : -ENOTSUP;
 }
 
 /* new.t_ms - old.t_ms + old.uptime_ms, in SQL: NULL if one is, a real past 64 bits. */
-static int put_uptime(struct out *o, const struct node *t_new, const struct node *t_old,
-                      const struct node *up_old)
+static int b_uptime(struct build *b, const struct node *t_new, const struct node *t_old,
+                    const struct node *up_old)
 {
     const struct node *in[] = { t_new, t_old, up_old };
     int64_t v[3];
 
     for (size_t i = 0; i < 3; i++) {
         if (in[i] == NULL || in[i]->type == T_NULL) {
-            put_str(o, "null");
-            return 0;
+            return b_add(b, T_NULL, NULL, 0);
         }
         if (as_int(in[i], &v[i]) != 0) {
             return -ENOTSUP;
@@ -453,66 +512,77 @@ static int put_uptime(struct out *o, const struct node *t_new, const struct node
     if (__builtin_sub_overflow(v[0], v[1], &v[0]) || __builtin_add_overflow(v[0], v[2], &v[0])) {
         return -ENOTSUP;
     }
-    put_int(o, v[0]);
-    return 0;
+    return b_int(b, v[0]);
 }
 
 /* "events": the new heartbeat's, else the stored ones without "pending" (json_remove). */
-static int put_events(const struct wcol_hbmerge *m, struct out *o, struct node *nw,
-                      struct node *old)
+static int b_events(struct build *b, struct node *nw, struct node *old)
 {
     struct node *ev = member(nw, "events");
 
     if (ev != NULL && ev->type != T_NULL) {
-        return put_json(m, o, ev);
+        return b_json(b, ev);
     }
     ev = member(old, "events");
     if (ev != NULL && ev->type == T_OBJECT) {
-        struct node *pending = member(ev, "pending");
-
-        if (pending != NULL) {
-            pending->flags |= F_REMOVE; /* the stored document is not rendered again */
-        }
-        render(m, o, ev);
-        return 0;
+        return b_copy(b, ev, member(ev, "pending"));
     }
-    return ev == NULL || ev->type == T_NULL ? put_json(m, o, ev) : -ENOTSUP;
+    return ev == NULL || ev->type == T_NULL ? b_add(b, T_NULL, NULL, 0) : -ENOTSUP;
 }
 
-static const char *const s_sticky[] = { "interval_ms", "firmware",      "board",
-                                        "arch",        "config_sha256", "rules_sha256" };
+static const char *const s_sticky[][2] = {
+    { "\"interval_ms\"", "interval_ms" },
+    { "\"firmware\"", "firmware" },
+    { "\"board\"", "board" },
+    { "\"arch\"", "arch" },
+    { "\"config_sha256\"", "config_sha256" },
+    { "\"rules_sha256\"", "rules_sha256" },
+};
 
-static int write_patch(struct wcol_hbmerge *m, struct out *o, struct node *nw, struct node *old)
+static int build_patch(struct wcol_hbmerge *m, struct node *nw, struct node *old)
 {
+    struct build b = { .nodes = m->nodes[DOC_PATCH],
+                       .text = m->patch,
+                       .text_cap = sizeof(m->patch) };
     struct node *health = member(nw, "health");
-    int rc;
+    unsigned loop;
+    int rc = b_add(&b, T_OBJECT, NULL, 0);
 
-    put_str(o, "{\"uptime_ms\":");
-    rc = put_uptime(o, member(nw, "t_ms"), member(old, "t_ms"), member(old, "uptime_ms"));
+    rc = rc ?: b_key(&b, "\"uptime_ms\"");
+    rc = rc ?: b_uptime(&b, member(nw, "t_ms"), member(old, "t_ms"), member(old, "uptime_ms"));
     for (size_t i = 0; rc == 0 && i < sizeof(s_sticky) / sizeof(s_sticky[0]); i++) {
-        put_str(o, ",\"");
-        put_str(o, s_sticky[i]);
-        put_str(o, "\":");
-        rc = put_extracted(m, o, member(old, s_sticky[i]));
+        rc = b_key(&b, s_sticky[i][0]);
+        rc = rc ?: b_extracted(&b, member(old, s_sticky[i][1]));
     }
-    put_str(o, ",\"loop\":{\"lag_max_ms\":");
-    rc = rc ?: put_extracted(m, o, member(member(old, "loop"), "lag_max_ms"));
-    put_str(o, "},\"events\":");
-    rc = rc ?: put_events(m, o, nw, old);
-    put_str(o, ",\"health\":");
-    rc = rc
-             ?: put_json(m, o,
-                         health != NULL && health->type != T_NULL ? health : member(old, "health"));
-    put_str(o, ",\"memory\":");
-    rc = rc ?: put_json(m, o, member(old, "memory"));
-    put_str(o, "}");
-    return rc != 0 ? rc : o->over ? -E2BIG : 0;
+    rc = rc ?: b_key(&b, "\"loop\"");
+    loop = b.n;
+    rc = rc ?: b_add(&b, T_OBJECT, NULL, 0);
+    rc = rc ?: b_key(&b, "\"lag_max_ms\"");
+    rc = rc ?: b_extracted(&b, member(member(old, "loop"), "lag_max_ms"));
+    if (rc == 0) {
+        b.nodes[loop].n = b.n - loop - 1;
+    }
+    rc = rc ?: b_key(&b, "\"events\"");
+    rc = rc ?: b_events(&b, nw, old);
+    rc = rc ?: b_key(&b, "\"health\"");
+    rc =
+        rc ?: b_json(&b, health != NULL && health->type != T_NULL ? health : member(old, "health"));
+    rc = rc ?: b_key(&b, "\"memory\"");
+    rc = rc ?: b_json(&b, member(old, "memory"));
+    if (rc == 0) {
+        b.nodes[0].n = b.n - 1;
+    }
+    return rc;
 }
 
 /* ---- json_patch ---- */
 
 static void remove_all_nulls(struct node *obj)
 {
+    if (obj->flags & F_NULLS_GONE) {
+        return; /* done before: it only ever sets marks */
+    }
+    obj->flags |= F_NULLS_GONE;
     for (uint32_t i = 2; i <= obj->n; i += node_size(&obj[i]) + 1) {
         if (obj[i].type == T_NULL) {
             obj[i].flags |= F_REMOVE;
@@ -597,8 +667,7 @@ static int merge(struct wcol_hbmerge *m, struct node *target, struct node *patch
 int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *old, size_t old_len, const char *nw,
                      size_t nw_len, const char **out, size_t *out_len)
 {
-    struct node *n_root, *o_root, *p_root, *result;
-    struct out patch = { .b = m->patch, .cap = sizeof(m->patch) };
+    struct node *n_root, *o_root, *result;
     struct out o = { .b = m->out, .cap = sizeof(m->out) };
     int rc = parse_doc(m->nodes[DOC_NEW], nw, nw_len, &n_root);
 
@@ -612,9 +681,8 @@ int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *old, size_t old_len, co
     }
     m->n_app = 0;
     rc = parse_doc(m->nodes[DOC_OLD], old, old_len, &o_root);
-    rc = rc ?: write_patch(m, &patch, n_root, o_root);
-    rc = rc ?: parse_doc(m->nodes[DOC_PATCH], patch.b, patch.n, &p_root);
-    rc = rc ?: merge(m, n_root, p_root, &result);
+    rc = rc ?: build_patch(m, n_root, o_root);
+    rc = rc ?: merge(m, n_root, m->nodes[DOC_PATCH], &result);
     if (rc != 0) {
         return rc;
     }
