@@ -3,12 +3,12 @@
  *
  * It follows SQLite 3.40's own steps rather than the RFC: json_extract of the stored
  * heartbeat's sticky members (true and false become 1 and 0, strings lose their quotes),
- * json_object of them (the patch, written here as text and parsed again, as json_patch does),
- * then json_patch's merge over parsed nodes with its two marks (a member removed, a node
- * replaced by a patch node) and its appended members, and its renderer (no whitespace,
- * strings and numbers exactly as they were written). Where SQLite would re-render a value
- * differently from how it was written (escapes, reals, integers past 64 bits, duplicate keys)
- * the merge declines and the SQL does it.
+ * json_object of them (the patch: built here as the nodes json_patch gets when it parses
+ * json_object's text), then json_patch's merge over parsed nodes with its two marks (a member
+ * removed, a node replaced by a patch node) and its appended members, and its renderer (no
+ * whitespace, strings and numbers exactly as they were written). Where SQLite would re-render a
+ * value differently from how it was written (escapes, reals, integers past 18 digits, duplicate
+ * keys) the merge declines and the SQL does it.
  */
 #include "store/hbmerge.h"
 

@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-/* Nodes of one parsed document (new, stored, patch), and bytes of the patch and the result. */
+/* Nodes of one document (new, stored, patch), and bytes of the merged document. */
 #define WCOL_HBMERGE_NODES 1024
 #define WCOL_HBMERGE_BYTES 65536
 
