@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "common/log.h"
+#include "store/hbmerge_sql.h"
 #include "store/store.h"
 
 struct sq {
@@ -36,32 +37,9 @@ struct sq {
     int64_t snapshots_refused;
 };
 
-/*
- * The stored heartbeat is the latest one with the sticky fields (docs/protocol.md) of the
- * last full one put back when it is compact (no config_sha256): a null in a JSON merge
- * patch removes the member, so a sticky field the full heartbeat lacked stays absent.
- * uptime_ms is derived: t_ms - uptime_ms is constant for a boot. A compact heartbeat without
- * "events" has nothing pending and the counters of the last one that carried them; one
- * without "health" has the summary of the last one that carried it (unchanged).
- */
 /* clang-format off */
-#define HB_OLD(path) "json_extract(heartbeat, '$." path "')"
-#define HB_NEW(path) "json_extract(excluded.heartbeat, '$." path "')"
-#define HEARTBEAT_MERGE                                                                            \
-    "CASE WHEN excluded.heartbeat IS NULL THEN heartbeat "                                         \
-    "WHEN heartbeat IS NULL OR " HB_NEW("config_sha256") " IS NOT NULL "                           \
-    "OR json_valid(heartbeat) = 0 THEN excluded.heartbeat "                                        \
-    "ELSE json_patch(excluded.heartbeat, json_object("                                             \
-    "'uptime_ms', " HB_NEW("t_ms") " - " HB_OLD("t_ms") " + " HB_OLD("uptime_ms") ", "             \
-    "'interval_ms', " HB_OLD("interval_ms") ", 'firmware', " HB_OLD("firmware") ", "               \
-    "'board', " HB_OLD("board") ", 'arch', " HB_OLD("arch") ", "                                   \
-    "'config_sha256', " HB_OLD("config_sha256") ", "                                               \
-    "'rules_sha256', " HB_OLD("rules_sha256") ", "                                                 \
-    "'loop', json_object('lag_max_ms', " HB_OLD("loop.lag_max_ms") "), "                           \
-    "'events', CASE WHEN " HB_NEW("events") " IS NULL THEN "                                      \
-    "json_remove(" HB_OLD("events") ", '$.pending') ELSE json(" HB_NEW("events") ") END, "       \
-    "'health', json(coalesce(" HB_NEW("health") ", " HB_OLD("health") ")), "                   \
-    "'memory', json(" HB_OLD("memory") "))) END"
+/* The stored heartbeat's merge (sticky fields): in C, else in SQL (store/hbmerge_sql.h). */
+#define HEARTBEAT_MERGE HEARTBEAT_MERGE_C_OF("heartbeat", "excluded.heartbeat")
 
 /*
  * The stored snapshot is the device's current sensor state, merged from the pages of the
@@ -961,7 +939,8 @@ int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sql
         goto close_q;
     }
     sqlite3_busy_timeout(q->r, (int)opts->busy_timeout_ms);
-    rc = prepare_all(q);
+    rc = wcol_hbmerge_sql_define(q->w);
+    rc = rc ?: prepare_all(q);
     if (rc != 0) {
         goto close_q;
     }

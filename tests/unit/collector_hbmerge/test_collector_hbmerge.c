@@ -1,0 +1,467 @@
+/*
+ * The heartbeat merge in C (store/hbmerge.c, ward_heartbeat_merge()) against the SQL merge it
+ * replaces (HEARTBEAT_MERGE_OF in store/hbmerge_sql.h), through SQLite on the same inputs:
+ * - random documents (every member of the merge with values of every JSON type, escapes,
+ *   reals, big integers, duplicate keys, nulls, nesting, whitespace, malformed text, NULLs):
+ *   the expression the store runs (HEARTBEAT_MERGE_C_OF) gives the SQL merge's text, or the
+ *   same error, every time; the C merge declines what it cannot render exactly;
+ * - agent-like sequences (full heartbeats, then compact ones with and without health and
+ *   events): the same text, and the C merge declines none of them (it is the path taken);
+ * - fixed cases with the document written out (docs/protocol.md's sticky fields).
+ * WARD_HBMERGE_SEED=<n> and WARD_HBMERGE_CASES=<n> run other inputs.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/hbmerge.h"
+#include "store/hbmerge_sql.h"
+
+#define DOC_MAX 8192
+
+struct buf {
+    char s[DOC_MAX];
+    size_t n;
+};
+
+static uint64_t s_rng = 0x9e3779b97f4a7c15u;
+static sqlite3 *s_db;
+static sqlite3_stmt *s_sql, *s_c; /* the SQL merge; the store's expression (C, SQL fallback) */
+static struct wcol_hbmerge *s_m;
+static bool s_clean; /* generate only what the C merge renders (no escapes, reals, ...) */
+
+static unsigned rnd(unsigned n)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return (unsigned)(s_rng % n);
+}
+
+static void add(struct buf *b, const char *s)
+{
+    size_t len = strlen(s);
+
+    if (b->n + len < sizeof(b->s)) {
+        memcpy(b->s + b->n, s, len + 1);
+        b->n += len;
+    }
+}
+
+static void addf(struct buf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    add(b, tmp);
+}
+
+static void ws(struct buf *b)
+{
+    static const char *const w[] = { " ", "\n", "\t ", "\r\n" };
+
+    if (rnd(8) == 0) {
+        add(b, w[rnd(4)]);
+    }
+}
+
+static void gen_scalar(struct buf *b)
+{
+    static const char *const fixed[] = {
+        "-0",
+        "0",
+        "\"fw-1.2\"",
+        "\"\"",
+        "\"caf\xc3\xa9\"",
+        "true",
+        "false",
+        "null",
+        "123456789012345678",
+        "-123456789012345678", /* the clean ones above, then the wild */
+        "1234567890123456789",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "1.5",
+        "2.50",
+        "1e3",
+        "-0.0",
+        "1E+2",
+        "\"a\\\"b\"",
+        "\"\\u00e9\"",
+        "\"tab\\t\"",
+    };
+    unsigned n_fixed = s_clean ? 10 : sizeof(fixed) / sizeof(fixed[0]);
+
+    switch (rnd(4)) {
+    case 0:
+        addf(b, "%u", rnd(1000000));
+        break;
+    case 1:
+        addf(b, "-%u", 1 + rnd(100000));
+        break;
+    default:
+        add(b, fixed[rnd(n_fixed)]);
+    }
+}
+
+static void gen_value(struct buf *b, int depth);
+
+static const char *const s_inner_keys[] = { "pending", "last_seq", "lag_max_ms", "state",
+                                            "sensors", "not_ok",   "a",          "b" };
+
+static void gen_object(struct buf *b, int depth, const char *const *keys, size_t n_keys)
+{
+    unsigned n = rnd(6), at = rnd((unsigned)n_keys);
+
+    add(b, "{");
+    for (unsigned i = 0; i < n; i++) {
+        /* distinct keys when clean (n < n_keys), else any: duplicates are declined */
+        unsigned k = s_clean ? (at + i) % (unsigned)n_keys : rnd((unsigned)n_keys);
+
+        ws(b);
+        addf(b, "%s\"%s\"", i > 0 ? "," : "", keys[k]);
+        ws(b);
+        add(b, ":");
+        gen_value(b, depth + 1);
+    }
+    ws(b);
+    add(b, "}");
+}
+
+static void gen_value(struct buf *b, int depth)
+{
+    unsigned k = rnd(10);
+
+    ws(b);
+    if (depth < 3 && k < 3) {
+        gen_object(b, depth, s_inner_keys, sizeof(s_inner_keys) / sizeof(s_inner_keys[0]));
+    } else if (depth < 3 && k == 3) {
+        unsigned n = rnd(4);
+
+        add(b, "[");
+        for (unsigned i = 0; i < n; i++) {
+            add(b, i > 0 ? "," : "");
+            gen_value(b, depth + 1);
+        }
+        add(b, "]");
+    } else {
+        gen_scalar(b);
+    }
+    ws(b);
+}
+
+static const char *const s_hb_keys[] = {
+    "v",     "seq",    "t_ms",          "uptime_ms",    "interval_ms", "firmware",
+    "board", "arch",   "config_sha256", "rules_sha256", "health",      "events",
+    "loop",  "memory", "wall_ms",       "config",       "x",
+};
+
+/* A random heartbeat: each member or not, a random value; now and then a duplicate member. */
+static void gen_random_doc(struct buf *b)
+{
+    const size_t n_keys = sizeof(s_hb_keys) / sizeof(s_hb_keys[0]);
+    bool first = true;
+
+    b->n = 0;
+    b->s[0] = '\0';
+    ws(b);
+    add(b, "{");
+    for (size_t i = 0; i < n_keys; i++) {
+        unsigned times = rnd(3) != 0 ? 1 : 0;
+
+        times += !s_clean && rnd(40) == 0;
+        for (unsigned t = 0; t < times; t++) {
+            addf(b, "%s\"%s\":", first ? "" : ",", s_hb_keys[i]);
+            first = false;
+            if ((i == 2 || i == 3) && (s_clean || rnd(4) != 0)) {
+                add(b, rnd(10) == 0 ? "null" : rnd(10) == 0 ? "true" : "");
+                if (b->s[b->n - 1] == ':') {
+                    addf(b, "%s%u", rnd(8) == 0 ? "-" : "", rnd(1u << 30));
+                }
+            } else if (s_clean && i >= 10 && i <= 13 && rnd(4) != 0) {
+                add(b, rnd(8) == 0 ? "null" : rnd(6) == 0 ? "[1,{\"a\":null}]" : "");
+                if (b->s[b->n - 1] == ':') {
+                    gen_object(b, 1, s_inner_keys, sizeof(s_inner_keys) / sizeof(s_inner_keys[0]));
+                }
+            } else if (rnd(3) == 0) {
+                gen_object(b, 1, s_inner_keys, sizeof(s_inner_keys) / sizeof(s_inner_keys[0]));
+            } else {
+                gen_value(b, 1);
+            }
+        }
+    }
+    add(b, "}");
+    ws(b);
+    if (!s_clean && rnd(30) == 0 && b->n > 2) {
+        b->s[--b->n] = '\0'; /* malformed */
+    }
+}
+
+/* An agent's heartbeat: full (every sticky member) or compact, as firmware/wire writes it. */
+static void gen_agent_doc(struct buf *b, bool full, unsigned seq, unsigned t_ms)
+{
+    b->n = 0;
+    b->s[0] = '\0';
+    addf(b, "{\"v\":2,\"seq\":%u,\"t_ms\":%u,\"config\":\"d44d0a1b2c3d4e5f\"", seq, t_ms);
+    if (full) {
+        addf(b, ",\"wall_ms\":%u%03u,\"uptime_ms\":%u,\"interval_ms\":%u", 1700000, rnd(1000),
+             t_ms - rnd(1000), 1000 * (1 + rnd(60)));
+        add(b, ",\"firmware\":\"0.1.0\",\"board\":\"linux-x86_64\",\"arch\":\"x86_64\"");
+        add(b, ",\"config_sha256\":"
+               "\"d44d0a1b2c3d4e5f00112233445566778899aabbccddeeff0011223344556677\"");
+        if (rnd(2) == 0) {
+            add(b, ",\"rules_sha256\":\"c9c1aa00\",\"rules\":\"c9c1aa00\"");
+        }
+    }
+    if (full || rnd(3) == 0) {
+        addf(b, ",\"health\":{\"state\":\"%s\"", rnd(2) ? "ok" : "unavailable");
+        if (rnd(2) == 0) {
+            add(b, ",\"severity\":\"medium\"");
+        }
+        addf(b, ",\"sensors\":%u,\"not_ok\":%u}", rnd(64), rnd(4));
+    }
+    if (rnd(3) == 0 || (full && rnd(2) == 0)) {
+        add(b, ",\"events\":{");
+        if (rnd(2) == 0) {
+            addf(b, "\"pending\":%u,", 1 + rnd(20));
+        }
+        addf(b, "\"last_seq\":%u}", rnd(1000));
+    }
+    if (full) {
+        if (rnd(2) == 0) {
+            addf(b, ",\"loop\":{\"lag_max_ms\":%u}", rnd(5000));
+        }
+        addf(b,
+             ",\"memory\":{\"context_bytes\":%u,\"sensors_used\":4,\"sensors_max\":64,"
+             "\"json_arena_high_water\":%u,\"readings_refused\":0}",
+             30000 + rnd(3000), rnd(8192));
+    }
+    add(b, "}");
+}
+
+struct result {
+    int rc; /* SQLITE_ROW, or the error */
+    bool null;
+    char text[2 * DOC_MAX];
+    size_t len;
+};
+
+static void bind_doc(sqlite3_stmt *st, int i, const struct buf *b)
+{
+    if (b == NULL) {
+        sqlite3_bind_null(st, i);
+    } else {
+        sqlite3_bind_text(st, i, b->s, (int)b->n, SQLITE_TRANSIENT);
+    }
+}
+
+static void run(sqlite3_stmt *st, const struct buf *old, const struct buf *nw, struct result *r)
+{
+    memset(r, 0, sizeof(*r));
+    bind_doc(st, 1, old);
+    bind_doc(st, 2, nw);
+    r->rc = sqlite3_step(st);
+    if (r->rc == SQLITE_ROW) {
+        r->null = sqlite3_column_type(st, 0) == SQLITE_NULL;
+        r->len = (size_t)sqlite3_column_bytes(st, 0);
+        assert_true(r->len < sizeof(r->text));
+        memcpy(r->text, sqlite3_column_text(st, 0) ?: (const unsigned char *)"", r->len);
+    }
+    sqlite3_reset(st);
+}
+
+/* The store's expression and the C merge alone give the SQL merge's text.
+ * @return 1 if the C merge made it (0: declined to SQL). */
+static int check_pair(const struct buf *old, const struct buf *nw, struct result *want)
+{
+    struct result got;
+    const char *out = NULL;
+    size_t len = 0;
+
+    run(s_sql, old, nw, want);
+    run(s_c, old, nw, &got);
+    if (want->rc != got.rc || want->null != got.null || want->len != got.len ||
+        memcmp(want->text, got.text, want->len) != 0) {
+        print_error("old: %s\nnew: %s\nSQL (%d): %.*s\nstore (%d): %.*s\n", old ? old->s : "NULL",
+                    nw ? nw->s : "NULL", want->rc, (int)want->len, want->text, got.rc, (int)got.len,
+                    got.text);
+        fail();
+    }
+    if (old == NULL || nw == NULL) {
+        return 0;
+    }
+    int rc = wcol_hbmerge_run(s_m, old->s, old->n, nw->s, nw->n, &out, &len);
+
+    if (rc == 1) {
+        out = nw->s;
+        len = nw->n;
+    }
+    if (rc >= 0 && (want->rc != SQLITE_ROW || want->null || want->len != len ||
+                    memcmp(want->text, out, len) != 0)) {
+        print_error("old: %s\nnew: %s\nSQL (%d): %.*s\nC: %.*s\n", old->s, nw->s, want->rc,
+                    (int)want->len, want->text, (int)len, out);
+        fail();
+    }
+    assert_true(rc >= 0 || rc == -ENOTSUP || rc == -E2BIG);
+    return rc >= 0;
+}
+
+static unsigned env_unsigned(const char *name, unsigned dflt)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && *v != '\0' ? (unsigned)strtoul(v, NULL, 0) : dflt;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    s_m = wcol_hbmerge_new();
+    assert_non_null(s_m);
+    assert_int_equal(sqlite3_open(":memory:", &s_db), SQLITE_OK);
+    assert_int_equal(wcol_hbmerge_sql_define(s_db), 0);
+    assert_int_equal(
+        sqlite3_prepare_v2(s_db, "SELECT " HEARTBEAT_MERGE_OF("?1", "?2"), -1, &s_sql, NULL),
+        SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(s_db, "SELECT " HEARTBEAT_MERGE_C_OF("?1", "?2"), -1, &s_c, NULL),
+        SQLITE_OK);
+    s_rng ^= env_unsigned("WARD_HBMERGE_SEED", 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sqlite3_finalize(s_sql);
+    sqlite3_finalize(s_c);
+    sqlite3_close(s_db);
+    wcol_hbmerge_free(s_m);
+    return 0;
+}
+
+static void set_doc(struct buf *b, const char *s)
+{
+    b->n = 0;
+    b->s[0] = '\0';
+    add(b, s);
+}
+
+/* Random pairs; a quarter of the stored documents are what an earlier merge stored. */
+static void test_random(void **state)
+{
+    static const char *const odd[] = { "[1]", "5", "\"s\"", "{bad", "{}", "null", "{\"t_ms\":1}" };
+    unsigned cases = env_unsigned("WARD_HBMERGE_CASES", 3000), by_c = 0;
+    static struct buf old, nw, prev;
+    struct result want;
+    bool have_prev = false;
+
+    (void)state;
+    for (unsigned i = 0; i < cases; i++) {
+        const struct buf *o = &old, *n = &nw;
+        unsigned k = rnd(20);
+
+        s_clean = rnd(2) == 0;
+        if (k == 0) {
+            o = NULL;
+        } else if (k == 1) {
+            set_doc(&old, odd[rnd(sizeof(odd) / sizeof(odd[0]))]);
+        } else if (k < 7 && have_prev) {
+            old = prev;
+        } else {
+            gen_random_doc(&old);
+        }
+        if (rnd(20) == 0) {
+            n = NULL;
+        } else {
+            gen_random_doc(&nw);
+        }
+        by_c += (unsigned)check_pair(o, n, &want);
+        if (want.rc == SQLITE_ROW && !want.null && want.len < sizeof(prev.s)) {
+            memcpy(prev.s, want.text, want.len);
+            prev.s[want.len] = '\0';
+            prev.n = want.len;
+            have_prev = true;
+        }
+    }
+    print_message("%u random pairs, %u merged in C, the others by the SQL merge\n", cases, by_c);
+    assert_true(by_c > cases / 5); /* the random documents reach the C merge, not only SQL */
+}
+
+/* Devices reporting as agents do: every merge of a stored heartbeat is made in C. */
+static void test_agent_sequences(void **state)
+{
+    static struct buf stored, nw;
+    struct result want;
+    unsigned merges = 0;
+
+    (void)state;
+    for (unsigned dev = 0; dev < 40; dev++) {
+        unsigned t_ms = rnd(100000);
+        bool have = false;
+
+        for (unsigned seq = 1; seq <= 30; seq++) {
+            t_ms += 1000 + rnd(100);
+            gen_agent_doc(&nw, !have || rnd(8) == 0, seq, t_ms);
+            assert_int_equal(check_pair(have ? &stored : NULL, &nw, &want), have);
+            assert_int_equal(want.rc, SQLITE_ROW);
+            memcpy(stored.s, want.text, want.len);
+            stored.s[want.len] = '\0';
+            stored.n = want.len;
+            merges += have;
+            have = true;
+        }
+    }
+    assert_int_equal(merges, 40 * 29);
+}
+
+/* docs/protocol.md: a compact heartbeat keeps the full one's sticky fields, a derived
+ * uptime_ms, the events counters without "pending" and the last health summary. */
+static void test_compact_after_full(void **state)
+{
+    static struct buf old, nw;
+    static const char want_text[] =
+        "{\"v\":2,\"seq\":2,\"t_ms\":62000,\"config\":\"d4\",\"uptime_ms\":61000,"
+        "\"interval_ms\":60000,\"firmware\":\"0.1.0\",\"board\":\"b\",\"arch\":\"x86_64\","
+        "\"config_sha256\":\"aa\",\"loop\":{\"lag_max_ms\":3},\"events\":{\"last_seq\":2},"
+        "\"health\":{\"state\":\"ok\",\"sensors\":4},\"memory\":{\"context_bytes\":1}}";
+    struct result want;
+
+    (void)state;
+    set_doc(&old, "{\"v\":2,\"seq\":1,\"t_ms\":61000,\"uptime_ms\":60000,\"interval_ms\":60000,"
+                  "\"firmware\":\"0.1.0\",\"board\":\"b\",\"arch\":\"x86_64\","
+                  "\"config_sha256\":\"aa\",\"health\":{\"state\":\"ok\",\"sensors\":4},"
+                  "\"events\":{\"pending\":2,\"last_seq\":2},\"loop\":{\"lag_max_ms\":3},"
+                  "\"memory\":{\"context_bytes\":1}}");
+    set_doc(&nw, "{\"v\":2, \"seq\":2, \"t_ms\":62000, \"config\":\"d4\"}");
+    assert_int_equal(check_pair(&old, &nw, &want), 1);
+    assert_int_equal(want.len, strlen(want_text));
+    assert_memory_equal(want.text, want_text, want.len);
+    /* A full heartbeat is stored as it came, whitespace and all. */
+    set_doc(&nw, "{\"v\":2, \"seq\":3, \"t_ms\":63000, \"config_sha256\":\"bb\"}");
+    assert_int_equal(check_pair(&old, &nw, &want), 1);
+    assert_memory_equal(want.text, nw.s, nw.n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compact_after_full),
+        cmocka_unit_test(test_agent_sequences),
+        cmocka_unit_test(test_random),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,696 @@
+/*
+ * The heartbeat merge of store_sqlite.c done in C (store/hbmerge.h).
+ *
+ * It follows SQLite 3.40's own steps rather than the RFC: json_extract of the stored
+ * heartbeat's sticky members (true and false become 1 and 0, strings lose their quotes),
+ * json_object of them (the patch: built here as the nodes json_patch gets when it parses
+ * json_object's text), then json_patch's merge over parsed nodes with its two marks (a member
+ * removed, a node replaced by a patch node) and its appended members, and its renderer (no
+ * whitespace, strings and numbers exactly as they were written). Where SQLite would re-render a
+ * value differently from how it was written (escapes, reals, integers past 18 digits, duplicate
+ * keys) the merge declines and the SQL does it.
+ */
+#include "store/hbmerge.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { T_NULL, T_TRUE, T_FALSE, T_INT, T_REAL, T_STRING, T_ARRAY, T_OBJECT };
+
+#define F_REMOVE     1u /* an object member not rendered (json_remove, a null in the patch) */
+#define F_PATCH      2u /* rendered as node->patch instead */
+#define F_NULLS_GONE 4u /* remove_all_nulls() ran over this object */
+#define DEPTH_MAX    64
+#define DIGITS_MAX   18 /* an integer json_extract returns as itself, whatever its digits */
+
+struct node {
+    uint8_t type;
+    uint8_t flags;
+    uint32_t n;         /* array, object: the nodes below this one */
+    const char *s;      /* a scalar's text as written (a string with its quotes) */
+    uint32_t len;       /* its length */
+    struct node *patch; /* F_PATCH */
+    int32_t app_head;   /* object: members the patch appended, -1 none */
+    int32_t app_tail;
+};
+
+struct appended {
+    const struct node *key;
+    struct node *val;
+    int32_t next;
+};
+
+enum { DOC_NEW, DOC_OLD, DOC_PATCH, DOCS };
+
+struct wcol_hbmerge {
+    struct node nodes[DOCS][WCOL_HBMERGE_NODES];
+    struct appended app[WCOL_HBMERGE_NODES];
+    unsigned n_app;
+    char patch[256]; /* the patch's integers */
+    char out[WCOL_HBMERGE_BYTES];
+};
+
+struct parse {
+    const char *p, *end;
+    struct node *nodes;
+    unsigned n;
+};
+
+struct out {
+    char *b;
+    size_t n, cap;
+    bool over;
+};
+
+struct wcol_hbmerge *wcol_hbmerge_new(void)
+{
+    return calloc(1, sizeof(struct wcol_hbmerge));
+}
+
+void wcol_hbmerge_free(struct wcol_hbmerge *m)
+{
+    free(m);
+}
+
+static uint32_t node_size(const struct node *nd)
+{
+    return nd->type >= T_ARRAY ? nd->n + 1 : 1;
+}
+
+/* ---- parsing: strict JSON, a subset of what SQLite 3.40 reads, read the same way ---- */
+
+static void skip_ws(struct parse *ps)
+{
+    while (ps->p < ps->end &&
+           (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')) {
+        ps->p++;
+    }
+}
+
+static int add(struct parse *ps, uint8_t type, const char *s, size_t len)
+{
+    if (ps->n >= WCOL_HBMERGE_NODES) {
+        return -E2BIG;
+    }
+    struct node *nd = &ps->nodes[ps->n++];
+
+    *nd =
+        (struct node){ .type = type, .s = s, .len = (uint32_t)len, .app_head = -1, .app_tail = -1 };
+    return 0;
+}
+
+/* The bytes that end a plain run of a string: control characters, '"' and '\\'. */
+static const bool s_stop[256] = {
+    [0x00 ... 0x1f] = true,
+    ['"'] = true,
+    ['\\'] = true,
+};
+
+/* A string without escapes or control characters: SQLite hands those back as written. */
+static int parse_string(struct parse *ps)
+{
+    const char *start = ps->p, *p = start + 1, *end = ps->end;
+
+    while (p < end && !s_stop[(unsigned char)*p]) {
+        p++;
+    }
+    if (p >= end || *p != '"') {
+        return -ENOTSUP; /* an escape, a control character, or no end */
+    }
+    ps->p = p + 1;
+    return add(ps, T_STRING, start, (size_t)(ps->p - start));
+}
+
+static size_t digits(const char **p, const char *end)
+{
+    const char *s = *p;
+
+    while (*p < end && **p >= '0' && **p <= '9') {
+        (*p)++;
+    }
+    return (size_t)(*p - s);
+}
+
+static int parse_number(struct parse *ps)
+{
+    const char *start = ps->p;
+    uint8_t type = T_INT;
+
+    if (*ps->p == '-') {
+        ps->p++;
+    }
+    const char *first = ps->p;
+    size_t n = digits(&ps->p, ps->end);
+
+    if (n == 0 || (n > 1 && *first == '0')) {
+        return -ENOTSUP;
+    }
+    if (ps->p < ps->end && *ps->p == '.') {
+        ps->p++;
+        type = T_REAL;
+        if (digits(&ps->p, ps->end) == 0) {
+            return -ENOTSUP;
+        }
+    }
+    if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
+        ps->p++;
+        type = T_REAL;
+        if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-')) {
+            ps->p++;
+        }
+        if (digits(&ps->p, ps->end) == 0) {
+            return -ENOTSUP;
+        }
+    }
+    return add(ps, type, start, (size_t)(ps->p - start));
+}
+
+static int parse_literal(struct parse *ps)
+{
+    static const struct {
+        const char *text;
+        uint8_t type;
+    } lit[] = { { "null", T_NULL }, { "true", T_TRUE }, { "false", T_FALSE } };
+
+    for (size_t i = 0; i < sizeof(lit) / sizeof(lit[0]); i++) {
+        size_t len = strlen(lit[i].text);
+
+        if ((size_t)(ps->end - ps->p) >= len && memcmp(ps->p, lit[i].text, len) == 0) {
+            ps->p += len;
+            return add(ps, lit[i].type, NULL, 0);
+        }
+    }
+    return -ENOTSUP;
+}
+
+static bool same_key(const struct node *a, const struct node *b)
+{
+    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* json_patch and json_extract use the first of two equal keys, json_remove too: declined. */
+static bool has_duplicate_keys(const struct node *obj)
+{
+    for (uint32_t i = 1; i <= obj->n; i += 1 + node_size(&obj[i + 1])) {
+        for (uint32_t j = 1; j < i; j += 1 + node_size(&obj[j + 1])) {
+            if (same_key(&obj[i], &obj[j])) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static int parse_value(struct parse *ps, int depth);
+
+/* An array's elements or an object's members, after the opening bracket. */
+static int parse_members(struct parse *ps, int depth, bool object)
+{
+    char close = object ? '}' : ']';
+    int rc = 0;
+
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == close) {
+        ps->p++;
+        return 0;
+    }
+    for (;;) {
+        skip_ws(ps);
+        if (object) {
+            if (ps->p >= ps->end || *ps->p != '"') {
+                return -ENOTSUP;
+            }
+            rc = parse_string(ps);
+            skip_ws(ps);
+            if (rc != 0 || ps->p >= ps->end || *ps->p != ':') {
+                return rc ?: -ENOTSUP;
+            }
+            ps->p++;
+        }
+        rc = parse_value(ps, depth + 1);
+        skip_ws(ps);
+        if (rc != 0 || ps->p >= ps->end) {
+            return rc ?: -ENOTSUP;
+        }
+        if (*ps->p++ == close) {
+            return 0;
+        }
+        if (ps->p[-1] != ',') {
+            return -ENOTSUP;
+        }
+    }
+}
+
+static int parse_value(struct parse *ps, int depth)
+{
+    skip_ws(ps);
+    if (ps->p >= ps->end || depth > DEPTH_MAX) {
+        return -ENOTSUP;
+    }
+    char c = *ps->p;
+
+    if (c == '{' || c == '[') {
+        unsigned at = ps->n;
+        int rc = add(ps, c == '{' ? T_OBJECT : T_ARRAY, NULL, 0);
+
+        ps->p++;
+        rc = rc ?: parse_members(ps, depth, c == '{');
+        if (rc != 0) {
+            return rc;
+        }
+        ps->nodes[at].n = ps->n - at - 1;
+        return c == '{' && has_duplicate_keys(&ps->nodes[at]) ? -ENOTSUP : 0;
+    }
+    if (c == '"') {
+        return parse_string(ps);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        return parse_number(ps);
+    }
+    return parse_literal(ps);
+}
+
+/* @return 0 and the document's top node, an object; else why it is declined. */
+static int parse_doc(struct node *nodes, const char *text, size_t len, struct node **root)
+{
+    struct parse ps = { .p = text, .end = text + len, .nodes = nodes };
+    int rc = parse_value(&ps, 0);
+
+    skip_ws(&ps);
+    if (rc == 0 && (ps.p != ps.end || nodes[0].type != T_OBJECT)) {
+        rc = -ENOTSUP;
+    }
+    *root = nodes;
+    return rc;
+}
+
+/* The value of an object's member, as json_extract's '$.key' finds it; NULL if absent. */
+static struct node *member(struct node *obj, const char *key)
+{
+    size_t len = strlen(key);
+
+    if (obj == NULL || obj->type != T_OBJECT) {
+        return NULL;
+    }
+    for (uint32_t j = 1; j <= obj->n; j += 1 + node_size(&obj[j + 1])) {
+        if (obj[j].len == len + 2 && memcmp(obj[j].s + 1, key, len) == 0) {
+            return &obj[j + 1];
+        }
+    }
+    return NULL;
+}
+
+/* ---- rendering, as jsonRenderNode ---- */
+
+static void put(struct out *o, const char *s, size_t len)
+{
+    if (len > o->cap - o->n) {
+        o->over = true;
+        return;
+    }
+    memcpy(o->b + o->n, s, len);
+    o->n += len;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void render(const struct wcol_hbmerge *m, struct out *o, const struct node *nd);
+
+static void render_members(const struct wcol_hbmerge *m, struct out *o, const struct node *nd)
+{
+    bool object = nd->type == T_OBJECT;
+    bool first = true;
+
+    for (uint32_t j = 1; j <= nd->n;) {
+        const struct node *val = object ? &nd[j + 1] : &nd[j];
+
+        if ((val->flags & F_REMOVE) == 0) {
+            put(o, ",", !first);
+            first = false;
+            if (object) {
+                render(m, o, &nd[j]);
+                put(o, ":", 1);
+            }
+            render(m, o, val);
+        }
+        j += node_size(val) + object;
+    }
+    for (int32_t a = object ? nd->app_head : -1; a >= 0; a = m->app[a].next) {
+        put(o, ",", !first);
+        first = false;
+        render(m, o, m->app[a].key);
+        put(o, ":", 1);
+        render(m, o, m->app[a].val);
+    }
+}
+
+static void render(const struct wcol_hbmerge *m, struct out *o, const struct node *nd)
+{
+    static const char *const lit[] = { "null", "true", "false" };
+
+    if (nd->flags & F_PATCH) {
+        nd = nd->patch;
+    }
+    if (nd->type <= T_FALSE) {
+        put_str(o, lit[nd->type]);
+    } else if (nd->type < T_ARRAY) {
+        put(o, nd->s, nd->len);
+    } else {
+        put(o, nd->type == T_OBJECT ? "{" : "[", 1);
+        render_members(m, o, nd);
+        put(o, nd->type == T_OBJECT ? "}" : "]", 1);
+    }
+}
+
+/*
+ * ---- the patch: json_object(...) of HEARTBEAT_MERGE_OF ----
+ * json_patch parses the text json_object wrote; that text's nodes are built here directly:
+ * an extracted object or array is the stored one's nodes copied (json_object writes it as it
+ * is, and parsing it again gives the same nodes), a scalar the node SQL's value would give.
+ */
+
+struct build {
+    struct node *nodes;
+    unsigned n;
+    char *text; /* the digits of integers SQL printed */
+    size_t text_n, text_cap;
+};
+
+static int b_add(struct build *b, uint8_t type, const char *s, size_t len)
+{
+    if (b->n >= WCOL_HBMERGE_NODES) {
+        return -E2BIG;
+    }
+    b->nodes[b->n++] =
+        (struct node){ .type = type, .s = s, .len = (uint32_t)len, .app_head = -1, .app_tail = -1 };
+    return 0;
+}
+
+/* A member's key, as json_object writes it: with its quotes. */
+static int b_key(struct build *b, const char *quoted)
+{
+    return b_add(b, T_STRING, quoted, strlen(quoted));
+}
+
+/* The nodes of src's subtree, without the member `skip` (a value node of src, or NULL). */
+static int b_copy(struct build *b, const struct node *src, const struct node *skip)
+{
+    uint32_t size = node_size(src);
+    unsigned at = b->n;
+
+    if (size > WCOL_HBMERGE_NODES - b->n) {
+        return -E2BIG;
+    }
+    memcpy(&b->nodes[at], src, size * sizeof(*src));
+    b->n += size;
+    if (skip != NULL) { /* json_remove of a member of the top object: its key and value go */
+        uint32_t from = (uint32_t)(skip - src) - 1, gone = 1 + node_size(skip);
+
+        memmove(&b->nodes[at + from], &b->nodes[at + from + gone],
+                (size - from - gone) * sizeof(*src));
+        b->n -= gone;
+        b->nodes[at].n -= gone;
+    }
+    return 0;
+}
+
+/* An integer json_extract returns exactly (true and false are 1 and 0). */
+static int as_int(const struct node *nd, int64_t *v)
+{
+    if (nd->type == T_TRUE || nd->type == T_FALSE) {
+        *v = nd->type == T_TRUE;
+        return 0;
+    }
+    size_t neg = nd->type == T_INT && nd->s[0] == '-';
+
+    if (nd->type != T_INT || nd->len - neg > DIGITS_MAX) {
+        return -ENOTSUP;
+    }
+    *v = 0;
+    for (size_t i = neg; i < nd->len; i++) {
+        *v = *v * 10 + (nd->s[i] - '0');
+    }
+    *v = neg ? -*v : *v;
+    return 0;
+}
+
+/* An integer as SQL prints it ("%lld"). */
+static int b_int(struct build *b, int64_t v)
+{
+    char buf[24];
+    size_t i = sizeof(buf);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        buf[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        buf[--i] = '-';
+    }
+    if (sizeof(buf) - i > b->text_cap - b->text_n) {
+        return -E2BIG;
+    }
+    char *at = b->text + b->text_n;
+
+    memcpy(at, buf + i, sizeof(buf) - i);
+    b->text_n += sizeof(buf) - i;
+    return b_add(b, T_INT, at, sizeof(buf) - i);
+}
+
+/* json_object's argument json_extract(doc, '$.key'): a value as SQL has it. */
+static int b_extracted(struct build *b, const struct node *nd)
+{
+    int64_t v;
+
+    if (nd == NULL || nd->type == T_NULL) {
+        return b_add(b, T_NULL, NULL, 0);
+    }
+    if (nd->type == T_STRING) {
+        return b_add(b, T_STRING, nd->s, nd->len); /* quoted again as it was: no escapes */
+    }
+    if (nd->type >= T_ARRAY) {
+        return b_copy(b, nd, NULL);
+    }
+    if (as_int(nd, &v) == 0) {
+        return b_int(b, v);
+    }
+    return -ENOTSUP; /* a real: SQLite prints the double again */
+}
+
+/* json(json_extract(doc, '$.key')): an object or an array as it is; json() of a scalar
+ * parses the scalar's SQL text as JSON again: declined. */
+static int b_json(struct build *b, const struct node *nd)
+{
+    if (nd == NULL || nd->type == T_NULL) {
+        return b_add(b, T_NULL, NULL, 0);
+    }
+    return nd->type >= T_ARRAY ? b_copy(b, nd, NULL) : -ENOTSUP;
+}
+
+/* new.t_ms - old.t_ms + old.uptime_ms, in SQL: NULL if one is, a real past 64 bits. */
+static int b_uptime(struct build *b, const struct node *t_new, const struct node *t_old,
+                    const struct node *up_old)
+{
+    const struct node *in[] = { t_new, t_old, up_old };
+    int64_t v[3];
+
+    for (size_t i = 0; i < 3; i++) {
+        if (in[i] == NULL || in[i]->type == T_NULL) {
+            return b_add(b, T_NULL, NULL, 0);
+        }
+        if (as_int(in[i], &v[i]) != 0) {
+            return -ENOTSUP;
+        }
+    }
+    if (__builtin_sub_overflow(v[0], v[1], &v[0]) || __builtin_add_overflow(v[0], v[2], &v[0])) {
+        return -ENOTSUP;
+    }
+    return b_int(b, v[0]);
+}
+
+/* "events": the new heartbeat's, else the stored ones without "pending" (json_remove). */
+static int b_events(struct build *b, struct node *nw, struct node *old)
+{
+    struct node *ev = member(nw, "events");
+
+    if (ev != NULL && ev->type != T_NULL) {
+        return b_json(b, ev);
+    }
+    ev = member(old, "events");
+    if (ev != NULL && ev->type == T_OBJECT) {
+        return b_copy(b, ev, member(ev, "pending"));
+    }
+    return ev == NULL || ev->type == T_NULL ? b_add(b, T_NULL, NULL, 0) : -ENOTSUP;
+}
+
+static const char *const s_sticky[][2] = {
+    { "\"interval_ms\"", "interval_ms" },
+    { "\"firmware\"", "firmware" },
+    { "\"board\"", "board" },
+    { "\"arch\"", "arch" },
+    { "\"config_sha256\"", "config_sha256" },
+    { "\"rules_sha256\"", "rules_sha256" },
+};
+
+static int build_patch(struct wcol_hbmerge *m, struct node *nw, struct node *old)
+{
+    struct build b = { .nodes = m->nodes[DOC_PATCH],
+                       .text = m->patch,
+                       .text_cap = sizeof(m->patch) };
+    struct node *health = member(nw, "health");
+    unsigned loop;
+    int rc = b_add(&b, T_OBJECT, NULL, 0);
+
+    rc = rc ?: b_key(&b, "\"uptime_ms\"");
+    rc = rc ?: b_uptime(&b, member(nw, "t_ms"), member(old, "t_ms"), member(old, "uptime_ms"));
+    for (size_t i = 0; rc == 0 && i < sizeof(s_sticky) / sizeof(s_sticky[0]); i++) {
+        rc = b_key(&b, s_sticky[i][0]);
+        rc = rc ?: b_extracted(&b, member(old, s_sticky[i][1]));
+    }
+    rc = rc ?: b_key(&b, "\"loop\"");
+    loop = b.n;
+    rc = rc ?: b_add(&b, T_OBJECT, NULL, 0);
+    rc = rc ?: b_key(&b, "\"lag_max_ms\"");
+    rc = rc ?: b_extracted(&b, member(member(old, "loop"), "lag_max_ms"));
+    if (rc == 0) {
+        b.nodes[loop].n = b.n - loop - 1;
+    }
+    rc = rc ?: b_key(&b, "\"events\"");
+    rc = rc ?: b_events(&b, nw, old);
+    rc = rc ?: b_key(&b, "\"health\"");
+    rc =
+        rc ?: b_json(&b, health != NULL && health->type != T_NULL ? health : member(old, "health"));
+    rc = rc ?: b_key(&b, "\"memory\"");
+    rc = rc ?: b_json(&b, member(old, "memory"));
+    if (rc == 0) {
+        b.nodes[0].n = b.n - 1;
+    }
+    return rc;
+}
+
+/* ---- json_patch ---- */
+
+static void remove_all_nulls(struct node *obj)
+{
+    if (obj->flags & F_NULLS_GONE) {
+        return; /* done before: it only ever sets marks */
+    }
+    obj->flags |= F_NULLS_GONE;
+    for (uint32_t i = 2; i <= obj->n; i += node_size(&obj[i]) + 1) {
+        if (obj[i].type == T_NULL) {
+            obj[i].flags |= F_REMOVE;
+        } else if (obj[i].type == T_OBJECT) {
+            remove_all_nulls(&obj[i]);
+        }
+    }
+}
+
+static int append(struct wcol_hbmerge *m, struct node *target, const struct node *key,
+                  struct node *val)
+{
+    if (m->n_app >= WCOL_HBMERGE_NODES) {
+        return -E2BIG;
+    }
+    int32_t a = (int32_t)m->n_app++;
+
+    m->app[a] = (struct appended){ .key = key, .val = val, .next = -1 };
+    if (target->app_tail >= 0) {
+        m->app[target->app_tail].next = a;
+    } else {
+        target->app_head = a;
+    }
+    target->app_tail = a;
+    return 0;
+}
+
+/* jsonMergePatch: the node to render for target (target itself, or a patch node). */
+static int merge(struct wcol_hbmerge *m, struct node *target, struct node *patch,
+                 struct node **result)
+{
+    *result = patch;
+    if (patch->type != T_OBJECT) {
+        return 0;
+    }
+    if (target->type != T_OBJECT) {
+        remove_all_nulls(patch);
+        return 0;
+    }
+    *result = target;
+    for (uint32_t i = 1; i < patch->n; i += node_size(&patch[i + 1]) + 1) {
+        struct node *key = &patch[i], *val = &patch[i + 1];
+        uint32_t j = 1;
+
+        for (; j < target->n; j += node_size(&target[j + 1]) + 1) {
+            struct node *tv = &target[j + 1];
+
+            if (!same_key(&target[j], key)) {
+                continue;
+            }
+            if (tv->flags & (F_REMOVE | F_PATCH)) {
+                break;
+            }
+            if (val->type == T_NULL) {
+                tv->flags |= F_REMOVE;
+            } else {
+                struct node *r;
+                int rc = merge(m, tv, val, &r);
+
+                if (rc != 0) {
+                    return rc;
+                }
+                if (r != tv) {
+                    tv->patch = r;
+                    tv->flags |= F_PATCH;
+                }
+            }
+            break;
+        }
+        if (j >= target->n && val->type != T_NULL) {
+            int rc = append(m, target, key, val);
+
+            if (rc != 0) {
+                return rc;
+            }
+            remove_all_nulls(patch);
+        }
+    }
+    return 0;
+}
+
+int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *old, size_t old_len, const char *nw,
+                     size_t nw_len, const char **out, size_t *out_len)
+{
+    struct node *n_root, *o_root, *result;
+    struct out o = { .b = m->out, .cap = sizeof(m->out) };
+    int rc = parse_doc(m->nodes[DOC_NEW], nw, nw_len, &n_root);
+
+    if (rc != 0) {
+        return rc;
+    }
+    struct node *config = member(n_root, "config_sha256");
+
+    if (config != NULL && config->type != T_NULL) {
+        return 1; /* a full heartbeat is stored as it came */
+    }
+    m->n_app = 0;
+    rc = parse_doc(m->nodes[DOC_OLD], old, old_len, &o_root);
+    rc = rc ?: build_patch(m, n_root, o_root);
+    rc = rc ?: merge(m, n_root, m->nodes[DOC_PATCH], &result);
+    if (rc != 0) {
+        return rc;
+    }
+    render(m, &o, result);
+    if (o.over) {
+        return -E2BIG;
+    }
+    *out = o.b;
+    *out_len = o.n;
+    return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * The stored heartbeat merged in C: the same document store_sqlite.c's SQL expression
+ * (HEARTBEAT_MERGE_OF in store/hbmerge_sql.h) writes, built without SQLite's JSON functions.
+ *
+ * The merge takes the stored heartbeat and the new one and gives what the SQL gives, byte for
+ * byte, or declines: it accepts only documents whose every string, number and nesting it can
+ * render exactly as SQLite 3.40's json_extract / json_object / json_patch would (no escapes or
+ * control characters in strings, integers of at most 18 digits where a value is re-rendered,
+ * no duplicate keys, bounded size and depth). A declined merge is done by the SQL expression,
+ * so the stored document never depends on which of the two made it.
+ *
+ * All storage is the context's, allocated once: no allocation per merge.
+ */
+#ifndef WARD_TOOLS_COLLECTOR_STORE_HBMERGE_H
+#define WARD_TOOLS_COLLECTOR_STORE_HBMERGE_H
+
+#include <stddef.h>
+
+/* Nodes of one document (new, stored, patch), and bytes of the merged document. */
+#define WCOL_HBMERGE_NODES 1024
+#define WCOL_HBMERGE_BYTES 65536
+
+struct wcol_hbmerge;
+
+/** @return a context for merges, or NULL (no memory). */
+struct wcol_hbmerge *wcol_hbmerge_new(void);
+void wcol_hbmerge_free(struct wcol_hbmerge *m);
+
+/**
+ * Merge the new heartbeat `nw` into the stored one `old` (both present: the NULL cases are
+ * the caller's, see HEARTBEAT_MERGE_OF).
+ * @return 0 with *out / *out_len the merged document (the context's, valid until the next
+ *         call); 1 when the result is `nw` itself, unchanged; -ENOTSUP when the merge is
+ *         outside what this code renders exactly (the caller uses the SQL merge); -E2BIG when
+ *         a document is larger than the context's bounds (the same: use the SQL merge).
+ */
+int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *old, size_t old_len, const char *nw,
+                     size_t nw_len, const char **out, size_t *out_len);
+
+#endif
