@@ -421,6 +421,13 @@ static const char s_schema_incidents[] =
     "  ended_ms bigint NOT NULL DEFAULT 0, stopped_by text);"
     "CREATE INDEX IF NOT EXISTS drills_by_device ON drills (device, id);";
 
+/* The dashboard's logins, shared (dash/session_pg.h): the hash of the cookie's id, the CSRF
+ * token and credential sealed with a key only the cookie gives. */
+static const char s_schema_dash_sessions[] =
+    "CREATE TABLE IF NOT EXISTS op_dash_sessions (sha256 bytea PRIMARY KEY,"
+    "  user_name text NOT NULL, sealed bytea NOT NULL, created_ms bigint NOT NULL,"
+    "  used_ms bigint NOT NULL);";
+
 static const char *const s_migrations[] = {
     s_schema_v1,        /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
     s_schema_v2,        /* 2: ticket_keys; ward_event_partitions() under a lock */
@@ -429,6 +436,7 @@ static const char *const s_migrations[] = {
     s_schema_v5,        /* 5: accounts, sessions, API tokens, audit, revocations */
     s_schema_v6,        /* 6: devices stamped for the incremental fleet sync; event_counts */
     s_schema_incidents, /* 7: incidents, timeline, outbox, silences, cursor, drills */
+    s_schema_dash_sessions, /* 8: the dashboard's logins */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
