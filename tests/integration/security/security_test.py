@@ -58,20 +58,26 @@ def totp(secret, at=None):
     return subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def api(col, method, path, token=None, body=None):
+def request(col, method, path, headers, body=None):
+    """One HTTPS request to col's operator listener: (status, the response's headers, data)."""
     ctx = ssl.create_default_context(cafile=col.env.ca())
     conn = http.client.HTTPSConnection("localhost", col.api_port, context=ctx, timeout=10)
-    headers = {"Authorization": "Bearer " + token} if token else {}
     if body is not None:
-        headers["Content-Type"] = "application/json"
+        headers = dict(headers, **{"Content-Type": "application/json"})
     try:
         conn.request(method, path, body=json.dumps(body) if body is not None else None,
                      headers=headers)
         r = conn.getresponse()
         data = r.read()
-        return r.status, json.loads(data) if data.startswith(b"{") else data
+        return r.status, r, json.loads(data) if data.startswith(b"{") else data
     finally:
         conn.close()
+
+
+def api(col, method, path, token=None, body=None):
+    st, _, doc = request(col, method, path,
+                         {"Authorization": "Bearer " + token} if token else {}, body)
+    return st, doc
 
 
 def login(col, user, secret, at=None):

@@ -8,7 +8,9 @@ accounts  collectors A and B on one PostgreSQL (state directories of their own):
           session works on B and its TOTP code cannot be replayed on B; an account and an API
           token made through B's API work on A; a token revoked on A, an account removed on A
           and a logout on B are refused on the other at its next request; both list the same
-          accounts and tokens.
+          accounts and tokens. The dashboard's cookie issued by A works on B (its CSRF token
+          too, and a POST without it is refused there), the table holds only the hash of the
+          cookie's id and a sealed credential, and a dashboard logout on B ends it on A.
 audit     the audit log of A and B in one table, one chain per collector: GET /v1/audit on
           either lists the actions of both; verify passes on both (online and offline
           `ward-collector audit-verify --storage postgresql:`); an entry of B's chain edited in
@@ -22,6 +24,7 @@ revoke    dev-a reporting to B over a live connection is revoked through A's API
 
 Needs root and the PostgreSQL 15 server binaries (pgserver.py); skips (77) without them.
 """
+import hashlib
 import os
 import sys
 import time
@@ -30,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 from harness import (DeviceClient, batch, check, main, peer_closed, post_ok,  # noqa: E402
                      raw_tls, read_http_response)
-from security_test import PASSWORD, api, login, offline, totp  # noqa: E402
+from security_test import PASSWORD, api, login, offline, request, totp  # noqa: E402
 
 
 def pg_user_add(env, name, role):
@@ -48,6 +51,55 @@ def pg_user_add(env, name, role):
 def refused(col, token, why):
     st, doc = api(col, "GET", "/v1/whoami", token)
     check(st == 401 and why in doc.get("error", ""), "%s: %d %r" % (why, st, doc))
+
+
+def ui(col, method, path, cookie=None, csrf=None, body=None):
+    """A dashboard request: the browser's Origin (this collector), its cookie and CSRF token."""
+    headers = {"Origin": "https://localhost:%d" % col.api_port}
+    if cookie:
+        headers["Cookie"] = "__Host-ward_session=" + cookie
+    if csrf:
+        headers["X-CSRF-Token"] = csrf
+    st, r, doc = request(col, method, path, headers, body)
+    return st, r.getheader("Set-Cookie") or "", doc
+
+
+def dashboard_shared(env, a, b, session):
+    """The dashboard's cookie of A on B; logged out on B, refused on A."""
+    st, set_cookie, doc = ui(a, "POST", "/ui/login", body={"token": session})
+    check(st == 200 and set_cookie.startswith("__Host-ward_session="),
+          "dashboard login on A: %d %r %r" % (st, set_cookie, doc))
+    cookie, csrf = set_cookie.split("=", 1)[1].split(";")[0], doc["csrf"]
+    rows = env.pg.query("SELECT encode(sha256, 'hex'), user_name, encode(sealed, 'hex') "
+                        "FROM op_dash_sessions")
+    check(len(rows) == 1 and rows[0][0] == hashlib.sha256(cookie.encode()).hexdigest() and
+          rows[0][1] == "root" and cookie not in rows[0][2] and csrf not in rows[0][2] and
+          session.encode().hex() not in rows[0][2], "the stored session: %r" % rows)
+    st, _, doc = ui(b, "GET", "/ui/session", cookie)
+    check(st == 200 and doc["who"] == "root" and doc["csrf"] == csrf,
+          "A's dashboard cookie on B: %d %r" % (st, doc))
+    st, _, doc = ui(b, "GET", "/v1/whoami", cookie)
+    check(st == 200 and doc["name"] == "root",
+          "an API read on B with A's cookie: %d %r" % (st, doc))
+    dash = b.health()["dashboard"]
+    check(dash["sessions_in"] == "postgresql" and dash["sessions"] == 1 and
+          dash["session_store_errors"] == 0, "B's /v1/health dashboard: %r" % dash)
+    st, _, doc = ui(b, "POST", "/ui/logout", cookie, body={})
+    check(st == 403, "a logout on B without the CSRF token: %d %r" % (st, doc))
+    st, _, doc = ui(b, "POST", "/ui/logout", cookie, "0" * 64, body={})
+    check(st == 403, "a logout on B with a wrong CSRF token: %d %r" % (st, doc))
+    st, _, doc = ui(b, "POST", "/ui/logout", cookie, csrf, body={})
+    check(st == 200, "dashboard logout on B: %d %r" % (st, doc))
+    for path in ("/ui/session", "/v1/whoami"):
+        st, _, doc = ui(a, "GET", path, cookie)
+        check(st == 401, "A still takes the cookie after the logout on B: %s %d %r" %
+              (path, st, doc))
+    check(env.pg.query("SELECT count(*) FROM op_dash_sessions")[0][0] == 0,
+          "the session's row outlived the logout")
+    with open(env.token_file) as f:
+        text = api(a, "GET", "/metrics", f.read().strip())[1].decode()
+    check("ward_dashboard_sessions 0" in text and
+          "ward_dashboard_session_store_errors_total 0" in text, "A's /metrics")
 
 
 def case_accounts(env):
@@ -94,6 +146,7 @@ def case_accounts(env):
     st, _ = api(a, "POST", "/v1/users/ops/remove", session, {})
     check(st == 200, "user remove on A: %d" % st)
     refused(b, ops, "session")
+    dashboard_shared(env, a, b, session)
     # logged out on B: refused on A
     st, _ = api(b, "POST", "/v1/logout", session, {})
     check(st == 200, "logout on B: %d" % st)

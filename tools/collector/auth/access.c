@@ -5,6 +5,7 @@
 #include "auth/access.h"
 #include "auth/auth.h"
 #include "common/clock.h"
+#include "dash/session_pg.h"
 #include "export/prom.h"
 #include "server/collector.h"
 
@@ -26,6 +27,9 @@ int wcol_access_open(struct wcol_collector *c)
 
     wcol_audit_set_refusal_limit(c->audit, cfg->audit_refusals);
     rc = rc ?: wcol_auth_open(&c->auth, cfg->db_path, &ac, c->audit);
+    if (rc == 0 && cfg->pg_conninfo != NULL) { /* the dashboard's logins too */
+        rc = wcol_sessionpg_open(&c->sessions, cfg->pg_conninfo);
+    }
     if (rc == 0) {
         (void)wcol_audit_append(c, "collector", "collector.start", "", WCOL_COLLECTOR_VERSION);
     }
@@ -37,6 +41,7 @@ void wcol_access_close(struct wcol_collector *c)
     if (c->audit != NULL) {
         (void)wcol_audit_append(c, "collector", "collector.stop", "", "");
     }
+    wcol_sessionpg_close(&c->sessions);
     wcol_auth_close(c->auth);
     c->auth = NULL;
     wcol_audit_close(c->audit); /* a last checkpoint */

@@ -208,7 +208,7 @@ static void post_login(struct wcol_conn *conn, const char *body, size_t len)
 
     explicit_bzero(bearer, sizeof(bearer));
     if (s == NULL) {
-        error_answer(conn, 503, "no random bytes for a session id");
+        error_answer(conn, 503, "no session: no random bytes, or the database refused it");
         return;
     }
     wcol_conn_authenticated(conn);
@@ -230,10 +230,16 @@ static void post_logout(struct wcol_conn *conn)
                      status == 403 ? "X-CSRF-Token or Origin refused" : "not logged in");
         return;
     }
-    WCOL_AUDIT(wcol_conn_collector(conn), s->who, "user.logout", "dashboard", wcol_conn_addr(conn));
-    sessions(conn)->stats.logouts++;
+    char who[WCOL_SESSION_WHO_MAX + 1];
+
+    snprintf(who, sizeof(who), "%s", s->who);
     wcol_streams_session_ended(wcol_conn_collector(conn)->streams, s->id);
-    wcol_session_destroy(sessions(conn), s);
+    if (wcol_session_destroy(sessions(conn), s) != 0) {
+        error_answer(conn, 503, "the session could not be ended in the database: log out again");
+        return;
+    }
+    WCOL_AUDIT(wcol_conn_collector(conn), who, "user.logout", "dashboard", wcol_conn_addr(conn));
+    sessions(conn)->stats.logouts++;
     wcol_jw_init(&w, 64);
     wcol_jw_obj_begin(&w);
     wcol_jw_kstr(&w, "status", "logged out");
@@ -341,6 +347,8 @@ void wcol_dash_health(struct wcol_collector *c, struct wcol_jw *w)
     wcol_jw_kuint(w, "logins", s->logins);
     wcol_jw_kuint(w, "logins_refused", s->login_failures);
     wcol_jw_kuint(w, "csrf_refused", s->csrf_refused);
+    wcol_jw_kstr(w, "sessions_in", c->sessions.pg != NULL ? "postgresql" : "memory");
+    wcol_jw_kuint(w, "session_store_errors", s->store_errors);
     wcol_streams_health(c->streams, w);
     wcol_jw_obj_end(w);
 }
@@ -373,5 +381,8 @@ void wcol_dash_metrics(struct wcol_collector *c, struct wcol_prom *w)
 
         wcol_prom_sample_u64(w, "ward_dashboard_sessions_ended_total", &l, 1, ended[i]);
     }
+    wcol_prom_family(w, "ward_dashboard_session_store_errors_total", "counter",
+                     "Dashboard sessions not created, checked or ended for a database error.");
+    wcol_prom_sample_u64(w, "ward_dashboard_session_store_errors_total", NULL, 0, s->store_errors);
     wcol_streams_metrics(c->streams, w);
 }

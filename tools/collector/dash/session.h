@@ -7,6 +7,8 @@
  * Authorization value: every request of the session is authorized with it again, so a token
  * taken out of the tokens file (or an account disabled) ends its sessions at their next
  * request. Ids are compared in constant time; the credential is wiped when the session ends.
+ * With the PostgreSQL storage the sessions live in the database, shared by every collector on
+ * it (dash/session_pg.h); the table here then only holds the sessions being served.
  */
 #ifndef WCOL_DASH_SESSION_H_
 #define WCOL_DASH_SESSION_H_
@@ -34,11 +36,15 @@ struct wcol_session {
 
 struct wcol_session_stats {
     uint64_t logins, login_failures, logouts, expired, evicted, csrf_refused;
+    uint64_t store_errors; /* PostgreSQL: a session not created, checked or ended for an error */
 };
+
+struct wcol_pgconn;
 
 struct wcol_sessions {
     struct wcol_session s[WCOL_SESSIONS_MAX];
     struct wcol_session_stats stats;
+    struct wcol_pgconn *pg; /* the shared sessions (dash/session_pg.h), or NULL: this table */
 };
 
 /**
@@ -65,10 +71,12 @@ const struct wcol_session *wcol_session_find(struct wcol_sessions *t, const char
 /** Does an X-CSRF-Token header value match the session's token (constant time)? */
 bool wcol_session_csrf_ok(const struct wcol_session *s, const char *hdr, size_t len);
 
-/** End a session (logout, or its credential is no longer valid); the caller counts why. */
-void wcol_session_destroy(struct wcol_sessions *t, const struct wcol_session *s);
+/** End a session (logout, or its credential is no longer valid); the caller counts why.
+ *  @return 0, -EIO (PostgreSQL: it could not be ended there, it lives on elsewhere). */
+int wcol_session_destroy(struct wcol_sessions *t, const struct wcol_session *s);
 
-/** Live sessions now (expired ones are dropped on the way). */
+/** Live sessions now (expired ones are dropped on the way): with PostgreSQL, those of every
+ *  collector on it, 0 when the database cannot be read. */
 unsigned wcol_sessions_active(struct wcol_sessions *t, uint64_t now_ms);
 
 #endif /* WCOL_DASH_SESSION_H_ */

@@ -404,15 +404,12 @@ static int open_store_and_fleet(struct wcol_collector *c)
     wcol_group_init(&c->group, &c->store, &c->fleet, &c->bus, cfg->max_group);
     rc = wcol_bus_subscribe(&c->bus, WCOL_TOPIC_REPORT_RECEIVED, fleet_on_report, &c->fleet);
     rc = rc ?: wcol_metrics_subscribe(&c->metrics, &c->bus, cfg->max_devices);
-    /* Incidents in incidents.db, or in the PostgreSQL database for every collector: there only
-     * with --alerting, so that a cluster that does not alert does not pay for the engine. */
-    if (rc == 0 && (cfg->pg_conninfo == NULL || cfg->alerting_path != NULL)) {
+    /* Incidents in incidents.db, or in the PostgreSQL database for every collector (the
+     * leader's engine evaluates them), with the default rules unless --alerting names some. */
+    if (rc == 0) {
         rc = wcol_incidents_open(&c->incidents, cfg->db_path, cfg->pg_conninfo, cfg->alerting_path,
                                  cfg->api_listen);
         rc = rc ?: wcol_incidents_subscribe(c->incidents, &c->bus);
-    } else if (rc == 0) {
-        wcol_log_info("storage: PostgreSQL; incidents are off without --alerting "
-                      "(docs/incidents.md)");
     }
     /* History and inventory: in the PostgreSQL database with --storage postgresql:, else
      * SQLite files of their own in the state directory (docs/storage.md). */

@@ -489,6 +489,12 @@ static const char s_schema_history[] =
     "    END IF;"
     "  END LOOP; "
     "END $f$;";
+/* The dashboard's logins, shared (dash/session_pg.h): the hash of the cookie's id, the CSRF
+ * token and credential sealed with a key only the cookie gives. */
+static const char s_schema_dash_sessions[] =
+    "CREATE TABLE IF NOT EXISTS op_dash_sessions (sha256 bytea PRIMARY KEY,"
+    "  user_name text NOT NULL, sealed bytea NOT NULL, created_ms bigint NOT NULL,"
+    "  used_ms bigint NOT NULL);";
 
 static const char *const s_migrations[] = {
     s_schema_v1,        /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
@@ -500,6 +506,7 @@ static const char *const s_migrations[] = {
     s_schema_incidents, /* 7: incidents, timeline, outbox, silences, cursor, drills */
     s_schema_inventory, /* 8: inventory, changes, change windows, outdated, their order */
     s_schema_history,   /* 9: sensor history: series, partitioned buckets, forecasts */
+    s_schema_dash_sessions, /* 10: the dashboard's logins */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
