@@ -22,7 +22,7 @@
 
 #include <libpq-fe.h>
 
-#define WCOL_PGLINK_MAX            16
+#define WCOL_PGLINK_MAX            32
 #define WCOL_PGLINK_BACKOFF_MIN_MS 200u
 #define WCOL_PGLINK_BACKOFF_MAX_MS 2000u
 /* How often the loop looks at a connection being made (its socket is not in the epoll set). */
