@@ -77,9 +77,12 @@ def case_unauth_flood(env):
         socks += more
         status, _, data = agent.post(batch("dev-b", seqs=[1]))
         check(status == 200 and acks_of(data).get(BOOT_A) == 1, "keep-alive agent: %r" % status)
-        agent.close()
+        # The pool is full only while the agent holds its slot: a newcomer is taken once the
+        # oldest flood socket has stalled for the grace (up to a second later), so the agent
+        # stays connected until the shedding for a full pool is counted.
         st = wait_for(lambda: (lambda s: s if s.get("shed", {}).get("capacity", 0) > 0 else None)(
             conn_stats(env, col)), 10, "shed connections counted")
+        agent.close()
         check(st["devices"] <= 128, "device pool exceeded: %r" % st)
         check(peer_closed(socks[0], timeout=5), "the oldest unauthenticated socket was kept")
         lines = [l for l in col.log_text().splitlines() if "shedding" in l]
@@ -98,8 +101,14 @@ def case_unauth_flood(env):
     col = env.start("--max-unauth-connections", "64", "--max-unauth-per-source", "16",
                     "--handshake-timeout", "60000")
     socks = open_plain(col.device_port, ["127.0.0.2"], 40)
+    # With N device loops a loop that holds none of the source's connections takes one on its
+    # own budget (docs/collector.md, "Event loops"): the source may hold N - 1 over the setting.
+    slack = int(os.environ.get("WARD_TEST_LOOPS", "1")) - 1
     try:
-        wait_for(lambda: shed(env, col, "per_source") >= 24, 10, "per-source shedding counted")
+        wait_for(lambda: shed(env, col, "per_source") >= 24 - slack, 10,
+                 "per-source shedding counted")
+        st = conn_stats(env, col)
+        check(st["unauthenticated"] <= 16 + slack, "the source holds more than it may: %r" % st)
         socks += open_plain(col.device_port, sources(20, first=10), 16)
         wait_for(lambda: shed(env, col, "unauthenticated") >= 16 * 20 + 16 - 64, 10,
                  "unauthenticated budget shedding counted")

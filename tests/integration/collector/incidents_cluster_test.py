@@ -95,8 +95,16 @@ def case_failover(env):
     a = start(0)
     wait_for(lambda: role(a) == "follower", 20, "the restarted collector to follow")
     wait_for(lambda: listed(env, a) == listed(env, b), 15, "the same list from both collectors")
-    show = [{k: v for k, v in env.wardctl_json(c, "incident", iid).items()
-             if k != "healthy_since_ms"} for c in (a, b)]
+    # The resolved notification is delivered by the leader a moment after the incident
+    # resolves: compare once every notification of the incident has been delivered, so the
+    # two reads do not straddle a delivery.
+    def shown(c):
+        return {k: v for k, v in env.wardctl_json(c, "incident", iid).items()
+                if k != "healthy_since_ms"}
+
+    wait_for(lambda: all(n["state"] == "delivered" for n in shown(b)["notifications"]), 20,
+             "every notification of incident %s delivered" % iid)
+    show = [shown(c) for c in (a, b)]
     check(show[0] == show[1], "wardctl incident %s differs: %r" % (iid, show))
 
     # The same acknowledgement from both collectors at once: exactly one of them applies it.

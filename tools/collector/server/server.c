@@ -714,8 +714,14 @@ static void on_signal(struct wcol_collector *c)
 static int wait_timeout(struct wcol_collector *c, uint64_t now)
 {
     uint64_t next = c->next_check;
+    /* Retention and the PostgreSQL reconnects run on the main loop only: a device loop's
+     * context copies the configuration but never advances the retention deadline, and waiting
+     * for it there made every device loop spin (server/worker.h). */
+    bool owner = c->loop == NULL;
 
-    next = wcol_retention_due(c) < next ? wcol_retention_due(c) : next;
+    if (owner && wcol_retention_due(c) < next) {
+        next = wcol_retention_due(c);
+    }
     if (c->ready != NULL || c->stopping) {
         return 0;
     }
@@ -729,7 +735,7 @@ static int wait_timeout(struct wcol_collector *c, uint64_t now)
     /* Not sooner than 10 ms: the oldest handshake may be due but still have bytes to read. */
     admit = admit <= now ? now + 10 : admit;
     next = admit < next ? admit : next;
-    int pg = wcol_pglink_due_in(now); /* a PostgreSQL connection being made again */
+    int pg = owner ? wcol_pglink_due_in(now) : -1; /* a PostgreSQL connection made again */
 
     next = pg >= 0 && now + (uint64_t)pg < next ? now + (uint64_t)pg : next;
     return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
