@@ -17,6 +17,7 @@
 #include "export/prom.h"
 #include "fleet/fleet.h"
 #include "server/collector.h"
+#include "store/pgconn.h"
 #include "tls/tls.h"
 
 #define STR_(x) #x
@@ -142,23 +143,13 @@ static bool wait_fd(PGconn *pg, short events, int ms)
 
 static void connect_step(struct wcol_cluster *cl, uint64_t now)
 {
-    /* The conninfo's own settings win: the defaults come first. Keepalives notice a
-     * silent network, so that the lock's holder learns it is cut off. */
-    static const char *const keys[] = { "connect_timeout",
-                                        "application_name",
-                                        "keepalives_idle",
-                                        "keepalives_interval",
-                                        "keepalives_count",
-                                        "dbname",
-                                        NULL };
-
     if (cl->pg == NULL) {
         if (now < cl->next_connect) {
             return;
         }
-        const char *vals[] = { "5", "ward-collector-leader", "5", "2", "2", cl->conninfo, NULL };
-
-        cl->pg = PQconnectStartParams(keys, vals, 1);
+        /* Keepalives notice a silent network, so that the lock's holder learns it is cut
+         * off; the conninfo's own settings win (store/pgconn.h). */
+        cl->pg = wcol_pg_connect_start(cl->conninfo, "ward-collector-leader");
         if (cl->pg == NULL || PQstatus(cl->pg) == CONNECTION_BAD) {
             drop(cl, now, "connect");
             return;

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "incidents/idb.h"
+#include "store/pgconn.h"
 #include "store/pglink.h"
 
 #define MAX_PARAMS 32
@@ -61,15 +62,13 @@ static void on_notice(void *arg, const char *message)
 
 int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo)
 {
-    static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-    const char *vals[] = { "5", "ward-collector-incidents", conninfo, NULL };
     struct wcol_idb_pg *pg = calloc(1, sizeof(*pg));
 
     *out = pg;
     if (pg == NULL) {
         return -ENOMEM;
     }
-    pg->c = PQconnectdbParams(keys, vals, 1);
+    pg->c = wcol_pg_connect(conninfo, "ward-collector-incidents");
     if (pg->c == NULL || PQstatus(pg->c) != CONNECTION_OK) {
         set_err(pg, pg->c ? PQerrorMessage(pg->c) : "out of memory");
         wcol_log_error("incidents: cannot connect to PostgreSQL: %s", pg->err);

@@ -27,11 +27,46 @@ static void log_fail(PGconn *c, const char *who, const PGresult *r)
     wcol_log_error("%s: PostgreSQL: %s", who, line);
 }
 
+/* The defaults first, the conninfo (dbname, expanded) last: libpq keeps a keyword's last value,
+ * so whatever the operator's conninfo sets wins. */
+static const char *const s_keys[] = { "connect_timeout",     "keepalives",       "keepalives_idle",
+                                      "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                                      "application_name",    "dbname",           NULL };
+
+static void fill_vals(const char **vals, const char *conninfo, const char *app)
+{
+    const char *v[] = { WCOL_PG_CONNECT_TIMEOUT,
+                        "1",
+                        WCOL_PG_KEEPALIVES_IDLE,
+                        WCOL_PG_KEEPALIVES_INTERVAL,
+                        WCOL_PG_KEEPALIVES_COUNT,
+                        WCOL_PG_TCP_USER_TIMEOUT,
+                        app,
+                        conninfo != NULL ? conninfo : "",
+                        NULL };
+
+    memcpy(vals, v, sizeof(v));
+}
+
+PGconn *wcol_pg_connect(const char *conninfo, const char *app)
+{
+    const char *vals[sizeof(s_keys) / sizeof(s_keys[0])];
+
+    fill_vals(vals, conninfo, app);
+    return PQconnectdbParams(s_keys, vals, 1);
+}
+
+PGconn *wcol_pg_connect_start(const char *conninfo, const char *app)
+{
+    const char *vals[sizeof(s_keys) / sizeof(s_keys[0])];
+
+    fill_vals(vals, conninfo, app);
+    return PQconnectStartParams(s_keys, vals, 1);
+}
+
 int wcol_pgconn_open(struct wcol_pgconn **out, const char *conninfo, const char *who)
 {
-    static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
     char app[64];
-    const char *vals[] = { "5", app, conninfo, NULL };
     struct wcol_pgconn *q = calloc(1, sizeof(*q));
 
     *out = NULL;
@@ -40,7 +75,7 @@ int wcol_pgconn_open(struct wcol_pgconn **out, const char *conninfo, const char 
     }
     snprintf(q->who, sizeof(q->who), "%s", who);
     snprintf(app, sizeof(app), "ward-collector-%s", who);
-    q->c = PQconnectdbParams(keys, vals, 1);
+    q->c = wcol_pg_connect(conninfo, app);
     if (q->c == NULL || PQstatus(q->c) != CONNECTION_OK) {
         log_fail(q->c, who, NULL);
         wcol_pgconn_close(q);

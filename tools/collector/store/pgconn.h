@@ -11,6 +11,25 @@
 
 #include "store/pglink.h"
 
+/*
+ * Every PostgreSQL connection of the collector starts from these settings, under the
+ * conninfo's own (the operator's win: docs/storage.md, "A host that vanishes"). Keepalives and
+ * tcp_user_timeout bound how long a dead host (power lost, a network that drops packets, no
+ * RST) goes unnoticed: an idle connection is given up 5 s + 3 probes 2 s apart after its last
+ * answer, one with a query in flight once data stays unacknowledged for 10 s. Without them the
+ * kernel retries for about 15 minutes and the collector neither acks nor fails over.
+ */
+#define WCOL_PG_CONNECT_TIMEOUT     "5"
+#define WCOL_PG_KEEPALIVES_IDLE     "5"
+#define WCOL_PG_KEEPALIVES_INTERVAL "2"
+#define WCOL_PG_KEEPALIVES_COUNT    "3"
+#define WCOL_PG_TCP_USER_TIMEOUT    "10000" /* ms */
+
+/** Connect, blocking, as application_name app with the defaults above; NULL out of memory. */
+PGconn *wcol_pg_connect(const char *conninfo, const char *app);
+/** The same, started without waiting (drive it with PQconnectPoll). */
+PGconn *wcol_pg_connect_start(const char *conninfo, const char *app);
+
 /** A connection and the name its errors are logged with. */
 struct wcol_pgconn {
     PGconn *c;

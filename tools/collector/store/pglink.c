@@ -36,22 +36,50 @@ static void set_error(struct wcol_pglink *l, const char *msg)
     l->last_error[o] = '\0';
 }
 
-/* The conninfo's connect_timeout in ms (libpq: 0 or none waits forever; under 2 s means 2 s). */
-static uint32_t connect_timeout_ms(PGconn *c)
+/* A numeric setting of c's conninfo (0 when not set). */
+static long setting(PGconn *c, const char *key)
 {
     PQconninfoOption *opts = PQconninfo(c);
-    long s = 0;
+    long v = 0;
 
     for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
-        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL) {
-            s = strtol(o->val, NULL, 10);
+        if (strcmp(o->keyword, key) == 0 && o->val != NULL) {
+            v = strtol(o->val, NULL, 10);
         }
     }
     PQconninfoFree(opts);
+    return v;
+}
+
+/*
+ * How long an attempt may stay on one host, in ms: the conninfo's connect_timeout (libpq: 0 or
+ * none waits forever; under 2 s means 2 s), but longer than tcp_user_timeout, so that a host
+ * that drops the SYN is given up by the kernel first and libpq goes on to the next host of the
+ * conninfo (libpq moves on after connect_timeout only when it connects blocking).
+ */
+static uint32_t attempt_timeout_ms(PGconn *c)
+{
+    long s = setting(c, "connect_timeout");
+    long user_ms = setting(c, "tcp_user_timeout");
+
     if (s <= 0 || s > 3600) {
         s = 60; /* an attempt that never ends would keep the link from the next one */
     }
-    return (uint32_t)(s < 2 ? 2 : s) * 1000u;
+    uint32_t ms = (uint32_t)(s < 2 ? 2 : s) * 1000u;
+
+    if (user_ms > 0 && user_ms < 3600000 && (uint32_t)user_ms + 1000u > ms) {
+        ms = (uint32_t)user_ms + 1000u;
+    }
+    return ms;
+}
+
+/* The host and port the attempt under way is at: a change restarts its clock. */
+static void host_key(PGconn *c, char *out, size_t cap)
+{
+    const char *h = PQhost(c);
+    const char *p = PQport(c);
+
+    snprintf(out, cap, "%s:%s", h != NULL ? h : "", p != NULL ? p : "");
 }
 
 /* Whether a registered link other than l is called who (s_mu held). */
@@ -72,7 +100,7 @@ int wcol_pglink_init(struct wcol_pglink *l, PGconn *c, const char *who)
     memset(l, 0, sizeof(*l));
     l->c = c;
     l->state = WCOL_PGLINK_CONNECTED;
-    l->timeout_ms = connect_timeout_ms(c);
+    l->timeout_ms = attempt_timeout_ms(c);
     l->jitter = 0x9e3779b97f4a7c15u ^ (uint64_t)(uintptr_t)l;
     pthread_mutex_lock(&s_mu);
     /* A feature with two connections (a writer's and the API's): the second is "who-2", so
@@ -187,6 +215,27 @@ static bool socket_ready(struct wcol_pglink *l, int ms)
     return p.fd >= 0 && poll(&p, 1, ms) > 0;
 }
 
+/* Abandon an attempt that has stayed on one host longer than its limit (its clock restarts
+ * when libpq goes on to the next host of the conninfo). */
+static void over_time(struct wcol_pglink *l, uint64_t now)
+{
+    char at[sizeof(l->host_at)];
+
+    host_key(l->c, at, sizeof(at));
+    if (strcmp(at, l->host_at) != 0) {
+        memcpy(l->host_at, at, sizeof(at));
+        l->attempt_start = now;
+    } else if (now - l->attempt_start >= l->timeout_ms) {
+        char msg[sizeof(at) + 96];
+
+        snprintf(msg, sizeof(msg),
+                 "no answer from %s within %u s (connect_timeout, "
+                 "tcp_user_timeout)",
+                 at, l->timeout_ms / 1000u);
+        attempt_failed(l, now, msg);
+    }
+}
+
 /*
  * Start an attempt when one is due, or take the one under way as far as its socket allows.
  * An attempt a caller starts may wait up to wait_ms in all: a server that answers (restarted
@@ -208,6 +257,7 @@ static void step(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
         }
         l->state = WCOL_PGLINK_CONNECTING;
         l->polling = PGRES_POLLING_WRITING; /* as libpq says to begin */
+        host_key(l->c, l->host_at, sizeof(l->host_at));
         until = now + wait_ms;
     }
     for (int i = 0; i < 32 && l->state == WCOL_PGLINK_CONNECTING; i++) {
@@ -224,19 +274,51 @@ static void step(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
             break;
         }
     }
-    if (l->state == WCOL_PGLINK_CONNECTING && now - l->attempt_start >= l->timeout_ms) {
-        char msg[96];
-
-        snprintf(msg, sizeof(msg), "no answer within %u s (connect_timeout)",
-                 l->timeout_ms / 1000u);
-        attempt_failed(l, now, msg);
+    if (l->state == WCOL_PGLINK_CONNECTING) {
+        over_time(l, now);
     }
+}
+
+/*
+ * The kernel gave l's connection up (ETIMEDOUT: its keepalives or tcp_user_timeout), so its
+ * host has not answered for seconds: take the loop's other connections to that host down too,
+ * before each of them holds the loop another tcp_user_timeout on a query of its own. One that
+ * was in fact fine costs a reconnect in the background. Links of threads of their own wait in
+ * their own thread and find out themselves. The main loop, s_mu not held.
+ */
+static void host_gone(struct wcol_pglink *l, uint64_t now)
+{
+    char at[sizeof(l->host_at)];
+    char other[sizeof(at)];
+    char why[sizeof(l->who) + 64];
+
+    if (l->own_thread || strstr(l->last_error, strerror(ETIMEDOUT)) == NULL) {
+        return;
+    }
+    host_key(l->c, at, sizeof(at));
+    snprintf(why, sizeof(why), "the %s connection to the same server timed out", l->who);
+    pthread_mutex_lock(&s_mu);
+    for (unsigned i = 0; i < WCOL_PGLINK_MAX; i++) {
+        struct wcol_pglink *o = s_links[i];
+
+        if (o == NULL || o == l || o->own_thread || o->state != WCOL_PGLINK_CONNECTED) {
+            continue;
+        }
+        host_key(o->c, other, sizeof(other));
+        if (strcmp(at, other) == 0) {
+            lost(o, now, why);
+        }
+    }
+    pthread_mutex_unlock(&s_mu);
 }
 
 static int ready(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
 {
     if (l->state == WCOL_PGLINK_CONNECTED && PQstatus(l->c) != CONNECTION_OK) {
         lost(l, now, PQerrorMessage(l->c));
+        if (!l->own_thread) {
+            host_gone(l, now);
+        }
     }
     if (l->state != WCOL_PGLINK_CONNECTED) {
         step(l, now, wait_ms);

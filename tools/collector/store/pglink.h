@@ -4,9 +4,12 @@
  * PQresetStart() and driven with PQresetPoll() whenever its socket is ready, from the user's
  * next call or from the event loop's tick (wcol_pglink_tick_all), never waiting on the socket
  * but once, at most WCOL_PGLINK_WAIT_MS, for an attempt the caller itself started.
- * Attempts that fail are spaced by a bounded, jittered backoff; one that has not finished
- * within the conninfo's connect_timeout is abandoned. While the connection is not usable
- * every caller fails at once (the store's batch: 503, the agents keep their events).
+ * A connection the kernel gave up (ETIMEDOUT: keepalives, tcp_user_timeout) takes the loop's
+ * other connections to the same host down with it, so that the loop waits on one of them only.
+ * Attempts that fail are spaced by a bounded, jittered backoff; one that has stayed on one host
+ * of the conninfo longer than its connect_timeout (and its tcp_user_timeout) is abandoned. While
+ * the connection is not usable every caller fails at once (the store's batch: 503, the agents keep
+ * their events).
  *
  * Every link registers itself (at most WCOL_PGLINK_MAX) so that /v1/health, wardctl health
  * and /metrics show each one's state. A link is used from the collector's main loop, or,
@@ -44,10 +47,11 @@ struct wcol_pglink {
     enum wcol_pglink_state state;
     PostgresPollingStatusType polling;
     uint64_t down_since;    /* monotonic ms the connection was lost; 0 connected */
-    uint64_t attempt_start; /* monotonic ms the attempt under way started */
+    uint64_t attempt_start; /* monotonic ms the attempt under way reached its host */
+    char host_at[64];       /* "host:port" the attempt under way is at */
     uint64_t next_try;      /* monotonic ms of the next attempt (DOWN) */
     uint32_t backoff_ms;
-    uint32_t timeout_ms; /* an attempt's limit: the conninfo's connect_timeout */
+    uint32_t timeout_ms; /* an attempt's limit per host: connect_timeout, > tcp_user_timeout */
     uint64_t attempts;   /* attempts since the loss */
     uint64_t attempts_failed;
     uint64_t reconnects; /* connections made again, since the start */

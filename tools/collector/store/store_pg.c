@@ -31,6 +31,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "store/pgconn.h"
 #include "store/pglink.h"
 #include "store/store.h"
 
@@ -1432,8 +1433,6 @@ static void on_notice(void *arg, const char *message)
 
 int wcol_store_pg_open(struct wcol_store *store, const struct wcol_store_pg_opts *opts)
 {
-    /* The conninfo's own settings win: the defaults come first. */
-    static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
     struct pg *q = calloc(1, sizeof(*q));
     int rc;
 
@@ -1442,9 +1441,8 @@ int wcol_store_pg_open(struct wcol_store *store, const struct wcol_store_pg_opts
     }
     snprintf(q->conninfo, sizeof(q->conninfo), "%s", opts->conninfo);
     q->max_sensors = opts->max_sensors > 0 ? opts->max_sensors : WCOL_STORE_MAX_SENSORS;
-    const char *vals[] = { "5", "ward-collector", q->conninfo, NULL };
-
-    q->c = PQconnectdbParams(keys, vals, 1);
+    /* The conninfo's own settings win over the defaults (store/pgconn.h). */
+    q->c = wcol_pg_connect(q->conninfo, "ward-collector");
     snprintf(q->where, sizeof(q->where), "(%s)", q->conninfo[0] ? "conninfo" : "defaults");
     if (q->c == NULL) {
         wcol_log_error("storage: cannot connect to PostgreSQL: out of memory");
