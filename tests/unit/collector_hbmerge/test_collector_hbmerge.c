@@ -10,7 +10,8 @@
  * - fixed cases with the document written out (docs/protocol.md's sticky fields);
  * - the sticky state kept per device: used when the stored document is the one it was taken
  *   from (a hit), not otherwise (a miss, a document changed behind it, a rolled-back write, an
- *   eviction at the cap), and the same text as the SQL merge in every case.
+ *   eviction at the cap), and the same text as the SQL merge in every case, also through the
+ *   store's UPSERT beside the SQL merge's with other writers and savepoints rolled back.
  * WARD_HBMERGE_SEED=<n> and WARD_HBMERGE_CASES=<n> run other inputs.
  */
 #include <errno.h>
@@ -628,11 +629,118 @@ static void test_sticky_state(void **state)
     wcol_hbmerge_free(k);
 }
 
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        print_error("%s: %s\n", sql, err ? err : "?");
+        sqlite3_free(err);
+        fail();
+    }
+}
+
+static void upsert(sqlite3_stmt *st, const char *dev, const struct buf *hb)
+{
+    sqlite3_bind_text(st, 1, dev, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, hb->s, (int)hb->n, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+}
+
+/*
+ * The store's UPSERT (state kept, at most 4 of 6 devices) and the SQL merge's, side by side in
+ * two tables, through agent-like heartbeats and what else writes a stored heartbeat: another
+ * writer's change of a sticky value (of another length, and of the same length), a request
+ * rolled back to its savepoint. The two tables hold the same text after every step.
+ */
+static void test_store_upsert(void **state)
+{
+    enum { DEVS = 6, STEPS = 1500 };
+    sqlite3 *db;
+    struct wcol_hbmerge *ctx = NULL;
+    sqlite3_stmt *up_c, *up_s, *same;
+    static struct buf hb;
+    unsigned seq[DEVS] = { 0 }, t_ms[DEVS] = { 0 };
+    struct wcol_hbmerge_stats st;
+    char dev[8], sql[256];
+
+    (void)state;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    assert_int_equal(wcol_hbmerge_sql_define(db, 4, &ctx), 0);
+    exec_ok(db, "CREATE TABLE c (id TEXT PRIMARY KEY, hb TEXT);"
+                "CREATE TABLE s (id TEXT PRIMARY KEY, hb TEXT)");
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO c VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE "
+                                        "SET hb = " HEARTBEAT_MERGE_C_OF("hb", "excluded.hb", "id"),
+                                        -1, &up_c, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO s VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE "
+                                        "SET hb = " HEARTBEAT_MERGE_OF("hb", "excluded.hb"),
+                                        -1, &up_s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT (SELECT hb FROM c WHERE id = ?1) IS "
+                                        "(SELECT hb FROM s WHERE id = ?1)",
+                                        -1, &same, NULL),
+                     SQLITE_OK);
+    for (unsigned i = 0; i < STEPS; i++) {
+        unsigned d = rnd(DEVS), what = rnd(24);
+
+        snprintf(dev, sizeof(dev), "d%u", d);
+        if (seq[d] > 0 && what < 2) { /* another writer: a value of another length, the same */
+            for (const char *t = "cs"; *t != '\0'; t++) {
+                snprintf(sql, sizeof(sql),
+                         what == 0 ? "UPDATE %c SET hb = json_set(hb, '$.firmware', '1.0.%u') "
+                                     "WHERE id = 'd%u'"
+                                   : "UPDATE %c SET hb = replace(hb, '\"x86_64\"', '\"x86_%02u\"') "
+                                     "WHERE id = 'd%u'",
+                         *t, i % 100, d);
+                exec_ok(db, sql);
+            }
+            continue;
+        }
+        t_ms[d] += 1000 + rnd(100);
+        bool full = seq[d] == 0 || rnd(10) == 0;
+
+        gen_agent_doc(&hb, full, ++seq[d], t_ms[d]);
+        if (what == 2) {
+            exec_ok(db, "SAVEPOINT req");
+        }
+        upsert(up_c, dev, &hb);
+        upsert(up_s, dev, &hb);
+        if (what == 2) {
+            exec_ok(db, "ROLLBACK TO req; RELEASE req"); /* a failed request: nothing stored */
+        }
+        sqlite3_bind_text(same, 1, dev, -1, SQLITE_TRANSIENT);
+        assert_int_equal(sqlite3_step(same), SQLITE_ROW);
+        if (sqlite3_column_int(same, 0) != 1) {
+            print_error("step %u, device %s: the store's UPSERT and the SQL merge differ\n", i,
+                        dev);
+            fail();
+        }
+        sqlite3_reset(same);
+    }
+    wcol_hbmerge_stats(ctx, &st);
+    print_message("%u steps: sticky state %llu hits, %llu misses, %llu stale, %llu evictions\n",
+                  STEPS, (unsigned long long)st.hits, (unsigned long long)st.misses,
+                  (unsigned long long)st.stale, (unsigned long long)st.evictions);
+    assert_true(st.hits > STEPS / 4 && st.stale > 0 && st.evictions > 0 && st.devices == 4);
+    sqlite3_finalize(up_c);
+    sqlite3_finalize(up_s);
+    sqlite3_finalize(same);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compact_after_full), cmocka_unit_test(test_agent_sequences),
-        cmocka_unit_test(test_sticky_state),       cmocka_unit_test(test_random),
+        cmocka_unit_test(test_compact_after_full),
+        cmocka_unit_test(test_agent_sequences),
+        cmocka_unit_test(test_sticky_state),
+        cmocka_unit_test(test_store_upsert),
+        cmocka_unit_test(test_random),
         cmocka_unit_test(test_random_chain),
     };
 
