@@ -7,7 +7,11 @@
  *   same error, every time; the C merge declines what it cannot render exactly;
  * - agent-like sequences (full heartbeats, then compact ones with and without health and
  *   events): the same text, and the C merge declines none of them (it is the path taken);
- * - fixed cases with the document written out (docs/protocol.md's sticky fields).
+ * - fixed cases with the document written out (docs/protocol.md's sticky fields);
+ * - the sticky state kept per device: used when the stored document is the one it was taken
+ *   from (a hit), not otherwise (a miss, a document changed behind it, a rolled-back write, an
+ *   eviction at the cap), and the same text as the SQL merge in every case, also through the
+ *   store's UPSERT beside the SQL merge's with other writers and savepoints rolled back.
  * WARD_HBMERGE_SEED=<n> and WARD_HBMERGE_CASES=<n> run other inputs.
  */
 #include <errno.h>
@@ -36,7 +40,8 @@ struct buf {
 static uint64_t s_rng = 0x9e3779b97f4a7c15u;
 static sqlite3 *s_db;
 static sqlite3_stmt *s_sql, *s_c; /* the SQL merge; the store's expression (C, SQL fallback) */
-static struct wcol_hbmerge *s_m;
+static struct wcol_hbmerge *s_m;  /* the C merge alone, keeping no state */
+static struct wcol_hbmerge *s_cm; /* the store's expression's context (state kept) */
 static bool s_clean; /* generate only what the C merge renders (no escapes, reals, ...) */
 
 static unsigned rnd(unsigned n)
@@ -267,11 +272,15 @@ static void bind_doc(sqlite3_stmt *st, int i, const struct buf *b)
     }
 }
 
-static void run(sqlite3_stmt *st, const struct buf *old, const struct buf *nw, struct result *r)
+static void run(sqlite3_stmt *st, const struct buf *old, const struct buf *nw, const char *dev,
+                struct result *r)
 {
     memset(r, 0, sizeof(*r));
     bind_doc(st, 1, old);
     bind_doc(st, 2, nw);
+    if (st == s_c) {
+        sqlite3_bind_text(st, 3, dev, -1, SQLITE_TRANSIENT); /* NULL binds NULL */
+    }
     r->rc = sqlite3_step(st);
     if (r->rc == SQLITE_ROW) {
         r->null = sqlite3_column_type(st, 0) == SQLITE_NULL;
@@ -282,16 +291,17 @@ static void run(sqlite3_stmt *st, const struct buf *old, const struct buf *nw, s
     sqlite3_reset(st);
 }
 
-/* The store's expression and the C merge alone give the SQL merge's text.
- * @return 1 if the C merge made it (0: declined to SQL). */
-static int check_pair(const struct buf *old, const struct buf *nw, struct result *want)
+/* The store's expression (for device dev, its state kept) and the C merge alone give the SQL
+ * merge's text. @return 1 if the C merge made it (0: declined to SQL). */
+static int check_pair(const struct buf *old, const struct buf *nw, const char *dev,
+                      struct result *want)
 {
     struct result got;
     const char *out = NULL;
     size_t len = 0;
 
-    run(s_sql, old, nw, want);
-    run(s_c, old, nw, &got);
+    run(s_sql, old, nw, NULL, want);
+    run(s_c, old, nw, dev, &got);
     if (want->rc != got.rc || want->null != got.null || want->len != got.len ||
         memcmp(want->text, got.text, want->len) != 0) {
         print_error("old: %s\nnew: %s\nSQL (%d): %.*s\nstore (%d): %.*s\n", old ? old->s : "NULL",
@@ -302,7 +312,7 @@ static int check_pair(const struct buf *old, const struct buf *nw, struct result
     if (old == NULL || nw == NULL) {
         return 0;
     }
-    int rc = wcol_hbmerge_run(s_m, old->s, old->n, nw->s, nw->n, &out, &len);
+    int rc = wcol_hbmerge_run(s_m, NULL, 0, old->s, old->n, nw->s, nw->n, &out, &len);
 
     if (rc == 1) {
         out = nw->s;
@@ -328,15 +338,15 @@ static unsigned env_unsigned(const char *name, unsigned dflt)
 static int setup(void **state)
 {
     (void)state;
-    s_m = wcol_hbmerge_new();
+    s_m = wcol_hbmerge_new(0);
     assert_non_null(s_m);
     assert_int_equal(sqlite3_open(":memory:", &s_db), SQLITE_OK);
-    assert_int_equal(wcol_hbmerge_sql_define(s_db), 0);
+    assert_int_equal(wcol_hbmerge_sql_define(s_db, 64, &s_cm), 0);
     assert_int_equal(
         sqlite3_prepare_v2(s_db, "SELECT " HEARTBEAT_MERGE_OF("?1", "?2"), -1, &s_sql, NULL),
         SQLITE_OK);
     assert_int_equal(
-        sqlite3_prepare_v2(s_db, "SELECT " HEARTBEAT_MERGE_C_OF("?1", "?2"), -1, &s_c, NULL),
+        sqlite3_prepare_v2(s_db, "SELECT " HEARTBEAT_MERGE_C_OF("?1", "?2", "?3"), -1, &s_c, NULL),
         SQLITE_OK);
     s_rng ^= env_unsigned("WARD_HBMERGE_SEED", 0);
     return 0;
@@ -388,7 +398,7 @@ static void test_random(void **state)
         } else {
             gen_random_doc(&nw);
         }
-        by_c += (unsigned)check_pair(o, n, &want);
+        by_c += (unsigned)check_pair(o, n, "r", &want);
         if (want.rc == SQLITE_ROW && !want.null && want.len < sizeof(prev.s)) {
             memcpy(prev.s, want.text, want.len);
             prev.s[want.len] = '\0';
@@ -396,8 +406,46 @@ static void test_random(void **state)
             have_prev = true;
         }
     }
-    print_message("%u random pairs, %u merged in C, the others by the SQL merge\n", cases, by_c);
+    struct wcol_hbmerge_stats st;
+
+    wcol_hbmerge_stats(s_cm, &st); /* with the tests before this one */
+    print_message("%u random pairs, %u merged in C, the others by the SQL merge; sticky state: "
+                  "%llu hits, %llu misses, %llu stale\n",
+                  cases, by_c, (unsigned long long)st.hits, (unsigned long long)st.misses,
+                  (unsigned long long)st.stale);
     assert_true(by_c > cases / 5); /* the random documents reach the C merge, not only SQL */
+}
+
+/* Random heartbeats for one device, each merged into what the last one stored: the state is
+ * used whenever the C merge made (or a full heartbeat was) the stored document. */
+static void test_random_chain(void **state)
+{
+    unsigned cases = env_unsigned("WARD_HBMERGE_CASES", 3000);
+    static struct buf stored, nw;
+    struct wcol_hbmerge_stats before, after;
+    struct result want;
+    bool have = false;
+
+    (void)state;
+    wcol_hbmerge_stats(s_cm, &before);
+    for (unsigned i = 0; i < cases; i++) {
+        s_clean = rnd(4) != 0;
+        gen_random_doc(&nw);
+        check_pair(have ? &stored : NULL, &nw, "chain", &want);
+        if (want.rc == SQLITE_ROW && !want.null && want.len < sizeof(stored.s)) {
+            memcpy(stored.s, want.text, want.len);
+            stored.s[want.len] = '\0';
+            stored.n = want.len;
+            have = true;
+        }
+    }
+    wcol_hbmerge_stats(s_cm, &after);
+    print_message("%u chained merges: sticky state %llu hits, %llu misses, %llu stale\n", cases,
+                  (unsigned long long)(after.hits - before.hits),
+                  (unsigned long long)(after.misses - before.misses),
+                  (unsigned long long)(after.stale - before.stale));
+    assert_true(after.hits - before.hits > cases / 20); /* the state is used, not only built */
+    assert_int_equal(after.stale, before.stale);        /* nothing else writes this device */
 }
 
 /* Devices reporting as agents do: every merge of a stored heartbeat is made in C. */
@@ -405,17 +453,24 @@ static void test_agent_sequences(void **state)
 {
     static struct buf stored, nw;
     struct result want;
-    unsigned merges = 0;
+    struct wcol_hbmerge_stats before, after;
+    unsigned merges = 0, compact = 0;
+    char id[16];
 
     (void)state;
+    wcol_hbmerge_stats(s_cm, &before);
     for (unsigned dev = 0; dev < 40; dev++) {
+        snprintf(id, sizeof(id), "agent-%u", dev);
         unsigned t_ms = rnd(100000);
         bool have = false;
 
         for (unsigned seq = 1; seq <= 30; seq++) {
             t_ms += 1000 + rnd(100);
-            gen_agent_doc(&nw, !have || rnd(8) == 0, seq, t_ms);
-            assert_int_equal(check_pair(have ? &stored : NULL, &nw, &want), have);
+            bool full = !have || rnd(8) == 0;
+
+            compact += have && !full;
+            gen_agent_doc(&nw, full, seq, t_ms);
+            assert_int_equal(check_pair(have ? &stored : NULL, &nw, id, &want), have);
             assert_int_equal(want.rc, SQLITE_ROW);
             memcpy(stored.s, want.text, want.len);
             stored.s[want.len] = '\0';
@@ -425,6 +480,13 @@ static void test_agent_sequences(void **state)
         }
     }
     assert_int_equal(merges, 40 * 29);
+    /* Every compact merge used the state but a device's first, when its first report (not a
+     * merge: stored as it came) was not seen by the C merge: at most one miss per device. A
+     * full heartbeat's state is kept as it is stored. */
+    wcol_hbmerge_stats(s_cm, &after);
+    assert_int_equal(after.hits - before.hits + after.misses - before.misses, compact);
+    assert_true(after.misses - before.misses <= 40);
+    assert_int_equal(after.stale, before.stale);
 }
 
 /* docs/protocol.md: a compact heartbeat keeps the full one's sticky fields, a derived
@@ -446,13 +508,229 @@ static void test_compact_after_full(void **state)
                   "\"events\":{\"pending\":2,\"last_seq\":2},\"loop\":{\"lag_max_ms\":3},"
                   "\"memory\":{\"context_bytes\":1}}");
     set_doc(&nw, "{\"v\":2, \"seq\":2, \"t_ms\":62000, \"config\":\"d4\"}");
-    assert_int_equal(check_pair(&old, &nw, &want), 1);
+    assert_int_equal(check_pair(&old, &nw, NULL, &want), 1);
     assert_int_equal(want.len, strlen(want_text));
     assert_memory_equal(want.text, want_text, want.len);
     /* A full heartbeat is stored as it came, whitespace and all. */
     set_doc(&nw, "{\"v\":2, \"seq\":3, \"t_ms\":63000, \"config_sha256\":\"bb\"}");
-    assert_int_equal(check_pair(&old, &nw, &want), 1);
+    assert_int_equal(check_pair(&old, &nw, NULL, &want), 1);
     assert_memory_equal(want.text, nw.s, nw.n);
+}
+
+/* One merge through ctx for device dev, against the SQL merge; the stored text into *out. */
+static void sticky_merge(struct wcol_hbmerge *ctx, const char *dev, const struct buf *old,
+                         const char *nw_text, struct buf *out)
+{
+    static struct buf nw;
+    struct result want;
+    const char *text = NULL;
+    size_t len = 0;
+
+    set_doc(&nw, nw_text);
+    run(s_sql, old, &nw, NULL, &want);
+    int rc = wcol_hbmerge_run(ctx, dev, strlen(dev), old->s, old->n, nw.s, nw.n, &text, &len);
+
+    if (rc == 1) {
+        text = nw.s;
+        len = nw.n;
+    }
+    assert_true(rc >= 0);
+    assert_int_equal(want.rc, SQLITE_ROW);
+    if (want.len != len || memcmp(want.text, text, len) != 0) {
+        print_error("dev %s\nold: %s\nnew: %s\nSQL: %.*s\nC: %.*s\n", dev, old->s, nw.s,
+                    (int)want.len, want.text, (int)len, text);
+        fail();
+    }
+    memcpy(out->s, want.text, want.len);
+    out->s[want.len] = '\0';
+    out->n = want.len;
+}
+
+static void expect_stats(struct wcol_hbmerge *ctx, uint64_t hits, uint64_t misses, uint64_t stale,
+                         uint64_t evictions, uint32_t devices)
+{
+    struct wcol_hbmerge_stats st;
+
+    wcol_hbmerge_stats(ctx, &st);
+    assert_int_equal(st.hits, hits);
+    assert_int_equal(st.misses, misses);
+    assert_int_equal(st.stale, stale);
+    assert_int_equal(st.evictions, evictions);
+    assert_int_equal(st.devices, devices);
+}
+
+#define FULL_A                                                                                     \
+    "{\"v\":2,\"seq\":1,\"t_ms\":61000,\"uptime_ms\":60000,\"interval_ms\":60000,"                 \
+    "\"firmware\":\"0.1.0\",\"board\":\"b\",\"arch\":\"x86_64\",\"config_sha256\":\"aa\","         \
+    "\"health\":{\"state\":\"ok\",\"sensors\":4},\"events\":{\"pending\":2,\"last_seq\":2},"       \
+    "\"loop\":{\"lag_max_ms\":3},\"memory\":{\"context_bytes\":1,\"x\":[true,null,-0]}}"
+
+/* The sticky state: hit, miss, a stored document changed behind it, a rolled-back write, a
+ * declined merge, eviction at the cap; the text is the SQL merge's every time. */
+static void test_sticky_state(void **state)
+{
+    struct wcol_hbmerge *k = wcol_hbmerge_new(2);
+    static struct buf full, s1, s2, s3, other, out, c1;
+
+    (void)state;
+    assert_non_null(k);
+    set_doc(&other, "{\"t_ms\":5,\"uptime_ms\":5,\"firmware\":\"9\"}");
+    /* A full heartbeat is stored as it came and its state kept: the next merge is a hit. */
+    sticky_merge(k, "a", &other, FULL_A, &full);
+    expect_stats(k, 0, 0, 0, 0, 1);
+    sticky_merge(k, "a", &full, "{\"v\":2,\"seq\":2,\"t_ms\":62000}", &s1);
+    expect_stats(k, 1, 0, 0, 0, 1);
+    sticky_merge(k, "a", &s1,
+                 "{\"v\":2,\"seq\":3,\"t_ms\":63000,\"events\":{\"pending\":1,\"last_seq\":3},"
+                 "\"health\":{\"state\":\"unavailable\",\"not_ok\":1}}",
+                 &s2);
+    sticky_merge(k, "a", &s2, "{\"v\":2,\"seq\":4,\"t_ms\":64000,\"loop\":{\"lag_max_ms\":9}}",
+                 &s3);
+    expect_stats(k, 3, 0, 0, 0, 1);
+    /* The same length, one sticky value changed behind the state (an operator's restore of
+     * another firmware's document): only the bytes tell, and they are compared. */
+    out = s3;
+    char *fw = strstr(out.s, "\"0.1.0\"");
+
+    assert_non_null(fw);
+    memcpy(fw, "\"0.9.9\"", 7);
+    sticky_merge(k, "a", &out, "{\"v\":2,\"seq\":5,\"t_ms\":64500}", &s3);
+    expect_stats(k, 3, 0, 1, 0, 1);
+    assert_non_null(strstr(s3.s, "\"firmware\":\"0.9.9\""));
+    /* A device without state: parsed (a miss), and its state kept from then on. */
+    sticky_merge(k, "b", &s1, "{\"v\":2,\"seq\":9,\"t_ms\":70000}", &out);
+    expect_stats(k, 3, 1, 1, 0, 2);
+    /* The stored document changed behind the state (another writer, a restore): not used. */
+    sticky_merge(k, "a", &other, "{\"v\":2,\"seq\":5,\"t_ms\":65000}", &out);
+    expect_stats(k, 3, 1, 2, 0, 2);
+    /* A write rolled back: the stored document is the one before the last merge. */
+    sticky_merge(k, "a", &s1, "{\"v\":2,\"seq\":6,\"t_ms\":66000}", &out);
+    expect_stats(k, 3, 1, 3, 0, 2);
+    sticky_merge(k, "a", &out, "{\"v\":2,\"seq\":7,\"t_ms\":67000}", &out);
+    expect_stats(k, 4, 1, 3, 0, 2);
+    /* A merge the C code declines forgets the state: the SQL merge stores the document. */
+    set_doc(&s2, "{\"v\":2,\"t_ms\":68000,\"x\":\"a\\\"b\"}");
+    const char *text;
+    size_t len;
+
+    assert_int_equal(wcol_hbmerge_run(k, "a", 1, out.s, out.n, s2.s, s2.n, &text, &len), -ENOTSUP);
+    sticky_merge(k, "a", &out, "{\"v\":2,\"seq\":8,\"t_ms\":69000}", &s3);
+    expect_stats(k, 4, 2, 3, 0, 2);
+    /* A third device at the cap of two takes the slot of one (the clock's victim, "a": both
+     * were used since the hand last passed, so it clears both and takes the first). */
+    sticky_merge(k, "c", &s1, "{\"v\":2,\"seq\":1,\"t_ms\":80000}", &c1);
+    expect_stats(k, 4, 3, 3, 1, 2);
+    sticky_merge(k, "a", &s3, "{\"v\":2,\"seq\":9,\"t_ms\":70000}", &out);
+    expect_stats(k, 4, 4, 3, 2, 2); /* "a" lost its state; it takes "b"'s slot, not "c"'s */
+    sticky_merge(k, "c", &c1, "{\"v\":2,\"seq\":2,\"t_ms\":81000}", &c1);
+    expect_stats(k, 5, 4, 3, 2, 2);
+    sticky_merge(k, "a", &out, "{\"v\":2,\"seq\":10,\"t_ms\":71000}", &out);
+    expect_stats(k, 6, 4, 3, 2, 2);
+    wcol_hbmerge_free(k);
+}
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        print_error("%s: %s\n", sql, err ? err : "?");
+        sqlite3_free(err);
+        fail();
+    }
+}
+
+static void upsert(sqlite3_stmt *st, const char *dev, const struct buf *hb)
+{
+    sqlite3_bind_text(st, 1, dev, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, hb->s, (int)hb->n, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+}
+
+/*
+ * The store's UPSERT (state kept, at most 4 of 6 devices) and the SQL merge's, side by side in
+ * two tables, through agent-like heartbeats and what else writes a stored heartbeat: another
+ * writer's change of a sticky value (of another length, and of the same length), a request
+ * rolled back to its savepoint. The two tables hold the same text after every step.
+ */
+static void test_store_upsert(void **state)
+{
+    enum { DEVS = 6, STEPS = 1500 };
+    sqlite3 *db;
+    struct wcol_hbmerge *ctx = NULL;
+    sqlite3_stmt *up_c, *up_s, *same;
+    static struct buf hb;
+    unsigned seq[DEVS] = { 0 }, t_ms[DEVS] = { 0 };
+    struct wcol_hbmerge_stats st;
+    char dev[8], sql[256];
+
+    (void)state;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    assert_int_equal(wcol_hbmerge_sql_define(db, 4, &ctx), 0);
+    exec_ok(db, "CREATE TABLE c (id TEXT PRIMARY KEY, hb TEXT);"
+                "CREATE TABLE s (id TEXT PRIMARY KEY, hb TEXT)");
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO c VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE "
+                                        "SET hb = " HEARTBEAT_MERGE_C_OF("hb", "excluded.hb", "id"),
+                                        -1, &up_c, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO s VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE "
+                                        "SET hb = " HEARTBEAT_MERGE_OF("hb", "excluded.hb"),
+                                        -1, &up_s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT (SELECT hb FROM c WHERE id = ?1) IS "
+                                        "(SELECT hb FROM s WHERE id = ?1)",
+                                        -1, &same, NULL),
+                     SQLITE_OK);
+    for (unsigned i = 0; i < STEPS; i++) {
+        unsigned d = rnd(DEVS), what = rnd(24);
+
+        snprintf(dev, sizeof(dev), "d%u", d);
+        if (seq[d] > 0 && what < 2) { /* another writer: a value of another length, the same */
+            for (const char *t = "cs"; *t != '\0'; t++) {
+                snprintf(sql, sizeof(sql),
+                         what == 0 ? "UPDATE %c SET hb = json_set(hb, '$.firmware', '1.0.%u') "
+                                     "WHERE id = 'd%u'"
+                                   : "UPDATE %c SET hb = replace(hb, '\"x86_64\"', '\"x86_%02u\"') "
+                                     "WHERE id = 'd%u'",
+                         *t, i % 100, d);
+                exec_ok(db, sql);
+            }
+            continue;
+        }
+        t_ms[d] += 1000 + rnd(100);
+        bool full = seq[d] == 0 || rnd(10) == 0;
+
+        gen_agent_doc(&hb, full, ++seq[d], t_ms[d]);
+        if (what == 2) {
+            exec_ok(db, "SAVEPOINT req");
+        }
+        upsert(up_c, dev, &hb);
+        upsert(up_s, dev, &hb);
+        if (what == 2) {
+            exec_ok(db, "ROLLBACK TO req; RELEASE req"); /* a failed request: nothing stored */
+        }
+        sqlite3_bind_text(same, 1, dev, -1, SQLITE_TRANSIENT);
+        assert_int_equal(sqlite3_step(same), SQLITE_ROW);
+        if (sqlite3_column_int(same, 0) != 1) {
+            print_error("step %u, device %s: the store's UPSERT and the SQL merge differ\n", i,
+                        dev);
+            fail();
+        }
+        sqlite3_reset(same);
+    }
+    wcol_hbmerge_stats(ctx, &st);
+    print_message("%u steps: sticky state %llu hits, %llu misses, %llu stale, %llu evictions\n",
+                  STEPS, (unsigned long long)st.hits, (unsigned long long)st.misses,
+                  (unsigned long long)st.stale, (unsigned long long)st.evictions);
+    assert_true(st.hits > STEPS / 4 && st.stale > 0 && st.evictions > 0 && st.devices == 4);
+    sqlite3_finalize(up_c);
+    sqlite3_finalize(up_s);
+    sqlite3_finalize(same);
+    sqlite3_close(db);
 }
 
 int main(void)
@@ -460,7 +738,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compact_after_full),
         cmocka_unit_test(test_agent_sequences),
+        cmocka_unit_test(test_sticky_state),
+        cmocka_unit_test(test_store_upsert),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_random_chain),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -275,6 +275,15 @@ static void get_health(struct wcol_conn *conn)
         wcol_pglink_fields(wcol_pglink_find("storage"), &w, wcol_now_mono());
     }
     wcol_jw_obj_end(&w);
+    /* The heartbeat merge's per-device state (store/hbmerge.h; SQLite only). */
+    wcol_jw_key(&w, "heartbeat_state");
+    wcol_jw_obj_begin(&w);
+    wcol_jw_kuint(&w, "devices", ss.hb_sticky.devices);
+    wcol_jw_kuint(&w, "hits", ss.hb_sticky.hits);
+    wcol_jw_kuint(&w, "misses", ss.hb_sticky.misses);
+    wcol_jw_kuint(&w, "stale", ss.hb_sticky.stale);
+    wcol_jw_kuint(&w, "evictions", ss.hb_sticky.evictions);
+    wcol_jw_obj_end(&w);
     wcol_pglink_health(&w, wcol_now_mono()); /* every PostgreSQL connection */
     wcol_dash_health(c, &w);
     wcol_backup_health(c->backups, &w);

@@ -75,6 +75,9 @@ static void collector_families(struct wcol_collector *c, struct wcol_prom *w)
     struct wcol_store_stats ss;
 
     c->store.ops->stats(c->store.impl, &ss);
+    static const char *const hb_results[] = { "hit", "miss", "stale" };
+    const uint64_t hb[] = { ss.hb_sticky.hits, ss.hb_sticky.misses, ss.hb_sticky.stale };
+
     single(w, "ward_collector_uptime_seconds", "gauge", "Seconds since the collector started.",
            (wcol_now_mono() - c->start_mono) / 1000u);
     single(w, "ward_collector_ingest_requests_total", "counter",
@@ -87,6 +90,13 @@ static void collector_families(struct wcol_collector *c, struct wcol_prom *w)
     single(w, "ward_collector_sensors_refused_total", "counter",
            "Health snapshot pages refused: the device would pass --max-sensors.",
            ss.snapshots_refused > 0 ? (uint64_t)ss.snapshots_refused : 0u);
+    labelled(w, "ward_collector_heartbeat_state_total", "counter",
+             "Heartbeat merges by their use of the device's kept sticky state (SQLite).", "result",
+             hb_results, hb, 3);
+    single(w, "ward_collector_heartbeat_state_evictions_total", "counter",
+           "Devices whose kept sticky state made room for another's.", ss.hb_sticky.evictions);
+    single(w, "ward_collector_heartbeat_state_devices", "gauge", "Devices with kept sticky state.",
+           ss.hb_sticky.devices);
     single(w, "ward_collector_connections_accepted_total", "counter", "Connections accepted.",
            s->accepted);
     single(w, "ward_collector_connections_refused_capacity_total", "counter",

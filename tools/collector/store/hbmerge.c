@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/hbmerge_sticky.h"
+
 enum { T_NULL, T_TRUE, T_FALSE, T_INT, T_REAL, T_STRING, T_ARRAY, T_OBJECT };
 
 #define F_REMOVE     1u /* an object member not rendered (json_remove, a null in the patch) */
@@ -45,12 +47,37 @@ struct appended {
 
 enum { DOC_NEW, DOC_OLD, DOC_PATCH, DOCS };
 
+/*
+ * A device's sticky state: the document stored for it, to check that the stored one is still
+ * this one, and the members of it that the patch is built from (s_sticky_keys), as the nodes
+ * parsing that document would give, under an object of their own.
+ */
+#define STICKY_NODES 64
+#define STICKY_DOC   1024
+
+struct cnode {
+    uint8_t type;
+    uint16_t n;
+    uint16_t off; /* a scalar's text: doc + off, len bytes */
+    uint16_t len;
+};
+
+struct sticky {
+    bool valid;
+    uint16_t n_nodes, doc_len;
+    struct cnode nodes[STICKY_NODES];
+    char doc[STICKY_DOC];
+};
+
 struct wcol_hbmerge {
     struct node nodes[DOCS][WCOL_HBMERGE_NODES];
     struct appended app[WCOL_HBMERGE_NODES];
     unsigned n_app;
     char patch[256]; /* the patch's integers */
     char out[WCOL_HBMERGE_BYTES];
+    struct wcol_sticky_table *devices; /* NULL: no sticky state kept */
+    struct sticky *spare;              /* where the next state is built, then swapped in */
+    uint64_t hits, misses, stale;
 };
 
 struct parse {
@@ -63,16 +90,45 @@ struct out {
     char *b;
     size_t n, cap;
     bool over;
+    bool deep;           /* a value nested deeper than parsing it again accepts */
+    unsigned level;      /* of the value being rendered: the top is 0 */
+    unsigned count;      /* nodes rendered: what parsing the text again would make */
+    struct sticky *keep; /* NULL, or where the sticky members' nodes go as they are rendered */
+    bool keeping;        /* within a sticky member of the top object */
+    bool keep_over;      /* they did not fit */
 };
 
-struct wcol_hbmerge *wcol_hbmerge_new(void)
+struct wcol_hbmerge *wcol_hbmerge_new(unsigned devices)
 {
-    return calloc(1, sizeof(struct wcol_hbmerge));
+    struct wcol_hbmerge *m = calloc(1, sizeof(struct wcol_hbmerge));
+
+    if (m != NULL && devices > 0) {
+        m->devices = wcol_sticky_new(devices, sizeof(struct sticky));
+        m->spare = malloc(sizeof(struct sticky));
+        if (m->devices == NULL || m->spare == NULL) {
+            wcol_hbmerge_free(m);
+            return NULL;
+        }
+    }
+    return m;
 }
 
 void wcol_hbmerge_free(struct wcol_hbmerge *m)
 {
+    if (m != NULL) {
+        wcol_sticky_free(m->devices);
+        free(m->spare);
+    }
     free(m);
+}
+
+void wcol_hbmerge_stats(const struct wcol_hbmerge *m, struct wcol_hbmerge_stats *out)
+{
+    *out = (struct wcol_hbmerge_stats){ .hits = m->hits, .misses = m->misses, .stale = m->stale };
+    if (m->devices != NULL) {
+        out->devices = wcol_sticky_devices(m->devices);
+        out->evictions = wcol_sticky_evictions(m->devices);
+    }
 }
 
 static uint32_t node_size(const struct node *nd)
@@ -82,8 +138,13 @@ static uint32_t node_size(const struct node *nd)
 
 /* ---- parsing: strict JSON, a subset of what SQLite 3.40 reads, read the same way ---- */
 
-static void skip_ws(struct parse *ps)
+/* Inline, with the common case first: the documents the collector stores have no whitespace,
+ * and this runs between every two tokens. */
+static inline void skip_ws(struct parse *ps)
 {
+    if (ps->p < ps->end && (unsigned char)*ps->p > ' ') {
+        return;
+    }
     while (ps->p < ps->end &&
            (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')) {
         ps->p++;
@@ -287,8 +348,9 @@ static int parse_doc(struct node *nodes, const char *text, size_t len, struct no
     return rc;
 }
 
-/* The value of an object's member, as json_extract's '$.key' finds it; NULL if absent. */
-static struct node *member(struct node *obj, const char *key)
+/* The value of an object's member, as json_extract's '$.key' finds it; NULL if absent.
+ * Inline: key is a literal at every call, so its length is known when compiling. */
+static inline struct node *member(struct node *obj, const char *key)
 {
     size_t len = strlen(key);
 
@@ -320,34 +382,86 @@ static void put_str(struct out *o, const char *s)
     put(o, s, strlen(s));
 }
 
-static void render(const struct wcol_hbmerge *m, struct out *o, const struct node *nd);
+/* The members (an array's elements) a node renders, in order: its own but those removed,
+ * then those the patch appended. key is NULL for an array's elements. */
+struct members {
+    const struct node *nd;
+    uint32_t j;
+    int32_t a;
+    bool object;
+};
 
-static void render_members(const struct wcol_hbmerge *m, struct out *o, const struct node *nd)
+static struct members members_of(const struct node *nd)
 {
     bool object = nd->type == T_OBJECT;
-    bool first = true;
 
-    for (uint32_t j = 1; j <= nd->n;) {
-        const struct node *val = object ? &nd[j + 1] : &nd[j];
+    return (struct members){ .nd = nd, .j = 1, .a = object ? nd->app_head : -1, .object = object };
+}
 
-        if ((val->flags & F_REMOVE) == 0) {
-            put(o, ",", !first);
-            first = false;
-            if (object) {
-                render(m, o, &nd[j]);
-                put(o, ":", 1);
-            }
-            render(m, o, val);
+static bool next_member(const struct wcol_hbmerge *m, struct members *it, const struct node **key,
+                        const struct node **val)
+{
+    while (it->j <= it->nd->n) {
+        const struct node *v = &it->nd[it->j + it->object];
+
+        *key = it->object ? &it->nd[it->j] : NULL;
+        *val = v;
+        it->j += node_size(v) + it->object;
+        if ((v->flags & F_REMOVE) == 0) {
+            return true;
         }
-        j += node_size(val) + object;
     }
-    for (int32_t a = object ? nd->app_head : -1; a >= 0; a = m->app[a].next) {
-        put(o, ",", !first);
-        first = false;
-        render(m, o, m->app[a].key);
-        put(o, ":", 1);
-        render(m, o, m->app[a].val);
+    if (it->a < 0) {
+        return false;
     }
+    *key = m->app[it->a].key;
+    *val = m->app[it->a].val;
+    it->a = m->app[it->a].next;
+    return true;
+}
+
+/* Every member of the stored heartbeat build_patch() reads: their order does not matter
+ * (a stored document has no duplicate keys, and member() finds a key wherever it is). */
+#define KEY(k)                                                                                     \
+    {                                                                                              \
+        "\"" k "\"", sizeof(k) + 1                                                                 \
+    }
+static const struct {
+    const char *key; /* quoted, as a key node's text */
+    uint32_t len;
+} s_sticky_keys[] = {
+    KEY("t_ms"),  KEY("uptime_ms"), KEY("interval_ms"),   KEY("firmware"),
+    KEY("board"), KEY("arch"),      KEY("config_sha256"), KEY("rules_sha256"),
+    KEY("loop"),  KEY("events"),    KEY("health"),        KEY("memory"),
+};
+#undef KEY
+
+static bool sticky_key(const struct node *key)
+{
+    for (size_t i = 0; i < sizeof(s_sticky_keys) / sizeof(s_sticky_keys[0]); i++) {
+        if (key->len == s_sticky_keys[i].len &&
+            memcmp(key->s, s_sticky_keys[i].key, key->len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A node of a sticky member as it is rendered: its text is where the output is now. */
+static unsigned keep_rendered(struct out *o, const struct node *nd)
+{
+    struct sticky *st = o->keep;
+    unsigned at = st->n_nodes;
+
+    if (at >= STICKY_NODES) {
+        o->keep_over = true;
+        return at;
+    }
+    st->nodes[at] = (struct cnode){ .type = nd->type,
+                                    .off = (uint16_t)o->n,
+                                    .len = (uint16_t)(nd->type < T_ARRAY ? nd->len : 0) };
+    st->n_nodes++;
+    return at;
 }
 
 static void render(const struct wcol_hbmerge *m, struct out *o, const struct node *nd)
@@ -357,14 +471,54 @@ static void render(const struct wcol_hbmerge *m, struct out *o, const struct nod
     if (nd->flags & F_PATCH) {
         nd = nd->patch;
     }
+    o->count++;
+    bool kept = o->keeping && !o->keep_over;
+    unsigned at = kept ? keep_rendered(o, nd) : 0;
+
     if (nd->type <= T_FALSE) {
         put_str(o, lit[nd->type]);
     } else if (nd->type < T_ARRAY) {
         put(o, nd->s, nd->len);
     } else {
-        put(o, nd->type == T_OBJECT ? "{" : "[", 1);
-        render_members(m, o, nd);
-        put(o, nd->type == T_OBJECT ? "}" : "]", 1);
+        struct members it = members_of(nd);
+        const struct node *key, *val;
+        bool first = true, top = o->keep != NULL && o->level == 0;
+
+        put(o, it.object ? "{" : "[", 1);
+        o->deep |= ++o->level > DEPTH_MAX;
+        while (next_member(m, &it, &key, &val)) {
+            put(o, ",", !first);
+            first = false;
+            o->keeping = top ? key != NULL && sticky_key(key) : o->keeping;
+            if (key != NULL) {
+                render(m, o, key);
+                put(o, ":", 1);
+            }
+            render(m, o, val);
+        }
+        o->keeping = top ? false : o->keeping;
+        o->level--;
+        put(o, it.object ? "}" : "]", 1);
+        if (kept && !o->keep_over) {
+            o->keep->nodes[at].n = (uint16_t)(o->keep->n_nodes - at - 1);
+        }
+    }
+}
+
+/* The merged document, and into keep (if not NULL) the state of it (see below). */
+static void render_top(const struct wcol_hbmerge *m, struct out *o, const struct node *root,
+                       struct sticky *keep)
+{
+    o->keep = keep;
+    if (keep != NULL) {
+        keep->n_nodes = 1;
+        keep->nodes[0] = (struct cnode){ .type = T_OBJECT };
+    }
+    render(m, o, root);
+    if (keep != NULL && !o->keep_over && o->n <= sizeof(keep->doc)) {
+        keep->nodes[0].n = (uint16_t)(keep->n_nodes - 1);
+        memcpy(keep->doc, o->b, o->n);
+        keep->doc_len = (uint16_t)o->n;
     }
 }
 
@@ -664,31 +818,148 @@ static int merge(struct wcol_hbmerge *m, struct node *target, struct node *patch
     return 0;
 }
 
-int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *old, size_t old_len, const char *nw,
-                     size_t nw_len, const char **out, size_t *out_len)
+/*
+ * ---- the sticky state: the stored document's members the patch is built from ----
+ * After a merge the state of the document just made is kept for the device; the next merge
+ * uses it instead of parsing the stored document, if that document is byte for byte the one
+ * the state was taken from. Anything that wrote it since (the SQL merge, a rolled-back
+ * request, a restore, another process on the same file) makes it differ: the stored document
+ * is parsed then, as without the state. The state is made from the merged nodes (as they are
+ * rendered) and is the nodes parsing the rendered text would give for these members, so the
+ * patch, and the document, are the same either way.
+ */
+
+/* The state of a document just parsed (doc, its top object root): every node of a sticky
+ * member is a node of root's, its text in doc. */
+static bool keep_parsed(struct sticky *st, const struct node *root, const char *doc, size_t doc_len)
+{
+    if (doc_len > sizeof(st->doc)) {
+        return false;
+    }
+    st->n_nodes = 1;
+    st->nodes[0] = (struct cnode){ .type = T_OBJECT };
+    for (uint32_t j = 1; j <= root->n; j += 1 + node_size(&root[j + 1])) {
+        uint32_t end = j + 1 + node_size(&root[j + 1]);
+
+        if (!sticky_key(&root[j])) {
+            continue;
+        }
+        if (end - j > (uint32_t)(STICKY_NODES - st->n_nodes)) {
+            return false;
+        }
+        for (uint32_t k = j; k < end; k++) {
+            const struct node *nd = &root[k];
+
+            st->nodes[st->n_nodes++] =
+                (struct cnode){ .type = nd->type,
+                                .n = (uint16_t)nd->n,
+                                .off = (uint16_t)(nd->len > 0 ? nd->s - doc : 0),
+                                .len = (uint16_t)nd->len };
+        }
+    }
+    st->nodes[0].n = (uint16_t)(st->n_nodes - 1);
+    memcpy(st->doc, doc, doc_len);
+    st->doc_len = (uint16_t)doc_len;
+    return true;
+}
+
+/* The state as the stored document's nodes (only its sticky members): DOC_OLD. */
+static struct node *load_state(struct wcol_hbmerge *m, const struct sticky *st)
+{
+    struct node *nodes = m->nodes[DOC_OLD];
+
+    for (unsigned i = 0; i < st->n_nodes; i++) {
+        const struct cnode *c = &st->nodes[i];
+
+        nodes[i] = (struct node){ .type = c->type,
+                                  .n = c->n,
+                                  .s = st->doc + c->off,
+                                  .len = c->len,
+                                  .app_head = -1,
+                                  .app_tail = -1 };
+    }
+    return nodes;
+}
+
+/* Forget the device's state: the document stored now is not one this merge made. */
+static void forget(struct wcol_hbmerge *m, const char *dev, size_t dev_len)
+{
+    struct sticky *st =
+        m->devices != NULL && dev != NULL ? wcol_sticky_find(m->devices, dev, dev_len) : NULL;
+
+    if (st != NULL) {
+        st->valid = false;
+    }
+}
+
+/* Make st, filled in, the device's state; if `valid` (parsing its document again would
+ * succeed), else forget the device's. */
+static void remember(struct wcol_hbmerge *m, const char *dev, size_t dev_len, struct sticky *st,
+                     bool valid)
+{
+    if (!valid) {
+        forget(m, dev, dev_len);
+        return;
+    }
+    st->valid = true;
+    m->spare = wcol_sticky_put(m->devices, dev, dev_len, st);
+}
+
+/* The stored document's nodes: the device's state if old is its document, else parsed. */
+static int stored_doc(struct wcol_hbmerge *m, const char *dev, size_t dev_len, const char *old,
+                      size_t old_len, struct node **root)
+{
+    const struct sticky *st =
+        m->devices != NULL && dev != NULL ? wcol_sticky_find(m->devices, dev, dev_len) : NULL;
+
+    if (st != NULL && st->valid && st->doc_len == old_len && memcmp(st->doc, old, old_len) == 0) {
+        m->hits++;
+        *root = load_state(m, st);
+        return 0;
+    }
+    if (m->devices != NULL && dev != NULL) {
+        *(st != NULL && st->valid ? &m->stale : &m->misses) += 1;
+    }
+    return parse_doc(m->nodes[DOC_OLD], old, old_len, root);
+}
+
+int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *dev, size_t dev_len, const char *old,
+                     size_t old_len, const char *nw, size_t nw_len, const char **out,
+                     size_t *out_len)
 {
     struct node *n_root, *o_root, *result;
     struct out o = { .b = m->out, .cap = sizeof(m->out) };
+    bool keep = m->devices != NULL && dev != NULL;
     int rc = parse_doc(m->nodes[DOC_NEW], nw, nw_len, &n_root);
 
     if (rc != 0) {
+        forget(m, dev, dev_len);
         return rc;
     }
     struct node *config = member(n_root, "config_sha256");
 
     if (config != NULL && config->type != T_NULL) {
+        if (keep) { /* stored as it came, and parsed (n_root): its state is at hand */
+            remember(m, dev, dev_len, m->spare, keep_parsed(m->spare, n_root, nw, nw_len));
+        }
         return 1; /* a full heartbeat is stored as it came */
     }
     m->n_app = 0;
-    rc = parse_doc(m->nodes[DOC_OLD], old, old_len, &o_root);
+    rc = stored_doc(m, dev, dev_len, old, old_len, &o_root);
     rc = rc ?: build_patch(m, n_root, o_root);
     rc = rc ?: merge(m, n_root, m->nodes[DOC_PATCH], &result);
+    if (rc == 0) {
+        render_top(m, &o, result, keep ? m->spare : NULL);
+        rc = o.over ? -E2BIG : 0;
+    }
     if (rc != 0) {
+        forget(m, dev, dev_len);
         return rc;
     }
-    render(m, &o, result);
-    if (o.over) {
-        return -E2BIG;
+    if (keep) { /* parsing the text again declines past these bounds: then no state */
+        remember(m, dev, dev_len, o.keep,
+                 !o.keep_over && o.n <= sizeof(o.keep->doc) && o.count <= WCOL_HBMERGE_NODES &&
+                     !o.deep);
     }
     *out = o.b;
     *out_len = o.n;

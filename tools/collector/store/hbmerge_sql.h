@@ -9,9 +9,10 @@
  * without "health" has the summary of the last one that carried it (unchanged).
  *
  * HEARTBEAT_MERGE_OF(old, new) is that merge as an SQL expression over two SQL expressions
- * (the stored and the new heartbeat's text). HEARTBEAT_MERGE_C_OF(old, new) is the same
+ * (the stored and the new heartbeat's text). HEARTBEAT_MERGE_C_OF(old, new, id) is the same
  * document made by ward_heartbeat_merge() (store/hbmerge.c), with the SQL expression doing
- * the merges the C code declines: the two give the same text (test_collector_hbmerge).
+ * the merges the C code declines: the two give the same text (test_collector_hbmerge). id is
+ * the device's: the C merge keeps its sticky state under it (NULL: none).
  */
 #ifndef WARD_TOOLS_COLLECTOR_STORE_HBMERGE_SQL_H
 #define WARD_TOOLS_COLLECTOR_STORE_HBMERGE_SQL_H
@@ -35,15 +36,19 @@
     "json_remove(" HB_AT(old, "events") ", '$.pending') ELSE json(" HB_AT(new, "events") ") END, " \
     "'health', json(coalesce(" HB_AT(new, "health") ", " HB_AT(old, "health") ")), "              \
     "'memory', json(" HB_AT(old, "memory") "))) END"
-#define HEARTBEAT_MERGE_C_OF(old, new)                                                             \
-    "coalesce(ward_heartbeat_merge(" old ", " new "), " HEARTBEAT_MERGE_OF(old, new) ")"
+#define HEARTBEAT_MERGE_C_OF(old, new, id)                                                         \
+    "coalesce(ward_heartbeat_merge(" old ", " new ", " id "), " HEARTBEAT_MERGE_OF(old, new) ")"
 /* clang-format on */
 
+struct wcol_hbmerge;
+
 /**
- * Define ward_heartbeat_merge(old, new) on db: the merged text, or NULL when the C merge
- * declines (or both are NULL), for HEARTBEAT_MERGE_C_OF. Its context is freed with db.
+ * Define ward_heartbeat_merge(old, new, id) on db: the merged text, or NULL when the C merge
+ * declines (or both are NULL), for HEARTBEAT_MERGE_C_OF, keeping the sticky state of up to
+ * `devices` devices. Its context is freed with db; *ctx (if not NULL) is set to it, for
+ * wcol_hbmerge_stats() while db is open.
  * @return 0, -ENOMEM, -EIO (SQLite refused the definition).
  */
-int wcol_hbmerge_sql_define(sqlite3 *db);
+int wcol_hbmerge_sql_define(sqlite3 *db, unsigned devices, struct wcol_hbmerge **ctx);
 
 #endif

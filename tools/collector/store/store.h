@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/hbmerge.h"
+
 /* One event: from a device (seq >= 0) or raised by the collector itself (seq < 0). */
 struct wcol_store_event {
     int64_t id; /* collector-assigned, increasing: the cursor of GET /v1/events */
@@ -85,6 +87,9 @@ struct wcol_store_stats {
      * (SQLite: virtual machine steps): what tests compare, never a time. */
     int64_t snapshot_work_last;
     int64_t snapshots_refused; /* pages refused: the device would exceed max_sensors */
+    /* The heartbeat merge's sticky state per device (store/hbmerge.h; SQLite only: on
+     * PostgreSQL the merge is the server's and this stays zero). */
+    struct wcol_hbmerge_stats hb_sticky;
 };
 
 /* One boot a request names: the backend fills in the highest stored sequence (-1 none). */

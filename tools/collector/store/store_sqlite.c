@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "common/log.h"
+#include "store/hbmerge.h"
 #include "store/hbmerge_sql.h"
 #include "store/store.h"
 
@@ -35,11 +36,12 @@ struct sq {
     unsigned max_sensors;
     int64_t snapshot_work_last;
     int64_t snapshots_refused;
+    struct wcol_hbmerge *hbmerge; /* the write connection's merge context (its sticky state) */
 };
 
 /* clang-format off */
 /* The stored heartbeat's merge (sticky fields): in C, else in SQL (store/hbmerge_sql.h). */
-#define HEARTBEAT_MERGE HEARTBEAT_MERGE_C_OF("heartbeat", "excluded.heartbeat")
+#define HEARTBEAT_MERGE HEARTBEAT_MERGE_C_OF("heartbeat", "excluded.heartbeat", "id")
 
 /*
  * The stored snapshot is the device's current sensor state, merged from the pages of the
@@ -577,6 +579,7 @@ static int sq_stats(void *impl, struct wcol_store_stats *out)
     sqlite3_reset(q->count_devices);
     out->snapshot_work_last = q->snapshot_work_last;
     out->snapshots_refused = q->snapshots_refused;
+    wcol_hbmerge_stats(q->hbmerge, &out->hb_sticky);
     if (stat(q->path, &st) == 0) {
         out->db_bytes += st.st_size;
     }
@@ -939,7 +942,7 @@ int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sql
         goto close_q;
     }
     sqlite3_busy_timeout(q->r, (int)opts->busy_timeout_ms);
-    rc = wcol_hbmerge_sql_define(q->w);
+    rc = wcol_hbmerge_sql_define(q->w, WCOL_HBMERGE_DEVICES, &q->hbmerge);
     rc = rc ?: prepare_all(q);
     if (rc != 0) {
         goto close_q;
