@@ -734,15 +734,16 @@ def burst_caught_up(env):
 def burst_dump(env):
     """The incidents, timelines and outbox rows of the burst, without ids or times."""
     where = "i.component <> 'device' AND i.is_parent = 0"
-    seq = {int(r[0]): "%s/%s" % (r[1], r[2]) for r in env.query("SELECT id, device, seq FROM events")}
+    seq = {int(r[0]): "%s/%s" % (r[1], r[2])
+           for r in env.query("SELECT id, device, seq FROM events")}
     norm = (lambda rows: [tuple("" if v is None else str(v) for v in r) for r in rows])
     inc = norm(iquery(env, "SELECT device, component, state, severity, events, transitions, "
                       "flapping, reopened, last_state, escalated, parent FROM incidents AS i "
                       "WHERE %s ORDER BY device, component, id" % where))
     tl = norm((d, c, w, det, seq.get(e, "")) for d, c, w, det, e in iquery(
-        env, "SELECT i.device, i.component, t.what, coalesce(t.detail, ''), coalesce(t.event_id, 0) "
-        "FROM incident_timeline AS t JOIN incidents AS i ON i.id = t.incident WHERE %s "
-        "ORDER BY i.device, i.component, t.id" % where))
+        env, "SELECT i.device, i.component, t.what, coalesce(t.detail, ''), "
+        "coalesce(t.event_id, 0) FROM incident_timeline AS t JOIN incidents AS i "
+        "ON i.id = t.incident WHERE %s ORDER BY i.device, i.component, t.id" % where))
     ob = norm(iquery(env, "SELECT i.device, i.component, o.kind, o.receiver FROM outbox AS o "
                      "JOIN incidents AS i ON i.id = o.incident WHERE %s ORDER BY i.device, "
                      "i.component, o.id" % where))
