@@ -41,6 +41,72 @@ struct ev {
     int rank;
 };
 
+/*
+ * PostgreSQL: the live incident of each (device, sensor) of a transaction's events, read in
+ * one statement at its start (not one round trip per event) and kept as the engine changes
+ * them. The engine holds the writers' turn (idb.h) for the whole transaction, so no one else
+ * changes an incident meanwhile; what the engine changes other than through its own rows (a
+ * new incident, the grouping under a parent) is forgotten and read again.
+ */
+struct live {
+    char device[64];
+    char comp[WCOL_INC_COMP_MAX + 1];
+    bool found;
+    struct wcol_incident x;
+};
+
+struct live_set {
+    struct live *v; /* EVENTS_PER_TXN slots; NULL: every lookup reads the table */
+    int n;
+};
+
+static struct live *live_slot(struct live_set *ls, const char *device, const char *comp)
+{
+    for (int i = 0; ls != NULL && i < ls->n; i++) {
+        if (strcmp(ls->v[i].device, device) == 0 && strcmp(ls->v[i].comp, comp) == 0) {
+            return &ls->v[i];
+        }
+    }
+    return NULL;
+}
+
+/* wcol_inc_find_live(), from the set when it holds the problem. */
+static int live_find(struct live_set *ls, struct wcol_idb *db, const char *device, const char *comp,
+                     struct wcol_incident *x)
+{
+    struct live *l = live_slot(ls, device, comp);
+
+    if (l == NULL) {
+        return wcol_inc_find_live(db, device, comp, x);
+    }
+    if (!l->found) {
+        return -ENOENT;
+    }
+    *x = l->x;
+    return 0;
+}
+
+/* x was just written (it is live): the set's copy is x. */
+static void live_keep(struct live_set *ls, const struct wcol_incident *x)
+{
+    struct live *l = live_slot(ls, x->device, x->component);
+
+    if (l != NULL) {
+        l->found = true;
+        l->x = *x;
+    }
+}
+
+/* The problem's row changed otherwise: read it from the table next time. */
+static void live_forget(struct live_set *ls, const char *device, const char *comp)
+{
+    struct live *l = live_slot(ls, device, comp);
+
+    if (l != NULL) {
+        *l = ls->v[--ls->n];
+    }
+}
+
 static bool is_bad(const char *to)
 {
     return strcmp(to, "ok") != 0 && strcmp(to, "up") != 0;
@@ -186,7 +252,8 @@ static int correlate(struct wcol_incidents *in, struct wcol_idb *db, struct wcol
     wcol_idb_finalize(st);
     x->parent = parent;
     snprintf(d, sizeof(d), "%d more device(s) grouped", moved);
-    return rc == SQLITE_DONE && wcol_inc_timeline(db, parent, now, "collector", "grouped", d, 0) > 0
+    return rc == SQLITE_DONE &&
+                   wcol_inc_timeline_note(db, parent, now, "collector", "grouped", d, 0) == 0
                ? 0
                : -EIO;
 }
@@ -254,8 +321,11 @@ static int bad_event(struct wcol_incidents *in, struct wcol_idb *db, struct wcol
     set_reading(x, e);
     snprintf(d, sizeof(d), "%s -> %s (%s)%s", e->from, e->to, wcol_inc_sev_name(e->rank),
              raised ? ": severity raised" : "");
-    int64_t tl =
-        wcol_inc_timeline(db, x->id, now, "collector", reopen ? "reopened" : "event", d, e->id);
+    /* The entry's id keys a notification only when one follows (else it is not waited for). */
+    bool notify = !flapped && !x->flapping && (reopen || raised);
+    const char *what = reopen ? "reopened" : "event";
+    int64_t tl = notify ? wcol_inc_timeline(db, x->id, now, "collector", what, d, e->id)
+                        : wcol_inc_timeline_note(db, x->id, now, "collector", what, d, e->id);
 
     if (tl < 0 || wcol_inc_put(db, x) != 0) {
         return -EIO;
@@ -263,11 +333,8 @@ static int bad_event(struct wcol_incidents *in, struct wcol_idb *db, struct wcol
     if (flapped) {
         return note_flapping(in, db, x, now);
     }
-    if (x->flapping) {
-        return 0; /* one notification for the flapping, not one per flap */
-    }
-    return reopen || raised ? wcol_inc_notify(in, db, x, reopen ? "reopened" : "firing", tl, now)
-                            : 0;
+    /* When flapping: one notification for the flapping, not one per flap. */
+    return notify ? wcol_inc_notify(in, db, x, reopen ? "reopened" : "firing", tl, now) : 0;
 }
 
 static int good_event(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_incident *x,
@@ -284,14 +351,18 @@ static int good_event(struct wcol_incidents *in, struct wcol_idb *db, struct wco
     snprintf(x->last_state, sizeof(x->last_state), "%s", e->to);
     snprintf(d, sizeof(d), "%s -> %s: healthy; resolves after the hold-down (%llu s)", e->from,
              e->to, (unsigned long long)(in->pol.hold_down_ms / 1000));
-    if (wcol_inc_timeline(db, x->id, now, "collector", "event", d, e->id) < 0 ||
+    if (wcol_inc_timeline_note(db, x->id, now, "collector", "event", d, e->id) < 0 ||
         wcol_inc_put(db, x) != 0) {
         return -EIO;
     }
     return flapped ? note_flapping(in, db, x, now) : 0;
 }
 
-static int on_event(struct wcol_incidents *in, struct wcol_idb *db, const struct ev *e, int64_t now)
+static const char *col(struct wcol_idb_stmt *st, int i);
+
+/* ls: the transaction's live incidents (NULL: none kept). */
+static int on_event(struct wcol_incidents *in, struct wcol_idb *db, const struct ev *e, int64_t now,
+                    struct live_set *ls)
 {
     struct wcol_incident x;
     int rc;
@@ -300,21 +371,72 @@ static int on_event(struct wcol_incidents *in, struct wcol_idb *db, const struct
         strlen(e->sensor) > WCOL_INC_COMP_MAX) {
         return 0;
     }
-    rc = wcol_inc_find_live(db, e->device, e->sensor, &x);
+    rc = live_find(ls, db, e->device, e->sensor, &x);
     if (rc == -EIO) {
         return rc;
     }
     if (!is_bad(e->to)) {
-        return rc == 0 ? good_event(in, db, &x, e, now) : 0;
+        rc = rc == 0 ? good_event(in, db, &x, e, now) ?: 1 : 0;
+    } else if (rc == 0) {
+        rc = bad_event(in, db, &x, e, now, false) ?: 1;
+    } else if ((rc = wcol_inc_find_resolved(db, e->device, e->sensor, &x)) == 0) {
+        rc = bad_event(in, db, &x, e, now, true) ?: 1;
+    } else if (rc == -ENOENT) {
+        rc = open_new(in, db, e, now);
+        /* A silent device's incident may group others under a parent: forget them all. */
+        live_forget(ls, e->device, e->sensor);
+        if (ls != NULL && strcmp(e->sensor, "device") == 0) {
+            ls->n = 0;
+        }
     }
-    if (rc == 0) {
-        return bad_event(in, db, &x, e, now, false);
+    if (rc == 1) {
+        live_keep(ls, &x); /* x is written and live */
+        rc = 0;
     }
-    rc = wcol_inc_find_resolved(db, e->device, e->sensor, &x);
-    if (rc == 0) {
-        return bad_event(in, db, &x, e, now, true);
+    return rc;
+}
+
+/* PostgreSQL: the live incidents of the (device, sensor) problems of the next events, as
+ * wcol_inc_find_live() reads each, in one statement. */
+static void live_load(struct live_set *ls, struct wcol_idb *db, int64_t cursor)
+{
+    struct wcol_idb_stmt *st = NULL;
+
+    if (ls == NULL) {
+        return;
     }
-    return rc == -ENOENT ? open_new(in, db, e, now) : rc;
+    ls->n = 0;
+    if (ls->v == NULL ||
+        wcol_idb_prepare_v2(
+            db,
+            "SELECT i.*, k.device, k.sensor FROM (SELECT DISTINCT device, sensor FROM (SELECT "
+            "device, sensor FROM events WHERE id > ?1 ORDER BY id LIMIT ?2) AS e) AS k LEFT JOIN "
+            "LATERAL (SELECT " INC_COLS " FROM incidents WHERE device = k.device AND component = "
+            "k.sensor AND state IN ('open', 'reopened', 'acknowledged') ORDER BY id DESC LIMIT 1) "
+            "AS i ON true",
+            -1, &st, NULL) != SQLITE_OK) {
+        return;
+    }
+    wcol_idb_bind_int64(st, 1, cursor);
+    wcol_idb_bind_int(st, 2, EVENTS_PER_TXN);
+    while (ls->n < EVENTS_PER_TXN && wcol_idb_step(st) == SQLITE_ROW) {
+        const char *d = col(st, 29), *c = col(st, 30);
+        struct live *l = &ls->v[ls->n];
+
+        /* A name the row's buffer would cut is left to the table. */
+        if (d == NULL || c == NULL || strlen(d) >= sizeof(l->device) ||
+            strlen(c) >= sizeof(l->comp)) {
+            continue;
+        }
+        snprintf(l->device, sizeof(l->device), "%s", d);
+        snprintf(l->comp, sizeof(l->comp), "%s", c);
+        l->found = wcol_idb_column_type(st, 0) != SQLITE_NULL;
+        if (l->found) {
+            wcol_inc_row(st, &l->x);
+        }
+        ls->n++;
+    }
+    wcol_idb_finalize(st);
 }
 
 static const char *col(struct wcol_idb_stmt *st, int i)
@@ -344,7 +466,7 @@ static bool gap_holds(struct gap *g, int64_t last, int64_t id, int64_t now)
  * @return events, or -EIO.
  */
 static int process_events(struct wcol_incidents *in, struct wcol_idb *db, int64_t *cursor,
-                          struct gap *g)
+                          struct gap *g, struct live_set *ls)
 {
     struct wcol_idb_stmt *st = NULL;
     int n = 0, rc = 0;
@@ -373,6 +495,7 @@ static int process_events(struct wcol_incidents *in, struct wcol_idb *db, int64_
     }
     wcol_idb_bind_int64(st, 1, *cursor);
     wcol_idb_bind_int(st, 2, EVENTS_PER_TXN);
+    live_load(ls, db, *cursor);
     while (rc == 0 && wcol_idb_step(st) == SQLITE_ROW) {
         struct ev e = { .id = wcol_idb_column_int64(st, 0),
                         .device = col(st, 1),
@@ -389,7 +512,7 @@ static int process_events(struct wcol_incidents *in, struct wcol_idb *db, int64_
         if (wcol_idb_is_pg(db) && gap_holds(g, last, e.id, now)) {
             break;
         }
-        rc = on_event(in, db, &e, now);
+        rc = on_event(in, db, &e, now, ls);
         last = e.id;
         n++;
     }
@@ -437,10 +560,10 @@ int64_t wcol_incidents_condition(struct wcol_incidents *in, const char *device, 
         return -EIO;
     }
     wcol_inc_pol_enter(in, true);
-    rc = wcol_inc_exec(db, "BEGIN IMMEDIATE") == 0 ? on_event(in, db, &e, now) : -EIO;
+    rc = wcol_inc_exec(db, "BEGIN IMMEDIATE") == 0 ? on_event(in, db, &e, now, NULL) : -EIO;
     if (rc == 0 && wcol_inc_find_live(db, device, comp, &x) == 0) {
         id = x.id;
-        rc = wcol_inc_timeline(db, x.id, now, "collector", state, detail, 0) < 0 ? -EIO : 0;
+        rc = wcol_inc_timeline_note(db, x.id, now, "collector", state, detail, 0);
     }
     rc = rc ?: wcol_inc_exec(db, "COMMIT");
     if (rc != 0) {
@@ -511,7 +634,7 @@ static int review(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_in
             /* Never resolve while the reading is still bad. */
             x->healthy_since_ms = 0;
             snprintf(d, sizeof(d), "hold-down over but the snapshot still reports %s", st);
-            return wcol_inc_timeline(db, x->id, now, "collector", "still bad", d, 0) > 0
+            return wcol_inc_timeline_note(db, x->id, now, "collector", "still bad", d, 0) == 0
                        ? wcol_inc_put(db, x)
                        : -EIO;
         }
@@ -522,7 +645,7 @@ static int review(struct wcol_incidents *in, struct wcol_idb *db, struct wcol_in
         /* The recovery event was lost or never sent: the snapshot is newer and ok. */
         x->healthy_since_ms = now;
         snprintf(d, sizeof(d), "the stored snapshot reports %s (newer than the last event)", st);
-        return wcol_inc_timeline(db, x->id, now, "collector", "snapshot ok", d, 0) > 0
+        return wcol_inc_timeline_note(db, x->id, now, "collector", "snapshot ok", d, 0) == 0
                    ? wcol_inc_put(db, x)
                    : -EIO;
     }
@@ -699,10 +822,15 @@ void *wcol_inc_engine_main(void *arg)
     struct wcol_idb *db = NULL;
     struct gap gap = { .at = -1 };
     int64_t cursor = -1, next_tick = 0;
+    struct live_set live = { 0 };
 
     pthread_setname_np(pthread_self(), "wcol-incidents");
     if ((db = engine_db(in)) == NULL) {
         return NULL;
+    }
+    if (wcol_idb_is_pg(db)) {
+        /* NULL (no memory): every event reads the table, as with SQLite. */
+        live.v = calloc(EVENTS_PER_TXN, sizeof(*live.v));
     }
     while (!in->stop) {
         int n = 0;
@@ -715,7 +843,7 @@ void *wcol_inc_engine_main(void *arg)
         wcol_inc_pol_enter(in, true);
         /* Only a write transaction when there is something to write. */
         if (max_event(db, "SELECT coalesce(max(id), 0) FROM events") > cursor) {
-            n = process_events(in, db, &cursor, &gap);
+            n = process_events(in, db, &cursor, &gap, live.v != NULL ? &live : NULL);
         }
         int64_t now = wcol_inc_now_ms();
 
@@ -734,5 +862,6 @@ void *wcol_inc_engine_main(void *arg)
         }
     }
     wcol_idb_close(db);
+    free(live.v);
     return NULL;
 }

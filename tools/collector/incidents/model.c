@@ -331,15 +331,30 @@ uint64_t wcol_incidents_changes(void)
     return atomic_load(&s_changes);
 }
 
+#define INC_INS                                                                                    \
+    "INSERT INTO incidents (device, component, state, severity, opened_ms, acked_ms, "             \
+    "resolved_ms, closed_ms, first_event_ms, healthy_since_ms, healthy_t_ms, last_bad_t_ms, "      \
+    "last_boot, last_state, events, flap_start_ms, transitions, flapping, parent, is_parent, "     \
+    "escalated, resend_ms, reopened, assignee, commander, runbook) VALUES (?2, ?3, ?4, ?5, "       \
+    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "       \
+    "?24, ?25, ?26, ?27)"
+
+/* Step an INSERT that may end with RETURNING id (PostgreSQL): *id that id, 0 without it.
+ * @return SQLITE_DONE or an error code. */
+static int step_returning(struct wcol_idb_stmt *st, int64_t *id)
+{
+    int rc = wcol_idb_step(st);
+
+    *id = 0;
+    if (rc == SQLITE_ROW) {
+        *id = wcol_idb_column_int64(st, 0);
+        rc = wcol_idb_step(st);
+    }
+    return rc;
+}
+
 int wcol_inc_put(struct wcol_idb *db, struct wcol_incident *x)
 {
-    static const char ins[] =
-        "INSERT INTO incidents (device, component, state, severity, opened_ms, acked_ms, "
-        "resolved_ms, closed_ms, first_event_ms, healthy_since_ms, healthy_t_ms, last_bad_t_ms, "
-        "last_boot, last_state, events, flap_start_ms, transitions, flapping, parent, is_parent, "
-        "escalated, resend_ms, reopened, assignee, commander, runbook) VALUES (?2, ?3, ?4, ?5, "
-        "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-        "?24, ?25, ?26, ?27)";
     static const char upd[] =
         "UPDATE incidents SET device = ?2, component = ?3, state = ?4, severity = ?5, "
         "opened_ms = ?6, acked_ms = ?7, resolved_ms = ?8, closed_ms = ?9, first_event_ms = ?10, "
@@ -350,7 +365,10 @@ int wcol_inc_put(struct wcol_idb *db, struct wcol_incident *x)
     struct wcol_idb_stmt *st = NULL;
     int i = 1;
 
-    if (wcol_idb_prepare_v2(db, x->id == 0 ? ins : upd, -1, &st, NULL) != SQLITE_OK) {
+    /* PostgreSQL: the new id in the insert's own round trip, not a second one (lastval). */
+    if (wcol_idb_prepare_v2(db,
+                            x->id == 0 ? wcol_idb_sql(db, INC_INS, INC_INS " RETURNING id") : upd,
+                            -1, &st, NULL) != SQLITE_OK) {
         wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
@@ -381,7 +399,8 @@ int wcol_inc_put(struct wcol_idb *db, struct wcol_incident *x)
     wcol_idb_bind_text(st, i++, x->assignee, -1, SQLITE_STATIC);
     wcol_idb_bind_text(st, i++, x->commander, -1, SQLITE_STATIC);
     wcol_idb_bind_text(st, i++, x->runbook, -1, SQLITE_STATIC);
-    int rc = wcol_idb_step(st);
+    int64_t id = 0;
+    int rc = step_returning(st, &id);
 
     wcol_idb_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -389,20 +408,25 @@ int wcol_inc_put(struct wcol_idb *db, struct wcol_incident *x)
         return -EIO;
     }
     if (x->id == 0) {
-        x->id = wcol_idb_last_insert_rowid(db);
+        x->id = id > 0 ? id : wcol_idb_last_insert_rowid(db);
     }
     atomic_fetch_add(&s_changes, 1);
     return 0;
 }
 
-int64_t wcol_inc_timeline(struct wcol_idb *db, int64_t incident, int64_t at_ms, const char *who,
-                          const char *what, const char *detail, int64_t event_id)
+#define TIMELINE_INS                                                                               \
+    "INSERT INTO incident_timeline (incident, at_ms, who, what, detail, event_id) VALUES (?1, "    \
+    "?2, ?3, ?4, ?5, ?6)"
+
+/* want_id false: on PostgreSQL the insert is queued, not waited for (idb_pg.c). */
+static int64_t timeline_row(struct wcol_idb *db, int64_t incident, int64_t at_ms, const char *who,
+                            const char *what, const char *detail, int64_t event_id, bool want_id)
 {
     struct wcol_idb_stmt *st = NULL;
 
     if (wcol_idb_prepare_v2(db,
-                            "INSERT INTO incident_timeline (incident, at_ms, who, what, detail, "
-                            "event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            want_id ? wcol_idb_sql(db, TIMELINE_INS, TIMELINE_INS " RETURNING id")
+                                    : TIMELINE_INS,
                             -1, &st, NULL) != SQLITE_OK) {
         wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
@@ -417,14 +441,30 @@ int64_t wcol_inc_timeline(struct wcol_idb *db, int64_t incident, int64_t at_ms, 
     if (event_id > 0) {
         wcol_idb_bind_int64(st, 6, event_id);
     }
-    int rc = wcol_idb_step(st);
+    int64_t id = 0;
+    int rc = step_returning(st, &id);
 
     wcol_idb_finalize(st);
     if (rc != SQLITE_DONE) {
         wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
-    return wcol_idb_last_insert_rowid(db);
+    if (!want_id) {
+        return 1;
+    }
+    return id > 0 ? id : wcol_idb_last_insert_rowid(db);
+}
+
+int64_t wcol_inc_timeline(struct wcol_idb *db, int64_t incident, int64_t at_ms, const char *who,
+                          const char *what, const char *detail, int64_t event_id)
+{
+    return timeline_row(db, incident, at_ms, who, what, detail, event_id, true);
+}
+
+int wcol_inc_timeline_note(struct wcol_idb *db, int64_t incident, int64_t at_ms, const char *who,
+                           const char *what, const char *detail, int64_t event_id)
+{
+    return timeline_row(db, incident, at_ms, who, what, detail, event_id, false) > 0 ? 0 : -EIO;
 }
 
 /* ---- notifications ---- */

@@ -112,6 +112,11 @@ int wcol_inc_put(struct wcol_idb *db, struct wcol_incident *inc);
 int64_t wcol_inc_timeline(struct wcol_idb *db, int64_t incident, int64_t at_ms, const char *who,
                           const char *what, const char *detail, int64_t event_id);
 
+/** The same, for an entry whose id nobody needs (no notification keyed by it): on
+ *  PostgreSQL not waited for (idb_pg.c). @return 0, -EIO. */
+int wcol_inc_timeline_note(struct wcol_idb *db, int64_t incident, int64_t at_ms, const char *who,
+                           const char *what, const char *detail, int64_t event_id);
+
 /**
  * The notifications of one change (kind: firing, reopened, flapping, escalation, acknowledged,
  * resolved, closed, refresh) into the outbox: one row per routed receiver, keyed
