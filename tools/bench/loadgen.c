@@ -2,21 +2,28 @@
  * loadgen: many agents in one process against a collector on loopback.
  *
  *   loadgen --pki DIR --certs DIR --agents N --port P [--ramp S] [--hold S] [--interval-ms MS]
- *           [--restart | --restart-tickets] [--server-name NAME] -- SERVER-COMMAND...
+ *           [--sensors N] [--tick-us US] [--restart | --restart-tickets] [--server-name NAME]
+ *           -- SERVER-COMMAND...
  *
  * Every agent is the firmware's own reporting path: a ward_agent context building its
  * heartbeat batch with ward_report_batch(), ward_transport (keep-alive HTTP, timeouts,
  * backoff), ward_tls (mutual TLS with the agent's mbedTLS configuration) and the Linux net
  * port (net_posix.c), each agent with its own device certificate (CERTS/lg-NNNNN.crt/.key,
- * tools/bench/mkcerts.py). Only the event loop is the load generator's: one epoll over all
- * sockets instead of one ppoll per agent. mbedTLS allocates from the libc heap here (its
- * hooks are process-wide, and one 32 KiB ward_mempool per agent would only hide the figure).
+ * tools/bench/mkcerts.py). The load generator's own parts: one epoll over all sockets instead
+ * of one ppoll per agent, a timer heap that steps each agent when its next heartbeat or its
+ * transport's deadline comes (not a scan of every agent each tick), and reads through a
+ * read-ahead that knows from epoll when a socket is empty (lg_recv: fewer system calls, the
+ * same bytes). mbedTLS allocates from the libc heap here (its hooks are process-wide, and one
+ * 32 KiB ward_mempool per agent would only hide the figure).
  *
  * The generator starts SERVER-COMMAND itself (the collector, or nginx for the TLS baseline)
  * so it knows its PID, reads its RSS and can restart it. Phases, each bounded in time:
  *   ramp     agents connect at a uniform rate over --ramp seconds, then up to 120 s settle;
  *   hold     each agent sends a heartbeat every --interval-ms (0: the next one as soon as
- *            the previous is acknowledged); heartbeats/s, ack latency, wire bytes;
+ *            the previous is acknowledged); heartbeats/s, ack latency, wire bytes, the
+ *            server's and the load generator's own CPU per heartbeat, how far sends fell
+ *            behind the schedule (one request in flight per agent: a late answer delays the
+ *            next heartbeat; --tick-us N serves due agents together, at most N us late);
  *   restart  (--restart) the server is stopped (SIGTERM) and started again; every agent sends
  *            one heartbeat; the time until all are acknowledged, first with the saved TLS
  *            sessions (tickets), then (not with --restart-tickets) again with every session
@@ -36,6 +43,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,14 +63,17 @@
 #define PEM_MAX       4096u
 #define LAT_BUCKET_US 20u
 #define LAT_BUCKETS   150000u /* 3 s in 20 us steps; slower acks land in the last bucket */
-#define SCAN_MS       10
+#define DONE_CHECK_US 1000    /* done() predicates walk every agent: at most once per ms */
+#define LAG_BUCKETS   1000u   /* send lag behind the schedule, 1 ms steps */
+#define READ_AHEAD    2048u
 #define SETTLE_MS     180000
 #define RESTART_MS    120000
 
 struct lg_agent {
     struct ward_agent agent;
     struct ward_net_posix np;
-    struct ward_net net;
+    struct ward_net posix; /* net_posix itself */
+    struct ward_net net;   /* what TLS and the transport use: posix + read-ahead (lg_recv) */
     struct ward_tls tls;
     struct ward_transport tp;
     int reg_fd;
@@ -70,9 +81,13 @@ struct lg_agent {
     uint32_t reg_connects;
     bool started;
     bool up;
-    bool acked; /* got a 2xx since the last phase reset */
-    int64_t next_ms;
+    bool acked;      /* got a 2xx since the last phase reset */
+    int64_t next_us; /* open loop: when the next heartbeat is due */
     int64_t sent_us;
+    uint32_t heap_at; /* this agent's place in s_heap */
+    bool readable;    /* the socket may hold bytes: epoll said so, or the last read was full */
+    uint16_t ra_off, ra_len;
+    uint8_t ra[READ_AHEAD];
     uint8_t tx[4096];
     uint8_t rx[1024];
 };
@@ -87,6 +102,7 @@ struct lg_opts {
     unsigned hold_s;
     unsigned interval_ms;
     unsigned sensors; /* --sensors N: readings fed before each batch, sent as snapshot pages */
+    unsigned tick_us; /* --tick-us N: due agents are served together, at most N us late */
     bool restart;
     bool tickets_only; /* --restart-tickets: skip the round without tickets */
     char **server_argv;
@@ -99,7 +115,18 @@ static pid_t s_server = -1;
 static bool s_sending;
 static struct lg_opts s_o;
 static uint32_t *s_lat;
+static uint32_t s_lag[LAG_BUCKETS];
+/* Every agent, a binary min-heap on when it must be stepped next: its next heartbeat or its
+ * transport's deadline. The key lives in the slot, so a sift reads one array. */
+struct lg_slot {
+    int64_t due_us;
+    uint32_t agent;
+};
+static struct lg_slot *s_heap;
 static uint64_t s_acks, s_non2xx, s_failed;
+static uint64_t s_late, s_dropped;
+static uint64_t s_waits;
+/* epoll waits: the generator's wake-ups */ /* open loop: sent >= 1 ms behind, slots given up */
 static unsigned s_up;
 static uint8_t s_arena_mem[WARD_JSON_ARENA_SIZE];
 static struct ward_json_arena s_arena;
@@ -180,6 +207,81 @@ static double cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* ---- the agents' sockets: net_posix, with a read-ahead and the event loop's readiness ----
+ * The transport reads once to see that an idle connection is still open before each request,
+ * once right after sending it, and mbedTLS reads a record's 5-byte header and its body
+ * separately: four recv() calls per heartbeat, two of them EAGAIN. Here a read the event loop
+ * knows would find nothing (no EPOLLIN since the socket was last drained) returns -EAGAIN
+ * without a system call, and one recv() fills a buffer that the next reads take from. The
+ * bytes on the wire and their order are the same; a real agent pays those calls, the server
+ * under test does not. A short read means the socket was drained; level-triggered epoll
+ * reports anything that arrives later. */
+static int lg_connect(void *ctx, const char *host, uint16_t port)
+{
+    struct lg_agent *a = ctx;
+
+    a->ra_off = a->ra_len = 0;
+    a->readable = true;
+    return a->posix.ops->connect(a->posix.ctx, host, port);
+}
+
+static int lg_connect_result(void *ctx)
+{
+    struct lg_agent *a = ctx;
+
+    return a->posix.ops->connect_result(a->posix.ctx);
+}
+
+static int lg_send(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct lg_agent *a = ctx;
+
+    return a->posix.ops->send(a->posix.ctx, buf, len);
+}
+
+static int lg_recv(void *ctx, uint8_t *buf, size_t len)
+{
+    struct lg_agent *a = ctx;
+    size_t n;
+
+    if (a->ra_len == 0) {
+        int got;
+
+        if (!a->readable) {
+            return -EAGAIN;
+        }
+        got = a->posix.ops->recv(a->posix.ctx, a->ra, sizeof(a->ra));
+        if (got <= 0) {
+            a->readable = got != -EAGAIN;
+            return got;
+        }
+        a->readable = (size_t)got == sizeof(a->ra);
+        a->ra_off = 0;
+        a->ra_len = (uint16_t)got;
+    }
+    n = len < a->ra_len ? len : a->ra_len;
+    memcpy(buf, a->ra + a->ra_off, n);
+    a->ra_off = (uint16_t)(a->ra_off + n);
+    a->ra_len = (uint16_t)(a->ra_len - n);
+    return (int)n;
+}
+
+static void lg_close(void *ctx)
+{
+    struct lg_agent *a = ctx;
+
+    a->ra_off = a->ra_len = 0;
+    a->posix.ops->close(a->posix.ctx);
+}
+
+static const struct ward_net_ops s_lg_net_ops = {
+    .connect = lg_connect,
+    .connect_result = lg_connect_result,
+    .send = lg_send,
+    .recv = lg_recv,
+    .close = lg_close,
+};
+
 static void on_link(void *user, enum ward_link from, enum ward_link to, int err)
 {
     struct lg_agent *a = user;
@@ -224,7 +326,8 @@ static int agent_init(struct lg_agent *a, unsigned i, const uint8_t *ca, size_t 
     acfg.seed = ward_backoff_seed(id, (uint32_t)strlen(id));
     rc = ward_agent_init(&a->agent, &acfg, now_ms());
     ward_net_posix_init(&a->np);
-    a->net = ward_net_posix(&a->np);
+    a->posix = ward_net_posix(&a->np);
+    a->net = (struct ward_net){ .ops = &s_lg_net_ops, .ctx = a };
     creds = (struct ward_tls_creds){ ca, ca_len, cert, cert_len, key, key_len, s_o.server_name };
     rc = rc == 0 ? ward_tls_init(&a->tls, &creds, &a->net, id) : rc;
     ward_transport_config_defaults(&tcfg);
@@ -252,20 +355,91 @@ static void lat_add(int64_t us)
     s_lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
 }
 
-static double lat_pct(double p)
+/* The p-quantile of a histogram of n buckets of bucket_ms each (upper bound of its bucket). */
+static double hist_pct(const uint32_t *h, unsigned n, double bucket_ms, double p)
 {
     uint64_t total = 0, seen = 0;
 
-    for (unsigned b = 0; b < LAT_BUCKETS; b++) {
-        total += s_lat[b];
+    for (unsigned b = 0; b < n; b++) {
+        total += h[b];
     }
-    for (unsigned b = 0; b < LAT_BUCKETS; b++) {
-        seen += s_lat[b];
+    for (unsigned b = 0; b < n; b++) {
+        seen += h[b];
         if (total > 0 && (double)seen >= p * (double)total) {
-            return (b + 1) * (double)LAT_BUCKET_US / 1000.0;
+            return (b + 1) * bucket_ms;
         }
     }
     return 0.0;
+}
+
+static double lat_pct(double p)
+{
+    return hist_pct(s_lat, LAT_BUCKETS, LAT_BUCKET_US / 1000.0, p);
+}
+
+/* ---- the timer heap: every agent, keyed by when it must be stepped next ---- */
+
+static void heap_put(uint32_t pos, struct lg_slot slot)
+{
+    s_heap[pos] = slot;
+    s_agents[slot.agent].heap_at = pos;
+}
+
+static int64_t heap_key(uint32_t pos)
+{
+    return s_heap[pos].due_us;
+}
+
+/* Give an agent a new key and restore the heap order around it (one sift up or down). */
+static void heap_move(struct lg_agent *a, int64_t due_us)
+{
+    struct lg_slot slot = { due_us, (uint32_t)(a - s_agents) };
+    uint32_t pos = a->heap_at;
+
+    while (pos > 0 && heap_key((pos - 1) / 2) > due_us) {
+        heap_put(pos, s_heap[(pos - 1) / 2]);
+        pos = (pos - 1) / 2;
+    }
+    for (;;) {
+        uint32_t c = 2 * pos + 1;
+
+        if (c >= s_n) {
+            break;
+        }
+        c += (c + 1 < s_n && heap_key(c + 1) < heap_key(c)) ? 1u : 0u;
+        if (heap_key(c) >= due_us) {
+            break;
+        }
+        heap_put(pos, s_heap[c]);
+        pos = c;
+    }
+    heap_put(pos, slot);
+}
+
+static bool open_loop_due(const struct lg_agent *a, int64_t ms)
+{
+    return s_sending && s_o.interval_ms > 0 && a->started && !ward_transport_busy(&a->tp) &&
+           ward_transport_can_send(&a->tp, (uint64_t)ms);
+}
+
+/* The agent's next step: its next heartbeat (open loop) or the transport's deadline (time-outs,
+ * backoff, TLS data already read). Never now or earlier, so one pass over the due agents ends;
+ * something still due now is retried 1 ms later (the old loop's scan retried after 10 ms). */
+static void reschedule(struct lg_agent *a, int64_t us)
+{
+    uint64_t d = ward_transport_deadline(&a->tp, (uint64_t)(us / 1000));
+    int64_t due = d >= (uint64_t)(INT64_MAX / 1000) ? INT64_MAX : (int64_t)d * 1000;
+
+    if (open_loop_due(a, us / 1000) && a->next_us < due) {
+        due = a->next_us;
+    }
+    if (a->ra_len > 0 && ward_net_posix_fd(&a->np) >= 0) {
+        due = us; /* bytes read ahead that nobody took yet: epoll will not report them */
+    }
+    due = due > us ? due : us + 1000;
+    if (due != heap_key(a->heap_at)) {
+        heap_move(a, due);
+    }
 }
 
 static void submit(struct lg_agent *a, int64_t ms)
@@ -287,6 +461,26 @@ static void submit(struct lg_agent *a, int64_t ms)
     if (len > 0 && ward_transport_submit(&a->tp, (size_t)len, (uint64_t)ms) == 0) {
         a->sent_us = now_us();
         a->started = true;
+    }
+}
+
+/* Open loop: the next heartbeat is due interval_ms after the previous one was due (a fixed
+ * schedule), sent as soon as it is due and the previous one is answered. One that is more
+ * than an interval behind gives up the missed slots (counted). */
+static void send_due(struct lg_agent *a, int64_t us)
+{
+    int64_t iv = (int64_t)s_o.interval_ms * 1000, lag = us - a->next_us;
+
+    if (us < a->next_us || !open_loop_due(a, us / 1000)) {
+        return;
+    }
+    s_lag[lag / 1000 < (int64_t)LAG_BUCKETS ? lag / 1000 : LAG_BUCKETS - 1]++;
+    s_late += lag >= 1000 ? 1u : 0u;
+    submit(a, us / 1000);
+    a->next_us += iv;
+    if (a->next_us < us) {
+        s_dropped += (uint64_t)((us - a->next_us) / iv) + 1u;
+        a->next_us = us + iv;
     }
 }
 
@@ -315,8 +509,11 @@ static void rearm(struct lg_agent *a)
     }
 }
 
-static void step(struct lg_agent *a, int64_t ms)
+static void step(struct lg_agent *a, int64_t us)
 {
+    int64_t ms = us / 1000;
+
+    send_due(a, us);
     for (int round = 0; round < 4; round++) {
         enum ward_transport_event ev = ward_transport_poll(&a->tp, (uint64_t)ms);
         const uint8_t *body;
@@ -338,53 +535,78 @@ static void step(struct lg_agent *a, int64_t ms)
         } else {
             s_failed++;
         }
-        /* With an interval the schedule stays fixed (open loop): the next heartbeat is due
-         * interval_ms after the previous one was submitted, not after its answer. */
         if (s_sending && s_o.interval_ms == 0) {
-            submit(a, ms);
+            submit(a, ms); /* closed loop: the next one as soon as this one ended */
+        } else {
+            send_due(a, us); /* open loop: a heartbeat that waited for this answer */
         }
     }
     rearm(a);
+    reschedule(a, us);
 }
 
-/* Run the loop until `until_ms`, or until done() says so. */
+/* Step every agent whose heap key has come (each at most once: keys move past now). */
+static void expire(int64_t us)
+{
+    for (unsigned k = 0; k < s_n && heap_key(0) <= us; k++) {
+        step(&s_agents[s_heap[0].agent], us);
+    }
+}
+
+/* epoll_wait for at most wait_us; epoll_wait (milliseconds, rounded up) where epoll_pwait2 is
+ * missing (before Linux 5.11, or under valgrind 3.19, which does not know it). */
+static int wait_events(struct epoll_event *evs, int max, int64_t wait_us)
+{
+    static bool no_pwait2;
+    struct timespec ts = { .tv_sec = wait_us / 1000000, .tv_nsec = (wait_us % 1000000) * 1000 };
+    int n;
+
+    if (!no_pwait2) {
+        n = epoll_pwait2(s_ep, evs, max, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS) {
+            return n;
+        }
+        no_pwait2 = true;
+    }
+    return epoll_wait(s_ep, evs, max, (int)((wait_us + 999) / 1000));
+}
+
+/* Run the loop until `until_ms`, or until done() says so. One epoll over every socket; the
+ * wait ends at the earliest agent's key (microseconds, so agents due at different times are
+ * sent at different times instead of in one burst per tick). */
 static void run_until(int64_t until_ms, bool (*done)(void))
 {
     static struct epoll_event evs[1024];
-    int64_t last_scan = 0;
+    int64_t until_us = until_ms * 1000, checked = 0;
 
     for (;;) {
-        int64_t ms = now_ms();
+        int64_t us = now_us(), wake;
         int n;
 
-        if (ms >= until_ms || (done != NULL && done())) {
+        if (us >= until_us) {
             return;
         }
-        n = epoll_wait(s_ep, evs, 1024, SCAN_MS);
-        ms = now_ms();
+        if (done != NULL && us - checked >= DONE_CHECK_US) {
+            if (done()) {
+                return;
+            }
+            checked = us;
+        }
+        wake = heap_key(0) < until_us ? heap_key(0) : until_us;
+        if (s_o.tick_us > 0 && wake < INT64_MAX - s_o.tick_us) { /* coalesce: one wake-up a tick */
+            wake = (wake + s_o.tick_us - 1) / s_o.tick_us * s_o.tick_us;
+        }
+        wake = wake - us < DONE_CHECK_US ? wake - us : DONE_CHECK_US * 10;
+        n = wait_events(evs, 1024, wake > 0 ? wake : 0);
+        s_waits++;
+        us = now_us();
         for (int k = 0; k < n; k++) {
-            step(&s_agents[evs[k].data.u32], ms);
-        }
-        if (ms - last_scan < SCAN_MS) {
-            continue;
-        }
-        last_scan = ms;
-        for (unsigned i = 0; i < s_n; i++) {
-            struct lg_agent *a = &s_agents[i];
+            struct lg_agent *a = &s_agents[evs[k].data.u32];
 
-            if (!a->started) {
-                continue;
-            }
-            if (s_sending && s_o.interval_ms > 0 && ms >= a->next_ms &&
-                !ward_transport_busy(&a->tp) && ward_transport_can_send(&a->tp, (uint64_t)ms)) {
-                submit(a, ms);
-                a->next_ms += (int64_t)s_o.interval_ms;
-                a->next_ms = a->next_ms < ms ? ms + (int64_t)s_o.interval_ms : a->next_ms;
-            }
-            if (ward_transport_deadline(&a->tp, (uint64_t)ms) <= (uint64_t)ms) {
-                step(a, ms);
-            }
+            a->readable = a->readable || (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
+            step(a, us);
         }
+        expire(us);
     }
 }
 
@@ -529,7 +751,7 @@ static double restart_round(bool tickets, uint32_t *full, uint32_t *resumed, uns
     t0 = now_us();
     for (unsigned i = 0; i < s_n; i++) {
         submit(&s_agents[i], now_ms());
-        step(&s_agents[i], now_ms());
+        step(&s_agents[i], now_us());
     }
     run_until(now_ms() + RESTART_MS, all_acked);
     *done_n = 0;
@@ -582,6 +804,7 @@ static int parse_args(int argc, char **argv)
                             : strcmp(argv[i], "--hold") == 0        ? &s_o.hold_s
                             : strcmp(argv[i], "--interval-ms") == 0 ? &s_o.interval_ms
                             : strcmp(argv[i], "--sensors") == 0     ? &s_o.sensors
+                            : strcmp(argv[i], "--tick-us") == 0     ? &s_o.tick_us
                                                                     : NULL;
             if (dst == NULL || *end != '\0' || n > 3600000ul) {
                 fprintf(stderr, "loadgen: bad option or value: %s %s\n", argv[i], v);
@@ -594,15 +817,81 @@ static int parse_args(int argc, char **argv)
     if (s_o.pki == NULL || s_o.certs == NULL || s_o.agents == 0 || s_o.agents > MAX_AGENTS ||
         s_o.port == 0 || s_o.port > 65535 || s_o.server_argv == NULL ||
         s_o.server_argv[0] == NULL || s_o.ramp_s > 600 || s_o.hold_s > 600) {
-        fprintf(stderr,
-                "loadgen: usage: loadgen --pki DIR --certs DIR --agents N (1..%u) --port P "
-                "[--ramp S] [--hold S] [--interval-ms MS] [--sensors N] [--restart | "
-                "--restart-tickets] "
-                "[--server-name NAME] -- SERVER-COMMAND...\n",
-                MAX_AGENTS);
+        fprintf(
+            stderr,
+            "loadgen: usage: loadgen --pki DIR --certs DIR --agents N (1..%u) --port P "
+            "[--ramp S] [--hold S] [--interval-ms MS] [--sensors N] [--tick-us US] [--restart | "
+            "--restart-tickets] "
+            "[--server-name NAME] -- SERVER-COMMAND...\n",
+            MAX_AGENTS);
         return -EINVAL;
     }
     return 0;
+}
+
+/* The load generator's own CPU (every thread, user and system), microsecond resolution. */
+static void own_cpu(double *user_s, double *sys_s)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    *user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    *sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static double load1(void)
+{
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &l) != 1) {
+            l = -1.0;
+        }
+        fclose(f);
+    }
+    return l;
+}
+
+/* The hold: the measured heartbeats; prints the first part of the JSON line. Alongside the
+ * server's CPU per heartbeat, the load generator's own, to see which of the two fills the
+ * cores, and how well the generator kept its schedule (lag, late and dropped sends). */
+static void hold_phase(unsigned held, long rss0, long rss1)
+{
+    uint64_t tx0, rx0, tx1, rx1, acks, late0 = s_late, drop0 = s_dropped, acks0 = s_acks;
+    uint64_t waits0 = s_waits;
+    uint32_t full, resumed;
+    double cpu_srv = cpu_s(s_server), u0, s0, u1, s1, per, hold_s, ld = load1();
+    int64_t t_hold = now_us();
+
+    memset(s_lat, 0, LAT_BUCKETS * sizeof(*s_lat));
+    memset(s_lag, 0, sizeof(s_lag));
+    totals(&tx0, &rx0, &full, &resumed);
+    own_cpu(&u0, &s0);
+    run_until(now_ms() + (int64_t)s_o.hold_s * 1000, NULL);
+    own_cpu(&u1, &s1);
+    hold_s = (double)(now_us() - t_hold) / 1e6;
+    cpu_srv = cpu_s(s_server) - cpu_srv;
+    totals(&tx1, &rx1, &full, &resumed);
+    acks = s_acks - acks0;
+    per = acks > 0 ? 1.0 / (double)acks : 0.0;
+    printf("{\"agents\":%u,\"held\":%u,\"server_rss_kib_idle\":%ld,\"server_rss_kib_held\":%ld,"
+           "\"rss_per_conn_kib\":%.1f,\"hold_s\":%.2f,\"acks\":%" PRIu64
+           ",\"hb_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"tx_per_hb\":%.0f,"
+           "\"rx_per_hb\":%.0f,\"non2xx\":%" PRIu64 ",\"failed\":%" PRIu64
+           ",\"full_handshakes\":%" PRIu32 ",\"resumed_handshakes\":%" PRIu32
+           ",\"server_cpu_s\":%.2f,\"server_cpu_us_per_hb\":%.1f,\"loadgen_cpu_s\":%.2f",
+           s_n, held, rss0, rss1, held > 0 ? (double)(rss1 - rss0) / held : 0.0, hold_s, acks,
+           (double)acks / hold_s, lat_pct(0.50), lat_pct(0.99), (double)(tx1 - tx0) * per,
+           (double)(rx1 - rx0) * per, s_non2xx, s_failed, full, resumed, cpu_srv,
+           cpu_srv * 1e6 * per, u1 - u0 + s1 - s0);
+    printf(",\"loadgen_cpu_us_per_hb\":%.1f,\"loadgen_user_s\":%.2f,\"loadgen_sys_s\":%.2f,"
+           "\"offered_per_s\":%.0f,\"send_lag_p99_ms\":%.0f,\"sent_late\":%" PRIu64
+           ",\"slots_dropped\":%" PRIu64 ",\"waits_per_hb\":%.2f,\"load1_at_hold\":%.2f",
+           (u1 - u0 + s1 - s0) * 1e6 * per, u1 - u0, s1 - s0,
+           s_o.interval_ms > 0 ? s_n * 1000.0 / s_o.interval_ms : 0.0,
+           hist_pct(s_lag, LAG_BUCKETS, 1.0, 0.99), s_late - late0, s_dropped - drop0,
+           (double)(s_waits - waits0) * per, ld);
 }
 
 static void ramp(int64_t t0)
@@ -612,13 +901,13 @@ static void ramp(int64_t t0)
 
     s_sending = true;
     while (next < s_n) {
-        int64_t ms = now_ms();
+        int64_t us = now_us(), ms = us / 1000;
         unsigned due = ramp_ms == 0 ? s_n : (unsigned)((ms - t0) * (int64_t)s_n / ramp_ms) + 1u;
 
         for (; next < s_n && next < due; next++) {
             submit(&s_agents[next], ms);
-            s_agents[next].next_ms = ms + (int64_t)s_o.interval_ms;
-            step(&s_agents[next], ms);
+            s_agents[next].next_us = us + (int64_t)s_o.interval_ms * 1000;
+            step(&s_agents[next], us);
         }
         run_until(ms + 5, NULL);
     }
@@ -631,10 +920,7 @@ int main(int argc, char **argv)
     char path[512];
     size_t ca_len;
     long rss0, rss1;
-    uint64_t tx0, rx0, tx1, rx1, acks0;
-    uint32_t full, resumed;
-    int64_t t0, t_hold;
-    double hold_s, cpu_srv, cpu_own;
+    int64_t t0;
     unsigned held;
 
     signal(SIGPIPE, SIG_IGN);
@@ -649,8 +935,9 @@ int main(int argc, char **argv)
     s_n = s_o.agents;
     s_agents = calloc(s_n, sizeof(*s_agents));
     s_lat = calloc(LAT_BUCKETS, sizeof(*s_lat));
+    s_heap = calloc(s_n, sizeof(*s_heap));
     s_ep = epoll_create1(EPOLL_CLOEXEC);
-    if (s_agents == NULL || s_lat == NULL || s_ep < 0 ||
+    if (s_agents == NULL || s_lat == NULL || s_heap == NULL || s_ep < 0 ||
         ward_json_arena_init(&s_arena, s_arena_mem, sizeof(s_arena_mem)) != 0) {
         fprintf(stderr, "loadgen: out of memory for %u agents\n", s_n);
         return 1;
@@ -659,6 +946,7 @@ int main(int argc, char **argv)
         if (agent_init(&s_agents[i], i, ca, ca_len) != 0) {
             return 1;
         }
+        heap_put(i, (struct lg_slot){ INT64_MAX, i }); /* all keys equal: already a heap */
     }
     if (server_start() != 0) {
         return 1;
@@ -675,31 +963,8 @@ int main(int argc, char **argv)
             held, s_n, (double)(now_ms() - t0) / 1000.0, rss0, rss1, rss_kib(getpid()),
             sizeof(struct lg_agent));
 
-    memset(s_lat, 0, LAT_BUCKETS * sizeof(*s_lat));
-    totals(&tx0, &rx0, &full, &resumed);
-    acks0 = s_acks;
-    cpu_srv = cpu_s(s_server);
-    cpu_own = cpu_s(getpid());
-    t_hold = now_us();
-    run_until(now_ms() + (int64_t)s_o.hold_s * 1000, NULL);
-    hold_s = (double)(now_us() - t_hold) / 1e6;
-    cpu_srv = cpu_s(s_server) - cpu_srv;
-    cpu_own = cpu_s(getpid()) - cpu_own;
-    totals(&tx1, &rx1, &full, &resumed);
+    hold_phase(held, rss0, rss1);
     {
-        uint64_t acks = s_acks - acks0;
-        double per = acks > 0 ? 1.0 / (double)acks : 0.0;
-
-        printf("{\"agents\":%u,\"held\":%u,\"server_rss_kib_idle\":%ld,\"server_rss_kib_held\":%ld,"
-               "\"rss_per_conn_kib\":%.1f,\"hold_s\":%.2f,\"acks\":%" PRIu64
-               ",\"hb_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"tx_per_hb\":%.0f,"
-               "\"rx_per_hb\":%.0f,\"non2xx\":%" PRIu64 ",\"failed\":%" PRIu64
-               ",\"full_handshakes\":%" PRIu32 ",\"resumed_handshakes\":%" PRIu32
-               ",\"server_cpu_s\":%.2f,\"server_cpu_us_per_hb\":%.1f,\"loadgen_cpu_s\":%.2f",
-               s_n, held, rss0, rss1, held > 0 ? (double)(rss1 - rss0) / held : 0.0, hold_s, acks,
-               (double)acks / hold_s, lat_pct(0.50), lat_pct(0.99), (double)(tx1 - tx0) * per,
-               (double)(rx1 - rx0) * per, s_non2xx, s_failed, full, resumed, cpu_srv,
-               cpu_srv * 1e6 * per, cpu_own);
         uint32_t f[3];
 
         failures(f); /* since start: what the "failed" requests met */

@@ -3,7 +3,8 @@
 #
 #   tools/bench/loadgen.sh BUILD N [INTERVAL_MS] [RAMP_S] [HOLD_S] [--restart | --restart-tickets] [--no-nginx | --only-nginx]
 #   (WARD_COLLECTOR_ARGS="..." adds options to the collector, e.g. --max-unauth-per-source N;
-#    WARD_LOADGEN_ARGS="--sensors 8" makes every batch carry a snapshot page of 8 moving values)
+#    WARD_LOADGEN_ARGS="--sensors 8" makes every batch carry a snapshot page of 8 moving values;
+#    it goes to the load generator of both runs, so the collector and nginx get the same load)
 #
 # BUILD is a linux-x86_64 build directory (ward-collector, tools/bench/loadgen). N agents,
 # each with its own device certificate (tools/bench/mkcerts.py, cached in $WORK/certs), report
@@ -103,9 +104,10 @@ http {
     }
 }
 EOF
+echo "# $(date -u +%FT%TZ) nginx, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "nginx:"
 "$LOADGEN" --pki "$WORK/pki" --certs "$WORK/certs" --agents "$N" --port "$PORT" \
-    --ramp "$RAMP" --hold "$HOLD" --interval-ms "$INTERVAL" "${RESTART[@]}" -- \
+    --ramp "$RAMP" --hold "$HOLD" --interval-ms "$INTERVAL" "${RESTART[@]}" ${WARD_LOADGEN_ARGS:-} -- \
     "$NGINX_BIN" -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" | tee "$WORK/nginx.json"
 [ $RUN_COLLECTOR -eq 1 ] || exit 0
 python3 - "$WORK/collector.json" "$WORK/nginx.json" <<'EOF'
