@@ -5,17 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "export/devsev.h"
 
 /* FNV-1a of the id, reduced to the table. */
 static size_t bucket_of(const struct wcol_devsev *d, const char *id)
 {
-    uint32_t h = 2166136261u;
-
-    while (*id != '\0') {
-        h = (h ^ (uint8_t)*id++) * 16777619u;
-    }
-    return h & (d->nbuckets - 1);
+    return wcol_fnv1a(WCOL_FNV1A_BASIS, id, strlen(id)) & (d->nbuckets - 1);
 }
 
 int wcol_devsev_init(struct wcol_devsev *d, size_t max)

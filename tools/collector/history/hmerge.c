@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "history/hmerge.h"
 
 struct hm_series {
@@ -71,16 +72,9 @@ bool wcol_hmerge_room(const struct wcol_hmerge *m)
 /* FNV-1a of device \0 sensor. */
 static uint32_t series_hash(const char *device, size_t dl, const char *sensor, size_t sl)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = wcol_fnv1a(WCOL_FNV1A_BASIS, device, dl);
 
-    for (size_t i = 0; i < dl; i++) {
-        h = (h ^ (uint8_t)device[i]) * 16777619u;
-    }
-    h *= 16777619u;
-    for (size_t i = 0; i < sl; i++) {
-        h = (h ^ (uint8_t)sensor[i]) * 16777619u;
-    }
-    return h;
+    return wcol_fnv1a(wcol_fnv1a(h, "", 1), sensor, sl);
 }
 
 static struct hm_series *series_of(struct wcol_hmerge *m, const char *device, size_t dl,

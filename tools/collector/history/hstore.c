@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "history/hstore.h"
 
@@ -202,12 +203,7 @@ static int64_t lite_series_id(struct wcol_hstore *s, const char *device, const c
 
 uint32_t wcol_hstore_key_hash(const char *k)
 {
-    uint32_t h = 2166136261u;
-
-    for (; *k != '\0'; k++) {
-        h = (h ^ (uint8_t)*k) * 16777619u;
-    }
-    return h;
+    return wcol_fnv1a(WCOL_FNV1A_BASIS, k, strlen(k));
 }
 
 /* The cache slot of (device, sensor), its id looked up or the series added when missing. */

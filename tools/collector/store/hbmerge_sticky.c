@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 struct slot {
     char id[WCOL_STICKY_ID_MAX];
     uint8_t id_len;
@@ -60,16 +62,9 @@ void wcol_sticky_free(struct wcol_sticky_table *t)
     free(t);
 }
 
-/* FNV-1a: ids are short, and the table is not exposed to chosen collisions beyond a longer
- * chain (every key is a device the collector authenticated). */
 static uint32_t hash_id(const char *id, size_t len)
 {
-    uint32_t h = 2166136261u;
-
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (uint8_t)id[i]) * 16777619u;
-    }
-    return h;
+    return wcol_fnv1a(WCOL_FNV1A_BASIS, id, len);
 }
 
 static int32_t lookup(const struct wcol_sticky_table *t, const char *id, size_t len, uint32_t h)
