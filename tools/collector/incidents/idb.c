@@ -219,11 +219,6 @@ int wcol_idb_changes(struct wcol_idb *db)
     return db->pg != NULL ? wcol_idb_pg_changes(db->pg) : sqlite3_changes(db->lite);
 }
 
-int64_t wcol_idb_last_insert_rowid(struct wcol_idb *db)
-{
-    return db->pg != NULL ? wcol_idb_pg_lastval(db->pg) : sqlite3_last_insert_rowid(db->lite);
-}
-
 const char *wcol_idb_errmsg(struct wcol_idb *db)
 {
     return db->pg != NULL ? wcol_idb_pg_errmsg(db->pg) : sqlite3_errmsg(db->lite);

@@ -61,8 +61,6 @@ int wcol_idb_column_type(struct wcol_idb_stmt *st, int i);
 int wcol_idb_finalize(struct wcol_idb_stmt *st);
 /** Rows changed by the last statement. */
 int wcol_idb_changes(struct wcol_idb *db);
-/** The id of the last row inserted into a table with an id column. */
-int64_t wcol_idb_last_insert_rowid(struct wcol_idb *db);
 const char *wcol_idb_errmsg(struct wcol_idb *db);
 
 /* idb_pg.c, behind the functions above. */
@@ -76,7 +74,6 @@ int wcol_idb_pg_step(struct wcol_idb_stmt *st);
 const char *wcol_idb_pg_text(struct wcol_idb_stmt *st, int i, int *len, int *type);
 void wcol_idb_pg_finalize(struct wcol_idb_stmt *st);
 int wcol_idb_pg_changes(struct wcol_idb_pg *pg);
-int64_t wcol_idb_pg_lastval(struct wcol_idb_pg *pg);
 const char *wcol_idb_pg_errmsg(struct wcol_idb_pg *pg);
 
 #endif /* WCOL_INCIDENTS_IDB_H_ */

@@ -422,23 +422,6 @@ int wcol_idb_pg_changes(struct wcol_idb_pg *pg)
     return pipe_drain(pg) == SQLITE_OK ? pg->changes : 0;
 }
 
-int64_t wcol_idb_pg_lastval(struct wcol_idb_pg *pg)
-{
-    if (pipe_drain(pg) != SQLITE_OK) {
-        return 0;
-    }
-    PGresult *r = PQexec(pg->c, "SELECT lastval()");
-    int64_t v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
-                    ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
-                    : 0;
-
-    if (v == 0) {
-        set_err(pg, PQresultErrorMessage(r));
-    }
-    PQclear(r);
-    return v;
-}
-
 const char *wcol_idb_pg_errmsg(struct wcol_idb_pg *pg)
 {
     return pg->err[0] != '\0' ? pg->err : "no error";

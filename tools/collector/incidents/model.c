@@ -339,7 +339,7 @@ uint64_t wcol_incidents_changes(void)
     "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "       \
     "?24, ?25, ?26, ?27)"
 
-/* Step an INSERT that may end with RETURNING id (PostgreSQL): *id that id, 0 without it.
+/* Step an INSERT that ends with RETURNING id (both dialects): *id that id, 0 without it.
  * @return SQLITE_DONE or an error code. */
 static int step_returning(struct wcol_idb_stmt *st, int64_t *id)
 {
@@ -365,10 +365,9 @@ int wcol_inc_put(struct wcol_idb *db, struct wcol_incident *x)
     struct wcol_idb_stmt *st = NULL;
     int i = 1;
 
-    /* PostgreSQL: the new id in the insert's own round trip, not a second one (lastval). */
-    if (wcol_idb_prepare_v2(db,
-                            x->id == 0 ? wcol_idb_sql(db, INC_INS, INC_INS " RETURNING id") : upd,
-                            -1, &st, NULL) != SQLITE_OK) {
+    /* The new id in the insert's own round trip (on PostgreSQL not a second one). */
+    if (wcol_idb_prepare_v2(db, x->id == 0 ? INC_INS " RETURNING id" : upd, -1, &st, NULL) !=
+        SQLITE_OK) {
         wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
@@ -408,7 +407,7 @@ int wcol_inc_put(struct wcol_idb *db, struct wcol_incident *x)
         return -EIO;
     }
     if (x->id == 0) {
-        x->id = id > 0 ? id : wcol_idb_last_insert_rowid(db);
+        x->id = id;
     }
     atomic_fetch_add(&s_changes, 1);
     return 0;
@@ -424,10 +423,8 @@ static int64_t timeline_row(struct wcol_idb *db, int64_t incident, int64_t at_ms
 {
     struct wcol_idb_stmt *st = NULL;
 
-    if (wcol_idb_prepare_v2(db,
-                            want_id ? wcol_idb_sql(db, TIMELINE_INS, TIMELINE_INS " RETURNING id")
-                                    : TIMELINE_INS,
-                            -1, &st, NULL) != SQLITE_OK) {
+    if (wcol_idb_prepare_v2(db, want_id ? TIMELINE_INS " RETURNING id" : TIMELINE_INS, -1, &st,
+                            NULL) != SQLITE_OK) {
         wcol_log_error("incidents: storage: %s", wcol_idb_errmsg(db));
         return -EIO;
     }
@@ -452,7 +449,7 @@ static int64_t timeline_row(struct wcol_idb *db, int64_t incident, int64_t at_ms
     if (!want_id) {
         return 1;
     }
-    return id > 0 ? id : wcol_idb_last_insert_rowid(db);
+    return id;
 }
 
 int64_t wcol_inc_timeline(struct wcol_idb *db, int64_t incident, int64_t at_ms, const char *who,
