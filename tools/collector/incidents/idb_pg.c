@@ -133,6 +133,7 @@ static int result_rc(struct wcol_idb_pg *pg, PGresult *r)
         return SQLITE_OK;
     }
     set_err(pg, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(pg->c));
+    wcol_pglink_query_failed(&pg->link, wcol_now_mono());
     return SQLITE_ERROR;
 }
 

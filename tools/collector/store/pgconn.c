@@ -139,5 +139,6 @@ PGresult *wcol_pgconn_run(struct wcol_pgconn *q, const char *sql, int n, const c
         log_fail(c, who, r);
     }
     PQclear(r);
+    wcol_pglink_query_failed(&q->link, wcol_now_mono());
     return NULL;
 }

@@ -312,7 +312,8 @@ static void host_gone(struct wcol_pglink *l, uint64_t now)
     pthread_mutex_unlock(&s_mu);
 }
 
-static int ready(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
+/* A connection libpq says is broken is lost (the caller holds s_mu for an own-thread link). */
+static void notice_broken(struct wcol_pglink *l, uint64_t now)
 {
     if (l->state == WCOL_PGLINK_CONNECTED && PQstatus(l->c) != CONNECTION_OK) {
         lost(l, now, PQerrorMessage(l->c));
@@ -320,6 +321,22 @@ static int ready(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
             host_gone(l, now);
         }
     }
+}
+
+void wcol_pglink_query_failed(struct wcol_pglink *l, uint64_t now)
+{
+    if (l->own_thread) {
+        pthread_mutex_lock(&s_mu);
+        notice_broken(l, now);
+        pthread_mutex_unlock(&s_mu);
+    } else {
+        notice_broken(l, now);
+    }
+}
+
+static int ready(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
+{
+    notice_broken(l, now);
     if (l->state != WCOL_PGLINK_CONNECTED) {
         step(l, now, wait_ms);
     }

@@ -81,6 +81,13 @@ int wcol_pglink_ready(struct wcol_pglink *l, uint64_t now);
 /** Give the connection up (a protocol state the user cannot recover): reconnect from scratch. */
 void wcol_pglink_drop(struct wcol_pglink *l, uint64_t now, const char *why);
 
+/**
+ * A query on l just failed: when its connection broke, it is lost from now (and on a timeout
+ * the main loop's other connections to that host with it), not at l's next use, so that no
+ * other connection's query waits on the same dead host first. Nothing is reconnected here.
+ */
+void wcol_pglink_query_failed(struct wcol_pglink *l, uint64_t now);
+
 /** Drive every registered link's reconnect a step (the event loop, each pass). */
 void wcol_pglink_tick_all(uint64_t now);
 /** Milliseconds until a registered link wants its next step (-1: none). */

@@ -542,6 +542,7 @@ static int fail_msg(struct pg *q, const char *what, const char *msg)
 
     wcol_log_error("storage: %s failed on PostgreSQL %s: %s", what, q->where,
                    one_line(msg, line, sizeof(line)));
+    wcol_pglink_query_failed(&q->link, wcol_now_mono());
     return -EIO;
 }
 
