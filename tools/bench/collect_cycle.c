@@ -15,6 +15,7 @@
  * For instruction counts run it under callgrind with --toggle-collect=bench_cycle
  * (tools/bench/collect_cycle.sh does both).
  */
+#include <stdbool.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,6 +41,16 @@ static void note(struct tally *t, enum ward_status s)
     t->not_ok += s != WARD_STATUS_OK;
 }
 
+/* A read that failed filled nothing: count it as one reading not ok. @return true if failed. */
+static bool failed(struct tally *t, int rc)
+{
+    if (rc != 0) {
+        t->readings++;
+        t->not_ok++;
+    }
+    return rc != 0;
+}
+
 /* One collection cycle; noinline so callgrind can count exactly this function. */
 __attribute__((noinline)) void bench_cycle(const struct ward_hal *hal, struct tally *t);
 
@@ -52,14 +63,18 @@ __attribute__((noinline)) void bench_cycle(const struct ward_hal *hal, struct ta
     for (int i = 0; i < n; i++) {
         struct ward_temp_reading r;
 
-        ward_temp_read(hal->temp[0], (unsigned)i, &r);
+        if (failed(t, ward_temp_read(hal->temp[0], (unsigned)i, &r))) {
+            continue;
+        }
         note(t, r.mdeg_c.status);
     }
     n = ward_fan_count(hal->fan[0]);
     for (int i = 0; i < n; i++) {
         struct ward_fan_reading r;
 
-        ward_fan_read(hal->fan[0], (unsigned)i, &r);
+        if (failed(t, ward_fan_read(hal->fan[0], (unsigned)i, &r))) {
+            continue;
+        }
         note(t, r.rpm.status);
         note(t, r.pwm_percent.status);
     }
@@ -67,7 +82,9 @@ __attribute__((noinline)) void bench_cycle(const struct ward_hal *hal, struct ta
     for (int i = 0; i < n; i++) {
         struct ward_nic_reading r;
 
-        ward_nic_read(hal->nic[0], (unsigned)i, &r);
+        if (failed(t, ward_nic_read(hal->nic[0], (unsigned)i, &r))) {
+            continue;
+        }
         for (unsigned c = 0; c < WARD_NIC_COUNTER_COUNT; c++) {
             note(t, r.counter[c].status);
         }
@@ -85,14 +102,18 @@ __attribute__((noinline)) void bench_cycle(const struct ward_hal *hal, struct ta
     for (int i = 0; i < n; i++) {
         struct ward_host_blk b;
 
-        ward_host_blk_read(h, (unsigned)i, &b);
+        if (failed(t, ward_host_blk_read(h, (unsigned)i, &b))) {
+            continue;
+        }
         note(t, b.status);
     }
     n = ward_host_fs_count(h);
     for (int i = 0; i < n; i++) {
         struct ward_host_fs f;
 
-        ward_host_fs_read(h, (unsigned)i, &f);
+        if (failed(t, ward_host_fs_read(h, (unsigned)i, &f))) {
+            continue;
+        }
         note(t, f.status);
     }
 }

@@ -305,7 +305,7 @@ static int agent_init(struct lg_agent *a, unsigned i, const uint8_t *ca, size_t 
     struct ward_tls_creds creds = { 0 };
     char id[32], path[512];
     uint8_t boot[WARD_BOOT_ID_LEN];
-    size_t cert_len, key_len;
+    size_t cert_len = 0, key_len = 0;
     int rc;
 
     snprintf(id, sizeof(id), "lg-%05u", i);
@@ -918,7 +918,7 @@ int main(int argc, char **argv)
 {
     static uint8_t ca[PEM_MAX];
     char path[512];
-    size_t ca_len;
+    size_t ca_len = 0;
     long rss0, rss1;
     int64_t t0;
     unsigned held;

@@ -165,7 +165,7 @@ static int hex4(struct ward_jscan *s, uint32_t *out)
 static int unicode_escape(struct ward_jscan *s, uint32_t *cp)
 {
     uint32_t hi;
-    uint32_t lo;
+    uint32_t lo = 0; /* hex4() sets it before use; gcc -O3 cannot see that */
 
     if (hex4(s, &hi) != 0) {
         return s->err;

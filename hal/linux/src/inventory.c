@@ -133,8 +133,11 @@ static const struct inv_entry *pick(struct inv_list *l, unsigned i)
 static int open_entry(const struct ward_linux_hal *lh, const char *rel, const char *entry)
 {
     char sub[96];
+    int n = snprintf(sub, sizeof(sub), "%s/%s", rel, entry);
 
-    snprintf(sub, sizeof(sub), "%s/%s", rel, entry);
+    if (n < 0 || (size_t)n >= sizeof(sub)) {
+        return -ENAMETOOLONG; /* never open a cut name: it could be another entry */
+    }
     return open_rel(lh, sub);
 }
 

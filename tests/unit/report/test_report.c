@@ -270,9 +270,9 @@ static void test_event_and_replay_line(void **state)
                                "\"to\":\"caution\",\"severity\":\"low\",\"value\":85000}");
     char lines[512];
 
-    lines[0] = '\0';
-    strncat(lines, s_buf, sizeof(lines) - 2);
-    strcat(lines, "\n");
+    int n = snprintf(lines, sizeof(lines), "%s\n", s_buf);
+
+    assert_true(n > 0 && (size_t)n < sizeof(lines));
     e = ward_evlog_at(&s_agent.log, 1);
     assert_true(ward_report_replay_line(&s_agent, e, &s_arena, s_buf, sizeof(s_buf)) > 0);
     strncat(lines, s_buf, sizeof(lines) - strlen(lines) - 1);
