@@ -420,7 +420,9 @@ static void live_load(struct live_set *ls, struct wcol_idb *db, int64_t cursor)
     wcol_idb_bind_int64(st, 1, cursor);
     wcol_idb_bind_int(st, 2, EVENTS_PER_TXN);
     while (ls->n < EVENTS_PER_TXN && wcol_idb_step(st) == SQLITE_ROW) {
-        const char *d = col(st, 29), *c = col(st, 30);
+        /* k.device and k.sensor follow i.*: read from the end, whatever INC_COLS holds */
+        int n = wcol_idb_column_count(st);
+        const char *d = col(st, n - 2), *c = col(st, n - 1);
         struct live *l = &ls->v[ls->n];
 
         /* A name the row's buffer would cut is left to the table. */

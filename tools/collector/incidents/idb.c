@@ -199,6 +199,11 @@ int wcol_idb_column_type(struct wcol_idb_stmt *st, int i)
     return type;
 }
 
+int wcol_idb_column_count(struct wcol_idb_stmt *st)
+{
+    return st->lite != NULL ? sqlite3_column_count(st->lite) : wcol_idb_pg_nfields(st);
+}
+
 int wcol_idb_finalize(struct wcol_idb_stmt *st)
 {
     if (st == NULL) {

@@ -58,6 +58,8 @@ const unsigned char *wcol_idb_column_text(struct wcol_idb_stmt *st, int i);
 int wcol_idb_column_bytes(struct wcol_idb_stmt *st, int i);
 /** SQLITE_NULL, SQLITE_INTEGER or SQLITE_TEXT (PostgreSQL: by the column's type). */
 int wcol_idb_column_type(struct wcol_idb_stmt *st, int i);
+/** Columns of the statement's result (PostgreSQL: of the last result; 0 before a step). */
+int wcol_idb_column_count(struct wcol_idb_stmt *st);
 int wcol_idb_finalize(struct wcol_idb_stmt *st);
 /** Rows changed by the last statement. */
 int wcol_idb_changes(struct wcol_idb *db);
@@ -71,6 +73,7 @@ int wcol_idb_pg_exec(struct wcol_idb_pg *pg, const char *sql);
 struct wcol_idb_stmt *wcol_idb_pg_prepare(struct wcol_idb_pg *pg, const char *sql);
 int wcol_idb_pg_bind(struct wcol_idb_stmt *st, int i, const char *text, int len, bool integer);
 int wcol_idb_pg_step(struct wcol_idb_stmt *st);
+int wcol_idb_pg_nfields(struct wcol_idb_stmt *st);
 const char *wcol_idb_pg_text(struct wcol_idb_stmt *st, int i, int *len, int *type);
 void wcol_idb_pg_finalize(struct wcol_idb_stmt *st);
 int wcol_idb_pg_changes(struct wcol_idb_pg *pg);

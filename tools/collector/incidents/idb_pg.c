@@ -387,6 +387,11 @@ int wcol_idb_pg_step(struct wcol_idb_stmt *st)
     return st->row < st->rows ? SQLITE_ROW : SQLITE_DONE;
 }
 
+int wcol_idb_pg_nfields(struct wcol_idb_stmt *st)
+{
+    return st->res != NULL ? PQnfields(st->res) : 0;
+}
+
 const char *wcol_idb_pg_text(struct wcol_idb_stmt *st, int i, int *len, int *type)
 {
     bool none = st->res == NULL || st->row >= st->rows || i < 0 || i >= PQnfields(st->res) ||
