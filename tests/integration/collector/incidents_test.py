@@ -750,6 +750,38 @@ def burst_dump(env):
     return inc, tl, ob
 
 
+def unique_pairs(pairs):
+    keys = [k for k, _ in pairs]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    check(not dup, "health has a key more than once: %r" % dup)
+    return dict(pairs)
+
+
+def burst_pg_statements(env, c):
+    """The engine ran its statements prepared on the server (incidents/idb_pg.c); every
+    PostgreSQL connection has its own name in health and /metrics (promtool: no duplicates)."""
+    from metrics_test import get_metrics
+    health = json.loads(env.wardctl(c, "--json", "health").stdout, object_pairs_hook=unique_pairs)
+    check("postgresql" in health, "no postgresql in health: %r" % sorted(health))
+    links = health["postgresql"]
+    for who in ("storage", "incidents", "notifications", "incidents-api"):
+        check(who in links, "no PostgreSQL connection %r in health: %r" % (who, sorted(links)))
+    inc = links["incidents"]
+    check(inc["statements_prepared"] >= 5, "the engine prepared %r statements" % inc)
+    check(inc["statements_unprepared"] == 0, "the engine ran statements unprepared: %r" % inc)
+    check(links["storage"]["statements_prepared"] > 0, "storage: %r" % links["storage"])
+    status, _, text = get_metrics(env, c)
+    check(status == 200, "/metrics answered %d" % status)
+    want = 'ward_collector_storage_statements_prepared{connection="incidents"} %d' % \
+        inc["statements_prepared"]
+    check(any(line.startswith(want.rsplit(" ", 1)[0] + " ") for line in text.splitlines()),
+          "/metrics has no %r" % want)
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    check("duplicate" not in (p.stdout + p.stderr).lower(),
+          "promtool: %s" % (p.stdout + p.stderr).strip()[:400])
+
+
 def burst_run(env):
     r = Receiver()
     c = start(env, POLICY.format(port=r.port), devices=BURST_DEVICES)
@@ -764,6 +796,8 @@ def burst_run(env):
         d.send(burst_events(i, 2))
     wait_for(lambda: burst_caught_up(env), 60, "the engine to evaluate the second burst")
     out = burst_dump(env)
+    if env.pg is not None:
+        burst_pg_statements(env, c)
     c.stop()
     r.close()
     return out

@@ -23,7 +23,7 @@ static struct wcol_idb *db_open(void)
 {
     struct wcol_idb *db = NULL;
 
-    assert_int_equal(wcol_idb_open_pg(&db, s_conninfo), 0);
+    assert_int_equal(wcol_idb_open_pg(&db, s_conninfo, "incidents"), 0);
     return db;
 }
 

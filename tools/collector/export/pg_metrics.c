@@ -3,7 +3,7 @@
 #include "export/pg_metrics.h"
 #include "store/pglink.h"
 
-enum pg_family { F_UP, F_DOWN, F_RECONNECTS, F_LOST, F_FAILED, F_COUNT };
+enum pg_family { F_UP, F_DOWN, F_RECONNECTS, F_LOST, F_FAILED, F_PREPARED, F_UNPREPARED, F_COUNT };
 
 static const struct {
     const char *name, *type, *help;
@@ -18,6 +18,11 @@ static const struct {
                  "PostgreSQL connections found lost." },
     [F_FAILED] = { "ward_collector_storage_connect_failures_total", "counter",
                    "Reconnect attempts to PostgreSQL that failed or got no answer in time." },
+    [F_PREPARED] = { "ward_collector_storage_statements_prepared", "gauge",
+                     "Statements the PostgreSQL connection holds prepared on the server." },
+    [F_UNPREPARED] = { "ward_collector_storage_statements_unprepared_total", "counter",
+                       "Statements run without a prepared one (the server parsed and planned "
+                       "each)." },
 };
 
 static uint64_t value(const struct wcol_pglink *l, enum pg_family f, uint64_t now)
@@ -31,6 +36,10 @@ static uint64_t value(const struct wcol_pglink *l, enum pg_family f, uint64_t no
         return l->reconnects;
     case F_LOST:
         return l->losses;
+    case F_PREPARED:
+        return l->prepared;
+    case F_UNPREPARED:
+        return l->unprepared_runs;
     default:
         return l->attempts_failed;
     }

@@ -558,7 +558,7 @@ int64_t wcol_incidents_condition(struct wcol_incidents *in, const char *device, 
         return -EINVAL;
     }
     e.received_ms = e.time_ms = now;
-    if (wcol_inc_db_open(&db, in, 5000) != 0) {
+    if (wcol_inc_db_open(&db, in, 5000, "conditions") != 0) {
         return -EIO;
     }
     wcol_inc_pol_enter(in, true);
@@ -806,7 +806,7 @@ static struct wcol_idb *engine_db(struct wcol_incidents *in)
 {
     struct wcol_idb *db = NULL;
 
-    while (!in->stop && wcol_inc_db_open(&db, in, 5000) != 0) {
+    while (!in->stop && wcol_inc_db_open(&db, in, 5000, "incidents") != 0) {
         wcol_idb_close(db);
         db = NULL;
         if (in->pg_conninfo == NULL) {

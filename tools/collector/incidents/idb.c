@@ -39,7 +39,7 @@ int wcol_idb_open_sqlite(struct wcol_idb **out, const char *path)
     return 0;
 }
 
-int wcol_idb_open_pg(struct wcol_idb **out, const char *conninfo)
+int wcol_idb_open_pg(struct wcol_idb **out, const char *conninfo, const char *who)
 {
     struct wcol_idb *db = calloc(1, sizeof(*db));
     int rc;
@@ -48,7 +48,7 @@ int wcol_idb_open_pg(struct wcol_idb **out, const char *conninfo)
     if (db == NULL) {
         return -ENOMEM;
     }
-    rc = wcol_idb_pg_connect(&db->pg, conninfo);
+    rc = wcol_idb_pg_connect(&db->pg, conninfo, who);
     if (rc != 0) {
         free(db);
         *out = NULL;

@@ -30,7 +30,7 @@ struct wcol_idb_pg;
 /** SQLite: open path (read-write, no mutex, URI names). @return 0, -EIO, -ENOMEM. */
 int wcol_idb_open_sqlite(struct wcol_idb **out, const char *path);
 /** PostgreSQL: connect with conninfo. @return 0, -EIO (logged), -ENOMEM. */
-int wcol_idb_open_pg(struct wcol_idb **out, const char *conninfo);
+int wcol_idb_open_pg(struct wcol_idb **out, const char *conninfo, const char *who);
 void wcol_idb_close(struct wcol_idb *db);
 /** db is used from one thread of its own (the engine's, the sender's), not the event loop:
  * its PostgreSQL reconnect is driven by that thread alone (store/pglink.h). */
@@ -66,7 +66,7 @@ int wcol_idb_changes(struct wcol_idb *db);
 const char *wcol_idb_errmsg(struct wcol_idb *db);
 
 /* idb_pg.c, behind the functions above. */
-int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo);
+int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo, const char *who);
 void wcol_idb_pg_close(struct wcol_idb_pg *pg);
 void wcol_idb_pg_own_thread(struct wcol_idb_pg *pg);
 int wcol_idb_pg_exec(struct wcol_idb_pg *pg, const char *sql);

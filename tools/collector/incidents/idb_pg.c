@@ -11,6 +11,14 @@
  * 60-110 events/s with one blocking round trip per statement, docs/benchmarks.md, issue 17).
  * The order of the statements is kept; a queued write that fails aborts the transaction as
  * before, and the next read, changes() or COMMIT reports it, so the caller rolls back.
+ *
+ * Each statement text (with its parameters' types) is prepared on the server the first time a
+ * connection runs it, outside a pipeline (PQprepare: one round trip, once), and then run by
+ * name, queued or not, so the server neither parses nor plans it again. The names live as long
+ * as the connection: a connection made again starts with none; a statement whose cached plan
+ * the server refuses (another collector's migration changed a table under it, 0A000) makes the
+ * connection forget them all (DEALLOCATE ALL before the next transaction). At most
+ * MAX_PREPARED texts; past that a statement runs unprepared, as before.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +39,15 @@
 #define INT4_OID   23u
 /* Queued writes at most before they are sent and their results read (a bounded pipeline). */
 #define MAX_QUEUED 128
+/* Statement texts prepared per connection at most (the engine runs about 40 distinct ones). */
+#define MAX_PREPARED 96
+
+struct prepared {
+    char *sql;
+    unsigned n;
+    Oid type[MAX_PARAMS];
+    char name[16];
+};
 
 struct wcol_idb_pg {
     PGconn *c;
@@ -39,6 +56,10 @@ struct wcol_idb_pg {
     int queued;  /* writes sent in pipeline mode whose results are not read yet */
     char err[256];
     struct wcol_pglink link; /* its state, its reconnect off the event loop */
+    struct prepared prep[MAX_PREPARED];
+    unsigned nprep;
+    unsigned prep_serial; /* names are never reused on one connection: "wi<serial>" */
+    bool prep_stale;      /* forget them all (DEALLOCATE ALL) before the next transaction */
 };
 
 struct wcol_idb_stmt {
@@ -50,8 +71,9 @@ struct wcol_idb_stmt {
     Oid type[MAX_PARAMS];
     PGresult *res;
     int row, rows;
-    bool write; /* no rows to read: may be queued in a transaction */
-    bool sent;  /* queued: a second step does not send it again */
+    bool write;       /* no rows to read: may be queued in a transaction */
+    bool sent;        /* queued: a second step does not send it again */
+    const char *name; /* its prepared name on this connection, NULL: run it unprepared */
 };
 
 static void set_err(struct wcol_idb_pg *pg, const char *msg)
@@ -73,7 +95,7 @@ static void on_notice(void *arg, const char *message)
     (void)message;
 }
 
-int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo)
+int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo, const char *who)
 {
     struct wcol_idb_pg *pg = calloc(1, sizeof(*pg));
 
@@ -90,7 +112,7 @@ int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo)
         return -EIO;
     }
     PQsetNoticeProcessor(pg->c, on_notice, NULL);
-    if (wcol_pglink_init(&pg->link, pg->c, "incidents") != 0) {
+    if (wcol_pglink_init(&pg->link, pg->c, who) != 0) {
         wcol_log_error("incidents: PostgreSQL: more than %d connections", WCOL_PGLINK_MAX);
         wcol_idb_pg_close(pg);
         *out = NULL;
@@ -109,17 +131,35 @@ void wcol_idb_pg_close(struct wcol_idb_pg *pg)
     if (pg != NULL) {
         wcol_pglink_fini(&pg->link);
         PQfinish(pg->c);
+        for (unsigned i = 0; i < pg->nprep; i++) {
+            free(pg->prep[i].sql);
+        }
         free(pg);
     }
 }
 
 /* A connection the server closed (a restart, a failover) is made again in the background
  * (store/pglink.h): until it is, a statement fails at once. @return 0, -EAGAIN. */
+static void prep_forget(struct wcol_idb_pg *pg)
+{
+    for (unsigned i = 0; i < pg->nprep; i++) {
+        free(pg->prep[i].sql);
+    }
+    pg->nprep = 0;
+    wcol_pglink_statements(&pg->link, 0, 0);
+}
+
 static int revive(struct wcol_idb_pg *pg)
 {
-    if (wcol_pglink_ready(&pg->link, wcol_now_mono()) < 0) {
+    int rc = wcol_pglink_ready(&pg->link, wcol_now_mono());
+
+    if (rc < 0) {
         set_err(pg, "the connection to PostgreSQL is being made again");
         return -EAGAIN;
+    }
+    if (rc == 1) {
+        prep_forget(pg); /* a new session: the server holds none of the names */
+        pg->prep_stale = false;
     }
     return 0;
 }
@@ -131,6 +171,11 @@ static int result_rc(struct wcol_idb_pg *pg, PGresult *r)
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
         pg->changes = atoi(PQcmdTuples(r));
         return SQLITE_OK;
+    }
+    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+    if (state != NULL && strcmp(state, "0A000") == 0 && pg->nprep > 0) {
+        pg->prep_stale = true; /* "cached plan must not change result type" */
     }
     set_err(pg, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(pg->c));
     wcol_pglink_query_failed(&pg->link, wcol_now_mono());
@@ -208,10 +253,56 @@ static int pipe_drain(struct wcol_idb_pg *pg)
 
 static int pipe_send(struct wcol_idb_stmt *st)
 {
-    return PQsendQueryParams(st->pg->c, st->sql, st->n, st->type, (const char *const *)st->val,
-                             NULL, NULL, 0)
-               ? SQLITE_OK
-               : pipe_fail(st->pg, "pipeline send");
+    const char *const *val = (const char *const *)st->val;
+    int ok = st->name != NULL
+                 ? PQsendQueryPrepared(st->pg->c, st->name, st->n, val, NULL, NULL, 0)
+                 : PQsendQueryParams(st->pg->c, st->sql, st->n, st->type, val, NULL, NULL, 0);
+
+    return ok ? SQLITE_OK : pipe_fail(st->pg, "pipeline send");
+}
+
+/* Its name on this connection, prepared now if it is new (outside the pipeline: the queued
+ * writes are sent first). @return SQLITE_OK (st->name NULL: run it unprepared), SQLITE_ERROR. */
+static int prep_lookup(struct wcol_idb_stmt *st)
+{
+    struct wcol_idb_pg *pg = st->pg;
+    size_t types = (size_t)st->n * sizeof(Oid);
+
+    st->name = NULL;
+    if (pg->prep_stale) {
+        return SQLITE_OK; /* the names are forgotten before the next transaction */
+    }
+    for (unsigned i = 0; i < pg->nprep; i++) {
+        struct prepared *p = &pg->prep[i];
+
+        if (p->n == (unsigned)st->n && memcmp(p->type, st->type, types) == 0 &&
+            strcmp(p->sql, st->sql) == 0) {
+            st->name = p->name;
+            return SQLITE_OK;
+        }
+    }
+    if (pg->nprep == MAX_PREPARED) {
+        return SQLITE_OK;
+    }
+    if (pipe_drain(pg) != SQLITE_OK) {
+        return SQLITE_ERROR;
+    }
+    struct prepared *p = &pg->prep[pg->nprep];
+
+    snprintf(p->name, sizeof(p->name), "wi%u", pg->prep_serial++);
+    PGresult *r = PQprepare(pg->c, p->name, st->sql, st->n, st->type);
+    int rc = result_rc(pg, r);
+
+    PQclear(r);
+    if (rc != SQLITE_OK || (p->sql = strdup(st->sql)) == NULL) {
+        return rc != SQLITE_OK ? rc : SQLITE_OK; /* out of memory: unprepared, still correct */
+    }
+    p->n = (unsigned)st->n;
+    memcpy(p->type, st->type, types);
+    pg->nprep++;
+    wcol_pglink_statements(&pg->link, pg->nprep, 0);
+    st->name = p->name;
+    return SQLITE_OK;
 }
 
 /* A write inside a transaction: sent without waiting for its result. */
@@ -260,6 +351,15 @@ int wcol_idb_pg_exec(struct wcol_idb_pg *pg, const char *sql)
     }
     if (revive(pg) != 0) {
         return SQLITE_ERROR;
+    }
+    if (pg->prep_stale && !pg->in_txn && strncmp(sql, "BEGIN", 5) == 0) {
+        PGresult *d = PQexec(pg->c, "DEALLOCATE ALL");
+
+        if (result_rc(pg, d) == SQLITE_OK) {
+            prep_forget(pg);
+            pg->prep_stale = false;
+        }
+        PQclear(d);
     }
     PGresult *r = PQexec(pg->c, sql);
     int rc = result_rc(pg, r);
@@ -358,8 +458,11 @@ int wcol_idb_pg_step(struct wcol_idb_stmt *st)
         return SQLITE_DONE;
     }
     if (st->res == NULL) {
-        if (revive(st->pg) != 0) {
+        if (revive(st->pg) != 0 || prep_lookup(st) != SQLITE_OK) {
             return SQLITE_ERROR;
+        }
+        if (st->name == NULL) {
+            wcol_pglink_statements(&st->pg->link, st->pg->nprep, 1);
         }
         if (st->write && st->pg->in_txn) {
             return pipe_queue(st);
@@ -369,6 +472,9 @@ int wcol_idb_pg_step(struct wcol_idb_stmt *st)
             if (st->res == NULL) {
                 return SQLITE_ERROR;
             }
+        } else if (st->name != NULL) {
+            st->res = PQexecPrepared(st->pg->c, st->name, st->n, (const char *const *)st->val, NULL,
+                                     NULL, 0);
         } else {
             st->res = PQexecParams(st->pg->c, st->sql, st->n, st->type,
                                    (const char *const *)st->val, NULL, NULL, 0);

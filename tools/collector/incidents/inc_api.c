@@ -763,8 +763,8 @@ int wcol_incidents_open(struct wcol_incidents **out, const char *db_path, const 
     snprintf(in->default_url, sizeof(in->default_url), "https://%s", api_addr);
     snprintf(in->base_url, sizeof(in->base_url), "%s",
              in->pol.external_url[0] ? in->pol.external_url : in->default_url);
-    if (wcol_inc_db_open(&in->api_db, in, 1000) != 0 || wcol_inc_db_migrate(in->api_db) != 0 ||
-        wcol_drills_open(in) != 0) {
+    if (wcol_inc_db_open(&in->api_db, in, 1000, "incidents-api") != 0 ||
+        wcol_inc_db_migrate(in->api_db) != 0 || wcol_drills_open(in) != 0) {
         return -EIO;
     }
     /* The threads take no signal: the event loop reads them all from its signalfd. */

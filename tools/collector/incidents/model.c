@@ -151,10 +151,11 @@ static int attach_store(sqlite3 *db, const char *path)
     return rc;
 }
 
-int wcol_inc_db_open(struct wcol_idb **db, const struct wcol_incidents *in, int busy_ms)
+int wcol_inc_db_open(struct wcol_idb **db, const struct wcol_incidents *in, int busy_ms,
+                     const char *who)
 {
     if (in->pg_conninfo != NULL) {
-        return wcol_idb_open_pg(db, in->pg_conninfo); /* the tables are the store's (idb.h) */
+        return wcol_idb_open_pg(db, in->pg_conninfo, who); /* the tables are the store's (idb.h) */
     }
     int fd = open(in->inc_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 

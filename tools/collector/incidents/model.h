@@ -82,7 +82,9 @@ int64_t wcol_inc_now_ms(void);
  * only as "w", so events and snapshots are read where they are and ingest's writer never
  * meets an incident writer's lock. @return 0, -EIO.
  */
-int wcol_inc_db_open(struct wcol_idb **db, const struct wcol_incidents *in, int busy_ms);
+/* who: the PostgreSQL connection's name in health and /metrics (one per user). */
+int wcol_inc_db_open(struct wcol_idb **db, const struct wcol_incidents *in, int busy_ms,
+                     const char *who);
 /** The incident tables' own ordered migrations (incidents_schema). @return 0, -EIO. */
 int wcol_inc_db_migrate(struct wcol_idb *db);
 int wcol_inc_exec(struct wcol_idb *db, const char *sql);

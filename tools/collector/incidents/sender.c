@@ -311,7 +311,7 @@ void *wcol_inc_sender_main(void *arg)
     if (wcol_recv_tls_init(&tls) != 0) {
         wcol_log_warn("incidents: no random generator: https receivers will fail");
     }
-    while (!in->stop && wcol_inc_db_open(&db, in, 5000) != 0) {
+    while (!in->stop && wcol_inc_db_open(&db, in, 5000, "notifications") != 0) {
         wcol_idb_close(db);
         db = NULL;
         if (in->pg_conninfo == NULL) {

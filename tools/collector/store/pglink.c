@@ -334,6 +334,14 @@ void wcol_pglink_query_failed(struct wcol_pglink *l, uint64_t now)
     }
 }
 
+void wcol_pglink_statements(struct wcol_pglink *l, unsigned n, unsigned unprepared)
+{
+    pthread_mutex_lock(&s_mu); /* wcol_pglink_list() copies the link under it */
+    l->prepared = n;
+    l->unprepared_runs += unprepared;
+    pthread_mutex_unlock(&s_mu);
+}
+
 static int ready(struct wcol_pglink *l, uint64_t now, unsigned wait_ms)
 {
     notice_broken(l, now);
@@ -454,6 +462,8 @@ void wcol_pglink_fields(const struct wcol_pglink *l, struct wcol_jw *w, uint64_t
     wcol_jw_kuint(w, "attempts", l->attempts);
     wcol_jw_kuint(w, "attempts_failed", l->attempts_failed);
     wcol_jw_kstr(w, "last_error", l->last_error);
+    wcol_jw_kuint(w, "statements_prepared", l->prepared);
+    wcol_jw_kuint(w, "statements_unprepared", l->unprepared_runs);
 }
 
 void wcol_pglink_health(struct wcol_jw *w, uint64_t now)

@@ -58,9 +58,11 @@ struct wcol_pglink {
     uint64_t losses;
     bool fresh; /* connected again: the user has not been told yet */
     bool registered;
-    bool own_thread;      /* used from a thread of its own, not the main loop */
-    uint64_t jitter;      /* the backoff's random part (xorshift) */
-    char last_error[200]; /* the last attempt's failure, one line ("" none) */
+    bool own_thread;          /* used from a thread of its own, not the main loop */
+    uint64_t jitter;          /* the backoff's random part (xorshift) */
+    char last_error[200];     /* the last attempt's failure, one line ("" none) */
+    uint64_t prepared;        /* statements the server holds prepared for this connection now */
+    uint64_t unprepared_runs; /* statements run unprepared (parsed and planned each time) */
 };
 
 /** Take over c (connected) as who's link and register it. @return 0, -ENOSPC (too many). */
@@ -87,6 +89,9 @@ void wcol_pglink_drop(struct wcol_pglink *l, uint64_t now, const char *why);
  * other connection's query waits on the same dead host first. Nothing is reconnected here.
  */
 void wcol_pglink_query_failed(struct wcol_pglink *l, uint64_t now);
+
+/** The connection holds n prepared statements now, and ran `unprepared` more without. */
+void wcol_pglink_statements(struct wcol_pglink *l, unsigned n, unsigned unprepared);
 
 /** Drive every registered link's reconnect a step (the event loop, each pass). */
 void wcol_pglink_tick_all(uint64_t now);

@@ -660,6 +660,7 @@ static int prepare_all(struct pg *q)
         }
     }
     q->prepared = true;
+    wcol_pglink_statements(&q->link, (unsigned)(sizeof(s_statements) / sizeof(s_statements[0])), 0);
     return 0;
 }
 
