@@ -770,6 +770,9 @@ def burst_pg_statements(env, c):
     check(inc["statements_prepared"] >= 5, "the engine prepared %r statements" % inc)
     check(inc["statements_unprepared"] == 0, "the engine ran statements unprepared: %r" % inc)
     check(links["storage"]["statements_prepared"] > 0, "storage: %r" % links["storage"])
+    shown = env.wardctl(c, "health").stdout
+    check(" incidents.statements_prepared=%d" % inc["statements_prepared"] in shown,
+          "wardctl health does not show the engine's prepared statements: %s" % shown)
     status, _, text = get_metrics(env, c)
     check(status == 200, "/metrics answered %d" % status)
     want = 'ward_collector_storage_statements_prepared{connection="incidents"} %d' % \
