@@ -409,10 +409,10 @@ static int sq_put_report(struct sq *q, const struct wcol_store_report *r)
     int64_t count = 0;
     int rc = 0;
 
-    for (size_t i = 0; i < sizeof(sn) / sizeof(sn[0]); i++) {
-        (void)vm_steps(sn[i]); /* start counting this report's work */
-    }
     if (r->snapshot != NULL) {
+        for (size_t i = 0; i < sizeof(sn) / sizeof(sn[0]); i++) {
+            (void)vm_steps(sn[i]); /* start counting this page's work */
+        }
         rc = put_sensors(q, r, &replace, &count);
         if (rc != 0) {
             return rc;
@@ -616,9 +616,48 @@ static void sq_close(void *impl)
     free(q);
 }
 
+/* The highest stored sequence of each boot the request names (-1: none stored). */
+static int put_acks(struct sq *q, struct wcol_store_put *p)
+{
+    int rc = 0;
+
+    for (unsigned i = 0; rc == 0 && i < p->n_acks; i++) {
+        bool found = false;
+
+        rc = sq_max_seq(q, p->device, p->acks[i].boot_id, &p->acks[i].seq, &found);
+        if (!found) {
+            p->acks[i].seq = -1;
+        }
+    }
+    return rc;
+}
+
+/*
+ * A request with no events and no snapshot page writes one statement, the device's UPSERT:
+ * SQLite undoes a failing statement by itself and leaves the transaction open, so the request
+ * is all or nothing without a savepoint. Its acks are read first (it writes no events, so
+ * they read the same before as after), so nothing can fail once it wrote. Every other request
+ * writes several statements, or can be refused after a write (a page past max_sensors).
+ */
+static bool one_write(const struct wcol_store_put *p)
+{
+    return p->n_events == 0 && (p->report == NULL || p->report->snapshot == NULL);
+}
+
+static int put_single(struct sq *q, struct wcol_store_put *p)
+{
+    int rc = put_acks(q, p);
+
+    p->stored = p->duplicates = 0;
+    return rc != 0 || p->report == NULL ? rc : sq_put_report(q, p->report);
+}
+
 /* One request of the batch, all or nothing: a savepoint around its rows. */
 static int put_one(struct sq *q, struct wcol_store_put *p)
 {
+    if (one_write(p)) {
+        return put_single(q, p);
+    }
     int rc = sq_savepoint(q);
 
     if (rc != 0) {
@@ -635,14 +674,7 @@ static int put_one(struct sq *q, struct wcol_store_put *p)
     if (rc == 0 && p->report != NULL) {
         rc = sq_put_report(q, p->report);
     }
-    for (unsigned i = 0; rc == 0 && i < p->n_acks; i++) {
-        bool found = false;
-
-        rc = sq_max_seq(q, p->device, p->acks[i].boot_id, &p->acks[i].seq, &found);
-        if (!found) {
-            p->acks[i].seq = -1;
-        }
-    }
+    rc = rc ?: put_acks(q, p);
     int rc2 = sq_release(q, rc == 0);
 
     return rc != 0 ? rc : rc2;
