@@ -427,6 +427,39 @@ static void test_snapshot_bound(void **state)
     st.ops->close(st.impl);
 }
 
+/* A heartbeat (put_beat: no snapshot expressions) keeps the device's snapshot, its sensor
+ * count and the last page's work as they were; a new device's heartbeat has neither. */
+static void test_heartbeat_keeps_snapshot(void **state)
+{
+    struct wcol_store st;
+    struct wcol_store_report hb = { .device = "dev-a", .received_ms = 2000, .health = "ok" };
+    struct wcol_store_put put = { .device = "dev-a", .report = &hb };
+    struct wcol_store_batch b = { .puts = &put, .n_puts = 1 };
+
+    (void)state;
+    assert_int_equal(open_store(&st), 0);
+    assert_int_equal(wcol_store_commit_batch(&st, &b), 0);
+    assert_int_equal(put.status, 0);
+    assert_int_equal(put_page(&st, 0, 40, 40), 0);
+    int64_t work = work_last(&st);
+
+    assert_int_equal(wcol_store_commit_batch(&st, &b), 0);
+    assert_int_equal(put.status, 0);
+    assert_int_equal(work_last(&st), work);
+    st.ops->close(st.impl);
+    sql("CREATE TABLE kept AS SELECT snapshot, sensor_count FROM devices");
+    assert_int_equal(open_store(&st), 0);
+    hb.received_ms = 3000;
+    hb.health = "warn";
+    assert_int_equal(wcol_store_commit_batch(&st, &b), 0);
+    st.ops->close(st.impl);
+    assert_int_equal(sql_int("SELECT count(*) FROM devices AS d, kept AS k WHERE d.id = 'dev-a' "
+                             "AND d.snapshot = k.snapshot AND d.sensor_count = 40 AND "
+                             "k.sensor_count = 40 AND d.health = 'warn' AND "
+                             "d.last_seen_ms = 3000 AND d.first_seen_ms = 2000"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +471,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_snapshot_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_merge_work_flat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_keeps_snapshot, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
