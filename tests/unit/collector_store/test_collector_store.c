@@ -163,6 +163,77 @@ static void test_request_fails_alone(void **state)
     assert_int_equal(sql_int("SELECT count(*) FROM events WHERE device = 'dev-a'"), 1);
 }
 
+/* Triggers that make one write fail on purpose, the dev-a one after it changed two rows. */
+static const char s_failing[] =
+    "CREATE TRIGGER fail_second_event BEFORE INSERT ON events WHEN NEW.device = 'dev-b' "
+    "AND NEW.seq = 2 BEGIN SELECT RAISE(ABORT, 'test: second event'); END;"
+    "CREATE TRIGGER fail_report AFTER INSERT ON devices WHEN NEW.id = 'dev-c' "
+    "BEGIN SELECT RAISE(ABORT, 'test: report after an event'); END;"
+    "CREATE TRIGGER fail_heartbeat AFTER UPDATE ON devices WHEN NEW.health = 'bad' BEGIN "
+    "INSERT INTO events (device, boot_id, seq, received_ms, severity, severity_rank, doc) "
+    "VALUES (NEW.id, 'b1', 99, 1, 'none', 0, '{}'); "
+    "SELECT RAISE(ABORT, 'test: heartbeat after its row changed'); END;";
+
+/*
+ * A request that fails after its first write leaves nothing of it, whether it runs in a
+ * savepoint (events, then the report) or is one statement (a heartbeat: the trigger fails it
+ * after it changed the device row and inserted an event). The other requests of the batch
+ * are stored, and a heartbeat's ack is the highest stored sequence of its boot.
+ */
+static void test_failing_write_leaves_nothing(void **state)
+{
+    struct wcol_store st;
+    struct wcol_store_event seed[] = { ev("dev-e", 7) };
+    struct wcol_store_event two[] = { ev("dev-b", 1), ev("dev-b", 2) };
+    struct wcol_store_event one[] = { ev("dev-c", 1) };
+    struct wcol_store_report ok = { .device = "dev-a", .received_ms = 1000, .health = "ok" };
+    struct wcol_store_report bad = { .device = "dev-a", .received_ms = 2000, .health = "bad" };
+    struct wcol_store_report rb = { .device = "dev-b", .received_ms = 2000 };
+    struct wcol_store_report rc = { .device = "dev-c", .received_ms = 2000 };
+    struct wcol_store_report rd = { .device = "dev-d", .received_ms = 2000, .health = "ok" };
+    struct wcol_store_report re = { .device = "dev-e", .received_ms = 2000, .health = "ok" };
+    struct wcol_store_ack ack_d = { .boot_id = "b1" }, ack_e = { .boot_id = "b1" };
+    struct wcol_store_put first[] = {
+        { .device = "dev-a", .report = &ok },
+        { .device = "dev-e", .events = seed, .n_events = 1 },
+    };
+    struct wcol_store_put puts[] = {
+        { .device = "dev-d", .report = &rd, .acks = &ack_d, .n_acks = 1 },
+        { .device = "dev-a", .report = &bad },
+        { .device = "dev-b", .events = two, .n_events = 2, .report = &rb },
+        { .device = "dev-c", .events = one, .n_events = 1, .report = &rc },
+        { .device = "dev-e", .report = &re, .acks = &ack_e, .n_acks = 1 },
+    };
+    struct wcol_store_batch b1 = { .puts = first, .n_puts = 2 };
+    struct wcol_store_batch b2 = { .puts = puts, .n_puts = 5 };
+
+    (void)state;
+    assert_int_equal(open_store(&st), 0);
+    assert_int_equal(wcol_store_commit_batch(&st, &b1), 0);
+    st.ops->close(st.impl);
+    sql(s_failing);
+    assert_int_equal(open_store(&st), 0);
+    assert_int_equal(wcol_store_commit_batch(&st, &b2), 0);
+    assert_int_equal(puts[0].status, 0);
+    assert_int_not_equal(puts[1].status, 0);
+    assert_int_not_equal(puts[2].status, 0);
+    assert_int_not_equal(puts[3].status, 0);
+    assert_int_equal(puts[4].status, 0);
+    assert_int_equal(ack_d.seq, -1);
+    assert_int_equal(ack_e.seq, 7);
+    st.ops->close(st.impl);
+    /* Nothing of the failed requests: not the trigger's event, not the first of two, not the
+     * event before the failing report, no device row changed or created. */
+    assert_int_equal(sql_int("SELECT count(*) FROM events WHERE device <> 'dev-e'"), 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM devices WHERE id IN ('dev-b', 'dev-c')"), 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM devices WHERE id = 'dev-a' AND "
+                             "health = 'ok' AND last_seen_ms = 1000"),
+                     1);
+    assert_int_equal(sql_int("SELECT count(*) FROM devices WHERE id IN ('dev-d', 'dev-e') AND "
+                             "last_seen_ms = 2000"),
+                     2);
+}
+
 /* The schema as the collector wrote it before versioned migrations (schema 1). */
 static const char s_v1[] =
     "CREATE TABLE devices (id TEXT PRIMARY KEY, first_seen_ms INTEGER NOT NULL,"
@@ -356,16 +427,51 @@ static void test_snapshot_bound(void **state)
     st.ops->close(st.impl);
 }
 
+/* A heartbeat (put_beat: no snapshot expressions) keeps the device's snapshot, its sensor
+ * count and the last page's work as they were; a new device's heartbeat has neither. */
+static void test_heartbeat_keeps_snapshot(void **state)
+{
+    struct wcol_store st;
+    struct wcol_store_report hb = { .device = "dev-a", .received_ms = 2000, .health = "ok" };
+    struct wcol_store_put put = { .device = "dev-a", .report = &hb };
+    struct wcol_store_batch b = { .puts = &put, .n_puts = 1 };
+
+    (void)state;
+    assert_int_equal(open_store(&st), 0);
+    assert_int_equal(wcol_store_commit_batch(&st, &b), 0);
+    assert_int_equal(put.status, 0);
+    assert_int_equal(put_page(&st, 0, 40, 40), 0);
+    int64_t work = work_last(&st);
+
+    assert_int_equal(wcol_store_commit_batch(&st, &b), 0);
+    assert_int_equal(put.status, 0);
+    assert_int_equal(work_last(&st), work);
+    st.ops->close(st.impl);
+    sql("CREATE TABLE kept AS SELECT snapshot, sensor_count FROM devices");
+    assert_int_equal(open_store(&st), 0);
+    hb.received_ms = 3000;
+    hb.health = "warn";
+    assert_int_equal(wcol_store_commit_batch(&st, &b), 0);
+    st.ops->close(st.impl);
+    assert_int_equal(sql_int("SELECT count(*) FROM devices AS d, kept AS k WHERE d.id = 'dev-a' "
+                             "AND d.snapshot = k.snapshot AND d.sensor_count = 40 AND "
+                             "k.sensor_count = 40 AND d.health = 'warn' AND "
+                             "d.last_seen_ms = 3000 AND d.first_seen_ms = 2000"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_batch_dedup_and_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_fails_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_write_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_and_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_snapshot_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_merge_work_flat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_keeps_snapshot, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
