@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ward/base/jscan.h"
+#include "ward/base/word.h"
 #include "ward/wire/state.h"
 
 #include "ward/wire/decode.h"
@@ -25,6 +26,12 @@ static int schema(struct dec *d, const char *why)
     return ward_jscan_fail(&d->s, -EPROTO, why);
 }
 
+/* Whether a word holds a byte that is not printable ASCII (0x20-0x7e). */
+static inline bool word_unsafe(uint64_t w)
+{
+    return ((w & WARD_WORD_HIGHS) | ward_word_below(w, 0x20) | ward_word_has(w, 0x7f)) != 0;
+}
+
 /*
  * No terminal control in n bytes of valid UTF-8: no C0 (< 0x20), DEL or C1 (U+0080-U+009F,
  * 0xc2 0x80-0x9f) character. Any string a device sends may end up on an operator's terminal.
@@ -34,6 +41,13 @@ static bool text_safe(const char *text, size_t n)
     const unsigned char *p = (const unsigned char *)text;
 
     for (size_t i = 0; i < n; i++) {
+        /* A word of printable ASCII (0x20-0x7e) at once: most of every document. */
+        while (n - i >= 8 && !word_unsafe(ward_word_load(text + i))) {
+            i += 8;
+        }
+        if (i == n) {
+            break;
+        }
         if (p[i] < 0x20 || p[i] == 0x7f || (p[i] == 0xc2 && i + 1 < n && p[i + 1] < 0xa0)) {
             return false;
         }
@@ -74,7 +88,11 @@ bool ward_utf8_valid(const char *text, size_t len)
         uint32_t cp;
 
         if (c < 0x80) {
-            i++;
+            /* ASCII a word at a time: bodies are almost all ASCII. */
+            while (len - i >= 8 && (ward_word_load(text + i) & WARD_WORD_HIGHS) == 0) {
+                i += 8;
+            }
+            i += i < len && p[i] < 0x80;
             continue;
         }
         if (c >= 0xc2 && c <= 0xdf) {
