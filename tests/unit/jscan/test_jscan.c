@@ -320,6 +320,8 @@ static bool ref_text_safe(const unsigned char *p, size_t n)
     return true;
 }
 
+#define BOOT "0123456789abcdef0123456789abcdef"
+
 static char s_body[1024];
 static char s_scratch[1024];
 
@@ -347,7 +349,7 @@ static void test_text_safe_fast_path(void **state)
         raw[n] = '\0';
         snprintf(s_body, sizeof(s_body),
                  "{\"v\":2,\"type\":\"batch\",\"device\":\"d\",\"boot\":"
-                 "\"0123456789abcdef0123456789abcdef\",\"x\":\"%s\",\"heartbeat\":"
+                 "\"" BOOT "\",\"x\":\"%s\",\"heartbeat\":"
                  "{\"v\":2,\"seq\":1,\"t_ms\":1,\"health\":{\"state\":\"ok\"}}}",
                  raw);
         memset(&b, 0, sizeof(b));
@@ -364,13 +366,87 @@ static void test_text_safe_fast_path(void **state)
     assert_true(refused > 1000);
 }
 
+/* ---- the one-pass batch decode against the two passes ---- */
+
+static const char *const s_batches[] = {
+    /* as agents write it: device and boot first */
+    "{\"v\":2,\"type\":\"batch\",\"device\":\"d\",\"boot\":\"" BOOT "\",\"heartbeat\":{\"v\":2,"
+    "\"type\":\"heartbeat\",\"device\":\"d\",\"boot\":\"" BOOT "\",\"seq\":1,\"t_ms\":5,"
+    "\"interval_ms\":1000,\"firmware\":\"f\",\"health\":{\"state\":\"ok\"}},\"health\":{\"v\":2,"
+    "\"type\":\"health\",\"device\":\"d\",\"boot\":\"" BOOT "\",\"delta\":false,\"sensors\":[{"
+    "\"id\":\"temp:a\",\"state\":\"ok\",\"value\":3,\"since_ms\":null}]},\"events\":[{\"boot\":"
+    "\"" BOOT "\",\"seq\":2,\"t_ms\":4,\"sensor\":\"temp:a\",\"from\":\"ok\",\"to\":\"warn\","
+    "\"severity\":\"low\",\"value\":null,\"count\":1}],\"x\":[1,\"\\u00e9\"]}",
+    /* documents before the batch's device and boot: decoded in two passes */
+    "{\"heartbeat\":{\"v\":2,\"seq\":1,\"t_ms\":5,\"device\":\"d\"},\"v\":2,\"type\":\"batch\","
+    "\"events\":[],\"device\":\"d\",\"boot\":\"" BOOT "\"}",
+};
+
+static const char s_mutations[] = "{}[]\",:0a \\1-nd";
+
+static void check_same_decode(const char *body, size_t len)
+{
+    static struct ward_ingest_event e1[2], e2[2];
+    static struct ward_ingest_sensor s1[2], s2[2];
+    struct ward_ingest_batch b1 = {
+        .events = e1, .max_events = 2, .sensors = s1, .max_sensors = 2
+    };
+    struct ward_ingest_batch b2 = {
+        .events = e2, .max_events = 2, .sensors = s2, .max_sensors = 2
+    };
+    const char *why1 = NULL, *why2 = NULL;
+    int rc1 = ward_ingest_decode(body, len, &b1, s_scratch, sizeof(s_scratch), &why1);
+    int rc2 = ward_ingest_decode_two_pass(body, len, &b2, s_scratch, sizeof(s_scratch), &why2);
+
+    if (rc1 != rc2 || (why1 != why2 && (why1 == NULL || why2 == NULL || strcmp(why1, why2) != 0))) {
+        fprintf(stderr, "%.*s\none pass %d %s, two passes %d %s\n", (int)len, body, rc1,
+                why1 ? why1 : "-", rc2, why2 ? why2 : "-");
+    }
+    assert_int_equal(rc1, rc2);
+    assert_true(why1 == why2 || strcmp(why1, why2) == 0);
+    b2.events = e1;
+    b2.sensors = s1;
+    assert_memory_equal(&b1, &b2, sizeof(b1));
+    assert_memory_equal(e1, e2, b1.n_events * sizeof(e1[0]));
+    assert_memory_equal(s1, s2, b1.n_sensors * sizeof(s1[0]));
+}
+
+/* Each batch as it is, then with one to three bytes changed to JSON's own characters, cut
+ * short, or with a member name changed: the one pass must accept and refuse what the two
+ * passes do, for the same reason, with the same batch. */
+static void test_one_pass_as_two(void **state)
+{
+    char body[1024];
+    int accepted = 0;
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(s_batches) / sizeof(s_batches[0]); k++) {
+        size_t len = strlen(s_batches[k]);
+
+        check_same_decode(s_batches[k], len);
+        for (size_t cut = 0; cut < len; cut++) {
+            check_same_decode(s_batches[k], cut);
+        }
+        for (int t = 0; t < 20000; t++) {
+            memcpy(body, s_batches[k], len);
+            for (unsigned m = 1 + rnd(3); m > 0; m--) {
+                body[rnd((unsigned)len)] = s_mutations[rnd(sizeof(s_mutations) - 1)];
+            }
+            check_same_decode(body, len);
+            accepted +=
+                ward_ingest_decode_two_pass(body, len, &(struct ward_ingest_batch){ 0 }, s_scratch,
+                                            sizeof(s_scratch), &(const char *){ NULL }) == 0;
+        }
+    }
+    assert_true(accepted > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_string_plain_runs),
-        cmocka_unit_test(test_string_random_pieces),
-        cmocka_unit_test(test_utf8_fast_path),
-        cmocka_unit_test(test_text_safe_fast_path),
+        cmocka_unit_test(test_string_plain_runs), cmocka_unit_test(test_string_random_pieces),
+        cmocka_unit_test(test_utf8_fast_path),    cmocka_unit_test(test_text_safe_fast_path),
+        cmocka_unit_test(test_one_pass_as_two),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
