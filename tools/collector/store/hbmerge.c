@@ -247,9 +247,11 @@ static int parse_literal(struct parse *ps)
     return -ENOTSUP;
 }
 
+/* Keys are quoted (len >= 2): the first character after the quote settles most unequal ones
+ * without a call. */
 static bool same_key(const struct node *a, const struct node *b)
 {
-    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+    return a->len == b->len && a->s[1] == b->s[1] && memcmp(a->s, b->s, a->len) == 0;
 }
 
 /* json_patch and json_extract use the first of two equal keys, json_remove too: declined. */
@@ -358,7 +360,7 @@ static inline struct node *member(struct node *obj, const char *key)
         return NULL;
     }
     for (uint32_t j = 1; j <= obj->n; j += 1 + node_size(&obj[j + 1])) {
-        if (obj[j].len == len + 2 && memcmp(obj[j].s + 1, key, len) == 0) {
+        if (obj[j].len == len + 2 && obj[j].s[1] == key[0] && memcmp(obj[j].s + 1, key, len) == 0) {
             return &obj[j + 1];
         }
     }
@@ -375,6 +377,16 @@ static void put(struct out *o, const char *s, size_t len)
     }
     memcpy(o->b + o->n, s, len);
     o->n += len;
+}
+
+/* One character of punctuation: most of what is written, and not worth a memcpy call. */
+static void put_char(struct out *o, char c)
+{
+    if (o->n >= o->cap) {
+        o->over = true;
+        return;
+    }
+    o->b[o->n++] = c;
 }
 
 static void put_str(struct out *o, const char *s)
@@ -439,7 +451,7 @@ static const struct {
 static bool sticky_key(const struct node *key)
 {
     for (size_t i = 0; i < sizeof(s_sticky_keys) / sizeof(s_sticky_keys[0]); i++) {
-        if (key->len == s_sticky_keys[i].len &&
+        if (key->len == s_sticky_keys[i].len && key->s[1] == s_sticky_keys[i].key[1] &&
             memcmp(key->s, s_sticky_keys[i].key, key->len) == 0) {
             return true;
         }
@@ -484,21 +496,23 @@ static void render(const struct wcol_hbmerge *m, struct out *o, const struct nod
         const struct node *key, *val;
         bool first = true, top = o->keep != NULL && o->level == 0;
 
-        put(o, it.object ? "{" : "[", 1);
+        put_char(o, it.object ? '{' : '[');
         o->deep |= ++o->level > DEPTH_MAX;
         while (next_member(m, &it, &key, &val)) {
-            put(o, ",", !first);
+            if (!first) {
+                put_char(o, ',');
+            }
             first = false;
             o->keeping = top ? key != NULL && sticky_key(key) : o->keeping;
             if (key != NULL) {
                 render(m, o, key);
-                put(o, ":", 1);
+                put_char(o, ':');
             }
             render(m, o, val);
         }
         o->keeping = top ? false : o->keeping;
         o->level--;
-        put(o, it.object ? "}" : "]", 1);
+        put_char(o, it.object ? '}' : ']');
         if (kept && !o->keep_over) {
             o->keep->nodes[at].n = (uint16_t)(o->keep->n_nodes - at - 1);
         }
