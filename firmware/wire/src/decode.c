@@ -40,15 +40,14 @@ static inline bool word_unsafe(uint64_t w)
 static bool text_safe(const char *text, size_t n)
 {
     const unsigned char *p = (const unsigned char *)text;
+    size_t i = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        /* A word of printable ASCII (0x20-0x7e) at once: most of every document. */
-        while (n - i >= 8 && !word_unsafe(ward_word_load(text + i))) {
-            i += 8;
-        }
-        if (i == n) {
-            break;
-        }
+    /* Words of printable ASCII (0x20-0x7e) at once, up to the first other one: most strings
+     * are all of it. The rest byte by byte. */
+    while (n - i >= 8 && !word_unsafe(ward_word_load(text + i))) {
+        i += 8;
+    }
+    for (; i < n; i++) {
         if (p[i] < 0x20 || p[i] == 0x7f || (p[i] == 0xc2 && i + 1 < n && p[i + 1] < 0xa0)) {
             return false;
         }
