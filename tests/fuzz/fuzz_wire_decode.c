@@ -5,7 +5,8 @@
  *    control character in a typed sensor's id or kind) and boot, its events carry valid boot ids,
  *    sequences and counts in 1..2^32-1, and typed states and severities that agree with
  *    their names, its spans lie inside the body and are objects; a refusal has a reason
- *    and leaves nothing behind; decoding is deterministic;
+ *    and leaves nothing behind; decoding is deterministic; the one-pass decode gives exactly
+ *    what the two passes give (ward_ingest_decode_two_pass(): result, reason, batch);
  *  - an accepted batch is then answered as the collector does (the highest sequence per
  *    boot through the ack writer) and that answer read back by the agent's ack reader:
  *    the pairs must come back exactly;
@@ -37,6 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct ward_ingest_event s_events[MAX_EVENTS];
 static struct ward_ingest_event s_again[MAX_EVENTS];
 static struct ward_ingest_sensor s_sensors[MAX_SENSORS];
+static struct ward_ingest_event s_events2[MAX_EVENTS];
+static struct ward_ingest_sensor s_sensors2[MAX_SENSORS];
 
 static void check(int ok)
 {
@@ -197,6 +200,25 @@ static void encode_round_trip(const struct ward_ingest_batch *b)
     cJSON_Delete(doc);
 }
 
+/* The same input through the two passes: the same result, reason and batch as b (rc, why). */
+static void same_as_two_pass(const char *buf, size_t size, char *scratch, int rc, const char *why,
+                             const struct ward_ingest_batch *b)
+{
+    struct ward_ingest_batch t = { .events = s_events2,
+                                   .max_events = MAX_EVENTS,
+                                   .sensors = s_sensors2,
+                                   .max_sensors = MAX_SENSORS };
+    const char *why2 = NULL;
+
+    check(ward_ingest_decode_two_pass(buf, size, &t, scratch, size + 1, &why2) == rc);
+    check((why == NULL) == (why2 == NULL) && (why == NULL || strcmp(why, why2) == 0));
+    t.events = b->events;
+    t.sensors = b->sensors;
+    check(memcmp(&t, b, sizeof(t)) == 0);
+    check(memcmp(s_events2, b->events, b->n_events * sizeof(*b->events)) == 0);
+    check(memcmp(s_sensors2, b->sensors, b->n_sensors * sizeof(*b->sensors)) == 0);
+}
+
 static void as_batch(const char *buf, size_t size)
 {
     char *scratch = malloc(size + 1);
@@ -209,6 +231,7 @@ static void as_batch(const char *buf, size_t size)
     check(scratch != NULL);
     int rc = ward_ingest_decode(buf, size, &b, scratch, size + 1, &why);
 
+    same_as_two_pass(buf, size, scratch, rc, why, &b);
     if (rc == 0) {
         check_batch(&b, buf, size);
     } else {

@@ -3,6 +3,7 @@
 
 #include "ward/base/hex.h"
 #include "ward/base/jscan.h"
+#include "ward/base/word.h"
 
 /* Containers nest at most this deep: every grammar ward reads is shallower. */
 #define JSCAN_MAX_DEPTH 8
@@ -47,6 +48,10 @@ char ward_jscan_peek(struct ward_jscan *s)
 {
     if (s->err != 0) {
         return 0;
+    }
+    /* Most values follow their ':' or ',' directly: no call for the usual case. */
+    if (s->p < s->end && (unsigned char)*s->p > ' ') {
+        return *s->p;
     }
     skip_ws(s);
     return s->p < s->end ? *s->p : 0;
@@ -246,6 +251,25 @@ static int escape(struct ward_jscan *s, char out[4])
     return (int)utf8_encode(cp, out);
 }
 
+/* Whether a word holds a byte that ends a string's plain run: '"', '\\' or a control. */
+static inline bool word_stops(uint64_t w)
+{
+    return (ward_word_has(w, '"') | ward_word_has(w, '\\') | ward_word_below(w, 0x20)) != 0;
+}
+
+/* The end of the run of plain characters from p: a word at a time while no word holds a byte
+ * that stops it, then byte by byte to that byte. */
+static const char *plain_run(const char *p, const char *end)
+{
+    while (end - p >= 8 && !word_stops(ward_word_load(p))) {
+        p += 8;
+    }
+    while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\') {
+        p++;
+    }
+    return p;
+}
+
 int ward_jscan_string(struct ward_jscan *s, char *buf, size_t len)
 {
     size_t n = 0;
@@ -267,9 +291,7 @@ int ward_jscan_string(struct ward_jscan *s, char *buf, size_t len)
          * every batch here, and a copy per character was its hottest loop (docs/benchmarks.md). */
         const char *run = s->p;
 
-        while (s->p < s->end && (unsigned char)*s->p >= 0x20 && *s->p != '"' && *s->p != '\\') {
-            s->p++;
-        }
+        s->p = plain_run(s->p, s->end);
         size_t r = (size_t)(s->p - run);
 
         if (r > len - 1 - n) {

@@ -629,6 +629,43 @@ static void test_sticky_state(void **state)
     wcol_hbmerge_free(k);
 }
 
+/*
+ * Arrays and objects copied as their text (copy_span() in hbmerge.c) count as nested as they
+ * are: a compact heartbeat's member "x" whose innermost object is 64 deep makes a text that
+ * keeps no state (hbmerge.c: o->deep), whether "x" is copied or rendered token by token, so the
+ * next merge parses the stored text (a miss); 63 deep keeps it (a hit). The text is the SQL
+ * merge's every time.
+ */
+static void test_span_depth(void **state)
+{
+    struct wcol_hbmerge *k = wcol_hbmerge_new(4);
+    static struct buf other, full, out;
+    static char doc[1024];
+
+    (void)state;
+    assert_non_null(k);
+    set_doc(&other, "{\"t_ms\":5}");
+    for (int deep = 63; deep <= 64; deep++) {
+        const char *dev = deep == 63 ? "a" : "b";
+        int n = snprintf(doc, sizeof(doc), "{\"v\":2,\"seq\":2,\"t_ms\":2,\"x\":");
+
+        for (int i = 1; i < deep; i++) { /* "x" is 1 deep, the innermost object `deep` */
+            doc[n++] = '[';
+        }
+        doc[n++] = '{';
+        doc[n++] = '}';
+        for (int i = 1; i < deep; i++) {
+            doc[n++] = ']';
+        }
+        snprintf(doc + n, sizeof(doc) - (size_t)n, "}");
+        sticky_merge(k, dev, &other, "{\"v\":2,\"t_ms\":1,\"config_sha256\":\"aa\"}", &full);
+        sticky_merge(k, dev, &full, doc, &out); /* a hit: the full heartbeat's state */
+        sticky_merge(k, dev, &out, "{\"v\":2,\"seq\":3,\"t_ms\":3}", &out);
+    }
+    expect_stats(k, 3, 1, 0, 0, 2);
+    wcol_hbmerge_free(k);
+}
+
 static void exec_ok(sqlite3 *db, const char *sql)
 {
     char *err = NULL;
@@ -736,11 +773,9 @@ static void test_store_upsert(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compact_after_full),
-        cmocka_unit_test(test_agent_sequences),
-        cmocka_unit_test(test_sticky_state),
-        cmocka_unit_test(test_store_upsert),
-        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_compact_after_full), cmocka_unit_test(test_agent_sequences),
+        cmocka_unit_test(test_sticky_state),       cmocka_unit_test(test_span_depth),
+        cmocka_unit_test(test_store_upsert),       cmocka_unit_test(test_random),
         cmocka_unit_test(test_random_chain),
     };
 

@@ -25,15 +25,17 @@ enum { T_NULL, T_TRUE, T_FALSE, T_INT, T_REAL, T_STRING, T_ARRAY, T_OBJECT };
 #define F_REMOVE     1u /* an object member not rendered (json_remove, a null in the patch) */
 #define F_PATCH      2u /* rendered as node->patch instead */
 #define F_NULLS_GONE 4u /* remove_all_nulls() ran over this object */
+#define F_CHANGED    8u /* an object that renders otherwise than its text: see copy_span() */
 #define DEPTH_MAX    64
 #define DIGITS_MAX   18 /* an integer json_extract returns as itself, whatever its digits */
 
 struct node {
     uint8_t type;
     uint8_t flags;
+    uint8_t height;     /* array, object: 1 + the largest height below (a scalar's is 0) */
     uint32_t n;         /* array, object: the nodes below this one */
-    const char *s;      /* a scalar's text as written (a string with its quotes) */
-    uint32_t len;       /* its length */
+    const char *s;      /* a scalar's text as written (a string with its quotes); an array's or */
+    uint32_t len;       /* object's, when it has no whitespace (else len is 0); its length */
     struct node *patch; /* F_PATCH */
     int32_t app_head;   /* object: members the patch appended, -1 none */
     int32_t app_tail;
@@ -57,6 +59,7 @@ enum { DOC_NEW, DOC_OLD, DOC_PATCH, DOCS };
 
 struct cnode {
     uint8_t type;
+    uint8_t height;
     uint16_t n;
     uint16_t off; /* a scalar's text: doc + off, len bytes */
     uint16_t len;
@@ -84,6 +87,8 @@ struct parse {
     const char *p, *end;
     struct node *nodes;
     unsigned n;
+    unsigned ws;     /* whitespace bytes skipped so far */
+    unsigned height; /* of the value parsed last */
 };
 
 struct out {
@@ -148,6 +153,7 @@ static inline void skip_ws(struct parse *ps)
     while (ps->p < ps->end &&
            (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')) {
         ps->p++;
+        ps->ws++;
     }
 }
 
@@ -247,9 +253,11 @@ static int parse_literal(struct parse *ps)
     return -ENOTSUP;
 }
 
+/* Keys are quoted (len >= 2): the first character after the quote settles most unequal ones
+ * without a call. */
 static bool same_key(const struct node *a, const struct node *b)
 {
-    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+    return a->len == b->len && a->s[1] == b->s[1] && memcmp(a->s, b->s, a->len) == 0;
 }
 
 /* json_patch and json_extract use the first of two equal keys, json_remove too: declined. */
@@ -271,9 +279,11 @@ static int parse_value(struct parse *ps, int depth);
 static int parse_members(struct parse *ps, int depth, bool object)
 {
     char close = object ? '}' : ']';
+    unsigned height = 0;
     int rc = 0;
 
     skip_ws(ps);
+    ps->height = 0;
     if (ps->p < ps->end && *ps->p == close) {
         ps->p++;
         return 0;
@@ -292,6 +302,8 @@ static int parse_members(struct parse *ps, int depth, bool object)
             ps->p++;
         }
         rc = parse_value(ps, depth + 1);
+        height = ps->height > height ? ps->height : height;
+        ps->height = height;
         skip_ws(ps);
         if (rc != 0 || ps->p >= ps->end) {
             return rc ?: -ENOTSUP;
@@ -313,8 +325,10 @@ static int parse_value(struct parse *ps, int depth)
     }
     char c = *ps->p;
 
+    ps->height = 0;
     if (c == '{' || c == '[') {
-        unsigned at = ps->n;
+        const char *start = ps->p;
+        unsigned at = ps->n, ws = ps->ws;
         int rc = add(ps, c == '{' ? T_OBJECT : T_ARRAY, NULL, 0);
 
         ps->p++;
@@ -322,8 +336,16 @@ static int parse_value(struct parse *ps, int depth)
         if (rc != 0) {
             return rc;
         }
-        ps->nodes[at].n = ps->n - at - 1;
-        return c == '{' && has_duplicate_keys(&ps->nodes[at]) ? -ENOTSUP : 0;
+        struct node *nd = &ps->nodes[at];
+
+        nd->n = ps->n - at - 1;
+        nd->height = (uint8_t)(ps->height + 1);
+        ps->height = nd->height;
+        if (ps->ws == ws) { /* rendered, it is this text: copy_span() */
+            nd->s = start;
+            nd->len = (uint32_t)(ps->p - start);
+        }
+        return c == '{' && has_duplicate_keys(nd) ? -ENOTSUP : 0;
     }
     if (c == '"') {
         return parse_string(ps);
@@ -358,7 +380,7 @@ static inline struct node *member(struct node *obj, const char *key)
         return NULL;
     }
     for (uint32_t j = 1; j <= obj->n; j += 1 + node_size(&obj[j + 1])) {
-        if (obj[j].len == len + 2 && memcmp(obj[j].s + 1, key, len) == 0) {
+        if (obj[j].len == len + 2 && obj[j].s[1] == key[0] && memcmp(obj[j].s + 1, key, len) == 0) {
             return &obj[j + 1];
         }
     }
@@ -375,6 +397,16 @@ static void put(struct out *o, const char *s, size_t len)
     }
     memcpy(o->b + o->n, s, len);
     o->n += len;
+}
+
+/* One character of punctuation: most of what is written, and not worth a memcpy call. */
+static void put_char(struct out *o, char c)
+{
+    if (o->n >= o->cap) {
+        o->over = true;
+        return;
+    }
+    o->b[o->n++] = c;
 }
 
 static void put_str(struct out *o, const char *s)
@@ -439,7 +471,7 @@ static const struct {
 static bool sticky_key(const struct node *key)
 {
     for (size_t i = 0; i < sizeof(s_sticky_keys) / sizeof(s_sticky_keys[0]); i++) {
-        if (key->len == s_sticky_keys[i].len &&
+        if (key->len == s_sticky_keys[i].len && key->s[1] == s_sticky_keys[i].key[1] &&
             memcmp(key->s, s_sticky_keys[i].key, key->len) == 0) {
             return true;
         }
@@ -464,12 +496,62 @@ static unsigned keep_rendered(struct out *o, const struct node *nd)
     return at;
 }
 
-static void render(const struct wcol_hbmerge *m, struct out *o, const struct node *nd)
+/* The nodes of a subtree copied as its text (copy_span()), now at o->b + at. */
+static void keep_copied(struct out *o, const struct node *nd, size_t at)
+{
+    struct sticky *st = o->keep;
+    uint32_t size = node_size(nd);
+
+    if (size > (uint32_t)(STICKY_NODES - st->n_nodes)) {
+        o->keep_over = true;
+        return;
+    }
+    for (uint32_t k = 0; k < size; k++) {
+        const struct node *c = &nd[k];
+
+        st->nodes[st->n_nodes++] =
+            (struct cnode){ .type = c->type,
+                            .height = c->height,
+                            .n = (uint16_t)c->n,
+                            .off = (uint16_t)(c->len > 0 ? at + (size_t)(c->s - nd->s) : 0),
+                            .len = (uint16_t)c->len };
+    }
+}
+
+/*
+ * An array or object that renders as the text it was parsed from, copied at once instead of
+ * token by token (most of the stored "memory" and "health" of every heartbeat): one that has
+ * that text (no whitespace: node.len), none of whose nodes the merge marked (it marks every
+ * object it merges into or takes a member from, F_CHANGED, and so every object above one it
+ * changed), and that is not nested so deep that rendering it sets o->deep.
+ * @return whether it did.
+ */
+static bool copy_span(struct out *o, const struct node *nd)
+{
+    if (nd->len == 0 || (nd->flags & F_CHANGED) || nd->app_head >= 0 || o->level == 0 ||
+        o->level + nd->height > DEPTH_MAX) {
+        return false;
+    }
+    size_t at = o->n;
+
+    put(o, nd->s, nd->len);
+    o->count += node_size(nd);
+    if (o->keeping && !o->keep_over) {
+        keep_copied(o, nd, at);
+    }
+    return true;
+}
+
+/* @return the height of what it rendered (node.height) */
+static unsigned render(const struct wcol_hbmerge *m, struct out *o, const struct node *nd)
 {
     static const char *const lit[] = { "null", "true", "false" };
 
     if (nd->flags & F_PATCH) {
         nd = nd->patch;
+    }
+    if (nd->type >= T_ARRAY && copy_span(o, nd)) {
+        return nd->height;
     }
     o->count++;
     bool kept = o->keeping && !o->keep_over;
@@ -477,32 +559,45 @@ static void render(const struct wcol_hbmerge *m, struct out *o, const struct nod
 
     if (nd->type <= T_FALSE) {
         put_str(o, lit[nd->type]);
-    } else if (nd->type < T_ARRAY) {
-        put(o, nd->s, nd->len);
-    } else {
-        struct members it = members_of(nd);
-        const struct node *key, *val;
-        bool first = true, top = o->keep != NULL && o->level == 0;
-
-        put(o, it.object ? "{" : "[", 1);
-        o->deep |= ++o->level > DEPTH_MAX;
-        while (next_member(m, &it, &key, &val)) {
-            put(o, ",", !first);
-            first = false;
-            o->keeping = top ? key != NULL && sticky_key(key) : o->keeping;
-            if (key != NULL) {
-                render(m, o, key);
-                put(o, ":", 1);
-            }
-            render(m, o, val);
-        }
-        o->keeping = top ? false : o->keeping;
-        o->level--;
-        put(o, it.object ? "}" : "]", 1);
-        if (kept && !o->keep_over) {
-            o->keep->nodes[at].n = (uint16_t)(o->keep->n_nodes - at - 1);
-        }
+        return 0;
     }
+    if (nd->type < T_ARRAY) {
+        put(o, nd->s, nd->len);
+        return 0;
+    }
+    struct members it = members_of(nd);
+    const struct node *key, *val;
+    bool first = true, top = o->keep != NULL && o->level == 0;
+    size_t start = o->n;
+    unsigned height = 0;
+
+    put_char(o, it.object ? '{' : '[');
+    o->deep |= ++o->level > DEPTH_MAX;
+    while (next_member(m, &it, &key, &val)) {
+        if (!first) {
+            put_char(o, ',');
+        }
+        first = false;
+        o->keeping = top ? key != NULL && sticky_key(key) : o->keeping;
+        if (key != NULL) {
+            render(m, o, key);
+            put_char(o, ':');
+        }
+        unsigned h = render(m, o, val);
+
+        height = h > height ? h : height;
+    }
+    o->keeping = top ? false : o->keeping;
+    o->level--;
+    put_char(o, it.object ? '}' : ']');
+    if (kept && !o->keep_over) { /* rendered without whitespace: the text copy_span() takes */
+        struct cnode *c = &o->keep->nodes[at];
+
+        c->n = (uint16_t)(o->keep->n_nodes - at - 1);
+        c->height = (uint8_t)(height + 1);
+        c->len = (uint16_t)(o->over ? 0 : o->n - start);
+    }
+    return height + 1;
 }
 
 /* The merged document, and into keep (if not NULL) the state of it (see below). */
@@ -570,6 +665,7 @@ static int b_copy(struct build *b, const struct node *src, const struct node *sk
                 (size - from - gone) * sizeof(*src));
         b->n -= gone;
         b->nodes[at].n -= gone;
+        b->nodes[at].len = 0; /* its text has the member: not copy_span()'s */
     }
     return 0;
 }
@@ -731,19 +827,25 @@ static int build_patch(struct wcol_hbmerge *m, struct node *nw, struct node *old
 
 /* ---- json_patch ---- */
 
-static void remove_all_nulls(struct node *obj)
+/* @return whether it removed a member of obj or below (then obj is F_CHANGED). */
+static bool remove_all_nulls(struct node *obj)
 {
+    bool changed = false;
+
     if (obj->flags & F_NULLS_GONE) {
-        return; /* done before: it only ever sets marks */
+        return (obj->flags & F_CHANGED) != 0; /* done before: it only ever sets marks */
     }
     obj->flags |= F_NULLS_GONE;
     for (uint32_t i = 2; i <= obj->n; i += node_size(&obj[i]) + 1) {
         if (obj[i].type == T_NULL) {
             obj[i].flags |= F_REMOVE;
+            changed = true;
         } else if (obj[i].type == T_OBJECT) {
-            remove_all_nulls(&obj[i]);
+            changed |= remove_all_nulls(&obj[i]);
         }
     }
+    obj->flags |= changed ? F_CHANGED : 0;
+    return changed;
 }
 
 static int append(struct wcol_hbmerge *m, struct node *target, const struct node *key,
@@ -777,6 +879,7 @@ static int merge(struct wcol_hbmerge *m, struct node *target, struct node *patch
         return 0;
     }
     *result = target;
+    target->flags |= F_CHANGED; /* whether it changes or not: every object above a change is */
     for (uint32_t i = 1; i < patch->n; i += node_size(&patch[i + 1]) + 1) {
         struct node *key = &patch[i], *val = &patch[i + 1];
         uint32_t j = 1;
@@ -852,6 +955,7 @@ static bool keep_parsed(struct sticky *st, const struct node *root, const char *
 
             st->nodes[st->n_nodes++] =
                 (struct cnode){ .type = nd->type,
+                                .height = nd->height,
                                 .n = (uint16_t)nd->n,
                                 .off = (uint16_t)(nd->len > 0 ? nd->s - doc : 0),
                                 .len = (uint16_t)nd->len };
@@ -872,6 +976,7 @@ static struct node *load_state(struct wcol_hbmerge *m, const struct sticky *st)
         const struct cnode *c = &st->nodes[i];
 
         nodes[i] = (struct node){ .type = c->type,
+                                  .height = c->height,
                                   .n = c->n,
                                   .s = st->doc + c->off,
                                   .len = c->len,

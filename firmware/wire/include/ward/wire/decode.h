@@ -103,6 +103,14 @@ struct ward_ingest_batch {
 int ward_ingest_decode(const char *body, size_t len, struct ward_ingest_batch *b, char *scratch,
                        size_t scratch_len, const char **why);
 
+/**
+ * ward_ingest_decode() as it was before it read most batches in one pass: always a shallow
+ * pass for the batch's device and boot, then the full one. The reference the one pass is
+ * tested against (unit_jscan, fuzz_wire_decode): same result, same batch, same *why.
+ */
+int ward_ingest_decode_two_pass(const char *body, size_t len, struct ward_ingest_batch *b,
+                                char *scratch, size_t scratch_len, const char **why);
+
 /** Is text[0..len) valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF)? */
 bool ward_utf8_valid(const char *text, size_t len);
 
