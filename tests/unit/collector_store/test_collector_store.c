@@ -234,6 +234,47 @@ static void test_failing_write_leaves_nothing(void **state)
                      2);
 }
 
+/*
+ * A request whose error makes SQLite roll the whole transaction back (RAISE(ROLLBACK) here;
+ * some SQLITE_FULL, IOERR and NOMEM do the same) fails the batch: nothing of it is stored,
+ * neither the requests before it nor those after it, which must not run in autocommit.
+ */
+static void test_transaction_lost_fails_batch(void **state)
+{
+    struct wcol_store st;
+    struct wcol_store_event before[] = { ev("dev-a", 1) };
+    struct wcol_store_event after[] = { ev("dev-c", 1) };
+    struct wcol_store_report boom = { .device = "dev-b", .received_ms = 2000, .health = "ok" };
+    struct wcol_store_report late = { .device = "dev-d", .received_ms = 2000, .health = "ok" };
+    struct wcol_store_put puts[] = {
+        { .device = "dev-a", .events = before, .n_events = 1 },
+        { .device = "dev-b", .report = &boom },
+        { .device = "dev-c", .events = after, .n_events = 1 },
+        { .device = "dev-d", .report = &late },
+    };
+    struct wcol_store_batch b = { .puts = puts, .n_puts = 4 };
+
+    (void)state;
+    assert_int_equal(open_store(&st), 0);
+    st.ops->close(st.impl);
+    sql("CREATE TRIGGER lose_txn BEFORE INSERT ON devices WHEN NEW.id = 'dev-b' "
+        "BEGIN SELECT RAISE(ROLLBACK, 'test: the whole transaction'); END;");
+    assert_int_equal(open_store(&st), 0);
+    assert_int_not_equal(wcol_store_commit_batch(&st, &b), 0);
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_not_equal(puts[i].status, 0);
+    }
+    /* The store still works: the next batch is a transaction of its own again. */
+    struct wcol_store_put again[] = { { .device = "dev-d", .report = &late } };
+    struct wcol_store_batch b2 = { .puts = again, .n_puts = 1 };
+
+    assert_int_equal(wcol_store_commit_batch(&st, &b2), 0);
+    st.ops->close(st.impl);
+    assert_int_equal(sql_int("SELECT count(*) FROM events"), 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM devices WHERE id <> 'dev-d'"), 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM devices WHERE id = 'dev-d'"), 1);
+}
+
 /* The schema as the collector wrote it before versioned migrations (schema 1). */
 static const char s_v1[] =
     "CREATE TABLE devices (id TEXT PRIMARY KEY, first_seen_ms INTEGER NOT NULL,"
@@ -466,6 +507,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_dedup_and_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_fails_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_write_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transaction_lost_fails_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_and_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_snapshot_rows, setup, teardown),

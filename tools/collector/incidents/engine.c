@@ -561,6 +561,7 @@ int64_t wcol_incidents_condition(struct wcol_incidents *in, const char *device, 
     if (wcol_inc_db_open(&db, in, 5000, "conditions") != 0) {
         return -EIO;
     }
+    wcol_idb_unprepared(db); /* one condition's statements, then closed */
     wcol_inc_pol_enter(in, true);
     rc = wcol_inc_exec(db, "BEGIN IMMEDIATE") == 0 ? on_event(in, db, &e, now, NULL) : -EIO;
     if (rc == 0 && wcol_inc_find_live(db, device, comp, &x) == 0) {

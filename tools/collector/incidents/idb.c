@@ -63,6 +63,13 @@ void wcol_idb_own_thread(struct wcol_idb *db)
     }
 }
 
+void wcol_idb_unprepared(struct wcol_idb *db)
+{
+    if (db != NULL && db->pg != NULL) {
+        wcol_idb_pg_unprepared(db->pg);
+    }
+}
+
 void wcol_idb_close(struct wcol_idb *db)
 {
     if (db == NULL) {

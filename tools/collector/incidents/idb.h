@@ -35,6 +35,8 @@ void wcol_idb_close(struct wcol_idb *db);
 /** db is used from one thread of its own (the engine's, the sender's), not the event loop:
  * its PostgreSQL reconnect is driven by that thread alone (store/pglink.h). */
 void wcol_idb_own_thread(struct wcol_idb *db);
+/** db runs a few statements and closes (PostgreSQL: none is prepared, each runs as it is). */
+void wcol_idb_unprepared(struct wcol_idb *db);
 
 bool wcol_idb_is_pg(const struct wcol_idb *db);
 /** SQLite's handle (NULL on PostgreSQL): pragmas, ATTACH, the busy timeout. */
@@ -69,6 +71,7 @@ const char *wcol_idb_errmsg(struct wcol_idb *db);
 int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo, const char *who);
 void wcol_idb_pg_close(struct wcol_idb_pg *pg);
 void wcol_idb_pg_own_thread(struct wcol_idb_pg *pg);
+void wcol_idb_pg_unprepared(struct wcol_idb_pg *pg);
 int wcol_idb_pg_exec(struct wcol_idb_pg *pg, const char *sql);
 struct wcol_idb_stmt *wcol_idb_pg_prepare(struct wcol_idb_pg *pg, const char *sql);
 int wcol_idb_pg_bind(struct wcol_idb_stmt *st, int i, const char *text, int len, bool integer);

@@ -60,6 +60,7 @@ struct wcol_idb_pg {
     unsigned nprep;
     unsigned prep_serial; /* names are never reused on one connection: "wi<serial>" */
     bool prep_stale;      /* forget them all (DEALLOCATE ALL) before the next transaction */
+    bool prep_off;        /* a connection for a few statements: preparing would only cost */
 };
 
 struct wcol_idb_stmt {
@@ -121,6 +122,11 @@ int wcol_idb_pg_connect(struct wcol_idb_pg **out, const char *conninfo, const ch
     return 0;
 }
 
+void wcol_idb_pg_unprepared(struct wcol_idb_pg *pg)
+{
+    pg->prep_off = true;
+}
+
 void wcol_idb_pg_own_thread(struct wcol_idb_pg *pg)
 {
     wcol_pglink_own_thread(&pg->link);
@@ -174,8 +180,11 @@ static int result_rc(struct wcol_idb_pg *pg, PGresult *r)
     }
     const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
-    if (state != NULL && strcmp(state, "0A000") == 0 && pg->nprep > 0) {
-        pg->prep_stale = true; /* "cached plan must not change result type" */
+    /* 0A000 "cached plan must not change result type"; 26000: the server no longer has a
+     * name (a DISCARD ALL or DEALLOCATE by someone else): forget them all */
+    if (state != NULL && (strcmp(state, "0A000") == 0 || strcmp(state, "26000") == 0) &&
+        pg->nprep > 0) {
+        pg->prep_stale = true;
     }
     set_err(pg, r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(pg->c));
     wcol_pglink_query_failed(&pg->link, wcol_now_mono());
@@ -269,7 +278,7 @@ static int prep_lookup(struct wcol_idb_stmt *st)
     size_t types = (size_t)st->n * sizeof(Oid);
 
     st->name = NULL;
-    if (pg->prep_stale) {
+    if (pg->prep_stale || pg->prep_off) {
         return SQLITE_OK; /* the names are forgotten before the next transaction */
     }
     for (unsigned i = 0; i < pg->nprep; i++) {

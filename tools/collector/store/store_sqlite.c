@@ -720,6 +720,16 @@ static int sq_commit_batch(void *impl, struct wcol_store_batch *b)
     }
     for (unsigned i = 0; i < b->n_puts; i++) {
         b->puts[i].status = put_one(q, &b->puts[i]);
+        /* An error SQLite answers by rolling the whole transaction back (RAISE(ROLLBACK), and
+         * some SQLITE_FULL, IOERR or NOMEM): nothing of the batch is stored any more, and the
+         * requests after it must not run in autocommit, each committed on its own. */
+        if (b->puts[i].status != 0 && sqlite3_get_autocommit(q->w)) {
+            q->in_txn = false;
+            for (unsigned k = 0; k < b->n_puts; k++) {
+                b->puts[k].status = b->puts[i].status;
+            }
+            return b->puts[i].status;
+        }
     }
     for (unsigned i = 0; rc == 0 && i < b->n_changes; i++) {
         rc = put_change(q, &b->changes[i]);
