@@ -536,7 +536,7 @@ static bool copy_span(struct out *o, const struct node *nd)
 
     put(o, nd->s, nd->len);
     o->count += node_size(nd);
-    if (o->keeping && !o->keep_over) {
+    if (o->keep != NULL && o->keeping && !o->keep_over) { /* keeping implies keep */
         keep_copied(o, nd, at);
     }
     return true;
@@ -554,7 +554,7 @@ static unsigned render(const struct wcol_hbmerge *m, struct out *o, const struct
         return nd->height;
     }
     o->count++;
-    bool kept = o->keeping && !o->keep_over;
+    bool kept = o->keep != NULL && o->keeping && !o->keep_over; /* keeping implies keep */
     unsigned at = kept ? keep_rendered(o, nd) : 0;
 
     if (nd->type <= T_FALSE) {
