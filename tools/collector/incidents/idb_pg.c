@@ -28,6 +28,7 @@
 #include <libpq-fe.h>
 
 #include "common/clock.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "incidents/idb.h"
 #include "store/pgconn.h"
@@ -44,6 +45,7 @@
 
 struct prepared {
     char *sql;
+    uint32_t hash; /* of sql (wcol_fnv1a): most texts differ in it, no strcmp needed */
     unsigned n;
     Oid type[MAX_PARAMS];
     char name[16];
@@ -67,6 +69,7 @@ struct wcol_idb_stmt {
     sqlite3_stmt *lite; /* NULL: this is a PostgreSQL statement (idb.c) */
     struct wcol_idb_pg *pg;
     char *sql;
+    uint32_t hash; /* of sql, for its prepared name's lookup */
     int n;
     char *val[MAX_PARAMS];
     Oid type[MAX_PARAMS];
@@ -132,29 +135,29 @@ void wcol_idb_pg_own_thread(struct wcol_idb_pg *pg)
     wcol_pglink_own_thread(&pg->link);
 }
 
-void wcol_idb_pg_close(struct wcol_idb_pg *pg)
-{
-    if (pg != NULL) {
-        wcol_pglink_fini(&pg->link);
-        PQfinish(pg->c);
-        for (unsigned i = 0; i < pg->nprep; i++) {
-            free(pg->prep[i].sql);
-        }
-        free(pg);
-    }
-}
-
-/* A connection the server closed (a restart, a failover) is made again in the background
- * (store/pglink.h): until it is, a statement fails at once. @return 0, -EAGAIN. */
+/* The connection's prepared names, forgotten: the session holds none of them any more. */
 static void prep_forget(struct wcol_idb_pg *pg)
 {
     for (unsigned i = 0; i < pg->nprep; i++) {
         free(pg->prep[i].sql);
     }
     pg->nprep = 0;
+    pg->prep_stale = false;
     wcol_pglink_statements(&pg->link, 0, 0);
 }
 
+void wcol_idb_pg_close(struct wcol_idb_pg *pg)
+{
+    if (pg != NULL) {
+        prep_forget(pg);
+        wcol_pglink_fini(&pg->link);
+        PQfinish(pg->c);
+        free(pg);
+    }
+}
+
+/* A connection the server closed (a restart, a failover) is made again in the background
+ * (store/pglink.h): until it is, a statement fails at once. @return 0, -EAGAIN. */
 static int revive(struct wcol_idb_pg *pg)
 {
     int rc = wcol_pglink_ready(&pg->link, wcol_now_mono());
@@ -165,7 +168,6 @@ static int revive(struct wcol_idb_pg *pg)
     }
     if (rc == 1) {
         prep_forget(pg); /* a new session: the server holds none of the names */
-        pg->prep_stale = false;
     }
     return 0;
 }
@@ -284,8 +286,8 @@ static int prep_lookup(struct wcol_idb_stmt *st)
     for (unsigned i = 0; i < pg->nprep; i++) {
         struct prepared *p = &pg->prep[i];
 
-        if (p->n == (unsigned)st->n && memcmp(p->type, st->type, types) == 0 &&
-            strcmp(p->sql, st->sql) == 0) {
+        if (p->hash == st->hash && p->n == (unsigned)st->n &&
+            memcmp(p->type, st->type, types) == 0 && strcmp(p->sql, st->sql) == 0) {
             st->name = p->name;
             return SQLITE_OK;
         }
@@ -306,6 +308,7 @@ static int prep_lookup(struct wcol_idb_stmt *st)
     if (rc != SQLITE_OK || (p->sql = strdup(st->sql)) == NULL) {
         return rc != SQLITE_OK ? rc : SQLITE_OK; /* out of memory: unprepared, still correct */
     }
+    p->hash = st->hash;
     p->n = (unsigned)st->n;
     memcpy(p->type, st->type, types);
     pg->nprep++;
@@ -366,7 +369,6 @@ int wcol_idb_pg_exec(struct wcol_idb_pg *pg, const char *sql)
 
         if (result_rc(pg, d) == SQLITE_OK) {
             prep_forget(pg);
-            pg->prep_stale = false;
         }
         PQclear(d);
     }
@@ -436,6 +438,7 @@ struct wcol_idb_stmt *wcol_idb_pg_prepare(struct wcol_idb_pg *pg, const char *sq
         return NULL;
     }
     st->pg = pg;
+    st->hash = wcol_fnv1a(WCOL_FNV1A_BASIS, st->sql, strlen(st->sql));
     st->write = (strncmp(st->sql, "UPDATE ", 7) == 0 || strncmp(st->sql, "INSERT ", 7) == 0 ||
                  strncmp(st->sql, "DELETE ", 7) == 0) &&
                 strstr(st->sql, "RETURNING") == NULL;
