@@ -392,8 +392,8 @@ int wcol_idb_pg_exec(struct wcol_idb_pg *pg, const char *sql)
     return rc;
 }
 
-/* ?N to $N outside quotes; the highest N. */
-static char *translate(const char *sql, int *n)
+/* ?N to $N outside quotes; the highest N; the translated text's length in *out_len. */
+static char *translate(const char *sql, int *n, size_t *out_len)
 {
     static const char ignore[] = "INSERT OR IGNORE ";
     static const char conflict[] = " ON CONFLICT DO NOTHING";
@@ -421,24 +421,27 @@ static char *translate(const char *sql, int *n)
         }
         *o++ = *p;
     }
-    *o = '\0';
     if (upsert) {
-        strcat(out, conflict);
+        memcpy(o, conflict, sizeof(conflict) - 1);
+        o += sizeof(conflict) - 1;
     }
+    *o = '\0';
+    *out_len = (size_t)(o - out);
     return out;
 }
 
 struct wcol_idb_stmt *wcol_idb_pg_prepare(struct wcol_idb_pg *pg, const char *sql)
 {
     struct wcol_idb_stmt *st = calloc(1, sizeof(*st));
+    size_t len = 0;
 
-    if (st == NULL || (st->sql = translate(sql, &st->n)) == NULL || st->n > MAX_PARAMS) {
+    if (st == NULL || (st->sql = translate(sql, &st->n, &len)) == NULL || st->n > MAX_PARAMS) {
         set_err(pg, st != NULL && st->sql != NULL ? "too many parameters" : "out of memory");
         wcol_idb_pg_finalize(st);
         return NULL;
     }
     st->pg = pg;
-    st->hash = wcol_fnv1a(WCOL_FNV1A_BASIS, st->sql, strlen(st->sql));
+    st->hash = wcol_fnv1a(WCOL_FNV1A_BASIS, st->sql, len);
     st->write = (strncmp(st->sql, "UPDATE ", 7) == 0 || strncmp(st->sql, "INSERT ", 7) == 0 ||
                  strncmp(st->sql, "DELETE ", 7) == 0) &&
                 strstr(st->sql, "RETURNING") == NULL;
