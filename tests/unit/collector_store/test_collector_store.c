@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "store/hbmerge_sql.h"
 #include "store/store.h"
 
 static char s_db[64];
@@ -315,14 +316,14 @@ static void test_migrate_from_version_1(void **state)
     assert_int_equal(found, 1);
     st.ops->close(st.impl);
     /* Every step is recorded, the old rows are kept, user_version mirrors the version. */
-    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 3);
-    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 3);
-    assert_int_equal(sql_int("PRAGMA user_version"), 3);
+    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 4);
+    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 4);
+    assert_int_equal(sql_int("PRAGMA user_version"), 4);
     assert_int_equal(sql_int("SELECT seq FROM events WHERE device = 'old-dev'"), 5);
     /* Opening again changes nothing. */
     assert_int_equal(open_store(&st), 0);
     st.ops->close(st.impl);
-    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 3);
+    assert_int_equal(sql_int("SELECT count(*) FROM schema_version"), 4);
 }
 
 static void test_fresh_and_newer(void **state)
@@ -332,7 +333,7 @@ static void test_fresh_and_newer(void **state)
     (void)state;
     assert_int_equal(open_store(&st), 0);
     st.ops->close(st.impl);
-    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 3);
+    assert_int_equal(sql_int("SELECT max(version) FROM schema_version"), 4);
     sql("INSERT INTO schema_version (version, applied_ms) VALUES (99, 0)");
     assert_int_equal(open_store(&st), -EIO);
 }
@@ -501,6 +502,167 @@ static void test_heartbeat_keeps_snapshot(void **state)
                      1);
 }
 
+/* ---- liveness-only heartbeats: the beats table and devices_now (migration 4) ---- */
+
+static const char s_full_hb[] =
+    "{\"v\":2,\"type\":\"heartbeat\",\"device\":\"dev-l\",\"boot\":\"b1\",\"seq\":1,"
+    "\"t_ms\":61000,\"wall_ms\":1700000059000,\"config\":\"d44d0a1b2c3d4e5f\","
+    "\"uptime_ms\":60000,\"interval_ms\":60000,\"firmware\":\"0.1.0\",\"board\":\"sim\","
+    "\"arch\":\"x86_64\",\"config_sha256\":\"d44d0a1b2c3d4e5f00\",\"rules_sha256\":\"c9c1\","
+    "\"health\":{\"state\":\"ok\",\"severity\":\"low\",\"sensors\":4,\"not_ok\":0},"
+    "\"events\":{\"pending\":0,\"last_seq\":2},\"loop\":{\"lag_max_ms\":3},"
+    "\"memory\":{\"context_bytes\":32568,\"sensors_used\":4}}";
+
+/* The stored heartbeat as the SQL merge makes it: merge(old, new). */
+static void sql_merge(char *old, size_t cap, const char *nw)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT " HEARTBEAT_MERGE_OF("?1", "?2"), -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, old, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, nw, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(old, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static int copy_heartbeat(void *ctx, const struct wcol_store_device *d)
+{
+    char *out = ctx;
+
+    snprintf(out, 2048, "%.*s", (int)d->heartbeat_len, d->heartbeat != NULL ? d->heartbeat : "");
+    return 0;
+}
+
+/* One report of dev-l: doc (NULL: none), health, at received_ms. */
+static void put_hb(struct wcol_store *st, const char *doc, const char *health, int64_t at)
+{
+    struct wcol_store_report r = { .device = "dev-l",
+                                   .received_ms = at,
+                                   .peer = "198.18.0.7",
+                                   .has_heartbeat = doc != NULL,
+                                   .boot_id = "b1",
+                                   .health = health,
+                                   .interval_ms = doc == s_full_hb ? 60000 : 0,
+                                   .heartbeat = doc,
+                                   .heartbeat_len = doc != NULL ? strlen(doc) : 0 };
+    struct wcol_store_put put = { .device = "dev-l", .report = &r };
+    struct wcol_store_batch b = { .puts = &put, .n_puts = 1 };
+
+    assert_int_equal(wcol_store_commit_batch(st, &b), 0);
+    assert_int_equal(put.status, 0);
+}
+
+static uint64_t liveness(struct wcol_store *st)
+{
+    struct wcol_store_stats ss;
+
+    assert_int_equal(st->ops->stats(st->impl, &ss), 0);
+    return ss.hb_sticky.liveness;
+}
+
+/* dev-l as the API reads it equals the SQL merge of every heartbeat so far. */
+static void check_shown(struct wcol_store *st, const char *expect)
+{
+    char shown[2048] = "";
+
+    assert_int_equal(st->ops->get_device(st->impl, "dev-l", copy_heartbeat, shown), 0);
+    assert_string_equal(shown, expect);
+}
+
+/*
+ * An idle agent's compact heartbeats (only seq and t_ms change) after the first one merged
+ * are kept in beats, the device's row untouched; the device as read (get_device, devices_now,
+ * load_devices) is byte for byte what merging each of them gives. A compact heartbeat with
+ * health, a different config, or a report without a heartbeat goes back to the row and drops
+ * or folds the beat; what is read stays the merge's.
+ */
+static void test_liveness_heartbeats(void **state)
+{
+    static const char *const pure[] = {
+        "{\"v\":2,\"seq\":2,\"t_ms\":121000,\"config\":\"d44d0a1b2c3d4e5f\"}",
+        "{\"v\":2,\"seq\":3,\"t_ms\":181000,\"config\":\"d44d0a1b2c3d4e5f\"}",
+        "{\"v\":2,\"seq\":4,\"t_ms\":241000,\"config\":\"d44d0a1b2c3d4e5f\"}",
+    };
+    static const char health[] = "{\"v\":2,\"seq\":5,\"t_ms\":301000,\"config\":"
+                                 "\"d44d0a1b2c3d4e5f\",\"health\":{\"state\":\"warn\","
+                                 "\"sensors\":4}}";
+    static const char after[][80] = {
+        "{\"v\":2,\"seq\":6,\"t_ms\":361000,\"config\":\"d44d0a1b2c3d4e5f\"}",
+        "{\"v\":2,\"seq\":7,\"t_ms\":421000,\"config\":\"d44d0a1b2c3d4e5f\"}",
+        "{\"v\":2,\"seq\":8,\"t_ms\":481000,\"config\":\"d44d0a1b2c3d4e5f\"}",
+        "{\"v\":2,\"seq\":9,\"t_ms\":541000,\"config\":\"0000000000000000\"}",
+    };
+    struct wcol_store st;
+    char expect[2048];
+
+    (void)state;
+    assert_int_equal(open_store(&st), 0);
+    snprintf(expect, sizeof(expect), "%s", s_full_hb);
+    put_hb(&st, s_full_hb, "ok", 1000);
+    for (unsigned i = 0; i < 3; i++) {
+        put_hb(&st, pure[i], NULL, 2000 + i);
+        sql_merge(expect, sizeof(expect), pure[i]);
+        check_shown(&st, expect);
+    }
+    /* The first compact one was merged (the stored one was the full heartbeat), the next two
+     * went to beats: the row still has the first's times and sequence. */
+    assert_int_equal(liveness(&st), 2);
+    assert_int_equal(sql_int("SELECT count(*) FROM beats WHERE id = 'dev-l' AND seq = 4"), 1);
+    assert_int_equal(sql_int("SELECT last_seen_ms FROM devices WHERE id = 'dev-l'"), 2000);
+    assert_int_equal(sql_int("SELECT json_extract(heartbeat, '$.seq') FROM devices"), 2);
+    assert_int_equal(sql_int("SELECT last_seen_ms FROM devices_now WHERE id = 'dev-l'"), 2002);
+    assert_int_equal(sql_int("SELECT last_heartbeat_ms FROM devices_now"), 2002);
+    assert_int_equal(sql_int("SELECT json_extract(heartbeat, '$.uptime_ms') FROM devices_now"),
+                     240000);
+    /* A changed health summary: merged over the row, the beat dropped in the same statement. */
+    put_hb(&st, health, "warn", 3000);
+    sql_merge(expect, sizeof(expect), health);
+    check_shown(&st, expect);
+    assert_int_equal(sql_int("SELECT count(*) FROM beats"), 0);
+    for (unsigned i = 0; i < 4; i++) {
+        put_hb(&st, after[i], NULL, 4000 + i);
+        sql_merge(expect, sizeof(expect), after[i]);
+        check_shown(&st, expect);
+    }
+    /* seq 6 merged (after a heartbeat with health), 7 and 8 beats, 9 (another config) merged. */
+    assert_int_equal(liveness(&st), 4);
+    assert_int_equal(sql_int("SELECT count(*) FROM beats"), 0);
+    for (unsigned i = 0; i < 2; i++) {
+        put_hb(&st,
+               i == 0 ? after[3]
+                      : "{\"v\":2,\"seq\":10,\"t_ms\":601000,\"config\":"
+                        "\"0000000000000000\"}",
+               NULL, 5000 + i);
+    }
+    sql_merge(expect, sizeof(expect), after[3]);
+    sql_merge(expect, sizeof(expect),
+              "{\"v\":2,\"seq\":10,\"t_ms\":601000,\"config\":\"0000000000000000\"}");
+    check_shown(&st, expect);
+    assert_int_equal(sql_int("SELECT count(*) FROM beats"), 1);
+    /* A report without a heartbeat folds the beat into the row: nothing read changes but the
+     * time last seen. */
+    put_hb(&st, NULL, NULL, 6000);
+    check_shown(&st, expect);
+    assert_int_equal(sql_int("SELECT count(*) FROM beats"), 0);
+    assert_int_equal(sql_int("SELECT last_seen_ms FROM devices WHERE id = 'dev-l'"), 6000);
+    assert_int_equal(sql_int("SELECT last_heartbeat_ms FROM devices WHERE id = 'dev-l'"), 5001);
+    assert_int_equal(sql_int("SELECT json_extract(heartbeat, '$.seq') FROM devices"), 10);
+    st.ops->close(st.impl);
+    /* Reopened (no state kept in memory): the first compact heartbeat is merged again. */
+    assert_int_equal(open_store(&st), 0);
+    put_hb(&st, "{\"v\":2,\"seq\":11,\"t_ms\":661000,\"config\":\"0000000000000000\"}", NULL, 7000);
+    assert_int_equal(liveness(&st), 0);
+    sql_merge(expect, sizeof(expect),
+              "{\"v\":2,\"seq\":11,\"t_ms\":661000,\"config\":\"0000000000000000\"}");
+    check_shown(&st, expect);
+    st.ops->close(st.impl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +676,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_merge_work_flat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_heartbeat_keeps_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_liveness_heartbeats, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

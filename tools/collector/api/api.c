@@ -282,6 +282,7 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "hits", ss.hb_sticky.hits);
     wcol_jw_kuint(&w, "misses", ss.hb_sticky.misses);
     wcol_jw_kuint(&w, "stale", ss.hb_sticky.stale);
+    wcol_jw_kuint(&w, "liveness_only", ss.hb_sticky.liveness);
     wcol_jw_kuint(&w, "evictions", ss.hb_sticky.evictions);
     wcol_jw_obj_end(&w);
     wcol_pglink_health(&w, wcol_now_mono()); /* every PostgreSQL connection */

@@ -93,6 +93,10 @@ static void collector_families(struct wcol_collector *c, struct wcol_prom *w)
     labelled(w, "ward_collector_heartbeat_state_total", "counter",
              "Heartbeat merges by their use of the device's kept sticky state (SQLite).", "result",
              hb_results, hb, 3);
+    single(w, "ward_collector_heartbeats_liveness_only_total", "counter",
+           "Heartbeats that changed only seq, t_ms and uptime_ms, kept as the device's beat "
+           "instead of merged into its row (SQLite).",
+           ss.hb_sticky.liveness);
     single(w, "ward_collector_heartbeat_state_evictions_total", "counter",
            "Devices whose kept sticky state made room for another's.", ss.hb_sticky.evictions);
     single(w, "ward_collector_heartbeat_state_devices", "gauge", "Devices with kept sticky state.",

@@ -67,6 +67,8 @@ struct cnode {
 
 struct sticky {
     bool valid;
+    bool pure;    /* doc is the merge of a heartbeat with only v, seq, t_ms and config */
+    uint32_t gen; /* the context's gen when kept (wcol_hbmerge_distrust()) */
     uint16_t n_nodes, doc_len;
     struct cnode nodes[STICKY_NODES];
     char doc[STICKY_DOC];
@@ -80,7 +82,8 @@ struct wcol_hbmerge {
     char out[WCOL_HBMERGE_BYTES];
     struct wcol_sticky_table *devices; /* NULL: no sticky state kept */
     struct sticky *spare;              /* where the next state is built, then swapped in */
-    uint64_t hits, misses, stale;
+    uint64_t hits, misses, stale, liveness;
+    uint32_t gen; /* advanced by wcol_hbmerge_distrust() */
 };
 
 struct parse {
@@ -129,7 +132,9 @@ void wcol_hbmerge_free(struct wcol_hbmerge *m)
 
 void wcol_hbmerge_stats(const struct wcol_hbmerge *m, struct wcol_hbmerge_stats *out)
 {
-    *out = (struct wcol_hbmerge_stats){ .hits = m->hits, .misses = m->misses, .stale = m->stale };
+    *out = (struct wcol_hbmerge_stats){
+        .hits = m->hits, .misses = m->misses, .stale = m->stale, .liveness = m->liveness
+    };
     if (m->devices != NULL) {
         out->devices = wcol_sticky_devices(m->devices);
         out->evictions = wcol_sticky_evictions(m->devices);
@@ -1007,6 +1012,7 @@ static void remember(struct wcol_hbmerge *m, const char *dev, size_t dev_len, st
         return;
     }
     st->valid = true;
+    st->gen = m->gen;
     m->spare = wcol_sticky_put(m->devices, dev, dev_len, st);
 }
 
@@ -1028,6 +1034,137 @@ static int stored_doc(struct wcol_hbmerge *m, const char *dev, size_t dev_len, c
     return parse_doc(m->nodes[DOC_OLD], old, old_len, root);
 }
 
+/*
+ * ---- liveness: a heartbeat that changes only seq, t_ms and uptime_ms ----
+ * An idle agent's compact heartbeat is {"v":V,"seq":S,"t_ms":T,"config":"C"}. Merged, it is
+ * those four members, then the patch built from the stored document: uptime_ms (T minus the
+ * stored t_ms plus the stored uptime_ms), then the stored sticky members, events, health and
+ * memory as the stored document has them. When the stored document is itself such a merge
+ * (with the same V and C), the patch renders its own tail again: the merge changes seq, t_ms
+ * and uptime_ms only, and S and T are all the caller needs to keep.
+ */
+struct lv_head {
+    const char *v, *config, *rest; /* spans in the document; rest: after C's closing quote */
+    size_t v_len, config_len;
+    int64_t seq, t_ms;
+};
+
+static bool lv_lit(const char **p, const char *end, const char *lit, size_t n)
+{
+    if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0) {
+        return false;
+    }
+    *p += n;
+    return true;
+}
+
+/* An integer as the agents write it: no sign, no leading zero, at most 15 digits. */
+static bool lv_int(const char **p, const char *end, int64_t *v)
+{
+    const char *s = *p;
+    int64_t x = 0;
+
+    while (*p < end && **p >= '0' && **p <= '9' && *p - s < 16) {
+        x = x * 10 + (**p - '0');
+        (*p)++;
+    }
+    if (*p == s || *p - s > 15 || (*p - s > 1 && *s == '0') ||
+        (*p < end && **p >= '0' && **p <= '9')) {
+        return false;
+    }
+    *v = x;
+    return true;
+}
+
+/* A string without escapes or control bytes, quotes included. */
+static bool lv_str(const char **p, const char *end)
+{
+    const char *s = *p;
+
+    if (s >= end || *s != '"') {
+        return false;
+    }
+    for (s++; s < end && *s != '"'; s++) {
+        if (*s == '\\' || (unsigned char)*s < 0x20) {
+            return false;
+        }
+    }
+    if (s >= end) {
+        return false;
+    }
+    *p = s + 1;
+    return true;
+}
+
+/* {"v":V,"seq":S,"t_ms":T,"config":"C" at the start of d. */
+static bool lv_parse(const char *d, size_t len, struct lv_head *h)
+{
+    const char *p = d, *end = d + len;
+    int64_t v;
+
+    if (!lv_lit(&p, end, "{\"v\":", 5)) {
+        return false;
+    }
+    h->v = p;
+    if (!lv_int(&p, end, &v)) {
+        return false;
+    }
+    h->v_len = (size_t)(p - h->v);
+    if (!lv_lit(&p, end, ",\"seq\":", 7) || !lv_int(&p, end, &h->seq) ||
+        !lv_lit(&p, end, ",\"t_ms\":", 8) || !lv_int(&p, end, &h->t_ms) ||
+        !lv_lit(&p, end, ",\"config\":", 10)) {
+        return false;
+    }
+    h->config = p;
+    if (!lv_str(&p, end)) {
+        return false;
+    }
+    h->config_len = (size_t)(p - h->config);
+    h->rest = p;
+    return p < end && (*p == '}' || *p == ',');
+}
+
+bool wcol_hbmerge_liveness(struct wcol_hbmerge *m, const char *dev, size_t dev_len, const char *nw,
+                           size_t nw_len, int64_t *seq, int64_t *t_ms)
+{
+    struct lv_head n, o;
+    const struct sticky *st;
+    const char *p, *end;
+    int64_t uptime;
+
+    if (m->devices == NULL || dev == NULL || !lv_parse(nw, nw_len, &n) ||
+        n.rest != nw + nw_len - 1) {
+        return false;
+    }
+    st = wcol_sticky_find(m->devices, dev, dev_len);
+    if (st == NULL || !st->valid || !st->pure || st->gen != m->gen ||
+        !lv_parse(st->doc, st->doc_len, &o) || o.v_len != n.v_len ||
+        memcmp(o.v, n.v, n.v_len) != 0 || o.config_len != n.config_len ||
+        memcmp(o.config, n.config, n.config_len) != 0) {
+        return false;
+    }
+    p = o.rest;
+    end = st->doc + st->doc_len;
+    if (!lv_lit(&p, end, ",\"uptime_ms\":", 13) || !lv_int(&p, end, &uptime) || p >= end ||
+        (*p != ',' && *p != '}')) {
+        return false;
+    }
+    m->liveness++;
+    *seq = n.seq;
+    *t_ms = n.t_ms;
+    return true;
+}
+
+void wcol_hbmerge_distrust(struct wcol_hbmerge *m)
+{
+    m->gen++;
+}
+
+void wcol_hbmerge_forget(struct wcol_hbmerge *m, const char *dev, size_t dev_len)
+{
+    forget(m, dev, dev_len);
+}
+
 int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *dev, size_t dev_len, const char *old,
                      size_t old_len, const char *nw, size_t nw_len, const char **out,
                      size_t *out_len)
@@ -1045,6 +1182,7 @@ int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *dev, size_t dev_len, co
 
     if (config != NULL && config->type != T_NULL) {
         if (keep) { /* stored as it came, and parsed (n_root): its state is at hand */
+            m->spare->pure = false;
             remember(m, dev, dev_len, m->spare, keep_parsed(m->spare, n_root, nw, nw_len));
         }
         return 1; /* a full heartbeat is stored as it came */
@@ -1062,6 +1200,9 @@ int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *dev, size_t dev_len, co
         return rc;
     }
     if (keep) { /* parsing the text again declines past these bounds: then no state */
+        struct lv_head h;
+
+        o.keep->pure = lv_parse(nw, nw_len, &h) && h.rest == nw + nw_len - 1;
         remember(m, dev, dev_len, o.keep,
                  !o.keep_over && o.n <= sizeof(o.keep->doc) && o.count <= WCOL_HBMERGE_NODES &&
                      !o.deep);

@@ -21,6 +21,7 @@
 #ifndef WARD_TOOLS_COLLECTOR_STORE_HBMERGE_H
 #define WARD_TOOLS_COLLECTOR_STORE_HBMERGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,10 +36,11 @@ struct wcol_hbmerge;
 
 /* What the sticky state did: merges that used it (hits), merges of a device without one
  * (misses: first merge, evicted, forgotten), merges where the stored document was not the one
- * it was taken from (stale: written by another path since), devices holding a slot, and
+ * it was taken from (stale: written by another path since), heartbeats found to change only
+ * seq, t_ms and uptime_ms (liveness: wcol_hbmerge_liveness()), devices holding a slot, and
  * slots taken from another device. */
 struct wcol_hbmerge_stats {
-    uint64_t hits, misses, stale, evictions;
+    uint64_t hits, misses, stale, liveness, evictions;
     uint32_t devices;
 };
 
@@ -58,5 +60,25 @@ void wcol_hbmerge_stats(const struct wcol_hbmerge *m, struct wcol_hbmerge_stats 
 int wcol_hbmerge_run(struct wcol_hbmerge *m, const char *dev, size_t dev_len, const char *old,
                      size_t old_len, const char *nw, size_t nw_len, const char **out,
                      size_t *out_len);
+
+/**
+ * Whether merging heartbeat `nw` of device `dev` would change nothing of its stored document
+ * but `seq`, `t_ms` and `uptime_ms` (`t_ms` - stored `t_ms` + stored `uptime_ms`): the stored
+ * document, as this context last made or kept it for the device, is the merge of a heartbeat
+ * with only `v`, `seq`, `t_ms` and `config`, and `nw` is one too, written as the agents write
+ * it (`{"v":V,"seq":S,"t_ms":T,"config":"C"}`, integers of at most 15 digits, C without
+ * escapes), with the same V and C. The merge is then a fixpoint but for those three members,
+ * so the caller may keep *seq and *t_ms apart instead of merging (store_sqlite.c's `beats`).
+ * False after wcol_hbmerge_distrust() until the device's next merge. Counted (liveness).
+ */
+bool wcol_hbmerge_liveness(struct wcol_hbmerge *m, const char *dev, size_t dev_len, const char *nw,
+                           size_t nw_len, int64_t *seq, int64_t *t_ms);
+
+/** The documents stored may no longer be the ones this context kept (a rollback): no
+ *  liveness answer until each device's next merge. */
+void wcol_hbmerge_distrust(struct wcol_hbmerge *m);
+
+/** The device's stored document was written by another path: forget its state. */
+void wcol_hbmerge_forget(struct wcol_hbmerge *m, const char *dev, size_t dev_len);
 
 #endif

@@ -33,6 +33,7 @@ struct sq {
     sqlite3_stmt *load_devices, *get_device, *max_id, *count_devices;
     sqlite3_stmt *events[2][2]; /* [by device][newest first] */
     sqlite3_stmt *sn_check, *sn_clear, *sn_new, *sn_upsert;
+    sqlite3_stmt *put_live, *fold_live; /* the beats table (migration 4) */
     unsigned max_sensors;
     int64_t snapshot_work_last;
     int64_t snapshots_refused;
@@ -193,10 +194,44 @@ static const char s_schema_v3[] =
              "WHERE s.device = devices.id), snapshot = json_set(snapshot, '$.sensors', json('[]')) "
              "WHERE json_type(snapshot, '$.sensors') IS NOT NULL;";
 
+/*
+ * A heartbeat that changes only seq, t_ms and uptime_ms (wcol_hbmerge_liveness(): an idle
+ * agent's compact heartbeat) is kept in beats, a narrow row, instead of merged into the
+ * device's wide one: the device's row (its ~600-byte heartbeat and snapshot header) and its
+ * page are not written again each time. devices_now is the device as stored plus its beat:
+ * what merging each of those heartbeats would have stored (seq, t_ms, uptime_ms, the times,
+ * boot and peer). Every read of a device goes through it. A report that is not such a
+ * heartbeat drops the beat in the statement that writes the row's heartbeat (beats_merged:
+ * merged over the row's document it gives what merging over the beat's would, and one
+ * statement is all or nothing); one without a heartbeat folds the beat into the row first.
+ */
+static const char s_schema_v4[] =
+    "CREATE TABLE IF NOT EXISTS beats ("
+    "  id TEXT PRIMARY KEY,"
+    "  last_seen_ms INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  t_ms INTEGER NOT NULL,"
+    "  boot_id TEXT,"
+    "  peer TEXT"
+    ") WITHOUT ROWID;"
+    "CREATE VIEW IF NOT EXISTS devices_now AS SELECT d.id AS id, d.state AS state, "
+    "d.state_since_ms AS state_since_ms, d.first_seen_ms AS first_seen_ms, "
+    "coalesce(b.last_seen_ms, d.last_seen_ms) AS last_seen_ms, "
+    "coalesce(b.last_seen_ms, d.last_heartbeat_ms) AS last_heartbeat_ms, "
+    "d.interval_ms AS interval_ms, coalesce(b.boot_id, d.boot_id) AS boot_id, "
+    "d.health AS health, CASE WHEN b.id IS NULL THEN d.heartbeat ELSE json_set(d.heartbeat, "
+    "'$.seq', b.seq, '$.t_ms', b.t_ms, '$.uptime_ms', b.t_ms - json_extract(d.heartbeat, "
+    "'$.t_ms') + json_extract(d.heartbeat, '$.uptime_ms')) END AS heartbeat, "
+    "d.snapshot AS snapshot, coalesce(b.peer, d.peer) AS peer, d.sensor_count AS sensor_count "
+    "FROM devices AS d LEFT JOIN beats AS b ON b.id = d.id;"
+    "CREATE TRIGGER IF NOT EXISTS beats_merged AFTER UPDATE OF heartbeat ON devices "
+    "WHEN NEW.heartbeat IS NOT OLD.heartbeat BEGIN DELETE FROM beats WHERE id = NEW.id; END;";
+
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: devices and events */
     s_schema_v2, /* 2: schema_version (the migrations' own record) */
     s_schema_v3, /* 3: snapshot sensors as rows, sensor_count */
+    s_schema_v4, /* 4: beats (liveness-only heartbeats), devices_now */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
@@ -283,6 +318,7 @@ static int sq_savepoint(struct sq *q)
 static int sq_release(struct sq *q, bool keep)
 {
     if (!keep) {
+        wcol_hbmerge_distrust(q->hbmerge); /* a merge it undid may have kept its state */
         int rc = step_done(q, q->sp_undo, "ROLLBACK TO");
 
         if (rc != 0) {
@@ -305,6 +341,7 @@ static int sq_commit(struct sq *q)
 static int sq_rollback(struct sq *q)
 {
     q->in_txn = false;
+    wcol_hbmerge_distrust(q->hbmerge); /* merges it undid may have kept their state */
     if (sqlite3_get_autocommit(q->w)) {
         return 0; /* SQLite already rolled back (a failed COMMIT can do that) */
     }
@@ -418,13 +455,61 @@ static int put_sensors(struct sq *q, const struct wcol_store_report *r, bool *re
     return step_done(q, q->sn_upsert, "snapshot upsert");
 }
 
+/* A heartbeat that changes only seq, t_ms and uptime_ms: its beat (s_schema_v4). @return 1
+ * when r is not one (the caller stores it as a report), else 0 or an error. */
+static int put_live(struct sq *q, const struct wcol_store_report *r)
+{
+    sqlite3_stmt *st = q->put_live;
+    int64_t seq, t_ms;
+
+    if (r->snapshot != NULL || !r->has_heartbeat || r->heartbeat == NULL || r->health != NULL ||
+        r->interval_ms > 0 ||
+        !wcol_hbmerge_liveness(q->hbmerge, r->device, strlen(r->device), r->heartbeat,
+                               r->heartbeat_len, &seq, &t_ms)) {
+        return 1;
+    }
+    bind_text(st, 1, r->device);
+    sqlite3_bind_int64(st, 2, r->received_ms);
+    sqlite3_bind_int64(st, 3, seq);
+    sqlite3_bind_int64(st, 4, t_ms);
+    bind_text(st, 5, r->boot_id);
+    bind_text(st, 6, r->peer);
+    return step_done(q, st, "update device beat");
+}
+
+/* A report without a heartbeat: the device's beat into its row first (its times, boot and
+ * document; beats_merged drops the beat in the same statement), so that the report's own
+ * times are not older than the beat's on reading. */
+static int fold_live(struct sq *q, const struct wcol_store_report *r)
+{
+    int rc;
+
+    if (r->heartbeat != NULL) {
+        return 0; /* the row's UPSERT writes the heartbeat: beats_merged drops the beat */
+    }
+    bind_text(q->fold_live, 1, r->device);
+    rc = step_done(q, q->fold_live, "fold device beat");
+    if (rc == 0 && sqlite3_changes(q->w) > 0) {
+        wcol_hbmerge_forget(q->hbmerge, r->device, strlen(r->device));
+    }
+    return rc;
+}
+
 static int sq_put_report(struct sq *q, const struct wcol_store_report *r)
 {
     sqlite3_stmt *st = r->snapshot != NULL ? q->put_report : q->put_beat;
     sqlite3_stmt *sn[] = { q->sn_check, q->sn_clear, q->sn_new, q->sn_upsert, st };
     bool replace = false;
     int64_t count = 0;
-    int rc = 0;
+    int rc = put_live(q, r);
+
+    if (rc <= 0) {
+        return rc;
+    }
+    rc = fold_live(q, r);
+    if (rc != 0) {
+        return rc;
+    }
 
     if (r->snapshot != NULL) {
         for (size_t i = 0; i < sizeof(sn) / sizeof(sn[0]); i++) {
@@ -622,7 +707,8 @@ static void sq_close(void *impl)
                             q->put_report,   q->put_beat,     q->put_state,    q->expire,
                             q->load_devices, q->get_device,   q->max_id,       q->count_devices,
                             q->events[0][0], q->events[0][1], q->events[1][0], q->events[1][1],
-                            q->sn_check,     q->sn_clear,     q->sn_new,       q->sn_upsert };
+                            q->sn_check,     q->sn_clear,     q->sn_new,       q->sn_upsert,
+                            q->put_live,     q->fold_live };
 
     if (q->in_txn) {
         sq_rollback(q);
@@ -652,9 +738,11 @@ static int put_acks(struct sq *q, struct wcol_store_put *p)
 }
 
 /*
- * A request with no events and no snapshot page writes one statement, the device's UPSERT:
- * SQLite undoes a failing statement by itself and leaves the transaction open, so the request
- * is all or nothing without a savepoint. Its acks are read first (it writes no events, so
+ * A request with no events and no snapshot page writes one statement, the device's UPSERT or
+ * its beat: SQLite undoes a failing statement by itself and leaves the transaction open, so
+ * the request is all or nothing without a savepoint. (A report without a heartbeat folds the
+ * device's beat into its row first: a move devices_now shows nothing of, kept if the UPSERT
+ * then fails.) Its acks are read first (it writes no events, so
  * they read the same before as after), so nothing can fail once it wrote. Every other request
  * writes several statements, or can be refused after a write (a page past max_sensors).
  */
@@ -668,7 +756,11 @@ static int put_single(struct sq *q, struct wcol_store_put *p)
     int rc = put_acks(q, p);
 
     p->stored = p->duplicates = 0;
-    return rc != 0 || p->report == NULL ? rc : sq_put_report(q, p->report);
+    rc = rc != 0 || p->report == NULL ? rc : sq_put_report(q, p->report);
+    if (rc != 0) {
+        wcol_hbmerge_distrust(q->hbmerge); /* the statement SQLite undid may have merged */
+    }
+    return rc;
 }
 
 /* One request of the batch, all or nothing: a savepoint around its rows. */
@@ -725,6 +817,7 @@ static int sq_commit_batch(void *impl, struct wcol_store_batch *b)
          * requests after it must not run in autocommit, each committed on its own. */
         if (b->puts[i].status != 0 && sqlite3_get_autocommit(q->w)) {
             q->in_txn = false;
+            wcol_hbmerge_distrust(q->hbmerge);
             for (unsigned k = 0; k < b->n_puts; k++) {
                 b->puts[k].status = b->puts[i].status;
             }
@@ -781,6 +874,12 @@ static const struct wcol_store_ops s_sqlite_ops = {
     "id, device, boot_id, seq, received_ms, time_ms, sensor, from_state, to_state, severity, "     \
     "severity_rank, doc"
 
+/* A device's beat into its row: the row as devices_now shows it (s_schema_v4). */
+#define FOLD_LIVE                                                                                  \
+    "UPDATE devices SET last_seen_ms = n.last_seen_ms, last_heartbeat_ms = n.last_heartbeat_ms, "  \
+    "boot_id = n.boot_id, heartbeat = n.heartbeat, peer = n.peer FROM devices_now AS n "           \
+    "WHERE devices.id = ?1 AND n.id = ?1 AND EXISTS (SELECT 1 FROM beats WHERE id = ?1)"
+
 static int prepare_all(struct sq *q)
 {
     static const char *const ev_sql[2][2] = {
@@ -824,11 +923,18 @@ static int prepare_all(struct sq *q)
              ?: prep(q, q->w, &q->expire,
                      "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id "
                      "LIMIT ?2) AND received_ms < ?1");
-    rc = rc ?: prep(q, q->r, &q->load_devices, "SELECT " DEVICE_COLS " FROM devices");
+    rc = rc
+             ?: prep(q, q->w, &q->put_live,
+                     "INSERT INTO beats (id, last_seen_ms, seq, t_ms, boot_id, peer) VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET last_seen_ms = "
+                     "excluded.last_seen_ms, seq = excluded.seq, t_ms = excluded.t_ms, "
+                     "boot_id = coalesce(excluded.boot_id, boot_id), peer = excluded.peer");
+    rc = rc ?: prep(q, q->w, &q->fold_live, FOLD_LIVE);
+    rc = rc ?: prep(q, q->r, &q->load_devices, "SELECT " DEVICE_COLS " FROM devices_now");
     rc = rc
              ?: prep(q, q->r, &q->get_device,
                      "SELECT " DEVICE_COLS ", heartbeat, " SNAPSHOT_READ
-                     " FROM devices WHERE id = ?1");
+                     " FROM devices_now WHERE id = ?1");
     rc = rc ?: prep(q, q->r, &q->max_id, "SELECT coalesce(max(id), 0) FROM events");
     rc = rc ?: prep(q, q->r, &q->count_devices, "SELECT count(*) FROM devices");
     for (int d = 0; d < 2 && rc == 0; d++) {
