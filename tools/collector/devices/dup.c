@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/jw.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "devices/devices_impl.h"
 #include "server/collector.h"
 
@@ -140,7 +141,7 @@ static bool note_boot(struct wcol_devices *d, struct wcol_dup_track *t, const ch
                       const char *peer, uint64_t now)
 {
     if (strcmp(t->cur, boot) == 0) {
-        snprintf(t->cur_peer, sizeof(t->cur_peer), "%s", peer); /* it may have moved */
+        wcol_copy_str(t->cur_peer, sizeof(t->cur_peer), peer); /* it may have moved */
         return false;
     }
     bool back = strcmp(t->prev, boot) == 0 && now - t->switched_mono < WCOL_DEVICES_DUP_WINDOW_MS;

@@ -17,6 +17,7 @@
 #include "commit/group.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "devices/devices.h"
 #include "http/route.h"
 #include "incidents/incidents.h"
@@ -44,15 +45,6 @@ struct wcol_ingest_pending {
     struct ward_ingest_event *decoded; /* n_events, after this struct */
     struct wcol_store_event events[];
 };
-
-/* snprintf(dst, cap, "%s", src) without the formatter: it ran five times per heartbeat. */
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 static bool json_content_type(const struct wcol_http_request *r)
 {
@@ -86,7 +78,7 @@ static int collect_boots(const struct ward_ingest_batch *b, struct wcol_ingest_p
         if (n == WCOL_ACK_MAX) {
             return -E2BIG;
         }
-        copy_str(p->ack_boots[n], sizeof(p->ack_boots[0]), boot);
+        wcol_copy_str(p->ack_boots[n], sizeof(p->ack_boots[0]), boot);
         p->acks[n].boot_id = p->ack_boots[n];
         p->acks[n].seq = -1;
         n++;
@@ -134,9 +126,9 @@ static struct wcol_ingest_pending *pending_new(const struct ward_ingest_batch *b
         return NULL;
     }
     p->decoded = (struct ward_ingest_event *)(void *)(p->events + n);
-    copy_str(p->device, sizeof(p->device), b->device);
-    copy_str(p->boot, sizeof(p->boot), b->boot);
-    copy_str(p->health, sizeof(p->health), b->health);
+    wcol_copy_str(p->device, sizeof(p->device), b->device);
+    wcol_copy_str(p->boot, sizeof(p->boot), b->boot);
+    wcol_copy_str(p->health, sizeof(p->health), b->health);
     p->report = (struct wcol_store_report){
         .device = p->device,
         .received_ms = now_ms,
@@ -165,7 +157,7 @@ static int write_ack(char *out, size_t cap, const struct wcol_ingest_pending *p)
     unsigned n = p->item.put.n_acks;
 
     for (unsigned i = 0; i < n; i++) {
-        copy_str(acks[i].boot, sizeof(acks[i].boot), p->acks[i].boot_id);
+        wcol_copy_str(acks[i].boot, sizeof(acks[i].boot), p->acks[i].boot_id);
         acks[i].seq = p->acks[i].seq;
     }
     return ward_ingest_format_ack(out, cap, acks, n);

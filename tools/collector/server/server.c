@@ -33,6 +33,7 @@
 #include "cluster/cluster.h"
 #include "commit/group.h"
 #include "common/clock.h"
+#include "common/str.h"
 #include "devices/devices.h"
 #include "incidents/incidents.h"
 #include "inventory/inventory.h"
@@ -373,8 +374,8 @@ static void fleet_on_report(void *ctx, const struct wcol_msg *m)
         .events_stored = m->u.report.stored,
     };
 
-    snprintf(fr.boot_id, sizeof(fr.boot_id), "%s", r->boot_id != NULL ? r->boot_id : "");
-    snprintf(fr.health, sizeof(fr.health), "%s", r->health != NULL ? r->health : "");
+    wcol_copy_str(fr.boot_id, sizeof(fr.boot_id), r->boot_id != NULL ? r->boot_id : "");
+    wcol_copy_str(fr.health, sizeof(fr.health), r->health != NULL ? r->health : "");
     wcol_fleet_heard(ctx, r->device, &fr, wcol_now_wall_ms(), wcol_now_mono());
 }
 

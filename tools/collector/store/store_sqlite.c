@@ -33,7 +33,7 @@ struct sq {
     sqlite3_stmt *load_devices, *get_device, *max_id, *count_devices;
     sqlite3_stmt *events[2][2]; /* [by device][newest first] */
     sqlite3_stmt *sn_check, *sn_clear, *sn_new, *sn_upsert;
-    sqlite3_stmt *put_live, *fold_live; /* the beats table (migration 4) */
+    sqlite3_stmt *put_live, *new_live, *fold_live; /* the beats table (migration 4) */
     unsigned max_sensors;
     int64_t snapshot_work_last;
     int64_t snapshots_refused;
@@ -468,13 +468,20 @@ static int put_live(struct sq *q, const struct wcol_store_report *r)
                                r->heartbeat_len, &seq, &t_ms)) {
         return 1;
     }
-    bind_text(st, 1, r->device);
-    sqlite3_bind_int64(st, 2, r->received_ms);
-    sqlite3_bind_int64(st, 3, seq);
-    sqlite3_bind_int64(st, 4, t_ms);
-    bind_text(st, 5, r->boot_id);
-    bind_text(st, 6, r->peer);
-    return step_done(q, st, "update device beat");
+    for (int i = 0; i < 2; i++, st = q->new_live) {
+        bind_text(st, 1, r->device);
+        sqlite3_bind_int64(st, 2, r->received_ms);
+        sqlite3_bind_int64(st, 3, seq);
+        sqlite3_bind_int64(st, 4, t_ms);
+        bind_text(st, 5, r->boot_id);
+        bind_text(st, 6, r->peer);
+        int rc = step_done(q, st, "update device beat");
+
+        if (rc != 0 || sqlite3_changes(q->w) > 0) {
+            return rc;
+        }
+    }
+    return -EIO; /* not reached: the INSERT changes one row or fails */
 }
 
 /* A report without a heartbeat: the device's beat into its row first (its times, boot and
@@ -708,7 +715,7 @@ static void sq_close(void *impl)
                             q->load_devices, q->get_device,   q->max_id,       q->count_devices,
                             q->events[0][0], q->events[0][1], q->events[1][0], q->events[1][1],
                             q->sn_check,     q->sn_clear,     q->sn_new,       q->sn_upsert,
-                            q->put_live,     q->fold_live };
+                            q->put_live,     q->new_live,     q->fold_live };
 
     if (q->in_txn) {
         sq_rollback(q);
@@ -923,12 +930,16 @@ static int prepare_all(struct sq *q)
              ?: prep(q, q->w, &q->expire,
                      "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id "
                      "LIMIT ?2) AND received_ms < ?1");
+    /* An UPDATE, then the INSERT only for the device's first beat: cheaper than an UPSERT,
+     * which tries the insert first each time. */
     rc = rc
              ?: prep(q, q->w, &q->put_live,
+                     "UPDATE beats SET last_seen_ms = ?2, seq = ?3, t_ms = ?4, "
+                     "boot_id = coalesce(?5, boot_id), peer = ?6 WHERE id = ?1");
+    rc = rc
+             ?: prep(q, q->w, &q->new_live,
                      "INSERT INTO beats (id, last_seen_ms, seq, t_ms, boot_id, peer) VALUES "
-                     "(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET last_seen_ms = "
-                     "excluded.last_seen_ms, seq = excluded.seq, t_ms = excluded.t_ms, "
-                     "boot_id = coalesce(excluded.boot_id, boot_id), peer = excluded.peer");
+                     "(?1, ?2, ?3, ?4, ?5, ?6)");
     rc = rc ?: prep(q, q->w, &q->fold_live, FOLD_LIVE);
     rc = rc ?: prep(q, q->r, &q->load_devices, "SELECT " DEVICE_COLS " FROM devices_now");
     rc = rc
