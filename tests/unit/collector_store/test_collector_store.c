@@ -276,6 +276,69 @@ static void test_transaction_lost_fails_batch(void **state)
     assert_int_equal(sql_int("SELECT count(*) FROM devices WHERE id = 'dev-d'"), 1);
 }
 
+/* A heartbeat-only request's ack for dev-m's boot b1 (-1: nothing stored). */
+static int64_t hb_ack(struct wcol_store *st)
+{
+    struct wcol_store_report r = { .device = "dev-m", .received_ms = 3000, .boot_id = "b1" };
+    struct wcol_store_ack ack = { .boot_id = "b1" };
+    struct wcol_store_put put = { .device = "dev-m", .report = &r, .acks = &ack, .n_acks = 1 };
+    struct wcol_store_batch b = { .puts = &put, .n_puts = 1 };
+
+    assert_int_equal(wcol_store_commit_batch(st, &b), 0);
+    assert_int_equal(put.status, 0);
+    return ack.seq;
+}
+
+/*
+ * Acks are kept per (device, boot) so that a heartbeat-only request needs no SELECT max(seq),
+ * and always name what is stored: after new events (the device's slot cleared), after a
+ * transaction lost with an ack read inside it (every slot cleared), after retention deleted
+ * the highest events.
+ */
+static void test_ack_memo(void **state)
+{
+    struct wcol_store st;
+    struct wcol_store_event e12[] = { ev("dev-m", 1), ev("dev-m", 2) };
+    struct wcol_store_event e3[] = { ev("dev-m", 3) };
+    struct wcol_store_event e4[] = { ev("dev-m", 4) };
+    struct wcol_store_ack a1 = { .boot_id = "b1" }, a2 = { .boot_id = "b1" };
+    struct wcol_store_report boom = { .device = "dev-x", .received_ms = 2000, .health = "ok" };
+    struct wcol_store_put first = {
+        .device = "dev-m", .events = e12, .n_events = 2, .acks = &a1, .n_acks = 1
+    };
+    struct wcol_store_put lost[] = {
+        { .device = "dev-m", .events = e3, .n_events = 1, .acks = &a2, .n_acks = 1 },
+        { .device = "dev-x", .report = &boom },
+    };
+    struct wcol_store_put fourth = { .device = "dev-m", .events = e4, .n_events = 1 };
+    struct wcol_store_batch b1 = { .puts = &first, .n_puts = 1 };
+    struct wcol_store_batch b2 = { .puts = lost, .n_puts = 2 };
+    struct wcol_store_batch b3 = { .puts = &fourth, .n_puts = 1 };
+    unsigned deleted = 0;
+
+    (void)state;
+    assert_int_equal(open_store(&st), 0);
+    assert_int_equal(hb_ack(&st), -1);
+    assert_int_equal(wcol_store_commit_batch(&st, &b1), 0);
+    assert_int_equal(a1.seq, 2);
+    assert_int_equal(hb_ack(&st), 2);
+    assert_int_equal(hb_ack(&st), 2);
+    /* Event 3 is written and its ack read (3) inside a transaction that is then lost. */
+    sql("CREATE TRIGGER lose_txn BEFORE INSERT ON devices WHEN NEW.id = 'dev-x' "
+        "BEGIN SELECT RAISE(ROLLBACK, 'test: the whole transaction'); END;");
+    assert_int_not_equal(wcol_store_commit_batch(&st, &b2), 0);
+    assert_int_equal(a2.seq, 3);
+    assert_int_not_equal(lost[0].status, 0);
+    assert_int_equal(hb_ack(&st), 2);
+    assert_int_equal(wcol_store_commit_batch(&st, &b3), 0);
+    assert_int_equal(hb_ack(&st), 4);
+    /* Retention deletes every event: nothing is stored for the boot any more. */
+    assert_int_equal(st.ops->expire(st.impl, 1000000, 100, &deleted), 0);
+    assert_int_equal(deleted, 3);
+    assert_int_equal(hb_ack(&st), -1);
+    st.ops->close(st.impl);
+}
+
 /* The schema as the collector wrote it before versioned migrations (schema 1). */
 static const char s_v1[] =
     "CREATE TABLE devices (id TEXT PRIMARY KEY, first_seen_ms INTEGER NOT NULL,"
@@ -670,6 +733,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_request_fails_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_write_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transaction_lost_fails_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ack_memo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_and_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_snapshot_rows, setup, teardown),

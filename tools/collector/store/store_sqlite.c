@@ -17,10 +17,29 @@
 
 #include <sqlite3.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "store/hbmerge.h"
 #include "store/hbmerge_sql.h"
 #include "store/store.h"
+
+/*
+ * The highest stored sequence per (device, boot) that acknowledgements name, as last read or
+ * written by this connection: a heartbeat-only request (most of them) is answered from here
+ * without its SELECT max(seq). Direct-mapped by device; an event written for a device clears
+ * its slot, and anything undone (a rollback, a savepoint rolled back, a failed statement) or
+ * deleted (retention) clears all (gen). Events written by another process behind the
+ * collector's back are not seen until then: an ack then names less than is stored, and the
+ * agent resends what the store keeps once anyway.
+ */
+#define ACK_MEMO 1024 /* slots, a power of two */
+struct ack_memo {
+    uint32_t gen; /* sq.memo_gen when taken (0: empty) */
+    bool found;
+    int64_t seq;
+    char device[65];
+    char boot[40];
+};
 
 struct sq {
     sqlite3 *w;
@@ -38,7 +57,27 @@ struct sq {
     int64_t snapshot_work_last;
     int64_t snapshots_refused;
     struct wcol_hbmerge *hbmerge; /* the write connection's merge context (its sticky state) */
+    uint32_t memo_gen;
+    struct ack_memo memo[ACK_MEMO];
 };
+
+static struct ack_memo *memo_slot(struct sq *q, const char *device)
+{
+    return &q->memo[wcol_fnv1a(WCOL_FNV1A_BASIS, device, strlen(device)) & (ACK_MEMO - 1)];
+}
+
+/* Every kept ack forgotten (their events may be undone or deleted). */
+static void memo_reset(struct sq *q)
+{
+    q->memo_gen = q->memo_gen + 1 == 0 ? 1 : q->memo_gen + 1;
+}
+
+/* What this connection wrote may be undone: the kept merge states and acks. */
+static void sq_undone(struct sq *q)
+{
+    wcol_hbmerge_distrust(q->hbmerge);
+    memo_reset(q);
+}
 
 /* clang-format off */
 /* The stored heartbeat's merge (sticky fields): in C, else in SQL (store/hbmerge_sql.h). */
@@ -318,7 +357,7 @@ static int sq_savepoint(struct sq *q)
 static int sq_release(struct sq *q, bool keep)
 {
     if (!keep) {
-        wcol_hbmerge_distrust(q->hbmerge); /* a merge it undid may have kept its state */
+        sq_undone(q); /* a merge it undid may have kept its state, an ack its events */
         int rc = step_done(q, q->sp_undo, "ROLLBACK TO");
 
         if (rc != 0) {
@@ -341,7 +380,7 @@ static int sq_commit(struct sq *q)
 static int sq_rollback(struct sq *q)
 {
     q->in_txn = false;
-    wcol_hbmerge_distrust(q->hbmerge); /* merges it undid may have kept their state */
+    sq_undone(q); /* merges it undid may have kept their state, acks their events */
     if (sqlite3_get_autocommit(q->w)) {
         return 0; /* SQLite already rolled back (a failed COMMIT can do that) */
     }
@@ -367,6 +406,7 @@ static int sq_put_event(struct sq *q, const struct wcol_store_event *ev, bool *i
     bind_text(st, 9, ev->severity != NULL ? ev->severity : "none");
     sqlite3_bind_int(st, 10, ev->severity_rank);
     bind_textn(st, 11, ev->doc, ev->doc_len);
+    memo_slot(q, ev->device)->gen = 0;
     int rc = step_done(q, st, "insert event");
 
     if (rc == 0) {
@@ -379,8 +419,19 @@ static int sq_max_seq(struct sq *q, const char *device, const char *boot_id, int
                       bool *found)
 {
     sqlite3_stmt *st = q->max_seq;
+    struct ack_memo *m = memo_slot(q, device);
+    bool keep =
+        boot_id != NULL && strlen(device) < sizeof(m->device) && strlen(boot_id) < sizeof(m->boot);
     int rc;
 
+    if (keep && m->gen == q->memo_gen && strcmp(m->device, device) == 0 &&
+        strcmp(m->boot, boot_id) == 0) {
+        *found = m->found;
+        if (m->found) {
+            *seq = m->seq;
+        }
+        return 0;
+    }
     bind_text(st, 1, device);
     bind_text(st, 2, boot_id);
     rc = sqlite3_step(st);
@@ -391,7 +442,15 @@ static int sq_max_seq(struct sq *q, const char *device, const char *boot_id, int
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(q, q->w, "max seq");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return fail(q, q->w, "max seq");
+    }
+    if (keep) {
+        *m = (struct ack_memo){ .gen = q->memo_gen, .found = *found, .seq = *found ? *seq : -1 };
+        memcpy(m->device, device, strlen(device) + 1);
+        memcpy(m->boot, boot_id, strlen(boot_id) + 1);
+    }
+    return 0;
 }
 
 /* Run a statement that returns one row of integers. @return 0 or a negative errno. */
@@ -765,7 +824,7 @@ static int put_single(struct sq *q, struct wcol_store_put *p)
     p->stored = p->duplicates = 0;
     rc = rc != 0 || p->report == NULL ? rc : sq_put_report(q, p->report);
     if (rc != 0) {
-        wcol_hbmerge_distrust(q->hbmerge); /* the statement SQLite undid may have merged */
+        sq_undone(q); /* the statement SQLite undid may have merged */
     }
     return rc;
 }
@@ -824,7 +883,7 @@ static int sq_commit_batch(void *impl, struct wcol_store_batch *b)
          * requests after it must not run in autocommit, each committed on its own. */
         if (b->puts[i].status != 0 && sqlite3_get_autocommit(q->w)) {
             q->in_txn = false;
-            wcol_hbmerge_distrust(q->hbmerge);
+            sq_undone(q);
             for (unsigned k = 0; k < b->n_puts; k++) {
                 b->puts[k].status = b->puts[i].status;
             }
@@ -853,6 +912,7 @@ static int sq_expire_txn(void *impl, int64_t cutoff_ms, unsigned max, unsigned *
     }
     rc = sq_expire(q, cutoff_ms, max, deleted);
     if (rc == 0 && *deleted > 0) {
+        memo_reset(q); /* the highest sequences acks name may be gone */
         rc = sq_commit(q);
     } else {
         sq_rollback(q);
@@ -1083,6 +1143,7 @@ int wcol_store_sqlite_open(struct wcol_store *store, const struct wcol_store_sql
         return -ENOMEM;
     }
     snprintf(q->path, sizeof(q->path), "%s", opts->path);
+    q->memo_gen = 1;
     q->max_sensors = opts->max_sensors > 0 ? opts->max_sensors : WCOL_STORE_MAX_SENSORS;
     rc = restrict_mode(opts->path);
     if (rc != 0) {
