@@ -159,7 +159,7 @@ static int snapshot_says(struct wcol_idb *db, const struct wcol_incident *x, con
                          db,
                          "SELECT json_extract(s.doc, '$.state'), "
                          "json_extract(s.doc, '$.last_ms'), d.boot_id "
-                         "FROM snapshot_sensors AS s JOIN devices AS d "
+                         "FROM snapshot_sensors AS s JOIN devices_now AS d "
                          "ON d.id = s.device WHERE s.device = ?1 AND "
                          "s.id = ?2",
                          "SELECT s.doc::jsonb->>'state', " PG_INT(

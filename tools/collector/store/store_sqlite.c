@@ -243,6 +243,10 @@ static const char s_schema_v3[] =
  * heartbeat drops the beat in the statement that writes the row's heartbeat (beats_merged:
  * merged over the row's document it gives what merging over the beat's would, and one
  * statement is all or nothing); one without a heartbeat folds the beat into the row first.
+ * A row inserted or deleted (by anyone) takes its beat with it. A heartbeat document another
+ * process writes into the row while the collector runs (not a supported way to change it)
+ * is shown with the device's later beats applied, and as it is when it is not valid JSON,
+ * until the device's next heartbeat that is more than a beat or a restart of the collector.
  */
 static const char s_schema_v4[] =
     "CREATE TABLE IF NOT EXISTS beats ("
@@ -258,13 +262,18 @@ static const char s_schema_v4[] =
     "coalesce(b.last_seen_ms, d.last_seen_ms) AS last_seen_ms, "
     "coalesce(b.last_seen_ms, d.last_heartbeat_ms) AS last_heartbeat_ms, "
     "d.interval_ms AS interval_ms, coalesce(b.boot_id, d.boot_id) AS boot_id, "
-    "d.health AS health, CASE WHEN b.id IS NULL THEN d.heartbeat ELSE json_set(d.heartbeat, "
+    "d.health AS health, CASE WHEN b.id IS NULL OR json_valid(d.heartbeat) = 0 "
+    "THEN d.heartbeat ELSE json_set(d.heartbeat, "
     "'$.seq', b.seq, '$.t_ms', b.t_ms, '$.uptime_ms', b.t_ms - json_extract(d.heartbeat, "
     "'$.t_ms') + json_extract(d.heartbeat, '$.uptime_ms')) END AS heartbeat, "
     "d.snapshot AS snapshot, coalesce(b.peer, d.peer) AS peer, d.sensor_count AS sensor_count "
     "FROM devices AS d LEFT JOIN beats AS b ON b.id = d.id;"
     "CREATE TRIGGER IF NOT EXISTS beats_merged AFTER UPDATE OF heartbeat ON devices "
-    "WHEN NEW.heartbeat IS NOT OLD.heartbeat BEGIN DELETE FROM beats WHERE id = NEW.id; END;";
+    "BEGIN DELETE FROM beats WHERE id = NEW.id; END;"
+    "CREATE TRIGGER IF NOT EXISTS beats_new_row AFTER INSERT ON devices "
+    "BEGIN DELETE FROM beats WHERE id = NEW.id; END;"
+    "CREATE TRIGGER IF NOT EXISTS beats_row_gone AFTER DELETE ON devices "
+    "BEGIN DELETE FROM beats WHERE id = OLD.id; END;";
 
 static const char *const s_migrations[] = {
     s_schema_v1, /* 1: devices and events */
@@ -380,7 +389,6 @@ static int sq_commit(struct sq *q)
 static int sq_rollback(struct sq *q)
 {
     q->in_txn = false;
-    sq_undone(q); /* merges it undid may have kept their state, acks their events */
     if (sqlite3_get_autocommit(q->w)) {
         return 0; /* SQLite already rolled back (a failed COMMIT can do that) */
     }
@@ -895,6 +903,7 @@ static int sq_commit_batch(void *impl, struct wcol_store_batch *b)
     }
     rc = rc ?: sq_commit(q);
     if (rc != 0) {
+        sq_undone(q); /* merges it undoes may have kept their state, acks their events */
         sq_rollback(q);
     }
     return rc;
