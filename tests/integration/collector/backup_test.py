@@ -364,6 +364,18 @@ def case_refused(env):
     repack(plain, forged, extra_file)
     check("not in its manifest" in refused(env, forged, "smuggled"), "smuggled file")
 
+    # What the manifest says is quoted in the refusal: escaped (only printable ASCII leaves).
+    def control_hash(recs):
+        for r in recs:
+            if r[0] == "manifest.json":
+                m = json.loads(bytes(r[1]))
+                m["files"][0]["sha256"] = "\x1b[2J\u009b31m"
+                r[1] = bytearray(json.dumps(m).encode())
+    repack(plain, forged, control_hash)
+    line = refused(env, forged, "control")
+    check("the manifest says ?[2J??31m" in line,  # U+009B is two bytes in UTF-8
+          "what the backup's manifest says was printed unescaped: %r" % line)
+
     def bad_name(recs):
         recs[1][0] = "../x.db"
     repack(plain, forged, bad_name)

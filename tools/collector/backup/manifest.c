@@ -322,6 +322,20 @@ static int check_one(const char *dir, const cJSON *want, char *err, size_t cap, 
         return wbk_say(err, cap, -EBADMSG, "%s is in the manifest but not in the backup",
                        name->valuestring);
     }
+    /* The file's hash first: a database the manifest does not describe is never opened. */
+    const cJSON *want_sha = cJSON_GetObjectItemCaseSensitive(want, "sha256");
+    char sha[65];
+    long long bytes = 0;
+
+    rc = sha256_file(path, sha, &bytes);
+    if (rc != 0) {
+        return wbk_say(err, cap, rc, "cannot read %s: %s", name->valuestring, strerror(-rc));
+    }
+    if (!cJSON_IsString(want_sha) || strcmp(want_sha->valuestring, sha) != 0) {
+        return wbk_say(err, cap, -EBADMSG, "%s: sha256 is %s, the manifest says %.80s",
+                       name->valuestring, sha,
+                       cJSON_IsString(want_sha) ? want_sha->valuestring : "missing");
+    }
     rc = integrity(name->valuestring, path, err, cap);
     got = rc == 0 ? describe(name->valuestring, path, err, cap) : NULL;
     if (got == NULL) {

@@ -25,6 +25,13 @@ int wbk_say(char *err, size_t cap, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, cap, fmt, ap);
     va_end(ap);
+    /* The line can quote what a backup holds (names, SQLite's error about a bad schema): only
+     * printable ASCII leaves, anything else is '?'. */
+    for (char *c = err; cap > 0 && *c != '\0'; c++) {
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) {
+            *c = '?';
+        }
+    }
     return rc;
 }
 
