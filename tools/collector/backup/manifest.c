@@ -166,14 +166,20 @@ static int describe_db(sqlite3 *db, cJSON *entry, char *err, size_t cap, const c
     return audit ? audit_head(db, entry) : 0;
 }
 
-/* Size, hash and contents of the database file at path, as a manifest entry. */
-static cJSON *describe(const char *name, const char *path, char *err, size_t cap)
+/* Size, hash and contents of the database file at path, as a manifest entry; known_sha (with
+ * known_bytes) when the caller hashed the file already, else NULL. */
+static cJSON *describe(const char *name, const char *path, const char *known_sha,
+                       long long known_bytes, char *err, size_t cap)
 {
     char sha[65] = "";
-    long long bytes = 0;
+    long long bytes = known_bytes;
     sqlite3 *db = NULL;
     cJSON *e = cJSON_CreateObject();
-    int rc = e == NULL ? -ENOMEM : sha256_file(path, sha, &bytes);
+    int rc = e == NULL ? -ENOMEM : known_sha != NULL ? 0 : sha256_file(path, sha, &bytes);
+
+    if (rc == 0 && known_sha != NULL) {
+        snprintf(sha, sizeof(sha), "%s", known_sha);
+    }
 
     if (rc != 0) {
         wbk_say(err, cap, rc, "cannot hash %s: %s", name, strerror(-rc));
@@ -199,7 +205,7 @@ fail:
 
 int wbk_manifest_add(cJSON *man, const char *name, const char *path, char *err, size_t cap)
 {
-    cJSON *e = describe(name, path, err, cap);
+    cJSON *e = describe(name, path, NULL, 0, err, cap);
 
     if (e == NULL) {
         return -EIO;
@@ -337,7 +343,7 @@ static int check_one(const char *dir, const cJSON *want, char *err, size_t cap, 
                        cJSON_IsString(want_sha) ? want_sha->valuestring : "missing");
     }
     rc = integrity(name->valuestring, path, err, cap);
-    got = rc == 0 ? describe(name->valuestring, path, err, cap) : NULL;
+    got = rc == 0 ? describe(name->valuestring, path, sha, bytes, err, cap) : NULL;
     if (got == NULL) {
         return rc != 0 ? rc : -EBADMSG;
     }

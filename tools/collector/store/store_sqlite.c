@@ -61,9 +61,9 @@ struct sq {
     struct ack_memo memo[ACK_MEMO];
 };
 
-static struct ack_memo *memo_slot(struct sq *q, const char *device)
+static struct ack_memo *memo_slot(struct sq *q, const char *device, size_t len)
 {
-    return &q->memo[wcol_fnv1a(WCOL_FNV1A_BASIS, device, strlen(device)) & (ACK_MEMO - 1)];
+    return &q->memo[wcol_fnv1a(WCOL_FNV1A_BASIS, device, len) & (ACK_MEMO - 1)];
 }
 
 /* Every kept ack forgotten (their events may be undone or deleted). */
@@ -414,7 +414,7 @@ static int sq_put_event(struct sq *q, const struct wcol_store_event *ev, bool *i
     bind_text(st, 9, ev->severity != NULL ? ev->severity : "none");
     sqlite3_bind_int(st, 10, ev->severity_rank);
     bind_textn(st, 11, ev->doc, ev->doc_len);
-    memo_slot(q, ev->device)->gen = 0;
+    memo_slot(q, ev->device, strlen(ev->device))->gen = 0;
     int rc = step_done(q, st, "insert event");
 
     if (rc == 0) {
@@ -427,9 +427,9 @@ static int sq_max_seq(struct sq *q, const char *device, const char *boot_id, int
                       bool *found)
 {
     sqlite3_stmt *st = q->max_seq;
-    struct ack_memo *m = memo_slot(q, device);
-    bool keep =
-        boot_id != NULL && strlen(device) < sizeof(m->device) && strlen(boot_id) < sizeof(m->boot);
+    size_t dl = strlen(device), bl = boot_id != NULL ? strlen(boot_id) : 0;
+    struct ack_memo *m = memo_slot(q, device, dl);
+    bool keep = boot_id != NULL && dl < sizeof(m->device) && bl < sizeof(m->boot);
     int rc;
 
     if (keep && m->gen == q->memo_gen && strcmp(m->device, device) == 0 &&
@@ -455,8 +455,8 @@ static int sq_max_seq(struct sq *q, const char *device, const char *boot_id, int
     }
     if (keep) {
         *m = (struct ack_memo){ .gen = q->memo_gen, .found = *found, .seq = *found ? *seq : -1 };
-        memcpy(m->device, device, strlen(device) + 1);
-        memcpy(m->boot, boot_id, strlen(boot_id) + 1);
+        memcpy(m->device, device, dl + 1);
+        memcpy(m->boot, boot_id, bl + 1);
     }
     return 0;
 }
