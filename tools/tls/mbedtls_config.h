@@ -52,6 +52,15 @@
 #define MBEDTLS_GCM_C
 #define MBEDTLS_CHACHA20_C
 #define MBEDTLS_POLY1305_C
+/*
+ * ChaCha20-Poly1305 is what agents ask for first (boards/common/linux/mbedtls_config.h: boards
+ * without AES instructions), and mbedTLS's portable C for it was a third of the collector's
+ * instructions per heartbeat. tools/tls/chacha20_fast.c and poly1305_fast.c replace the two
+ * primitives (vector ChaCha20 blocks, 64-bit Poly1305 limbs); chachapoly.c, PSA and TLS are
+ * mbedTLS's. tests/unit/tools_chachapoly holds them to mbedTLS's own code and vectors.
+ */
+#define MBEDTLS_CHACHA20_ALT
+#define MBEDTLS_POLY1305_ALT
 #define MBEDTLS_CHACHAPOLY_C
 #define MBEDTLS_CIPHER_C
 
