@@ -4,7 +4,8 @@
  *
  * Same API and the same stream semantics as mbedTLS's portable chacha20.c (a 32-bit block
  * counter, leftover keystream used first by the next update); only the block function differs:
- * two blocks at a time in vector registers (SSE2, AVX2 or AVX-512VL, chosen once at run time).
+ * up to four blocks at a time in vector registers (AVX2 or AVX-512VL, chosen once at run time;
+ * scalar code on CPUs with neither).
  * tests/unit/tools_chachapoly checks it against mbedTLS's own code and test vectors.
  */
 #ifndef WARD_TOOLS_TLS_CHACHA20_ALT_H_

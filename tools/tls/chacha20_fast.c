@@ -7,10 +7,13 @@
  * per 256-bit vector (the two blocks' rows in its two 128-bit halves): a column round works on
  * all four columns at once and the diagonal round is the same after rotating rows b, c and d.
  *
- * One body, written with the compiler's vector extensions, is built three times: for x86-64's
- * baseline (SSE2, a 256-bit vector is two registers), for AVX2 (one register, rotations by
- * 16 and 8 as byte shuffles) and for AVX-512VL (rotations are one instruction). The CPU picks
- * once; ward_chacha20_force() lets the tests run each.
+ * The rounds of a pair are one long dependency chain, so each pass runs two pairs (four blocks)
+ * side by side when there are more than two blocks left.
+ *
+ * One body, written with the compiler's vector extensions, is built twice: for AVX2 (rotations
+ * by 16 and 8 as byte shuffles) and for AVX-512VL (every rotation one instruction). A CPU with
+ * neither uses plain scalar code ("generic"). The CPU picks once; ward_chacha20_force() lets
+ * the tests run each. tools/bench/chacha_bench.c measures them against mbedTLS's.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -30,11 +33,11 @@ typedef uint32_t u32x8 __attribute__((vector_size(32)));
 typedef uint8_t u8x32 __attribute__((vector_size(32)));
 
 enum rot_kind {
-    ROT_SHIFT, /* (x << n) | (x >> (32 - n)): SSE2; one vprold where AVX-512VL has it */
+    ROT_SHIFT, /* (x << n) | (x >> (32 - n)): one vprold with AVX-512VL */
     ROT_BYTES, /* by 16 and 8: a byte shuffle (vpshufb), cheaper than two shifts and an or */
 };
 
-#define ROTL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
+#define ROTL(x, n) (((x) << (n)) | ((x) >> (32 - (n)))) /* vectors and scalars alike */
 
 /* x = x <<< 16 and x = x <<< 8, in the way k names. */
 #define ROT16(x, k)                                                                                \
@@ -97,9 +100,64 @@ static inline __attribute__((always_inline)) void xor_out(uint8_t *out, const ui
     }
 }
 
+/* Twenty rounds on one pair of blocks (rows a, b, c, d), then the input added back. */
+#define TWENTY_ROUNDS(a, b, c, d, k)                                                               \
+    do {                                                                                           \
+        for (int i_ = 0; i_ < 10; i_++) {                                                          \
+            QUARTER(a, b, c, d, k);                                                                \
+            (b) = ROW_LEFT1(b);                                                                    \
+            (c) = ROW_LEFT2(c);                                                                    \
+            (d) = ROW_LEFT3(d);                                                                    \
+            QUARTER(a, b, c, d, k);                                                                \
+            (b) = ROW_LEFT3(b);                                                                    \
+            (c) = ROW_LEFT2(c);                                                                    \
+            (d) = ROW_LEFT1(d);                                                                    \
+        }                                                                                          \
+    } while (0)
+
+/* The same on two pairs in one loop, so that their chains interleave. */
+#define TWENTY_ROUNDS_X2(a, b, c, d, a2, b2, c2, d2, k)                                            \
+    do {                                                                                           \
+        for (int i_ = 0; i_ < 10; i_++) {                                                          \
+            QUARTER(a, b, c, d, k);                                                                \
+            QUARTER(a2, b2, c2, d2, k);                                                            \
+            (b) = ROW_LEFT1(b);                                                                    \
+            (c) = ROW_LEFT2(c);                                                                    \
+            (d) = ROW_LEFT3(d);                                                                    \
+            (b2) = ROW_LEFT1(b2);                                                                  \
+            (c2) = ROW_LEFT2(c2);                                                                  \
+            (d2) = ROW_LEFT3(d2);                                                                  \
+            QUARTER(a, b, c, d, k);                                                                \
+            QUARTER(a2, b2, c2, d2, k);                                                            \
+            (b) = ROW_LEFT3(b);                                                                    \
+            (c) = ROW_LEFT2(c);                                                                    \
+            (d) = ROW_LEFT1(d);                                                                    \
+            (b2) = ROW_LEFT3(b2);                                                                  \
+            (c2) = ROW_LEFT2(c2);                                                                  \
+            (d2) = ROW_LEFT1(d2);                                                                  \
+        }                                                                                          \
+    } while (0)
+
+/* The keystream of a pair of blocks: the first is the four low halves, the second the high. */
+#define PAIR_OUT(ks, a, b, c, d)                                                                   \
+    do {                                                                                           \
+        const u32x8 k0_ = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11);                 \
+        const u32x8 k1_ = __builtin_shufflevector(c, d, 0, 1, 2, 3, 8, 9, 10, 11);                 \
+        const u32x8 k2_ = __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15);               \
+        const u32x8 k3_ = __builtin_shufflevector(c, d, 4, 5, 6, 7, 12, 13, 14, 15);               \
+        memcpy((ks), &k0_, 32);                                                                    \
+        memcpy((ks) + 32, &k1_, 32);                                                               \
+        memcpy((ks) + 64, &k2_, 32);                                                               \
+        memcpy((ks) + 96, &k3_, 32);                                                               \
+    } while (0)
+
 /*
  * XORs the keystream of blocks st[12], st[12] + 1, ... (mod 2^32) into len > 0 bytes; when len
  * ends inside a block, that block's keystream goes to tail (64 bytes).
+ *
+ * The rounds are one long dependency chain, so a pass computes two pairs (four blocks) whose
+ * chains the CPU runs side by side in about the time of one; the last pass computes one pair
+ * when two blocks or fewer are left.
  */
 static inline __attribute__((always_inline)) void chacha_xor(const uint32_t st[16], size_t len,
                                                              const uint8_t *in, uint8_t *out,
@@ -110,7 +168,8 @@ static inline __attribute__((always_inline)) void chacha_xor(const uint32_t st[1
     const u32x8 c0 = { st[8], st[9], st[10], st[11], st[8], st[9], st[10], st[11] };
     u32x8 d0 = { st[12], st[13], st[14], st[15], st[12] + 1U, st[13], st[14], st[15] };
     const u32x8 two = { 2, 0, 0, 0, 2, 0, 0, 0 };
-    uint8_t ks[2 * BLOCK] __attribute__((aligned(32)));
+    uint8_t ks[4 * BLOCK] __attribute__((aligned(32)));
+    size_t have;
 
     for (;;) {
         u32x8 a = a0;
@@ -118,38 +177,30 @@ static inline __attribute__((always_inline)) void chacha_xor(const uint32_t st[1
         u32x8 c = c0;
         u32x8 d = d0;
 
-        for (int i = 0; i < 10; i++) {
-            QUARTER(a, b, c, d, k);
-            b = ROW_LEFT1(b);
-            c = ROW_LEFT2(c);
-            d = ROW_LEFT3(d);
-            QUARTER(a, b, c, d, k);
-            b = ROW_LEFT3(b);
-            c = ROW_LEFT2(c);
-            d = ROW_LEFT1(d);
-        }
-        a += a0;
-        b += b0;
-        c += c0;
-        d += d0;
-        /* The first block is the four low halves, the second the four high halves. */
-        const u32x8 k0 = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11);
-        const u32x8 k1 = __builtin_shufflevector(c, d, 0, 1, 2, 3, 8, 9, 10, 11);
-        const u32x8 k2 = __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15);
-        const u32x8 k3 = __builtin_shufflevector(c, d, 4, 5, 6, 7, 12, 13, 14, 15);
+        if (len > 2 * BLOCK) {
+            const u32x8 e0 = d0 + two;
+            u32x8 a2 = a0;
+            u32x8 b2 = b0;
+            u32x8 c2 = c0;
+            u32x8 d2 = e0;
 
-        memcpy(ks, &k0, 32);
-        memcpy(ks + 32, &k1, 32);
-        memcpy(ks + 64, &k2, 32);
-        memcpy(ks + 96, &k3, 32);
-        if (len <= 2 * BLOCK) {
+            TWENTY_ROUNDS_X2(a, b, c, d, a2, b2, c2, d2, k);
+            PAIR_OUT(ks, a + a0, b + b0, c + c0, d + d0);
+            PAIR_OUT(ks + 2 * BLOCK, a2 + a0, b2 + b0, c2 + c0, d2 + e0);
+            have = 4 * BLOCK;
+        } else {
+            TWENTY_ROUNDS(a, b, c, d, k);
+            PAIR_OUT(ks, a + a0, b + b0, c + c0, d + d0);
+            have = 2 * BLOCK;
+        }
+        if (len <= have) {
             break;
         }
-        xor_out(out, in, ks, 2 * BLOCK);
-        in += 2 * BLOCK;
-        out += 2 * BLOCK;
-        len -= 2 * BLOCK;
-        d0 += two;
+        xor_out(out, in, ks, have);
+        in += have;
+        out += have;
+        len -= have;
+        d0 += two + two;
     }
     xor_out(out, in, ks, len);
     if (len % BLOCK != 0) {
@@ -162,10 +213,71 @@ static inline __attribute__((always_inline)) void chacha_xor(const uint32_t st[1
 typedef void xor_fn(const uint32_t st[16], size_t len, const uint8_t *in, uint8_t *out,
                     uint8_t *tail);
 
+/*
+ * Without AVX2, 256-bit vectors become pairs of SSE2 registers and byte shuffles become long
+ * sequences: slower than plain scalar code, which keeps four independent quarter rounds in
+ * flight. One block at a time in 32-bit registers, as RFC 8439 writes it.
+ */
+#define QR(x, a, b, c, d)                                                                          \
+    do {                                                                                           \
+        (x)[a] += (x)[b];                                                                          \
+        (x)[d] = ROTL((x)[d] ^ (x)[a], 16);                                                        \
+        (x)[c] += (x)[d];                                                                          \
+        (x)[b] = ROTL((x)[b] ^ (x)[c], 12);                                                        \
+        (x)[a] += (x)[b];                                                                          \
+        (x)[d] = ROTL((x)[d] ^ (x)[a], 8);                                                         \
+        (x)[c] += (x)[d];                                                                          \
+        (x)[b] = ROTL((x)[b] ^ (x)[c], 7);                                                         \
+    } while (0)
+
+static void block_scalar(const uint32_t st[16], uint32_t ctr, uint8_t ks[BLOCK])
+{
+    uint32_t x[16];
+
+    memcpy(x, st, sizeof(x));
+    x[12] = ctr;
+    for (int i = 0; i < 10; i++) {
+        QR(x, 0, 4, 8, 12);
+        QR(x, 1, 5, 9, 13);
+        QR(x, 2, 6, 10, 14);
+        QR(x, 3, 7, 11, 15);
+        QR(x, 0, 5, 10, 15);
+        QR(x, 1, 6, 11, 12);
+        QR(x, 2, 7, 8, 13);
+        QR(x, 3, 4, 9, 14);
+    }
+    for (int i = 0; i < 16; i++) {
+        x[i] += i == 12 ? ctr : st[i];
+    }
+    memcpy(ks, x, BLOCK);
+    explicit_bzero(x, sizeof(x));
+}
+
 static void xor_generic(const uint32_t st[16], size_t len, const uint8_t *in, uint8_t *out,
                         uint8_t *tail)
 {
-    chacha_xor(st, len, in, out, tail, ROT_SHIFT);
+    uint8_t ks[BLOCK];
+    uint32_t ctr = st[12];
+
+    for (;; ctr++) {
+        block_scalar(st, ctr, ks);
+        if (len <= BLOCK) {
+            break;
+        }
+        for (unsigned i = 0; i < BLOCK; i++) {
+            out[i] = in[i] ^ ks[i];
+        }
+        in += BLOCK;
+        out += BLOCK;
+        len -= BLOCK;
+    }
+    for (size_t i = 0; i < len; i++) {
+        out[i] = in[i] ^ ks[i];
+    }
+    if (len < BLOCK) {
+        memcpy(tail, ks, BLOCK);
+    }
+    explicit_bzero(ks, sizeof(ks));
 }
 
 #if defined(__x86_64__)
