@@ -166,6 +166,9 @@ static const struct opt s_opts[] = {
     { "write-timeout", T_UINT, 100, 3600000, AT(cfg.write_timeout_ms), "MS",
       "response not taken by the peer" },
     { "max-group", T_UINT, 1, 100000, AT(cfg.max_group), "N", "requests per storage commit" },
+    { "commit-interval-us", T_UINT, 0, 100000, AT(cfg.commit_interval_us), "US",
+      "under load, at least this long between storage commits, so that more answers share one "
+      "fsync (an idle collector commits at once; 0: after every pass)" },
     { "loops", T_UINT, 0, 64, AT(cfg.loops), "N",
       "device-port event loops, each a thread (0: one per core; 1: one thread for everything)" },
     { "busy-timeout", T_UINT, 0, 60000, AT(cfg.busy_timeout_ms), "MS",
@@ -238,6 +241,7 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->default_interval_ms = 60000;
     cfg->check_interval_ms = 1000;
     cfg->max_group = 512;
+    cfg->commit_interval_us = 2000;
     cfg->busy_timeout_ms = 100;
     cfg->tls.ticket_lifetime_s = 86400;
     cfg->tls.ticket_rotate_s = 86400;

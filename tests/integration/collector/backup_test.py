@@ -240,7 +240,7 @@ def case_kill9(env):
     wait_for(lambda: len([n for n in list_dir(bdir) if n.endswith(".wbk")]) <= 3, 10,
              "backup-keep 3 to prune (%s)" % list_dir(bdir), step=0.05)
     env.wardctl(c2, "--json", "health")  # the API answers during backups
-    text = fetch_metrics(env, c2)
+    text = c2.metrics()
     check("ward_collector_backups_total{result=\"ok\"}" in text, "no backup metrics")
     doc = env.wardctl_json(c2, "backups")
     check(doc["schedule"]["ok"] >= 1 and doc["schedule"]["keep"] == 3 and
@@ -248,20 +248,6 @@ def case_kill9(env):
           "wardctl backups: %s" % doc)
     check("keeping 3" in env.wardctl(c2, "backups").stdout, "wardctl backups text")
     c2.stop()
-
-
-def fetch_metrics(env, c):
-    import http.client
-    import ssl
-    ctx = ssl.create_default_context(cafile=env.ca())
-    conn = http.client.HTTPSConnection("localhost", c.api_port, context=ctx, timeout=10)
-    token = open(env.token_file).read().strip()
-    conn.request("GET", "/metrics", headers={"Authorization": "Bearer " + token})
-    r = conn.getresponse()
-    body = r.read().decode()
-    conn.close()
-    check(r.status == 200, "GET /metrics: %d" % r.status)
-    return body
 
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT[0-9:.]+Z ward-collector ")

@@ -71,7 +71,7 @@ def case_backup_stop(env):
     check("1 interrupted by a stop" in env.wardctl(c2, "backups").stdout, "wardctl backups text")
     health = c2.health()
     check(health["backups"]["interrupted"] == 1, "/v1/health backups: %s" % health["backups"])
-    check('ward_collector_backups_total{result="interrupted"} 1' in B.fetch_metrics(env, c2),
+    check('ward_collector_backups_total{result="interrupted"} 1' in c2.metrics(),
           "/metrics: no interrupted backup counted")
     new = wait_for(lambda: [n for n in B.list_dir(bdir) if n.endswith(".wbk")], 90,
                    "the next start's backup", step=0.1)
@@ -129,7 +129,7 @@ def case_retention_slices(env):
              len(lat), B.pct(lat, .5), B.pct(lat, .99), max(lat) * 1000))
     check(r["slices"] >= 2 and 50 <= r["slice_rows"] <= 20000 and r["max_slice_us"] > 0 and
           r["caught_up_ms"] > 0, "/v1/health retention: %s" % r)
-    text = B.fetch_metrics(env, c)
+    text = c.metrics()
     count = [x for x in text.splitlines()
              if x.startswith("ward_collector_retention_slice_seconds_count")]
     check(count and int(float(count[0].split()[-1])) >= r["slices"],

@@ -240,6 +240,19 @@ class Collector:
     def health(self):
         return self.env.wardctl_json(self, "health")
 
+    def metrics(self):
+        """GET /metrics over the operator API (TLS, the test token); the text."""
+        import http.client
+        ctx = ssl.create_default_context(cafile=self.env.ca())
+        conn = http.client.HTTPSConnection("localhost", self.api_port, context=ctx, timeout=10)
+        conn.request("GET", "/metrics", headers={
+            "Authorization": "Bearer " + open(self.env.token_file).read().strip()})
+        r = conn.getresponse()
+        body = r.read().decode()
+        conn.close()
+        check(r.status == 200, "GET /metrics: %d" % r.status)
+        return body
+
 
 SIM_SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
                              "boards", "sim", "scenarios")

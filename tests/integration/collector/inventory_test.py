@@ -146,7 +146,7 @@ def case_changes(env):
     check("WD-BBB" in out and "config_sha256" in out, out)
     p = env.wardctl(c, "inventory", "nosuch", check_rc=False)
     check(p.returncode == 1 and "404" in p.stderr, "unknown device: %r" % p.stderr)
-    text = H_metrics(env, c)
+    text = c.metrics()
     check('ward_collector_inventory_changes_total{kind="config_changed",planned="no"} 2' in text
           and 'ward_collector_inventory_changes_total{kind="config_changed",planned="yes"} 1'
           in text and "ward_collector_change_windows_open 0" in text, "metrics")
@@ -156,20 +156,6 @@ def case_changes(env):
     check(len(changes(env, c2, "bmc-7")) >= 5 + 6, "history after restart: %d" % len(
         changes(env, c2, "bmc-7")))
     c2.stop()
-
-
-def H_metrics(env, c):
-    import http.client
-    import ssl
-    ctx = ssl.create_default_context(cafile=env.ca())
-    conn = http.client.HTTPSConnection("localhost", c.api_port, context=ctx, timeout=10)
-    conn.request("GET", "/metrics", headers={
-        "Authorization": "Bearer " + open(env.token_file).read().strip()})
-    r = conn.getresponse()
-    body = r.read().decode()
-    conn.close()
-    check(r.status == 200, "GET /metrics: %d" % r.status)
-    return body
 
 
 def case_outdated(env):
@@ -185,7 +171,7 @@ def case_outdated(env):
           "outdated: %s" % doc)
     out = env.wardctl(c, "devices", "--outdated").stdout
     check("dev-a" in out and "0.9.7" in out and "dev-b" not in out, out)
-    check("ward_collector_devices_outdated 1" in H_metrics(env, c), "metrics")
+    check("ward_collector_devices_outdated 1" in c.metrics(), "metrics")
     post_hb(env, c, "dev-a", full_hb("dev-a", BOOT_A, 2, firmware="0.10.1"))
     wait_for(lambda: env.wardctl_json(c, "devices", "--outdated")["devices"] == [], 10,
              "dev-a updated", step=0.1)
@@ -274,7 +260,7 @@ def case_outdated_incident(env):
           {"dev-a": by_dev["dev-a"]["id"], "dev-c": by_dev["dev-c"]["id"]}, "outdated: %s" % doc)
     out = env.wardctl(c, "devices", "--outdated").stdout
     check("INCIDENT" in out and "%d (low)" % by_dev["dev-a"]["id"] in out, out)
-    check("ward_collector_devices_outdated_incidents 2" in H_metrics(env, c), "metrics: 2")
+    check("ward_collector_devices_outdated_incidents 2" in c.metrics(), "metrics: 2")
     # Updated: healthy, then resolved after the hold-down.
     post_hb(env, c, "dev-a", full_hb("dev-a", BOOT_A, 3, firmware="0.10.1"))
     wait_for(lambda: [x for x in outdated_incidents(env, c, "resolved") if x["device"] == "dev-a"],
@@ -284,7 +270,7 @@ def case_outdated_incident(env):
     wait_for(lambda: [x for x in outdated_incidents(env, c, "resolved") if x["device"] == "dev-c"],
              15, "dev-c's incident to resolve", step=0.2)
     check(env.wardctl_json(c, "devices", "--outdated")["devices"] == [], "still outdated")
-    check("ward_collector_devices_outdated_incidents 0" in H_metrics(env, c), "metrics: 0")
+    check("ward_collector_devices_outdated_incidents 0" in c.metrics(), "metrics: 0")
     check([x for x in outdated_incidents(env, c) if x["state"] != "resolved"] == [],
           "an incident left open: %s" % outdated_incidents(env, c))
     # A restart neither raises again nor forgets.
@@ -417,7 +403,7 @@ def case_shared(env):
     n = env.pg.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                      "'ward-collector-inventory'")[0][0]
     check(n == 4, "inventory connections (a writer and a reader per collector): %s" % n)
-    text = H_metrics(env, b)
+    text = b.metrics()
     check("ward_collector_devices_outdated 1" in text and
           "ward_collector_change_windows_open 1" in text, "B's /metrics")
     # Closed through A: closed for B too.

@@ -258,6 +258,8 @@ static void get_health(struct wcol_conn *conn)
     wcol_jw_kuint(&w, "timeouts", s->timeouts);
     wcol_jw_kuint(&w, "stage_failures", c->group.stats.stage_failures);
     wcol_jw_kuint(&w, "commits", c->group.stats.commits);
+    wcol_jw_kuint(&w, "commits_deferred", s->commits_deferred);
+    wcol_jw_kuint(&w, "commit_interval_us", c->cfg.commit_interval_us);
     wcol_jw_kuint(&w, "commit_failures", c->group.stats.commit_failures);
     wcol_jw_kuint(&w, "commit_us_last", c->group.stats.commit_us_last);
     wcol_jw_kuint(&w, "commit_us_max", c->group.stats.commit_us_max);

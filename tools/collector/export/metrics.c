@@ -85,6 +85,9 @@ static void collector_families(struct wcol_collector *c, struct wcol_prom *w)
     single(w, "ward_collector_events_duplicate_total", "counter",
            "Device events received again and not stored twice.", g->events_duplicate);
     single(w, "ward_collector_commits_total", "counter", "Group commits to storage.", g->commits);
+    single(w, "ward_collector_commits_deferred_total", "counter",
+           "Groups that waited for --commit-interval-us after the previous commit.",
+           s->commits_deferred);
     single(w, "ward_collector_commit_failures_total", "counter",
            "Group commits that failed (their requests were answered 503).", g->commit_failures);
     single(w, "ward_collector_sensors_refused_total", "counter",

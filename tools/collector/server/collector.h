@@ -58,6 +58,7 @@ struct wcol_collector_config {
     unsigned default_interval_ms; /* heartbeat interval of a device that announces none */
     unsigned check_interval_ms;   /* how often silence and the CRL file are checked */
     unsigned max_group;           /* requests per commit */
+    unsigned commit_interval_us;  /* under load, the least time between group commits */
     unsigned loops;               /* device-port event loops (0: one per core; server/worker.h) */
     unsigned busy_timeout_ms;     /* storage lock wait */
     unsigned max_events;          /* per request */
@@ -150,6 +151,7 @@ typedef void (*wcol_request_fn)(struct wcol_conn *conn, const char *body, size_t
 
 struct wcol_collector_stats {
     uint64_t accepted;
+    uint64_t commits_deferred;     /* passes whose group waited for --commit-interval-us */
     uint64_t refused_capacity;     /* the pool full of authenticated connections */
     uint64_t shed_per_source;      /* oldest unauthenticated of a source at its cap */
     uint64_t shed_unauthenticated; /* oldest unauthenticated, the total budget full */
@@ -239,6 +241,10 @@ struct wcol_collector {
     uint64_t start_mono;
     int64_t start_wall_ms;
     uint64_t next_check;
+    /* Group commits under load (server.c, pass()): when the last one began, and whether a
+     * group waits for commit_interval_us to pass. */
+    uint64_t last_commit_us;
+    bool commit_waiting;
     struct wcol_retention retention; /* server/retention.h */
     struct wcol_collector_stats stats;
     char *scratch; /* decoder scratch (strings of one request) */

@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/chacha20.h>
+
 #include "api/api.h"
 #include "cluster/cluster.h"
 #include "commit/group.h"
@@ -583,9 +585,10 @@ int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_co
         wcol_log_warn("cannot write %s/ports: %s", cfg->state_dir, strerror(-rc));
     }
     wcol_log_info("ward-collector %s: devices on %s (mutual TLS), operators on %s; %zu devices "
-                  "known; storage %s (%s)",
+                  "known; storage %s (%s); ChaCha20 %s",
                   WCOL_COLLECTOR_VERSION, c->device_addr, c->api_addr, c->fleet.count,
-                  c->store.ops->name, cfg->pg_conninfo != NULL ? "conninfo" : cfg->db_path);
+                  c->store.ops->name, cfg->pg_conninfo != NULL ? "conninfo" : cfg->db_path,
+                  ward_chacha20_impl());
     return 0;
 }
 
@@ -726,6 +729,14 @@ static int wait_timeout(struct wcol_collector *c, uint64_t now)
     if (c->ready != NULL || c->stopping) {
         return 0;
     }
+    if (c->commit_waiting) { /* epoll counts milliseconds: the next one, at the latest */
+        uint64_t due = c->last_commit_us + c->cfg.commit_interval_us;
+        uint64_t now_us = wcol_now_us();
+
+        uint64_t wake = due <= now_us ? now : now + (due - now_us + 999u) / 1000u;
+
+        next = wake < next ? wake : next;
+    }
     for (int tc = 0; tc < WCOL_TC_COUNT; tc++) {
         if (c->timers[tc].head != NULL && c->timers[tc].head->deadline < next) {
             next = c->timers[tc].head->deadline;
@@ -767,6 +778,32 @@ static void dispatch_event(struct wcol_collector *c, struct epoll_event *e)
     }
 }
 
+/*
+ * Commits the open group, unless the last commit began less than --commit-interval-us ago:
+ * then the group waits (wait_timeout() wakes the loop for it) and takes what the next passes
+ * complete. Each commit costs an fsync whatever it holds, about 56 us of CPU here
+ * (docs/benchmarks.md), so under load fewer, larger groups answer the same requests for less;
+ * an idle collector's last commit is long past, and its request is committed at once. A full
+ * group (--max-group) is committed where it fills, and a stopping collector commits now.
+ */
+static void commit_when_due(struct wcol_collector *c)
+{
+    if (!wcol_group_pending(&c->group)) {
+        c->commit_waiting = false;
+        return;
+    }
+    uint64_t now = wcol_now_us();
+
+    if (c->stopping || now - c->last_commit_us >= c->cfg.commit_interval_us) {
+        c->last_commit_us = now;
+        c->commit_waiting = false;
+        wcol_group_commit(&c->group);
+    } else {
+        c->stats.commits_deferred += !c->commit_waiting;
+        c->commit_waiting = true;
+    }
+}
+
 /* One pass: wait, handle readiness, commit what completed, answer it, expire deadlines. */
 static void pass(struct wcol_collector *c, struct epoll_event *evs)
 {
@@ -789,9 +826,7 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
     if (c->reload) {
         wcol_collector_reload(c);
     }
-    if (wcol_group_pending(&c->group)) {
-        wcol_group_commit(&c->group);
-    }
+    commit_when_due(c);
     run_ready(c);
     wcol_loops_flush(c); /* the acks of this pass's commit to the device loops */
     wcol_conn_expire(c, wcol_now_mono());
