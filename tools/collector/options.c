@@ -166,7 +166,7 @@ static const struct opt s_opts[] = {
     { "write-timeout", T_UINT, 100, 3600000, AT(cfg.write_timeout_ms), "MS",
       "response not taken by the peer" },
     { "max-group", T_UINT, 1, 100000, AT(cfg.max_group), "N", "requests per storage commit" },
-    { "commit-interval-us", T_UINT, 0, 100000, AT(cfg.commit_interval_us), "US",
+    { "commit-interval-us", T_UINT, 0, 1000000, AT(cfg.commit_interval_us), "US",
       "under load, at least this long between storage commits, so that more answers share one "
       "fsync (an idle collector commits at once; 0: after every pass)" },
     { "loops", T_UINT, 0, 64, AT(cfg.loops), "N",

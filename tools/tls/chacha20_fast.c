@@ -310,6 +310,7 @@ static const struct impl s_impls[] = {
 static bool cpu_has(const char *name)
 {
 #if defined(__x86_64__)
+    __builtin_cpu_init(); /* in case this runs before libgcc's own constructor */
     if (strcmp(name, "avx512vl") == 0) {
         return __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2");
     }

@@ -254,9 +254,12 @@ static void one_stream(void)
     static uint8_t want[STREAM_MAX];
     uint8_t key[32];
     uint8_t nonce[12];
-    /* Counters at 0, 1, just below the 32-bit wrap, or anywhere. */
-    static const uint32_t ctrs[] = { 0, 1, 0xfffffffeU, 0xffffffffU, 0xfffffff9U };
-    uint32_t ctr = rnd() % 2 ? ctrs[rnd() % 5] : (uint32_t)rnd();
+    /* Counters at 0, 1, or just below the 32-bit wrap, so that it falls inside a pass of
+     * four blocks or between two; or anywhere. */
+    static const uint32_t ctrs[] = { 0, 1, 0xfffffffeU, 0xffffffffU, 0xfffffff9U, 0xfffffffdU };
+    uint32_t ctr = rnd() % 2 ? ctrs[rnd() % 6] : (uint32_t)rnd();
+    /* mbedTLS's chachapoly.c (and TLS) encrypt and decrypt in place. */
+    const int in_place = (int)(rnd() % 2);
     size_t len = (size_t)(rnd() % 4 == 0 ? rnd() % 40 : rnd() % STREAM_MAX);
     mbedtls_chacha20_context c;
 
@@ -270,18 +273,36 @@ static void one_stream(void)
     mbedtls_chacha20_init(&c);
     mbedtls_chacha20_setkey(&c, key);
     mbedtls_chacha20_starts(&c, nonce, ctr);
+    if (in_place) {
+        memcpy(got, in, len);
+    }
     for (size_t off = 0; off < len;) {
-        /* Pieces: often whole blocks or pairs, often ragged, sometimes empty. */
-        size_t n = (size_t)(rnd() % 3 == 0 ? 64 * (rnd() % 4) : rnd() % 300);
+        /* Pieces: whole blocks, ragged, the whole rest, or empty. */
+        const unsigned kind = (unsigned)(rnd() % 4);
+        size_t n = kind == 0 ? 64 * (size_t)(rnd() % 6) : kind == 1 ? len - off : rnd() % 300;
         n = n < len - off ? n : len - off;
         ref_chacha_update(r, n, in + off, want + off);
-        assert_int_equal(mbedtls_chacha20_update(&c, n, in + off, got + off), 0);
+        assert_int_equal(mbedtls_chacha20_update(&c, n, in_place ? got + off : in + off, got + off),
+                         0);
         off += n;
+    }
+    assert_memory_equal(got, want, len);
+    assert_memory_equal(got + len, (uint8_t[1]){ 0xa5 }, len < STREAM_MAX ? 1 : 0);
+    /* A new nonce and counter on the same key, as TLS does per record, whatever keystream the
+     * last update left unused. */
+    if (rnd() % 2) {
+        size_t n = (size_t)(rnd() % STREAM_MAX);
+
+        rnd_bytes(nonce, sizeof(nonce));
+        ctr = ctrs[rnd() % 6];
+        ref_chacha_restart(r, nonce, ctr);
+        mbedtls_chacha20_starts(&c, nonce, ctr);
+        ref_chacha_update(r, n, in, want);
+        assert_int_equal(mbedtls_chacha20_update(&c, n, in, got), 0);
+        assert_memory_equal(got, want, n);
     }
     ref_chacha_delete(r);
     mbedtls_chacha20_free(&c);
-    assert_memory_equal(got, want, len);
-    assert_memory_equal(got + len, (uint8_t[1]){ 0xa5 }, len < STREAM_MAX ? 1 : 0);
 }
 
 static void test_chacha20_matches_mbedtls(void **state)
@@ -342,7 +363,7 @@ static void test_poly1305_matches_mbedtls(void **state)
 
 /*
  * Edge values of h itself. With r = 1 and two full blocks, h is m1 + m2 + 2 * 2^128: with m1 =
- * 2^128 - 1 and m2 = 2^128 - 7 + k it is p - 1 + k for k = 0..6, around p = 2^130 - 5 where
+ * 2^128 - 1 and m2 = 2^128 - 7 + k it is p - 3 + k for k = 0..6, around p = 2^130 - 5 where
  * the final reduction must choose right; s = 0 and s = 2^128 - 1 (the tag's carry out).
  */
 static void test_poly1305_near_p(void **state)

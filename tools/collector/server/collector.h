@@ -271,6 +271,9 @@ struct wcol_collector {
 /* server.c */
 int wcol_collector_open(struct wcol_collector *c, const struct wcol_collector_config *cfg);
 int wcol_collector_run(struct wcol_collector *c);
+/** Commit the open group now (server.c; the main loop): every commit restarts
+ *  --commit-interval-us. */
+void wcol_collector_commit(struct wcol_collector *c);
 void wcol_collector_close(struct wcol_collector *c);
 
 /* lifecycle.c */

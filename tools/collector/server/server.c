@@ -729,7 +729,10 @@ static int wait_timeout(struct wcol_collector *c, uint64_t now)
     if (c->ready != NULL || c->stopping) {
         return 0;
     }
-    if (c->commit_waiting) { /* epoll counts milliseconds: the next one, at the latest */
+    /* A group left open (it waits for the interval, or a request joined it after the commit
+     * point of this pass): epoll counts milliseconds, so the next one, at the latest. Only the
+     * main loop commits. */
+    if (owner && wcol_group_pending(&c->group)) {
         uint64_t due = c->last_commit_us + c->cfg.commit_interval_us;
         uint64_t now_us = wcol_now_us();
 
@@ -786,18 +789,21 @@ static void dispatch_event(struct wcol_collector *c, struct epoll_event *e)
  * an idle collector's last commit is long past, and its request is committed at once. A full
  * group (--max-group) is committed where it fills, and a stopping collector commits now.
  */
+void wcol_collector_commit(struct wcol_collector *c)
+{
+    c->last_commit_us = wcol_now_us();
+    c->commit_waiting = false;
+    wcol_group_commit(&c->group);
+}
+
 static void commit_when_due(struct wcol_collector *c)
 {
     if (!wcol_group_pending(&c->group)) {
         c->commit_waiting = false;
         return;
     }
-    uint64_t now = wcol_now_us();
-
-    if (c->stopping || now - c->last_commit_us >= c->cfg.commit_interval_us) {
-        c->last_commit_us = now;
-        c->commit_waiting = false;
-        wcol_group_commit(&c->group);
+    if (c->stopping || wcol_now_us() - c->last_commit_us >= c->cfg.commit_interval_us) {
+        wcol_collector_commit(c);
     } else {
         c->stats.commits_deferred += !c->commit_waiting;
         c->commit_waiting = true;
@@ -813,7 +819,7 @@ static void pass(struct wcol_collector *c, struct epoll_event *evs)
     for (int i = 0; i < n; i++) {
         dispatch_event(c, &evs[i]);
         if (wcol_group_full(&c->group)) {
-            wcol_group_commit(&c->group);
+            wcol_collector_commit(c);
         }
     }
     run_ready(c);

@@ -634,7 +634,7 @@ static void take_request(struct wcol_collector *c, struct wcol_xreq *x)
         wcol_device_request(proxy, x->body, x->body_len);
     }
     if (wcol_group_full(&c->group)) {
-        wcol_group_commit(&c->group);
+        wcol_collector_commit(c);
     }
 }
 
