@@ -784,7 +784,7 @@ static void dispatch_event(struct wcol_collector *c, struct epoll_event *e)
 /*
  * Commits the open group, unless the last commit began less than --commit-interval-us ago:
  * then the group waits (wait_timeout() wakes the loop for it) and takes what the next passes
- * complete. Each commit costs an fsync whatever it holds, about 56 us of CPU here
+ * complete. Each commit costs an fsync whatever it holds, 46-93 us of CPU here
  * (docs/benchmarks.md), so under load fewer, larger groups answer the same requests for less;
  * an idle collector's last commit is long past, and its request is committed at once. A full
  * group (--max-group) is committed where it fills, and a stopping collector commits now.
