@@ -277,6 +277,15 @@ def phase_offline(args, env, col, ok, t):
            " (want ok->caution, caution->failed)")
         ok(d2.get("boot_id") not in (None, boot1),
            f"e2e image: the new boot {d2.get('boot_id')} reports (old boot {boot1})")
+        # Every reading of the scenario must have had a health slot: a sensor without one
+        # raises no events, and which sensors get the slots depends on the random order of
+        # the first samples (e2e.conf). The heartbeat's memory says how many were refused.
+        mem = board.wait(lambda: ((dev(env, col2, device) or {}).get("heartbeat") or {}).get(
+            "memory"), 30, "the new boot's heartbeat memory counters")
+        ok(mem.get("readings_refused") == 0 and
+           0 < mem.get("sensors_used", 0) < mem.get("sensors_max", 0),
+           f"e2e image: no reading refused ({mem.get('readings_refused')}), sensors "
+           f"{mem.get('sensors_used')} of {mem.get('sensors_max')} health slots")
         return col2
     finally:
         board.stop()
