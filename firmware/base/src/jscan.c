@@ -134,6 +134,7 @@ int ward_jscan_member(struct ward_jscan *s, char *key, size_t key_len)
     if (rc < 0) {
         return rc;
     }
+    s->key_len = (size_t)rc;
     if (ward_jscan_peek(s) != ':') {
         return ward_jscan_fail(s, -EPROTO, "expected ':' after key");
     }

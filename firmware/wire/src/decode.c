@@ -10,6 +10,15 @@
 
 #define KEY_MAX (WARD_WIRE_KEY_MAX + 1)
 
+/* A member name and its length: names are told apart by length first, then by a memcmp of a
+ * length the compiler knows (a compare or two inline), not by a chain of strcmp calls. */
+struct key {
+    size_t n;
+    char s[KEY_MAX];
+};
+
+#define KEY_IS(k, lit) ((k)->n == sizeof(lit) - 1 && memcmp((k)->s, (lit), sizeof(lit) - 1) == 0)
+
 struct dec {
     struct ward_jscan s;
     char *scratch;
@@ -67,11 +76,12 @@ static int safe_string(struct dec *d, const char *buf, int rc)
 }
 
 /* The next member of an object (ward_jscan_member()), its name text_safe. */
-static int member(struct dec *d, char *key, size_t cap)
+static int member(struct dec *d, struct key *key)
 {
-    int rc = ward_jscan_member(&d->s, key, cap);
+    int rc = ward_jscan_member(&d->s, key->s, sizeof(key->s));
 
-    if (rc > 0 && !d->shallow && !text_safe(key, strlen(key))) {
+    key->n = rc > 0 ? d->s.key_len : 0;
+    if (rc > 0 && !d->shallow && !text_safe(key->s, key->n)) {
         return schema(d, "a member name holds a control character");
     }
     return rc;
@@ -129,7 +139,7 @@ bool ward_utf8_valid(const char *text, size_t len)
 static int skip_value(struct dec *d)
 {
     struct ward_jscan *s = &d->s;
-    char key[KEY_MAX];
+    struct key key;
     int64_t n;
     bool b;
     int rc;
@@ -139,7 +149,7 @@ static int skip_value(struct dec *d)
         if (ward_jscan_object(s) != 0) {
             return s->err;
         }
-        while ((rc = member(d, key, sizeof(key))) > 0) {
+        while ((rc = member(d, &key)) > 0) {
             if (skip_value(d) != 0) {
                 return s->err;
             }
@@ -247,26 +257,26 @@ static int seen(struct dec *d, unsigned *mask, unsigned bit)
 }
 
 /* The members every document starts with: "v", "type", "device", "boot". */
-static int common_member(struct dec *d, const char *key, unsigned *mask, const char *type,
+static int common_member(struct dec *d, const struct key *key, unsigned *mask, const char *type,
                          const char *device, const char *boot, bool *handled)
 {
     char buf[WARD_WIRE_DEVICE_MAX + 1];
     int64_t v;
 
     *handled = true;
-    if (strcmp(key, WARD_WIRE_M_V) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_V)) {
         if (seen(d, mask, 1u << 0) != 0 ||
             read_int(d, &v, WARD_WIRE_V1, WARD_WIRE_V_MAX, "unsupported version (1 or 2)") != 0) {
             return d->s.err;
         }
-    } else if (strcmp(key, WARD_WIRE_M_TYPE) == 0) {
+    } else if (KEY_IS(key, WARD_WIRE_M_TYPE)) {
         if (seen(d, mask, 1u << 1) != 0 || read_string(d, buf, sizeof(buf), "bad type") != 0) {
             return d->s.err;
         }
         if (strcmp(buf, type) != 0) {
             return schema(d, "document has the wrong type");
         }
-    } else if (strcmp(key, WARD_WIRE_M_DEVICE) == 0 && device != NULL) {
+    } else if (KEY_IS(key, WARD_WIRE_M_DEVICE) && device != NULL) {
         if (seen(d, mask, 1u << 2) != 0 ||
             read_string(d, buf, sizeof(buf), "device id too long") != 0) {
             return d->s.err;
@@ -277,7 +287,7 @@ static int common_member(struct dec *d, const char *key, unsigned *mask, const c
         if (strcmp(buf, device) != 0) {
             return schema(d, "document names another device than the batch");
         }
-    } else if (strcmp(key, WARD_WIRE_M_BOOT) == 0 && boot != NULL) {
+    } else if (KEY_IS(key, WARD_WIRE_M_BOOT) && boot != NULL) {
         char b[WARD_WIRE_BOOT_HEX_LEN + 1];
 
         if (seen(d, mask, 1u << 3) != 0 || read_boot(d, b) != 0) {
@@ -294,15 +304,15 @@ static int common_member(struct dec *d, const char *key, unsigned *mask, const c
 
 static int read_hb_health(struct dec *d, struct ward_ingest_batch *b)
 {
-    char key[KEY_MAX];
+    struct key key;
     unsigned mask = 0;
     int rc;
 
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = member(d, key, sizeof(key))) > 0) {
-        if (strcmp(key, WARD_WIRE_M_STATE) == 0) {
+    while ((rc = member(d, &key)) > 0) {
+        if (KEY_IS(&key, WARD_WIRE_M_STATE)) {
             if (seen(d, &mask, 1) != 0 ||
                 read_string(d, b->health, sizeof(b->health), "unknown health state") != 0) {
                 return d->s.err;
@@ -321,32 +331,37 @@ static int read_hb_health(struct dec *d, struct ward_ingest_batch *b)
 #define HB_REQUIRED (1u << 0 | 1u << 4 | 1u << 5)
 
 /* The heartbeat's build text (sticky): 1..WARD_WIRE_TEXT_MAX printable ASCII each. */
-static const char *const s_hb_text[][2] = {
-    { WARD_WIRE_M_FIRMWARE, WARD_WIRE_M_FIRMWARE ": 1-63 printable ASCII characters" },
-    { WARD_WIRE_M_BOARD, WARD_WIRE_M_BOARD ": 1-63 printable ASCII characters" },
-    { WARD_WIRE_M_ARCH, WARD_WIRE_M_ARCH ": 1-63 printable ASCII characters" },
-};
+#define HB_TEXT(m)                                                                                 \
+    {                                                                                              \
+        m, sizeof(m) - 1, m ": 1-63 printable ASCII characters"                                    \
+    }
+static const struct {
+    const char *name;
+    size_t len;
+    const char *why;
+} s_hb_text[] = { HB_TEXT(WARD_WIRE_M_FIRMWARE), HB_TEXT(WARD_WIRE_M_BOARD),
+                  HB_TEXT(WARD_WIRE_M_ARCH) };
 
 /* @return 1 when key is not build text, else 0 or the error of reading it. */
-static int hb_text(struct dec *d, const char *key)
+static int hb_text(struct dec *d, const struct key *key)
 {
     char text[WARD_WIRE_TEXT_MAX + 1];
 
     for (size_t i = 0; i < sizeof(s_hb_text) / sizeof(s_hb_text[0]); i++) {
-        if (strcmp(key, s_hb_text[i][0]) != 0) {
+        if (key->n != s_hb_text[i].len || memcmp(key->s, s_hb_text[i].name, key->n) != 0) {
             continue;
         }
-        if (read_string(d, text, sizeof(text), s_hb_text[i][1]) != 0) {
+        if (read_string(d, text, sizeof(text), s_hb_text[i].why) != 0) {
             return d->s.err;
         }
-        return printable(text, WARD_WIRE_TEXT_MAX) ? 0 : schema(d, s_hb_text[i][1]);
+        return printable(text, WARD_WIRE_TEXT_MAX) ? 0 : schema(d, s_hb_text[i].why);
     }
     return 1;
 }
 
 static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
 {
-    char key[KEY_MAX];
+    struct key key;
     unsigned mask = 0;
     bool handled;
     int rc;
@@ -355,31 +370,31 @@ static int read_heartbeat(struct dec *d, struct ward_ingest_batch *b)
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = member(d, key, sizeof(key))) > 0) {
-        if (common_member(d, key, &mask, WARD_WIRE_TYPE_HEARTBEAT, b->device, b->boot, &handled) !=
+    while ((rc = member(d, &key)) > 0) {
+        if (common_member(d, &key, &mask, WARD_WIRE_TYPE_HEARTBEAT, b->device, b->boot, &handled) !=
             0) {
             return d->s.err;
         }
         if (handled) {
             continue;
         }
-        if (strcmp(key, WARD_WIRE_M_SEQ) == 0) {
+        if (KEY_IS(&key, WARD_WIRE_M_SEQ)) {
             rc = seen(d, &mask, 1u << 4);
             rc = rc
                      ?: read_int(d, &b->hb_seq, 1, WARD_WIRE_SEQ_MAX,
                                  "heartbeat seq must be 1..4294967295");
-        } else if (strcmp(key, WARD_WIRE_M_T_MS) == 0) {
+        } else if (KEY_IS(&key, WARD_WIRE_M_T_MS)) {
             rc = seen(d, &mask, 1u << 5);
             rc = rc ?: read_int(d, &b->hb_t_ms, INT64_MIN, INT64_MAX, "bad t_ms");
-        } else if (strcmp(key, WARD_WIRE_M_INTERVAL) == 0) {
+        } else if (KEY_IS(&key, WARD_WIRE_M_INTERVAL)) {
             rc = seen(d, &mask, 1u << 6);
             rc = rc
                      ?: read_int(d, &b->interval_ms, 1, WARD_WIRE_INTERVAL_MAX_MS,
                                  "interval_ms must be 1 ms .. 7 days");
-        } else if (strcmp(key, WARD_WIRE_M_HEALTH) == 0) {
+        } else if (KEY_IS(&key, WARD_WIRE_M_HEALTH)) {
             rc = seen(d, &mask, 1u << 7);
             rc = rc ?: read_hb_health(d, b);
-        } else if ((rc = hb_text(d, key)) > 0) {
+        } else if ((rc = hb_text(d, &key)) > 0) {
             rc = skip_value(d);
         }
         if (rc != 0) {
@@ -433,38 +448,38 @@ static int lenient_int(struct dec *d, int64_t *v, bool *has)
 }
 
 /* The typed members of one snapshot sensor; anything else, or of another type, is skipped. */
-static int sensor_member(struct dec *d, const char *key, struct ward_ingest_sensor *s)
+static int sensor_member(struct dec *d, const struct key *key, struct ward_ingest_sensor *s)
 {
     struct ward_wire_reading *r = &s->reading;
-    bool is_state = strcmp(key, WARD_WIRE_M_STATE) == 0;
+    bool is_state = KEY_IS(key, WARD_WIRE_M_STATE);
     char name[WARD_WIRE_NAME_MAX + 1] = "";
     bool has = false;
     int rc;
 
-    if (ward_jscan_peek(&d->s) == '"' && (is_state || strcmp(key, WARD_WIRE_M_SEVERITY) == 0)) {
+    if (ward_jscan_peek(&d->s) == '"' && (is_state || KEY_IS(key, WARD_WIRE_M_SEVERITY))) {
         rc = lenient_string(d, name, sizeof(name));
         int v = is_state ? ward_state_parse(name) : ward_severity_parse(name);
 
         *(is_state ? &r->state : &r->severity) = v < 0 ? WARD_WIRE_UNKNOWN : (uint8_t)v;
         return rc;
     }
-    if (ward_jscan_peek(&d->s) == '"' && strcmp(key, WARD_WIRE_M_ID) == 0) {
+    if (ward_jscan_peek(&d->s) == '"' && KEY_IS(key, WARD_WIRE_M_ID)) {
         return lenient_string(d, s->id, sizeof(s->id));
     }
-    if (ward_jscan_peek(&d->s) == '"' && strcmp(key, WARD_WIRE_M_KIND) == 0) {
+    if (ward_jscan_peek(&d->s) == '"' && KEY_IS(key, WARD_WIRE_M_KIND)) {
         return lenient_string(d, r->kind, sizeof(r->kind));
     }
-    if (strcmp(key, WARD_WIRE_M_VALUE) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_VALUE)) {
         return lenient_int(d, &r->value, &r->has_value);
     }
-    if (strcmp(key, WARD_WIRE_M_SINCE_MS) == 0 || strcmp(key, WARD_WIRE_M_LAST_MS) == 0) {
-        int64_t *t = strcmp(key, WARD_WIRE_M_SINCE_MS) == 0 ? &s->since_ms : &s->last_ms;
+    if (KEY_IS(key, WARD_WIRE_M_SINCE_MS) || KEY_IS(key, WARD_WIRE_M_LAST_MS)) {
+        int64_t *t = KEY_IS(key, WARD_WIRE_M_SINCE_MS) ? &s->since_ms : &s->last_ms;
 
         rc = lenient_int(d, t, &has);
         *t = has ? *t : WARD_WIRE_TIME_NONE;
         return rc;
     }
-    if (strcmp(key, WARD_WIRE_M_STANDBY) == 0 && ward_jscan_peek(&d->s) != 'n') {
+    if (KEY_IS(key, WARD_WIRE_M_STANDBY) && ward_jscan_peek(&d->s) != 'n') {
         char c = ward_jscan_peek(&d->s);
 
         return c == 't' || c == 'f' ? ward_jscan_bool(&d->s, &s->standby) : skip_value(d);
@@ -474,7 +489,7 @@ static int sensor_member(struct dec *d, const char *key, struct ward_ingest_sens
 
 static int read_sensor(struct dec *d, struct ward_ingest_sensor *s)
 {
-    char key[KEY_MAX];
+    struct key key;
     int rc;
 
     memset(s, 0, sizeof(*s));
@@ -485,8 +500,8 @@ static int read_sensor(struct dec *d, struct ward_ingest_sensor *s)
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = member(d, key, sizeof(key))) > 0) {
-        if (sensor_member(d, key, s) != 0) {
+    while ((rc = member(d, &key)) > 0) {
+        if (sensor_member(d, &key, s) != 0) {
             return d->s.err;
         }
     }
@@ -518,7 +533,7 @@ static int read_sensors(struct dec *d, struct ward_ingest_batch *b)
 
 static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
 {
-    char key[KEY_MAX];
+    struct key key;
     unsigned mask = 0;
     bool handled;
     int rc;
@@ -527,22 +542,22 @@ static int read_snapshot(struct dec *d, struct ward_ingest_batch *b)
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = member(d, key, sizeof(key))) > 0) {
-        if (common_member(d, key, &mask, WARD_WIRE_TYPE_HEALTH, b->device, b->boot, &handled) !=
+    while ((rc = member(d, &key)) > 0) {
+        if (common_member(d, &key, &mask, WARD_WIRE_TYPE_HEALTH, b->device, b->boot, &handled) !=
             0) {
             return d->s.err;
         }
         if (handled) {
             continue;
         }
-        if (strcmp(key, WARD_WIRE_M_DELTA) == 0 &&
+        if (KEY_IS(&key, WARD_WIRE_M_DELTA) &&
             (ward_jscan_peek(&d->s) == 't' || ward_jscan_peek(&d->s) == 'f')) {
             if (ward_jscan_bool(&d->s, &b->snapshot_delta) != 0) {
                 return d->s.err;
             }
             continue;
         }
-        if (strcmp(key, WARD_WIRE_M_SENSORS) == 0) {
+        if (KEY_IS(&key, WARD_WIRE_M_SENSORS)) {
             if (seen(d, &mask, 1u << 4) != 0 || ward_jscan_peek(&d->s) != '[') {
                 return schema(d, "sensors must be an array");
             }
@@ -575,41 +590,42 @@ static int read_state_name(struct dec *d, char *out, bool severity, uint8_t *typ
     return v < 0 ? schema(d, why) : 0;
 }
 
-static int event_member(struct dec *d, const char *key, struct ward_ingest_event *e, unsigned *mask)
+static int event_member(struct dec *d, const struct key *key, struct ward_ingest_event *e,
+                        unsigned *mask)
 {
     int64_t v;
     int rc;
 
-    if (strcmp(key, WARD_WIRE_M_BOOT) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_BOOT)) {
         rc = seen(d, mask, 1u << 0);
         return rc ?: read_boot(d, e->boot);
     }
-    if (strcmp(key, WARD_WIRE_M_SEQ) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_SEQ)) {
         rc = seen(d, mask, 1u << 1);
         return rc ?: read_int(d, &e->seq, 1, WARD_WIRE_SEQ_MAX, "event seq must be 1..4294967295");
     }
-    if (strcmp(key, WARD_WIRE_M_T_MS) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_T_MS)) {
         rc = seen(d, mask, 1u << 2);
         return rc ?: read_int(d, &e->t_ms, INT64_MIN, INT64_MAX, "bad t_ms");
     }
-    if (strcmp(key, WARD_WIRE_M_WALL_MS) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_WALL_MS)) {
         rc = seen(d, mask, 1u << 3);
         return rc ?: read_int(d, &e->wall_ms, 1, INT64_MAX, "wall_ms must be positive");
     }
-    if (strcmp(key, WARD_WIRE_M_SENSOR) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_SENSOR)) {
         rc = seen(d, mask, 1u << 4);
         rc = rc ?: read_string(d, e->sensor, sizeof(e->sensor), "sensor id too long");
         return rc ?: (sensor_valid(e->sensor) ? 0 : schema(d, "sensor id: 1-63 printable ASCII"));
     }
-    if (strcmp(key, WARD_WIRE_M_FROM) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_FROM)) {
         rc = seen(d, mask, 1u << 5);
         return rc ?: read_state_name(d, e->from, false, &e->from_state);
     }
-    if (strcmp(key, WARD_WIRE_M_TO) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_TO)) {
         rc = seen(d, mask, 1u << 6);
         return rc ?: read_state_name(d, e->to, false, &e->reading.state);
     }
-    if (strcmp(key, WARD_WIRE_M_SEVERITY) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_SEVERITY)) {
         rc = seen(d, mask, 1u << 7);
         rc = rc ?: read_state_name(d, e->severity, true, &e->reading.severity);
         return rc
@@ -617,13 +633,13 @@ static int event_member(struct dec *d, const char *key, struct ward_ingest_event
                                                         : schema(d, "an event's severity is "
                                                                     "low, medium or high"));
     }
-    if (strcmp(key, WARD_WIRE_M_COUNT) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_COUNT)) {
         rc = seen(d, mask, 1u << 8);
         rc = rc ?: read_int(d, &v, 1, WARD_WIRE_SEQ_MAX, "count must be 1..4294967295");
         e->count = rc == 0 ? (uint32_t)v : 0;
         return rc;
     }
-    if (strcmp(key, WARD_WIRE_M_VALUE) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_VALUE)) {
         rc = seen(d, mask, 1u << 9);
         if (rc != 0 || ward_jscan_null(&d->s)) {
             return rc;
@@ -640,7 +656,7 @@ static int event_member(struct dec *d, const char *key, struct ward_ingest_event
 
 static int read_event(struct dec *d, struct ward_ingest_event *e)
 {
-    char key[KEY_MAX];
+    struct key key;
     unsigned mask = 0;
     int rc;
 
@@ -649,8 +665,8 @@ static int read_event(struct dec *d, struct ward_ingest_event *e)
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = member(d, key, sizeof(key))) > 0) {
-        if (event_member(d, key, e, &mask) != 0) {
+    while ((rc = member(d, &key)) > 0) {
+        if (event_member(d, &key, e, &mask) != 0) {
             return d->s.err;
         }
     }
@@ -687,12 +703,12 @@ static int read_events(struct dec *d, struct ward_ingest_batch *b, bool *too_man
 
 /* "device" or "boot" of the batch itself, into b; their mask bits are 1 << bit and 2 << bit.
  * @return 1 when key is neither, else 0 or the error of reading it. */
-static int identity_member(struct dec *d, const char *key, unsigned *mask, unsigned bit,
+static int identity_member(struct dec *d, const struct key *key, unsigned *mask, unsigned bit,
                            struct ward_ingest_batch *b)
 {
     int rc;
 
-    if (strcmp(key, WARD_WIRE_M_DEVICE) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_DEVICE)) {
         rc = seen(d, mask, 1u << bit);
         rc = rc ?: read_string(d, b->device, sizeof(b->device), "device id too long");
         return rc
@@ -700,7 +716,7 @@ static int identity_member(struct dec *d, const char *key, unsigned *mask, unsig
                            ? 0
                            : schema(d, "device id: 1-63 printable ASCII"));
     }
-    if (strcmp(key, WARD_WIRE_M_BOOT) == 0) {
+    if (KEY_IS(key, WARD_WIRE_M_BOOT)) {
         rc = seen(d, mask, 2u << bit);
         return rc ?: read_boot(d, b->boot);
     }
@@ -713,7 +729,7 @@ static int identity_member(struct dec *d, const char *key, unsigned *mask, unsig
  */
 static int read_identity(struct dec *d, const char *body, size_t len, struct ward_ingest_batch *b)
 {
-    char key[KEY_MAX];
+    struct key key;
     unsigned mask = 0;
     int rc;
 
@@ -722,8 +738,8 @@ static int read_identity(struct dec *d, const char *body, size_t len, struct war
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = member(d, key, sizeof(key))) > 0) {
-        if ((rc = identity_member(d, key, &mask, 0, b)) > 0) {
+    while ((rc = member(d, &key)) > 0) {
+        if ((rc = identity_member(d, &key, &mask, 0, b)) > 0) {
             rc = skip_value(d);
         }
         if (rc != 0) {
@@ -737,10 +753,10 @@ static int read_identity(struct dec *d, const char *body, size_t len, struct war
 }
 
 /* A member of the batch that holds documents naming the batch's device and boot. */
-static bool is_document(const char *key)
+static bool is_document(const struct key *key)
 {
-    return strcmp(key, WARD_WIRE_M_HEARTBEAT) == 0 || strcmp(key, WARD_WIRE_M_HEALTH) == 0 ||
-           strcmp(key, WARD_WIRE_M_EVENTS) == 0;
+    return KEY_IS(key, WARD_WIRE_M_HEARTBEAT) || KEY_IS(key, WARD_WIRE_M_HEALTH) ||
+           KEY_IS(key, WARD_WIRE_M_EVENTS);
 }
 
 /* v type heartbeat; "events" may be left out when there are none (protocol 2) */
@@ -749,7 +765,7 @@ static bool is_document(const char *key)
 static int read_batch(struct dec *d, const char *body, size_t len, struct ward_ingest_batch *b,
                       bool *too_many)
 {
-    char key[KEY_MAX];
+    struct key key;
     unsigned mask = 0;
     bool handled;
     int rc;
@@ -759,30 +775,30 @@ static int read_batch(struct dec *d, const char *body, size_t len, struct ward_i
     if (ward_jscan_object(&d->s) != 0) {
         return d->s.err;
     }
-    while ((rc = member(d, key, sizeof(key))) > 0) {
-        if (common_member(d, key, &mask, WARD_WIRE_TYPE_BATCH, d->one_pass ? NULL : b->device,
+    while ((rc = member(d, &key)) > 0) {
+        if (common_member(d, &key, &mask, WARD_WIRE_TYPE_BATCH, d->one_pass ? NULL : b->device,
                           d->one_pass ? NULL : b->boot, &handled) != 0) {
             return d->s.err;
         }
         if (handled) {
             continue;
         }
-        if (d->one_pass && (rc = identity_member(d, key, &mask, 2, b)) <= 0) {
+        if (d->one_pass && (rc = identity_member(d, &key, &mask, 2, b)) <= 0) {
             if (rc != 0) {
                 return d->s.err;
             }
             continue;
         }
-        if (d->one_pass && (mask & 0xcu) != 0xcu && is_document(key)) {
+        if (d->one_pass && (mask & 0xcu) != 0xcu && is_document(&key)) {
             return schema(d, "a document before the batch's device and boot"); /* two passes */
         }
-        if (strcmp(key, WARD_WIRE_M_HEARTBEAT) == 0) {
+        if (KEY_IS(&key, WARD_WIRE_M_HEARTBEAT)) {
             rc = seen(d, &mask, 1u << 4);
             rc = rc ?: read_heartbeat(d, b);
-        } else if (strcmp(key, WARD_WIRE_M_HEALTH) == 0) {
+        } else if (KEY_IS(&key, WARD_WIRE_M_HEALTH)) {
             rc = seen(d, &mask, 1u << 5);
             rc = rc ?: read_snapshot(d, b);
-        } else if (strcmp(key, WARD_WIRE_M_EVENTS) == 0) {
+        } else if (KEY_IS(&key, WARD_WIRE_M_EVENTS)) {
             rc = seen(d, &mask, 1u << 6);
             rc = rc ?: read_events(d, b, too_many);
         } else {

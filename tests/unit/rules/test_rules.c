@@ -233,6 +233,8 @@ static void test_jscan_values(void **state)
     assert_int_equal(ward_jscan_string(&s, str, sizeof(str)), 12);
     assert_string_equal(str, "a\"b\\/\n\xc3\xa9\xf0\x9f\x98\x80");
     assert_int_equal(ward_jscan_member(&s, key, sizeof(key)), 1);
+    assert_string_equal(key, "min");
+    assert_int_equal(s.key_len, 3); /* the decoders tell names apart by length first */
     assert_int_equal(ward_jscan_int64(&s, &v), 0);
     assert_true(v == INT64_MIN);
     assert_int_equal(ward_jscan_member(&s, key, sizeof(key)), 1);

@@ -369,6 +369,31 @@ static int escape_case(const char *device, const char *hb_extra, const char *ext
     return decode(b, why);
 }
 
+/* Member names are told apart by length and bytes: a name that extends a known one, or is a
+ * prefix of one, is an unknown member (skipped), never taken for the known one. */
+static void test_decoder_near_names(void **state)
+{
+    struct ward_ingest_batch b;
+    const char *why = NULL;
+
+    (void)state;
+    assert_int_equal(escape_case("d", ",\"seqq\":\"x\",\"se\":7,\"t_m\":[1],\"\":0",
+                                 ",\"heartbeat_\":{},\"event\":[]", &b, &why),
+                     0);
+    assert_true(b.hb_seq == 1 && b.hb_t_ms == 1);
+    assert_int_equal(b.n_events, 0);
+    snprintf(s_buf, sizeof(s_buf),
+             "{\"v\":2,\"type\":\"batch\",\"device\":\"d\",\"boot\":\"" BOOT_HEX "\","
+             "\"heartbeat\":{\"v\":2,\"seq\":1,\"t_msx\":1}}");
+    assert_int_equal(decode(&b, &why), -EPROTO);
+    assert_string_equal(why, "a heartbeat needs v, seq and t_ms");
+    snprintf(s_buf, sizeof(s_buf),
+             "{\"v\":2,\"typ\":\"batch\",\"devicE\":\"d\",\"boot\":\"" BOOT_HEX "\","
+             "\"heartbeat\":{\"v\":2,\"seq\":1,\"t_ms\":1}}");
+    assert_int_equal(decode(&b, &why), -EPROTO);
+    assert_string_equal(why, "a batch needs device and boot");
+}
+
 /*
  * Device-supplied text reaches operators' terminals (wardctl): control characters (C0, DEL,
  * C1) are refused in every string of a batch, member names included, and the heartbeat's
@@ -594,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_batch_append_streams_events),
         cmocka_unit_test(test_empty_members_left_out),
         cmocka_unit_test(test_decoder_limits),
+        cmocka_unit_test(test_decoder_near_names),
         cmocka_unit_test(test_decoder_refuses_terminal_escapes),
         cmocka_unit_test(test_ack_round_trip),
         cmocka_unit_test(test_ack_reader_limits),

@@ -32,6 +32,7 @@ struct ward_jscan {
     const char *why; /* static text of the first error */
     uint8_t depth;   /* containers open (bounded by the caller's grammar) */
     bool need_comma; /* a value was read inside the innermost container */
+    size_t key_len;  /* length of the key the last ward_jscan_member() read */
 };
 
 /** Start scanning len bytes at text (need not be NUL-terminated). */
@@ -50,7 +51,8 @@ int ward_jscan_object(struct ward_jscan *s);
 int ward_jscan_array(struct ward_jscan *s);
 
 /**
- * Next member of the innermost object: reads the key into key (NUL-terminated) and the ':'.
+ * Next member of the innermost object: reads the key into key (NUL-terminated, its length in
+ * s->key_len) and the ':'.
  * @return 1 when a member follows (read its value next), 0 at '}' (consumed),
  *         -EPROTO on malformed input, -ENAMETOOLONG when the key does not fit.
  */
