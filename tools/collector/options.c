@@ -241,7 +241,7 @@ static void defaults(struct wcol_collector_config *cfg)
     cfg->default_interval_ms = 60000;
     cfg->check_interval_ms = 1000;
     cfg->max_group = 512;
-    cfg->commit_interval_us = 0; /* off: see docs/collector.md, "Storage" */
+    cfg->commit_interval_us = 2000;
     cfg->busy_timeout_ms = 100;
     cfg->tls.ticket_lifetime_s = 86400;
     cfg->tls.ticket_rotate_s = 86400;
