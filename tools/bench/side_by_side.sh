@@ -5,14 +5,15 @@
 #   tools/bench/side_by_side.sh BUILD N INTERVAL_MS RAMP_S HOLD_S ROUNDS
 #
 # Each round starts tools/bench/loadgen.sh twice at once: N agents against the collector
-# (--loops 1 unless WARD_COLLECTOR_ARGS says otherwise) and N against nginx (one worker,
+# (--loops 1, then WARD_COLLECTOR_ARGS, whose --loops wins) and N against nginx (one worker,
 # `return 204`, the same mutual TLS). Both ramp and hold over the same seconds, so whatever
 # else the machine does falls on both alike: the per-round ratio of CPU per heartbeat is far
 # steadier than that of runs taken in turn (loadgen.sh, loops_vs_nginx.sh), where one run's
 # machine is not the next one's. Prints one line per round, then one JSON line: per side the
 # median heartbeats/s, p99 and CPU per heartbeat, and the ratio's median, mean and range.
 # Work files: $WORK (default /tmp/ward-bench-side); every process is started and stopped by
-# the load generators (by PID). Needs nginx (tools/bootstrap).
+# the load generators (by PID); on SIGINT/SIGTERM the round's two loadgen.sh and their load
+# generators are stopped (each stops its server). Needs nginx (tools/bootstrap).
 set -euo pipefail
 
 [ $# -eq 6 ] || { echo "usage: $0 BUILD N INTERVAL_MS RAMP_S HOLD_S ROUNDS" >&2; exit 2; }
@@ -22,9 +23,21 @@ WORK=${WORK:-/tmp/ward-bench-side}
 mkdir -p "$WORK/runs"
 rm -f "$WORK"/runs/*.json
 
+col='' ngx=''
+stop() { # the round's loadgen.sh, then the load generators they started (by PID)
+    local pids=() kids=() p
+    for p in $col $ngx; do
+        mapfile -t kids < <(ps -o pid= --ppid "$p" 2>/dev/null | tr -d ' ' || true)
+        pids+=("$p" "${kids[@]}")
+    done
+    [ ${#pids[@]} -eq 0 ] || kill -TERM "${pids[@]}" 2>/dev/null || true
+    exit 130
+}
+trap stop INT TERM
+
 for ((r = 1; r <= ROUNDS; r++)); do
     echo "# round $r, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-    WORK=$WORK/collector PORT=0 WARD_COLLECTOR_ARGS="${WARD_COLLECTOR_ARGS:---loops 1}" \
+    WORK=$WORK/collector PORT=0 WARD_COLLECTOR_ARGS="--loops 1 ${WARD_COLLECTOR_ARGS:-}" \
         "$HERE/loadgen.sh" "$BUILD" "$N" "$INTERVAL" "$RAMP" "$HOLD" --no-nginx >/dev/null &
     col=$!
     WORK=$WORK/nginx PORT=0 \

@@ -47,6 +47,8 @@ from vm_test import Qmp, TestError, Vm, show_tail  # noqa: E402
 HOST_IP, DEVICE_IP, PORT = "198.18.0.1", "198.18.0.2", 4433
 TAP = "wtap0"
 HEARTBEAT_MS = 2000
+# Every sampling class has run by then (the disks' first sample: within 10 % of 300 s).
+SETTLED_MS = 32000
 CLONE_NEWNET = 0x40000000
 _LIBC = ctypes.CDLL(None, use_errno=True)
 HANDSHAKE = re.compile(rb"first handshake done: TLS pool peak (\d+) of (\d+) bytes, stack "
@@ -279,13 +281,21 @@ def phase_offline(args, env, col, ok, t):
            f"e2e image: the new boot {d2.get('boot_id')} reports (old boot {boot1})")
         # Every reading of the scenario must have had a health slot: a sensor without one
         # raises no events, and which sensors get the slots depends on the random order of
-        # the first samples (e2e.conf). The heartbeat's memory says how many were refused.
-        mem = board.wait(lambda: ((dev(env, col2, device) or {}).get("heartbeat") or {}).get(
-            "memory"), 30, "the new boot's heartbeat memory counters")
+        # the first samples (e2e.conf). The heartbeat's memory says how many were refused,
+        # read once every class has sampled: the disks' first sample comes within 30 s.
+        def settled():
+            d = dev(env, col2, device) or {}
+            hb = d.get("heartbeat") or {}
+            up = hb.get("uptime_ms") or hb.get("t_ms") or 0
+            return (hb.get("memory") if d.get("boot_id") == d2.get("boot_id") and
+                    up >= SETTLED_MS else None)
+
+        mem = board.wait(settled, 90, "a heartbeat of the new boot past 32 s of uptime")
         ok(mem.get("readings_refused") == 0 and
            0 < mem.get("sensors_used", 0) < mem.get("sensors_max", 0),
-           f"e2e image: no reading refused ({mem.get('readings_refused')}), sensors "
-           f"{mem.get('sensors_used')} of {mem.get('sensors_max')} health slots")
+           f"e2e image: no reading refused ({mem.get('readings_refused')}) after "
+           f"{SETTLED_MS // 1000} s, sensors {mem.get('sensors_used')} of "
+           f"{mem.get('sensors_max')} health slots")
         return col2
     finally:
         board.stop()
