@@ -37,10 +37,16 @@ trap stop INT TERM
 
 for ((r = 1; r <= ROUNDS; r++)); do
     echo "# round $r, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-    WORK=$WORK/collector PORT=0 WARD_COLLECTOR_ARGS="--loops 1 ${WARD_COLLECTOR_ARGS:-}" \
+    # Two free ports from one process, both bound at once: never the same one for both sides
+    # (two loadgen.sh choosing PORT=0 each could be handed the same port between bind and use).
+    read -r port_col port_ngx < <(python3 -c "import socket
+a, b = socket.socket(), socket.socket()
+a.bind(('127.0.0.1', 0)); b.bind(('127.0.0.1', 0))
+print(a.getsockname()[1], b.getsockname()[1])")
+    WORK=$WORK/collector PORT=$port_col WARD_COLLECTOR_ARGS="--loops 1 ${WARD_COLLECTOR_ARGS:-}" \
         "$HERE/loadgen.sh" "$BUILD" "$N" "$INTERVAL" "$RAMP" "$HOLD" --no-nginx >/dev/null &
     col=$!
-    WORK=$WORK/nginx PORT=0 \
+    WORK=$WORK/nginx PORT=$port_ngx \
         "$HERE/loadgen.sh" "$BUILD" "$N" "$INTERVAL" "$RAMP" "$HOLD" --only-nginx >/dev/null &
     ngx=$!
     rc=0

@@ -84,7 +84,8 @@ static const struct opt s_opts[] = {
       "how often silence and the CRL file are checked" },
     { "max-devices", T_SIZE, 1, 10000000, AT(cfg.max_devices), "N", "devices in the fleet" },
     { "retention", T_DURATION, 0, 0, AT(cfg.retention_ms), "DURATION",
-      "delete events received longer ago (s, m, h, d; 0 keeps everything)" },
+      "delete events received longer ago (s, m, h, d; 0 keeps everything; PostgreSQL, 1d or "
+      "more: whole days, an event up to a day later)" },
     { "alerting", T_STR, 0, 0, AT(cfg.alerting_path), "FILE",
       "incident policy, receivers, routes and runbooks (docs/incidents.md)" },
     { "Dashboard event streams (docs/dashboard.md):", T_SECTION, 0, 0, 0, NULL, NULL },

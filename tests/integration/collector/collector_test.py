@@ -9,6 +9,7 @@ tears down every process it started, by PID.
 import json
 import os
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -882,7 +883,13 @@ def case_retention(env):
     wait_for(lambda: env.query("SELECT count(*) FROM events") == [(0,)], 10, "event 4 to expire")
     post_ok(env, col, "dev-a", batch("dev-a", seqs=[5]))
     check(env.query("SELECT id FROM events") == [(5,)], "an id was reused after expiry")
-    check(col.health()["storage"]["events_expired"] == 4, "expiry not counted")
+    health = col.health()
+    check(health["storage"]["events_expired"] == 4, "expiry not counted")
+    # Shorter than a day: each event goes at its cutoff, on both backends.
+    check(health["retention"]["granularity"] == "event",
+          "granularity %r" % health["retention"].get("granularity"))
+    check(re.search(r"^ward_collector_retention_whole_days 0$", col.metrics(), re.M),
+          "ward_collector_retention_whole_days not 0 in /metrics")
     check("retention: deleted" in col.log_text(), "no retention log line")
     # The device itself is kept (fleet state is not event history).
     check(env.wardctl_json(col, "device", "dev-a")["state"] == "up", "device lost")

@@ -7,7 +7,9 @@ pg_outage      PostgreSQL stopped (pg_ctl -m immediate) under load and started a
                event is stored exactly once and the clients' resends fill the rest. Then, on
                the same server, a server that does not answer (unreachable(), below).
 pg_partitions  events land in the partition of their day, made ahead with the next two days;
-               retention (ward_expire) drops a day wholly before the cutoff, with its
+               with a retention of a day or more, retention (ward_expire) only drops days
+               wholly before the cutoff (their count taken from event_counts, not counted
+               again) and prunes events_default row by row; a dropped day goes with its
                identities, and a resend after that is new again.
 pg_bad_config  unreachable server, wrong password, schema newer than the binary: one clear
                line each, exit != 0, nothing listening.
@@ -66,18 +68,47 @@ def case_pg_partitions(env):
         "WHERE i.inhparent = 'events'::regclass"))
     want = sorted(["events_default"] + ["events_d%d" % (day + k) for k in range(3)])
     check(parts == want, "partitions %r, want %r" % (parts, want))
+    check(env.query("SELECT day, sum(n)::bigint FROM event_counts GROUP BY day") == [(day, 4)],
+          "events counted by day: %r" % env.query("SELECT day, n FROM event_counts"))
     col.stop()
-    # Retention with a cutoff at the end of today: the whole day is dropped, not row by row.
-    n = env.query("SELECT ward_expire(%d, 1)" % ((day + 1) * 86400000))
-    check(n == [(4,)], "ward_expire deleted %r, want the day's 4" % n)
+    # A row of a day without a partition (a clock gone back) lands in events_default.
+    old = 1000 * 86400000 + 5
+    env.query("INSERT INTO events (device, boot_id, seq, received_ms, severity, severity_rank, "
+              "doc) VALUES ('dev-z', 'b', 1, %d, 'low', 1, '{}')" % old)
+    check(env.query("SELECT tableoid::regclass::text FROM events WHERE device = 'dev-z'") ==
+          [("events_default",)], "the old row is not in events_default")
+    # Whole days (a retention of a day or more): a cutoff inside today deletes nothing of
+    # today's partition, one by one or otherwise; events_default is pruned row by row.
+    now_ms = int(time.time() * 1000)
+    n = env.query("SELECT ward_expire(%d, 100, false)" % (now_ms + 1000))
+    check(n == [(1,)], "whole-day retention deleted %r, want events_default's 1" % n)
+    check(env.query("SELECT count(*) FROM events_d%d" % day) == [(4,)],
+          "today's events went one by one")
+    check(env.query("SELECT count(*) FROM event_keys") == [(4,)],
+          "identities went before their events")
+    # (One by one, a retention under a day: collector_retention_pg.)
+    # A cutoff at the end of today: the whole day is dropped. What it held is taken from its
+    # day's counts, not counted again: a count the test adds to the day comes back with it.
+    env.query("INSERT INTO event_counts (day, n) VALUES (%d, 1000)" % day)
+    n = env.query("SELECT ward_expire(%d, 1, false)" % ((day + 1) * 86400000))
+    check(n == [(1004,)], "ward_expire returned %r, want the day's counted 4 + 1000" % n)
     check(env.query("SELECT count(*) FROM pg_class WHERE relname = 'events_d%d'" % day) == [(0,)],
           "today's partition not dropped")
+    check(env.query("SELECT coalesce(sum(n), 0)::bigint FROM event_counts") == [(0,)],
+          "the dropped day's counts stayed: %r" % env.query("SELECT day, n FROM event_counts"))
     # Identities go in bounded slices (1 here), the rest on the next call.
     check(env.query("SELECT count(*) FROM event_keys") == [(3,)], "identities: one slice")
-    check(env.query("SELECT ward_expire(%d, 100)" % ((day + 1) * 86400000)) == [(0,)],
+    check(env.query("SELECT ward_expire(%d, 100, false)" % ((day + 1) * 86400000)) == [(0,)],
           "the second call deleted events")
     check(env.query("SELECT count(*) FROM event_keys") == [(0,)], "identities not pruned")
-    col = env.start()
+    # A collector of schema 10 (a rolling upgrade) calls ward_expire(cutoff, max): one by one.
+    check(env.query("SELECT ward_expire(%d, 100)" % now_ms) == [(0,)], "the old signature")
+    col = env.start("--retention", "2d")
+    health = col.health()
+    check(health["retention"]["granularity"] == "day",
+          "granularity %r with --retention 2d" % health["retention"].get("granularity"))
+    check(re.search(r"^ward_collector_retention_whole_days 1$", col.metrics(), re.M),
+          "ward_collector_retention_whole_days not 1 in /metrics")
     post_ok(env, col, "dev-a", batch("dev-a", seqs=[4, 5], hb_seq=3))
     check(env.query("SELECT seq FROM events ORDER BY seq") == [(4,), (5,)],
           "after the drop: %r" % env.query("SELECT seq FROM events"))

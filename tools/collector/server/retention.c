@@ -100,6 +100,11 @@ uint64_t wcol_retention_due(const struct wcol_collector *c)
     return c->cfg.retention_ms == 0 ? UINT64_MAX : c->retention.next_ms;
 }
 
+static bool whole_days(const struct wcol_collector *c)
+{
+    return c->cfg.pg_conninfo != NULL && c->cfg.retention_ms >= WCOL_STORE_PG_DAY_MS;
+}
+
 void wcol_retention_health(const struct wcol_collector *c, struct wcol_jw *w)
 {
     const struct wcol_retention *r = &c->retention;
@@ -107,6 +112,9 @@ void wcol_retention_health(const struct wcol_collector *c, struct wcol_jw *w)
     wcol_jw_key(w, "retention");
     wcol_jw_obj_begin(w);
     wcol_jw_kuint(w, "retention_s", c->cfg.retention_ms / 1000);
+    /* what one delete takes: a whole day partition (PostgreSQL, a retention of a day or more:
+     * an event then goes up to a day after its cutoff) or each event */
+    wcol_jw_kstr(w, "granularity", whole_days(c) ? "day" : "event");
     wcol_jw_kuint(w, "deleted", c->stats.events_expired);
     wcol_jw_kuint(w, "slices", r->slices);
     wcol_jw_kuint(w, "slice_rows", r->rows == 0 ? WCOL_RETENTION_ROWS_START : r->rows);
@@ -139,4 +147,8 @@ void wcol_retention_metrics(const struct wcol_collector *c, struct wcol_prom *w)
     wcol_prom_family(w, "ward_collector_retention_behind", "gauge",
                      "1 while retention has more events past the retention to delete");
     wcol_prom_sample(w, "ward_collector_retention_behind", NULL, 0, r->behind ? 1.0 : 0.0);
+    wcol_prom_family(w, "ward_collector_retention_whole_days", "gauge",
+                     "1 when retention drops whole day partitions (PostgreSQL, a retention of a "
+                     "day or more), 0 when it deletes each event");
+    wcol_prom_sample(w, "ward_collector_retention_whole_days", NULL, 0, whole_days(c) ? 1.0 : 0.0);
 }

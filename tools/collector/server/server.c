@@ -388,7 +388,8 @@ static int open_store_and_fleet(struct wcol_collector *c)
                                          .busy_timeout_ms = cfg->busy_timeout_ms,
                                          .max_sensors = cfg->max_sensors };
     struct wcol_store_pg_opts po = { .conninfo = cfg->pg_conninfo,
-                                     .max_sensors = cfg->max_sensors };
+                                     .max_sensors = cfg->max_sensors,
+                                     .whole_days = cfg->retention_ms >= WCOL_STORE_PG_DAY_MS };
     int rc = cfg->pg_conninfo != NULL ? wcol_store_pg_open(&c->store, &po)
                                       : wcol_store_sqlite_open(&c->store, &so);
 

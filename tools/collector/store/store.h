@@ -193,9 +193,15 @@ struct wcol_store_sqlite_opts {
  */
 int wcol_store_sqlite_open(struct wcol_store *st, const struct wcol_store_sqlite_opts *opts);
 
+/* The width of PostgreSQL's event partitions: one per UTC day of received_ms. */
+#define WCOL_STORE_PG_DAY_MS 86400000ll
+
 struct wcol_store_pg_opts {
     const char *conninfo; /* libpq connection string (docs/storage.md) */
     unsigned max_sensors; /* per device in the merged snapshot; 0: the default, 4096 */
+    /* expire() drops whole day partitions only (and prunes events_default row by row): for a
+     * retention of a day or more. false: every expired event one by one, as SQLite. */
+    bool whole_days;
 };
 
 /**

@@ -43,6 +43,7 @@ struct pg {
     char conninfo[4096];
     char where[160]; /* "database D on host H" for log lines, never the password */
     unsigned max_sensors;
+    bool whole_days; /* retention drops whole days only (wcol_store_pg_opts) */
     bool prepared;
     int64_t snapshots_refused;
     int64_t partitions_until; /* received_ms the day partitions are made up to (this run) */
@@ -497,6 +498,84 @@ static const char s_schema_dash_sessions[] =
     "  user_name text NOT NULL, sealed bytea NOT NULL, created_ms bigint NOT NULL,"
     "  used_ms bigint NOT NULL);";
 
+/*
+ * Migration 11: retention by whole days, and the events' count per day (docs/storage.md, "Time
+ * partitions and retention"). event_counts gets the day of received_ms its rows count, so
+ * that a dropped day's events are subtracted from the count without a count(*) over the
+ * partition (a scan of a whole day's events, 24 M rows at a million devices, on the leader's
+ * loop). ward_expire(cutoff, max, rows) deletes one by one only when rows is true (a
+ * retention shorter than a day, as SQLite) or in events_default (a clock gone back);
+ * otherwise it only drops the day partitions wholly before the cutoff. The fold and the drop
+ * exclude each other with a transaction lock (the fold skips a round rather than wait): a
+ * fold that moved a day's rows while the drop was deleting them would leave the day counted.
+ * The events are locked against writes (SHARE) while they are counted again by day, so that
+ * no collector still on the old trigger appends a count without its day meanwhile.
+ */
+/* clang-format off */
+static const char s_schema_expire_days[] =
+    "LOCK TABLE events IN SHARE MODE;"
+    "ALTER TABLE event_counts ADD COLUMN IF NOT EXISTS day bigint;"
+    "CREATE OR REPLACE FUNCTION ward_event_counts_fold() RETURNS void LANGUAGE plpgsql AS $f$ "
+    "BEGIN "
+    "  IF NOT pg_try_advisory_xact_lock(2003923560) THEN RETURN; END IF;"
+    "  WITH d AS (DELETE FROM event_counts WHERE ctid = ANY (ARRAY(SELECT ctid FROM "
+    "    event_counts FOR UPDATE SKIP LOCKED)) RETURNING day, n) "
+    "  INSERT INTO event_counts (day, n) SELECT day, sum(n) FROM d GROUP BY day "
+    "    HAVING sum(n) <> 0; "
+    "END $f$;"
+    "CREATE OR REPLACE FUNCTION ward_events_counted() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+    "BEGIN "
+    "  IF TG_OP = 'INSERT' THEN"
+    "    INSERT INTO event_counts (day, n) SELECT received_ms / 86400000, count(*) "
+    "      FROM new_rows GROUP BY 1;"
+    "  ELSE"
+    "    INSERT INTO event_counts (day, n) SELECT received_ms / 86400000, -count(*) "
+    "      FROM old_rows GROUP BY 1;"
+    "  END IF;"
+    "  IF random() < 0.01 THEN PERFORM ward_event_counts_fold(); END IF;"
+    "  RETURN NULL; "
+    "END $f$;"
+    "DELETE FROM event_counts;"
+    "INSERT INTO event_counts (day, n) SELECT received_ms / 86400000, count(*) FROM events "
+    "  GROUP BY 1;"
+    "CREATE INDEX IF NOT EXISTS event_counts_by_day ON event_counts (day);"
+    "CREATE OR REPLACE FUNCTION ward_expire(p_cutoff bigint, p_max integer, p_rows boolean) "
+    "  RETURNS bigint LANGUAGE plpgsql AS $f$ "
+    "DECLARE r record; v_sum bigint := 0; v_m bigint; "
+    "BEGIN "
+    "  FOR r IN SELECT c.relname AS name, substr(c.relname, 9)::bigint AS day "
+    "    FROM pg_inherits AS i JOIN pg_class AS c "
+    "    ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass "
+    "    AND c.relname ~ '^events_d[0-9]+$' "
+    "    AND (substr(c.relname, 9)::bigint + 1) * 86400000 <= p_cutoff LOOP"
+    /* the lock first (a fold in flight ends, later ones skip: a fold never waits for it,
+     * so no deadlock), then DROP, which waits for the transactions writing into the day */
+    "    PERFORM pg_advisory_xact_lock(2003923560);"
+    "    EXECUTE format('DROP TABLE %I', r.name);"
+    "    WITH d AS (DELETE FROM event_counts WHERE day = r.day RETURNING n) "
+    "      SELECT coalesce(sum(d.n), 0) INTO v_m FROM d;"
+    "    v_sum := v_sum + v_m;"
+    "  END LOOP;"
+    "  IF p_rows THEN"
+    "    DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT p_max) "
+    "      AND received_ms < p_cutoff;"
+    "  ELSE"
+    "    DELETE FROM events WHERE received_ms < p_cutoff AND (id, received_ms) IN "
+    "      (SELECT id, received_ms FROM events_default WHERE received_ms < p_cutoff "
+    "      ORDER BY id LIMIT p_max);"
+    "  END IF;"
+    "  GET DIAGNOSTICS v_m = ROW_COUNT;"
+    /* an identity goes with its event, not before: by whole days, with the days dropped */
+    "  DELETE FROM event_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM event_keys "
+    "    WHERE received_ms < CASE WHEN p_rows THEN p_cutoff "
+    "    ELSE p_cutoff / 86400000 * 86400000 END LIMIT p_max));"
+    "  RETURN v_sum + v_m; "
+    "END $f$;"
+    /* what a collector of schema 10 calls during a rolling upgrade: its row-by-row retention */
+    "CREATE OR REPLACE FUNCTION ward_expire(p_cutoff bigint, p_max integer) "
+    "  RETURNS bigint LANGUAGE sql AS $f$ SELECT ward_expire(p_cutoff, p_max, true) $f$;";
+/* clang-format on */
+
 static const char *const s_migrations[] = {
     s_schema_v1,        /* 1: schema_version, devices, events, snapshot sensors, ward_put_report */
     s_schema_v2,        /* 2: ticket_keys; ward_event_partitions() under a lock */
@@ -508,6 +587,7 @@ static const char *const s_migrations[] = {
     s_schema_inventory, /* 8: inventory, changes, change windows, outdated, their order */
     s_schema_history,   /* 9: sensor history: series, partitioned buckets, forecasts */
     s_schema_dash_sessions, /* 10: the dashboard's logins */
+    s_schema_expire_days,   /* 11: retention by whole days; the events' count per day */
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(s_migrations) / sizeof(s_migrations[0])))
@@ -610,7 +690,7 @@ static const struct {
                     "$10)" },
     { "max_seq", "SELECT max(seq) FROM event_keys WHERE device = $1 AND boot_id = $2" },
     { "put_state", "UPDATE devices SET state = $2, state_since_ms = $3 WHERE id = $1" },
-    { "expire", "SELECT ward_expire($1, $2)" },
+    { "expire", "SELECT ward_expire($1, $2, $3)" },
     { "partitions", "SELECT ward_event_partitions($1, 2)" },
     { "load_devices", "SELECT " DEVICE_COLS " FROM devices" },
     /* One page of the fleet sync (pg_sync_devices()), and the snapshot it was read in: a
@@ -1111,7 +1191,7 @@ static int pg_expire(void *impl, int64_t cutoff_ms, unsigned max, unsigned *dele
 {
     struct pg *q = impl;
     char a[24], m[24];
-    const char *v[2] = { a, m };
+    const char *v[3] = { a, m, q->whole_days ? "false" : "true" };
     int rc = ensure(q);
 
     *deleted = 0;
@@ -1120,7 +1200,7 @@ static int pg_expire(void *impl, int64_t cutoff_ms, unsigned max, unsigned *dele
     }
     snprintf(a, sizeof(a), "%" PRId64, cutoff_ms);
     snprintf(m, sizeof(m), "%u", max);
-    PGresult *r = PQexecPrepared(q->c, "expire", 2, v, NULL, NULL, 0);
+    PGresult *r = PQexecPrepared(q->c, "expire", 3, v, NULL, NULL, 0);
 
     rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
              ? 0
@@ -1443,6 +1523,7 @@ int wcol_store_pg_open(struct wcol_store *store, const struct wcol_store_pg_opts
     }
     snprintf(q->conninfo, sizeof(q->conninfo), "%s", opts->conninfo);
     q->max_sensors = opts->max_sensors > 0 ? opts->max_sensors : WCOL_STORE_MAX_SENSORS;
+    q->whole_days = opts->whole_days;
     /* The conninfo's own settings win over the defaults (store/pgconn.h). */
     q->c = wcol_pg_connect(q->conninfo, "ward-collector");
     snprintf(q->where, sizeof(q->where), "(%s)", q->conninfo[0] ? "conninfo" : "defaults");
