@@ -888,8 +888,8 @@ def case_retention(env):
     # Shorter than a day: each event goes at its cutoff, on both backends.
     check(health["retention"]["granularity"] == "event",
           "granularity %r" % health["retention"].get("granularity"))
-    check(re.search(r"^ward_collector_retention_whole_days 0$", col.metrics(), re.M),
-          "ward_collector_retention_whole_days not 0 in /metrics")
+    check(re.search(r"^ward_collector_retention_by_partition 0$", col.metrics(), re.M),
+          "ward_collector_retention_by_partition not 0 in /metrics")
     check("retention: deleted" in col.log_text(), "no retention log line")
     # The device itself is kept (fleet state is not event history).
     check(env.wardctl_json(col, "device", "dev-a")["state"] == "up", "device lost")

@@ -10,7 +10,10 @@ pg_partitions  events land in the partition of their day, made ahead with the ne
                with a retention of a day or more, retention (ward_expire) only drops days
                wholly before the cutoff (their count taken from event_counts, not counted
                again) and prunes events_default row by row; a dropped day goes with its
-               identities, and a resend after that is new again.
+               identities, and a resend after that is new again. The devices' count
+               (device_counts, no count(*)) follows rows that SQL inserts and deletes.
+pg_retention_days  the collector's own retention ticks (--retention 2d) drop an old day and
+               take every one of its identities in slices that follow each other.
 pg_bad_config  unreachable server, wrong password, schema newer than the binary: one clear
                line each, exit != 0, nothing listening.
 """
@@ -71,17 +74,29 @@ def case_pg_partitions(env):
     check(env.query("SELECT day, sum(n)::bigint FROM event_counts GROUP BY day") == [(day, 4)],
           "events counted by day: %r" % env.query("SELECT day, n FROM event_counts"))
     col.stop()
-    # A row of a day without a partition (a clock gone back) lands in events_default.
+    # Rows of a day without a partition (a clock gone back) land in events_default.
     old = 1000 * 86400000 + 5
-    env.query("INSERT INTO events (device, boot_id, seq, received_ms, severity, severity_rank, "
-              "doc) VALUES ('dev-z', 'b', 1, %d, 'low', 1, '{}')" % old)
-    check(env.query("SELECT tableoid::regclass::text FROM events WHERE device = 'dev-z'") ==
-          [("events_default",)], "the old row is not in events_default")
+    for seq, at in ((1, old), (2, old + 10)):
+        env.query("INSERT INTO events (device, boot_id, seq, received_ms, severity, "
+                  "severity_rank, doc) VALUES ('dev-z', 'b', %d, %d, 'low', 1, '{}')" % (seq, at))
+        env.query("INSERT INTO event_keys VALUES ('dev-z', 'b', %d, %d)" % (seq, at))
+    check(env.query("SELECT DISTINCT tableoid::regclass::text FROM events WHERE device = "
+                    "'dev-z'") == [("events_default",)], "the old rows are not in events_default")
+
+    def expire(cutoff, max_rows):
+        """(dropped, deleted, identities) of one whole-day retention pass."""
+        return env.query("SELECT dropped, deleted, keys FROM ward_expire(%d, %d, false)" %
+                         (cutoff, max_rows))
+
     # Whole days (a retention of a day or more): a cutoff inside today deletes nothing of
-    # today's partition, one by one or otherwise; events_default is pruned row by row.
+    # today's partition, one by one or otherwise; events_default is pruned row by row, and an
+    # identity goes only once no older row is left there (one slice of 1 row here).
     now_ms = int(time.time() * 1000)
-    n = env.query("SELECT ward_expire(%d, 100, false)" % (now_ms + 1000))
-    check(n == [(1,)], "whole-day retention deleted %r, want events_default's 1" % n)
+    n = expire(now_ms + 1000, 1)
+    check(n == [(0, 1, 1)], "whole-day retention did %r, want one default row, one identity" % n)
+    check(env.query("SELECT seq FROM event_keys WHERE device = 'dev-z'") == [(2,)],
+          "dev-z's identities: %r" % env.query("SELECT seq FROM event_keys WHERE device = 'dev-z'"))
+    check(expire(now_ms + 1000, 100) == [(0, 1, 1)], "the second default row and its identity")
     check(env.query("SELECT count(*) FROM events_d%d" % day) == [(4,)],
           "today's events went one by one")
     check(env.query("SELECT count(*) FROM event_keys") == [(4,)],
@@ -90,16 +105,15 @@ def case_pg_partitions(env):
     # A cutoff at the end of today: the whole day is dropped. What it held is taken from its
     # day's counts, not counted again: a count the test adds to the day comes back with it.
     env.query("INSERT INTO event_counts (day, n) VALUES (%d, 1000)" % day)
-    n = env.query("SELECT ward_expire(%d, 1, false)" % ((day + 1) * 86400000))
-    check(n == [(1004,)], "ward_expire returned %r, want the day's counted 4 + 1000" % n)
+    n = expire((day + 1) * 86400000, 1)
+    check(n == [(1004, 0, 1)], "ward_expire did %r, want the day's counted 4 + 1000" % n)
     check(env.query("SELECT count(*) FROM pg_class WHERE relname = 'events_d%d'" % day) == [(0,)],
           "today's partition not dropped")
     check(env.query("SELECT coalesce(sum(n), 0)::bigint FROM event_counts") == [(0,)],
           "the dropped day's counts stayed: %r" % env.query("SELECT day, n FROM event_counts"))
     # Identities go in bounded slices (1 here), the rest on the next call.
     check(env.query("SELECT count(*) FROM event_keys") == [(3,)], "identities: one slice")
-    check(env.query("SELECT ward_expire(%d, 100, false)" % ((day + 1) * 86400000)) == [(0,)],
-          "the second call deleted events")
+    check(expire((day + 1) * 86400000, 100) == [(0, 0, 3)], "the second call")
     check(env.query("SELECT count(*) FROM event_keys") == [(0,)], "identities not pruned")
     # A collector of schema 10 (a rolling upgrade) calls ward_expire(cutoff, max): one by one.
     check(env.query("SELECT ward_expire(%d, 100)" % now_ms) == [(0,)], "the old signature")
@@ -107,12 +121,53 @@ def case_pg_partitions(env):
     health = col.health()
     check(health["retention"]["granularity"] == "day",
           "granularity %r with --retention 2d" % health["retention"].get("granularity"))
-    check(re.search(r"^ward_collector_retention_whole_days 1$", col.metrics(), re.M),
-          "ward_collector_retention_whole_days not 1 in /metrics")
+    check(re.search(r"^ward_collector_retention_by_partition 1$", col.metrics(), re.M),
+          "ward_collector_retention_by_partition not 1 in /metrics")
+    # The devices' count (device_counts, no count(*)) follows rows written by anyone.
+    check(health["storage"]["devices"] == 1, "devices %r" % health["storage"]["devices"])
+    env.query("INSERT INTO devices (id, first_seen_ms, last_seen_ms) VALUES ('dev-sql', 1, 1), "
+              "('dev-sql2', 1, 1)")
+    check(col.health()["storage"]["devices"] == 3, "devices after 2 inserted by SQL")
+    env.query("DELETE FROM devices WHERE id LIKE 'dev-sql%'")
+    check(col.health()["storage"]["devices"] == 1, "devices after they were deleted")
     post_ok(env, col, "dev-a", batch("dev-a", seqs=[4, 5], hb_seq=3))
     check(env.query("SELECT seq FROM events ORDER BY seq") == [(4,), (5,)],
           "after the drop: %r" % env.query("SELECT seq FROM events"))
     col.stop()
+
+
+def case_pg_retention_days(env):
+    """The leader's retention ticks with --retention 2d: an old day is dropped whole and every
+    one of its identities goes too, in slices that keep coming while there are more (not one
+    slice per idle minute), counted in /v1/health."""
+    env.make_pki()
+    col = env.start()
+    post_ok(env, col, "dev-a", batch("dev-a", seqs=[1]))
+    col.stop()
+    n = 5000  # more identities than the first slices take (1000 rows, doubling)
+    day = int(time.time() * 1000) // 86400000 - 3
+    env.query("SELECT ward_event_partitions(%d, 0)" % (day * 86400000))
+    env.query("INSERT INTO events (device, boot_id, seq, received_ms, severity, severity_rank, "
+              "doc) SELECT 'dev-old', 'b', g, %d + g, 'low', 1, '{}' FROM generate_series(1, %d) "
+              "AS g" % (day * 86400000, n))
+    env.query("INSERT INTO event_keys SELECT 'dev-old', 'b', g, %d + g FROM "
+              "generate_series(1, %d) AS g" % (day * 86400000, n))
+    col = env.start("--retention", "2d", "--check-interval", "100")
+    wait_for(lambda: env.query("SELECT count(*) FROM event_keys WHERE device = 'dev-old'") ==
+             [(0,)], 20, "the old day's identities to go")
+    check(env.query("SELECT count(*) FROM pg_class WHERE relname = 'events_d%d'" % day) == [(0,)],
+          "the old day's partition is still there")
+    check(env.query("SELECT device, seq FROM events") == [("dev-a", 1)],
+          "events left: %r" % env.query("SELECT device, seq FROM events"))
+    check(env.query("SELECT device FROM event_keys") == [("dev-a",)], "today's identity went")
+    ret = col.health()["retention"]
+    check(col.health()["storage"]["events_expired"] == n, "expired %r" %
+          col.health()["storage"]["events_expired"])
+    check(ret["granularity"] == "day" and not ret["behind"] and ret["slices"] >= 5,
+          "retention %r" % ret)
+    col.stop()
+    print("pg_retention_days: %d events dropped with their day, %d identities in %d slices" %
+          (n, n, ret["slices"]))
 
 
 def start_fails(env, conninfo, expect):

@@ -65,12 +65,12 @@ static int fake_commit_batch(void *impl, struct wcol_store_batch *b)
     return 0;
 }
 
-static int fake_expire(void *impl, int64_t cutoff, unsigned max, unsigned *deleted)
+static int fake_expire(void *impl, int64_t cutoff, unsigned max, struct wcol_store_expired *out)
 {
     (void)impl;
     (void)cutoff;
     (void)max;
-    *deleted = 0;
+    *out = (struct wcol_store_expired){ 0 };
     return 0;
 }
 

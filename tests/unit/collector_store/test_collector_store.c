@@ -314,7 +314,7 @@ static void test_ack_memo(void **state)
     struct wcol_store_batch b1 = { .puts = &first, .n_puts = 1 };
     struct wcol_store_batch b2 = { .puts = lost, .n_puts = 2 };
     struct wcol_store_batch b3 = { .puts = &fourth, .n_puts = 1 };
-    unsigned deleted = 0;
+    struct wcol_store_expired deleted = { 0 };
 
     (void)state;
     assert_int_equal(open_store(&st), 0);
@@ -334,7 +334,8 @@ static void test_ack_memo(void **state)
     assert_int_equal(hb_ack(&st), 4);
     /* Retention deletes every event: nothing is stored for the boot any more. */
     assert_int_equal(st.ops->expire(st.impl, 1000000, 100, &deleted), 0);
-    assert_int_equal(deleted, 3);
+    assert_int_equal(deleted.events, 3);
+    assert_int_equal(deleted.rows, 3);
     assert_int_equal(hb_ack(&st), -1);
     st.ops->close(st.impl);
 }
@@ -668,14 +669,15 @@ static void test_liveness_heartbeats(void **state)
     snprintf(expect, sizeof(expect), "%s", s_full_hb);
     put_hb(&st, s_full_hb, "ok", 1000);
     for (unsigned i = 0; i < 3; i++) {
-        unsigned deleted = 1;
+        struct wcol_store_expired deleted = { 1, 1 };
 
         put_hb(&st, pure[i], NULL, 2000 + i);
         sql_merge(expect, sizeof(expect), pure[i]);
         check_shown(&st, expect);
         /* A retention pass that deleted nothing (rolled back) undoes nothing of ours. */
         assert_int_equal(st.ops->expire(st.impl, 0, 100, &deleted), 0);
-        assert_int_equal(deleted, 0);
+        assert_int_equal(deleted.events, 0);
+        assert_int_equal(deleted.rows, 0);
     }
     /* The first compact one was merged (the stored one was the full heartbeat), the next two
      * went to beats: the row still has the first's times and sequence. */

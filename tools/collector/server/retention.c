@@ -58,7 +58,7 @@ static uint64_t idle_gap(const struct wcol_collector *c)
 void wcol_retention_tick(struct wcol_collector *c, uint64_t now)
 {
     struct wcol_retention *r = &c->retention;
-    unsigned deleted = 0;
+    struct wcol_store_expired x = { 0 };
 
     if (c->cfg.retention_ms == 0 || now < r->next_ms) {
         return;
@@ -70,15 +70,18 @@ void wcol_retention_tick(struct wcol_collector *c, uint64_t now)
     r->rows = r->rows == 0 ? WCOL_RETENTION_ROWS_START : r->rows;
     int64_t cutoff = wcol_now_wall_ms() - (int64_t)c->cfg.retention_ms;
     uint64_t t0 = wcol_now_us();
-    int rc = c->store.ops->expire(c->store.impl, cutoff, r->rows, &deleted);
+    int rc = c->store.ops->expire(c->store.impl, cutoff, r->rows, &x);
     uint64_t took = wcol_now_us() - t0;
 
     account(r, took);
-    r->rows = wcol_retention_next_rows(r->rows, rc == 0 ? deleted : 0, took);
-    r->behind = rc == 0 && deleted > 0;
+    /* The slice's work is what it deleted one by one (a dropped day partition is one
+     * statement); behind while it deleted anything, identities alone included (PostgreSQL
+     * by whole days: a day's identities go in slices after its partition was dropped). */
+    r->rows = wcol_retention_next_rows(r->rows, rc == 0 ? x.rows : 0, took);
+    r->behind = rc == 0 && (x.events > 0 || x.rows > 0);
     if (r->behind) {
-        c->stats.events_expired += deleted;
-        r->run_deleted += deleted;
+        c->stats.events_expired += x.events;
+        r->run_deleted += x.events;
         /* At most a third of the loop's time, however slow a slice was: the passes between
          * two slices commit and answer what arrived meanwhile. */
         uint64_t gap =
@@ -147,8 +150,9 @@ void wcol_retention_metrics(const struct wcol_collector *c, struct wcol_prom *w)
     wcol_prom_family(w, "ward_collector_retention_behind", "gauge",
                      "1 while retention has more events past the retention to delete");
     wcol_prom_sample(w, "ward_collector_retention_behind", NULL, 0, r->behind ? 1.0 : 0.0);
-    wcol_prom_family(w, "ward_collector_retention_whole_days", "gauge",
+    wcol_prom_family(w, "ward_collector_retention_by_partition", "gauge",
                      "1 when retention drops whole day partitions (PostgreSQL, a retention of a "
                      "day or more), 0 when it deletes each event");
-    wcol_prom_sample(w, "ward_collector_retention_whole_days", NULL, 0, whole_days(c) ? 1.0 : 0.0);
+    wcol_prom_sample(w, "ward_collector_retention_by_partition", NULL, 0,
+                     whole_days(c) ? 1.0 : 0.0);
 }

@@ -143,6 +143,12 @@ struct wcol_store_sync {
     unsigned rows; /* out: rows this call read */
 };
 
+/* What one retention slice did (expire()). */
+struct wcol_store_expired {
+    uint64_t events; /* events deleted, a dropped day partition's included */
+    unsigned rows;   /* rows deleted one by one (events, their identities): the slice's work */
+};
+
 typedef int (*wcol_store_event_cb)(void *ctx, const struct wcol_store_event *ev);
 typedef int (*wcol_store_device_cb)(void *ctx, const struct wcol_store_device *dev);
 
@@ -155,9 +161,11 @@ struct wcol_store_ops {
      * of the batch is stored.
      */
     int (*commit_batch)(void *impl, struct wcol_store_batch *batch);
-    /** Delete up to `max` of the oldest events received before cutoff_ms, in a transaction
-     *  of its own. */
-    int (*expire)(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted);
+    /** Delete up to `max` of the oldest events received before cutoff_ms (and as many of
+     *  their identities, where they are apart), in a transaction of its own; PostgreSQL with
+     *  whole_days drops the day partitions wholly before it instead. out: what it did (zeroed
+     *  on failure). */
+    int (*expire)(void *impl, int64_t cutoff_ms, unsigned max, struct wcol_store_expired *out);
     /* Reads: committed data only. A callback returning non-zero stops the walk. */
     int (*load_devices)(void *impl, wcol_store_device_cb cb, void *ctx);
     /**

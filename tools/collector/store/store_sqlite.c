@@ -910,12 +910,15 @@ static int sq_commit_batch(void *impl, struct wcol_store_batch *b)
 }
 
 /* Retention: its own transaction, committed only when it deleted something. */
-static int sq_expire_txn(void *impl, int64_t cutoff_ms, unsigned max, unsigned *deleted)
+static int sq_expire_txn(void *impl, int64_t cutoff_ms, unsigned max,
+                         struct wcol_store_expired *out)
 {
     struct sq *q = impl;
+    unsigned n = 0;
+    unsigned *deleted = &n;
     int rc = sq_begin(q);
 
-    *deleted = 0;
+    *out = (struct wcol_store_expired){ 0 };
     if (rc != 0) {
         return rc;
     }
@@ -930,6 +933,7 @@ static int sq_expire_txn(void *impl, int64_t cutoff_ms, unsigned max, unsigned *
         sq_rollback(q);
         *deleted = 0;
     }
+    out->events = out->rows = n;
     return rc;
 }
 
