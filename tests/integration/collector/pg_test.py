@@ -160,11 +160,15 @@ def case_pg_retention_days(env):
     check(env.query("SELECT device, seq FROM events") == [("dev-a", 1)],
           "events left: %r" % env.query("SELECT device, seq FROM events"))
     check(env.query("SELECT device FROM event_keys") == [("dev-a",)], "today's identity went")
-    ret = col.health()["retention"]
-    check(col.health()["storage"]["events_expired"] == n, "expired %r" %
-          col.health()["storage"]["events_expired"])
-    check(ret["granularity"] == "day" and not ret["behind"] and ret["slices"] >= 5,
-          "retention %r" % ret)
+    # behind stays true until a slice finds nothing more (at least 50 ms after the last one)
+    wait_for(lambda: not col.health()["retention"]["behind"], 10, "retention to catch up")
+    health = col.health()
+    ret = health["retention"]
+    check(health["storage"]["events_expired"] == n, "expired %r" %
+          health["storage"]["events_expired"])
+    # the drop and 1000 identities, then at least one slice more (1000 or 2000 rows as the
+    # slices took more or less than 10 ms), then the one that found nothing
+    check(ret["granularity"] == "day" and ret["slices"] >= 3, "retention %r" % ret)
     col.stop()
     print("pg_retention_days: %d events dropped with their day, %d identities in %d slices" %
           (n, n, ret["slices"]))

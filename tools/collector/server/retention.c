@@ -35,7 +35,13 @@ static void log_run(struct wcol_collector *c, uint64_t now, bool done)
 {
     struct wcol_retention *r = &c->retention;
 
-    if (r->run_deleted == 0 || (!done && now - r->last_log_ms < 10000)) {
+    if (r->run_deleted == 0) {
+        if (done) { /* a run that deleted no event (idle, or identities only): not logged */
+            r->run_slices = r->run_max_us = 0;
+        }
+        return;
+    }
+    if (!done && now - r->last_log_ms < 10000) {
         return;
     }
     wcol_log_info("retention: deleted %llu events received more than %llu s ago in %llu "

@@ -515,6 +515,8 @@ static const char s_schema_dash_sessions[] =
 static const char s_schema_expire_days[] =
     "LOCK TABLE events IN SHARE MODE;"
     "ALTER TABLE event_counts ADD COLUMN IF NOT EXISTS day bigint;"
+    /* the identities' bound reads the oldest row of events_default (normally none) */
+    "CREATE INDEX IF NOT EXISTS events_default_received ON events_default (received_ms);"
     "CREATE OR REPLACE FUNCTION ward_event_counts_fold() RETURNS void LANGUAGE plpgsql AS $f$ "
     "BEGIN "
     "  IF NOT pg_try_advisory_xact_lock(2003923560) THEN RETURN; END IF;"
