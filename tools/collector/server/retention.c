@@ -109,7 +109,7 @@ uint64_t wcol_retention_due(const struct wcol_collector *c)
     return c->cfg.retention_ms == 0 ? UINT64_MAX : c->retention.next_ms;
 }
 
-static bool whole_days(const struct wcol_collector *c)
+bool wcol_retention_whole_days(const struct wcol_collector *c)
 {
     return c->cfg.pg_conninfo != NULL && c->cfg.retention_ms >= WCOL_STORE_PG_DAY_MS;
 }
@@ -123,7 +123,7 @@ void wcol_retention_health(const struct wcol_collector *c, struct wcol_jw *w)
     wcol_jw_kuint(w, "retention_s", c->cfg.retention_ms / 1000);
     /* what one delete takes: a whole day partition (PostgreSQL, a retention of a day or more:
      * an event then goes up to a day after its cutoff) or each event */
-    wcol_jw_kstr(w, "granularity", whole_days(c) ? "day" : "event");
+    wcol_jw_kstr(w, "granularity", wcol_retention_whole_days(c) ? "day" : "event");
     wcol_jw_kuint(w, "deleted", c->stats.events_expired);
     wcol_jw_kuint(w, "slices", r->slices);
     wcol_jw_kuint(w, "slice_rows", r->rows == 0 ? WCOL_RETENTION_ROWS_START : r->rows);
@@ -160,5 +160,5 @@ void wcol_retention_metrics(const struct wcol_collector *c, struct wcol_prom *w)
                      "1 when retention drops whole day partitions (PostgreSQL, a retention of a "
                      "day or more), 0 when it deletes each event");
     wcol_prom_sample(w, "ward_collector_retention_by_partition", NULL, 0,
-                     whole_days(c) ? 1.0 : 0.0);
+                     wcol_retention_whole_days(c) ? 1.0 : 0.0);
 }

@@ -57,6 +57,10 @@ static inline unsigned wcol_retention_next_rows(unsigned rows, unsigned deleted,
     return (unsigned)(next > WCOL_RETENTION_ROWS_MAX ? WCOL_RETENTION_ROWS_MAX : next);
 }
 
+/** Whether retention drops whole day partitions only (PostgreSQL, a retention of a day or
+ *  more: wcol_store_pg_opts.whole_days) rather than deleting each event. */
+bool wcol_retention_whole_days(const struct wcol_collector *c);
+
 /** Run one slice when one is due (and this collector is the leader). */
 void wcol_retention_tick(struct wcol_collector *c, uint64_t now);
 

@@ -43,6 +43,7 @@
 #include "auth/access.h"
 #include "server/collector.h"
 #include "server/conn_impl.h"
+#include "server/retention.h"
 #include "server/worker.h"
 #include "store/pglink.h"
 #include "tls/tls.h"
@@ -389,7 +390,7 @@ static int open_store_and_fleet(struct wcol_collector *c)
                                          .max_sensors = cfg->max_sensors };
     struct wcol_store_pg_opts po = { .conninfo = cfg->pg_conninfo,
                                      .max_sensors = cfg->max_sensors,
-                                     .whole_days = cfg->retention_ms >= WCOL_STORE_PG_DAY_MS };
+                                     .whole_days = wcol_retention_whole_days(c) };
     int rc = cfg->pg_conninfo != NULL ? wcol_store_pg_open(&c->store, &po)
                                       : wcol_store_sqlite_open(&c->store, &so);
 

@@ -1246,11 +1246,13 @@ static int pg_expire(void *impl, int64_t cutoff_ms, unsigned max, struct wcol_st
     rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 3
              ? 0
              : fail_res(q, "expire events", r);
-    if (rc == 0) { /* the rows deleted one by one are at most 2 x max */
-        out->events =
-            strtoull(PQgetvalue(r, 0, 0), NULL, 10) + strtoull(PQgetvalue(r, 0, 1), NULL, 10);
-        out->rows = (unsigned)(strtoull(PQgetvalue(r, 0, 1), NULL, 10) +
-                               strtoull(PQgetvalue(r, 0, 2), NULL, 10));
+    if (rc == 0) {
+        uint64_t dropped = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        uint64_t deleted = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+        uint64_t keys = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+
+        out->events = dropped + deleted;
+        out->rows = (unsigned)(deleted + keys); /* at most 2 x max */
     }
     PQclear(r);
     return rc;

@@ -914,16 +914,15 @@ static int sq_expire_txn(void *impl, int64_t cutoff_ms, unsigned max,
                          struct wcol_store_expired *out)
 {
     struct sq *q = impl;
-    unsigned n = 0;
-    unsigned *deleted = &n;
+    unsigned deleted = 0;
     int rc = sq_begin(q);
 
     *out = (struct wcol_store_expired){ 0 };
     if (rc != 0) {
         return rc;
     }
-    rc = sq_expire(q, cutoff_ms, max, deleted);
-    if (rc == 0 && *deleted > 0) {
+    rc = sq_expire(q, cutoff_ms, max, &deleted);
+    if (rc == 0 && deleted > 0) {
         memo_reset(q); /* the highest sequences acks name may be gone */
         rc = sq_commit(q);
     } else {
@@ -931,9 +930,9 @@ static int sq_expire_txn(void *impl, int64_t cutoff_ms, unsigned max,
     }
     if (rc != 0) {
         sq_rollback(q);
-        *deleted = 0;
+        deleted = 0;
     }
-    out->events = out->rows = n;
+    out->events = out->rows = deleted;
     return rc;
 }
 
